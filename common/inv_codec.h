@@ -1,0 +1,242 @@
+/*
+ * inv_codec: decode and encode every contract message (schemas/ *.avsc).
+ *
+ * Inputs are JSON or Avro in the Confluent wire format (byte 0 = 0x00, a
+ * 4-byte big-endian schema id, the Avro binary body), told apart by the first
+ * byte. Outputs are JSON or Avro with the same framing, by output format.
+ *
+ * Memory: a decoded struct borrows all of its strings and arrays from the
+ * decoder that filled it; they stay valid until the next decode call on that
+ * decoder or until inv_decoder_destroy(). Copy what must outlive that.
+ * Encoders write into an inv_buf_t owned by the caller and reused across calls.
+ *
+ * Errors: every function returns 0 on success or -1, and on -1 fills
+ * errstr with one sentence naming the field, the value and what was
+ * expected, e.g. "lines[2].quantity: -3 is not positive". These strings are
+ * the DLQ's inv.error header.
+ */
+#ifndef INV_CODEC_H
+#define INV_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest message a decoder accepts (bytes); larger ones are rejected. */
+#define INV_CODEC_MAX_MESSAGE (1024 * 1024)
+
+typedef enum {
+    INV_CHANNEL_NONE = 0, /* absent (restock movements) */
+    INV_CHANNEL_STORE,
+    INV_CHANNEL_ONLINE,
+    INV_CHANNEL_MARKETPLACE,
+    INV_CHANNEL_B2B,
+} inv_channel_t;
+
+typedef enum {
+    INV_DISPOSITION_NONE = 0, /* not a return line */
+    INV_DISPOSITION_RESELLABLE,
+    INV_DISPOSITION_DAMAGED,
+} inv_disposition_t;
+
+typedef enum {
+    INV_RESTOCK_RECEIPT = 0,
+    INV_RESTOCK_ADJUSTMENT,
+    INV_RESTOCK_COUNT,
+} inv_restock_kind_t;
+
+typedef enum {
+    INV_MOVE_SALE = 0,
+    INV_MOVE_RETURN_RESELLABLE,
+    INV_MOVE_RETURN_DAMAGED,
+    INV_MOVE_RECEIPT,
+    INV_MOVE_ADJUSTMENT,
+    INV_MOVE_COUNT,
+} inv_movement_type_t;
+
+typedef enum {
+    INV_SHORTAGE_NONE = 0, /* stored state only: never emitted */
+    INV_SHORTAGE_LOW,
+    INV_SHORTAGE_OUT_OF_STOCK,
+    INV_SHORTAGE_RESTORED,
+} inv_shortage_state_t;
+
+typedef enum {
+    INV_EVENT_SALE = 0,
+    INV_EVENT_RETURN,
+    INV_EVENT_RESTOCK,
+} inv_event_kind_t;
+
+/* Enum <-> contract string ("store", "return_resellable", ...). The
+ * _to_string functions return a static string; _from_string return 0 and
+ * set *out, or -1 for an unknown name. */
+const char *inv_channel_to_string(inv_channel_t c);
+int inv_channel_from_string(const char *s, inv_channel_t *out);
+const char *inv_movement_type_to_string(inv_movement_type_t t);
+int inv_movement_type_from_string(const char *s, inv_movement_type_t *out);
+const char *inv_shortage_state_to_string(inv_shortage_state_t s);
+const char *inv_restock_kind_to_string(inv_restock_kind_t k);
+const char *inv_disposition_to_string(inv_disposition_t d);
+
+typedef struct {
+    const char *sku;
+    int64_t quantity;
+    inv_disposition_t disposition; /* returns only */
+} inv_line_t;
+
+/* SaleEvent, ReturnEvent or RestockEvent, by kind. */
+typedef struct {
+    inv_event_kind_t kind;
+    const char *event_id;
+    const char *source;
+    const char *location_id;
+    inv_channel_t channel;           /* sale, return; NONE for restock */
+    int64_t occurred_at_ms;          /* Unix epoch milliseconds */
+    const char *original_event_id;   /* return; NULL when absent */
+    inv_restock_kind_t restock_kind; /* restock */
+    const char *purchase_order_id;   /* restock; NULL when absent */
+    const inv_line_t *lines;
+    size_t line_count;
+} inv_event_t;
+
+typedef struct {
+    const char *movement_id; /* "<type>:<event_id>:<line index>" */
+    const char *sku;
+    const char *location_id;
+    inv_channel_t channel; /* NONE for restock movements */
+    inv_movement_type_t type;
+    int64_t quantity; /* as on the input line: positive, except adjustments (signed) */
+    int64_t occurred_at_ms;
+    const char *source;
+} inv_movement_t;
+
+typedef struct {
+    const char *sku;
+    const char *location_id; /* "*" = default for every location of the SKU */
+    int64_t reorder_point;
+    int64_t reorder_quantity;
+    int64_t safety_stock;
+} inv_policy_t;
+
+typedef struct {
+    const char *sku;
+    const char *location_id; /* "*" = network row */
+    int64_t on_hand;
+    int64_t unsellable;
+    int64_t on_order;
+    int64_t available;
+    int64_t updated_at_ms;
+    int64_t version;
+} inv_stock_level_t;
+
+typedef struct {
+    const char *event_id;
+    const char *sku;
+    const char *location_id;
+    int64_t quantity;
+    int64_t on_hand;
+    int64_t on_order;
+    int64_t reorder_point;
+    int64_t occurred_at_ms;
+    const char *cause_movement_id;
+} inv_reorder_t;
+
+typedef struct {
+    const char *event_id;
+    const char *sku;
+    const char *location_id;
+    inv_shortage_state_t state;
+    int64_t available;
+    int64_t threshold;
+    int64_t occurred_at_ms;
+} inv_shortage_t;
+
+/* The contract's message names, used for schema ids and files. */
+typedef enum {
+    INV_MSG_SALE_EVENT = 0,
+    INV_MSG_RETURN_EVENT,
+    INV_MSG_RESTOCK_EVENT,
+    INV_MSG_STOCK_MOVEMENT,
+    INV_MSG_REORDER_POLICY,
+    INV_MSG_STOCK_LEVEL,
+    INV_MSG_REORDER_EVENT,
+    INV_MSG_SHORTAGE_EVENT,
+    INV_MSG_COUNT
+} inv_msg_type_t;
+
+const char *inv_msg_type_name(inv_msg_type_t t); /* "SaleEvent", ... */
+
+/* A growable byte buffer owned by the caller. */
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} inv_buf_t;
+
+void inv_buf_init(inv_buf_t *b);
+void inv_buf_free(inv_buf_t *b);
+
+/*
+ * Schema resolution: maps a Confluent schema id to a contract message type and
+ * back. The first implementation is a static map from configuration
+ * (schema.id.<Name>=<id>); a schema registry client can implement the same
+ * interface later.
+ */
+typedef struct inv_schema_resolver_s inv_schema_resolver_t;
+struct inv_schema_resolver_s {
+    /* Returns 0 and sets *type for a known id; -1 otherwise. */
+    int (*lookup_id)(const inv_schema_resolver_t *r, int32_t id, inv_msg_type_t *type);
+    /* Returns the id under which `type` is written. */
+    int32_t (*id_for)(const inv_schema_resolver_t *r, inv_msg_type_t type);
+    void *opaque;
+};
+
+/* A resolver over a fixed table: ids[t] is the schema id of message type t.
+ * The returned resolver borrows `ids`, which must outlive it. */
+void inv_schema_resolver_static_init(inv_schema_resolver_t *r, const int32_t ids[INV_MSG_COUNT]);
+
+typedef struct inv_decoder_s inv_decoder_t;
+
+/* Creates a decoder. The resolver is borrowed and must outlive the decoder.
+ * Returns NULL and fills errstr when a schema fails to load. */
+inv_decoder_t *inv_decoder_new(const inv_schema_resolver_t *resolver, char *errstr, size_t errstr_size);
+void inv_decoder_destroy(inv_decoder_t *d);
+
+/* Decodes a SaleEvent, ReturnEvent or RestockEvent (as `kind` expects) from
+ * JSON or Confluent-framed Avro, and validates it against the contract.
+ * An Avro message whose schema id names another type is an error. */
+int inv_decoder_decode_event(inv_decoder_t *d, inv_event_kind_t kind, const void *buf, size_t len,
+                             inv_event_t *out, char *errstr, size_t errstr_size);
+int inv_decoder_decode_movement(inv_decoder_t *d, const void *buf, size_t len, inv_movement_t *out,
+                                char *errstr, size_t errstr_size);
+int inv_decoder_decode_policy(inv_decoder_t *d, const void *buf, size_t len, inv_policy_t *out,
+                              char *errstr, size_t errstr_size);
+int inv_decoder_decode_stock_level(inv_decoder_t *d, const void *buf, size_t len,
+                                   inv_stock_level_t *out, char *errstr, size_t errstr_size);
+int inv_decoder_decode_reorder(inv_decoder_t *d, const void *buf, size_t len, inv_reorder_t *out,
+                               char *errstr, size_t errstr_size);
+int inv_decoder_decode_shortage(inv_decoder_t *d, const void *buf, size_t len, inv_shortage_t *out,
+                                char *errstr, size_t errstr_size);
+
+typedef enum { INV_FORMAT_JSON = 0, INV_FORMAT_AVRO } inv_format_t;
+
+typedef struct inv_encoder_s inv_encoder_t;
+
+/* Creates an encoder writing `format`. The resolver is borrowed. */
+inv_encoder_t *inv_encoder_new(inv_format_t format, const inv_schema_resolver_t *resolver,
+                               char *errstr, size_t errstr_size);
+void inv_encoder_destroy(inv_encoder_t *e);
+
+/* Each encode replaces out's contents (out->len = bytes written). */
+int inv_encoder_encode_event(inv_encoder_t *e, const inv_event_t *ev, inv_buf_t *out, char *errstr, size_t errstr_size);
+int inv_encoder_encode_movement(inv_encoder_t *e, const inv_movement_t *m, inv_buf_t *out, char *errstr, size_t errstr_size);
+int inv_encoder_encode_policy(inv_encoder_t *e, const inv_policy_t *p, inv_buf_t *out, char *errstr, size_t errstr_size);
+int inv_encoder_encode_stock_level(inv_encoder_t *e, const inv_stock_level_t *s, inv_buf_t *out, char *errstr, size_t errstr_size);
+int inv_encoder_encode_reorder(inv_encoder_t *e, const inv_reorder_t *r, inv_buf_t *out, char *errstr, size_t errstr_size);
+int inv_encoder_encode_shortage(inv_encoder_t *e, const inv_shortage_t *s, inv_buf_t *out, char *errstr, size_t errstr_size);
+
+/* RFC 3339 <-> epoch milliseconds. Formatting writes
+ * "YYYY-MM-DDTHH:MM:SS.mmmZ" (25 bytes with NUL) into buf. */
+int inv_time_parse_rfc3339(const char *s, int64_t *ms_out);
+void inv_time_format_rfc3339(int64_t ms, char buf[32]);
+
+#endif
