@@ -1,0 +1,37 @@
+/*
+ * inv_admin: the contract's topics, created and described through the Kafka
+ * Admin API.
+ */
+#ifndef INV_ADMIN_H
+#define INV_ADMIN_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "inv_conf.h"
+
+typedef enum { INV_TOPIC_CREATED = 0, INV_TOPIC_EXISTED, INV_TOPIC_FAILED } inv_topic_outcome_t;
+
+typedef struct {
+    char name[256];
+    int partitions;
+    const char *cleanup_policy; /* "compact" or "delete" (static) */
+    inv_topic_outcome_t outcome;
+    char error[256]; /* INV_TOPIC_FAILED: why */
+} inv_topic_result_t;
+
+#define INV_ADMIN_TOPIC_COUNT 10
+
+/*
+ * Creates every topic of the contract (names from conf's topic.* keys) with
+ * `partitions` partitions each and replication factor `replication` (-1:
+ * the broker's default). inventory.policies and inventory.stock are
+ * compacted; the dedup log is deleted after dedup.window.ms. A topic that
+ * exists is left as it is (INV_TOPIC_EXISTED). Fills results[] (one per
+ * topic) and returns 0 when none failed, -1 otherwise (errstr: the first
+ * failure, or an unreachable broker within timeout_ms).
+ */
+int inv_admin_topics_create(rd_kafka_t *rk, const inv_conf_t *conf, int partitions, int replication,
+                            int timeout_ms, inv_topic_result_t results[INV_ADMIN_TOPIC_COUNT], char *errstr,
+                            size_t errstr_size);
+
+#endif

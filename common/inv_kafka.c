@@ -1,0 +1,208 @@
+#include "inv_kafka.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "inv_log.h"
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    (void)rk;
+    inv_log_level_t l = level <= 3 ? INV_LOG_ERROR : level <= 4 ? INV_LOG_WARN : level <= 6 ? INV_LOG_INFO : INV_LOG_DEBUG;
+    inv_log(l, "librdkafka %s: %s", fac, buf);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    (void)rk;
+    (void)opaque;
+    /* Broker down / transport errors are retried by librdkafka; say so once
+     * per occurrence but do not treat them as fatal here. */
+    if (err == RD_KAFKA_RESP_ERR__FATAL)
+        inv_log_error("kafka fatal error: %s", reason);
+    else
+        inv_log_warn("kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static int conf_set(rd_kafka_conf_t *kc, const char *prop, const char *value, char *errstr, size_t errstr_size) {
+    char err[512];
+    if (rd_kafka_conf_set(kc, prop, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+        snprintf(errstr, errstr_size, "kafka.%s: %s", prop, err);
+        return -1;
+    }
+    return 0;
+}
+
+rd_kafka_conf_t *inv_kafka_conf_new(const inv_conf_t *c, const char *client_id, char *errstr, size_t errstr_size) {
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    if (conf_set(kc, "bootstrap.servers", inv_conf_get(c, "brokers"), errstr, errstr_size) != 0 ||
+        (client_id && conf_set(kc, "client.id", client_id, errstr, errstr_size) != 0)) {
+        rd_kafka_conf_destroy(kc);
+        return NULL;
+    }
+    rd_kafka_conf_set_log_cb(kc, log_cb);
+    rd_kafka_conf_set_error_cb(kc, error_cb);
+    for (size_t i = 0; i < inv_conf_kafka_count(c); i++) {
+        const char *prop, *value;
+        inv_conf_kafka_at(c, i, &prop, &value);
+        if (conf_set(kc, prop, value, errstr, errstr_size) != 0) {
+            rd_kafka_conf_destroy(kc);
+            return NULL;
+        }
+    }
+    return kc;
+}
+
+int inv_kafka_conf_check(const inv_conf_t *c, char *errstr, size_t errstr_size) {
+    rd_kafka_conf_t *kc = inv_kafka_conf_new(c, NULL, errstr, errstr_size);
+    if (!kc)
+        return -1;
+    rd_kafka_conf_destroy(kc);
+    return 0;
+}
+
+/* Applies defaults only where the user set no kafka.<prop> of that name. */
+static int set_default(rd_kafka_conf_t *kc, const inv_conf_t *c, const char *prop, const char *value,
+                       char *errstr, size_t errstr_size) {
+    for (size_t i = 0; i < inv_conf_kafka_count(c); i++) {
+        const char *p, *v;
+        inv_conf_kafka_at(c, i, &p, &v);
+        if (strcmp(p, prop) == 0)
+            return 0;
+    }
+    return conf_set(kc, prop, value, errstr, errstr_size);
+}
+
+static rd_kafka_t *new_handle(rd_kafka_type_t type, rd_kafka_conf_t *kc, char *errstr, size_t errstr_size) {
+    char err[512];
+    rd_kafka_t *rk = rd_kafka_new(type, kc, err, sizeof(err));
+    if (!rk) {
+        snprintf(errstr, errstr_size, "cannot create Kafka client: %s", err);
+        rd_kafka_conf_destroy(kc);
+        return NULL;
+    }
+    return rk; /* rd_kafka_new took ownership of kc */
+}
+
+rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactional_id,
+                                   void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
+                                   void *opaque, char *errstr, size_t errstr_size) {
+    rd_kafka_conf_t *kc = inv_kafka_conf_new(c, transactional_id, errstr, errstr_size);
+    if (!kc)
+        return NULL;
+    char timeout[32];
+    snprintf(timeout, sizeof(timeout), "%lld", (long long)inv_conf_get_int(c, "transaction.timeout.ms"));
+    if (set_default(kc, c, "partitioner", "murmur2_random", errstr, errstr_size) != 0 ||
+        set_default(kc, c, "enable.idempotence", "true", errstr, errstr_size) != 0 ||
+        set_default(kc, c, "linger.ms", "5", errstr, errstr_size) != 0 ||
+        set_default(kc, c, "compression.type", "lz4", errstr, errstr_size) != 0 ||
+        set_default(kc, c, "queue.buffering.max.messages", "500000", errstr, errstr_size) != 0 ||
+        (transactional_id &&
+         (conf_set(kc, "transactional.id", transactional_id, errstr, errstr_size) != 0 ||
+          set_default(kc, c, "transaction.timeout.ms", timeout, errstr, errstr_size) != 0))) {
+        rd_kafka_conf_destroy(kc);
+        return NULL;
+    }
+    if (dr_msg_cb)
+        rd_kafka_conf_set_dr_msg_cb(kc, dr_msg_cb);
+    rd_kafka_conf_set_opaque(kc, opaque);
+    return new_handle(RD_KAFKA_PRODUCER, kc, errstr, errstr_size);
+}
+
+rd_kafka_t *inv_kafka_consumer_new(const inv_conf_t *c, const char *group_id,
+                                   void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                        rd_kafka_topic_partition_list_t *, void *),
+                                   void *opaque, char *errstr, size_t errstr_size) {
+    rd_kafka_conf_t *kc = inv_kafka_conf_new(c, group_id, errstr, errstr_size);
+    if (!kc)
+        return NULL;
+    if ((group_id && conf_set(kc, "group.id", group_id, errstr, errstr_size) != 0) ||
+        set_default(kc, c, "isolation.level", "read_committed", errstr, errstr_size) != 0 ||
+        set_default(kc, c, "enable.auto.commit", "false", errstr, errstr_size) != 0 ||
+        set_default(kc, c, "enable.auto.offset.store", "false", errstr, errstr_size) != 0 ||
+        set_default(kc, c, "auto.offset.reset", "earliest", errstr, errstr_size) != 0 ||
+        set_default(kc, c, "partition.assignment.strategy", "range", errstr, errstr_size) != 0 ||
+        set_default(kc, c, "enable.partition.eof", "false", errstr, errstr_size) != 0) {
+        rd_kafka_conf_destroy(kc);
+        return NULL;
+    }
+    if (rebalance_cb)
+        rd_kafka_conf_set_rebalance_cb(kc, rebalance_cb);
+    rd_kafka_conf_set_opaque(kc, opaque);
+    rd_kafka_t *rk = new_handle(RD_KAFKA_CONSUMER, kc, errstr, errstr_size);
+    if (rk)
+        rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+rd_kafka_t *inv_kafka_admin_new(const inv_conf_t *c, char *errstr, size_t errstr_size) {
+    rd_kafka_conf_t *kc = inv_kafka_conf_new(c, "invctl", errstr, errstr_size);
+    if (!kc)
+        return NULL;
+    return new_handle(RD_KAFKA_PRODUCER, kc, errstr, errstr_size);
+}
+
+int inv_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
+                              size_t errstr_size) {
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    rd_kafka_topic_destroy(rkt);
+    if (err) {
+        snprintf(errstr, errstr_size, "metadata for topic %s: %s", topic, rd_kafka_err2str(err));
+        return -1;
+    }
+    int n = -1;
+    if (md->topic_cnt == 1 && !md->topics[0].err)
+        n = md->topics[0].partition_cnt;
+    else
+        snprintf(errstr, errstr_size, "topic %s: %s", topic,
+                 rd_kafka_err2str(md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+    rd_kafka_metadata_destroy(md);
+    return n;
+}
+
+const char *inv_kafka_header_string(const rd_kafka_message_t *msg, const char *name, char *buf,
+                                    size_t buf_size) {
+    rd_kafka_headers_t *hdrs;
+    const void *val;
+    size_t size;
+    if (rd_kafka_message_headers(msg, &hdrs) || rd_kafka_header_get_last(hdrs, name, &val, &size) || buf_size == 0)
+        return NULL;
+    if (size >= buf_size)
+        size = buf_size - 1;
+    if (size)
+        memcpy(buf, val, size);
+    buf[size] = '\0';
+    return buf;
+}
+
+int inv_kafka_default_instance_id(const char *group_id, char *out, size_t out_size, char *errstr,
+                                  size_t errstr_size) {
+    char host[256] = "host";
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    const char *dir = getenv("XDG_RUNTIME_DIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    for (int slot = 0; slot < 1024; slot++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/inv-%s.%d.lock", dir, group_id, slot);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            snprintf(errstr, errstr_size, "instance lock %s: %s", path, strerror(errno));
+            return -1;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            /* keep fd open: the lock lives as long as the process */
+            snprintf(out, out_size, "%s-%d", host, slot);
+            return 0;
+        }
+        close(fd);
+    }
+    snprintf(errstr, errstr_size, "no free instance slot for group %s in %s", group_id, dir);
+    return -1;
+}

@@ -1,0 +1,66 @@
+/*
+ * inv_kafka: librdkafka handles built from an inv_conf_t with the settings
+ * the contract needs, plus small helpers shared by every program.
+ *
+ * Errors: constructors return NULL and fill errstr; other calls return 0 or
+ * -1 with errstr filled. Nothing here exits.
+ */
+#ifndef INV_KAFKA_H
+#define INV_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "inv_conf.h"
+
+/* A librdkafka conf with bootstrap.servers, client.id, logging routed to
+ * inv_log and every kafka.<prop> key applied. The caller owns the result.
+ * Fails, naming the property, when librdkafka rejects a kafka.* value. */
+rd_kafka_conf_t *inv_kafka_conf_new(const inv_conf_t *c, const char *client_id, char *errstr, size_t errstr_size);
+
+/* Checks that librdkafka accepts every kafka.* property; no network I/O.
+ * Programs call it at start-up so a bad value exits 2 before touching Kafka. */
+int inv_kafka_conf_check(const inv_conf_t *c, char *errstr, size_t errstr_size);
+
+/* A producer that partitions by key with murmur2 as the Java client does,
+ * idempotent, and transactional when transactional_id is not NULL (the
+ * caller then calls rd_kafka_init_transactions). dr_msg_cb (may be NULL)
+ * gets every delivery report with `opaque`. */
+rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactional_id,
+                                   void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
+                                   void *opaque, char *errstr, size_t errstr_size);
+
+/* A read_committed consumer in group_id with manual offset handling, the
+ * eager range assignor (librdkafka 2.0.2's cooperative-sticky has known
+ * hangs and lost assignments, fixed only in 2.4-2.10) and, if rebalance_cb is
+ * not NULL, that rebalance callback with `opaque`. group_id NULL makes a
+ * consumer for manual assignment only. */
+rd_kafka_t *inv_kafka_consumer_new(const inv_conf_t *c, const char *group_id,
+                                   void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                        rd_kafka_topic_partition_list_t *, void *),
+                                   void *opaque, char *errstr, size_t errstr_size);
+
+/* An admin-capable handle (a plain producer without transactions). */
+rd_kafka_t *inv_kafka_admin_new(const inv_conf_t *c, char *errstr, size_t errstr_size);
+
+/* Number of partitions of topic, or -1 with errstr (unknown topic, broker
+ * unreachable within timeout_ms). */
+int inv_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
+                              size_t errstr_size);
+
+/* The value of header `name` as a NUL-terminated copy in buf (truncated to
+ * buf_size), or NULL when the message has no such header. */
+const char *inv_kafka_header_string(const rd_kafka_message_t *msg, const char *name, char *buf,
+                                    size_t buf_size);
+
+/*
+ * A default instance id: "<hostname>-<slot>", where slot is the lowest
+ * number whose lock file (in $XDG_RUNTIME_DIR or /tmp, per group) this
+ * process can flock. A process restarted after kill -9 gets its slot back, so
+ * its transactional id fences the dead instance's open transaction at once
+ * instead of waiting for the broker's transaction timeout. The lock is held
+ * until the process exits.
+ */
+int inv_kafka_default_instance_id(const char *group_id, char *out, size_t out_size, char *errstr,
+                                  size_t errstr_size);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * inv_log: leveled, timestamped logging to stderr, and the run flag that
+ * signal handlers clear.
+ */
+#ifndef INV_LOG_H
+#define INV_LOG_H
+
+#include <signal.h>
+
+typedef enum { INV_LOG_ERROR = 0, INV_LOG_WARN, INV_LOG_INFO, INV_LOG_DEBUG } inv_log_level_t;
+
+/* Sets the lowest level printed; "error", "warn", "info" or "debug".
+ * Returns 0, or -1 for an unknown name. */
+int inv_log_set_level_name(const char *name);
+void inv_log_set_level(inv_log_level_t level);
+inv_log_level_t inv_log_get_level(void);
+
+/* Names the program in every line ("inv-sale"). The string is borrowed. */
+void inv_log_set_program(const char *name);
+
+void inv_log(inv_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define inv_log_error(...) inv_log(INV_LOG_ERROR, __VA_ARGS__)
+#define inv_log_warn(...) inv_log(INV_LOG_WARN, __VA_ARGS__)
+#define inv_log_info(...) inv_log(INV_LOG_INFO, __VA_ARGS__)
+#define inv_log_debug(...) inv_log(INV_LOG_DEBUG, __VA_ARGS__)
+
+/* Cleared by SIGINT/SIGTERM once inv_signals_install() ran; loops poll it. */
+extern volatile sig_atomic_t inv_run;
+
+/* Installs SIGINT/SIGTERM handlers that only clear inv_run, and ignores
+ * SIGPIPE. */
+void inv_signals_install(void);
+
+#endif

@@ -1,0 +1,89 @@
+#include "inv_processor.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "inv_log.h"
+#include "inv_movement.h"
+#include "inv_txloop.h"
+
+typedef struct {
+    inv_event_kind_t kind;
+    const char *movements_topic;
+    inv_decoder_t *decoder;
+    inv_encoder_t *encoder;
+    inv_buf_t buf;
+} processor_t;
+
+void inv_processor_schema_ids(const inv_conf_t *conf, int32_t ids[INV_MSG_COUNT]) {
+    for (int t = 0; t < INV_MSG_COUNT; t++) {
+        char key[64];
+        snprintf(key, sizeof(key), "schema.id.%s", inv_msg_type_name((inv_msg_type_t)t));
+        ids[t] = (int32_t)inv_conf_get_int(conf, key);
+    }
+}
+
+static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg, char *errstr,
+                   size_t errstr_size) {
+    processor_t *p = opaque;
+    inv_event_t ev;
+    if (inv_decoder_decode_event(p->decoder, p->kind, msg->payload, msg->len, &ev, errstr, errstr_size) != 0)
+        return INV_TXLOOP_DEAD_LETTER;
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(msg, &tstype);
+    if (ts < 0)
+        ts = 0;
+    for (size_t i = 0; i < ev.line_count; i++) {
+        char id[1024];
+        inv_movement_t m;
+        if (inv_movement_from_line(&ev, i, id, sizeof(id), &m) != 0) {
+            snprintf(errstr, errstr_size, "event_id: too long for a movement id");
+            return INV_TXLOOP_DEAD_LETTER;
+        }
+        if (inv_encoder_encode_movement(p->encoder, &m, &p->buf, errstr, errstr_size) != 0)
+            return INV_TXLOOP_ABORT; /* our own output failed: a bug or OOM, never the input's fault */
+        if (inv_txloop_produce(loop, p->movements_topic, RD_KAFKA_PARTITION_UA, m.sku, strlen(m.sku), p->buf.data,
+                               p->buf.len, ts, NULL) != 0) {
+            snprintf(errstr, errstr_size, "produce to %s failed", p->movements_topic);
+            return INV_TXLOOP_ABORT;
+        }
+    }
+    return 0;
+}
+
+int inv_processor_run(const inv_conf_t *conf, inv_event_kind_t kind, const char *input_topic, char *errstr,
+                      size_t errstr_size) {
+    int32_t ids[INV_MSG_COUNT];
+    inv_processor_schema_ids(conf, ids);
+    inv_schema_resolver_t resolver;
+    inv_schema_resolver_static_init(&resolver, ids);
+    processor_t p = {.kind = kind, .movements_topic = inv_conf_get(conf, "topic.movements")};
+    inv_buf_init(&p.buf);
+    inv_format_t format = strcmp(inv_conf_get(conf, "output.format"), "avro") == 0 ? INV_FORMAT_AVRO : INV_FORMAT_JSON;
+    int rc = -1;
+    inv_txloop_t *loop = NULL;
+    p.decoder = inv_decoder_new(&resolver, errstr, errstr_size);
+    if (!p.decoder)
+        goto out;
+    p.encoder = inv_encoder_new(format, &resolver, errstr, errstr_size);
+    if (!p.encoder)
+        goto out;
+    inv_txloop_handler_t h = {.opaque = &p, .process = process};
+    loop = inv_txloop_new(conf, input_topic, &h, errstr, errstr_size);
+    if (!loop)
+        goto out;
+    rc = inv_txloop_run(loop);
+    if (rc != 0)
+        snprintf(errstr, errstr_size, "stopped after an unrecoverable Kafka error (see log)");
+    const inv_txloop_stats_t *st = inv_txloop_stats(loop);
+    inv_log_info("events %llu, movements+dead letters %llu, dead letters %llu, transactions %llu committed %llu aborted",
+                 (unsigned long long)st->messages_in, (unsigned long long)st->messages_out,
+                 (unsigned long long)st->dead_letters, (unsigned long long)st->txn_commits,
+                 (unsigned long long)st->txn_aborts);
+out:
+    inv_txloop_destroy(loop);
+    inv_encoder_destroy(p.encoder);
+    inv_decoder_destroy(p.decoder);
+    inv_buf_free(&p.buf);
+    return rc;
+}

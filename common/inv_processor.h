@@ -1,0 +1,25 @@
+/*
+ * inv_processor: the stateless per-topic processors (inv-sale, inv-return,
+ * inv-restock). Decode each POS event (JSON or Avro), validate it, split it
+ * into one StockMovement per line and produce the movements to
+ * topic.movements keyed by SKU (murmur2, as the Java client), all inside
+ * inv_txloop's transactions; an invalid event goes to the DLQ with the
+ * decoder's precise reason.
+ */
+#ifndef INV_PROCESSOR_H
+#define INV_PROCESSOR_H
+
+#include <stddef.h>
+
+#include "inv_codec.h"
+#include "inv_conf.h"
+
+/* Runs the processor for events of `kind` read from input_topic until
+ * SIGINT/SIGTERM. Returns 0 on a clean stop, -1 with errstr on failure. */
+int inv_processor_run(const inv_conf_t *conf, inv_event_kind_t kind, const char *input_topic, char *errstr,
+                      size_t errstr_size);
+
+/* The schema ids of conf (schema.id.<Name>) in inv_msg_type_t order. */
+void inv_processor_schema_ids(const inv_conf_t *conf, int32_t ids[INV_MSG_COUNT]);
+
+#endif

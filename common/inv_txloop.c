@@ -1,0 +1,459 @@
+#include "inv_txloop.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "inv_kafka.h"
+#include "inv_log.h"
+
+#define TOPIC_CACHE_MAX 16
+
+typedef struct {
+    char *name;
+    rd_kafka_topic_t *rkt;
+} topic_slot_t;
+
+struct inv_txloop_s {
+    const inv_conf_t *conf;
+    inv_txloop_handler_t h;
+    char *input_topic;
+    char *dlq_topic;
+    char group_id[256];
+    char transactional_id[512];
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    topic_slot_t topics[TOPIC_CACHE_MAX];
+    size_t topic_count;
+
+    int in_txn;
+    int batch_failed;     /* a produce or delivery failed: the batch must abort */
+    int in_rebalance;     /* inside the rebalance callback */
+    int stop_error;       /* unrecoverable: leave the loop */
+    uint64_t batch_count;
+    int64_t txn_deadline_us;
+    int64_t batch_max;
+    int64_t interval_us;
+    rd_kafka_topic_partition_list_t *offsets; /* next offset per consumed partition */
+    rd_kafka_topic_partition_t *last_offset_slot;
+
+    inv_txloop_stats_t stats;
+};
+
+static int64_t now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
+    (void)rk;
+    inv_txloop_t *l = opaque;
+    if (msg->err) {
+        inv_log_warn("delivery to %s [%d] failed: %s", rd_kafka_topic_name(msg->rkt), msg->partition,
+                     rd_kafka_err2str(msg->err));
+        l->batch_failed = 1;
+    }
+    if (l->h.on_delivery)
+        l->h.on_delivery(l->h.opaque, msg);
+}
+
+static void clear_topic_cache(inv_txloop_t *l) {
+    for (size_t i = 0; i < l->topic_count; i++) {
+        rd_kafka_topic_destroy(l->topics[i].rkt);
+        free(l->topics[i].name);
+    }
+    l->topic_count = 0;
+}
+
+static rd_kafka_topic_t *topic_handle(inv_txloop_t *l, const char *name) {
+    for (size_t i = 0; i < l->topic_count; i++)
+        if (strcmp(l->topics[i].name, name) == 0)
+            return l->topics[i].rkt;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(l->producer, name, NULL);
+    if (rkt && l->topic_count < TOPIC_CACHE_MAX) {
+        l->topics[l->topic_count].name = strdup(name);
+        l->topics[l->topic_count].rkt = rkt;
+        if (l->topics[l->topic_count].name) {
+            l->topic_count++;
+            return rkt;
+        }
+    }
+    /* not cacheable: rd_kafka_topic_new returns the same handle per name,
+     * so dropping our reference leaves the producer's own */
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
+    return rkt;
+}
+
+static int producer_create(inv_txloop_t *l) {
+    char errstr[512];
+    l->producer = inv_kafka_producer_new(l->conf, l->transactional_id, dr_msg_cb, l, errstr, sizeof(errstr));
+    if (!l->producer) {
+        inv_log_error("%s", errstr);
+        return -1;
+    }
+    while (inv_run) {
+        rd_kafka_error_t *error = rd_kafka_init_transactions(l->producer, 30000);
+        if (!error)
+            return 0;
+        int retriable = rd_kafka_error_is_retriable(error) || rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__TIMED_OUT;
+        inv_log_warn("init_transactions(%s): %s%s", l->transactional_id, rd_kafka_error_string(error),
+                     retriable ? "; retrying" : "");
+        rd_kafka_error_destroy(error);
+        if (!retriable)
+            return -1;
+    }
+    return -1;
+}
+
+static void producer_destroy(inv_txloop_t *l) {
+    if (!l->producer)
+        return;
+    clear_topic_cache(l);
+    rd_kafka_purge(l->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_destroy(l->producer);
+    l->producer = NULL;
+}
+
+static void reset_batch(inv_txloop_t *l) {
+    rd_kafka_topic_partition_list_destroy(l->offsets);
+    l->offsets = rd_kafka_topic_partition_list_new(8);
+    l->last_offset_slot = NULL;
+    l->in_txn = 0;
+    l->batch_failed = 0;
+    l->batch_count = 0;
+}
+
+/* Back to the group's committed offsets: what the aborted batch consumed
+ * will be delivered again. */
+static void rewind_consumer(inv_txloop_t *l) {
+    if (l->in_rebalance)
+        return; /* the partitions are going away anyway */
+    rd_kafka_topic_partition_list_t *assignment = NULL;
+    if (rd_kafka_assignment(l->consumer, &assignment) || !assignment)
+        return;
+    if (assignment->cnt > 0) {
+        rd_kafka_resp_err_t err;
+        while ((err = rd_kafka_committed(l->consumer, assignment, 10000)) && inv_run)
+            inv_log_warn("fetching committed offsets to rewind: %s; retrying", rd_kafka_err2str(err));
+        /* Offsets with no commit stay INVALID: auto.offset.reset applies. */
+        err = rd_kafka_assign(l->consumer, assignment);
+        if (err)
+            inv_log_error("rewind: assign: %s", rd_kafka_err2str(err));
+        else
+            inv_log_info("rewound %d partition(s) to the committed offsets", assignment->cnt);
+    }
+    rd_kafka_topic_partition_list_destroy(assignment);
+}
+
+static void recreate_producer(inv_txloop_t *l) {
+    l->stats.producer_recreations++;
+    inv_log_warn("recreating the transactional producer %s", l->transactional_id);
+    producer_destroy(l);
+    if (producer_create(l) != 0 && inv_run)
+        l->stop_error = 1;
+}
+
+static void abort_batch(inv_txloop_t *l) {
+    if (l->in_txn && l->producer) {
+        rd_kafka_error_t *error = rd_kafka_abort_transaction(l->producer, -1);
+        if (error) {
+            inv_log_warn("abort_transaction: %s", rd_kafka_error_string(error));
+            int fatal = rd_kafka_error_is_fatal(error);
+            rd_kafka_error_destroy(error);
+            if (fatal)
+                recreate_producer(l);
+        }
+    }
+    l->stats.txn_aborts++;
+    if (l->h.after_abort)
+        l->h.after_abort(l->h.opaque, l);
+    reset_batch(l);
+    rewind_consumer(l);
+}
+
+/* Handles a failed transactional call. Returns 1 to retry the call, 0 when
+ * the batch has been aborted (and the consumer rewound). */
+static int txn_error(inv_txloop_t *l, const char *what, rd_kafka_error_t *error) {
+    inv_log_warn("%s: %s", what, rd_kafka_error_string(error));
+    int retriable = rd_kafka_error_is_retriable(error);
+    int abortable = rd_kafka_error_txn_requires_abort(error);
+    int fatal = rd_kafka_error_is_fatal(error);
+    rd_kafka_error_destroy(error);
+    if (retriable && !abortable && !fatal && inv_run)
+        return 1;
+    if (fatal) {
+        l->stats.txn_aborts++;
+        if (l->h.after_abort)
+            l->h.after_abort(l->h.opaque, l);
+        reset_batch(l);
+        recreate_producer(l);
+        rewind_consumer(l);
+        return 0;
+    }
+    abort_batch(l);
+    return 0;
+}
+
+static int begin_batch(inv_txloop_t *l) {
+    rd_kafka_error_t *error = rd_kafka_begin_transaction(l->producer);
+    if (error) {
+        int fatal = rd_kafka_error_is_fatal(error);
+        inv_log_warn("begin_transaction: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        if (fatal)
+            recreate_producer(l);
+        return -1;
+    }
+    l->in_txn = 1;
+    l->txn_deadline_us = now_us() + l->interval_us;
+    return 0;
+}
+
+static void commit_batch(inv_txloop_t *l) {
+    if (!l->in_txn)
+        return;
+    if (l->batch_failed || (l->h.before_commit && l->h.before_commit(l->h.opaque, l) != 0) || l->batch_failed) {
+        abort_batch(l);
+        return;
+    }
+    if (l->offsets->cnt > 0) {
+        for (;;) {
+            rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(l->consumer);
+            rd_kafka_error_t *error = rd_kafka_send_offsets_to_transaction(l->producer, l->offsets, cgmd, -1);
+            rd_kafka_consumer_group_metadata_destroy(cgmd);
+            if (!error)
+                break;
+            if (!txn_error(l, "send_offsets_to_transaction", error))
+                return;
+        }
+    }
+    for (;;) {
+        /* timeout -1: librdkafka 2.0.2 retries internally until the outcome is known */
+        rd_kafka_error_t *error = rd_kafka_commit_transaction(l->producer, -1);
+        if (!error)
+            break;
+        if (!txn_error(l, "commit_transaction", error))
+            return;
+    }
+    if (l->batch_failed) {
+        /* cannot happen after a successful commit, which flushes and checks */
+        inv_log_error("a delivery failed inside a committed transaction");
+    }
+    l->stats.txn_commits++;
+    l->stats.last_batch_size = l->batch_count;
+    if (l->h.after_commit)
+        l->h.after_commit(l->h.opaque, l);
+    reset_batch(l);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque) {
+    inv_txloop_t *l = opaque;
+    l->in_rebalance = 1;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        inv_log_info("assigned %d partition(s) of %s", parts->cnt, l->input_topic);
+        if (l->h.on_assign && l->h.on_assign(l->h.opaque, l, parts) != 0) {
+            l->stop_error = 1;
+            inv_run = 0;
+        }
+        rd_kafka_assign(rk, parts);
+    } else {
+        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+            inv_log_info("revoking %d partition(s) of %s", parts->cnt, l->input_topic);
+            commit_batch(l); /* still a member of this generation: the offsets are accepted */
+        } else {
+            inv_log_warn("rebalance error: %s", rd_kafka_err2str(err));
+            if (l->in_txn)
+                abort_batch(l);
+        }
+        if (l->h.on_revoke)
+            l->h.on_revoke(l->h.opaque, l, parts);
+        rd_kafka_assign(rk, NULL);
+    }
+    l->in_rebalance = 0;
+}
+
+inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic,
+                             const inv_txloop_handler_t *handler, char *errstr, size_t errstr_size) {
+    inv_txloop_t *l = calloc(1, sizeof(*l));
+    if (!l) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    l->conf = conf;
+    l->h = *handler;
+    l->input_topic = strdup(input_topic);
+    l->dlq_topic = strdup(inv_conf_get(conf, "topic.dlq"));
+    l->batch_max = inv_conf_get_int(conf, "batch.max.messages");
+    l->interval_us = inv_conf_get_int(conf, "commit.interval.ms") * 1000;
+    l->offsets = rd_kafka_topic_partition_list_new(8);
+    snprintf(l->group_id, sizeof(l->group_id), "%s", inv_conf_get(conf, "group.id"));
+    char instance[256];
+    const char *iid = inv_conf_get(conf, "instance.id");
+    if (!*iid) {
+        if (inv_kafka_default_instance_id(l->group_id, instance, sizeof(instance), errstr, errstr_size) != 0) {
+            inv_txloop_destroy(l);
+            return NULL;
+        }
+        iid = instance;
+    }
+    snprintf(l->transactional_id, sizeof(l->transactional_id), "%s-%s", l->group_id, iid);
+    l->consumer = inv_kafka_consumer_new(conf, l->group_id, rebalance_cb, l, errstr, errstr_size);
+    if (!l->consumer) {
+        inv_txloop_destroy(l);
+        return NULL;
+    }
+    return l;
+}
+
+int inv_txloop_produce(inv_txloop_t *l, const char *topic, int32_t partition, const void *key,
+                       size_t key_len, const void *value, size_t value_len, int64_t timestamp_ms,
+                       rd_kafka_headers_t *headers) {
+    rd_kafka_topic_t *rkt = topic_handle(l, topic);
+    for (;;) {
+        rd_kafka_resp_err_t err =
+            rd_kafka_producev(l->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
+                              RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(timestamp_ms),
+                              RD_KAFKA_V_HEADERS(headers),
+                              RD_KAFKA_V_END);
+        if (!err) {
+            l->stats.messages_out++;
+            return 0;
+        }
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(l->producer, 50); /* wait for deliveries to free room */
+            continue;
+        }
+        inv_log_warn("produce to %s: %s", topic, rd_kafka_err2str(err));
+        if (headers)
+            rd_kafka_headers_destroy(headers);
+        l->batch_failed = 1;
+        return -1;
+    }
+}
+
+static void dead_letter(inv_txloop_t *l, const rd_kafka_message_t *msg, const char *reason) {
+    char partition[16], offset[32];
+    snprintf(partition, sizeof(partition), "%d", msg->partition);
+    snprintf(offset, sizeof(offset), "%lld", (long long)msg->offset);
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(4);
+    rd_kafka_header_add(hdrs, "inv.error", -1, reason, -1);
+    rd_kafka_header_add(hdrs, "inv.source.topic", -1, rd_kafka_topic_name(msg->rkt), -1);
+    rd_kafka_header_add(hdrs, "inv.source.partition", -1, partition, -1);
+    rd_kafka_header_add(hdrs, "inv.source.offset", -1, offset, -1);
+    l->stats.dead_letters++;
+    inv_log_debug("dead letter %s [%d] @%lld: %s", rd_kafka_topic_name(msg->rkt), msg->partition,
+                  (long long)msg->offset, reason);
+    inv_txloop_produce(l, l->dlq_topic, RD_KAFKA_PARTITION_UA, msg->key, msg->key_len, msg->payload, msg->len,
+                       rd_kafka_message_timestamp(msg, NULL) > 0 ? rd_kafka_message_timestamp(msg, NULL) : 0, hdrs);
+}
+
+static void record_offset(inv_txloop_t *l, const rd_kafka_message_t *msg) {
+    rd_kafka_topic_partition_t *slot = l->last_offset_slot;
+    if (!slot || slot->partition != msg->partition) {
+        const char *topic = rd_kafka_topic_name(msg->rkt);
+        slot = rd_kafka_topic_partition_list_find(l->offsets, topic, msg->partition);
+        if (!slot)
+            slot = rd_kafka_topic_partition_list_add(l->offsets, topic, msg->partition);
+        l->last_offset_slot = slot;
+    }
+    slot->offset = msg->offset + 1;
+}
+
+static void handle_message(inv_txloop_t *l, rd_kafka_message_t *msg) {
+    if (msg->err) {
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            return;
+        inv_log_warn("consume: %s", rd_kafka_message_errstr(msg));
+        if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
+            l->stop_error = 1;
+            inv_run = 0;
+        }
+        return;
+    }
+    if (!l->in_txn && begin_batch(l) != 0) {
+        rewind_consumer(l); /* this message will come again */
+        return;
+    }
+    char errstr[1024];
+    errstr[0] = '\0';
+    int rc = l->h.process(l->h.opaque, l, msg, errstr, sizeof(errstr));
+    if (rc == INV_TXLOOP_DEAD_LETTER)
+        dead_letter(l, msg, errstr[0] ? errstr : "invalid message");
+    l->stats.messages_in++;
+    record_offset(l, msg);
+    l->batch_count++;
+    if (rc == INV_TXLOOP_ABORT) {
+        inv_log_warn("batch aborted by the handler: %s", errstr);
+        abort_batch(l);
+    }
+}
+
+int inv_txloop_run(inv_txloop_t *l) {
+    if (producer_create(l) != 0)
+        return -1;
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, l->input_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(l->consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (err) {
+        inv_log_error("subscribe to %s: %s", l->input_topic, rd_kafka_err2str(err));
+        return -1;
+    }
+    inv_log_info("consuming %s in group %s as %s", l->input_topic, l->group_id, l->transactional_id);
+    while (inv_run && !l->stop_error) {
+        int timeout_ms = 100;
+        if (l->in_txn) {
+            int64_t left = (l->txn_deadline_us - now_us()) / 1000;
+            timeout_ms = left < 0 ? 0 : left < 100 ? (int)left : 100;
+        }
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(l->consumer, timeout_ms);
+        if (msg) {
+            handle_message(l, msg);
+            rd_kafka_message_destroy(msg);
+        }
+        rd_kafka_poll(l->producer, 0);
+        if (l->in_txn && (l->batch_failed || (int64_t)l->batch_count >= l->batch_max || now_us() >= l->txn_deadline_us))
+            commit_batch(l);
+        if (l->h.tick)
+            l->h.tick(l->h.opaque, l);
+    }
+    int rc = l->stop_error ? -1 : 0;
+    inv_run = 1; /* let the last commit and the group leave run their course */
+    if (l->in_txn) {
+        if (rc == 0)
+            commit_batch(l);
+        else
+            abort_batch(l);
+    }
+    inv_log_info("leaving group %s", l->group_id);
+    rd_kafka_consumer_close(l->consumer);
+    inv_run = 0;
+    return rc;
+}
+
+void inv_txloop_destroy(inv_txloop_t *l) {
+    if (!l)
+        return;
+    if (l->consumer)
+        rd_kafka_destroy(l->consumer);
+    if (l->producer) {
+        clear_topic_cache(l);
+        rd_kafka_flush(l->producer, 10000);
+        if (rd_kafka_outq_len(l->producer) > 0)
+            inv_log_warn("%d message(s) still queued at exit", rd_kafka_outq_len(l->producer));
+        rd_kafka_destroy(l->producer);
+    }
+    rd_kafka_topic_partition_list_destroy(l->offsets);
+    free(l->input_topic);
+    free(l->dlq_topic);
+    free(l);
+}
+
+const inv_txloop_stats_t *inv_txloop_stats(const inv_txloop_t *l) { return &l->stats; }
+rd_kafka_t *inv_txloop_consumer(inv_txloop_t *l) { return l->consumer; }
+const char *inv_txloop_transactional_id(const inv_txloop_t *l) { return l->transactional_id; }

@@ -1,0 +1,109 @@
+/*
+ * inv_txloop: the consume-transform-produce engine every processor runs.
+ *
+ * One consumer group on one input topic, one transactional producer. Messages
+ * are handled in batches: the first message of a batch begins a Kafka
+ * transaction, every output and dead letter of the batch is produced inside
+ * it, and the batch ends after batch.max.messages messages or
+ * commit.interval.ms, with the consumed offsets sent to the transaction
+ * (KIP-447) and one commit. Never a commit per message.
+ *
+ * Failures follow librdkafka's examples/transactions.c: an abortable error
+ * aborts the transaction and rewinds the consumer to the committed offsets
+ * (by re-assigning them: rd_kafka_seek_partitions in librdkafka 2.0.2 has a
+ * broken timeout, #4230); a fatal producer error (fenced, epoch bumped)
+ * recreates the producer, then rewinds. So read_committed subscribers see
+ * each input's outputs exactly once.
+ *
+ * The eager `range` assignor is used (cooperative rebalancing in 2.0.2 has
+ * hangs, duplicates and lost assignments fixed only in 2.4-2.10); on
+ * revocation the open transaction commits before the partitions go.
+ * Messages come from rd_kafka_consumer_poll, one at a time, because the batch
+ * consume API is unsafe with rebalances in 2.0.x.
+ */
+#ifndef INV_TXLOOP_H
+#define INV_TXLOOP_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdint.h>
+
+#include "inv_conf.h"
+
+typedef struct inv_txloop_s inv_txloop_t;
+
+/* process() returns 0 when handled, INV_TXLOOP_DEAD_LETTER (errstr set)
+ * to send the input to the DLQ with errstr as its inv.error, or
+ * INV_TXLOOP_ABORT to abort the whole batch and rewind (e.g. a local store
+ * failure that a retry can fix). */
+#define INV_TXLOOP_DEAD_LETTER (-1)
+#define INV_TXLOOP_ABORT (-2)
+
+typedef struct {
+    void *opaque;
+    /* Called for each input message inside the open transaction. The
+     * message is borrowed for the duration of the call. */
+    int (*process)(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg, char *errstr,
+                   size_t errstr_size);
+    /* Optional: last chance to produce before the batch commits. Non-zero
+     * aborts the batch. */
+    int (*before_commit)(void *opaque, inv_txloop_t *loop);
+    /* Optional: the Kafka transaction committed. */
+    void (*after_commit)(void *opaque, inv_txloop_t *loop);
+    /* Optional: the Kafka transaction aborted; the consumer will re-deliver
+     * from the committed offsets. */
+    void (*after_abort)(void *opaque, inv_txloop_t *loop);
+    /* Optional: partitions are being assigned. The handler may set each
+     * element's .offset to where consumption must start (default: the
+     * group's committed offset). Non-zero: the loop stops with an error. */
+    int (*on_assign)(void *opaque, inv_txloop_t *loop, rd_kafka_topic_partition_list_t *parts);
+    /* Optional: partitions were revoked, after the open transaction ended. */
+    void (*on_revoke)(void *opaque, inv_txloop_t *loop, const rd_kafka_topic_partition_list_t *parts);
+    /* Optional: a delivery report of a message this loop produced. */
+    void (*on_delivery)(void *opaque, const rd_kafka_message_t *msg);
+    /* Optional: called once per loop iteration (about every 100 ms at most). */
+    void (*tick)(void *opaque, inv_txloop_t *loop);
+} inv_txloop_handler_t;
+
+typedef struct {
+    uint64_t messages_in;
+    uint64_t messages_out;
+    uint64_t dead_letters;
+    uint64_t txn_commits;
+    uint64_t txn_aborts;
+    uint64_t producer_recreations;
+    uint64_t last_batch_size;
+} inv_txloop_stats_t;
+
+/* Creates the loop: consumer in group.id subscribed to input_topic, and a
+ * transactional producer with id "<group.id>-<instance.id>" (instance.id
+ * defaults to inv_kafka_default_instance_id()). The conf and handler are
+ * borrowed. No network I/O yet. NULL with errstr on failure. */
+inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic,
+                             const inv_txloop_handler_t *handler, char *errstr, size_t errstr_size);
+
+/* Runs until inv_run is cleared (SIGINT/SIGTERM), then finishes the open
+ * transaction and leaves the group. 0 on a clean stop, -1 on an
+ * unrecoverable error (logged). */
+int inv_txloop_run(inv_txloop_t *loop);
+
+void inv_txloop_destroy(inv_txloop_t *loop);
+
+/* Produces one message inside the open transaction. partition may be
+ * RD_KAFKA_PARTITION_UA (murmur2 of the key, as the Java client). Bytes are
+ * copied. timestamp_ms 0 means now; processors pass the input's timestamp
+ * so end-to-end latency can be measured downstream. headers (may be NULL)
+ * are owned by the loop from here on, whatever the result. 0, or -1 when
+ * the message could not be queued (the batch will abort). */
+int inv_txloop_produce(inv_txloop_t *loop, const char *topic, int32_t partition, const void *key,
+                       size_t key_len, const void *value, size_t value_len, int64_t timestamp_ms,
+                       rd_kafka_headers_t *headers);
+
+const inv_txloop_stats_t *inv_txloop_stats(const inv_txloop_t *loop);
+
+/* The consumer, for handlers that need committed offsets or watermarks. */
+rd_kafka_t *inv_txloop_consumer(inv_txloop_t *loop);
+
+/* The transactional id this instance uses. */
+const char *inv_txloop_transactional_id(const inv_txloop_t *loop);
+
+#endif

@@ -1,0 +1,13 @@
+/* inv-return: ReturnEvents from topic.returns become stock movements, exactly once. */
+#include "inv_codec.h"
+#include "inv_main.h"
+
+static const inv_program_t program = {
+    .name = "inv-return",
+    .summary = "Turns ReturnEvents (topic.returns) into StockMovements (topic.movements), exactly once.",
+    .default_group_id = "inv-return",
+};
+
+int main(int argc, char **argv) {
+    return inv_main_processor(argc, argv, &program, INV_EVENT_RETURN, "topic.returns");
+}

@@ -1,0 +1,13 @@
+/* inv-sale: SaleEvents from topic.sales become stock movements, exactly once. */
+#include "inv_codec.h"
+#include "inv_main.h"
+
+static const inv_program_t program = {
+    .name = "inv-sale",
+    .summary = "Turns SaleEvents (topic.sales) into StockMovements (topic.movements), exactly once.",
+    .default_group_id = "inv-sale",
+};
+
+int main(int argc, char **argv) {
+    return inv_main_processor(argc, argv, &program, INV_EVENT_SALE, "topic.sales");
+}

@@ -1,0 +1,49 @@
+#include "inv_main.h"
+
+#include <stdio.h>
+
+#include "inv_kafka.h"
+#include "inv_log.h"
+#include "inv_processor.h"
+
+int inv_main_start(inv_conf_t *conf, const inv_program_t *prog, int argc, char **argv, int *next_arg) {
+    char errstr[1024];
+    inv_log_set_program(prog->name);
+    int rc = inv_conf_parse_args(conf, prog, argc, argv, next_arg, errstr, sizeof(errstr));
+    if (rc == INV_CONF_HELP) {
+        inv_conf_usage(prog, stdout);
+        return 0;
+    }
+    if (rc == INV_CONF_VERSION) {
+        printf("%s %s\n", prog->name, INV_VERSION);
+        return 0;
+    }
+    if (rc == 0 && inv_kafka_conf_check(conf, errstr, sizeof(errstr)) != 0)
+        rc = -1;
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s\n", prog->name, errstr);
+        return 2;
+    }
+    inv_log_set_level_name(inv_conf_get(conf, "log.level"));
+    return -1;
+}
+
+int inv_main_processor(int argc, char **argv, const inv_program_t *prog, int kind, const char *topic_key) {
+    inv_conf_t *conf = inv_conf_new();
+    int next_arg;
+    int rc = inv_main_start(conf, prog, argc, argv, &next_arg);
+    if (rc < 0 && next_arg < argc) {
+        fprintf(stderr, "%s: %s: unexpected argument (see --help)\n", prog->name, argv[next_arg]);
+        rc = 2;
+    }
+    if (rc < 0) {
+        char errstr[1024];
+        inv_signals_install();
+        rc = inv_processor_run(conf, (inv_event_kind_t)kind, inv_conf_get(conf, topic_key), errstr, sizeof(errstr));
+        if (rc != 0)
+            inv_log_error("%s", errstr);
+        rc = rc == 0 ? 0 : 1;
+    }
+    inv_conf_destroy(conf);
+    return rc;
+}

@@ -1,0 +1,19 @@
+/*
+ * inv_main: the start-up every program shares. Parses flags, file and
+ * environment into conf, answers --help and --version, and checks every
+ * value (librdkafka properties included) before any network I/O.
+ */
+#ifndef INV_MAIN_H
+#define INV_MAIN_H
+
+#include "inv_conf.h"
+
+/* Returns -1 when the program should go on (args from argv[*next_arg]),
+ * otherwise the exit code: 0 after --help/--version, 2 after a bad flag or
+ * value (one line on stderr naming it). */
+int inv_main_start(inv_conf_t *conf, const inv_program_t *prog, int argc, char **argv, int *next_arg);
+
+/* The shared main of inv-sale, inv-return and inv-restock. */
+int inv_main_processor(int argc, char **argv, const inv_program_t *prog, int kind, const char *topic_key);
+
+#endif
