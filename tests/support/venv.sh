@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Creates <repo>/.venv with the independent Python Kafka/Avro clients the
+# integration tests use. A no-op when the venv exists and imports them.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="$ROOT/.venv"
+# Versions checked with `pip index versions`: both ship cp311 manylinux wheels.
+PKGS=(confluent-kafka==2.16.1 fastavro==1.13.1)
+CHECK='import confluent_kafka, fastavro
+from importlib.metadata import version as v
+assert v("confluent-kafka") == "2.16.1" and v("fastavro") == "1.13.1"'
+
+if [[ -x "$VENV/bin/python3" ]] && "$VENV/bin/python3" -c "$CHECK" 2>/dev/null; then
+  exit 0
+fi
+
+# Prefer Debian's interpreter (python3-venv): a pyenv shim first on PATH may
+# point at a version that later changes or disappears. Fall back to PATH.
+PY=""
+for cand in /usr/bin/python3 "$(command -v python3 || true)"; do
+  if [[ -n "$cand" && -x "$cand" ]] && "$cand" -c 'import venv, ensurepip' 2>/dev/null; then
+    PY="$cand"; break
+  fi
+done
+[[ -n "$PY" ]] || { echo "venv.sh: no python3 with venv+ensurepip (apt-get install python3-venv)" >&2; exit 1; }
+
+echo "venv.sh: creating $VENV with $PY ($("$PY" --version 2>&1))" >&2
+rm -rf "$VENV"
+"$PY" -m venv "$VENV"
+"$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check "${PKGS[@]}"
+"$VENV/bin/python3" -c "$CHECK"
+echo "venv.sh: ready: $VENV" >&2
