@@ -40,6 +40,7 @@ const inv_conf_key_t inv_conf_keys[] = {
     {"transaction.timeout.ms", INV_CONF_INT, "10000", 1000, 900000, NULL, "Broker aborts a transaction of a dead instance after this long (bounds fail-over time)"},
     {"state.dir", INV_CONF_STRING, "./state", 0, 0, NULL, "inv-stock: LMDB environment directory"},
     {"http.listen", INV_CONF_STRING, "", 0, 0, NULL, "inv-stock: ADDR:PORT for /healthz, /metrics, /stock/<sku>; empty = off"},
+    {"health.max.lag", INV_CONF_INT, "10000", 0, INT64_C(1000000000), NULL, "inv-stock: /healthz is ready only while every assigned partition lags by at most this many messages"},
     {"lmdb.map.size.mb", INV_CONF_INT, "64", 1, 1048576, NULL, "inv-stock: initial LMDB map size; it grows by itself when full"},
     {"dedup.window.ms", INV_CONF_INT, "604800000", 60000, INT64_C(31536000000), NULL, "inv-stock: how long applied movement ids are kept to drop re-sent events (default 7 days)"},
     {"policy.default.reorder_point", INV_CONF_INT, "0", -I64_BIG, I64_BIG, NULL, "Reorder point where no policy is set for a SKU"},

@@ -1,0 +1,800 @@
+#include "inv_keeper.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "inv_codec.h"
+#include "inv_kafka.h"
+#include "inv_keeper_metrics.h"
+#include "inv_log.h"
+#include "inv_processor.h"
+#include "inv_restore.h"
+#include "inv_rules.h"
+#include "inv_store.h"
+#include "inv_txloop.h"
+
+/* Ids pruned per partition per batch: spreads pruning over time. */
+#define PRUNE_PER_BATCH 2000
+
+/* What one batch did to one partition. */
+typedef struct {
+    int touched;            /* consumed in this batch */
+    int64_t next_offset;    /* input offset after the batch */
+    int64_t max_ts;         /* newest input timestamp */
+    inv_buf_t ids;          /* applied movement ids, '\n'-separated */
+    int64_t changelog_next; /* from delivery reports: next changelog offset */
+    int64_t dedup_next;
+} batch_part_t;
+
+/* A changed row of the batch: produced once, at its final value, before
+ * the commit. Kept in an open-addressing set. */
+typedef struct {
+    int32_t partition;
+    uint32_t hash;
+    char *sku; /* sku '\0' location '\0', one allocation from the arena */
+    char *location;
+} dirty_row_t;
+
+typedef struct {
+    inv_conf_t *conf;
+    inv_store_t *store;
+    inv_store_txn_t *txn; /* the batch's write txn, NULL between batches */
+    inv_decoder_t *decoder;
+    inv_encoder_t *encoder;
+    inv_schema_resolver_t resolver;
+    int32_t schema_ids[INV_MSG_COUNT];
+    inv_buf_t buf;
+    inv_txloop_t *loop;
+    rd_kafka_t *restore_consumer;
+    rd_kafka_t *policy_consumer;
+    int policy_partitions;
+
+    const char *t_stock, *t_reorders, *t_shortages, *t_dedup, *t_policies, *t_movements;
+    inv_rules_policy_t deflt;
+    int64_t dedup_window_ms;
+
+    batch_part_t *parts; /* indexed by partition */
+    int part_count;
+    int *assigned; /* 1 when assigned to this instance */
+    int *ready;    /* 1 when restored or resumed */
+
+    dirty_row_t *dirty;
+    size_t dirty_cap, dirty_len;
+    size_t *dirty_used; /* indices in use, to reset cheaply */
+    char *arena;
+    size_t arena_len, arena_cap;
+
+    int64_t *latency_ts; /* input timestamps of the batch (ms) */
+    size_t latency_len, latency_cap;
+
+    int fatal;
+    char fatal_err[512];
+    inv_keeper_metrics_t *metrics;
+    double last_lag_check;
+} keeper_t;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *xrealloc(void *p, size_t n) {
+    void *q = realloc(p, n);
+    if (!q)
+        abort();
+    return q;
+}
+
+static void buf_append(inv_buf_t *b, const char *s, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->data = xrealloc(b->data, cap);
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+/* ---- partitions ---------------------------------------------------------- */
+
+static void ensure_partition(keeper_t *k, int32_t p) {
+    if (p < k->part_count)
+        return;
+    int n = p + 1;
+    k->parts = xrealloc(k->parts, (size_t)n * sizeof(*k->parts));
+    k->assigned = xrealloc(k->assigned, (size_t)n * sizeof(int));
+    k->ready = xrealloc(k->ready, (size_t)n * sizeof(int));
+    for (int i = k->part_count; i < n; i++) {
+        memset(&k->parts[i], 0, sizeof(k->parts[i]));
+        k->parts[i].changelog_next = k->parts[i].dedup_next = -1;
+        k->assigned[i] = k->ready[i] = 0;
+    }
+    k->part_count = n;
+}
+
+/* ---- the batch's dirty rows ---------------------------------------------- */
+
+static uint32_t hash_row(int32_t p, const char *sku, const char *loc) {
+    uint32_t h = 2166136261u ^ (uint32_t)p;
+    for (const unsigned char *s = (const unsigned char *)sku; *s; s++)
+        h = (h ^ *s) * 16777619u;
+    h = (h ^ 0xff) * 16777619u;
+    for (const unsigned char *s = (const unsigned char *)loc; *s; s++)
+        h = (h ^ *s) * 16777619u;
+    return h ? h : 1;
+}
+
+static char *arena_copy(keeper_t *k, const char *a, const char *b, char **second) {
+    size_t la = strlen(a) + 1, lb = strlen(b) + 1;
+    if (k->arena_len + la + lb > k->arena_cap) {
+        /* Never move the arena while the set points into it: a batch that
+         * outgrows it gets a fresh allocation per row instead. */
+        char *s = malloc(la + lb);
+        if (!s)
+            abort();
+        memcpy(s, a, la);
+        memcpy(s + la, b, lb);
+        *second = s + la;
+        return s;
+    }
+    char *s = k->arena + k->arena_len;
+    memcpy(s, a, la);
+    memcpy(s + la, b, lb);
+    k->arena_len += la + lb;
+    *second = s + la;
+    return s;
+}
+
+static int in_arena(const keeper_t *k, const char *s) { return s >= k->arena && s < k->arena + k->arena_cap; }
+
+static void dirty_grow(keeper_t *k);
+
+static void dirty_add(keeper_t *k, int32_t p, const char *sku, const char *loc) {
+    if ((k->dirty_len + 1) * 2 > k->dirty_cap)
+        dirty_grow(k);
+    uint32_t h = hash_row(p, sku, loc);
+    size_t mask = k->dirty_cap - 1, i = h & mask;
+    for (;; i = (i + 1) & mask) {
+        dirty_row_t *d = &k->dirty[i];
+        if (!d->hash) {
+            d->hash = h;
+            d->partition = p;
+            d->sku = arena_copy(k, sku, loc, &d->location);
+            k->dirty_used[k->dirty_len++] = i;
+            return;
+        }
+        if (d->hash == h && d->partition == p && strcmp(d->sku, sku) == 0 && strcmp(d->location, loc) == 0)
+            return;
+    }
+}
+
+static void dirty_grow(keeper_t *k) {
+    size_t old_cap = k->dirty_cap;
+    dirty_row_t *old = k->dirty;
+    size_t *old_used = k->dirty_used, old_len = k->dirty_len;
+    k->dirty_cap = old_cap ? old_cap * 2 : 4096;
+    k->dirty = calloc(k->dirty_cap, sizeof(*k->dirty));
+    k->dirty_used = calloc(k->dirty_cap, sizeof(*k->dirty_used));
+    if (!k->dirty || !k->dirty_used)
+        abort();
+    k->dirty_len = 0;
+    size_t mask = k->dirty_cap - 1;
+    for (size_t j = 0; j < old_len; j++) {
+        dirty_row_t *d = &old[old_used[j]];
+        size_t i = d->hash & mask;
+        while (k->dirty[i].hash)
+            i = (i + 1) & mask;
+        k->dirty[i] = *d;
+        k->dirty_used[k->dirty_len++] = i;
+    }
+    free(old);
+    free(old_used);
+}
+
+static void dirty_reset(keeper_t *k) {
+    for (size_t j = 0; j < k->dirty_len; j++) {
+        dirty_row_t *d = &k->dirty[k->dirty_used[j]];
+        if (!in_arena(k, d->sku))
+            free(d->sku);
+        memset(d, 0, sizeof(*d));
+    }
+    k->dirty_len = 0;
+    k->arena_len = 0;
+}
+
+static void batch_reset(keeper_t *k) {
+    dirty_reset(k);
+    for (int p = 0; p < k->part_count; p++) {
+        batch_part_t *bp = &k->parts[p];
+        bp->touched = 0;
+        bp->ids.len = 0;
+        bp->max_ts = 0;
+        bp->changelog_next = bp->dedup_next = -1;
+    }
+    k->latency_len = 0;
+}
+
+/* ---- producing outputs ----------------------------------------------------- */
+
+static int produce_keyed(keeper_t *k, const char *topic, int32_t partition, const char *sku, const char *loc,
+                         int64_t ts, rd_kafka_headers_t *hdrs) {
+    char key[1100];
+    int n = snprintf(key, sizeof(key), "%s|%s", sku, loc);
+    if (n < 0 || (size_t)n >= sizeof(key)) {
+        if (hdrs)
+            rd_kafka_headers_destroy(hdrs);
+        return -1;
+    }
+    return inv_txloop_produce(k->loop, topic, partition, key, (size_t)n, k->buf.data, k->buf.len, ts, hdrs);
+}
+
+static int emit_outputs(keeper_t *k, const inv_rules_out_t *out, int64_t ts, char *errstr, size_t errstr_size) {
+    if (out->has_reorder) {
+        if (inv_encoder_encode_reorder(k->encoder, &out->reorder, &k->buf, errstr, errstr_size) != 0 ||
+            produce_keyed(k, k->t_reorders, RD_KAFKA_PARTITION_UA, out->reorder.sku, out->reorder.location_id, ts,
+                          NULL) != 0)
+            return -1;
+        inv_keeper_metrics_reorder(k->metrics);
+    }
+    for (size_t i = 0; i < out->shortage_count; i++) {
+        const inv_shortage_t *s = &out->shortages[i];
+        if (inv_encoder_encode_shortage(k->encoder, s, &k->buf, errstr, errstr_size) != 0 ||
+            produce_keyed(k, k->t_shortages, RD_KAFKA_PARTITION_UA, s->sku, s->location_id, ts, NULL) != 0)
+            return -1;
+        inv_keeper_metrics_shortage(k->metrics, s->state);
+    }
+    return 0;
+}
+
+/* Produces the final StockLevel of every row the batch changed, to the
+ * changelog partition of its input partition. */
+static int emit_stock_levels(keeper_t *k, char *errstr, size_t errstr_size) {
+    for (size_t j = 0; j < k->dirty_len; j++) {
+        const dirty_row_t *d = &k->dirty[k->dirty_used[j]];
+        inv_stock_row_t row;
+        int rc = inv_store_stock_get(k->txn, d->partition, d->sku, d->location, &row);
+        if (rc) {
+            snprintf(errstr, errstr_size, "LMDB: reading %s|%s back: %s", d->sku, d->location, inv_store_strerror(rc));
+            return -1;
+        }
+        inv_stock_level_t level;
+        inv_rules_stock_level(d->sku, d->location, &row, &level);
+        if (inv_encoder_encode_stock_level(k->encoder, &level, &k->buf, errstr, errstr_size) != 0)
+            return -1;
+        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
+        rd_kafka_header_add(hdrs, INV_RESTORE_SHORTAGE_HEADER, -1, inv_shortage_state_to_string(row.shortage), -1);
+        if (produce_keyed(k, k->t_stock, d->partition, d->sku, d->location, 0, hdrs) != 0) {
+            snprintf(errstr, errstr_size, "produce to %s failed", k->t_stock);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- txloop handlers -------------------------------------------------------- */
+
+static int store_error(keeper_t *k, int rc, const char *what, char *errstr, size_t errstr_size) {
+    (void)k;
+    snprintf(errstr, errstr_size, "LMDB %s: %s", what, inv_store_strerror(rc));
+    return INV_TXLOOP_ABORT;
+}
+
+static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg, char *errstr,
+                   size_t errstr_size) {
+    (void)loop;
+    keeper_t *k = opaque;
+    int rc;
+    if (!k->txn && (rc = inv_store_txn_begin(k->store, 0, &k->txn)) != 0)
+        return store_error(k, rc, "begin", errstr, errstr_size);
+    int32_t p = msg->partition;
+    ensure_partition(k, p);
+    batch_part_t *bp = &k->parts[p];
+    bp->touched = 1;
+    bp->next_offset = msg->offset + 1;
+    int64_t ts = rd_kafka_message_timestamp(msg, NULL);
+    if (ts <= 0)
+        ts = wall_ms();
+    if (ts > bp->max_ts)
+        bp->max_ts = ts;
+
+    inv_movement_t m;
+    if (inv_decoder_decode_movement(k->decoder, msg->payload, msg->len, &m, errstr, errstr_size) != 0)
+        return INV_TXLOOP_DEAD_LETTER;
+
+    inv_rules_policy_t policy;
+    int64_t net_threshold;
+    inv_stock_row_t loc = INV_STOCK_ROW_INIT, net = INV_STOCK_ROW_INIT;
+    if ((rc = inv_store_policy_lookup(k->txn, m.sku, m.location_id, &k->deflt, &policy, &net_threshold)) != 0)
+        return store_error(k, rc, "policy lookup", errstr, errstr_size);
+    rc = inv_store_stock_get(k->txn, p, m.sku, m.location_id, &loc);
+    if (rc == INV_STORE_KEY_TOO_LONG) {
+        snprintf(errstr, errstr_size, "sku and location_id: together longer than %d bytes", INV_STORE_MAX_KEY - 5);
+        return INV_TXLOOP_DEAD_LETTER;
+    }
+    if (rc && rc != INV_STORE_NOTFOUND)
+        return store_error(k, rc, "read", errstr, errstr_size);
+    if ((rc = inv_store_stock_get(k->txn, p, m.sku, "*", &net)) != 0 && rc != INV_STORE_NOTFOUND)
+        return store_error(k, rc, "read", errstr, errstr_size);
+
+    /* Apply to copies first: an invalid movement must reach the DLQ, not
+     * the set of applied ids. */
+    char scratch[INV_RULES_SCRATCH_DEFAULT];
+    inv_rules_out_t out;
+    rc = inv_rules_apply(&m, &policy, net_threshold, &loc, &net, scratch, sizeof(scratch), &out);
+    if (rc) {
+        snprintf(errstr, errstr_size, "%s: %s", m.movement_id, inv_rules_strerror(rc));
+        return INV_TXLOOP_DEAD_LETTER;
+    }
+    int seen;
+    rc = inv_store_dedup_seen_or_add(k->txn, p, m.movement_id, ts, &seen);
+    if (rc == INV_STORE_KEY_TOO_LONG) {
+        snprintf(errstr, errstr_size, "movement_id: longer than %d bytes", INV_STORE_MAX_KEY - 12);
+        return INV_TXLOOP_DEAD_LETTER;
+    }
+    if (rc)
+        return store_error(k, rc, "dedup", errstr, errstr_size);
+    if (seen) {
+        inv_keeper_metrics_duplicate(k->metrics);
+        return 0;
+    }
+    if (out.location_changed) {
+        if ((rc = inv_store_stock_put(k->txn, p, m.sku, m.location_id, &loc)) != 0)
+            return store_error(k, rc, "write", errstr, errstr_size);
+        dirty_add(k, p, m.sku, m.location_id);
+    }
+    if (out.network_changed) {
+        if ((rc = inv_store_stock_put(k->txn, p, m.sku, "*", &net)) != 0)
+            return store_error(k, rc, "write", errstr, errstr_size);
+        dirty_add(k, p, m.sku, "*");
+    }
+    if (emit_outputs(k, &out, ts, errstr, errstr_size) != 0)
+        return INV_TXLOOP_ABORT;
+    if (bp->ids.len)
+        buf_append(&bp->ids, "\n", 1);
+    buf_append(&bp->ids, m.movement_id, strlen(m.movement_id));
+    if (k->latency_len == k->latency_cap) {
+        k->latency_cap = k->latency_cap ? k->latency_cap * 2 : 4096;
+        k->latency_ts = xrealloc(k->latency_ts, k->latency_cap * sizeof(int64_t));
+    }
+    k->latency_ts[k->latency_len++] = ts;
+    inv_keeper_metrics_movement(k->metrics, m.type);
+    return 0;
+}
+
+static int before_commit(void *opaque, inv_txloop_t *loop) {
+    (void)loop;
+    keeper_t *k = opaque;
+    char errstr[512];
+    if (!k->txn)
+        return 0;
+    if (emit_stock_levels(k, errstr, sizeof(errstr)) != 0) {
+        inv_log_warn("batch: %s", errstr);
+        return -1;
+    }
+    for (int p = 0; p < k->part_count; p++) {
+        batch_part_t *bp = &k->parts[p];
+        if (!bp->touched)
+            continue;
+        if (bp->ids.len &&
+            inv_txloop_produce(k->loop, k->t_dedup, p, NULL, 0, bp->ids.data, bp->ids.len, bp->max_ts, NULL) != 0)
+            return -1;
+        inv_store_meta_t meta = {.input_offset = -1, .changelog_offset = -1, .dedup_log_offset = -1};
+        int rc = inv_store_meta_get(k->txn, p, &meta);
+        if (rc && rc != INV_STORE_NOTFOUND) {
+            inv_log_warn("batch: LMDB meta: %s", inv_store_strerror(rc));
+            return -1;
+        }
+        meta.input_offset = bp->next_offset;
+        size_t pruned = 0;
+        if ((rc = inv_store_meta_put(k->txn, p, &meta)) != 0 ||
+            (rc = inv_store_dedup_prune(k->txn, p, bp->max_ts - k->dedup_window_ms, PRUNE_PER_BATCH, &pruned)) != 0) {
+            inv_log_warn("batch: LMDB: %s", inv_store_strerror(rc));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void on_delivery(void *opaque, const rd_kafka_message_t *msg) {
+    keeper_t *k = opaque;
+    if (msg->err || msg->partition < 0 || msg->partition >= k->part_count)
+        return;
+    const char *topic = rd_kafka_topic_name(msg->rkt);
+    batch_part_t *bp = &k->parts[msg->partition];
+    if (strcmp(topic, k->t_stock) == 0 && msg->offset + 1 > bp->changelog_next)
+        bp->changelog_next = msg->offset + 1;
+    else if (strcmp(topic, k->t_dedup) == 0 && msg->offset + 1 > bp->dedup_next)
+        bp->dedup_next = msg->offset + 1;
+}
+
+static int restore_one(keeper_t *k, int32_t p, int64_t input_offset);
+
+static void after_commit(void *opaque, inv_txloop_t *loop) {
+    (void)loop;
+    keeper_t *k = opaque;
+    if (!k->txn)
+        return;
+    /* The changelog positions are known now that every delivery is reported. */
+    for (int p = 0; p < k->part_count; p++) {
+        batch_part_t *bp = &k->parts[p];
+        if (!bp->touched || (bp->changelog_next < 0 && bp->dedup_next < 0))
+            continue;
+        inv_store_meta_t meta;
+        if (inv_store_meta_get(k->txn, p, &meta) == 0) {
+            if (bp->changelog_next >= 0)
+                meta.changelog_offset = bp->changelog_next;
+            if (bp->dedup_next >= 0)
+                meta.dedup_log_offset = bp->dedup_next;
+            inv_store_meta_put(k->txn, p, &meta);
+        }
+    }
+    double t0 = now_s();
+    int rc = inv_store_txn_commit(k->txn);
+    k->txn = NULL;
+    inv_keeper_metrics_commit(k->metrics, now_s() - t0, inv_txloop_stats(k->loop)->last_batch_size);
+    if (rc) {
+        /* Kafka has the batch, LMDB does not: rebuild what the batch touched
+         * from the changelog, now committed up to these offsets. */
+        inv_log_error("LMDB commit failed after the Kafka commit (%s); rebuilding the batch's partitions",
+                      inv_store_strerror(rc));
+        for (int p = 0; p < k->part_count; p++)
+            if (k->parts[p].touched && restore_one(k, p, k->parts[p].next_offset) != 0)
+                k->fatal = 1;
+    } else {
+        int64_t now = wall_ms();
+        for (size_t i = 0; i < k->latency_len; i++)
+            inv_keeper_metrics_latency(k->metrics, (double)(now - k->latency_ts[i]) / 1000.0);
+    }
+    batch_reset(k);
+}
+
+static void after_abort(void *opaque, inv_txloop_t *loop) {
+    (void)loop;
+    keeper_t *k = opaque;
+    inv_store_txn_abort(k->txn);
+    k->txn = NULL;
+    batch_reset(k);
+}
+
+static int restore_one(keeper_t *k, int32_t p, int64_t input_offset) {
+    char errstr[512];
+    for (int attempt = 1; attempt <= 3; attempt++) {
+        inv_restore_stats_t st;
+        inv_keeper_metrics_restore_begin(k->metrics, p);
+        if (inv_restore_partition(k->restore_consumer, k->store, k->decoder, k->t_stock, k->t_dedup, p, input_offset,
+                                  k->dedup_window_ms, &st, errstr, sizeof(errstr)) == 0) {
+            inv_log_info("partition %d restored from %s: %llu rows, %llu movement ids in %.3f s (%.0f keys/s)", p,
+                         k->t_stock, (unsigned long long)st.rows, (unsigned long long)st.ids, st.seconds,
+                         st.seconds > 0 ? (double)(st.rows + st.ids) / st.seconds : 0.0);
+            inv_keeper_metrics_restore_end(k->metrics, p, st.rows + st.ids, st.seconds);
+            return 0;
+        }
+        inv_log_warn("partition %d: restore attempt %d failed: %s", p, attempt, errstr);
+    }
+    snprintf(k->fatal_err, sizeof(k->fatal_err), "partition %d could not be restored", p);
+    return -1;
+}
+
+static int on_assign(void *opaque, inv_txloop_t *loop, rd_kafka_topic_partition_list_t *parts) {
+    keeper_t *k = opaque;
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_committed(inv_txloop_consumer(loop), parts, 30000)) && inv_run)
+        inv_log_warn("fetching committed offsets: %s; retrying", rd_kafka_err2str(err));
+    if (err)
+        return -1;
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        int32_t p = tp->partition;
+        ensure_partition(k, p);
+        int64_t committed = tp->offset; /* RD_KAFKA_OFFSET_INVALID: none yet */
+        inv_store_txn_t *rt = NULL;
+        inv_store_meta_t meta;
+        int rc = inv_store_txn_begin(k->store, 1, &rt);
+        if (!rc)
+            rc = inv_store_meta_get(rt, p, &meta);
+        inv_store_txn_abort(rt);
+        int64_t want = committed < 0 ? 0 : committed;
+        if (rc == 0 && meta.input_offset == want) {
+            inv_log_info("partition %d: local state is current at offset %lld", p, (long long)want);
+        } else {
+            inv_log_info("partition %d: local state %s (group committed offset %lld): restoring from %s", p,
+                         rc == 0 ? "differs" : "absent", (long long)want, k->t_stock);
+            if (restore_one(k, p, want) != 0)
+                return -1;
+        }
+        /* A group that never committed starts at the beginning (auto.offset.reset). */
+        tp->offset = committed < 0 ? RD_KAFKA_OFFSET_BEGINNING : committed;
+        k->assigned[p] = 1;
+        k->ready[p] = 1;
+        inv_keeper_metrics_partition_assigned(k->metrics, p);
+    }
+    return 0;
+}
+
+static void on_revoke(void *opaque, inv_txloop_t *loop, const rd_kafka_topic_partition_list_t *parts) {
+    (void)loop;
+    keeper_t *k = opaque;
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        if (p < k->part_count) {
+            k->assigned[p] = k->ready[p] = 0;
+            inv_keeper_metrics_partition_revoked(k->metrics, p);
+        }
+    }
+}
+
+/* ---- policies: the whole compacted topic, outside the group ------------------ */
+
+static int apply_policy_message(keeper_t *k, inv_store_txn_t *txn, const rd_kafka_message_t *msg) {
+    int rc = 0;
+    if (!msg->payload) {
+        char key[1024];
+        if (msg->key && msg->key_len < sizeof(key)) {
+            memcpy(key, msg->key, msg->key_len);
+            key[msg->key_len] = '\0';
+            char *bar = strrchr(key, '|');
+            if (bar) {
+                *bar = '\0';
+                rc = inv_store_policy_delete(txn, key, bar + 1);
+            }
+        }
+    } else {
+        inv_policy_t pol;
+        char err[512];
+        if (inv_decoder_decode_policy(k->decoder, msg->payload, msg->len, &pol, err, sizeof(err)) != 0) {
+            inv_log_warn("%s [%d] @%lld: ignoring an invalid ReorderPolicy: %s", rd_kafka_topic_name(msg->rkt),
+                         msg->partition, (long long)msg->offset, err);
+            inv_keeper_metrics_invalid_policy(k->metrics);
+        } else {
+            inv_rules_policy_t v = {pol.reorder_point, pol.reorder_quantity, pol.safety_stock};
+            rc = inv_store_policy_put(txn, pol.sku, pol.location_id, &v);
+        }
+    }
+    if (!rc)
+        rc = inv_store_policy_offset_put(txn, msg->partition, msg->offset + 1);
+    return rc;
+}
+
+/* Applies what the policies consumer has, waiting up to wait_ms for the
+ * first message. Returns messages applied, or -1 on an LMDB error. */
+static int poll_policies(keeper_t *k, int wait_ms, int *eof_count) {
+    inv_store_txn_t *txn = NULL;
+    int applied = 0;
+    for (int i = 0; i < 10000; i++) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(k->policy_consumer, i == 0 ? wait_ms : 0);
+        if (!msg)
+            break;
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (eof_count)
+                (*eof_count)++;
+        } else if (msg->err) {
+            inv_log_warn("policies: %s", rd_kafka_message_errstr(msg));
+        } else {
+            int rc = txn ? 0 : inv_store_txn_begin(k->store, 0, &txn);
+            if (!rc)
+                rc = apply_policy_message(k, txn, msg);
+            if (rc) {
+                inv_log_error("policies: LMDB: %s", inv_store_strerror(rc));
+                rd_kafka_message_destroy(msg);
+                inv_store_txn_abort(txn);
+                return -1;
+            }
+            applied++;
+        }
+        rd_kafka_message_destroy(msg);
+    }
+    if (txn) {
+        int rc = inv_store_txn_commit(txn);
+        if (rc) {
+            inv_log_error("policies: LMDB commit: %s", inv_store_strerror(rc));
+            return -1;
+        }
+    }
+    return applied;
+}
+
+static int policies_start(keeper_t *k, char *errstr, size_t errstr_size) {
+    rd_kafka_conf_t *kc = inv_kafka_conf_new(k->conf, "inv-stock-policies", errstr, errstr_size);
+    if (!kc)
+        return -1;
+    char err[512], group[300];
+    /* assign() needs a group.id in librdkafka 2.0.2; never subscribed nor
+     * committed, so the group is never joined */
+    snprintf(group, sizeof(group), "%s.policies", inv_conf_get(k->conf, "group.id"));
+    rd_kafka_conf_set(kc, "group.id", group, err, sizeof(err));
+    rd_kafka_conf_set(kc, "enable.auto.commit", "false", err, sizeof(err));
+    rd_kafka_conf_set(kc, "enable.partition.eof", "true", err, sizeof(err));
+    rd_kafka_conf_set(kc, "isolation.level", "read_committed", err, sizeof(err));
+    k->policy_consumer = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
+    if (!k->policy_consumer) {
+        snprintf(errstr, errstr_size, "policies consumer: %s", err);
+        rd_kafka_conf_destroy(kc);
+        return -1;
+    }
+    rd_kafka_poll_set_consumer(k->policy_consumer);
+    int n = inv_kafka_partition_count(k->policy_consumer, k->t_policies, 15000, errstr, errstr_size);
+    if (n < 0)
+        return -1;
+    k->policy_partitions = n;
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n);
+    inv_store_txn_t *rt = NULL;
+    inv_store_txn_begin(k->store, 1, &rt);
+    for (int p = 0; p < n; p++) {
+        int64_t next;
+        rd_kafka_topic_partition_list_add(parts, k->t_policies, p)->offset =
+            rt && inv_store_policy_offset_get(rt, p, &next) == 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    inv_store_txn_abort(rt);
+    rd_kafka_resp_err_t e = rd_kafka_assign(k->policy_consumer, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (e) {
+        snprintf(errstr, errstr_size, "policies: assign: %s", rd_kafka_err2str(e));
+        return -1;
+    }
+    /* Read the table to its end before the first movement is applied. */
+    int eofs = 0, total = 0;
+    double t0 = now_s();
+    while (eofs < n && inv_run && now_s() - t0 < 60) {
+        int got = poll_policies(k, 200, &eofs);
+        if (got < 0) {
+            snprintf(errstr, errstr_size, "policies: cannot store the policy table");
+            return -1;
+        }
+        total += got;
+    }
+    if (eofs < n) {
+        snprintf(errstr, errstr_size, "policies: %s not read to its end within 60 s", k->t_policies);
+        return -1;
+    }
+    inv_log_info("policies: %d update(s) applied from %s (%d partitions)", total, k->t_policies, n);
+    return 0;
+}
+
+static void tick(void *opaque, inv_txloop_t *loop) {
+    keeper_t *k = opaque;
+    if (k->fatal) {
+        inv_run = 0;
+        return;
+    }
+    /* Policies change between batches, never inside one: the batch's LMDB
+     * write txn is the only writer. */
+    if (!k->txn && poll_policies(k, 0, NULL) < 0) {
+        k->fatal = 1;
+        snprintf(k->fatal_err, sizeof(k->fatal_err), "cannot store policy updates");
+    }
+    double now = now_s();
+    if (now - k->last_lag_check >= 1.0) {
+        k->last_lag_check = now;
+        inv_keeper_metrics_update_lag(k->metrics, inv_txloop_consumer(loop), k->t_movements, k->assigned,
+                                      k->ready, k->part_count);
+    }
+}
+
+/* ---- set-up ------------------------------------------------------------------- */
+
+static int check_partitions(keeper_t *k, char *errstr, size_t errstr_size) {
+    rd_kafka_t *rk = k->restore_consumer;
+    int nm = inv_kafka_partition_count(rk, k->t_movements, 15000, errstr, errstr_size);
+    if (nm < 0)
+        return -1;
+    int ns = inv_kafka_partition_count(rk, k->t_stock, 15000, errstr, errstr_size);
+    if (ns < 0)
+        return -1;
+    int nd = inv_kafka_partition_count(rk, k->t_dedup, 15000, errstr, errstr_size);
+    if (nd < 0)
+        return -1;
+    if (ns != nm || nd != nm) {
+        snprintf(errstr, errstr_size,
+                 "%s has %d partitions but %s has %d and %s %d: they must match (partition p of the "
+                 "changelog belongs to movements partition p)",
+                 k->t_movements, nm, k->t_stock, ns, k->t_dedup, nd);
+        return -1;
+    }
+    ensure_partition(k, nm - 1);
+    return 0;
+}
+
+int inv_keeper_run(inv_conf_t *conf, char *errstr, size_t errstr_size) {
+    keeper_t k = {.conf = conf};
+    int rc = -1;
+    k.t_stock = inv_conf_get(conf, "topic.stock");
+    k.t_reorders = inv_conf_get(conf, "topic.reorders");
+    k.t_shortages = inv_conf_get(conf, "topic.shortages");
+    k.t_dedup = inv_conf_get(conf, "topic.dedup");
+    k.t_policies = inv_conf_get(conf, "topic.policies");
+    k.t_movements = inv_conf_get(conf, "topic.movements");
+    k.deflt.reorder_point = inv_conf_get_int(conf, "policy.default.reorder_point");
+    k.deflt.reorder_quantity = inv_conf_get_int(conf, "policy.default.reorder_quantity");
+    k.deflt.safety_stock = inv_conf_get_int(conf, "policy.default.safety_stock");
+    k.dedup_window_ms = inv_conf_get_int(conf, "dedup.window.ms");
+    k.arena_cap = 1 << 20;
+    k.arena = malloc(k.arena_cap);
+    inv_buf_init(&k.buf);
+
+    inv_store_options_t opts = INV_STORE_OPTIONS_DEFAULT;
+    opts.map_size = (size_t)inv_conf_get_int(conf, "lmdb.map.size.mb") << 20;
+    int src = inv_store_open(inv_conf_get(conf, "state.dir"), &opts, &k.store);
+    if (src) {
+        snprintf(errstr, errstr_size, "state dir %s: %s", inv_conf_get(conf, "state.dir"), inv_store_strerror(src));
+        goto out;
+    }
+    /* The transactional id comes from the state dir: a restarted instance
+     * fences its dead predecessor at once. */
+    if (!*inv_conf_get(conf, "instance.id"))
+        inv_conf_set(conf, "instance.id", inv_store_instance_id(k.store), errstr, errstr_size);
+
+    inv_processor_schema_ids(conf, k.schema_ids);
+    inv_schema_resolver_static_init(&k.resolver, k.schema_ids);
+    inv_format_t format = strcmp(inv_conf_get(conf, "output.format"), "avro") == 0 ? INV_FORMAT_AVRO : INV_FORMAT_JSON;
+    if (!(k.decoder = inv_decoder_new(&k.resolver, errstr, errstr_size)) ||
+        !(k.encoder = inv_encoder_new(format, &k.resolver, errstr, errstr_size)))
+        goto out;
+    if (!(k.restore_consumer = inv_restore_consumer_new(conf, errstr, errstr_size)))
+        goto out;
+    if (check_partitions(&k, errstr, errstr_size) != 0)
+        goto out;
+    if (inv_keeper_metrics_new(&k.metrics, conf, k.store, errstr, errstr_size) != 0)
+        goto out;
+    if (policies_start(&k, errstr, errstr_size) != 0)
+        goto out;
+
+    inv_txloop_handler_t h = {
+        .opaque = &k,
+        .process = process,
+        .before_commit = before_commit,
+        .after_commit = after_commit,
+        .after_abort = after_abort,
+        .on_assign = on_assign,
+        .on_revoke = on_revoke,
+        .on_delivery = on_delivery,
+        .tick = tick,
+    };
+    if (!(k.loop = inv_txloop_new(conf, k.t_movements, &h, errstr, errstr_size)))
+        goto out;
+    inv_keeper_metrics_attach(k.metrics, k.loop);
+    rc = inv_txloop_run(k.loop);
+    if (rc != 0 || k.fatal) {
+        snprintf(errstr, errstr_size, "%s", k.fatal_err[0] ? k.fatal_err : "stopped after an unrecoverable error (see log)");
+        rc = -1;
+    }
+out:
+    inv_keeper_metrics_destroy(k.metrics);
+    inv_txloop_destroy(k.loop);
+    inv_store_txn_abort(k.txn);
+    if (k.policy_consumer) {
+        rd_kafka_consumer_close(k.policy_consumer);
+        rd_kafka_destroy(k.policy_consumer);
+    }
+    if (k.restore_consumer) {
+        rd_kafka_consumer_close(k.restore_consumer);
+        rd_kafka_destroy(k.restore_consumer);
+    }
+    inv_encoder_destroy(k.encoder);
+    inv_decoder_destroy(k.decoder);
+    inv_store_close(k.store);
+    for (int p = 0; p < k.part_count; p++)
+        inv_buf_free(&k.parts[p].ids);
+    dirty_reset(&k);
+    free(k.dirty);
+    free(k.dirty_used);
+    free(k.arena);
+    free(k.parts);
+    free(k.assigned);
+    free(k.ready);
+    free(k.latency_ts);
+    inv_buf_free(&k.buf);
+    return rc;
+}

@@ -1,0 +1,309 @@
+#include "inv_keeper_metrics.h"
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inv_http.h"
+#include "inv_log.h"
+#include "inv_metrics.h"
+#include "inv_rules.h"
+
+#define MAX_PARTITIONS 4096
+
+struct inv_keeper_metrics_s {
+    inv_metrics_t *reg;
+    inv_http_t *http;
+    inv_store_t *store;
+    inv_txloop_t *loop;
+    int64_t max_lag;
+    atomic_int ready;
+    atomic_int assigned_count;
+    int ever_assigned;
+    inv_txloop_stats_t last; /* loop counters already published */
+
+    inv_metrics_counter_t *movements[INV_MOVE_COUNT + 1];
+    inv_metrics_counter_t *duplicates, *reorders, *invalid_policies, *dead_letters;
+    inv_metrics_counter_t *shortages[INV_SHORTAGE_RESTORED + 1];
+    inv_metrics_counter_t *txn_commits, *txn_aborts, *restore_keys;
+    inv_metrics_counter_t *restore_seconds;
+    inv_metrics_histogram_t *batch_size, *commit_seconds, *latency;
+    inv_metrics_gauge_t *assigned, *ready_gauge, *map_bytes, *used_bytes;
+    inv_metrics_gauge_t *lag[MAX_PARTITIONS];
+    inv_metrics_gauge_t *restoring[MAX_PARTITIONS];
+};
+
+static const double batch_buckets[] = {1, 10, 100, 1000, 5000, 10000, 50000, 100000};
+
+static int partition_series(inv_keeper_metrics_t *m, int32_t p) {
+    if (p < 0 || p >= MAX_PARTITIONS)
+        return -1;
+    if (m->lag[p])
+        return 0;
+    char pn[16], err[256];
+    snprintf(pn, sizeof(pn), "%d", p);
+    const char *labels[] = {"partition", pn, NULL};
+    if (inv_metrics_gauge_new(m->reg, "inv_stock_partition_lag", "Messages of an assigned movements partition not yet applied",
+                              labels, &m->lag[p], err, sizeof(err)) ||
+        inv_metrics_gauge_new(m->reg, "inv_stock_partition_restoring",
+                              "1 while a partition is being rebuilt from the changelog", labels, &m->restoring[p], err,
+                              sizeof(err))) {
+        inv_log_warn("metrics: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- HTTP ---------------------------------------------------------------- */
+
+static int h_healthz(const inv_http_request_t *req, inv_http_response_t *resp, void *opaque) {
+    (void)req;
+    inv_keeper_metrics_t *m = opaque;
+    int ready = atomic_load(&m->ready);
+    resp->status = ready ? 200 : 503;
+    resp->content_type = "application/json";
+    return inv_http_response_printf(resp, "{\"ready\":%s,\"assigned_partitions\":%d}\n", ready ? "true" : "false",
+                                    atomic_load(&m->assigned_count));
+}
+
+static int h_metrics(const inv_http_request_t *req, inv_http_response_t *resp, void *opaque) {
+    (void)req;
+    inv_keeper_metrics_t *m = opaque;
+    inv_metrics_buf_t buf = {0};
+    if (inv_metrics_render(m->reg, &buf) != 0)
+        return -1;
+    resp->content_type = INV_METRICS_CONTENT_TYPE;
+    inv_http_response_set_body(resp, buf.data, buf.len);
+    return 0;
+}
+
+static json_t *level_json(const char *sku, const char *location, const inv_stock_row_t *row) {
+    inv_stock_level_t l;
+    inv_rules_stock_level(sku, location, row, &l);
+    char ts[32];
+    inv_time_format_rfc3339(l.updated_at_ms, ts);
+    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:s}", "sku", l.sku, "location_id", l.location_id,
+                     "on_hand", (json_int_t)l.on_hand, "unsellable", (json_int_t)l.unsellable, "on_order",
+                     (json_int_t)l.on_order, "available", (json_int_t)l.available, "updated_at", ts, "version",
+                     (json_int_t)l.version, "shortage_state", inv_shortage_state_to_string(row->shortage));
+}
+
+static int collect_row(void *opaque, int32_t partition, const char *sku, const char *location,
+                       const inv_stock_row_t *row) {
+    (void)partition;
+    json_t *doc = opaque;
+    json_t *level = level_json(sku, location, row);
+    if (strcmp(location, "*") == 0)
+        json_object_set_new(doc, "network", level);
+    else
+        json_array_append_new(json_object_get(doc, "locations"), level);
+    return 0;
+}
+
+static int h_stock(const inv_http_request_t *req, inv_http_response_t *resp, void *opaque) {
+    inv_keeper_metrics_t *m = opaque;
+    char location[512];
+    int has_loc = inv_http_request_arg(req, "location", location, sizeof(location)) == 0;
+    resp->content_type = "application/json";
+    json_t *doc = json_pack("{s:s, s:n, s:[]}", "sku", req->rest, "network", "locations");
+    inv_store_txn_t *txn = NULL;
+    int rc = inv_store_txn_begin(m->store, 1, &txn);
+    if (!rc)
+        rc = inv_store_stock_foreach(txn, req->rest, has_loc ? location : NULL, collect_row, doc);
+    inv_store_txn_abort(txn);
+    if (rc) {
+        json_decref(doc);
+        resp->status = 500;
+        return inv_http_response_printf(resp, "{\"error\":\"LMDB: %s\"}\n", inv_store_strerror(rc));
+    }
+    if (json_array_size(json_object_get(doc, "locations")) == 0 && json_is_null(json_object_get(doc, "network"))) {
+        json_decref(doc);
+        resp->status = 404;
+        return inv_http_response_printf(resp, "{\"error\":\"no stock known for this sku\"}\n");
+    }
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!text)
+        return -1;
+    inv_http_response_set_body(resp, text, strlen(text));
+    return 0;
+}
+
+/* ---- set-up ------------------------------------------------------------------ */
+
+#define REG(call)                                                                                          \
+    do {                                                                                                   \
+        if ((call) != 0) {                                                                                 \
+            snprintf(errstr, errstr_size, "metrics: %s", err);                                             \
+            inv_keeper_metrics_destroy(m);                                                                 \
+            return -1;                                                                                     \
+        }                                                                                                  \
+    } while (0)
+
+int inv_keeper_metrics_new(inv_keeper_metrics_t **out, const inv_conf_t *conf, inv_store_t *store, char *errstr,
+                           size_t errstr_size) {
+    inv_keeper_metrics_t *m = calloc(1, sizeof(*m));
+    if (!m || !(m->reg = inv_metrics_new())) {
+        free(m);
+        snprintf(errstr, errstr_size, "out of memory");
+        return -1;
+    }
+    m->store = store;
+    m->max_lag = inv_conf_get_int(conf, "health.max.lag");
+    char err[256];
+    for (int t = 0; t <= INV_MOVE_COUNT; t++) {
+        const char *labels[] = {"type", inv_movement_type_to_string((inv_movement_type_t)t), NULL};
+        REG(inv_metrics_counter_new(m->reg, "inv_stock_movements_total", "Movements applied, by type", labels,
+                                    &m->movements[t], err, sizeof(err)));
+    }
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_duplicates_total", "Movements dropped as already applied", NULL,
+                                &m->duplicates, err, sizeof(err)));
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_dead_letters_total", "Invalid movements sent to the DLQ", NULL,
+                                &m->dead_letters, err, sizeof(err)));
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_reorders_total", "ReorderEvents emitted", NULL, &m->reorders, err,
+                                sizeof(err)));
+    for (int s = INV_SHORTAGE_LOW; s <= INV_SHORTAGE_RESTORED; s++) {
+        const char *labels[] = {"state", inv_shortage_state_to_string((inv_shortage_state_t)s), NULL};
+        REG(inv_metrics_counter_new(m->reg, "inv_stock_shortages_total", "ShortageEvents emitted, by state", labels,
+                                    &m->shortages[s], err, sizeof(err)));
+    }
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_invalid_policies_total", "Undecodable ReorderPolicies ignored",
+                                NULL, &m->invalid_policies, err, sizeof(err)));
+    const char *commit_l[] = {"outcome", "commit", NULL}, *abort_l[] = {"outcome", "abort", NULL};
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_transactions_total", "Kafka transactions, by outcome", commit_l,
+                                &m->txn_commits, err, sizeof(err)));
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_transactions_total", "Kafka transactions, by outcome", abort_l,
+                                &m->txn_aborts, err, sizeof(err)));
+    REG(inv_metrics_histogram_new(m->reg, "inv_stock_batch_size", "Input messages per transaction", NULL,
+                                  batch_buckets, sizeof(batch_buckets) / sizeof(batch_buckets[0]), &m->batch_size, err,
+                                  sizeof(err)));
+    REG(inv_metrics_histogram_new(m->reg, "inv_stock_lmdb_commit_seconds", "LMDB write txn commit time", NULL,
+                                  inv_metrics_latency_buckets, inv_metrics_latency_bucket_count, &m->commit_seconds,
+                                  err, sizeof(err)));
+    REG(inv_metrics_histogram_new(m->reg, "inv_stock_end_to_end_latency_seconds",
+                                  "From the input event's Kafka timestamp to its movement applied and committed", NULL,
+                                  inv_metrics_latency_buckets, inv_metrics_latency_bucket_count, &m->latency, err,
+                                  sizeof(err)));
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_restore_keys_total", "Rows and movement ids restored from Kafka",
+                                NULL, &m->restore_keys, err, sizeof(err)));
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_restore_seconds_total", "Time spent restoring partitions", NULL,
+                                &m->restore_seconds, err, sizeof(err)));
+    REG(inv_metrics_gauge_new(m->reg, "inv_stock_assigned_partitions", "Movements partitions owned by this instance",
+                              NULL, &m->assigned, err, sizeof(err)));
+    REG(inv_metrics_gauge_new(m->reg, "inv_stock_ready", "1 when /healthz reports ready", NULL, &m->ready_gauge, err,
+                              sizeof(err)));
+    REG(inv_metrics_gauge_new(m->reg, "inv_stock_lmdb_map_bytes", "LMDB map size", NULL, &m->map_bytes, err,
+                              sizeof(err)));
+    REG(inv_metrics_gauge_new(m->reg, "inv_stock_lmdb_used_bytes", "LMDB pages in use", NULL, &m->used_bytes, err,
+                              sizeof(err)));
+    const char *listen = inv_conf_get(conf, "http.listen");
+    if (*listen) {
+        static const inv_http_route_t routes[] = {
+            {"/healthz", INV_HTTP_EXACT, h_healthz},
+            {"/metrics", INV_HTTP_EXACT, h_metrics},
+            {"/stock/", INV_HTTP_PREFIX, h_stock},
+            {NULL, 0, NULL},
+        };
+        m->http = inv_http_start(listen, routes, m, errstr, errstr_size);
+        if (!m->http) {
+            inv_keeper_metrics_destroy(m);
+            return -1;
+        }
+        inv_log_info("http: serving /healthz, /metrics, /stock/<sku> on port %d", inv_http_port(m->http));
+    }
+    *out = m;
+    return 0;
+}
+
+void inv_keeper_metrics_destroy(inv_keeper_metrics_t *m) {
+    if (!m)
+        return;
+    inv_http_stop(m->http);
+    inv_metrics_destroy(m->reg);
+    free(m);
+}
+
+void inv_keeper_metrics_attach(inv_keeper_metrics_t *m, inv_txloop_t *loop) { m->loop = loop; }
+
+void inv_keeper_metrics_movement(inv_keeper_metrics_t *m, inv_movement_type_t type) {
+    if ((int)type >= 0 && type <= INV_MOVE_COUNT)
+        inv_metrics_counter_inc(m->movements[type]);
+}
+void inv_keeper_metrics_duplicate(inv_keeper_metrics_t *m) { inv_metrics_counter_inc(m->duplicates); }
+void inv_keeper_metrics_reorder(inv_keeper_metrics_t *m) { inv_metrics_counter_inc(m->reorders); }
+void inv_keeper_metrics_shortage(inv_keeper_metrics_t *m, inv_shortage_state_t state) {
+    if (state >= INV_SHORTAGE_LOW && state <= INV_SHORTAGE_RESTORED)
+        inv_metrics_counter_inc(m->shortages[state]);
+}
+void inv_keeper_metrics_invalid_policy(inv_keeper_metrics_t *m) { inv_metrics_counter_inc(m->invalid_policies); }
+void inv_keeper_metrics_commit(inv_keeper_metrics_t *m, double lmdb_commit_seconds, uint64_t batch_size) {
+    inv_metrics_histogram_observe(m->commit_seconds, lmdb_commit_seconds);
+    inv_metrics_histogram_observe(m->batch_size, (double)batch_size);
+}
+void inv_keeper_metrics_latency(inv_keeper_metrics_t *m, double seconds) {
+    inv_metrics_histogram_observe(m->latency, seconds < 0 ? 0 : seconds);
+}
+void inv_keeper_metrics_restore_begin(inv_keeper_metrics_t *m, int32_t p) {
+    if (partition_series(m, p) == 0)
+        inv_metrics_gauge_set(m->restoring[p], 1);
+}
+void inv_keeper_metrics_restore_end(inv_keeper_metrics_t *m, int32_t p, uint64_t keys, double seconds) {
+    if (partition_series(m, p) == 0)
+        inv_metrics_gauge_set(m->restoring[p], 0);
+    inv_metrics_counter_add(m->restore_keys, keys);
+    inv_metrics_counter_add_double(m->restore_seconds, seconds);
+}
+void inv_keeper_metrics_partition_assigned(inv_keeper_metrics_t *m, int32_t p) {
+    m->ever_assigned = 1;
+    partition_series(m, p);
+}
+void inv_keeper_metrics_partition_revoked(inv_keeper_metrics_t *m, int32_t p) {
+    if (p >= 0 && p < MAX_PARTITIONS && m->lag[p]) {
+        inv_metrics_gauge_remove(m->lag[p]);
+        inv_metrics_gauge_remove(m->restoring[p]);
+    }
+    atomic_store(&m->ready, 0);
+}
+
+void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer, const char *topic,
+                                   const int *assigned, const int *ready, int count) {
+    int all_ready = m->ever_assigned, n = 0;
+    rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(count > 0 ? count : 1);
+    for (int p = 0; p < count; p++)
+        if (assigned[p])
+            rd_kafka_topic_partition_list_add(pos, topic, p);
+    rd_kafka_position(consumer, pos);
+    for (int i = 0; i < pos->cnt; i++) {
+        int32_t p = pos->elems[i].partition;
+        n++;
+        int64_t lo, hi;
+        int64_t lag = -1;
+        if (rd_kafka_get_watermark_offsets(consumer, topic, p, &lo, &hi) == 0 && hi >= 0)
+            lag = pos->elems[i].offset >= 0 ? hi - pos->elems[i].offset : hi - lo;
+        if (partition_series(m, p) == 0)
+            inv_metrics_gauge_set(m->lag[p], lag < 0 ? 0 : lag);
+        if (!ready[p] || lag < 0 || lag > m->max_lag)
+            all_ready = 0;
+    }
+    rd_kafka_topic_partition_list_destroy(pos);
+    atomic_store(&m->assigned_count, n);
+    atomic_store(&m->ready, all_ready);
+    inv_metrics_gauge_set(m->assigned, n);
+    inv_metrics_gauge_set(m->ready_gauge, all_ready);
+    if (m->loop) {
+        const inv_txloop_stats_t *st = inv_txloop_stats(m->loop);
+        inv_metrics_counter_add(m->txn_commits, st->txn_commits - m->last.txn_commits);
+        inv_metrics_counter_add(m->txn_aborts, st->txn_aborts - m->last.txn_aborts);
+        inv_metrics_counter_add(m->dead_letters, st->dead_letters - m->last.dead_letters);
+        m->last = *st;
+    }
+    inv_store_info_t info;
+    if (inv_store_info(m->store, &info) == 0) {
+        inv_metrics_gauge_set(m->map_bytes, (int64_t)info.map_size);
+        inv_metrics_gauge_set(m->used_bytes, (int64_t)info.used_bytes);
+    }
+}
+
+int inv_keeper_metrics_http_port(const inv_keeper_metrics_t *m) { return m->http ? inv_http_port(m->http) : 0; }

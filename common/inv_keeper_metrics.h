@@ -1,0 +1,56 @@
+/*
+ * inv_keeper_metrics: what inv-stock shows operators. The Prometheus series
+ * of the keeper (inv_metrics), its readiness, and the HTTP endpoints of
+ * --http (inv_http): /healthz, /metrics, /stock/<sku>[?location=L].
+ *
+ * Threads: every call below except the HTTP handlers runs on the keeper's
+ * loop thread; the handlers read atomics and LMDB read txns only.
+ */
+#ifndef INV_KEEPER_METRICS_H
+#define INV_KEEPER_METRICS_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "inv_codec.h"
+#include "inv_conf.h"
+#include "inv_store.h"
+#include "inv_txloop.h"
+
+typedef struct inv_keeper_metrics_s inv_keeper_metrics_t;
+
+/* Registers the series and, when http.listen is set, starts the HTTP
+ * server. store is borrowed for /stock. 0, or -1 with errstr (e.g. the
+ * address is in use). */
+int inv_keeper_metrics_new(inv_keeper_metrics_t **out, const inv_conf_t *conf, inv_store_t *store, char *errstr,
+                           size_t errstr_size);
+/* Stops the server and frees everything. NULL is a no-op. */
+void inv_keeper_metrics_destroy(inv_keeper_metrics_t *m);
+
+/* The loop whose counters (transactions, dead letters) are published. */
+void inv_keeper_metrics_attach(inv_keeper_metrics_t *m, inv_txloop_t *loop);
+
+void inv_keeper_metrics_movement(inv_keeper_metrics_t *m, inv_movement_type_t type);
+void inv_keeper_metrics_duplicate(inv_keeper_metrics_t *m);
+void inv_keeper_metrics_reorder(inv_keeper_metrics_t *m);
+void inv_keeper_metrics_shortage(inv_keeper_metrics_t *m, inv_shortage_state_t state);
+void inv_keeper_metrics_invalid_policy(inv_keeper_metrics_t *m);
+/* One batch committed: LMDB commit time and the batch's message count. */
+void inv_keeper_metrics_commit(inv_keeper_metrics_t *m, double lmdb_commit_seconds, uint64_t batch_size);
+/* End-to-end latency of one movement: input timestamp to applied. */
+void inv_keeper_metrics_latency(inv_keeper_metrics_t *m, double seconds);
+void inv_keeper_metrics_restore_begin(inv_keeper_metrics_t *m, int32_t partition);
+void inv_keeper_metrics_restore_end(inv_keeper_metrics_t *m, int32_t partition, uint64_t keys, double seconds);
+void inv_keeper_metrics_partition_assigned(inv_keeper_metrics_t *m, int32_t partition);
+void inv_keeper_metrics_partition_revoked(inv_keeper_metrics_t *m, int32_t partition);
+
+/* Refreshes per-partition lag from librdkafka's cached watermarks (no
+ * network I/O), the loop's counters, LMDB sizes and readiness: ready once
+ * partitions were assigned, every assigned one restored, and each one's lag
+ * at most health.max.lag. assigned[]/ready[] have `count` entries. */
+void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer, const char *topic,
+                                   const int *assigned, const int *ready, int count);
+
+/* The HTTP port bound (0 without --http). */
+int inv_keeper_metrics_http_port(const inv_keeper_metrics_t *m);
+
+#endif

@@ -1,0 +1,253 @@
+#include "inv_restore.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "inv_kafka.h"
+#include "inv_log.h"
+
+/* Rows per LMDB write txn while restoring: bounded txns, steady progress. */
+#define RESTORE_TXN_ROWS 20000
+/* Give up when a partition yields nothing for this long. */
+#define RESTORE_STALL_MS 60000
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, char *errstr, size_t errstr_size) {
+    rd_kafka_conf_t *kc = inv_kafka_conf_new(conf, "inv-stock-restore", errstr, errstr_size);
+    if (!kc)
+        return NULL;
+    char err[512];
+    /* librdkafka 2.0.2 refuses rd_kafka_assign() without a group.id; this
+     * consumer never subscribes nor commits, so it never joins the group. */
+    char group[300];
+    snprintf(group, sizeof(group), "%s.restore", inv_conf_get(conf, "group.id"));
+    if (rd_kafka_conf_set(kc, "group.id", group, err, sizeof(err)) ||
+        rd_kafka_conf_set(kc, "enable.partition.eof", "true", err, sizeof(err)) ||
+        rd_kafka_conf_set(kc, "isolation.level", "read_committed", err, sizeof(err)) ||
+        rd_kafka_conf_set(kc, "enable.auto.commit", "false", err, sizeof(err)) ||
+        rd_kafka_conf_set(kc, "fetch.max.bytes", "52428800", err, sizeof(err))) {
+        snprintf(errstr, errstr_size, "restore consumer: %s", err);
+        rd_kafka_conf_destroy(kc);
+        return NULL;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
+    if (!rk) {
+        snprintf(errstr, errstr_size, "restore consumer: %s", err);
+        rd_kafka_conf_destroy(kc);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+int inv_restore_read_partition(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t from_offset,
+                               int (*cb)(void *opaque, const rd_kafka_message_t *msg), void *opaque,
+                               int64_t *end, char *errstr, size_t errstr_size) {
+    /* An empty partition (the usual case for a new group) needs no fetch,
+     * which would cost a fetch.wait.max.ms round before the EOF. */
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t werr = rd_kafka_query_watermark_offsets(rk, topic, partition, &lo, &hi, 15000);
+    if (werr) {
+        snprintf(errstr, errstr_size, "restore: watermarks of %s [%d]: %s", topic, partition, rd_kafka_err2str(werr));
+        return -1;
+    }
+    if (hi <= lo || (from_offset >= 0 && from_offset >= hi)) {
+        if (end)
+            *end = hi;
+        return 0;
+    }
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, topic, partition)->offset = from_offset;
+    rd_kafka_resp_err_t err = rd_kafka_assign(rk, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (err) {
+        snprintf(errstr, errstr_size, "restore: assign %s [%d]: %s", topic, partition, rd_kafka_err2str(err));
+        return -1;
+    }
+    int rc = 0, done = 0;
+    int64_t next = from_offset < 0 ? 0 : from_offset;
+    double last_progress = now_s();
+    while (!done) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 200);
+        if (!msg) {
+            if ((now_s() - last_progress) * 1000 > RESTORE_STALL_MS) {
+                snprintf(errstr, errstr_size, "restore: no progress reading %s [%d] for %d s", topic, partition,
+                         RESTORE_STALL_MS / 1000);
+                rc = -1;
+                break;
+            }
+            continue;
+        }
+        last_progress = now_s();
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            next = msg->offset;
+            done = 1;
+        } else if (msg->err) {
+            if (msg->err == RD_KAFKA_RESP_ERR__FATAL || msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+                msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+                snprintf(errstr, errstr_size, "restore: reading %s [%d]: %s", topic, partition,
+                         rd_kafka_message_errstr(msg));
+                rc = -1;
+                done = 1;
+            } else {
+                inv_log_warn("restore: reading %s [%d]: %s", topic, partition, rd_kafka_message_errstr(msg));
+            }
+        } else {
+            next = msg->offset + 1;
+            rc = cb(opaque, msg);
+            if (rc != 0)
+                done = 1;
+        }
+        rd_kafka_message_destroy(msg);
+    }
+    rd_kafka_assign(rk, NULL);
+    if (end)
+        *end = next;
+    return rc;
+}
+
+typedef struct {
+    inv_store_t *store;
+    inv_store_txn_t *txn;
+    inv_decoder_t *decoder;
+    int32_t partition;
+    uint64_t in_txn;
+    int64_t min_ts;
+    inv_restore_stats_t *stats;
+    int store_err;
+    char *errstr;
+    size_t errstr_size;
+} restore_ctx_t;
+
+/* Commits the chunk and begins the next one, so no txn grows unbounded. */
+static int chunk(restore_ctx_t *r) {
+    if (++r->in_txn < RESTORE_TXN_ROWS)
+        return 0;
+    int rc = inv_store_txn_commit(r->txn);
+    r->txn = NULL;
+    r->in_txn = 0;
+    if (!rc)
+        rc = inv_store_txn_begin(r->store, 0, &r->txn);
+    if (rc) {
+        r->store_err = rc;
+        snprintf(r->errstr, r->errstr_size, "restore: LMDB: %s", inv_store_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static int restore_row(void *opaque, const rd_kafka_message_t *msg) {
+    restore_ctx_t *r = opaque;
+    /* the key names the row; a tombstone (no value) deletes it */
+    char key[1024];
+    if (!msg->key || msg->key_len == 0 || msg->key_len >= sizeof(key))
+        return 0;
+    memcpy(key, msg->key, msg->key_len);
+    key[msg->key_len] = '\0';
+    char *bar = strrchr(key, '|');
+    if (!bar)
+        return 0;
+    *bar = '\0';
+    int rc;
+    if (!msg->payload) {
+        rc = inv_store_stock_delete(r->txn, r->partition, key, bar + 1);
+    } else {
+        inv_stock_level_t level;
+        char err[512];
+        if (inv_decoder_decode_stock_level(r->decoder, msg->payload, msg->len, &level, err, sizeof(err)) != 0) {
+            inv_log_warn("restore: %s [%d] @%lld: skipping an undecodable StockLevel: %s",
+                         rd_kafka_topic_name(msg->rkt), msg->partition, (long long)msg->offset, err);
+            return 0;
+        }
+        inv_stock_row_t row;
+        inv_rules_row_from_level(&level, 0, &row);
+        char state[32];
+        const char *s = inv_kafka_header_string(msg, INV_RESTORE_SHORTAGE_HEADER, state, sizeof(state));
+        row.shortage = INV_SHORTAGE_NONE;
+        for (int st = INV_SHORTAGE_LOW; s && st <= INV_SHORTAGE_RESTORED; st++)
+            if (strcmp(s, inv_shortage_state_to_string((inv_shortage_state_t)st)) == 0)
+                row.shortage = (inv_shortage_state_t)st;
+        rc = inv_store_stock_put(r->txn, r->partition, level.sku, level.location_id, &row);
+        r->stats->rows++;
+    }
+    if (rc) {
+        r->store_err = rc;
+        snprintf(r->errstr, r->errstr_size, "restore: LMDB: %s", inv_store_strerror(rc));
+        return -1;
+    }
+    return chunk(r);
+}
+
+static int restore_ids(void *opaque, const rd_kafka_message_t *msg) {
+    restore_ctx_t *r = opaque;
+    int64_t ts = rd_kafka_message_timestamp(msg, NULL);
+    if (ts < r->min_ts || !msg->payload)
+        return 0;
+    const char *p = msg->payload, *end = p + msg->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        char id[INV_STORE_MAX_KEY + 1];
+        if (n > 0 && n < sizeof(id)) {
+            memcpy(id, p, n);
+            id[n] = '\0';
+            int seen, rc = inv_store_dedup_seen_or_add(r->txn, r->partition, id, ts, &seen);
+            if (rc) {
+                r->store_err = rc;
+                snprintf(r->errstr, r->errstr_size, "restore: LMDB: %s", inv_store_strerror(rc));
+                return -1;
+            }
+            r->stats->ids++;
+            if (chunk(r) != 0)
+                return -1;
+        }
+        p += n + 1;
+    }
+    return 0;
+}
+
+int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder,
+                          const char *stock_topic, const char *dedup_topic, int32_t partition,
+                          int64_t input_offset, int64_t dedup_window_ms, inv_restore_stats_t *stats,
+                          char *errstr, size_t errstr_size) {
+    memset(stats, 0, sizeof(*stats));
+    double t0 = now_s();
+    restore_ctx_t r = {.store = store, .decoder = decoder, .partition = partition, .stats = stats,
+                       .errstr = errstr, .errstr_size = errstr_size};
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    r.min_ts = (int64_t)wall.tv_sec * 1000 - dedup_window_ms;
+    int rc = inv_store_txn_begin(store, 0, &r.txn);
+    if (!rc)
+        rc = inv_store_partition_drop(r.txn, partition);
+    if (rc) {
+        snprintf(errstr, errstr_size, "restore: LMDB: %s", inv_store_strerror(rc));
+        inv_store_txn_abort(r.txn);
+        return -1;
+    }
+    rc = inv_restore_read_partition(consumer, stock_topic, partition, RD_KAFKA_OFFSET_BEGINNING, restore_row, &r,
+                                    &stats->changelog_end, errstr, errstr_size);
+    if (!rc)
+        rc = inv_restore_read_partition(consumer, dedup_topic, partition, RD_KAFKA_OFFSET_BEGINNING, restore_ids, &r,
+                                        &stats->dedup_end, errstr, errstr_size);
+    if (!rc) {
+        inv_store_meta_t meta = {.input_offset = input_offset,
+                                 .changelog_offset = stats->changelog_end,
+                                 .dedup_log_offset = stats->dedup_end};
+        rc = inv_store_meta_put(r.txn, partition, &meta);
+        if (!rc)
+            rc = inv_store_txn_commit(r.txn);
+        r.txn = NULL;
+        if (rc)
+            snprintf(errstr, errstr_size, "restore: LMDB: %s", inv_store_strerror(rc));
+    }
+    inv_store_txn_abort(r.txn);
+    stats->seconds = now_s() - t0;
+    return rc ? -1 : 0;
+}

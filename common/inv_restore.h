@@ -1,0 +1,57 @@
+/*
+ * inv_restore: rebuilds one partition of inv-stock's state from Kafka, for
+ * an instance that is newly assigned a partition or whose LMDB is behind.
+ *
+ * Partition p of topic.stock is the changelog of movements partition p (the
+ * keeper writes every changed StockLevel there, with its shortage state in
+ * the `inv.shortage` header, in the same transaction as the consumed
+ * offsets), and partition p of topic.dedup holds the movement ids each batch
+ * applied (newline-separated, record timestamp = when they arrived), so
+ * duplicate detection moves with the partition. Both are read with
+ * read_committed to their end.
+ */
+#ifndef INV_RESTORE_H
+#define INV_RESTORE_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "inv_codec.h"
+#include "inv_conf.h"
+#include "inv_rules.h"
+#include "inv_store.h"
+
+/* Header of changelog records carrying the row's shortage state. */
+#define INV_RESTORE_SHORTAGE_HEADER "inv.shortage"
+
+typedef struct {
+    uint64_t rows;      /* stock rows restored */
+    uint64_t ids;       /* applied movement ids restored */
+    double seconds;     /* wall time */
+    int64_t changelog_end; /* next offset of the changelog partition */
+    int64_t dedup_end;     /* next offset of the dedup log partition */
+} inv_restore_stats_t;
+
+/* A consumer for restores: no group, read_committed, partition EOF on. */
+rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, char *errstr, size_t errstr_size);
+
+/*
+ * Drops partition p from the store, reloads it from the changelog and the
+ * dedup log, and records meta.input_offset = input_offset last, so a crash
+ * midway leaves no meta and the next assignment restores again.
+ * dedup_window_ms: ids older than the newest minus the window are skipped.
+ * The store must have no write txn open. 0, or -1 with errstr.
+ */
+int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder,
+                          const char *stock_topic, const char *dedup_topic, int32_t partition,
+                          int64_t input_offset, int64_t dedup_window_ms, inv_restore_stats_t *stats,
+                          char *errstr, size_t errstr_size);
+
+/* Reads partition p of topic from `from_offset` (or RD_KAFKA_OFFSET_BEGINNING)
+ * to its read_committed end, calling cb for each message (borrowed for the
+ * call; nonzero from cb stops with that value). *end = next offset after the
+ * last message (may be NULL). 0, cb's value, or -1 with errstr. */
+int inv_restore_read_partition(rd_kafka_t *consumer, const char *topic, int32_t partition, int64_t from_offset,
+                               int (*cb)(void *opaque, const rd_kafka_message_t *msg), void *opaque,
+                               int64_t *end, char *errstr, size_t errstr_size);
+
+#endif
