@@ -1,0 +1,454 @@
+#include "inv_http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "inv_log.h"
+
+#define TEXT_PLAIN "text/plain; charset=utf-8"
+#define APPLICATION_JSON "application/json"
+
+struct route {
+    char *path;
+    size_t len;
+    int match;
+    inv_http_handler_t handler;
+};
+
+struct inv_http_s {
+    struct MHD_Daemon *daemon;
+    struct route *routes;
+    size_t n_routes;
+    void *opaque;
+    int port;
+    /* While MHD_start_daemon runs, the last message it logs, to explain a
+     * failure in errstr. */
+    pthread_mutex_t log_lock;
+    int starting;
+    char start_msg[256];
+};
+
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) {
+    if (!errstr || !errstr_size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errstr, errstr_size, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- responses ---- */
+
+static int body_reserve(inv_http_response_t *r, size_t extra) {
+    if (r->body_cap - r->body_len > extra)
+        return 0;
+    size_t cap = r->body_cap ? r->body_cap : 256;
+    while (cap - r->body_len <= extra) {
+        if (cap > SIZE_MAX / 2)
+            return ENOMEM;
+        cap *= 2;
+    }
+    char *p = realloc(r->body, cap);
+    if (!p)
+        return ENOMEM;
+    r->body = p;
+    r->body_cap = cap;
+    return 0;
+}
+
+int inv_http_response_append(inv_http_response_t *resp, const void *data, size_t len) {
+    if (body_reserve(resp, len))
+        return ENOMEM;
+    if (len)
+        memcpy(resp->body + resp->body_len, data, len);
+    resp->body_len += len;
+    resp->body[resp->body_len] = '\0';
+    return 0;
+}
+
+int inv_http_response_printf(inv_http_response_t *resp, const char *fmt, ...) {
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    int rc = n < 0 ? EINVAL : body_reserve(resp, (size_t)n);
+    if (!rc) {
+        vsnprintf(resp->body + resp->body_len, (size_t)n + 1, fmt, ap2);
+        resp->body_len += (size_t)n;
+    }
+    va_end(ap2);
+    return rc;
+}
+
+void inv_http_response_set_body(inv_http_response_t *resp, char *data, size_t len) {
+    free(resp->body);
+    resp->body = data;
+    resp->body_len = resp->body_cap = len;
+}
+
+/* ---- decoding ---- */
+
+static int hexval(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int inv_http_percent_decode(const char *in, size_t in_len, int plus_is_space, char *out, size_t *out_len) {
+    size_t j = 0;
+    for (size_t i = 0; i < in_len; i++) {
+        char c = in[i];
+        if (c == '%') {
+            if (in_len - i < 3)
+                return EINVAL;
+            int h = hexval(in[i + 1]), l = hexval(in[i + 2]);
+            if (h < 0 || l < 0 || (h | l) == 0)
+                return EINVAL;
+            out[j++] = (char)(h * 16 + l);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out[j++] = ' ';
+        } else if (c == '\0') {
+            return EINVAL;
+        } else {
+            out[j++] = c;
+        }
+    }
+    out[j] = '\0';
+    *out_len = j;
+    return 0;
+}
+
+int inv_http_request_arg(const inv_http_request_t *req, const char *name, char *out, size_t out_size) {
+    const char *raw = NULL;
+    size_t raw_len = 0;
+    if (MHD_lookup_connection_value_n(req->internal_, MHD_GET_ARGUMENT_KIND, name, strlen(name), &raw,
+                                      &raw_len) != MHD_YES)
+        return ENOENT;
+    if (!raw) /* "?name" without '=' */
+        raw = "", raw_len = 0;
+    char *tmp = out;
+    if (out_size < raw_len + 1 && !(tmp = malloc(raw_len + 1)))
+        return ENOMEM;
+    size_t len;
+    int rc = inv_http_percent_decode(raw, raw_len, 1, tmp, &len);
+    if (!rc && tmp != out) {
+        if (len + 1 > out_size)
+            rc = ERANGE;
+        else
+            memcpy(out, tmp, len + 1);
+    }
+    if (tmp != out)
+        free(tmp);
+    return rc;
+}
+
+/* ---- serving ---- */
+
+/* MHD decodes the path before the handler sees it; keep it raw so that the
+ * prefix routes can decode only the rest, strictly, once. Query arguments
+ * stay raw too and inv_http_request_arg decodes them. */
+static size_t no_unescape(void *cls, struct MHD_Connection *conn, char *s) {
+    (void)cls;
+    (void)conn;
+    return strlen(s);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+    inv_http_t *srv = cls;
+    char msg[256];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    inv_log_debug("http: libmicrohttpd: %s", msg);
+    pthread_mutex_lock(&srv->log_lock);
+    if (srv->starting)
+        snprintf(srv->start_msg, sizeof(srv->start_msg), "%s", msg);
+    pthread_mutex_unlock(&srv->log_lock);
+}
+
+/* Queues body (taking ownership of a malloc'd one when owned). */
+static enum MHD_Result send_response(struct MHD_Connection *conn, unsigned status, const char *content_type,
+                                     char *body, size_t len, int owned, const char *allow) {
+    struct MHD_Response *r;
+    if (owned && body)
+        r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    else
+        r = MHD_create_response_from_buffer(len, (void *)(body ? body : ""), MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        if (owned)
+            free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (allow)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, const char *json,
+                                 const char *allow) {
+    return send_response(conn, status, APPLICATION_JSON, (char *)json, strlen(json), 0, allow);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+    (void)version;
+    (void)upload_data;
+    (void)upload_data_size;
+    (void)con_cls;
+    inv_http_t *srv = cls;
+    const struct route *route = NULL;
+    for (size_t i = 0; i < srv->n_routes && !route; i++) {
+        const struct route *r = &srv->routes[i];
+        if (r->match == INV_HTTP_EXACT ? strcmp(url, r->path) == 0 : strncmp(url, r->path, r->len) == 0)
+            route = r;
+    }
+    if (!route)
+        return send_json(conn, MHD_HTTP_NOT_FOUND, "{\"error\":\"not found\"}\n", NULL);
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+        return send_json(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "{\"error\":\"method not allowed\"}\n", "GET, HEAD");
+
+    inv_http_request_t req = {.method = method, .path = url, .rest = "", .rest_len = 0, .internal_ = conn};
+    char *rest = NULL;
+    if (route->match == INV_HTTP_PREFIX) {
+        size_t raw_len = strlen(url) - route->len;
+        if (!(rest = malloc(raw_len + 1)))
+            return send_json(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "{\"error\":\"internal error\"}\n", NULL);
+        if (inv_http_percent_decode(url + route->len, raw_len, 0, rest, &req.rest_len) != 0) {
+            free(rest);
+            return send_json(conn, MHD_HTTP_BAD_REQUEST, "{\"error\":\"bad percent-encoding\"}\n", NULL);
+        }
+        req.rest = rest;
+    }
+    inv_http_response_t resp = {.status = MHD_HTTP_OK, .content_type = TEXT_PLAIN};
+    int rc = route->handler(&req, &resp, srv->opaque);
+    free(rest);
+    if (rc != 0 || resp.status < 100 || resp.status > 599 || !resp.content_type) {
+        if (rc == 0)
+            inv_log_warn("http: handler for %s set status %d (content type %s): sending 500", url, resp.status,
+                         resp.content_type ? resp.content_type : "NULL");
+        free(resp.body);
+        return send_json(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "{\"error\":\"internal error\"}\n", NULL);
+    }
+    return send_response(conn, (unsigned)resp.status, resp.content_type, resp.body, resp.body_len, 1, NULL);
+}
+
+/* ---- start and stop ---- */
+
+/* Splits "HOST:PORT", "[V6]:PORT" or ":PORT" (HOST then "0.0.0.0"). */
+static int split_addr(const char *s, char *host, size_t host_size, char *port, size_t port_size) {
+    if (!s)
+        return -1;
+    const char *colon, *h = s;
+    size_t hlen;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return -1;
+        h = s + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+        if (hlen == 0)
+            return -1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return -1;
+        hlen = (size_t)(colon - s);
+        if (memchr(s, ':', hlen)) /* a bare IPv6 address needs brackets */
+            return -1;
+    }
+    const char *p = colon + 1;
+    size_t plen = strlen(p);
+    if (plen == 0 || plen > 5 || plen >= port_size || strspn(p, "0123456789") != plen || atoi(p) > 65535)
+        return -1;
+    if (hlen == 0) {
+        h = "0.0.0.0";
+        hlen = strlen(h);
+    }
+    if (hlen >= host_size)
+        return -1;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    memcpy(port, p, plen + 1);
+    return 0;
+}
+
+/* A bound, listening socket for addr_port, or -1 with errstr. */
+static int listen_on(const char *addr_port, int *family, char *errstr, size_t errstr_size) {
+    char host[256], port[8];
+    if (split_addr(addr_port, host, sizeof(host), port, sizeof(port)) != 0) {
+        set_err(errstr, errstr_size, "http.listen: \"%s\" is not ADDR:PORT", addr_port ? addr_port : "(null)");
+        return -1;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_ADDRCONFIG};
+    struct addrinfo *res = NULL;
+    int gai = getaddrinfo(host, port, &hints, &res);
+    if (gai == EAI_NONAME
+#ifdef EAI_ADDRFAMILY
+        || gai == EAI_ADDRFAMILY || gai == EAI_NODATA
+#endif
+    ) {
+        /* AI_ADDRCONFIG hides 127.0.0.1 and ::1 on a host whose only
+         * interface is loopback; ask again without it. */
+        hints.ai_flags &= ~AI_ADDRCONFIG;
+        gai = getaddrinfo(host, port, &hints, &res);
+    }
+    if (gai != 0) {
+        set_err(errstr, errstr_size, "http.listen: cannot resolve \"%s\" in \"%s\": %s", host, addr_port,
+                gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+        return -1;
+    }
+    int fd = -1, err = 0;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        int one = 1;
+        /* A restart must not wait for the old socket's TIME_WAIT. */
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+            err = errno;
+            close(fd);
+            fd = -1;
+            continue;
+        }
+        *family = ai->ai_family;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        set_err(errstr, errstr_size, "http.listen: cannot listen on \"%s\": %s", addr_port, strerror(err));
+    return fd;
+}
+
+static int bound_port(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return -1;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -1;
+}
+
+static void server_free(inv_http_t *srv) {
+    for (size_t i = 0; i < srv->n_routes; i++)
+        free(srv->routes[i].path);
+    free(srv->routes);
+    pthread_mutex_destroy(&srv->log_lock);
+    free(srv);
+}
+
+inv_http_t *inv_http_start(const char *addr_port, const inv_http_route_t *routes, void *opaque,
+                           char *errstr, size_t errstr_size) {
+    size_t n = 0;
+    for (; routes && routes[n].path; n++) {
+        const inv_http_route_t *r = &routes[n];
+        const char *why = r->path[0] != '/' ? "the path must start with '/'"
+                          : !r->handler      ? "no handler"
+                          : r->match != INV_HTTP_EXACT && r->match != INV_HTTP_PREFIX
+                              ? "match must be INV_HTTP_EXACT or INV_HTTP_PREFIX"
+                              : NULL;
+        if (why) {
+            set_err(errstr, errstr_size, "http: route %zu (\"%s\"): %s", n, r->path, why);
+            return NULL;
+        }
+    }
+    inv_http_t *srv = calloc(1, sizeof(*srv));
+    if (!srv || (n && !(srv->routes = calloc(n, sizeof(*srv->routes))))) {
+        free(srv);
+        set_err(errstr, errstr_size, "http: out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&srv->log_lock, NULL);
+    srv->opaque = opaque;
+    for (; srv->n_routes < n; srv->n_routes++) {
+        struct route *r = &srv->routes[srv->n_routes];
+        if (!(r->path = strdup(routes[srv->n_routes].path))) {
+            server_free(srv);
+            set_err(errstr, errstr_size, "http: out of memory");
+            return NULL;
+        }
+        r->len = strlen(r->path);
+        r->match = routes[srv->n_routes].match;
+        r->handler = routes[srv->n_routes].handler;
+    }
+
+    int family = AF_INET;
+    int fd = listen_on(addr_port, &family, errstr, errstr_size);
+    if (fd < 0) {
+        server_free(srv);
+        return NULL;
+    }
+    srv->port = bound_port(fd);
+    struct stat st;
+    fstat(fd, &st);
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    if (family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    srv->starting = 1;
+    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+                                   MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+                                   MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+                                   MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2,
+                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+                                   MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+                                   MHD_OPTION_END);
+    pthread_mutex_lock(&srv->log_lock);
+    srv->starting = 0;
+    pthread_mutex_unlock(&srv->log_lock);
+    if (!srv->daemon) {
+        /* Whether MHD closed the socket it was given differs between
+         * versions: close it only if fd still is that socket. */
+        struct stat now;
+        if (fstat(fd, &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+            close(fd);
+        set_err(errstr, errstr_size, "http: cannot start the server on \"%s\": %s", addr_port,
+                srv->start_msg[0] ? srv->start_msg : "libmicrohttpd gave no reason");
+        server_free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+int inv_http_port(const inv_http_t *server) { return server->port; }
+
+void inv_http_stop(inv_http_t *server) {
+    if (!server)
+        return;
+    MHD_stop_daemon(server->daemon); /* closes the listening socket too */
+    server_free(server);
+}

@@ -1,0 +1,107 @@
+/*
+ * inv_http: a small HTTP/1.1 server for /healthz, /metrics and /stock/<sku>,
+ * over libmicrohttpd (Debian libmicrohttpd-dev 0.9.75).
+ *
+ * Routes are matched in array order on the path (the query is not part of
+ * it): an exact route matches only its path, a prefix route every path that
+ * starts with its prefix and hands the handler the rest, percent-decoded
+ * (SKUs may hold any UTF-8 and reserved characters). Around the handlers the
+ * server answers by itself, with JSON bodies:
+ *   404 {"error":"not found"}                  no route matches
+ *   405 {"error":"method not allowed"}         a route matches but the method
+ *                                              is not GET or HEAD (Allow: GET, HEAD)
+ *   400 {"error":"bad percent-encoding"}       a prefix route's rest holds a
+ *                                              bad %-escape or %00
+ *   500 {"error":"internal error"}             the handler returned non-zero
+ *                                              or its body could not be built
+ * HEAD runs the GET handler; libmicrohttpd drops the body.
+ *
+ * Threads: handlers run on libmicrohttpd's threads (a pool of two, so a slow
+ * /stock lookup does not hold up /healthz), possibly two at once; they must
+ * be thread-safe with each other and with the writer thread. libmicrohttpd's
+ * own messages go to inv_log at debug level.
+ */
+#ifndef INV_HTTP_H
+#define INV_HTTP_H
+
+#include <stddef.h>
+
+typedef struct inv_http_s inv_http_t;
+
+typedef struct {
+    const char *method; /* "GET" or "HEAD" */
+    const char *path;   /* as received, not decoded, without "?query" */
+    const char *rest;   /* prefix routes: path after the prefix, decoded; "" for exact routes */
+    size_t rest_len;    /* strlen(rest): a decoded NUL is refused with 400 */
+    void *internal_;    /* the connection, for inv_http_request_arg */
+} inv_http_request_t;
+
+/* What a handler fills. Status starts at 200, content_type at
+ * "text/plain; charset=utf-8", the body empty. content_type is borrowed and
+ * must outlive the call (a string literal). The body is owned by the
+ * response: build it with the calls below. */
+typedef struct {
+    int status;
+    const char *content_type;
+    char *body;
+    size_t body_len, body_cap;
+} inv_http_response_t;
+
+/* Returns 0 to send resp, anything else to send a 500 instead. req and the
+ * strings in it are valid only during the call. opaque is inv_http_start's. */
+typedef int (*inv_http_handler_t)(const inv_http_request_t *req, inv_http_response_t *resp, void *opaque);
+
+#define INV_HTTP_EXACT 0
+#define INV_HTTP_PREFIX 1
+
+typedef struct {
+    const char *path; /* starts with '/': "/metrics", "/stock/" */
+    int match;        /* INV_HTTP_EXACT or INV_HTTP_PREFIX */
+    inv_http_handler_t handler;
+} inv_http_route_t;
+
+/* Listens on addr_port and serves routes (an array ending with a route whose
+ * path is NULL; copied, so it need not outlive the call) until
+ * inv_http_stop(). addr_port is "HOST:PORT": "127.0.0.1:8080", "[::1]:8080",
+ * "localhost:8080", or ":8080" for every IPv4 interface (0.0.0.0); PORT 0
+ * picks a free port (see inv_http_port).
+ * Returns the server, or NULL with errstr set to one line naming the
+ * address and the reason:
+ *   http.listen: "x" is not ADDR:PORT
+ *   http.listen: cannot resolve "host" in "host:80": <reason>
+ *   http.listen: cannot listen on 127.0.0.1:8080: Address already in use
+ *   http: route 2: <what is wrong>
+ *   http: cannot start the server on 127.0.0.1:8080: <libmicrohttpd's reason> */
+inv_http_t *inv_http_start(const char *addr_port, const inv_http_route_t *routes, void *opaque,
+                           char *errstr, size_t errstr_size);
+
+/* The bound TCP port (useful after asking for port 0). */
+int inv_http_port(const inv_http_t *server);
+
+/* Stops accepting, waits for running handlers, closes the socket and frees
+ * the server. NULL is a no-op. */
+void inv_http_stop(inv_http_t *server);
+
+/* Appends len bytes (or a printf result) to the body. 0 or ENOMEM. */
+int inv_http_response_append(inv_http_response_t *resp, const void *data, size_t len);
+int inv_http_response_printf(inv_http_response_t *resp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Replaces the body with data, a malloc'd buffer of len bytes that the
+ * response now owns (frees) - e.g. an inv_metrics_buf_t's data, without a
+ * copy. */
+void inv_http_response_set_body(inv_http_response_t *resp, char *data, size_t len);
+
+/* The query argument `name` (e.g. "location" in "/stock/A1?location=DC%201"),
+ * decoded ('+' is a space) into out (NUL-terminated).
+ * Returns 0, ENOENT when absent, EINVAL for a bad escape or %00, ERANGE when
+ * out is too small. */
+int inv_http_request_arg(const inv_http_request_t *req, const char *name, char *out, size_t out_size);
+
+/* Strict percent-decoding of in[0..in_len) into out, which needs in_len + 1
+ * bytes; *out_len gets the decoded length and out is NUL-terminated. With
+ * plus_is_space, '+' decodes to ' ' (query strings). Returns 0, or EINVAL
+ * for '%' not followed by two hex digits or for %00. */
+int inv_http_percent_decode(const char *in, size_t in_len, int plus_is_space, char *out, size_t *out_len);
+
+#endif

@@ -1,0 +1,439 @@
+/* inv_http: routing, decoding, the server's own answers and listen errors,
+ * checked with a plain socket client so the test needs nothing installed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "inv_http.h"
+#include "inv_metrics.h"
+#include "inv_test.h"
+
+static char errstr[512];
+
+/* ---- a minimal HTTP/1.1 client ---- */
+
+typedef struct {
+    int status;
+    char head[4096]; /* status line and headers */
+    char body[8192];
+    size_t body_len;
+} reply_t;
+
+/* Sends raw request text to 127.0.0.1:port (or [::1] with v6) and reads
+ * the reply until the server closes. Returns 0, or -1 on a socket error. */
+static int exchange(int port, int v6, const char *request, reply_t *out) {
+    memset(out, 0, sizeof(*out));
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    int rc;
+    if (v6) {
+        struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+        a.sin6_addr = in6addr_loopback;
+        rc = connect(fd, (struct sockaddr *)&a, sizeof(a));
+    } else {
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        rc = connect(fd, (struct sockaddr *)&a, sizeof(a));
+    }
+    size_t len = strlen(request);
+    if (rc != 0 || send(fd, request, len, MSG_NOSIGNAL) != (ssize_t)len) {
+        close(fd);
+        return -1;
+    }
+    static char raw[sizeof(out->head) + sizeof(out->body)];
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof(raw) - 1 && (n = recv(fd, raw + got, sizeof(raw) - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    close(fd);
+    raw[got] = '\0';
+    char *end = strstr(raw, "\r\n\r\n");
+    if (!end || sscanf(raw, "HTTP/1.1 %d", &out->status) != 1)
+        return -1;
+    size_t head_len = (size_t)(end - raw) + 2;
+    if (head_len >= sizeof(out->head))
+        return -1;
+    memcpy(out->head, raw, head_len);
+    out->body_len = got - head_len - 2;
+    memcpy(out->body, end + 4, out->body_len);
+    out->body[out->body_len] = '\0';
+    return 0;
+}
+
+static int request(int port, const char *method, const char *target, reply_t *out) {
+    char req[2048];
+    snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", method, target);
+    return exchange(port, 0, req, out);
+}
+
+/* The value of header name (case-insensitive) or "" */
+static const char *header(const reply_t *r, const char *name) {
+    static char value[512];
+    size_t n = strlen(name);
+    value[0] = '\0';
+    for (const char *p = strstr(r->head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n")) {
+        const char *line = p + 2;
+        if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
+            while (*v == ' ')
+                v++;
+            const char *e = strstr(v, "\r\n");
+            snprintf(value, sizeof(value), "%.*s", (int)(e ? e - v : (ptrdiff_t)strlen(v)), v);
+            break;
+        }
+    }
+    return value;
+}
+
+/* ---- handlers ---- */
+
+static int on_healthz(const inv_http_request_t *req, inv_http_response_t *resp, void *opaque) {
+    (void)req;
+    (void)opaque;
+    return inv_http_response_append(resp, "ok\n", 3);
+}
+
+/* Echoes what the server handed over; "missing" is an unknown SKU and
+ * "boom" a failing handler. */
+static int on_stock(const inv_http_request_t *req, inv_http_response_t *resp, void *opaque) {
+    (void)opaque;
+    if (strcmp(req->rest, "missing") == 0) {
+        resp->status = 404;
+        resp->content_type = "application/json";
+        return inv_http_response_printf(resp, "{\"error\":\"unknown sku\"}");
+    }
+    if (strcmp(req->rest, "boom") == 0) {
+        inv_http_response_printf(resp, "half a body");
+        return -1;
+    }
+    char location[64];
+    int rc = inv_http_request_arg(req, "location", location, sizeof(location));
+    return inv_http_response_printf(resp, "method=%s path=%s rest=%s len=%zu location=%s", req->method, req->path,
+                                    req->rest, req->rest_len, rc == 0 ? location : rc == ENOENT ? "(none)" : "(bad)");
+}
+
+static int on_metrics(const inv_http_request_t *req, inv_http_response_t *resp, void *opaque) {
+    (void)req;
+    inv_metrics_buf_t b = {0};
+    if (inv_metrics_render(opaque, &b) != 0)
+        return -1;
+    resp->content_type = INV_METRICS_CONTENT_TYPE;
+    inv_http_response_set_body(resp, b.data, b.len);
+    return 0;
+}
+
+static const inv_http_route_t routes[] = {
+    {"/healthz", INV_HTTP_EXACT, on_healthz},
+    {"/metrics", INV_HTTP_EXACT, on_metrics},
+    {"/stock/", INV_HTTP_PREFIX, on_stock},
+    {NULL, 0, NULL},
+};
+
+static inv_http_t *start(const char *addr, void *opaque) {
+    errstr[0] = '\0';
+    return inv_http_start(addr, routes, opaque, errstr, sizeof(errstr));
+}
+
+/* ---- tests ---- */
+
+static void test_exact_route_serves_the_handler_response(void) {
+    inv_http_t *s = start("127.0.0.1:0", NULL);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    reply_t r;
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", "/healthz", &r));
+    INV_ASSERT_EQ_INT(200, r.status);
+    INV_ASSERT_EQ_STR("ok\n", r.body);
+    INV_ASSERT_EQ_STR("text/plain; charset=utf-8", header(&r, "Content-Type"));
+    INV_ASSERT_EQ_STR("3", header(&r, "Content-Length"));
+    inv_http_stop(s);
+}
+
+static void test_exact_route_matches_only_its_path(void) {
+    inv_http_t *s = start("127.0.0.1:0", NULL);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    const char *misses[] = {"/healthzz", "/healthz/", "/health", "/stock", "/", "/HEALTHZ"};
+    for (size_t i = 0; i < sizeof(misses) / sizeof(misses[0]); i++) {
+        reply_t r;
+        INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", misses[i], &r));
+        INV_ASSERT(r.status == 404, "%s gave %d", misses[i], r.status);
+    }
+    reply_t r;
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", "/healthz?verbose=1", &r));
+    INV_ASSERT_EQ_INT(200, r.status); /* the query is not part of the path */
+    inv_http_stop(s);
+}
+
+static void test_unknown_path_is_404_json(void) {
+    inv_http_t *s = start("127.0.0.1:0", NULL);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    reply_t r;
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", "/nope", &r));
+    INV_ASSERT_EQ_INT(404, r.status);
+    INV_ASSERT_EQ_STR("{\"error\":\"not found\"}\n", r.body);
+    INV_ASSERT_EQ_STR("application/json", header(&r, "Content-Type"));
+    inv_http_stop(s);
+}
+
+static void test_methods_other_than_get_are_405(void) {
+    inv_http_t *s = start("127.0.0.1:0", NULL);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    reply_t r;
+    INV_ASSERT_EQ_INT(0, exchange(inv_http_port(s), 0,
+                                  "POST /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                  "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello",
+                                  &r));
+    INV_ASSERT_EQ_INT(405, r.status);
+    INV_ASSERT_EQ_STR("{\"error\":\"method not allowed\"}\n", r.body);
+    INV_ASSERT_EQ_STR("GET, HEAD", header(&r, "Allow"));
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "DELETE", "/stock/A1", &r));
+    INV_ASSERT_EQ_INT(405, r.status);
+    inv_http_stop(s);
+}
+
+static void test_head_runs_the_get_handler_without_a_body(void) {
+    inv_http_t *s = start("127.0.0.1:0", NULL);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    reply_t r;
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "HEAD", "/healthz", &r));
+    INV_ASSERT_EQ_INT(200, r.status);
+    INV_ASSERT_EQ_INT(0, r.body_len);
+    INV_ASSERT_EQ_STR("3", header(&r, "Content-Length"));
+    inv_http_stop(s);
+}
+
+static void test_prefix_route_hands_over_the_decoded_rest(void) {
+    inv_http_t *s = start("127.0.0.1:0", NULL);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    reply_t r;
+    /* "café/€ 1+2": UTF-8 escapes, an escaped slash and space, a literal
+     * '+' (a path is not a form: '+' stays '+'). */
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", "/stock/caf%C3%A9%2F%E2%82%ac%201+2", &r));
+    INV_ASSERT_EQ_INT(200, r.status);
+    INV_ASSERT_EQ_STR("method=GET path=/stock/caf%C3%A9%2F%E2%82%ac%201+2 rest=caf\xc3\xa9/\xe2\x82\xac 1+2 "
+                      "len=13 location=(none)",
+                      r.body);
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", "/stock/", &r));
+    INV_ASSERT_EQ_STR("method=GET path=/stock/ rest= len=0 location=(none)", r.body);
+    inv_http_stop(s);
+}
+
+static void test_raw_utf8_in_the_path_passes_through(void) {
+    inv_http_t *s = start("127.0.0.1:0", NULL);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    reply_t r;
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", "/stock/\xc3\xa9t\xc3\xa9", &r));
+    INV_ASSERT_EQ_INT(200, r.status);
+    INV_ASSERT(strstr(r.body, " rest=\xc3\xa9t\xc3\xa9 len=5 "), "%s", r.body);
+    inv_http_stop(s);
+}
+
+static void test_bad_percent_encoding_is_400(void) {
+    inv_http_t *s = start("127.0.0.1:0", NULL);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    const char *bad[] = {"/stock/%zz", "/stock/a%00b", "/stock/%4", "/stock/%"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        reply_t r;
+        INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", bad[i], &r));
+        INV_ASSERT(r.status == 400, "%s gave %d", bad[i], r.status);
+        INV_ASSERT_EQ_STR("{\"error\":\"bad percent-encoding\"}\n", r.body);
+    }
+    inv_http_stop(s);
+}
+
+static void test_query_argument_is_decoded(void) {
+    inv_http_t *s = start("127.0.0.1:0", NULL);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    reply_t r;
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", "/stock/A1?x=1&location=DC%201+north", &r));
+    INV_ASSERT_EQ_STR("method=GET path=/stock/A1 rest=A1 len=2 location=DC 1 north", r.body);
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", "/stock/A1?location=%zz", &r));
+    INV_ASSERT_EQ_STR("method=GET path=/stock/A1 rest=A1 len=2 location=(bad)", r.body);
+    inv_http_stop(s);
+}
+
+static void test_handler_status_and_content_type_are_sent(void) {
+    inv_http_t *s = start("127.0.0.1:0", NULL);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    reply_t r;
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", "/stock/missing", &r));
+    INV_ASSERT_EQ_INT(404, r.status);
+    INV_ASSERT_EQ_STR("application/json", header(&r, "Content-Type"));
+    INV_ASSERT_EQ_STR("{\"error\":\"unknown sku\"}", r.body);
+    inv_http_stop(s);
+}
+
+static void test_failing_handler_becomes_500(void) {
+    inv_http_t *s = start("127.0.0.1:0", NULL);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    reply_t r;
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", "/stock/boom", &r));
+    INV_ASSERT_EQ_INT(500, r.status);
+    INV_ASSERT_EQ_STR("{\"error\":\"internal error\"}\n", r.body);
+    inv_http_stop(s);
+}
+
+static void test_metrics_route_serves_a_rendered_registry(void) {
+    inv_metrics_t *m = inv_metrics_new();
+    inv_metrics_counter_t *c;
+    INV_ASSERT_EQ_INT(0, inv_metrics_counter_new(m, "inv_test_total", "Test.", NULL, &c, errstr, sizeof(errstr)));
+    inv_metrics_counter_add(c, 7);
+    inv_http_t *s = start("127.0.0.1:0", m);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    reply_t r;
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", "/metrics", &r));
+    INV_ASSERT_EQ_INT(200, r.status);
+    INV_ASSERT_EQ_STR(INV_METRICS_CONTENT_TYPE, header(&r, "Content-Type"));
+    INV_ASSERT_EQ_STR("# HELP inv_test_total Test.\n# TYPE inv_test_total counter\ninv_test_total 7\n", r.body);
+    inv_http_stop(s);
+    inv_metrics_destroy(m);
+}
+
+static void test_many_requests_in_a_row(void) {
+    inv_http_t *s = start("127.0.0.1:0", NULL);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    for (int i = 0; i < 200; i++) {
+        reply_t r;
+        INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", i % 2 ? "/healthz" : "/stock/x", &r));
+        INV_ASSERT_EQ_INT(200, r.status);
+    }
+    inv_http_stop(s);
+}
+
+static void test_port_zero_picks_a_free_port(void) {
+    inv_http_t *a = start("127.0.0.1:0", NULL);
+    INV_ASSERT(a != NULL, "%s", errstr);
+    inv_http_t *b = start("127.0.0.1:0", NULL);
+    INV_ASSERT(b != NULL, "%s", errstr);
+    INV_ASSERT(inv_http_port(a) > 0 && inv_http_port(b) > 0 && inv_http_port(a) != inv_http_port(b), "ports %d %d",
+               inv_http_port(a), inv_http_port(b));
+    inv_http_stop(a);
+    inv_http_stop(b);
+}
+
+static void test_port_in_use_is_named_with_the_address(void) {
+    inv_http_t *a = start("127.0.0.1:0", NULL);
+    INV_ASSERT(a != NULL, "%s", errstr);
+    char addr[64], expected[160];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", inv_http_port(a));
+    inv_http_t *b = start(addr, NULL);
+    INV_ASSERT(b == NULL, "a second server on %s", addr);
+    snprintf(expected, sizeof(expected), "http.listen: cannot listen on \"%s\": Address already in use", addr);
+    INV_ASSERT_EQ_STR(expected, errstr);
+    inv_http_stop(a);
+}
+
+static void test_stop_releases_the_port(void) {
+    inv_http_t *a = start("127.0.0.1:0", NULL);
+    INV_ASSERT(a != NULL, "%s", errstr);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", inv_http_port(a));
+    reply_t r;
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(a), "GET", "/healthz", &r));
+    inv_http_stop(a);
+    inv_http_t *b = start(addr, NULL);
+    INV_ASSERT(b != NULL, "%s", errstr);
+    inv_http_stop(b);
+}
+
+static void test_address_not_on_this_host_is_named(void) {
+    /* 192.0.2.0/24 is TEST-NET-1: never a local address. */
+    inv_http_t *s = start("192.0.2.1:0", NULL);
+    INV_ASSERT(s == NULL, "listening on TEST-NET");
+    INV_ASSERT_EQ_STR("http.listen: cannot listen on \"192.0.2.1:0\": Cannot assign requested address", errstr);
+}
+
+static void test_malformed_addresses_are_rejected(void) {
+    const char *bad[] = {"x", "8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:65536",
+                         "127.0.0.1:-1", "::1:8080", "[::1]8080", "[]:80", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char expected[128];
+        inv_http_t *s = start(bad[i], NULL);
+        INV_ASSERT(s == NULL, "\"%s\" accepted", bad[i]);
+        snprintf(expected, sizeof(expected), "http.listen: \"%s\" is not ADDR:PORT", bad[i]);
+        INV_ASSERT_EQ_STR(expected, errstr);
+    }
+}
+
+static void test_empty_host_listens_on_all_interfaces(void) {
+    inv_http_t *s = start(":0", NULL);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    reply_t r;
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", "/healthz", &r));
+    INV_ASSERT_EQ_INT(200, r.status);
+    inv_http_stop(s);
+}
+
+static void test_ipv6_loopback_in_brackets(void) {
+    inv_http_t *s = start("[::1]:0", NULL);
+    if (!s && (strstr(errstr, "Cannot assign") || strstr(errstr, "not supported") || strstr(errstr, "resolve"))) {
+        fprintf(stderr, "     (no IPv6 here: %s)\n", errstr);
+        return;
+    }
+    INV_ASSERT(s != NULL, "%s", errstr);
+    reply_t r;
+    INV_ASSERT_EQ_INT(0, exchange(inv_http_port(s), 1, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                                  &r));
+    INV_ASSERT_EQ_INT(200, r.status);
+    inv_http_stop(s);
+}
+
+static void test_bad_route_is_named(void) {
+    static const inv_http_route_t bad[] = {
+        {"/healthz", INV_HTTP_EXACT, on_healthz},
+        {"stock/", INV_HTTP_PREFIX, on_stock},
+        {NULL, 0, NULL},
+    };
+    inv_http_t *s = inv_http_start("127.0.0.1:0", bad, NULL, errstr, sizeof(errstr));
+    INV_ASSERT(s == NULL, "accepted a relative route");
+    INV_ASSERT_EQ_STR("http: route 1 (\"stock/\"): the path must start with '/'", errstr);
+}
+
+static void test_percent_decode_is_strict(void) {
+    char out[32];
+    size_t n;
+    INV_ASSERT_EQ_INT(0, inv_http_percent_decode("a%2Fb+c", 7, 0, out, &n));
+    INV_ASSERT_EQ_STR("a/b+c", out);
+    INV_ASSERT_EQ_INT(5, n);
+    INV_ASSERT_EQ_INT(0, inv_http_percent_decode("a%2fb+c", 7, 1, out, &n));
+    INV_ASSERT_EQ_STR("a/b c", out);
+    INV_ASSERT_EQ_INT(EINVAL, inv_http_percent_decode("%0", 2, 0, out, &n));
+    INV_ASSERT_EQ_INT(EINVAL, inv_http_percent_decode("%g0", 3, 0, out, &n));
+    INV_ASSERT_EQ_INT(EINVAL, inv_http_percent_decode("x%00", 4, 0, out, &n));
+    /* Only in_len bytes are read: a cut escape is an error, not a peek. */
+    INV_ASSERT_EQ_INT(0, inv_http_percent_decode("%41%42", 3, 0, out, &n));
+    INV_ASSERT_EQ_STR("A", out);
+    INV_ASSERT_EQ_INT(EINVAL, inv_http_percent_decode("%41%42", 5, 0, out, &n));
+}
+
+int main(void) {
+    INV_RUN(test_exact_route_serves_the_handler_response);
+    INV_RUN(test_exact_route_matches_only_its_path);
+    INV_RUN(test_unknown_path_is_404_json);
+    INV_RUN(test_methods_other_than_get_are_405);
+    INV_RUN(test_head_runs_the_get_handler_without_a_body);
+    INV_RUN(test_prefix_route_hands_over_the_decoded_rest);
+    INV_RUN(test_raw_utf8_in_the_path_passes_through);
+    INV_RUN(test_bad_percent_encoding_is_400);
+    INV_RUN(test_query_argument_is_decoded);
+    INV_RUN(test_handler_status_and_content_type_are_sent);
+    INV_RUN(test_failing_handler_becomes_500);
+    INV_RUN(test_metrics_route_serves_a_rendered_registry);
+    INV_RUN(test_many_requests_in_a_row);
+    INV_RUN(test_port_zero_picks_a_free_port);
+    INV_RUN(test_port_in_use_is_named_with_the_address);
+    INV_RUN(test_stop_releases_the_port);
+    INV_RUN(test_address_not_on_this_host_is_named);
+    INV_RUN(test_malformed_addresses_are_rejected);
+    INV_RUN(test_empty_host_listens_on_all_interfaces);
+    INV_RUN(test_ipv6_loopback_in_brackets);
+    INV_RUN(test_bad_route_is_named);
+    INV_RUN(test_percent_decode_is_strict);
+    return INV_TEST_DONE();
+}
