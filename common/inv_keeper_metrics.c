@@ -108,6 +108,10 @@ static int h_stock(const inv_http_request_t *req, inv_http_response_t *resp, voi
     int has_loc = inv_http_request_arg(req, "location", location, sizeof(location)) == 0;
     resp->content_type = "application/json";
     json_t *doc = json_pack("{s:s, s:n, s:[]}", "sku", req->rest, "network", "locations");
+    if (!doc) {
+        resp->status = 400;
+        return inv_http_response_printf(resp, "{\"error\":\"sku is not valid UTF-8\"}\n");
+    }
     inv_store_txn_t *txn = NULL;
     int rc = inv_store_txn_begin(m->store, 1, &txn);
     if (!rc)
@@ -261,8 +265,10 @@ void inv_keeper_metrics_partition_assigned(inv_keeper_metrics_t *m, int32_t p) {
 }
 void inv_keeper_metrics_partition_revoked(inv_keeper_metrics_t *m, int32_t p) {
     if (p >= 0 && p < MAX_PARTITIONS && m->lag[p]) {
+        /* hidden until registered again on the next assignment */
         inv_metrics_gauge_remove(m->lag[p]);
         inv_metrics_gauge_remove(m->restoring[p]);
+        m->lag[p] = m->restoring[p] = NULL;
     }
     atomic_store(&m->ready, 0);
 }

@@ -30,8 +30,8 @@ static const char *inv_test_cur_name;
 #define INV_ASSERT(expr, ...)                                                  \
     do {                                                                       \
         if (!(expr)) {                                                         \
-            fprintf(stderr, "FAIL %s (%s:%d): %s: ", inv_test_cur_name, __FILE__, __LINE__, #expr); \
-            fprintf(stderr, "" __VA_ARGS__);                                   \
+            fprintf(stderr, "FAIL %s (%s:%d): %s:", inv_test_cur_name, __FILE__, __LINE__, #expr); \
+            fprintf(stderr, " " __VA_ARGS__);                                  \
             fprintf(stderr, "\n");                                             \
             inv_test_cur_failed = 1;                                           \
             return;                                                            \
