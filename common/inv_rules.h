@@ -1,0 +1,180 @@
+/*
+ * inv_rules: the stock semantics of the contract (DESIGN.md, "Semantics"),
+ * as pure functions over plain structs. No I/O, no allocation, no LMDB:
+ * inv-stock reads rows from inv_store, calls inv_rules_apply() once per
+ * movement, writes the rows back and produces the outputs.
+ *
+ * Rows. One inv_stock_row_t per (sku, location) and one per (sku, "*"), the
+ * network row. The network row holds, field by field, the sum over every
+ * location row of the SKU (available included: the sum of the per-location
+ * available values, which is not max(sum of on_hand, 0) once a location is
+ * oversold). It is maintained by deltas, so it is only right if every
+ * movement of the SKU goes through inv_rules_apply() with the same network
+ * row. A row that does not exist yet is INV_STOCK_ROW_INIT (all zero, version
+ * 0, shortage NONE).
+ *
+ * What one movement does (inv_rules_apply):
+ *   1. Quantities, on the location row, mirrored by delta on the network row:
+ *        sale               on_hand -= q   (may go negative: oversell is
+ *                                           recorded, never rejected)
+ *        return_resellable  on_hand += q
+ *        return_damaged     unsellable += q
+ *        receipt            on_hand += q; on_order -= min(on_order, q)
+ *        adjustment         on_hand += q   (q signed)
+ *        count              on_hand  = q   (network moves by the difference)
+ *      then available = max(on_hand, 0).
+ *   2. Reorder (location row only): if on_hand + on_order <= reorder_point,
+ *      order max(reorder_quantity, reorder_point + 1 - (on_hand + on_order))
+ *      and add it to on_order (location and network). The position is then
+ *      above the point, so no second reorder comes until movements bring it
+ *      down to the point again.
+ *   3. Shortage (location row with the policy's safety_stock, network row
+ *      with the network threshold), re-derived after every movement:
+ *        available == 0                 -> OUT_OF_STOCK
+ *        0 < available <= threshold     -> LOW
+ *        available > threshold          -> RESTORED if the row was LOW or
+ *                                          OUT_OF_STOCK, else unchanged
+ *                                          (NONE stays NONE)
+ *      An event is emitted only when the state changes, so each transition
+ *      is emitted once and two consecutive events of a row always differ.
+ *      A fresh row whose first movement leaves it at 0 (e.g. a damaged
+ *      return) is OUT_OF_STOCK at once: it is out of stock.
+ *   4. A row "changes" when on_hand, unsellable, on_order, available or its
+ *      shortage state changes; then version += 1 and updated_at_ms = the
+ *      movement's occurred_at (not a max: the last applied movement wins).
+ *      A movement that changes nothing (adjustment of 0, count equal to
+ *      on_hand, with no reorder and no shortage transition) leaves the row
+ *      untouched and reports it unchanged: no StockLevel to produce.
+ *
+ * Policy changes. A new policy emits nothing and touches no row by itself.
+ * It applies from the next movement of that row: the next movement at the
+ * location re-evaluates the reorder point and the safety stock, the next
+ * movement of the SKU at any location re-evaluates the network row. So
+ * raising a point above the current position reorders on the next movement
+ * even if that movement raises the position (a receipt, say); lowering a
+ * threshold below available turns LOW into RESTORED on the next movement.
+ *
+ * Restore. The contract's StockLevel carries no shortage state. With the
+ * threshold unchanged since the row was written, inv_rules_shortage_derive()
+ * gives the same state back (NONE and RESTORED behave identically); across a
+ * threshold change it can differ, so a restore that must reproduce the
+ * uninterrupted run's shortage events exactly should carry the state along
+ * (e.g. in a header of the changelog record).
+ *
+ * Output ids are deterministic functions of the movement:
+ *   reorder   "reorder:<movement_id>"
+ *   shortage  "shortage:<location_id>:<state>:<movement_id>", location "*"
+ *             for the network row, state "low" | "out_of_stock" | "restored".
+ *
+ * Errors: 0 on success, or a code in INV_RULES_ERR_FIRST..INV_RULES_ERR_LAST
+ * (-30650..-30699), described by inv_rules_strerror(). On any error the rows
+ * and the outputs are left as they were.
+ */
+#ifndef INV_RULES_H
+#define INV_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inv_codec.h"
+
+/* A movement the rules refuse: NULL argument, unknown type, location "*",
+ * or a quantity out of range (sale, returns and receipt need q > 0, count
+ * needs q >= 0; adjustments may be any value). inv-stock sends it to the DLQ. */
+#define INV_RULES_EINVAL (-30650)
+/* The result would not fit in int64 (absurd quantities): nothing applied. */
+#define INV_RULES_EOVERFLOW (-30651)
+/* The scratch buffer is smaller than inv_rules_scratch_size(movement). */
+#define INV_RULES_ESCRATCH (-30652)
+#define INV_RULES_ERR_FIRST (-30699)
+#define INV_RULES_ERR_LAST (-30650)
+
+/* A scratch buffer of this size holds the ids of any movement whose
+ * movement_id and location_id are each at most 1000 bytes. */
+#define INV_RULES_SCRATCH_DEFAULT 4096
+
+/* The stored state of one row. Plain values: copy freely. */
+typedef struct {
+    int64_t on_hand;
+    int64_t unsellable;
+    int64_t on_order;
+    int64_t available; /* max(on_hand, 0); network row: sum of locations' */
+    int64_t version;   /* +1 per change; 0 = never written */
+    int64_t updated_at_ms;
+    inv_shortage_state_t shortage;
+} inv_stock_row_t;
+
+#define INV_STOCK_ROW_INIT {0, 0, 0, 0, 0, 0, INV_SHORTAGE_NONE}
+
+/* The numbers of a reorder policy, without its key. */
+typedef struct {
+    int64_t reorder_point;
+    int64_t reorder_quantity;
+    int64_t safety_stock;
+} inv_rules_policy_t;
+
+/* What one movement produced. Every string points either into the movement
+ * (sku, location_id, cause_movement_id), to a static "*" (network location),
+ * or into the caller's scratch buffer (event ids): valid while both the
+ * movement's strings and the scratch buffer are, i.e. usually until the next
+ * inv_rules_apply() with the same scratch. Encode/produce before that. */
+typedef struct {
+    int location_changed; /* 1: produce the location row's StockLevel */
+    int network_changed;  /* 1: produce the network row's StockLevel */
+    int has_reorder;
+    inv_reorder_t reorder; /* on_hand, on_order: after the reorder, i.e.
+                              on_order includes `quantity` */
+    size_t shortage_count;       /* 0..2 */
+    inv_shortage_t shortages[2]; /* location row's first, then network's */
+} inv_rules_out_t;
+
+/*
+ * The effective policy of a location and the network threshold, with the
+ * contract's fallbacks: the (sku, location) policy, else the (sku, "*")
+ * policy, else `deflt`; the network threshold is the safety_stock of the
+ * (sku, "*") policy, else deflt->safety_stock. `location` and `star` may be
+ * NULL (no such policy); `deflt` may not. Cannot fail.
+ */
+void inv_rules_policy_resolve(const inv_rules_policy_t *location, const inv_rules_policy_t *star,
+                              const inv_rules_policy_t *deflt, inv_rules_policy_t *effective,
+                              int64_t *network_threshold);
+
+/* Bytes of scratch inv_rules_apply() needs for movement `m` (all its ids). */
+size_t inv_rules_scratch_size(const inv_movement_t *m);
+
+/*
+ * Applies movement `m` to its location row and to the SKU's network row, in
+ * place, and fills `out` (see the top of this file for the rules).
+ * `policy` is the location's effective policy and `network_threshold` the
+ * network row's safety stock (inv_rules_policy_resolve() or
+ * inv_store_policy_lookup() give both). `location` and `network` must be
+ * distinct rows of the same SKU. Event ids are written to `scratch`.
+ *
+ * Errors: INV_RULES_EINVAL, INV_RULES_EOVERFLOW, INV_RULES_ESCRATCH; the
+ * rows and `out` are then untouched.
+ * Ownership: see inv_rules_out_t. Nothing is allocated.
+ */
+int inv_rules_apply(const inv_movement_t *m, const inv_rules_policy_t *policy,
+                    int64_t network_threshold, inv_stock_row_t *location,
+                    inv_stock_row_t *network, char *scratch, size_t scratch_size,
+                    inv_rules_out_t *out);
+
+/* Fills a StockLevel view of `row` for encoding. `out` borrows `sku` and
+ * `location_id` ("*" for the network row). Cannot fail. */
+void inv_rules_stock_level(const char *sku, const char *location_id, const inv_stock_row_t *row,
+                           inv_stock_level_t *out);
+
+/* The shortage state a row with `available` has under `threshold` when its
+ * history is unknown (restore from a StockLevel): OUT_OF_STOCK at 0, LOW up
+ * to the threshold, else NONE. Cannot fail. */
+inv_shortage_state_t inv_rules_shortage_derive(int64_t available, int64_t threshold);
+
+/* A row from a StockLevel read back from the changelog, with the shortage
+ * state derived under `threshold` (see "Restore" above). */
+void inv_rules_row_from_level(const inv_stock_level_t *level, int64_t threshold,
+                              inv_stock_row_t *row);
+
+/* A static sentence for any inv_rules error code; "unknown error" else. */
+const char *inv_rules_strerror(int err);
+
+#endif

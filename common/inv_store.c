@@ -1,0 +1,1278 @@
+/* inv_store: LMDB state of inv-stock; see inv_store.h for the layout. */
+#include "inv_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+_Static_assert(INV_STORE_NOTFOUND == MDB_NOTFOUND, "INV_STORE_NOTFOUND must be MDB_NOTFOUND");
+_Static_assert(INV_STORE_ERR_FIRST > MDB_LAST_ERRCODE, "own codes must not overlap LMDB's");
+
+enum { DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA, DB_POLICY, DB_GLOBAL, DB_COUNT };
+static const char *const DB_NAMES[DB_COUNT] = {
+    "stock", "dedup", "dedup_time", "pmeta", "policy", "global",
+};
+
+#define FORMAT_VERSION 1
+#define DEFAULT_MAP_SIZE ((size_t)64 << 20)
+#define MIN_MAP_PAGES 16
+#define READER_CHECK_INTERVAL_NS 1000000000LL
+#define LOCK_FILE "inv_store.lock"
+
+/* Record sizes: a format byte, 7 reserved bytes, then little-endian int64s. */
+#define ROW_SIZE (8 + 6 * 8)
+#define POLICY_SIZE (8 + 3 * 8)
+#define META_SIZE (8 + 3 * 8)
+
+static const char KEY_FORMAT[] = "format";
+static const char KEY_INSTANCE_ID[] = "instance_id";
+static const char KEY_POLICY_OFFSET[] = "poff"; /* + be32 partition */
+
+/* Environments open in this process, by directory: LMDB forbids opening one
+ * twice in a process (closing the second drops the first's locks). Entries
+ * of another pid were inherited through fork() and do not count. */
+typedef struct open_env_s {
+    dev_t dev;
+    ino_t ino;
+    pid_t pid;
+    struct open_env_s *next;
+} open_env_t;
+static open_env_t *open_envs;
+static pthread_mutex_t open_envs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct inv_store_s {
+    MDB_env *env;
+    MDB_dbi dbi[DB_COUNT];
+    int readonly;
+    int lock_fd;
+    size_t psize;
+    size_t maxkey;
+    /* Held shared by every open txn of this process, exclusively while the
+     * map is resized: mdb_env_set_mapsize() needs no txn in the process. */
+    pthread_rwlock_t map_lock;
+    atomic_int grow_pending;
+    atomic_uint_fast64_t growths;
+    atomic_int_fast64_t last_reader_check_ns;
+    char instance_id[64];
+    open_env_t *registered;
+};
+
+struct inv_store_txn_s {
+    inv_store_t *store;
+    MDB_txn *txn;
+    int readonly;
+    int failed; /* first error of a write operation, 0 if none */
+};
+
+/* ---- encoding ------------------------------------------------------------ */
+
+static void put_i64(unsigned char *p, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(u >> (8 * i));
+}
+
+static int64_t get_i64(const unsigned char *p)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u |= (uint64_t)p[i] << (8 * i);
+    return (int64_t)u;
+}
+
+static void put_be(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * (bytes - 1 - i)));
+}
+
+static uint64_t get_be(const unsigned char *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Signed times sort as unsigned big-endian once the sign bit is flipped. */
+static uint64_t time_bias(int64_t ms) { return (uint64_t)ms ^ ((uint64_t)1 << 63); }
+static int64_t time_unbias(uint64_t u) { return (int64_t)(u ^ ((uint64_t)1 << 63)); }
+
+typedef struct {
+    unsigned char b[INV_STORE_MAX_KEY];
+    size_t len, max;
+} skey_t;
+
+static void key_init(skey_t *k, size_t max)
+{
+    k->len = 0;
+    k->max = max < sizeof k->b ? max : sizeof k->b;
+}
+
+static int key_add(skey_t *k, const void *d, size_t n)
+{
+    if (n > k->max - k->len)
+        return INV_STORE_KEY_TOO_LONG;
+    memcpy(k->b + k->len, d, n);
+    k->len += n;
+    return 0;
+}
+
+static int key_add_be(skey_t *k, uint64_t v, int bytes)
+{
+    unsigned char b[8];
+    put_be(b, v, bytes);
+    return key_add(k, b, (size_t)bytes);
+}
+
+static uint64_t fnv1a64(const char *s, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+/*
+ * The stock and policy keys: [P] a \0 b. When that exceeds LMDB's key size
+ * (a 256-byte sku with a 256-byte location does), the long form
+ * [P] a \0 b-prefix \0 hash64(b) is used instead and the record carries b
+ * in full after its fixed part: a second \0 in a key marks the long form,
+ * and a hash collision is detected by comparing b, never merged.
+ */
+static int key_pair(skey_t *k, const char *a, const char *b, int *long_form)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    *long_form = 0;
+    if (k->len + la + 1 + lb <= k->max) {
+        int rc = key_add(k, a, la + 1);
+        return rc ? rc : key_add(k, b, lb);
+    }
+    if (k->len + la + 1 + 1 + 8 > k->max || lb > INV_STORE_MAX_LONG_PART)
+        return INV_STORE_KEY_TOO_LONG;
+    size_t keep = k->max - k->len - la - 1 - 1 - 8;
+    *long_form = 1;
+    key_add(k, a, la + 1);
+    key_add(k, b, keep);
+    key_add(k, "", 1);
+    return key_add_be(k, fnv1a64(b, lb), 8);
+}
+
+static MDB_val key_val(skey_t *k) { return (MDB_val){k->len, k->b}; }
+
+static int has_prefix(const MDB_val *k, const skey_t *prefix)
+{
+    return k->mv_size >= prefix->len && memcmp(k->mv_data, prefix->b, prefix->len) == 0;
+}
+
+static int32_t key_partition(const MDB_val *k) { return (int32_t)get_be(k->mv_data, 4); }
+
+/* Buffers for the NUL-terminated copies of a pair key's strings. */
+typedef struct {
+    char key[INV_STORE_MAX_KEY + 1];
+    char b[INV_STORE_MAX_LONG_PART + 1];
+} pair_buf_t;
+
+/* Splits the pair key at `off` of an entry whose record has a `fixed`-size
+ * part into copies of a and b (b from the record in the long form), and
+ * checks the record's size. */
+static int pair_split(const MDB_val *k, size_t off, const MDB_val *v, size_t fixed, pair_buf_t *buf,
+                      const char **a, const char **b)
+{
+    if (k->mv_size < off || k->mv_size - off > INV_STORE_MAX_KEY)
+        return INV_STORE_FORMAT;
+    size_t n = k->mv_size - off;
+    memcpy(buf->key, (const char *)k->mv_data + off, n);
+    buf->key[n] = '\0';
+    const char *z = memchr(buf->key, '\0', n);
+    if (!z)
+        return INV_STORE_FORMAT;
+    *a = buf->key;
+    *b = z + 1;
+    int long_form = memchr(z + 1, '\0', n - (size_t)(z + 1 - buf->key)) != NULL;
+    if (!long_form)
+        return v->mv_size == fixed ? 0 : INV_STORE_FORMAT;
+    if (v->mv_size <= fixed || v->mv_size - fixed > INV_STORE_MAX_LONG_PART)
+        return INV_STORE_FORMAT;
+    memcpy(buf->b, (const char *)v->mv_data + fixed, v->mv_size - fixed);
+    buf->b[v->mv_size - fixed] = '\0';
+    *b = buf->b;
+    return 0;
+}
+
+static void row_encode(unsigned char v[ROW_SIZE], const inv_stock_row_t *r)
+{
+    memset(v, 0, ROW_SIZE);
+    v[0] = FORMAT_VERSION;
+    v[1] = (unsigned char)r->shortage;
+    int64_t f[6] = {r->on_hand, r->unsellable, r->on_order, r->available, r->version, r->updated_at_ms};
+    for (int i = 0; i < 6; i++)
+        put_i64(v + 8 + 8 * i, f[i]);
+}
+
+static int row_decode(const MDB_val *val, inv_stock_row_t *r)
+{
+    const unsigned char *v = val->mv_data;
+    if (val->mv_size < ROW_SIZE || v[0] != FORMAT_VERSION || v[1] > INV_SHORTAGE_RESTORED)
+        return INV_STORE_FORMAT;
+    *r = (inv_stock_row_t){
+        .on_hand = get_i64(v + 8),
+        .unsellable = get_i64(v + 16),
+        .on_order = get_i64(v + 24),
+        .available = get_i64(v + 32),
+        .version = get_i64(v + 40),
+        .updated_at_ms = get_i64(v + 48),
+        .shortage = (inv_shortage_state_t)v[1],
+    };
+    return 0;
+}
+
+/* Policy and meta records: three int64s behind the format byte. */
+static void triple_encode(unsigned char v[POLICY_SIZE], int64_t a, int64_t b, int64_t c)
+{
+    memset(v, 0, POLICY_SIZE);
+    v[0] = FORMAT_VERSION;
+    put_i64(v + 8, a);
+    put_i64(v + 16, b);
+    put_i64(v + 24, c);
+}
+
+static int triple_decode(const MDB_val *val, int64_t *a, int64_t *b, int64_t *c)
+{
+    const unsigned char *v = val->mv_data;
+    if (val->mv_size < POLICY_SIZE || v[0] != FORMAT_VERSION)
+        return INV_STORE_FORMAT;
+    *a = get_i64(v + 8);
+    *b = get_i64(v + 16);
+    *c = get_i64(v + 24);
+    return 0;
+}
+
+/* ---- txn plumbing -------------------------------------------------------- */
+
+static int check_read(const inv_store_txn_t *t)
+{
+    if (!t)
+        return EINVAL;
+    return t->failed ? INV_STORE_TXN_FAILED : 0;
+}
+
+static int check_write(const inv_store_txn_t *t)
+{
+    if (!t)
+        return EINVAL;
+    if (t->readonly)
+        return INV_STORE_READONLY;
+    return t->failed ? INV_STORE_TXN_FAILED : 0;
+}
+
+/* A write operation failed: LMDB has poisoned the txn, remember why. */
+static int write_failed(inv_store_txn_t *t, int rc)
+{
+    if (rc == MDB_MAP_FULL) {
+        atomic_store(&t->store->grow_pending, 1);
+        rc = INV_STORE_MAP_FULL;
+    }
+    if (!t->failed)
+        t->failed = rc;
+    return rc;
+}
+
+static int txn_put(inv_store_txn_t *t, int db, skey_t *k, void *data, size_t size, unsigned flags)
+{
+    MDB_val key = key_val(k), val = {size, data};
+    int rc = mdb_put(t->txn, t->store->dbi[db], &key, &val, flags);
+    if (rc == MDB_KEYEXIST)
+        return rc;
+    return rc ? write_failed(t, rc) : 0;
+}
+
+static int txn_del(inv_store_txn_t *t, int db, skey_t *k)
+{
+    MDB_val key = key_val(k);
+    int rc = mdb_del(t->txn, t->store->dbi[db], &key, NULL);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return rc ? write_failed(t, rc) : 0;
+}
+
+static int txn_get(inv_store_txn_t *t, int db, skey_t *k, MDB_val *val)
+{
+    MDB_val key = key_val(k);
+    return mdb_get(t->txn, t->store->dbi[db], &key, val);
+}
+
+static int tail_is(const MDB_val *v, size_t fixed, const char *full)
+{
+    size_t n = strlen(full);
+    return v->mv_size == fixed + n && memcmp((const char *)v->mv_data + fixed, full, n) == 0;
+}
+
+/* Pair-keyed records (stock, policy): a fixed part, plus `full` (the
+ * pair's second string) in the long form. A get of a long key whose record
+ * belongs to another string is NOTFOUND; a put over it a collision. */
+static int rec_get(inv_store_txn_t *t, int db, skey_t *k, int long_form, const char *full,
+                   size_t fixed, MDB_val *v)
+{
+    int rc = txn_get(t, db, k, v);
+    if (rc)
+        return rc;
+    if (!long_form)
+        return v->mv_size == fixed ? 0 : INV_STORE_FORMAT;
+    return tail_is(v, fixed, full) ? 0 : MDB_NOTFOUND;
+}
+
+static int rec_put(inv_store_txn_t *t, int db, skey_t *k, int long_form, const char *full,
+                   const unsigned char *fixed, size_t fixed_size)
+{
+    size_t n = long_form ? strlen(full) : 0;
+    if (long_form) {
+        MDB_val cur;
+        int rc = txn_get(t, db, k, &cur);
+        if (rc == 0 && !tail_is(&cur, fixed_size, full))
+            return INV_STORE_KEY_COLLISION;
+        if (rc && rc != MDB_NOTFOUND)
+            return rc;
+    }
+    MDB_val key = key_val(k), val = {fixed_size + n, NULL};
+    int rc = mdb_put(t->txn, t->store->dbi[db], &key, &val, MDB_RESERVE);
+    if (rc)
+        return write_failed(t, rc);
+    memcpy(val.mv_data, fixed, fixed_size);
+    if (n)
+        memcpy((unsigned char *)val.mv_data + fixed_size, full, n);
+    return 0;
+}
+
+static int rec_del(inv_store_txn_t *t, int db, skey_t *k, int long_form, const char *full,
+                   size_t fixed_size)
+{
+    if (long_form) {
+        MDB_val cur;
+        int rc = rec_get(t, db, k, 1, full, fixed_size, &cur);
+        if (rc)
+            return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    return txn_del(t, db, k);
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void maybe_reader_check(inv_store_t *s)
+{
+    int_fast64_t now = now_ns(), last = atomic_load(&s->last_reader_check_ns);
+    if (now - last < READER_CHECK_INTERVAL_NS)
+        return;
+    if (atomic_compare_exchange_strong(&s->last_reader_check_ns, &last, now))
+        mdb_reader_check(s->env, NULL);
+}
+
+static uint64_t used_bytes(const inv_store_t *s, const MDB_envinfo *info)
+{
+    return ((uint64_t)info->me_last_pgno + 1) * s->psize;
+}
+
+/* Doubles the map when the last write txn overflowed it or more than 3/4 is
+ * used. Waits for the process's open txns: the mapping moves. */
+static int maybe_grow(inv_store_t *s)
+{
+    MDB_envinfo info;
+    pthread_rwlock_rdlock(&s->map_lock);
+    mdb_env_info(s->env, &info);
+    pthread_rwlock_unlock(&s->map_lock);
+    if (!atomic_load(&s->grow_pending) && used_bytes(s, &info) * 4 <= (uint64_t)info.me_mapsize * 3)
+        return 0;
+
+    int rc = 0;
+    pthread_rwlock_wrlock(&s->map_lock);
+    mdb_env_info(s->env, &info); /* another thread may have grown it */
+    int pending = atomic_exchange(&s->grow_pending, 0);
+    uint64_t used = used_bytes(s, &info), size = info.me_mapsize;
+    if (pending || used * 4 > size * 3) {
+        do
+            size *= 2;
+        while (used * 4 > size * 3);
+        rc = mdb_env_set_mapsize(s->env, (size_t)size);
+        if (rc == 0)
+            atomic_fetch_add(&s->growths, 1);
+        else
+            atomic_store(&s->grow_pending, pending);
+    }
+    pthread_rwlock_unlock(&s->map_lock);
+    return rc;
+}
+
+/* Another process grew the map beyond ours: adopt its size. */
+static int adopt_map_size(inv_store_t *s)
+{
+    pthread_rwlock_wrlock(&s->map_lock);
+    int rc = mdb_env_set_mapsize(s->env, 0);
+    pthread_rwlock_unlock(&s->map_lock);
+    return rc;
+}
+
+int inv_store_txn_begin(inv_store_t *s, int readonly, inv_store_txn_t **out)
+{
+    if (!s || !out)
+        return EINVAL;
+    *out = NULL;
+    if (!readonly && s->readonly)
+        return INV_STORE_READONLY;
+    inv_store_txn_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return ENOMEM;
+    t->store = s;
+    t->readonly = readonly != 0;
+    int rc;
+    if (!readonly) {
+        maybe_reader_check(s);
+        if ((rc = maybe_grow(s)) != 0) {
+            free(t);
+            return rc;
+        }
+    }
+    for (int attempt = 0;; attempt++) {
+        pthread_rwlock_rdlock(&s->map_lock);
+        rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &t->txn);
+        if (rc == 0)
+            break;
+        pthread_rwlock_unlock(&s->map_lock);
+        if (rc != MDB_MAP_RESIZED || attempt == 3 || (rc = adopt_map_size(s)) != 0) {
+            free(t);
+            return rc;
+        }
+    }
+    *out = t;
+    return 0;
+}
+
+static void txn_free(inv_store_txn_t *t)
+{
+    pthread_rwlock_unlock(&t->store->map_lock);
+    free(t);
+}
+
+int inv_store_txn_commit(inv_store_txn_t *t)
+{
+    if (!t)
+        return EINVAL;
+    int rc;
+    if (t->readonly) {
+        mdb_txn_abort(t->txn);
+        rc = 0;
+    } else if (t->failed) {
+        mdb_txn_abort(t->txn);
+        rc = t->failed;
+    } else {
+        rc = mdb_txn_commit(t->txn);
+        if (rc == MDB_MAP_FULL) {
+            atomic_store(&t->store->grow_pending, 1);
+            rc = INV_STORE_MAP_FULL;
+        }
+    }
+    txn_free(t);
+    return rc;
+}
+
+void inv_store_txn_abort(inv_store_txn_t *t)
+{
+    if (!t)
+        return;
+    mdb_txn_abort(t->txn);
+    txn_free(t);
+}
+
+/* ---- open and close ------------------------------------------------------- */
+
+static int mkdir_p(const char *dir)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof path)
+        return n ? ENAMETOOLONG : EINVAL;
+    memcpy(path, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        char c = path[i];
+        path[i] = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return errno;
+        path[i] = c;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return errno;
+    return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+}
+
+static void make_instance_id(char out[33])
+{
+    unsigned char r[16];
+    size_t got = 0;
+    while (got < sizeof r) {
+        ssize_t n = getrandom(r + got, sizeof r - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got < sizeof r) { /* no getrandom: still unique enough per host */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
+        for (size_t i = got; i < sizeof r; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            r[i] = (unsigned char)(x >> 56);
+        }
+    }
+    for (size_t i = 0; i < sizeof r; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+/* Claims `dir` for this process: EBUSY if it is open here already. */
+static int env_register(inv_store_t *s, const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return errno;
+    pid_t pid = getpid();
+    int rc = 0;
+    pthread_mutex_lock(&open_envs_lock);
+    for (open_env_t *e = open_envs; e; e = e->next)
+        if (e->dev == st.st_dev && e->ino == st.st_ino && e->pid == pid)
+            rc = EBUSY;
+    if (!rc) {
+        open_env_t *e = malloc(sizeof *e);
+        if (!e) {
+            rc = ENOMEM;
+        } else {
+            *e = (open_env_t){st.st_dev, st.st_ino, pid, open_envs};
+            open_envs = e;
+            s->registered = e;
+        }
+    }
+    pthread_mutex_unlock(&open_envs_lock);
+    return rc;
+}
+
+static void env_unregister(inv_store_t *s)
+{
+    if (!s->registered)
+        return;
+    pthread_mutex_lock(&open_envs_lock);
+    for (open_env_t **pe = &open_envs; *pe; pe = &(*pe)->next) {
+        if (*pe == s->registered) {
+            *pe = s->registered->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&open_envs_lock);
+    free(s->registered);
+    s->registered = NULL;
+}
+
+static inv_store_t *store_new(void)
+{
+    inv_store_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->lock_fd = -1;
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    /* Readers must not starve a growth the writer waits for. */
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->map_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    return s;
+}
+
+static void store_free(inv_store_t *s)
+{
+    if (s->env)
+        mdb_env_close(s->env);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
+    env_unregister(s);
+    pthread_rwlock_destroy(&s->map_lock);
+    free(s);
+}
+
+/* Opens the named DBs, checks the format and reads (or, writable, creates)
+ * the instance id, in one txn. */
+static int store_init_dbs(inv_store_t *s)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, s->readonly ? MDB_RDONLY : 0, &txn);
+    if (rc)
+        return rc;
+    for (int i = 0; i < DB_COUNT && !rc; i++)
+        rc = mdb_dbi_open(txn, DB_NAMES[i], s->readonly ? 0 : MDB_CREATE, &s->dbi[i]);
+    if (rc == MDB_NOTFOUND)
+        rc = INV_STORE_FORMAT; /* an LMDB env, but not ours */
+
+    MDB_dbi g = s->dbi[DB_GLOBAL];
+    MDB_val k = {sizeof KEY_FORMAT - 1, (void *)KEY_FORMAT}, v;
+    if (!rc) {
+        rc = mdb_get(txn, g, &k, &v);
+        if (rc == 0 && (v.mv_size != 1 || *(unsigned char *)v.mv_data != FORMAT_VERSION)) {
+            rc = INV_STORE_FORMAT;
+        } else if (rc == MDB_NOTFOUND && !s->readonly) {
+            unsigned char f = FORMAT_VERSION;
+            v = (MDB_val){1, &f};
+            rc = mdb_put(txn, g, &k, &v, 0);
+        } else if (rc == MDB_NOTFOUND) {
+            rc = INV_STORE_FORMAT;
+        }
+    }
+    k = (MDB_val){sizeof KEY_INSTANCE_ID - 1, (void *)KEY_INSTANCE_ID};
+    if (!rc) {
+        rc = mdb_get(txn, g, &k, &v);
+        if (rc == 0 && v.mv_size > 0 && v.mv_size < sizeof s->instance_id) {
+            memcpy(s->instance_id, v.mv_data, v.mv_size);
+            s->instance_id[v.mv_size] = '\0';
+        } else if (rc == 0) {
+            rc = INV_STORE_FORMAT;
+        } else if (rc == MDB_NOTFOUND && !s->readonly) {
+            make_instance_id(s->instance_id);
+            v = (MDB_val){strlen(s->instance_id), s->instance_id};
+            rc = mdb_put(txn, g, &k, &v, 0);
+        }
+    }
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return mdb_txn_commit(txn); /* keeps the DB handles */
+}
+
+static int store_env_create(inv_store_t *s, unsigned max_readers)
+{
+    int rc = mdb_env_create(&s->env);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(s->env, DB_COUNT);
+    if (!rc && max_readers)
+        rc = mdb_env_set_maxreaders(s->env, max_readers);
+    return rc;
+}
+
+static void store_env_sizes(inv_store_t *s)
+{
+    MDB_stat st;
+    mdb_env_stat(s->env, &st);
+    s->psize = st.ms_psize;
+    s->maxkey = (size_t)mdb_env_get_maxkeysize(s->env);
+}
+
+int inv_store_open(const char *dir, const inv_store_options_t *opts, inv_store_t **out)
+{
+    if (!dir || !out)
+        return EINVAL;
+    *out = NULL;
+    inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
+    if (opts)
+        o = *opts;
+    if (o.sync != INV_STORE_SYNC_LAZY_META && o.sync != INV_STORE_SYNC_FULL &&
+        o.sync != INV_STORE_SYNC_NONE)
+        return EINVAL;
+    int rc = mkdir_p(dir);
+    if (rc)
+        return rc;
+
+    inv_store_t *s = store_new();
+    if (!s)
+        return ENOMEM;
+    if ((rc = env_register(s, dir)) != 0)
+        goto fail;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, LOCK_FILE);
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->lock_fd < 0) {
+        rc = errno;
+        goto fail;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno == EWOULDBLOCK ? INV_STORE_LOCKED : errno;
+        goto fail;
+    }
+
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), map = o.map_size ? o.map_size : DEFAULT_MAP_SIZE;
+    if (map < MIN_MAP_PAGES * page)
+        map = MIN_MAP_PAGES * page;
+    map = (map + page - 1) / page * page;
+    unsigned flags = MDB_NOTLS;
+    if (o.sync == INV_STORE_SYNC_LAZY_META)
+        flags |= MDB_NOMETASYNC;
+    else if (o.sync == INV_STORE_SYNC_NONE)
+        flags |= MDB_NOSYNC;
+    if ((rc = store_env_create(s, o.max_readers)) || (rc = mdb_env_set_mapsize(s->env, map)) ||
+        (rc = mdb_env_open(s->env, dir, flags, 0600)))
+        goto fail;
+    store_env_sizes(s);
+    mdb_reader_check(s->env, NULL);
+    atomic_store(&s->last_reader_check_ns, now_ns());
+
+    /* The first txn of a tiny map can itself overflow it. */
+    for (int i = 0; (rc = store_init_dbs(s)) == MDB_MAP_FULL && i < 8; i++) {
+        map *= 2;
+        if ((rc = mdb_env_set_mapsize(s->env, map)) != 0)
+            break;
+    }
+    if (rc)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    store_free(s);
+    return rc;
+}
+
+int inv_store_open_readonly(const char *dir, inv_store_t **out)
+{
+    if (!dir || !out)
+        return EINVAL;
+    *out = NULL;
+    inv_store_t *s = store_new();
+    if (!s)
+        return ENOMEM;
+    s->readonly = 1;
+    int rc = env_register(s, dir);
+    if (rc)
+        goto fail;
+    /* Map size 0: the size the writer last committed. */
+    if ((rc = store_env_create(s, 0)) || (rc = mdb_env_open(s->env, dir, MDB_RDONLY | MDB_NOTLS, 0600)))
+        goto fail;
+    store_env_sizes(s);
+    for (int attempt = 0; (rc = store_init_dbs(s)) == MDB_MAP_RESIZED && attempt < 3; attempt++)
+        if ((rc = mdb_env_set_mapsize(s->env, 0)) != 0)
+            break;
+    if (rc)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    store_free(s);
+    return rc;
+}
+
+void inv_store_close(inv_store_t *s)
+{
+    if (!s)
+        return;
+    if (!s->readonly && s->env)
+        mdb_env_sync(s->env, 1);
+    store_free(s);
+}
+
+const char *inv_store_instance_id(const inv_store_t *s) { return s ? s->instance_id : NULL; }
+
+int inv_store_sync(inv_store_t *s)
+{
+    if (!s)
+        return EINVAL;
+    if (s->readonly)
+        return INV_STORE_READONLY;
+    return mdb_env_sync(s->env, 1);
+}
+
+int inv_store_reader_check(inv_store_t *s, int *dead)
+{
+    if (!s)
+        return EINVAL;
+    int d = 0, rc = mdb_reader_check(s->env, &d);
+    if (dead)
+        *dead = d;
+    atomic_store(&s->last_reader_check_ns, now_ns());
+    return rc;
+}
+
+int inv_store_info(inv_store_t *s, inv_store_info_t *info)
+{
+    if (!s || !info)
+        return EINVAL;
+    MDB_envinfo ei;
+    pthread_rwlock_rdlock(&s->map_lock);
+    int rc = mdb_env_info(s->env, &ei);
+    pthread_rwlock_unlock(&s->map_lock);
+    if (rc)
+        return rc;
+    *info = (inv_store_info_t){
+        .map_size = ei.me_mapsize,
+        .used_bytes = used_bytes(s, &ei),
+        .growths = atomic_load(&s->growths),
+        .reader_slots = ei.me_numreaders,
+        .max_readers = ei.me_maxreaders,
+    };
+    return 0;
+}
+
+/* ---- stock rows ------------------------------------------------------------ */
+
+static int stock_key(const inv_store_txn_t *t, skey_t *k, int32_t p, const char *sku,
+                     const char *location, int *long_form)
+{
+    if (p < 0 || !sku || !location)
+        return EINVAL;
+    key_init(k, t->store->maxkey);
+    int rc = key_add_be(k, (uint32_t)p, 4);
+    return rc ? rc : key_pair(k, sku, location, long_form);
+}
+
+int inv_store_stock_get(inv_store_txn_t *t, int32_t p, const char *sku, const char *location,
+                        inv_stock_row_t *row)
+{
+    skey_t k;
+    MDB_val v;
+    int lf, rc = check_read(t);
+    if (rc || !row || (rc = stock_key(t, &k, p, sku, location, &lf)))
+        return rc ? rc : EINVAL;
+    if ((rc = rec_get(t, DB_STOCK, &k, lf, location, ROW_SIZE, &v)))
+        return rc;
+    return row_decode(&v, row);
+}
+
+int inv_store_stock_put(inv_store_txn_t *t, int32_t p, const char *sku, const char *location,
+                        const inv_stock_row_t *row)
+{
+    skey_t k;
+    unsigned char v[ROW_SIZE];
+    int lf, rc = check_write(t);
+    if (rc || !row || (rc = stock_key(t, &k, p, sku, location, &lf)))
+        return rc ? rc : EINVAL;
+    row_encode(v, row);
+    return rec_put(t, DB_STOCK, &k, lf, location, v, sizeof v);
+}
+
+int inv_store_stock_delete(inv_store_txn_t *t, int32_t p, const char *sku, const char *location)
+{
+    skey_t k;
+    int lf, rc = check_write(t);
+    if (rc || (rc = stock_key(t, &k, p, sku, location, &lf)))
+        return rc;
+    return rec_del(t, DB_STOCK, &k, lf, location, ROW_SIZE);
+}
+
+/* Decodes a stock entry and hands it to cb. */
+static int stock_visit(const MDB_val *key, const MDB_val *val, inv_store_stock_cb cb, void *opaque)
+{
+    pair_buf_t buf;
+    const char *sku, *loc;
+    inv_stock_row_t row;
+    int rc;
+    if (key->mv_size < 4)
+        return INV_STORE_FORMAT;
+    if ((rc = pair_split(key, 4, val, ROW_SIZE, &buf, &sku, &loc)) || (rc = row_decode(val, &row)))
+        return rc;
+    return cb(opaque, key_partition(key), sku, loc, &row);
+}
+
+/* Calls cb for every entry of `prefix` from the cursor's SET_RANGE on it. */
+static int cursor_visit_prefix(MDB_cursor *c, skey_t *prefix, inv_store_stock_cb cb, void *opaque)
+{
+    MDB_val key = key_val(prefix), val;
+    int rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+    while (rc == 0 && has_prefix(&key, prefix)) {
+        if ((rc = stock_visit(&key, &val, cb, opaque)) != 0)
+            return rc;
+        rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
+    }
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int inv_store_stock_foreach(inv_store_txn_t *t, const char *sku, const char *location,
+                            inv_store_stock_cb cb, void *opaque)
+{
+    int rc = check_read(t);
+    if (rc || !sku || !cb)
+        return rc ? rc : EINVAL;
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_STOCK], &c)))
+        return rc;
+    /* Jump from partition to partition: the first key at or after P tells
+     * the next partition present. */
+    uint64_t p = 0;
+    while (p <= INT32_MAX) {
+        skey_t start, probe;
+        key_init(&start, t->store->maxkey);
+        key_add_be(&start, p, 4);
+        MDB_val key = key_val(&start), val;
+        if ((rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE)) != 0)
+            break;
+        if (key.mv_size < 4) {
+            rc = INV_STORE_FORMAT;
+            break;
+        }
+        int32_t q = key_partition(&key);
+        int lf;
+        if (location) {
+            if ((rc = stock_key(t, &probe, q, sku, location, &lf)))
+                break;
+            key = key_val(&probe);
+            rc = mdb_cursor_get(c, &key, &val, MDB_SET_KEY);
+            if (rc == 0 && (!lf || tail_is(&val, ROW_SIZE, location)))
+                rc = stock_visit(&key, &val, cb, opaque);
+            else if (rc == 0 || rc == MDB_NOTFOUND)
+                rc = 0;
+        } else {
+            if ((rc = stock_key(t, &probe, q, sku, "", &lf)))
+                break;
+            rc = cursor_visit_prefix(c, &probe, cb, opaque);
+        }
+        if (rc)
+            break;
+        p = (uint64_t)q + 1;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int inv_store_stock_scan(inv_store_txn_t *t, int32_t partition, inv_store_stock_cb cb, void *opaque)
+{
+    int rc = check_read(t);
+    if (rc || !cb)
+        return rc ? rc : EINVAL;
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_STOCK], &c)))
+        return rc;
+    skey_t prefix;
+    key_init(&prefix, t->store->maxkey);
+    if (partition >= 0)
+        key_add_be(&prefix, (uint32_t)partition, 4);
+    if (prefix.len) {
+        rc = cursor_visit_prefix(c, &prefix, cb, opaque);
+    } else {
+        MDB_val key, val;
+        rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
+        while (rc == 0) {
+            if ((rc = stock_visit(&key, &val, cb, opaque)) != 0)
+                break;
+            rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
+        }
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+    mdb_cursor_close(c);
+    return rc;
+}
+
+/* ---- dedup ----------------------------------------------------------------- */
+
+int inv_store_dedup_seen_or_add(inv_store_txn_t *t, int32_t p, const char *movement_id,
+                                int64_t ts_ms, int *seen)
+{
+    int rc = check_write(t);
+    if (rc || p < 0 || !movement_id || !seen)
+        return rc ? rc : EINVAL;
+    skey_t k, tk;
+    key_init(&k, t->store->maxkey);
+    key_init(&tk, t->store->maxkey);
+    size_t n = strlen(movement_id);
+    if ((rc = key_add_be(&k, (uint32_t)p, 4)) || (rc = key_add(&k, movement_id, n)) ||
+        (rc = key_add_be(&tk, (uint32_t)p, 4)) || (rc = key_add_be(&tk, time_bias(ts_ms), 8)) ||
+        (rc = key_add(&tk, movement_id, n)))
+        return rc;
+    unsigned char v[8];
+    put_i64(v, ts_ms);
+    rc = txn_put(t, DB_DEDUP, &k, v, sizeof v, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+        *seen = 1;
+        return 0;
+    }
+    if (rc || (rc = txn_put(t, DB_DEDUP_TIME, &tk, v, 0, 0)))
+        return rc;
+    *seen = 0;
+    return 0;
+}
+
+int inv_store_dedup_prune(inv_store_txn_t *t, int32_t p, int64_t older_than_ms, size_t max,
+                          size_t *pruned)
+{
+    size_t n = 0;
+    int rc = check_write(t);
+    if (pruned)
+        *pruned = 0;
+    if (rc || p < 0)
+        return rc ? rc : EINVAL;
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_DEDUP_TIME], &c)))
+        return rc;
+    skey_t prefix;
+    key_init(&prefix, t->store->maxkey);
+    key_add_be(&prefix, (uint32_t)p, 4);
+    MDB_val key = key_val(&prefix), val;
+    rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+    while (rc == 0 && has_prefix(&key, &prefix) && (max == 0 || n < max)) {
+        if (key.mv_size < 12) {
+            rc = INV_STORE_FORMAT;
+            break;
+        }
+        if (time_unbias(get_be((const unsigned char *)key.mv_data + 4, 8)) >= older_than_ms)
+            break;
+        skey_t id;
+        key_init(&id, t->store->maxkey);
+        key_add_be(&id, (uint32_t)p, 4);
+        if ((rc = key_add(&id, (const char *)key.mv_data + 12, key.mv_size - 12)) ||
+            (rc = txn_del(t, DB_DEDUP, &id)))
+            break;
+        if ((rc = mdb_cursor_del(c, 0)) != 0) {
+            rc = write_failed(t, rc);
+            break;
+        }
+        n++;
+        rc = mdb_cursor_get(c, &key, &val, MDB_NEXT); /* the entry after the deleted one */
+    }
+    mdb_cursor_close(c);
+    if (pruned)
+        *pruned = n;
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* ---- per-partition meta -------------------------------------------------- */
+
+static void partition_key(const inv_store_txn_t *t, skey_t *k, int32_t p)
+{
+    key_init(k, t->store->maxkey);
+    key_add_be(k, (uint32_t)p, 4);
+}
+
+int inv_store_meta_get(inv_store_txn_t *t, int32_t p, inv_store_meta_t *meta)
+{
+    int rc = check_read(t);
+    if (rc || p < 0 || !meta)
+        return rc ? rc : EINVAL;
+    skey_t k;
+    MDB_val v;
+    partition_key(t, &k, p);
+    if ((rc = txn_get(t, DB_PMETA, &k, &v)))
+        return rc;
+    if (v.mv_size != META_SIZE)
+        return INV_STORE_FORMAT;
+    return triple_decode(&v, &meta->input_offset, &meta->changelog_offset, &meta->dedup_log_offset);
+}
+
+int inv_store_meta_put(inv_store_txn_t *t, int32_t p, const inv_store_meta_t *meta)
+{
+    int rc = check_write(t);
+    if (rc || p < 0 || !meta)
+        return rc ? rc : EINVAL;
+    skey_t k;
+    unsigned char v[META_SIZE];
+    partition_key(t, &k, p);
+    triple_encode(v, meta->input_offset, meta->changelog_offset, meta->dedup_log_offset);
+    return txn_put(t, DB_PMETA, &k, v, sizeof v, 0);
+}
+
+int inv_store_meta_foreach(inv_store_txn_t *t, inv_store_meta_cb cb, void *opaque)
+{
+    int rc = check_read(t);
+    if (rc || !cb)
+        return rc ? rc : EINVAL;
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_PMETA], &c)))
+        return rc;
+    MDB_val key, val;
+    rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
+    while (rc == 0) {
+        inv_store_meta_t m;
+        if (key.mv_size != 4 || val.mv_size != META_SIZE) {
+            rc = INV_STORE_FORMAT;
+            break;
+        }
+        if ((rc = triple_decode(&val, &m.input_offset, &m.changelog_offset, &m.dedup_log_offset)) ||
+            (rc = cb(opaque, key_partition(&key), &m)))
+            break;
+        rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int inv_store_partition_drop(inv_store_txn_t *t, int32_t p)
+{
+    static const int dbs[] = {DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA};
+    int rc = check_write(t);
+    if (rc || p < 0)
+        return rc ? rc : EINVAL;
+    skey_t prefix;
+    partition_key(t, &prefix, p);
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0] && !rc; i++) {
+        MDB_cursor *c;
+        if ((rc = mdb_cursor_open(t->txn, t->store->dbi[dbs[i]], &c)))
+            break;
+        MDB_val key = key_val(&prefix), val;
+        rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+        while (rc == 0 && has_prefix(&key, &prefix)) {
+            if ((rc = mdb_cursor_del(c, 0)) != 0) {
+                rc = write_failed(t, rc);
+                break;
+            }
+            rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
+        }
+        mdb_cursor_close(c);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+    return rc;
+}
+
+/* ---- policies ---------------------------------------------------------------- */
+
+static int policy_key(const inv_store_txn_t *t, skey_t *k, const char *sku, const char *location,
+                      int *long_form)
+{
+    if (!sku || !location)
+        return EINVAL;
+    key_init(k, t->store->maxkey);
+    return key_pair(k, sku, location, long_form);
+}
+
+int inv_store_policy_get(inv_store_txn_t *t, const char *sku, const char *location,
+                         inv_rules_policy_t *pol)
+{
+    skey_t k;
+    MDB_val v;
+    int lf, rc = check_read(t);
+    if (rc || !pol || (rc = policy_key(t, &k, sku, location, &lf)))
+        return rc ? rc : EINVAL;
+    if ((rc = rec_get(t, DB_POLICY, &k, lf, location, POLICY_SIZE, &v)))
+        return rc;
+    return triple_decode(&v, &pol->reorder_point, &pol->reorder_quantity, &pol->safety_stock);
+}
+
+int inv_store_policy_put(inv_store_txn_t *t, const char *sku, const char *location,
+                         const inv_rules_policy_t *pol)
+{
+    skey_t k;
+    unsigned char v[POLICY_SIZE];
+    int lf, rc = check_write(t);
+    if (rc || !pol || (rc = policy_key(t, &k, sku, location, &lf)))
+        return rc ? rc : EINVAL;
+    triple_encode(v, pol->reorder_point, pol->reorder_quantity, pol->safety_stock);
+    return rec_put(t, DB_POLICY, &k, lf, location, v, sizeof v);
+}
+
+int inv_store_policy_delete(inv_store_txn_t *t, const char *sku, const char *location)
+{
+    skey_t k;
+    int lf, rc = check_write(t);
+    if (rc || (rc = policy_key(t, &k, sku, location, &lf)))
+        return rc;
+    return rec_del(t, DB_POLICY, &k, lf, location, POLICY_SIZE);
+}
+
+int inv_store_policy_lookup(inv_store_txn_t *t, const char *sku, const char *location,
+                            const inv_rules_policy_t *deflt, inv_rules_policy_t *effective,
+                            int64_t *network_threshold)
+{
+    if (!deflt || !effective || !network_threshold || !location)
+        return EINVAL;
+    inv_rules_policy_t loc, star;
+    int has_loc = 0, has_star = 0;
+    int rc = strcmp(location, "*") == 0 ? MDB_NOTFOUND : inv_store_policy_get(t, sku, location, &loc);
+    if (rc == 0)
+        has_loc = 1;
+    else if (rc != MDB_NOTFOUND)
+        return rc;
+    rc = inv_store_policy_get(t, sku, "*", &star);
+    if (rc == 0)
+        has_star = 1;
+    else if (rc != MDB_NOTFOUND)
+        return rc;
+    inv_rules_policy_resolve(has_loc ? &loc : NULL, has_star ? &star : NULL, deflt, effective,
+                             network_threshold);
+    return 0;
+}
+
+int inv_store_policy_foreach(inv_store_txn_t *t, inv_store_policy_cb cb, void *opaque)
+{
+    int rc = check_read(t);
+    if (rc || !cb)
+        return rc ? rc : EINVAL;
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_POLICY], &c)))
+        return rc;
+    MDB_val key, val;
+    rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
+    while (rc == 0) {
+        pair_buf_t buf;
+        const char *sku, *loc;
+        inv_rules_policy_t pol;
+        if ((rc = pair_split(&key, 0, &val, POLICY_SIZE, &buf, &sku, &loc)) ||
+            (rc = triple_decode(&val, &pol.reorder_point, &pol.reorder_quantity, &pol.safety_stock)) ||
+            (rc = cb(opaque, sku, loc, &pol)))
+            break;
+        rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static void policy_offset_key(const inv_store_txn_t *t, skey_t *k, int32_t p)
+{
+    key_init(k, t->store->maxkey);
+    key_add(k, KEY_POLICY_OFFSET, sizeof KEY_POLICY_OFFSET - 1);
+    key_add_be(k, (uint32_t)p, 4);
+}
+
+int inv_store_policy_offset_get(inv_store_txn_t *t, int32_t p, int64_t *next_offset)
+{
+    int rc = check_read(t);
+    if (rc || p < 0 || !next_offset)
+        return rc ? rc : EINVAL;
+    skey_t k;
+    MDB_val v;
+    policy_offset_key(t, &k, p);
+    if ((rc = txn_get(t, DB_GLOBAL, &k, &v)))
+        return rc;
+    if (v.mv_size != 8)
+        return INV_STORE_FORMAT;
+    *next_offset = get_i64(v.mv_data);
+    return 0;
+}
+
+int inv_store_policy_offset_put(inv_store_txn_t *t, int32_t p, int64_t next_offset)
+{
+    int rc = check_write(t);
+    if (rc || p < 0)
+        return rc ? rc : EINVAL;
+    skey_t k;
+    unsigned char v[8];
+    policy_offset_key(t, &k, p);
+    put_i64(v, next_offset);
+    return txn_put(t, DB_GLOBAL, &k, v, sizeof v, 0);
+}
+
+/* ---- errors ----------------------------------------------------------------- */
+
+const char *inv_store_strerror(int err)
+{
+    switch (err) {
+    case INV_STORE_MAP_FULL:
+        return "LMDB map full: abort the batch and retry (the map grows at the next begin)";
+    case INV_STORE_LOCKED: return "state dir is open for writing by another process";
+    case INV_STORE_FORMAT: return "state has an unknown format or is damaged: rebuild it";
+    case INV_STORE_KEY_TOO_LONG: return "key too long for LMDB (sku + location or movement id)";
+    case INV_STORE_READONLY: return "write on a read-only transaction or store";
+    case INV_STORE_TXN_FAILED: return "transaction already failed: abort it";
+    case INV_STORE_KEY_COLLISION:
+        return "two long (sku, location) keys share a hash: this row cannot be stored";
+    }
+    return mdb_strerror(err); /* LMDB codes, errno values and 0 */
+}

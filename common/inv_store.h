@@ -1,0 +1,357 @@
+/*
+ * inv_store: inv-stock's local state in LMDB, one environment per instance
+ * (--state-dir). It is a materialization of Kafka: the changelog
+ * (inventory.stock) and the committed offsets are the truth, and every
+ * partition's state records the input offset it reflects, so a state that
+ * is behind, lost or damaged is detected by comparing offsets and rebuilt.
+ *
+ * Contents, all keyed so that one input partition's state can be dropped or
+ * rebuilt alone (P = 4-byte big-endian partition number):
+ *   stock       P sku \0 location  -> row (inv_stock_row_t), "*" = network row
+ *               (over-long pairs: see "Key budget" below)
+ *   dedup       P movement_id      -> first-seen time (ms)
+ *   dedup_time  P time movement_id -> (empty): the pruning index, by time
+ *   pmeta       P                  -> inv_store_meta_t (offsets)
+ *   policy      sku \0 location    -> inv_rules_policy_t (global, no P)
+ *   global      "instance_id", "format", "poff" P (policies topic offsets)
+ * Values are fixed-size binary records that start with a format byte
+ * (long-form stock and policy records append the full location).
+ * The ordering of stock keys makes a SKU's rows of one partition adjacent;
+ * a SKU's partition is found by probing each partition present (a handful
+ * of B-tree seeks), so there is no secondary index to keep right.
+ *
+ * Typical batch (the only writer; one write txn per poll batch):
+ *   inv_store_txn_begin(s, 0, &t);
+ *   for each movement: dedup_seen_or_add, policy_lookup, stock_get x2,
+ *                      inv_rules_apply, stock_put for the changed rows
+ *   inv_store_meta_put(t, p, &meta);   ... Kafka commit ...
+ *   rc = inv_store_txn_commit(t);
+ *   on INV_STORE_MAP_FULL anywhere: inv_store_txn_abort(t) (if not yet
+ *   ended) and run the batch again: the next begin grows the map. If the
+ *   LMDB commit itself fails after the Kafka commit, the local state is
+ *   only behind: apply the same batch again (the rules are deterministic)
+ *   or let the offset check rebuild the partition.
+ * Rebuilding a partition: drop it and write its meta last, in the final
+ * txn of the restore; a crash in between leaves no meta (NOTFOUND), which
+ * says "rebuild again".
+ *
+ * Threads. One inv_store_t may be shared by threads: one writer thread and
+ * any number of readers (HTTP). A txn is used by one thread at a time; read
+ * txns are not tied to their thread (MDB_NOTLS). A thread must not begin a
+ * txn while it holds another one open: map growth waits for every open txn
+ * of the process, so that would deadlock.
+ *
+ * Memory. Nothing returned borrows from LMDB: rows, policies and meta are
+ * copied into the caller's structs, and the strings given to callbacks are
+ * NUL-terminated copies valid only during the call. (Were a function to
+ * return LMDB memory, it would be valid until the end of the txn.)
+ *
+ * Errors. 0 on success. LMDB's own codes pass through (-30799..-30780, see
+ * mdb_strerror), INV_STORE_NOTFOUND is LMDB's MDB_NOTFOUND, errno values
+ * are positive (EINVAL for a bad argument), and inv_store's own codes are in
+ * INV_STORE_ERR_FIRST..INV_STORE_ERR_LAST (-30649..-30600).
+ * inv_store_strerror() describes all of them.
+ */
+#ifndef INV_STORE_H
+#define INV_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inv_rules.h"
+
+#define INV_STORE_NOTFOUND (-30798) /* == MDB_NOTFOUND: no such key */
+
+/* The map was full. The write txn is dead: abort it (or let commit report
+ * it), then redo the batch; the next inv_store_txn_begin() grows the map. */
+#define INV_STORE_MAP_FULL (-30600)
+/* Another process has this state dir open for writing. */
+#define INV_STORE_LOCKED (-30601)
+/* A stored record or the environment has an unknown format (written by a
+ * newer version, or damaged): rebuild the state. */
+#define INV_STORE_FORMAT (-30602)
+/* A sku, location or movement id beyond the key budget below. */
+#define INV_STORE_KEY_TOO_LONG (-30603)
+/* A write on a read-only txn or store. */
+#define INV_STORE_READONLY (-30604)
+/* An operation on a write txn after an earlier operation failed; commit
+ * returns the first error instead. */
+#define INV_STORE_TXN_FAILED (-30605)
+/* Two different long (sku, location) pairs share a key hash (see "Key
+ * budget"): the second cannot be stored. Practically never happens. */
+#define INV_STORE_KEY_COLLISION (-30606)
+#define INV_STORE_ERR_FIRST (-30649)
+#define INV_STORE_ERR_LAST (-30600)
+
+/* Key budget. LMDB keys are at most 511 bytes. A (sku, location) pair
+ * longer than the key fits anyway: the key then holds a prefix of the
+ * location and its 64-bit hash, and the record holds the full location
+ * (transparent to callers; ordering by location is then approximate). What
+ * is refused with INV_STORE_KEY_TOO_LONG: a sku over 497 bytes, a location
+ * over INV_STORE_MAX_LONG_PART bytes, a movement id over 499 bytes. The
+ * codec's bounds (256-byte ids, derived ids of at most ~280 bytes in
+ * practice) always fit. */
+#define INV_STORE_MAX_KEY 511
+#define INV_STORE_MAX_LONG_PART 4096
+
+typedef struct inv_store_s inv_store_t;
+typedef struct inv_store_txn_s inv_store_txn_t;
+
+/*
+ * Durability of a committed write txn against an operating-system crash or
+ * power loss. A process crash (kill -9) loses no committed txn in any mode.
+ */
+typedef enum {
+    /* Default. One fdatasync per commit, metadata page unsynced
+     * (MDB_NOMETASYNC): an OS crash may lose the last txn but never corrupts
+     * the file. The lost tail is recovered like any stale state: the
+     * partition's stored input offset is then below the group's committed
+     * offset, and the caller rebuilds it from the changelog. */
+    INV_STORE_SYNC_LAZY_META = 0,
+    /* Two syncs per commit (LMDB's default): an OS crash loses nothing. */
+    INV_STORE_SYNC_FULL,
+    /* No sync at commit (MDB_NOSYNC), flushed at close and by
+     * inv_store_sync(). Fastest; an OS crash may lose recent txns and, on
+     * file systems that reorder writes, corrupt the file, which then has to
+     * be deleted and rebuilt from Kafka. */
+    INV_STORE_SYNC_NONE,
+} inv_store_sync_t;
+
+typedef struct {
+    size_t map_size;       /* initial map size in bytes; 0 = 64 MiB. It grows
+                              by itself, so this only saves early growths. */
+    inv_store_sync_t sync; /* see inv_store_sync_t */
+    unsigned max_readers;  /* concurrent read txns, all processes; 0 = 126 */
+} inv_store_options_t;
+
+#define INV_STORE_OPTIONS_DEFAULT {0, INV_STORE_SYNC_LAZY_META, 0}
+
+/*
+ * Opens (creating if needed) the environment in `dir` for writing: the
+ * directory is created 0700 (with missing parents), files 0600. Takes an
+ * exclusive lock on the dir (a second writer gets INV_STORE_LOCKED), clears
+ * stale reader slots, and creates the instance id on first use.
+ * `opts` may be NULL (defaults). On success *out is the caller's; close it
+ * with inv_store_close().
+ * An environment is opened once per process (an LMDB rule: a second open
+ * and its close would drop the first one's locks); threads of the writer's
+ * process read through read txns of this same store.
+ * Errors: errno values (EACCES, ENOTDIR, EBUSY: already open in this
+ * process, ...), INV_STORE_LOCKED, INV_STORE_FORMAT, LMDB codes
+ * (MDB_INVALID: not an LMDB file, ...).
+ */
+int inv_store_open(const char *dir, const inv_store_options_t *opts, inv_store_t **out);
+
+/*
+ * Opens an existing environment read-only (MDB_RDONLY), for invctl and
+ * tools: works while another process has it open for writing, never blocks
+ * that writer, and follows the writer's map growth. Only read txns can be
+ * begun. Needs write access to the lock file (same user as the writer).
+ * Not for the writer's own process (EBUSY): use its read txns there.
+ * Errors: ENOENT (no environment in dir), EBUSY, INV_STORE_FORMAT, errno
+ * and LMDB codes.
+ */
+int inv_store_open_readonly(const char *dir, inv_store_t **out);
+
+/* Flushes (writable stores) and closes. Every txn must be ended first.
+ * NULL is a no-op. */
+void inv_store_close(inv_store_t *store);
+
+/* The instance's random id (32 hex characters), generated once when the
+ * environment is created and kept across restarts: the base of the
+ * transactional id. Owned by the store, valid until inv_store_close(). */
+const char *inv_store_instance_id(const inv_store_t *store);
+
+/* Forces a flush to disk (useful with INV_STORE_SYNC_NONE).
+ * Errors: errno values; INV_STORE_READONLY on a read-only store. */
+int inv_store_sync(inv_store_t *store);
+
+/* Clears reader slots left by dead processes (they pin old pages, so the
+ * file grows). Done at open and at most once a second at write begin; call
+ * it directly to force one. *dead (may be NULL) = slots cleared.
+ * Errors: LMDB codes. */
+int inv_store_reader_check(inv_store_t *store, int *dead);
+
+typedef struct {
+    uint64_t map_size;   /* bytes reserved for the map now */
+    uint64_t used_bytes; /* high-water mark of pages in use */
+    uint64_t growths;    /* map growths since open */
+    unsigned reader_slots; /* reader slots used so far (high-water mark) */
+    unsigned max_readers;
+} inv_store_info_t;
+
+/* Sizes and counters for /metrics. Errors: EINVAL. */
+int inv_store_info(inv_store_t *store, inv_store_info_t *info);
+
+/* ---- transactions ------------------------------------------------------ */
+
+/*
+ * Begins a txn. Read-only txns (readonly != 0) see a fixed snapshot, never
+ * block the writer and are never blocked by it; keep them short (a long one
+ * pins old pages). At most one write txn is open at a time (a second
+ * begin waits). Before a write txn the map is doubled when it is more than
+ * 75% used or when the previous write txn hit INV_STORE_MAP_FULL.
+ * Errors: INV_STORE_READONLY (write txn on a read-only store), ENOMEM,
+ * LMDB codes (MDB_READERS_FULL, ...).
+ */
+int inv_store_txn_begin(inv_store_t *store, int readonly, inv_store_txn_t **txn);
+
+/* Commits and frees the txn, whatever the result; a read txn just ends.
+ * If an operation in the txn failed, the txn is aborted and that first
+ * error returned. Errors: INV_STORE_MAP_FULL, errno (EIO, ENOSPC), LMDB. */
+int inv_store_txn_commit(inv_store_txn_t *txn);
+
+/* Discards and frees the txn. NULL is a no-op. */
+void inv_store_txn_abort(inv_store_txn_t *txn);
+
+/* ---- stock rows -------------------------------------------------------- */
+
+/* Reads the row of (sku, location) in `partition` into *row.
+ * Errors: INV_STORE_NOTFOUND (a fresh row: use INV_STOCK_ROW_INIT),
+ * INV_STORE_FORMAT, INV_STORE_KEY_TOO_LONG, EINVAL, LMDB codes. */
+int inv_store_stock_get(inv_store_txn_t *txn, int32_t partition, const char *sku,
+                        const char *location, inv_stock_row_t *row);
+
+/* Writes the row of (sku, location) in `partition` (location "*" for the
+ * network row). Errors: INV_STORE_MAP_FULL, INV_STORE_KEY_TOO_LONG,
+ * INV_STORE_KEY_COLLISION, INV_STORE_READONLY, INV_STORE_TXN_FAILED,
+ * EINVAL, LMDB codes. */
+int inv_store_stock_put(inv_store_txn_t *txn, int32_t partition, const char *sku,
+                        const char *location, const inv_stock_row_t *row);
+
+/* Deletes a row; deleting a missing row is not an error (tombstones).
+ * Errors: as inv_store_stock_put(). */
+int inv_store_stock_delete(inv_store_txn_t *txn, int32_t partition, const char *sku,
+                           const char *location);
+
+/* Called once per row. `sku` and `location` are NUL-terminated copies and
+ * `row` a decoded copy, valid only during the call. Return 0 to go on, or
+ * nonzero to stop: the iteration then returns that value unchanged. */
+typedef int (*inv_store_stock_cb)(void *opaque, int32_t partition, const char *sku,
+                                  const char *location, const inv_stock_row_t *row);
+
+/*
+ * Calls cb for every row of `sku` in every partition, in (partition,
+ * location) order, the network row "*" included; with `location` non-NULL
+ * only for that one row. Cost: two B-tree seeks per partition present plus
+ * the rows found. Returns 0 (also when nothing matched), cb's nonzero value,
+ * or an error: INV_STORE_FORMAT, INV_STORE_KEY_TOO_LONG, EINVAL, LMDB codes.
+ */
+int inv_store_stock_foreach(inv_store_txn_t *txn, const char *sku, const char *location,
+                            inv_store_stock_cb cb, void *opaque);
+
+/*
+ * Calls cb for every row of `partition`, or of every partition when
+ * partition < 0, in key order (partition, sku, location): for full views
+ * ("lowest stock") and for publishing or checking a partition's state.
+ * Returns as inv_store_stock_foreach().
+ */
+int inv_store_stock_scan(inv_store_txn_t *txn, int32_t partition, inv_store_stock_cb cb,
+                         void *opaque);
+
+/* ---- applied movement ids (duplicate detection) ------------------------- */
+
+/*
+ * Records `movement_id` as applied in `partition` at time `ts_ms` unless it
+ * is there already; *seen = 1 if it was (a duplicate: skip the movement),
+ * 0 if it was just added. A repeat keeps the first time. `ts_ms` is what
+ * pruning compares: use the input record's timestamp (or the batch's wall
+ * clock), not occurred_at, so the window means "kept for N days after it
+ * arrived". Errors: INV_STORE_KEY_TOO_LONG, INV_STORE_MAP_FULL,
+ * INV_STORE_READONLY, INV_STORE_TXN_FAILED, EINVAL, LMDB codes.
+ */
+int inv_store_dedup_seen_or_add(inv_store_txn_t *txn, int32_t partition, const char *movement_id,
+                                int64_t ts_ms, int *seen);
+
+/*
+ * Forgets at most `max` (0 = no limit) ids of `partition` recorded before
+ * `older_than_ms`, oldest first, through the time index: cost proportional
+ * to what is pruned. Call it once per batch with a modest max to spread the
+ * work. *pruned (may be NULL) = ids removed.
+ * Errors: as inv_store_dedup_seen_or_add().
+ */
+int inv_store_dedup_prune(inv_store_txn_t *txn, int32_t partition, int64_t older_than_ms,
+                          size_t max, size_t *pruned);
+
+/* ---- per-partition meta ------------------------------------------------- */
+
+/* Where a partition's state stands. -1 in a field = not known. */
+typedef struct {
+    int64_t input_offset;     /* next inventory.movements offset to apply */
+    int64_t changelog_offset; /* next offset of inventory.stock partition p
+                                 after the last committed batch */
+    int64_t dedup_log_offset; /* next offset of the dedup log (if any) */
+} inv_store_meta_t;
+
+/* Errors: INV_STORE_NOTFOUND (no state for the partition: rebuild it),
+ * INV_STORE_FORMAT, EINVAL, LMDB codes. */
+int inv_store_meta_get(inv_store_txn_t *txn, int32_t partition, inv_store_meta_t *meta);
+
+/* Errors: INV_STORE_MAP_FULL, INV_STORE_READONLY, INV_STORE_TXN_FAILED,
+ * EINVAL, LMDB codes. */
+int inv_store_meta_put(inv_store_txn_t *txn, int32_t partition, const inv_store_meta_t *meta);
+
+/* Calls cb for every partition that has meta, in partition order; stop and
+ * return values as inv_store_stock_cb. */
+typedef int (*inv_store_meta_cb)(void *opaque, int32_t partition, const inv_store_meta_t *meta);
+int inv_store_meta_foreach(inv_store_txn_t *txn, inv_store_meta_cb cb, void *opaque);
+
+/*
+ * Removes everything of `partition`: stock rows, applied ids, their time
+ * index and its meta. Policies and policy offsets are global and stay.
+ * Cost: one delete per key in one txn, so a partition of millions of keys
+ * makes a large txn (LMDB may then return MDB_TXN_FULL).
+ * Errors: INV_STORE_MAP_FULL, INV_STORE_READONLY, INV_STORE_TXN_FAILED,
+ * EINVAL, LMDB codes.
+ */
+int inv_store_partition_drop(inv_store_txn_t *txn, int32_t partition);
+
+/* ---- policies (global table) -------------------------------------------- */
+
+/* Errors: INV_STORE_NOTFOUND, INV_STORE_FORMAT, INV_STORE_KEY_TOO_LONG,
+ * EINVAL, LMDB codes. */
+int inv_store_policy_get(inv_store_txn_t *txn, const char *sku, const char *location,
+                         inv_rules_policy_t *policy);
+
+/* location "*" = the SKU's default. Errors: INV_STORE_KEY_TOO_LONG,
+ * INV_STORE_KEY_COLLISION, INV_STORE_MAP_FULL, INV_STORE_READONLY,
+ * INV_STORE_TXN_FAILED, EINVAL, LMDB codes. */
+int inv_store_policy_put(inv_store_txn_t *txn, const char *sku, const char *location,
+                         const inv_rules_policy_t *policy);
+
+/* A tombstone: deleting a missing policy is not an error.
+ * Errors: as inv_store_policy_put(). */
+int inv_store_policy_delete(inv_store_txn_t *txn, const char *sku, const char *location);
+
+/*
+ * The effective policy of (sku, location) and the SKU's network threshold,
+ * with the contract's fallbacks (see inv_rules_policy_resolve()): the
+ * (sku, location) policy, else (sku, "*"), else *deflt (the config
+ * default); the threshold is the (sku, "*") safety_stock, else
+ * deflt->safety_stock. Two B-tree lookups. Errors: INV_STORE_FORMAT,
+ * INV_STORE_KEY_TOO_LONG, EINVAL, LMDB codes (never NOTFOUND).
+ */
+int inv_store_policy_lookup(inv_store_txn_t *txn, const char *sku, const char *location,
+                            const inv_rules_policy_t *deflt, inv_rules_policy_t *effective,
+                            int64_t *network_threshold);
+
+/* Calls cb for every stored policy in (sku, location) order. Strings are
+ * copies valid during the call; stop and return values as
+ * inv_store_stock_cb. */
+typedef int (*inv_store_policy_cb)(void *opaque, const char *sku, const char *location,
+                                   const inv_rules_policy_t *policy);
+int inv_store_policy_foreach(inv_store_txn_t *txn, inv_store_policy_cb cb, void *opaque);
+
+/* The next offset of inventory.policies partition `partition` that the
+ * policy table reflects. get: INV_STORE_NOTFOUND when never stored.
+ * Errors otherwise as inv_store_meta_get() / inv_store_meta_put(). */
+int inv_store_policy_offset_get(inv_store_txn_t *txn, int32_t partition, int64_t *next_offset);
+int inv_store_policy_offset_put(inv_store_txn_t *txn, int32_t partition, int64_t next_offset);
+
+/* ---- errors -------------------------------------------------------------- */
+
+/* A static sentence for any code an inv_store function returns: own codes,
+ * LMDB codes and errno values. */
+const char *inv_store_strerror(int err);
+
+#endif

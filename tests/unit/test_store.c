@@ -1,0 +1,1056 @@
+/* inv_store: real LMDB in a temporary directory, one behaviour per test. */
+#include "inv_store.h"
+#include "inv_test.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* INV_ASSERT(expr) without a message trips -Wformat-zero-length under
+ * -Werror; CHECK always passes one. */
+#define CHECK(expr) INV_ASSERT(expr, "%s", "")
+#define CHECK_OK(call)                                                         \
+    do {                                                                       \
+        int rc_ = (call);                                                      \
+        INV_ASSERT(rc_ == 0, "%d: %s", rc_, inv_store_strerror(rc_));          \
+    } while (0)
+
+static char dir[64];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Each test gets a fresh directory; the previous one is removed. */
+static const char *fresh_dir(void)
+{
+    if (dir[0])
+        nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    strcpy(dir, "/tmp/inv_store_test.XXXXXX");
+    if (!mkdtemp(dir))
+        abort();
+    return dir;
+}
+
+static inv_store_t *open_store(size_t map_size)
+{
+    inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
+    o.map_size = map_size;
+    inv_store_t *s = NULL;
+    int rc = inv_store_open(fresh_dir(), &o, &s);
+    if (rc) {
+        fprintf(stderr, "inv_store_open: %s\n", inv_store_strerror(rc));
+        abort();
+    }
+    return s;
+}
+
+static inv_stock_row_t row_of(int64_t on_hand)
+{
+    inv_stock_row_t r = INV_STOCK_ROW_INIT;
+    r.on_hand = on_hand;
+    r.available = on_hand > 0 ? on_hand : 0;
+    r.version = 1;
+    return r;
+}
+
+typedef struct {
+    int n;
+    int32_t partition[16];
+    char sku[16][32], loc[16][32];
+    int64_t on_hand[16];
+    int stop_after;
+} seen_t;
+
+static int collect(void *opaque, int32_t partition, const char *sku, const char *location,
+                   const inv_stock_row_t *row)
+{
+    seen_t *s = opaque;
+    if (s->n < 16) {
+        s->partition[s->n] = partition;
+        snprintf(s->sku[s->n], sizeof s->sku[0], "%s", sku);
+        snprintf(s->loc[s->n], sizeof s->loc[0], "%s", location);
+        s->on_hand[s->n] = row->on_hand;
+    }
+    s->n++;
+    return s->stop_after && s->n == s->stop_after ? 42 : 0;
+}
+
+static int count_rows(void *opaque, int32_t p, const char *sku, const char *loc,
+                      const inv_stock_row_t *row)
+{
+    (void)p, (void)sku, (void)loc, (void)row;
+    ++*(int *)opaque;
+    return 0;
+}
+
+/* ---- rows ------------------------------------------------------------------ */
+
+static void test_stock_row_round_trips(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    inv_stock_row_t w = {.on_hand = -7, .unsellable = 3, .on_order = 24, .available = 0,
+                         .version = 12, .updated_at_ms = 1700000000123, .shortage = INV_SHORTAGE_OUT_OF_STOCK};
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    CHECK_OK(inv_store_stock_put(t, 3, "SKU-1", "store-12", &w));
+    CHECK_OK(inv_store_stock_put(t, 3, "SKU-1", "*", &w));
+    CHECK_OK(inv_store_txn_commit(t));
+
+    inv_stock_row_t r;
+    CHECK_OK(inv_store_txn_begin(s, 1, &t));
+    CHECK_OK(inv_store_stock_get(t, 3, "SKU-1", "store-12", &r));
+    INV_ASSERT_EQ_INT(-7, r.on_hand);
+    INV_ASSERT_EQ_INT(3, r.unsellable);
+    INV_ASSERT_EQ_INT(24, r.on_order);
+    INV_ASSERT_EQ_INT(0, r.available);
+    INV_ASSERT_EQ_INT(12, r.version);
+    INV_ASSERT_EQ_INT(1700000000123, r.updated_at_ms);
+    INV_ASSERT_EQ_INT(INV_SHORTAGE_OUT_OF_STOCK, r.shortage);
+    CHECK_OK(inv_store_stock_get(t, 3, "SKU-1", "*", &r));
+    INV_ASSERT_EQ_INT(INV_STORE_NOTFOUND, inv_store_stock_get(t, 3, "SKU-1", "store-13", &r));
+    inv_store_txn_abort(t);
+    inv_store_close(s);
+}
+
+static void test_stock_delete_is_idempotent(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    inv_stock_row_t r = row_of(1);
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    CHECK_OK(inv_store_stock_put(t, 0, "SKU-1", "a", &r));
+    CHECK_OK(inv_store_stock_delete(t, 0, "SKU-1", "a"));
+    CHECK_OK(inv_store_stock_delete(t, 0, "SKU-1", "a"));
+    INV_ASSERT_EQ_INT(INV_STORE_NOTFOUND, inv_store_stock_get(t, 0, "SKU-1", "a", &r));
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
+static void test_aborted_txn_leaves_no_trace(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    inv_stock_row_t r = row_of(5);
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    CHECK_OK(inv_store_stock_put(t, 0, "SKU-1", "a", &r));
+    inv_store_txn_abort(t);
+    CHECK_OK(inv_store_txn_begin(s, 1, &t));
+    INV_ASSERT_EQ_INT(INV_STORE_NOTFOUND, inv_store_stock_get(t, 0, "SKU-1", "a", &r));
+    inv_store_txn_abort(t);
+    inv_store_close(s);
+}
+
+static void test_partitions_are_isolated(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    inv_stock_row_t a = row_of(1), b = row_of(2), r;
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    CHECK_OK(inv_store_stock_put(t, 1, "SKU-1", "a", &a));
+    CHECK_OK(inv_store_stock_put(t, 2, "SKU-1", "a", &b));
+    CHECK_OK(inv_store_stock_get(t, 1, "SKU-1", "a", &r));
+    INV_ASSERT_EQ_INT(1, r.on_hand);
+    CHECK_OK(inv_store_stock_get(t, 2, "SKU-1", "a", &r));
+    INV_ASSERT_EQ_INT(2, r.on_hand);
+    int n = 0;
+    CHECK_OK(inv_store_stock_scan(t, 1, count_rows, &n));
+    INV_ASSERT_EQ_INT(1, n);
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
+static void test_partition_drop_removes_only_that_partition(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    inv_stock_row_t r = row_of(3);
+    inv_store_meta_t m = {10, 20, 30};
+    inv_rules_policy_t pol = {1, 2, 3};
+    char sku[32];
+    int seen;
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    for (int32_t p = 1; p <= 3; p++) { /* thousands of keys: several pages */
+        for (int i = 0; i < 3000; i++) {
+            snprintf(sku, sizeof sku, "SKU-%d", i);
+            CHECK_OK(inv_store_stock_put(t, p, sku, "store-1", &r));
+            CHECK_OK(inv_store_dedup_seen_or_add(t, p, sku, i, &seen));
+        }
+        CHECK_OK(inv_store_meta_put(t, p, &m));
+    }
+    CHECK_OK(inv_store_policy_put(t, "SKU-1", "*", &pol));
+    CHECK_OK(inv_store_policy_offset_put(t, 0, 99));
+    CHECK_OK(inv_store_txn_commit(t));
+
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    CHECK_OK(inv_store_partition_drop(t, 2));
+    CHECK_OK(inv_store_txn_commit(t));
+
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    int n1 = 0, n2 = 0, n3 = 0;
+    CHECK_OK(inv_store_stock_scan(t, 1, count_rows, &n1));
+    CHECK_OK(inv_store_stock_scan(t, 2, count_rows, &n2));
+    CHECK_OK(inv_store_stock_scan(t, 3, count_rows, &n3));
+    INV_ASSERT_EQ_INT(3000, n1);
+    INV_ASSERT_EQ_INT(0, n2);
+    INV_ASSERT_EQ_INT(3000, n3);
+    INV_ASSERT_EQ_INT(INV_STORE_NOTFOUND, inv_store_meta_get(t, 2, &m));
+    CHECK_OK(inv_store_meta_get(t, 3, &m));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 2, "SKU-7", 7, &seen));
+    INV_ASSERT_EQ_INT(0, seen); /* forgotten with its partition */
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 1, "SKU-7", 7, &seen));
+    INV_ASSERT_EQ_INT(1, seen);
+    /* The time index went too: pruning partition 2 finds only the new id. */
+    size_t pruned;
+    CHECK_OK(inv_store_dedup_prune(t, 2, INT64_MAX, 0, &pruned));
+    INV_ASSERT_EQ_INT(1, pruned);
+    CHECK_OK(inv_store_policy_get(t, "SKU-1", "*", &pol));
+    int64_t off;
+    CHECK_OK(inv_store_policy_offset_get(t, 0, &off));
+    INV_ASSERT_EQ_INT(99, off);
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
+/* ---- lookups by SKU and scans ---------------------------------------------- */
+
+static void put_rows_for_foreach(inv_store_t *s)
+{
+    inv_store_txn_t *t;
+    inv_stock_row_t r;
+    if (inv_store_txn_begin(s, 0, &t))
+        abort();
+    r = row_of(1), inv_store_stock_put(t, 3, "SKU-1", "b", &r);
+    r = row_of(2), inv_store_stock_put(t, 3, "SKU-1", "a", &r);
+    r = row_of(3), inv_store_stock_put(t, 3, "SKU-1", "*", &r);
+    r = row_of(4), inv_store_stock_put(t, 3, "SKU-10", "a", &r); /* shares the prefix "SKU-1" */
+    r = row_of(5), inv_store_stock_put(t, 5, "SKU-2", "a", &r);
+    r = row_of(6), inv_store_stock_put(t, 7, "SKU-1", "c", &r);
+    r = row_of(7), inv_store_stock_put(t, 0, "SKU-0", "a", &r);
+    if (inv_store_txn_commit(t))
+        abort();
+}
+
+static void test_stock_foreach_finds_a_skus_rows_across_partitions(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    put_rows_for_foreach(s);
+    seen_t seen = {0};
+    CHECK_OK(inv_store_txn_begin(s, 1, &t));
+    CHECK_OK(inv_store_stock_foreach(t, "SKU-1", NULL, collect, &seen));
+    INV_ASSERT_EQ_INT(4, seen.n);
+    INV_ASSERT_EQ_STR("*", seen.loc[0]); /* '*' sorts before letters */
+    INV_ASSERT_EQ_STR("a", seen.loc[1]);
+    INV_ASSERT_EQ_STR("b", seen.loc[2]);
+    INV_ASSERT_EQ_INT(3, seen.partition[2]);
+    INV_ASSERT_EQ_STR("c", seen.loc[3]);
+    INV_ASSERT_EQ_INT(7, seen.partition[3]);
+    INV_ASSERT_EQ_STR("SKU-1", seen.sku[3]);
+    inv_store_txn_abort(t);
+    inv_store_close(s);
+}
+
+static void test_stock_foreach_with_location_gives_that_row(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    put_rows_for_foreach(s);
+    seen_t seen = {0};
+    CHECK_OK(inv_store_txn_begin(s, 1, &t));
+    CHECK_OK(inv_store_stock_foreach(t, "SKU-1", "c", collect, &seen));
+    INV_ASSERT_EQ_INT(1, seen.n);
+    INV_ASSERT_EQ_INT(6, seen.on_hand[0]);
+    seen.n = 0;
+    CHECK_OK(inv_store_stock_foreach(t, "SKU-9", NULL, collect, &seen));
+    INV_ASSERT_EQ_INT(0, seen.n);
+    inv_store_txn_abort(t);
+    inv_store_close(s);
+}
+
+static void test_iteration_stops_with_the_callbacks_value(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    put_rows_for_foreach(s);
+    seen_t seen = {.stop_after = 2};
+    CHECK_OK(inv_store_txn_begin(s, 1, &t));
+    INV_ASSERT_EQ_INT(42, inv_store_stock_foreach(t, "SKU-1", NULL, collect, &seen));
+    INV_ASSERT_EQ_INT(2, seen.n);
+    seen.n = 0;
+    INV_ASSERT_EQ_INT(42, inv_store_stock_scan(t, -1, collect, &seen));
+    INV_ASSERT_EQ_INT(2, seen.n);
+    inv_store_txn_abort(t);
+    inv_store_close(s);
+}
+
+static void test_stock_scan_visits_every_row_in_key_order(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    put_rows_for_foreach(s);
+    seen_t seen = {0};
+    CHECK_OK(inv_store_txn_begin(s, 1, &t));
+    CHECK_OK(inv_store_stock_scan(t, -1, collect, &seen));
+    INV_ASSERT_EQ_INT(7, seen.n);
+    INV_ASSERT_EQ_INT(0, seen.partition[0]);
+    INV_ASSERT_EQ_STR("SKU-10", seen.sku[4]);
+    INV_ASSERT_EQ_INT(7, seen.partition[6]);
+    inv_store_txn_abort(t);
+    inv_store_close(s);
+}
+
+/* ---- dedup ----------------------------------------------------------------- */
+
+static void test_dedup_reports_the_second_sighting(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    int seen = -1;
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 0, "sale:T-1:0", 1000, &seen));
+    INV_ASSERT_EQ_INT(0, seen);
+    CHECK_OK(inv_store_txn_commit(t));
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 0, "sale:T-1:0", 5000, &seen));
+    INV_ASSERT_EQ_INT(1, seen);
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 1, "sale:T-1:0", 5000, &seen));
+    INV_ASSERT_EQ_INT(0, seen); /* per partition */
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
+static void test_dedup_prune_forgets_only_ids_older_than_the_cutoff(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    int seen;
+    size_t pruned = 99;
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m300", 300, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m100", 100, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m-5", -5, &seen)); /* before 1970 */
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m200", 200, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 5, "other", 100, &seen));
+    CHECK_OK(inv_store_dedup_prune(t, 4, 250, 0, &pruned));
+    INV_ASSERT_EQ_INT(3, pruned);
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m300", 300, &seen));
+    INV_ASSERT_EQ_INT(1, seen);
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m100", 100, &seen));
+    INV_ASSERT_EQ_INT(0, seen);
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 5, "other", 100, &seen));
+    INV_ASSERT_EQ_INT(1, seen);
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
+static void test_dedup_prune_stops_at_max_oldest_first(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    int seen;
+    size_t pruned;
+    char id[32];
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    for (int i = 0; i < 1000; i++) {
+        snprintf(id, sizeof id, "sale:T-%d:0", i);
+        CHECK_OK(inv_store_dedup_seen_or_add(t, 0, id, 1000 + i, &seen));
+    }
+    CHECK_OK(inv_store_dedup_prune(t, 0, INT64_MAX, 600, &pruned));
+    INV_ASSERT_EQ_INT(600, pruned);
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 0, "sale:T-599:0", 0, &seen));
+    INV_ASSERT_EQ_INT(0, seen);
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 0, "sale:T-600:0", 0, &seen));
+    INV_ASSERT_EQ_INT(1, seen);
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
+/* ---- meta ------------------------------------------------------------------- */
+
+static int count_meta(void *opaque, int32_t p, const inv_store_meta_t *m)
+{
+    (void)m;
+    int32_t *last = opaque;
+    if (p <= last[0])
+        return -1;
+    last[0] = p;
+    last[1]++;
+    return 0;
+}
+
+static void test_meta_offsets_round_trip(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    inv_store_meta_t m = {.input_offset = 1234, .changelog_offset = 567, .dedup_log_offset = -1}, r;
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    INV_ASSERT_EQ_INT(INV_STORE_NOTFOUND, inv_store_meta_get(t, 9, &r));
+    CHECK_OK(inv_store_meta_put(t, 9, &m));
+    CHECK_OK(inv_store_meta_put(t, 2, &m));
+    CHECK_OK(inv_store_txn_commit(t));
+    CHECK_OK(inv_store_txn_begin(s, 1, &t));
+    CHECK_OK(inv_store_meta_get(t, 9, &r));
+    INV_ASSERT_EQ_INT(1234, r.input_offset);
+    INV_ASSERT_EQ_INT(567, r.changelog_offset);
+    INV_ASSERT_EQ_INT(-1, r.dedup_log_offset);
+    int32_t walk[2] = {-1, 0};
+    CHECK_OK(inv_store_meta_foreach(t, count_meta, walk));
+    INV_ASSERT_EQ_INT(2, walk[1]);
+    inv_store_txn_abort(t);
+    inv_store_close(s);
+}
+
+/* ---- policies ---------------------------------------------------------------- */
+
+static void test_policy_put_get_and_delete(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    inv_rules_policy_t p = {10, 24, 4}, r;
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    CHECK_OK(inv_store_policy_put(t, "SKU-1", "store-12", &p));
+    CHECK_OK(inv_store_policy_get(t, "SKU-1", "store-12", &r));
+    INV_ASSERT_EQ_INT(10, r.reorder_point);
+    INV_ASSERT_EQ_INT(24, r.reorder_quantity);
+    INV_ASSERT_EQ_INT(4, r.safety_stock);
+    CHECK_OK(inv_store_policy_delete(t, "SKU-1", "store-12"));
+    INV_ASSERT_EQ_INT(INV_STORE_NOTFOUND, inv_store_policy_get(t, "SKU-1", "store-12", &r));
+    CHECK_OK(inv_store_policy_delete(t, "SKU-1", "store-12")); /* a tombstone twice */
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
+static void test_policy_lookup_falls_back_to_star_then_default(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    inv_rules_policy_t loc = {10, 24, 4}, star = {5, 12, 2}, deflt = {0, 1, 9}, eff;
+    int64_t thr;
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    CHECK_OK(inv_store_policy_lookup(t, "SKU-1", "store-12", &deflt, &eff, &thr));
+    INV_ASSERT_EQ_INT(0, eff.reorder_point); /* nothing stored: the default */
+    INV_ASSERT_EQ_INT(9, thr);
+    CHECK_OK(inv_store_policy_put(t, "SKU-1", "*", &star));
+    CHECK_OK(inv_store_policy_lookup(t, "SKU-1", "store-12", &deflt, &eff, &thr));
+    INV_ASSERT_EQ_INT(5, eff.reorder_point);
+    INV_ASSERT_EQ_INT(2, thr);
+    CHECK_OK(inv_store_policy_put(t, "SKU-1", "store-12", &loc));
+    CHECK_OK(inv_store_policy_lookup(t, "SKU-1", "store-12", &deflt, &eff, &thr));
+    INV_ASSERT_EQ_INT(10, eff.reorder_point);
+    INV_ASSERT_EQ_INT(4, eff.safety_stock);
+    INV_ASSERT_EQ_INT(2, thr); /* the network keeps the '*' threshold */
+    CHECK_OK(inv_store_policy_lookup(t, "SKU-1", "store-13", &deflt, &eff, &thr));
+    INV_ASSERT_EQ_INT(5, eff.reorder_point);
+    CHECK_OK(inv_store_policy_delete(t, "SKU-1", "*"));
+    CHECK_OK(inv_store_policy_lookup(t, "SKU-1", "store-13", &deflt, &eff, &thr));
+    INV_ASSERT_EQ_INT(0, eff.reorder_point);
+    INV_ASSERT_EQ_INT(9, thr);
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
+static int count_policies(void *opaque, const char *sku, const char *loc, const inv_rules_policy_t *p)
+{
+    (void)sku, (void)loc, (void)p;
+    ++*(int *)opaque;
+    return 0;
+}
+
+static void test_policy_foreach_and_offsets_round_trip(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    inv_rules_policy_t p = {1, 2, 3};
+    int64_t off;
+    int n = 0;
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    CHECK_OK(inv_store_policy_put(t, "SKU-1", "*", &p));
+    CHECK_OK(inv_store_policy_put(t, "SKU-1", "a", &p));
+    CHECK_OK(inv_store_policy_put(t, "SKU-2", "*", &p));
+    INV_ASSERT_EQ_INT(INV_STORE_NOTFOUND, inv_store_policy_offset_get(t, 0, &off));
+    CHECK_OK(inv_store_policy_offset_put(t, 0, 77));
+    CHECK_OK(inv_store_policy_offset_put(t, 1, 88));
+    CHECK_OK(inv_store_txn_commit(t));
+    CHECK_OK(inv_store_txn_begin(s, 1, &t));
+    CHECK_OK(inv_store_policy_foreach(t, count_policies, &n));
+    INV_ASSERT_EQ_INT(3, n);
+    CHECK_OK(inv_store_policy_offset_get(t, 1, &off));
+    INV_ASSERT_EQ_INT(88, off);
+    CHECK_OK(inv_store_policy_offset_get(t, 0, &off));
+    INV_ASSERT_EQ_INT(77, off);
+    inv_store_txn_abort(t);
+    inv_store_close(s);
+}
+
+/* ---- map growth and failures --------------------------------------------------- */
+
+static void test_map_grows_from_64k_to_hold_100k_rows(void)
+{
+    inv_store_t *s = open_store(64 * 1024);
+    inv_store_txn_t *t;
+    char sku[32];
+    int retries = 0;
+    for (int batch = 0; batch < 4; batch++) {
+        for (;;) {
+            int rc = inv_store_txn_begin(s, 0, &t);
+            INV_ASSERT(rc == 0, "begin: %s", inv_store_strerror(rc));
+            for (int i = batch * 25000; i < (batch + 1) * 25000 && rc == 0; i++) {
+                inv_stock_row_t r = row_of(i);
+                snprintf(sku, sizeof sku, "SKU-%06d", i);
+                rc = inv_store_stock_put(t, i % 8, sku, "store-1", &r);
+            }
+            if (rc == 0)
+                rc = inv_store_txn_commit(t);
+            else
+                inv_store_txn_abort(t);
+            if (rc == 0)
+                break;
+            INV_ASSERT(rc == INV_STORE_MAP_FULL, "%s", inv_store_strerror(rc));
+            INV_ASSERT(++retries < 40, "the map does not grow");
+        }
+    }
+    inv_store_info_t info;
+    CHECK_OK(inv_store_info(s, &info));
+    INV_ASSERT(info.map_size >= 4 * 1024 * 1024, "map %llu", (unsigned long long)info.map_size);
+    CHECK(info.growths > 0);
+    CHECK(info.used_bytes <= info.map_size);
+
+    CHECK_OK(inv_store_txn_begin(s, 1, &t));
+    int n = 0;
+    CHECK_OK(inv_store_stock_scan(t, -1, count_rows, &n));
+    INV_ASSERT_EQ_INT(100000, n);
+    for (int i = 0; i < 100000; i += 997) {
+        inv_stock_row_t r;
+        snprintf(sku, sizeof sku, "SKU-%06d", i);
+        CHECK_OK(inv_store_stock_get(t, i % 8, sku, "store-1", &r));
+        INV_ASSERT_EQ_INT(i, r.on_hand);
+    }
+    inv_store_txn_abort(t);
+    inv_store_close(s);
+}
+
+static void test_map_full_fails_the_txn_and_next_begin_grows(void)
+{
+    inv_store_t *s = open_store(64 * 1024);
+    inv_store_txn_t *t;
+    inv_store_info_t before, after;
+    char sku[32];
+    int rc = 0, i;
+    CHECK_OK(inv_store_info(s, &before));
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    for (i = 0; i < 100000 && rc == 0; i++) {
+        inv_stock_row_t r = row_of(i);
+        snprintf(sku, sizeof sku, "SKU-%06d", i);
+        rc = inv_store_stock_put(t, 0, sku, "a", &r);
+    }
+    INV_ASSERT_EQ_INT(INV_STORE_MAP_FULL, rc);
+    inv_stock_row_t r = row_of(1);
+    INV_ASSERT_EQ_INT(INV_STORE_TXN_FAILED, inv_store_stock_put(t, 0, "x", "y", &r));
+    INV_ASSERT_EQ_INT(INV_STORE_MAP_FULL, inv_store_txn_commit(t)); /* frees t */
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    CHECK_OK(inv_store_info(s, &after));
+    INV_ASSERT_EQ_INT(before.map_size * 2, after.map_size);
+    inv_store_txn_abort(t);
+    inv_store_close(s);
+}
+
+static void test_too_long_key_is_refused_without_failing_the_txn(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    char big[600];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    inv_stock_row_t r = row_of(1);
+    int seen;
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    INV_ASSERT_EQ_INT(INV_STORE_KEY_TOO_LONG, inv_store_stock_put(t, 0, big, "a", &r));
+    INV_ASSERT_EQ_INT(INV_STORE_KEY_TOO_LONG, inv_store_dedup_seen_or_add(t, 0, big, 0, &seen));
+    big[499] = '\0'; /* the longest movement id */
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 0, big, 0, &seen));
+    CHECK_OK(inv_store_stock_put(t, 0, "SKU-1", "a", &r));
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
+static void long_string(char *buf, size_t len, char fill, char last)
+{
+    memset(buf, fill, len);
+    buf[len - 1] = last;
+    buf[len] = '\0';
+}
+
+typedef struct {
+    int n;
+    char loc[2][300];
+} long_seen_t;
+
+static int collect_long(void *opaque, int32_t p, const char *sku, const char *loc,
+                        const inv_stock_row_t *row)
+{
+    (void)p, (void)sku, (void)row;
+    long_seen_t *ls = opaque;
+    if (ls->n < 2)
+        snprintf(ls->loc[ls->n], sizeof ls->loc[0], "%s", loc);
+    ls->n++;
+    return 0;
+}
+
+static void test_codec_sized_sku_and_location_fit_beyond_the_key_size(void)
+{
+    /* 256 + 256 bytes (the codec's bounds): longer than an LMDB key. */
+    char sku[257], loc_a[257], loc_b[257], loc_c[257];
+    long_string(sku, 256, 's', 's');
+    long_string(loc_a, 256, 'l', 'a');
+    long_string(loc_b, 256, 'l', 'b'); /* differs from loc_a only at the end */
+    long_string(loc_c, 256, 'l', 'c');
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    inv_stock_row_t a = row_of(1), b = row_of(2), r;
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    CHECK_OK(inv_store_stock_put(t, 0, sku, loc_a, &a));
+    CHECK_OK(inv_store_stock_put(t, 0, sku, loc_b, &b));
+    CHECK_OK(inv_store_stock_get(t, 0, sku, loc_a, &r));
+    INV_ASSERT_EQ_INT(1, r.on_hand);
+    CHECK_OK(inv_store_stock_get(t, 0, sku, loc_b, &r));
+    INV_ASSERT_EQ_INT(2, r.on_hand);
+    INV_ASSERT_EQ_INT(INV_STORE_NOTFOUND, inv_store_stock_get(t, 0, sku, loc_c, &r));
+
+    long_seen_t seen = {0};
+    CHECK_OK(inv_store_stock_foreach(t, sku, NULL, collect_long, &seen));
+    INV_ASSERT_EQ_INT(2, seen.n);
+    CHECK(strcmp(seen.loc[0], loc_a) == 0 || strcmp(seen.loc[1], loc_a) == 0);
+    CHECK(strcmp(seen.loc[0], loc_b) == 0 || strcmp(seen.loc[1], loc_b) == 0);
+    seen.n = 0;
+    CHECK_OK(inv_store_stock_foreach(t, sku, loc_b, collect_long, &seen));
+    INV_ASSERT_EQ_INT(1, seen.n);
+    INV_ASSERT_EQ_STR(loc_b, seen.loc[0]);
+    seen.n = 0;
+    CHECK_OK(inv_store_stock_foreach(t, sku, loc_c, collect_long, &seen));
+    INV_ASSERT_EQ_INT(0, seen.n);
+
+    CHECK_OK(inv_store_stock_delete(t, 0, sku, loc_c)); /* absent: no-op */
+    CHECK_OK(inv_store_stock_delete(t, 0, sku, loc_a));
+    INV_ASSERT_EQ_INT(INV_STORE_NOTFOUND, inv_store_stock_get(t, 0, sku, loc_a, &r));
+    CHECK_OK(inv_store_stock_get(t, 0, sku, loc_b, &r));
+
+    inv_rules_policy_t pol = {1, 2, 3}, star = {4, 5, 6}, eff;
+    int64_t thr;
+    CHECK_OK(inv_store_policy_put(t, sku, loc_a, &pol));
+    CHECK_OK(inv_store_policy_put(t, sku, "*", &star));
+    CHECK_OK(inv_store_policy_lookup(t, sku, loc_a, &star, &eff, &thr));
+    INV_ASSERT_EQ_INT(1, eff.reorder_point);
+    CHECK_OK(inv_store_policy_lookup(t, sku, loc_b, &pol, &eff, &thr));
+    INV_ASSERT_EQ_INT(4, eff.reorder_point);
+    CHECK_OK(inv_store_policy_delete(t, sku, loc_a));
+    INV_ASSERT_EQ_INT(INV_STORE_NOTFOUND, inv_store_policy_get(t, sku, loc_a, &pol));
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
+static void test_writes_on_a_read_txn_are_refused(void)
+{
+    inv_store_t *s = open_store(0);
+    inv_store_txn_t *t;
+    inv_stock_row_t r = row_of(1);
+    CHECK_OK(inv_store_txn_begin(s, 1, &t));
+    INV_ASSERT_EQ_INT(INV_STORE_READONLY, inv_store_stock_put(t, 0, "SKU-1", "a", &r));
+    INV_ASSERT_EQ_INT(INV_STORE_READONLY, inv_store_partition_drop(t, 0));
+    inv_store_txn_abort(t);
+    inv_store_close(s);
+
+    /* A read-only store: no write txn at all. */
+    CHECK_OK(inv_store_open_readonly(dir, &s));
+    INV_ASSERT_EQ_INT(INV_STORE_READONLY, inv_store_txn_begin(s, 0, &t));
+    CHECK_OK(inv_store_txn_begin(s, 1, &t));
+    INV_ASSERT_EQ_INT(INV_STORE_NOTFOUND, inv_store_stock_get(t, 0, "SKU-1", "a", &r));
+    inv_store_txn_abort(t);
+    inv_store_close(s);
+}
+
+/* ---- environment -------------------------------------------------------------- */
+
+static void test_instance_id_is_stable_across_reopen(void)
+{
+    inv_store_t *s = open_store(0);
+    char id[64];
+    snprintf(id, sizeof id, "%s", inv_store_instance_id(s));
+    INV_ASSERT_EQ_INT(32, strlen(id));
+    CHECK(strspn(id, "0123456789abcdef") == 32);
+    inv_store_close(s);
+    CHECK_OK(inv_store_open(dir, NULL, &s));
+    INV_ASSERT_EQ_STR(id, inv_store_instance_id(s));
+    inv_store_close(s);
+    CHECK_OK(inv_store_open_readonly(dir, &s));
+    INV_ASSERT_EQ_STR(id, inv_store_instance_id(s));
+    inv_store_close(s);
+
+    inv_store_t *other = open_store(0); /* a new environment: a new id */
+    CHECK(strcmp(id, inv_store_instance_id(other)) != 0);
+    inv_store_close(other);
+}
+
+static void test_second_writer_process_is_refused(void)
+{
+    inv_store_t *s = open_store(0), *s2 = NULL;
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int rc = inv_store_open(dir, NULL, &s2);
+        _exit(rc == INV_STORE_LOCKED ? 0 : 1);
+    }
+    int status;
+    INV_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+    INV_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the second writer was not refused");
+    inv_store_close(s);
+    CHECK_OK(inv_store_open(dir, NULL, &s2)); /* free again once closed */
+    inv_store_close(s2);
+}
+
+static void test_state_dir_and_files_are_private(void)
+{
+    char nested[128];
+    struct stat st;
+    fresh_dir();
+    snprintf(nested, sizeof nested, "%s/a/state", dir);
+    inv_store_t *s;
+    mode_t old = umask(0);
+    int rc = inv_store_open(nested, NULL, &s);
+    umask(old);
+    CHECK_OK(rc);
+    CHECK_OK(stat(nested, &st));
+    INV_ASSERT_EQ_INT(0700, st.st_mode & 0777);
+    const char *files[] = {"data.mdb", "lock.mdb", "inv_store.lock"};
+    for (int i = 0; i < 3; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", nested, files[i]);
+        INV_ASSERT(stat(path, &st) == 0, "%s: %s", path, strerror(errno));
+        INV_ASSERT((st.st_mode & 0777) == 0600, "%s: mode %o", files[i], st.st_mode & 0777);
+    }
+    inv_store_close(s);
+}
+
+static void test_second_open_in_the_same_process_is_refused(void)
+{
+    inv_store_t *s = open_store(0), *r = NULL;
+    INV_ASSERT_EQ_INT(EBUSY, inv_store_open_readonly(dir, &r));
+    CHECK(r == NULL);
+    inv_store_close(s);
+    CHECK_OK(inv_store_open_readonly(dir, &r));
+    INV_ASSERT_EQ_INT(EBUSY, inv_store_open(dir, NULL, &s));
+    inv_store_close(r);
+}
+
+static void test_sync_modes_all_commit(void)
+{
+    const inv_store_sync_t modes[] = {INV_STORE_SYNC_LAZY_META, INV_STORE_SYNC_FULL, INV_STORE_SYNC_NONE};
+    for (int i = 0; i < 3; i++) {
+        inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
+        o.sync = modes[i];
+        inv_store_t *s;
+        inv_store_txn_t *t;
+        inv_stock_row_t r = row_of(i);
+        CHECK_OK(inv_store_open(fresh_dir(), &o, &s));
+        CHECK_OK(inv_store_txn_begin(s, 0, &t));
+        CHECK_OK(inv_store_stock_put(t, 0, "SKU-1", "a", &r));
+        CHECK_OK(inv_store_txn_commit(t));
+        CHECK_OK(inv_store_sync(s));
+        inv_store_close(s);
+        CHECK_OK(inv_store_open_readonly(dir, &s));
+        CHECK_OK(inv_store_txn_begin(s, 1, &t));
+        CHECK_OK(inv_store_stock_get(t, 0, "SKU-1", "a", &r));
+        INV_ASSERT_EQ_INT(i, r.on_hand);
+        inv_store_txn_abort(t);
+        inv_store_close(s);
+    }
+}
+
+static void test_open_readonly_of_missing_dir_fails(void)
+{
+    inv_store_t *s = NULL;
+    int rc = inv_store_open_readonly("/tmp/inv_store_test.does-not-exist", &s);
+    INV_ASSERT_EQ_INT(ENOENT, rc);
+    CHECK(s == NULL);
+}
+
+/* ---- other processes ------------------------------------------------------------- */
+
+#define SNAP_ROWS 200
+#define SNAP_TXNS 150
+
+static int check_same(void *opaque, int32_t p, const char *sku, const char *loc,
+                      const inv_stock_row_t *row)
+{
+    (void)p, (void)sku, (void)loc;
+    int64_t *st = opaque; /* [0] value of the first row, [1] rows, [2] mixed */
+    if (st[1]++ == 0)
+        st[0] = row->on_hand;
+    else if (row->on_hand != st[0])
+        st[2] = 1;
+    return 0;
+}
+
+/* The child: reads snapshots until it has seen the last txn. Exit codes:
+ * 0 ok, 2 open failed, 3 a torn snapshot, 4 wrong row count, 5 timeout. */
+static int snapshot_reader(const char *d, int ready_fd)
+{
+    inv_store_t *s;
+    if (inv_store_open_readonly(d, &s))
+        return 2;
+    if (write(ready_fd, "r", 1) != 1)
+        return 2;
+    time_t deadline = time(NULL) + 60;
+    int code = 5;
+    while (time(NULL) < deadline) {
+        inv_store_txn_t *t;
+        int64_t st[3] = {0, 0, 0};
+        if (inv_store_txn_begin(s, 1, &t) != 0) {
+            code = 2;
+            break;
+        }
+        int rc = inv_store_stock_scan(t, 0, check_same, st);
+        inv_store_txn_abort(t);
+        if (rc != 0 || st[2]) {
+            code = 3;
+            break;
+        }
+        if (st[1] != SNAP_ROWS) {
+            code = 4;
+            break;
+        }
+        if (st[0] == SNAP_TXNS) {
+            code = 0;
+            break;
+        }
+    }
+    inv_store_close(s);
+    return code;
+}
+
+static void test_readonly_process_sees_whole_txns_while_the_writer_grows_the_map(void)
+{
+    inv_store_t *s = open_store(128 * 1024);
+    inv_store_txn_t *t;
+    char sku[32];
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    for (int i = 0; i < SNAP_ROWS; i++) {
+        inv_stock_row_t r = row_of(0);
+        snprintf(sku, sizeof sku, "SKU-%d", i);
+        CHECK_OK(inv_store_stock_put(t, 0, sku, "a", &r));
+    }
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_info_t before;
+    CHECK_OK(inv_store_info(s, &before));
+
+    int pipefd[2];
+    CHECK_OK(pipe(pipefd));
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(pipefd[0]);
+        _exit(snapshot_reader(dir, pipefd[1]));
+    }
+    close(pipefd[1]);
+    char c;
+    INV_ASSERT(read(pipefd[0], &c, 1) == 1, "the reader did not start");
+    close(pipefd[0]);
+
+    /* Every txn sets all rows to k and adds bulk (dedup ids in another
+     * partition) so the map keeps growing under the reader. */
+    int retries = 0;
+    for (int k = 1; k <= SNAP_TXNS;) {
+        int rc = inv_store_txn_begin(s, 0, &t);
+        INV_ASSERT(rc == 0, "begin: %s", inv_store_strerror(rc));
+        for (int i = 0; i < SNAP_ROWS && rc == 0; i++) {
+            inv_stock_row_t r = row_of(k);
+            int seen;
+            snprintf(sku, sizeof sku, "SKU-%d", i);
+            rc = inv_store_stock_put(t, 0, sku, "a", &r);
+            if (rc == 0) {
+                char id[64];
+                snprintf(id, sizeof id, "sale:bulk-%d-%d:0", k, i);
+                rc = inv_store_dedup_seen_or_add(t, 1, id, k, &seen);
+            }
+        }
+        if (rc == 0)
+            rc = inv_store_txn_commit(t);
+        else
+            inv_store_txn_abort(t);
+        if (rc == INV_STORE_MAP_FULL) {
+            INV_ASSERT(++retries < 100, "the map does not grow");
+            continue;
+        }
+        INV_ASSERT(rc == 0, "commit: %s", inv_store_strerror(rc));
+        k++;
+    }
+    int status;
+    INV_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+    INV_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reader status %d", status);
+    inv_store_info_t after;
+    CHECK_OK(inv_store_info(s, &after));
+    INV_ASSERT(after.map_size > before.map_size, "the map never grew under the reader");
+    inv_store_close(s);
+}
+
+typedef struct {
+    inv_store_t *store;
+    atomic_int stop;
+    atomic_int torn, errors, reads;
+} threads_t;
+
+static void *reader_thread(void *arg)
+{
+    threads_t *th = arg;
+    while (!atomic_load(&th->stop)) {
+        inv_store_txn_t *t;
+        int64_t st[3] = {0, 0, 0};
+        if (inv_store_txn_begin(th->store, 1, &t) != 0) {
+            atomic_fetch_add(&th->errors, 1);
+            break;
+        }
+        int rc = inv_store_stock_scan(t, 0, check_same, st);
+        inv_store_txn_abort(t);
+        if (rc)
+            atomic_fetch_add(&th->errors, 1);
+        if (st[2] || st[1] != SNAP_ROWS)
+            atomic_fetch_add(&th->torn, 1);
+        atomic_fetch_add(&th->reads, 1);
+    }
+    return NULL;
+}
+
+static void test_reader_threads_share_the_store_while_the_writer_grows_the_map(void)
+{
+    threads_t th = {.store = open_store(64 * 1024)};
+    inv_store_txn_t *t;
+    char sku[32];
+    CHECK_OK(inv_store_txn_begin(th.store, 0, &t));
+    for (int i = 0; i < SNAP_ROWS; i++) {
+        inv_stock_row_t r = row_of(0);
+        snprintf(sku, sizeof sku, "SKU-%d", i);
+        CHECK_OK(inv_store_stock_put(t, 0, sku, "a", &r));
+    }
+    CHECK_OK(inv_store_txn_commit(t));
+    pthread_t readers[3];
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(pthread_create(&readers[i], NULL, reader_thread, &th));
+    int retries = 0, failed = 0;
+    for (int k = 1; k <= SNAP_TXNS && !failed;) {
+        int rc = inv_store_txn_begin(th.store, 0, &t);
+        for (int i = 0; i < SNAP_ROWS && rc == 0; i++) {
+            inv_stock_row_t r = row_of(k);
+            int seen;
+            char id[64];
+            snprintf(sku, sizeof sku, "SKU-%d", i);
+            snprintf(id, sizeof id, "sale:bulk-%d-%d:0", k, i);
+            rc = inv_store_stock_put(t, 0, sku, "a", &r);
+            if (rc == 0)
+                rc = inv_store_dedup_seen_or_add(t, 1, id, k, &seen);
+        }
+        if (rc == 0)
+            rc = inv_store_txn_commit(t);
+        else if (t)
+            inv_store_txn_abort(t);
+        if (rc == INV_STORE_MAP_FULL && ++retries < 100)
+            continue;
+        failed = rc;
+        k++;
+    }
+    atomic_store(&th.stop, 1);
+    for (int i = 0; i < 3; i++)
+        pthread_join(readers[i], NULL);
+    INV_ASSERT(failed == 0, "writer: %s", inv_store_strerror(failed));
+    INV_ASSERT_EQ_INT(0, atomic_load(&th.torn));
+    INV_ASSERT_EQ_INT(0, atomic_load(&th.errors));
+    CHECK(atomic_load(&th.reads) > 0);
+    inv_store_info_t info;
+    CHECK_OK(inv_store_info(th.store, &info));
+    CHECK(info.growths > 0);
+    inv_store_close(th.store);
+}
+
+static void test_stale_reader_of_a_dead_process_is_cleared(void)
+{
+    inv_store_t *s = open_store(0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) { /* dies holding a read txn */
+        inv_store_t *r;
+        inv_store_txn_t *t;
+        if (inv_store_open_readonly(dir, &r) || inv_store_txn_begin(r, 1, &t))
+            _exit(2);
+        _exit(0);
+    }
+    int status, dead = -1;
+    INV_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+    INV_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+    CHECK_OK(inv_store_reader_check(s, &dead));
+    INV_ASSERT_EQ_INT(1, dead);
+    CHECK_OK(inv_store_reader_check(s, &dead));
+    INV_ASSERT_EQ_INT(0, dead);
+    inv_store_close(s);
+}
+
+static void test_strerror_covers_own_lmdb_and_errno_codes(void)
+{
+    const int own[] = {INV_STORE_MAP_FULL, INV_STORE_LOCKED, INV_STORE_FORMAT,
+                       INV_STORE_KEY_TOO_LONG, INV_STORE_READONLY, INV_STORE_TXN_FAILED,
+                       INV_STORE_KEY_COLLISION};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        CHECK(own[i] >= INV_STORE_ERR_FIRST && own[i] <= INV_STORE_ERR_LAST);
+        for (size_t j = 0; j < i; j++)
+            CHECK(strcmp(inv_store_strerror(own[i]), inv_store_strerror(own[j])) != 0);
+    }
+    INV_ASSERT(strstr(inv_store_strerror(INV_STORE_NOTFOUND), "NOTFOUND") != NULL, "%s",
+               inv_store_strerror(INV_STORE_NOTFOUND));
+    INV_ASSERT_EQ_STR(strerror(ENOENT), inv_store_strerror(ENOENT));
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    INV_RUN(test_stock_row_round_trips);
+    INV_RUN(test_stock_delete_is_idempotent);
+    INV_RUN(test_aborted_txn_leaves_no_trace);
+    INV_RUN(test_partitions_are_isolated);
+    INV_RUN(test_partition_drop_removes_only_that_partition);
+    INV_RUN(test_stock_foreach_finds_a_skus_rows_across_partitions);
+    INV_RUN(test_stock_foreach_with_location_gives_that_row);
+    INV_RUN(test_iteration_stops_with_the_callbacks_value);
+    INV_RUN(test_stock_scan_visits_every_row_in_key_order);
+    INV_RUN(test_dedup_reports_the_second_sighting);
+    INV_RUN(test_dedup_prune_forgets_only_ids_older_than_the_cutoff);
+    INV_RUN(test_dedup_prune_stops_at_max_oldest_first);
+    INV_RUN(test_meta_offsets_round_trip);
+    INV_RUN(test_policy_put_get_and_delete);
+    INV_RUN(test_policy_lookup_falls_back_to_star_then_default);
+    INV_RUN(test_policy_foreach_and_offsets_round_trip);
+    INV_RUN(test_map_grows_from_64k_to_hold_100k_rows);
+    INV_RUN(test_map_full_fails_the_txn_and_next_begin_grows);
+    INV_RUN(test_too_long_key_is_refused_without_failing_the_txn);
+    INV_RUN(test_codec_sized_sku_and_location_fit_beyond_the_key_size);
+    INV_RUN(test_writes_on_a_read_txn_are_refused);
+    INV_RUN(test_instance_id_is_stable_across_reopen);
+    INV_RUN(test_second_writer_process_is_refused);
+    INV_RUN(test_state_dir_and_files_are_private);
+    INV_RUN(test_second_open_in_the_same_process_is_refused);
+    INV_RUN(test_sync_modes_all_commit);
+    INV_RUN(test_open_readonly_of_missing_dir_fails);
+    INV_RUN(test_readonly_process_sees_whole_txns_while_the_writer_grows_the_map);
+    INV_RUN(test_reader_threads_share_the_store_while_the_writer_grows_the_map);
+    INV_RUN(test_stale_reader_of_a_dead_process_is_cleared);
+    INV_RUN(test_strerror_covers_own_lmdb_and_errno_codes);
+    if (dir[0])
+        nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    return INV_TEST_DONE();
+}
