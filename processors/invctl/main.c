@@ -16,6 +16,7 @@
 #include "inv_processor.h"
 #include "inv_rules.h"
 #include "inv_store.h"
+#include "watch.h"
 
 static const inv_conf_flag_t invctl_flags[] = {
     {"state-dir", "state.dir", "DIR", "inv-stock's LMDB environment, for `stock`"},
@@ -39,7 +40,10 @@ static const inv_program_t program = {
                      "                         publish a tombstone for that policy\n"
                      "  policy import FILE.csv publish every policy of a CSV file (header: sku,location_id,\n"
                      "                         reorder_point,reorder_quantity,safety_stock)\n"
-                     "  dlq [--max N]          print the newest N (default 20) dead letters per partition\n",
+                     "  dlq [--max N]          print the newest N (default 20) dead letters per partition\n"
+                     "  watch [--interval-ms N] [--top N] [--once]\n"
+                     "                         live view of a running inv-stock (--state-dir): throughput, lag,\n"
+                     "                         lowest stock per location and network, latest reorders/shortages\n",
 };
 
 /* A bad command-line word: one line naming it, exit 2. */
@@ -143,15 +147,8 @@ static int cmd_stock(inv_conf_t *conf, int argc, char **argv) {
     const char *pos[2] = {NULL, NULL};
     int npos = 0;
     for (int i = 1; i < argc; i++) {
-        char errstr[512];
-        if (strcmp(argv[i], "--json") == 0)
+        if (strcmp(argv[i], "--json") == 0) {
             sp.json = 1;
-        else if (strcmp(argv[i], "--state-dir") == 0 || strncmp(argv[i], "--state-dir=", 12) == 0) {
-            const char *dir = argv[i][11] == '=' ? argv[i] + 12 : i + 1 < argc ? argv[++i] : NULL;
-            if (!dir)
-                return usage_error("--state-dir", "missing argument");
-            if (inv_conf_set(conf, "state.dir", dir, errstr, sizeof(errstr)) != 0)
-                return usage_error("--state-dir", errstr);
         } else if (argv[i][0] == '-' && argv[i][1])
             return usage_error(argv[i], "unknown flag");
         else if (npos < 2)
@@ -420,6 +417,27 @@ static int cmd_dlq(inv_conf_t *conf, int argc, char **argv) {
     return 0;
 }
 
+/* `--state-dir DIR` may also follow the command words ("invctl stock SKU
+ * --state-dir DIR"): apply it and remove it from argv. -1 to go on, or 2. */
+static int take_state_dir(inv_conf_t *conf, int *argc, char **argv, int from) {
+    for (int i = from; i < *argc; i++) {
+        int joined = strncmp(argv[i], "--state-dir=", 12) == 0;
+        if (!joined && strcmp(argv[i], "--state-dir") != 0)
+            continue;
+        const char *dir = joined ? argv[i] + 12 : i + 1 < *argc ? argv[i + 1] : NULL;
+        char errstr[512];
+        if (!dir)
+            return usage_error("--state-dir", "missing argument");
+        if (inv_conf_set(conf, "state.dir", dir, errstr, sizeof(errstr)) != 0)
+            return usage_error("--state-dir", errstr);
+        int n = joined ? 1 : 2;
+        memmove(&argv[i], &argv[i + n], (size_t)(*argc - i - n + 1) * sizeof(char *));
+        *argc -= n;
+        i--;
+    }
+    return -1;
+}
+
 typedef struct {
     const char *word1, *word2;
     int (*fn)(inv_conf_t *conf, int argc, char **argv);
@@ -433,6 +451,7 @@ static const command_t commands[] = {
     {"policy", "delete", cmd_policy_delete},
     {"policy", "import", cmd_policy_import},
     {"dlq", NULL, cmd_dlq},
+    {"watch", NULL, invctl_watch},
 };
 
 int main(int argc, char **argv) {
@@ -448,6 +467,8 @@ int main(int argc, char **argv) {
     }
     if (rc < 0 && !cmd)
         rc = usage_error(next < argc ? argv[next] : "COMMAND", next < argc ? "unknown command" : "missing");
+    if (rc < 0)
+        rc = take_state_dir(conf, &argc, argv, next);
     if (rc < 0) {
         int skip = cmd->word2 ? 1 : 0; /* the command's argv starts at its last word */
         inv_signals_install();
