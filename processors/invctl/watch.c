@@ -197,10 +197,19 @@ int invctl_watch(inv_conf_t *conf, int argc, char **argv) {
     while (inv_run) {
         /* events since the last frame */
         rd_kafka_message_t *m;
-        /* the first frame waits a moment for the tail to be fetched */
-        int wait_ms = prev_total < 0 ? 1500 : 0;
-        while ((m = rd_kafka_consumer_poll(rk, wait_ms)) != NULL) {
-            wait_ms = 0;
+        /* the first frame gives the tail of every partition a moment to arrive */
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+            struct timespec t1;
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            int first_frame_left = prev_total < 0 ? 1500 - (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000) : 0;
+            m = rd_kafka_consumer_poll(rk, first_frame_left > 0 ? 100 : 0);
+            if (!m) {
+                if (first_frame_left > 0)
+                    continue;
+                break;
+            }
             if (!m->err && m->payload) {
                 char line[200];
                 int is_reorder = strcmp(rd_kafka_topic_name(m->rkt), topics[0]) == 0;
