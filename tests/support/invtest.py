@@ -61,9 +61,13 @@ def bin(name):
 
 
 def topic_env(prefix="t"):
-    """{"INV_TOPIC_SALES": "<prefix>-<id>.sales", ...} for all nine topic keys."""
+    """{"INV_TOPIC_SALES": "<prefix>-<id>.sales", ...} for all nine topic keys,
+    plus INV_TOPIC_DEDUP (inv-stock's internal applied-id log): without it every
+    test's inv-stock would share the default one."""
     base = unique(prefix)
-    return {"INV_TOPIC_" + k.upper(): "%s.%s" % (base, k) for k in TOPIC_KEYS}
+    env = {"INV_TOPIC_" + k.upper(): "%s.%s" % (base, k) for k in TOPIC_KEYS}
+    env["INV_TOPIC_DEDUP"] = "%s.dedup" % base
+    return env
 
 
 _log_dir = None
@@ -128,6 +132,8 @@ def create_topics(names, partitions=1, compacted=frozenset(), config=None, timeo
 def create_topic_set(env, partitions=1):
     """Create the nine topics named in a topic_env() dict, compacting policies and stock."""
     names = [env["INV_TOPIC_" + k.upper()] for k in TOPIC_KEYS]
+    if "INV_TOPIC_DEDUP" in env:
+        names.append(env["INV_TOPIC_DEDUP"])
     compacted = {env["INV_TOPIC_" + k.upper()] for k in COMPACTED_KEYS}
     return create_topics(names, partitions, compacted)
 
