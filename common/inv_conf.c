@@ -427,6 +427,15 @@ void inv_conf_usage(const inv_program_t *prog, FILE *out) {
                  "precedence: flag > environment > file > default. Keys: docs/CONFIGURATION.md\n");
 }
 
+/* A Markdown table cell: a '|' would end the cell, so it is escaped. */
+static void md_cell(FILE *out, const char *s) {
+    for (; *s; s++) {
+        if (*s == '|')
+            fputc('\\', out);
+        fputc(*s, out);
+    }
+}
+
 void inv_conf_write_reference(FILE *out) {
     fprintf(out, "| key | environment | default | accepted values | meaning |\n|---|---|---|---|---|\n");
     for (size_t i = 0; i < KEY_COUNT; i++) {
@@ -439,7 +448,17 @@ void inv_conf_write_reference(FILE *out) {
             snprintf(accepted, sizeof(accepted), "%s", k->choices);
         else
             snprintf(accepted, sizeof(accepted), "string");
-        fprintf(out, "| `%s` | `INV_%s` | `%s` | %s | %s |\n", k->name, env, k->default_value, accepted, k->doc);
+        fprintf(out, "| `%s` | `INV_%s` | ", k->name, env);
+        if (*k->default_value) {
+            fputc('`', out);
+            md_cell(out, k->default_value);
+            fputc('`', out);
+        } else {
+            fputs("(empty)", out);
+        }
+        fprintf(out, " | %s | ", accepted);
+        md_cell(out, k->doc);
+        fputs(" |\n", out);
     }
     fprintf(out, "| `kafka.<prop>` | `INV_KAFKA_<PROP>` | | librdkafka's | passed to librdkafka as `<prop>` |\n");
 }
