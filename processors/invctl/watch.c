@@ -113,7 +113,7 @@ static void describe_event(inv_decoder_t *dec, const rd_kafka_message_t *m, int 
             return;
         }
     }
-    snprintf(out, n, "(undecodable: %s)", err);
+    snprintf(out, n, "(undecodable: %.150s)", err); /* bounded: -O2 -Werror=format-truncation */
 }
 
 static rd_kafka_t *tail_consumer(inv_conf_t *conf, const char *const topics[2], char *errstr, size_t errstr_size) {
