@@ -1,0 +1,1212 @@
+"""A seeded random POS stream and an independent oracle of the stock contract.
+
+Three parts, usable on their own:
+
+1. generate(seed, ...) -> Stream: sales (every channel), returns (both
+   dispositions), restocks (receipts, signed adjustments, counts), re-sent
+   duplicates (byte-identical, and re-sent with other quantities), malformed
+   inputs of many kinds, a few events our processors accept but the keeper
+   must refuse (location "*", an int64 overflow), and reorder policies (per
+   (sku, location), `sku|*`, updated, deleted by tombstone, one invalid) to
+   produce before the stream. Everything is a pure function of the seed.
+
+2. StockOracle: the contract's semantics (DESIGN.md "Semantics", with the
+   transition table and output ids documented in common/inv_rules.h),
+   written here from the text, without calling or reading our C code. It is
+   fed StockMovements in the order the keeper applies them, which is the
+   order of the committed records of each inventory.movements partition (one
+   writer per partition), so it can be exact: per (sku, location) and per
+   `sku|*` the final StockLevel (version and updated_at included), every
+   ReorderEvent and ShortageEvent, the duplicates dropped and the movements
+   refused.
+
+3. Checks that need no replay at all (check_reorder_rules,
+   check_shortage_rules, check_network_sums, ...) and the plumbing the keeper
+   tests share (KeeperRig: topics, programs, waits, bulk reads, HTTP).
+
+Nothing here runs or imports our C code; the programs are only started as
+black boxes by KeeperRig.
+"""
+
+import io
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import struct
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+
+from invtest import (ROOT, TOPIC_KEYS, bin, bootstrap, murmur2_partition, run, start, topic_env,
+                     unique, wait_until)
+
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+CHANNELS = ("store", "online", "marketplace", "b2b")
+MOVEMENT_TYPES = ("sale", "return_resellable", "return_damaged", "receipt", "adjustment", "count")
+SCHEMA_IDS = {"sales": 1, "returns": 2, "restocks": 3}
+
+
+# =============================================================== times
+
+def rfc3339_ms(ms):
+    """epoch ms -> 'YYYY-MM-DDTHH:MM:SS.mmmZ' (the outputs' format)."""
+    dt = datetime.fromtimestamp(ms // 1000, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
+
+
+_RFC3339 = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)$")
+
+
+def parse_rfc3339_ms(text):
+    """RFC 3339 -> epoch ms (fraction truncated to ms), without the C parser."""
+    m = _RFC3339.match(text)
+    if not m:
+        raise ValueError("not RFC 3339: %r" % text)
+    y, mo, d, h, mi, s, frac, tz = m.groups()
+    dt = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), tzinfo=timezone.utc)
+    ms = int(dt.timestamp()) * 1000 + int(((frac or "") + "000")[:3])
+    if tz not in ("Z", "z"):
+        sign = 1 if tz[0] == "+" else -1
+        ms -= sign * (int(tz[1:3]) * 60 + int(tz[4:6])) * 60000
+    return ms
+
+
+def _time_text(ms, rnd):
+    """A valid RFC 3339 text for ms, in one of several spellings."""
+    r = rnd.random()
+    if r < 0.7:
+        return rfc3339_ms(ms)
+    if r < 0.85:  # an offset zone
+        off = rnd.choice((-300, 60, 120, 330))
+        dt = datetime.fromtimestamp((ms + off * 60000) // 1000, tz=timezone.utc)
+        sign = "+" if off >= 0 else "-"
+        return dt.strftime("%Y-%m-%dT%H:%M:%S") + ".%03d%s%02d:%02d" % (
+            ms % 1000, sign, abs(off) // 60, abs(off) % 60)
+    # microseconds (the extra digits are truncated to ms)
+    return rfc3339_ms(ms)[:-1] + "%03dZ" % rnd.randrange(1000)
+
+
+# =============================================================== policies
+
+class Policy(tuple):
+    __slots__ = ()
+
+    def __new__(cls, reorder_point, reorder_quantity, safety_stock):
+        return tuple.__new__(cls, (reorder_point, reorder_quantity, safety_stock))
+
+    rp = property(lambda self: self[0])
+    rq = property(lambda self: self[1])
+    ss = property(lambda self: self[2])
+
+
+class PolicyTable:
+    """The compacted policies topic as the contract reads it: the last value
+    per `sku|location_id` key, a tombstone deletes, an invalid value (missing
+    field, negative number, not JSON) is ignored. effective(): the (sku,
+    location) policy, else the (sku, "*") one, else the config default;
+    network_threshold(): the safety_stock of (sku, "*"), else the default's."""
+
+    def __init__(self, default):
+        self.default = Policy(*default)
+        self.table = {}
+        self.invalid = 0
+
+    def apply(self, key, value):
+        sku, _, loc = key.decode("utf-8").rpartition("|")
+        if value is None:
+            self.table.pop((sku, loc), None)
+            return True
+        try:
+            doc = json.loads(value)
+            vals = [doc[f] for f in ("reorder_point", "reorder_quantity", "safety_stock")]
+            ok = (isinstance(doc["sku"], str) and isinstance(doc["location_id"], str) and
+                  all(type(v) is int and 0 <= v <= INT64_MAX for v in vals))
+        except (ValueError, KeyError, TypeError):
+            ok = False
+        if not ok:
+            self.invalid += 1
+            return False
+        self.table[(doc["sku"], doc["location_id"])] = Policy(*vals)
+        return True
+
+    def effective(self, sku, loc):
+        p = self.table.get((sku, loc))
+        if p is None:
+            p = self.table.get((sku, "*"))
+        return p if p is not None else self.default
+
+    def network_threshold(self, sku):
+        p = self.table.get((sku, "*"))
+        return (p if p is not None else self.default).ss
+
+
+# =============================================================== the oracle
+
+class Row:
+    __slots__ = ("on_hand", "unsellable", "on_order", "available", "version", "updated_at", "shortage")
+
+    def __init__(self):
+        self.on_hand = self.unsellable = self.on_order = self.available = 0
+        self.version = 0
+        self.updated_at = 0
+        self.shortage = "none"
+
+    def copy(self):
+        r = Row()
+        for f in Row.__slots__:
+            setattr(r, f, getattr(self, f))
+        return r
+
+    def quantities(self):
+        return (self.on_hand, self.unsellable, self.on_order, self.available)
+
+    def level(self, sku, loc):
+        """As a StockLevel dict (times in ms) plus the shortage state."""
+        return {"sku": sku, "location_id": loc, "on_hand": self.on_hand, "unsellable": self.unsellable,
+                "on_order": self.on_order, "available": self.available, "updated_at": self.updated_at,
+                "version": self.version, "shortage": self.shortage}
+
+
+class Refused(Exception):
+    pass
+
+
+def _shortage_next(cur, available, threshold):
+    """Hysteresis (inv_rules.h): 0 -> out_of_stock; up to the threshold ->
+    low; above it -> restored if it was low or out_of_stock, else as it was."""
+    if available <= 0:
+        return "out_of_stock"
+    if available <= threshold:
+        return "low"
+    if cur in ("low", "out_of_stock"):
+        return "restored"
+    return cur
+
+
+def _fits(*vals):
+    return all(INT64_MIN <= v <= INT64_MAX for v in vals)
+
+
+class StockOracle:
+    """Applies StockMovements (dicts: movement_id, sku, location_id, type,
+    quantity, occurred_at as epoch ms) one at a time, in the keeper's order.
+
+    Per movement: refused (-> DLQ) when its location is "*", its quantity is
+    out of range for its type or a result does not fit in int64; else dropped
+    when its movement_id was applied before; else applied to its location row
+    and the SKU's network row (the field-by-field sum of the SKU's location
+    rows, recomputed from them), then reorder (location row only), then
+    shortage (both rows). A row whose quantities or shortage state changed
+    gets version + 1 and updated_at = the movement's occurred_at."""
+
+    def __init__(self, policies):
+        self.policies = policies
+        self.locs = defaultdict(dict)  # sku -> {location: Row}
+        self.network = {}              # sku -> Row
+        self.seen = set()
+        self.reorders = []             # ReorderEvent dicts, in emission order
+        self.shortages = []            # ShortageEvent dicts
+        self.refused = []              # (movement, reason)
+        self.applied = Counter()       # by type
+        self.duplicates = 0
+
+    def apply(self, m):
+        sku, loc, typ, q, mid = m["sku"], m["location_id"], m["type"], m["quantity"], m["movement_id"]
+        try:
+            self._apply(m, sku, loc, typ, q, mid)
+        except Refused as e:
+            self.refused.append((m, str(e)))
+
+    def _apply(self, m, sku, loc, typ, q, mid):
+        if loc == "*":
+            raise Refused("location * is the network row")
+        if typ not in MOVEMENT_TYPES:
+            raise Refused("unknown type")
+        if (typ == "count" and q < 0) or (typ not in ("count", "adjustment") and q <= 0):
+            raise Refused("quantity out of range")
+        rows = self.locs[sku]
+        old = rows.get(loc) or Row()
+        new = old.copy()
+        if typ == "sale":
+            new.on_hand -= q
+        elif typ in ("return_resellable", "adjustment"):
+            new.on_hand += q
+        elif typ == "return_damaged":
+            new.unsellable += q
+        elif typ == "receipt":
+            new.on_hand += q
+            new.on_order -= min(max(new.on_order, 0), q)
+        else:  # count
+            new.on_hand = q
+        new.available = max(new.on_hand, 0)
+        pol = self.policies.effective(sku, loc)
+        position = new.on_hand + new.on_order
+        reorder_qty = 0
+        if position <= pol.rp:
+            reorder_qty = max(pol.rq, pol.rp + 1 - position)
+            new.on_order += reorder_qty
+        # the network row: sums over every location row, this one replaced
+        others = [r for l, r in rows.items() if l != loc]
+        sums = [sum(vals) for vals in zip(new.quantities(), *(r.quantities() for r in others))]
+        if not _fits(new.on_hand, new.unsellable, new.on_order, position, pol.rp + 1 - position, *sums):
+            raise Refused("int64 overflow")
+        if mid in self.seen:
+            self.duplicates += 1
+            return
+        self.seen.add(mid)
+        self.applied[typ] += 1
+        at = m["occurred_at"]
+        new.shortage = _shortage_next(old.shortage, new.available, pol.ss)
+        oldnet = self.network.get(sku) or Row()
+        net = oldnet.copy()
+        net.on_hand, net.unsellable, net.on_order, net.available = sums
+        thr = self.policies.network_threshold(sku)
+        net.shortage = _shortage_next(oldnet.shortage, net.available, thr)
+        for before, after in ((old, new), (oldnet, net)):
+            if before.quantities() != after.quantities() or before.shortage != after.shortage:
+                after.version += 1
+                after.updated_at = at
+        rows[loc] = new
+        self.network[sku] = net
+        if reorder_qty:
+            self.reorders.append({
+                "event_id": "reorder:" + mid, "sku": sku, "location_id": loc, "quantity": reorder_qty,
+                "on_hand": new.on_hand, "on_order": new.on_order, "reorder_point": pol.rp,
+                "occurred_at": at, "cause_movement_id": mid})
+        for where, before, after, threshold in ((loc, old, new, pol.ss), ("*", oldnet, net, thr)):
+            if after.shortage != before.shortage:
+                self.shortages.append({
+                    "event_id": "shortage:%s:%s:%s" % (where, after.shortage, mid), "sku": sku,
+                    "location_id": where, "state": after.shortage, "available": after.available,
+                    "threshold": threshold, "occurred_at": at})
+
+    def stock(self):
+        """{(sku, location): level dict} of every row ever written (version > 0),
+        the network rows under location "*"."""
+        out = {}
+        for sku, rows in self.locs.items():
+            for loc, r in rows.items():
+                if r.version:
+                    out[(sku, loc)] = r.level(sku, loc)
+            net = self.network.get(sku)
+            if net is not None and net.version:
+                out[(sku, "*")] = net.level(sku, "*")
+        return out
+
+
+# =============================================================== the stream
+
+class Input:
+    """One record for an input topic ("sales", "returns" or "restocks")."""
+    __slots__ = ("topic", "key", "value", "movements", "malformed", "note")
+
+    def __init__(self, topic, key, value, movements=None, malformed=None, note=None):
+        self.topic, self.key, self.value = topic, key, value
+        self.movements = movements or []  # what a valid input becomes (dicts)
+        self.malformed = malformed        # category when the processors must dead-letter it
+        self.note = note                  # "resent", "resent-changed", "keeper-refuses", ...
+
+
+class Stream:
+    def __init__(self):
+        self.policies = []   # (key bytes, value bytes or None), to produce in order
+        self.inputs = []     # Input, in production order
+        self.default = None  # (reorder_point, reorder_quantity, safety_stock)
+        self.skus, self.locations = [], []
+
+    def expected_movements(self):
+        """Counter of movement tuples the processors must write (re-sends included)."""
+        return Counter(movement_tuple(m) for i in self.inputs for m in i.movements)
+
+    def malformed(self):
+        return [i for i in self.inputs if i.malformed]
+
+    def stats(self):
+        c = Counter()
+        for i in self.inputs:
+            c["inputs"] += 1
+            c["topic." + i.topic] += 1
+            if i.malformed:
+                c["malformed"] += 1
+                c["malformed." + i.malformed] += 1
+            if i.note:
+                c[i.note] += 1
+            for m in i.movements:
+                c["movements"] += 1
+                c["type." + m["type"]] += 1
+                if m["channel"]:
+                    c["channel." + m["channel"]] += 1
+        return c
+
+    def policy_table(self):
+        t = PolicyTable(self.default)
+        for k, v in self.policies:
+            t.apply(k, v)
+        return t
+
+
+def movement_tuple(m):
+    return (m["movement_id"], m["sku"], m["location_id"], m["channel"], m["type"], m["quantity"],
+            m["occurred_at"], m["source"])
+
+
+_avro = {}
+
+
+def _avro_schema(name):
+    import fastavro
+    if name not in _avro:
+        with open(os.path.join(ROOT, "schemas", name + ".avsc")) as f:
+            _avro[name] = fastavro.parse_schema(json.load(f))
+    return _avro[name]
+
+
+def _avro_bytes(topic, ev):
+    import fastavro
+    name = {"sales": "SaleEvent", "returns": "ReturnEvent", "restocks": "RestockEvent"}[topic]
+    rec = dict(ev)
+    rec["occurred_at"] = datetime.fromtimestamp(ev["_ms"] / 1000.0, tz=timezone.utc)
+    rec.pop("_ms")
+    rec.setdefault("original_event_id", None)
+    rec.setdefault("purchase_order_id", None)
+    buf = io.BytesIO()
+    buf.write(b"\x00" + struct.pack(">i", SCHEMA_IDS[topic]))
+    fastavro.schemaless_writer(buf, _avro_schema(name), rec)
+    return buf.getvalue()
+
+
+def _json_bytes(ev):
+    return json.dumps({k: v for k, v in ev.items() if k != "_ms"}, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
+
+
+MALFORMED_KINDS = (
+    "bad-json", "not-an-object", "missing-location", "missing-lines", "missing-sku", "missing-event-id",
+    "quantity-0", "negative-quantity", "adjustment-0", "negative-count", "unknown-channel",
+    "unknown-disposition", "unknown-kind", "empty-lines", "fractional-quantity", "string-quantity",
+    "bad-time", "empty-value", "unknown-schema-id", "truncated-avro")
+
+
+def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, dup_rate=0.03,
+             avro_rate=0.05, n_policies=None, star_sales=None, overflow=True, base_ms=1795300000000):
+    """The stream: n_events inputs in all (malformed and re-sent included)."""
+    rnd = random.Random(seed)
+    st = Stream()
+    st.default = (4, 12, 2)
+    skus = ["SKU-%05d" % i for i in range(n_skus)]
+    for i in range(0, n_skus, max(1, n_skus // 6)):  # some non-ASCII and spaces
+        skus[i] = rnd.choice(("SKU-\u00fc-%d", "SKU \u65e5\u672c %d", "sku with spaces %d")) % i
+    locations = ["store-%02d" % i for i in range(1, n_locations - 5)] + \
+        ["dc-1", "dc-2", "web-1", "mkt-1", "Lager-\u00f6st"]
+    locations = locations[:max(n_locations, 1)]
+    st.skus, st.locations = skus, locations
+    # each SKU is stocked at a few locations; a few SKUs at one or two only,
+    # so the network row moves through its shortage states too
+    stocked = {}
+    for i, s in enumerate(skus):
+        k = 1 + (i % 3 == 0) if i % 10 == 0 else rnd.randint(2, 8)
+        stocked[s] = rnd.sample(locations, min(k, len(locations)))
+    weights = [1.0 / (1 + r) ** 0.7 for r in range(n_skus)]
+    rnd.shuffle(weights)
+    at_loc = defaultdict(list)
+    for s, w in zip(skus, weights):
+        for l in stocked[s]:
+            at_loc[l].append((s, w))
+
+    # ---- policies, produced before the stream
+    pols = []
+    n_policies = n_policies if n_policies is not None else max(10, n_skus // 3)
+
+    def pol(sku, loc, rp, rq, ss):
+        return ("%s|%s" % (sku, loc)).encode(), json.dumps(
+            {"sku": sku, "location_id": loc, "reorder_point": rp, "reorder_quantity": rq,
+             "safety_stock": ss}, ensure_ascii=False).encode()
+    for _ in range(n_policies):
+        s = rnd.choice(skus)
+        if rnd.random() < 0.3:
+            pols.append(pol(s, "*", rnd.randint(3, 15), rnd.randint(5, 40), rnd.choice((1, 3, 10, 30))))
+        else:
+            pols.append(pol(s, rnd.choice(stocked[s]), rnd.randint(0, 20), rnd.randint(0, 40),
+                            rnd.randint(0, 8)))
+    for k, v in list(pols[: max(2, len(pols) // 10)]):  # updated: the last value wins
+        d = json.loads(v)
+        d["reorder_point"] += 3
+        d["safety_stock"] += 1
+        pols.append((k, json.dumps(d, ensure_ascii=False).encode()))
+    for k, _ in list(pols[len(pols) // 2: len(pols) // 2 + max(2, len(pols) // 20)]):  # deleted
+        pols.append((k, None))
+    s = rnd.choice(skus)  # invalid ones: ignored
+    pols.append(pol(s, stocked[s][0], -1, 10, 2))
+    pols.append((("%s|%s" % (s, stocked[s][-1])).encode(), b"{not json"))
+    st.policies = pols
+
+    # ---- events
+    seq = [0]
+    t_ms = [base_ms]
+    sent = []  # valid inputs that can be re-sent: (Input, topic, event dict)
+    reused = set()
+
+    def next_id(prefix):
+        seq[0] += 1
+        return "%s-%d-%07d" % (prefix, seed, seq[0])
+
+    loc_pop = {l: [s for s, _ in v] for l, v in at_loc.items()}
+    loc_cum = {}
+    for l, v in at_loc.items():
+        acc, cum = 0.0, []
+        for _, w in v:
+            acc += w
+            cum.append(acc)
+        loc_cum[l] = cum
+    sku_cum = []
+    acc = 0.0
+    for w in weights:
+        acc += w
+        sku_cum.append(acc)
+
+    def pick_lines(loc, n):
+        out = []
+        for _ in range(n):
+            if loc not in loc_pop or rnd.random() < 0.03:
+                out.append(rnd.choice(skus))  # not stocked here: new rows, oversells
+            else:
+                out.append(rnd.choices(loc_pop[loc], cum_weights=loc_cum[loc])[0])
+        return out
+
+    def anchor():
+        s = rnd.choices(skus, cum_weights=sku_cum)[0]
+        return rnd.choice(stocked[s])
+
+    def nlines():
+        r = rnd.random()
+        return 1 if r < 0.6 else 2 if r < 0.85 else rnd.randint(3, 4)
+
+    def movements(topic, ev):
+        out = []
+        for i, line in enumerate(ev["lines"]):
+            if topic == "sales":
+                typ = "sale"
+            elif topic == "returns":
+                typ = "return_" + line["disposition"]
+            else:
+                typ = ev["kind"]
+            out.append({"movement_id": "%s:%s:%d" % (typ, ev["event_id"], i), "sku": line["sku"],
+                        "location_id": ev["location_id"],
+                        "channel": ev.get("channel") if topic != "restocks" else None,
+                        "type": typ, "quantity": line["quantity"], "occurred_at": ev["_ms"],
+                        "source": ev["source"]})
+        return out
+
+    def make_event(topic, event_id=None, loc=None):
+        t_ms[0] += rnd.randint(1, 60)
+        loc = loc or anchor()
+        ev = {"event_id": event_id or next_id({"sales": "T", "returns": "R", "restocks": "GR"}[topic]),
+              "source": "pos-" + loc if rnd.random() < 0.7 else rnd.choice(("web", "amazon", "wms", "erp")),
+              "location_id": loc}
+        if topic != "restocks":
+            ev["channel"] = rnd.choices(CHANNELS, weights=(50, 25, 15, 10))[0]
+        ev["occurred_at"] = _time_text(t_ms[0], rnd)
+        ev["_ms"] = t_ms[0]
+        lines = pick_lines(loc, nlines())
+        if topic == "sales":
+            ev["lines"] = [{"sku": s, "quantity": rnd.choices((1, 2, 3, 5), (60, 25, 10, 5))[0]} for s in lines]
+        elif topic == "returns":
+            if rnd.random() < 0.5:
+                ev["original_event_id"] = "T-%d-%07d" % (seed, rnd.randint(1, max(1, seq[0])))
+            ev["lines"] = [{"sku": s, "quantity": rnd.randint(1, 2),
+                            "disposition": "resellable" if rnd.random() < 0.7 else "damaged"} for s in lines]
+        else:
+            kind = rnd.choices(("receipt", "adjustment", "count"), (60, 25, 15))[0]
+            ev["kind"] = kind
+            if kind == "receipt" and rnd.random() < 0.6:
+                ev["purchase_order_id"] = "PO-%d" % rnd.randint(1, 99999)
+            if kind == "receipt":
+                qs = [rnd.randint(4, 24) for _ in lines]
+            elif kind == "adjustment":
+                qs = [rnd.choice((-5, -3, -2, -1, -1, 1, 1, 2, 4)) for _ in lines]
+            else:
+                qs = [rnd.choice((0, 0, 1, 2, 3, 5, 8, 12, 20)) for _ in lines]
+            ev["lines"] = [{"sku": s, "quantity": q} for s, q in zip(lines, qs)]
+        return ev
+
+    def encode(topic, ev):
+        return _avro_bytes(topic, ev) if rnd.random() < avro_rate else _json_bytes(ev)
+
+    def add_valid(topic, ev, note=None, key=None):
+        inp = Input(topic, key or ev["event_id"].encode("utf-8"), encode(topic, ev), movements(topic, ev),
+                    note=note)
+        st.inputs.append(inp)
+        return inp
+
+    def add_malformed(topic):
+        kind = rnd.choice(MALFORMED_KINDS)
+        if topic != "restocks" and kind in ("adjustment-0", "negative-count", "unknown-kind"):
+            kind = "quantity-0"
+        if topic != "returns" and kind == "unknown-disposition":
+            kind = "negative-quantity"
+        if topic == "restocks" and kind == "unknown-channel":
+            kind = "missing-location"
+        ev = make_event(topic)
+        if topic == "restocks" and kind in ("quantity-0", "negative-quantity"):
+            ev["kind"] = "receipt"
+        if kind == "adjustment-0":
+            ev["kind"] = "adjustment"
+        if kind == "negative-count":
+            ev["kind"] = "count"
+        line = ev["lines"][-1]
+        value = None
+        if kind == "bad-json":
+            value = _json_bytes(ev)[:-rnd.randint(1, 12)]
+        elif kind == "not-an-object":
+            value = b"[1,2,3]"
+        elif kind == "missing-location":
+            del ev["location_id"]
+        elif kind == "missing-lines":
+            del ev["lines"]
+        elif kind == "missing-sku":
+            del line["sku"]
+        elif kind == "missing-event-id":
+            del ev["event_id"]
+        elif kind in ("quantity-0", "adjustment-0"):
+            line["quantity"] = 0
+        elif kind == "negative-quantity":
+            line["quantity"] = -rnd.randint(1, 5)
+        elif kind == "negative-count":
+            line["quantity"] = -1
+        elif kind == "unknown-channel":
+            ev["channel"] = rnd.choice(("telepathy", "STORE", "", "phone"))
+        elif kind == "unknown-disposition":
+            line["disposition"] = "lost"
+        elif kind == "unknown-kind":
+            ev["kind"] = "transfer"
+        elif kind == "empty-lines":
+            ev["lines"] = []
+        elif kind == "fractional-quantity":
+            line["quantity"] = 1.5
+        elif kind == "string-quantity":
+            line["quantity"] = "2"
+        elif kind == "bad-time":
+            ev["occurred_at"] = rnd.choice(("yesterday", "2026-13-01T00:00:00Z", "2026-11-22 10:00:00"))
+        elif kind == "empty-value":
+            value = b""
+        elif kind == "unknown-schema-id":
+            value = b"\x00" + struct.pack(">i", 4242) + b"\x02ab"
+        elif kind == "truncated-avro":
+            ev2 = make_event(topic)
+            value = _avro_bytes(topic, ev2)[:-3]
+        if value is None:
+            value = _json_bytes(ev)
+        key = rnd.choice((b"bad", None, ("bad-%d" % len(st.inputs)).encode()))
+        st.inputs.append(Input(topic, key, value, malformed=kind))
+
+    # the keeper's own refusals: movements the processors accept
+    n_star = star_sales if star_sales is not None else max(3, n_events // 40000)
+    special = {}
+    for _ in range(n_star):
+        special[rnd.randrange(n_events)] = "star"
+    if overflow:
+        special[rnd.randrange(n_events // 4, n_events // 2)] = "overflow-1"
+        special[rnd.randrange(n_events // 2, n_events)] = "overflow-2"
+
+    topic_weights = (("sales", 62), ("returns", 14), ("restocks", 24))
+    while len(st.inputs) < n_events:
+        i = len(st.inputs)
+        if i in special:
+            what = special.pop(i)
+            if what == "star":
+                ev = make_event("sales", loc="*")
+                add_valid("sales", ev, note="keeper-refuses")
+            else:  # two receipts whose sum overflows the network row
+                ev = make_event("restocks", loc="dc-%s" % what[-1])
+                ev["kind"] = "receipt"
+                ev["lines"] = [{"sku": "SKU-OVERFLOW", "quantity": 5 * 10 ** 18}]
+                add_valid("restocks", ev, note="overflow")
+            continue
+        r = rnd.random()
+        if r < malformed_rate:
+            add_malformed(rnd.choices([t for t, _ in topic_weights], [w for _, w in topic_weights])[0])
+        elif r < malformed_rate + dup_rate and sent:
+            orig, topic, ev = rnd.choice(sent) if rnd.random() < 0.7 else rnd.choice(sent[: max(1, len(sent) // 10)])
+            if rnd.random() < 0.2:  # same ids, other quantities: still a duplicate
+                ev2 = dict(ev)
+                ev2["lines"] = [dict(l) for l in ev["lines"]]
+                for l in ev2["lines"]:
+                    if ev.get("kind") == "adjustment":
+                        l["quantity"] = -l["quantity"]
+                    else:
+                        l["quantity"] += rnd.randint(1, 3)
+                add_valid(topic, ev2, note="resent-changed", key=orig.key)
+            else:
+                st.inputs.append(Input(topic, orig.key, orig.value, movements(topic, ev), note="resent"))
+        else:
+            topic = rnd.choices([t for t, _ in topic_weights], [w for _, w in topic_weights])[0]
+            ev = make_event(topic)
+            if rnd.random() < 0.01 and sent:
+                # an event id an event of another topic has: another movement
+                # type, so not a duplicate. Never re-sent, and each (topic, id)
+                # once, so one movement id always means one SKU.
+                src = rnd.choice(sent)
+                if src[1] != topic and (topic, src[2]["event_id"]) not in reused:
+                    reused.add((topic, src[2]["event_id"]))
+                    ev["event_id"] = src[2]["event_id"]
+                    add_valid(topic, ev, note="id-of-another-type")
+                    continue
+            inp = add_valid(topic, ev)
+            sent.append((inp, topic, ev))
+    return st
+
+
+# =============================================================== checks without replay
+
+def check_network_sums(stock):
+    """Every `sku|*` row is the field-by-field sum of the SKU's location rows."""
+    by_sku = defaultdict(lambda: [0, 0, 0, 0])
+    for (sku, loc), r in stock.items():
+        if loc != "*":
+            for i, f in enumerate(("on_hand", "unsellable", "on_order", "available")):
+                by_sku[sku][i] += r[f]
+    bad = []
+    for (sku, loc), r in stock.items():
+        if loc == "*":
+            got = [r[f] for f in ("on_hand", "unsellable", "on_order", "available")]
+            if got != by_sku[sku]:
+                bad.append((sku, got, by_sku[sku]))
+    for sku in by_sku:
+        if (sku, "*") not in stock:
+            bad.append((sku, None, by_sku[sku]))
+    assert not bad, "network rows that are not the sum of their locations (sku, row, sum): %s" % bad[:10]
+
+
+def check_levels(stock):
+    """available = max(on_hand, 0) on each location row; unsellable and
+    on_order never negative; version positive."""
+    bad = [(k, r) for k, r in stock.items()
+           if (k[1] != "*" and r["available"] != max(r["on_hand"], 0)) or r["unsellable"] < 0 or
+           r["on_order"] < 0 or r["version"] < 1]
+    assert not bad, "impossible StockLevels: %s" % bad[:10]
+
+
+def check_unique_ids(events, what):
+    c = Counter(e["event_id"] for e in events)
+    dup = [(k, n) for k, n in c.items() if n > 1]
+    assert not dup, "%d duplicate %s event ids, e.g. %s" % (len(dup), what, dup[:10])
+
+
+def check_reorder_rules(reorders, movements_by_partition, policies):
+    """The reorder rule on the committed ReorderEvents alone, with the
+    movements only to walk each row's position between two reorders:
+
+      * event_id = "reorder:" + cause_movement_id, unique;
+      * reorder_point is the row's effective point, the position before the
+        order (on_hand + on_order - quantity) is at or below it and quantity
+        = max(reorder_quantity, point + 1 - position); after it the position
+        is above the point;
+      * between two reorders of a row, the position (walked from the first
+        event's on_hand/on_order through the row's movements, duplicates
+        skipped) first falls to the point exactly at the second one's cause,
+        never earlier (a missed reorder) nor not at all (a second reorder
+        without the position falling again)."""
+    check_unique_ids(reorders, "reorder")
+    by_row = defaultdict(list)
+    for e in reorders:
+        assert e["event_id"] == "reorder:" + e["cause_movement_id"], e
+        pol = policies.effective(e["sku"], e["location_id"])
+        before = e["on_hand"] + e["on_order"] - e["quantity"]
+        assert e["reorder_point"] == pol.rp, ("reorder point", e, pol)
+        assert before <= pol.rp, ("reorder above the point", e)
+        assert e["quantity"] == max(pol.rq, pol.rp + 1 - before), ("reorder quantity", e, pol)
+        assert e["on_hand"] + e["on_order"] > pol.rp, e
+        by_row[(e["sku"], e["location_id"])].append(e)
+    # each row's movements in application order (one partition per SKU)
+    index = {}
+    row_moves = defaultdict(list)
+    seen = set()
+    for part, moves in movements_by_partition.items():
+        for m in moves:
+            if m["location_id"] == "*" or m["movement_id"] in seen:
+                continue
+            seen.add(m["movement_id"])
+            key = (m["sku"], m["location_id"])
+            if key in by_row:
+                index[m["movement_id"]] = len(row_moves[key])
+                row_moves[key].append(m)
+    checked = 0
+    for key, evs in by_row.items():
+        rp = policies.effective(*key).rp
+        moves = row_moves[key]
+        positions = [index[e["cause_movement_id"]] for e in evs]
+        assert positions == sorted(positions), ("reorders out of movement order", key)
+        for e1, e2, i1, i2 in zip(evs, evs[1:], positions, positions[1:]):
+            on_hand, on_order = e1["on_hand"], e1["on_order"]
+            for j in range(i1 + 1, i2 + 1):
+                m = moves[j]
+                t, q = m["type"], m["quantity"]
+                if t == "sale":
+                    on_hand -= q
+                elif t in ("return_resellable", "adjustment"):
+                    on_hand += q
+                elif t == "receipt":
+                    on_hand += q
+                    on_order -= min(on_order, q)
+                elif t == "count":
+                    on_hand = q
+                if on_hand + on_order <= rp:
+                    assert j == i2, ("missed reorder: position %d <= %d after %s, next reorder at %s"
+                                     % (on_hand + on_order, rp, m["movement_id"], e2["event_id"]))
+                    break
+            else:
+                raise AssertionError("second reorder %s without the position falling to %d (at %d)"
+                                     % (e2["event_id"], rp, on_hand + on_order))
+            assert (on_hand, on_order) == (e2["on_hand"], e2["on_order"] - e2["quantity"]), (
+                "walked to on_hand %d, on_order %d before the reorder" % (on_hand, on_order), e2)
+            checked += 1
+    return checked
+
+
+def check_shortage_rules(shortages, final_stock, policies):
+    """Per row, in topic order: consecutive states differ, the first is not
+    'restored', each state agrees with its available and threshold, ids are
+    "shortage:<location>:<state>:<movement_id>" and unique; the last state
+    agrees with the row's final available."""
+    check_unique_ids(shortages, "shortage")
+    by_row = defaultdict(list)
+    for e in shortages:
+        by_row[(e["sku"], e["location_id"])].append(e)
+        assert re.match(r"^shortage:%s:%s:" % (re.escape(e["location_id"]), e["state"]), e["event_id"]), e
+        thr = policies.network_threshold(e["sku"]) if e["location_id"] == "*" else \
+            policies.effective(e["sku"], e["location_id"]).ss
+        assert e["threshold"] == thr, ("threshold", e, thr)
+        a = e["available"]
+        ok = {"out_of_stock": a == 0, "low": 0 < a <= thr, "restored": a > thr}[e["state"]]
+        assert ok, ("state disagrees with available/threshold", e)
+    for key, evs in by_row.items():
+        assert evs[0]["state"] != "restored", ("first transition is restored", key, evs[0])
+        for a, b in zip(evs, evs[1:]):
+            assert a["state"] != b["state"], ("repeated transition", key, a, b)
+    for key, r in final_stock.items():
+        thr = policies.network_threshold(key[0]) if key[1] == "*" else policies.effective(*key).ss
+        last = by_row[key][-1]["state"] if by_row.get(key) else "none"
+        a = r["available"]
+        want = "out_of_stock" if a == 0 else "low" if a <= thr else ("restored", "none")
+        assert last in want if isinstance(want, tuple) else last == want, \
+            ("final state of %s|%s: last event %s, available %d, threshold %d" % (key[0], key[1], last, a, thr))
+    return len(by_row)
+
+
+# =============================================================== decoding outputs
+
+def _level_of(value):
+    d = json.loads(value)
+    d["updated_at"] = parse_rfc3339_ms(d["updated_at"])
+    return d
+
+
+def _event_of(value):
+    d = json.loads(value)
+    d["occurred_at"] = parse_rfc3339_ms(d["occurred_at"])
+    return d
+
+
+def movement_of(value):
+    d = json.loads(value)
+    d["occurred_at"] = parse_rfc3339_ms(d["occurred_at"])
+    return d
+
+
+def final_stock_from(records, partitions):
+    """{(sku, location): level} from inventory.stock records (last value per key),
+    checking key = sku|location and partition = murmur2(sku) mod partitions.
+    The level carries "shortage" from the inv.shortage header (None if absent)."""
+    out = {}
+    bad = []
+    for r in records:
+        key, value, headers, part = r[0], r[1], r[2], r[3]
+        if value is None:
+            sku, _, loc = key.decode().rpartition("|")
+            out.pop((sku, loc), None)
+            continue
+        lv = _level_of(value)
+        if key != ("%s|%s" % (lv["sku"], lv["location_id"])).encode("utf-8"):
+            bad.append(("key", key, lv))
+        if part != murmur2_partition(lv["sku"].encode("utf-8"), partitions):
+            bad.append(("partition", part, lv["sku"]))
+        hs = [v for h, v in headers if h == "inv.shortage"]
+        lv["shortage"] = hs[-1].decode() if hs and hs[-1] is not None else None
+        out[(lv["sku"], lv["location_id"])] = lv
+    assert not bad, "stock records with a wrong key or partition: %s" % bad[:10]
+    return out
+
+
+def compare_stock(got, want, with_shortage=True):
+    """Exact comparison, every field; a readable diff on failure."""
+    fields = ("on_hand", "unsellable", "on_order", "available", "version", "updated_at")
+    diffs = []
+    for k in sorted(set(got) | set(want), key=repr):
+        g, w = got.get(k), want.get(k)
+        if g is None or w is None:
+            diffs.append("%s|%s: %s" % (k[0], k[1], "missing" if g is None else "unexpected %r" % g))
+            continue
+        d = ["%s %r != %r" % (f, g[f], w[f]) for f in fields if g[f] != w[f]]
+        if with_shortage:
+            gs = g.get("shortage") or "none"
+            if gs != w["shortage"]:
+                d.append("shortage header %r != %r" % (gs, w["shortage"]))
+        if d:
+            diffs.append("%s|%s: %s" % (k[0], k[1], ", ".join(d)))
+    assert not diffs, "inventory.stock differs from the oracle in %d rows (got != want):\n  %s" % (
+        len(diffs), "\n  ".join(diffs[:30]))
+
+
+def compare_events(got, want, what):
+    """Multiset equality of output events (dicts), by event id then fields."""
+    gi, wi = defaultdict(list), defaultdict(list)
+    for e in got:
+        gi[e["event_id"]].append(e)
+    for e in want:
+        wi[e["event_id"]].append(e)
+    missing = [k for k in wi if k not in gi]
+    extra = [k for k in gi if k not in wi]
+    differ = [(gi[k], wi[k]) for k in wi if k in gi and gi[k] != wi[k]]
+    assert not missing and not extra and not differ, (
+        "%s differ from the oracle: %d missing (e.g. %s), %d unexpected (e.g. %s), %d different (e.g. %s)"
+        % (what, len(missing), missing[:5], len(extra), extra[:5], len(differ), differ[:3]))
+
+
+# =============================================================== Kafka plumbing
+
+def consume_bulk(topic, isolation="read_committed", timeout=120.0, partitions=None):
+    """Every record of topic (or of the given partitions) up to its end as it is
+    now (the last stable offset for read_committed): a list of
+    (key, value, headers, partition, offset, timestamp) in partition/offset
+    order. Batched reads, for hundreds of thousands of records."""
+    from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
+    c = Consumer({"bootstrap.servers": bootstrap(), "group.id": unique("oracle-reader"),
+                  "enable.auto.commit": False, "isolation.level": isolation,
+                  "enable.partition.eof": False, "fetch.max.bytes": 52428800,
+                  "max.partition.fetch.bytes": 10485760, "queued.max.messages.kbytes": 262144})
+    try:
+        md = c.list_topics(topic, timeout=10).topics[topic]
+        if md.error is not None:
+            raise RuntimeError("topic %s: %s" % (topic, md.error))
+        parts = sorted(md.partitions) if partitions is None else sorted(partitions)
+        end = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1] for p in parts}
+        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
+        out = {p: [] for p in parts}
+        pending = {p for p in parts if end[p] > 0}
+        deadline = time.monotonic() + timeout
+        while pending:
+            if time.monotonic() >= deadline:
+                raise TimeoutError("consume_bulk(%s): partitions %s not read to %s in %.0fs"
+                                   % (topic, sorted(pending), end, timeout))
+            for m in c.consume(10000, 0.2):
+                if m.error() is not None:
+                    raise RuntimeError("consume %s: %s" % (topic, m.error()))
+                if m.offset() < end[m.partition()]:
+                    out[m.partition()].append((m.key(), m.value(), m.headers() or [], m.partition(),
+                                               m.offset(), m.timestamp()[1]))
+            for tp in c.position([TopicPartition(topic, p) for p in pending]):
+                if tp.offset >= end[tp.partition]:
+                    pending.discard(tp.partition)
+        return [r for p in parts for r in out[p]]
+    finally:
+        c.close()
+
+
+def end_offsets(topic, isolation="read_uncommitted"):
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap(), "group.id": unique("oracle-wm"),
+                  "isolation.level": isolation})
+    try:
+        parts = sorted(c.list_topics(topic, timeout=10).topics[topic].partitions)
+        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1] for p in parts}
+    finally:
+        c.close()
+
+
+def committed_offsets(group, topic, partitions):
+    """The group's committed offsets of topic, -1 where none."""
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap(), "group.id": group, "enable.auto.commit": False,
+                  "isolation.level": "read_committed"})
+    try:
+        tps = c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+        return {tp.partition: tp.offset for tp in tps}
+    finally:
+        c.close()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_get(port, path, timeout=10):
+    """(status, body bytes); connection errors raise."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def parse_metrics(text):
+    """Prometheus text -> {(name, ((label, value), ...)): float}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)', line)
+        if not m:
+            continue
+        labels = tuple(sorted(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or "")))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+PROCESSORS = {"sales": "inv-sale", "returns": "inv-return", "restocks": "inv-restock"}
+
+
+class KeeperRig:
+    """One isolated pipeline: unique topics (the nine of DESIGN.md plus the
+    keeper's dedup log, created by `invctl topics create`), unique group ids,
+    state dirs under a temp dir; starts the three processors and inv-stock
+    instances, produces a Stream, waits for conditions (never a blind
+    sleep), reads the outputs back. stop() kills whatever is still running."""
+
+    def __init__(self, name, partitions=6, keeper_conf=None, common_conf=None):
+        self.partitions = partitions
+        self.env = topic_env(name)
+        self.env["INV_TOPIC_DEDUP"] = self.env["INV_TOPIC_SALES"][:-len(".sales")] + ".dedup"
+        self.topic = {k: self.env["INV_TOPIC_" + k.upper()] for k in tuple(TOPIC_KEYS) + ("dedup",)}
+        self.groups = {prog: unique("g-" + prog) for prog in ("inv-sale", "inv-return", "inv-restock", "inv-stock")}
+        self.workdir = tempfile.mkdtemp(prefix="keeper-%s-" % name)
+        self.procs = []
+        # fast failure detection: a killed member leaves the group in seconds
+        self.common = ["-X", "kafka.session.timeout.ms=6000", "-X", "kafka.heartbeat.interval.ms=1000"]
+        for k, v in (common_conf or {}).items():
+            self.common += ["-X", "%s=%s" % (k, v)]
+        self.keeper_conf = {"policy.default.reorder_point": 4, "policy.default.reorder_quantity": 12,
+                            "policy.default.safety_stock": 2}
+        self.keeper_conf.update(keeper_conf or {})
+
+    def set_default_policy(self, default):
+        rp, rq, ss = default
+        self.keeper_conf.update({"policy.default.reorder_point": rp, "policy.default.reorder_quantity": rq,
+                                 "policy.default.safety_stock": ss})
+
+    # ---- topics and inputs
+    def create_topics(self):
+        r = run([bin("invctl"), "-b", bootstrap(), "topics", "create", "--partitions", str(self.partitions)],
+                env=self.env, timeout=60)
+        assert r.returncode == 0, "invctl topics create: exit %s\n%s" % (r.returncode, r.stderr)
+        from confluent_kafka.admin import AdminClient
+        admin = AdminClient({"bootstrap.servers": bootstrap()})
+
+        def ready():
+            md = admin.list_topics(timeout=10)
+            for n in self.topic.values():
+                t = md.topics.get(n)
+                if t is None or t.error is not None or len(t.partitions) != self.partitions or \
+                        any(p.leader < 0 for p in t.partitions.values()):
+                    return False
+            return True
+        wait_until(ready, 60, "the topics invctl created")
+
+    def producer(self):
+        from confluent_kafka import Producer
+        return Producer({"bootstrap.servers": bootstrap(), "enable.idempotence": True, "acks": "all",
+                         "linger.ms": 20, "partitioner": "murmur2_random",
+                         "queue.buffering.max.messages": 1000000, "message.timeout.ms": 300000})
+
+    def produce(self, items, topic_of=lambda i: i.topic, producer=None, flush=True):
+        """Produce Inputs (or (topic key, key, value) tuples via topic_of)."""
+        p = producer or self.producer()
+        errors = []
+
+        def cb(err, msg):
+            if err is not None:
+                errors.append(err)
+        for it in items:
+            if isinstance(it, Input):
+                t, k, v = self.topic[it.topic], it.key, it.value
+            else:
+                t, k, v = self.topic[it[0]], it[1], it[2]
+            while True:
+                try:
+                    p.produce(t, key=k, value=v, on_delivery=cb)
+                    break
+                except BufferError:
+                    p.poll(0.05)
+            p.poll(0)
+        if flush:
+            left = p.flush(300)
+            assert left == 0 and not errors, "produce: %d undelivered, errors %s" % (left, errors[:5])
+        return p
+
+    def produce_policies(self, stream):
+        self.produce([("policies", k, v) for k, v in stream.policies])
+
+    # ---- programs
+    def start_processor(self, topic_key, *extra):
+        prog = PROCESSORS[topic_key]
+        p = start([bin(prog), "-b", bootstrap(), "-X", "group.id=" + self.groups[prog]] + self.common +
+                  list(extra), self.env)
+        p.role = prog
+        self.procs.append(p)
+        return p
+
+    def start_processors(self):
+        return [self.start_processor(k) for k in PROCESSORS]
+
+    def state_dir(self, name="stock-0"):
+        return os.path.join(self.workdir, name)
+
+    def start_keeper(self, state="stock-0", http_port=None, *extra):
+        args = [bin("inv-stock"), "-b", bootstrap(), "-X", "group.id=" + self.groups["inv-stock"],
+                "--state-dir", self.state_dir(state)] + self.common
+        for k, v in self.keeper_conf.items():
+            args += ["-X", "%s=%s" % (k, v)]
+        if http_port:
+            args += ["--http", "127.0.0.1:%d" % http_port]
+        p = start(args + list(extra), self.env)
+        p.role = "inv-stock"
+        p.state = state
+        p.http_port = http_port
+        self.procs.append(p)
+        return p
+
+    def alive(self, role=None):
+        return [p for p in self.procs if p.alive() and (role is None or p.role == role)]
+
+    def assert_running(self, procs):
+        for p in procs:
+            assert p.alive(), "%s (%s) died: exit %s\n%s" % (p.role, p.pid, p.p.returncode,
+                                                            p.stderr_text()[-4000:])
+
+    def stop(self):
+        """SIGTERM everything still running (exit 0 expected), SIGKILL stragglers;
+        returns [(proc, exit code)] of those stopped here."""
+        out = []
+        for p in self.procs:
+            if p.alive():
+                try:
+                    out.append((p, p.stop(timeout=60)))
+                except TimeoutError:
+                    out.append((p, "killed after ignoring SIGTERM"))
+        return out
+
+    def kill_all(self):
+        for p in self.procs:
+            if p.alive():
+                p.kill()
+
+    def cleanup(self):
+        self.kill_all()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # ---- waits
+    def wait_processors_done(self, timeout, procs=None, check=None):
+        """Until every processor group has committed its whole input topic."""
+        want = {k: end_offsets(self.topic[k]) for k in PROCESSORS}
+
+        def done():
+            if procs:
+                self.assert_running(procs)
+            if check:
+                check()
+            for k, prog in PROCESSORS.items():
+                got = committed_offsets(self.groups[prog], self.topic[k], self.partitions)
+                if any(got[p] < want[k][p] and want[k][p] > 0 for p in want[k]):
+                    return False
+            return True
+        wait_until(done, timeout, "the processors to commit their inputs up to %s" % want, interval=0.5)
+
+    def wait_keeper_done(self, last_offsets, timeout, procs=None, check=None):
+        """Until inv-stock's group committed past the last movement of each
+        partition (last_offsets: partition -> offset of the last data record)."""
+        def done():
+            if procs:
+                self.assert_running(procs)
+            if check:
+                check()
+            got = committed_offsets(self.groups["inv-stock"], self.topic["movements"], self.partitions)
+            return all(got[p] >= o + 1 for p, o in last_offsets.items())
+        wait_until(done, timeout, "inv-stock to commit movements up to %s" % last_offsets, interval=0.5)
+
+    # ---- outputs
+    def read_movements(self, timeout=300):
+        """{partition: [movement dict + '_offset']} in partition order, checking
+        key = sku and partition = murmur2(sku)."""
+        out = defaultdict(list)
+        bad = []
+        for key, value, headers, part, off, ts in consume_bulk(self.topic["movements"], timeout=timeout):
+            m = movement_of(value)
+            m["_offset"] = off
+            if key != m["sku"].encode("utf-8") or part != murmur2_partition(key, self.partitions):
+                bad.append((key, part, m["movement_id"]))
+            out[part].append(m)
+        assert not bad, "movements with a wrong key or partition: %s" % bad[:10]
+        return out
+
+    def read_events(self, what, timeout=300):
+        return [_event_of(r[1]) for r in consume_bulk(self.topic[what], timeout=timeout)]
+
+    def read_stock(self, timeout=300):
+        return final_stock_from(consume_bulk(self.topic["stock"], timeout=timeout), self.partitions)
+
+    def read_dlq(self, timeout=300):
+        return consume_bulk(self.topic["dlq"], timeout=timeout)
+
+
+def check_movements_exact(stream, movements_by_partition):
+    """The processors wrote exactly the movements of the valid inputs (re-sends
+    included), nothing more, nothing less."""
+    got = Counter(movement_tuple(m) for ms in movements_by_partition.values() for m in ms)
+    want = stream.expected_movements()
+    missing, extra = want - got, got - want
+    assert not missing and not extra, "movements differ from the stream: %d missing (e.g. %s), %d extra (e.g. %s)" % (
+        sum(missing.values()), list(missing)[:3], sum(extra.values()), list(extra)[:3])
+
+
+def replay(stream, movements_by_partition):
+    """The oracle fed with the committed movements, partition by partition."""
+    o = StockOracle(stream.policy_table())
+    for p in sorted(movements_by_partition):
+        for m in movements_by_partition[p]:
+            o.apply(m)
+    return o
+
+
+def check_dlq(stream, oracle, dlq_records, movements_topic):
+    """Every malformed input once, from its input topic, plus exactly the
+    movements the oracle refused, from the movements topic; every entry has
+    a non-empty inv.error and source headers."""
+    want_inputs = Counter((i.key, i.value) for i in stream.malformed())
+    got_inputs, got_movements, bad = Counter(), Counter(), []
+    for key, value, headers, part, off, ts in dlq_records:
+        h = dict(headers)
+        if not h.get("inv.error") or not h.get("inv.source.topic") or h.get("inv.source.offset") is None:
+            bad.append((key, value, headers))
+        src = (h.get("inv.source.topic") or b"").decode()
+        if src.endswith(".movements"):
+            got_movements[json.loads(value)["movement_id"]] += 1
+        else:
+            got_inputs[(key, value or b"")] += 1  # an empty value may come back as null
+    want_inputs = Counter({(k, v or b""): n for (k, v), n in want_inputs.items()})
+    assert not bad, "DLQ entries without reason/source headers: %s" % bad[:5]
+    missing, extra = want_inputs - got_inputs, got_inputs - want_inputs
+    assert not missing and not extra, "DLQ of malformed inputs: %d missing (e.g. %s), %d extra (e.g. %s)" % (
+        sum(missing.values()), list(missing)[:3], sum(extra.values()), list(extra)[:3])
+    want_refused = Counter(m["movement_id"] for m, _ in oracle.refused)
+    assert got_movements == want_refused, "keeper's DLQ entries %s, the oracle refused %s" % (
+        dict(got_movements), dict(want_refused))
+    return sum(want_inputs.values()), sum(want_refused.values())
