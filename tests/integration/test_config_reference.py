@@ -1,0 +1,93 @@
+"""Unit check (no broker): docs/CONFIGURATION.md is exactly what
+`invctl config reference` prints, so the documented keys cannot drift from the
+table in common/inv_conf.c (issue 6, "the config reference in docs is generated").
+
+  * `invctl config reference` exits 0, prints nothing on stderr, and its stdout
+    equals docs/CONFIGURATION.md byte for byte; on a difference the test prints a
+    unified diff and the command that regenerates the file;
+  * every key of the C table (read from common/inv_conf.c itself, not from
+    invctl) has one row in the document, with its INV_<KEY> environment name
+    (dots as underscores, upper case) and its default;
+  * docs/OPERATIONS.md and README.md link to docs/CONFIGURATION.md.
+"""
+import difflib
+import os
+import re
+import sys
+
+from invtest import ROOT, bin, run
+
+failures = []
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL: " + msg)
+    return cond
+
+
+def c_table_keys():
+    """(name, default) of every row of inv_conf_keys[] in common/inv_conf.c."""
+    with open(os.path.join(ROOT, "common", "inv_conf.c"), encoding="utf-8") as f:
+        src = f.read()
+    m = re.search(r"const inv_conf_key_t inv_conf_keys\[\] = \{(.*?)\n\};", src, re.S)
+    assert m, "common/inv_conf.c: inv_conf_keys[] table not found"
+    rows = re.findall(r'^\s*\{"([^"]+)",\s*INV_CONF_\w+,\s*"([^"]*)"', m.group(1), re.M)
+    assert len(rows) >= 20, "only %d keys parsed from inv_conf_keys[]" % len(rows)
+    return rows
+
+
+def main():
+    doc_path = os.path.join(ROOT, "docs", "CONFIGURATION.md")
+    r = run([bin("invctl"), "config", "reference"], env={}, timeout=30)
+    check(r.returncode == 0, "invctl config reference: exit %s" % r.returncode)
+    check(r.stderr == "", "invctl config reference wrote to stderr:\n%s" % r.stderr)
+    generated = r.stdout
+    try:
+        with open(doc_path, encoding="utf-8") as f:
+            checked_in = f.read()
+    except FileNotFoundError:
+        checked_in = ""
+    if not check(generated == checked_in,
+                 "docs/CONFIGURATION.md differs from `invctl config reference`; regenerate it with\n"
+                 "    build/bin/invctl config reference > docs/CONFIGURATION.md"):
+        sys.stdout.writelines(difflib.unified_diff(
+            checked_in.splitlines(True), generated.splitlines(True),
+            "docs/CONFIGURATION.md (checked in)", "invctl config reference"))
+
+    # Independently of invctl: every key of the C table is documented.
+    rows = {}
+    for line in checked_in.splitlines():
+        m = re.match(r"^\| `([^`]+)` \| `(INV_[A-Z0-9_]+)` \| (`[^`]*`|\(empty\)) \|", line)
+        if m:
+            rows[m.group(1)] = (m.group(2), m.group(3))
+    keys = c_table_keys()
+    for name, default in keys:
+        env = "INV_" + name.replace(".", "_").upper()
+        want_default = "`%s`" % default.replace("|", "\\|") if default else "(empty)"
+        if check(name in rows, "key %s of common/inv_conf.c has no row in docs/CONFIGURATION.md" % name):
+            check(rows[name] == (env, want_default),
+                  "docs/CONFIGURATION.md row of %s: %s, want %s" % (name, rows[name], (env, want_default)))
+    extra = set(rows) - {n for n, _ in keys}
+    check(not extra, "docs/CONFIGURATION.md documents keys not in common/inv_conf.c: %s" % sorted(extra))
+    check("`kafka.<prop>`" in checked_in, "docs/CONFIGURATION.md does not document kafka.<prop>")
+
+    for doc in ("docs/OPERATIONS.md", "README.md"):
+        try:
+            with open(os.path.join(ROOT, doc), encoding="utf-8") as f:
+                text = f.read()
+        except FileNotFoundError:
+            check(False, "%s missing" % doc)
+            continue
+        check("CONFIGURATION.md" in text, "%s does not link to docs/CONFIGURATION.md" % doc)
+
+    if failures:
+        print("%d failure(s)" % len(failures))
+        return 1
+    print("ok: docs/CONFIGURATION.md matches `invctl config reference` (%d keys)" % len(keys))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,592 @@
+"""Unit check (no broker): deploy/ validates with real validators, not by eye
+(issue 6, "deploy/" and "Must show": the manifests pass the validator in the tests).
+
+systemd (deploy/systemd/):
+  * static checks, always: a unit per program (inv-sale, inv-return, inv-restock,
+    inv-stock) plus the inventory-events-topics oneshot; each ExecStart names
+    /usr/local/bin/<program>; Restart=on-failure; EnvironmentFile=
+    /etc/inventory-events/<program>.env with an example in deploy/systemd/env/;
+    KillSignal=SIGTERM with a TimeoutStopSec longer than the default
+    transaction.timeout.ms; sandboxing (DynamicUser, NoNewPrivileges,
+    ProtectSystem=strict); inv-stock with StateDirectory=inv-stock, mode 0700,
+    ReadWritePaths and `--state-dir /var/lib/inv-stock --http 127.0.0.1:9464`;
+  * every INV_* name in the example env files (commented-out ones too) is a key
+    of common/inv_conf.c or INV_KAFKA_*, and the programs accept the files: each
+    is loaded (comments included, uncommented) into `invctl config reference`,
+    which validates every key and librdkafka property before it prints;
+  * `systemd-analyze verify` on the units in a scratch --root holding the built
+    programs under /usr/local/bin (any diagnostic fails), and
+    `systemd-analyze security --offline` with an exposure threshold of 2.0.
+    Without systemd-analyze (Debian package `systemd`) these two are skipped
+    with a SKIP line naming the package; the static checks still run.
+
+Kubernetes (deploy/k8s/):
+  * every built-in object is validated with kubernetes-validate in strict mode
+    (unknown fields are errors) against the schemas of Kubernetes 1.27 and the
+    newest the package ships; the KEDA ScaledObjects against a JSON schema
+    derived from the KEDA CRD's generated models in cloudcoil-models-keda
+    (made strict the same way), plus a hand-written list of the kafka scaler's
+    trigger metadata keys (trigger metadata is a free string map in the CRD);
+  * semantics: a Deployment + ScaledObject per processor (kafka trigger on the
+    program's consumer group and input topic, maxReplicaCount = the partition
+    count the topics Job creates), a StatefulSet for inv-stock with a
+    volumeClaimTemplate mounted above --state-dir, readiness on /healthz, a
+    liveness probe that cannot kill a restoring pod (no /healthz), Prometheus
+    annotations matching --http, a headless Service, the topics Job,
+    non-root / read-only root / no privilege escalation everywhere, and ConfigMap
+    keys that are real INV_* names;
+  * kustomization.yaml lists every manifest except the example Secret; when
+    kubectl is on PATH, `kubectl kustomize` renders it offline and the rendered
+    objects are validated too (else a SKIP line).
+  Missing validator packages fail the test, naming the pip package.
+
+Grafana (deploy/grafana/inventory-events.json): every metric in an expression is
+registered in common/inv_keeper_metrics.c (histogram suffixes only on
+histograms), every registered series is on the dashboard, every `by (...)`
+label is one the C code attaches (or Prometheus' instance).
+"""
+import copy
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from invtest import ROOT, bin, run
+
+failures = []
+PROGRAMS = ("inv-sale", "inv-return", "inv-restock", "inv-stock")
+PROCESSORS = {"inv-sale": "topic.sales", "inv-return": "topic.returns", "inv-restock": "topic.restocks"}
+K8S_VERSIONS = ("1.27.0", None)  # None: the newest schemas kubernetes-validate ships
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL: " + msg)
+    return cond
+
+
+def need(module, package):
+    """Import a validator; a missing one is a failure that names the pip package."""
+    try:
+        return __import__(module, fromlist=["_"])
+    except ImportError as e:
+        print("FAIL: %s is needed: pip install %s (tests/support/venv.sh) [%s]" % (module, package, e))
+        sys.exit(1)
+
+
+yaml = need("yaml", "PyYAML")
+
+
+# --- the C sources as the truth ------------------------------------------------------
+
+def conf_keys():
+    """{name: default} of inv_conf_keys[] in common/inv_conf.c."""
+    with open(os.path.join(ROOT, "common", "inv_conf.c"), encoding="utf-8") as f:
+        src = f.read()
+    table = re.search(r"const inv_conf_key_t inv_conf_keys\[\] = \{(.*?)\n\};", src, re.S).group(1)
+    rows = re.findall(r'^\s*\{"([^"]+)",\s*INV_CONF_\w+,\s*"([^"]*)"', table, re.M)
+    assert len(rows) >= 20, "inv_conf_keys[] not parsed"
+    return dict(rows)
+
+
+def env_name(key):
+    return "INV_" + key.replace(".", "_").upper()
+
+
+def valid_env(name, keys, extra=()):
+    return name in {env_name(k) for k in keys} or name in extra or re.fullmatch(r"INV_KAFKA_[A-Z0-9_]+", name)
+
+
+# --- systemd -----------------------------------------------------------------------------
+
+def parse_unit(path):
+    """{section: [(key, value)]}: systemd allows repeated keys, so no configparser."""
+    out, section = {}, None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line[0] in "#;":
+                continue
+            if line.startswith("["):
+                section = line.strip("[]")
+                out.setdefault(section, [])
+                continue
+            k, _, v = line.partition("=")
+            out[section].append((k.strip(), v.strip()))
+    return out
+
+
+def values(unit, section, key):
+    return [v for k, v in unit.get(section, []) if k == key]
+
+
+def one(unit, section, key):
+    v = values(unit, section, key)
+    return v[-1] if v else None
+
+
+def seconds(text):
+    m = re.fullmatch(r"(\d+)\s*(s|sec|min|m)?", text or "")
+    if not m:
+        return None
+    return int(m.group(1)) * (60 if m.group(2) in ("min", "m") else 1)
+
+
+def check_systemd_static(keys):
+    d = os.path.join(ROOT, "deploy", "systemd")
+    txn_timeout = int(keys["transaction.timeout.ms"]) / 1000.0
+    units = {}
+    for prog in PROGRAMS:
+        path = os.path.join(d, prog + ".service")
+        if not check(os.path.isfile(path), "missing %s" % path):
+            continue
+        u = units[prog] = parse_unit(path)
+        svc = "Service"
+        exec_start = one(u, svc, "ExecStart") or ""
+        argv = exec_start.split()
+        check(argv and argv[0] == "/usr/local/bin/" + prog,
+              "%s: ExecStart %r does not run /usr/local/bin/%s" % (prog, exec_start, prog))
+        check(one(u, svc, "Restart") == "on-failure", "%s: Restart=on-failure missing" % prog)
+        env_file = "/etc/inventory-events/%s.env" % prog
+        check(env_file in values(u, svc, "EnvironmentFile"), "%s: EnvironmentFile=%s missing" % (prog, env_file))
+        check(os.path.isfile(os.path.join(d, "env", prog + ".env")), "%s: no example deploy/systemd/env/%s.env"
+              % (prog, prog))
+        check(one(u, svc, "KillSignal") == "SIGTERM", "%s: KillSignal=SIGTERM missing" % prog)
+        stop = seconds(one(u, svc, "TimeoutStopSec"))
+        check(stop is not None and stop >= 2 * txn_timeout,
+              "%s: TimeoutStopSec=%s must cover a transaction commit (>= 2 x transaction.timeout.ms = %gs)"
+              % (prog, one(u, svc, "TimeoutStopSec"), 2 * txn_timeout))
+        check(one(u, svc, "DynamicUser") == "yes" or one(u, svc, "User"), "%s: no DynamicUser=yes nor User=" % prog)
+        check(one(u, svc, "NoNewPrivileges") == "yes", "%s: NoNewPrivileges=yes missing" % prog)
+        check(one(u, svc, "ProtectSystem") == "strict", "%s: ProtectSystem=strict missing" % prog)
+        check(one(u, svc, "RestartPreventExitStatus") == "2",
+              "%s: exit 2 (bad configuration) should not be restarted" % prog)
+        check(values(u, "Install", "WantedBy"), "%s: no [Install] WantedBy=" % prog)
+    st = units.get("inv-stock")
+    if st:
+        argv = (one(st, "Service", "ExecStart") or "").split()
+        check(argv[1:] == ["--state-dir", "/var/lib/inv-stock", "--http", "127.0.0.1:9464"],
+              "inv-stock: ExecStart arguments %s" % argv[1:])
+        check(one(st, "Service", "StateDirectory") == "inv-stock", "inv-stock: StateDirectory=inv-stock missing")
+        check(one(st, "Service", "StateDirectoryMode") == "0700", "inv-stock: StateDirectoryMode=0700 missing")
+        check("/var/lib/inv-stock" in " ".join(values(st, "Service", "ReadWritePaths")),
+              "inv-stock: ReadWritePaths=/var/lib/inv-stock missing")
+    for prog in PROCESSORS:
+        if prog in units:
+            argv = (one(units[prog], "Service", "ExecStart") or "").split()
+            check(len(argv) == 1, "%s: ExecStart takes no arguments (config is the env file): %s" % (prog, argv))
+
+    path = os.path.join(d, "inventory-events-topics.service")
+    if check(os.path.isfile(path), "missing %s" % path):
+        t = parse_unit(path)
+        check(one(t, "Service", "Type") == "oneshot", "topics unit: Type=oneshot missing")
+        argv = (one(t, "Service", "ExecStart") or "").split()
+        check(argv[:3] == ["/usr/local/bin/invctl", "topics", "create"],
+              "topics unit: ExecStart %s is not `/usr/local/bin/invctl topics create ...`" % argv)
+        check("/etc/inventory-events/invctl.env" in values(t, "Service", "EnvironmentFile"),
+              "topics unit: EnvironmentFile=/etc/inventory-events/invctl.env missing")
+        for prog, u in units.items():
+            check("inventory-events-topics.service" in " ".join(values(u, "Unit", "After")),
+                  "%s: not ordered After=inventory-events-topics.service" % prog)
+    check(os.path.isfile(os.path.join(d, "inventory-events.target")), "missing inventory-events.target")
+
+
+def env_file_settings(path):
+    """(name, value, commented) for every INV_*=... line of an env file."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            s = line.strip()
+            commented = s.startswith("#")
+            m = re.fullmatch(r"#?\s*(INV_[A-Za-z0-9_]*)=(.*)", s)
+            if m:
+                out.append((m.group(1), m.group(2), commented, n))
+            elif s and not commented:
+                check(False, "%s:%d: not a comment nor INV_KEY=value: %r" % (path, n, s))
+    return out
+
+
+def check_env_files(keys):
+    d = os.path.join(ROOT, "deploy", "systemd", "env")
+    files = sorted(glob.glob(os.path.join(d, "*.env")))
+    check(len(files) == 5, "deploy/systemd/env: want 5 example files, found %s" % files)
+    for path in files:
+        extra = ("INV_PARTITIONS", "INV_REPLICATION_FACTOR") if path.endswith("invctl.env") else ()
+        settings = env_file_settings(path)
+        check(any(n == "INV_BROKERS" and not c for n, _, c, _ in settings), "%s: no INV_BROKERS" % path)
+        for name, _, _, n in settings:
+            check(valid_env(name, keys, extra), "%s:%d: %s is no configuration key (docs/CONFIGURATION.md)"
+                  % (path, n, name))
+        # The programs accept every setting, the commented examples included
+        # (for keys set twice, e.g. two security.protocol examples, the last wins).
+        env = {k: v for k, v in os.environ.items() if not k.startswith("INV_")}
+        for name, value, _, _ in settings:
+            if name not in extra:
+                env[name] = value
+        r = subprocess.run([bin("invctl"), "config", "reference"], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        check(r.returncode == 0, "%s (all lines uncommented) rejected by invctl: exit %d: %s"
+              % (path, r.returncode, r.stderr.strip()))
+
+
+def check_systemd_analyze():
+    sa = shutil.which("systemd-analyze")
+    if not sa:
+        print("SKIP: systemd-analyze not found (Debian package `systemd`): `systemd-analyze verify` and "
+              "`systemd-analyze security` of deploy/systemd/ NOT run; the static checks above did run")
+        return
+    units_dir = os.path.join(ROOT, "deploy", "systemd")
+    system_units = "/usr/lib/systemd/system"
+    with tempfile.TemporaryDirectory(prefix="inv-systemd-root-") as root:
+        # A scratch root: the units in /etc/systemd/system, the built programs
+        # where ExecStart expects them, the example env files, and the
+        # distribution's units (sysinit.target, ...) for the default dependencies.
+        etc = os.path.join(root, "etc", "systemd", "system")
+        os.makedirs(etc)
+        os.makedirs(os.path.join(root, "usr", "local", "bin"))
+        os.makedirs(os.path.join(root, "etc", "inventory-events"))
+        shutil.copytree(system_units, os.path.join(root, "usr", "lib", "systemd", "system"), symlinks=True)
+        names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(units_dir, "*.service")) +
+                       glob.glob(os.path.join(units_dir, "*.target")))
+        for n in names:
+            shutil.copy(os.path.join(units_dir, n), etc)
+        for prog in PROGRAMS + ("invctl",):
+            shutil.copy(bin(prog), os.path.join(root, "usr", "local", "bin", prog))
+        for p in glob.glob(os.path.join(units_dir, "env", "*.env")):
+            shutil.copy(p, os.path.join(root, "etc", "inventory-events"))
+        r = subprocess.run([sa, "verify", "--root=" + root] + ["/etc/systemd/system/" + n for n in names],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60, cwd=root)
+        out = r.stdout.strip()
+        if check(r.returncode == 0 and not out,
+                 "systemd-analyze verify: exit %d, diagnostics:\n%s" % (r.returncode, out)):
+            print("systemd-analyze verify: %d units clean" % len(names))
+        for n in names:
+            if not n.endswith(".service"):
+                continue
+            r = subprocess.run([sa, "security", "--offline=yes", "--threshold=20", "--no-pager", "--root=" + root,
+                                "/etc/systemd/system/" + n], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, timeout=60, cwd=root)
+            level = re.search(r"Overall exposure level for \S+: ([\d.]+)", r.stdout)
+            check(r.returncode == 0, "systemd-analyze security %s: exposure %s above 2.0:\n%s"
+                  % (n, level.group(1) if level else "?", r.stdout[-2000:]))
+            print("systemd-analyze security %s: exposure %s" % (n, level.group(1) if level else "?"))
+
+
+# --- Kubernetes ---------------------------------------------------------------------------------
+
+def load_k8s():
+    """[(file, doc)] of every YAML document in deploy/k8s/*.yaml."""
+    docs = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "deploy", "k8s", "*.yaml"))):
+        with open(path, encoding="utf-8") as f:
+            for doc in yaml.safe_load_all(f):
+                if doc is not None:
+                    docs.append((os.path.basename(path), doc))
+    return docs
+
+
+def strict_schema(node):
+    """Every object schema with properties rejects unknown ones (kubeconform's -strict)."""
+    if isinstance(node, dict):
+        if "properties" in node and "additionalProperties" not in node:
+            node["additionalProperties"] = False
+        for v in node.values():
+            strict_schema(v)
+    elif isinstance(node, list):
+        for v in node:
+            strict_schema(v)
+    return node
+
+
+# The kafka scaler's metadata keys (KEDA docs, "Apache Kafka" scaler, 2.x): the
+# CRD types trigger metadata as map<string,string>, so this list is hand-written.
+KAFKA_TRIGGER_KEYS = {
+    "bootstrapServers", "bootstrapServersFromEnv", "consumerGroup", "consumerGroupFromEnv", "topic",
+    "topicFromEnv", "partitionLimitation", "lagThreshold", "activationLagThreshold", "offsetResetPolicy",
+    "allowIdleConsumers", "excludePersistentLag", "scaleToZeroOnInvalidOffset", "limitToPartitionsWithLag",
+    "ensureEvenDistributionOfPartitions", "version", "sasl", "saslTokenProvider", "tls", "unsafeSsl",
+}
+
+
+class K8sValidators:
+    def __init__(self):
+        kv = need("kubernetes_validate", "kubernetes-validate")
+        self.kv = kv
+        self.versions = [v or kv.utils.latest_version() for v in K8S_VERSIONS]
+        keda = need("cloudcoil.models.keda.v1alpha1", "cloudcoil-models-keda")
+        jsonschema = need("jsonschema", "jsonschema")
+        schema = strict_schema(copy.deepcopy(keda.ScaledObject.model_json_schema(by_alias=True, mode="validation")))
+        schema["required"] = sorted(set(schema.get("required", [])) | {"apiVersion", "kind", "metadata", "spec"})
+        self.keda = jsonschema.Draft202012Validator(schema)
+
+    def validate(self, where, doc):
+        kind = doc.get("kind")
+        if kind == "ScaledObject":
+            errors = sorted(self.keda.iter_errors(doc), key=lambda e: list(e.path))
+            for e in errors:
+                check(False, "%s: ScaledObject %s: %s at %s" % (where, doc.get("metadata", {}).get("name"),
+                                                               e.message, "/".join(map(str, e.path))))
+            for t in doc.get("spec", {}).get("triggers", []):
+                if t.get("type") == "kafka":
+                    unknown = set(t.get("metadata", {})) - KAFKA_TRIGGER_KEYS
+                    check(not unknown, "%s: kafka trigger metadata keys unknown to KEDA: %s" % (where, sorted(unknown)))
+                    for k, v in t.get("metadata", {}).items():
+                        check(isinstance(v, str), "%s: trigger metadata %s must be a string, is %r" % (where, k, v))
+            return not errors
+        ok = True
+        for version in self.versions:
+            try:
+                self.kv.validate(doc, version, strict=True)
+            except self.kv.ValidationError as e:
+                ok = check(False, "%s: %s %s (Kubernetes %s): %s at %s" % (
+                    where, kind, doc.get("metadata", {}).get("name"), version, e.message,
+                    "/".join(map(str, e.path))))
+            except self.kv.SchemaNotFoundError as e:
+                ok = check(False, "%s: %s" % (where, e.message))
+        return ok
+
+
+def containers(pod_spec):
+    return pod_spec.get("initContainers", []) + pod_spec.get("containers", [])
+
+
+def check_pod_security(where, pod_spec):
+    psc = pod_spec.get("securityContext", {})
+    check(psc.get("runAsNonRoot") is True, "%s: pod securityContext.runAsNonRoot is not true" % where)
+    check(psc.get("seccompProfile", {}).get("type") == "RuntimeDefault", "%s: no RuntimeDefault seccomp" % where)
+    for c in containers(pod_spec):
+        sc = c.get("securityContext", {})
+        check(sc.get("readOnlyRootFilesystem") is True, "%s/%s: readOnlyRootFilesystem is not true" % (where, c["name"]))
+        check(sc.get("allowPrivilegeEscalation") is False, "%s/%s: allowPrivilegeEscalation is not false"
+              % (where, c["name"]))
+        check(sc.get("capabilities", {}).get("drop") == ["ALL"], "%s/%s: capabilities not dropped" % (where, c["name"]))
+        refs = [e.get("configMapRef", {}).get("name") for e in c.get("envFrom", [])]
+        check("inventory-events-config" in refs, "%s/%s: no envFrom inventory-events-config" % (where, c["name"]))
+        for e in c.get("envFrom", []):
+            if "secretRef" in e:
+                check(e["secretRef"].get("optional") is True, "%s/%s: the Kafka Secret must be optional"
+                      % (where, c["name"]))
+
+
+def check_k8s(keys):
+    validators = K8sValidators()
+    docs = load_k8s()
+    by_kind = {}
+    for f, d in docs:
+        by_kind.setdefault(d.get("kind"), []).append((f, d))
+    n_valid = 0
+    for f, d in docs:
+        if d.get("kind") == "Kustomization":
+            continue
+        n_valid += validators.validate(f, d)
+    print("kubernetes-validate (strict, Kubernetes %s) + KEDA ScaledObject schema: %d/%d objects valid"
+          % (", ".join(validators.versions), n_valid, len([1 for _, d in docs if d.get("kind") != "Kustomization"])))
+
+    # topics Job: invctl topics create --partitions N
+    jobs = [d for _, d in by_kind.get("Job", [])]
+    partitions = None
+    if check(len(jobs) == 1, "want one Job (invctl topics create), found %d" % len(jobs)):
+        pod = jobs[0]["spec"]["template"]["spec"]
+        cmd = pod["containers"][0].get("command", []) + pod["containers"][0].get("args", [])
+        check(cmd[:3] == ["invctl", "topics", "create"], "topics Job runs %s" % cmd)
+        if check("--partitions" in cmd, "topics Job: --partitions missing (the scaling ceiling)"):
+            partitions = int(cmd[cmd.index("--partitions") + 1])
+        check_pod_security("Job", pod)
+
+    cms = [d for _, d in by_kind.get("ConfigMap", [])]
+    if check(any(c["metadata"]["name"] == "inventory-events-config" for c in cms), "no ConfigMap inventory-events-config"):
+        for c in cms:
+            for k in c.get("data", {}):
+                check(valid_env(k, keys), "ConfigMap %s: %s is no configuration key" % (c["metadata"]["name"], k))
+    for _, s in by_kind.get("Secret", []):
+        for k in list(s.get("stringData", {})) + list(s.get("data", {})):
+            check(valid_env(k, keys), "Secret %s: %s is no configuration key" % (s["metadata"]["name"], k))
+
+    deployments = {d["metadata"]["name"]: d for _, d in by_kind.get("Deployment", [])}
+    scaled = {d["metadata"]["name"]: d for _, d in by_kind.get("ScaledObject", [])}
+    for prog, topic_key in PROCESSORS.items():
+        dep = deployments.get(prog)
+        if not check(dep is not None, "no Deployment %s" % prog):
+            continue
+        check("replicas" not in dep["spec"], "Deployment %s sets replicas: KEDA owns the count" % prog)
+        pod = dep["spec"]["template"]["spec"]
+        check(pod["containers"][0].get("command", [None])[0] == prog, "Deployment %s does not run %s" % (prog, prog))
+        check_pod_security("Deployment " + prog, pod)
+        so = [s for s in scaled.values() if s["spec"]["scaleTargetRef"]["name"] == prog]
+        if not check(len(so) == 1, "want one ScaledObject targeting Deployment %s, found %d" % (prog, len(so))):
+            continue
+        spec = so[0]["spec"]
+        check(partitions is not None and spec.get("maxReplicaCount") == partitions,
+              "ScaledObject %s: maxReplicaCount %s != the partition count %s of the topics Job"
+              % (prog, spec.get("maxReplicaCount"), partitions))
+        kafka = [t for t in spec["triggers"] if t["type"] == "kafka"]
+        if check(len(kafka) == 1, "ScaledObject %s: want one kafka trigger" % prog):
+            md = kafka[0]["metadata"]
+            check(md.get("consumerGroup") == prog, "ScaledObject %s: consumerGroup %s != group.id default %s"
+                  % (prog, md.get("consumerGroup"), prog))
+            check(md.get("topic") == keys[topic_key], "ScaledObject %s: topic %s != %s default %s"
+                  % (prog, md.get("topic"), topic_key, keys[topic_key]))
+            check(re.fullmatch(r"[1-9]\d*", md.get("lagThreshold", "")), "ScaledObject %s: lagThreshold %r"
+                  % (prog, md.get("lagThreshold")))
+            check(md.get("bootstrapServers") or md.get("bootstrapServersFromEnv") == "INV_BROKERS",
+                  "ScaledObject %s: brokers not taken from INV_BROKERS" % prog)
+
+    sts = [d for _, d in by_kind.get("StatefulSet", [])]
+    if check(len(sts) == 1 and sts[0]["metadata"]["name"] == "inv-stock", "want one StatefulSet inv-stock"):
+        s = sts[0]["spec"]
+        pod = s["template"]["spec"]
+        check_pod_security("StatefulSet inv-stock", pod)
+        check(isinstance(pod.get("securityContext", {}).get("fsGroup"), int), "inv-stock: no fsGroup for the PVC")
+        c = pod["containers"][0]
+        cmd = c.get("command", []) + c.get("args", [])
+        check(cmd[:1] == ["inv-stock"], "inv-stock StatefulSet runs %s" % cmd)
+        state_dir = cmd[cmd.index("--state-dir") + 1] if "--state-dir" in cmd else None
+        http = cmd[cmd.index("--http") + 1] if "--http" in cmd else ""
+        check(re.fullmatch(r"0\.0\.0\.0:\d+|:\d+", http), "inv-stock: --http %r must listen on the pod IP" % http)
+        port = int(http.rsplit(":", 1)[1]) if ":" in http else None
+        vcts = {v["metadata"]["name"] for v in s.get("volumeClaimTemplates", [])}
+        check(vcts, "inv-stock: no volumeClaimTemplates")
+        mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
+        check(state_dir and any(mounts.get(v) and (state_dir + "/").startswith(mounts[v].rstrip("/") + "/")
+                                for v in vcts),
+              "inv-stock: --state-dir %s is not on a volumeClaimTemplate volume (%s)" % (state_dir, mounts))
+        ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
+        check(port in ports.values(), "inv-stock: containerPort %s of --http not declared" % port)
+
+        def probe_port(p):
+            v = (p.get("httpGet") or p.get("tcpSocket") or {}).get("port")
+            return ports.get(v, v)
+        rp = c.get("readinessProbe", {})
+        check(rp.get("httpGet", {}).get("path") == "/healthz" and probe_port(rp) == port,
+              "inv-stock: readinessProbe is not GET /healthz on port %s" % port)
+        lp = c.get("livenessProbe")
+        if check(lp, "inv-stock: no livenessProbe"):
+            if lp.get("httpGet", {}).get("path") == "/healthz":
+                # /healthz is 503 while restoring: only a very generous threshold is safe
+                check(lp.get("failureThreshold", 3) * lp.get("periodSeconds", 10) >= 1800,
+                      "inv-stock: liveness on /healthz would kill a restoring pod")
+            else:
+                check(probe_port(lp) == port, "inv-stock: livenessProbe not on the http port")
+        ann = s["template"]["metadata"].get("annotations", {})
+        check(ann.get("prometheus.io/scrape") == "true" and ann.get("prometheus.io/port") == str(port)
+              and ann.get("prometheus.io/path", "/metrics") == "/metrics",
+              "inv-stock: Prometheus scrape annotations %s do not match port %s" % (ann, port))
+        svc = [d for _, d in by_kind.get("Service", []) if d["metadata"]["name"] == s.get("serviceName")]
+        if check(len(svc) == 1, "inv-stock: serviceName %s is no Service here" % s.get("serviceName")):
+            check(svc[0]["spec"].get("clusterIP") == "None", "Service %s is not headless" % s.get("serviceName"))
+            check(svc[0]["spec"].get("selector", {}).items() <= s["template"]["metadata"]["labels"].items(),
+                  "Service %s does not select the inv-stock pods" % s.get("serviceName"))
+
+    # kustomization.yaml: every manifest but the example Secret
+    kpath = os.path.join(ROOT, "deploy", "k8s", "kustomization.yaml")
+    if check(os.path.isfile(kpath), "no deploy/k8s/kustomization.yaml"):
+        with open(kpath, encoding="utf-8") as f:
+            kust = yaml.safe_load(f)
+        want = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "deploy", "k8s", "*.yaml"))
+                      if not p.endswith(("kustomization.yaml", ".example.yaml")))
+        check(sorted(kust.get("resources", [])) == want, "kustomization.yaml resources %s != %s"
+              % (sorted(kust.get("resources", [])), want))
+        kubectl = shutil.which("kubectl")
+        if not kubectl:
+            print("SKIP: kubectl not on PATH: `kubectl kustomize deploy/k8s` NOT rendered (every file was "
+                  "validated one by one above)")
+        else:
+            r = subprocess.run([kubectl, "kustomize", os.path.join(ROOT, "deploy", "k8s")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=60)
+            if check(r.returncode == 0, "kubectl kustomize deploy/k8s: %s" % r.stderr.strip()):
+                rendered = [d for d in yaml.safe_load_all(r.stdout) if d]
+                for d in rendered:
+                    validators.validate("kustomize output", d)
+                    if d["kind"] != "Namespace":
+                        check(d["metadata"].get("namespace") == "inventory-events",
+                              "kustomize output: %s %s not in namespace inventory-events"
+                              % (d["kind"], d["metadata"]["name"]))
+                print("kubectl kustomize: %d objects rendered and validated" % len(rendered))
+
+
+# --- Grafana -----------------------------------------------------------------------------------
+
+def registered_metrics():
+    """{name: kind} registered in common/inv_keeper_metrics.c, and the label names used."""
+    with open(os.path.join(ROOT, "common", "inv_keeper_metrics.c"), encoding="utf-8") as f:
+        src = f.read()
+    series = {}
+    for kind, name in re.findall(r'inv_metrics_(counter|gauge|histogram)_new\(\s*m->reg,\s*"([a-z_:][a-z0-9_:]*)"', src):
+        series[name] = kind
+    labels = set(re.findall(r'\{\s*"([a-z_]+)",\s*[^,{}]+,\s*NULL\s*\}', src))
+    return series, labels
+
+
+def check_grafana():
+    path = os.path.join(ROOT, "deploy", "grafana", "inventory-events.json")
+    with open(path, encoding="utf-8") as f:
+        dash = json.load(f)
+    series, labels = registered_metrics()
+    check(len(series) >= 15, "only %d series parsed from inv_keeper_metrics.c" % len(series))
+    used = set()
+    ids = []
+    exprs = []
+
+    def walk(panels):
+        for p in panels:
+            ids.append(p.get("id"))
+            gp = p.get("gridPos", {})
+            check(gp.get("x", 0) + gp.get("w", 0) <= 24, "panel %r wider than the grid" % p.get("title"))
+            if p.get("type") != "row":
+                check(p.get("targets"), "panel %r has no query" % p.get("title"))
+            for t in p.get("targets", []):
+                exprs.append((p.get("title"), t.get("expr", "")))
+            walk(p.get("panels", []))
+    walk(dash.get("panels", []))
+    for v in dash.get("templating", {}).get("list", []):
+        q = v.get("query")
+        if isinstance(q, dict):
+            q = q.get("query")
+        if v.get("type") == "query":
+            exprs.append(("variable " + v["name"], q or ""))
+    check(len(ids) == len(set(ids)), "duplicate panel ids: %s" % ids)
+    for title, expr in exprs:
+        check(expr, "panel %r: empty expression" % title)
+        for m in re.findall(r"\b(inv_[a-z0-9_]+)", expr):
+            base, suffix = m, None
+            for s in ("_bucket", "_sum", "_count"):
+                if m.endswith(s) and m[:-len(s)] in series:
+                    base, suffix = m[:-len(s)], s
+            if check(base in series, "panel %r: metric %s is not registered in common/inv_keeper_metrics.c"
+                     % (title, m)):
+                used.add(base)
+                check(suffix is None or series[base] == "histogram",
+                      "panel %r: %s on %s, which is a %s" % (title, suffix, base, series[base]))
+                check(series[base] != "histogram" or suffix is not None,
+                      "panel %r: histogram %s used without _bucket/_sum/_count" % (title, base))
+        for group in re.findall(r"\bby\s*\(([^)]*)\)", expr):
+            for lbl in (x.strip() for x in group.split(",")):
+                check(lbl in labels | {"le", "instance", "job"},
+                      "panel %r: label %r is not attached by inv_keeper_metrics.c" % (title, lbl))
+    missing = sorted(set(series) - used)
+    check(not missing, "series not on the dashboard: %s" % missing)
+    print("grafana: %d queries, %d/%d registered series used, labels %s"
+          % (len(exprs), len(used), len(series), sorted(labels)))
+
+
+def main():
+    keys = conf_keys()
+    check_systemd_static(keys)
+    check_env_files(keys)
+    check_systemd_analyze()
+    check_k8s(keys)
+    check_grafana()
+    if failures:
+        print("%d failure(s)" % len(failures))
+        return 1
+    print("ok: deploy/systemd, deploy/k8s and deploy/grafana validated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
