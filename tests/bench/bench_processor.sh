@@ -20,8 +20,10 @@
 # 5. prints events/s, movements/s, CPU seconds, peak RSS, and deletes the
 #    topics.
 #
+# BENCH_ARGS adds flags to inv-sale (e.g. "-X commit.interval.ms=1000").
 # BENCH_PERF=1 also records `perf record -g` of inv-sale for the timed run
-# into bench-processor.perf.data (see docs/BENCHMARKS.md for the reading).
+# into $BENCH_PERF_OUT (default /tmp/bench-processor.perf.data; see
+# docs/BENCHMARKS.md for the reading).
 # Figures and their analysis: docs/BENCHMARKS.md, "Per-topic processor".
 set -euo pipefail
 
@@ -55,6 +57,8 @@ from invtest import bin, bootstrap, delete_topics, run, topic_env, unique, wait_
 N = int(os.environ["BENCH_EVENTS_N"])
 PARTS = int(os.environ.get("BENCH_PARTITIONS", "6"))
 PERF = os.environ.get("BENCH_PERF") == "1"
+PERF_OUT = os.environ.get("BENCH_PERF_OUT", "/tmp/bench-processor.perf.data")
+EXTRA = os.environ.get("BENCH_ARGS", "").split()
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -128,11 +132,11 @@ try:
     b0 = cpu_s(bpid) if bpid else None
     with open(log_path, "wb") as logf:
         t0 = time.monotonic()
-        proc = subprocess.Popen([bin("inv-sale"), "-b", bootstrap(), "-X", "group.id=" + group], env=e,
+        proc = subprocess.Popen([bin("inv-sale"), "-b", bootstrap(), "-X", "group.id=" + group] + EXTRA, env=e,
                                 stdout=subprocess.DEVNULL, stderr=logf)
     perf = None
     if PERF:
-        perf = subprocess.Popen(["perf", "record", "-g", "-F", "499", "-o", "bench-processor.perf.data",
+        perf = subprocess.Popen(["perf", "record", "-g", "-F", "499", "-o", PERF_OUT,
                                  "-p", str(proc.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first = None
     samples = []
@@ -171,16 +175,19 @@ try:
     steady = [s for s in samples if s[1] > 0]
     # sustained rate: from the first to the last committed offset seen
     sus_ev = (N - steady[0][1]) / (wall - steady[0][0]) if len(steady) > 1 and wall > steady[0][0] else N / wall
-    print("inv-sale, %d partitions, %d events -> %d movements (read_committed count checked)" % (PARTS, N, expected))
+    print("inv-sale %s, %d partitions, %d events -> %d movements (read_committed count checked)"
+          % (" ".join(EXTRA), PARTS, N, expected))
     print("  wall %.2fs (first commit after %.2fs)" % (wall, first or 0))
     print("  events/s     %9.0f overall, %9.0f sustained (after the first commit)" % (N / wall, sus_ev))
     print("  movements/s  %9.0f overall, %9.0f sustained" % (expected / wall, sus_ev * expected / N))
     print("  inv-sale CPU %.2fs (%.0f%% of one core), peak RSS %.1f MiB" % (cpu, 100 * cpu / wall, hwm / 1024))
     if b0 is not None:
         print("  broker CPU   %.2fs over the same interval (%.0f%% of one core)" % (b1 - b0, 100 * (b1 - b0) / wall))
+    print("  load average at the end %.1f %.1f %.1f (2 cores: anything above ~2 means others ran too)"
+          % os.getloadavg())
     print("  inv-sale's last log line: %s" % stats)
     if perf:
-        print("  perf data: bench-processor.perf.data (perf report -i bench-processor.perf.data)")
+        print("  perf data: %s (perf report -i %s)" % (PERF_OUT, PERF_OUT))
 finally:
     delete_topics(topics)
 PYEOF
