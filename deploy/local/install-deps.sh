@@ -12,6 +12,7 @@ PKGS=(
   kcat openjdk-17-jre-headless maven
   clang libclang-rt-14-dev
   tmux python3-venv
+  openssl systemd
 )
 
 missing=()

@@ -6,10 +6,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$ROOT/.venv"
 # Versions checked with `pip index versions`: both ship cp311 manylinux wheels.
-PKGS=(confluent-kafka==2.16.1 fastavro==1.13.1)
-CHECK='import confluent_kafka, fastavro
+# kubernetes-validate and cloudcoil-models-keda validate deploy/k8s offline
+# (Kubernetes OpenAPI schemas and KEDA's ScaledObject schema ship inside them).
+PKGS=(confluent-kafka==2.16.1 fastavro==1.13.1 kubernetes-validate==1.37.0 cloudcoil-models-keda==2.16.1.0)
+CHECK='import confluent_kafka, fastavro, kubernetes_validate
 from importlib.metadata import version as v
-assert v("confluent-kafka") == "2.16.1" and v("fastavro") == "1.13.1"'
+assert v("confluent-kafka") == "2.16.1" and v("fastavro") == "1.13.1"
+assert v("kubernetes-validate") == "1.37.0" and v("cloudcoil-models-keda") == "2.16.1.0"'
 
 if [[ -x "$VENV/bin/python3" ]] && "$VENV/bin/python3" -c "$CHECK" 2>/dev/null; then
   exit 0
