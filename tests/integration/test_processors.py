@@ -510,6 +510,28 @@ def scenario_returns_restocks(env):
     s.bad(enc(restock("GR-8", "transfer", [("SKU-1", 1)])),
           'kind: "transfer" is not one of receipt, adjustment, count', 1)
     s.good(restock("GR-9", "receipt", [("SKU-9", 100)], location="dc-2", at="2026-11-21T23:00:00-05:00"), 0)
+
+    # Avro inputs (Confluent framing, schema ids 2 and 3), optional fields set and null
+    def avro_time(ev):
+        return dict(ev, occurred_at=datetime.fromtimestamp(ms_of(ev["occurred_at"]) / 1000, tz=timezone.utc))
+    return_schema, restock_schema = load_schema("ReturnEvent"), load_schema("RestockEvent")
+    for ev in (ret("R-90", [("SKU-5", 2, "damaged"), ("SKU-6", 1, "resellable")], original="T-77"),
+               ret("R-91", [("SKU-5", 1, "resellable")], channel="b2b")):
+        rec = avro_time(ev)
+        rec.setdefault("original_event_id", None)
+        r.good(ev, 1, value=avro_frame(RETURN_SCHEMA_ID, return_schema, rec))
+    for ev in (restock("GR-90", "receipt", [("SKU-5", 30)], po="PO-90"),
+               restock("ADJ-90", "adjustment", [("SKU-6", -1)]),
+               restock("CNT-90", "count", [("SKU-5", 0), ("SKU-6", 12)], at="2026-11-22T06:00:00.999Z")):
+        rec = avro_time(ev)
+        rec.setdefault("purchase_order_id", None)
+        s.good(ev, 2, value=avro_frame(RESTOCK_SCHEMA_ID, restock_schema, rec))
+    bad = avro_time(restock("ADJ-91", "adjustment", [("SKU-6", 0)]))
+    bad["purchase_order_id"] = None
+    s.bad(avro_frame(RESTOCK_SCHEMA_ID, restock_schema, bad),
+          "lines[0].quantity: 0 is not allowed, an adjustment must be non-zero", 2)
+    s.bad(avro_frame(SALE_SCHEMA_ID, load_schema("SaleEvent"), avro_time(sale("T-5", [("SKU-1", 1)]))),
+          "schema id 1 is SaleEvent, expected RestockEvent", 2)
     return r, s, expect
 
 
@@ -578,6 +600,17 @@ def main():
         run_scenario(env, [r, s], expect, [("inv-return", "INV_TOPIC_RETURNS"),
                                            ("inv-restock", "INV_TOPIC_RESTOCKS")])
         print("ok inv-return + inv-restock: %d movements, %d dead letters (%.1fs)"
+              % (len(expect.movements), len(expect.dead), time.monotonic() - t0), flush=True)
+
+        # the same with output.format=avro (channel null in Avro for restocks)
+        env = env_for("proc-rr-avro")
+        envs.append(env)
+        create_topics_with_invctl(env)
+        t0 = time.monotonic()
+        r, s, expect = scenario_returns_restocks(env)
+        run_scenario(env, [r, s], expect, [("inv-return", "INV_TOPIC_RETURNS"),
+                                           ("inv-restock", "INV_TOPIC_RESTOCKS")], fmt="avro")
+        print("ok inv-return + inv-restock Avro output: %d movements, %d dead letters (%.1fs)"
               % (len(expect.movements), len(expect.dead), time.monotonic() - t0), flush=True)
 
         # 3. output.format=avro: the same sales become Avro StockMovements
