@@ -1,0 +1,308 @@
+#include "lg_args.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inv_processor.h"
+
+const char lg_args_help[] =
+    "Traffic (traffic messages = fresh events, duplicates and malformed messages):\n"
+    "      --rate N            messages per second, 0 = as fast as possible (default 1000)\n"
+    "      --count N           stop after N traffic messages (default 0 = no limit)\n"
+    "      --duration D        stop after D: 30, 30s, 1500ms, 5m, 2h (default 0 = no limit)\n"
+    "      --locations N       store-1..store-(N-2), dc-1, web-1 (default 10)\n"
+    "      --skus N            SKU-1 (best seller) .. SKU-N (default 1000)\n"
+    "      --zipf S            popularity exponent, P(SKU-k) ~ 1/k^S (default 1.1)\n"
+    "      --returns-ratio R   share of fresh events that are returns (default 0.05)\n"
+    "      --receipts-ratio R  share that are replenishment receipts (default 0.02, 0 with --reorder-feedback)\n"
+    "      --adjustments-ratio R  share that are signed adjustments (default 0.01)\n"
+    "      --counts-ratio R    share that are physical counts (default 0.002, 0 with --oracle)\n"
+    "      --duplicates R      share of messages re-sent byte-identical (default 0.01)\n"
+    "      --malformed R       share of messages broken as POS integrations break them (default 0.001)\n"
+    "      --opening-stock N   opening receipt of N per (sku, location) at start, 0 = none (default 100)\n"
+    "      --seed N            reproducible: same seed and flags, same bytes (default: random, printed)\n"
+    "      --start-time T      occurred_at clock start, RFC 3339 (default 2026-11-02T08:00:00Z), or `now`\n"
+    "                          for the wall clock (not reproducible)\n"
+    "Feedback and results:\n"
+    "      --reorder-feedback  read topic.reorders (read_committed, from its end) and deliver a receipt\n"
+    "                          for each reorder after --lead-time-ms\n"
+    "      --lead-time-ms N    supplier lead time (default 5000)\n"
+    "      --oracle FILE       write the expected final on_hand, unsellable, available per sku|location\n"
+    "                          and sku|* (JSON lines; not with --reorder-feedback or counts)\n"
+    "      --stats-json FILE   write the totals (expected_dlq = malformed) as JSON at exit\n";
+
+typedef enum {
+    F_RATE = 0, F_COUNT, F_DURATION, F_LOCATIONS, F_SKUS, F_ZIPF, F_RETURNS, F_RECEIPTS, F_ADJUSTMENTS,
+    F_COUNTS, F_DUPLICATES, F_MALFORMED, F_OPENING, F_SEED, F_START, F_FEEDBACK, F_LEAD, F_ORACLE, F_STATS,
+} flag_id_t;
+
+static const struct {
+    const char *name;
+    int has_arg;
+} flags[] = {
+    [F_RATE] = {"rate", 1},           [F_COUNT] = {"count", 1},
+    [F_DURATION] = {"duration", 1},   [F_LOCATIONS] = {"locations", 1},
+    [F_SKUS] = {"skus", 1},           [F_ZIPF] = {"zipf", 1},
+    [F_RETURNS] = {"returns-ratio", 1}, [F_RECEIPTS] = {"receipts-ratio", 1},
+    [F_ADJUSTMENTS] = {"adjustments-ratio", 1}, [F_COUNTS] = {"counts-ratio", 1},
+    [F_DUPLICATES] = {"duplicates", 1}, [F_MALFORMED] = {"malformed", 1},
+    [F_OPENING] = {"opening-stock", 1}, [F_SEED] = {"seed", 1},
+    [F_START] = {"start-time", 1},    [F_FEEDBACK] = {"reorder-feedback", 0},
+    [F_LEAD] = {"lead-time-ms", 1},   [F_ORACLE] = {"oracle", 1},
+    [F_STATS] = {"stats-json", 1},
+};
+#define NFLAGS (sizeof(flags) / sizeof(flags[0]))
+
+void lg_args_init(lg_args_t *a) {
+    memset(a, 0, sizeof(*a));
+    lg_model_conf_defaults(&a->model);
+    a->rate = 1000;
+    a->lead_time_ms = 5000;
+}
+
+static int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out) {
+    if (!*s || isspace((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *s, double min, double max, double *out) {
+    if (!*s || isspace((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v) || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int lg_args_parse_duration(const char *s, int64_t *ms) {
+    if (!*s || !isdigit((unsigned char)*s))
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || !isfinite(v) || v < 0)
+        return -1;
+    double scale;
+    if (!*end || strcmp(end, "s") == 0)
+        scale = 1000;
+    else if (strcmp(end, "ms") == 0)
+        scale = 1;
+    else if (strcmp(end, "m") == 0)
+        scale = 60000;
+    else if (strcmp(end, "h") == 0)
+        scale = 3600000;
+    else
+        return -1;
+    if (v * scale > 1e15)
+        return -1;
+    *ms = (int64_t)llround(v * scale);
+    return 0;
+}
+
+#define BAD(expect)                                                                                             \
+    do {                                                                                                        \
+        snprintf(errstr, n, "--%s: \"%s\" is not %s", flags[f].name, v, expect);                                \
+        return -1;                                                                                              \
+    } while (0)
+
+static int apply(lg_args_t *a, flag_id_t f, const char *v, char *errstr, size_t n) {
+    int64_t i;
+    double d;
+    switch (f) {
+    case F_RATE:
+        if (parse_double(v, 0, 1e8, &a->rate))
+            BAD("a rate in [0, 100000000] messages per second");
+        break;
+    case F_COUNT:
+        if (parse_i64(v, 0, INT64_MAX, &i))
+            BAD("a count >= 0");
+        a->count = (uint64_t)i;
+        break;
+    case F_DURATION:
+        if (lg_args_parse_duration(v, &a->duration_ms))
+            BAD("a duration such as 30, 30s, 1500ms, 5m or 2h");
+        break;
+    case F_LOCATIONS:
+        if (parse_i64(v, 1, LG_MAX_LOCATIONS, &i))
+            BAD("an integer in [1, 1000]");
+        a->model.locations = (size_t)i;
+        break;
+    case F_SKUS:
+        if (parse_i64(v, 1, LG_MAX_SKUS, &i))
+            BAD("an integer in [1, 1000000]");
+        a->model.skus = (size_t)i;
+        break;
+    case F_ZIPF:
+        if (parse_double(v, 0, 10, &a->model.zipf))
+            BAD("an exponent in [0, 10]");
+        break;
+    case F_RETURNS:
+    case F_RECEIPTS:
+    case F_ADJUSTMENTS:
+    case F_COUNTS:
+    case F_DUPLICATES:
+    case F_MALFORMED:
+        if (parse_double(v, 0, 1, &d))
+            BAD("a ratio in [0, 1]");
+        if (f == F_RETURNS)
+            a->model.returns_ratio = d;
+        else if (f == F_RECEIPTS)
+            a->model.receipts_ratio = d, a->receipts_given = 1;
+        else if (f == F_ADJUSTMENTS)
+            a->model.adjustments_ratio = d;
+        else if (f == F_COUNTS)
+            a->model.counts_ratio = d, a->counts_given = 1;
+        else if (f == F_DUPLICATES)
+            a->model.duplicates_ratio = d;
+        else
+            a->model.malformed_ratio = d;
+        break;
+    case F_OPENING:
+        if (parse_i64(v, 0, INT64_C(1000000000), &a->model.opening_stock))
+            BAD("an integer in [0, 1000000000]");
+        break;
+    case F_SEED: {
+        char *end;
+        errno = 0;
+        unsigned long long s = strtoull(v, &end, 10);
+        if (!*v || !isdigit((unsigned char)*v) || *end || errno)
+            BAD("an unsigned 64-bit integer");
+        a->model.seed = s;
+        a->seed_given = 1;
+        break;
+    }
+    case F_START:
+        if (strcmp(v, "now") == 0)
+            a->model.start_ms = LG_CLOCK_WALL;
+        else if (inv_time_parse_rfc3339(v, &a->model.start_ms) != 0)
+            BAD("an RFC 3339 time (2026-11-02T08:00:00Z) or now");
+        break;
+    case F_FEEDBACK:
+        a->reorder_feedback = 1;
+        break;
+    case F_LEAD:
+        if (parse_i64(v, 0, INT64_C(86400000), &a->lead_time_ms))
+            BAD("milliseconds in [0, 86400000]");
+        break;
+    case F_ORACLE:
+    case F_STATS:
+        if (!*v)
+            BAD("a file name");
+        if (f == F_ORACLE)
+            a->oracle_path = v;
+        else
+            a->stats_path = v;
+        break;
+    }
+    return 0;
+}
+
+/* Does `arg` (a common flag) take the next word as its value? */
+static int takes_value(const char *arg, const inv_conf_flag_t *skip) {
+    if (strcmp(arg, "-b") == 0 || strcmp(arg, "-c") == 0 || strcmp(arg, "-X") == 0 ||
+        strcmp(arg, "--brokers") == 0 || strcmp(arg, "--config") == 0)
+        return 1;
+    for (size_t i = 0; skip && skip[i].flag; i++)
+        if (strncmp(arg, "--", 2) == 0 && strcmp(arg + 2, skip[i].flag) == 0)
+            return 1;
+    return 0;
+}
+
+int lg_args_extract(lg_args_t *a, int *argc, char **argv, const inv_conf_flag_t *skip_flags, char *errstr,
+                    size_t errstr_size) {
+    int rc = 0, out = 1, i = 1;
+    char err[512];
+    while (i < *argc) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0)
+            break;
+        if (takes_value(arg, skip_flags)) {
+            argv[out++] = argv[i++];
+            if (i < *argc)
+                argv[out++] = argv[i++];
+            continue;
+        }
+        size_t f = NFLAGS;
+        const char *value = NULL;
+        if (strncmp(arg, "--", 2) == 0) {
+            const char *name = arg + 2, *eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+            for (f = 0; f < NFLAGS; f++)
+                if (strlen(flags[f].name) == len && strncmp(flags[f].name, name, len) == 0)
+                    break;
+            if (f < NFLAGS)
+                value = eq ? eq + 1 : NULL;
+        }
+        if (f == NFLAGS) { /* not ours: inv_main_start judges it */
+            argv[out++] = argv[i++];
+            continue;
+        }
+        i++;
+        int r = 0;
+        if (!flags[f].has_arg) {
+            if (value) {
+                snprintf(err, sizeof(err), "--%s: takes no value", flags[f].name);
+                r = -1;
+            } else {
+                r = apply(a, (flag_id_t)f, "", err, sizeof(err));
+            }
+        } else {
+            if (!value && i < *argc)
+                value = argv[i++];
+            if (!value) {
+                snprintf(err, sizeof(err), "--%s: missing argument", flags[f].name);
+                r = -1;
+            } else {
+                r = apply(a, (flag_id_t)f, value, err, sizeof(err));
+            }
+        }
+        if (r && rc == 0) {
+            snprintf(errstr, errstr_size, "%s", err);
+            rc = -1;
+        }
+    }
+    while (i < *argc)
+        argv[out++] = argv[i++];
+    argv[out] = NULL;
+    *argc = out;
+    return rc;
+}
+
+int lg_args_finish(lg_args_t *a, const inv_conf_t *conf, char *errstr, size_t errstr_size) {
+    if (inv_format_from_string(inv_conf_get(conf, "output.format"), &a->model.format) != 0) {
+        snprintf(errstr, errstr_size, "--format: \"%s\" is not json or avro", inv_conf_get(conf, "output.format"));
+        return -1;
+    }
+    inv_processor_schema_ids(conf, a->model.schema_ids);
+    if (a->oracle_path && a->reorder_feedback) {
+        snprintf(errstr, errstr_size, "--oracle: cannot be used with --reorder-feedback (the receipts it adds "
+                                      "depend on when inv-stock reorders)");
+        return -1;
+    }
+    if (a->oracle_path) {
+        if (a->counts_given && a->model.counts_ratio > 0) {
+            snprintf(errstr, errstr_size, "--counts-ratio: must be 0 with --oracle (a count's effect depends on "
+                                          "the order inv-stock applies movements in)");
+            return -1;
+        }
+        a->model.counts_ratio = 0;
+    }
+    if (a->reorder_feedback && !a->receipts_given)
+        a->model.receipts_ratio = 0; /* the reorders' receipts replenish */
+    return lg_model_conf_check(&a->model, errstr, errstr_size);
+}

@@ -1,0 +1,1076 @@
+#include "lg_model.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lg_rng.h"
+#include "lg_zipf.h"
+
+/* 2026-11-02T08:00:00Z: a Monday morning, the default start of the
+ * simulated clock (fixed, so a seed alone reproduces the bytes). */
+#define DEFAULT_START_MS INT64_C(1793606400000)
+
+#define BASKET_MAX 10     /* lines of a sale */
+#define EVENT_MAX 100     /* lines of a receipt or an opening receipt */
+#define SALES_KEEP 4096   /* recent sales a return can refer to */
+#define SENT_KEEP 1024    /* recent messages a duplicate can repeat */
+#define CLOCK_STEP_MAX 200 /* ms the simulated clock moves per event, 0..max */
+
+typedef enum { LOC_STORE = 0, LOC_DC, LOC_WEB } loc_type_t;
+
+typedef struct {
+    char name[32];
+    char pos_source[40]; /* "pos-store-3" */
+    loc_type_t type;
+    int64_t case_pack;
+    /* SKUs sold since this location's last receipt, in no particular
+     * order: what the next receipts replenish, biggest gaps first. A SKU is
+     * listed at most once (pair.queued). */
+    uint32_t *sold;
+    size_t sold_len, sold_cap;
+} location_t;
+
+/* The books of one (sku, location). */
+typedef struct {
+    int64_t on_hand;
+    int64_t unsellable;
+    uint8_t touched;    /* inv-stock holds a row for it */
+    uint8_t queued;     /* in the location's sold queue */
+} pair_t;
+
+typedef struct {
+    uint64_t seq;
+    uint32_t loc;
+    uint8_t channel;
+    uint8_t nlines;
+    uint32_t sku[BASKET_MAX];
+    int32_t qty[BASKET_MAX];
+} sale_rec_t;
+
+typedef struct {
+    int64_t sold; /* the gap to par */
+    uint32_t sku;
+} rank_t;
+
+typedef struct {
+    lg_topic_t topic;
+    lg_kind_t kind;
+    size_t lines;
+    inv_buf_t key, value;
+} sent_t;
+
+/* A fresh event being built. Building draws from the generator and moves the
+ * clock and the sequence, but touches no books: a malformed message is a
+ * plan that is never committed. */
+typedef struct {
+    lg_kind_t kind;
+    size_t loc;
+    inv_channel_t channel;
+    size_t nlines;
+    size_t sale_slot; /* return: slot in sales[], or SIZE_MAX */
+    size_t sold_take; /* receipt: SKUs leaving the sold list (taken[]) */
+    int64_t occurred_at_ms;
+    const char *source;
+    int has_po, has_original;
+    char event_id[80];
+    char po_id[80];
+    char original_id[80];
+    /* lines: not cleared between plans, only the first nlines count */
+    uint32_t sku[EVENT_MAX];
+    int64_t qty[EVENT_MAX];
+    inv_disposition_t disp[EVENT_MAX];
+    uint32_t taken[EVENT_MAX];
+} plan_t;
+
+struct lg_model_s {
+    lg_model_conf_t conf;
+    char run_id[32];
+    lg_rng_t rng;
+    lg_zipf_t *zipf;
+    inv_schema_resolver_t resolver;
+    int32_t ids[INV_MSG_COUNT];
+    inv_encoder_t *encoder;
+
+    char **sku_names;
+    char *sku_block;
+    location_t *locs;
+    double *loc_cdf;
+    pair_t *pairs; /* [sku * locations + loc] */
+
+    int64_t clock_ms;
+    uint64_t seq;
+
+    size_t opening_loc, opening_sku; /* next opening receipt */
+    uint64_t opening_seq;
+    uint64_t feedback_seq;
+
+    sale_rec_t *sales;
+    size_t nsales;
+    sent_t *sent;
+    size_t nsent, sent_next;
+
+    plan_t plan;
+    rank_t *rank; /* scratch of plan_receipt */
+    size_t rank_cap;
+    inv_line_t lines[EVENT_MAX];
+    inv_buf_t out; /* the value of the last message */
+    char bad_field[64];
+    char fb_event_id[INV_CODEC_MAX_ID_LEN + 1], fb_po_id[INV_CODEC_MAX_ID_LEN + 1];
+    lg_stats_t stats;
+};
+
+static int fail(char *errstr, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *errstr, size_t n, const char *fmt, ...) {
+    if (errstr && n) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errstr, n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------ small buffers */
+
+static void buf_reserve(inv_buf_t *b, size_t extra) {
+    if (b->cap - b->len >= extra)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < extra)
+        cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (!p)
+        abort(); /* a few KB: nothing sensible to do without them */
+    b->data = p;
+    b->cap = cap;
+}
+
+static void buf_put(inv_buf_t *b, const char *s, size_t n) {
+    buf_reserve(b, n);
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+}
+
+static void buf_str(inv_buf_t *b, const char *s) { buf_put(b, s, strlen(s)); }
+
+static void buf_printf(inv_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_printf(inv_buf_t *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    buf_reserve(b, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* A JSON string literal. */
+static void buf_json_str(inv_buf_t *b, const char *s) {
+    buf_put(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            buf_put(b, e, 2);
+        } else if (c < 0x20) {
+            buf_printf(b, "\\u%04x", c);
+        } else {
+            buf_put(b, (const char *)&c, 1);
+        }
+    }
+    buf_put(b, "\"", 1);
+}
+
+/* -------------------------------------------------------------- set-up */
+
+void lg_model_conf_defaults(lg_model_conf_t *c) {
+    memset(c, 0, sizeof(*c));
+    c->seed = 1;
+    c->locations = 10;
+    c->skus = 1000;
+    c->zipf = 1.1;
+    c->returns_ratio = 0.05;
+    c->receipts_ratio = 0.02;
+    c->adjustments_ratio = 0.01;
+    c->counts_ratio = 0.002;
+    c->duplicates_ratio = 0.01;
+    c->malformed_ratio = 0.001;
+    c->opening_stock = 100;
+    c->start_ms = DEFAULT_START_MS;
+    c->format = INV_FORMAT_JSON;
+    memcpy(c->schema_ids, inv_schema_default_ids, sizeof(c->schema_ids));
+}
+
+const char *lg_model_location_name(size_t n, size_t i, char *buf, size_t buf_size) {
+    size_t stores = n == 1 ? 1 : n == 2 ? 1 : n - 2;
+    if (i < stores)
+        snprintf(buf, buf_size, "store-%zu", i + 1);
+    else if (n >= 3 && i == stores)
+        snprintf(buf, buf_size, "dc-1");
+    else
+        snprintf(buf, buf_size, "web-1");
+    return buf;
+}
+
+static int ratio_ok(const char *name, double v, char *errstr, size_t n) {
+    if (!(v >= 0 && v <= 1))
+        return fail(errstr, n, "%s: %g is not a ratio in [0, 1]", name, v);
+    return 0;
+}
+
+int lg_model_conf_check(const lg_model_conf_t *c, char *errstr, size_t n) {
+    if (c->locations < 1 || c->locations > LG_MAX_LOCATIONS)
+        return fail(errstr, n, "--locations: %zu is out of range [1, %d]", c->locations, LG_MAX_LOCATIONS);
+    if (c->skus < 1 || c->skus > LG_MAX_SKUS)
+        return fail(errstr, n, "--skus: %zu is out of range [1, %d]", c->skus, LG_MAX_SKUS);
+    if (c->skus * c->locations > LG_MAX_PAIRS)
+        return fail(errstr, n, "--skus x --locations: %zu x %zu is more than %d (sku, location) pairs", c->skus,
+                    c->locations, LG_MAX_PAIRS);
+    if (ratio_ok("--returns-ratio", c->returns_ratio, errstr, n) ||
+        ratio_ok("--receipts-ratio", c->receipts_ratio, errstr, n) ||
+        ratio_ok("--adjustments-ratio", c->adjustments_ratio, errstr, n) ||
+        ratio_ok("--counts-ratio", c->counts_ratio, errstr, n) ||
+        ratio_ok("--duplicates", c->duplicates_ratio, errstr, n) || ratio_ok("--malformed", c->malformed_ratio, errstr, n))
+        return -1;
+    if (c->returns_ratio + c->receipts_ratio + c->adjustments_ratio + c->counts_ratio > 1 + 1e-9)
+        return fail(errstr, n, "--returns-ratio, --receipts-ratio, --adjustments-ratio and --counts-ratio add up to %g, more than 1",
+                    c->returns_ratio + c->receipts_ratio + c->adjustments_ratio + c->counts_ratio);
+    if (c->duplicates_ratio + c->malformed_ratio > 1 + 1e-9)
+        return fail(errstr, n, "--duplicates and --malformed add up to %g, more than 1",
+                    c->duplicates_ratio + c->malformed_ratio);
+    if (c->opening_stock < 0 || c->opening_stock > INT64_C(1000000000))
+        return fail(errstr, n, "--opening-stock: %" PRId64 " is out of range [0, 1000000000]", c->opening_stock);
+    return 0;
+}
+
+lg_model_t *lg_model_new(const lg_model_conf_t *conf, char *errstr, size_t errstr_size) {
+    if (lg_model_conf_check(conf, errstr, errstr_size))
+        return NULL;
+    lg_model_t *m = calloc(1, sizeof(*m));
+    if (!m) {
+        fail(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    m->conf = *conf;
+    snprintf(m->run_id, sizeof(m->run_id), "lg%" PRIu64, conf->seed);
+    lg_rng_seed(&m->rng, conf->seed);
+    memcpy(m->ids, conf->schema_ids, sizeof(m->ids));
+    inv_schema_resolver_static_init(&m->resolver, m->ids);
+    size_t nl = conf->locations, ns = conf->skus;
+
+    m->zipf = lg_zipf_new(ns, conf->zipf, errstr, errstr_size);
+    if (!m->zipf)
+        goto err;
+    m->encoder = inv_encoder_new(conf->format, &m->resolver, errstr, errstr_size);
+    if (!m->encoder)
+        goto err;
+
+    m->sku_names = calloc(ns, sizeof(*m->sku_names));
+    m->sku_block = malloc(ns * 16);
+    m->locs = calloc(nl, sizeof(*m->locs));
+    m->loc_cdf = calloc(nl, sizeof(*m->loc_cdf));
+    m->pairs = calloc(ns * nl, sizeof(*m->pairs));
+    m->sales = calloc(SALES_KEEP, sizeof(*m->sales));
+    m->sent = calloc(SENT_KEEP, sizeof(*m->sent));
+    if (!m->sku_names || !m->sku_block || !m->locs || !m->loc_cdf || !m->pairs || !m->sales || !m->sent) {
+        fail(errstr, errstr_size, "out of memory for %zu SKUs at %zu locations", ns, nl);
+        goto err;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        m->sku_names[i] = m->sku_block + i * 16;
+        snprintf(m->sku_names[i], 16, "SKU-%u", (unsigned)(i + 1));
+    }
+    /* Traffic weights: every store 1; the web shop a third of the stores'
+     * traffic, the DC (b2b and marketplace orders) a tenth. */
+    size_t stores = nl <= 2 ? 1 : nl - 2;
+    double total = 0;
+    for (size_t i = 0; i < nl; i++) {
+        location_t *l = &m->locs[i];
+        lg_model_location_name(nl, i, l->name, sizeof(l->name));
+        snprintf(l->pos_source, sizeof(l->pos_source), "pos-%s", l->name);
+        double w;
+        if (strncmp(l->name, "store-", 6) == 0) {
+            l->type = LOC_STORE, l->case_pack = 6, w = 1;
+        } else if (strcmp(l->name, "dc-1") == 0) {
+            l->type = LOC_DC, l->case_pack = 24, w = stores * 0.1 < 0.5 ? 0.5 : stores * 0.1;
+        } else {
+            l->type = LOC_WEB, l->case_pack = 12, w = stores / 3.0 < 1 ? 1 : stores / 3.0;
+        }
+        total += w;
+        m->loc_cdf[i] = total;
+    }
+    for (size_t i = 0; i < nl; i++)
+        m->loc_cdf[i] /= total;
+    m->loc_cdf[nl - 1] = 1.0;
+    m->clock_ms = conf->start_ms;
+    inv_buf_init(&m->out);
+    return m;
+err:
+    lg_model_destroy(m);
+    return NULL;
+}
+
+void lg_model_destroy(lg_model_t *m) {
+    if (!m)
+        return;
+    lg_zipf_destroy(m->zipf);
+    inv_encoder_destroy(m->encoder);
+    free(m->sku_names);
+    free(m->sku_block);
+    if (m->locs)
+        for (size_t i = 0; i < m->conf.locations; i++)
+            free(m->locs[i].sold);
+    free(m->locs);
+    free(m->loc_cdf);
+    free(m->pairs);
+    free(m->sales);
+    free(m->rank);
+    if (m->sent)
+        for (size_t i = 0; i < SENT_KEEP; i++) {
+            inv_buf_free(&m->sent[i].key);
+            inv_buf_free(&m->sent[i].value);
+        }
+    free(m->sent);
+    inv_buf_free(&m->out);
+    free(m);
+}
+
+/* ----------------------------------------------------------- helpers */
+
+static pair_t *pair_of(lg_model_t *m, size_t sku, size_t loc) { return &m->pairs[sku * m->conf.locations + loc]; }
+
+static int64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms(lg_model_t *m) { return m->conf.start_ms == LG_CLOCK_WALL ? wall_ms() : m->clock_ms; }
+
+static size_t pick_location(lg_model_t *m) {
+    double u = lg_rng_unit(&m->rng);
+    size_t lo = 0, hi = m->conf.locations - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->loc_cdf[mid] > u)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+static inv_channel_t pick_channel(lg_model_t *m, loc_type_t t) {
+    double u = lg_rng_unit(&m->rng);
+    switch (t) {
+    case LOC_STORE: /* walk-in, and ship-from-store / click & collect */
+        return u < 0.93 ? INV_CHANNEL_STORE : INV_CHANNEL_ONLINE;
+    case LOC_WEB:
+        return u < 0.75 ? INV_CHANNEL_ONLINE : INV_CHANNEL_MARKETPLACE;
+    default: /* the DC sells wholesale and fulfils marketplace orders */
+        return u < 0.6 ? INV_CHANNEL_B2B : INV_CHANNEL_MARKETPLACE;
+    }
+}
+
+static const char *sale_source(const location_t *l, inv_channel_t c) {
+    switch (c) {
+    case INV_CHANNEL_STORE:
+        return l->pos_source;
+    case INV_CHANNEL_ONLINE:
+        return l->type == LOC_STORE ? l->pos_source : "web-shop";
+    case INV_CHANNEL_MARKETPLACE:
+        return "marketplace-hub";
+    default:
+        return "edi-b2b";
+    }
+}
+
+/* `count` distinct Zipf-popular SKUs into sku[]; count <= number of SKUs. */
+static void pick_skus(lg_model_t *m, uint32_t *sku, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        uint32_t s = 0;
+        int fresh = 0;
+        for (int tries = 0; tries < 16 && !fresh; tries++) {
+            s = (uint32_t)lg_zipf_sample(m->zipf, &m->rng);
+            fresh = 1;
+            for (size_t j = 0; j < i; j++)
+                if (sku[j] == s)
+                    fresh = 0;
+        }
+        /* The head is exhausted (a few SKUs, a big basket): take the next
+         * unused rank, deterministically. */
+        while (!fresh) {
+            s = (s + 1) % (uint32_t)m->conf.skus;
+            fresh = 1;
+            for (size_t j = 0; j < i; j++)
+                if (sku[j] == s)
+                    fresh = 0;
+        }
+        sku[i] = s;
+    }
+}
+
+static size_t basket_size(lg_model_t *m) {
+    /* Most baskets are small: P(1..10) = 30, 22, 15, 10, 8, 5, 4, 3, 2, 1 %. */
+    static const int weights[BASKET_MAX] = {30, 22, 15, 10, 8, 5, 4, 3, 2, 1};
+    int u = (int)lg_rng_below(&m->rng, 100);
+    size_t n = 1;
+    for (int i = 0, acc = 0; i < BASKET_MAX; i++) {
+        acc += weights[i];
+        if (u < acc) {
+            n = (size_t)i + 1;
+            break;
+        }
+    }
+    return n < m->conf.skus ? n : m->conf.skus;
+}
+
+static int64_t unit_quantity(lg_model_t *m, inv_channel_t c) {
+    if (c == INV_CHANNEL_B2B)
+        return lg_rng_range(&m->rng, 6, 48);
+    double u = lg_rng_unit(&m->rng);
+    return u < 0.75 ? 1 : u < 0.93 ? 2 : lg_rng_range(&m->rng, 3, 5);
+}
+
+/* ------------------------------------------------------------- planning */
+
+static void plan_ids(lg_model_t *m, plan_t *p, const char *tag) {
+    snprintf(p->event_id, sizeof(p->event_id), "%s-%s-%" PRIu64, m->run_id, tag, m->seq);
+}
+
+static void plan_sale(lg_model_t *m, plan_t *p) {
+    p->loc = pick_location(m);
+    location_t *l = &m->locs[p->loc];
+    p->channel = pick_channel(m, l->type);
+    p->source = sale_source(l, p->channel);
+    p->nlines = basket_size(m);
+    pick_skus(m, p->sku, p->nlines);
+    for (size_t i = 0; i < p->nlines; i++)
+        p->qty[i] = unit_quantity(m, p->channel);
+    plan_ids(m, p, "T");
+}
+
+static void plan_return(lg_model_t *m, plan_t *p) {
+    p->sale_slot = SIZE_MAX;
+    if (m->nsales == 0) {
+        /* a return without a receipt: one unit of a popular SKU, at a store */
+        p->loc = pick_location(m);
+        p->channel = pick_channel(m, m->locs[p->loc].type);
+        p->nlines = 1;
+        pick_skus(m, p->sku, 1);
+        p->qty[0] = 1;
+    } else {
+        p->sale_slot = (size_t)lg_rng_below(&m->rng, m->nsales);
+        const sale_rec_t *s = &m->sales[p->sale_slot];
+        p->channel = (inv_channel_t)s->channel;
+        /* Store sales come back to the store; parcels go to the DC's returns
+         * desk when there is one. */
+        p->loc = m->locs[s->loc].type != LOC_STORE && m->conf.locations >= 3 ? m->conf.locations - 2 /* dc-1 */
+                                                                               : s->loc;
+        size_t n = lg_rng_chance(&m->rng, 0.7) ? 1 : 1 + (size_t)lg_rng_below(&m->rng, s->nlines);
+        size_t first = (size_t)lg_rng_below(&m->rng, s->nlines);
+        p->nlines = n;
+        for (size_t i = 0; i < n; i++) {
+            size_t j = (first + i) % s->nlines;
+            p->sku[i] = s->sku[j];
+            p->qty[i] = lg_rng_range(&m->rng, 1, s->qty[j]);
+        }
+        snprintf(p->original_id, sizeof(p->original_id), "%s-T-%" PRIu64, m->run_id, s->seq);
+        p->has_original = 1;
+    }
+    for (size_t i = 0; i < p->nlines; i++)
+        p->disp[i] = lg_rng_chance(&m->rng, 0.75) ? INV_DISPOSITION_RESELLABLE : INV_DISPOSITION_DAMAGED;
+    p->source = m->locs[p->loc].type == LOC_STORE ? m->locs[p->loc].pos_source : "returns-portal";
+    plan_ids(m, p, "R");
+}
+
+/* Biggest gap first; ties by SKU, so the order never depends on qsort. */
+static int rank_cmp(const void *a, const void *b) {
+    const rank_t *x = a, *y = b;
+    if (x->sold != y->sold)
+        return x->sold > y->sold ? -1 : 1;
+    return x->sku < y->sku ? -1 : x->sku > y->sku;
+}
+
+static void plan_receipt(lg_model_t *m, plan_t *p) {
+    p->loc = pick_location(m);
+    location_t *l = &m->locs[p->loc];
+    p->source = "wms";
+    /* Periodic review, order up to par: every SKU sold here since its last
+     * delivery is brought back up to the par level (the opening stock) in
+     * whole case packs, the biggest gaps first when the list is longer than
+     * one receipt. SKUs already at par leave the list without a line. */
+    int64_t par = m->conf.opening_stock > 0 ? m->conf.opening_stock : 4 * l->case_pack;
+    if (m->rank_cap < l->sold_len) {
+        rank_t *r = realloc(m->rank, l->sold_len * sizeof(*r));
+        if (!r)
+            abort();
+        m->rank = r;
+        m->rank_cap = l->sold_len;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < l->sold_len; i++)
+        m->rank[n++] = (rank_t){par - pair_of(m, l->sold[i], p->loc)->on_hand, l->sold[i]};
+    if (n > EVENT_MAX)
+        qsort(m->rank, n, sizeof(*m->rank), rank_cmp);
+    size_t take = n < EVENT_MAX ? n : EVENT_MAX, lines = 0;
+    p->sold_take = take;
+    for (size_t i = 0; i < take; i++) {
+        p->taken[i] = m->rank[i].sku;
+        if (m->rank[i].sold > 0) {
+            p->sku[lines] = m->rank[i].sku;
+            p->qty[lines++] = (m->rank[i].sold + l->case_pack - 1) / l->case_pack * l->case_pack;
+        }
+    }
+    size_t take_lines = lines;
+    p->nlines = take_lines;
+    if (take_lines == 0) { /* nothing sold yet: a standing order of popular lines */
+        p->nlines = 1 + (size_t)lg_rng_below(&m->rng, 3);
+        if (p->nlines > m->conf.skus)
+            p->nlines = m->conf.skus;
+        pick_skus(m, p->sku, p->nlines);
+        for (size_t i = 0; i < p->nlines; i++)
+            p->qty[i] = l->case_pack;
+    }
+    plan_ids(m, p, "GR");
+    snprintf(p->po_id, sizeof(p->po_id), "%s-PO-%" PRIu64, m->run_id, m->seq);
+    p->has_po = 1;
+}
+
+static void plan_adjustment(lg_model_t *m, plan_t *p) {
+    p->loc = pick_location(m);
+    p->source = "inventory-app";
+    p->nlines = 1 + (size_t)lg_rng_below(&m->rng, 3);
+    if (p->nlines > m->conf.skus)
+        p->nlines = m->conf.skus;
+    pick_skus(m, p->sku, p->nlines);
+    /* mostly shrinkage and damage, sometimes stock found on a shelf */
+    for (size_t i = 0; i < p->nlines; i++)
+        p->qty[i] = lg_rng_chance(&m->rng, 0.85) ? -lg_rng_range(&m->rng, 1, 3) : lg_rng_range(&m->rng, 1, 2);
+    plan_ids(m, p, "ADJ");
+}
+
+static void plan_count(lg_model_t *m, plan_t *p) {
+    p->loc = pick_location(m);
+    p->source = "inventory-app";
+    p->nlines = 1 + (size_t)lg_rng_below(&m->rng, 5);
+    if (p->nlines > m->conf.skus)
+        p->nlines = m->conf.skus;
+    pick_skus(m, p->sku, p->nlines);
+    /* what the books say, give or take a miscount */
+    for (size_t i = 0; i < p->nlines; i++) {
+        int64_t q = pair_of(m, p->sku[i], p->loc)->on_hand + lg_rng_range(&m->rng, -2, 1);
+        p->qty[i] = q < 0 ? 0 : q;
+    }
+    plan_ids(m, p, "CNT");
+}
+
+/* Builds the next fresh event into m->plan: moves the clock and the
+ * sequence, draws, and touches no books. */
+static void plan_fresh(lg_model_t *m) {
+    plan_t *p = &m->plan;
+    memset(p, 0, offsetof(plan_t, sku));
+    m->seq++;
+    m->clock_ms += lg_rng_range(&m->rng, 0, CLOCK_STEP_MAX);
+    p->occurred_at_ms = now_ms(m);
+    const lg_model_conf_t *c = &m->conf;
+    double u = lg_rng_unit(&m->rng);
+    if (u < c->returns_ratio) {
+        p->kind = LG_KIND_RETURN;
+        plan_return(m, p);
+    } else if ((u -= c->returns_ratio) < c->receipts_ratio) {
+        p->kind = LG_KIND_RECEIPT;
+        plan_receipt(m, p);
+    } else if ((u -= c->receipts_ratio) < c->adjustments_ratio) {
+        p->kind = LG_KIND_ADJUSTMENT;
+        plan_adjustment(m, p);
+    } else if ((u -= c->adjustments_ratio) < c->counts_ratio) {
+        p->kind = LG_KIND_COUNT;
+        plan_count(m, p);
+    } else {
+        p->kind = LG_KIND_SALE;
+        plan_sale(m, p);
+    }
+}
+
+static lg_topic_t topic_of(lg_kind_t k) {
+    return k == LG_KIND_SALE ? LG_TOPIC_SALES : k == LG_KIND_RETURN ? LG_TOPIC_RETURNS : LG_TOPIC_RESTOCKS;
+}
+
+/* The contract event of a plan; borrows the plan and the model's lines. */
+static void event_of(lg_model_t *m, const plan_t *p, inv_event_t *ev) {
+    memset(ev, 0, sizeof(*ev));
+    ev->event_id = p->event_id;
+    ev->source = p->source;
+    ev->location_id = m->locs[p->loc].name;
+    ev->occurred_at_ms = p->occurred_at_ms;
+    switch (p->kind) {
+    case LG_KIND_SALE:
+        ev->kind = INV_EVENT_SALE;
+        ev->channel = p->channel;
+        break;
+    case LG_KIND_RETURN:
+        ev->kind = INV_EVENT_RETURN;
+        ev->channel = p->channel;
+        ev->original_event_id = p->has_original ? p->original_id : NULL;
+        break;
+    default:
+        ev->kind = INV_EVENT_RESTOCK;
+        ev->restock_kind = p->kind == LG_KIND_ADJUSTMENT ? INV_RESTOCK_ADJUSTMENT
+                           : p->kind == LG_KIND_COUNT    ? INV_RESTOCK_COUNT
+                                                         : INV_RESTOCK_RECEIPT;
+        ev->purchase_order_id = p->has_po ? p->po_id : NULL;
+        break;
+    }
+    for (size_t i = 0; i < p->nlines; i++) {
+        m->lines[i].sku = m->sku_names[p->sku[i]];
+        m->lines[i].quantity = p->qty[i];
+        m->lines[i].disposition = p->kind == LG_KIND_RETURN ? p->disp[i] : INV_DISPOSITION_NONE;
+    }
+    ev->lines = m->lines;
+    ev->line_count = p->nlines;
+}
+
+/* ------------------------------------------------------------- the books */
+
+static void touch(pair_t *q) { q->touched = 1; }
+
+static void sold_push(location_t *l, uint32_t sku) {
+    if (l->sold_len == l->sold_cap) {
+        size_t cap = l->sold_cap ? l->sold_cap * 2 : 64;
+        uint32_t *n = realloc(l->sold, cap * sizeof(*n));
+        if (!n)
+            abort();
+        l->sold = n;
+        l->sold_cap = cap;
+    }
+    l->sold[l->sold_len++] = sku;
+}
+
+static void commit(lg_model_t *m, const plan_t *p) {
+    location_t *l = &m->locs[p->loc];
+    for (size_t i = 0; i < p->nlines; i++) {
+        pair_t *q = pair_of(m, p->sku[i], p->loc);
+        switch (p->kind) {
+        case LG_KIND_SALE:
+            q->on_hand -= p->qty[i];
+            if (!q->queued) {
+                q->queued = 1;
+                sold_push(l, p->sku[i]);
+            }
+            touch(q);
+            break;
+        case LG_KIND_RETURN:
+            if (p->disp[i] == INV_DISPOSITION_DAMAGED)
+                q->unsellable += p->qty[i];
+            else
+                q->on_hand += p->qty[i];
+            touch(q);
+            break;
+        case LG_KIND_COUNT:
+            /* a count equal to a row that does not exist creates none */
+            if (q->touched || p->qty[i] != q->on_hand)
+                touch(q);
+            q->on_hand = p->qty[i];
+            break;
+        default: /* receipts, opening, feedback, adjustments */
+            q->on_hand += p->qty[i];
+            touch(q);
+            break;
+        }
+    }
+    if (p->kind == LG_KIND_RECEIPT) {
+        for (size_t i = 0; i < p->sold_take; i++) {
+            pair_of(m, p->taken[i], p->loc)->queued = 0;
+        }
+        size_t keep = 0;
+        for (size_t i = 0; i < l->sold_len; i++)
+            if (pair_of(m, l->sold[i], p->loc)->queued)
+                l->sold[keep++] = l->sold[i];
+        l->sold_len = keep;
+    }
+    if (p->kind == LG_KIND_SALE) {
+        size_t slot = m->nsales < SALES_KEEP ? m->nsales++ : (size_t)(m->seq % SALES_KEEP);
+        sale_rec_t *s = &m->sales[slot];
+        s->seq = m->seq;
+        s->loc = (uint32_t)p->loc;
+        s->channel = (uint8_t)p->channel;
+        s->nlines = (uint8_t)p->nlines;
+        for (size_t i = 0; i < p->nlines; i++) {
+            s->sku[i] = p->sku[i];
+            s->qty[i] = (int32_t)(p->qty[i] > INT32_MAX ? INT32_MAX : p->qty[i]);
+        }
+    }
+    if (p->kind == LG_KIND_RETURN && p->sale_slot != SIZE_MAX) /* one return per sale */
+        m->sales[p->sale_slot] = m->sales[--m->nsales];
+}
+
+/* ------------------------------------------------------------ messages */
+
+static void remember(lg_model_t *m, const lg_msg_t *msg) {
+    sent_t *s = &m->sent[m->sent_next];
+    m->sent_next = (m->sent_next + 1) % SENT_KEEP;
+    if (m->nsent < SENT_KEEP)
+        m->nsent++;
+    s->topic = msg->topic;
+    s->kind = msg->kind;
+    s->lines = msg->lines;
+    s->key.len = s->value.len = 0;
+    buf_put(&s->key, msg->key, msg->key_len);
+    buf_put(&s->value, msg->value, msg->value_len);
+}
+
+static void count_msg(lg_model_t *m, const lg_msg_t *msg) {
+    m->stats.messages++;
+    m->stats.bytes += msg->value_len;
+    m->stats.by_topic[msg->topic]++;
+    if (msg->duplicate) {
+        m->stats.duplicates++;
+    } else if (msg->bad) {
+        m->stats.malformed++;
+        m->stats.by_bad[msg->bad]++;
+    } else {
+        m->stats.events[msg->kind]++;
+        m->stats.lines += msg->lines;
+    }
+}
+
+/* Encodes the plan as a valid message, commits it to the books and keeps it
+ * for later duplicates. */
+static int emit_valid(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) {
+    const plan_t *p = &m->plan;
+    inv_event_t ev;
+    event_of(m, p, &ev);
+    char err[512];
+    if (inv_encoder_encode_event(m->encoder, &ev, &m->out, err, sizeof(err)))
+        return fail(errstr, n, "encoding %s %s: %s", lg_kind_name(p->kind), p->event_id, err);
+    memset(out, 0, sizeof(*out));
+    out->topic = topic_of(p->kind);
+    out->kind = p->kind;
+    out->key = p->event_id;
+    out->key_len = strlen(p->event_id);
+    out->value = m->out.data;
+    out->value_len = m->out.len;
+    out->lines = p->nlines;
+    out->bad_field = "";
+    commit(m, p);
+    remember(m, out);
+    count_msg(m, out);
+    return 0;
+}
+
+/* JSON of an event with one defect, written by hand as a broken POS
+ * integration would (not by our encoder, which refuses to write them). */
+static void write_bad_json(inv_buf_t *b, const inv_event_t *ev, lg_bad_t bad, size_t line, const char *bad_value) {
+    char t[32];
+    b->len = 0;
+    buf_str(b, "{\"event_id\":");
+    buf_json_str(b, ev->event_id);
+    buf_str(b, ",\"source\":");
+    buf_json_str(b, ev->source);
+    if (!(bad == LG_BAD_MISSING && line == SIZE_MAX)) {
+        buf_str(b, ",\"location_id\":");
+        buf_json_str(b, ev->location_id);
+    }
+    if (ev->kind != INV_EVENT_RESTOCK) {
+        buf_str(b, ",\"channel\":");
+        buf_json_str(b, bad == LG_BAD_ENUM && line == SIZE_MAX ? bad_value : inv_channel_to_string(ev->channel));
+    }
+    buf_str(b, ",\"occurred_at\":");
+    if (bad == LG_BAD_LOCAL_TIME) {
+        inv_time_format_rfc3339(ev->occurred_at_ms, t);
+        t[10] = ' '; /* "2026-11-02 08:00:00", no zone */
+        t[19] = '\0';
+    } else {
+        inv_time_format_rfc3339(ev->occurred_at_ms, t);
+    }
+    buf_json_str(b, t);
+    if (ev->kind == INV_EVENT_RETURN) {
+        buf_str(b, ",\"original_event_id\":");
+        if (ev->original_event_id)
+            buf_json_str(b, ev->original_event_id);
+        else
+            buf_str(b, "null");
+    }
+    if (ev->kind == INV_EVENT_RESTOCK) {
+        buf_str(b, ",\"kind\":");
+        buf_json_str(b, bad == LG_BAD_ENUM ? bad_value : inv_restock_kind_to_string(ev->restock_kind));
+        buf_str(b, ",\"purchase_order_id\":");
+        if (ev->purchase_order_id)
+            buf_json_str(b, ev->purchase_order_id);
+        else
+            buf_str(b, "null");
+    }
+    buf_str(b, ",\"lines\":[");
+    for (size_t i = 0; i < ev->line_count; i++) {
+        const inv_line_t *l = &ev->lines[i];
+        buf_str(b, i ? ",{" : "{");
+        int comma = 0;
+        if (!(bad == LG_BAD_MISSING && line == i)) {
+            buf_str(b, "\"sku\":");
+            buf_json_str(b, l->sku);
+            comma = 1;
+        }
+        buf_str(b, comma ? ",\"quantity\":" : "\"quantity\":");
+        if (bad == LG_BAD_QUANTITY && line == i)
+            buf_str(b, ev->kind == INV_EVENT_RESTOCK && ev->restock_kind == INV_RESTOCK_COUNT ? "-1" : "0");
+        else if (bad == LG_BAD_TYPE && line == i)
+            buf_printf(b, "\"%" PRId64 "\"", l->quantity);
+        else
+            buf_printf(b, "%" PRId64, l->quantity);
+        if (ev->kind == INV_EVENT_RETURN) {
+            buf_str(b, ",\"disposition\":");
+            buf_json_str(b, bad == LG_BAD_ENUM && line == i ? bad_value : inv_disposition_to_string(l->disposition));
+        }
+        buf_str(b, "}");
+    }
+    buf_str(b, "]}");
+}
+
+/* Breaks the plan in one of the ways real integrations do. Nothing is
+ * committed: the event never happened as far as stock is concerned. */
+static int emit_malformed(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) {
+    const plan_t *p = &m->plan;
+    inv_event_t ev;
+    event_of(m, p, &ev);
+    int kinds = m->conf.format == INV_FORMAT_AVRO ? LG_BAD_SCHEMA_ID : LG_BAD_SCHEMA_ID - 1;
+    lg_bad_t bad = (lg_bad_t)(1 + lg_rng_below(&m->rng, (uint64_t)kinds));
+    size_t line = (size_t)lg_rng_below(&m->rng, p->nlines);
+    const char *value = NULL;
+    m->bad_field[0] = '\0';
+    switch (bad) {
+    case LG_BAD_TRUNCATED: {
+        write_bad_json(&m->out, &ev, LG_BAD_NONE, SIZE_MAX, NULL);
+        m->out.len = 1 + (size_t)lg_rng_below(&m->rng, m->out.len - 1);
+        break;
+    }
+    case LG_BAD_MISSING:
+        if (lg_rng_chance(&m->rng, 0.5)) {
+            line = SIZE_MAX; /* the event's location_id */
+            snprintf(m->bad_field, sizeof(m->bad_field), "location_id");
+        } else {
+            snprintf(m->bad_field, sizeof(m->bad_field), "lines[%zu].sku", line);
+        }
+        write_bad_json(&m->out, &ev, bad, line, NULL);
+        break;
+    case LG_BAD_QUANTITY:
+    case LG_BAD_TYPE:
+        snprintf(m->bad_field, sizeof(m->bad_field), "lines[%zu].quantity", line);
+        write_bad_json(&m->out, &ev, bad, line, NULL);
+        break;
+    case LG_BAD_ENUM: {
+        static const char *channels[] = {"kiosk", "Store", "in-store", "mobile-app"};
+        static const char *dispositions[] = {"refurbished", "Damaged", "open-box"};
+        static const char *kinds_[] = {"transfer", "Receipt", "cycle_count"};
+        if (ev.kind == INV_EVENT_RESTOCK) {
+            value = kinds_[lg_rng_below(&m->rng, 3)];
+            snprintf(m->bad_field, sizeof(m->bad_field), "kind");
+        } else if (ev.kind == INV_EVENT_RETURN && lg_rng_chance(&m->rng, 0.5)) {
+            value = dispositions[lg_rng_below(&m->rng, 3)];
+            snprintf(m->bad_field, sizeof(m->bad_field), "lines[%zu].disposition", line);
+        } else {
+            value = channels[lg_rng_below(&m->rng, 4)];
+            line = SIZE_MAX;
+            snprintf(m->bad_field, sizeof(m->bad_field), "channel");
+        }
+        write_bad_json(&m->out, &ev, bad, line, value);
+        break;
+    }
+    case LG_BAD_LOCAL_TIME:
+        snprintf(m->bad_field, sizeof(m->bad_field), "occurred_at");
+        write_bad_json(&m->out, &ev, bad, SIZE_MAX, NULL);
+        break;
+    default: { /* LG_BAD_SCHEMA_ID: a valid body under an id nobody registered */
+        char err[512];
+        if (inv_encoder_encode_event(m->encoder, &ev, &m->out, err, sizeof(err)))
+            return fail(errstr, n, "encoding %s %s: %s", lg_kind_name(p->kind), p->event_id, err);
+        int32_t id = 1000;
+        for (int again = 1; again;) {
+            again = 0;
+            for (int t = 0; t < INV_MSG_COUNT; t++)
+                if (m->ids[t] == id)
+                    id++, again = 1;
+        }
+        m->out.data[1] = (char)((uint32_t)id >> 24);
+        m->out.data[2] = (char)((uint32_t)id >> 16);
+        m->out.data[3] = (char)((uint32_t)id >> 8);
+        m->out.data[4] = (char)id;
+        break;
+    }
+    }
+    memset(out, 0, sizeof(*out));
+    out->topic = topic_of(p->kind);
+    out->kind = p->kind;
+    out->bad = bad;
+    out->key = p->event_id;
+    out->key_len = strlen(p->event_id);
+    out->value = m->out.data;
+    out->value_len = m->out.len;
+    out->lines = p->nlines;
+    out->bad_field = m->bad_field;
+    count_msg(m, out);
+    return 0;
+}
+
+int lg_model_next(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size) {
+    double u = lg_rng_unit(&m->rng);
+    /* a duplicate wanted before anything was sent becomes a fresh event */
+    if (u < m->conf.duplicates_ratio && m->nsent > 0) {
+        const sent_t *s = &m->sent[lg_rng_below(&m->rng, m->nsent)];
+        memset(out, 0, sizeof(*out));
+        out->topic = s->topic;
+        out->kind = s->kind;
+        out->duplicate = 1;
+        /* the slot is only overwritten by a later fresh event: valid until
+         * the next call, as promised */
+        out->key = s->key.data;
+        out->key_len = s->key.len;
+        out->value = s->value.data;
+        out->value_len = s->value.len;
+        out->lines = s->lines;
+        out->bad_field = "";
+        count_msg(m, out);
+        return 0;
+    }
+    plan_fresh(m);
+    if (u >= m->conf.duplicates_ratio && u < m->conf.duplicates_ratio + m->conf.malformed_ratio)
+        return emit_malformed(m, out, errstr, errstr_size);
+    return emit_valid(m, out, errstr, errstr_size);
+}
+
+int lg_model_next_opening(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size) {
+    if (m->conf.opening_stock <= 0 || m->opening_loc >= m->conf.locations)
+        return 0;
+    plan_t *p = &m->plan;
+    memset(p, 0, sizeof(*p));
+    p->kind = LG_KIND_OPENING;
+    p->loc = m->opening_loc;
+    p->source = "wms";
+    p->occurred_at_ms = now_ms(m);
+    while (p->nlines < EVENT_MAX && m->opening_sku < m->conf.skus) {
+        p->sku[p->nlines] = (uint32_t)m->opening_sku++;
+        p->qty[p->nlines++] = m->conf.opening_stock;
+    }
+    if (m->opening_sku >= m->conf.skus) {
+        m->opening_sku = 0;
+        m->opening_loc++;
+    }
+    snprintf(p->event_id, sizeof(p->event_id), "%s-OPEN-%" PRIu64, m->run_id, ++m->opening_seq);
+    if (emit_valid(m, out, errstr, errstr_size))
+        return -1;
+    return 1;
+}
+
+/* FNV-1a, for ids too long to embed. */
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * UINT64_C(0x100000001b3);
+    return h;
+}
+
+int lg_model_feedback(lg_model_t *m, const char *sku, const char *location_id, int64_t quantity,
+                      const char *po_id, lg_msg_t *out, char *errstr, size_t errstr_size) {
+    if (quantity <= 0)
+        return fail(errstr, errstr_size, "reorder %s: quantity %" PRId64 " is not positive", po_id, quantity);
+    if (!*sku || strlen(sku) > INV_CODEC_MAX_ID_LEN || !*location_id || strlen(location_id) > INV_CODEC_MAX_ID_LEN)
+        return fail(errstr, errstr_size, "reorder %s: sku or location_id is empty or too long", po_id);
+    char *event_id = m->fb_event_id, *po = m->fb_po_id;
+    if (strlen(po_id) + 4 <= INV_CODEC_MAX_ID_LEN)
+        snprintf(event_id, sizeof(m->fb_event_id), "rcv:%s", po_id);
+    else
+        snprintf(event_id, sizeof(m->fb_event_id), "rcv:%016" PRIx64, fnv1a(po_id));
+    if (strlen(po_id) <= INV_CODEC_MAX_ID_LEN)
+        snprintf(po, sizeof(m->fb_po_id), "%s", po_id);
+    else
+        snprintf(po, sizeof(m->fb_po_id), "PO-%016" PRIx64, fnv1a(po_id));
+    inv_line_t line = {.sku = sku, .quantity = quantity, .disposition = INV_DISPOSITION_NONE};
+    inv_event_t ev = {
+        .kind = INV_EVENT_RESTOCK,
+        .event_id = event_id,
+        .source = "wms",
+        .location_id = location_id,
+        .occurred_at_ms = now_ms(m),
+        .restock_kind = INV_RESTOCK_RECEIPT,
+        .purchase_order_id = po,
+        .lines = &line,
+        .line_count = 1,
+    };
+    char err[512];
+    if (inv_encoder_encode_event(m->encoder, &ev, &m->out, err, sizeof(err)))
+        return fail(errstr, errstr_size, "receipt for %s: %s", po_id, err);
+    /* keep the books when the row is one of ours (counts stay realistic) */
+    size_t s = 0, l;
+    if (sscanf(sku, "SKU-%zu", &s) == 1 && s >= 1 && s <= m->conf.skus && strcmp(m->sku_names[s - 1], sku) == 0) {
+        for (l = 0; l < m->conf.locations; l++)
+            if (strcmp(m->locs[l].name, location_id) == 0) {
+                pair_t *q = pair_of(m, s - 1, l);
+                q->on_hand += quantity;
+                touch(q);
+                break;
+            }
+    }
+    memset(out, 0, sizeof(*out));
+    out->topic = LG_TOPIC_RESTOCKS;
+    out->kind = LG_KIND_FEEDBACK;
+    out->key = event_id;
+    out->key_len = strlen(event_id);
+    out->value = m->out.data;
+    out->value_len = m->out.len;
+    out->lines = 1;
+    out->bad_field = "";
+    count_msg(m, out);
+    return 0;
+}
+
+const lg_stats_t *lg_model_stats(const lg_model_t *m) { return &m->stats; }
+
+int lg_model_write_oracle(const lg_model_t *m, FILE *f, char *errstr, size_t errstr_size) {
+    fprintf(f,
+            "{\"inv_loadgen_oracle\":1,\"seed\":%" PRIu64 ",\"fields\":[\"on_hand\",\"unsellable\",\"available\"],"
+            "\"note\":\"expected final inventory.stock for the events inv-loadgen produced (duplicates and malformed "
+            "excluded): one line per sku|location and per sku|* (network); on_order is not included because it "
+            "depends on when inv-stock reorders\"}\n",
+            m->conf.seed);
+    size_t nl = m->conf.locations;
+    for (size_t s = 0; s < m->conf.skus; s++) {
+        int64_t on_hand = 0, unsellable = 0, available = 0;
+        int any = 0;
+        for (size_t l = 0; l < nl; l++) {
+            const pair_t *q = &m->pairs[s * nl + l];
+            if (!q->touched)
+                continue;
+            int64_t avail = q->on_hand > 0 ? q->on_hand : 0;
+            fprintf(f, "{\"key\":\"%s|%s\",\"on_hand\":%" PRId64 ",\"unsellable\":%" PRId64 ",\"available\":%" PRId64 "}\n",
+                    m->sku_names[s], m->locs[l].name, q->on_hand, q->unsellable, avail);
+            on_hand += q->on_hand;
+            unsellable += q->unsellable;
+            available += avail;
+            any = 1;
+        }
+        if (any)
+            fprintf(f, "{\"key\":\"%s|*\",\"on_hand\":%" PRId64 ",\"unsellable\":%" PRId64 ",\"available\":%" PRId64 "}\n",
+                    m->sku_names[s], on_hand, unsellable, available);
+    }
+    if (fflush(f) != 0 || ferror(f))
+        return fail(errstr, errstr_size, "writing the oracle: %s", strerror(errno));
+    return 0;
+}
+
+const char *lg_kind_name(lg_kind_t k) {
+    static const char *names[LG_KIND_MAX] = {"sale", "return", "receipt", "adjustment", "count", "opening", "feedback"};
+    return (unsigned)k < LG_KIND_MAX ? names[k] : "?";
+}
+
+const char *lg_bad_name(lg_bad_t b) {
+    static const char *names[LG_BAD_MAX] = {"none", "truncated", "missing_field", "bad_quantity",
+                                            "unknown_enum", "wrong_type", "local_time", "unknown_schema_id"};
+    return (unsigned)b < LG_BAD_MAX ? names[b] : "?";
+}

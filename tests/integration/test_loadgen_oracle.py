@@ -1,0 +1,215 @@
+"""inv-loadgen against the real pipeline (issue 6, "Must show": the load
+generator's oracle file matches the final inventory.stock after a seeded run).
+
+Scenario "oracle" (JSON) and "oracle-avro" (Avro inputs in the Confluent
+framing): on unique 3-partition topics created by `invctl topics create`
+(all ten topic keys, INV_TOPIC_DEDUP included), inv-sale, inv-return,
+inv-restock and inv-stock run with their own group ids and a temp state dir;
+inv-loadgen sends a seeded run (opening stock, sales over every channel,
+returns of both dispositions, replenishment receipts, signed adjustments,
+re-sent duplicates and malformed messages) with --oracle and --stats-json.
+Then, waiting on committed offsets (never a blind sleep): every processor
+group has committed its whole input topic, inv-stock has committed past the
+last movement of every partition. Read back with read_committed:
+
+  * inventory.stock, last value per key: exactly the oracle's keys (every
+    sku|location and sku|* row), with on_hand, unsellable and available
+    equal to the oracle's;
+  * inventory.dlq: exactly as many dead letters as malformed messages
+    (stats-json expected_dlq), each from an input topic with an inv.error;
+  * inv-loadgen's totals agree with what reached the input topics.
+
+Scenario "feedback": with --reorder-feedback, every receipt inv-loadgen adds
+answers a ReorderEvent inv-stock emitted (purchase_order_id = its event_id,
+same sku, location and quantity), none is sent before its lead time, and
+SIGTERM stops inv-loadgen with exit 0, totals on stderr and every message
+delivered (stats-json).
+"""
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+
+import oracle
+from confluent_kafka import KafkaException
+from invtest import bin, bootstrap, delete_topics, run, start, wait_until
+from oracle import KeeperRig, consume_bulk
+
+PARTITIONS = 3
+SEED = int(os.environ.get("INV_TEST_SEED", "20261122"))
+COUNT = int(os.environ.get("INV_LOADGEN_COUNT", "30000"))
+
+T0 = time.monotonic()
+
+
+def log(msg, *args):
+    sys.stdout.write("[%6.1fs] %s\n" % (time.monotonic() - T0, msg % args if args else msg))
+    sys.stdout.flush()
+
+
+def read_oracle(path):
+    with open(path) as f:
+        lines = [json.loads(line) for line in f if line.strip()]
+    header, rows = lines[0], lines[1:]
+    assert header.get("inv_loadgen_oracle") == 1, header
+    assert header["fields"] == ["on_hand", "unsellable", "available"], header
+    assert "on_order" in header["note"], header
+    out = {}
+    for r in rows:
+        sku, _, loc = r["key"].rpartition("|")
+        assert (sku, loc) not in out, "oracle key twice: %s" % r["key"]
+        out[(sku, loc)] = r
+    return out
+
+
+def run_loadgen(rig, workdir, count, *extra):
+    o, s = os.path.join(workdir, "oracle.jsonl"), os.path.join(workdir, "stats.json")
+    args = [bin("inv-loadgen"), "-b", bootstrap(), "--seed", str(SEED), "--count", str(count), "--rate", "0",
+            "--skus", "400", "--locations", "8", "--duplicates", "0.02", "--malformed", "0.01",
+            "--oracle", o, "--stats-json", s] + list(extra)
+    r = run(args, env=rig.env, timeout=300)
+    assert r.returncode == 0, "inv-loadgen: exit %s\n%s" % (r.returncode, r.stderr[-3000:])
+    assert "totals" in r.stderr, r.stderr[-2000:]
+    with open(s) as f:
+        stats = json.load(f)
+    return read_oracle(o), stats, r
+
+
+def drop_topics(rig):
+    """Best effort: leave the shared broker as it was."""
+    try:
+        delete_topics(list(rig.topic.values()))
+    except Exception as e:  # noqa: BLE001 - cleanup must not hide the test's own failure
+        log("deleting topics: %s", e)
+
+
+def scenario_oracle(name, count, *loadgen_flags):
+    rig = KeeperRig(name, PARTITIONS)
+    workdir = tempfile.mkdtemp(prefix="loadgen-")
+    try:
+        rig.create_topics()
+        procs = rig.start_processors() + [rig.start_keeper("stock-0")]
+        want, stats, _ = run_loadgen(rig, workdir, count, *loadgen_flags)
+        ev = stats["events"]
+        log("%s: %d messages (%s), %d duplicates, %d malformed, %d oracle rows", name, stats["messages"],
+            ", ".join("%s %d" % kv for kv in ev.items() if kv[1]), stats["duplicates"], stats["malformed"], len(want))
+        # the run exercised what the oracle must get right
+        assert stats["undelivered"] == 0 and stats["failed"] == 0 and stats["delivered"] == stats["messages"], stats
+        assert stats["messages"] == count + ev["opening"], stats
+        for k in ("sale", "return", "receipt", "adjustment", "opening"):
+            assert ev[k] > 0, "no %s events: %s" % (k, stats)
+        assert ev["count"] == 0 and ev["feedback"] == 0, stats
+        assert stats["duplicates"] > 0 and stats["malformed"] > 0, stats
+        assert stats["expected_dlq"] == stats["malformed"], stats
+
+        # what reached the input topics is what inv-loadgen says it sent
+        ends = {k: sum(oracle.end_offsets(rig.topic[k]).values()) for k in ("sales", "returns", "restocks")}
+        assert ends == stats["by_topic"], "input topics hold %s, inv-loadgen sent %s" % (ends, stats["by_topic"])
+
+        rig.wait_processors_done(300, procs)
+        movements = rig.read_movements()
+        last = {p: ms[-1]["_offset"] for p, ms in movements.items() if ms}
+        log("%s: processors done, %d movements", name, sum(len(v) for v in movements.values()))
+        rig.wait_keeper_done(last, 300, procs)
+        log("%s: inv-stock done", name)
+
+        got = rig.read_stock()
+        missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+        assert not missing and not extra, "inventory.stock rows %d missing (e.g. %s), %d unexpected (e.g. %s)" % (
+            len(missing), missing[:5], len(extra), extra[:5])
+        diffs = []
+        for k in sorted(want):
+            for f in ("on_hand", "unsellable", "available"):
+                if got[k][f] != want[k][f]:
+                    diffs.append((k, f, "stock %r" % got[k][f], "oracle %r" % want[k][f]))
+        assert not diffs, "%d fields differ from the oracle, e.g. %s" % (len(diffs), diffs[:10])
+        assert any(r["unsellable"] > 0 for k, r in want.items() if k[1] != "*"), "no damaged return in the run"
+
+        dlq = rig.read_dlq()
+        inputs = {rig.topic[k] for k in ("sales", "returns", "restocks")}
+        bad = []
+        for key, value, headers, part, off, ts in dlq:
+            h = dict(headers)
+            if (h.get("inv.source.topic") or b"").decode() not in inputs or not h.get("inv.error"):
+                bad.append((key, h))
+        assert not bad, "dead letters not from an input topic or without inv.error: %s" % bad[:5]
+        assert len(dlq) == stats["expected_dlq"], "DLQ holds %d records, inv-loadgen sent %d malformed" % (
+            len(dlq), stats["expected_dlq"])
+        log("%s: %d rows equal the oracle, DLQ %d == malformed", name, len(want), len(dlq))
+
+        for p, rc in rig.stop():
+            assert rc == 0, "%s exit %s\n%s" % (p.role, rc, p.stderr_text()[-3000:])
+    finally:
+        rig.cleanup()
+        drop_topics(rig)
+
+
+def scenario_feedback():
+    """Reorders come back as receipts after the lead time; SIGTERM is clean."""
+    name = "loadgen-feedback"
+    lead_ms = 300
+    rig = KeeperRig(name, PARTITIONS)  # default policy: reorder at 4, order 12
+    workdir = tempfile.mkdtemp(prefix="loadgen-")
+    stats_path = os.path.join(workdir, "stats.json")
+    try:
+        rig.create_topics()
+        procs = rig.start_processors() + [rig.start_keeper("stock-0")]
+        lg = start([bin("inv-loadgen"), "-b", bootstrap(), "--seed", str(SEED), "--rate", "400",
+                    "--skus", "50", "--locations", "4", "--opening-stock", "15", "--reorder-feedback",
+                    "--lead-time-ms", str(lead_ms), "--stats-json", stats_path], rig.env)
+        lg.role = "inv-loadgen"
+        sent_at = {}  # reorder event_id -> (sku, location, quantity)
+
+        def receipts_seen():
+            rig.assert_running(procs + [lg])
+            try:
+                records = consume_bulk(rig.topic["restocks"], timeout=60)
+            except KafkaException as e:  # a fresh topic's leader may not answer ListOffsets yet
+                log("feedback: reading restocks: %s (retrying)", e)
+                return False
+            for r in records:
+                v = json.loads(r[1])
+                if v["event_id"].startswith("rcv:"):
+                    sent_at[v["purchase_order_id"]] = (v["lines"][0]["sku"], v["location_id"],
+                                                       v["lines"][0]["quantity"], r[5])
+            return len(sent_at) >= 5
+        wait_until(receipts_seen, 120, "inv-loadgen to answer 5 reorders with receipts", interval=1)
+        assert "sent (" in lg.stderr_text(), "no progress line on stderr:\n" + lg.stderr_text()[-2000:]
+        rc = lg.stop(timeout=60, sig=signal.SIGTERM)
+        err = lg.stderr_text()
+        assert rc == 0, "inv-loadgen exit %s after SIGTERM\n%s" % (rc, err[-3000:])
+        assert "totals" in err, err[-2000:]
+        with open(stats_path) as f:
+            stats = json.load(f)
+        assert stats["delivered"] == stats["messages"] and stats["undelivered"] == 0, stats
+        assert stats["events"]["receipt"] == 0, "periodic receipts must be off with --reorder-feedback: %s" % stats
+
+        reorders = {}
+        for r in consume_bulk(rig.topic["reorders"], timeout=60):
+            v = json.loads(r[1])
+            reorders[v["event_id"]] = (v["sku"], v["location_id"], v["quantity"], r[5])
+        for po, (sku, loc, qty, ts) in sent_at.items():
+            assert po in reorders, "receipt for %s answers no ReorderEvent" % po
+            rsku, rloc, rqty, rts = reorders[po]
+            assert (sku, loc, qty) == (rsku, rloc, rqty), (po, (sku, loc, qty), reorders[po])
+            assert ts >= rts + lead_ms - 50, "receipt for %s sent %d ms after the reorder, lead time %d" % (
+                po, ts - rts, lead_ms)
+        log("feedback: %d receipts answer reorders; SIGTERM exit 0", len(sent_at))
+        for p, rc in rig.stop():
+            assert rc == 0, "%s exit %s\n%s" % (p.role, rc, p.stderr_text()[-3000:])
+    finally:
+        rig.cleanup()
+        drop_topics(rig)
+
+
+def main():
+    scenario_oracle("loadgen-oracle", COUNT)
+    scenario_oracle("loadgen-oracle-avro", COUNT // 3, "--format", "avro")
+    scenario_feedback()
+    log("ok")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,626 @@
+/*
+ * inv-loadgen's deterministic parts, no broker: the Zipf sampler, the
+ * traffic model (reproducible bytes, contract-valid events, duplicates,
+ * malformed messages the decoder rejects for the stated reason, the oracle
+ * against an independent sum of the decoded events) and the flags.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inv_codec.h"
+#include "inv_conf.h"
+#include "inv_test.h"
+#include "lg_args.h"
+#include "lg_model.h"
+#include "lg_zipf.h"
+
+/* ------------------------------------------------------------ helpers */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * UINT64_C(0x100000001b3);
+    return h;
+}
+
+/* A hash of everything a run of `count` traffic messages sends, in order:
+ * topic, key and value of each message, opening receipts first. */
+static uint64_t run_hash(const lg_model_conf_t *c, size_t count) {
+    char err[512];
+    lg_model_t *m = lg_model_new(c, err, sizeof(err));
+    if (!m) {
+        fprintf(stderr, "lg_model_new: %s\n", err);
+        return 0;
+    }
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    lg_msg_t msg;
+    while (lg_model_next_opening(m, &msg, err, sizeof(err)) > 0) {
+        h = fnv(h, &msg.topic, sizeof(msg.topic));
+        h = fnv(h, msg.key, msg.key_len);
+        h = fnv(h, msg.value, msg.value_len);
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (lg_model_next(m, &msg, err, sizeof(err)) != 0) {
+            fprintf(stderr, "lg_model_next: %s\n", err);
+            lg_model_destroy(m);
+            return 0;
+        }
+        h = fnv(h, &msg.topic, sizeof(msg.topic));
+        h = fnv(h, msg.key, msg.key_len);
+        h = fnv(h, msg.value, msg.value_len);
+    }
+    lg_model_destroy(m);
+    return h;
+}
+
+static inv_event_kind_t kind_of_topic(lg_topic_t t) {
+    return t == LG_TOPIC_SALES ? INV_EVENT_SALE : t == LG_TOPIC_RETURNS ? INV_EVENT_RETURN : INV_EVENT_RESTOCK;
+}
+
+static lg_model_conf_t small_conf(uint64_t seed) {
+    lg_model_conf_t c;
+    lg_model_conf_defaults(&c);
+    c.seed = seed;
+    c.skus = 60;
+    c.locations = 5;
+    c.opening_stock = 20;
+    c.duplicates_ratio = 0.05;
+    c.malformed_ratio = 0.05;
+    c.counts_ratio = 0;
+    return c;
+}
+
+/* ----------------------------------------------------------------- zipf */
+
+static void test_zipf_probabilities_follow_the_power_law(void) {
+    char err[256];
+    lg_zipf_t *z = lg_zipf_new(1000, 1.1, err, sizeof(err));
+    INV_ASSERT(z != NULL, "%s", err);
+    double sum = 0;
+    for (size_t k = 0; k < 1000; k++) {
+        sum += lg_zipf_probability(z, k);
+        if (k)
+            INV_ASSERT(lg_zipf_probability(z, k) < lg_zipf_probability(z, k - 1), "rank %zu", k);
+    }
+    INV_ASSERT(fabs(sum - 1) < 1e-9, "sum %.12f", sum);
+    /* P(1) / P(k) = k^s */
+    double r = lg_zipf_probability(z, 0) / lg_zipf_probability(z, 9);
+    INV_ASSERT(fabs(r - pow(10, 1.1)) < 1e-6, "P(1)/P(10) = %f", r);
+    lg_zipf_destroy(z);
+}
+
+static void test_zipf_samples_match_the_distribution(void) {
+    char err[256];
+    const size_t n = 200, draws = 1000000;
+    lg_zipf_t *z = lg_zipf_new(n, 1.1, err, sizeof(err));
+    INV_ASSERT(z != NULL, "%s", err);
+    size_t *hist = calloc(n, sizeof(*hist));
+    lg_rng_t r;
+    lg_rng_seed(&r, 42);
+    for (size_t i = 0; i < draws; i++) {
+        size_t k = lg_zipf_sample(z, &r);
+        if (k >= n) {
+            free(hist);
+            lg_zipf_destroy(z);
+            INV_FAIL("sample %zu out of range", k);
+        }
+        hist[k]++;
+    }
+    /* every rank within 5 standard deviations of its expectation, and the
+     * total variation distance small */
+    double tv = 0;
+    for (size_t k = 0; k < n; k++) {
+        double p = lg_zipf_probability(z, k), want = p * (double)draws;
+        double sd = sqrt((double)draws * p * (1 - p));
+        tv += fabs((double)hist[k] / (double)draws - p) / 2;
+        if (fabs((double)hist[k] - want) > 5 * sd + 1) {
+            size_t got = hist[k];
+            free(hist);
+            lg_zipf_destroy(z);
+            INV_FAIL("rank %zu: %zu draws, expected %.0f +- %.0f", k, got, want, sd);
+        }
+    }
+    free(hist);
+    lg_zipf_destroy(z);
+    INV_ASSERT(tv < 0.01, "total variation distance %f", tv);
+}
+
+static void test_zipf_exponent_zero_is_uniform(void) {
+    char err[256];
+    lg_zipf_t *z = lg_zipf_new(4, 0, err, sizeof(err));
+    INV_ASSERT(z != NULL, "%s", err);
+    for (size_t k = 0; k < 4; k++)
+        INV_ASSERT(fabs(lg_zipf_probability(z, k) - 0.25) < 1e-12, "rank %zu", k);
+    lg_zipf_destroy(z);
+}
+
+static void test_zipf_rejects_no_ranks_and_negative_exponents(void) {
+    char err[256] = "";
+    INV_ASSERT(lg_zipf_new(0, 1.1, err, sizeof(err)) == NULL);
+    INV_ASSERT(strstr(err, "0 ranks") != NULL, "%s", err);
+    INV_ASSERT(lg_zipf_new(10, -1, err, sizeof(err)) == NULL);
+    INV_ASSERT(strstr(err, "exponent") != NULL, "%s", err);
+    INV_ASSERT(lg_zipf_new(10, NAN, err, sizeof(err)) == NULL);
+}
+
+/* ---------------------------------------------------------------- model */
+
+static void test_same_seed_and_flags_give_the_same_bytes(void) {
+    lg_model_conf_t c = small_conf(7);
+    uint64_t a = run_hash(&c, 20000), b = run_hash(&c, 20000);
+    INV_ASSERT(a != 0 && a == b, "%016llx != %016llx", (unsigned long long)a, (unsigned long long)b);
+    c.format = INV_FORMAT_AVRO;
+    uint64_t x = run_hash(&c, 5000), y = run_hash(&c, 5000);
+    INV_ASSERT(x != 0 && x == y, "avro: %016llx != %016llx", (unsigned long long)x, (unsigned long long)y);
+}
+
+static void test_another_seed_gives_other_bytes(void) {
+    lg_model_conf_t c = small_conf(7), d = small_conf(8);
+    INV_ASSERT(run_hash(&c, 1000) != run_hash(&d, 1000));
+}
+
+static void test_the_start_time_is_part_of_the_bytes(void) {
+    /* with the simulated clock the start time is part of the bytes */
+    lg_model_conf_t c = small_conf(7), d = small_conf(7);
+    d.start_ms += 1000;
+    INV_ASSERT(run_hash(&c, 100) != run_hash(&d, 100));
+}
+
+/* Decodes every message of a run and checks the contract and the model's
+ * promises: valid events decode as the kind of their topic with key =
+ * event_id; a duplicate repeats an earlier message byte for byte; sales use
+ * the channels of their location's type; returns use both dispositions;
+ * baskets have 1 to 10 lines. */
+static void test_valid_events_decode_and_duplicates_repeat_earlier_bytes(void) {
+    char err[512];
+    lg_model_conf_t c = small_conf(11);
+    c.locations = 6; /* store-1..4, dc-1, web-1 */
+    lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+    INV_ASSERT(m != NULL, "%s", err);
+    inv_schema_resolver_t res;
+    inv_schema_resolver_static_init(&res, inv_schema_default_ids);
+    inv_decoder_t *d = inv_decoder_new(&res, err, sizeof(err));
+    INV_ASSERT(d != NULL, "%s", err);
+
+    enum { N = 30000 };
+    uint64_t *seen = calloc(N + 100, sizeof(*seen));
+    size_t nseen = 0, dups = 0, valid = 0, damaged = 0, resellable = 0, with_original = 0;
+    size_t channel_at[3][5] = {{0}}; /* [store|dc|web][channel] */
+    size_t basket[11] = {0};
+    int failed = 0;
+    lg_msg_t msg;
+    for (int i = 0; i < N && !failed; i++) {
+        int opening = lg_model_next_opening(m, &msg, err, sizeof(err));
+        if (opening < 0 || (!opening && lg_model_next(m, &msg, err, sizeof(err)) != 0)) {
+            fprintf(stderr, "model: %s\n", err);
+            failed = 1;
+            break;
+        }
+        uint64_t h = fnv(fnv(UINT64_C(0xcbf29ce484222325), &msg.topic, sizeof(msg.topic)), msg.value, msg.value_len);
+        if (msg.duplicate) {
+            int found = 0;
+            for (size_t j = 0; j < nseen && !found; j++)
+                found = seen[j] == h;
+            if (!found) {
+                fprintf(stderr, "duplicate %.*s repeats no earlier message\n", (int)msg.key_len, msg.key);
+                failed = 1;
+            }
+            dups++;
+            continue;
+        }
+        if (msg.bad)
+            continue;
+        seen[nseen++] = h;
+        valid++;
+        inv_event_t ev;
+        if (inv_decoder_decode_event(d, kind_of_topic(msg.topic), msg.value, msg.value_len, &ev, err, sizeof(err))) {
+            fprintf(stderr, "valid %s %.*s does not decode: %s\n", lg_kind_name(msg.kind), (int)msg.key_len, msg.key,
+                    err);
+            failed = 1;
+            break;
+        }
+        if (strlen(ev.event_id) != msg.key_len || memcmp(ev.event_id, msg.key, msg.key_len) != 0) {
+            fprintf(stderr, "key %.*s is not the event_id %s\n", (int)msg.key_len, msg.key, ev.event_id);
+            failed = 1;
+        }
+        if (ev.kind == INV_EVENT_SALE) {
+            int t = strncmp(ev.location_id, "store-", 6) == 0 ? 0 : strcmp(ev.location_id, "dc-1") == 0 ? 1 : 2;
+            channel_at[t][ev.channel]++;
+            basket[ev.line_count <= 10 ? ev.line_count : 0]++;
+            if (ev.line_count < 1 || ev.line_count > 10)
+                failed = 1;
+        }
+        if (ev.kind == INV_EVENT_RETURN) {
+            with_original += ev.original_event_id != NULL;
+            for (size_t l = 0; l < ev.line_count; l++)
+                ev.lines[l].disposition == INV_DISPOSITION_DAMAGED ? damaged++ : resellable++;
+        }
+    }
+    free(seen);
+    inv_decoder_destroy(d);
+    lg_model_destroy(m);
+    INV_ASSERT(!failed);
+    INV_ASSERT(dups > N * 0.04 && dups < N * 0.06, "%zu duplicates", dups);
+    INV_ASSERT(damaged > 0 && resellable > damaged, "dispositions: %zu resellable, %zu damaged", resellable, damaged);
+    INV_ASSERT(with_original > 0);
+    /* stores: store and online; dc: b2b and marketplace; web: online and marketplace */
+    INV_ASSERT(channel_at[0][INV_CHANNEL_STORE] > channel_at[0][INV_CHANNEL_ONLINE] && channel_at[0][INV_CHANNEL_ONLINE] > 0);
+    INV_ASSERT(channel_at[0][INV_CHANNEL_B2B] == 0 && channel_at[0][INV_CHANNEL_MARKETPLACE] == 0);
+    INV_ASSERT(channel_at[1][INV_CHANNEL_B2B] > 0 && channel_at[1][INV_CHANNEL_MARKETPLACE] > 0);
+    INV_ASSERT(channel_at[1][INV_CHANNEL_STORE] == 0 && channel_at[1][INV_CHANNEL_ONLINE] == 0);
+    INV_ASSERT(channel_at[2][INV_CHANNEL_ONLINE] > 0 && channel_at[2][INV_CHANNEL_MARKETPLACE] > 0);
+    INV_ASSERT(channel_at[2][INV_CHANNEL_STORE] == 0 && channel_at[2][INV_CHANNEL_B2B] == 0);
+    INV_ASSERT(basket[1] > basket[2] && basket[2] > basket[5] && basket[10] > 0, "baskets 1:%zu 2:%zu 5:%zu 10:%zu",
+               basket[1], basket[2], basket[5], basket[10]);
+}
+
+/* Every malformed message is rejected by the decoder, and the error names
+ * the field the model says it broke ("not JSON" for a truncation, "unknown
+ * schema id" for a foreign id). Every kind of defect occurs. */
+static void check_malformed(inv_format_t format) {
+    char err[512];
+    lg_model_conf_t c = small_conf(3);
+    c.format = format;
+    c.malformed_ratio = 1;
+    c.duplicates_ratio = 0;
+    c.counts_ratio = 0.05; /* counts refuse -1, not 0 */
+    lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+    INV_ASSERT(m != NULL, "%s", err);
+    inv_schema_resolver_t res;
+    inv_schema_resolver_static_init(&res, inv_schema_default_ids);
+    inv_decoder_t *d = inv_decoder_new(&res, err, sizeof(err));
+    INV_ASSERT(d != NULL, "%s", err);
+    lg_msg_t msg;
+    while (lg_model_next_opening(m, &msg, err, sizeof(err)) > 0)
+        ;
+    size_t by_bad[LG_BAD_MAX] = {0};
+    int failed = 0;
+    for (int i = 0; i < 5000 && !failed; i++) {
+        if (lg_model_next(m, &msg, err, sizeof(err)) != 0 || !msg.bad) {
+            fprintf(stderr, "message %d: not malformed (%s)\n", i, err);
+            failed = 1;
+            break;
+        }
+        by_bad[msg.bad]++;
+        inv_event_t ev;
+        if (inv_decoder_decode_event(d, kind_of_topic(msg.topic), msg.value, msg.value_len, &ev, err, sizeof(err)) == 0) {
+            fprintf(stderr, "%s message accepted: %.*s\n", lg_bad_name(msg.bad), (int)msg.value_len,
+                    (const char *)msg.value);
+            failed = 1;
+            break;
+        }
+        char want[128];
+        if (msg.bad == LG_BAD_TRUNCATED)
+            snprintf(want, sizeof(want), "not JSON: ");
+        else if (msg.bad == LG_BAD_SCHEMA_ID)
+            snprintf(want, sizeof(want), "unknown schema id ");
+        else
+            snprintf(want, sizeof(want), "%s: ", msg.bad_field);
+        if (strncmp(err, want, strlen(want)) != 0) {
+            fprintf(stderr, "%s message: error \"%s\", expected it to start with \"%s\"; message %.*s\n",
+                    lg_bad_name(msg.bad), err, want, (int)msg.value_len, (const char *)msg.value);
+            failed = 1;
+        }
+    }
+    inv_decoder_destroy(d);
+    const lg_stats_t *s = lg_model_stats(m);
+    int counted = s->malformed == 5000;
+    lg_model_destroy(m);
+    INV_ASSERT(!failed);
+    INV_ASSERT(counted);
+    for (int b = 1; b < LG_BAD_MAX; b++) {
+        if (b == LG_BAD_SCHEMA_ID && format == INV_FORMAT_JSON)
+            INV_ASSERT(by_bad[b] == 0, "schema id defects in JSON mode");
+        else
+            INV_ASSERT(by_bad[b] > 0, "no %s message", lg_bad_name((lg_bad_t)b));
+    }
+}
+
+static void test_malformed_json_is_rejected_for_the_stated_reason(void) { check_malformed(INV_FORMAT_JSON); }
+static void test_malformed_in_avro_mode_is_rejected_for_the_stated_reason(void) { check_malformed(INV_FORMAT_AVRO); }
+
+/* The exact inv.error of a few defects, as the DLQ shows them. */
+static void test_malformed_errors_read_like_the_dlq(void) {
+    char err[512];
+    lg_model_conf_t c = small_conf(5);
+    c.malformed_ratio = 1;
+    c.duplicates_ratio = 0;
+    c.returns_ratio = c.receipts_ratio = c.adjustments_ratio = 0; /* sales only */
+    lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+    INV_ASSERT(m != NULL, "%s", err);
+    inv_schema_resolver_t res;
+    inv_schema_resolver_static_init(&res, inv_schema_default_ids);
+    inv_decoder_t *d = inv_decoder_new(&res, err, sizeof(err));
+    lg_msg_t msg;
+    int got_quantity = 0, got_type = 0, got_location = 0;
+    for (int i = 0; i < 500; i++) {
+        if (lg_model_next(m, &msg, err, sizeof(err)) != 0)
+            break;
+        inv_event_t ev;
+        char want[160];
+        inv_decoder_decode_event(d, INV_EVENT_SALE, msg.value, msg.value_len, &ev, err, sizeof(err));
+        if (msg.bad == LG_BAD_QUANTITY) {
+            snprintf(want, sizeof(want), "%s: 0 is not positive", msg.bad_field);
+            got_quantity += strcmp(err, want) == 0 ? 1 : -1000;
+        } else if (msg.bad == LG_BAD_TYPE) {
+            snprintf(want, sizeof(want), "%s: expected an integer, got string", msg.bad_field);
+            got_type += strcmp(err, want) == 0 ? 1 : -1000;
+        } else if (msg.bad == LG_BAD_MISSING && strcmp(msg.bad_field, "location_id") == 0) {
+            got_location += strcmp(err, "location_id: missing, expected a string") == 0 ? 1 : -1000;
+        }
+    }
+    inv_decoder_destroy(d);
+    lg_model_destroy(m);
+    INV_ASSERT(got_quantity > 0 && got_type > 0 && got_location > 0, "%d %d %d", got_quantity, got_type,
+               got_location);
+}
+
+/* The oracle equals the stock computed here from the decoded valid events
+ * alone (duplicates and malformed messages excluded), per location and for
+ * the network row. */
+static void test_oracle_is_the_sum_of_the_valid_events(void) {
+    char err[512];
+    lg_model_conf_t c = small_conf(99);
+    lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+    INV_ASSERT(m != NULL, "%s", err);
+    inv_schema_resolver_t res;
+    inv_schema_resolver_static_init(&res, inv_schema_default_ids);
+    inv_decoder_t *d = inv_decoder_new(&res, err, sizeof(err));
+    enum { SKUS = 60, LOCS = 5 };
+    static long long on_hand[SKUS][LOCS], unsellable[SKUS][LOCS];
+    static int touched[SKUS][LOCS];
+    memset(on_hand, 0, sizeof(on_hand));
+    memset(unsellable, 0, sizeof(unsellable));
+    memset(touched, 0, sizeof(touched));
+    char names[LOCS][32];
+    for (int l = 0; l < LOCS; l++)
+        lg_model_location_name(LOCS, (size_t)l, names[l], sizeof(names[l]));
+    lg_msg_t msg;
+    int failed = 0;
+    for (int i = 0; i < 20000 && !failed; i++) {
+        int opening = lg_model_next_opening(m, &msg, err, sizeof(err));
+        if (!opening && lg_model_next(m, &msg, err, sizeof(err)) != 0)
+            failed = 1;
+        if (msg.duplicate || msg.bad)
+            continue;
+        inv_event_t ev;
+        if (inv_decoder_decode_event(d, kind_of_topic(msg.topic), msg.value, msg.value_len, &ev, err, sizeof(err))) {
+            failed = 1;
+            break;
+        }
+        int l = 0;
+        while (l < LOCS && strcmp(names[l], ev.location_id) != 0)
+            l++;
+        for (size_t k = 0; k < ev.line_count && l < LOCS; k++) {
+            int s = atoi(ev.lines[k].sku + 4) - 1;
+            long long q = ev.lines[k].quantity;
+            if (ev.kind == INV_EVENT_SALE)
+                on_hand[s][l] -= q;
+            else if (ev.kind == INV_EVENT_RETURN && ev.lines[k].disposition == INV_DISPOSITION_DAMAGED)
+                unsellable[s][l] += q;
+            else
+                on_hand[s][l] += q; /* resellable returns, receipts, adjustments (signed) */
+            touched[s][l] = 1;
+        }
+    }
+    inv_decoder_destroy(d);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    int wrc = lg_model_write_oracle(m, f, err, sizeof(err));
+    fclose(f);
+    lg_model_destroy(m);
+    INV_ASSERT(!failed && wrc == 0, "%s", err);
+
+    char want[256];
+    size_t rows = 0;
+    for (int s = 0; s < SKUS && !failed; s++) {
+        long long noh = 0, nun = 0, nav = 0;
+        int any = 0;
+        for (int l = 0; l < LOCS; l++) {
+            if (!touched[s][l])
+                continue;
+            long long av = on_hand[s][l] > 0 ? on_hand[s][l] : 0;
+            snprintf(want, sizeof(want), "{\"key\":\"SKU-%d|%s\",\"on_hand\":%lld,\"unsellable\":%lld,\"available\":%lld}\n",
+                     s + 1, names[l], on_hand[s][l], unsellable[s][l], av);
+            if (!strstr(text, want)) {
+                fprintf(stderr, "oracle lacks %s", want);
+                failed = 1;
+            }
+            noh += on_hand[s][l], nun += unsellable[s][l], nav += av, any = 1, rows++;
+        }
+        if (any) {
+            snprintf(want, sizeof(want), "{\"key\":\"SKU-%d|*\",\"on_hand\":%lld,\"unsellable\":%lld,\"available\":%lld}\n",
+                     s + 1, noh, nun, nav);
+            if (!strstr(text, want)) {
+                fprintf(stderr, "oracle lacks %s", want);
+                failed = 1;
+            }
+            rows++;
+        }
+    }
+    size_t lines = 0;
+    for (size_t i = 0; i < len; i++)
+        lines += text[i] == '\n';
+    int header = strncmp(text, "{\"inv_loadgen_oracle\":1,", 24) == 0;
+    free(text);
+    INV_ASSERT(!failed);
+    INV_ASSERT(header);
+    INV_ASSERT(lines == rows + 1, "%zu lines, %zu rows", lines, rows);
+}
+
+static void test_feedback_receipt_answers_the_reorder(void) {
+    char err[512];
+    lg_model_conf_t c = small_conf(1);
+    lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+    INV_ASSERT(m != NULL, "%s", err);
+    inv_schema_resolver_t res;
+    inv_schema_resolver_static_init(&res, inv_schema_default_ids);
+    inv_decoder_t *d = inv_decoder_new(&res, err, sizeof(err));
+    lg_msg_t msg;
+    inv_event_t ev;
+    int rc = lg_model_feedback(m, "SKU-3", "store-2", 24, "reorder:sale:lg1-T-9:0", &msg, err, sizeof(err));
+    int drc = rc == 0 ? inv_decoder_decode_event(d, INV_EVENT_RESTOCK, msg.value, msg.value_len, &ev, err, sizeof(err)) : -1;
+    int ok = drc == 0 && msg.topic == LG_TOPIC_RESTOCKS && msg.kind == LG_KIND_FEEDBACK &&
+             ev.restock_kind == INV_RESTOCK_RECEIPT && strcmp(ev.purchase_order_id, "reorder:sale:lg1-T-9:0") == 0 &&
+             strcmp(ev.event_id, "rcv:reorder:sale:lg1-T-9:0") == 0 && ev.line_count == 1 &&
+             ev.lines[0].quantity == 24 && strcmp(ev.lines[0].sku, "SKU-3") == 0 &&
+             strcmp(ev.location_id, "store-2") == 0;
+    /* a reorder id too long to embed is hashed, never refused */
+    char longid[600];
+    memset(longid, 'x', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    int rc2 = lg_model_feedback(m, "SKU-3", "store-2", 1, longid, &msg, err, sizeof(err));
+    int drc2 = rc2 == 0 ? inv_decoder_decode_event(d, INV_EVENT_RESTOCK, msg.value, msg.value_len, &ev, err, sizeof(err)) : -1;
+    int bad_qty = lg_model_feedback(m, "SKU-3", "store-2", 0, "r", &msg, err, sizeof(err));
+    inv_decoder_destroy(d);
+    lg_model_destroy(m);
+    INV_ASSERT(ok, "rc %d decode %d: %s", rc, drc, err);
+    INV_ASSERT(drc2 == 0, "long id: %s", err);
+    INV_ASSERT(bad_qty == -1);
+}
+
+static void test_model_rejects_impossible_shares(void) {
+    char err[512] = "";
+    lg_model_conf_t c = small_conf(1);
+    c.returns_ratio = 0.7;
+    c.receipts_ratio = 0.4;
+    INV_ASSERT(lg_model_new(&c, err, sizeof(err)) == NULL);
+    INV_ASSERT(strstr(err, "add up to") != NULL, "%s", err);
+    c = small_conf(1);
+    c.skus = 1000000;
+    c.locations = 1000;
+    INV_ASSERT(lg_model_new(&c, err, sizeof(err)) == NULL);
+    INV_ASSERT(strstr(err, "pairs") != NULL, "%s", err);
+}
+
+static void test_locations_are_stores_a_dc_and_a_web_shop(void) {
+    char b[32];
+    INV_ASSERT_EQ_STR("store-1", lg_model_location_name(1, 0, b, sizeof(b)));
+    INV_ASSERT_EQ_STR("web-1", lg_model_location_name(2, 1, b, sizeof(b)));
+    INV_ASSERT_EQ_STR("store-8", lg_model_location_name(10, 7, b, sizeof(b)));
+    INV_ASSERT_EQ_STR("dc-1", lg_model_location_name(10, 8, b, sizeof(b)));
+    INV_ASSERT_EQ_STR("web-1", lg_model_location_name(10, 9, b, sizeof(b)));
+}
+
+/* ---------------------------------------------------------------- flags */
+
+static void test_own_flags_are_taken_out_and_the_rest_left(void) {
+    char *argv[] = {"inv-loadgen", "-b", "h:9092", "--rate", "500", "-X", "--count=9", "--count=7",
+                    "--format", "avro", "--reorder-feedback", "--skus=50", "--bogus", NULL};
+    int argc = 13;
+    lg_args_t a;
+    lg_args_init(&a);
+    char err[256] = "";
+    static const inv_conf_flag_t skip[] = {{"format", "output.format", "x", "y"}, {NULL, NULL, NULL, NULL}};
+    INV_ASSERT(lg_args_extract(&a, &argc, argv, skip, err, sizeof(err)) == 0, "%s", err);
+    INV_ASSERT_EQ_INT(8, argc);
+    INV_ASSERT_EQ_STR("-b", argv[1]);
+    INV_ASSERT_EQ_STR("h:9092", argv[2]);
+    INV_ASSERT_EQ_STR("-X", argv[3]);
+    INV_ASSERT_EQ_STR("--count=9", argv[4]); /* the -X value, not ours */
+    INV_ASSERT_EQ_STR("--format", argv[5]);
+    INV_ASSERT_EQ_STR("avro", argv[6]);
+    INV_ASSERT_EQ_STR("--bogus", argv[7]);
+    INV_ASSERT(argv[8] == NULL);
+    INV_ASSERT(a.rate == 500);
+    INV_ASSERT_EQ_INT(7, a.count);
+    INV_ASSERT_EQ_INT(50, a.model.skus);
+    INV_ASSERT(a.reorder_feedback);
+}
+
+static void expect_flag_error(const char *flag, const char *value, const char *want) {
+    char *argv[] = {"inv-loadgen", (char *)flag, (char *)value, NULL};
+    int argc = value ? 3 : 2;
+    lg_args_t a;
+    lg_args_init(&a);
+    char err[256] = "";
+    int rc = lg_args_extract(&a, &argc, argv, NULL, err, sizeof(err));
+    if (rc != -1 || strncmp(err, want, strlen(want)) != 0)
+        fprintf(stderr, "FAIL %s %s: rc %d, error \"%s\", expected \"%s...\"\n", flag, value ? value : "", rc, err, want);
+    if (rc != -1 || strncmp(err, want, strlen(want)) != 0)
+        inv_test_cur_failed = 1;
+}
+
+static void test_bad_flag_values_name_the_flag(void) {
+    expect_flag_error("--rate", "fast", "--rate: \"fast\" is not");
+    expect_flag_error("--rate", "-1", "--rate: \"-1\" is not");
+    expect_flag_error("--count", "1e3", "--count: \"1e3\" is not");
+    expect_flag_error("--duration", "5 minutes", "--duration: \"5 minutes\" is not");
+    expect_flag_error("--locations", "0", "--locations: \"0\" is not");
+    expect_flag_error("--skus", "2000000", "--skus: \"2000000\" is not");
+    expect_flag_error("--zipf", "-1", "--zipf: \"-1\" is not");
+    expect_flag_error("--returns-ratio", "1.5", "--returns-ratio: \"1.5\" is not a ratio");
+    expect_flag_error("--duplicates", "x", "--duplicates: \"x\" is not a ratio");
+    expect_flag_error("--seed", "-3", "--seed: \"-3\" is not");
+    expect_flag_error("--start-time", "yesterday", "--start-time: \"yesterday\" is not");
+    expect_flag_error("--opening-stock", "-1", "--opening-stock: \"-1\" is not");
+    expect_flag_error("--lead-time-ms", "soon", "--lead-time-ms: \"soon\" is not");
+    expect_flag_error("--oracle", NULL, "--oracle: missing argument");
+    expect_flag_error("--reorder-feedback=yes", NULL, "--reorder-feedback: takes no value");
+}
+
+static void test_oracle_excludes_feedback_and_turns_counts_off(void) {
+    inv_conf_t *conf = inv_conf_new();
+    char err[256] = "";
+    lg_args_t a;
+    lg_args_init(&a);
+    a.oracle_path = "o.jsonl";
+    int rc1 = lg_args_finish(&a, conf, err, sizeof(err));
+    double counts = a.model.counts_ratio;
+    a.reorder_feedback = 1;
+    int rc2 = lg_args_finish(&a, conf, err, sizeof(err));
+    char err2[256];
+    snprintf(err2, sizeof(err2), "%s", err);
+    lg_args_init(&a);
+    a.oracle_path = "o.jsonl";
+    a.counts_given = 1;
+    a.model.counts_ratio = 0.1;
+    int rc3 = lg_args_finish(&a, conf, err, sizeof(err));
+    lg_args_init(&a);
+    a.reorder_feedback = 1;
+    int rc4 = lg_args_finish(&a, conf, err, sizeof(err));
+    double receipts = a.model.receipts_ratio;
+    inv_conf_destroy(conf);
+    INV_ASSERT(rc1 == 0 && counts == 0);
+    INV_ASSERT(rc2 == -1 && strncmp(err2, "--oracle: cannot be used with --reorder-feedback", 48) == 0, "%s", err2);
+    INV_ASSERT(rc3 == -1 && strncmp(err, "--counts-ratio: must be 0 with --oracle", 39) == 0, "%s", err);
+    INV_ASSERT(rc4 == 0 && receipts == 0, "receipts %g with feedback", receipts);
+}
+
+static void test_durations_take_units(void) {
+    int64_t ms = -1;
+    INV_ASSERT(lg_args_parse_duration("30", &ms) == 0 && ms == 30000);
+    INV_ASSERT(lg_args_parse_duration("1500ms", &ms) == 0 && ms == 1500);
+    INV_ASSERT(lg_args_parse_duration("2.5s", &ms) == 0 && ms == 2500);
+    INV_ASSERT(lg_args_parse_duration("5m", &ms) == 0 && ms == 300000);
+    INV_ASSERT(lg_args_parse_duration("2h", &ms) == 0 && ms == 7200000);
+    INV_ASSERT(lg_args_parse_duration("5d", &ms) == -1);
+    INV_ASSERT(lg_args_parse_duration("-5", &ms) == -1);
+    INV_ASSERT(lg_args_parse_duration("", &ms) == -1);
+}
+
+int main(void) {
+    INV_RUN(test_zipf_probabilities_follow_the_power_law);
+    INV_RUN(test_zipf_samples_match_the_distribution);
+    INV_RUN(test_zipf_exponent_zero_is_uniform);
+    INV_RUN(test_zipf_rejects_no_ranks_and_negative_exponents);
+    INV_RUN(test_same_seed_and_flags_give_the_same_bytes);
+    INV_RUN(test_another_seed_gives_other_bytes);
+    INV_RUN(test_the_start_time_is_part_of_the_bytes);
+    INV_RUN(test_valid_events_decode_and_duplicates_repeat_earlier_bytes);
+    INV_RUN(test_malformed_json_is_rejected_for_the_stated_reason);
+    INV_RUN(test_malformed_in_avro_mode_is_rejected_for_the_stated_reason);
+    INV_RUN(test_malformed_errors_read_like_the_dlq);
+    INV_RUN(test_oracle_is_the_sum_of_the_valid_events);
+    INV_RUN(test_feedback_receipt_answers_the_reorder);
+    INV_RUN(test_model_rejects_impossible_shares);
+    INV_RUN(test_locations_are_stores_a_dc_and_a_web_shop);
+    INV_RUN(test_own_flags_are_taken_out_and_the_rest_left);
+    INV_RUN(test_bad_flag_values_name_the_flag);
+    INV_RUN(test_oracle_excludes_feedback_and_turns_counts_off);
+    INV_RUN(test_durations_take_units);
+    return INV_TEST_DONE();
+}
