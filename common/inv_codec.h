@@ -13,7 +13,37 @@
  * Errors: every function returns 0 on success or -1, and on -1 fills
  * errstr with one sentence naming the field, the value and what was
  * expected, e.g. "lines[2].quantity: -3 is not positive". These strings are
- * the DLQ's inv.error header.
+ * the DLQ's inv.error header. errstr may be NULL (errstr_size 0); a short
+ * buffer gets a truncated message. The first problem in schema order wins.
+ *
+ * What decoding checks (the contract, DESIGN.md "Message formats"):
+ *  - framing: not empty, at most INV_CODEC_MAX_MESSAGE bytes; byte 0 = 0x00
+ *    is Avro (5-byte header, known schema id of the expected type, a body
+ *    that is exactly one record: no truncation, no trailing bytes), anything
+ *    else is JSON (one object, after an optional UTF-8 BOM; duplicate keys
+ *    are errors, unknown keys are ignored for forward compatibility);
+ *  - every field of the schema present with its type (optional fields may
+ *    be absent or null); JSON integers only (no 2.0, no 1e3), in int64;
+ *    times are RFC 3339 in JSON (fractions and offsets accepted) and lie in
+ *    the years 0000 to 9999; enums are the schema's symbols exactly;
+ *    strings are UTF-8 without NUL bytes, within the INV_CODEC_MAX_* bounds;
+ *  - events: 1 to INV_CODEC_MAX_LINES lines; quantity > 0 for sales,
+ *    returns and receipts, != 0 for adjustments, >= 0 for counts;
+ *  - movements: the same quantity rules by type; channel set for sales and
+ *    returns, null for receipts, adjustments and counts;
+ *  - policies: reorder_point, reorder_quantity, safety_stock >= 0.
+ * StockLevel, ReorderEvent and ShortageEvent are checked for form only.
+ *
+ * Encoders check only what the wire needs (required strings non-NULL and
+ * UTF-8, enums in range, times in the years 0000 to 9999), not the rules
+ * above: a tool may write an invalid input on purpose; decoders judge it.
+ *
+ * Threads: a decoder or encoder is used by one thread at a time; create one
+ * per thread. Both are created once and reused: no schema is parsed per
+ * message. Avro-C places its value instances at a 4-byte offset, so
+ * LeakSanitizer (which follows aligned pointers only) reports the contents
+ * of a decoder or encoder still alive at exit as leaks: destroy them before
+ * exiting, or run with LSAN_OPTIONS=use_unaligned=1.
  */
 #ifndef INV_CODEC_H
 #define INV_CODEC_H
@@ -23,6 +53,15 @@
 
 /* Largest message a decoder accepts (bytes); larger ones are rejected. */
 #define INV_CODEC_MAX_MESSAGE (1024 * 1024)
+/* Bounds enforced by the decoders (and documented in schemas/ *.avsc):
+ * event_id, source, location_id, sku, original_event_id, purchase_order_id
+ * are at most INV_CODEC_MAX_ID_LEN bytes (ids, sku and location_id at least
+ * 1); movement_id, cause_movement_id and the event_id of output messages,
+ * which are derived from other ids, at most INV_CODEC_MAX_DERIVED_ID_LEN.
+ * An event has 1 to INV_CODEC_MAX_LINES lines. */
+#define INV_CODEC_MAX_ID_LEN 256
+#define INV_CODEC_MAX_DERIVED_ID_LEN 1024
+#define INV_CODEC_MAX_LINES 1000
 
 typedef enum {
     INV_CHANNEL_NONE = 0, /* absent (restock movements) */
@@ -76,6 +115,9 @@ int inv_movement_type_from_string(const char *s, inv_movement_type_t *out);
 const char *inv_shortage_state_to_string(inv_shortage_state_t s);
 const char *inv_restock_kind_to_string(inv_restock_kind_t k);
 const char *inv_disposition_to_string(inv_disposition_t d);
+int inv_shortage_state_from_string(const char *s, inv_shortage_state_t *out);
+int inv_restock_kind_from_string(const char *s, inv_restock_kind_t *out);
+int inv_disposition_from_string(const char *s, inv_disposition_t *out);
 
 typedef struct {
     const char *sku;
@@ -164,6 +206,25 @@ typedef enum {
 } inv_msg_type_t;
 
 const char *inv_msg_type_name(inv_msg_type_t t); /* "SaleEvent", ... */
+/* "SaleEvent" -> INV_MSG_SALE_EVENT (for schema.id.<Name> keys); 0 or -1. */
+int inv_msg_type_from_name(const char *name, inv_msg_type_t *out);
+
+/* Default Confluent schema ids (config schema.id.<Name>): SaleEvent=1,
+ * ReturnEvent=2, RestockEvent=3, StockMovement=4, ReorderPolicy=5,
+ * StockLevel=6, ReorderEvent=7, ShortageEvent=8. */
+extern const int32_t inv_schema_default_ids[INV_MSG_COUNT];
+
+/* The .avsc text of schemas/<Name>.avsc, embedded at build time (static,
+ * NUL-terminated; NULL for an unknown type). No schema file is read at run
+ * time. */
+const char *inv_schema_json(inv_msg_type_t t);
+
+/* Checks that an Avro schema (JSON text) is exactly what the codec reads and
+ * writes for `t`: same fields in the same order, same types, same enum
+ * symbols, timestamp-millis on times, ["null", X] unions for optional fields.
+ * The decoders and encoders run it on every embedded schema when created, so
+ * schemas/ and the C side cannot drift apart. 0, or -1 with errstr. */
+int inv_schema_check(inv_msg_type_t t, const char *json, size_t len, char *errstr, size_t errstr_size);
 
 /* A growable byte buffer owned by the caller. */
 typedef struct {
@@ -197,13 +258,17 @@ void inv_schema_resolver_static_init(inv_schema_resolver_t *r, const int32_t ids
 typedef struct inv_decoder_s inv_decoder_t;
 
 /* Creates a decoder. The resolver is borrowed and must outlive the decoder.
- * Returns NULL and fills errstr when a schema fails to load. */
+ * Returns NULL and fills errstr when a schema fails to load or to match the
+ * codec (inv_schema_check), or when the resolver gives two types one id
+ * ("schema.id.StockMovement: 3 is also the id of RestockEvent"). */
 inv_decoder_t *inv_decoder_new(const inv_schema_resolver_t *resolver, char *errstr, size_t errstr_size);
 void inv_decoder_destroy(inv_decoder_t *d);
 
 /* Decodes a SaleEvent, ReturnEvent or RestockEvent (as `kind` expects) from
  * JSON or Confluent-framed Avro, and validates it against the contract.
- * An Avro message whose schema id names another type is an error. */
+ * An Avro message whose schema id names another type is an error. The
+ * other decoders do the same for their message. On error *out is zeroed.
+ * The input buffer is not retained: it may be freed after the call. */
 int inv_decoder_decode_event(inv_decoder_t *d, inv_event_kind_t kind, const void *buf, size_t len,
                              inv_event_t *out, char *errstr, size_t errstr_size);
 int inv_decoder_decode_movement(inv_decoder_t *d, const void *buf, size_t len, inv_movement_t *out,
@@ -219,14 +284,20 @@ int inv_decoder_decode_shortage(inv_decoder_t *d, const void *buf, size_t len, i
 
 typedef enum { INV_FORMAT_JSON = 0, INV_FORMAT_AVRO } inv_format_t;
 
+/* "json" | "avro" (output.format) <-> inv_format_t; 0 or -1. */
+int inv_format_from_string(const char *s, inv_format_t *out);
+const char *inv_format_to_string(inv_format_t f);
+
 typedef struct inv_encoder_s inv_encoder_t;
 
-/* Creates an encoder writing `format`. The resolver is borrowed. */
+/* Creates an encoder writing `format`. The resolver is borrowed (it may be
+ * NULL for INV_FORMAT_JSON). Same failures as inv_decoder_new(). */
 inv_encoder_t *inv_encoder_new(inv_format_t format, const inv_schema_resolver_t *resolver,
                                char *errstr, size_t errstr_size);
 void inv_encoder_destroy(inv_encoder_t *e);
 
-/* Each encode replaces out's contents (out->len = bytes written). */
+/* Each encode replaces out's contents (out->len = bytes written; 0 after
+ * an error), growing out->data only when the message does not fit. */
 int inv_encoder_encode_event(inv_encoder_t *e, const inv_event_t *ev, inv_buf_t *out, char *errstr, size_t errstr_size);
 int inv_encoder_encode_movement(inv_encoder_t *e, const inv_movement_t *m, inv_buf_t *out, char *errstr, size_t errstr_size);
 int inv_encoder_encode_policy(inv_encoder_t *e, const inv_policy_t *p, inv_buf_t *out, char *errstr, size_t errstr_size);
@@ -234,8 +305,11 @@ int inv_encoder_encode_stock_level(inv_encoder_t *e, const inv_stock_level_t *s,
 int inv_encoder_encode_reorder(inv_encoder_t *e, const inv_reorder_t *r, inv_buf_t *out, char *errstr, size_t errstr_size);
 int inv_encoder_encode_shortage(inv_encoder_t *e, const inv_shortage_t *s, inv_buf_t *out, char *errstr, size_t errstr_size);
 
-/* RFC 3339 <-> epoch milliseconds. Formatting writes
- * "YYYY-MM-DDTHH:MM:SS.mmmZ" (25 bytes with NUL) into buf. */
+/* RFC 3339 <-> epoch milliseconds. Parsing accepts YYYY-MM-DDTHH:MM:SS
+ * with an optional fraction (digits past milliseconds truncate) and Z or an
+ * offset (+02:00); 't', 'z' and a space for 'T' too; years 0000 to 9999.
+ * Formatting writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (25 bytes with NUL) into buf,
+ * clamping times outside the years 0000 to 9999 to them. */
 int inv_time_parse_rfc3339(const char *s, int64_t *ms_out);
 void inv_time_format_rfc3339(int64_t ms, char buf[32]);
 

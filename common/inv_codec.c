@@ -1,0 +1,1884 @@
+/*
+ * inv_codec: JSON and Avro (Confluent framing) codecs for every contract
+ * message, driven by one table per message (record_desc_t below) that
+ * inv_schema_check() proves equal to the embedded schemas/ *.avsc.
+ *
+ * Decoding is two steps: the bytes become a C struct (JSON through jansson,
+ * Avro through Avro-C after a bounds-checking walk of the body), then the
+ * struct is checked against the contract's rules. Both steps report the
+ * first problem in schema order as "<field path>: <what is wrong>".
+ */
+#include "inv_codec.h"
+
+#include <avro.h>
+#include <jansson.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Enum fields are read and written through int pointers. */
+_Static_assert(sizeof(inv_channel_t) == sizeof(int), "enum size");
+_Static_assert(sizeof(inv_disposition_t) == sizeof(int), "enum size");
+_Static_assert(sizeof(inv_restock_kind_t) == sizeof(int), "enum size");
+_Static_assert(sizeof(inv_movement_type_t) == sizeof(int), "enum size");
+_Static_assert(sizeof(inv_shortage_state_t) == sizeof(int), "enum size");
+
+/* ------------------------------------------------------------------ errors */
+
+static int fail(char *errstr, size_t errstr_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *errstr, size_t errstr_size, const char *fmt, ...)
+{
+    if (errstr && errstr_size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errstr, errstr_size, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------- UTF-8 */
+
+/* Length of the valid UTF-8 prefix of s[0..len) (len when all is valid):
+ * no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_valid_prefix(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return i;
+        }
+        if (len - i <= n)
+            return i;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += n + 1;
+    }
+    return len;
+}
+
+/* Writes s as a short, printable, quoted excerpt for an error message:
+ * "shop", or "aaaa..." when longer than 40 bytes; control bytes and invalid
+ * UTF-8 are escaped so the message stays valid UTF-8. */
+static const char *quote(char *out, size_t out_size, const char *s, size_t len)
+{
+    const size_t limit = 40;
+    size_t o = 0, i = 0;
+    const unsigned char *u = (const unsigned char *)s;
+    if (out_size < 64)
+        return "";
+    out[o++] = '"';
+    while (i < len && i < limit && o + 8 < out_size) {
+        unsigned char c = u[i];
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+            i++;
+        } else if (c < 0x20 || c == 0x7F) {
+            o += (size_t)snprintf(out + o, out_size - o, "\\u%04x", c);
+            i++;
+        } else if (c < 0x80) {
+            out[o++] = (char)c;
+            i++;
+        } else {
+            size_t ok = utf8_valid_prefix(u + i, len - i);
+            size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+            if (ok >= n && i + n <= limit) {
+                memcpy(out + o, s + i, n);
+                o += n;
+                i += n;
+            } else if (ok >= n) {
+                break; /* cut before a character that would pass the limit */
+            } else {
+                o += (size_t)snprintf(out + o, out_size - o, "\\x%02x", c);
+                i++;
+            }
+        }
+    }
+    out[o++] = '"';
+    if (i < len && o + 4 < out_size) {
+        memcpy(out + o - 1, "...\"", 4);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Replaces control bytes and invalid UTF-8 in place with '?': jansson's
+ * messages quote the offending input, which may be binary. */
+static void sanitize(char *s)
+{
+    size_t len = strlen(s), i = 0;
+    while (i < len) {
+        size_t ok = utf8_valid_prefix((const unsigned char *)s + i, len - i);
+        for (size_t k = i; k < i + ok; k++)
+            if ((unsigned char)s[k] < 0x20 || s[k] == 0x7F)
+                s[k] = '?';
+        i += ok;
+        if (i < len)
+            s[i++] = '?';
+    }
+}
+
+/* -------------------------------------------------------------------- time */
+
+#define TIME_MIN_MS (-62167219200000LL) /* 0000-01-01T00:00:00.000Z */
+#define TIME_MAX_MS (253402300799999LL) /* 9999-12-31T23:59:59.999Z */
+#define MS_PER_DAY 86400000LL
+
+/* Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static int digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+        return 29;
+    return dm[m - 1];
+}
+
+int inv_time_parse_rfc3339(const char *s, int64_t *ms_out)
+{
+    int y, mo, d, h, mi, sec, ms = 0, oh = 0, om = 0, sign = 0;
+    const char *p = s;
+    if (!s || digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
+        digits(&p, 2, &d))
+        return -1;
+    if (*p != 'T' && *p != 't' && *p != ' ')
+        return -1;
+    p++;
+    if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &sec))
+        return -1;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return -1;
+        /* Milliseconds are the first three digits; further ones truncate. */
+        int nd = 0;
+        for (; *p >= '0' && *p <= '9'; nd++, p++)
+            if (nd < 3)
+                ms = ms * 10 + (*p - '0');
+        for (; nd < 3; nd++)
+            ms *= 10;
+    }
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        sign = *p++ == '-' ? -1 : 1;
+        if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 || om > 59)
+            return -1;
+    } else {
+        return -1;
+    }
+    if (*p != '\0')
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
+        return -1;
+    int64_t t = days_from_civil(y, (unsigned)mo, (unsigned)d) * MS_PER_DAY +
+                ((int64_t)h * 3600 + mi * 60 + sec) * 1000 + ms;
+    t -= (int64_t)sign * ((int64_t)oh * 3600 + om * 60) * 1000;
+    if (t < TIME_MIN_MS || t > TIME_MAX_MS)
+        return -1;
+    *ms_out = t;
+    return 0;
+}
+
+/* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ"; times outside the years 0000-9999 are
+ * clamped to them (the encoders reject such times before they get here). */
+void inv_time_format_rfc3339(int64_t ms, char buf[32])
+{
+    if (ms < TIME_MIN_MS)
+        ms = TIME_MIN_MS;
+    if (ms > TIME_MAX_MS)
+        ms = TIME_MAX_MS;
+    int64_t days = ms / MS_PER_DAY, rem = ms % MS_PER_DAY;
+    if (rem < 0) {
+        rem += MS_PER_DAY;
+        days--;
+    }
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    /* Written digit by digit: this runs for every time of every JSON output. */
+    unsigned r = (unsigned)rem, yy = (unsigned)y;
+    const unsigned parts[7] = {yy, m, d, r / 3600000, r / 60000 % 60, r / 1000 % 60, r % 1000};
+    static const char layout[] = "0000-00-00T00:00:00.000Z";
+    memcpy(buf, layout, sizeof(layout));
+    /* end position (exclusive) of each part in the layout */
+    static const int ends[7] = {4, 7, 10, 13, 16, 19, 23};
+    for (int i = 0; i < 7; i++) {
+        unsigned v = parts[i];
+        for (int k = ends[i] - 1; v && k >= 0 && buf[k] >= '0' && buf[k] <= '9'; k--, v /= 10)
+            buf[k] = (char)('0' + v % 10);
+    }
+}
+
+/* ------------------------------------------------------------------- enums */
+
+typedef struct {
+    const char *name;
+    int value;
+} enum_sym_t;
+
+typedef struct {
+    const char *avro_name; /* enum name in the schemas */
+    const char *what;      /* "channel", in "enum value 9 is not a channel" */
+    const enum_sym_t *syms; /* in schema symbol order */
+    int count;
+    const char *list;      /* "store, online, marketplace, b2b" */
+} enum_desc_t;
+
+static const enum_sym_t channel_syms[] = {
+    {"store", INV_CHANNEL_STORE},
+    {"online", INV_CHANNEL_ONLINE},
+    {"marketplace", INV_CHANNEL_MARKETPLACE},
+    {"b2b", INV_CHANNEL_B2B},
+};
+static const enum_sym_t disposition_syms[] = {
+    {"resellable", INV_DISPOSITION_RESELLABLE},
+    {"damaged", INV_DISPOSITION_DAMAGED},
+};
+static const enum_sym_t restock_kind_syms[] = {
+    {"receipt", INV_RESTOCK_RECEIPT},
+    {"adjustment", INV_RESTOCK_ADJUSTMENT},
+    {"count", INV_RESTOCK_COUNT},
+};
+static const enum_sym_t movement_type_syms[] = {
+    {"sale", INV_MOVE_SALE},
+    {"return_resellable", INV_MOVE_RETURN_RESELLABLE},
+    {"return_damaged", INV_MOVE_RETURN_DAMAGED},
+    {"receipt", INV_MOVE_RECEIPT},
+    {"adjustment", INV_MOVE_ADJUSTMENT},
+    {"count", INV_MOVE_COUNT},
+};
+static const enum_sym_t shortage_state_syms[] = {
+    {"low", INV_SHORTAGE_LOW},
+    {"out_of_stock", INV_SHORTAGE_OUT_OF_STOCK},
+    {"restored", INV_SHORTAGE_RESTORED},
+};
+
+#define ENUM_DESC(aname, what, syms, list) {aname, what, syms, (int)(sizeof(syms) / sizeof(syms[0])), list}
+static const enum_desc_t channel_enum =
+    ENUM_DESC("Channel", "channel", channel_syms, "store, online, marketplace, b2b");
+static const enum_desc_t disposition_enum =
+    ENUM_DESC("Disposition", "disposition", disposition_syms, "resellable, damaged");
+static const enum_desc_t restock_kind_enum =
+    ENUM_DESC("RestockKind", "restock kind", restock_kind_syms, "receipt, adjustment, count");
+static const enum_desc_t movement_type_enum =
+    ENUM_DESC("MovementType", "movement type", movement_type_syms,
+              "sale, return_resellable, return_damaged, receipt, adjustment, count");
+static const enum_desc_t shortage_state_enum =
+    ENUM_DESC("ShortageState", "shortage state", shortage_state_syms, "low, out_of_stock, restored");
+
+static const char *enum_name(const enum_desc_t *e, int v)
+{
+    for (int i = 0; i < e->count; i++)
+        if (e->syms[i].value == v)
+            return e->syms[i].name;
+    return NULL;
+}
+
+static int enum_index(const enum_desc_t *e, int v)
+{
+    for (int i = 0; i < e->count; i++)
+        if (e->syms[i].value == v)
+            return i;
+    return -1;
+}
+
+static int enum_parse(const enum_desc_t *e, const char *s, size_t len, int *out)
+{
+    for (int i = 0; i < e->count; i++)
+        if (strlen(e->syms[i].name) == len && memcmp(e->syms[i].name, s, len) == 0) {
+            *out = e->syms[i].value;
+            return 0;
+        }
+    return -1;
+}
+
+const char *inv_channel_to_string(inv_channel_t c) { return enum_name(&channel_enum, (int)c); }
+const char *inv_movement_type_to_string(inv_movement_type_t t) { return enum_name(&movement_type_enum, (int)t); }
+const char *inv_shortage_state_to_string(inv_shortage_state_t s) { return enum_name(&shortage_state_enum, (int)s); }
+const char *inv_restock_kind_to_string(inv_restock_kind_t k) { return enum_name(&restock_kind_enum, (int)k); }
+const char *inv_disposition_to_string(inv_disposition_t d) { return enum_name(&disposition_enum, (int)d); }
+
+#define ENUM_FROM_STRING(fn, type, desc)                                       \
+    int fn(const char *s, type *out)                                           \
+    {                                                                          \
+        int v;                                                                 \
+        if (!s || enum_parse(&desc, s, strlen(s), &v))                         \
+            return -1;                                                         \
+        *out = (type)v;                                                        \
+        return 0;                                                              \
+    }
+ENUM_FROM_STRING(inv_channel_from_string, inv_channel_t, channel_enum)
+ENUM_FROM_STRING(inv_movement_type_from_string, inv_movement_type_t, movement_type_enum)
+ENUM_FROM_STRING(inv_shortage_state_from_string, inv_shortage_state_t, shortage_state_enum)
+ENUM_FROM_STRING(inv_restock_kind_from_string, inv_restock_kind_t, restock_kind_enum)
+ENUM_FROM_STRING(inv_disposition_from_string, inv_disposition_t, disposition_enum)
+
+int inv_format_from_string(const char *s, inv_format_t *out)
+{
+    if (s && strcmp(s, "json") == 0)
+        *out = INV_FORMAT_JSON;
+    else if (s && strcmp(s, "avro") == 0)
+        *out = INV_FORMAT_AVRO;
+    else
+        return -1;
+    return 0;
+}
+
+const char *inv_format_to_string(inv_format_t f)
+{
+    return f == INV_FORMAT_JSON ? "json" : f == INV_FORMAT_AVRO ? "avro" : NULL;
+}
+
+/* ---------------------------------------------------------------- messages */
+
+typedef enum {
+    FK_STRING,     /* "string" */
+    FK_OPT_STRING, /* ["null", "string"], NULL when absent */
+    FK_LONG,       /* "long" */
+    FK_TIME,       /* long timestamp-millis; RFC 3339 in JSON */
+    FK_ENUM,       /* enum */
+    FK_OPT_ENUM,   /* ["null", enum]; 0 (the C enum's NONE) when absent */
+    FK_LINES,      /* array of records; pointer at off, count at off2 */
+} field_kind_t;
+
+typedef struct record_desc_s record_desc_t;
+
+typedef struct {
+    const char *name;
+    field_kind_t kind;
+    size_t off;
+    size_t off2;           /* FK_LINES: offset of the size_t count */
+    size_t min_len;        /* strings: bytes (0 or 1) */
+    size_t max_len;        /* strings: bytes */
+    const enum_desc_t *en; /* FK_ENUM, FK_OPT_ENUM */
+    const record_desc_t *items; /* FK_LINES */
+} field_desc_t;
+
+struct record_desc_s {
+    const char *name; /* Avro record name */
+    const field_desc_t *fields;
+    size_t count;
+    size_t size; /* of the C struct */
+};
+
+#define ID(s, f) {#f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL}
+#define DERIVED_ID(s, f) {#f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_DERIVED_ID_LEN, NULL, NULL}
+#define TEXT(s, f) {#f, FK_STRING, offsetof(s, f), 0, 0, INV_CODEC_MAX_ID_LEN, NULL, NULL}
+#define OPT_ID(s, f) {#f, FK_OPT_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL}
+#define LONG(s, f) {#f, FK_LONG, offsetof(s, f), 0, 0, 0, NULL, NULL}
+#define TIME(s, name, f) {name, FK_TIME, offsetof(s, f), 0, 0, 0, NULL, NULL}
+#define ENUM(s, name, f, e) {name, FK_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL}
+#define OPT_ENUM(s, name, f, e) {name, FK_OPT_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL}
+#define LINES(items) {"lines", FK_LINES, offsetof(inv_event_t, lines), offsetof(inv_event_t, line_count), 0, 0, NULL, &items}
+#define RECORD(name, fields, type) {name, fields, sizeof(fields) / sizeof(fields[0]), sizeof(type)}
+
+static const field_desc_t sale_line_fields[] = {ID(inv_line_t, sku), LONG(inv_line_t, quantity)};
+static const field_desc_t return_line_fields[] = {
+    ID(inv_line_t, sku), LONG(inv_line_t, quantity),
+    ENUM(inv_line_t, "disposition", disposition, disposition_enum)};
+static const record_desc_t sale_line = RECORD("SaleLine", sale_line_fields, inv_line_t);
+static const record_desc_t return_line = RECORD("ReturnLine", return_line_fields, inv_line_t);
+static const record_desc_t restock_line = RECORD("RestockLine", sale_line_fields, inv_line_t);
+
+static const field_desc_t sale_fields[] = {
+    ID(inv_event_t, event_id), TEXT(inv_event_t, source), ID(inv_event_t, location_id),
+    ENUM(inv_event_t, "channel", channel, channel_enum), TIME(inv_event_t, "occurred_at", occurred_at_ms),
+    LINES(sale_line)};
+static const field_desc_t return_fields[] = {
+    ID(inv_event_t, event_id), TEXT(inv_event_t, source), ID(inv_event_t, location_id),
+    ENUM(inv_event_t, "channel", channel, channel_enum), TIME(inv_event_t, "occurred_at", occurred_at_ms),
+    OPT_ID(inv_event_t, original_event_id), LINES(return_line)};
+static const field_desc_t restock_fields[] = {
+    ID(inv_event_t, event_id), TEXT(inv_event_t, source), ID(inv_event_t, location_id),
+    TIME(inv_event_t, "occurred_at", occurred_at_ms), ENUM(inv_event_t, "kind", restock_kind, restock_kind_enum),
+    OPT_ID(inv_event_t, purchase_order_id), LINES(restock_line)};
+static const field_desc_t movement_fields[] = {
+    DERIVED_ID(inv_movement_t, movement_id), ID(inv_movement_t, sku), ID(inv_movement_t, location_id),
+    OPT_ENUM(inv_movement_t, "channel", channel, channel_enum),
+    ENUM(inv_movement_t, "type", type, movement_type_enum), LONG(inv_movement_t, quantity),
+    TIME(inv_movement_t, "occurred_at", occurred_at_ms), TEXT(inv_movement_t, source)};
+static const field_desc_t policy_fields[] = {
+    ID(inv_policy_t, sku), ID(inv_policy_t, location_id), LONG(inv_policy_t, reorder_point),
+    LONG(inv_policy_t, reorder_quantity), LONG(inv_policy_t, safety_stock)};
+static const field_desc_t stock_level_fields[] = {
+    ID(inv_stock_level_t, sku), ID(inv_stock_level_t, location_id), LONG(inv_stock_level_t, on_hand),
+    LONG(inv_stock_level_t, unsellable), LONG(inv_stock_level_t, on_order),
+    LONG(inv_stock_level_t, available), TIME(inv_stock_level_t, "updated_at", updated_at_ms),
+    LONG(inv_stock_level_t, version)};
+static const field_desc_t reorder_fields[] = {
+    DERIVED_ID(inv_reorder_t, event_id), ID(inv_reorder_t, sku), ID(inv_reorder_t, location_id),
+    LONG(inv_reorder_t, quantity), LONG(inv_reorder_t, on_hand), LONG(inv_reorder_t, on_order),
+    LONG(inv_reorder_t, reorder_point), TIME(inv_reorder_t, "occurred_at", occurred_at_ms),
+    DERIVED_ID(inv_reorder_t, cause_movement_id)};
+static const field_desc_t shortage_fields[] = {
+    DERIVED_ID(inv_shortage_t, event_id), ID(inv_shortage_t, sku), ID(inv_shortage_t, location_id),
+    ENUM(inv_shortage_t, "state", state, shortage_state_enum), LONG(inv_shortage_t, available),
+    LONG(inv_shortage_t, threshold), TIME(inv_shortage_t, "occurred_at", occurred_at_ms)};
+
+static const record_desc_t messages[INV_MSG_COUNT] = {
+    [INV_MSG_SALE_EVENT] = RECORD("SaleEvent", sale_fields, inv_event_t),
+    [INV_MSG_RETURN_EVENT] = RECORD("ReturnEvent", return_fields, inv_event_t),
+    [INV_MSG_RESTOCK_EVENT] = RECORD("RestockEvent", restock_fields, inv_event_t),
+    [INV_MSG_STOCK_MOVEMENT] = RECORD("StockMovement", movement_fields, inv_movement_t),
+    [INV_MSG_REORDER_POLICY] = RECORD("ReorderPolicy", policy_fields, inv_policy_t),
+    [INV_MSG_STOCK_LEVEL] = RECORD("StockLevel", stock_level_fields, inv_stock_level_t),
+    [INV_MSG_REORDER_EVENT] = RECORD("ReorderEvent", reorder_fields, inv_reorder_t),
+    [INV_MSG_SHORTAGE_EVENT] = RECORD("ShortageEvent", shortage_fields, inv_shortage_t),
+};
+
+const int32_t inv_schema_default_ids[INV_MSG_COUNT] = {1, 2, 3, 4, 5, 6, 7, 8};
+
+const char *inv_msg_type_name(inv_msg_type_t t)
+{
+    return (unsigned)t < INV_MSG_COUNT ? messages[t].name : NULL;
+}
+
+int inv_msg_type_from_name(const char *name, inv_msg_type_t *out)
+{
+    for (int t = 0; name && t < INV_MSG_COUNT; t++)
+        if (strcmp(messages[t].name, name) == 0) {
+            *out = (inv_msg_type_t)t;
+            return 0;
+        }
+    return -1;
+}
+
+typedef const char *cstr_t;
+typedef const inv_line_t *lines_ptr_t;
+#define FIELD(base, off, type) ((type *)((char *)(base) + (off)))
+#define CFIELD(base, off, type) ((const type *)((const char *)(base) + (off)))
+
+/* Where a field sits, for messages: "quantity" or "lines[2].quantity". */
+typedef struct {
+    const char *array; /* NULL at the top level */
+    size_t index;
+} path_t;
+
+static const char *field_path(char *buf, size_t size, const path_t *p, const char *field)
+{
+    if (!p || !p->array)
+        return field;
+    snprintf(buf, size, "%s[%zu].%s", p->array, p->index, field);
+    return buf;
+}
+
+/* -------------------------------------------------------------- the buffer */
+
+void inv_buf_init(inv_buf_t *b)
+{
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void inv_buf_free(inv_buf_t *b)
+{
+    free(b->data);
+    inv_buf_init(b);
+}
+
+static int buf_reserve(inv_buf_t *b, size_t extra)
+{
+    if (b->cap - b->len >= extra)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < extra) {
+        if (cap > SIZE_MAX / 2)
+            return -1;
+        cap *= 2;
+    }
+    char *p = realloc(b->data, cap);
+    if (!p)
+        return -1;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+/* ---------------------------------------------------------- schema checks */
+
+static const char *avro_type_str(avro_schema_t s)
+{
+    switch (avro_typeof(s)) {
+    case AVRO_STRING: return "string";
+    case AVRO_BYTES: return "bytes";
+    case AVRO_INT32: return "int";
+    case AVRO_INT64: return "long";
+    case AVRO_FLOAT: return "float";
+    case AVRO_DOUBLE: return "double";
+    case AVRO_BOOLEAN: return "boolean";
+    case AVRO_NULL: return "null";
+    case AVRO_RECORD: return "record";
+    case AVRO_ENUM: return "enum";
+    case AVRO_FIXED: return "fixed";
+    case AVRO_MAP: return "map";
+    case AVRO_ARRAY: return "array";
+    case AVRO_UNION: return "union";
+    case AVRO_LINK: return "link";
+    }
+    return "?";
+}
+
+static int check_enum(const char *where, avro_schema_t s, const enum_desc_t *e, char *errstr, size_t n)
+{
+    if (!is_avro_enum(s))
+        return fail(errstr, n, "%s: is %s, the codec expects enum %s", where, avro_type_str(s), e->avro_name);
+    if (strcmp(avro_schema_name(s), e->avro_name) != 0)
+        return fail(errstr, n, "%s: enum is named %s, the codec expects %s", where, avro_schema_name(s),
+                    e->avro_name);
+    int count = avro_schema_enum_number_of_symbols(s);
+    for (int i = 0; i < count || i < e->count; i++) {
+        const char *sym = i < count ? avro_schema_enum_get(s, i) : "(none)";
+        const char *want = i < e->count ? e->syms[i].name : "(none)";
+        if (strcmp(sym, want) != 0)
+            return fail(errstr, n, "%s: enum %s symbol %d is %s, the codec expects %s", where, e->avro_name, i,
+                        sym, want);
+    }
+    return 0;
+}
+
+/* An optional field: ["null", X] with X checked by the caller. */
+static int check_optional(const char *where, avro_schema_t s, json_t *jfield, avro_schema_t *branch,
+                          char *errstr, size_t n)
+{
+    if (!is_avro_union(s) || avro_schema_union_size(s) != 2 ||
+        !is_avro_null(avro_schema_union_branch(s, 0)))
+        return fail(errstr, n, "%s: is %s, the codec expects a [\"null\", ...] union", where, avro_type_str(s));
+    json_t *def = json_object_get(jfield, "default");
+    if (!def || !json_is_null(def))
+        return fail(errstr, n, "%s: optional field without \"default\": null", where);
+    *branch = avro_schema_union_branch(s, 1);
+    return 0;
+}
+
+static int check_record(const char *msg, avro_schema_t rs, json_t *jrec, const record_desc_t *rd,
+                        char *errstr, size_t n)
+{
+    char where[256];
+    if (!is_avro_record(rs))
+        return fail(errstr, n, "schema %s: %s is %s, the codec expects record %s", msg, rd->name,
+                    avro_type_str(rs), rd->name);
+    if (strcmp(avro_schema_name(rs), rd->name) != 0)
+        return fail(errstr, n, "schema %s: record is named %s, the codec expects %s", msg, avro_schema_name(rs),
+                    rd->name);
+    json_t *jfields = json_object_get(jrec, "fields");
+    size_t count = avro_schema_record_size(rs);
+    if (count != rd->count || json_array_size(jfields) != count)
+        return fail(errstr, n, "schema %s: record %s has %zu fields, the codec knows %zu", msg, rd->name, count,
+                    rd->count);
+    for (size_t i = 0; i < count; i++) {
+        const field_desc_t *f = &rd->fields[i];
+        const char *name = avro_schema_record_field_name(rs, (int)i);
+        avro_schema_t fs = avro_schema_record_field_get_by_index(rs, (int)i);
+        json_t *jf = json_array_get(jfields, i);
+        json_t *jtype = json_object_get(jf, "type");
+        if (strcmp(name, f->name) != 0)
+            return fail(errstr, n, "schema %s: field %zu of %s is %s, the codec expects %s", msg, i, rd->name,
+                        name, f->name);
+        snprintf(where, sizeof(where), "schema %s: field %s.%s", msg, rd->name, name);
+        avro_schema_t branch = NULL;
+        switch (f->kind) {
+        case FK_STRING:
+            if (!is_avro_string(fs))
+                return fail(errstr, n, "%s: is %s, the codec expects string", where, avro_type_str(fs));
+            break;
+        case FK_OPT_STRING:
+            if (check_optional(where, fs, jf, &branch, errstr, n))
+                return -1;
+            if (!is_avro_string(branch))
+                return fail(errstr, n, "%s: is [\"null\", %s], the codec expects [\"null\", \"string\"]", where,
+                            avro_type_str(branch));
+            break;
+        case FK_LONG:
+        case FK_TIME:
+            if (!is_avro_int64(fs))
+                return fail(errstr, n, "%s: is %s, the codec expects long", where, avro_type_str(fs));
+            {
+                const char *lt = json_string_value(json_object_get(jtype, "logicalType"));
+                bool is_time = lt && strcmp(lt, "timestamp-millis") == 0;
+                if (f->kind == FK_TIME && !is_time)
+                    return fail(errstr, n, "%s: the codec expects logicalType timestamp-millis", where);
+                if (f->kind == FK_LONG && lt)
+                    return fail(errstr, n, "%s: has logicalType %s, the codec expects a plain long", where, lt);
+            }
+            break;
+        case FK_ENUM:
+            if (check_enum(where, fs, f->en, errstr, n))
+                return -1;
+            break;
+        case FK_OPT_ENUM:
+            if (check_optional(where, fs, jf, &branch, errstr, n) || check_enum(where, branch, f->en, errstr, n))
+                return -1;
+            break;
+        case FK_LINES:
+            if (!is_avro_array(fs))
+                return fail(errstr, n, "%s: is %s, the codec expects an array", where, avro_type_str(fs));
+            if (check_record(msg, avro_schema_array_items(fs), json_object_get(jtype, "items"), f->items, errstr,
+                             n))
+                return -1;
+            break;
+        }
+    }
+    return 0;
+}
+
+int inv_schema_check(inv_msg_type_t t, const char *json, size_t len, char *errstr, size_t errstr_size)
+{
+    if ((unsigned)t >= INV_MSG_COUNT)
+        return fail(errstr, errstr_size, "unknown message type %d", (int)t);
+    const char *msg = messages[t].name;
+    avro_schema_t schema = NULL;
+    if (!json || avro_schema_from_json_length(json, len, &schema))
+        return fail(errstr, errstr_size, "schema %s: not a valid Avro schema: %s", msg, avro_strerror());
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, 0, &jerr);
+    int r = root ? check_record(msg, schema, root, &messages[t], errstr, errstr_size)
+                 : fail(errstr, errstr_size, "schema %s: not JSON: %s", msg, jerr.text);
+    if (r == 0 && strcmp(avro_schema_namespace(schema) ? avro_schema_namespace(schema) : "",
+                         "com.inventory.events") != 0)
+        r = fail(errstr, errstr_size, "schema %s: namespace is %s, the codec expects com.inventory.events", msg,
+                 avro_schema_namespace(schema) ? avro_schema_namespace(schema) : "(none)");
+    json_decref(root);
+    avro_schema_decref(schema);
+    return r;
+}
+
+/* --------------------------------------------------------------- resolver */
+
+static int static_lookup_id(const inv_schema_resolver_t *r, int32_t id, inv_msg_type_t *type)
+{
+    const int32_t *ids = r->opaque;
+    for (int t = 0; t < INV_MSG_COUNT; t++)
+        if (ids[t] == id) {
+            *type = (inv_msg_type_t)t;
+            return 0;
+        }
+    return -1;
+}
+
+static int32_t static_id_for(const inv_schema_resolver_t *r, inv_msg_type_t type)
+{
+    const int32_t *ids = r->opaque;
+    return (unsigned)type < INV_MSG_COUNT ? ids[type] : -1;
+}
+
+void inv_schema_resolver_static_init(inv_schema_resolver_t *r, const int32_t ids[INV_MSG_COUNT])
+{
+    r->lookup_id = static_lookup_id;
+    r->id_for = static_id_for;
+    r->opaque = (void *)ids;
+}
+
+/* Every type needs its own id, and each id must lead back to its type. */
+static int check_resolver(const inv_schema_resolver_t *r, char *errstr, size_t n)
+{
+    if (!r || !r->lookup_id || !r->id_for)
+        return fail(errstr, n, "no schema resolver");
+    for (int t = 0; t < INV_MSG_COUNT; t++) {
+        int32_t id = r->id_for(r, (inv_msg_type_t)t);
+        inv_msg_type_t back;
+        if (id < 0)
+            return fail(errstr, n, "schema.id.%s: %" PRId32 " is negative", messages[t].name, id);
+        if (r->lookup_id(r, id, &back) || back != (inv_msg_type_t)t)
+            return fail(errstr, n, "schema.id.%s: %" PRId32 " is also the id of %s", messages[t].name, id,
+                        r->lookup_id(r, id, &back) ? "no type" : messages[back].name);
+    }
+    return 0;
+}
+
+/* One parsed schema with a reusable generic value. */
+typedef struct {
+    avro_schema_t schema;
+    avro_value_iface_t *iface;
+    avro_value_t value;
+    bool has_value;
+} avro_slot_t;
+
+static int slots_open(avro_slot_t slots[INV_MSG_COUNT], char *errstr, size_t n)
+{
+    for (int t = 0; t < INV_MSG_COUNT; t++) {
+        const char *json = inv_schema_json((inv_msg_type_t)t);
+        size_t len = json ? strlen(json) : 0;
+        if (inv_schema_check((inv_msg_type_t)t, json, len, errstr, n))
+            return -1;
+        if (avro_schema_from_json_length(json, len, &slots[t].schema) ||
+            !(slots[t].iface = avro_generic_class_from_schema(slots[t].schema)) ||
+            avro_generic_value_new(slots[t].iface, &slots[t].value))
+            return fail(errstr, n, "schema %s: %s", messages[t].name, avro_strerror());
+        slots[t].has_value = true;
+    }
+    return 0;
+}
+
+static void slots_close(avro_slot_t slots[INV_MSG_COUNT])
+{
+    for (int t = 0; t < INV_MSG_COUNT; t++) {
+        if (slots[t].has_value)
+            avro_value_decref(&slots[t].value);
+        if (slots[t].iface)
+            avro_value_iface_decref(slots[t].iface);
+        if (slots[t].schema)
+            avro_schema_decref(slots[t].schema);
+    }
+}
+
+/* ---------------------------------------------------------------- decoder */
+
+struct inv_decoder_s {
+    const inv_schema_resolver_t *resolver;
+    avro_slot_t slots[INV_MSG_COUNT];
+    avro_reader_t reader;
+    json_t *json_root; /* owns the strings of the last JSON decode */
+    inv_line_t *lines; /* arena for the lines of the last decode */
+    size_t lines_cap;
+};
+
+inv_decoder_t *inv_decoder_new(const inv_schema_resolver_t *resolver, char *errstr, size_t errstr_size)
+{
+    if (check_resolver(resolver, errstr, errstr_size))
+        return NULL;
+    inv_decoder_t *d = calloc(1, sizeof(*d));
+    if (!d) {
+        fail(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    d->resolver = resolver;
+    if (slots_open(d->slots, errstr, errstr_size)) {
+        inv_decoder_destroy(d);
+        return NULL;
+    }
+    if (!(d->reader = avro_reader_memory("", 0))) {
+        fail(errstr, errstr_size, "out of memory");
+        inv_decoder_destroy(d);
+        return NULL;
+    }
+    return d;
+}
+
+void inv_decoder_destroy(inv_decoder_t *d)
+{
+    if (!d)
+        return;
+    slots_close(d->slots);
+    if (d->reader)
+        avro_reader_free(d->reader);
+    json_decref(d->json_root);
+    free(d->lines);
+    free(d);
+}
+
+static inv_line_t *lines_alloc(inv_decoder_t *d, size_t count)
+{
+    if (count > d->lines_cap) {
+        size_t cap = d->lines_cap ? d->lines_cap : 16;
+        while (cap < count)
+            cap *= 2;
+        inv_line_t *p = realloc(d->lines, cap * sizeof(*p));
+        if (!p)
+            return NULL;
+        d->lines = p;
+        d->lines_cap = cap;
+    }
+    memset(d->lines, 0, count * sizeof(*d->lines));
+    return d->lines;
+}
+
+/* The length rules shared by JSON and Avro strings. */
+static int check_string(const field_desc_t *f, const path_t *p, size_t len, char *errstr, size_t n)
+{
+    char pb[300];
+    if (len < f->min_len)
+        return fail(errstr, n, "%s: empty string, expected 1 to %zu bytes", field_path(pb, sizeof(pb), p, f->name),
+                    f->max_len);
+    if (len > f->max_len)
+        return fail(errstr, n, "%s: %zu bytes, expected at most %zu", field_path(pb, sizeof(pb), p, f->name), len,
+                    f->max_len);
+    return 0;
+}
+
+static int check_lines_count(size_t count, char *errstr, size_t n)
+{
+    if (count == 0)
+        return fail(errstr, n, "lines: empty, expected 1 to %d lines", INV_CODEC_MAX_LINES);
+    if (count > INV_CODEC_MAX_LINES)
+        return fail(errstr, n, "lines: %zu lines, expected at most %d", count, INV_CODEC_MAX_LINES);
+    return 0;
+}
+
+static const char *json_type_str(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER: return "integer";
+    case JSON_REAL: return "number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    case JSON_NULL: return "null";
+    }
+    return "?";
+}
+
+/* "got string", or for a real number "got 2.5" (the value says why). */
+static const char *json_got(char *buf, size_t size, const json_t *v)
+{
+    if (json_is_real(v)) {
+        double x = json_real_value(v);
+        for (int prec = 15; prec <= 17; prec++) { /* shortest that reads back */
+            snprintf(buf, size, "%.*g", prec, x);
+            if (strtod(buf, NULL) == x)
+                break;
+        }
+        if (!strpbrk(buf, ".eEni"))
+            strncat(buf, ".0", size - strlen(buf) - 1);
+        return buf;
+    }
+    return json_type_str(v);
+}
+
+static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj, void *out, const path_t *p,
+                          char *errstr, size_t n)
+{
+    char pb[300], qb[128], gb[64];
+    for (size_t i = 0; i < rd->count; i++) {
+        const field_desc_t *f = &rd->fields[i];
+        json_t *v = json_object_get(obj, f->name);
+        const char *fp;
+        switch (f->kind) {
+        case FK_STRING:
+        case FK_OPT_STRING:
+            if (f->kind == FK_OPT_STRING && (!v || json_is_null(v))) {
+                *FIELD(out, f->off, cstr_t) = NULL;
+                break;
+            }
+            if (!v || !json_is_string(v)) {
+                fp = field_path(pb, sizeof(pb), p, f->name);
+                if (!v)
+                    return fail(errstr, n, "%s: missing, expected a string", fp);
+                return fail(errstr, n, "%s: expected a string%s, got %s", fp,
+                            f->kind == FK_OPT_STRING ? " or null" : "", json_got(gb, sizeof(gb), v));
+            }
+            if (check_string(f, p, json_string_length(v), errstr, n))
+                return -1;
+            *FIELD(out, f->off, cstr_t) = json_string_value(v);
+            break;
+        case FK_LONG:
+            if (!v || !json_is_integer(v)) {
+                fp = field_path(pb, sizeof(pb), p, f->name);
+                if (!v)
+                    return fail(errstr, n, "%s: missing, expected an integer", fp);
+                return fail(errstr, n, "%s: expected an integer, got %s", fp, json_got(gb, sizeof(gb), v));
+            }
+            *FIELD(out, f->off, int64_t) = (int64_t)json_integer_value(v);
+            break;
+        case FK_TIME:
+            if (!v || !json_is_string(v)) {
+                fp = field_path(pb, sizeof(pb), p, f->name);
+                if (!v)
+                    return fail(errstr, n, "%s: missing, expected an RFC 3339 time", fp);
+                return fail(errstr, n, "%s: expected an RFC 3339 time string, got %s", fp,
+                            json_got(gb, sizeof(gb), v));
+            }
+            if (inv_time_parse_rfc3339(json_string_value(v), FIELD(out, f->off, int64_t)))
+                return fail(errstr, n, "%s: %s is not an RFC 3339 time", field_path(pb, sizeof(pb), p, f->name),
+                            quote(qb, sizeof(qb), json_string_value(v), json_string_length(v)));
+            break;
+        case FK_ENUM:
+        case FK_OPT_ENUM:
+            if (f->kind == FK_OPT_ENUM && (!v || json_is_null(v))) {
+                *FIELD(out, f->off, int) = 0;
+                break;
+            }
+            fp = field_path(pb, sizeof(pb), p, f->name);
+            if (!v)
+                return fail(errstr, n, "%s: missing, expected one of %s", fp, f->en->list);
+            if (!json_is_string(v))
+                return fail(errstr, n, "%s: expected a string%s, got %s", fp,
+                            f->kind == FK_OPT_ENUM ? " or null" : "", json_got(gb, sizeof(gb), v));
+            if (enum_parse(f->en, json_string_value(v), json_string_length(v), FIELD(out, f->off, int)))
+                return fail(errstr, n, "%s: %s is not one of %s", fp,
+                            quote(qb, sizeof(qb), json_string_value(v), json_string_length(v)), f->en->list);
+            break;
+        case FK_LINES: {
+            if (!v)
+                return fail(errstr, n, "lines: missing, expected an array");
+            if (!json_is_array(v))
+                return fail(errstr, n, "lines: expected an array, got %s", json_got(gb, sizeof(gb), v));
+            size_t count = json_array_size(v);
+            if (check_lines_count(count, errstr, n))
+                return -1;
+            inv_line_t *lines = lines_alloc(d, count);
+            if (!lines)
+                return fail(errstr, n, "out of memory");
+            for (size_t k = 0; k < count; k++) {
+                json_t *item = json_array_get(v, k);
+                path_t lp = {f->name, k};
+                if (!json_is_object(item))
+                    return fail(errstr, n, "lines[%zu]: expected an object, got %s", k,
+                                json_got(gb, sizeof(gb), item));
+                if (json_to_record(d, f->items, item, &lines[k], &lp, errstr, n))
+                    return -1;
+            }
+            *FIELD(out, f->off, lines_ptr_t) = lines;
+            *FIELD(out, f->off2, size_t) = count;
+            break;
+        }
+        }
+    }
+    return 0;
+}
+
+static int decode_json(inv_decoder_t *d, inv_msg_type_t type, const char *buf, size_t len, void *out,
+                       char *errstr, size_t n)
+{
+    json_error_t jerr;
+    d->json_root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!d->json_root) {
+        sanitize(jerr.text);
+        return fail(errstr, n, "not JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
+    }
+    if (!json_is_object(d->json_root))
+        return fail(errstr, n, "expected a JSON object, got %s", json_type_str(d->json_root));
+    return json_to_record(d, &messages[type], d->json_root, out, NULL, errstr, n);
+}
+
+/*
+ * The Avro body is walked once against its schema before Avro-C reads it:
+ * Avro-C trusts lengths and counts (a corrupt one becomes a huge allocation)
+ * and does not check enum indexes, so every length, count, index and varint
+ * is bounded here by the bytes that are really there.
+ */
+#define WALK_MAX_DEPTH 32
+
+typedef struct {
+    const unsigned char *p;
+    size_t pos, len;
+    size_t base; /* offset of the body in the message, for positions */
+    struct {
+        const char *name;
+        int64_t index; /* array index within this field, -1 for none */
+    } path[WALK_MAX_DEPTH];
+    int depth;
+    char *errstr;
+    size_t errstr_size;
+} walk_t;
+
+static const char *walk_path(walk_t *w, char *buf, size_t size)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < w->depth && o < size; i++) {
+        if (w->path[i].name)
+            o += (size_t)snprintf(buf + o, size - o, "%s%s", o ? "." : "", w->path[i].name);
+        if (w->path[i].index >= 0 && o < size)
+            o += (size_t)snprintf(buf + o, size - o, "[%" PRId64 "]", w->path[i].index);
+    }
+    return buf;
+}
+
+static int walk_fail(walk_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int walk_fail(walk_t *w, const char *fmt, ...)
+{
+    char pb[300], msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    walk_path(w, pb, sizeof(pb));
+    return fail(w->errstr, w->errstr_size, "%s%s%s", pb, pb[0] ? ": " : "", msg);
+}
+
+static int walk_varint(walk_t *w, int64_t *out)
+{
+    size_t start = w->pos;
+    uint64_t v = 0;
+    for (int i = 0; i < 10; i++) {
+        if (w->pos >= w->len)
+            return walk_fail(w, "truncated Avro body at byte %zu", w->base + start);
+        unsigned char b = w->p[w->pos++];
+        if (i == 9 && b > 1)
+            return walk_fail(w, "malformed Avro varint at byte %zu", w->base + start);
+        v |= (uint64_t)(b & 0x7F) << (7 * i);
+        if (!(b & 0x80)) {
+            *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+            return 0;
+        }
+    }
+    return walk_fail(w, "malformed Avro varint at byte %zu", w->base + start);
+}
+
+static int walk_bytes(walk_t *w, const char *what)
+{
+    size_t start = w->pos;
+    int64_t len = 0;
+    if (walk_varint(w, &len))
+        return -1;
+    if (len < 0)
+        return walk_fail(w, "Avro %s length %" PRId64 " at byte %zu is negative", what, len, w->base + start);
+    if ((uint64_t)len > w->len - w->pos)
+        return walk_fail(w, "truncated Avro body at byte %zu (%s of %" PRId64 " bytes, %zu left)",
+                         w->base + w->pos, what, len, w->len - w->pos);
+    w->pos += (size_t)len;
+    return 0;
+}
+
+/* Smallest encoding of a value of schema s, to bound item counts. */
+static size_t min_size(avro_schema_t s, int depth)
+{
+    if (depth > WALK_MAX_DEPTH)
+        return 0;
+    switch (avro_typeof(s)) {
+    case AVRO_NULL: return 0;
+    case AVRO_FLOAT: return 4;
+    case AVRO_DOUBLE: return 8;
+    case AVRO_FIXED: return (size_t)avro_schema_fixed_size(s);
+    case AVRO_RECORD: {
+        size_t sum = 0;
+        for (size_t i = 0; i < avro_schema_record_size(s); i++)
+            sum += min_size(avro_schema_record_field_get_by_index(s, (int)i), depth + 1);
+        return sum;
+    }
+    case AVRO_LINK: return 0;
+    default: return 1;
+    }
+}
+
+static int walk_value(walk_t *w, avro_schema_t s);
+
+static int walk_blocks(walk_t *w, avro_schema_t items, bool is_map)
+{
+    size_t item_min = min_size(items, w->depth);
+    int64_t index = 0;
+    for (;;) {
+        size_t start = w->pos;
+        int64_t count = 0;
+        if (walk_varint(w, &count))
+            return -1;
+        if (count == 0)
+            return 0;
+        if (count < 0) {
+            int64_t bytes = 0;
+            if (count == INT64_MIN)
+                return walk_fail(w, "Avro block count %" PRId64 " at byte %zu is out of range", count,
+                                 w->base + start);
+            count = -count;
+            if (walk_varint(w, &bytes))
+                return -1;
+        }
+        size_t left = w->len - w->pos;
+        if ((uint64_t)count > (item_min ? left / item_min : (size_t)INV_CODEC_MAX_MESSAGE))
+            return walk_fail(w, "Avro block of %" PRId64 " items at byte %zu is longer than the %zu bytes left",
+                             count, w->base + start, left);
+        for (int64_t i = 0; i < count; i++, index++) {
+            w->path[w->depth - 1].index = index;
+            if (is_map && walk_bytes(w, "map key"))
+                return -1;
+            if (walk_value(w, items))
+                return -1;
+        }
+        w->path[w->depth - 1].index = -1;
+    }
+}
+
+static int walk_value(walk_t *w, avro_schema_t s)
+{
+    size_t start = w->pos;
+    int64_t v = 0;
+    switch (avro_typeof(s)) {
+    case AVRO_NULL:
+        return 0;
+    case AVRO_BOOLEAN:
+        if (w->pos >= w->len)
+            return walk_fail(w, "truncated Avro body at byte %zu", w->base + start);
+        if (w->p[w->pos] > 1)
+            return walk_fail(w, "Avro boolean %u at byte %zu is not 0 or 1", w->p[w->pos], w->base + start);
+        w->pos++;
+        return 0;
+    case AVRO_INT32:
+        if (walk_varint(w, &v))
+            return -1;
+        if (v < INT32_MIN || v > INT32_MAX)
+            return walk_fail(w, "Avro int %" PRId64 " at byte %zu is out of range", v, w->base + start);
+        return 0;
+    case AVRO_INT64:
+        return walk_varint(w, &v);
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE:
+    case AVRO_FIXED: {
+        size_t size = is_avro_float(s) ? 4 : is_avro_double(s) ? 8 : (size_t)avro_schema_fixed_size(s);
+        if (size > w->len - w->pos)
+            return walk_fail(w, "truncated Avro body at byte %zu", w->base + start);
+        w->pos += size;
+        return 0;
+    }
+    case AVRO_STRING:
+        return walk_bytes(w, "string");
+    case AVRO_BYTES:
+        return walk_bytes(w, "bytes");
+    case AVRO_ENUM: {
+        int count = avro_schema_enum_number_of_symbols(s);
+        if (walk_varint(w, &v))
+            return -1;
+        if (v < 0 || v >= count) {
+            char list[256];
+            size_t o = 0;
+            list[0] = '\0';
+            for (int i = 0; i < count && o < sizeof(list); i++)
+                o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", avro_schema_enum_get(s, i));
+            return walk_fail(w, "Avro enum index %" PRId64 " at byte %zu is not one of %s", v, w->base + start,
+                             list);
+        }
+        return 0;
+    }
+    case AVRO_UNION: {
+        size_t count = avro_schema_union_size(s);
+        if (walk_varint(w, &v))
+            return -1;
+        if (v < 0 || (uint64_t)v >= count)
+            return walk_fail(w, "Avro union branch %" PRId64 " at byte %zu is out of range 0 to %zu", v,
+                             w->base + start, count - 1);
+        return walk_value(w, avro_schema_union_branch(s, (int)v));
+    }
+    case AVRO_ARRAY:
+    case AVRO_MAP:
+        if (w->depth == 0) { /* a top-level array gets an unnamed path entry */
+            w->path[0].name = NULL;
+            w->path[0].index = -1;
+            w->depth = 1;
+        }
+        return walk_blocks(w, is_avro_array(s) ? avro_schema_array_items(s) : avro_schema_map_values(s),
+                           is_avro_map(s));
+    case AVRO_RECORD: {
+        if (w->depth >= WALK_MAX_DEPTH)
+            return walk_fail(w, "Avro value nested deeper than %d levels at byte %zu", WALK_MAX_DEPTH,
+                             w->base + start);
+        int saved = w->depth++;
+        for (size_t i = 0; i < avro_schema_record_size(s); i++) {
+            w->path[saved].name = avro_schema_record_field_name(s, (int)i);
+            w->path[saved].index = -1;
+            if (walk_value(w, avro_schema_record_field_get_by_index(s, (int)i)))
+                return -1;
+        }
+        w->depth = saved;
+        return 0;
+    }
+    case AVRO_LINK:
+        return walk_fail(w, "recursive Avro schemas are not supported");
+    }
+    return walk_fail(w, "unknown Avro type at byte %zu", w->base + start);
+}
+
+static int avro_str(const field_desc_t *f, const path_t *p, avro_value_t *v, const char **out, char *errstr,
+                    size_t n)
+{
+    char pb[300];
+    const char *s;
+    size_t size;
+    if (avro_value_get_string(v, &s, &size))
+        return fail(errstr, n, "%s: %s", field_path(pb, sizeof(pb), p, f->name), avro_strerror());
+    size_t len = size ? size - 1 : 0;
+    if (memchr(s, '\0', len))
+        return fail(errstr, n, "%s: contains a NUL byte", field_path(pb, sizeof(pb), p, f->name));
+    if (check_string(f, p, len, errstr, n))
+        return -1;
+    size_t ok = utf8_valid_prefix((const unsigned char *)s, len);
+    if (ok != len)
+        return fail(errstr, n, "%s: not valid UTF-8 at byte %zu of the string", field_path(pb, sizeof(pb), p, f->name),
+                    ok);
+    *out = s;
+    return 0;
+}
+
+static int avro_time_check(const field_desc_t *f, const path_t *p, int64_t ms, char *errstr, size_t n)
+{
+    char pb[300];
+    if (ms < TIME_MIN_MS || ms > TIME_MAX_MS)
+        return fail(errstr, n, "%s: %" PRId64 " ms is outside the years 0000 to 9999",
+                    field_path(pb, sizeof(pb), p, f->name), ms);
+    return 0;
+}
+
+static int avro_to_record(inv_decoder_t *d, const record_desc_t *rd, avro_value_t *rec, void *out,
+                          const path_t *p, char *errstr, size_t n)
+{
+    for (size_t i = 0; i < rd->count; i++) {
+        const field_desc_t *f = &rd->fields[i];
+        avro_value_t v, branch;
+        int disc = 0, idx = 0;
+        if (avro_value_get_by_index(rec, i, &v, NULL))
+            return fail(errstr, n, "Avro: %s", avro_strerror());
+        switch (f->kind) {
+        case FK_OPT_STRING:
+            if (avro_value_get_discriminant(&v, &disc) || avro_value_get_current_branch(&v, &branch))
+                return fail(errstr, n, "Avro: %s", avro_strerror());
+            if (disc == 0) {
+                *FIELD(out, f->off, cstr_t) = NULL;
+                break;
+            }
+            if (avro_str(f, p, &branch, FIELD(out, f->off, cstr_t), errstr, n))
+                return -1;
+            break;
+        case FK_STRING:
+            if (avro_str(f, p, &v, FIELD(out, f->off, cstr_t), errstr, n))
+                return -1;
+            break;
+        case FK_LONG:
+        case FK_TIME:
+            avro_value_get_long(&v, FIELD(out, f->off, int64_t));
+            if (f->kind == FK_TIME && avro_time_check(f, p, *FIELD(out, f->off, int64_t), errstr, n))
+                return -1;
+            break;
+        case FK_OPT_ENUM:
+            if (avro_value_get_discriminant(&v, &disc) || avro_value_get_current_branch(&v, &branch))
+                return fail(errstr, n, "Avro: %s", avro_strerror());
+            if (disc == 0) {
+                *FIELD(out, f->off, int) = 0;
+                break;
+            }
+            v = branch;
+            /* fall through */
+        case FK_ENUM:
+            avro_value_get_enum(&v, &idx);
+            *FIELD(out, f->off, int) = f->en->syms[idx].value; /* the walk bounded idx */
+            break;
+        case FK_LINES: {
+            size_t count = 0;
+            avro_value_get_size(&v, &count);
+            if (check_lines_count(count, errstr, n))
+                return -1;
+            inv_line_t *lines = lines_alloc(d, count);
+            if (!lines)
+                return fail(errstr, n, "out of memory");
+            for (size_t k = 0; k < count; k++) {
+                avro_value_t item;
+                path_t lp = {f->name, k};
+                if (avro_value_get_by_index(&v, k, &item, NULL))
+                    return fail(errstr, n, "Avro: %s", avro_strerror());
+                if (avro_to_record(d, f->items, &item, &lines[k], &lp, errstr, n))
+                    return -1;
+            }
+            *FIELD(out, f->off, lines_ptr_t) = lines;
+            *FIELD(out, f->off2, size_t) = count;
+            break;
+        }
+        }
+    }
+    return 0;
+}
+
+static int decode_avro(inv_decoder_t *d, inv_msg_type_t type, const unsigned char *buf, size_t len, void *out,
+                       char *errstr, size_t n)
+{
+    if (len < 5)
+        return fail(errstr, n, "truncated Avro header: %zu bytes, expected at least 5", len);
+    int32_t id = (int32_t)((uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 | buf[4]);
+    inv_msg_type_t got;
+    if (d->resolver->lookup_id(d->resolver, id, &got))
+        return fail(errstr, n, "unknown schema id %" PRId32, id);
+    if (got != type)
+        return fail(errstr, n, "schema id %" PRId32 " is %s, expected %s", id, messages[got].name,
+                    messages[type].name);
+    avro_slot_t *slot = &d->slots[type];
+    walk_t w = {.p = buf + 5, .len = len - 5, .base = 5, .errstr = errstr, .errstr_size = n};
+    if (walk_value(&w, slot->schema))
+        return -1;
+    if (w.pos != w.len)
+        return fail(errstr, n, "%zu trailing bytes after the Avro record at byte %zu", w.len - w.pos, 5 + w.pos);
+    avro_reader_memory_set_source(d->reader, (const char *)buf + 5, (int64_t)(len - 5));
+    if (avro_value_read(d->reader, &slot->value))
+        return fail(errstr, n, "Avro body: %s", avro_strerror());
+    return avro_to_record(d, &messages[type], &slot->value, out, NULL, errstr, n);
+}
+
+/* ------------------------------------------------------ contract validation */
+
+static int check_quantity(const char *field, const path_t *p, int64_t q, int rule, char *errstr, size_t n)
+{
+    char pb[300];
+    const char *fp = field_path(pb, sizeof(pb), p, field);
+    switch (rule) {
+    case INV_MOVE_ADJUSTMENT:
+        if (q == 0)
+            return fail(errstr, n, "%s: 0 is not allowed, an adjustment must be non-zero", fp);
+        return 0;
+    case INV_MOVE_COUNT:
+        if (q < 0)
+            return fail(errstr, n, "%s: %" PRId64 " is negative, a count must be 0 or more", fp, q);
+        return 0;
+    default:
+        if (q <= 0)
+            return fail(errstr, n, "%s: %" PRId64 " is not positive", fp, q);
+        return 0;
+    }
+}
+
+static int validate_event(const inv_event_t *ev, char *errstr, size_t n)
+{
+    int rule = INV_MOVE_SALE; /* positive */
+    if (ev->kind == INV_EVENT_RESTOCK)
+        rule = ev->restock_kind == INV_RESTOCK_ADJUSTMENT ? INV_MOVE_ADJUSTMENT
+               : ev->restock_kind == INV_RESTOCK_COUNT    ? INV_MOVE_COUNT
+                                                          : INV_MOVE_RECEIPT;
+    for (size_t i = 0; i < ev->line_count; i++) {
+        path_t p = {"lines", i};
+        if (check_quantity("quantity", &p, ev->lines[i].quantity, rule, errstr, n))
+            return -1;
+    }
+    return 0;
+}
+
+static int validate_movement(const inv_movement_t *m, char *errstr, size_t n)
+{
+    bool restock = m->type == INV_MOVE_RECEIPT || m->type == INV_MOVE_ADJUSTMENT || m->type == INV_MOVE_COUNT;
+    const char *type = inv_movement_type_to_string(m->type);
+    if (!restock && m->channel == INV_CHANNEL_NONE)
+        return fail(errstr, n, "channel: null, a %s movement needs one of %s", type, channel_enum.list);
+    if (restock && m->channel != INV_CHANNEL_NONE)
+        return fail(errstr, n, "channel: \"%s\", a %s movement has none (null)", inv_channel_to_string(m->channel),
+                    type);
+    return check_quantity("quantity", NULL, m->quantity, (int)m->type, errstr, n);
+}
+
+static int validate_policy(const inv_policy_t *p, char *errstr, size_t n)
+{
+    const struct {
+        const char *name;
+        int64_t v;
+    } f[] = {{"reorder_point", p->reorder_point},
+             {"reorder_quantity", p->reorder_quantity},
+             {"safety_stock", p->safety_stock}};
+    for (size_t i = 0; i < 3; i++)
+        if (f[i].v < 0)
+            return fail(errstr, n, "%s: %" PRId64 " is negative", f[i].name, f[i].v);
+    return 0;
+}
+
+static int decode(inv_decoder_t *d, inv_msg_type_t type, const void *buf, size_t len, void *out, char *errstr,
+                  size_t n)
+{
+    json_decref(d->json_root);
+    d->json_root = NULL;
+    memset(out, 0, messages[type].size);
+    if (!buf || len == 0)
+        return fail(errstr, n, "empty message");
+    if (len > INV_CODEC_MAX_MESSAGE)
+        return fail(errstr, n, "message of %zu bytes exceeds the limit of %d bytes", len, INV_CODEC_MAX_MESSAGE);
+    const unsigned char *p = buf;
+    if (p[0] == 0)
+        return decode_avro(d, type, p, len, out, errstr, n);
+    if (len >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) { /* a UTF-8 BOM, as some POS write */
+        p += 3;
+        len -= 3;
+    }
+    return decode_json(d, type, (const char *)p, len, out, errstr, n);
+}
+
+/* On any failure the output is zeroed: no half-decoded message escapes. */
+static int decoded(int rc, void *out, size_t size)
+{
+    if (rc)
+        memset(out, 0, size);
+    return rc ? -1 : 0;
+}
+
+int inv_decoder_decode_event(inv_decoder_t *d, inv_event_kind_t kind, const void *buf, size_t len,
+                             inv_event_t *out, char *errstr, size_t errstr_size)
+{
+    if ((unsigned)kind > INV_EVENT_RESTOCK)
+        return decoded(fail(errstr, errstr_size, "unknown event kind %d", (int)kind), out, sizeof(*out));
+    inv_msg_type_t type = kind == INV_EVENT_SALE     ? INV_MSG_SALE_EVENT
+                          : kind == INV_EVENT_RETURN ? INV_MSG_RETURN_EVENT
+                                                     : INV_MSG_RESTOCK_EVENT;
+    int rc = decode(d, type, buf, len, out, errstr, errstr_size);
+    out->kind = kind;
+    return decoded(rc || validate_event(out, errstr, errstr_size), out, sizeof(*out));
+}
+
+int inv_decoder_decode_movement(inv_decoder_t *d, const void *buf, size_t len, inv_movement_t *out,
+                                char *errstr, size_t errstr_size)
+{
+    return decoded(decode(d, INV_MSG_STOCK_MOVEMENT, buf, len, out, errstr, errstr_size) ||
+                       validate_movement(out, errstr, errstr_size),
+                   out, sizeof(*out));
+}
+
+int inv_decoder_decode_policy(inv_decoder_t *d, const void *buf, size_t len, inv_policy_t *out,
+                              char *errstr, size_t errstr_size)
+{
+    return decoded(decode(d, INV_MSG_REORDER_POLICY, buf, len, out, errstr, errstr_size) ||
+                       validate_policy(out, errstr, errstr_size),
+                   out, sizeof(*out));
+}
+
+int inv_decoder_decode_stock_level(inv_decoder_t *d, const void *buf, size_t len, inv_stock_level_t *out,
+                                   char *errstr, size_t errstr_size)
+{
+    return decoded(decode(d, INV_MSG_STOCK_LEVEL, buf, len, out, errstr, errstr_size), out, sizeof(*out));
+}
+
+int inv_decoder_decode_reorder(inv_decoder_t *d, const void *buf, size_t len, inv_reorder_t *out,
+                               char *errstr, size_t errstr_size)
+{
+    return decoded(decode(d, INV_MSG_REORDER_EVENT, buf, len, out, errstr, errstr_size), out, sizeof(*out));
+}
+
+int inv_decoder_decode_shortage(inv_decoder_t *d, const void *buf, size_t len, inv_shortage_t *out,
+                                char *errstr, size_t errstr_size)
+{
+    return decoded(decode(d, INV_MSG_SHORTAGE_EVENT, buf, len, out, errstr, errstr_size), out, sizeof(*out));
+}
+
+/* ---------------------------------------------------------------- encoder */
+
+struct inv_encoder_s {
+    inv_format_t format;
+    const inv_schema_resolver_t *resolver;
+    avro_slot_t slots[INV_MSG_COUNT];
+    avro_writer_t writer;
+};
+
+inv_encoder_t *inv_encoder_new(inv_format_t format, const inv_schema_resolver_t *resolver, char *errstr,
+                               size_t errstr_size)
+{
+    if (format != INV_FORMAT_JSON && format != INV_FORMAT_AVRO) {
+        fail(errstr, errstr_size, "unknown output format %d", (int)format);
+        return NULL;
+    }
+    if (format == INV_FORMAT_AVRO && check_resolver(resolver, errstr, errstr_size))
+        return NULL;
+    inv_encoder_t *e = calloc(1, sizeof(*e));
+    if (!e) {
+        fail(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    e->format = format;
+    e->resolver = resolver;
+    /* JSON needs no Avro state, but both formats prove the tables match the
+     * schemas, so a drifted schema fails at start-up whatever the format. */
+    if (slots_open(e->slots, errstr, errstr_size)) {
+        inv_encoder_destroy(e);
+        return NULL;
+    }
+    if (!(e->writer = avro_writer_memory("", 0))) {
+        fail(errstr, errstr_size, "out of memory");
+        inv_encoder_destroy(e);
+        return NULL;
+    }
+    return e;
+}
+
+void inv_encoder_destroy(inv_encoder_t *e)
+{
+    if (!e)
+        return;
+    slots_close(e->slots);
+    if (e->writer)
+        avro_writer_free(e->writer);
+    free(e);
+}
+
+/* What every encoder checks: the wire format's needs, not the contract's
+ * rules (tools may write invalid inputs on purpose; decoders judge them). */
+static int enc_check_string(const field_desc_t *f, const path_t *p, const char *s, size_t *len_out, char *errstr,
+                            size_t n)
+{
+    char pb[300];
+    if (!s)
+        return fail(errstr, n, "%s: NULL, expected a string", field_path(pb, sizeof(pb), p, f->name));
+    size_t len = strlen(s);
+    size_t ok = utf8_valid_prefix((const unsigned char *)s, len);
+    if (ok != len)
+        return fail(errstr, n, "%s: not valid UTF-8 at byte %zu of the string", field_path(pb, sizeof(pb), p, f->name),
+                    ok);
+    *len_out = len;
+    return 0;
+}
+
+static int enc_check_enum(const field_desc_t *f, const path_t *p, int v, int *index, char *errstr, size_t n)
+{
+    char pb[300];
+    *index = enum_index(f->en, v);
+    if (*index < 0)
+        return fail(errstr, n, "%s: enum value %d is not a %s (%s)", field_path(pb, sizeof(pb), p, f->name), v,
+                    f->en->what, f->en->list);
+    return 0;
+}
+
+static int enc_check_lines(const field_desc_t *f, const void *in, char *errstr, size_t n)
+{
+    if (*CFIELD(in, f->off2, size_t) && !*CFIELD(in, f->off, lines_ptr_t))
+        return fail(errstr, n, "lines: NULL with line_count %zu", *CFIELD(in, f->off2, size_t));
+    return 0;
+}
+
+/* JSON writing: every byte count below is bounded before writing. */
+static void put(inv_buf_t *b, const char *s, size_t len)
+{
+    memcpy(b->data + b->len, s, len);
+    b->len += len;
+}
+#define PUT_LIT(b, lit) put(b, lit, sizeof(lit) - 1)
+
+static int put_json_string(inv_buf_t *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (buf_reserve(b, len * 6 + 2))
+        return -1;
+    char *o = b->data + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        default:
+            memcpy(o, "u00", 3);
+            o[3] = hex[c >> 4];
+            o[4] = hex[c & 15];
+            o += 5;
+        }
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    return 0;
+}
+
+static void put_int64(inv_buf_t *b, int64_t v)
+{
+    char tmp[24];
+    int i = sizeof(tmp);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[--i] = '-';
+    put(b, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
+static int json_from_record(const record_desc_t *rd, const void *in, inv_buf_t *b, const path_t *p, char *errstr,
+                            size_t n)
+{
+    char pb[300];
+    for (size_t i = 0; i < rd->count; i++) {
+        const field_desc_t *f = &rd->fields[i];
+        size_t nlen = strlen(f->name);
+        /* separator, quoted name, colon, and the longest scalar (a time) */
+        if (buf_reserve(b, nlen + 4 + 32))
+            return fail(errstr, n, "out of memory");
+        b->data[b->len++] = i ? ',' : '{';
+        b->data[b->len++] = '"';
+        put(b, f->name, nlen);
+        PUT_LIT(b, "\":");
+        switch (f->kind) {
+        case FK_STRING:
+        case FK_OPT_STRING: {
+            const char *s = *CFIELD(in, f->off, cstr_t);
+            size_t len;
+            if (f->kind == FK_OPT_STRING && !s) {
+                PUT_LIT(b, "null");
+                break;
+            }
+            if (enc_check_string(f, p, s, &len, errstr, n))
+                return -1;
+            if (put_json_string(b, s, len))
+                return fail(errstr, n, "out of memory");
+            break;
+        }
+        case FK_LONG:
+            put_int64(b, *CFIELD(in, f->off, int64_t));
+            break;
+        case FK_TIME: {
+            int64_t ms = *CFIELD(in, f->off, int64_t);
+            if (ms < TIME_MIN_MS || ms > TIME_MAX_MS)
+                return fail(errstr, n, "%s: %" PRId64 " ms is outside the years 0000 to 9999",
+                            field_path(pb, sizeof(pb), p, f->name), ms);
+            char t[32];
+            inv_time_format_rfc3339(ms, t);
+            b->data[b->len++] = '"';
+            put(b, t, 24);
+            b->data[b->len++] = '"';
+            break;
+        }
+        case FK_ENUM:
+        case FK_OPT_ENUM: {
+            int v = *CFIELD(in, f->off, int), idx;
+            if (f->kind == FK_OPT_ENUM && v == 0) {
+                PUT_LIT(b, "null");
+                break;
+            }
+            if (enc_check_enum(f, p, v, &idx, errstr, n))
+                return -1;
+            const char *name = f->en->syms[idx].name;
+            b->data[b->len++] = '"';
+            put(b, name, strlen(name)); /* symbols are at most 17 bytes */
+            b->data[b->len++] = '"';
+            break;
+        }
+        case FK_LINES: {
+            size_t count = *CFIELD(in, f->off2, size_t);
+            const inv_line_t *lines = *CFIELD(in, f->off, lines_ptr_t);
+            if (enc_check_lines(f, in, errstr, n))
+                return -1;
+            b->data[b->len++] = '[';
+            for (size_t k = 0; k < count; k++) {
+                path_t lp = {f->name, k};
+                if (k) {
+                    if (buf_reserve(b, 1))
+                        return fail(errstr, n, "out of memory");
+                    b->data[b->len++] = ',';
+                }
+                if (json_from_record(f->items, &lines[k], b, &lp, errstr, n))
+                    return -1;
+            }
+            if (buf_reserve(b, 2))
+                return fail(errstr, n, "out of memory");
+            b->data[b->len++] = ']';
+            break;
+        }
+        }
+    }
+    if (buf_reserve(b, 2))
+        return fail(errstr, n, "out of memory");
+    b->data[b->len++] = '}';
+    return 0;
+}
+
+/* Fills the generic value from the struct. Strings are lent to Avro-C
+ * without a copy (a wrapped buffer with no free function): the value only
+ * lives for this encode. */
+static int avro_from_record(const record_desc_t *rd, const void *in, avro_value_t *rec, const path_t *p,
+                            char *errstr, size_t n)
+{
+    for (size_t i = 0; i < rd->count; i++) {
+        const field_desc_t *f = &rd->fields[i];
+        avro_value_t v, branch;
+        avro_wrapped_buffer_t wb;
+        int rc = 0, idx;
+        size_t len;
+        if (avro_value_get_by_index(rec, i, &v, NULL))
+            return fail(errstr, n, "Avro: %s", avro_strerror());
+        switch (f->kind) {
+        case FK_OPT_STRING:
+            if (!*CFIELD(in, f->off, cstr_t)) {
+                rc = avro_value_set_branch(&v, 0, &branch) || avro_value_set_null(&branch);
+                break;
+            }
+            if (avro_value_set_branch(&v, 1, &branch))
+                return fail(errstr, n, "Avro: %s", avro_strerror());
+            v = branch;
+            /* fall through */
+        case FK_STRING: {
+            const char *s = *CFIELD(in, f->off, cstr_t);
+            if (enc_check_string(f, p, s, &len, errstr, n))
+                return -1;
+            rc = avro_wrapped_buffer_new(&wb, s, len + 1) || avro_value_give_string_len(&v, &wb);
+            break;
+        }
+        case FK_LONG:
+        case FK_TIME: {
+            int64_t x = *CFIELD(in, f->off, int64_t);
+            char pb[300];
+            if (f->kind == FK_TIME && (x < TIME_MIN_MS || x > TIME_MAX_MS))
+                return fail(errstr, n, "%s: %" PRId64 " ms is outside the years 0000 to 9999",
+                            field_path(pb, sizeof(pb), p, f->name), x);
+            rc = avro_value_set_long(&v, x);
+            break;
+        }
+        case FK_OPT_ENUM:
+            if (*CFIELD(in, f->off, int) == 0) {
+                rc = avro_value_set_branch(&v, 0, &branch) || avro_value_set_null(&branch);
+                break;
+            }
+            if (avro_value_set_branch(&v, 1, &branch))
+                return fail(errstr, n, "Avro: %s", avro_strerror());
+            v = branch;
+            /* fall through */
+        case FK_ENUM:
+            if (enc_check_enum(f, p, *CFIELD(in, f->off, int), &idx, errstr, n))
+                return -1;
+            rc = avro_value_set_enum(&v, idx);
+            break;
+        case FK_LINES: {
+            size_t count = *CFIELD(in, f->off2, size_t);
+            const inv_line_t *lines = *CFIELD(in, f->off, lines_ptr_t);
+            if (enc_check_lines(f, in, errstr, n))
+                return -1;
+            avro_value_reset(&v);
+            for (size_t k = 0; k < count; k++) {
+                avro_value_t item;
+                path_t lp = {f->name, k};
+                if (avro_value_append(&v, &item, NULL))
+                    return fail(errstr, n, "Avro: %s", avro_strerror());
+                if (avro_from_record(f->items, &lines[k], &item, &lp, errstr, n))
+                    return -1;
+            }
+            break;
+        }
+        }
+        if (rc)
+            return fail(errstr, n, "Avro: %s", avro_strerror());
+    }
+    return 0;
+}
+
+static int encode(inv_encoder_t *e, inv_msg_type_t type, const void *in, inv_buf_t *out, char *errstr, size_t n)
+{
+    out->len = 0;
+    if (!in)
+        return fail(errstr, n, "nothing to encode");
+    if (e->format == INV_FORMAT_JSON) {
+        if (json_from_record(&messages[type], in, out, NULL, errstr, n)) {
+            out->len = 0;
+            return -1;
+        }
+        return 0;
+    }
+    avro_value_t *rec = &e->slots[type].value;
+    if (avro_from_record(&messages[type], in, rec, NULL, errstr, n))
+        return -1;
+    /* Write straight into out; measure and retry only when it does not fit. */
+    if (out->cap < 256 && buf_reserve(out, 256))
+        return fail(errstr, n, "out of memory");
+    for (int attempt = 0; attempt < 2; attempt++) {
+        avro_writer_memory_set_dest(e->writer, out->data + 5, (int64_t)(out->cap - 5));
+        if (avro_value_write(e->writer, rec) == 0) {
+            int32_t id = e->resolver->id_for(e->resolver, type);
+            out->data[0] = 0;
+            out->data[1] = (char)((uint32_t)id >> 24);
+            out->data[2] = (char)((uint32_t)id >> 16);
+            out->data[3] = (char)((uint32_t)id >> 8);
+            out->data[4] = (char)id;
+            out->len = 5 + (size_t)avro_writer_tell(e->writer);
+            return 0;
+        }
+        size_t size;
+        if (attempt || avro_value_sizeof(rec, &size) || buf_reserve(out, 5 + size))
+            break;
+    }
+    out->len = 0;
+    return fail(errstr, n, "Avro: cannot write %s: %s", messages[type].name, avro_strerror());
+}
+
+int inv_encoder_encode_event(inv_encoder_t *e, const inv_event_t *ev, inv_buf_t *out, char *errstr,
+                             size_t errstr_size)
+{
+    if (ev && (unsigned)ev->kind > INV_EVENT_RESTOCK) {
+        out->len = 0;
+        return fail(errstr, errstr_size, "kind: %d is not a sale, return or restock", (int)ev->kind);
+    }
+    inv_msg_type_t type = !ev || ev->kind == INV_EVENT_SALE ? INV_MSG_SALE_EVENT
+                          : ev->kind == INV_EVENT_RETURN    ? INV_MSG_RETURN_EVENT
+                                                            : INV_MSG_RESTOCK_EVENT;
+    return encode(e, type, ev, out, errstr, errstr_size);
+}
+
+int inv_encoder_encode_movement(inv_encoder_t *e, const inv_movement_t *m, inv_buf_t *out, char *errstr,
+                                size_t errstr_size)
+{
+    return encode(e, INV_MSG_STOCK_MOVEMENT, m, out, errstr, errstr_size);
+}
+
+int inv_encoder_encode_policy(inv_encoder_t *e, const inv_policy_t *p, inv_buf_t *out, char *errstr,
+                              size_t errstr_size)
+{
+    return encode(e, INV_MSG_REORDER_POLICY, p, out, errstr, errstr_size);
+}
+
+int inv_encoder_encode_stock_level(inv_encoder_t *e, const inv_stock_level_t *s, inv_buf_t *out, char *errstr,
+                                   size_t errstr_size)
+{
+    return encode(e, INV_MSG_STOCK_LEVEL, s, out, errstr, errstr_size);
+}
+
+int inv_encoder_encode_reorder(inv_encoder_t *e, const inv_reorder_t *r, inv_buf_t *out, char *errstr,
+                               size_t errstr_size)
+{
+    return encode(e, INV_MSG_REORDER_EVENT, r, out, errstr, errstr_size);
+}
+
+int inv_encoder_encode_shortage(inv_encoder_t *e, const inv_shortage_t *s, inv_buf_t *out, char *errstr,
+                                size_t errstr_size)
+{
+    return encode(e, INV_MSG_SHORTAGE_EVENT, s, out, errstr, errstr_size);
+}

@@ -1,0 +1,111 @@
+/*
+ * bench_codec: decode and encode rates of the codec, per message and
+ * format (a micro-benchmark, not a test). Each row runs one operation on
+ * one message in a loop for about INV_BENCH_SECONDS (default 1) of CPU
+ * time and prints messages/s and MB/s of encoded bytes.
+ *
+ *   build/bin/bench_codec            # see docs/BENCHMARKS.md, "Codecs"
+ */
+#include "inv_codec.h"
+#include "test_codec_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static volatile int64_t sink;
+
+typedef struct {
+    const char *label;
+    inv_msg_type_t type;
+    const char *json; /* the message, as JSON */
+} bench_msg_t;
+
+static const bench_msg_t msgs[] = {
+    {"SaleEvent, 1 line", INV_MSG_SALE_EVENT,
+     "{\"event_id\":\"T-1001\",\"source\":\"pos-store-12\",\"location_id\":\"store-12\",\"channel\":\"store\","
+     "\"occurred_at\":\"2026-11-22T10:00:00.000Z\",\"lines\":[{\"sku\":\"SKU-000001\",\"quantity\":2}]}"},
+    {"SaleEvent, 10 lines", INV_MSG_SALE_EVENT,
+     "{\"event_id\":\"T-1002\",\"source\":\"pos-store-12\",\"location_id\":\"store-12\",\"channel\":\"store\","
+     "\"occurred_at\":\"2026-11-22T10:00:00.000Z\",\"lines\":[{\"sku\":\"SKU-000001\",\"quantity\":2},"
+     "{\"sku\":\"SKU-000002\",\"quantity\":1},{\"sku\":\"SKU-000003\",\"quantity\":5},{\"sku\":\"SKU-000004\",\"quantity\":1},"
+     "{\"sku\":\"SKU-000005\",\"quantity\":3},{\"sku\":\"SKU-000006\",\"quantity\":1},{\"sku\":\"SKU-000007\",\"quantity\":12},"
+     "{\"sku\":\"SKU-000008\",\"quantity\":1},{\"sku\":\"SKU-000009\",\"quantity\":2},{\"sku\":\"SKU-000010\",\"quantity\":1}]}"},
+    {"StockMovement", INV_MSG_STOCK_MOVEMENT,
+     "{\"movement_id\":\"sale:T-1001:0\",\"sku\":\"SKU-000001\",\"location_id\":\"store-12\",\"channel\":\"store\","
+     "\"type\":\"sale\",\"quantity\":2,\"occurred_at\":\"2026-11-22T10:00:00.000Z\",\"source\":\"pos-store-12\"}"},
+    {"StockLevel", INV_MSG_STOCK_LEVEL,
+     "{\"sku\":\"SKU-000001\",\"location_id\":\"store-12\",\"on_hand\":22,\"unsellable\":0,\"on_order\":24,"
+     "\"available\":22,\"updated_at\":\"2026-11-22T10:00:00.000Z\",\"version\":3}"},
+};
+
+int main(void)
+{
+    double budget = getenv("INV_BENCH_SECONDS") ? atof(getenv("INV_BENCH_SECONDS")) : 1.0;
+    char err[512];
+    inv_schema_resolver_t r;
+    inv_schema_resolver_static_init(&r, inv_schema_default_ids);
+    inv_decoder_t *d = inv_decoder_new(&r, err, sizeof(err));
+    inv_encoder_t *enc[2] = {inv_encoder_new(INV_FORMAT_JSON, &r, err, sizeof(err)),
+                             inv_encoder_new(INV_FORMAT_AVRO, &r, err, sizeof(err))};
+    if (!d || !enc[0] || !enc[1]) {
+        fprintf(stderr, "bench_codec: %s\n", err);
+        return 1;
+    }
+    inv_buf_t wire[2], out;
+    inv_buf_init(&wire[0]);
+    inv_buf_init(&wire[1]);
+    inv_buf_init(&out);
+    printf("%-20s %-6s %-7s %6s %14s %10s\n", "message", "format", "op", "bytes", "msgs/s", "MB/s");
+    for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+        const bench_msg_t *b = &msgs[i];
+        any_msg_t m;
+        for (int f = 0; f < 2; f++) {
+            if (any_decode(d, b->type, b->json, strlen(b->json), &m, err, sizeof(err)) ||
+                any_encode(enc[f], b->type, &m, &wire[f], err, sizeof(err))) {
+                fprintf(stderr, "bench_codec: %s: %s\n", b->label, err);
+                return 1;
+            }
+        }
+        for (int f = 0; f < 2; f++) {
+            for (int op = 0; op < 2; op++) { /* 0 decode, 1 encode */
+                long n = 0;
+                double start = now(), elapsed;
+                /* the decoded struct for encoding comes from this format */
+                any_decode(d, b->type, wire[f].data, wire[f].len, &m, err, sizeof(err));
+                do {
+                    for (int k = 0; k < 1000; k++) {
+                        int rc = op == 0 ? any_decode(d, b->type, wire[f].data, wire[f].len, &m, err, sizeof(err))
+                                         : any_encode(enc[f], b->type, &m, &out, err, sizeof(err));
+                        if (rc) {
+                            fprintf(stderr, "bench_codec: %s: %s\n", b->label, err);
+                            return 1;
+                        }
+                        sink += (int64_t)out.len;
+                    }
+                    n += 1000;
+                    elapsed = now() - start;
+                } while (elapsed < budget);
+                printf("%-20s %-6s %-7s %6zu %14.0f %10.1f\n", b->label, f ? "avro" : "json",
+                       op ? "encode" : "decode", wire[f].len, (double)n / elapsed,
+                       (double)n * (double)wire[f].len / elapsed / 1e6);
+                fflush(stdout);
+            }
+        }
+    }
+    inv_buf_free(&wire[0]);
+    inv_buf_free(&wire[1]);
+    inv_buf_free(&out);
+    inv_encoder_destroy(enc[0]);
+    inv_encoder_destroy(enc[1]);
+    inv_decoder_destroy(d);
+    return 0;
+}

@@ -1,0 +1,99 @@
+/*
+ * fuzz_seeds: writes the seed corpora of the fuzz targets from
+ * tests/unit/codec_cases: every case as JSON and as Avro, into
+ * OUT/<target>/<Name>-<n>.json|.avro.
+ *
+ *   fuzz_seeds CASES_DIR OUT_DIR
+ */
+#include "inv_codec.h"
+#include "test_codec_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *target_of(inv_msg_type_t t)
+{
+    switch (t) {
+    case INV_MSG_SALE_EVENT:
+    case INV_MSG_RETURN_EVENT:
+    case INV_MSG_RESTOCK_EVENT: return "event";
+    case INV_MSG_STOCK_MOVEMENT: return "movement";
+    case INV_MSG_REORDER_POLICY: return "policy";
+    case INV_MSG_STOCK_LEVEL: return "stock_level";
+    case INV_MSG_REORDER_EVENT: return "reorder";
+    default: return "shortage";
+    }
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len) {
+        fprintf(stderr, "fuzz_seeds: %s: %s\n", path, strerror(errno));
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    return fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: fuzz_seeds CASES_DIR OUT_DIR\n");
+        return 2;
+    }
+    char err[512], path[1024];
+    inv_schema_resolver_t r;
+    inv_schema_resolver_static_init(&r, inv_schema_default_ids);
+    inv_decoder_t *d = inv_decoder_new(&r, err, sizeof(err));
+    inv_encoder_t *e = inv_encoder_new(INV_FORMAT_AVRO, &r, err, sizeof(err));
+    if (!d || !e) {
+        fprintf(stderr, "fuzz_seeds: %s\n", err);
+        return 1;
+    }
+    inv_buf_t out;
+    inv_buf_init(&out);
+    int written = 0, rc = 0;
+    mkdir(argv[2], 0777);
+    for (int t = 0; t < INV_MSG_COUNT && rc == 0; t++) {
+        const char *name = inv_msg_type_name((inv_msg_type_t)t);
+        snprintf(path, sizeof(path), "%s/%s", argv[2], target_of((inv_msg_type_t)t));
+        mkdir(path, 0777);
+        snprintf(path, sizeof(path), "%s/%s.jsonl", argv[1], name);
+        char *text = read_file(path, NULL);
+        if (!text) {
+            fprintf(stderr, "fuzz_seeds: cannot read %s\n", path);
+            rc = 1;
+            break;
+        }
+        int n = 0;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), n++) {
+            any_msg_t m;
+            snprintf(path, sizeof(path), "%s/%s/%s-%d.json", argv[2], target_of((inv_msg_type_t)t), name, n);
+            if (write_file(path, line, strlen(line)) ||
+                any_decode(d, (inv_msg_type_t)t, line, strlen(line), &m, err, sizeof(err)) ||
+                any_encode(e, (inv_msg_type_t)t, &m, &out, err, sizeof(err))) {
+                fprintf(stderr, "fuzz_seeds: %s case %d: %s\n", name, n, err);
+                rc = 1;
+                break;
+            }
+            snprintf(path, sizeof(path), "%s/%s/%s-%d.avro", argv[2], target_of((inv_msg_type_t)t), name, n);
+            if (write_file(path, out.data, out.len)) {
+                rc = 1;
+                break;
+            }
+            written += 2;
+        }
+        free(text);
+    }
+    inv_buf_free(&out);
+    inv_encoder_destroy(e);
+    inv_decoder_destroy(d);
+    if (rc == 0)
+        fprintf(stderr, "fuzz_seeds: %d seeds in %s\n", written, argv[2]);
+    return rc;
+}

@@ -1,0 +1,295 @@
+"""Cross-checks our Avro codec with an independent implementation (fastavro).
+
+For every schema in schemas/: records written by fastavro decode here to the
+expected JSON, and the Avro we write from that JSON is byte for byte what
+fastavro writes and reads back to the same record. The records are the
+hand-picked cases of tests/unit/codec_cases/ (unicode SKUs, INT64 extremes,
+years 0000 and 9999) plus random ones. Needs no broker: our side runs as
+tests/unit/codec_tool (INV_CODEC_TOOL, else INV_BIN_DIR/codec_tool).
+"""
+
+import copy
+import datetime
+import io
+import json
+import os
+import random
+import struct
+import subprocess
+import sys
+
+import fastavro
+
+ROOT = os.environ.get("INV_SOURCE_DIR") or os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOL = os.environ.get("INV_CODEC_TOOL") or os.path.join(
+    os.environ.get("INV_BIN_DIR") or os.path.join(ROOT, "build", "bin"), "codec_tool")
+
+# Default schema ids (inv_codec.h, inv_schema_default_ids)
+TYPES = ["SaleEvent", "ReturnEvent", "RestockEvent", "StockMovement", "ReorderPolicy",
+         "StockLevel", "ReorderEvent", "ShortageEvent"]
+IDS = {name: i + 1 for i, name in enumerate(TYPES)}
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+TIME_MIN, TIME_MAX = -62167219200000, 253402300799999  # years 0000 to 9999
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+RESTOCK_TYPES = ("receipt", "adjustment", "count")
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        if len(failures) <= 20:
+            print("FAIL", what, file=sys.stderr)
+
+
+def load_schema(name):
+    with open(os.path.join(ROOT, "schemas", name + ".avsc"), encoding="utf-8") as f:
+        raw = json.load(f)
+    return raw
+
+
+def strip_logical(node):
+    """The schema with logicalType removed: fastavro then reads times as ints,
+    even those (year 0000) that a Python datetime cannot hold."""
+    if isinstance(node, dict):
+        return {k: strip_logical(v) for k, v in node.items() if k != "logicalType"}
+    if isinstance(node, list):
+        return [strip_logical(v) for v in node]
+    return node
+
+
+def time_fields(schema):
+    """Names of the timestamp-millis fields of a record (top level only: the
+    line records have none)."""
+    return {f["name"] for f in schema["fields"]
+            if isinstance(f["type"], dict) and f["type"].get("logicalType") == "timestamp-millis"}
+
+
+def civil_from_days(z):
+    """(year, month, day) of day z since 1970-01-01, proleptic Gregorian, any
+    year (Python's dates stop at year 1). Howard Hinnant's algorithm."""
+    z += 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (m <= 2), m, d
+
+
+def days_from_civil(y, m, d):
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m - 3 if m > 2 else m + 9) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def rfc3339(ms):
+    days, rem = divmod(ms, 86400000)
+    y, mo, d = civil_from_days(days)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (
+        y, mo, d, rem // 3600000, rem // 60000 % 60, rem // 1000 % 60, rem % 1000)
+
+
+def parse_rfc3339_ms(text):
+    """Inverse of rfc3339() for its own output format."""
+    days = days_from_civil(int(text[0:4]), int(text[5:7]), int(text[8:10]))
+    h, mi, s, ms = int(text[11:13]), int(text[14:16]), int(text[17:19]), int(text[20:23])
+    return ((days * 24 + h) * 60 + mi) * 60000 + s * 1000 + ms
+
+
+def to_json(record, schema):
+    """Our canonical JSON for a record: schema order, times as RFC 3339."""
+    times = time_fields(schema)
+    out = {}
+    for f in schema["fields"]:
+        v = record[f["name"]]
+        out[f["name"]] = rfc3339(v) if f["name"] in times else v
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+
+
+def from_json(text, schema):
+    obj = json.loads(text)
+    for name in time_fields(schema):
+        obj[name] = parse_rfc3339_ms(obj[name])
+    return obj
+
+
+def fastavro_write(schema, record, type_name):
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, schema, record)
+    return b"\x00" + struct.pack(">i", IDS[type_name]) + buf.getvalue()
+
+
+def fastavro_read(raw_schema, data):
+    return fastavro.schemaless_reader(io.BytesIO(data[5:]), fastavro.parse_schema(strip_logical(raw_schema)))
+
+
+def run_tool(mode, type_name, lines):
+    p = subprocess.run([TOOL, mode, type_name], input="\n".join(lines) + "\n", capture_output=True,
+                       text=True, encoding="utf-8", timeout=120)
+    if p.returncode != 0:
+        raise RuntimeError("codec_tool %s %s: exit %d: %s" % (mode, type_name, p.returncode, p.stderr))
+    out = p.stdout.split("\n")
+    assert out[-1] == "" and len(out) == len(lines) + 1, "codec_tool wrote %d lines for %d" % (len(out) - 1, len(lines))
+    return out[:-1]
+
+
+# --- random records, within the contract ---------------------------------------
+
+ALPHABETS = ["abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_|*",
+             "äöüßéèçñÅØ", "日本語中文한국어", "😀🧾📦🛒", "\"\\/\t\n\x01\x1f\x7f "]
+
+
+def rand_string(rng, max_bytes=256):
+    n = rng.randint(1, 24)
+    s = "".join(rng.choice(rng.choice(ALPHABETS)) for _ in range(n))
+    while len(s.encode("utf-8")) > max_bytes:
+        s = s[:-1]
+    return s or "x"
+
+
+def rand_long(rng):
+    return rng.choice([INT64_MIN, INT64_MAX, 0, 1, -1, rng.randint(-1000, 1000),
+                       rng.randint(INT64_MIN, INT64_MAX), rng.randint(-(1 << 31), 1 << 31)])
+
+
+def rand_value(rng, t, name):
+    if isinstance(t, list):  # ["null", X]
+        return None if rng.random() < 0.4 else rand_value(rng, t[1], name)
+    if isinstance(t, dict):
+        if t["type"] == "long" and t.get("logicalType") == "timestamp-millis":
+            return rng.choice([TIME_MIN, TIME_MAX, 0, -1, rng.randint(TIME_MIN, TIME_MAX)])
+        if t["type"] == "enum":
+            return rng.choice(t["symbols"])
+        if t["type"] == "array":
+            return [rand_value(rng, t["items"], name) for _ in range(rng.randint(1, 5))]
+        if t["type"] == "record":
+            return {f["name"]: rand_value(rng, f["type"], f["name"]) for f in t["fields"]}
+        return rand_value(rng, t["type"], name)
+    if t == "string":
+        if name == "source" and rng.random() < 0.1:
+            return ""
+        return rand_string(rng)
+    if t == "long":
+        return rand_long(rng)
+    raise ValueError("unexpected type %r" % (t,))
+
+
+def positive(q):
+    return q if q > 0 else (1 if q == 0 else (INT64_MAX if q == INT64_MIN else -q))
+
+
+def fix_quantity(q, kind):
+    if kind == "adjustment":
+        return q or -7
+    if kind == "count":
+        return q if q >= 0 else (INT64_MAX if q == INT64_MIN else -q)
+    return positive(q)
+
+
+def random_record(rng, schema):
+    """A record of `schema` that our decoder's validation accepts."""
+    r = rand_value(rng, schema, "")
+    name = schema["name"]
+    if name in ("SaleEvent", "ReturnEvent", "RestockEvent"):
+        for line in r["lines"]:
+            line["quantity"] = fix_quantity(line["quantity"], r.get("kind", "sale"))
+    elif name == "StockMovement":
+        r["quantity"] = fix_quantity(r["quantity"], r["type"])
+        if r["type"] in RESTOCK_TYPES:
+            r["channel"] = None
+        elif r["channel"] is None:
+            r["channel"] = "store"
+    elif name == "ReorderPolicy":
+        for k in ("reorder_point", "reorder_quantity", "safety_stock"):
+            r[k] = fix_quantity(r[k], "count")
+    return r
+
+
+# --- the checks -------------------------------------------------------------------
+
+def check_schema(type_name, rng):
+    before = len(failures)
+    raw = load_schema(type_name)
+    schema = fastavro.parse_schema(copy.deepcopy(raw))
+    with open(os.path.join(ROOT, "tests", "unit", "codec_cases", type_name + ".jsonl"), encoding="utf-8") as f:
+        cases = [from_json(line, raw) for line in f.read().splitlines() if line]
+    records = cases + [random_record(rng, raw) for _ in range(300)]
+    expected_json = [to_json(r, raw) for r in records]
+    theirs = [fastavro_write(schema, r, type_name) for r in records]
+
+    # fastavro -> us: their bytes decode to the record, as our JSON
+    got_json = run_tool("avro2json", type_name, [b.hex() for b in theirs])
+    for rec, want, got in zip(records, expected_json, got_json):
+        check(got == want, "%s: fastavro bytes decode here as\n  %s\nnot\n  %s" % (type_name, got, want))
+
+    # us -> fastavro: our bytes are theirs, and they read back to the record
+    ours = run_tool("json2avro", type_name, expected_json)
+    for rec, mine, their in zip(records, ours, theirs):
+        if mine.startswith("ERROR"):
+            check(False, "%s: %s for %s" % (type_name, mine, to_json(rec, raw)))
+            continue
+        data = bytes.fromhex(mine)
+        check(data == their, "%s: our Avro differs from fastavro's for %s\n  ours   %s\n  theirs %s"
+              % (type_name, to_json(rec, raw), mine, their.hex()))
+        check(data[:5] == b"\x00" + struct.pack(">i", IDS[type_name]), "%s: header %s" % (type_name, data[:5].hex()))
+        back = fastavro_read(raw, data)
+        check(back == rec, "%s: fastavro reads our bytes as %r, not %r" % (type_name, back, rec))
+    if len(failures) == before:
+        print("ok   %s: %d records both ways (%d hand-picked)" % (type_name, len(records), len(cases)))
+
+
+def test_logical_times_agree():
+    """fastavro writing a datetime (timestamp-millis) and reading ours back as one."""
+    raw = load_schema("StockLevel")
+    schema = fastavro.parse_schema(copy.deepcopy(raw))
+    when = datetime.datetime(2026, 11, 22, 10, 0, 0, 123000, tzinfo=datetime.timezone.utc)
+    rec = {"sku": "SKU-1", "location_id": "*", "on_hand": 1, "unsellable": 0, "on_order": 0,
+           "available": 1, "updated_at": when, "version": 1}
+    got = run_tool("avro2json", "StockLevel", [fastavro_write(schema, rec, "StockLevel").hex()])[0]
+    check(json.loads(got)["updated_at"] == "2026-11-22T10:00:00.123Z", "datetime written by fastavro: %s" % got)
+    ours = run_tool("json2avro", "StockLevel", [got])[0]
+    back = fastavro.schemaless_reader(io.BytesIO(bytes.fromhex(ours)[5:]), schema)
+    check(back["updated_at"] == when, "fastavro reads our time as %r" % back["updated_at"])
+    if not failures:
+        print("ok   timestamp-millis as datetime")
+
+
+def test_invalid_fastavro_records_are_rejected_here():
+    """Bytes that are valid Avro but break the contract get our precise error."""
+    raw = load_schema("SaleEvent")
+    schema = fastavro.parse_schema(copy.deepcopy(raw))
+    rec = {"event_id": "T-1", "source": "pos", "location_id": "store-1", "channel": "b2b",
+           "occurred_at": 0, "lines": [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": -3}]}
+    got = run_tool("avro2json", "SaleEvent", [fastavro_write(schema, rec, "SaleEvent").hex()])[0]
+    if got == "ERROR lines[1].quantity: -3 is not positive":
+        print("ok   contract violations in fastavro bytes")
+    else:
+        check(False, "fastavro bytes with quantity -3: %s" % got)
+
+
+def main():
+    if not os.access(TOOL, os.X_OK):
+        print("codec_tool not built: %s" % TOOL, file=sys.stderr)
+        return 1
+    rng = random.Random(int(os.environ.get("INV_SEED", "20261122")))
+    for type_name in TYPES:
+        check_schema(type_name, rng)
+    test_logical_times_agree()
+    test_invalid_fastavro_records_are_rejected_here()
+    if failures:
+        print("%d failures" % len(failures), file=sys.stderr)
+        return 1
+    print("all %d schemas agree with fastavro %s" % (len(TYPES), fastavro.__version__))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
