@@ -30,6 +30,7 @@ black boxes by KeeperRig.
 
 import io
 import json
+import logging
 import os
 import random
 import re
@@ -47,6 +48,12 @@ from invtest import (ROOT, TOPIC_KEYS, bin, bootstrap, murmur2_partition, run, s
                      unique, wait_until)
 
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+# librdkafka's own log lines of the clients here (connection refused while a
+# test restarts the broker, ...) would flood the test output: dropped.
+QUIET = logging.getLogger("oracle.librdkafka")
+QUIET.addHandler(logging.NullHandler())
+QUIET.propagate = False
 CHANNELS = ("store", "online", "marketplace", "b2b")
 MOVEMENT_TYPES = ("sale", "return_resellable", "return_damaged", "receipt", "adjustment", "count")
 SCHEMA_IDS = {"sales": 1, "returns": 2, "restocks": 3}
@@ -889,7 +896,8 @@ def consume_bulk(topic, isolation="read_committed", timeout=120.0, partitions=No
     c = Consumer({"bootstrap.servers": bootstrap(), "group.id": unique("oracle-reader"),
                   "enable.auto.commit": False, "isolation.level": isolation,
                   "enable.partition.eof": False, "fetch.max.bytes": 52428800,
-                  "max.partition.fetch.bytes": 10485760, "queued.max.messages.kbytes": 262144})
+                  "max.partition.fetch.bytes": 10485760, "queued.max.messages.kbytes": 262144},
+                 logger=QUIET)
     try:
         md = c.list_topics(topic, timeout=10).topics[topic]
         if md.error is not None:
@@ -921,7 +929,7 @@ def consume_bulk(topic, isolation="read_committed", timeout=120.0, partitions=No
 def end_offsets(topic, isolation="read_uncommitted"):
     from confluent_kafka import Consumer, TopicPartition
     c = Consumer({"bootstrap.servers": bootstrap(), "group.id": unique("oracle-wm"),
-                  "isolation.level": isolation})
+                  "isolation.level": isolation}, logger=QUIET)
     try:
         parts = sorted(c.list_topics(topic, timeout=10).topics[topic].partitions)
         return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1] for p in parts}
@@ -933,7 +941,7 @@ def committed_offsets(group, topic, partitions):
     """The group's committed offsets of topic, -1 where none."""
     from confluent_kafka import Consumer, TopicPartition
     c = Consumer({"bootstrap.servers": bootstrap(), "group.id": group, "enable.auto.commit": False,
-                  "isolation.level": "read_committed"})
+                  "isolation.level": "read_committed"}, logger=QUIET)
     try:
         tps = c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
         return {tp.partition: tp.offset for tp in tps}
@@ -1025,7 +1033,8 @@ class KeeperRig:
         from confluent_kafka import Producer
         return Producer({"bootstrap.servers": bootstrap(), "enable.idempotence": True, "acks": "all",
                          "linger.ms": 20, "partitioner": "murmur2_random",
-                         "queue.buffering.max.messages": 1000000, "message.timeout.ms": 300000})
+                         "queue.buffering.max.messages": 1000000, "message.timeout.ms": 300000},
+                        logger=QUIET)
 
     def produce(self, items, topic_of=lambda i: i.topic, producer=None, flush=True):
         """Produce Inputs (or (topic key, key, value) tuples via topic_of)."""
@@ -1210,3 +1219,37 @@ def check_dlq(stream, oracle, dlq_records, movements_topic):
     assert got_movements == want_refused, "keeper's DLQ entries %s, the oracle refused %s" % (
         dict(got_movements), dict(want_refused))
     return sum(want_inputs.values()), sum(want_refused.values())
+
+
+def verify_outputs(rig, stream, movements, log=print):
+    """Everything the keeper wrote, once the pipeline has settled: exact stock,
+    reorders, shortages and DLQ against the oracle's replay of `movements`,
+    plus the replay-free rule checks. Returns the oracle."""
+    o = replay(stream, movements)
+    want_stock = o.stock()
+    log("oracle: %d rows, %d applied, %d duplicates, %d refused, %d reorders, %d shortage events" % (
+        len(want_stock), sum(o.applied.values()), o.duplicates, len(o.refused), len(o.reorders),
+        len(o.shortages)))
+    stock = rig.read_stock()
+    compare_stock(stock, want_stock)
+    check_network_sums(stock)
+    check_levels(stock)
+    log("inventory.stock == oracle (%d rows)" % len(stock))
+    pol = stream.policy_table()
+    reorders = rig.read_events("reorders")
+    shortages = rig.read_events("shortages")
+    check_unique_ids(reorders, "reorder")
+    check_unique_ids(shortages, "shortage")
+    compare_events(reorders, o.reorders, "reorders")
+    compare_events(shortages, o.shortages, "shortages")
+    pairs = check_reorder_rules(reorders, movements, pol)
+    rows = check_shortage_rules(shortages, stock, pol)
+    log("reorders (%d, %d consecutive pairs walked) and shortages (%d events, %d rows) == oracle, "
+        "ids unique, rules hold" % (len(reorders), pairs, len(shortages), rows))
+    dlq = rig.read_dlq()
+    n_bad, n_refused = check_dlq(stream, o, dlq, rig.topic["movements"])
+    assert len(dlq) == n_bad + n_refused, (len(dlq), n_bad, n_refused)
+    log("DLQ: %d malformed inputs + %d movements the keeper refused (%s)" % (
+        n_bad, n_refused, sorted({r for _, r in o.refused})))
+    o.final_stock = stock
+    return o
