@@ -146,6 +146,7 @@ def main():
 
         o = oracle.verify_outputs(rig, stream, movements, log)
         stock = o.final_stock
+        log("coverage: %s", dict(oracle.check_coverage(o)))
         pol = stream.policy_table()
 
         # HTTP while running

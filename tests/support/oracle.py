@@ -1215,6 +1215,14 @@ def check_dlq(stream, oracle, dlq_records, movements_topic):
     missing, extra = want_inputs - got_inputs, got_inputs - want_inputs
     assert not missing and not extra, "DLQ of malformed inputs: %d missing (e.g. %s), %d extra (e.g. %s)" % (
         sum(missing.values()), list(missing)[:3], sum(extra.values()), list(extra)[:3])
+    for key, value, headers, part, off, ts in dlq_records:
+        h = dict(headers)
+        if (h.get("inv.source.topic") or b"").decode().endswith(".movements"):
+            mid = json.loads(value)["movement_id"]
+            err = h["inv.error"].decode()
+            reasons = {r for m, r in oracle.refused if m["movement_id"] == mid}
+            assert mid in err and (("overflow" in err) == ("int64 overflow" in reasons)), (
+                "keeper's inv.error %r for %s, refused for %s" % (err, mid, reasons))
     want_refused = Counter(m["movement_id"] for m, _ in oracle.refused)
     assert got_movements == want_refused, "keeper's DLQ entries %s, the oracle refused %s" % (
         dict(got_movements), dict(want_refused))
@@ -1253,3 +1261,25 @@ def verify_outputs(rig, stream, movements, log=print):
         n_bad, n_refused, sorted({r for _, r in o.refused})))
     o.final_stock = stock
     return o
+
+
+def check_coverage(o):
+    """The stream exercised what the contract talks about: oversold rows,
+    unsellable stock, open orders, reorders, every shortage state on
+    location and network rows, duplicates, refusals."""
+    stock = o.stock()
+    seen = Counter()
+    for (sku, loc), r in stock.items():
+        seen["oversold"] += r["on_hand"] < 0
+        seen["unsellable"] += r["unsellable"] > 0
+        seen["on_order"] += r["on_order"] > 0
+    for e in o.shortages:
+        seen["%s %s" % ("network" if e["location_id"] == "*" else "location", e["state"])] += 1
+    seen["reorders"] = len(o.reorders)
+    seen["duplicates"] = o.duplicates
+    seen["refused"] = len(o.refused)
+    want = ["oversold", "unsellable", "on_order", "reorders", "duplicates", "refused"] + [
+        "%s %s" % (w, s) for w in ("location", "network") for s in ("low", "out_of_stock", "restored")]
+    missing = [w for w in want if not seen[w]]
+    assert not missing, "the stream never produced: %s (%s)" % (missing, dict(seen))
+    return seen
