@@ -10,7 +10,10 @@ DESIGN.md "Guarantees to test against").
    predecessor). Finally it runs to the end of the input. A read_committed
    reader of inventory.movements must see every expected movement id exactly
    once, with its SKU and quantity, and nothing else; the DLQ must hold every
-   malformed input exactly once.
+   malformed input exactly once; and some movements of aborted transactions
+   must be in the log (read_uncommitted), so kills did hit open transactions.
+   Before the last run, one instance is stopped mid-stream with SIGTERM: it
+   must exit 0 promptly.
 2. Fail-over: two inv-sale instances share the group and split the four
    partitions (both log an assignment of 2); the input then streams in; one
    is killed with SIGKILL mid-stream; the other takes all four partitions
@@ -299,6 +302,21 @@ def scenario_restarts(rng):
                 log("kill -9 #%d (%s): %d of %d input events still to commit"
                     % (k + 1, phase, left, EVENTS))
             assert streaming_kills >= KILLS // 2, streaming_kills
+            # a graceful stop mid-stream: SIGTERM commits or aborts the open
+            # transaction, leaves the group and exits 0
+            proc = start_sale(env, group)
+            n0 = len(assignments(proc))
+            wait_until(lambda: len(assignments(proc)) > n0 or not proc.alive(), 60, "assignment before SIGTERM")
+            hw0 = sum(watermarks(wm, mov).values())
+            wait_until(lambda: sum(watermarks(wm, mov).values()) > hw0 or not proc.alive(), 30,
+                       "production before SIGTERM", interval=0.01)
+            t_term = time.monotonic()
+            rc = proc.stop(30)
+            assert rc == 0, "SIGTERM mid-stream: exit %s\n%s" % (rc, proc.stderr_text()[-3000:])
+            left = sum(end.values()) - sum(g.committed().values())
+            assert left > 0, "SIGTERM came after the whole input was processed"
+            log("SIGTERM mid-stream: exit 0 after %.1fs, %d input events still to commit"
+                % (time.monotonic() - t_term, left))
             proc = start_sale(env, group)
             wait_until(lambda: g.done(end) or not proc.alive(), 180, "the last instance to finish")
             assert proc.alive(), proc.stderr_text()[-3000:]
@@ -343,11 +361,14 @@ def scenario_failover(rng):
             target = len(work.expected) // 4
 
             def both_busy():
+                # both have committed input, and a backlog remains on every
+                # input partition, so the victim is mid-stream (in a transaction)
                 c = g.committed()
+                inp = watermarks(wm, env["INV_TOPIC_SALES"])
                 hw = sum(watermarks(wm, env["INV_TOPIC_MOVEMENTS"]).values())
-                return all(c[p] > 0 for p in c) and hw >= target
-            wait_until(both_busy, 120, "both instances to commit input and %d movements" % target,
-                       interval=0.05)
+                return all(c[p] > 0 and inp[p] - c[p] >= 1000 for p in c) and hw >= target
+            wait_until(both_busy, 120, "both instances to commit input and %d movements, with a backlog left"
+                       % target, interval=0.02)
             b.kill()
             log("kill -9 of instance b mid-stream (committed input offsets %s)" % g.committed())
             n_before = len(assignments(a))
