@@ -21,7 +21,8 @@
 #    topics.
 #
 # BENCH_ARGS adds flags to inv-sale (e.g. "-X commit.interval.ms=1000").
-# BENCH_PERF=1 also records `perf record -g` of inv-sale for the timed run
+# BENCH_PERF=1 also records `perf record --call-graph fp` (BENCH_PERF_CALLGRAPH=dwarf
+# for callers inside libraries built without frame pointers) of inv-sale for the timed run
 # into $BENCH_PERF_OUT (default /tmp/bench-processor.perf.data; see
 # docs/BENCHMARKS.md for the reading).
 # Figures and their analysis: docs/BENCHMARKS.md, "Per-topic processor".
@@ -136,7 +137,8 @@ try:
                                 stdout=subprocess.DEVNULL, stderr=logf)
     perf = None
     if PERF:
-        perf = subprocess.Popen(["perf", "record", "-g", "-F", "499", "-o", PERF_OUT,
+        perf = subprocess.Popen(["perf", "record", "--call-graph", os.environ.get("BENCH_PERF_CALLGRAPH", "fp"),
+                                 "-F", "499", "-o", PERF_OUT,
                                  "-p", str(proc.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first = None
     samples = []
