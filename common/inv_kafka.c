@@ -125,6 +125,8 @@ rd_kafka_t *inv_kafka_consumer_new(const inv_conf_t *c, const char *group_id,
         set_default(kc, c, "enable.auto.offset.store", "false", errstr, errstr_size) != 0 ||
         set_default(kc, c, "auto.offset.reset", "earliest", errstr, errstr_size) != 0 ||
         set_default(kc, c, "partition.assignment.strategy", "range", errstr, errstr_size) != 0 ||
+        /* a killed member's partitions move after 10 s, not librdkafka's 45 */
+        set_default(kc, c, "session.timeout.ms", "10000", errstr, errstr_size) != 0 ||
         set_default(kc, c, "enable.partition.eof", "false", errstr, errstr_size) != 0) {
         rd_kafka_conf_destroy(kc);
         return NULL;

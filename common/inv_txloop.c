@@ -309,47 +309,80 @@ inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic,
     return l;
 }
 
-int inv_txloop_produce(inv_txloop_t *l, const char *topic, int32_t partition, const void *key,
-                       size_t key_len, const void *value, size_t value_len, int64_t timestamp_ms,
-                       rd_kafka_headers_t *headers) {
+/* Queues one message; QUEUE_FULL waits for room. On failure the headers
+ * are destroyed and the error returned, without failing the batch. */
+static rd_kafka_resp_err_t produce_once(inv_txloop_t *l, const char *topic, int32_t partition, const void *key,
+                                       size_t key_len, const void *value, size_t value_len, int64_t timestamp_ms,
+                                       rd_kafka_headers_t *headers) {
     rd_kafka_topic_t *rkt = topic_handle(l, topic);
     for (;;) {
         rd_kafka_resp_err_t err =
             rd_kafka_producev(l->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
                               RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(timestamp_ms),
-                              RD_KAFKA_V_HEADERS(headers),
-                              RD_KAFKA_V_END);
+                              RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
         if (!err) {
             l->stats.messages_out++;
-            return 0;
+            return err;
         }
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_poll(l->producer, 50); /* wait for deliveries to free room */
             continue;
         }
-        inv_log_warn("produce to %s: %s", topic, rd_kafka_err2str(err));
         if (headers)
             rd_kafka_headers_destroy(headers);
-        l->batch_failed = 1;
-        return -1;
+        return err;
     }
 }
 
-static void dead_letter(inv_txloop_t *l, const rd_kafka_message_t *msg, const char *reason) {
+int inv_txloop_produce(inv_txloop_t *l, const char *topic, int32_t partition, const void *key,
+                       size_t key_len, const void *value, size_t value_len, int64_t timestamp_ms,
+                       rd_kafka_headers_t *headers) {
+    rd_kafka_resp_err_t err =
+        produce_once(l, topic, partition, key, key_len, value, value_len, timestamp_ms, headers);
+    if (!err)
+        return 0;
+    inv_log_warn("produce to %s: %s", topic, rd_kafka_err2str(err));
+    l->batch_failed = 1;
+    return -1;
+}
+
+static rd_kafka_headers_t *dead_letter_headers(const rd_kafka_message_t *msg, const char *reason) {
     char partition[16], offset[32];
     snprintf(partition, sizeof(partition), "%d", msg->partition);
     snprintf(offset, sizeof(offset), "%lld", (long long)msg->offset);
-    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(4);
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(5);
     rd_kafka_header_add(hdrs, "inv.error", -1, reason, -1);
     rd_kafka_header_add(hdrs, "inv.source.topic", -1, rd_kafka_topic_name(msg->rkt), -1);
     rd_kafka_header_add(hdrs, "inv.source.partition", -1, partition, -1);
     rd_kafka_header_add(hdrs, "inv.source.offset", -1, offset, -1);
+    return hdrs;
+}
+
+static void dead_letter(inv_txloop_t *l, const rd_kafka_message_t *msg, const char *reason) {
     l->stats.dead_letters++;
     inv_log_debug("dead letter %s [%d] @%lld: %s", rd_kafka_topic_name(msg->rkt), msg->partition,
                   (long long)msg->offset, reason);
-    inv_txloop_produce(l, l->dlq_topic, RD_KAFKA_PARTITION_UA, msg->key, msg->key_len, msg->payload, msg->len,
-                       rd_kafka_message_timestamp(msg, NULL) > 0 ? rd_kafka_message_timestamp(msg, NULL) : 0, hdrs);
+    int64_t ts = rd_kafka_message_timestamp(msg, NULL) > 0 ? rd_kafka_message_timestamp(msg, NULL) : 0;
+    rd_kafka_resp_err_t err = produce_once(l, l->dlq_topic, RD_KAFKA_PARTITION_UA, msg->key, msg->key_len,
+                                           msg->payload, msg->len, ts, dead_letter_headers(msg, reason));
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+        /* An input too large to copy (over the producer's message.max.bytes)
+         * would otherwise abort every batch it lands in, forever. Its bytes
+         * stay in the source topic at inv.source.offset; the dead letter
+         * says so instead of carrying them. */
+        char size[32];
+        snprintf(size, sizeof(size), "%zu", msg->len);
+        rd_kafka_headers_t *hdrs = dead_letter_headers(msg, reason);
+        rd_kafka_header_add(hdrs, "inv.value.omitted", -1, size, -1);
+        inv_log_warn("dead letter %s [%d] @%lld: %zu bytes are too large to copy; sent without its value",
+                     rd_kafka_topic_name(msg->rkt), msg->partition, (long long)msg->offset, msg->len);
+        err = produce_once(l, l->dlq_topic, RD_KAFKA_PARTITION_UA, msg->key, msg->key_len, NULL, 0, ts, hdrs);
+    }
+    if (err) {
+        inv_log_warn("produce to %s: %s", l->dlq_topic, rd_kafka_err2str(err));
+        l->batch_failed = 1;
+    }
 }
 
 static void record_offset(inv_txloop_t *l, const rd_kafka_message_t *msg) {
