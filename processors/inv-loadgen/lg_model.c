@@ -460,7 +460,7 @@ static void plan_sale(lg_model_t *m, plan_t *p) {
 static void plan_return(lg_model_t *m, plan_t *p) {
     p->sale_slot = SIZE_MAX;
     if (m->nsales == 0) {
-        /* a return without a receipt: one unit of a popular SKU, at a store */
+        /* a return without a receipt: one unit of a popular SKU */
         p->loc = pick_location(m);
         p->channel = pick_channel(m, m->locs[p->loc].type);
         p->nlines = 1;

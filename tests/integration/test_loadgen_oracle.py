@@ -19,6 +19,9 @@ last movement of every partition. Read back with read_committed:
     (stats-json expected_dlq), each from an input topic with an inv.error;
   * inv-loadgen's totals agree with what reached the input topics.
 
+Scenario "bad flags": a bad value of any of inv-loadgen's own flags exits 2
+with one stderr line naming it, before touching Kafka.
+
 Scenario "feedback": with --reorder-feedback, every receipt inv-loadgen adds
 answers a ReorderEvent inv-stock emitted (purchase_order_id = its event_id,
 same sku, location and quantity), none is sent before its lead time, and
@@ -204,7 +207,50 @@ def scenario_feedback():
         drop_topics(rig)
 
 
+def scenario_bad_flags():
+    """inv-loadgen's own flags: a bad value is one stderr line naming the flag,
+    exit 2, before any Kafka I/O (-b points at a socket that must see no
+    connection)."""
+    import socket
+    trap = socket.socket()
+    trap.bind(("127.0.0.1", 0))
+    trap.listen(8)
+    trap.setblocking(False)
+    broker = "127.0.0.1:%d" % trap.getsockname()[1]
+    workdir = tempfile.mkdtemp(prefix="loadgen-")
+    cases = [
+        (["--rate", "fast"], "--rate"),
+        (["--count"], "--count"),
+        (["--skus", "0"], "--skus"),
+        (["--returns-ratio", "0.9", "--receipts-ratio", "0.2"], "--returns-ratio"),
+        (["--malformed", "2"], "--malformed"),
+        (["--format", "xml"], "--format"),
+        (["--start-time", "tomorrow"], "--start-time"),
+        (["--oracle", os.path.join(workdir, "o"), "--reorder-feedback"], "--oracle"),
+        (["--oracle", os.path.join(workdir, "o"), "--counts-ratio", "0.1"], "--counts-ratio"),
+        (["--oracle", os.path.join(workdir, "no", "such", "dir")], "--oracle"),
+        (["--reorder-feedback=1"], "--reorder-feedback"),
+        (["--no-such-flag"], "--no-such-flag"),
+        (["surplus"], "surplus"),
+    ]
+    try:
+        for args, named in cases:
+            r = run([bin("inv-loadgen"), "-b", broker] + args, timeout=10)
+            lines = r.stderr.strip().splitlines()
+            assert r.returncode == 2, "%s: exit %s\n%s" % (args, r.returncode, r.stderr)
+            assert len(lines) == 1 and named in lines[0], "%s: stderr %r" % (args, r.stderr)
+        try:
+            trap.accept()
+            raise AssertionError("inv-loadgen connected to the broker before rejecting a flag")
+        except BlockingIOError:
+            pass
+    finally:
+        trap.close()
+    log("bad flags: %d cases exit 2 with one line, no Kafka I/O", len(cases))
+
+
 def main():
+    scenario_bad_flags()
     scenario_oracle("loadgen-oracle", COUNT)
     scenario_oracle("loadgen-oracle-avro", COUNT // 3, "--format", "avro")
     scenario_feedback()
