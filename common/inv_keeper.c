@@ -275,7 +275,7 @@ static int emit_stock_levels(keeper_t *k, char *errstr, size_t errstr_size) {
         if (inv_encoder_encode_stock_level(k->encoder, &level, &k->buf, errstr, errstr_size) != 0)
             return -1;
         rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
-        rd_kafka_header_add(hdrs, INV_RESTORE_SHORTAGE_HEADER, -1, inv_shortage_state_to_string(row.shortage), -1);
+        rd_kafka_header_add(hdrs, INV_RESTORE_SHORTAGE_HEADER, -1, inv_rules_shortage_name(row.shortage), -1);
         if (produce_keyed(k, k->t_stock, d->partition, d->sku, d->location, 0, hdrs) != 0) {
             snprintf(errstr, errstr_size, "produce to %s failed", k->t_stock);
             return -1;

@@ -79,13 +79,6 @@ static int h_metrics(const inv_http_request_t *req, inv_http_response_t *resp, v
     return 0;
 }
 
-/* inv_shortage_state_to_string() has no name for NONE (never emitted) and
- * returns NULL, which json_pack("s") refuses: the row would vanish. */
-static const char *state_name(inv_shortage_state_t s) {
-    const char *name = inv_shortage_state_to_string(s);
-    return name ? name : "none";
-}
-
 static json_t *level_json(const char *sku, const char *location, const inv_stock_row_t *row) {
     inv_stock_level_t l;
     inv_rules_stock_level(sku, location, row, &l);
@@ -94,7 +87,7 @@ static json_t *level_json(const char *sku, const char *location, const inv_stock
     return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:s}", "sku", l.sku, "location_id", l.location_id,
                      "on_hand", (json_int_t)l.on_hand, "unsellable", (json_int_t)l.unsellable, "on_order",
                      (json_int_t)l.on_order, "available", (json_int_t)l.available, "updated_at", ts, "version",
-                     (json_int_t)l.version, "shortage_state", state_name(row->shortage));
+                     (json_int_t)l.version, "shortage_state", inv_rules_shortage_name(row->shortage));
 }
 
 static int collect_row(void *opaque, int32_t partition, const char *sku, const char *location,

@@ -264,3 +264,15 @@ const char *inv_rules_strerror(int err)
     }
     return "unknown error";
 }
+
+const char *inv_rules_shortage_name(inv_shortage_state_t s) {
+    const char *name = inv_shortage_state_to_string(s);
+    return name ? name : "none";
+}
+
+inv_shortage_state_t inv_rules_shortage_from_name(const char *name) {
+    for (int st = INV_SHORTAGE_LOW; name && st <= INV_SHORTAGE_RESTORED; st++)
+        if (strcmp(name, inv_shortage_state_to_string((inv_shortage_state_t)st)) == 0)
+            return (inv_shortage_state_t)st;
+    return INV_SHORTAGE_NONE;
+}

@@ -11,7 +11,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-BIN="$ROOT/build/bin"
+BUILD="${INV_DEMO_BUILD:-$ROOT/build}"
+BIN="$BUILD/bin"
 STATE="${INV_DEMO_STATE:-$ROOT/demo-state}"
 LOGS="${INV_DEMO_LOGS:-$ROOT/demo-logs}"
 HTTP="${INV_DEMO_HTTP:-127.0.0.1:9464}"
@@ -26,9 +27,9 @@ say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 say "dependencies"
 deploy/local/install-deps.sh
 
-say "build (Release) into build/"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" >/dev/null
+say "build (Release) into $BUILD"
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" >/dev/null
 
 say "local Kafka broker on $BROKERS"
 deploy/local/broker.sh start
@@ -72,7 +73,7 @@ start inv-stock --state-dir "$STATE" --http "$HTTP" \
 
 say "POS traffic: $RATE events/s over $SKUS SKUs and $LOCATIONS locations, receipts answering reorders"
 start inv-loadgen --rate "$RATE" --skus "$SKUS" --locations "$LOCATIONS" --reorder-feedback \
-  --lead-time-ms 5000 --opening-stock 30 --duplicates 0.01 --malformed 0.002 --seed "$RANDOM"
+  --lead-time-ms 5000 --opening-stock 30 --duplicates 0.01 --malformed 0.002 --seed "$RANDOM" --start-time now
 
 sleep 1
 for pid in "${pids[@]}"; do

@@ -124,13 +124,6 @@ typedef struct {
     int rows;
 } stock_print_t;
 
-/* NONE (never short) has no contract name: inv_shortage_state_to_string()
- * returns NULL for it, which printf("%s") must not get. */
-static const char *shortage_name(inv_shortage_state_t s) {
-    const char *name = inv_shortage_state_to_string(s);
-    return name ? name : "none";
-}
-
 static int print_stock_row(void *opaque, int32_t partition, const char *sku, const char *location,
                            const inv_stock_row_t *row) {
     stock_print_t *sp = opaque;
@@ -140,11 +133,11 @@ static int print_stock_row(void *opaque, int32_t partition, const char *sku, con
         printf("{\"sku\":\"%s\",\"location_id\":\"%s\",\"on_hand\":%lld,\"unsellable\":%lld,\"on_order\":%lld,"
                "\"available\":%lld,\"updated_at\":\"%s\",\"version\":%lld,\"shortage_state\":\"%s\"}\n",
                sku, location, (long long)row->on_hand, (long long)row->unsellable, (long long)row->on_order,
-               (long long)row->available, ts, (long long)row->version, shortage_name(row->shortage));
+               (long long)row->available, ts, (long long)row->version, inv_rules_shortage_name(row->shortage));
     else
         printf("%-20s %-14s %9lld %10lld %8lld %9lld %7lld  %-12s %s  p%d\n", sku, location, (long long)row->on_hand,
                (long long)row->unsellable, (long long)row->on_order, (long long)row->available,
-               (long long)row->version, shortage_name(row->shortage), ts, partition);
+               (long long)row->version, inv_rules_shortage_name(row->shortage), ts, partition);
     sp->rows++;
     return 0;
 }

@@ -17,6 +17,7 @@
 #include "inv_codec.h"
 #include "inv_kafka.h"
 #include "inv_log.h"
+#include "inv_rules.h"
 #include "inv_store.h"
 
 #define MAX_ROWS 12
@@ -59,7 +60,7 @@ static int scan_row(void *opaque, int32_t partition, const char *sku, const char
     (void)partition;
     snapshot_t *s = opaque;
     low_row_t r = {.available = row->available, .on_hand = row->on_hand, .on_order = row->on_order,
-                   .shortage = inv_shortage_state_to_string(row->shortage)};
+                   .shortage = inv_rules_shortage_name(row->shortage)};
     snprintf(r.key, sizeof(r.key), "%s|%s", sku, location);
     s->rows++;
     if (strcmp(location, "*") == 0)

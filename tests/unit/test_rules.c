@@ -543,8 +543,18 @@ static void test_strerror_names_every_code(void)
     INV_ASSERT_EQ_STR("unknown error", inv_rules_strerror(-1));
 }
 
+static void test_shortage_names_cover_none_and_round_trip(void)
+{
+    INV_ASSERT_EQ_STR("none", inv_rules_shortage_name(INV_SHORTAGE_NONE));
+    for (int st = INV_SHORTAGE_NONE; st <= INV_SHORTAGE_RESTORED; st++)
+        INV_ASSERT_EQ_INT(st, inv_rules_shortage_from_name(inv_rules_shortage_name((inv_shortage_state_t)st)));
+    INV_ASSERT_EQ_INT(INV_SHORTAGE_NONE, inv_rules_shortage_from_name(NULL));
+    INV_ASSERT_EQ_INT(INV_SHORTAGE_NONE, inv_rules_shortage_from_name("bogus"));
+}
+
 int main(void)
 {
+    INV_RUN(test_shortage_names_cover_none_and_round_trip);
     INV_RUN(test_sale_decrements_on_hand_and_available);
     INV_RUN(test_oversell_drives_on_hand_negative_with_available_zero);
     INV_RUN(test_resellable_return_adds_to_on_hand);
