@@ -141,8 +141,8 @@ def main():
         oracle.check_movements_exact(stream, movements)
         last = {p: ms[-1]["_offset"] for p, ms in movements.items()}
         rig.wait_keeper_done(last, 900, procs)
-        elapsed = time.monotonic() - t_start
-        log("inv-stock done: %.1fs from the first input, %.0f movements/s end to end", elapsed, n_moves / elapsed)
+        log("inv-stock done (seen after reading the movements back): %.1fs from the first input",
+            time.monotonic() - t_start)
 
         o = oracle.verify_outputs(rig, stream, movements, log)
         stock = o.final_stock

@@ -217,11 +217,12 @@ def main():
             per_sku = {s: len({r[1] for r in mid if r[0] == s}) for s in watched}
             log("%s: %d consistent snapshots, %d mid-stream, distinct prefixes per SKU %s", kind, len(rs),
                 len(mid), per_sku)
-            assert len(mid) >= 10, "%s: only %d snapshots landed mid-stream" % (kind, len(mid))
+            # ASan: ~200 HTTP and ~25 invctl reads land mid-stream, Release ~65 and ~19
+            need = 20 if kind == "http" else 5
+            assert len(mid) >= need, "%s: only %d snapshots landed mid-stream" % (kind, len(mid))
             for s in watched:  # one reader's view of a SKU never goes back in time
                 seq = [r[1] for r in rs if r[0] == s]
                 assert seq == sorted(seq), "%s: %s went back in time: %s" % (kind, s, seq)
-        assert sum(1 for r in results["http"] if 0 < r[1] < count[r[0]]) >= 30
 
         # the end state
         for s in watched:
