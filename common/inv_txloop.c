@@ -127,7 +127,11 @@ static void reset_batch(inv_txloop_t *l) {
 }
 
 /* Back to the group's committed offsets: what the aborted batch consumed
- * will be delivered again. */
+ * will be delivered again. By seek, not by assign(): re-assigning while a
+ * revocation is pending (a session lost during a broker restart) trips
+ * librdkafka 2.0.2's rktp_started assertion when the revoke callback then
+ * unassigns (librdkafka #5573). rd_kafka_seek with timeout 0 is
+ * asynchronous and purges what was already fetched. */
 static void rewind_consumer(inv_txloop_t *l) {
     if (l->in_rebalance)
         return; /* the partitions are going away anyway */
@@ -138,12 +142,20 @@ static void rewind_consumer(inv_txloop_t *l) {
         rd_kafka_resp_err_t err;
         while ((err = rd_kafka_committed(l->consumer, assignment, 10000)) && inv_run)
             inv_log_warn("fetching committed offsets to rewind: %s; retrying", rd_kafka_err2str(err));
-        /* Offsets with no commit stay INVALID: auto.offset.reset applies. */
-        err = rd_kafka_assign(l->consumer, assignment);
-        if (err)
-            inv_log_error("rewind: assign: %s", rd_kafka_err2str(err));
-        else
-            inv_log_info("rewound %d partition(s) to the committed offsets", assignment->cnt);
+        int rewound = 0;
+        for (int i = 0; i < assignment->cnt; i++) {
+            rd_kafka_topic_partition_t *tp = &assignment->elems[i];
+            /* no commit yet: where auto.offset.reset=earliest starts */
+            int64_t offset = tp->offset >= 0 ? tp->offset : RD_KAFKA_OFFSET_BEGINNING;
+            rd_kafka_topic_t *rkt = rd_kafka_topic_new(l->consumer, tp->topic, NULL);
+            err = rd_kafka_seek(rkt, tp->partition, offset, 0);
+            rd_kafka_topic_destroy(rkt);
+            if (err)
+                inv_log_debug("rewind %s [%d]: %s", tp->topic, tp->partition, rd_kafka_err2str(err));
+            else
+                rewound++;
+        }
+        inv_log_info("rewound %d partition(s) to the committed offsets", rewound);
     }
     rd_kafka_topic_partition_list_destroy(assignment);
 }

@@ -10,8 +10,8 @@
  *
  * Failures follow librdkafka's examples/transactions.c: an abortable error
  * aborts the transaction and rewinds the consumer to the committed offsets
- * (by re-assigning them: rd_kafka_seek_partitions in librdkafka 2.0.2 has a
- * broken timeout, #4230); a fatal producer error (fenced, epoch bumped)
+ * (by rd_kafka_seek with timeout 0: rd_kafka_seek_partitions in librdkafka
+ * 2.0.2 has a broken timeout, #4230, and re-assigning trips #5573); a fatal producer error (fenced, epoch bumped)
  * recreates the producer, then rewinds. So read_committed subscribers see
  * each input's outputs exactly once.
  *
