@@ -31,7 +31,9 @@ rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, char *errstr, size_
         rd_kafka_conf_set(kc, "enable.partition.eof", "true", err, sizeof(err)) ||
         rd_kafka_conf_set(kc, "isolation.level", "read_committed", err, sizeof(err)) ||
         rd_kafka_conf_set(kc, "enable.auto.commit", "false", err, sizeof(err)) ||
-        rd_kafka_conf_set(kc, "fetch.max.bytes", "52428800", err, sizeof(err))) {
+        rd_kafka_conf_set(kc, "fetch.max.bytes", "52428800", err, sizeof(err)) ||
+        /* the end of a partition shows as an empty fetch: do not wait 500 ms for it */
+        rd_kafka_conf_set(kc, "fetch.wait.max.ms", "10", err, sizeof(err))) {
         snprintf(errstr, errstr_size, "restore consumer: %s", err);
         rd_kafka_conf_destroy(kc);
         return NULL;
