@@ -10,6 +10,7 @@
 #include "inv_log.h"
 #include "inv_metrics.h"
 #include "inv_rules.h"
+#include "inv_stock_json.h"
 
 #define MAX_PARTITIONS 4096
 
@@ -79,22 +80,11 @@ static int h_metrics(const inv_http_request_t *req, inv_http_response_t *resp, v
     return 0;
 }
 
-static json_t *level_json(const char *sku, const char *location, const inv_stock_row_t *row) {
-    inv_stock_level_t l;
-    inv_rules_stock_level(sku, location, row, &l);
-    char ts[32];
-    inv_time_format_rfc3339(l.updated_at_ms, ts);
-    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:s}", "sku", l.sku, "location_id", l.location_id,
-                     "on_hand", (json_int_t)l.on_hand, "unsellable", (json_int_t)l.unsellable, "on_order",
-                     (json_int_t)l.on_order, "available", (json_int_t)l.available, "updated_at", ts, "version",
-                     (json_int_t)l.version, "shortage_state", inv_rules_shortage_name(row->shortage));
-}
-
 static int collect_row(void *opaque, int32_t partition, const char *sku, const char *location,
                        const inv_stock_row_t *row) {
     (void)partition;
     json_t *doc = opaque;
-    json_t *level = level_json(sku, location, row);
+    json_t *level = inv_stock_json_row(sku, location, row);
     if (strcmp(location, "*") == 0)
         json_object_set_new(doc, "network", level);
     else

@@ -15,6 +15,7 @@
 #include "inv_policy_csv.h"
 #include "inv_processor.h"
 #include "inv_rules.h"
+#include "inv_stock_json.h"
 #include "inv_store.h"
 #include "watch.h"
 
@@ -129,12 +130,13 @@ static int print_stock_row(void *opaque, int32_t partition, const char *sku, con
     stock_print_t *sp = opaque;
     char ts[32];
     inv_time_format_rfc3339(row->updated_at_ms, ts);
-    if (sp->json)
-        printf("{\"sku\":\"%s\",\"location_id\":\"%s\",\"on_hand\":%lld,\"unsellable\":%lld,\"on_order\":%lld,"
-               "\"available\":%lld,\"updated_at\":\"%s\",\"version\":%lld,\"shortage_state\":\"%s\"}\n",
-               sku, location, (long long)row->on_hand, (long long)row->unsellable, (long long)row->on_order,
-               (long long)row->available, ts, (long long)row->version, inv_rules_shortage_name(row->shortage));
-    else
+    if (sp->json) {
+        json_t *obj = inv_stock_json_row(sku, location, row);
+        char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+        printf("%s\n", text ? text : "{\"error\":\"sku or location is not valid UTF-8\"}");
+        free(text);
+        json_decref(obj);
+    } else
         printf("%-20s %-14s %9lld %10lld %8lld %9lld %7lld  %-12s %s  p%d\n", sku, location, (long long)row->on_hand,
                (long long)row->unsellable, (long long)row->on_order, (long long)row->available,
                (long long)row->version, inv_rules_shortage_name(row->shortage), ts, partition);
