@@ -544,7 +544,7 @@ void inv_buf_free(inv_buf_t *b)
     inv_buf_init(b);
 }
 
-static int buf_reserve(inv_buf_t *b, size_t extra)
+int inv_buf_reserve(inv_buf_t *b, size_t extra)
 {
     if (b->cap - b->len >= extra)
         return 0;
@@ -559,6 +559,16 @@ static int buf_reserve(inv_buf_t *b, size_t extra)
         return -1;
     b->data = p;
     b->cap = cap;
+    return 0;
+}
+
+int inv_buf_append(inv_buf_t *b, const void *data, size_t len)
+{
+    if (inv_buf_reserve(b, len + 1))
+        return -1;
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
     return 0;
 }
 
@@ -1591,7 +1601,7 @@ static void put(inv_buf_t *b, const char *s, size_t len)
 static int put_json_string(inv_buf_t *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    if (buf_reserve(b, len * 6 + 2))
+    if (inv_buf_reserve(b, len * 6 + 2))
         return -1;
     char *o = b->data + b->len;
     *o++ = '"';
@@ -1644,7 +1654,7 @@ static int json_from_record(const record_desc_t *rd, const void *in, inv_buf_t *
         const field_desc_t *f = &rd->fields[i];
         size_t nlen = strlen(f->name);
         /* separator, quoted name, colon, and the longest scalar (a time) */
-        if (buf_reserve(b, nlen + 4 + 32))
+        if (inv_buf_reserve(b, nlen + 4 + 32))
             return fail(errstr, n, "out of memory");
         b->data[b->len++] = i ? ',' : '{';
         b->data[b->len++] = '"';
@@ -1704,21 +1714,21 @@ static int json_from_record(const record_desc_t *rd, const void *in, inv_buf_t *
             for (size_t k = 0; k < count; k++) {
                 path_t lp = {f->name, k};
                 if (k) {
-                    if (buf_reserve(b, 1))
+                    if (inv_buf_reserve(b, 1))
                         return fail(errstr, n, "out of memory");
                     b->data[b->len++] = ',';
                 }
                 if (json_from_record(f->items, &lines[k], b, &lp, errstr, n))
                     return -1;
             }
-            if (buf_reserve(b, 2))
+            if (inv_buf_reserve(b, 2))
                 return fail(errstr, n, "out of memory");
             b->data[b->len++] = ']';
             break;
         }
         }
     }
-    if (buf_reserve(b, 2))
+    if (inv_buf_reserve(b, 2))
         return fail(errstr, n, "out of memory");
     b->data[b->len++] = '}';
     return 0;
@@ -1818,7 +1828,7 @@ static int encode(inv_encoder_t *e, inv_msg_type_t type, const void *in, inv_buf
     if (avro_from_record(&messages[type], in, rec, NULL, errstr, n))
         return -1;
     /* Write straight into out; measure and retry only when it does not fit. */
-    if (out->cap < 256 && buf_reserve(out, 256))
+    if (out->cap < 256 && inv_buf_reserve(out, 256))
         return fail(errstr, n, "out of memory");
     for (int attempt = 0; attempt < 2; attempt++) {
         avro_writer_memory_set_dest(e->writer, out->data + 5, (int64_t)(out->cap - 5));
@@ -1833,7 +1843,7 @@ static int encode(inv_encoder_t *e, inv_msg_type_t type, const void *in, inv_buf
             return 0;
         }
         size_t size;
-        if (attempt || avro_value_sizeof(rec, &size) || buf_reserve(out, 5 + size))
+        if (attempt || avro_value_sizeof(rec, &size) || inv_buf_reserve(out, 5 + size))
             break;
     }
     out->len = 0;

@@ -235,6 +235,12 @@ typedef struct {
 
 void inv_buf_init(inv_buf_t *b);
 void inv_buf_free(inv_buf_t *b);
+/* Makes room for `extra` more bytes after len. 0, or -1 when out of memory
+ * (the buffer is unchanged). */
+int inv_buf_reserve(inv_buf_t *b, size_t extra);
+/* Appends len bytes and keeps a NUL after them (not counted in len).
+ * 0, or -1 when out of memory (the buffer is unchanged). */
+int inv_buf_append(inv_buf_t *b, const void *data, size_t len);
 
 /*
  * Schema resolution: maps a Confluent schema id to a contract message type and

@@ -95,19 +95,6 @@ static void *xrealloc(void *p, size_t n) {
     return q;
 }
 
-static void buf_append(inv_buf_t *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        b->data = xrealloc(b->data, cap);
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
 /* ---- partitions ---------------------------------------------------------- */
 
 static void ensure_partition(keeper_t *k, int32_t p) {
@@ -362,9 +349,11 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
     }
     if (emit_outputs(k, &out, ts, errstr, errstr_size) != 0)
         return INV_TXLOOP_ABORT;
-    if (bp->ids.len)
-        buf_append(&bp->ids, "\n", 1);
-    buf_append(&bp->ids, m.movement_id, strlen(m.movement_id));
+    if ((bp->ids.len && inv_buf_append(&bp->ids, "\n", 1) != 0) ||
+        inv_buf_append(&bp->ids, m.movement_id, strlen(m.movement_id)) != 0) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return INV_TXLOOP_ABORT;
+    }
     if (k->latency_len == k->latency_cap) {
         k->latency_cap = k->latency_cap ? k->latency_cap * 2 : 4096;
         k->latency_ts = xrealloc(k->latency_ts, k->latency_cap * sizeof(int64_t));

@@ -519,6 +519,19 @@ static void test_encoding_reuses_the_callers_buffer(void)
     CHECK(out.data == NULL && out.len == 0 && out.cap == 0);
 }
 
+static void test_buf_append_grows_and_keeps_a_nul(void)
+{
+    inv_buf_t b;
+    inv_buf_init(&b);
+    for (int i = 0; i < 1000; i++)
+        INV_ASSERT_EQ_INT(0, inv_buf_append(&b, "ab", 2));
+    INV_ASSERT_EQ_INT(2000, b.len);
+    INV_ASSERT(b.cap > b.len && b.data[b.len] == '\0', "cap %zu", b.cap);
+    INV_ASSERT(memcmp(b.data + 1996, "abab", 4) == 0, "tail %.4s", b.data + 1996);
+    inv_buf_free(&b);
+    INV_ASSERT(b.data == NULL && b.len == 0, "freed");
+}
+
 int main(void)
 {
     inv_schema_resolver_static_init(&resolver, inv_schema_default_ids);
@@ -552,6 +565,7 @@ int main(void)
     INV_RUN(test_largest_event_round_trips);
     INV_RUN(test_avro_arrays_in_several_blocks_decode);
     INV_RUN(test_encoding_reuses_the_callers_buffer);
+    INV_RUN(test_buf_append_grows_and_keeps_a_nul);
     inv_decoder_destroy(dec);
     inv_encoder_destroy(enc_json);
     inv_encoder_destroy(enc_avro);
