@@ -23,6 +23,7 @@
 #   INV_BENCH_HEAP=-Xmx1g          JVM heap of the Streams peer
 #   INV_BENCH_STREAMS_THREADS=2    num.stream.threads of the peer
 #   INV_BENCH_LAT_WARMUP=10 INV_BENCH_LAT_MEASURE=30   latency run (seconds)
+#   INV_BENCH_LAT_WARM_MOVEMENTS=200000  burst each contender applies before a latency run
 #   INV_BENCH_SKIP_LATENCY=0       1: throughput table only
 #   INV_BENCH_KEEP=0               1: keep the run's topics and state dirs
 #   INV_BROKER_PORT=9092
@@ -39,6 +40,7 @@ HEAP="${INV_BENCH_HEAP:--Xmx1g}"
 THREADS="${INV_BENCH_STREAMS_THREADS:-2}"
 LAT_WARMUP="${INV_BENCH_LAT_WARMUP:-10}"
 LAT_MEASURE="${INV_BENCH_LAT_MEASURE:-30}"
+LAT_WARM_N="${INV_BENCH_LAT_WARM_MOVEMENTS:-200000}"
 SKIP_LATENCY="${INV_BENCH_SKIP_LATENCY:-0}"
 KEEP="${INV_BENCH_KEEP:-0}"
 BROKERS="127.0.0.1:${INV_BROKER_PORT:-9092}"
@@ -256,7 +258,17 @@ done
 
 # --- 4. latency at a fixed rate ------------------------------------------------
 LAT="$WORK/latency.tsv"
-printf 'contender\trun\tseries\trate\tcount\tp50_ms\tp99_ms\tp999_ms\tmax_ms\tcatchup_s\n' >"$LAT"
+printf 'contender\trun\tseries\trate\tcount\tp50_ms\tp99_ms\tp999_ms\tmax_ms\tcatchup_s\tcpu_s\tothers_cpu_s\tload_s\n' >"$LAT"
+machine_busy() {   # busy CPU seconds of the machine so far (all but idle and iowait)
+  awk '/^cpu /{printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / 100; exit}' /proc/stat
+}
+proc_cpu() {   # user+sys CPU seconds of a pid (0 without one)
+  if [[ -n "$1" && -r "/proc/$1/stat" ]]; then
+    sed 's/.*) //' "/proc/$1/stat" | awk '{printf "%.2f", ($12 + $13) / 100}'
+  else
+    echo 0
+  fi
+}
 half_median() {   # contender -> half its median events/s
   awk -F'\t' -v c="$1" '$1==c{print $3/$4}' "$RESULTS" | sort -g | awk '{a[NR]=$1} END{printf "%d", a[int((NR+1)/2)]/2}'
 }
@@ -286,9 +298,9 @@ latency_run_once() {   # contender run series rate attempt
     if [[ "$who" == inv-stock ]]; then inv_stock_cmd "$lin" "$n"; else streams_cmd "$lin" "$n"; fi
     "${CMD[@]}" >"$WORK/$n.log" 2>&1 &
     pid=$!
-    # up and assigned: a first handful of movements is applied and committed
-    "$BIN/bench_preload" produce -b "$BROKERS" -t "$lin" -n 600 --seed "$r" --dup-permille 0 2>/dev/null
-    if ! "$BIN/bench_ceiling" wait -b "$BROKERS" -g "$n" -t "$lin" -T 120; then
+    # up, assigned and warm (the JVM's JIT too): a burst of movements applied and committed
+    "$BIN/bench_preload" produce -b "$BROKERS" -t "$lin" -n "$LAT_WARM_N" --seed "$r" --dup-permille 0 2>/dev/null
+    if ! "$BIN/bench_ceiling" wait -b "$BROKERS" -g "$n" -t "$lin" -T 300; then
       kill -TERM "$pid" 2>/dev/null; wait "$pid" || true
       echo "run.sh: $who did not start" >&2
       return 1
@@ -301,21 +313,35 @@ latency_run_once() {   # contender run series rate attempt
   "${probe[@]}" -w "$LAT_WARMUP" -m "$LAT_MEASURE" -D 10 >"$WORK/$n.latency" 2>>"$WORK/$n.probe.log" &
   probe_pid=$!
   sleep 1   # the probe is assigned before the load starts
+  local busy0 cpu0 busy1 cpu1 t1 t2
+  busy0=$(machine_busy); cpu0=$(proc_cpu "$pid"); t1=$(date +%s.%N)
   "$BIN/bench_preload" produce -b "$BROKERS" -t "$lin" -n $((rate * (LAT_WARMUP + LAT_MEASURE + 1))) \
     --seed "$((SEED + r))" --dup-permille 0 --rate "$rate" 2>>"$WORK/$n.probe.log"
+  busy1=$(machine_busy); cpu1=$(proc_cpu "$pid"); t2=$(date +%s.%N)
   if [[ -n "$pid" ]]; then
     # how long the contender needs, once the load stops, to have committed all of it
     t0=$(date +%s.%N)
-    "$BIN/bench_ceiling" wait -b "$BROKERS" -g "$n" -t "$lin" -T 600 || true
+    if ! kill -0 "$pid" 2>/dev/null || ! "$BIN/bench_ceiling" wait -b "$BROKERS" -g "$n" -t "$lin" -T 300; then
+      tail -n 5 "$WORK/$n.log" >&2
+      kill -TERM "$pid" 2>/dev/null; wait "$pid" || true; wait "$probe_pid" || true
+      echo "run.sh: $who died or stalled during latency run $r" >&2
+      return 1
+    fi
     catchup=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b - a}')
   fi
   wait "$probe_pid" || true
   if [[ -n "$pid" ]]; then kill -TERM "$pid"; wait "$pid" || true; fi
   rm -rf "$WORK/state-$n"
   out="$(cat "$WORK/$n.latency")"
-  echo "$who latency ($series) run $r: $out catchup_s=$catchup" >&2
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$who" "$r" "$series" "$rate" \
-    "$(sed -E 's/[a-z0-9_]+=//g; s/ /\t/g' <<<"$out" | cut -f1-5)" "$catchup" >>"$LAT"
+  # CPU while the load ran: the contender's, and the rest of the machine's (broker, load
+  # generator, probe and anything else running)
+  local own others
+  own=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{printf "%.2f", b - a}')
+  others=$(awk -v a="$busy0" -v b="$busy1" -v o="$own" 'BEGIN{printf "%.2f", b - a - o}')
+  echo "$who latency ($series) run $r: $out catchup_s=$catchup cpu_s=$own others_cpu_s=$others" >&2
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$who" "$r" "$series" "$rate" \
+    "$(sed -E 's/[a-z0-9_]+=//g; s/ /\t/g' <<<"$out" | cut -f1-5)" "$catchup" "$own" "$others" \
+    "$(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.2f", b - a}')" >>"$LAT"
 }
 
 if [[ "$SKIP_LATENCY" != 1 ]]; then
@@ -382,17 +408,20 @@ if lrows:
     print("\nEnd-to-end latency at a fixed rate (ms from the movement's occurred_at to a read_committed consumer "
           f"seeing its StockLevel; {measure:.0f} s after a warm-up; median (min–max) over runs). catch-up s: time the "
           "contender needed, after the load stopped, to commit all of it (more than ~1 s: it did not keep up).\n")
-    print("| series | contender | rate /s | p50 ms | p99 ms | p99.9 ms | catch-up s |")
-    print("|---|---|---|---|---|---|---|")
+    print("| series | contender | rate /s | p50 ms | p99 ms | p99.9 ms | catch-up s | contender cores | rest of machine cores |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for series, title in (("A", "half inv-stock's throughput"), ("B", "half the peer's throughput")):
         for c in names:
             ls = [r for r in lrows if r["contender"] == c and r["series"] == series and r["count"] not in ("", "0")]
             if not ls:
                 continue
             cells = [fmt(stat([float(r[k]) for r in ls])) for k in ("p50_ms", "p99_ms", "p999_ms")]
+            cores = fmt(stat([float(r["cpu_s"]) / float(r["load_s"]) for r in ls]), 2)
+            rest = fmt(stat([float(r["others_cpu_s"]) / float(r["load_s"]) for r in ls]), 2)
             print(f"| {series}: {title} | {label[c].split(' (')[0]} | {float(ls[0]['rate']):,.0f} | "
-                  f"{' | '.join(cells)} | {fmt(stat([float(r['catchup_s']) for r in ls]), 1)} |")
-    print("\nceiling row: produce -> read_committed consume of the input itself (no processing).")
+                  f"{' | '.join(cells)} | {fmt(stat([float(r['catchup_s']) for r in ls]), 1)} | {cores} | {rest} |")
+    print("\nceiling row: produce -> read_committed consume of the input itself (no processing). cores: CPU "
+          "seconds per second of load; the rest of the machine includes the broker, the load generator and the probe.")
 
 if "inv-stock" in S and "streams" in S:
     o, p = S["inv-stock"], S["streams"]
@@ -406,3 +435,56 @@ if "inv-stock" in S and "ceiling" in S:
           f"events per CPU-second {100 * o['epc'][0] / c['epc'][0]:.0f}%")
     print(f"- inv-stock peak RSS {o['rss'][0]:.0f} MiB (target <= 32 MiB), of which anonymous {o['anon'][0]:.0f} MiB")
 EOF
+
+# --- 6. a plot, when matplotlib is there (pip install matplotlib into .venv) ---------
+if "$PY" -c 'import matplotlib' 2>/dev/null; then
+  "$PY" - "$RESULTS" "$LAT" "$WORK/keeper-vs-streams.png" "$HEAP" "$THREADS" <<'EOF' && echo "plot: $WORK/keeper-vs-streams.png" >&2
+import csv, statistics, sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+res, lat, out, heap, threads = sys.argv[1:6]
+rows = list(csv.DictReader(open(res), delimiter="\t"))
+lrows = list(csv.DictReader(open(lat), delimiter="\t"))
+names = ["ceiling", "inv-stock", "streams"]
+labels = {"ceiling": "ceiling\n(librdkafka)", "inv-stock": "inv-stock", "streams": f"Kafka Streams\n({threads} threads)"}
+colors = {"ceiling": "#999999", "inv-stock": "#1f77b4", "streams": "#d62728"}
+fig, ax = plt.subplots(1, 4, figsize=(17, 4.2))
+
+def bars(a, key, title):
+    xs, ys, lo, hi, cs = [], [], [], [], []
+    for c in names:
+        v = [key(r) for r in rows if r["contender"] == c]
+        if not v:
+            continue
+        m = statistics.median(v)
+        xs.append(labels[c]); ys.append(m); lo.append(m - min(v)); hi.append(max(v) - m); cs.append(colors[c])
+    a.bar(xs, ys, yerr=[lo, hi], color=cs, capsize=4)
+    for i, y in enumerate(ys):
+        a.text(i, y, f"{y:,.0f}", ha="center", va="bottom", fontsize=8)
+    a.set_title(title, fontsize=10)
+    a.set_yscale("log")
+
+bars(ax[0], lambda r: float(r["messages"]) / float(r["wall_s"]), "throughput, events/s (log)")
+bars(ax[1], lambda r: float(r["messages"]) / float(r["cpu_s"]), "events per CPU-second (log)")
+bars(ax[2], lambda r: float(r["hwm_kb"]) / 1024, "peak RSS, MiB (log)")
+a = ax[3]
+for c in ("inv-stock", "streams"):
+    for series, mk in (("A", "o"), ("B", "s")):
+        ls = [r for r in lrows if r["contender"] == c and r["series"] == series and r["count"] not in ("", "0")]
+        if not ls:
+            continue
+        rate = float(ls[0]["rate"])
+        p50 = statistics.median(float(r["p50_ms"]) for r in ls)
+        p99 = statistics.median(float(r["p99_ms"]) for r in ls)
+        x = rate * (0.97 if c == "inv-stock" else 1.03)  # side by side at the same rate
+        a.plot([x, x], [p50, p99], color=colors[c], marker=mk, linestyle="-",
+               label=f"{c} p50..p99 @ {rate:,.0f}/s")
+a.set_yscale("log"); a.set_xlabel("fixed input rate, movements/s"); a.set_ylabel("ms")
+a.set_title("end-to-end latency (p50 to p99)", fontsize=10)
+a.legend(fontsize=7)
+fig.suptitle(f"inv-stock vs Kafka Streams (EOS, {heap}) on 2 cores: medians, bars min-max", fontsize=10)
+fig.tight_layout()
+fig.savefig(out, dpi=110)
+EOF
+fi
