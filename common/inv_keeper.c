@@ -34,6 +34,7 @@ typedef struct {
 typedef struct {
     int32_t partition;
     uint32_t hash;
+    inv_stock_row_t row; /* the row as last written in this batch */
     char *sku; /* sku '\0' location '\0', one allocation from the arena */
     char *location;
 } dirty_row_t;
@@ -149,7 +150,7 @@ static int in_arena(const keeper_t *k, const char *s) { return s >= k->arena && 
 
 static void dirty_grow(keeper_t *k);
 
-static void dirty_add(keeper_t *k, int32_t p, const char *sku, const char *loc) {
+static void dirty_add(keeper_t *k, int32_t p, const char *sku, const char *loc, const inv_stock_row_t *row) {
     if ((k->dirty_len + 1) * 2 > k->dirty_cap)
         dirty_grow(k);
     uint32_t h = hash_row(p, sku, loc);
@@ -160,11 +161,14 @@ static void dirty_add(keeper_t *k, int32_t p, const char *sku, const char *loc) 
             d->hash = h;
             d->partition = p;
             d->sku = arena_copy(k, sku, loc, &d->location);
+            d->row = *row;
             k->dirty_used[k->dirty_len++] = i;
             return;
         }
-        if (d->hash == h && d->partition == p && strcmp(d->sku, sku) == 0 && strcmp(d->location, loc) == 0)
+        if (d->hash == h && d->partition == p && strcmp(d->sku, sku) == 0 && strcmp(d->location, loc) == 0) {
+            d->row = *row;
             return;
+        }
     }
 }
 
@@ -247,22 +251,17 @@ static int emit_outputs(keeper_t *k, const inv_rules_out_t *out, int64_t ts, cha
 }
 
 /* Produces the final StockLevel of every row the batch changed, to the
- * changelog partition of its input partition. */
+ * changelog partition of its input partition. The rows are the ones kept
+ * by dirty_add(), as last written: no LMDB read here. */
 static int emit_stock_levels(keeper_t *k, char *errstr, size_t errstr_size) {
     for (size_t j = 0; j < k->dirty_len; j++) {
         const dirty_row_t *d = &k->dirty[k->dirty_used[j]];
-        inv_stock_row_t row;
-        int rc = inv_store_stock_get(k->txn, d->partition, d->sku, d->location, &row);
-        if (rc) {
-            snprintf(errstr, errstr_size, "LMDB: reading %s|%s back: %s", d->sku, d->location, inv_store_strerror(rc));
-            return -1;
-        }
         inv_stock_level_t level;
-        inv_rules_stock_level(d->sku, d->location, &row, &level);
+        inv_rules_stock_level(d->sku, d->location, &d->row, &level);
         if (inv_encoder_encode_stock_level(k->encoder, &level, &k->buf, errstr, errstr_size) != 0)
             return -1;
         rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
-        rd_kafka_header_add(hdrs, INV_RESTORE_SHORTAGE_HEADER, -1, inv_rules_shortage_name(row.shortage), -1);
+        rd_kafka_header_add(hdrs, INV_RESTORE_SHORTAGE_HEADER, -1, inv_rules_shortage_name(d->row.shortage), -1);
         if (produce_keyed(k, k->t_stock, d->partition, d->sku, d->location, 0, hdrs) != 0) {
             snprintf(errstr, errstr_size, "produce to %s failed", k->t_stock);
             return -1;
@@ -340,12 +339,12 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
     if (out.location_changed) {
         if ((rc = inv_store_stock_put(k->txn, p, m.sku, m.location_id, &loc)) != 0)
             return store_error(k, rc, "write", errstr, errstr_size);
-        dirty_add(k, p, m.sku, m.location_id);
+        dirty_add(k, p, m.sku, m.location_id, &loc);
     }
     if (out.network_changed) {
         if ((rc = inv_store_stock_put(k->txn, p, m.sku, "*", &net)) != 0)
             return store_error(k, rc, "write", errstr, errstr_size);
-        dirty_add(k, p, m.sku, "*");
+        dirty_add(k, p, m.sku, "*", &net);
     }
     if (emit_outputs(k, &out, ts, errstr, errstr_size) != 0)
         return INV_TXLOOP_ABORT;

@@ -191,7 +191,7 @@ static const char schema_ReorderEvent[] =
     "    {\"name\": \"quantity\", \"type\": \"long\",\n"
     "     \"doc\": \"Units to order: max(reorder_quantity, reorder_point + 1 - (on_hand + on_order)).\"},\n"
     "    {\"name\": \"on_hand\", \"type\": \"long\", \"doc\": \"on_hand when the reorder was decided.\"},\n"
-    "    {\"name\": \"on_order\", \"type\": \"long\", \"doc\": \"on_order before this reorder was added.\"},\n"
+    "    {\"name\": \"on_order\", \"type\": \"long\", \"doc\": \"on_order after this reorder was added (it includes quantity).\"},\n"
     "    {\"name\": \"reorder_point\", \"type\": \"long\", \"doc\": \"reorder_point of the policy applied.\"},\n"
     "    {\"name\": \"occurred_at\", \"type\": {\"type\": \"long\", \"logicalType\": \"timestamp-millis\"},\n"
     "     \"doc\": \"occurred_at of the causing movement.\"},\n"

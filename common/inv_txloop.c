@@ -461,7 +461,10 @@ int inv_txloop_run(inv_txloop_t *l) {
             handle_message(l, msg);
             rd_kafka_message_destroy(msg);
         }
-        rd_kafka_poll(l->producer, 0);
+        /* delivery reports: every so often is enough, since the commit
+         * flushes and serves them anyway, and QUEUE_FULL polls too */
+        if (!msg || (l->stats.messages_in & 1023) == 0)
+            rd_kafka_poll(l->producer, 0);
         if (l->in_txn && (l->batch_failed || (int64_t)l->batch_count >= l->batch_max || now_us() >= l->txn_deadline_us))
             commit_batch(l);
         if (l->h.tick)
