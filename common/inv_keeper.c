@@ -61,6 +61,7 @@ typedef struct {
     int part_count;
     int *assigned; /* 1 when assigned to this instance */
     int *ready;    /* 1 when restored or resumed */
+    int64_t *next_offset; /* next input offset to apply, per partition */
 
     dirty_row_t *dirty;
     size_t dirty_cap, dirty_len;
@@ -105,10 +106,12 @@ static void ensure_partition(keeper_t *k, int32_t p) {
     k->parts = xrealloc(k->parts, (size_t)n * sizeof(*k->parts));
     k->assigned = xrealloc(k->assigned, (size_t)n * sizeof(int));
     k->ready = xrealloc(k->ready, (size_t)n * sizeof(int));
+    k->next_offset = xrealloc(k->next_offset, (size_t)n * sizeof(int64_t));
     for (int i = k->part_count; i < n; i++) {
         memset(&k->parts[i], 0, sizeof(k->parts[i]));
         k->parts[i].changelog_next = k->parts[i].dedup_next = -1;
         k->assigned[i] = k->ready[i] = 0;
+        k->next_offset[i] = 0;
     }
     k->part_count = n;
 }
@@ -290,6 +293,7 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
     batch_part_t *bp = &k->parts[p];
     bp->touched = 1;
     bp->next_offset = msg->offset + 1;
+    k->next_offset[p] = msg->offset + 1;
     int64_t ts = rd_kafka_message_timestamp(msg, NULL);
     if (ts <= 0)
         ts = wall_ms();
@@ -505,6 +509,7 @@ static int on_assign(void *opaque, inv_txloop_t *loop, rd_kafka_topic_partition_
         }
         /* A group that never committed starts at the beginning (auto.offset.reset). */
         tp->offset = committed < 0 ? RD_KAFKA_OFFSET_BEGINNING : committed;
+        k->next_offset[p] = want;
         k->assigned[p] = 1;
         k->ready[p] = 1;
         inv_keeper_metrics_partition_assigned(k->metrics, p);
@@ -667,7 +672,7 @@ static void tick(void *opaque, inv_txloop_t *loop) {
     if (now - k->last_lag_check >= 1.0) {
         k->last_lag_check = now;
         inv_keeper_metrics_update_lag(k->metrics, inv_txloop_consumer(loop), k->t_movements, k->assigned,
-                                      k->ready, k->part_count);
+                                      k->ready, k->next_offset, k->part_count);
     }
 }
 
@@ -782,6 +787,7 @@ out:
     free(k.parts);
     free(k.assigned);
     free(k.ready);
+    free(k.next_offset);
     free(k.latency_ts);
     inv_buf_free(&k.buf);
     return rc;

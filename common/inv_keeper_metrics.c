@@ -264,7 +264,7 @@ void inv_keeper_metrics_partition_revoked(inv_keeper_metrics_t *m, int32_t p) {
 }
 
 void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer, const char *topic,
-                                   const int *assigned, const int *ready, int count) {
+                                   const int *assigned, const int *ready, const int64_t *next_offset, int count) {
     int all_ready = m->ever_assigned, n = 0;
     rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(count > 0 ? count : 1);
     for (int p = 0; p < count; p++)
@@ -276,8 +276,12 @@ void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer
         n++;
         int64_t lo, hi;
         int64_t lag = -1;
+        /* librdkafka has no position for a partition that delivered nothing
+         * since it was assigned (an idle, caught-up one): the keeper knows
+         * where it starts */
+        int64_t at = pos->elems[i].offset >= 0 ? pos->elems[i].offset : next_offset[p];
         if (rd_kafka_get_watermark_offsets(consumer, topic, p, &lo, &hi) == 0 && hi >= 0)
-            lag = pos->elems[i].offset >= 0 ? hi - pos->elems[i].offset : hi - lo;
+            lag = hi - (at > lo ? at : lo);
         if (partition_series(m, p) == 0)
             inv_metrics_gauge_set(m->lag[p], lag < 0 ? 0 : lag);
         if (!ready[p] || lag < 0 || lag > m->max_lag)

@@ -46,9 +46,11 @@ void inv_keeper_metrics_partition_revoked(inv_keeper_metrics_t *m, int32_t parti
 /* Refreshes per-partition lag from librdkafka's cached watermarks (no
  * network I/O), the loop's counters, LMDB sizes and readiness: ready once
  * partitions were assigned, every assigned one restored, and each one's lag
- * at most health.max.lag. assigned[]/ready[] have `count` entries. */
+ * at most health.max.lag. assigned[], ready[] and next_offset[] (the next
+ * input offset the keeper will apply, for partitions librdkafka has no
+ * position for yet) have `count` entries. */
 void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer, const char *topic,
-                                   const int *assigned, const int *ready, int count);
+                                   const int *assigned, const int *ready, const int64_t *next_offset, int count);
 
 /* The HTTP port bound (0 without --http). */
 int inv_keeper_metrics_http_port(const inv_keeper_metrics_t *m);
