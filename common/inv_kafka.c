@@ -140,6 +140,27 @@ rd_kafka_t *inv_kafka_consumer_new(const inv_conf_t *c, const char *group_id,
     return rk;
 }
 
+rd_kafka_t *inv_kafka_reader_new(const inv_conf_t *c, const char *name, int partition_eof,
+                                 const char *const *extra, char *errstr, size_t errstr_size) {
+    rd_kafka_conf_t *kc = inv_kafka_conf_new(c, name, errstr, errstr_size);
+    if (!kc)
+        return NULL;
+    int rc = conf_set(kc, "group.id", name, errstr, errstr_size) ||
+             set_default(kc, c, "enable.auto.commit", "false", errstr, errstr_size) ||
+             set_default(kc, c, "isolation.level", "read_committed", errstr, errstr_size) ||
+             conf_set(kc, "enable.partition.eof", partition_eof ? "true" : "false", errstr, errstr_size);
+    for (size_t i = 0; !rc && extra && extra[i]; i += 2)
+        rc = set_default(kc, c, extra[i], extra[i + 1], errstr, errstr_size);
+    if (rc) {
+        rd_kafka_conf_destroy(kc);
+        return NULL;
+    }
+    rd_kafka_t *rk = new_handle(RD_KAFKA_CONSUMER, kc, errstr, errstr_size);
+    if (rk)
+        rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
 rd_kafka_t *inv_kafka_admin_new(const inv_conf_t *c, char *errstr, size_t errstr_size) {
     rd_kafka_conf_t *kc = inv_kafka_conf_new(c, "invctl", errstr, errstr_size);
     if (!kc)

@@ -39,6 +39,16 @@ rd_kafka_t *inv_kafka_consumer_new(const inv_conf_t *c, const char *group_id,
                                                         rd_kafka_topic_partition_list_t *, void *),
                                    void *opaque, char *errstr, size_t errstr_size);
 
+/* A consumer that reads partitions it assigns itself (restores, the
+ * policies table, invctl): read_committed, no auto commit, and partition EOF
+ * events when partition_eof is set. `name` is its client.id and group.id:
+ * librdkafka 2.0.2 refuses rd_kafka_assign() without a group.id, and since
+ * the consumer never subscribes nor commits it never joins that group.
+ * extra: more librdkafka properties as NULL-terminated name/value pairs (may
+ * be NULL); the user's kafka.* settings still win over them. */
+rd_kafka_t *inv_kafka_reader_new(const inv_conf_t *c, const char *name, int partition_eof,
+                                 const char *const *extra, char *errstr, size_t errstr_size);
+
 /* An admin-capable handle (a plain producer without transactions). */
 rd_kafka_t *inv_kafka_admin_new(const inv_conf_t *c, char *errstr, size_t errstr_size);
 

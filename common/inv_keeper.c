@@ -600,24 +600,10 @@ static int poll_policies(keeper_t *k, int wait_ms, int *eof_count) {
 }
 
 static int policies_start(keeper_t *k, char *errstr, size_t errstr_size) {
-    rd_kafka_conf_t *kc = inv_kafka_conf_new(k->conf, "inv-stock-policies", errstr, errstr_size);
-    if (!kc)
+    char name[300];
+    snprintf(name, sizeof(name), "%s.policies", inv_conf_get(k->conf, "group.id"));
+    if (!(k->policy_consumer = inv_kafka_reader_new(k->conf, name, 1, NULL, errstr, errstr_size)))
         return -1;
-    char err[512], group[300];
-    /* assign() needs a group.id in librdkafka 2.0.2; never subscribed nor
-     * committed, so the group is never joined */
-    snprintf(group, sizeof(group), "%s.policies", inv_conf_get(k->conf, "group.id"));
-    rd_kafka_conf_set(kc, "group.id", group, err, sizeof(err));
-    rd_kafka_conf_set(kc, "enable.auto.commit", "false", err, sizeof(err));
-    rd_kafka_conf_set(kc, "enable.partition.eof", "true", err, sizeof(err));
-    rd_kafka_conf_set(kc, "isolation.level", "read_committed", err, sizeof(err));
-    k->policy_consumer = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
-    if (!k->policy_consumer) {
-        snprintf(errstr, errstr_size, "policies consumer: %s", err);
-        rd_kafka_conf_destroy(kc);
-        return -1;
-    }
-    rd_kafka_poll_set_consumer(k->policy_consumer);
     int n = inv_kafka_partition_count(k->policy_consumer, k->t_policies, 15000, errstr, errstr_size);
     if (n < 0)
         return -1;

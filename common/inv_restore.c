@@ -19,33 +19,11 @@ static double now_s(void) {
 }
 
 rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, char *errstr, size_t errstr_size) {
-    rd_kafka_conf_t *kc = inv_kafka_conf_new(conf, "inv-stock-restore", errstr, errstr_size);
-    if (!kc)
-        return NULL;
-    char err[512];
-    /* librdkafka 2.0.2 refuses rd_kafka_assign() without a group.id; this
-     * consumer never subscribes nor commits, so it never joins the group. */
-    char group[300];
-    snprintf(group, sizeof(group), "%s.restore", inv_conf_get(conf, "group.id"));
-    if (rd_kafka_conf_set(kc, "group.id", group, err, sizeof(err)) ||
-        rd_kafka_conf_set(kc, "enable.partition.eof", "true", err, sizeof(err)) ||
-        rd_kafka_conf_set(kc, "isolation.level", "read_committed", err, sizeof(err)) ||
-        rd_kafka_conf_set(kc, "enable.auto.commit", "false", err, sizeof(err)) ||
-        rd_kafka_conf_set(kc, "fetch.max.bytes", "52428800", err, sizeof(err)) ||
-        /* the end of a partition shows as an empty fetch: do not wait 500 ms for it */
-        rd_kafka_conf_set(kc, "fetch.wait.max.ms", "10", err, sizeof(err))) {
-        snprintf(errstr, errstr_size, "restore consumer: %s", err);
-        rd_kafka_conf_destroy(kc);
-        return NULL;
-    }
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
-    if (!rk) {
-        snprintf(errstr, errstr_size, "restore consumer: %s", err);
-        rd_kafka_conf_destroy(kc);
-        return NULL;
-    }
-    rd_kafka_poll_set_consumer(rk);
-    return rk;
+    /* the end of a partition shows as an empty fetch: do not wait 500 ms for it */
+    static const char *const extra[] = {"fetch.max.bytes", "52428800", "fetch.wait.max.ms", "10", NULL};
+    char name[300];
+    snprintf(name, sizeof(name), "%s.restore", inv_conf_get(conf, "group.id"));
+    return inv_kafka_reader_new(conf, name, 1, extra, errstr, errstr_size);
 }
 
 int inv_restore_read_partition(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t from_offset,

@@ -357,22 +357,11 @@ static int cmd_dlq(inv_conf_t *conf, int argc, char **argv) {
     }
     char errstr[512];
     const char *topic = inv_conf_get(conf, "topic.dlq");
-    rd_kafka_conf_t *kc = inv_kafka_conf_new(conf, "invctl", errstr, sizeof(errstr));
-    if (!kc) {
+    rd_kafka_t *rk = inv_kafka_reader_new(conf, "invctl-dlq", 1, NULL, errstr, sizeof(errstr));
+    if (!rk) {
         fprintf(stderr, "invctl: %s\n", errstr);
         return 1;
     }
-    char err[256];
-    rd_kafka_conf_set(kc, "group.id", "invctl-dlq", err, sizeof(err)); /* assign() needs one; never joined */
-    rd_kafka_conf_set(kc, "enable.partition.eof", "true", err, sizeof(err));
-    rd_kafka_conf_set(kc, "enable.auto.commit", "false", err, sizeof(err));
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
-    if (!rk) {
-        fprintf(stderr, "invctl: %s\n", err);
-        rd_kafka_conf_destroy(kc);
-        return 1;
-    }
-    rd_kafka_poll_set_consumer(rk);
     int n = inv_kafka_partition_count(rk, topic, 15000, errstr, sizeof(errstr));
     if (n < 0) {
         fprintf(stderr, "invctl: %s\n", errstr);

@@ -118,20 +118,9 @@ static void describe_event(inv_decoder_t *dec, const rd_kafka_message_t *m, int 
 }
 
 static rd_kafka_t *tail_consumer(inv_conf_t *conf, const char *const topics[2], char *errstr, size_t errstr_size) {
-    rd_kafka_conf_t *kc = inv_kafka_conf_new(conf, "invctl-watch", errstr, errstr_size);
-    if (!kc)
+    rd_kafka_t *rk = inv_kafka_reader_new(conf, "invctl-watch", 0, NULL, errstr, errstr_size);
+    if (!rk)
         return NULL;
-    char err[256];
-    rd_kafka_conf_set(kc, "group.id", "invctl-watch", err, sizeof(err)); /* assign() needs one; never joined */
-    rd_kafka_conf_set(kc, "enable.auto.commit", "false", err, sizeof(err));
-    rd_kafka_conf_set(kc, "isolation.level", "read_committed", err, sizeof(err));
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
-    if (!rk) {
-        snprintf(errstr, errstr_size, "%s", err);
-        rd_kafka_conf_destroy(kc);
-        return NULL;
-    }
-    rd_kafka_poll_set_consumer(rk);
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(16);
     for (int t = 0; t < 2; t++) {
         int n = inv_kafka_partition_count(rk, topics[t], 10000, errstr, errstr_size);
