@@ -35,7 +35,7 @@ from collections import Counter
 
 from confluent_kafka import Consumer, Producer, TopicPartition, OFFSET_BEGINNING
 
-from invtest import (TOPIC_KEYS, bin, bootstrap, delete_topics, run, start, topic_env, unique,
+from invtest import (bin, bootstrap, delete_topics, run, start, topic_env, topic_names, unique,
                      wait_until)
 
 PARTITIONS = 4
@@ -56,16 +56,6 @@ T0 = time.monotonic()
 
 # --------------------------------------------------------------- topics and data
 
-def env_for(prefix):
-    env = topic_env(prefix)
-    env["INV_TOPIC_DEDUP"] = env["INV_TOPIC_SALES"][:-len(".sales")] + ".dedup"
-    return env
-
-
-def all_topics(env):
-    return [env["INV_TOPIC_" + k.upper()] for k in tuple(TOPIC_KEYS) + ("dedup",)]
-
-
 def create_topics(env):
     r = run([bin("invctl"), "-b", bootstrap(), "topics", "create", "--partitions", str(PARTITIONS)],
             env=env, timeout=60)
@@ -77,7 +67,7 @@ def create_topics(env):
             return all(md.topics.get(n) is not None and md.topics[n].error is None and
                        len(md.topics[n].partitions) == PARTITIONS and
                        all(p.leader >= 0 for p in md.topics[n].partitions.values())
-                       for n in all_topics(env))
+                       for n in topic_names(env))
         wait_until(ready, 30, "topics in metadata")
     finally:
         c.close()
@@ -250,7 +240,7 @@ def start_sale(env, group):
 # --------------------------------------------------------------- scenario 1
 
 def scenario_restarts(rng):
-    env = env_for("crash")
+    env = topic_env("crash")
     create_topics(env)
     try:
         work = Workload("C", rng)
@@ -332,13 +322,13 @@ def scenario_restarts(rng):
         # the kills did hit open transactions with movements already written
         assert aborted > 0, "no kill left an aborted transaction behind: the kills missed the stream"
     finally:
-        delete_topics(all_topics(env))
+        delete_topics(topic_names(env))
 
 
 # --------------------------------------------------------------- scenario 2
 
 def scenario_failover(rng):
-    env = env_for("failover")
+    env = topic_env("failover")
     create_topics(env)
     try:
         work = Workload("F", rng)
@@ -393,7 +383,7 @@ def scenario_failover(rng):
             wm.close()
         check_exactly_once(env, work)
     finally:
-        delete_topics(all_topics(env))
+        delete_topics(topic_names(env))
 
 
 def main():

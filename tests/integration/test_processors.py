@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 import fastavro
 from confluent_kafka import Consumer, Producer, TopicPartition, OFFSET_BEGINNING
 
-from invtest import (ROOT, TOPIC_KEYS, bin, bootstrap, delete_topics, murmur2_partition, run, start,
+from invtest import (ROOT, bin, bootstrap, delete_topics, murmur2_partition, run, start, topic_names,
                      topic_env, unique, wait_until)
 
 PARTITIONS = 3
@@ -78,16 +78,6 @@ def rfc3339_of(ms):
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
 
 
-def env_for(prefix):
-    env = topic_env(prefix)
-    env["INV_TOPIC_DEDUP"] = env["INV_TOPIC_SALES"][:-len(".sales")] + ".dedup"
-    return env
-
-
-def all_topics(env):
-    return [env["INV_TOPIC_" + k.upper()] for k in tuple(TOPIC_KEYS) + ("dedup",)]
-
-
 def create_topics_with_invctl(env):
     r = run([bin("invctl"), "-b", bootstrap(), "topics", "create", "--partitions", str(PARTITIONS)],
             env=env, timeout=60)
@@ -96,7 +86,7 @@ def create_topics_with_invctl(env):
     try:
         def ready():
             md = admin_md.list_topics(timeout=10)
-            for n in all_topics(env):
+            for n in topic_names(env):
                 t = md.topics.get(n)
                 if t is None or t.error is not None or len(t.partitions) != PARTITIONS or \
                         any(p.leader < 0 for p in t.partitions.values()):
@@ -572,7 +562,7 @@ def main():
     envs = []
     try:
         # 1. inv-sale, JSON output; a second wave arrives while it runs
-        env = env_for("proc-sale")
+        env = topic_env("proc-sale")
         envs.append(env)
         create_topics_with_invctl(env)
         t0 = time.monotonic()
@@ -592,7 +582,7 @@ def main():
               % (len(expect.movements), len(expect.dead), time.monotonic() - t0), flush=True)
 
         # 2. inv-return and inv-restock side by side on one movements topic
-        env = env_for("proc-rr")
+        env = topic_env("proc-rr")
         envs.append(env)
         create_topics_with_invctl(env)
         t0 = time.monotonic()
@@ -603,7 +593,7 @@ def main():
               % (len(expect.movements), len(expect.dead), time.monotonic() - t0), flush=True)
 
         # the same with output.format=avro (channel null in Avro for restocks)
-        env = env_for("proc-rr-avro")
+        env = topic_env("proc-rr-avro")
         envs.append(env)
         create_topics_with_invctl(env)
         t0 = time.monotonic()
@@ -614,7 +604,7 @@ def main():
               % (len(expect.movements), len(expect.dead), time.monotonic() - t0), flush=True)
 
         # 3. output.format=avro: the same sales become Avro StockMovements
-        env = env_for("proc-avro")
+        env = topic_env("proc-avro")
         envs.append(env)
         create_topics_with_invctl(env)
         t0 = time.monotonic()
@@ -623,7 +613,7 @@ def main():
         print("ok inv-sale Avro output: %d movements, %d dead letters (%.1fs)"
               % (len(expect.movements), len(expect.dead), time.monotonic() - t0), flush=True)
     finally:
-        doomed = [n for env in envs for n in all_topics(env)]
+        doomed = [n for env in envs for n in topic_names(env)]
         if doomed:
             try:
                 delete_topics(doomed)

@@ -26,7 +26,7 @@ import uuid
 
 __all__ = [
     "ROOT", "TOPIC_KEYS", "COMPACTED_KEYS", "unique", "bootstrap", "bin", "topic_env",
-    "create_topics", "create_topic_set", "delete_topics", "produce", "consume_all",
+    "topic_names", "create_topics", "create_topic_set", "delete_topics", "produce", "consume_all",
     "run", "start", "Proc", "wait_until", "murmur2", "murmur2_partition", "log_dir",
 ]
 
@@ -129,11 +129,18 @@ def create_topics(names, partitions=1, compacted=frozenset(), config=None, timeo
     return names
 
 
-def create_topic_set(env, partitions=1):
-    """Create the nine topics named in a topic_env() dict, compacting policies and stock."""
+def topic_names(env):
+    """Every topic named in a topic_env() dict: the nine contract topics, then
+    the dedup log when the dict has one."""
     names = [env["INV_TOPIC_" + k.upper()] for k in TOPIC_KEYS]
     if "INV_TOPIC_DEDUP" in env:
         names.append(env["INV_TOPIC_DEDUP"])
+    return names
+
+
+def create_topic_set(env, partitions=1):
+    """Create the topics named in a topic_env() dict, compacting policies and stock."""
+    names = topic_names(env)
     compacted = {env["INV_TOPIC_" + k.upper()] for k in COMPACTED_KEYS}
     return create_topics(names, partitions, compacted)
 
