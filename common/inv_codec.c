@@ -7,8 +7,11 @@
  * Avro through Avro-C after a bounds-checking walk of the body), then the
  * struct is checked against the contract's rules. Both steps report the
  * first problem in schema order as "<field path>: <what is wrong>".
+ * JSON StockMovements try a tree-free scan first (flat_to_record); what it
+ * does not take whole goes to jansson, which alone words the errors.
  */
 #include "inv_codec.h"
+#include "inv_json_flat.h"
 
 #include <avro.h>
 #include <jansson.h>
@@ -801,6 +804,15 @@ static void slots_close(avro_slot_t slots[INV_MSG_COUNT])
 
 /* ---------------------------------------------------------------- decoder */
 
+/* Longest enum symbol or RFC 3339 time the fast path takes, and room for
+ * the strings of any StockMovement within the bounds (a movement_id, three
+ * ids and three short strings, each with its NUL); jansson takes the rest. */
+#define FLAT_SHORT_MAX 64
+#define FLAT_SCRATCH 2048
+_Static_assert(INV_CODEC_MAX_DERIVED_ID_LEN + 1 + 3 * (INV_CODEC_MAX_ID_LEN + 1) + 3 * (FLAT_SHORT_MAX + 1) <=
+                   FLAT_SCRATCH,
+               "the fast path's scratch holds a StockMovement at its bounds");
+
 struct inv_decoder_s {
     const inv_schema_resolver_t *resolver;
     avro_slot_t slots[INV_MSG_COUNT];
@@ -808,6 +820,8 @@ struct inv_decoder_s {
     json_t *json_root; /* owns the strings of the last JSON decode */
     inv_line_t *lines; /* arena for the lines of the last decode */
     size_t lines_cap;
+    inv_json_path_t json_path;
+    char flat[FLAT_SCRATCH]; /* owns the strings of the last fast-path decode */
 };
 
 inv_decoder_t *inv_decoder_new(const inv_schema_resolver_t *resolver, char *errstr, size_t errstr_size)
@@ -1001,6 +1015,78 @@ static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj
             *FIELD(out, f->off2, size_t) = count;
             break;
         }
+        }
+    }
+    return 0;
+}
+
+/* What json_to_record takes for a field, as a member of a flat object. */
+static inv_json_flat_member_t flat_member(const field_desc_t *f)
+{
+    inv_json_flat_member_t m = {f->name, INV_JSON_FLAT_STRING, FLAT_SHORT_MAX};
+    switch (f->kind) {
+    case FK_OPT_STRING:
+        m.accept |= INV_JSON_FLAT_NULL | INV_JSON_FLAT_ABSENT;
+        /* fall through */
+    case FK_STRING:
+        m.max_len = f->max_len;
+        break;
+    case FK_LONG:
+        m.accept = INV_JSON_FLAT_INT;
+        break;
+    case FK_OPT_ENUM:
+        m.accept |= INV_JSON_FLAT_NULL | INV_JSON_FLAT_ABSENT;
+        break;
+    case FK_TIME:
+    case FK_ENUM:
+        break;
+    case FK_LINES:
+        m.accept = 0; /* never taken: the message goes to jansson */
+        break;
+    }
+    return m;
+}
+
+/* The fast path: fills out exactly as decode_json would, without a jansson
+ * tree, or returns -1 for anything it does not take whole (including a
+ * value json_to_record rejects), which then goes to decode_json for the
+ * verdict and the error message. The strings live in d->flat. */
+static int flat_to_record(inv_decoder_t *d, const record_desc_t *rd, const char *buf, size_t len, void *out)
+{
+    inv_json_flat_member_t members[INV_JSON_FLAT_MAX_MEMBERS];
+    inv_json_flat_value_t v[INV_JSON_FLAT_MAX_MEMBERS];
+    if (rd->count > INV_JSON_FLAT_MAX_MEMBERS)
+        return -1;
+    for (size_t i = 0; i < rd->count; i++)
+        members[i] = flat_member(&rd->fields[i]);
+    if (inv_json_flat_scan(buf, len, members, rd->count, v, d->flat, sizeof(d->flat)))
+        return -1;
+    for (size_t i = 0; i < rd->count; i++) {
+        const field_desc_t *f = &rd->fields[i];
+        bool null = v[i].type == INV_JSON_FLAT_NULL || v[i].type == INV_JSON_FLAT_ABSENT;
+        switch (f->kind) {
+        case FK_STRING:
+        case FK_OPT_STRING:
+            if (!null && check_string(f, NULL, v[i].len, NULL, 0))
+                return -1;
+            *FIELD(out, f->off, cstr_t) = null ? NULL : v[i].str;
+            break;
+        case FK_LONG:
+            *FIELD(out, f->off, int64_t) = v[i].num;
+            break;
+        case FK_TIME:
+            if (inv_time_parse_rfc3339(v[i].str, FIELD(out, f->off, int64_t)))
+                return -1;
+            break;
+        case FK_ENUM:
+        case FK_OPT_ENUM:
+            if (null)
+                *FIELD(out, f->off, int) = 0;
+            else if (enum_parse(f->en, v[i].str, v[i].len, FIELD(out, f->off, int)))
+                return -1;
+            break;
+        case FK_LINES:
+            return -1;
         }
     }
     return 0;
@@ -1449,6 +1535,13 @@ static int decode(inv_decoder_t *d, inv_msg_type_t type, const void *buf, size_t
         p += 3;
         len -= 3;
     }
+    if (type == INV_MSG_STOCK_MOVEMENT && d->json_path != INV_JSON_PATH_JANSSON) {
+        if (flat_to_record(d, &messages[type], (const char *)p, len, out) == 0)
+            return 0;
+        memset(out, 0, messages[type].size); /* jansson starts from the same zeroed struct */
+        if (d->json_path == INV_JSON_PATH_FAST_ONLY)
+            return fail(errstr, n, "not taken by the JSON fast path");
+    }
     return decode_json(d, type, (const char *)p, len, out, errstr, n);
 }
 
@@ -1458,6 +1551,11 @@ static int decoded(int rc, void *out, size_t size)
     if (rc)
         memset(out, 0, size);
     return rc ? -1 : 0;
+}
+
+void inv_decoder_set_json_path(inv_decoder_t *d, inv_json_path_t path)
+{
+    d->json_path = path;
 }
 
 int inv_decoder_decode_event(inv_decoder_t *d, inv_event_kind_t kind, const void *buf, size_t len,

@@ -270,6 +270,20 @@ typedef struct inv_decoder_s inv_decoder_t;
 inv_decoder_t *inv_decoder_new(const inv_schema_resolver_t *resolver, char *errstr, size_t errstr_size);
 void inv_decoder_destroy(inv_decoder_t *d);
 
+/* How a decoder reads JSON StockMovements, the keeper's hot path. The
+ * default scans the common, well-formed message without building a tree
+ * or allocating (inv_json_flat.h) and hands everything else to jansson;
+ * either way the result is the same, error messages included. The other
+ * two are for tests and benchmarks that compare the paths. */
+typedef enum {
+    INV_JSON_PATH_FAST = 0,  /* the fast path, jansson for the rest (default) */
+    INV_JSON_PATH_JANSSON,   /* jansson only */
+    INV_JSON_PATH_FAST_ONLY, /* the fast path only: what it does not take
+                                fails with "not taken by the JSON fast path" */
+} inv_json_path_t;
+
+void inv_decoder_set_json_path(inv_decoder_t *d, inv_json_path_t path);
+
 /* Decodes a SaleEvent, ReturnEvent or RestockEvent (as `kind` expects) from
  * JSON or Confluent-framed Avro, and validates it against the contract.
  * An Avro message whose schema id names another type is an error. The
