@@ -57,6 +57,32 @@ static inline int any_encode(inv_encoder_t *e, inv_msg_type_t t, const any_msg_t
     }
 }
 
+/* Names the first field in which two movements differ (strings by value,
+ * NULL only equal to NULL) into what; 0 when they are the same. */
+static inline int movement_diff(const inv_movement_t *a, const inv_movement_t *b, char *what, size_t n)
+{
+    const struct {
+        const char *name, *x, *y;
+    } s[] = {{"movement_id", a->movement_id, b->movement_id}, {"sku", a->sku, b->sku},
+             {"location_id", a->location_id, b->location_id}, {"source", a->source, b->source}};
+    for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+        if ((!s[i].x) != (!s[i].y) || (s[i].x && strcmp(s[i].x, s[i].y) != 0)) {
+            snprintf(what, n, "%s: \"%s\" != \"%s\"", s[i].name, s[i].x ? s[i].x : "(null)", s[i].y ? s[i].y : "(null)");
+            return 1;
+        }
+    const struct {
+        const char *name;
+        int64_t x, y;
+    } v[] = {{"channel", a->channel, b->channel}, {"type", a->type, b->type}, {"quantity", a->quantity, b->quantity},
+             {"occurred_at_ms", a->occurred_at_ms, b->occurred_at_ms}};
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        if (v[i].x != v[i].y) {
+            snprintf(what, n, "%s: %" PRId64 " != %" PRId64, v[i].name, v[i].x, v[i].y);
+            return 1;
+        }
+    return 0;
+}
+
 /* Reads a whole file (NUL-terminated); NULL when it cannot. Caller frees. */
 static inline char *read_file(const char *path, size_t *len)
 {
