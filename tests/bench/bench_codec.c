@@ -2,7 +2,10 @@
  * bench_codec: decode and encode rates of the codec, per message and
  * format (a micro-benchmark, not a test). Each row runs one operation on
  * one message in a loop for about INV_BENCH_SECONDS (default 1) of CPU
- * time and prints messages/s and MB/s of encoded bytes.
+ * time and prints messages/s and MB/s of encoded bytes. A second table
+ * compares the JSON StockMovement decode paths (the tree-free fast path,
+ * the default, jansson only) on a compact, a pretty-printed and an
+ * escaped movement; the fast path declines the last.
  *
  *   build/bin/bench_codec            # see docs/BENCHMARKS.md, "Codecs"
  */
@@ -22,6 +25,43 @@ static double now(void)
 }
 
 static volatile int64_t sink;
+
+/* Decodes one movement in a loop for `budget` s of CPU time: movements/s,
+ * or -1 when a decode fails (a fast-only decoder that declines it). */
+static double movement_rate(inv_decoder_t *d, const char *json, double budget)
+{
+    inv_movement_t m;
+    char err[512];
+    long n = 0;
+    double start = now(), elapsed;
+    do {
+        for (int k = 0; k < 1000; k++) {
+            if (inv_decoder_decode_movement(d, json, strlen(json), &m, err, sizeof(err)))
+                return -1;
+            sink += m.quantity;
+        }
+        n += 1000;
+        elapsed = now() - start;
+    } while (elapsed < budget);
+    return (double)n / elapsed;
+}
+
+static const struct {
+    const char *label;
+    const char *json;
+} movements[] = {
+    {"compact",
+     "{\"movement_id\":\"sale:T-1001:0\",\"sku\":\"SKU-000001\",\"location_id\":\"store-12\",\"channel\":\"store\","
+     "\"type\":\"sale\",\"quantity\":2,\"occurred_at\":\"2026-11-22T10:00:00.000Z\",\"source\":\"pos-store-12\"}"},
+    {"pretty, null channel",
+     "{\n  \"movement_id\": \"receipt:GR-5:0\",\n  \"sku\": \"SKU-000001\",\n  \"location_id\": \"store-12\",\n"
+     "  \"channel\": null,\n  \"type\": \"receipt\",\n  \"quantity\": 24,\n"
+     "  \"occurred_at\": \"2026-11-21T06:00:00.000Z\",\n  \"source\": \"wms\"\n}\n"},
+    /* an escape: the fast path declines it, so the default pays both */
+    {"escaped, to jansson",
+     "{\"movement_id\":\"sale:T-1001:0\",\"sku\":\"SKU\\/000001\",\"location_id\":\"store-12\",\"channel\":\"store\","
+     "\"type\":\"sale\",\"quantity\":2,\"occurred_at\":\"2026-11-22T10:00:00.000Z\",\"source\":\"pos-store-12\"}"},
+};
 
 typedef struct {
     const char *label;
@@ -101,6 +141,36 @@ int main(void)
             }
         }
     }
+
+    static const struct {
+        const char *label;
+        inv_json_path_t path;
+    } paths[] = {{"fast path only", INV_JSON_PATH_FAST_ONLY},
+                 {"default", INV_JSON_PATH_FAST},
+                 {"jansson only", INV_JSON_PATH_JANSSON}};
+    printf("\n%-22s %-16s %6s %14s %10s\n", "StockMovement json", "decode path", "bytes", "msgs/s", "vs jansson");
+    for (size_t i = 0; i < sizeof(movements) / sizeof(movements[0]); i++) {
+        double rates[3];
+        size_t len = strlen(movements[i].json);
+        for (int p = 2; p >= 0; p--) { /* jansson first: the others are relative to it */
+            inv_decoder_set_json_path(d, paths[p].path);
+            rates[p] = movement_rate(d, movements[i].json, budget);
+            if (rates[p] < 0 && paths[p].path != INV_JSON_PATH_FAST_ONLY) {
+                fprintf(stderr, "bench_codec: %s: does not decode\n", movements[i].label);
+                return 1;
+            }
+        }
+        for (int p = 0; p < 3; p++) {
+            if (rates[p] < 0)
+                printf("%-22s %-16s %6zu %14s\n", movements[i].label, paths[p].label, len, "declined");
+            else
+                printf("%-22s %-16s %6zu %14.0f %9.2fx\n", movements[i].label, paths[p].label, len, rates[p],
+                       rates[p] / rates[2]);
+        }
+        fflush(stdout);
+    }
+    inv_decoder_set_json_path(d, INV_JSON_PATH_FAST);
+
     inv_buf_free(&wire[0]);
     inv_buf_free(&wire[1]);
     inv_buf_free(&out);
