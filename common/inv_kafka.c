@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -170,22 +171,35 @@ rd_kafka_t *inv_kafka_admin_new(const inv_conf_t *c, char *errstr, size_t errstr
 
 int inv_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
                               size_t errstr_size) {
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
-    rd_kafka_topic_destroy(rkt);
-    if (err) {
-        snprintf(errstr, errstr_size, "metadata for topic %s: %s", topic, rd_kafka_err2str(err));
-        return -1;
+    /* A topic created a moment ago may not be in every broker's metadata
+     * yet: "unknown topic" is retried until the timeout. */
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+        rd_kafka_topic_destroy(rkt);
+        if (err) {
+            snprintf(errstr, errstr_size, "metadata for topic %s: %s", topic, rd_kafka_err2str(err));
+            return -1;
+        }
+        int n = -1;
+        err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+        if (!err)
+            n = md->topics[0].partition_cnt;
+        rd_kafka_metadata_destroy(md);
+        if (n >= 0)
+            return n;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long waited_ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if ((err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) ||
+            waited_ms + 200 > timeout_ms) {
+            snprintf(errstr, errstr_size, "topic %s: %s", topic, rd_kafka_err2str(err));
+            return -1;
+        }
+        nanosleep(&(struct timespec){0, 200 * 1000000L}, NULL);
     }
-    int n = -1;
-    if (md->topic_cnt == 1 && !md->topics[0].err)
-        n = md->topics[0].partition_cnt;
-    else
-        snprintf(errstr, errstr_size, "topic %s: %s", topic,
-                 rd_kafka_err2str(md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
-    rd_kafka_metadata_destroy(md);
-    return n;
 }
 
 const char *inv_kafka_header_string(const rd_kafka_message_t *msg, const char *name, char *buf,
