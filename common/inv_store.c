@@ -28,6 +28,11 @@ static const char *const DB_NAMES[DB_COUNT] = {
 #define MIN_MAP_PAGES 16
 #define READER_CHECK_INTERVAL_NS 1000000000LL
 #define LOCK_FILE "inv_store.lock"
+/* Present while a writer runs without syncing its commits: the boot it ran
+ * in. Found at open with another boot id, the OS crashed (or rebooted)
+ * under unsynced commits and the environment is dropped. */
+#define BOOT_FILE "unsynced-boot-id"
+#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 
 /* Record sizes: a format byte, 7 reserved bytes, then little-endian int64s. */
 #define ROW_SIZE (8 + 6 * 8)
@@ -65,6 +70,8 @@ struct inv_store_s {
     atomic_int_fast64_t last_reader_check_ns;
     char instance_id[64];
     open_env_t *registered;
+    char boot_file[4200]; /* BOOT_FILE's path when this writer syncs lazily */
+    int was_reset;
 };
 
 struct inv_store_txn_s {
@@ -681,6 +688,60 @@ static void store_env_sizes(inv_store_t *s)
     s->maxkey = (size_t)mdb_env_get_maxkeysize(s->env);
 }
 
+static int read_small_file(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    ssize_t n = read(fd, buf, size - 1);
+    int rc = n < 0 ? errno : 0;
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    return rc;
+}
+
+/* Drops an environment that an OS crash may have left with lost or torn
+ * unsynced commits (see BOOT_FILE), then, for a writer that will not sync
+ * its commits, records the current boot. Falls back to syncing commits
+ * (*sync = LAZY_META) when the boot cannot be recorded. */
+static int boot_guard(inv_store_t *s, const char *dir, inv_store_sync_t *sync)
+{
+    char boot[64] = "", recorded[64] = "", path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, BOOT_FILE);
+    if (read_small_file(BOOT_ID_PATH, boot, sizeof boot) != 0 || !boot[0])
+        boot[0] = '\0';
+    int rc = read_small_file(path, recorded, sizeof recorded);
+    if (rc == 0 && (!boot[0] || strcmp(boot, recorded) != 0)) {
+        static const char *const files[] = {"data.mdb", "lock.mdb"};
+        for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+            char f[4200];
+            snprintf(f, sizeof f, "%s/%s", dir, files[i]);
+            if (unlink(f) != 0 && errno != ENOENT)
+                return errno;
+        }
+        if (unlink(path) != 0 && errno != ENOENT)
+            return errno;
+        s->was_reset = 1;
+    } else if (rc != 0 && rc != ENOENT) {
+        return rc;
+    }
+    if (*sync != INV_STORE_SYNC_NONE)
+        return 0;
+    int fd = boot[0] ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    int ok = fd >= 0 && write(fd, boot, strlen(boot)) == (ssize_t)strlen(boot) && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    int dfd = ok ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    ok = ok && dfd >= 0 && fsync(dfd) == 0;
+    if (dfd >= 0)
+        close(dfd);
+    if (ok)
+        snprintf(s->boot_file, sizeof s->boot_file, "%s", path);
+    else
+        *sync = INV_STORE_SYNC_LAZY_META;
+    return 0;
+}
+
 int inv_store_open(const char *dir, const inv_store_options_t *opts, inv_store_t **out)
 {
     if (!dir || !out)
@@ -712,6 +773,9 @@ int inv_store_open(const char *dir, const inv_store_options_t *opts, inv_store_t
         rc = errno == EWOULDBLOCK ? INV_STORE_LOCKED : errno;
         goto fail;
     }
+
+    if ((rc = boot_guard(s, dir, &o.sync)) != 0)
+        goto fail;
 
     size_t page = (size_t)sysconf(_SC_PAGESIZE), map = o.map_size ? o.map_size : DEFAULT_MAP_SIZE;
     if (map < MIN_MAP_PAGES * page)
@@ -776,12 +840,15 @@ void inv_store_close(inv_store_t *s)
 {
     if (!s)
         return;
-    if (!s->readonly && s->env)
-        mdb_env_sync(s->env, 1);
+    /* Synced: nothing an OS crash could lose, the boot record can go. */
+    if (!s->readonly && s->env && mdb_env_sync(s->env, 1) == 0 && s->boot_file[0])
+        unlink(s->boot_file);
     store_free(s);
 }
 
 const char *inv_store_instance_id(const inv_store_t *s) { return s ? s->instance_id : NULL; }
+
+int inv_store_was_reset(const inv_store_t *s) { return s ? s->was_reset : 0; }
 
 int inv_store_sync(inv_store_t *s)
 {

@@ -111,9 +111,14 @@ typedef enum {
     /* Two syncs per commit (LMDB's default): an OS crash loses nothing. */
     INV_STORE_SYNC_FULL,
     /* No sync at commit (MDB_NOSYNC), flushed at close and by
-     * inv_store_sync(). Fastest; an OS crash may lose recent txns and, on
-     * file systems that reorder writes, corrupt the file, which then has to
-     * be deleted and rebuilt from Kafka. */
+     * inv_store_sync(). Fastest; a process crash still loses nothing, but an
+     * OS crash may lose recent txns and, on file systems that reorder
+     * writes, tear the file. So while such a writer runs, the state dir
+     * records the boot it runs in ("unsynced-boot-id", removed by a clean
+     * close); an open that finds another boot there deletes the environment
+     * first (inv_store_was_reset() then says so) and the caller rebuilds
+     * it from Kafka. Where the boot id cannot be read or recorded, commits
+     * are synced as with LAZY_META. */
     INV_STORE_SYNC_NONE,
 } inv_store_sync_t;
 
@@ -165,6 +170,10 @@ const char *inv_store_instance_id(const inv_store_t *store);
 /* Forces a flush to disk (useful with INV_STORE_SYNC_NONE).
  * Errors: errno values; INV_STORE_READONLY on a read-only store. */
 int inv_store_sync(inv_store_t *store);
+
+/* 1 when inv_store_open() deleted the environment it found because an OS
+ * crash may have torn it (see INV_STORE_SYNC_NONE), else 0. */
+int inv_store_was_reset(const inv_store_t *store);
 
 /* Clears reader slots left by dead processes (they pin old pages, so the
  * file grows). Done at open and at most once a second at write begin; call

@@ -775,6 +775,106 @@ static void test_sync_modes_all_commit(void)
     }
 }
 
+/* Writes SKU-1|a = on_hand into a store opened with `sync`, then closes it. */
+static void write_one(const char *d, inv_store_sync_t sync, int64_t on_hand)
+{
+    inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
+    o.sync = sync;
+    inv_store_t *s;
+    inv_store_txn_t *t;
+    inv_stock_row_t r = row_of(on_hand);
+    CHECK_OK(inv_store_open(d, &o, &s));
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    CHECK_OK(inv_store_stock_put(t, 0, "SKU-1", "a", &r));
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
+static void put_file(const char *d, const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", d, name);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int file_exists(const char *d, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", d, name);
+    return access(path, F_OK) == 0;
+}
+
+/* Reopens d (sync data): *on_hand = SKU-1|a's on_hand, -1 when absent;
+ * *reset = inv_store_was_reset(). */
+static void reopen(const char *d, int64_t *on_hand, int *reset)
+{
+    inv_store_t *s;
+    inv_store_txn_t *t;
+    inv_stock_row_t r;
+    CHECK_OK(inv_store_open(d, NULL, &s));
+    *reset = inv_store_was_reset(s);
+    CHECK_OK(inv_store_txn_begin(s, 1, &t));
+    int rc = inv_store_stock_get(t, 0, "SKU-1", "a", &r);
+    inv_store_txn_abort(t);
+    inv_store_close(s);
+    CHECK(rc == 0 || rc == INV_STORE_NOTFOUND);
+    *on_hand = rc == 0 ? r.on_hand : -1;
+}
+
+static void test_unsynced_writer_records_its_boot_until_a_clean_close(void)
+{
+    char boot[64] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    CHECK(f && fgets(boot, sizeof boot, f));
+    fclose(f);
+    inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
+    o.sync = INV_STORE_SYNC_NONE;
+    inv_store_t *s;
+    CHECK_OK(inv_store_open(fresh_dir(), &o, &s));
+    char path[256], got[64] = "";
+    snprintf(path, sizeof path, "%s/unsynced-boot-id", dir);
+    f = fopen(path, "r");
+    CHECK(f && fgets(got, sizeof got, f));
+    fclose(f);
+    INV_ASSERT_EQ_STR(boot, got);
+    inv_store_close(s);
+    CHECK(!file_exists(dir, "unsynced-boot-id"));
+    /* a syncing writer records nothing */
+    write_one(dir, INV_STORE_SYNC_LAZY_META, 1);
+    CHECK(!file_exists(dir, "unsynced-boot-id"));
+}
+
+static void test_state_of_an_unsynced_writer_in_an_earlier_boot_is_dropped(void)
+{
+    int reset;
+    int64_t on_hand;
+    /* OS crash under unsynced commits: the boot record names another boot */
+    write_one(fresh_dir(), INV_STORE_SYNC_NONE, 7);
+    put_file(dir, "unsynced-boot-id", "00000000-0000-4000-8000-000000000000\n");
+    reopen(dir, &on_hand, &reset);
+    INV_ASSERT_EQ_INT(-1, on_hand);
+    INV_ASSERT_EQ_INT(1, reset);
+    CHECK(!file_exists(dir, "unsynced-boot-id"));
+    /* process crash (kill -9) in this boot: the page cache kept every commit */
+    write_one(dir, INV_STORE_SYNC_NONE, 8);
+    char boot[64] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    CHECK(f && fgets(boot, sizeof boot, f));
+    fclose(f);
+    put_file(dir, "unsynced-boot-id", boot);
+    reopen(dir, &on_hand, &reset);
+    INV_ASSERT_EQ_INT(8, on_hand);
+    INV_ASSERT_EQ_INT(0, reset);
+    /* a clean close after unsynced commits: kept across a reboot */
+    write_one(dir, INV_STORE_SYNC_NONE, 9);
+    reopen(dir, &on_hand, &reset);
+    INV_ASSERT_EQ_INT(9, on_hand);
+    INV_ASSERT_EQ_INT(0, reset);
+}
+
 static void test_open_readonly_of_missing_dir_fails(void)
 {
     inv_store_t *s = NULL;
@@ -1045,6 +1145,8 @@ int main(void)
     INV_RUN(test_state_dir_and_files_are_private);
     INV_RUN(test_second_open_in_the_same_process_is_refused);
     INV_RUN(test_sync_modes_all_commit);
+    INV_RUN(test_unsynced_writer_records_its_boot_until_a_clean_close);
+    INV_RUN(test_state_of_an_unsynced_writer_in_an_earlier_boot_is_dropped);
     INV_RUN(test_open_readonly_of_missing_dir_fails);
     INV_RUN(test_readonly_process_sees_whole_txns_while_the_writer_grows_the_map);
     INV_RUN(test_reader_threads_share_the_store_while_the_writer_grows_the_map);
