@@ -436,7 +436,8 @@ static void after_commit(void *opaque, inv_txloop_t *loop) {
     double t0 = now_s();
     int rc = inv_store_txn_commit(k->txn);
     k->txn = NULL;
-    inv_keeper_metrics_commit(k->metrics, now_s() - t0, inv_txloop_stats(k->loop)->last_batch_size);
+    const inv_txloop_stats_t *st = inv_txloop_stats(k->loop);
+    inv_keeper_metrics_commit(k->metrics, st->last_commit_seconds, now_s() - t0, st->last_batch_size);
     if (rc) {
         /* Kafka has the batch, LMDB does not: rebuild what the batch touched
          * from the changelog, now committed up to these offsets. */
@@ -705,11 +706,19 @@ int inv_keeper_run(inv_conf_t *conf, char *errstr, size_t errstr_size) {
 
     inv_store_options_t opts = INV_STORE_OPTIONS_DEFAULT;
     opts.map_size = (size_t)inv_conf_get_int(conf, "lmdb.map.size.mb") << 20;
+    const char *sync = inv_conf_get(conf, "lmdb.sync");
+    opts.sync = strcmp(sync, "full") == 0   ? INV_STORE_SYNC_FULL
+                : strcmp(sync, "data") == 0 ? INV_STORE_SYNC_LAZY_META
+                                            : INV_STORE_SYNC_NONE;
     int src = inv_store_open(inv_conf_get(conf, "state.dir"), &opts, &k.store);
     if (src) {
         snprintf(errstr, errstr_size, "state dir %s: %s", inv_conf_get(conf, "state.dir"), inv_store_strerror(src));
         goto out;
     }
+    if (inv_store_was_reset(k.store))
+        inv_log_warn("state dir %s: dropped the LMDB state left by an earlier boot with unsynced commits (an OS "
+                     "crash may have torn it); every partition is rebuilt from %s",
+                     inv_conf_get(conf, "state.dir"), k.t_stock);
     /* The transactional id comes from the state dir: a restarted instance
      * fences its dead predecessor at once. */
     if (!*inv_conf_get(conf, "instance.id"))

@@ -35,7 +35,8 @@ void inv_keeper_metrics_reorder(inv_keeper_metrics_t *m);
 void inv_keeper_metrics_shortage(inv_keeper_metrics_t *m, inv_shortage_state_t state);
 void inv_keeper_metrics_invalid_policy(inv_keeper_metrics_t *m);
 /* One batch committed: LMDB commit time and the batch's message count. */
-void inv_keeper_metrics_commit(inv_keeper_metrics_t *m, double lmdb_commit_seconds, uint64_t batch_size);
+void inv_keeper_metrics_commit(inv_keeper_metrics_t *m, double kafka_commit_seconds, double lmdb_commit_seconds,
+                               uint64_t batch_size);
 /* End-to-end latency of one movement: input timestamp to applied. */
 void inv_keeper_metrics_latency(inv_keeper_metrics_t *m, double seconds);
 void inv_keeper_metrics_restore_begin(inv_keeper_metrics_t *m, int32_t partition);

@@ -33,6 +33,8 @@ struct inv_txloop_s {
     int stop_error;       /* unrecoverable: leave the loop */
     uint64_t batch_count;
     int64_t txn_deadline_us;
+    int64_t txn_early_us; /* from then on, commit as soon as no input waits */
+    int64_t min_interval_us;
     int64_t batch_max;
     int64_t interval_us;
     rd_kafka_topic_partition_list_t *offsets; /* next offset per consumed partition */
@@ -220,7 +222,9 @@ static int begin_batch(inv_txloop_t *l) {
         return -1;
     }
     l->in_txn = 1;
-    l->txn_deadline_us = now_us() + l->interval_us;
+    int64_t now = now_us();
+    l->txn_deadline_us = now + l->interval_us;
+    l->txn_early_us = now + l->min_interval_us;
     return 0;
 }
 
@@ -231,6 +235,7 @@ static void commit_batch(inv_txloop_t *l) {
         abort_batch(l);
         return;
     }
+    int64_t t_prepared = now_us();
     if (l->offsets->cnt > 0) {
         for (;;) {
             rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(l->consumer);
@@ -254,6 +259,7 @@ static void commit_batch(inv_txloop_t *l) {
         /* cannot happen after a successful commit, which flushes and checks */
         inv_log_error("a delivery failed inside a committed transaction");
     }
+    l->stats.last_commit_seconds = (double)(now_us() - t_prepared) / 1e6;
     l->stats.txn_commits++;
     l->stats.last_batch_size = l->batch_count;
     if (l->h.after_commit)
@@ -301,6 +307,9 @@ inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic,
     l->dlq_topic = strdup(inv_conf_get(conf, "topic.dlq"));
     l->batch_max = inv_conf_get_int(conf, "batch.max.messages");
     l->interval_us = inv_conf_get_int(conf, "commit.interval.ms") * 1000;
+    l->min_interval_us = inv_conf_get_int(conf, "commit.min.interval.ms");
+    if (l->min_interval_us > 0)
+        l->min_interval_us *= 1000;
     l->offsets = rd_kafka_topic_partition_list_new(8);
     snprintf(l->group_id, sizeof(l->group_id), "%s", inv_conf_get(conf, "group.id"));
     char instance[256];
@@ -451,12 +460,23 @@ int inv_txloop_run(inv_txloop_t *l) {
     }
     inv_log_info("consuming %s in group %s as %s", l->input_topic, l->group_id, l->transactional_id);
     while (inv_run && !l->stop_error) {
-        int timeout_ms = 100;
-        if (l->in_txn) {
-            int64_t left = (l->txn_deadline_us - now_us()) / 1000;
-            timeout_ms = left < 0 ? 0 : left < 100 ? (int)left : 100;
+        rd_kafka_message_t *msg;
+        int64_t now = now_us();
+        if (l->in_txn && l->min_interval_us >= 0 && now >= l->txn_early_us) {
+            /* old enough: commit as soon as the input is drained */
+            if (!(msg = rd_kafka_consumer_poll(l->consumer, 0))) {
+                commit_batch(l);
+                continue;
+            }
+        } else {
+            int timeout_ms = 100;
+            if (l->in_txn) {
+                int64_t until = l->min_interval_us >= 0 ? l->txn_early_us : l->txn_deadline_us;
+                int64_t left = (until - now + 999) / 1000;
+                timeout_ms = left < 0 ? 0 : left < 100 ? (int)left : 100;
+            }
+            msg = rd_kafka_consumer_poll(l->consumer, timeout_ms);
         }
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(l->consumer, timeout_ms);
         if (msg) {
             handle_message(l, msg);
             rd_kafka_message_destroy(msg);

@@ -72,6 +72,7 @@ typedef struct {
     uint64_t txn_aborts;
     uint64_t producer_recreations;
     uint64_t last_batch_size;
+    double last_commit_seconds; /* Kafka side of the last commit: offsets sent, flush, EndTxn */
 } inv_txloop_stats_t;
 
 /* Creates the loop: consumer in group.id subscribed to input_topic, and a

@@ -1,0 +1,77 @@
+"""A transaction commits as soon as the input is drained (commit.min.interval.ms,
+default 0), not only when commit.interval.ms runs out: with commit.interval.ms
+at 60 s, one movement is applied and on inventory.stock within seconds. With
+commit.min.interval.ms=-1 the same movement waits for the interval."""
+
+import json
+import os
+import shutil
+import socket
+import tempfile
+import time
+import urllib.request
+
+from invtest import bin, bootstrap, consume_all, create_topic_set, produce, start, topic_env, unique, wait_until
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, path):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except OSError:
+        return None, b""
+
+
+def movement(i):
+    return {"movement_id": "receipt:GR-%d:0" % i, "sku": "SKU-%d" % i, "location_id": "store-1", "channel": None,
+            "type": "receipt", "quantity": 5, "occurred_at": "2026-11-22T10:00:00Z", "source": "wms"}
+
+
+def run_keeper(work, extra):
+    """Starts inv-stock with commit.interval.ms=60000 and extra flags, waits until
+    it is ready, produces one movement; returns (keeper, port, env, seconds until
+    /stock shows it or None after 8 s)."""
+    env = topic_env("cadence")
+    create_topic_set(env, partitions=2)
+    env["INV_GROUP_ID"] = unique("g")
+    port = free_port()
+    k = start([bin("inv-stock"), "-b", bootstrap(), "--state-dir", os.path.join(work, env["INV_GROUP_ID"]),
+               "--http", "127.0.0.1:%d" % port, "-X", "commit.interval.ms=60000"] + extra, env)
+    wait_until(lambda: get(port, "/healthz")[0] == 200, timeout=60, what="inv-stock ready")
+    t0 = time.monotonic()
+    produce(env["INV_TOPIC_MOVEMENTS"], [("SKU-1", movement(1))])
+    while time.monotonic() - t0 < 8:
+        if get(port, "/stock/SKU-1")[0] == 200:
+            return k, port, env, time.monotonic() - t0
+        time.sleep(0.05)
+    return k, port, env, None
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="cadence-")
+    try:
+        k, port, env, took = run_keeper(work, [])
+        assert took is not None, "not applied within 8 s with commit.interval.ms=60000: " + k.stderr_text()
+        levels = consume_all(env["INV_TOPIC_STOCK"], timeout=10)
+        assert any(json.loads(value)["sku"] == "SKU-1" for _key, value, _h, _p, _o in levels), levels
+        assert k.stop() == 0, k.stderr_text()
+        print("drained input: applied and committed in %.2f s (commit.interval.ms=60000)" % took)
+
+        k, port, env, took = run_keeper(work, ["-X", "commit.min.interval.ms=-1"])
+        assert took is None, "applied after %.2f s although commit.min.interval.ms=-1" % took
+        assert k.stop() == 0, k.stderr_text()  # commits the open transaction on the way out
+        print("commit.min.interval.ms=-1: still open after 8 s, as asked")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
