@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # inv-stock alone: movements/s, movements per LMDB txn (= per Kafka
 # transaction), LMDB commit time, peak RSS, then the restore rate of a second
-# instance with an empty state dir taking over every partition.
+# instance with an empty state dir taking over every partition, then the
+# end-to-end latency at a fixed rate (half the measured throughput).
 #
 #   tests/bench/bench_keeper.sh [MOVEMENTS]      (default 1000000; Release build in build/)
+#
+# Knobs: INV_BENCH_RATE=R (latency rate, movements/s; default half the
+# measured throughput), INV_BENCH_LAT_WARMUP=5 INV_BENCH_LAT_MEASURE=20
+# (seconds), INV_BENCH_PHASES="throughput restore latency",
+# INV_BENCH_KEEPER_ARGS="-X key=value ..." (extra inv-stock flags, all phases).
 #
 # Not a test: it prints figures (docs/BENCHMARKS.md, "Stock keeper").
 set -euo pipefail
@@ -23,9 +29,17 @@ for k in sales returns restocks movements policies stock reorders shortages dlq 
 done
 export INV_GROUP_ID="$RUN"
 "$BIN/invctl" -b "$BROKERS" topics create --partitions 6 >/dev/null
-echo "preloading $N movements into $INV_TOPIC_MOVEMENTS (6 partitions)" >&2
-"$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n "$N" --seed 42 --stock-take >/dev/null
 POLICY=(-X policy.default.reorder_point=10 -X policy.default.reorder_quantity=50 -X policy.default.safety_stock=5)
+# shellcheck disable=SC2206
+EXTRA=(${INV_BENCH_KEEPER_ARGS:-})
+PHASES="${INV_BENCH_PHASES:-throughput restore latency}"
+machine_busy() { # busy CPU seconds of the machine so far (all but idle and iowait)
+  awk '/^cpu /{printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / 100; exit}' /proc/stat
+}
+has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
+rss_line() { # pid -> "peak RSS a MiB (anon b MiB, file c MiB now)"
+  awk '/VmHWM/ {h = $2} /RssAnon/ {a = $2} /RssFile/ {f = $2} END {printf "peak RSS %.0f MiB (now: anonymous %.0f MiB, file-backed %.0f MiB)", h / 1024, a / 1024, f / 1024}' "/proc/$1/status"
+}
 
 metric() { # name -> sum of the series
   curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 ~ "^"n"($|\\{)" {s += $2} END {printf "%.6f", s}'
@@ -37,38 +51,83 @@ applied() { # movements applied + duplicates dropped + dead letters
 }
 
 PORT=19464
-start=$(date +%s.%N)
-"$BIN/inv-stock" -b "$BROKERS" --state-dir "$WORK/a" --http "127.0.0.1:$PORT" "${POLICY[@]}" 2>"$WORK/a.log" &
-pid=$!
-sleep 1
-# the input also opens with a stock-take count per (sku, location): wait
-# until it is all consumed, i.e. the count stops moving
-last=-1
-while :; do
-  now=$(applied $PORT)
-  [[ "$now" -ge "$N" && "$now" == "$last" ]] && break
-  last=$now; sleep 0.5; kill -0 $pid || { tail "$WORK/a.log"; exit 1; }
-done
-N=$now
-end=$(date +%s.%N)
-cpu=$(awk '{print ($14 + $15) / 100}' /proc/$pid/stat)
-hwm=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
-batches=$(metric $PORT inv_stock_batch_size_count); msgs=$(metric $PORT inv_stock_batch_size_sum)
-csum=$(metric $PORT inv_stock_lmdb_commit_seconds_sum); ccount=$(metric $PORT inv_stock_lmdb_commit_seconds_count)
-kill -TERM $pid; wait $pid || true
-awk -v n="$N" -v s="$start" -v e="$end" -v cpu="$cpu" -v hwm="$hwm" -v b="$batches" -v m="$msgs" -v cs="$csum" -v cc="$ccount" 'BEGIN {
-  printf "keeper: %d movements in %.2f s = %.0f movements/s, CPU %.1f s (%.0f movements per CPU-s), peak RSS %.0f MiB\n", n, e - s, n / (e - s), cpu, n / cpu, hwm / 1024
-  printf "keeper: %d transactions, %.0f movements per LMDB txn / Kafka transaction, LMDB commit %.2f ms on average\n", b, m / b, 1000 * cs / cc }'
+RATE="${INV_BENCH_RATE:-}"
+if has_phase throughput; then
+  echo "preloading $N movements into $INV_TOPIC_MOVEMENTS (6 partitions)" >&2
+  "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n "$N" --seed 42 --stock-take >/dev/null
+  start=$(date +%s.%N)
+  "$BIN/inv-stock" -b "$BROKERS" --state-dir "$WORK/a" --http "127.0.0.1:$PORT" "${POLICY[@]}" "${EXTRA[@]}" 2>"$WORK/a.log" &
+  pid=$!
+  sleep 1
+  # the input also opens with a stock-take count per (sku, location): wait
+  # until it is all consumed, i.e. the count stops moving
+  last=-1
+  while :; do
+    now=$(applied $PORT)
+    [[ "$now" -ge "$N" && "$now" == "$last" ]] && break
+    last=$now; sleep 0.5; kill -0 $pid || { tail "$WORK/a.log"; exit 1; }
+  done
+  N=$now
+  end=$(date +%s.%N)
+  cpu=$(awk '{print ($14 + $15) / 100}' /proc/$pid/stat)
+  rss=$(rss_line $pid)
+  batches=$(metric $PORT inv_stock_batch_size_count); msgs=$(metric $PORT inv_stock_batch_size_sum)
+  csum=$(metric $PORT inv_stock_lmdb_commit_seconds_sum); ccount=$(metric $PORT inv_stock_lmdb_commit_seconds_count)
+  kill -TERM $pid; wait $pid || true
+  awk -v n="$N" -v s="$start" -v e="$end" -v cpu="$cpu" -v rss="$rss" -v b="$batches" -v m="$msgs" -v cs="$csum" -v cc="$ccount" 'BEGIN {
+    printf "keeper: %d movements in %.2f s = %.0f movements/s, CPU %.1f s (%.0f movements per CPU-s), %s\n", n, e - s, n / (e - s), cpu, n / cpu, rss
+    printf "keeper: %d transactions, %.0f movements per LMDB txn / Kafka transaction, LMDB commit %.2f ms on average\n", b, m / b, 1000 * cs / cc }'
+  [[ -n "$RATE" ]] || RATE=$(awk -v n="$N" -v s="$start" -v e="$end" 'BEGIN {printf "%d", n / (e - s) / 2}')
+fi
 
-echo "restore: a second instance with an empty state dir takes every partition" >&2
-"$BIN/inv-stock" -b "$BROKERS" --state-dir "$WORK/b" --http "127.0.0.1:$((PORT + 1))" "${POLICY[@]}" 2>"$WORK/b.log" &
-pid=$!
-until [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((PORT + 1))/healthz")" == 200 ]]; do
-  sleep 0.2; kill -0 $pid || { tail "$WORK/b.log"; exit 1; }
-done
-kill -TERM $pid; wait $pid || true
-grep "restored from" "$WORK/b.log" | sed 's/.*info  //' >&2
-awk '/restored from/ {for (i = 1; i <= NF; i++) { if ($(i+1) == "rows,") r += $i; if ($(i+1) == "movement") d += $i; if ($(i+1) == "s") t += $i } }
-     END { printf "restore: %d rows + %d movement ids in %.2f s = %.0f keys/s\n", r, d, t, (r + d) / t }' "$WORK/b.log"
-"$BIN/bench_preload" delete -b "$BROKERS" $(env | awk -F= '/^INV_TOPIC_/ {print $2}') >/dev/null 2>&1 || true
-rm -rf "$WORK"
+if has_phase restore && has_phase throughput; then
+  echo "restore: a second instance with an empty state dir takes every partition" >&2
+  "$BIN/inv-stock" -b "$BROKERS" --state-dir "$WORK/b" --http "127.0.0.1:$((PORT + 1))" "${POLICY[@]}" "${EXTRA[@]}" 2>"$WORK/b.log" &
+  pid=$!
+  until [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((PORT + 1))/healthz")" == 200 ]]; do
+    sleep 0.2; kill -0 $pid || { tail "$WORK/b.log"; exit 1; }
+  done
+  kill -TERM $pid; wait $pid || true
+  grep "restored from" "$WORK/b.log" | sed 's/.*info  //' >&2
+  awk '/restored from/ {for (i = 1; i <= NF; i++) { if ($(i+1) == "rows,") r += $i; if ($(i+1) == "movement") d += $i; if ($(i+1) == "s") t += $i } }
+       END { printf "restore: %d rows + %d movement ids in %.2f s = %.0f keys/s\n", r, d, t, (r + d) / t }' "$WORK/b.log"
+fi
+
+if has_phase latency; then
+  # Fresh topics and state; a warm-up burst, then a fixed rate with
+  # occurred_at = the wall clock at produce time. A read_committed probe on
+  # partition 0 of the stock topic records receive time - updated_at of each
+  # location row (updated_at = its last movement's occurred_at).
+  RATE="${RATE:-50000}"
+  WARM="${INV_BENCH_LAT_WARMUP:-5}" MEAS="${INV_BENCH_LAT_MEASURE:-20}"
+  for k in sales returns restocks movements policies stock reorders shortages dlq dedup; do
+    export "INV_TOPIC_${k^^}=$RUN.lat.$k"
+  done
+  export INV_GROUP_ID="$RUN.lat"
+  "$BIN/invctl" -b "$BROKERS" topics create --partitions 6 >/dev/null
+  "$BIN/inv-stock" -b "$BROKERS" --state-dir "$WORK/c" --http "127.0.0.1:$((PORT + 2))" "${POLICY[@]}" "${EXTRA[@]}" 2>"$WORK/c.log" &
+  pid=$!
+  "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n 200000 --seed 7 --stock-take --dup-permille 0 >/dev/null 2>&1
+  "$BIN/bench_ceiling" wait -b "$BROKERS" -g "$INV_GROUP_ID" -t "$INV_TOPIC_MOVEMENTS" -T 300 ||
+    { tail "$WORK/c.log"; exit 1; }
+  echo "latency: $RATE movements/s for $((WARM + MEAS + 1)) s, measured over $MEAS s after $WARM s" >&2
+  "$BIN/bench_ceiling" latency -b "$BROKERS" -t "$INV_TOPIC_STOCK" -f updated_at --skip-network --partition 0 \
+    -w "$WARM" -m "$MEAS" -D 5 >"$WORK/latency" 2>>"$WORK/probe.log" &
+  probe=$!
+  sleep 1
+  cpu0=$(awk '{print ($14 + $15) / 100}' /proc/$pid/stat); t0=$(date +%s.%N); busy0=$(machine_busy)
+  "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n $((RATE * (WARM + MEAS + 1))) \
+    --seed 43 --dup-permille 0 --rate "$RATE" >/dev/null 2>>"$WORK/probe.log"
+  cpu1=$(awk '{print ($14 + $15) / 100}' /proc/$pid/stat); t1=$(date +%s.%N); busy1=$(machine_busy)
+  wait $probe || true
+  rss=$(rss_line $pid)
+  batches=$(metric $((PORT + 2)) inv_stock_batch_size_count); msgs=$(metric $((PORT + 2)) inv_stock_batch_size_sum)
+  kill -TERM $pid; wait $pid || true
+  echo "latency: at $RATE movements/s: $(cat "$WORK/latency")"
+  awk -v c0="$cpu0" -v c1="$cpu1" -v t0="$t0" -v t1="$t1" -v b0="$busy0" -v b1="$busy1" -v rss="$rss" -v b="$batches" -v m="$msgs" 'BEGIN {
+    printf "latency: inv-stock used %.2f cores under that load, the rest of the machine (broker, load, probe) %.2f; %s; %.0f movements per transaction over the run\n", (c1 - c0) / (t1 - t0), (b1 - b0 - (c1 - c0)) / (t1 - t0), rss, m / b }'
+fi
+# shellcheck disable=SC2046
+"$BIN/bench_preload" delete -b "$BROKERS" $(for k in sales returns restocks movements policies stock reorders shortages dlq dedup; do
+  echo "$RUN.$k $RUN.lat.$k"; done) >/dev/null 2>&1 || true
+if [[ "${INV_BENCH_KEEP:-0}" == 1 ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
