@@ -785,7 +785,7 @@ int inv_store_open(const char *dir, const inv_store_options_t *opts, inv_store_t
     if (o.sync == INV_STORE_SYNC_LAZY_META)
         flags |= MDB_NOMETASYNC;
     else if (o.sync == INV_STORE_SYNC_NONE)
-        flags |= MDB_NOSYNC;
+        flags |= MDB_NOSYNC | MDB_WRITEMAP; /* pages written in place: no copy, no write() per dirty page */
     if ((rc = store_env_create(s, o.max_readers)) || (rc = mdb_env_set_mapsize(s->env, map)) ||
         (rc = mdb_env_open(s->env, dir, flags, 0600)))
         goto fail;

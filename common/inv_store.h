@@ -111,9 +111,11 @@ typedef enum {
     /* Two syncs per commit (LMDB's default): an OS crash loses nothing. */
     INV_STORE_SYNC_FULL,
     /* No sync at commit (MDB_NOSYNC), flushed at close and by
-     * inv_store_sync(). Fastest; a process crash still loses nothing, but an
-     * OS crash may lose recent txns and, on file systems that reorder
-     * writes, tear the file. So while such a writer runs, the state dir
+     * inv_store_sync(); dirty pages are written in place in the memory map
+     * (MDB_WRITEMAP: no copy and no write() per page; the data file is as
+     * large as the map, sparse). Fastest; a process crash still loses
+     * nothing, but an OS crash may lose recent txns and, on file systems
+     * that reorder writes, tear the file. So while such a writer runs, the state dir
      * records the boot it runs in ("unsynced-boot-id", removed by a clean
      * close); an open that finds another boot there deletes the environment
      * first (inv_store_was_reset() then says so) and the caller rebuilds

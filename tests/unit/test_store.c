@@ -41,10 +41,15 @@ static const char *fresh_dir(void)
     return dir;
 }
 
+/* The sync mode of open_store(): main() runs the map and reader tests in
+ * INV_STORE_SYNC_NONE too (MDB_WRITEMAP, inv-stock's default). */
+static inv_store_sync_t test_sync = INV_STORE_SYNC_LAZY_META;
+
 static inv_store_t *open_store(size_t map_size)
 {
     inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
     o.map_size = map_size;
+    o.sync = test_sync;
     inv_store_t *s = NULL;
     int rc = inv_store_open(fresh_dir(), &o, &s);
     if (rc) {
@@ -1152,6 +1157,15 @@ int main(void)
     INV_RUN(test_reader_threads_share_the_store_while_the_writer_grows_the_map);
     INV_RUN(test_stale_reader_of_a_dead_process_is_cleared);
     INV_RUN(test_strerror_covers_own_lmdb_and_errno_codes);
+    /* again with pages written in place (MDB_WRITEMAP): growth, readers, prune */
+    test_sync = INV_STORE_SYNC_NONE;
+    INV_RUN(test_aborted_txn_leaves_no_trace);
+    INV_RUN(test_partition_drop_removes_only_that_partition);
+    INV_RUN(test_dedup_prune_stops_at_max_oldest_first);
+    INV_RUN(test_map_grows_from_64k_to_hold_100k_rows);
+    INV_RUN(test_map_full_fails_the_txn_and_next_begin_grows);
+    INV_RUN(test_readonly_process_sees_whole_txns_while_the_writer_grows_the_map);
+    INV_RUN(test_reader_threads_share_the_store_while_the_writer_grows_the_map);
     if (dir[0])
         nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
     return INV_TEST_DONE();
