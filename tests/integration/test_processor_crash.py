@@ -2,7 +2,10 @@
 DESIGN.md "Guarantees to test against").
 
 1. Restarts: >= 100k sale events (baskets of 1-3 lines, a few malformed ones
-   among them) are produced up front to a 4-partition input topic. inv-sale is
+   among them) go to a 4-partition input topic in slices: a backlog up front,
+   then a slice per instance that streams in while it runs (inv-sale commits
+   as soon as it has drained its input, so without new input arriving a kill
+   would mostly find nothing open). inv-sale is
    started and killed with SIGKILL KILLS times at random (seeded) moments:
    some while it starts, initialises its transactions or joins the group,
    most while it streams. Each time it is restarted at once (the restarted
@@ -97,9 +100,11 @@ class Workload:
         self.keys = [b"k%d" % i for i in range(EVENTS)]
         self.where = [None] * EVENTS  # (partition, offset) once produced
 
-    def produce(self, topic):
+    def produce(self, topic, lo=0, hi=EVENTS, seconds=0.0):
+        """Produces events lo..hi-1, spread evenly over `seconds` (0: at once),
+        and waits for their acknowledgements."""
         p = Producer({"bootstrap.servers": bootstrap(), "enable.idempotence": True, "acks": "all",
-                      "linger.ms": 20, "batch.size": 1000000, "compression.type": "lz4",
+                      "linger.ms": 5 if seconds else 20, "batch.size": 1000000, "compression.type": "lz4",
                       "partitioner": "murmur2_random", "queue.buffering.max.messages": 500000})
         errors = []
 
@@ -108,7 +113,11 @@ class Workload:
                 errors.append(err)
             else:
                 self.where[int(msg.key()[1:])] = (msg.partition(), msg.offset())
-        for k, v in zip(self.keys, self.values):
+        t0 = time.monotonic()
+        for j, (k, v) in enumerate(zip(self.keys[lo:hi], self.values[lo:hi])):
+            if seconds:
+                while time.monotonic() < t0 + seconds * j / (hi - lo):
+                    p.poll(0.001)
             while True:
                 try:
                     p.produce(topic, key=k, value=v, on_delivery=cb)
@@ -244,15 +253,19 @@ def scenario_restarts(rng):
     create_topics(env)
     try:
         work = Workload("C", rng)
+        # The input arrives in KILLS + 3 slices: two before the first start,
+        # then one per instance, streamed in while it runs (before it starts
+        # for a start-up kill), the last one for the SIGTERM: a processor that
+        # finishes its input faster than the test can react would otherwise
+        # leave the later kills nothing to hit.
+        cut = [EVENTS * i // (KILLS + 3) for i in range(KILLS + 4)]
         t0 = time.monotonic()
-        work.produce(env["INV_TOPIC_SALES"])
-        log("produced %d events (%d movements expected, %d malformed) in %.1fs"
-            % (EVENTS, len(work.expected), len(work.bad), time.monotonic() - t0))
+        work.produce(env["INV_TOPIC_SALES"], 0, cut[2])
+        log("produced %d of %d events (%d movements expected in all, %d malformed) in %.1fs"
+            % (cut[2], EVENTS, len(work.expected), len(work.bad), time.monotonic() - t0))
         group = unique("g-crash")
         g = Group(group, env["INV_TOPIC_SALES"])
         wm = Consumer({"bootstrap.servers": bootstrap(), "group.id": unique("wm")})
-        end = watermarks(wm, env["INV_TOPIC_SALES"])
-        assert sum(end.values()) == EVENTS
         mov = env["INV_TOPIC_MOVEMENTS"]
         streaming_kills = 0
         proc = None
@@ -261,6 +274,8 @@ def scenario_restarts(rng):
                 proc = start_sale(env, group)
                 early = rng.random() < 0.25
                 if early:
+                    work.produce(env["INV_TOPIC_SALES"], cut[k + 2], cut[k + 3])
+                    end = watermarks(wm, env["INV_TOPIC_SALES"])
                     # during start-up: init_transactions, subscribe, group join
                     time.sleep(rng.uniform(0.0, 1.5))
                     phase = "start-up"
@@ -270,14 +285,16 @@ def scenario_restarts(rng):
                                "instance %d to get its partitions" % k)
                     assert proc.alive(), proc.stderr_text()[-3000:]
                     hw0 = sum(watermarks(wm, mov).values())
+                    # this instance's slice of the input streams in over a
+                    # second while it runs, so the kill lands mid-stream
+                    feed = threading.Thread(target=work.produce,
+                                            args=(env["INV_TOPIC_SALES"], cut[k + 2], cut[k + 3], 1.0))
+                    feed.start()
                     wait_until(lambda: sum(watermarks(wm, mov).values()) > hw0 or not proc.alive(), 30,
                                "instance %d to produce" % k, interval=0.01)
-                    # A random moment, but one that leaves input for the kills
-                    # to come: after a random time or a random share of this
-                    # instance's fair part of the remaining movements,
-                    # whichever comes first.
-                    left = sum(end.values()) - sum(g.committed().values())
-                    share = 2 * left / (KILLS - k + 1) * rng.uniform(0.1, 1.0)
+                    # A random moment within the slice: after a random time
+                    # or a random share of its movements, whichever first.
+                    share = 2 * (cut[k + 3] - cut[k + 2]) * rng.uniform(0.1, 0.9)
                     deadline = time.monotonic() + rng.uniform(0.0, 0.8)
                     wait_until(lambda: time.monotonic() >= deadline or not proc.alive() or
                                sum(watermarks(wm, mov).values()) - hw0 >= share, 30,
@@ -285,8 +302,12 @@ def scenario_restarts(rng):
                     phase = "streaming"
                 assert proc.alive(), "inv-sale exited before its kill:\n%s" % proc.stderr_text()[-3000:]
                 proc.kill()
+                if not early:
+                    feed.join()
+                    end = watermarks(wm, env["INV_TOPIC_SALES"])
                 left = sum(end.values()) - sum(g.committed().values())
-                assert left > 0, "kill %d came after the whole input was processed: no longer mid-stream" % k
+                if left == 0:
+                    phase = "after its input"  # it was faster than the test: not counted
                 if phase == "streaming":
                     streaming_kills += 1
                 log("kill -9 #%d (%s): %d of %d input events still to commit"
@@ -298,10 +319,16 @@ def scenario_restarts(rng):
             n0 = len(assignments(proc))
             wait_until(lambda: len(assignments(proc)) > n0 or not proc.alive(), 60, "assignment before SIGTERM")
             hw0 = sum(watermarks(wm, mov).values())
+            feed = threading.Thread(target=work.produce, args=(env["INV_TOPIC_SALES"], cut[-2], cut[-1], 1.0))
+            feed.start()
             wait_until(lambda: sum(watermarks(wm, mov).values()) > hw0 or not proc.alive(), 30,
                        "production before SIGTERM", interval=0.01)
+            time.sleep(rng.uniform(0.0, 0.5))
             t_term = time.monotonic()
             rc = proc.stop(30)
+            feed.join()
+            end = watermarks(wm, env["INV_TOPIC_SALES"])
+            assert sum(end.values()) == EVENTS
             assert rc == 0, "SIGTERM mid-stream: exit %s\n%s" % (rc, proc.stderr_text()[-3000:])
             left = sum(end.values()) - sum(g.committed().values())
             assert left > 0, "SIGTERM came after the whole input was processed"
