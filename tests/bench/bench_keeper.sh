@@ -37,12 +37,23 @@ machine_busy() { # busy CPU seconds of the machine so far (all but idle and iowa
   awk '/^cpu /{printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / 100; exit}' /proc/stat
 }
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
-rss_line() { # pid -> "peak RSS a MiB (anon b MiB, file c MiB now)"
-  awk '/VmHWM/ {h = $2} /RssAnon/ {a = $2} /RssFile/ {f = $2} END {printf "peak RSS %.0f MiB (now: anonymous %.0f MiB, file-backed %.0f MiB)", h / 1024, a / 1024, f / 1024}' "/proc/$1/status"
+ANON_PEAK=0
+sample_anon() { # pid: keeps the largest RssAnon seen (RSS without LMDB's file-backed map) in ANON_PEAK (KiB)
+  local a; a=$(awk '/RssAnon/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0)
+  [[ -n "$a" && "$a" -gt "$ANON_PEAK" ]] && ANON_PEAK=$a
+  return 0
+}
+rss_line() { # pid -> "peak RSS a MiB (peak anonymous b MiB; now: ...)"
+  awk -v ap="$ANON_PEAK" '/VmHWM/ {h = $2} /RssAnon/ {a = $2} /RssFile/ {f = $2} END {printf "peak RSS %.0f MiB (peak anonymous %.0f MiB, sampled; now: anonymous %.0f MiB, file-backed %.0f MiB)", h / 1024, ap / 1024, a / 1024, f / 1024}' "/proc/$1/status"
 }
 
 metric() { # name -> sum of the series
   curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 ~ "^"n"($|\\{)" {s += $2} END {printf "%.6f", s}'
+}
+quantile() { # port histogram q -> the bucket bound at quantile q (Prometheus buckets), in ms
+  curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2_bucket" -v q="$3" '
+    $1 ~ "^"n"\\{" { match($1, /le="[^"]+"/); le = substr($1, RSTART + 4, RLENGTH - 5); c[le] += $2; if (!(le in seen)) { seen[le] = 1; order[k++] = le } }
+    END { tot = c["+Inf"]; for (i = 0; i < k; i++) if (c[order[i]] >= q * tot) { printf "%s", order[i] == "+Inf" ? "inf" : order[i] * 1000; exit } }'
 }
 applied() { # movements applied + duplicates dropped + dead letters
   local a b c; a=$(metric "$1" inv_stock_movements_total); b=$(metric "$1" inv_stock_duplicates_total)
@@ -65,10 +76,12 @@ if has_phase throughput; then
   while :; do
     now=$(applied $PORT)
     [[ "$now" -ge "$N" && "$now" == "$last" ]] && break
-    last=$now; sleep 0.5; kill -0 $pid || { tail "$WORK/a.log"; exit 1; }
+    last=$now; kill -0 $pid || { tail "$WORK/a.log"; exit 1; }
+    for _ in 1 2 3 4 5 6 7 8 9 10; do sample_anon $pid; sleep 0.05; done
   done
   N=$now
   end=$(date +%s.%N)
+  sample_anon $pid
   cpu=$(awk '{print ($14 + $15) / 100}' /proc/$pid/stat)
   rss=$(rss_line $pid)
   batches=$(metric $PORT inv_stock_batch_size_count); msgs=$(metric $PORT inv_stock_batch_size_sum)
@@ -116,14 +129,21 @@ if has_phase latency; then
   probe=$!
   sleep 1
   cpu0=$(awk '{print ($14 + $15) / 100}' /proc/$pid/stat); t0=$(date +%s.%N); busy0=$(machine_busy)
+  ANON_PEAK=0
   "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n $((RATE * (WARM + MEAS + 1))) \
-    --seed 43 --dup-permille 0 --rate "$RATE" >/dev/null 2>>"$WORK/probe.log"
+    --seed 43 --dup-permille 0 --rate "$RATE" >/dev/null 2>>"$WORK/probe.log" &
+  load=$!
+  while kill -0 $load 2>/dev/null; do sample_anon $pid; sleep 0.1; done
+  wait $load
   cpu1=$(awk '{print ($14 + $15) / 100}' /proc/$pid/stat); t1=$(date +%s.%N); busy1=$(machine_busy)
   wait $probe || true
   rss=$(rss_line $pid)
   batches=$(metric $((PORT + 2)) inv_stock_batch_size_count); msgs=$(metric $((PORT + 2)) inv_stock_batch_size_sum)
+  own="input timestamp to LMDB commit p50 <= $(quantile $((PORT + 2)) inv_stock_end_to_end_latency_seconds 0.5) ms, p99 <= $(quantile $((PORT + 2)) inv_stock_end_to_end_latency_seconds 0.99) ms"
+  own="$own; Kafka commit p50 <= $(quantile $((PORT + 2)) inv_stock_kafka_commit_seconds 0.5) ms, p99 <= $(quantile $((PORT + 2)) inv_stock_kafka_commit_seconds 0.99) ms"
   kill -TERM $pid; wait $pid || true
   echo "latency: at $RATE movements/s: $(cat "$WORK/latency")"
+  echo "latency: inv-stock's own histograms (whole run, bucket bounds): $own"
   awk -v c0="$cpu0" -v c1="$cpu1" -v t0="$t0" -v t1="$t1" -v b0="$busy0" -v b1="$busy1" -v rss="$rss" -v b="$batches" -v m="$msgs" 'BEGIN {
     printf "latency: inv-stock used %.2f cores under that load, the rest of the machine (broker, load, probe) %.2f; %s; %.0f movements per transaction over the run\n", (c1 - c0) / (t1 - t0), (b1 - b0 - (c1 - c0)) / (t1 - t0), rss, m / b }'
 fi
