@@ -101,6 +101,11 @@ rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactiona
         set_default(kc, c, "linger.ms", "5", errstr, errstr_size) != 0 ||
         set_default(kc, c, "compression.type", "lz4", errstr, errstr_size) != 0 ||
         set_default(kc, c, "queue.buffering.max.messages", "500000", errstr, errstr_size) != 0 ||
+        /* librdkafka 2.0.2 retries AddOffsetsToTxn after retry.backoff.ms
+         * when the previous transaction's markers are still being written
+         * (CONCURRENT_TRANSACTIONS): at the default 100 ms that is the p99
+         * of back-to-back transactions */
+        set_default(kc, c, "retry.backoff.ms", "10", errstr, errstr_size) != 0 ||
         (transactional_id &&
          (conf_set(kc, "transactional.id", transactional_id, errstr, errstr_size) != 0 ||
           set_default(kc, c, "transaction.timeout.ms", timeout, errstr, errstr_size) != 0))) {

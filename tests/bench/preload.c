@@ -201,12 +201,14 @@ static int cmd_produce(int argc, char **argv) {
     double t0 = mono_s();
     for (long long i = 0; i < count; i++) {
         if (rate > 0) {
+            /* Paced by the millisecond: what is due goes out at once, then
+             * sleep. (A sleep per message would spin at these rates and
+             * take a core from the broker and the contender.) */
             double due = t0 + (double)i / rate, now;
             while ((now = mono_s()) < due) {
                 rd_kafka_poll(rk, 0);
                 double left = due - now;
-                if (left > 0.0002)
-                    usleep((useconds_t)(left * 1e6 > 1000 ? 1000 : left * 1e6));
+                usleep((useconds_t)(left * 1e6 > 1000 ? 1000 : left * 1e6 < 100 ? 100 : left * 1e6));
             }
         }
         int64_t when = rate > 0 ? wall_ms() : BASE_MS + i;
