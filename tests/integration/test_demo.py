@@ -4,13 +4,12 @@ press Ctrl-C, and check that nothing it started is left running."""
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from invtest import ROOT
+from invtest import ROOT, free_port
 
 SESSION = "invdemo%d" % os.getpid()
 
@@ -22,11 +21,6 @@ def tmux(*args, check=True):
 def screen():
     return tmux("capture-pane", "-p", "-t", SESSION, check=False).stdout
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def throughput(text):

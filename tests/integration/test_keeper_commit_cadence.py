@@ -6,28 +6,12 @@ commit.min.interval.ms=-1 the same movement waits for the interval."""
 import json
 import os
 import shutil
-import socket
 import tempfile
 import time
-import urllib.request
 
-from invtest import bin, bootstrap, consume_all, create_topic_set, produce, start, topic_env, unique, wait_until
+from invtest import (bin, bootstrap, consume_all, create_topic_set, free_port, http_get, produce, start, topic_env,
+                     unique, wait_until)
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(port, path):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-    except OSError:
-        return None, b""
 
 
 def movement(i):
@@ -45,11 +29,11 @@ def run_keeper(work, extra):
     port = free_port()
     k = start([bin("inv-stock"), "-b", bootstrap(), "--state-dir", os.path.join(work, env["INV_GROUP_ID"]),
                "--http", "127.0.0.1:%d" % port, "-X", "commit.interval.ms=60000"] + extra, env)
-    wait_until(lambda: get(port, "/healthz")[0] == 200, timeout=60, what="inv-stock ready")
+    wait_until(lambda: http_get(port, "/healthz")[0] == 200, timeout=60, what="inv-stock ready")
     t0 = time.monotonic()
     produce(env["INV_TOPIC_MOVEMENTS"], [("SKU-1", movement(1))])
     while time.monotonic() - t0 < 8:
-        if get(port, "/stock/SKU-1")[0] == 200:
+        if http_get(port, "/stock/SKU-1")[0] == 200:
             return k, port, env, time.monotonic() - t0
         time.sleep(0.05)
     return k, port, env, None

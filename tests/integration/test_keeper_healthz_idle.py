@@ -5,27 +5,11 @@ delivered nothing since it was assigned, so readiness must not depend on one."""
 import json
 import os
 import shutil
-import socket
 import tempfile
-import urllib.request
 
-from invtest import bin, bootstrap, create_topic_set, produce, start, topic_env, unique, wait_until
+from invtest import (bin, bootstrap, create_topic_set, free_port, http_get, produce, start, topic_env, unique,
+                     wait_until)
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(port, path):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-    except OSError:
-        return None, b""
 
 
 def movement(i, sku):
@@ -43,8 +27,8 @@ def main():
         port = free_port()
         a = start([bin("inv-stock"), "-b", bootstrap(), "--state-dir", os.path.join(work, "a"),
                    "--http", "127.0.0.1:%d" % port], env)
-        wait_until(lambda: get(port, "/stock/SKU-29")[0] == 200, timeout=60, what="the movements applied")
-        wait_until(lambda: get(port, "/healthz")[0] == 200, timeout=30, what="instance A ready")
+        wait_until(lambda: http_get(port, "/stock/SKU-29")[0] == 200, timeout=60, what="the movements applied")
+        wait_until(lambda: http_get(port, "/healthz")[0] == 200, timeout=30, what="instance A ready")
         assert a.stop() == 0, a.stderr_text()
 
         # B: empty state dir, same group: restores every partition, then idles.
@@ -53,10 +37,10 @@ def main():
         port = free_port()
         b = start([bin("inv-stock"), "-b", bootstrap(), "--state-dir", os.path.join(work, "b"),
                    "--http", "127.0.0.1:%d" % port, "-X", "health.max.lag=0"], env)
-        wait_until(lambda: get(port, "/healthz")[0] == 200, timeout=60, what="restored, idle instance B ready")
-        status, body = get(port, "/healthz")
+        wait_until(lambda: http_get(port, "/healthz")[0] == 200, timeout=60, what="restored, idle instance B ready")
+        status, body = http_get(port, "/healthz")
         assert json.loads(body) == {"ready": True, "assigned_partitions": 3}, body
-        status, body = get(port, "/stock/SKU-7")
+        status, body = http_get(port, "/stock/SKU-7")
         assert status == 200 and json.loads(body)["network"]["on_hand"] == 5, body
         assert "restored from" in b.stderr_text(), b.stderr_text()
         assert b.stop() == 0, b.stderr_text()

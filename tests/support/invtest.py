@@ -28,6 +28,7 @@ __all__ = [
     "ROOT", "TOPIC_KEYS", "COMPACTED_KEYS", "unique", "bootstrap", "bin", "topic_env",
     "topic_names", "create_topics", "create_topic_set", "delete_topics", "produce", "consume_all",
     "run", "start", "Proc", "wait_until", "murmur2", "murmur2_partition", "log_dir",
+    "free_port", "http_get",
 ]
 
 ROOT = os.environ.get("INV_SOURCE_DIR") or os.path.dirname(
@@ -80,6 +81,28 @@ def log_dir():
         _log_dir = os.environ.get("INV_TEST_LOG_DIR") or tempfile.mkdtemp(prefix="invtest-")
         os.makedirs(_log_dir, exist_ok=True)
     return _log_dir
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path, timeout=10):
+    """(status, body bytes) of GET http://127.0.0.1:port/path; (None, b"") while
+    nothing answers there (not listening yet, or gone)."""
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except OSError:
+        return None, b""
 
 
 def wait_until(pred, timeout=30.0, what="condition", interval=0.1):

@@ -35,17 +35,14 @@ import os
 import random
 import re
 import shutil
-import socket
 import struct
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 
-from invtest import (ROOT, TOPIC_KEYS, bin, bootstrap, murmur2_partition, run, start, topic_env,
-                     unique, wait_until)
+from invtest import (ROOT, TOPIC_KEYS, bin, bootstrap, free_port, http_get, murmur2_partition, run, start,
+                     topic_env, unique, wait_until)
 
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -947,23 +944,6 @@ def committed_offsets(group, topic, partitions):
         return {tp.partition: tp.offset for tp in tps}
     finally:
         c.close()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def http_get(port, path, timeout=10):
-    """(status, body bytes); connection errors raise."""
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
 
 
 def parse_metrics(text):
