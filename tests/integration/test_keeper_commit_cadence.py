@@ -1,5 +1,5 @@
 """A transaction commits as soon as the input is drained (commit.min.interval.ms,
-default 0), not only when commit.interval.ms runs out: with commit.interval.ms
+default 10 ms), not only when commit.interval.ms runs out: with commit.interval.ms
 at 60 s, one movement is applied and on inventory.stock within seconds. With
 commit.min.interval.ms=-1 the same movement waits for the interval."""
 
