@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,8 @@ static const char *const DB_NAMES[DB_COUNT] = {
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define MIN_MAP_PAGES 16
 #define READER_CHECK_INTERVAL_NS 1000000000LL
+/* A growth ahead of need that found no room is tried again after this. */
+#define GROWTH_RETRY_NS 1000000000LL
 #define LOCK_FILE "inv_store.lock"
 /* Present while a writer runs without syncing its commits: the boot it ran
  * in. Found at open with another boot id, the OS crashed (or rebooted)
@@ -67,6 +70,12 @@ struct inv_store_s {
     pthread_rwlock_t map_lock;
     atomic_int grow_pending;
     atomic_uint_fast64_t growths;
+    atomic_int_fast64_t next_growth_ns; /* no growth ahead of need before this */
+    atomic_int map_lost; /* a failed resize could not map the old size again */
+    atomic_uint_fast64_t write_errors;
+    atomic_int last_write_error;
+    int writemap; /* MDB_WRITEMAP: the map's blocks are reserved up front */
+    int env_opened; /* mdb_env_open succeeded on env */
     atomic_int_fast64_t last_reader_check_ns;
     char instance_id[64];
     open_env_t *registered;
@@ -284,6 +293,30 @@ static int check_write(const inv_store_txn_t *t)
     return t->failed ? INV_STORE_TXN_FAILED : 0;
 }
 
+/*
+ * LMDB's write() of dirty pages (mdb_page_flush: at commit, or when a big
+ * txn spills) reports a write that stopped short as EIO ("short write,
+ * filesystem full?"), and that is how a full disk usually shows, in the
+ * middle of a run of pages. Told apart from a real I/O error by the file
+ * system having no block left for us.
+ */
+static int precise_write_error(inv_store_t *s, int rc)
+{
+    struct statvfs vfs;
+    int fd;
+    if (rc != EIO || s->writemap || mdb_env_get_fd(s->env, &fd) != 0 || fstatvfs(fd, &vfs) != 0)
+        return rc;
+    uint64_t blocks = geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail; /* root may use the reserve */
+    return blocks * vfs.f_frsize < s->psize ? ENOSPC : rc;
+}
+
+static void note_write_error(inv_store_t *s, int rc)
+{
+    if (rc != INV_STORE_MAP_FULL)
+        atomic_fetch_add(&s->write_errors, 1);
+    atomic_store(&s->last_write_error, rc);
+}
+
 /* A write operation failed: LMDB has poisoned the txn, remember why. */
 static int write_failed(inv_store_txn_t *t, int rc)
 {
@@ -291,8 +324,11 @@ static int write_failed(inv_store_txn_t *t, int rc)
         atomic_store(&t->store->grow_pending, 1);
         rc = INV_STORE_MAP_FULL;
     }
-    if (!t->failed)
+    rc = precise_write_error(t->store, rc);
+    if (!t->failed) {
         t->failed = rc;
+        note_write_error(t->store, rc);
+    }
     return rc;
 }
 
@@ -395,15 +431,57 @@ static uint64_t used_bytes(const inv_store_t *s, const MDB_envinfo *info)
     return ((uint64_t)info->me_last_pgno + 1) * s->psize;
 }
 
+/* The disk (or the quota, or the file size limit) has no room. */
+static int no_room(int rc) { return rc == ENOSPC || rc == EDQUOT || rc == EFBIG; }
+
+/*
+ * With MDB_WRITEMAP, LMDB extends data.mdb to the map size with ftruncate()
+ * (a sparse file) and writes pages by storing into the shared mapping, so
+ * on a full disk the first store into a page without a block is a SIGBUS.
+ * Reserving the blocks of [from, to) here turns that into ENOSPC now.
+ */
+static int reserve_map(inv_store_t *s, uint64_t from, uint64_t to)
+{
+    int fd, rc;
+    if (!s->writemap || to <= from)
+        return 0;
+    if ((rc = mdb_env_get_fd(s->env, &fd)) != 0)
+        return rc;
+    do
+        rc = posix_fallocate(fd, (off_t)from, (off_t)(to - from));
+    while (rc == EINTR);
+    return rc;
+}
+
+/* Sets the map size (0: the size the environment records) and reserves its
+ * new blocks. On failure the map is back at `old`, which with MDB_WRITEMAP
+ * truncates the file to it and so releases a partial reservation. Needs no
+ * txn open in the process (map_lock held exclusively, or opening). */
+static int resize_map(inv_store_t *s, size_t old, size_t size)
+{
+    int rc = mdb_env_set_mapsize(s->env, size);
+    if (rc == 0 && s->writemap) {
+        MDB_envinfo info;
+        mdb_env_info(s->env, &info);
+        rc = reserve_map(s, old, info.me_mapsize);
+    }
+    if (rc && mdb_env_set_mapsize(s->env, old) != 0)
+        atomic_store(&s->map_lost, 1); /* LMDB has no mapping left: no txn may begin */
+    return rc;
+}
+
 /* Doubles the map when the last write txn overflowed it or more than 3/4 is
- * used. Waits for the process's open txns: the mapping moves. */
+ * used. Waits for the process's open txns: the mapping moves. A growth
+ * ahead of need that finds no room is not an error (the map still has
+ * room; tried again a second later); one after INV_STORE_MAP_FULL is. */
 static int maybe_grow(inv_store_t *s)
 {
     MDB_envinfo info;
     pthread_rwlock_rdlock(&s->map_lock);
     mdb_env_info(s->env, &info);
     pthread_rwlock_unlock(&s->map_lock);
-    if (!atomic_load(&s->grow_pending) && used_bytes(s, &info) * 4 <= (uint64_t)info.me_mapsize * 3)
+    if (!atomic_load(&s->grow_pending) &&
+        (used_bytes(s, &info) * 4 <= (uint64_t)info.me_mapsize * 3 || now_ns() < atomic_load(&s->next_growth_ns)))
         return 0;
 
     int rc = 0;
@@ -415,11 +493,16 @@ static int maybe_grow(inv_store_t *s)
         do
             size *= 2;
         while (used * 4 > size * 3);
-        rc = mdb_env_set_mapsize(s->env, (size_t)size);
-        if (rc == 0)
+        rc = resize_map(s, info.me_mapsize, (size_t)size);
+        if (rc == 0) {
             atomic_fetch_add(&s->growths, 1);
-        else
+        } else {
             atomic_store(&s->grow_pending, pending);
+            if (!pending && no_room(rc) && !atomic_load(&s->map_lost)) {
+                atomic_store(&s->next_growth_ns, now_ns() + GROWTH_RETRY_NS);
+                rc = 0;
+            }
+        }
     }
     pthread_rwlock_unlock(&s->map_lock);
     return rc;
@@ -428,8 +511,10 @@ static int maybe_grow(inv_store_t *s)
 /* Another process grew the map beyond ours: adopt its size. */
 static int adopt_map_size(inv_store_t *s)
 {
+    MDB_envinfo info;
     pthread_rwlock_wrlock(&s->map_lock);
-    int rc = mdb_env_set_mapsize(s->env, 0);
+    mdb_env_info(s->env, &info);
+    int rc = resize_map(s, info.me_mapsize, 0);
     pthread_rwlock_unlock(&s->map_lock);
     return rc;
 }
@@ -449,24 +534,29 @@ int inv_store_txn_begin(inv_store_t *s, int readonly, inv_store_txn_t **out)
     int rc;
     if (!readonly) {
         maybe_reader_check(s);
-        if ((rc = maybe_grow(s)) != 0) {
-            free(t);
-            return rc;
-        }
+        if ((rc = maybe_grow(s)) != 0)
+            goto fail;
     }
     for (int attempt = 0;; attempt++) {
+        if (atomic_load(&s->map_lost)) {
+            rc = MDB_PANIC;
+            goto fail;
+        }
         pthread_rwlock_rdlock(&s->map_lock);
         rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &t->txn);
         if (rc == 0)
             break;
         pthread_rwlock_unlock(&s->map_lock);
-        if (rc != MDB_MAP_RESIZED || attempt == 3 || (rc = adopt_map_size(s)) != 0) {
-            free(t);
-            return rc;
-        }
+        if (rc != MDB_MAP_RESIZED || attempt == 3 || (rc = adopt_map_size(s)) != 0)
+            goto fail;
     }
     *out = t;
     return 0;
+fail:
+    if (!readonly)
+        note_write_error(s, rc);
+    free(t);
+    return rc;
 }
 
 static void txn_free(inv_store_txn_t *t)
@@ -492,6 +582,10 @@ int inv_store_txn_commit(inv_store_txn_t *t)
             atomic_store(&t->store->grow_pending, 1);
             rc = INV_STORE_MAP_FULL;
         }
+        if (rc)
+            note_write_error(t->store, rc = precise_write_error(t->store, rc));
+        else if (atomic_load(&t->store->last_write_error))
+            atomic_store(&t->store->last_write_error, 0);
     }
     txn_free(t);
     return rc;
@@ -727,19 +821,111 @@ static int boot_guard(inv_store_t *s, const char *dir, inv_store_sync_t *sync)
     }
     if (*sync != INV_STORE_SYNC_NONE)
         return 0;
-    int fd = boot[0] ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+    /* Written aside and renamed: a write that fails (a full disk) must not
+     * leave a truncated record, which the next open would take for
+     * another boot's. */
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = boot[0] ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
     int ok = fd >= 0 && write(fd, boot, strlen(boot)) == (ssize_t)strlen(boot) && fsync(fd) == 0;
     if (fd >= 0)
         close(fd);
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok && fd >= 0)
+        unlink(tmp);
     int dfd = ok ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     ok = ok && dfd >= 0 && fsync(dfd) == 0;
     if (dfd >= 0)
         close(dfd);
-    if (ok)
+    if (ok) {
         snprintf(s->boot_file, sizeof s->boot_file, "%s", path);
-    else
+    } else {
         *sync = INV_STORE_SYNC_LAZY_META;
+        /* This boot's record, of a writer that crashed: kept until a clean
+         * close has synced everything, then removed. */
+        if (rc == 0)
+            snprintf(s->boot_file, sizeof s->boot_file, "%s", path);
+    }
     return 0;
+}
+
+/*
+ * LMDB writes its lock file through a shared mapping too (the header when it
+ * creates it, reader slots later), so a hole in it is the same SIGBUS on a
+ * full disk. Its blocks are reserved before LMDB opens it: FALLOC_FL_KEEP_SIZE,
+ * since LMDB sizes the file itself (and a larger one changes its reader
+ * count). LMDB's table is 128 bytes plus 64 per reader slot; an existing
+ * file keeps its size. A full disk is ENOSPC only when LMDB would have to
+ * extend the file: one it sized before (an older inv_store, no reservation)
+ * has its header page written, and the pages after it hold reader slots
+ * beyond the first ~60, which inv-stock never uses at once.
+ * No environment of `dir` is open in this process (env_register), so
+ * closing this descriptor drops none of LMDB's fcntl locks.
+ */
+static int reserve_lock_file(const char *dir, unsigned max_readers)
+{
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/lock.mdb", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno;
+    off_t page = sysconf(_SC_PAGESIZE), need = ((off_t)(max_readers ? max_readers : 126) + 2) * 64;
+    off_t size = fstat(fd, &st) == 0 ? st.st_size : 0, len = size > need ? size : need;
+    len = (len + page - 1) / page * page;
+    int rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, len) == 0 ? 0 : errno;
+    close(fd);
+    if (rc == EOPNOTSUPP || rc == ENOSYS)
+        return 0; /* no fallocate there: as LMDB alone */
+    return no_room(rc) && size >= need ? 0 : rc;
+}
+
+/* Opens the LMDB environment with `flags` (MDB_WRITEMAP: reserving the
+ * whole map) and its named DBs. */
+static int env_open(inv_store_t *s, const char *dir, unsigned flags, size_t map, unsigned max_readers)
+{
+    int rc;
+    s->writemap = (flags & MDB_WRITEMAP) != 0;
+    if ((rc = store_env_create(s, max_readers)) || (rc = mdb_env_set_mapsize(s->env, map)) ||
+        (rc = mdb_env_open(s->env, dir, flags, 0600)))
+        return rc;
+    s->env_opened = 1;
+    store_env_sizes(s);
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    if ((rc = reserve_map(s, 0, info.me_mapsize)) != 0)
+        return rc;
+    mdb_reader_check(s->env, NULL);
+    atomic_store(&s->last_reader_check_ns, now_ns());
+
+    /* The first txn of a tiny map can itself overflow it. */
+    for (int i = 0; (rc = store_init_dbs(s)) == MDB_MAP_FULL && i < 8; i++) {
+        mdb_env_info(s->env, &info);
+        if ((rc = resize_map(s, info.me_mapsize, info.me_mapsize * 2)) != 0)
+            break;
+    }
+    return rc;
+}
+
+/* Closes an environment opened with MDB_WRITEMAP whose map could not be
+ * reserved, and truncates data.mdb back to the pages in use: ftruncate()
+ * made it as large as the map, and a partial reservation may hold blocks
+ * that the writes to come need. Pages past the last one in use belong to
+ * no committed txn, so no reader (of any process) looks at them. */
+static void env_close_unreserved(inv_store_t *s, const char *dir)
+{
+    uint64_t used = 0;
+    MDB_envinfo info;
+    if (s->env_opened && mdb_env_info(s->env, &info) == 0)
+        used = used_bytes(s, &info);
+    mdb_env_close(s->env);
+    s->env = NULL;
+    s->env_opened = 0;
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    if (used && stat(path, &st) == 0 && (uint64_t)st.st_size > used && truncate(path, (off_t)used) != 0)
+        return; /* only space given back; the writes to come report what they lack */
 }
 
 int inv_store_open(const char *dir, const inv_store_options_t *opts, inv_store_t **out)
@@ -774,7 +960,7 @@ int inv_store_open(const char *dir, const inv_store_options_t *opts, inv_store_t
         goto fail;
     }
 
-    if ((rc = boot_guard(s, dir, &o.sync)) != 0)
+    if ((rc = boot_guard(s, dir, &o.sync)) != 0 || (rc = reserve_lock_file(dir, o.max_readers)) != 0)
         goto fail;
 
     size_t page = (size_t)sysconf(_SC_PAGESIZE), map = o.map_size ? o.map_size : DEFAULT_MAP_SIZE;
@@ -786,18 +972,12 @@ int inv_store_open(const char *dir, const inv_store_options_t *opts, inv_store_t
         flags |= MDB_NOMETASYNC;
     else if (o.sync == INV_STORE_SYNC_NONE)
         flags |= MDB_NOSYNC | MDB_WRITEMAP; /* pages written in place: no copy, no write() per dirty page */
-    if ((rc = store_env_create(s, o.max_readers)) || (rc = mdb_env_set_mapsize(s->env, map)) ||
-        (rc = mdb_env_open(s->env, dir, flags, 0600)))
-        goto fail;
-    store_env_sizes(s);
-    mdb_reader_check(s->env, NULL);
-    atomic_store(&s->last_reader_check_ns, now_ns());
-
-    /* The first txn of a tiny map can itself overflow it. */
-    for (int i = 0; (rc = store_init_dbs(s)) == MDB_MAP_FULL && i < 8; i++) {
-        map *= 2;
-        if ((rc = mdb_env_set_mapsize(s->env, map)) != 0)
-            break;
+    rc = env_open(s, dir, flags, map, o.max_readers);
+    if (rc && no_room(rc) && (flags & MDB_WRITEMAP)) {
+        /* No room for the whole map: pages go through write(), which
+         * reports a full disk as ENOSPC from the commit. */
+        env_close_unreserved(s, dir);
+        rc = env_open(s, dir, flags & ~MDB_WRITEMAP, map, o.max_readers);
     }
     if (rc)
         goto fail;
@@ -886,6 +1066,9 @@ int inv_store_info(inv_store_t *s, inv_store_info_t *info)
         .growths = atomic_load(&s->growths),
         .reader_slots = ei.me_numreaders,
         .max_readers = ei.me_maxreaders,
+        .writemap = s->writemap,
+        .write_errors = atomic_load(&s->write_errors),
+        .last_write_error = atomic_load(&s->last_write_error),
     };
     return 0;
 }
@@ -1342,4 +1525,40 @@ const char *inv_store_strerror(int err)
         return "two long (sku, location) keys share a hash: this row cannot be stored";
     }
     return mdb_strerror(err); /* LMDB codes, errno values and 0 */
+}
+
+const char *inv_store_errname(int err)
+{
+    switch (err) {
+    case 0: return "OK";
+    case INV_STORE_MAP_FULL: return "INV_STORE_MAP_FULL";
+    case INV_STORE_LOCKED: return "INV_STORE_LOCKED";
+    case INV_STORE_FORMAT: return "INV_STORE_FORMAT";
+    case INV_STORE_KEY_TOO_LONG: return "INV_STORE_KEY_TOO_LONG";
+    case INV_STORE_READONLY: return "INV_STORE_READONLY";
+    case INV_STORE_TXN_FAILED: return "INV_STORE_TXN_FAILED";
+    case INV_STORE_KEY_COLLISION: return "INV_STORE_KEY_COLLISION";
+    case MDB_KEYEXIST: return "MDB_KEYEXIST";
+    case MDB_NOTFOUND: return "MDB_NOTFOUND";
+    case MDB_PAGE_NOTFOUND: return "MDB_PAGE_NOTFOUND";
+    case MDB_CORRUPTED: return "MDB_CORRUPTED";
+    case MDB_PANIC: return "MDB_PANIC";
+    case MDB_VERSION_MISMATCH: return "MDB_VERSION_MISMATCH";
+    case MDB_INVALID: return "MDB_INVALID";
+    case MDB_MAP_FULL: return "MDB_MAP_FULL";
+    case MDB_DBS_FULL: return "MDB_DBS_FULL";
+    case MDB_READERS_FULL: return "MDB_READERS_FULL";
+    case MDB_TLS_FULL: return "MDB_TLS_FULL";
+    case MDB_TXN_FULL: return "MDB_TXN_FULL";
+    case MDB_CURSOR_FULL: return "MDB_CURSOR_FULL";
+    case MDB_PAGE_FULL: return "MDB_PAGE_FULL";
+    case MDB_MAP_RESIZED: return "MDB_MAP_RESIZED";
+    case MDB_INCOMPATIBLE: return "MDB_INCOMPATIBLE";
+    case MDB_BAD_RSLOT: return "MDB_BAD_RSLOT";
+    case MDB_BAD_TXN: return "MDB_BAD_TXN";
+    case MDB_BAD_VALSIZE: return "MDB_BAD_VALSIZE";
+    case MDB_BAD_DBI: return "MDB_BAD_DBI";
+    }
+    const char *name = err > 0 ? strerrorname_np(err) : NULL;
+    return name ? name : "unknown";
 }

@@ -31,6 +31,12 @@
  *   LMDB commit itself fails after the Kafka commit, the local state is
  *   only behind: apply the same batch again (the rules are deterministic)
  *   or let the offset check rebuild the partition.
+ *
+ * A full disk. Every write path reports it as an error, never a signal:
+ * ENOSPC (or EDQUOT, EFBIG) from inv_store_open(), from the begin of a
+ * write txn whose map must grow (MDB_WRITEMAP, see INV_STORE_SYNC_NONE),
+ * or from the commit (pages written with write()). The txn is then gone
+ * and the store unchanged and usable: free space and redo the batch.
  * Rebuilding a partition: drop it and write its meta last, in the final
  * txn of the restore; a crash in between leaves no meta (NOTFOUND), which
  * says "rebuild again".
@@ -112,8 +118,17 @@ typedef enum {
     INV_STORE_SYNC_FULL,
     /* No sync at commit (MDB_NOSYNC), flushed at close and by
      * inv_store_sync(); dirty pages are written in place in the memory map
-     * (MDB_WRITEMAP: no copy and no write() per page; the data file is as
-     * large as the map, sparse). Fastest; a process crash still loses
+     * (MDB_WRITEMAP: no copy and no write() per page). The data file is as
+     * large as the map and its blocks are reserved (posix_fallocate) at
+     * open and at every growth, since a store into a page the disk has no
+     * block for would be a SIGBUS: a full disk is ENOSPC from the growth
+     * instead, and the map keeps its size. When the open finds no room for
+     * the whole map, the environment is opened without MDB_WRITEMAP
+     * (inv_store_info().writemap == 0): dirty pages are then written with
+     * write() as in the other modes, and a full disk is ENOSPC from the
+     * commit; the next open tries MDB_WRITEMAP again. (Copy-on-write file
+     * systems, btrfs and ZFS, do not keep a reservation for overwrites:
+     * use lmdb.sync=data there.) Fastest; a process crash still loses
      * nothing, but an OS crash may lose recent txns and, on file systems
      * that reorder writes, tear the file. So while such a writer runs, the state dir
      * records the boot it runs in ("unsynced-boot-id", removed by a clean
@@ -144,8 +159,10 @@ typedef struct {
  * and its close would drop the first one's locks); threads of the writer's
  * process read through read txns of this same store.
  * Errors: errno values (EACCES, ENOTDIR, EBUSY: already open in this
- * process, ...), INV_STORE_LOCKED, INV_STORE_FORMAT, LMDB codes
- * (MDB_INVALID: not an LMDB file, ...).
+ * process, ENOSPC/EDQUOT: no room for LMDB's lock file or a new
+ * environment's first pages, ...), INV_STORE_LOCKED, INV_STORE_FORMAT,
+ * LMDB codes (MDB_INVALID: not an LMDB file, ...). No room for the map of
+ * INV_STORE_SYNC_NONE is not an error: see there.
  */
 int inv_store_open(const char *dir, const inv_store_options_t *opts, inv_store_t **out);
 
@@ -189,9 +206,15 @@ typedef struct {
     uint64_t growths;    /* map growths since open */
     unsigned reader_slots; /* reader slots used so far (high-water mark) */
     unsigned max_readers;
+    int writemap;          /* 1: pages written in place, the map's blocks reserved */
+    uint64_t write_errors; /* write txns failed since open (begin, an operation
+                              or commit; INV_STORE_MAP_FULL not counted) */
+    int last_write_error;  /* the latest such error, INV_STORE_MAP_FULL
+                              included; 0 again once a write txn commits */
 } inv_store_info_t;
 
-/* Sizes and counters for /metrics. Errors: EINVAL. */
+/* Sizes and counters for /metrics and for callers that learn of a store
+ * failure through another module (last_write_error). Errors: EINVAL. */
 int inv_store_info(inv_store_t *store, inv_store_info_t *info);
 
 /* ---- transactions ------------------------------------------------------ */
@@ -201,15 +224,23 @@ int inv_store_info(inv_store_t *store, inv_store_info_t *info);
  * block the writer and are never blocked by it; keep them short (a long one
  * pins old pages). At most one write txn is open at a time (a second
  * begin waits). Before a write txn the map is doubled when it is more than
- * 75% used or when the previous write txn hit INV_STORE_MAP_FULL.
+ * 75% used or when the previous write txn hit INV_STORE_MAP_FULL. With
+ * MDB_WRITEMAP the growth reserves the new blocks first: if the disk has no
+ * room, a growth ahead of need is skipped (tried again a second later) and
+ * one after INV_STORE_MAP_FULL fails the begin with ENOSPC (EDQUOT, EFBIG),
+ * the map keeping its size; begin again once there is room.
  * Errors: INV_STORE_READONLY (write txn on a read-only store), ENOMEM,
- * LMDB codes (MDB_READERS_FULL, ...).
+ * ENOSPC/EDQUOT/EFBIG (write txns), LMDB codes (MDB_READERS_FULL,
+ * MDB_PANIC: the map could not even be restored after a failed growth;
+ * close the store and open it again, ...).
  */
 int inv_store_txn_begin(inv_store_t *store, int readonly, inv_store_txn_t **txn);
 
 /* Commits and frees the txn, whatever the result; a read txn just ends.
  * If an operation in the txn failed, the txn is aborted and that first
- * error returned. Errors: INV_STORE_MAP_FULL, errno (EIO, ENOSPC), LMDB. */
+ * error returned. A failed commit changes nothing in the store.
+ * Errors: INV_STORE_MAP_FULL, errno (EIO; ENOSPC, EDQUOT: a full disk,
+ * when pages are written with write()), LMDB codes. */
 int inv_store_txn_commit(inv_store_txn_t *txn);
 
 /* Discards and frees the txn. NULL is a no-op. */
@@ -362,7 +393,11 @@ int inv_store_policy_offset_put(inv_store_txn_t *txn, int32_t partition, int64_t
 /* ---- errors -------------------------------------------------------------- */
 
 /* A static sentence for any code an inv_store function returns: own codes,
- * LMDB codes and errno values. */
+ * LMDB codes and errno values (ENOSPC: "No space left on device"). */
 const char *inv_store_strerror(int err);
+
+/* The code's constant name, static: "ENOSPC", "MDB_MAP_FULL",
+ * "INV_STORE_LOCKED", "OK" for 0, "unknown" otherwise; for metric labels. */
+const char *inv_store_errname(int err);
 
 #endif

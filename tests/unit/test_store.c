@@ -3,11 +3,14 @@
 #include "inv_test.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1106,6 +1109,288 @@ static void test_stale_reader_of_a_dead_process_is_cleared(void)
     inv_store_close(s);
 }
 
+/* ---- a full disk ------------------------------------------------------------------ */
+
+/* The state dir of the full-disk tests: a tmpfs of a few MiB, mounted in a
+ * private mount namespace of a child process (so it vanishes with the child
+ * whatever happens). As root that needs CLONE_NEWNS; otherwise an
+ * unprivileged user namespace maps us to root in it. */
+static char tmpfs_dir[64];
+
+static int write_text(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    close(fd);
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static int private_mount_ns(char *why, size_t why_size)
+{
+    if (unshare(CLONE_NEWNS) != 0) {
+        uid_t uid = getuid();
+        gid_t gid = getgid();
+        char map[64];
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+            snprintf(why, why_size, "unshare(CLONE_NEWNS): %s, and no user namespace either: %s",
+                     strerror(EPERM), strerror(errno));
+            return -1;
+        }
+        snprintf(map, sizeof map, "0 %u 1", (unsigned)uid);
+        if (write_text("/proc/self/setgroups", "deny") != 0 || write_text("/proc/self/uid_map", map) != 0) {
+            snprintf(why, why_size, "user namespace uid map: %s", strerror(errno));
+            return -1;
+        }
+        snprintf(map, sizeof map, "0 %u 1", (unsigned)gid);
+        if (write_text("/proc/self/gid_map", map) != 0) {
+            snprintf(why, why_size, "user namespace gid map: %s", strerror(errno));
+            return -1;
+        }
+    }
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+        snprintf(why, why_size, "making / private: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int tmpfs_mount(size_t size, int remount)
+{
+    char opts[64];
+    snprintf(opts, sizeof opts, "size=%zu,mode=0700", size);
+    return mount("tmpfs", tmpfs_dir, "tmpfs", remount ? MS_REMOUNT : 0, opts);
+}
+
+/* Frees space the way an operator does: a larger file system. */
+#define GROW_TMPFS(size) INV_ASSERT(tmpfs_mount((size), 1) == 0, "remount: %s", strerror(errno))
+
+/* Runs fn in a child with a fresh tmpfs of `size` bytes at tmpfs_dir. A
+ * child killed by a signal (SIGBUS: a store of a page the disk had no room
+ * for) or that cannot mount fails the test: it is never skipped. */
+#define RUN_ON_TMPFS(fn, size)                                                 \
+    do {                                                                       \
+        strcpy(tmpfs_dir, "/tmp/inv_store_tmpfs.XXXXXX");                      \
+        INV_ASSERT(mkdtemp(tmpfs_dir) != NULL, "mkdtemp: %s", strerror(errno)); \
+        fflush(stderr);                                                        \
+        pid_t pid_ = fork();                                                   \
+        INV_ASSERT(pid_ >= 0, "fork: %s", strerror(errno));                    \
+        if (pid_ == 0) {                                                       \
+            char why_[256] = "";                                               \
+            if (private_mount_ns(why_, sizeof why_) != 0 || tmpfs_mount((size), 0) != 0) { \
+                fprintf(stderr, "FAIL %s: cannot mount a tmpfs for this test (%s%s); run as root " \
+                        "or allow unprivileged user namespaces\n", #fn, why_,  \
+                        why_[0] ? "" : strerror(errno));                       \
+                _exit(2);                                                      \
+            }                                                                  \
+            fn();                                                              \
+            _exit(inv_test_cur_failed ? 1 : 0);                                \
+        }                                                                      \
+        int st_;                                                               \
+        pid_t w_ = waitpid(pid_, &st_, 0);                                     \
+        rmdir(tmpfs_dir);                                                      \
+        INV_ASSERT(w_ == pid_, "waitpid: %s", strerror(errno));                \
+        INV_ASSERT(!WIFSIGNALED(st_), "%s: killed by signal %d (%s)", #fn, WTERMSIG(st_), \
+                   strsignal(WTERMSIG(st_)));                                  \
+        INV_ASSERT(WIFEXITED(st_) && WEXITSTATUS(st_) == 0, "%s failed (exit %d)", #fn, \
+                   WIFEXITED(st_) ? WEXITSTATUS(st_) : -1);                    \
+    } while (0)
+
+/* One write txn of `n` new rows SKU-<first..first+n-1>|a, redone after
+ * INV_STORE_MAP_FULL (the next begin grows the map). 0 or the error. */
+static int put_rows(inv_store_t *s, int first, int n)
+{
+    for (int attempt = 0; attempt < 40; attempt++) {
+        inv_store_txn_t *t;
+        int rc = inv_store_txn_begin(s, 0, &t);
+        if (rc)
+            return rc;
+        for (int i = first; i < first + n && rc == 0; i++) {
+            char sku[32];
+            inv_stock_row_t r = row_of(i);
+            snprintf(sku, sizeof sku, "SKU-%08d", i);
+            rc = inv_store_stock_put(t, 0, sku, "a", &r);
+        }
+        rc = rc ? (inv_store_txn_abort(t), rc) : inv_store_txn_commit(t);
+        if (rc != INV_STORE_MAP_FULL)
+            return rc;
+    }
+    return INV_STORE_MAP_FULL;
+}
+
+/* Rows SKU-<0..n-1>|a are all there with their values. */
+static int rows_intact(inv_store_t *s, int n)
+{
+    inv_store_txn_t *t;
+    int count = 0, bad = 0;
+    if (inv_store_txn_begin(s, 1, &t) != 0)
+        return 0;
+    inv_store_stock_scan(t, -1, count_rows, &count);
+    for (int i = 0; i < n; i += 97) {
+        char sku[32];
+        inv_stock_row_t r;
+        snprintf(sku, sizeof sku, "SKU-%08d", i);
+        bad += inv_store_stock_get(t, 0, sku, "a", &r) != 0 || r.on_hand != i;
+    }
+    inv_store_txn_abort(t);
+    return count == n && !bad;
+}
+
+#define FILL_BATCH 2000
+
+/* Writes batches until one fails: *rows = rows committed, returns the error
+ * (0 if the disk never filled up to max_rows). */
+static int fill(inv_store_t *s, int *rows, int max_rows)
+{
+    int rc = 0;
+    for (*rows = 0; *rows < max_rows; *rows += FILL_BATCH)
+        if ((rc = put_rows(s, *rows, FILL_BATCH)) != 0)
+            break;
+    return rc;
+}
+
+static void growth_on_a_full_disk(void)
+{
+    inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
+    o.sync = INV_STORE_SYNC_NONE;
+    o.map_size = 1 << 20;
+    inv_store_t *s;
+    inv_store_info_t before, after;
+    CHECK_OK(inv_store_open(tmpfs_dir, &o, &s));
+    CHECK_OK(inv_store_info(s, &before));
+    CHECK(before.writemap == 1);
+    int rows, rc = fill(s, &rows, 200000);
+    INV_ASSERT_EQ_INT(ENOSPC, rc);
+    INV_ASSERT_EQ_STR("No space left on device", inv_store_strerror(rc));
+    CHECK_OK(inv_store_info(s, &after));
+    /* the growth that found no room left the map as it was */
+    INV_ASSERT(after.map_size < 4u << 20, "map %llu", (unsigned long long)after.map_size);
+    INV_ASSERT(after.write_errors > 0 && after.last_write_error == ENOSPC, "errors %llu, last %d",
+               (unsigned long long)after.write_errors, after.last_write_error);
+    INV_ASSERT_EQ_INT(ENOSPC, put_rows(s, rows, FILL_BATCH)); /* still full: still an error */
+    INV_ASSERT(rows_intact(s, rows), "the rows committed before the disk filled up: %d", rows);
+    GROW_TMPFS(64 << 20);
+    CHECK_OK(put_rows(s, rows, FILL_BATCH));
+    INV_ASSERT(rows_intact(s, rows + FILL_BATCH), "after the growth: %d rows", rows + FILL_BATCH);
+    CHECK_OK(inv_store_info(s, &after));
+    INV_ASSERT_EQ_INT(0, after.last_write_error);
+    inv_store_close(s);
+}
+
+/* inv-stock's default (MDB_WRITEMAP) on a disk that fills up: the map
+ * cannot grow (ENOSPC from the next begin), instead of a SIGBUS when a
+ * page of the sparse file is first written. */
+static void test_full_disk_fails_the_map_growth_with_enospc(void)
+{
+    RUN_ON_TMPFS(growth_on_a_full_disk, 4 << 20);
+}
+
+static void map_larger_than_the_disk(void)
+{
+    inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
+    o.sync = INV_STORE_SYNC_NONE;
+    o.map_size = 64 << 20;
+    inv_store_t *s;
+    inv_store_info_t info;
+    CHECK_OK(inv_store_open(tmpfs_dir, &o, &s));
+    CHECK_OK(inv_store_info(s, &info));
+    INV_ASSERT_EQ_INT(0, info.writemap); /* no room to reserve 64 MiB: pages go through write() */
+    int rows, rc = fill(s, &rows, 200000);
+    INV_ASSERT_EQ_INT(ENOSPC, rc); /* from the commit */
+    INV_ASSERT(rows > 0 && rows_intact(s, rows), "rows committed before the disk filled up: %d", rows);
+    GROW_TMPFS(96 << 20); /* room for the whole map next to the rest */
+    CHECK_OK(put_rows(s, rows, FILL_BATCH));
+    INV_ASSERT(rows_intact(s, rows + FILL_BATCH), "after the growth: %d rows", rows + FILL_BATCH);
+    inv_store_close(s);
+    /* the next open has room for the map again: pages in place */
+    CHECK_OK(inv_store_open(tmpfs_dir, &o, &s));
+    CHECK_OK(inv_store_info(s, &info));
+    INV_ASSERT_EQ_INT(1, info.writemap);
+    INV_ASSERT(rows_intact(s, rows + FILL_BATCH), "reopened: %d rows", rows + FILL_BATCH);
+    inv_store_close(s);
+}
+
+/* A map larger than the free space: the open falls back to writing pages
+ * with write(), so a full disk is ENOSPC from the commit. */
+static void test_map_larger_than_the_disk_is_written_without_writemap(void)
+{
+    RUN_ON_TMPFS(map_larger_than_the_disk, 2 << 20);
+}
+
+/* Fills the tmpfs to the last byte with a file named `name`. */
+static void fill_with_file(const char *name)
+{
+    char path[128], buf[4096] = {0};
+    snprintf(path, sizeof path, "%s/%s", tmpfs_dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    CHECK(fd >= 0);
+    while (write(fd, buf, sizeof buf) > 0)
+        ;
+    while (write(fd, buf, 1) > 0)
+        ;
+    close(fd);
+}
+
+static void new_state_dir_on_a_full_disk(void)
+{
+    char d[128], path[160];
+    snprintf(d, sizeof d, "%s/state", tmpfs_dir);
+    CHECK(mkdir(d, 0700) == 0);
+    fill_with_file("filler");
+    inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
+    o.sync = INV_STORE_SYNC_NONE;
+    inv_store_t *s = NULL;
+    INV_ASSERT_EQ_INT(ENOSPC, inv_store_open(d, &o, &s));
+    CHECK(s == NULL);
+    snprintf(path, sizeof path, "%s/filler", tmpfs_dir);
+    CHECK(unlink(path) == 0);
+    CHECK_OK(inv_store_open(d, &o, &s));
+    CHECK_OK(put_rows(s, 0, 10));
+    inv_store_close(s);
+}
+
+/* No room even for LMDB's lock file: ENOSPC from the open. */
+static void test_open_of_a_new_state_dir_on_a_full_disk_is_enospc(void)
+{
+    RUN_ON_TMPFS(new_state_dir_on_a_full_disk, 1 << 20);
+}
+
+static void reopen_on_a_full_disk(void)
+{
+    char d[128], path[160];
+    int64_t on_hand;
+    int reset;
+    snprintf(d, sizeof d, "%s/state", tmpfs_dir);
+    write_one(d, INV_STORE_SYNC_NONE, 5);
+    /* the lock file as LMDB alone leaves it: reader slots past the first
+     * page never written */
+    snprintf(path, sizeof path, "%s/lock.mdb", d);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    CHECK(fd >= 0 && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, 1 << 20) == 0);
+    close(fd);
+    fill_with_file("filler");
+    /* the boot record cannot be written: the writer syncs instead */
+    inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
+    o.sync = INV_STORE_SYNC_NONE;
+    inv_store_t *s;
+    CHECK_OK(inv_store_open(d, &o, &s));
+    inv_store_close(s);
+    snprintf(path, sizeof path, "%s/filler", tmpfs_dir);
+    CHECK(unlink(path) == 0);
+    reopen(d, &on_hand, &reset);
+    INV_ASSERT_EQ_INT(0, reset);
+    INV_ASSERT_EQ_INT(5, on_hand);
+}
+
+/* A reopen on a full disk keeps the state: no half-written boot record
+ * that would make the next open drop the environment, and no refusal for
+ * the unwritten tail of an existing lock file. */
+static void test_reopen_on_a_full_disk_keeps_the_state(void)
+{
+    RUN_ON_TMPFS(reopen_on_a_full_disk, 1 << 20);
+}
+
 static void test_strerror_covers_own_lmdb_and_errno_codes(void)
 {
     const int own[] = {INV_STORE_MAP_FULL, INV_STORE_LOCKED, INV_STORE_FORMAT,
@@ -1157,6 +1442,10 @@ int main(void)
     INV_RUN(test_reader_threads_share_the_store_while_the_writer_grows_the_map);
     INV_RUN(test_stale_reader_of_a_dead_process_is_cleared);
     INV_RUN(test_strerror_covers_own_lmdb_and_errno_codes);
+    INV_RUN(test_full_disk_fails_the_map_growth_with_enospc);
+    INV_RUN(test_map_larger_than_the_disk_is_written_without_writemap);
+    INV_RUN(test_open_of_a_new_state_dir_on_a_full_disk_is_enospc);
+    INV_RUN(test_reopen_on_a_full_disk_keeps_the_state);
     /* again with pages written in place (MDB_WRITEMAP): growth, readers, prune */
     test_sync = INV_STORE_SYNC_NONE;
     INV_RUN(test_aborted_txn_leaves_no_trace);
