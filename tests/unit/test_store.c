@@ -1406,6 +1406,16 @@ static void test_strerror_covers_own_lmdb_and_errno_codes(void)
     INV_ASSERT_EQ_STR(strerror(ENOENT), inv_store_strerror(ENOENT));
 }
 
+static void test_errname_gives_constant_names_for_labels(void)
+{
+    INV_ASSERT_EQ_STR("ENOSPC", inv_store_errname(ENOSPC));
+    INV_ASSERT_EQ_STR("EDQUOT", inv_store_errname(EDQUOT));
+    INV_ASSERT_EQ_STR("MDB_MAP_FULL", inv_store_errname(-30792));
+    INV_ASSERT_EQ_STR("INV_STORE_MAP_FULL", inv_store_errname(INV_STORE_MAP_FULL));
+    INV_ASSERT_EQ_STR("OK", inv_store_errname(0));
+    INV_ASSERT_EQ_STR("unknown", inv_store_errname(-1));
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1442,6 +1452,7 @@ int main(void)
     INV_RUN(test_reader_threads_share_the_store_while_the_writer_grows_the_map);
     INV_RUN(test_stale_reader_of_a_dead_process_is_cleared);
     INV_RUN(test_strerror_covers_own_lmdb_and_errno_codes);
+    INV_RUN(test_errname_gives_constant_names_for_labels);
     INV_RUN(test_full_disk_fails_the_map_growth_with_enospc);
     INV_RUN(test_map_larger_than_the_disk_is_written_without_writemap);
     INV_RUN(test_open_of_a_new_state_dir_on_a_full_disk_is_enospc);
