@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 _Static_assert(INV_STORE_NOTFOUND == MDB_NOTFOUND, "INV_STORE_NOTFOUND must be MDB_NOTFOUND");
+_Static_assert(INV_STORE_PANIC == MDB_PANIC, "INV_STORE_PANIC must be MDB_PANIC");
 _Static_assert(INV_STORE_ERR_FIRST > MDB_LAST_ERRCODE, "own codes must not overlap LMDB's");
 
 enum { DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA, DB_POLICY, DB_GLOBAL, DB_COUNT };

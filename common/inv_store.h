@@ -67,6 +67,10 @@
 #include "inv_rules.h"
 
 #define INV_STORE_NOTFOUND (-30798) /* == MDB_NOTFOUND: no such key */
+/* == MDB_PANIC: the environment is unusable (a failed write of LMDB's
+ * meta page, or a map that could not be restored after a failed growth):
+ * close the store and open it again. */
+#define INV_STORE_PANIC (-30795)
 
 /* The map was full. The write txn is dead: abort it (or let commit report
  * it), then redo the batch; the next inv_store_txn_begin() grows the map. */
@@ -230,9 +234,8 @@ int inv_store_info(inv_store_t *store, inv_store_info_t *info);
  * one after INV_STORE_MAP_FULL fails the begin with ENOSPC (EDQUOT, EFBIG),
  * the map keeping its size; begin again once there is room.
  * Errors: INV_STORE_READONLY (write txn on a read-only store), ENOMEM,
- * ENOSPC/EDQUOT/EFBIG (write txns), LMDB codes (MDB_READERS_FULL,
- * MDB_PANIC: the map could not even be restored after a failed growth;
- * close the store and open it again, ...).
+ * ENOSPC/EDQUOT/EFBIG (write txns), INV_STORE_PANIC, LMDB codes
+ * (MDB_READERS_FULL, ...).
  */
 int inv_store_txn_begin(inv_store_t *store, int readonly, inv_store_txn_t **txn);
 
