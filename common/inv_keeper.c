@@ -19,6 +19,19 @@
 /* Ids pruned per partition per batch: spreads pruning over time. */
 #define PRUNE_PER_BATCH 2000
 
+/*
+ * LMDB that cannot be written (a full disk, mostly) is reported and survived:
+ * the input is held (batches abort and rewind, so nothing is applied twice
+ * or lost) and the write is retried every RETRY_SECONDS until it goes
+ * through. A batch waits up to HOLD_SECONDS in process() before giving up,
+ * so the consumer is still polled (rebalances, SIGTERM) and the txloop logs
+ * an abort that rarely; the keeper's own error line repeats every
+ * REMIND_SECONDS.
+ */
+#define RETRY_SECONDS 1.0
+#define HOLD_SECONDS 5.0
+#define REMIND_SECONDS 60.0
+
 /* What one batch did to one partition. */
 typedef struct {
     int touched;            /* consumed in this batch */
@@ -76,6 +89,17 @@ typedef struct {
     char fatal_err[512];
     inv_keeper_metrics_t *metrics;
     double last_lag_check;
+
+    /* LMDB writes that failed: see RETRY_SECONDS */
+    const char *state_dir;
+    int stalled;      /* the last LMDB write failed; reported until one succeeds */
+    int stall_err;    /* its inv_store code */
+    double stall_since, stall_logged_at;
+    double retry_at;  /* held work (below, or a batch) is tried again from then */
+    int redo;         /* the last batch is in Kafka but its LMDB commit failed: parts[] and the
+                         dirty rows are kept, to write it again before anything else */
+    int *need_restore;    /* per partition: rebuild from the changelog before applying it */
+    int64_t *restore_to;  /* ... to this input offset (the group's committed one) */
 } keeper_t;
 
 static double now_s(void) {
@@ -107,11 +131,13 @@ static void ensure_partition(keeper_t *k, int32_t p) {
     k->assigned = xrealloc(k->assigned, (size_t)n * sizeof(int));
     k->ready = xrealloc(k->ready, (size_t)n * sizeof(int));
     k->next_offset = xrealloc(k->next_offset, (size_t)n * sizeof(int64_t));
+    k->need_restore = xrealloc(k->need_restore, (size_t)n * sizeof(int));
+    k->restore_to = xrealloc(k->restore_to, (size_t)n * sizeof(int64_t));
     for (int i = k->part_count; i < n; i++) {
         memset(&k->parts[i], 0, sizeof(k->parts[i]));
         k->parts[i].changelog_next = k->parts[i].dedup_next = -1;
-        k->assigned[i] = k->ready[i] = 0;
-        k->next_offset[i] = 0;
+        k->assigned[i] = k->ready[i] = k->need_restore[i] = 0;
+        k->next_offset[i] = k->restore_to[i] = 0;
     }
     k->part_count = n;
 }
@@ -273,21 +299,209 @@ static int emit_stock_levels(keeper_t *k, char *errstr, size_t errstr_size) {
     return 0;
 }
 
-/* ---- txloop handlers -------------------------------------------------------- */
+/* ---- LMDB that cannot be written ----------------------------------------------- */
+
+static int no_room(int rc) { return rc == ENOSPC || rc == EDQUOT || rc == EFBIG; }
+
+/* An LMDB write (or read) failed with rc. INV_STORE_MAP_FULL is no failure
+ * to report: redone at once, the next begin grows the map. Anything else is
+ * logged (once, then every REMIND_SECONDS), counted, makes /healthz not
+ * ready, and the held work waits RETRY_SECONDS. */
+static void state_failed(keeper_t *k, int rc, const char *what) {
+    if (rc == INV_STORE_MAP_FULL)
+        return;
+    double now = now_s();
+    inv_keeper_metrics_state_error(k->metrics, rc);
+    k->retry_at = now + RETRY_SECONDS;
+    if (rc == INV_STORE_PANIC && !k->fatal) {
+        k->fatal = 1;
+        snprintf(k->fatal_err, sizeof(k->fatal_err), "state dir %s: LMDB %s: %s: a restart reopens it", k->state_dir,
+                 what, inv_store_strerror(rc));
+    }
+    if (!k->stalled)
+        k->stall_since = now;
+    if (!k->stalled || rc != k->stall_err || now - k->stall_logged_at >= REMIND_SECONDS) {
+        inv_log_error("state dir %s: LMDB %s failed: %s (%s); input held, retried every %.0f s%s", k->state_dir, what,
+                      inv_store_strerror(rc), inv_store_errname(rc), RETRY_SECONDS,
+                      no_room(rc) ? " until the state dir's file system has room" : "");
+        k->stall_logged_at = now;
+    }
+    k->stalled = 1;
+    k->stall_err = rc;
+}
+
+/* An LMDB write went through. */
+static void state_ok(keeper_t *k) {
+    if (!k->stalled)
+        return;
+    inv_log_info("state dir %s: LMDB writable again after %.1f s; input resumes", k->state_dir,
+                 now_s() - k->stall_since);
+    k->stalled = 0;
+    inv_keeper_metrics_state_ok(k->metrics);
+}
 
 static int store_error(keeper_t *k, int rc, const char *what, char *errstr, size_t errstr_size) {
-    (void)k;
-    snprintf(errstr, errstr_size, "LMDB %s: %s", what, inv_store_strerror(rc));
+    state_failed(k, rc, what);
+    snprintf(errstr, errstr_size, "state dir %s: LMDB %s: %s", k->state_dir, what, inv_store_strerror(rc));
     return INV_TXLOOP_ABORT;
 }
+
+/*
+ * The LMDB side of the last batch, once more, after its commit failed: Kafka
+ * has the batch (outputs, changelog, dedup log, consumed offsets), so the
+ * keeper writes what it kept of it: the changed rows at their final values,
+ * the applied movement ids (with the batch's newest timestamp, as the
+ * dedup log carries them) and the partitions' offsets. Exactly what the
+ * failed txn held, short of this batch's pruning.
+ */
+static int redo_write(keeper_t *k) {
+    inv_store_txn_t *t;
+    int rc = inv_store_txn_begin(k->store, 0, &t);
+    for (size_t j = 0; j < k->dirty_len && !rc; j++) {
+        const dirty_row_t *d = &k->dirty[k->dirty_used[j]];
+        rc = inv_store_stock_put(t, d->partition, d->sku, d->location, &d->row);
+    }
+    for (int p = 0; p < k->part_count && !rc; p++) {
+        batch_part_t *bp = &k->parts[p];
+        if (!bp->touched)
+            continue;
+        for (size_t i = 0; i < bp->ids.len && !rc;) {
+            const char *id = (const char *)bp->ids.data + i, *nl = memchr(id, '\n', bp->ids.len - i);
+            size_t n = nl ? (size_t)(nl - id) : bp->ids.len - i;
+            char buf[INV_STORE_MAX_KEY + 1];
+            int seen;
+            if (n > 0 && n < sizeof(buf)) {
+                memcpy(buf, id, n);
+                buf[n] = '\0';
+                rc = inv_store_dedup_seen_or_add(t, p, buf, bp->max_ts, &seen);
+            }
+            i += n + 1;
+        }
+        inv_store_meta_t meta = {.input_offset = -1, .changelog_offset = -1, .dedup_log_offset = -1};
+        int mrc = rc ? rc : inv_store_meta_get(t, p, &meta);
+        if (mrc && mrc != INV_STORE_NOTFOUND) {
+            rc = mrc;
+            break;
+        }
+        meta.input_offset = bp->next_offset;
+        if (bp->changelog_next >= 0)
+            meta.changelog_offset = bp->changelog_next;
+        if (bp->dedup_next >= 0)
+            meta.dedup_log_offset = bp->dedup_next;
+        rc = inv_store_meta_put(t, p, &meta);
+    }
+    if (rc) {
+        inv_store_txn_abort(t);
+        return rc;
+    }
+    return inv_store_txn_commit(t);
+}
+
+static void batch_reset(keeper_t *k);
+
+/* Gives up the kept batch (its partitions' LMDB offsets stay behind the
+ * group's, so they are rebuilt from the changelog): those of `still`
+ * (assigned[] unless NULL) now, the others when next assigned. */
+static void redo_drop(keeper_t *k, const int *still) {
+    int n = 0;
+    for (int p = 0; p < k->part_count; p++) {
+        if (!k->parts[p].touched)
+            continue;
+        n++;
+        if (still && still[p]) {
+            k->need_restore[p] = 1;
+            k->restore_to[p] = k->parts[p].next_offset;
+            k->ready[p] = 0;
+        }
+    }
+    inv_log_warn("state dir %s: the LMDB write of the last batch is given up; its %d partition(s) are rebuilt from "
+                 "%s instead",
+                 k->state_dir, n, k->t_stock);
+    k->redo = 0;
+    batch_reset(k);
+}
+
+static int restore_one(keeper_t *k, int32_t p, int64_t input_offset);
+
+/* LMDB catches up with Kafka before anything else is applied: the kept
+ * batch, then the partitions to rebuild. 0 when nothing is left. */
+static int catch_up(keeper_t *k) {
+    if (k->redo) {
+        int rc = redo_write(k);
+        if (rc) {
+            state_failed(k, rc, "write of a batch already committed to Kafka");
+            return rc;
+        }
+        inv_log_info("state dir %s: the last batch is in LMDB too now", k->state_dir);
+        k->redo = 0;
+        batch_reset(k);
+        state_ok(k);
+    }
+    for (int p = 0; p < k->part_count; p++)
+        if (k->need_restore[p] && k->assigned[p] && restore_one(k, p, k->restore_to[p]) != 0)
+            return -1;
+    return 0;
+}
+
+static int catch_up_pending(const keeper_t *k) {
+    if (k->redo)
+        return 1;
+    for (int p = 0; p < k->part_count; p++)
+        if (k->need_restore[p] && k->assigned[p])
+            return 1;
+    return 0;
+}
+
+static void nap_until(double t) {
+    double left = t - now_s();
+    if (left <= 0)
+        return;
+    if (left > 0.1)
+        left = 0.1; /* inv_run is checked between naps */
+    struct timespec ts = {0, (long)(left * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+/*
+ * The first message of a batch: waits for the retry time of failed LMDB
+ * writes, lets LMDB catch up, and begins the batch's write txn. After
+ * HOLD_SECONDS without success it gives up (errstr set): the txloop aborts
+ * the batch and rewinds, and the message comes here again.
+ */
+static int batch_begin(keeper_t *k, char *errstr, size_t errstr_size) {
+    double give_up = now_s() + HOLD_SECONDS;
+    int rc = 0;
+    while (inv_run) {
+        if (now_s() < k->retry_at) {
+            if (now_s() >= give_up)
+                break;
+            nap_until(k->retry_at);
+            continue;
+        }
+        if ((rc = catch_up(k)) == 0 && (rc = inv_store_txn_begin(k->store, 0, &k->txn)) != 0)
+            state_failed(k, rc, "begin (map growth)");
+        if (rc == 0)
+            return 0;
+        if (now_s() >= give_up)
+            break;
+    }
+    if (k->stalled)
+        snprintf(errstr, errstr_size, "state dir %s: LMDB not writable (%s): input held", k->state_dir,
+                 inv_store_strerror(k->stall_err));
+    else
+        snprintf(errstr, errstr_size, "%s", inv_run ? "partitions to rebuild first: input held" : "stopping");
+    return -1;
+}
+
+/* ---- txloop handlers -------------------------------------------------------- */
 
 static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg, char *errstr,
                    size_t errstr_size) {
     (void)loop;
     keeper_t *k = opaque;
     int rc;
-    if (!k->txn && (rc = inv_store_txn_begin(k->store, 0, &k->txn)) != 0)
-        return store_error(k, rc, "begin", errstr, errstr_size);
+    if (!k->txn && batch_begin(k, errstr, errstr_size) != 0)
+        return INV_TXLOOP_ABORT;
     int32_t p = msg->partition;
     ensure_partition(k, p);
     batch_part_t *bp = &k->parts[p];
@@ -386,14 +600,14 @@ static int before_commit(void *opaque, inv_txloop_t *loop) {
         inv_store_meta_t meta = {.input_offset = -1, .changelog_offset = -1, .dedup_log_offset = -1};
         int rc = inv_store_meta_get(k->txn, p, &meta);
         if (rc && rc != INV_STORE_NOTFOUND) {
-            inv_log_warn("batch: LMDB meta: %s", inv_store_strerror(rc));
+            state_failed(k, rc, "read of a partition's offsets");
             return -1;
         }
         meta.input_offset = bp->next_offset;
         size_t pruned = 0;
         if ((rc = inv_store_meta_put(k->txn, p, &meta)) != 0 ||
             (rc = inv_store_dedup_prune(k->txn, p, bp->max_ts - k->dedup_window_ms, PRUNE_PER_BATCH, &pruned)) != 0) {
-            inv_log_warn("batch: LMDB: %s", inv_store_strerror(rc));
+            state_failed(k, rc, "write of a partition's offsets");
             return -1;
         }
     }
@@ -439,18 +653,16 @@ static void after_commit(void *opaque, inv_txloop_t *loop) {
     const inv_txloop_stats_t *st = inv_txloop_stats(k->loop);
     inv_keeper_metrics_commit(k->metrics, st->last_commit_seconds, now_s() - t0, st->last_batch_size);
     if (rc) {
-        /* Kafka has the batch, LMDB does not: rebuild what the batch touched
-         * from the changelog, now committed up to these offsets. */
-        inv_log_error("LMDB commit failed after the Kafka commit (%s); rebuilding the batch's partitions",
-                      inv_store_strerror(rc));
-        for (int p = 0; p < k->part_count; p++)
-            if (k->parts[p].touched && restore_one(k, p, k->parts[p].next_offset) != 0)
-                k->fatal = 1;
-    } else {
-        int64_t now = wall_ms();
-        for (size_t i = 0; i < k->latency_len; i++)
-            inv_keeper_metrics_latency(k->metrics, (double)(now - k->latency_ts[i]) / 1000.0);
+        /* Kafka has the batch, LMDB does not: the batch is kept and written
+         * again (catch_up) before anything else touches LMDB. */
+        state_failed(k, rc, "commit of a batch already committed to Kafka (kept, written again)");
+        k->redo = 1;
+        return;
     }
+    state_ok(k);
+    int64_t now = wall_ms();
+    for (size_t i = 0; i < k->latency_len; i++)
+        inv_keeper_metrics_latency(k->metrics, (double)(now - k->latency_ts[i]) / 1000.0);
     batch_reset(k);
 }
 
@@ -459,12 +671,16 @@ static void after_abort(void *opaque, inv_txloop_t *loop) {
     keeper_t *k = opaque;
     inv_store_txn_abort(k->txn);
     k->txn = NULL;
-    batch_reset(k);
+    if (!k->redo) /* a batch held back by the kept one never touched parts[] */
+        batch_reset(k);
 }
 
+/* Rebuilds partition p from the changelog (three tries for Kafka trouble,
+ * one for LMDB's). On failure p is left to rebuild later (need_restore),
+ * held until then; -1. */
 static int restore_one(keeper_t *k, int32_t p, int64_t input_offset) {
     char errstr[512];
-    for (int attempt = 1; attempt <= 3; attempt++) {
+    for (int attempt = 1; attempt <= 3 && inv_run; attempt++) {
         inv_restore_stats_t st;
         inv_keeper_metrics_restore_begin(k->metrics, p);
         if (inv_restore_partition(k->restore_consumer, k->store, k->decoder, k->t_stock, k->t_dedup, p, input_offset,
@@ -473,11 +689,28 @@ static int restore_one(keeper_t *k, int32_t p, int64_t input_offset) {
                          k->t_stock, (unsigned long long)st.rows, (unsigned long long)st.ids, st.seconds,
                          st.seconds > 0 ? (double)(st.rows + st.ids) / st.seconds : 0.0);
             inv_keeper_metrics_restore_end(k->metrics, p, st.rows + st.ids, st.seconds);
+            k->need_restore[p] = 0;
+            k->ready[p] = k->assigned[p];
+            state_ok(k);
             return 0;
         }
+        inv_store_info_t info;
+        int rc = inv_store_info(k->store, &info) == 0 ? info.last_write_error : 0;
+        if (rc && rc != INV_STORE_MAP_FULL) {
+            char what[64];
+            snprintf(what, sizeof(what), "restore of partition %d", p);
+            state_failed(k, rc, what);
+            break;
+        }
         inv_log_warn("partition %d: restore attempt %d failed: %s", p, attempt, errstr);
+        k->retry_at = now_s() + RETRY_SECONDS;
     }
-    snprintf(k->fatal_err, sizeof(k->fatal_err), "partition %d could not be restored", p);
+    if (!k->need_restore[p])
+        inv_log_warn("partition %d: held until it is rebuilt from %s (retried every %.0f s)", p, k->t_stock,
+                     RETRY_SECONDS);
+    k->need_restore[p] = 1;
+    k->restore_to[p] = input_offset;
+    k->ready[p] = 0;
     return -1;
 }
 
@@ -488,10 +721,15 @@ static int on_assign(void *opaque, inv_txloop_t *loop, rd_kafka_topic_partition_
         inv_log_warn("fetching committed offsets: %s; retrying", rd_kafka_err2str(err));
     if (err)
         return -1;
+    if (k->redo && redo_write(k) != 0)
+        redo_drop(k, NULL); /* the offset check below rebuilds what it touched */
+    else if (k->redo)
+        k->redo = 0, batch_reset(k), state_ok(k);
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         int32_t p = tp->partition;
         ensure_partition(k, p);
+        k->need_restore[p] = 0;
         int64_t committed = tp->offset; /* RD_KAFKA_OFFSET_INVALID: none yet */
         inv_store_txn_t *rt = NULL;
         inv_store_meta_t meta;
@@ -505,14 +743,13 @@ static int on_assign(void *opaque, inv_txloop_t *loop, rd_kafka_topic_partition_
         } else {
             inv_log_info("partition %d: local state %s (group committed offset %lld): restoring from %s", p,
                          rc == 0 ? "differs" : "absent", (long long)want, k->t_stock);
-            if (restore_one(k, p, want) != 0)
-                return -1;
+            restore_one(k, p, want); /* on failure: held, rebuilt later */
         }
         /* A group that never committed starts at the beginning (auto.offset.reset). */
         tp->offset = committed < 0 ? RD_KAFKA_OFFSET_BEGINNING : committed;
         k->next_offset[p] = want;
         k->assigned[p] = 1;
-        k->ready[p] = 1;
+        k->ready[p] = !k->need_restore[p];
         inv_keeper_metrics_partition_assigned(k->metrics, p);
     }
     return 0;
@@ -524,10 +761,16 @@ static void on_revoke(void *opaque, inv_txloop_t *loop, const rd_kafka_topic_par
     for (int i = 0; i < parts->cnt; i++) {
         int32_t p = parts->elems[i].partition;
         if (p < k->part_count) {
-            k->assigned[p] = k->ready[p] = 0;
+            k->assigned[p] = k->ready[p] = k->need_restore[p] = 0;
             inv_keeper_metrics_partition_revoked(k->metrics, p);
         }
     }
+    /* The kept batch goes in now or never: once a partition of it has
+     * moved, a restore may bring that partition past it. */
+    if (k->redo && redo_write(k) != 0)
+        redo_drop(k, k->assigned);
+    else if (k->redo)
+        k->redo = 0, batch_reset(k), state_ok(k);
 }
 
 /* ---- policies: the whole compacted topic, outside the group ------------------ */
@@ -562,8 +805,38 @@ static int apply_policy_message(keeper_t *k, inv_store_txn_t *txn, const rd_kafk
     return rc;
 }
 
+/* (Re)starts the policies consumer at the offsets the policy table in LMDB
+ * reflects. 0, or -1 with errstr. */
+static int policies_assign(keeper_t *k, char *errstr, size_t errstr_size) {
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(k->policy_partitions);
+    inv_store_txn_t *rt = NULL;
+    inv_store_txn_begin(k->store, 1, &rt);
+    for (int p = 0; p < k->policy_partitions; p++) {
+        int64_t next;
+        rd_kafka_topic_partition_list_add(parts, k->t_policies, p)->offset =
+            rt && inv_store_policy_offset_get(rt, p, &next) == 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    inv_store_txn_abort(rt);
+    rd_kafka_resp_err_t e = rd_kafka_assign(k->policy_consumer, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (e) {
+        snprintf(errstr, errstr_size, "policies: assign: %s", rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
+}
+
+/* Policy updates that could not be stored are read again. */
+static void policies_failed(keeper_t *k, int rc) {
+    char err[256];
+    state_failed(k, rc, "write of policy updates");
+    if (policies_assign(k, err, sizeof(err)) != 0)
+        inv_log_warn("%s", err);
+}
+
 /* Applies what the policies consumer has, waiting up to wait_ms for the
- * first message. Returns messages applied, or -1 on an LMDB error. */
+ * first message. Returns messages applied, or -1 when LMDB did not take
+ * them (reported; the consumer is back at LMDB's offsets). */
 static int poll_policies(keeper_t *k, int wait_ms, int *eof_count) {
     inv_store_txn_t *txn = NULL;
     int applied = 0;
@@ -581,9 +854,9 @@ static int poll_policies(keeper_t *k, int wait_ms, int *eof_count) {
             if (!rc)
                 rc = apply_policy_message(k, txn, msg);
             if (rc) {
-                inv_log_error("policies: LMDB: %s", inv_store_strerror(rc));
                 rd_kafka_message_destroy(msg);
                 inv_store_txn_abort(txn);
+                policies_failed(k, rc);
                 return -1;
             }
             applied++;
@@ -593,9 +866,10 @@ static int poll_policies(keeper_t *k, int wait_ms, int *eof_count) {
     if (txn) {
         int rc = inv_store_txn_commit(txn);
         if (rc) {
-            inv_log_error("policies: LMDB commit: %s", inv_store_strerror(rc));
+            policies_failed(k, rc);
             return -1;
         }
+        state_ok(k);
     }
     return applied;
 }
@@ -609,29 +883,22 @@ static int policies_start(keeper_t *k, char *errstr, size_t errstr_size) {
     if (n < 0)
         return -1;
     k->policy_partitions = n;
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n);
-    inv_store_txn_t *rt = NULL;
-    inv_store_txn_begin(k->store, 1, &rt);
-    for (int p = 0; p < n; p++) {
-        int64_t next;
-        rd_kafka_topic_partition_list_add(parts, k->t_policies, p)->offset =
-            rt && inv_store_policy_offset_get(rt, p, &next) == 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
-    }
-    inv_store_txn_abort(rt);
-    rd_kafka_resp_err_t e = rd_kafka_assign(k->policy_consumer, parts);
-    rd_kafka_topic_partition_list_destroy(parts);
-    if (e) {
-        snprintf(errstr, errstr_size, "policies: assign: %s", rd_kafka_err2str(e));
+    if (policies_assign(k, errstr, errstr_size) != 0)
         return -1;
-    }
-    /* Read the table to its end before the first movement is applied. */
+    /* Read the table to its end before the first movement is applied; while
+     * LMDB does not take it, wait (the 60 s are for the broker). */
     int eofs = 0, total = 0;
     double t0 = now_s();
     while (eofs < n && inv_run && now_s() - t0 < 60) {
+        if (now_s() < k->retry_at) {
+            nap_until(k->retry_at);
+            t0 = now_s();
+            continue;
+        }
         int got = poll_policies(k, 200, &eofs);
         if (got < 0) {
-            snprintf(errstr, errstr_size, "policies: cannot store the policy table");
-            return -1;
+            eofs = 0; /* read again from LMDB's offsets: every end comes again */
+            continue;
         }
         total += got;
     }
@@ -649,13 +916,14 @@ static void tick(void *opaque, inv_txloop_t *loop) {
         inv_run = 0;
         return;
     }
-    /* Policies change between batches, never inside one: the batch's LMDB
-     * write txn is the only writer. */
-    if (!k->txn && poll_policies(k, 0, NULL) < 0) {
-        k->fatal = 1;
-        snprintf(k->fatal_err, sizeof(k->fatal_err), "cannot store policy updates");
-    }
     double now = now_s();
+    /* Between batches (the batch's LMDB write txn is the only writer): held
+     * LMDB work, even while no input comes, and policy updates, which wait
+     * for the retry time too while LMDB writes fail. */
+    if (!k->txn && now >= k->retry_at && catch_up_pending(k))
+        catch_up(k);
+    if (!k->txn && (!k->stalled || now >= k->retry_at))
+        poll_policies(k, 0, NULL);
     if (now - k->last_lag_check >= 1.0) {
         k->last_lag_check = now;
         inv_keeper_metrics_update_lag(k->metrics, inv_txloop_consumer(loop), k->t_movements, k->assigned,
@@ -710,11 +978,17 @@ int inv_keeper_run(inv_conf_t *conf, char *errstr, size_t errstr_size) {
     opts.sync = strcmp(sync, "full") == 0   ? INV_STORE_SYNC_FULL
                 : strcmp(sync, "data") == 0 ? INV_STORE_SYNC_LAZY_META
                                             : INV_STORE_SYNC_NONE;
-    int src = inv_store_open(inv_conf_get(conf, "state.dir"), &opts, &k.store);
+    k.state_dir = inv_conf_get(conf, "state.dir");
+    int src = inv_store_open(k.state_dir, &opts, &k.store);
     if (src) {
-        snprintf(errstr, errstr_size, "state dir %s: %s", inv_conf_get(conf, "state.dir"), inv_store_strerror(src));
+        snprintf(errstr, errstr_size, "state dir %s: %s", k.state_dir, inv_store_strerror(src));
         goto out;
     }
+    inv_store_info_t sinfo;
+    if (opts.sync == INV_STORE_SYNC_NONE && inv_store_info(k.store, &sinfo) == 0 && !sinfo.writemap)
+        inv_log_warn("state dir %s: no room to reserve the %llu MiB LMDB map: pages are written with write() (slower) "
+                     "until the next start; free space or lower lmdb.map.size.mb",
+                     k.state_dir, (unsigned long long)(sinfo.map_size >> 20));
     if (inv_store_was_reset(k.store))
         inv_log_warn("state dir %s: dropped the LMDB state left by an earlier boot with unsynced commits (an OS "
                      "crash may have torn it); every partition is rebuilt from %s",
@@ -754,6 +1028,15 @@ int inv_keeper_run(inv_conf_t *conf, char *errstr, size_t errstr_size) {
         goto out;
     inv_keeper_metrics_attach(k.metrics, k.loop);
     rc = inv_txloop_run(k.loop);
+    if (k.redo && redo_write(&k) == 0)
+        k.redo = 0;
+    int behind = k.redo;
+    for (int p = 0; p < k.part_count; p++)
+        behind += k.need_restore[p];
+    if (behind)
+        inv_log_warn("state dir %s: stopping with LMDB behind Kafka for some partitions; they are rebuilt from %s when "
+                     "next assigned",
+                     k.state_dir, k.t_stock);
     if (rc != 0 || k.fatal) {
         snprintf(errstr, errstr_size, "%s", k.fatal_err[0] ? k.fatal_err : "stopped after an unrecoverable error (see log)");
         rc = -1;
@@ -783,6 +1066,8 @@ out:
     free(k.assigned);
     free(k.ready);
     free(k.next_offset);
+    free(k.need_restore);
+    free(k.restore_to);
     free(k.latency_ts);
     inv_buf_free(&k.buf);
     return rc;

@@ -1,5 +1,6 @@
 #include "inv_keeper_metrics.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ struct inv_keeper_metrics_s {
     int64_t max_lag;
     atomic_int ready;
     atomic_int assigned_count;
+    atomic_int state_writable; /* 0 while LMDB writes fail */
     int ever_assigned;
     inv_txloop_stats_t last; /* loop counters already published */
 
@@ -31,12 +33,14 @@ struct inv_keeper_metrics_s {
     inv_metrics_counter_t *txn_commits, *txn_aborts, *restore_keys;
     inv_metrics_counter_t *restore_seconds;
     inv_metrics_histogram_t *batch_size, *commit_seconds, *kafka_commit_seconds, *latency;
-    inv_metrics_gauge_t *assigned, *ready_gauge, *map_bytes, *used_bytes;
+    inv_metrics_gauge_t *assigned, *ready_gauge, *map_bytes, *used_bytes, *state_dir_full;
     inv_metrics_gauge_t *lag[MAX_PARTITIONS];
     inv_metrics_gauge_t *restoring[MAX_PARTITIONS];
 };
 
 static const double batch_buckets[] = {1, 10, 100, 1000, 5000, 10000, 50000, 100000};
+
+#define LMDB_ERRORS_HELP "Failed LMDB writes (begin, commit, restore, policies), by error"
 
 static int partition_series(inv_keeper_metrics_t *m, int32_t p) {
     if (p < 0 || p >= MAX_PARTITIONS)
@@ -62,11 +66,12 @@ static int partition_series(inv_keeper_metrics_t *m, int32_t p) {
 static int h_healthz(const inv_http_request_t *req, inv_http_response_t *resp, void *opaque) {
     (void)req;
     inv_keeper_metrics_t *m = opaque;
-    int ready = atomic_load(&m->ready);
+    int writable = atomic_load(&m->state_writable), ready = atomic_load(&m->ready) && writable;
     resp->status = ready ? 200 : 503;
     resp->content_type = "application/json";
-    return inv_http_response_printf(resp, "{\"ready\":%s,\"assigned_partitions\":%d}\n", ready ? "true" : "false",
-                                    atomic_load(&m->assigned_count));
+    /* "state_writable" only while LMDB writes fail: the body is otherwise as it always was */
+    return inv_http_response_printf(resp, "{\"ready\":%s,\"assigned_partitions\":%d%s}\n", ready ? "true" : "false",
+                                    atomic_load(&m->assigned_count), writable ? "" : ",\"state_writable\":false");
 }
 
 static int h_metrics(const inv_http_request_t *req, inv_http_response_t *resp, void *opaque) {
@@ -146,6 +151,7 @@ int inv_keeper_metrics_new(inv_keeper_metrics_t **out, const inv_conf_t *conf, i
     }
     m->store = store;
     m->max_lag = inv_conf_get_int(conf, "health.max.lag");
+    atomic_store(&m->state_writable, 1);
     char err[256];
     for (int t = 0; t <= INV_MOVE_COUNT; t++) {
         const char *labels[] = {"type", inv_movement_type_to_string((inv_movement_type_t)t), NULL};
@@ -196,6 +202,13 @@ int inv_keeper_metrics_new(inv_keeper_metrics_t **out, const inv_conf_t *conf, i
                               sizeof(err)));
     REG(inv_metrics_gauge_new(m->reg, "inv_stock_lmdb_used_bytes", "LMDB pages in use", NULL, &m->used_bytes, err,
                               sizeof(err)));
+    inv_metrics_counter_t *enospc;
+    const char *enospc_l[] = {"error", "ENOSPC", NULL};
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_lmdb_errors_total", LMDB_ERRORS_HELP, enospc_l, &enospc, err,
+                                sizeof(err)));
+    REG(inv_metrics_gauge_new(m->reg, "inv_stock_state_dir_full",
+                              "1 while LMDB writes fail for lack of space in the state dir (input held, retried)", NULL,
+                              &m->state_dir_full, err, sizeof(err)));
     const char *listen = inv_conf_get(conf, "http.listen");
     if (*listen) {
         static const inv_http_route_t routes[] = {
@@ -297,7 +310,7 @@ void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer
     atomic_store(&m->assigned_count, n);
     atomic_store(&m->ready, all_ready);
     inv_metrics_gauge_set(m->assigned, n);
-    inv_metrics_gauge_set(m->ready_gauge, all_ready);
+    inv_metrics_gauge_set(m->ready_gauge, all_ready && atomic_load(&m->state_writable));
     if (m->loop) {
         const inv_txloop_stats_t *st = inv_txloop_stats(m->loop);
         inv_metrics_counter_add(m->txn_commits, st->txn_commits - m->last.txn_commits);
@@ -310,6 +323,24 @@ void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer
         inv_metrics_gauge_set(m->map_bytes, (int64_t)info.map_size);
         inv_metrics_gauge_set(m->used_bytes, (int64_t)info.used_bytes);
     }
+}
+
+void inv_keeper_metrics_state_error(inv_keeper_metrics_t *m, int err) {
+    char e[256];
+    const char *labels[] = {"error", inv_store_errname(err), NULL};
+    inv_metrics_counter_t *c;
+    if (inv_metrics_counter_new(m->reg, "inv_stock_lmdb_errors_total", LMDB_ERRORS_HELP, labels, &c, e, sizeof(e)) == 0)
+        inv_metrics_counter_inc(c);
+    else
+        inv_log_warn("metrics: %s", e);
+    inv_metrics_gauge_set(m->state_dir_full, err == ENOSPC || err == EDQUOT || err == EFBIG);
+    atomic_store(&m->state_writable, 0);
+    inv_metrics_gauge_set(m->ready_gauge, 0);
+}
+
+void inv_keeper_metrics_state_ok(inv_keeper_metrics_t *m) {
+    inv_metrics_gauge_set(m->state_dir_full, 0);
+    atomic_store(&m->state_writable, 1);
 }
 
 int inv_keeper_metrics_http_port(const inv_keeper_metrics_t *m) { return m->http ? inv_http_port(m->http) : 0; }

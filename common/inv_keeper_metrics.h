@@ -44,10 +44,18 @@ void inv_keeper_metrics_restore_end(inv_keeper_metrics_t *m, int32_t partition, 
 void inv_keeper_metrics_partition_assigned(inv_keeper_metrics_t *m, int32_t partition);
 void inv_keeper_metrics_partition_revoked(inv_keeper_metrics_t *m, int32_t partition);
 
+/* An LMDB write failed with `err` (an inv_store code): counted in
+ * inv_stock_lmdb_errors_total{error="<inv_store_errname>"}; while the error
+ * is a full disk (ENOSPC, EDQUOT, EFBIG) inv_stock_state_dir_full is 1. From
+ * here until inv_keeper_metrics_state_ok(), /healthz is not ready. */
+void inv_keeper_metrics_state_error(inv_keeper_metrics_t *m, int err);
+/* LMDB took a write again. */
+void inv_keeper_metrics_state_ok(inv_keeper_metrics_t *m);
+
 /* Refreshes per-partition lag from librdkafka's cached watermarks (no
  * network I/O), the loop's counters, LMDB sizes and readiness: ready once
- * partitions were assigned, every assigned one restored, and each one's lag
- * at most health.max.lag. assigned[], ready[] and next_offset[] (the next
+ * partitions were assigned, every assigned one restored, each one's lag
+ * at most health.max.lag, and the LMDB state writable. assigned[], ready[] and next_offset[] (the next
  * input offset the keeper will apply, for partitions librdkafka has no
  * position for yet) have `count` entries. */
 void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer, const char *topic,
