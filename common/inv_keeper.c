@@ -355,7 +355,7 @@ static int store_error(keeper_t *k, int rc, const char *what, char *errstr, size
  * failed txn held, short of this batch's pruning.
  */
 static int redo_write(keeper_t *k) {
-    inv_store_txn_t *t;
+    inv_store_txn_t *t = NULL;
     int rc = inv_store_txn_begin(k->store, 0, &t);
     for (size_t j = 0; j < k->dirty_len && !rc; j++) {
         const dirty_row_t *d = &k->dirty[k->dirty_used[j]];
