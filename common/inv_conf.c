@@ -37,6 +37,7 @@ const inv_conf_key_t inv_conf_keys[] = {
     {"schema.id.ShortageEvent", INV_CONF_INT, "8", 0, INT32_MAX, NULL, "Confluent schema id of ShortageEvent"},
     {"commit.interval.ms", INV_CONF_INT, "100", 1, 60000, NULL, "Longest time a transaction stays open before it commits"},
     {"commit.min.interval.ms", INV_CONF_INT, "10", -1, 60000, NULL, "Once a transaction is this old it commits as soon as no input is waiting (low latency at any load); -1 = only at commit.interval.ms or batch.max.messages"},
+    {"transaction.producers", INV_CONF_INT, "2", 1, 2, NULL, "Transactional producers used in turn, one transaction each (2: a transaction starts while the broker still writes the previous one's commit markers; ids <group.id>-<instance.id> and <group.id>-<instance.id>.1)"},
     {"batch.max.messages", INV_CONF_INT, "20000", 1, 1000000, NULL, "Most input messages in one transaction"},
     {"transaction.timeout.ms", INV_CONF_INT, "10000", 1000, 900000, NULL, "Broker aborts a transaction of a dead instance after this long (bounds fail-over time)"},
     {"state.dir", INV_CONF_STRING, "./state", 0, 0, NULL, "inv-stock: LMDB environment directory"},

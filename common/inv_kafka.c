@@ -88,6 +88,16 @@ static rd_kafka_t *new_handle(rd_kafka_type_t type, rd_kafka_conf_t *kc, char *e
     return rk; /* rd_kafka_new took ownership of kc */
 }
 
+/* A small prefetch queue (librdkafka's: 100 000 messages, 64 MiB, most of
+ * a consumer's memory); whoever polls the consumer runs inv_prefetch so
+ * that 2.0.2's fetcher does not stall on it. */
+static int set_prefetch_defaults(rd_kafka_conf_t *kc, const inv_conf_t *c, char *errstr, size_t errstr_size) {
+    return set_default(kc, c, "queued.min.messages", "2000", errstr, errstr_size) ||
+           set_default(kc, c, "queued.max.messages.kbytes", "1024", errstr, errstr_size) ||
+           set_default(kc, c, "fetch.max.bytes", "1048576", errstr, errstr_size) ||
+           set_default(kc, c, "max.partition.fetch.bytes", "262144", errstr, errstr_size);
+}
+
 rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactional_id,
                                    void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
                                    void *opaque, char *errstr, size_t errstr_size) {
@@ -133,7 +143,8 @@ rd_kafka_t *inv_kafka_consumer_new(const inv_conf_t *c, const char *group_id,
         set_default(kc, c, "partition.assignment.strategy", "range", errstr, errstr_size) != 0 ||
         /* a killed member's partitions move after 10 s, not librdkafka's 45 */
         set_default(kc, c, "session.timeout.ms", "10000", errstr, errstr_size) != 0 ||
-        set_default(kc, c, "enable.partition.eof", "false", errstr, errstr_size) != 0) {
+        set_default(kc, c, "enable.partition.eof", "false", errstr, errstr_size) != 0 ||
+        set_prefetch_defaults(kc, c, errstr, errstr_size) != 0) {
         rd_kafka_conf_destroy(kc);
         return NULL;
     }
@@ -154,7 +165,8 @@ rd_kafka_t *inv_kafka_reader_new(const inv_conf_t *c, const char *name, int part
     int rc = conf_set(kc, "group.id", name, errstr, errstr_size) ||
              set_default(kc, c, "enable.auto.commit", "false", errstr, errstr_size) ||
              set_default(kc, c, "isolation.level", "read_committed", errstr, errstr_size) ||
-             conf_set(kc, "enable.partition.eof", partition_eof ? "true" : "false", errstr, errstr_size);
+             conf_set(kc, "enable.partition.eof", partition_eof ? "true" : "false", errstr, errstr_size) ||
+             set_prefetch_defaults(kc, c, errstr, errstr_size);
     for (size_t i = 0; !rc && extra && extra[i]; i += 2)
         rc = set_default(kc, c, extra[i], extra[i + 1], errstr, errstr_size);
     if (rc) {

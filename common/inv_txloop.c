@@ -7,13 +7,28 @@
 
 #include "inv_kafka.h"
 #include "inv_log.h"
+#include "inv_prefetch.h"
 
 #define TOPIC_CACHE_MAX 16
+#define MAX_PRODUCERS 2
 
 typedef struct {
     char *name;
     rd_kafka_topic_t *rkt;
 } topic_slot_t;
+
+/* One transactional producer. The loop uses its producers in turn, one
+ * transaction each: while the broker still writes one transaction's commit
+ * markers, the next one already runs under another transactional id, which
+ * the coordinator would otherwise answer with CONCURRENT_TRANSACTIONS (and
+ * librdkafka 2.0.2 retry after a back-off). Only one transaction is ever
+ * open: the next begins after the previous commit returned. */
+typedef struct {
+    rd_kafka_t *rk;
+    char transactional_id[544];
+    topic_slot_t topics[TOPIC_CACHE_MAX];
+    size_t topic_count;
+} producer_t;
 
 struct inv_txloop_s {
     const inv_conf_t *conf;
@@ -23,9 +38,11 @@ struct inv_txloop_s {
     char group_id[256];
     char transactional_id[512];
     rd_kafka_t *consumer;
-    rd_kafka_t *producer;
-    topic_slot_t topics[TOPIC_CACHE_MAX];
-    size_t topic_count;
+    rd_kafka_t *producer; /* producers[current].rk */
+    producer_t producers[MAX_PRODUCERS];
+    int producer_count;
+    int current;
+    inv_prefetch_t *prefetch;
 
     int in_txn;
     int batch_failed;     /* a produce or delivery failed: the batch must abort */
@@ -61,24 +78,25 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaqu
         l->h.on_delivery(l->h.opaque, msg);
 }
 
-static void clear_topic_cache(inv_txloop_t *l) {
-    for (size_t i = 0; i < l->topic_count; i++) {
-        rd_kafka_topic_destroy(l->topics[i].rkt);
-        free(l->topics[i].name);
+static void clear_topic_cache(producer_t *pr) {
+    for (size_t i = 0; i < pr->topic_count; i++) {
+        rd_kafka_topic_destroy(pr->topics[i].rkt);
+        free(pr->topics[i].name);
     }
-    l->topic_count = 0;
+    pr->topic_count = 0;
 }
 
 static rd_kafka_topic_t *topic_handle(inv_txloop_t *l, const char *name) {
-    for (size_t i = 0; i < l->topic_count; i++)
-        if (strcmp(l->topics[i].name, name) == 0)
-            return l->topics[i].rkt;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(l->producer, name, NULL);
-    if (rkt && l->topic_count < TOPIC_CACHE_MAX) {
-        l->topics[l->topic_count].name = strdup(name);
-        l->topics[l->topic_count].rkt = rkt;
-        if (l->topics[l->topic_count].name) {
-            l->topic_count++;
+    producer_t *pr = &l->producers[l->current];
+    for (size_t i = 0; i < pr->topic_count; i++)
+        if (strcmp(pr->topics[i].name, name) == 0)
+            return pr->topics[i].rkt;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(pr->rk, name, NULL);
+    if (rkt && pr->topic_count < TOPIC_CACHE_MAX) {
+        pr->topics[pr->topic_count].name = strdup(name);
+        pr->topics[pr->topic_count].rkt = rkt;
+        if (pr->topics[pr->topic_count].name) {
+            pr->topic_count++;
             return rkt;
         }
     }
@@ -89,19 +107,24 @@ static rd_kafka_topic_t *topic_handle(inv_txloop_t *l, const char *name) {
     return rkt;
 }
 
-static int producer_create(inv_txloop_t *l) {
+/* Creates producer i and fences (aborts) whatever an earlier incarnation
+ * of its transactional id left open. */
+static int producer_create(inv_txloop_t *l, int i) {
     char errstr[512];
-    l->producer = inv_kafka_producer_new(l->conf, l->transactional_id, dr_msg_cb, l, errstr, sizeof(errstr));
-    if (!l->producer) {
+    producer_t *pr = &l->producers[i];
+    pr->rk = inv_kafka_producer_new(l->conf, pr->transactional_id, dr_msg_cb, l, errstr, sizeof(errstr));
+    if (i == l->current)
+        l->producer = pr->rk;
+    if (!pr->rk) {
         inv_log_error("%s", errstr);
         return -1;
     }
     while (inv_run) {
-        rd_kafka_error_t *error = rd_kafka_init_transactions(l->producer, 30000);
+        rd_kafka_error_t *error = rd_kafka_init_transactions(pr->rk, 30000);
         if (!error)
             return 0;
         int retriable = rd_kafka_error_is_retriable(error) || rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__TIMED_OUT;
-        inv_log_warn("init_transactions(%s): %s%s", l->transactional_id, rd_kafka_error_string(error),
+        inv_log_warn("init_transactions(%s): %s%s", pr->transactional_id, rd_kafka_error_string(error),
                      retriable ? "; retrying" : "");
         rd_kafka_error_destroy(error);
         if (!retriable)
@@ -110,13 +133,22 @@ static int producer_create(inv_txloop_t *l) {
     return -1;
 }
 
-static void producer_destroy(inv_txloop_t *l) {
-    if (!l->producer)
+static void producer_destroy(inv_txloop_t *l, int i) {
+    producer_t *pr = &l->producers[i];
+    if (!pr->rk)
         return;
-    clear_topic_cache(l);
-    rd_kafka_purge(l->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_destroy(l->producer);
-    l->producer = NULL;
+    clear_topic_cache(pr);
+    rd_kafka_purge(pr->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_destroy(pr->rk);
+    pr->rk = NULL;
+    if (i == l->current)
+        l->producer = NULL;
+}
+
+/* The next transaction goes to the next producer. */
+static void next_producer(inv_txloop_t *l) {
+    l->current = (l->current + 1) % l->producer_count;
+    l->producer = l->producers[l->current].rk;
 }
 
 static void reset_batch(inv_txloop_t *l) {
@@ -164,9 +196,9 @@ static void rewind_consumer(inv_txloop_t *l) {
 
 static void recreate_producer(inv_txloop_t *l) {
     l->stats.producer_recreations++;
-    inv_log_warn("recreating the transactional producer %s", l->transactional_id);
-    producer_destroy(l);
-    if (producer_create(l) != 0 && inv_run)
+    inv_log_warn("recreating the transactional producer %s", l->producers[l->current].transactional_id);
+    producer_destroy(l, l->current);
+    if (producer_create(l, l->current) != 0 && inv_run)
         l->stop_error = 1;
 }
 
@@ -265,6 +297,7 @@ static void commit_batch(inv_txloop_t *l) {
     if (l->h.after_commit)
         l->h.after_commit(l->h.opaque, l);
     reset_batch(l);
+    next_producer(l);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
@@ -322,8 +355,18 @@ inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic,
         iid = instance;
     }
     snprintf(l->transactional_id, sizeof(l->transactional_id), "%s-%s", l->group_id, iid);
+    /* the first keeps the id of a single-producer loop, so an upgrade
+     * fences what the previous version left open */
+    l->producer_count = (int)inv_conf_get_int(conf, "transaction.producers");
+    if (l->producer_count < 1 || l->producer_count > MAX_PRODUCERS)
+        l->producer_count = MAX_PRODUCERS;
+    for (int i = 0; i < l->producer_count; i++)
+        snprintf(l->producers[i].transactional_id, sizeof(l->producers[i].transactional_id),
+                 i ? "%s.%d" : "%s", l->transactional_id, i);
     l->consumer = inv_kafka_consumer_new(conf, l->group_id, rebalance_cb, l, errstr, errstr_size);
-    if (!l->consumer) {
+    if (!l->consumer || !(l->prefetch = inv_prefetch_new(l->consumer))) {
+        if (l->consumer)
+            snprintf(errstr, errstr_size, "out of memory");
         inv_txloop_destroy(l);
         return NULL;
     }
@@ -448,8 +491,9 @@ static void handle_message(inv_txloop_t *l, rd_kafka_message_t *msg) {
 }
 
 int inv_txloop_run(inv_txloop_t *l) {
-    if (producer_create(l) != 0)
-        return -1;
+    for (int i = 0; i < l->producer_count; i++)
+        if (producer_create(l, i) != 0)
+            return -1;
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, l->input_topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t err = rd_kafka_subscribe(l->consumer, sub);
@@ -466,6 +510,7 @@ int inv_txloop_run(inv_txloop_t *l) {
             /* old enough: commit as soon as the input is drained */
             if (!(msg = rd_kafka_consumer_poll(l->consumer, 0))) {
                 commit_batch(l);
+                inv_prefetch_after_poll(l->prefetch, NULL);
                 continue;
             }
         } else {
@@ -477,6 +522,7 @@ int inv_txloop_run(inv_txloop_t *l) {
             }
             msg = rd_kafka_consumer_poll(l->consumer, timeout_ms);
         }
+        inv_prefetch_after_poll(l->prefetch, msg);
         if (msg) {
             handle_message(l, msg);
             rd_kafka_message_destroy(msg);
@@ -498,7 +544,11 @@ int inv_txloop_run(inv_txloop_t *l) {
         else
             abort_batch(l);
     }
-    inv_log_info("leaving group %s", l->group_id);
+    const inv_prefetch_stats_t *pf = inv_prefetch_stats(l->prefetch);
+    inv_log_info("leaving group %s; woke the fetchers %llu time(s) (%llu failed) for a prefetch queue of %lld "
+                 "messages or %lld KiB",
+                 l->group_id, (unsigned long long)pf->wakeups, (unsigned long long)pf->wakeup_errors,
+                 (long long)pf->queue_max_msgs, (long long)(pf->queue_max_bytes / 1024));
     rd_kafka_consumer_close(l->consumer);
     inv_run = 0;
     return rc;
@@ -507,14 +557,18 @@ int inv_txloop_run(inv_txloop_t *l) {
 void inv_txloop_destroy(inv_txloop_t *l) {
     if (!l)
         return;
+    inv_prefetch_destroy(l->prefetch);
     if (l->consumer)
         rd_kafka_destroy(l->consumer);
-    if (l->producer) {
-        clear_topic_cache(l);
-        rd_kafka_flush(l->producer, 10000);
-        if (rd_kafka_outq_len(l->producer) > 0)
-            inv_log_warn("%d message(s) still queued at exit", rd_kafka_outq_len(l->producer));
-        rd_kafka_destroy(l->producer);
+    for (int i = 0; i < l->producer_count; i++) {
+        producer_t *pr = &l->producers[i];
+        if (!pr->rk)
+            continue;
+        clear_topic_cache(pr);
+        rd_kafka_flush(pr->rk, 10000);
+        if (rd_kafka_outq_len(pr->rk) > 0)
+            inv_log_warn("%d message(s) still queued at exit", rd_kafka_outq_len(pr->rk));
+        rd_kafka_destroy(pr->rk);
     }
     rd_kafka_topic_partition_list_destroy(l->offsets);
     free(l->input_topic);
@@ -524,4 +578,5 @@ void inv_txloop_destroy(inv_txloop_t *l) {
 
 const inv_txloop_stats_t *inv_txloop_stats(const inv_txloop_t *l) { return &l->stats; }
 rd_kafka_t *inv_txloop_consumer(inv_txloop_t *l) { return l->consumer; }
+const inv_prefetch_stats_t *inv_txloop_prefetch_stats(const inv_txloop_t *l) { return inv_prefetch_stats(l->prefetch); }
 const char *inv_txloop_transactional_id(const inv_txloop_t *l) { return l->transactional_id; }
