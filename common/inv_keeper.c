@@ -18,6 +18,10 @@
 
 /* Ids pruned per partition per batch: spreads pruning over time. */
 #define PRUNE_PER_BATCH 2000
+/* Changed rows that may wait for the commit before being produced. */
+#ifndef EMIT_EVERY_ROWS
+#define EMIT_EVERY_ROWS 2048
+#endif
 
 /*
  * LMDB that cannot be written (a full disk, mostly) is reported and survived:
@@ -42,11 +46,13 @@ typedef struct {
     int64_t dedup_next;
 } batch_part_t;
 
-/* A changed row of the batch: produced once, at its final value, before
- * the commit. Kept in an open-addressing set. */
+/* A changed row of the batch, kept in an open-addressing set until the
+ * batch ends. Produced at its latest value before the commit, and earlier
+ * once EMIT_EVERY_ROWS rows wait to be produced (see there). */
 typedef struct {
     int32_t partition;
     uint32_t hash;
+    int emitted; /* produced at its current value already */
     inv_stock_row_t row; /* the row as last written in this batch */
     char *sku; /* sku '\0' location '\0', one allocation from the arena */
     char *location;
@@ -79,6 +85,7 @@ typedef struct {
     dirty_row_t *dirty;
     size_t dirty_cap, dirty_len;
     size_t *dirty_used; /* indices in use, to reset cheaply */
+    size_t unemitted;   /* rows changed since they were last produced */
     char *arena;
     size_t arena_len, arena_cap;
 
@@ -191,11 +198,17 @@ static void dirty_add(keeper_t *k, int32_t p, const char *sku, const char *loc, 
             d->partition = p;
             d->sku = arena_copy(k, sku, loc, &d->location);
             d->row = *row;
+            d->emitted = 0;
+            k->unemitted++;
             k->dirty_used[k->dirty_len++] = i;
             return;
         }
         if (d->hash == h && d->partition == p && strcmp(d->sku, sku) == 0 && strcmp(d->location, loc) == 0) {
             d->row = *row;
+            if (d->emitted) {
+                d->emitted = 0;
+                k->unemitted++;
+            }
             return;
         }
     }
@@ -232,6 +245,7 @@ static void dirty_reset(keeper_t *k) {
         memset(d, 0, sizeof(*d));
     }
     k->dirty_len = 0;
+    k->unemitted = 0;
     k->arena_len = 0;
 }
 
@@ -279,12 +293,16 @@ static int emit_outputs(keeper_t *k, const inv_rules_out_t *out, int64_t ts, cha
     return 0;
 }
 
-/* Produces the final StockLevel of every row the batch changed, to the
- * changelog partition of its input partition. The rows are the ones kept
- * by dirty_add(), as last written: no LMDB read here. */
+/* Produces the StockLevel of every row the batch changed since it was last
+ * produced, to the changelog partition of its input partition. The rows
+ * are the ones kept by dirty_add(), as last written: no LMDB read here. */
 static int emit_stock_levels(keeper_t *k, char *errstr, size_t errstr_size) {
-    for (size_t j = 0; j < k->dirty_len; j++) {
-        const dirty_row_t *d = &k->dirty[k->dirty_used[j]];
+    for (size_t j = 0; j < k->dirty_len && k->unemitted; j++) {
+        dirty_row_t *d = &k->dirty[k->dirty_used[j]];
+        if (d->emitted)
+            continue;
+        d->emitted = 1;
+        k->unemitted--;
         inv_stock_level_t level;
         inv_rules_stock_level(d->sku, d->location, &d->row, &level);
         if (inv_encoder_encode_stock_level(k->encoder, &level, &k->buf, errstr, errstr_size) != 0)
@@ -564,6 +582,14 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
             return store_error(k, rc, "write", errstr, errstr_size);
         dirty_add(k, p, m.sku, "*", &net);
     }
+    /* A batch of thousands of movements would otherwise hand the producer
+     * all its rows at once, at the commit: the whole batch's outputs in
+     * memory together (most of the keeper's heap at its peak). Rows changed
+     * again later are produced again; the compacted changelog keeps the
+     * last. On this workload as many rows per movement are produced either
+     * way (docs/BENCHMARKS.md). */
+    if (k->unemitted >= EMIT_EVERY_ROWS && emit_stock_levels(k, errstr, errstr_size) != 0)
+        return INV_TXLOOP_ABORT;
     if (emit_outputs(k, &out, ts, errstr, errstr_size) != 0)
         return INV_TXLOOP_ABORT;
     if ((bp->ids.len && inv_buf_append(&bp->ids, "\n", 1) != 0) ||
