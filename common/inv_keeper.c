@@ -620,8 +620,15 @@ static int before_commit(void *opaque, inv_txloop_t *loop) {
         batch_part_t *bp = &k->parts[p];
         if (!bp->touched)
             continue;
-        if (bp->ids.len &&
-            inv_txloop_produce(k->loop, k->t_dedup, p, NULL, 0, bp->ids.data, bp->ids.len, bp->max_ts, NULL) != 0)
+        /* One dedup record per partition per batch, even without ids (all
+         * dead letters), naming the input offset the batch brings p to: a
+         * restore waits until it sees the group's committed offset there,
+         * i.e. until this transaction's commit markers are written. */
+        char next[24];
+        snprintf(next, sizeof(next), "%lld", (long long)bp->next_offset);
+        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
+        rd_kafka_header_add(hdrs, INV_RESTORE_INPUT_OFFSET_HEADER, -1, next, -1);
+        if (inv_txloop_produce(k->loop, k->t_dedup, p, NULL, 0, bp->ids.data, bp->ids.len, bp->max_ts, hdrs) != 0)
             return -1;
         inv_store_meta_t meta = {.input_offset = -1, .changelog_offset = -1, .dedup_log_offset = -1};
         int rc = inv_store_meta_get(k->txn, p, &meta);
@@ -711,9 +718,10 @@ static int restore_one(keeper_t *k, int32_t p, int64_t input_offset) {
         inv_keeper_metrics_restore_begin(k->metrics, p);
         if (inv_restore_partition(k->restore_consumer, k->store, k->decoder, k->t_stock, k->t_dedup, p, input_offset,
                                   k->dedup_window_ms, &st, errstr, sizeof(errstr)) == 0) {
-            inv_log_info("partition %d restored from %s: %llu rows, %llu movement ids in %.3f s (%.0f keys/s)", p,
+            inv_log_info("partition %d restored from %s: %llu rows, %llu movement ids in %.3f s (%.0f keys/s)%s", p,
                          k->t_stock, (unsigned long long)st.rows, (unsigned long long)st.ids, st.seconds,
-                         st.seconds > 0 ? (double)(st.rows + st.ids) / st.seconds : 0.0);
+                         st.seconds > 0 ? (double)(st.rows + st.ids) / st.seconds : 0.0,
+                         st.confirm_seconds > 0 ? "; waited for the last commit's markers" : "");
             inv_keeper_metrics_restore_end(k->metrics, p, st.rows + st.ids, st.seconds);
             k->need_restore[p] = 0;
             k->ready[p] = k->assigned[p];

@@ -1,16 +1,24 @@
 #include "inv_restore.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "inv_kafka.h"
 #include "inv_log.h"
+#include "inv_prefetch.h"
 
 /* Rows per LMDB write txn while restoring: bounded txns, steady progress. */
 #define RESTORE_TXN_ROWS 20000
 /* Give up when a partition yields nothing for this long. */
 #define RESTORE_STALL_MS 60000
+/* How long a restore waits for the dedup log to show the committed input
+ * offset while records are pending there, and for the changelog's pending
+ * records (markers of that same transaction) after that. */
+#define CONFIRM_SECONDS 30.0
+#define SETTLE_SECONDS 0.2
+#define RECHECK_NS 10000000L
 
 static double now_s(void) {
     struct timespec ts;
@@ -20,7 +28,7 @@ static double now_s(void) {
 
 rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, char *errstr, size_t errstr_size) {
     /* the end of a partition shows as an empty fetch: do not wait 500 ms for it */
-    static const char *const extra[] = {"fetch.max.bytes", "52428800", "fetch.wait.max.ms", "10", NULL};
+    static const char *const extra[] = {"fetch.wait.max.ms", "10", NULL};
     char name[300];
     snprintf(name, sizeof(name), "%s.restore", inv_conf_get(conf, "group.id"));
     return inv_kafka_reader_new(conf, name, 1, extra, errstr, errstr_size);
@@ -28,7 +36,9 @@ rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, char *errstr, size_
 
 int inv_restore_read_partition(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t from_offset,
                                int (*cb)(void *opaque, const rd_kafka_message_t *msg), void *opaque,
-                               int64_t *end, char *errstr, size_t errstr_size) {
+                               int64_t *end, int *pending, char *errstr, size_t errstr_size) {
+    if (pending)
+        *pending = 0;
     /* An empty partition (the usual case for a new group) needs no fetch,
      * which would cost a fetch.wait.max.ms round before the EOF. */
     int64_t lo = 0, hi = 0;
@@ -37,7 +47,9 @@ int inv_restore_read_partition(rd_kafka_t *rk, const char *topic, int32_t partit
         snprintf(errstr, errstr_size, "restore: watermarks of %s [%d]: %s", topic, partition, rd_kafka_err2str(werr));
         return -1;
     }
-    if (hi <= lo || (from_offset >= 0 && from_offset >= hi)) {
+    /* hi is the last stable offset (a read_committed ListOffsets): a caller
+     * that asks about pending records needs the fetch, which tells */
+    if (!pending && (hi <= lo || (from_offset >= 0 && from_offset >= hi))) {
         if (end)
             *end = hi;
         return 0;
@@ -53,8 +65,10 @@ int inv_restore_read_partition(rd_kafka_t *rk, const char *topic, int32_t partit
     int rc = 0, done = 0;
     int64_t next = from_offset < 0 ? 0 : from_offset;
     double last_progress = now_s();
+    inv_prefetch_t *prefetch = inv_prefetch_new(rk);
     while (!done) {
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 200);
+        inv_prefetch_after_poll(prefetch, msg);
         if (!msg) {
             if ((now_s() - last_progress) * 1000 > RESTORE_STALL_MS) {
                 snprintf(errstr, errstr_size, "restore: no progress reading %s [%d] for %d s", topic, partition,
@@ -86,6 +100,14 @@ int inv_restore_read_partition(rd_kafka_t *rk, const char *topic, int32_t partit
         }
         rd_kafka_message_destroy(msg);
     }
+    inv_prefetch_destroy(prefetch);
+    if (pending && rc == 0) {
+        /* the high watermark of the last fetch: records beyond the end
+         * read_committed stopped at are in an open or unmarked transaction */
+        int64_t hwm = -1;
+        if (rd_kafka_get_watermark_offsets(rk, topic, partition, &lo, &hwm) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            *pending = hwm > next;
+    }
     rd_kafka_assign(rk, NULL);
     if (end)
         *end = next;
@@ -99,6 +121,7 @@ typedef struct {
     int32_t partition;
     uint64_t in_txn;
     int64_t min_ts;
+    int64_t confirmed; /* highest input offset named by a dedup record, -1 if none */
     inv_restore_stats_t *stats;
     int store_err;
     char *errstr;
@@ -163,6 +186,14 @@ static int restore_row(void *opaque, const rd_kafka_message_t *msg) {
 
 static int restore_ids(void *opaque, const rd_kafka_message_t *msg) {
     restore_ctx_t *r = opaque;
+    char num[32];
+    const char *v = inv_kafka_header_string(msg, INV_RESTORE_INPUT_OFFSET_HEADER, num, sizeof(num));
+    if (v) {
+        char *e;
+        long long o = strtoll(v, &e, 10);
+        if (e != v && *e == '\0' && o > r->confirmed)
+            r->confirmed = o;
+    }
     int64_t ts = rd_kafka_message_timestamp(msg, NULL);
     if (ts < r->min_ts || !msg->payload)
         return 0;
@@ -208,11 +239,43 @@ int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_
         inv_store_txn_abort(r.txn);
         return -1;
     }
-    rc = inv_restore_read_partition(consumer, stock_topic, partition, RD_KAFKA_OFFSET_BEGINNING, restore_row, &r,
-                                    &stats->changelog_end, errstr, errstr_size);
-    if (!rc)
-        rc = inv_restore_read_partition(consumer, dedup_topic, partition, RD_KAFKA_OFFSET_BEGINNING, restore_ids, &r,
-                                        &stats->dedup_end, errstr, errstr_size);
+    /* The dedup log first, until it names input_offset (see the header). */
+    r.confirmed = -1;
+    int64_t from = RD_KAFKA_OFFSET_BEGINNING;
+    double confirm_until = now_s() + CONFIRM_SECONDS, t_wait = 0;
+    for (;;) {
+        int pending = 0;
+        rc = inv_restore_read_partition(consumer, dedup_topic, partition, from, restore_ids, &r, &stats->dedup_end,
+                                        input_offset > 0 ? &pending : NULL, errstr, errstr_size);
+        if (rc || input_offset <= 0 || r.confirmed >= input_offset || !pending)
+            break;
+        if (t_wait == 0)
+            t_wait = now_s();
+        if (now_s() > confirm_until) {
+            inv_log_warn("restore: %s [%d] does not show input offset %lld after %.0f s (last seen %lld); restoring "
+                         "what is committed",
+                         dedup_topic, partition, (long long)input_offset, CONFIRM_SECONDS, (long long)r.confirmed);
+            break;
+        }
+        from = stats->dedup_end;
+        nanosleep(&(struct timespec){0, RECHECK_NS}, NULL);
+    }
+    /* Then the changelog: the same transaction's markers land there too. */
+    from = RD_KAFKA_OFFSET_BEGINNING;
+    double settle_until = now_s() + SETTLE_SECONDS;
+    while (!rc) {
+        int pending = 0;
+        rc = inv_restore_read_partition(consumer, stock_topic, partition, from, restore_row, &r, &stats->changelog_end,
+                                        input_offset > 0 ? &pending : NULL, errstr, errstr_size);
+        if (rc || !pending || now_s() > settle_until)
+            break;
+        if (t_wait == 0)
+            t_wait = now_s();
+        from = stats->changelog_end;
+        nanosleep(&(struct timespec){0, RECHECK_NS}, NULL);
+    }
+    if (t_wait > 0)
+        stats->confirm_seconds = now_s() - t_wait;
     if (!rc) {
         inv_store_meta_t meta = {.input_offset = input_offset,
                                  .changelog_offset = stats->changelog_end,

@@ -22,6 +22,9 @@
 
 /* Header of changelog records carrying the row's shortage state. */
 #define INV_RESTORE_SHORTAGE_HEADER "inv.shortage"
+/* Header of dedup log records: the input offset their batch brought the
+ * partition to (decimal). */
+#define INV_RESTORE_INPUT_OFFSET_HEADER "inv.input.offset"
 
 typedef struct {
     uint64_t rows;      /* stock rows restored */
@@ -29,6 +32,7 @@ typedef struct {
     double seconds;     /* wall time */
     int64_t changelog_end; /* next offset of the changelog partition */
     int64_t dedup_end;     /* next offset of the dedup log partition */
+    double confirm_seconds; /* waited for the last committed batch's markers */
 } inv_restore_stats_t;
 
 /* A consumer for restores: no group, read_committed, partition EOF on. */
@@ -38,6 +42,16 @@ rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, char *errstr, size_
  * Drops partition p from the store, reloads it from the changelog and the
  * dedup log, and records meta.input_offset = input_offset last, so a crash
  * midway leaves no meta and the next assignment restores again.
+ *
+ * A transaction's commit returns before the broker has written its commit
+ * markers, and until then read_committed readers stop before it: a restore
+ * that starts right after the previous owner's last commit could miss that
+ * batch yet record input_offset. So the dedup log is read first, until a
+ * record names input_offset (every batch writes one per partition, see
+ * INV_RESTORE_INPUT_OFFSET_HEADER), re-reading while records are pending
+ * beyond the last stable offset; then the changelog, re-read for a moment
+ * while records are pending there. A log that cannot confirm (written
+ * before the header existed, or expired) is taken as it is.
  * dedup_window_ms: ids older than the newest minus the window are skipped.
  * The store must have no write txn open. 0, or -1 with errstr.
  */
@@ -49,9 +63,11 @@ int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_
 /* Reads partition p of topic from `from_offset` (or RD_KAFKA_OFFSET_BEGINNING)
  * to its read_committed end, calling cb for each message (borrowed for the
  * call; nonzero from cb stops with that value). *end = next offset after the
- * last message (may be NULL). 0, cb's value, or -1 with errstr. */
+ * last message (may be NULL); *pending (may be NULL) = 1 when the partition
+ * held records beyond that end (an open transaction, or a committed one
+ * whose markers are not written yet). 0, cb's value, or -1 with errstr. */
 int inv_restore_read_partition(rd_kafka_t *consumer, const char *topic, int32_t partition, int64_t from_offset,
                                int (*cb)(void *opaque, const rd_kafka_message_t *msg), void *opaque,
-                               int64_t *end, char *errstr, size_t errstr_size);
+                               int64_t *end, int *pending, char *errstr, size_t errstr_size);
 
 #endif
