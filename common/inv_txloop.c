@@ -69,7 +69,11 @@ static int64_t now_us(void) {
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
     (void)rk;
     inv_txloop_t *l = opaque;
-    if (msg->err) {
+    if (msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+        /* an aborted transaction's outputs, dropped on purpose. Reported
+         * when the producer is next polled, i.e. during the next batch,
+         * which they must not fail; nor is a line per message wanted. */
+    } else if (msg->err) {
         inv_log_warn("delivery to %s [%d] failed: %s", rd_kafka_topic_name(msg->rkt), msg->partition,
                      rd_kafka_err2str(msg->err));
         l->batch_failed = 1;
@@ -507,7 +511,10 @@ int inv_txloop_run(inv_txloop_t *l) {
         rd_kafka_message_t *msg;
         int64_t now = now_us();
         if (l->in_txn && l->min_interval_us >= 0 && now >= l->txn_early_us) {
-            /* old enough: commit as soon as the input is drained */
+            /* old enough: commit as soon as the input is drained (with a
+             * small prefetch queue that may also be a fetch on its way;
+             * waiting a few ms for it doubled the p50 at half load for
+             * ~20% larger transactions under a backlog) */
             if (!(msg = rd_kafka_consumer_poll(l->consumer, 0))) {
                 commit_batch(l);
                 inv_prefetch_after_poll(l->prefetch, NULL);
