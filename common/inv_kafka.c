@@ -90,12 +90,14 @@ static rd_kafka_t *new_handle(rd_kafka_type_t type, rd_kafka_conf_t *kc, char *e
 
 /* A small prefetch queue (librdkafka's: 100 000 messages, 64 MiB, most of
  * a consumer's memory); whoever polls the consumer runs inv_prefetch so
- * that 2.0.2's fetcher does not stall on it. */
+ * that 2.0.2's fetcher does not stall on it. max.partition.fetch.bytes
+ * stays at its 1 MiB: a fetch then brings a long run of one partition,
+ * which the keeper coalesces into fewer changelog rows than short runs of
+ * many (256 KiB: ~40% more rows, docs/BENCHMARKS.md). */
 static int set_prefetch_defaults(rd_kafka_conf_t *kc, const inv_conf_t *c, char *errstr, size_t errstr_size) {
     return set_default(kc, c, "queued.min.messages", "2000", errstr, errstr_size) ||
            set_default(kc, c, "queued.max.messages.kbytes", "1024", errstr, errstr_size) ||
-           set_default(kc, c, "fetch.max.bytes", "1048576", errstr, errstr_size) ||
-           set_default(kc, c, "max.partition.fetch.bytes", "262144", errstr, errstr_size);
+           set_default(kc, c, "fetch.max.bytes", "1048576", errstr, errstr_size);
 }
 
 rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactional_id,

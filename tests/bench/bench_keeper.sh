@@ -9,7 +9,8 @@
 # Knobs: INV_BENCH_RATE=R (latency rate, movements/s; default half the
 # measured throughput), INV_BENCH_LAT_WARMUP=5 INV_BENCH_LAT_MEASURE=20
 # (seconds), INV_BENCH_PHASES="throughput restore latency",
-# INV_BENCH_KEEPER_ARGS="-X key=value ..." (extra inv-stock flags, all phases).
+# INV_BENCH_KEEPER_ARGS="-X key=value ..." (extra inv-stock flags, all phases),
+# INV_BENCH_BIN=DIR (programs from DIR, e.g. another build, instead of building build/).
 #
 # Not a test: it prints figures (docs/BENCHMARKS.md, "Stock keeper").
 set -euo pipefail
@@ -17,9 +18,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 N="${1:-1000000}"
 BROKERS="127.0.0.1:${INV_BROKER_PORT:-9092}"
-BIN="$ROOT/build/bin"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j2 --target inv-stock invctl bench_preload >/dev/null
+BIN="${INV_BENCH_BIN:-$ROOT/build/bin}"
+if [[ -z "${INV_BENCH_BIN:-}" ]]; then
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build -j2 --target inv-stock invctl bench_preload bench_ceiling >/dev/null
+fi
 deploy/local/broker.sh start >/dev/null
 
 RUN="bk-$(date -u +%H%M%S)-$$"
