@@ -20,15 +20,13 @@ if [[ -z "${INV_BENCH_BIN:-}" ]]; then
   cmake --build build -j2 --target inv-stock invctl bench_preload >/dev/null
 fi
 deploy/local/broker.sh start >/dev/null
+# shellcheck source=tests/bench/bench_topics.sh
+. "$ROOT/tests/bench/bench_topics.sh"
 PORT=19466
 for producers in 2 1; do
   RUN="bcc-$producers-$(date -u +%H%M%S)-$$"
   WORK="$(mktemp -d /tmp/bench-commits-XXXXXX)"
-  for k in sales returns restocks movements policies stock reorders shortages dlq dedup; do
-    export "INV_TOPIC_${k^^}=$RUN.$k"
-  done
-  export INV_GROUP_ID="$RUN"
-  "$BIN/invctl" -b "$BROKERS" topics create --partitions 6 >/dev/null
+  bench_topics_use "$RUN"
   "$BIN/inv-stock" -b "$BROKERS" --state-dir "$WORK/s" --http "127.0.0.1:$PORT" -X "transaction.producers=$producers" \
     -X kafka.debug=eos,protocol -X log.level=debug 2>"$WORK/log" &
   pid=$!
@@ -40,8 +38,6 @@ for producers in 2 1; do
     END { t = c["+Inf"]; printf "%d commits, share within", t; for (i = 0; i < k && o[i] != "0.25"; i++) if (o[i] + 0 >= 0.01) printf " %g ms: %.1f%%", o[i] * 1000, 100 * c[o[i]] / t }')
   kill -TERM $pid; wait $pid || true
   echo "transaction.producers=$producers at $RATE movements/s: $(grep -c CONCURRENT_TRANSACTIONS "$WORK/log" || true) CONCURRENT_TRANSACTIONS answers; $hist"
-  # shellcheck disable=SC2046
-  "$BIN/bench_preload" delete -b "$BROKERS" $(for k in sales returns restocks movements policies stock reorders shortages dlq dedup; do
-    echo "$RUN.$k"; done) >/dev/null 2>&1 || true
+  bench_topics_delete "$RUN"
   rm -rf "$WORK"
 done

@@ -25,13 +25,11 @@ if [[ -z "${INV_BENCH_BIN:-}" ]]; then
 fi
 deploy/local/broker.sh start >/dev/null
 
+# shellcheck source=tests/bench/bench_topics.sh
+. "$ROOT/tests/bench/bench_topics.sh"
 RUN="bk-$(date -u +%H%M%S)-$$"
 WORK="$(mktemp -d /tmp/bench-keeper-XXXXXX)"
-for k in sales returns restocks movements policies stock reorders shortages dlq dedup; do
-  export "INV_TOPIC_${k^^}=$RUN.$k"
-done
-export INV_GROUP_ID="$RUN"
-"$BIN/invctl" -b "$BROKERS" topics create --partitions 6 >/dev/null
+bench_topics_use "$RUN"
 POLICY=(-X policy.default.reorder_point=10 -X policy.default.reorder_quantity=50 -X policy.default.safety_stock=5)
 # shellcheck disable=SC2206
 EXTRA=(${INV_BENCH_KEEPER_ARGS:-})
@@ -116,11 +114,7 @@ if has_phase latency; then
   # location row (updated_at = its last movement's occurred_at).
   RATE="${RATE:-50000}"
   WARM="${INV_BENCH_LAT_WARMUP:-5}" MEAS="${INV_BENCH_LAT_MEASURE:-20}"
-  for k in sales returns restocks movements policies stock reorders shortages dlq dedup; do
-    export "INV_TOPIC_${k^^}=$RUN.lat.$k"
-  done
-  export INV_GROUP_ID="$RUN.lat"
-  "$BIN/invctl" -b "$BROKERS" topics create --partitions 6 >/dev/null
+  bench_topics_use "$RUN.lat"
   "$BIN/inv-stock" -b "$BROKERS" --state-dir "$WORK/c" --http "127.0.0.1:$((PORT + 2))" "${POLICY[@]}" "${EXTRA[@]}" 2>"$WORK/c.log" &
   pid=$!
   "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n 200000 --seed 7 --stock-take --dup-permille 0 >/dev/null 2>&1
@@ -150,7 +144,5 @@ if has_phase latency; then
   awk -v c0="$cpu0" -v c1="$cpu1" -v t0="$t0" -v t1="$t1" -v b0="$busy0" -v b1="$busy1" -v rss="$rss" -v b="$batches" -v m="$msgs" 'BEGIN {
     printf "latency: inv-stock used %.2f cores under that load, the rest of the machine (broker, load, probe) %.2f; %s; %.0f movements per transaction over the run\n", (c1 - c0) / (t1 - t0), (b1 - b0 - (c1 - c0)) / (t1 - t0), rss, m / b }'
 fi
-# shellcheck disable=SC2046
-"$BIN/bench_preload" delete -b "$BROKERS" $(for k in sales returns restocks movements policies stock reorders shortages dlq dedup; do
-  echo "$RUN.$k $RUN.lat.$k"; done) >/dev/null 2>&1 || true
+bench_topics_delete "$RUN" "$RUN.lat"
 if [[ "${INV_BENCH_KEEP:-0}" == 1 ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
