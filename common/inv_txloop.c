@@ -38,10 +38,9 @@ struct inv_txloop_s {
     char group_id[256];
     char transactional_id[512];
     rd_kafka_t *consumer;
-    rd_kafka_t *producer; /* producers[current].rk */
     producer_t producers[MAX_PRODUCERS];
     int producer_count;
-    int current;
+    int current; /* the producer of the open (or next) transaction */
     inv_prefetch_t *prefetch;
 
     int in_txn;
@@ -117,8 +116,6 @@ static int producer_create(inv_txloop_t *l, int i) {
     char errstr[512];
     producer_t *pr = &l->producers[i];
     pr->rk = inv_kafka_producer_new(l->conf, pr->transactional_id, dr_msg_cb, l, errstr, sizeof(errstr));
-    if (i == l->current)
-        l->producer = pr->rk;
     if (!pr->rk) {
         inv_log_error("%s", errstr);
         return -1;
@@ -145,15 +142,11 @@ static void producer_destroy(inv_txloop_t *l, int i) {
     rd_kafka_purge(pr->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_destroy(pr->rk);
     pr->rk = NULL;
-    if (i == l->current)
-        l->producer = NULL;
 }
 
-/* The next transaction goes to the next producer. */
-static void next_producer(inv_txloop_t *l) {
-    l->current = (l->current + 1) % l->producer_count;
-    l->producer = l->producers[l->current].rk;
-}
+/* The producer of the open (or next) transaction; NULL while it is being
+ * recreated. */
+static rd_kafka_t *producer(const inv_txloop_t *l) { return l->producers[l->current].rk; }
 
 static void reset_batch(inv_txloop_t *l) {
     rd_kafka_topic_partition_list_destroy(l->offsets);
@@ -207,8 +200,8 @@ static void recreate_producer(inv_txloop_t *l) {
 }
 
 static void abort_batch(inv_txloop_t *l) {
-    if (l->in_txn && l->producer) {
-        rd_kafka_error_t *error = rd_kafka_abort_transaction(l->producer, -1);
+    if (l->in_txn && producer(l)) {
+        rd_kafka_error_t *error = rd_kafka_abort_transaction(producer(l), -1);
         if (error) {
             inv_log_warn("abort_transaction: %s", rd_kafka_error_string(error));
             int fatal = rd_kafka_error_is_fatal(error);
@@ -248,7 +241,7 @@ static int txn_error(inv_txloop_t *l, const char *what, rd_kafka_error_t *error)
 }
 
 static int begin_batch(inv_txloop_t *l) {
-    rd_kafka_error_t *error = rd_kafka_begin_transaction(l->producer);
+    rd_kafka_error_t *error = rd_kafka_begin_transaction(producer(l));
     if (error) {
         int fatal = rd_kafka_error_is_fatal(error);
         inv_log_warn("begin_transaction: %s", rd_kafka_error_string(error));
@@ -275,7 +268,7 @@ static void commit_batch(inv_txloop_t *l) {
     if (l->offsets->cnt > 0) {
         for (;;) {
             rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(l->consumer);
-            rd_kafka_error_t *error = rd_kafka_send_offsets_to_transaction(l->producer, l->offsets, cgmd, -1);
+            rd_kafka_error_t *error = rd_kafka_send_offsets_to_transaction(producer(l), l->offsets, cgmd, -1);
             rd_kafka_consumer_group_metadata_destroy(cgmd);
             if (!error)
                 break;
@@ -285,7 +278,7 @@ static void commit_batch(inv_txloop_t *l) {
     }
     for (;;) {
         /* timeout -1: librdkafka 2.0.2 retries internally until the outcome is known */
-        rd_kafka_error_t *error = rd_kafka_commit_transaction(l->producer, -1);
+        rd_kafka_error_t *error = rd_kafka_commit_transaction(producer(l), -1);
         if (!error)
             break;
         if (!txn_error(l, "commit_transaction", error))
@@ -301,7 +294,7 @@ static void commit_batch(inv_txloop_t *l) {
     if (l->h.after_commit)
         l->h.after_commit(l->h.opaque, l);
     reset_batch(l);
-    next_producer(l);
+    l->current = (l->current + 1) % l->producer_count; /* the next transaction goes to the next producer */
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
@@ -385,7 +378,7 @@ static rd_kafka_resp_err_t produce_once(inv_txloop_t *l, const char *topic, int3
     rd_kafka_topic_t *rkt = topic_handle(l, topic);
     for (;;) {
         rd_kafka_resp_err_t err =
-            rd_kafka_producev(l->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
+            rd_kafka_producev(producer(l), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
                               RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(timestamp_ms),
                               RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
@@ -394,7 +387,7 @@ static rd_kafka_resp_err_t produce_once(inv_txloop_t *l, const char *topic, int3
             return err;
         }
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(l->producer, 50); /* wait for deliveries to free room */
+            rd_kafka_poll(producer(l), 50); /* wait for deliveries to free room */
             continue;
         }
         if (headers)
@@ -537,7 +530,7 @@ int inv_txloop_run(inv_txloop_t *l) {
         /* delivery reports: every so often is enough, since the commit
          * flushes and serves them anyway, and QUEUE_FULL polls too */
         if (!msg || (l->stats.messages_in & 1023) == 0)
-            rd_kafka_poll(l->producer, 0);
+            rd_kafka_poll(producer(l), 0);
         if (l->in_txn && (l->batch_failed || (int64_t)l->batch_count >= l->batch_max || now_us() >= l->txn_deadline_us))
             commit_batch(l);
         if (l->h.tick)
@@ -585,5 +578,4 @@ void inv_txloop_destroy(inv_txloop_t *l) {
 
 const inv_txloop_stats_t *inv_txloop_stats(const inv_txloop_t *l) { return &l->stats; }
 rd_kafka_t *inv_txloop_consumer(inv_txloop_t *l) { return l->consumer; }
-const inv_prefetch_stats_t *inv_txloop_prefetch_stats(const inv_txloop_t *l) { return inv_prefetch_stats(l->prefetch); }
 const char *inv_txloop_transactional_id(const inv_txloop_t *l) { return l->transactional_id; }

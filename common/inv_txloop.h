@@ -28,7 +28,6 @@
 #include <stdint.h>
 
 #include "inv_conf.h"
-#include "inv_prefetch.h"
 
 typedef struct inv_txloop_s inv_txloop_t;
 
@@ -104,9 +103,6 @@ const inv_txloop_stats_t *inv_txloop_stats(const inv_txloop_t *loop);
 
 /* The consumer, for handlers that need committed offsets or watermarks. */
 rd_kafka_t *inv_txloop_consumer(inv_txloop_t *loop);
-
-/* How often the loop woke librdkafka's fetchers (see inv_prefetch.h). */
-const inv_prefetch_stats_t *inv_txloop_prefetch_stats(const inv_txloop_t *loop);
 
 /* The transactional id this instance uses. */
 const char *inv_txloop_transactional_id(const inv_txloop_t *loop);
