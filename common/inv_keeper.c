@@ -421,6 +421,19 @@ static int redo_write(keeper_t *k) {
 
 static void batch_reset(keeper_t *k);
 
+/* Writes the kept batch (redo_write) and, once it is in LMDB, forgets it.
+ * 0, or the inv_store code of the failed write (the batch stays kept). */
+static int redo_flush(keeper_t *k) {
+    int rc = redo_write(k);
+    if (rc)
+        return rc;
+    inv_log_info("state dir %s: the last batch is in LMDB too now", k->state_dir);
+    k->redo = 0;
+    batch_reset(k);
+    state_ok(k);
+    return 0;
+}
+
 /* Gives up the kept batch (its partitions' LMDB offsets stay behind the
  * group's, so they are rebuilt from the changelog): those of `still`
  * (assigned[] unless NULL) now, the others when next assigned. */
@@ -449,15 +462,11 @@ static int restore_one(keeper_t *k, int32_t p, int64_t input_offset);
  * batch, then the partitions to rebuild. 0 when nothing is left. */
 static int catch_up(keeper_t *k) {
     if (k->redo) {
-        int rc = redo_write(k);
+        int rc = redo_flush(k);
         if (rc) {
             state_failed(k, rc, "write of a batch already committed to Kafka");
             return rc;
         }
-        inv_log_info("state dir %s: the last batch is in LMDB too now", k->state_dir);
-        k->redo = 0;
-        batch_reset(k);
-        state_ok(k);
     }
     for (int p = 0; p < k->part_count; p++)
         if (k->need_restore[p] && k->assigned[p] && restore_one(k, p, k->restore_to[p]) != 0)
@@ -757,10 +766,8 @@ static int on_assign(void *opaque, inv_txloop_t *loop, rd_kafka_topic_partition_
         inv_log_warn("fetching committed offsets: %s; retrying", rd_kafka_err2str(err));
     if (err)
         return -1;
-    if (k->redo && redo_write(k) != 0)
+    if (k->redo && redo_flush(k) != 0)
         redo_drop(k, NULL); /* the offset check below rebuilds what it touched */
-    else if (k->redo)
-        k->redo = 0, batch_reset(k), state_ok(k);
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         int32_t p = tp->partition;
@@ -803,10 +810,8 @@ static void on_revoke(void *opaque, inv_txloop_t *loop, const rd_kafka_topic_par
     }
     /* The kept batch goes in now or never: once a partition of it has
      * moved, a restore may bring that partition past it. */
-    if (k->redo && redo_write(k) != 0)
+    if (k->redo && redo_flush(k) != 0)
         redo_drop(k, k->assigned);
-    else if (k->redo)
-        k->redo = 0, batch_reset(k), state_ok(k);
 }
 
 /* ---- policies: the whole compacted topic, outside the group ------------------ */
@@ -1064,8 +1069,8 @@ int inv_keeper_run(inv_conf_t *conf, char *errstr, size_t errstr_size) {
         goto out;
     inv_keeper_metrics_attach(k.metrics, k.loop);
     rc = inv_txloop_run(k.loop);
-    if (k.redo && redo_write(&k) == 0)
-        k.redo = 0;
+    if (k.redo)
+        redo_flush(&k);
     int behind = k.redo;
     for (int p = 0; p < k.part_count; p++)
         behind += k.need_restore[p];
