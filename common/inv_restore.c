@@ -230,6 +230,35 @@ static int restore_ids(void *opaque, const rd_kafka_message_t *msg) {
     return 0;
 }
 
+/* Reads r's partition of topic from the beginning, then on from where it
+ * stopped while records are pending beyond its last stable offset, until
+ * r->confirmed reaches confirm_to (when > 0), nothing is pending or `until`
+ * passes (*timed_out = 1). Pending records are only looked for when
+ * input_offset > 0 (a group that committed). *t_wait: when the first
+ * re-read started, if none before. 0, or -1 with errstr. */
+static int read_settled(rd_kafka_t *consumer, const char *topic, restore_ctx_t *r,
+                        int (*cb)(void *opaque, const rd_kafka_message_t *msg), int64_t *end, int64_t input_offset,
+                        int64_t confirm_to, double until, double *t_wait, int *timed_out, char *errstr,
+                        size_t errstr_size) {
+    int64_t from = RD_KAFKA_OFFSET_BEGINNING;
+    *timed_out = 0;
+    for (;;) {
+        int pending = 0;
+        int rc = inv_restore_read_partition(consumer, topic, r->partition, from, cb, r, end,
+                                            input_offset > 0 ? &pending : NULL, errstr, errstr_size);
+        if (rc || !pending || (confirm_to > 0 && r->confirmed >= confirm_to))
+            return rc;
+        if (now_s() > until) {
+            *timed_out = 1;
+            return 0;
+        }
+        if (*t_wait == 0)
+            *t_wait = now_s();
+        from = *end;
+        nanosleep(&(struct timespec){0, RECHECK_NS}, NULL);
+    }
+}
+
 int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder,
                           const char *stock_topic, const char *dedup_topic, int32_t partition,
                           int64_t input_offset, int64_t dedup_window_ms, inv_restore_stats_t *stats,
@@ -249,41 +278,20 @@ int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_
         inv_store_txn_abort(r.txn);
         return -1;
     }
-    /* The dedup log first, until it names input_offset (see the header). */
+    /* The dedup log first, until it names input_offset (see the header);
+     * then the changelog, where the same transaction's markers land too. */
     r.confirmed = -1;
-    int64_t from = RD_KAFKA_OFFSET_BEGINNING;
-    double confirm_until = now_s() + CONFIRM_SECONDS, t_wait = 0;
-    for (;;) {
-        int pending = 0;
-        rc = inv_restore_read_partition(consumer, dedup_topic, partition, from, restore_ids, &r, &stats->dedup_end,
-                                        input_offset > 0 ? &pending : NULL, errstr, errstr_size);
-        if (rc || input_offset <= 0 || r.confirmed >= input_offset || !pending)
-            break;
-        if (t_wait == 0)
-            t_wait = now_s();
-        if (now_s() > confirm_until) {
-            inv_log_warn("restore: %s [%d] does not show input offset %lld after %.0f s (last seen %lld); restoring "
-                         "what is committed",
-                         dedup_topic, partition, (long long)input_offset, CONFIRM_SECONDS, (long long)r.confirmed);
-            break;
-        }
-        from = stats->dedup_end;
-        nanosleep(&(struct timespec){0, RECHECK_NS}, NULL);
-    }
-    /* Then the changelog: the same transaction's markers land there too. */
-    from = RD_KAFKA_OFFSET_BEGINNING;
-    double settle_until = now_s() + SETTLE_SECONDS;
-    while (!rc) {
-        int pending = 0;
-        rc = inv_restore_read_partition(consumer, stock_topic, partition, from, restore_row, &r, &stats->changelog_end,
-                                        input_offset > 0 ? &pending : NULL, errstr, errstr_size);
-        if (rc || !pending || now_s() > settle_until)
-            break;
-        if (t_wait == 0)
-            t_wait = now_s();
-        from = stats->changelog_end;
-        nanosleep(&(struct timespec){0, RECHECK_NS}, NULL);
-    }
+    double t_wait = 0;
+    int timed_out = 0;
+    rc = read_settled(consumer, dedup_topic, &r, restore_ids, &stats->dedup_end, input_offset, input_offset,
+                      now_s() + CONFIRM_SECONDS, &t_wait, &timed_out, errstr, errstr_size);
+    if (timed_out)
+        inv_log_warn("restore: %s [%d] does not show input offset %lld after %.0f s (last seen %lld); restoring "
+                     "what is committed",
+                     dedup_topic, partition, (long long)input_offset, CONFIRM_SECONDS, (long long)r.confirmed);
+    if (!rc)
+        rc = read_settled(consumer, stock_topic, &r, restore_row, &stats->changelog_end, input_offset, 0,
+                          now_s() + SETTLE_SECONDS, &t_wait, &timed_out, errstr, errstr_size);
     if (t_wait > 0)
         stats->confirm_seconds = now_s() - t_wait;
     if (!rc) {
