@@ -323,8 +323,6 @@ static int emit_stock_levels(keeper_t *k, char *errstr, size_t errstr_size) {
 
 /* ---- LMDB that cannot be written ----------------------------------------------- */
 
-static int no_room(int rc) { return rc == ENOSPC || rc == EDQUOT || rc == EFBIG; }
-
 /* An LMDB write (or read) failed with rc. INV_STORE_MAP_FULL is no failure
  * to report: redone at once, the next begin grows the map. Anything else is
  * logged (once, then every REMIND_SECONDS), counted, makes /healthz not
@@ -345,7 +343,7 @@ static void state_failed(keeper_t *k, int rc, const char *what) {
     if (!k->stalled || rc != k->stall_err || now - k->stall_logged_at >= REMIND_SECONDS) {
         inv_log_error("state dir %s: LMDB %s failed: %s (%s); input held, retried every %.0f s%s", k->state_dir, what,
                       inv_store_strerror(rc), inv_store_errname(rc), RETRY_SECONDS,
-                      no_room(rc) ? " until the state dir's file system has room" : "");
+                      inv_store_no_room(rc) ? " until the state dir's file system has room" : "");
         k->stall_logged_at = now;
     }
     k->stalled = 1;

@@ -432,8 +432,7 @@ static uint64_t used_bytes(const inv_store_t *s, const MDB_envinfo *info)
     return ((uint64_t)info->me_last_pgno + 1) * s->psize;
 }
 
-/* The disk (or the quota, or the file size limit) has no room. */
-static int no_room(int rc) { return rc == ENOSPC || rc == EDQUOT || rc == EFBIG; }
+int inv_store_no_room(int err) { return err == ENOSPC || err == EDQUOT || err == EFBIG; }
 
 /*
  * With MDB_WRITEMAP, LMDB extends data.mdb to the map size with ftruncate()
@@ -499,7 +498,7 @@ static int maybe_grow(inv_store_t *s)
             atomic_fetch_add(&s->growths, 1);
         } else {
             atomic_store(&s->grow_pending, pending);
-            if (!pending && no_room(rc) && !atomic_load(&s->map_lost)) {
+            if (!pending && inv_store_no_room(rc) && !atomic_load(&s->map_lost)) {
                 atomic_store(&s->next_growth_ns, now_ns() + GROWTH_RETRY_NS);
                 rc = 0;
             }
@@ -878,7 +877,7 @@ static int reserve_lock_file(const char *dir, unsigned max_readers)
     close(fd);
     if (rc == EOPNOTSUPP || rc == ENOSYS)
         return 0; /* no fallocate there: as LMDB alone */
-    return no_room(rc) && size >= need ? 0 : rc;
+    return inv_store_no_room(rc) && size >= need ? 0 : rc;
 }
 
 /* Opens the LMDB environment with `flags` (MDB_WRITEMAP: reserving the
@@ -974,7 +973,7 @@ int inv_store_open(const char *dir, const inv_store_options_t *opts, inv_store_t
     else if (o.sync == INV_STORE_SYNC_NONE)
         flags |= MDB_NOSYNC | MDB_WRITEMAP; /* pages written in place: no copy, no write() per dirty page */
     rc = env_open(s, dir, flags, map, o.max_readers);
-    if (rc && no_room(rc) && (flags & MDB_WRITEMAP)) {
+    if (rc && inv_store_no_room(rc) && (flags & MDB_WRITEMAP)) {
         /* No room for the whole map: pages go through write(), which
          * reports a full disk as ENOSPC from the commit. */
         env_close_unreserved(s, dir);

@@ -403,4 +403,8 @@ const char *inv_store_strerror(int err);
  * "INV_STORE_LOCKED", "OK" for 0, "unknown" otherwise; for metric labels. */
 const char *inv_store_errname(int err);
 
+/* 1 when err says the state dir's file system has no room (ENOSPC, EDQUOT,
+ * EFBIG: the disk, the quota or the file size limit), else 0. */
+int inv_store_no_room(int err);
+
 #endif
