@@ -26,6 +26,11 @@
 #ifndef EMIT_EVERY_ROWS
 #define EMIT_EVERY_ROWS 32768
 #endif
+/* A partition's applied ids go to the dedup log in records of at most about
+ * this size (ids are up to 499 bytes: a batch's can be megabytes, over the
+ * producer's message.max.bytes); the batch's last record names its input
+ * offset. */
+#define DEDUP_RECORD_BYTES (256 * 1024)
 
 /*
  * LMDB that cannot be written (a full disk, mostly) is reported and survived:
@@ -45,18 +50,22 @@ typedef struct {
     int touched;            /* consumed in this batch */
     int64_t next_offset;    /* input offset after the batch */
     int64_t max_ts;         /* newest input timestamp */
-    inv_buf_t ids;          /* applied movement ids, '\n'-separated */
+    inv_buf_t ids;          /* applied movement ids, '\n'-separated (kept for redo_write) */
+    size_t ids_sent;        /* ... of which the first ids_sent bytes are produced */
     int64_t changelog_next; /* from delivery reports: next changelog offset */
     int64_t dedup_next;
 } batch_part_t;
 
-/* A changed row of the batch, kept in an open-addressing set until the
- * batch ends. Produced at its latest value before the commit, and earlier
- * once EMIT_EVERY_ROWS rows wait to be produced (see there). */
+/* A changed row of the batch, kept until the batch ends: the rows in the
+ * order first changed (dirty[]), found through an open-addressing index of
+ * row numbers (dirty_index[]). Produced at its latest value before the
+ * commit, and earlier once EMIT_EVERY_ROWS rows wait to be produced (see
+ * there). */
 typedef struct {
     int32_t partition;
     uint32_t hash;
-    int emitted; /* produced at its current value already */
+    uint32_t slot;       /* its place in dirty_index */
+    int emitted;         /* produced at its current value already */
     inv_stock_row_t row; /* the row as last written in this batch */
     char *sku; /* sku '\0' location '\0', one allocation from the arena */
     char *location;
@@ -86,9 +95,10 @@ typedef struct {
     int *ready;    /* 1 when restored or resumed */
     int64_t *next_offset; /* next input offset to apply, per partition */
 
-    dirty_row_t *dirty;
+    dirty_row_t *dirty; /* dirty_len rows, room for dirty_cap */
     size_t dirty_cap, dirty_len;
-    size_t *dirty_used; /* indices in use, to reset cheaply */
+    uint32_t *dirty_index; /* index_cap slots: 0 empty, else 1 + the row's number */
+    size_t index_cap;
     size_t unemitted;   /* rows changed since they were last produced */
     char *arena;
     size_t arena_len, arena_cap;
@@ -191,22 +201,24 @@ static int in_arena(const keeper_t *k, const char *s) { return s >= k->arena && 
 static void dirty_grow(keeper_t *k);
 
 static void dirty_add(keeper_t *k, int32_t p, const char *sku, const char *loc, const inv_stock_row_t *row) {
-    if ((k->dirty_len + 1) * 2 > k->dirty_cap)
+    if (k->dirty_len == k->dirty_cap || (k->dirty_len + 1) * 2 > k->index_cap)
         dirty_grow(k);
     uint32_t h = hash_row(p, sku, loc);
-    size_t mask = k->dirty_cap - 1, i = h & mask;
+    size_t mask = k->index_cap - 1, i = h & mask;
     for (;; i = (i + 1) & mask) {
-        dirty_row_t *d = &k->dirty[i];
-        if (!d->hash) {
+        if (!k->dirty_index[i]) {
+            dirty_row_t *d = &k->dirty[k->dirty_len];
             d->hash = h;
             d->partition = p;
+            d->slot = (uint32_t)i;
             d->sku = arena_copy(k, sku, loc, &d->location);
             d->row = *row;
             d->emitted = 0;
             k->unemitted++;
-            k->dirty_used[k->dirty_len++] = i;
+            k->dirty_index[i] = (uint32_t)++k->dirty_len;
             return;
         }
+        dirty_row_t *d = &k->dirty[k->dirty_index[i] - 1];
         if (d->hash == h && d->partition == p && strcmp(d->sku, sku) == 0 && strcmp(d->location, loc) == 0) {
             d->row = *row;
             if (d->emitted) {
@@ -218,35 +230,36 @@ static void dirty_add(keeper_t *k, int32_t p, const char *sku, const char *loc, 
     }
 }
 
+/* Rows grow by half (they are the set's memory, ~90 bytes each); the index
+ * (4 bytes a slot) doubles to stay at most half full. */
 static void dirty_grow(keeper_t *k) {
-    size_t old_cap = k->dirty_cap;
-    dirty_row_t *old = k->dirty;
-    size_t *old_used = k->dirty_used, old_len = k->dirty_len;
-    k->dirty_cap = old_cap ? old_cap * 2 : 4096;
-    k->dirty = calloc(k->dirty_cap, sizeof(*k->dirty));
-    k->dirty_used = calloc(k->dirty_cap, sizeof(*k->dirty_used));
-    if (!k->dirty || !k->dirty_used)
-        abort();
-    k->dirty_len = 0;
-    size_t mask = k->dirty_cap - 1;
-    for (size_t j = 0; j < old_len; j++) {
-        dirty_row_t *d = &old[old_used[j]];
-        size_t i = d->hash & mask;
-        while (k->dirty[i].hash)
-            i = (i + 1) & mask;
-        k->dirty[i] = *d;
-        k->dirty_used[k->dirty_len++] = i;
+    if (k->dirty_len == k->dirty_cap) {
+        k->dirty_cap = k->dirty_cap ? k->dirty_cap + k->dirty_cap / 2 : 2048;
+        k->dirty = xrealloc(k->dirty, k->dirty_cap * sizeof(*k->dirty));
     }
-    free(old);
-    free(old_used);
+    if ((k->dirty_len + 1) * 2 <= k->index_cap)
+        return;
+    free(k->dirty_index);
+    k->index_cap = k->index_cap ? k->index_cap * 2 : 4096;
+    if (!(k->dirty_index = calloc(k->index_cap, sizeof(*k->dirty_index))))
+        abort();
+    size_t mask = k->index_cap - 1;
+    for (size_t j = 0; j < k->dirty_len; j++) {
+        dirty_row_t *d = &k->dirty[j];
+        size_t i = d->hash & mask;
+        while (k->dirty_index[i])
+            i = (i + 1) & mask;
+        d->slot = (uint32_t)i;
+        k->dirty_index[i] = (uint32_t)(j + 1);
+    }
 }
 
 static void dirty_reset(keeper_t *k) {
     for (size_t j = 0; j < k->dirty_len; j++) {
-        dirty_row_t *d = &k->dirty[k->dirty_used[j]];
+        dirty_row_t *d = &k->dirty[j];
         if (!in_arena(k, d->sku))
             free(d->sku);
-        memset(d, 0, sizeof(*d));
+        k->dirty_index[d->slot] = 0;
     }
     k->dirty_len = 0;
     k->unemitted = 0;
@@ -258,7 +271,7 @@ static void batch_reset(keeper_t *k) {
     for (int p = 0; p < k->part_count; p++) {
         batch_part_t *bp = &k->parts[p];
         bp->touched = 0;
-        bp->ids.len = 0;
+        bp->ids.len = bp->ids_sent = 0;
         bp->max_ts = 0;
         bp->changelog_next = bp->dedup_next = -1;
     }
@@ -302,7 +315,7 @@ static int emit_outputs(keeper_t *k, const inv_rules_out_t *out, int64_t ts, cha
  * are the ones kept by dirty_add(), as last written: no LMDB read here. */
 static int emit_stock_levels(keeper_t *k, char *errstr, size_t errstr_size) {
     for (size_t j = 0; j < k->dirty_len && k->unemitted; j++) {
-        dirty_row_t *d = &k->dirty[k->dirty_used[j]];
+        dirty_row_t *d = &k->dirty[j];
         if (d->emitted)
             continue;
         d->emitted = 1;
@@ -319,6 +332,27 @@ static int emit_stock_levels(keeper_t *k, char *errstr, size_t errstr_size) {
         }
     }
     return 0;
+}
+
+/* Produces partition p's applied ids not produced yet to the dedup log;
+ * with last, the record also names the input offset the batch brings p to
+ * (INV_RESTORE_INPUT_OFFSET_HEADER). */
+static int produce_ids(keeper_t *k, int32_t p, int last) {
+    batch_part_t *bp = &k->parts[p];
+    rd_kafka_headers_t *hdrs = NULL;
+    if (last) {
+        char next[24];
+        snprintf(next, sizeof(next), "%lld", (long long)bp->next_offset);
+        hdrs = rd_kafka_headers_new(1);
+        rd_kafka_header_add(hdrs, INV_RESTORE_INPUT_OFFSET_HEADER, -1, next, -1);
+    }
+    size_t from = bp->ids_sent + (bp->ids_sent > 0); /* past the '\n' that follows the last one sent */
+    if (from > bp->ids.len)
+        from = bp->ids.len;
+    int rc = inv_txloop_produce(k->loop, k->t_dedup, p, NULL, 0, (const char *)bp->ids.data + from,
+                                bp->ids.len - from, bp->max_ts, hdrs);
+    bp->ids_sent = bp->ids.len;
+    return rc;
 }
 
 /* ---- LMDB that cannot be written ----------------------------------------------- */
@@ -378,7 +412,7 @@ static int redo_write(keeper_t *k) {
     inv_store_txn_t *t = NULL;
     int rc = inv_store_txn_begin(k->store, 0, &t);
     for (size_t j = 0; j < k->dirty_len && !rc; j++) {
-        const dirty_row_t *d = &k->dirty[k->dirty_used[j]];
+        const dirty_row_t *d = &k->dirty[j];
         rc = inv_store_stock_put(t, d->partition, d->sku, d->location, &d->row);
     }
     for (int p = 0; p < k->part_count && !rc; p++) {
@@ -606,6 +640,10 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
         snprintf(errstr, errstr_size, "out of memory");
         return INV_TXLOOP_ABORT;
     }
+    if (bp->ids.len - bp->ids_sent >= DEDUP_RECORD_BYTES && produce_ids(k, p, 0) != 0) {
+        snprintf(errstr, errstr_size, "produce to %s failed", k->t_dedup);
+        return INV_TXLOOP_ABORT;
+    }
     if (k->latency_len == k->latency_cap) {
         k->latency_cap = k->latency_cap ? k->latency_cap * 2 : 4096;
         k->latency_ts = xrealloc(k->latency_ts, k->latency_cap * sizeof(int64_t));
@@ -633,11 +671,7 @@ static int before_commit(void *opaque, inv_txloop_t *loop) {
          * dead letters), naming the input offset the batch brings p to: a
          * restore waits until it sees the group's committed offset there,
          * i.e. until this transaction's commit markers are written. */
-        char next[24];
-        snprintf(next, sizeof(next), "%lld", (long long)bp->next_offset);
-        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
-        rd_kafka_header_add(hdrs, INV_RESTORE_INPUT_OFFSET_HEADER, -1, next, -1);
-        if (inv_txloop_produce(k->loop, k->t_dedup, p, NULL, 0, bp->ids.data, bp->ids.len, bp->max_ts, hdrs) != 0)
+        if (produce_ids(k, p, 1) != 0)
             return -1;
         inv_store_meta_t meta = {.input_offset = -1, .changelog_offset = -1, .dedup_log_offset = -1};
         int rc = inv_store_meta_get(k->txn, p, &meta);
@@ -1099,7 +1133,7 @@ out:
         inv_buf_free(&k.parts[p].ids);
     dirty_reset(&k);
     free(k.dirty);
-    free(k.dirty_used);
+    free(k.dirty_index);
     free(k.arena);
     free(k.parts);
     free(k.assigned);
