@@ -35,7 +35,7 @@ const inv_conf_key_t inv_conf_keys[] = {
     {"schema.id.StockLevel", INV_CONF_INT, "6", 0, INT32_MAX, NULL, "Confluent schema id of StockLevel"},
     {"schema.id.ReorderEvent", INV_CONF_INT, "7", 0, INT32_MAX, NULL, "Confluent schema id of ReorderEvent"},
     {"schema.id.ShortageEvent", INV_CONF_INT, "8", 0, INT32_MAX, NULL, "Confluent schema id of ShortageEvent"},
-    {"commit.interval.ms", INV_CONF_INT, "100", 1, 60000, NULL, "Longest time a transaction stays open before it commits"},
+    {"commit.interval.ms", INV_CONF_INT, "100", 1, 60000, NULL, "Longest time a transaction stays open before it commits; must be below transaction.timeout.ms"},
     {"commit.min.interval.ms", INV_CONF_INT, "10", -1, 60000, NULL, "Once a transaction is this old it commits as soon as no input is waiting (low latency at any load); -1 = only at commit.interval.ms or batch.max.messages"},
     {"transaction.producers", INV_CONF_INT, "2", 1, 2, NULL, "Transactional producers used in turn, one transaction each (2: a transaction starts while the broker still writes the previous one's commit markers; ids <group.id>-<instance.id> and <group.id>-<instance.id>.1)"},
     {"batch.max.messages", INV_CONF_INT, "20000", 1, 1000000, NULL, "Most input messages in one transaction"},
@@ -404,6 +404,15 @@ int inv_conf_parse_args(inv_conf_t *c, const inv_program_t *prog, int argc, char
     }
     if (rc == INV_CONF_PARSED && !*inv_conf_get(c, "brokers")) {
         snprintf(errstr, errstr_size, "brokers: must not be empty");
+        rc = -1;
+    }
+    if (rc == INV_CONF_PARSED &&
+        inv_conf_get_int(c, "commit.interval.ms") >= inv_conf_get_int(c, "transaction.timeout.ms")) {
+        /* the broker aborts a transaction older than its timeout and fences
+         * the producer: every batch would end that way */
+        snprintf(errstr, errstr_size, "commit.interval.ms: %lld is not below transaction.timeout.ms (%lld)",
+                 (long long)inv_conf_get_int(c, "commit.interval.ms"),
+                 (long long)inv_conf_get_int(c, "transaction.timeout.ms"));
         rc = -1;
     }
     free(pending);

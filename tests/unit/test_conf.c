@@ -148,6 +148,18 @@ static void test_parsing_stops_at_the_first_command_word(void) {
     inv_conf_destroy(c);
 }
 
+static void test_commit_interval_must_be_below_transaction_timeout(void) {
+    inv_conf_t *c = inv_conf_new();
+    char *argv[] = {"t", "-X", "commit.interval.ms=20000", NULL};
+    INV_ASSERT_EQ_INT(-1, parse(c, 3, argv));
+    INV_ASSERT_EQ_STR("commit.interval.ms: 20000 is not below transaction.timeout.ms (10000)", errstr);
+    inv_conf_destroy(c);
+    c = inv_conf_new();
+    char *ok[] = {"t", "-X", "commit.interval.ms=20000", "-X", "transaction.timeout.ms=30000", NULL};
+    INV_ASSERT_EQ_INT(INV_CONF_PARSED, parse(c, 5, ok));
+    inv_conf_destroy(c);
+}
+
 int main(void) {
     INV_RUN(test_defaults_match_the_contract);
     INV_RUN(test_program_default_group_id_applies);
@@ -161,5 +173,6 @@ int main(void) {
     INV_RUN(test_env_maps_kafka_props_and_mixed_case_keys);
     INV_RUN(test_bad_env_value_names_the_variable);
     INV_RUN(test_parsing_stops_at_the_first_command_word);
+    INV_RUN(test_commit_interval_must_be_below_transaction_timeout);
     return INV_TEST_DONE();
 }
