@@ -37,6 +37,9 @@ PHASES="${INV_BENCH_PHASES:-throughput restore latency}"
 machine_busy() { # busy CPU seconds of the machine so far (all but idle and iowait)
   awk '/^cpu /{printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / 100; exit}' /proc/stat
 }
+proc_cpu() { # pid -> CPU seconds so far (utime + stime), 0 when it is gone
+  awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 ANON_PEAK=0
 sample_anon() { # pid: keeps the largest RssAnon seen (RSS without LMDB's file-backed map) in ANON_PEAK (KiB)
@@ -130,9 +133,17 @@ if has_phase latency; then
   "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n $((RATE * (WARM + MEAS + 1))) \
     --seed 43 --dup-permille 0 --rate "$RATE" >/dev/null 2>>"$WORK/probe.log" &
   load=$!
-  while kill -0 $load 2>/dev/null; do sample_anon $pid; sleep 0.1; done
+  broker=$(cat "$ROOT/deploy/local/.kafka/broker-${INV_BROKER_PORT:-9092}/broker.pid" 2>/dev/null || echo 0)
+  bcpu0=$(proc_cpu "$broker"); pcpu0=$(proc_cpu $probe); lcpu=0 pcpu=$pcpu0
+  while kill -0 $load 2>/dev/null; do
+    sample_anon $pid
+    c=$(proc_cpu $load); [[ "$c" != 0 ]] && lcpu=$c
+    c=$(proc_cpu $probe); [[ "$c" != 0 ]] && pcpu=$c
+    sleep 0.1
+  done
   wait $load
   cpu1=$(awk '{print ($14 + $15) / 100}' /proc/$pid/stat); t1=$(date +%s.%N); busy1=$(machine_busy)
+  bcpu1=$(proc_cpu "$broker")
   wait $probe || true
   rss=$(rss_line $pid)
   batches=$(metric $((PORT + 2)) inv_stock_batch_size_count); msgs=$(metric $((PORT + 2)) inv_stock_batch_size_sum)
@@ -143,6 +154,8 @@ if has_phase latency; then
   echo "latency: inv-stock's own histograms (whole run, bucket bounds): $own"
   awk -v c0="$cpu0" -v c1="$cpu1" -v t0="$t0" -v t1="$t1" -v b0="$busy0" -v b1="$busy1" -v rss="$rss" -v b="$batches" -v m="$msgs" 'BEGIN {
     printf "latency: inv-stock used %.2f cores under that load, the rest of the machine (broker, load, probe) %.2f; %s; %.0f movements per transaction over the run\n", (c1 - c0) / (t1 - t0), (b1 - b0 - (c1 - c0)) / (t1 - t0), rss, m / b }'
+  awk -v t0="$t0" -v t1="$t1" -v b0="$bcpu0" -v b1="$bcpu1" -v l="$lcpu" -v p0="$pcpu0" -v p1="$pcpu" 'BEGIN {
+    printf "latency: of the rest, cores: broker %.2f, load generator %.2f (until its last sample), probe %.2f\n", (b1 - b0) / (t1 - t0), l / (t1 - t0), (p1 - p0) / (t1 - t0) }'
 fi
 bench_topics_delete "$RUN" "$RUN.lat"
 if [[ "${INV_BENCH_KEEP:-0}" == 1 ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
