@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,15 +68,11 @@ int inv_kafka_conf_check(const inv_conf_t *c, char *errstr, size_t errstr_size) 
 }
 
 /* Applies defaults only where the user set no kafka.<prop> of that name. */
+static const char *user_value(const inv_conf_t *c, const char *prop);
+
 static int set_default(rd_kafka_conf_t *kc, const inv_conf_t *c, const char *prop, const char *value,
                        char *errstr, size_t errstr_size) {
-    for (size_t i = 0; i < inv_conf_kafka_count(c); i++) {
-        const char *p, *v;
-        inv_conf_kafka_at(c, i, &p, &v);
-        if (strcmp(p, prop) == 0)
-            return 0;
-    }
-    return conf_set(kc, prop, value, errstr, errstr_size);
+    return user_value(c, prop) ? 0 : conf_set(kc, prop, value, errstr, errstr_size);
 }
 
 static rd_kafka_t *new_handle(rd_kafka_type_t type, rd_kafka_conf_t *kc, char *errstr, size_t errstr_size) {
@@ -88,16 +86,35 @@ static rd_kafka_t *new_handle(rd_kafka_type_t type, rd_kafka_conf_t *kc, char *e
     return rk; /* rd_kafka_new took ownership of kc */
 }
 
+/* The kafka.<prop> the user set, or NULL. */
+static const char *user_value(const inv_conf_t *c, const char *prop) {
+    for (size_t i = 0; i < inv_conf_kafka_count(c); i++) {
+        const char *p, *v;
+        inv_conf_kafka_at(c, i, &p, &v);
+        if (strcmp(p, prop) == 0)
+            return v;
+    }
+    return NULL;
+}
+
 /* A small prefetch queue (librdkafka's: 100 000 messages, 64 MiB, most of
  * a consumer's memory); whoever polls the consumer runs inv_prefetch so
- * that 2.0.2's fetcher does not stall on it. max.partition.fetch.bytes
- * stays at its 1 MiB: a fetch then brings a long run of one partition,
- * which the keeper coalesces into fewer changelog rows than short runs of
- * many (256 KiB: ~40% more rows, docs/BENCHMARKS.md). */
+ * that 2.0.2's fetcher does not stall on it. A fetch response is taken in
+ * whole, whatever the queue holds (1 MiB of lz4 JSON is ~4 MiB of messages
+ * and ~20 000 librdkafka ops): fetch.max.bytes 512 KiB halves that peak
+ * (librdkafka wants message.max.bytes, unused by a consumer, no larger).
+ * max.partition.fetch.bytes stays at its 1 MiB: a fetch then brings a long
+ * run of one partition, which the keeper coalesces into fewer changelog
+ * rows than short runs of many (256 KiB: ~40% more rows,
+ * docs/BENCHMARKS.md). */
 static int set_prefetch_defaults(rd_kafka_conf_t *kc, const inv_conf_t *c, char *errstr, size_t errstr_size) {
+    const char *fetch_max = "524288", *message_max = user_value(c, "message.max.bytes");
+    if (message_max && atoll(message_max) > atoll(fetch_max))
+        fetch_max = message_max;
     return set_default(kc, c, "queued.min.messages", "2000", errstr, errstr_size) ||
            set_default(kc, c, "queued.max.messages.kbytes", "1024", errstr, errstr_size) ||
-           set_default(kc, c, "fetch.max.bytes", "1048576", errstr, errstr_size);
+           set_default(kc, c, "message.max.bytes", "524288", errstr, errstr_size) ||
+           set_default(kc, c, "fetch.max.bytes", fetch_max, errstr, errstr_size);
 }
 
 rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactional_id,
@@ -186,6 +203,104 @@ rd_kafka_t *inv_kafka_admin_new(const inv_conf_t *c, char *errstr, size_t errstr
     if (!kc)
         return NULL;
     return new_handle(RD_KAFKA_PRODUCER, kc, errstr, errstr_size);
+}
+
+/* Shared by the waiting caller and the helper thread; whichever of them is
+ * last to look at it frees it (the helper, when the caller gave up). */
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    rd_kafka_t *rk;
+    int done;      /* rd_kafka_destroy returned */
+    int abandoned; /* the caller stopped waiting and detached the helper */
+} destroy_job_t;
+
+static void destroy_job_free(destroy_job_t *j) {
+    pthread_cond_destroy(&j->cond);
+    pthread_mutex_destroy(&j->lock);
+    free(j);
+}
+
+static void *destroy_main(void *arg) {
+    destroy_job_t *j = arg;
+    rd_kafka_destroy(j->rk);
+    pthread_mutex_lock(&j->lock);
+    j->done = 1;
+    int abandoned = j->abandoned;
+    pthread_cond_signal(&j->cond);
+    pthread_mutex_unlock(&j->lock);
+    if (abandoned)
+        destroy_job_free(j);
+    return NULL;
+}
+
+static int destroy_job_init(destroy_job_t *j) {
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
+        return -1;
+    int rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 || pthread_cond_init(&j->cond, &ca) != 0 ? -1 : 0;
+    pthread_condattr_destroy(&ca);
+    if (rc == 0 && pthread_mutex_init(&j->lock, NULL) != 0) {
+        pthread_cond_destroy(&j->cond);
+        rc = -1;
+    }
+    return rc;
+}
+
+int inv_kafka_destroy_bounded(rd_kafka_t *rk, const char *what, int timeout_ms) {
+    if (!rk)
+        return 0;
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    destroy_job_t *j = calloc(1, sizeof(*j));
+    if (j && destroy_job_init(j) != 0) {
+        free(j);
+        j = NULL;
+    }
+    pthread_t thread;
+    int err = ENOMEM;
+    if (j) {
+        j->rk = rk;
+        /* signals stay with the program's own threads, as librdkafka's do */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        err = pthread_create(&thread, NULL, destroy_main, j);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    if (err != 0) {
+        inv_log_warn("cannot start a thread to destroy %s (%s): destroying it without a time bound", what,
+                     strerror(err));
+        if (j)
+            destroy_job_free(j);
+        rd_kafka_destroy(rk);
+        return 0;
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&j->lock);
+    while (!j->done && pthread_cond_timedwait(&j->cond, &j->lock, &deadline) != ETIMEDOUT)
+        ;
+    int done = j->done;
+    if (!done)
+        j->abandoned = 1;
+    pthread_mutex_unlock(&j->lock);
+    if (done) {
+        pthread_join(thread, NULL);
+        destroy_job_free(j);
+        return 0;
+    }
+    pthread_detach(thread);
+    inv_log_warn("destroying %s did not finish within %d ms: librdkafka 2.0.x's rd_kafka_destroy hang "
+                 "(librdkafka#4362); going on without it (its thread and memory are left behind)",
+                 what, timeout_ms);
+    return -1;
 }
 
 int inv_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
