@@ -52,6 +52,22 @@ rd_kafka_t *inv_kafka_reader_new(const inv_conf_t *c, const char *name, int part
 /* An admin-capable handle (a plain producer without transactions). */
 rd_kafka_t *inv_kafka_admin_new(const inv_conf_t *c, char *errstr, size_t errstr_size);
 
+/*
+ * Destroys rk (rd_kafka_destroy), waiting at most timeout_ms for it. For the
+ * handles a long-running program destroys at exit, after its state is
+ * committed: librdkafka 2.0.x can hang in rd_kafka_destroy forever (a leaked
+ * toppar reference keeps a broker thread alive, librdkafka#4362, #4486,
+ * #4674), and a process stuck there only goes with kill -9.
+ *
+ * The destroy runs on a helper thread. Returns 0 once it returned, or -1
+ * after timeout_ms with one warning naming `what` ("the policies consumer"):
+ * the thread is then left running (detached) and the handle is never freed,
+ * so the caller must not touch rk again and should be on its way out.
+ * Either way rk is no longer the caller's. When no thread can be started the
+ * handle is destroyed on the calling thread, without a bound.
+ */
+int inv_kafka_destroy_bounded(rd_kafka_t *rk, const char *what, int timeout_ms);
+
 /* Number of partitions of topic, or -1 with errstr (unknown topic, broker
  * unreachable within timeout_ms). */
 int inv_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
