@@ -53,6 +53,7 @@ struct inv_txloop_s {
     int64_t min_interval_us;
     int64_t batch_max;
     int64_t interval_us;
+    int destroy_timeout_ms; /* shutdown.timeout.ms */
     rd_kafka_topic_partition_list_t *offsets; /* next offset per consumed partition */
     rd_kafka_topic_partition_t *last_offset_slot;
 
@@ -134,14 +135,22 @@ static int producer_create(inv_txloop_t *l, int i) {
     return -1;
 }
 
+static void producer_destroy_bounded(const inv_txloop_t *l, producer_t *pr) {
+    char what[600];
+    snprintf(what, sizeof(what), "the transactional producer %s", pr->transactional_id);
+    inv_kafka_destroy_bounded(pr->rk, what, l->destroy_timeout_ms);
+    pr->rk = NULL;
+}
+
 static void producer_destroy(inv_txloop_t *l, int i) {
     producer_t *pr = &l->producers[i];
     if (!pr->rk)
         return;
     clear_topic_cache(pr);
     rd_kafka_purge(pr->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_destroy(pr->rk);
-    pr->rk = NULL;
+    /* a destroy that hangs (librdkafka 2.0.x) would stop the loop for good;
+     * the producer being replaced is of no more use, so it may stay behind */
+    producer_destroy_bounded(l, pr);
 }
 
 /* The producer of the open (or next) transaction; NULL while it is being
@@ -337,6 +346,7 @@ inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic,
     l->dlq_topic = strdup(inv_conf_get(conf, "topic.dlq"));
     l->batch_max = inv_conf_get_int(conf, "batch.max.messages");
     l->interval_us = inv_conf_get_int(conf, "commit.interval.ms") * 1000;
+    l->destroy_timeout_ms = (int)inv_conf_get_int(conf, "shutdown.timeout.ms");
     l->min_interval_us = inv_conf_get_int(conf, "commit.min.interval.ms");
     if (l->min_interval_us > 0)
         l->min_interval_us *= 1000;
@@ -558,8 +568,12 @@ void inv_txloop_destroy(inv_txloop_t *l) {
     if (!l)
         return;
     inv_prefetch_destroy(l->prefetch);
-    if (l->consumer)
-        rd_kafka_destroy(l->consumer);
+    if (l->consumer) {
+        char what[300];
+        snprintf(what, sizeof(what), "the consumer of group %s", l->group_id);
+        inv_kafka_destroy_bounded(l->consumer, what, l->destroy_timeout_ms);
+        l->consumer = NULL;
+    }
     for (int i = 0; i < l->producer_count; i++) {
         producer_t *pr = &l->producers[i];
         if (!pr->rk)
@@ -568,7 +582,7 @@ void inv_txloop_destroy(inv_txloop_t *l) {
         rd_kafka_flush(pr->rk, 10000);
         if (rd_kafka_outq_len(pr->rk) > 0)
             inv_log_warn("%d message(s) still queued at exit", rd_kafka_outq_len(pr->rk));
-        rd_kafka_destroy(pr->rk);
+        producer_destroy_bounded(l, pr);
     }
     rd_kafka_topic_partition_list_destroy(l->offsets);
     free(l->input_topic);
