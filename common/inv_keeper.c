@@ -1118,13 +1118,16 @@ out:
     inv_keeper_metrics_destroy(k.metrics);
     inv_txloop_destroy(k.loop);
     inv_store_txn_abort(k.txn);
+    /* What was to be committed (Kafka, LMDB) is by now: a destroy that hangs
+     * (librdkafka 2.0.x) must not keep the process from exiting */
+    int destroy_timeout_ms = (int)inv_conf_get_int(conf, "shutdown.timeout.ms");
     if (k.policy_consumer) {
         rd_kafka_consumer_close(k.policy_consumer);
-        rd_kafka_destroy(k.policy_consumer);
+        inv_kafka_destroy_bounded(k.policy_consumer, "the policies consumer", destroy_timeout_ms);
     }
     if (k.restore_consumer) {
         rd_kafka_consumer_close(k.restore_consumer);
-        rd_kafka_destroy(k.restore_consumer);
+        inv_kafka_destroy_bounded(k.restore_consumer, "the restore consumer", destroy_timeout_ms);
     }
     inv_encoder_destroy(k.encoder);
     inv_decoder_destroy(k.decoder);
