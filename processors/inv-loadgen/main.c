@@ -476,9 +476,11 @@ done:
         rc = 1;
     if (stats)
         fclose(stats);
+    /* librdkafka 2.0.x can hang in rd_kafka_destroy forever (librdkafka#4362) */
+    int destroy_timeout_ms = (int)inv_conf_get_int(g.conf, "shutdown.timeout.ms");
     if (g.reorders) {
         rd_kafka_consumer_close(g.reorders);
-        rd_kafka_destroy(g.reorders);
+        inv_kafka_destroy_bounded(g.reorders, "the reorders consumer", destroy_timeout_ms);
     }
     for (size_t i = 0; i < g.pending_len; i++)
         pending_free(&g.pending[g.pending_head + i]);
@@ -488,7 +490,7 @@ done:
         if (g.topics[t])
             rd_kafka_topic_destroy(g.topics[t]);
     if (g.producer)
-        rd_kafka_destroy(g.producer);
+        inv_kafka_destroy_bounded(g.producer, "the producer", destroy_timeout_ms);
     lg_model_destroy(g.model);
     inv_conf_destroy(g.conf);
     return rc;

@@ -270,7 +270,7 @@ int invctl_watch(inv_conf_t *conf, int argc, char **argv) {
         for (int slept = 0; slept < interval_ms && inv_run; slept += 50)
             usleep(50000);
     }
-    rd_kafka_destroy(rk);
+    inv_kafka_destroy_bounded(rk, "the watch consumer", (int)inv_conf_get_int(conf, "shutdown.timeout.ms"));
     inv_decoder_destroy(dec);
     return rc;
 }
