@@ -20,7 +20,8 @@ def movement(i):
 
 
 def run_keeper(work, extra):
-    """Starts inv-stock with commit.interval.ms=60000 and extra flags, waits until
+    """Starts inv-stock with commit.interval.ms=60000 (and a transaction timeout above
+    it, as the configuration requires) and extra flags, waits until
     it is ready, produces one movement; returns (keeper, port, env, seconds until
     /stock shows it or None after 8 s)."""
     env = topic_env("cadence")
@@ -28,7 +29,8 @@ def run_keeper(work, extra):
     env["INV_GROUP_ID"] = unique("g")
     port = free_port()
     k = start([bin("inv-stock"), "-b", bootstrap(), "--state-dir", os.path.join(work, env["INV_GROUP_ID"]),
-               "--http", "127.0.0.1:%d" % port, "-X", "commit.interval.ms=60000"] + extra, env)
+               "--http", "127.0.0.1:%d" % port, "-X", "commit.interval.ms=60000",
+               "-X", "transaction.timeout.ms=120000"] + extra, env)
     wait_until(lambda: http_get(port, "/healthz")[0] == 200, timeout=60, what="inv-stock ready")
     t0 = time.monotonic()
     produce(env["INV_TOPIC_MOVEMENTS"], [("SKU-1", movement(1))])
