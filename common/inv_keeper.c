@@ -727,7 +727,7 @@ static void after_commit(void *opaque, inv_txloop_t *loop) {
     int rc = inv_store_txn_commit(k->txn);
     k->txn = NULL;
     const inv_txloop_stats_t *st = inv_txloop_stats(k->loop);
-    inv_keeper_metrics_commit(k->metrics, st->last_commit_seconds, now_s() - t0, st->last_batch_size);
+    inv_keeper_metrics_commit(k->metrics, st, now_s() - t0);
     if (rc) {
         /* Kafka has the batch, LMDB does not: the batch is kept and written
          * again (catch_up) before anything else touches LMDB. */

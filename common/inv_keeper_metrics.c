@@ -32,7 +32,7 @@ struct inv_keeper_metrics_s {
     inv_metrics_counter_t *shortages[INV_SHORTAGE_RESTORED + 1];
     inv_metrics_counter_t *txn_commits, *txn_aborts, *restore_keys;
     inv_metrics_counter_t *restore_seconds;
-    inv_metrics_histogram_t *batch_size, *commit_seconds, *kafka_commit_seconds, *latency;
+    inv_metrics_histogram_t *batch_size, *commit_seconds, *kafka_commit_seconds, *open_seconds, *latency;
     inv_metrics_gauge_t *assigned, *ready_gauge, *map_bytes, *used_bytes, *state_dir_full;
     inv_metrics_gauge_t *lag[MAX_PARTITIONS];
     inv_metrics_gauge_t *restoring[MAX_PARTITIONS];
@@ -186,6 +186,10 @@ int inv_keeper_metrics_new(inv_keeper_metrics_t **out, const inv_conf_t *conf, i
                                   "Kafka transaction commit time (offsets sent, outputs flushed, EndTxn)", NULL,
                                   inv_metrics_latency_buckets, inv_metrics_latency_bucket_count,
                                   &m->kafka_commit_seconds, err, sizeof(err)));
+    REG(inv_metrics_histogram_new(m->reg, "inv_stock_transaction_open_seconds",
+                                  "From a transaction's first input to the start of its commit", NULL,
+                                  inv_metrics_latency_buckets, inv_metrics_latency_bucket_count, &m->open_seconds,
+                                  err, sizeof(err)));
     REG(inv_metrics_histogram_new(m->reg, "inv_stock_end_to_end_latency_seconds",
                                   "From the input event's Kafka timestamp to its movement applied and committed", NULL,
                                   inv_metrics_latency_buckets, inv_metrics_latency_bucket_count, &m->latency, err,
@@ -249,11 +253,11 @@ void inv_keeper_metrics_shortage(inv_keeper_metrics_t *m, inv_shortage_state_t s
         inv_metrics_counter_inc(m->shortages[state]);
 }
 void inv_keeper_metrics_invalid_policy(inv_keeper_metrics_t *m) { inv_metrics_counter_inc(m->invalid_policies); }
-void inv_keeper_metrics_commit(inv_keeper_metrics_t *m, double kafka_commit_seconds, double lmdb_commit_seconds,
-                               uint64_t batch_size) {
-    inv_metrics_histogram_observe(m->kafka_commit_seconds, kafka_commit_seconds);
+void inv_keeper_metrics_commit(inv_keeper_metrics_t *m, const inv_txloop_stats_t *st, double lmdb_commit_seconds) {
+    inv_metrics_histogram_observe(m->open_seconds, st->last_open_seconds);
+    inv_metrics_histogram_observe(m->kafka_commit_seconds, st->last_commit_seconds);
     inv_metrics_histogram_observe(m->commit_seconds, lmdb_commit_seconds);
-    inv_metrics_histogram_observe(m->batch_size, (double)batch_size);
+    inv_metrics_histogram_observe(m->batch_size, (double)st->last_batch_size);
 }
 void inv_keeper_metrics_latency(inv_keeper_metrics_t *m, double seconds) {
     inv_metrics_histogram_observe(m->latency, seconds < 0 ? 0 : seconds);

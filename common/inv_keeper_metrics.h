@@ -34,9 +34,9 @@ void inv_keeper_metrics_duplicate(inv_keeper_metrics_t *m);
 void inv_keeper_metrics_reorder(inv_keeper_metrics_t *m);
 void inv_keeper_metrics_shortage(inv_keeper_metrics_t *m, inv_shortage_state_t state);
 void inv_keeper_metrics_invalid_policy(inv_keeper_metrics_t *m);
-/* One batch committed: LMDB commit time and the batch's message count. */
-void inv_keeper_metrics_commit(inv_keeper_metrics_t *m, double kafka_commit_seconds, double lmdb_commit_seconds,
-                               uint64_t batch_size);
+/* One batch committed: how long its transaction was open, its Kafka and
+ * LMDB commit times and its message count (the txloop's stats of it). */
+void inv_keeper_metrics_commit(inv_keeper_metrics_t *m, const inv_txloop_stats_t *st, double lmdb_commit_seconds);
 /* End-to-end latency of one movement: input timestamp to applied. */
 void inv_keeper_metrics_latency(inv_keeper_metrics_t *m, double seconds);
 void inv_keeper_metrics_restore_begin(inv_keeper_metrics_t *m, int32_t partition);

@@ -50,6 +50,7 @@ struct inv_txloop_s {
     uint64_t batch_count;
     int64_t txn_deadline_us;
     int64_t txn_early_us; /* from then on, commit as soon as no input waits */
+    int64_t txn_begin_us; /* when the open transaction began (its first input) */
     int64_t min_interval_us;
     int64_t batch_max;
     int64_t interval_us;
@@ -263,12 +264,14 @@ static int begin_batch(inv_txloop_t *l) {
     int64_t now = now_us();
     l->txn_deadline_us = now + l->interval_us;
     l->txn_early_us = now + l->min_interval_us;
+    l->txn_begin_us = now;
     return 0;
 }
 
 static void commit_batch(inv_txloop_t *l) {
     if (!l->in_txn)
         return;
+    double open_seconds = (double)(now_us() - l->txn_begin_us) / 1e6;
     if (l->batch_failed || (l->h.before_commit && l->h.before_commit(l->h.opaque, l) != 0) || l->batch_failed) {
         abort_batch(l);
         return;
@@ -298,6 +301,7 @@ static void commit_batch(inv_txloop_t *l) {
         inv_log_error("a delivery failed inside a committed transaction");
     }
     l->stats.last_commit_seconds = (double)(now_us() - t_prepared) / 1e6;
+    l->stats.last_open_seconds = open_seconds;
     l->stats.txn_commits++;
     l->stats.last_batch_size = l->batch_count;
     if (l->h.after_commit)

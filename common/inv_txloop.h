@@ -73,6 +73,7 @@ typedef struct {
     uint64_t producer_recreations;
     uint64_t last_batch_size;
     double last_commit_seconds; /* Kafka side of the last commit: offsets sent, flush, EndTxn */
+    double last_open_seconds;   /* the last committed transaction, from its first input to its commit's start */
 } inv_txloop_stats_t;
 
 /* Creates the loop: consumer in group.id subscribed to input_topic, and a

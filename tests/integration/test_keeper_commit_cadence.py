@@ -41,6 +41,17 @@ def run_keeper(work, extra):
     return k, port, env, None
 
 
+def open_seconds(port):
+    """(count, sum) of inv_stock_transaction_open_seconds, or None when it is not there."""
+    status, body = http_get(port, "/metrics")
+    found = {}
+    for line in body.decode().splitlines():
+        for part in ("count", "sum"):
+            if line.startswith("inv_stock_transaction_open_seconds_%s " % part):
+                found[part] = float(line.split()[1])
+    return (found["count"], found["sum"]) if status == 200 and len(found) == 2 else None
+
+
 def main():
     work = tempfile.mkdtemp(prefix="cadence-")
     try:
@@ -48,8 +59,13 @@ def main():
         assert took is not None, "not applied within 8 s with commit.interval.ms=60000: " + k.stderr_text()
         levels = consume_all(env["INV_TOPIC_STOCK"], timeout=10)
         assert any(json.loads(value)["sku"] == "SKU-1" for _key, value, _h, _p, _o in levels), levels
+        # /metrics says how long that transaction was open: from its one input to its commit, well under 1 s
+        opened = open_seconds(port)
+        assert opened is not None and opened[0] >= 1 and opened[1] / opened[0] < 1.0, opened
         assert k.stop() == 0, k.stderr_text()
-        print("drained input: applied and committed in %.2f s (commit.interval.ms=60000)" % took)
+        print("drained input: applied and committed in %.2f s (commit.interval.ms=60000); "
+              "inv_stock_transaction_open_seconds: %d transaction(s), %.3f s on average" %
+              (took, opened[0], opened[1] / opened[0]))
 
         k, port, env, took = run_keeper(work, ["-X", "commit.min.interval.ms=-1"])
         assert took is None, "applied after %.2f s although commit.min.interval.ms=-1" % took
