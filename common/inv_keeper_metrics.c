@@ -34,6 +34,7 @@ struct inv_keeper_metrics_s {
     inv_metrics_counter_t *restore_seconds;
     inv_metrics_histogram_t *batch_size, *commit_seconds, *kafka_commit_seconds, *open_seconds, *latency;
     inv_metrics_gauge_t *assigned, *ready_gauge, *map_bytes, *used_bytes, *state_dir_full;
+    inv_metrics_gauge_t *resident_anon, *resident_file;
     inv_metrics_gauge_t *lag[MAX_PARTITIONS];
     inv_metrics_gauge_t *restoring[MAX_PARTITIONS];
 };
@@ -202,6 +203,15 @@ int inv_keeper_metrics_new(inv_keeper_metrics_t **out, const inv_conf_t *conf, i
                               NULL, &m->assigned, err, sizeof(err)));
     REG(inv_metrics_gauge_new(m->reg, "inv_stock_ready", "1 when /healthz reports ready", NULL, &m->ready_gauge, err,
                               sizeof(err)));
+    const char *anon_l[] = {"kind", "anonymous", NULL}, *file_l[] = {"kind", "file", NULL};
+    REG(inv_metrics_gauge_new(m->reg, "inv_stock_resident_memory_bytes",
+                              "Resident memory: anonymous (the process's own heap and stacks) and file (mostly "
+                              "LMDB's mapped state: page cache, shared and reclaimable)",
+                              anon_l, &m->resident_anon, err, sizeof(err)));
+    REG(inv_metrics_gauge_new(m->reg, "inv_stock_resident_memory_bytes",
+                              "Resident memory: anonymous (the process's own heap and stacks) and file (mostly "
+                              "LMDB's mapped state: page cache, shared and reclaimable)",
+                              file_l, &m->resident_file, err, sizeof(err)));
     REG(inv_metrics_gauge_new(m->reg, "inv_stock_lmdb_map_bytes", "LMDB map size", NULL, &m->map_bytes, err,
                               sizeof(err)));
     REG(inv_metrics_gauge_new(m->reg, "inv_stock_lmdb_used_bytes", "LMDB pages in use", NULL, &m->used_bytes, err,
@@ -286,6 +296,29 @@ void inv_keeper_metrics_partition_revoked(inv_keeper_metrics_t *m, int32_t p) {
     atomic_store(&m->ready, 0);
 }
 
+/* This process's resident memory from /proc/self/status: RssAnon, and
+ * RssFile + RssShmem (bytes). 0, or -1 when it cannot be read. */
+static int resident_memory(int64_t *anon, int64_t *file) {
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f)
+        return -1;
+    char line[256];
+    long long kb;
+    int found = 0;
+    *anon = *file = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "RssAnon: %lld kB", &kb) == 1) {
+            *anon = kb * 1024;
+            found |= 1;
+        } else if (sscanf(line, "RssFile: %lld kB", &kb) == 1 || sscanf(line, "RssShmem: %lld kB", &kb) == 1) {
+            *file += kb * 1024;
+            found |= 2;
+        }
+    }
+    fclose(f);
+    return found == 3 ? 0 : -1;
+}
+
 void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer, const char *topic,
                                    const int *assigned, const int *ready, const int64_t *next_offset, int count) {
     int all_ready = m->ever_assigned, n = 0;
@@ -321,6 +354,11 @@ void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer
         inv_metrics_counter_add(m->txn_aborts, st->txn_aborts - m->last.txn_aborts);
         inv_metrics_counter_add(m->dead_letters, st->dead_letters - m->last.dead_letters);
         m->last = *st;
+    }
+    int64_t anon, file;
+    if (resident_memory(&anon, &file) == 0) {
+        inv_metrics_gauge_set(m->resident_anon, anon);
+        inv_metrics_gauge_set(m->resident_file, file);
     }
     inv_store_info_t info;
     if (inv_store_info(m->store, &info) == 0) {

@@ -41,6 +41,17 @@ def run_keeper(work, extra):
     return k, port, env, None
 
 
+def resident_bytes(port):
+    """{kind: bytes} of inv_stock_resident_memory_bytes."""
+    status, body = http_get(port, "/metrics")
+    out = {}
+    for line in body.decode().splitlines():
+        if line.startswith("inv_stock_resident_memory_bytes{"):
+            kind = line.split('kind="', 1)[1].split('"', 1)[0]
+            out[kind] = float(line.split()[1])
+    return out
+
+
 def open_seconds(port):
     """(count, sum) of inv_stock_transaction_open_seconds, or None when it is not there."""
     status, body = http_get(port, "/metrics")
@@ -62,10 +73,18 @@ def main():
         # /metrics says how long that transaction was open: from its one input to its commit, well under 1 s
         opened = open_seconds(port)
         assert opened is not None and opened[0] >= 1 and opened[1] / opened[0] < 1.0, opened
+        # and its resident memory, the process's own apart from LMDB's mapped pages (updated every second)
+        wait_until(lambda: resident_bytes(port).get("anonymous", 0) > 0, timeout=5, what="resident memory on /metrics")
+        rss = resident_bytes(port)
+        with open("/proc/%d/status" % k.pid) as f:
+            anon_now = int(next(l for l in f if l.startswith("RssAnon:")).split()[1]) * 1024
+        assert set(rss) == {"anonymous", "file"} and rss["file"] > 0, rss
+        assert 0.5 * anon_now < rss["anonymous"] < 2 * anon_now, (rss, anon_now)
         assert k.stop() == 0, k.stderr_text()
         print("drained input: applied and committed in %.2f s (commit.interval.ms=60000); "
-              "inv_stock_transaction_open_seconds: %d transaction(s), %.3f s on average" %
-              (took, opened[0], opened[1] / opened[0]))
+              "inv_stock_transaction_open_seconds: %d transaction(s), %.3f s on average; resident: %.1f MiB "
+              "anonymous, %.1f MiB file" % (took, opened[0], opened[1] / opened[0], rss["anonymous"] / 2**20,
+                                             rss["file"] / 2**20))
 
         k, port, env, took = run_keeper(work, ["-X", "commit.min.interval.ms=-1"])
         assert took is None, "applied after %.2f s although commit.min.interval.ms=-1" % took
