@@ -40,7 +40,7 @@ const inv_conf_key_t inv_conf_keys[] = {
     {"transaction.producers", INV_CONF_INT, "2", 1, 2, NULL, "Transactional producers used in turn, one transaction each (2: a transaction starts while the broker still writes the previous one's commit markers; ids <group.id>-<instance.id> and <group.id>-<instance.id>.1)"},
     {"batch.max.messages", INV_CONF_INT, "20000", 1, 1000000, NULL, "Most input messages in one transaction"},
     {"transaction.timeout.ms", INV_CONF_INT, "10000", 1000, 900000, NULL, "Broker aborts a transaction of a dead instance after this long (bounds fail-over time)"},
-    {"shutdown.timeout.ms", INV_CONF_INT, "10000", 1, 3600000, NULL, "At exit, longest wait for each Kafka client to be destroyed; after it the program exits without it (librdkafka 2.0.x can hang there forever, librdkafka#4362; the work is committed by then)"},
+    {"shutdown.timeout.ms", INV_CONF_INT, "5000", 1, 3600000, NULL, "At exit, longest wait for each Kafka client to be destroyed; after it the program exits without it (librdkafka 2.0.x can hang there forever, librdkafka#4362; the work is committed by then)"},
     {"state.dir", INV_CONF_STRING, "./state", 0, 0, NULL, "inv-stock: LMDB environment directory"},
     {"http.listen", INV_CONF_STRING, "", 0, 0, NULL, "inv-stock: ADDR:PORT for /healthz, /metrics, /stock/<sku>; empty = off"},
     {"health.max.lag", INV_CONF_INT, "10000", 0, INT64_C(1000000000), NULL, "inv-stock: /healthz is ready only while every assigned partition lags by at most this many messages"},
