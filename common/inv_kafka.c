@@ -103,6 +103,11 @@ static const char *user_value(const inv_conf_t *c, const char *prop) {
  * whole, whatever the queue holds (1 MiB of lz4 JSON is ~4 MiB of messages
  * and ~20 000 librdkafka ops): fetch.max.bytes 512 KiB halves that peak
  * (librdkafka wants message.max.bytes, unused by a consumer, no larger).
+ * The queue itself holds up to 4 000 messages or 2 MiB: at 2 000 / 1 MiB a
+ * consumer behind drained it before the next fetch landed and its
+ * transactions ended on the empty queue (11 500 movements each instead of
+ * 13 600, ~20% less throughput); 8 000 / 4 MiB gave 17 000 but a longer
+ * p99 on a saturated machine (docs/BENCHMARKS.md). The peak barely moves.
  * max.partition.fetch.bytes stays at its 1 MiB: a fetch then brings a long
  * run of one partition, which the keeper coalesces into fewer changelog
  * rows than short runs of many (256 KiB: ~40% more rows,
@@ -111,8 +116,8 @@ static int set_prefetch_defaults(rd_kafka_conf_t *kc, const inv_conf_t *c, char 
     const char *fetch_max = "524288", *message_max = user_value(c, "message.max.bytes");
     if (message_max && atoll(message_max) > atoll(fetch_max))
         fetch_max = message_max;
-    return set_default(kc, c, "queued.min.messages", "2000", errstr, errstr_size) ||
-           set_default(kc, c, "queued.max.messages.kbytes", "1024", errstr, errstr_size) ||
+    return set_default(kc, c, "queued.min.messages", "4000", errstr, errstr_size) ||
+           set_default(kc, c, "queued.max.messages.kbytes", "2048", errstr, errstr_size) ||
            set_default(kc, c, "message.max.bytes", "524288", errstr, errstr_size) ||
            set_default(kc, c, "fetch.max.bytes", fetch_max, errstr, errstr_size);
 }
