@@ -113,12 +113,16 @@ static const char *user_value(const inv_conf_t *c, const char *prop) {
  * rows than short runs of many (256 KiB: ~40% more rows,
  * docs/BENCHMARKS.md). */
 static int set_prefetch_defaults(rd_kafka_conf_t *kc, const inv_conf_t *c, char *errstr, size_t errstr_size) {
-    const char *fetch_max = "524288", *message_max = user_value(c, "message.max.bytes");
-    if (message_max && atoll(message_max) > atoll(fetch_max))
-        fetch_max = message_max;
+    /* whichever of the two the user set, the other follows it */
+    const char *fetch_max = "524288", *message_max = "524288";
+    const char *user_fetch = user_value(c, "fetch.max.bytes"), *user_message = user_value(c, "message.max.bytes");
+    if (user_message && atoll(user_message) > atoll(fetch_max))
+        fetch_max = user_message;
+    if (user_fetch && atoll(user_fetch) < atoll(message_max))
+        message_max = user_fetch;
     return set_default(kc, c, "queued.min.messages", "4000", errstr, errstr_size) ||
            set_default(kc, c, "queued.max.messages.kbytes", "2048", errstr, errstr_size) ||
-           set_default(kc, c, "message.max.bytes", "524288", errstr, errstr_size) ||
+           set_default(kc, c, "message.max.bytes", message_max, errstr, errstr_size) ||
            set_default(kc, c, "fetch.max.bytes", fetch_max, errstr, errstr_size);
 }
 

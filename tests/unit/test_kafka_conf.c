@@ -1,0 +1,58 @@
+/* inv_kafka's consumer defaults: a small prefetch whose sizes follow what
+ * the user sets. librdkafka refuses a consumer whose fetch.max.bytes is below
+ * its message.max.bytes, so setting either one alone must still give a
+ * client (no broker needed: rd_kafka_new only checks the configuration). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "inv_conf.h"
+#include "inv_kafka.h"
+#include "inv_test.h"
+
+static char errstr[512];
+
+/* A consumer made with -X kafka.<k>=<v> for each pair; the value of prop
+ * it ended up with, in out (empty when no client could be made). */
+static void consumer_prop(const char *const *kv, const char *prop, char *out, size_t out_size) {
+    inv_conf_t *c = inv_conf_new();
+    inv_conf_set(c, "brokers", "127.0.0.1:1", errstr, sizeof(errstr));
+    for (size_t i = 0; kv && kv[i]; i += 2)
+        INV_ASSERT(inv_conf_set(c, kv[i], kv[i + 1], errstr, sizeof(errstr)) == 0, "%s", errstr);
+    out[0] = '\0';
+    rd_kafka_t *rk = inv_kafka_consumer_new(c, "g", NULL, NULL, errstr, sizeof(errstr));
+    if (rk) {
+        size_t n = out_size;
+        rd_kafka_conf_get(rd_kafka_conf(rk), prop, out, &n);
+        rd_kafka_destroy(rk);
+    }
+    inv_conf_destroy(c);
+}
+
+static void test_defaults_fetch_512_kib(void) {
+    char v[64];
+    consumer_prop(NULL, "fetch.max.bytes", v, sizeof(v));
+    INV_ASSERT_EQ_STR("524288", v);
+    consumer_prop(NULL, "queued.max.messages.kbytes", v, sizeof(v));
+    INV_ASSERT_EQ_STR("2048", v);
+}
+
+static void test_a_smaller_fetch_alone_is_accepted(void) {
+    const char *kv[] = {"kafka.fetch.max.bytes", "262144", NULL};
+    char v[64];
+    consumer_prop(kv, "message.max.bytes", v, sizeof(v));
+    INV_ASSERT(strcmp(v, "262144") == 0, "no consumer with fetch.max.bytes=262144 alone (%s): %s", v, errstr);
+}
+
+static void test_a_larger_message_size_alone_raises_the_fetch(void) {
+    const char *kv[] = {"kafka.message.max.bytes", "2000000", NULL};
+    char v[64];
+    consumer_prop(kv, "fetch.max.bytes", v, sizeof(v));
+    INV_ASSERT(strcmp(v, "2000000") == 0, "no consumer with message.max.bytes=2000000 alone (%s): %s", v, errstr);
+}
+
+int main(void) {
+    INV_RUN(test_defaults_fetch_512_kib);
+    INV_RUN(test_a_smaller_fetch_alone_is_accepted);
+    INV_RUN(test_a_larger_message_size_alone_raises_the_fetch);
+    return INV_TEST_DONE();
+}
