@@ -67,9 +67,18 @@ int inv_kafka_conf_check(const inv_conf_t *c, char *errstr, size_t errstr_size) 
     return 0;
 }
 
-/* Applies defaults only where the user set no kafka.<prop> of that name. */
-static const char *user_value(const inv_conf_t *c, const char *prop);
+/* The kafka.<prop> the user set, or NULL. */
+static const char *user_value(const inv_conf_t *c, const char *prop) {
+    for (size_t i = 0; i < inv_conf_kafka_count(c); i++) {
+        const char *p, *v;
+        inv_conf_kafka_at(c, i, &p, &v);
+        if (strcmp(p, prop) == 0)
+            return v;
+    }
+    return NULL;
+}
 
+/* Applies defaults only where the user set no kafka.<prop> of that name. */
 static int set_default(rd_kafka_conf_t *kc, const inv_conf_t *c, const char *prop, const char *value,
                        char *errstr, size_t errstr_size) {
     return user_value(c, prop) ? 0 : conf_set(kc, prop, value, errstr, errstr_size);
@@ -84,17 +93,6 @@ static rd_kafka_t *new_handle(rd_kafka_type_t type, rd_kafka_conf_t *kc, char *e
         return NULL;
     }
     return rk; /* rd_kafka_new took ownership of kc */
-}
-
-/* The kafka.<prop> the user set, or NULL. */
-static const char *user_value(const inv_conf_t *c, const char *prop) {
-    for (size_t i = 0; i < inv_conf_kafka_count(c); i++) {
-        const char *p, *v;
-        inv_conf_kafka_at(c, i, &p, &v);
-        if (strcmp(p, prop) == 0)
-            return v;
-    }
-    return NULL;
 }
 
 /* A small prefetch queue (librdkafka's: 100 000 messages, 64 MiB, most of

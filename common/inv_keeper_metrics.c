@@ -204,14 +204,12 @@ int inv_keeper_metrics_new(inv_keeper_metrics_t **out, const inv_conf_t *conf, i
     REG(inv_metrics_gauge_new(m->reg, "inv_stock_ready", "1 when /healthz reports ready", NULL, &m->ready_gauge, err,
                               sizeof(err)));
     const char *anon_l[] = {"kind", "anonymous", NULL}, *file_l[] = {"kind", "file", NULL};
-    REG(inv_metrics_gauge_new(m->reg, "inv_stock_resident_memory_bytes",
-                              "Resident memory: anonymous (the process's own heap and stacks) and file (mostly "
-                              "LMDB's mapped state: page cache, shared and reclaimable)",
-                              anon_l, &m->resident_anon, err, sizeof(err)));
-    REG(inv_metrics_gauge_new(m->reg, "inv_stock_resident_memory_bytes",
-                              "Resident memory: anonymous (the process's own heap and stacks) and file (mostly "
-                              "LMDB's mapped state: page cache, shared and reclaimable)",
-                              file_l, &m->resident_file, err, sizeof(err)));
+    const char *resident_help = "Resident memory: anonymous (the process's own heap and stacks) and file (mostly "
+                                "LMDB's mapped state: page cache, shared and reclaimable)";
+    REG(inv_metrics_gauge_new(m->reg, "inv_stock_resident_memory_bytes", resident_help, anon_l, &m->resident_anon,
+                              err, sizeof(err)));
+    REG(inv_metrics_gauge_new(m->reg, "inv_stock_resident_memory_bytes", resident_help, file_l, &m->resident_file,
+                              err, sizeof(err)));
     REG(inv_metrics_gauge_new(m->reg, "inv_stock_lmdb_map_bytes", "LMDB map size", NULL, &m->map_bytes, err,
                               sizeof(err)));
     REG(inv_metrics_gauge_new(m->reg, "inv_stock_lmdb_used_bytes", "LMDB pages in use", NULL, &m->used_bytes, err,
