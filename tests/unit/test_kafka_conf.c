@@ -1,7 +1,9 @@
-/* inv_kafka's consumer defaults: a small prefetch whose sizes follow what
- * the user sets. librdkafka refuses a consumer whose fetch.max.bytes is below
- * its message.max.bytes, so setting either one alone must still give a
- * client (no broker needed: rd_kafka_new only checks the configuration). */
+/* inv_kafka's client defaults. Consumers: a small prefetch whose sizes
+ * follow what the user sets; librdkafka refuses a consumer whose
+ * fetch.max.bytes is below its message.max.bytes, so setting either one
+ * alone must still give a client. Producers: a transactional one lingers
+ * for commit.interval.ms (the commit flushes), others 5 ms. No broker
+ * needed: rd_kafka_new only checks the configuration. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,37 @@ static void consumer_prop(const char *const *kv, const char *prop, char *out, si
         rd_kafka_destroy(rk);
     }
     inv_conf_destroy(c);
+}
+
+/* The same for a producer, transactional when txn_id is set. */
+static void producer_prop(const char *const *kv, const char *txn_id, const char *prop, char *out, size_t out_size) {
+    inv_conf_t *c = inv_conf_new();
+    inv_conf_set(c, "brokers", "127.0.0.1:1", errstr, sizeof(errstr));
+    for (size_t i = 0; kv && kv[i]; i += 2)
+        INV_ASSERT(inv_conf_set(c, kv[i], kv[i + 1], errstr, sizeof(errstr)) == 0, "%s", errstr);
+    out[0] = '\0';
+    rd_kafka_t *rk = inv_kafka_producer_new(c, txn_id, NULL, NULL, errstr, sizeof(errstr));
+    INV_ASSERT(rk != NULL, "no producer: %s", errstr);
+    if (rk) {
+        size_t n = out_size;
+        rd_kafka_conf_get(rd_kafka_conf(rk), prop, out, &n);
+        rd_kafka_destroy(rk);
+    }
+    inv_conf_destroy(c);
+}
+
+static void test_transactional_producers_linger_for_the_commit_interval(void) {
+    char v[64];
+    producer_prop(NULL, "t", "linger.ms", v, sizeof(v));
+    INV_ASSERT_EQ_STR("100", v);
+    const char *kv[] = {"commit.interval.ms", "250", NULL};
+    producer_prop(kv, "t", "linger.ms", v, sizeof(v));
+    INV_ASSERT_EQ_STR("250", v);
+    const char *user[] = {"kafka.linger.ms", "7", NULL};
+    producer_prop(user, "t", "linger.ms", v, sizeof(v));
+    INV_ASSERT_EQ_STR("7", v);
+    producer_prop(NULL, NULL, "linger.ms", v, sizeof(v));
+    INV_ASSERT_EQ_STR("5", v);
 }
 
 static void test_defaults_fetch_512_kib(void) {
@@ -54,5 +87,6 @@ int main(void) {
     INV_RUN(test_defaults_fetch_512_kib);
     INV_RUN(test_a_smaller_fetch_alone_is_accepted);
     INV_RUN(test_a_larger_message_size_alone_raises_the_fetch);
+    INV_RUN(test_transactional_producers_linger_for_the_commit_interval);
     return INV_TEST_DONE();
 }
