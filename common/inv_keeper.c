@@ -58,9 +58,11 @@ typedef struct {
 
 /* A changed row of the batch, kept until the batch ends: the rows in the
  * order first changed (dirty[]), found through an open-addressing index of
- * row numbers (dirty_index[]). Produced at its latest value before the
- * commit, and earlier once EMIT_EVERY_ROWS rows wait to be produced (see
- * there). */
+ * row numbers (dirty_index[]). The batch reads a row here before LMDB, and
+ * writes it only here: each changed row goes to LMDB once, at its final
+ * value, before the commit (rows_put), not once per movement. Produced at
+ * its latest value before the commit too, and earlier once EMIT_EVERY_ROWS
+ * rows wait to be produced (see there). */
 typedef struct {
     int32_t partition;
     uint32_t hash;
@@ -199,6 +201,21 @@ static char *arena_copy(keeper_t *k, const char *a, const char *b, char **second
 static int in_arena(const keeper_t *k, const char *s) { return s >= k->arena && s < k->arena + k->arena_cap; }
 
 static void dirty_grow(keeper_t *k);
+
+/* The batch's value of row (p, sku, loc), or NULL when the batch has not
+ * changed it. */
+static const inv_stock_row_t *dirty_find(const keeper_t *k, int32_t p, const char *sku, const char *loc) {
+    if (!k->dirty_len)
+        return NULL;
+    uint32_t h = hash_row(p, sku, loc);
+    size_t mask = k->index_cap - 1;
+    for (size_t i = h & mask; k->dirty_index[i]; i = (i + 1) & mask) {
+        const dirty_row_t *d = &k->dirty[k->dirty_index[i] - 1];
+        if (d->hash == h && d->partition == p && strcmp(d->sku, sku) == 0 && strcmp(d->location, loc) == 0)
+            return &d->row;
+    }
+    return NULL;
+}
 
 static void dirty_add(keeper_t *k, int32_t p, const char *sku, const char *loc, const inv_stock_row_t *row) {
     if (k->dirty_len == k->dirty_cap || (k->dirty_len + 1) * 2 > k->index_cap)
@@ -400,6 +417,25 @@ static int store_error(keeper_t *k, int rc, const char *what, char *errstr, size
     return INV_TXLOOP_ABORT;
 }
 
+/* Writes the batch's changed rows, at their final values, in t. */
+static int rows_put(keeper_t *k, inv_store_txn_t *t) {
+    int rc = 0;
+    for (size_t j = 0; j < k->dirty_len && !rc; j++) {
+        const dirty_row_t *d = &k->dirty[j];
+        rc = inv_store_stock_put(t, d->partition, d->sku, d->location, &d->row);
+    }
+    return rc;
+}
+
+/* A row as the batch sees it: its own change, else LMDB's. */
+static int row_get(keeper_t *k, int32_t p, const char *sku, const char *loc, inv_stock_row_t *row) {
+    const inv_stock_row_t *d = dirty_find(k, p, sku, loc);
+    if (!d)
+        return inv_store_stock_get(k->txn, p, sku, loc, row);
+    *row = *d;
+    return 0;
+}
+
 /*
  * The LMDB side of the last batch, once more, after its commit failed: Kafka
  * has the batch (outputs, changelog, dedup log, consumed offsets), so the
@@ -411,10 +447,8 @@ static int store_error(keeper_t *k, int rc, const char *what, char *errstr, size
 static int redo_write(keeper_t *k) {
     inv_store_txn_t *t = NULL;
     int rc = inv_store_txn_begin(k->store, 0, &t);
-    for (size_t j = 0; j < k->dirty_len && !rc; j++) {
-        const dirty_row_t *d = &k->dirty[j];
-        rc = inv_store_stock_put(t, d->partition, d->sku, d->location, &d->row);
-    }
+    if (!rc)
+        rc = rows_put(k, t);
     for (int p = 0; p < k->part_count && !rc; p++) {
         batch_part_t *bp = &k->parts[p];
         if (!bp->touched)
@@ -586,14 +620,14 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
     inv_stock_row_t loc = INV_STOCK_ROW_INIT, net = INV_STOCK_ROW_INIT;
     if ((rc = inv_store_policy_lookup(k->txn, m.sku, m.location_id, &k->deflt, &policy, &net_threshold)) != 0)
         return store_error(k, rc, "policy lookup", errstr, errstr_size);
-    rc = inv_store_stock_get(k->txn, p, m.sku, m.location_id, &loc);
+    rc = row_get(k, p, m.sku, m.location_id, &loc);
     if (rc == INV_STORE_KEY_TOO_LONG) {
         snprintf(errstr, errstr_size, "sku and location_id: together longer than %d bytes", INV_STORE_MAX_KEY - 5);
         return INV_TXLOOP_DEAD_LETTER;
     }
     if (rc && rc != INV_STORE_NOTFOUND)
         return store_error(k, rc, "read", errstr, errstr_size);
-    if ((rc = inv_store_stock_get(k->txn, p, m.sku, "*", &net)) != 0 && rc != INV_STORE_NOTFOUND)
+    if ((rc = row_get(k, p, m.sku, "*", &net)) != 0 && rc != INV_STORE_NOTFOUND)
         return store_error(k, rc, "read", errstr, errstr_size);
 
     /* Apply to copies first: an invalid movement must reach the DLQ, not
@@ -617,16 +651,10 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
         inv_keeper_metrics_duplicate(k->metrics);
         return 0;
     }
-    if (out.location_changed) {
-        if ((rc = inv_store_stock_put(k->txn, p, m.sku, m.location_id, &loc)) != 0)
-            return store_error(k, rc, "write", errstr, errstr_size);
+    if (out.location_changed)
         dirty_add(k, p, m.sku, m.location_id, &loc);
-    }
-    if (out.network_changed) {
-        if ((rc = inv_store_stock_put(k->txn, p, m.sku, "*", &net)) != 0)
-            return store_error(k, rc, "write", errstr, errstr_size);
+    if (out.network_changed)
         dirty_add(k, p, m.sku, "*", &net);
-    }
     /* A batch larger than the default (batch.max.messages) would otherwise
      * hand the producer all its rows at once, at the commit: its whole
      * output in memory together. Rows changed again later are produced
@@ -659,6 +687,11 @@ static int before_commit(void *opaque, inv_txloop_t *loop) {
     char errstr[512];
     if (!k->txn)
         return 0;
+    int wrc = rows_put(k, k->txn);
+    if (wrc) {
+        state_failed(k, wrc, "write of the batch's rows");
+        return -1;
+    }
     if (emit_stock_levels(k, errstr, sizeof(errstr)) != 0) {
         inv_log_warn("batch: %s", errstr);
         return -1;
