@@ -453,18 +453,11 @@ static int redo_write(keeper_t *k) {
         batch_part_t *bp = &k->parts[p];
         if (!bp->touched)
             continue;
-        for (size_t i = 0; i < bp->ids.len && !rc;) {
-            const char *id = (const char *)bp->ids.data + i, *nl = memchr(id, '\n', bp->ids.len - i);
-            size_t n = nl ? (size_t)(nl - id) : bp->ids.len - i;
-            char buf[INV_STORE_MAX_KEY + 1];
-            int seen;
-            if (n > 0 && n < sizeof(buf)) {
-                memcpy(buf, id, n);
-                buf[n] = '\0';
-                rc = inv_store_dedup_seen_or_add(t, p, buf, bp->max_ts, &seen);
-            }
-            i += n + 1;
-        }
+        const char *cur = (const char *)bp->ids.data, *end = cur + bp->ids.len;
+        char id[INV_STORE_MAX_KEY + 1];
+        int seen;
+        while (!rc && inv_store_dedup_id_next(&cur, end, id))
+            rc = inv_store_dedup_seen_or_add(t, p, id, bp->max_ts, &seen);
         inv_store_meta_t meta = {.input_offset = -1, .changelog_offset = -1, .dedup_log_offset = -1};
         int mrc = rc ? rc : inv_store_meta_get(t, p, &meta);
         if (mrc && mrc != INV_STORE_NOTFOUND) {

@@ -207,25 +207,18 @@ static int restore_ids(void *opaque, const rd_kafka_message_t *msg) {
     int64_t ts = rd_kafka_message_timestamp(msg, NULL);
     if (ts < r->min_ts || !msg->payload)
         return 0;
-    const char *p = msg->payload, *end = p + msg->len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        char id[INV_STORE_MAX_KEY + 1];
-        if (n > 0 && n < sizeof(id)) {
-            memcpy(id, p, n);
-            id[n] = '\0';
-            int seen, rc = inv_store_dedup_seen_or_add(r->txn, r->partition, id, ts, &seen);
-            if (rc) {
-                r->store_err = rc;
-                snprintf(r->errstr, r->errstr_size, "restore: LMDB: %s", inv_store_strerror(rc));
-                return -1;
-            }
-            r->stats->ids++;
-            if (chunk(r) != 0)
-                return -1;
+    const char *cur = msg->payload, *end = cur + msg->len;
+    char id[INV_STORE_MAX_KEY + 1];
+    while (inv_store_dedup_id_next(&cur, end, id)) {
+        int seen, rc = inv_store_dedup_seen_or_add(r->txn, r->partition, id, ts, &seen);
+        if (rc) {
+            r->store_err = rc;
+            snprintf(r->errstr, r->errstr_size, "restore: LMDB: %s", inv_store_strerror(rc));
+            return -1;
         }
-        p += n + 1;
+        r->stats->ids++;
+        if (chunk(r) != 0)
+            return -1;
     }
     return 0;
 }

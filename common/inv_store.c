@@ -1251,6 +1251,21 @@ int inv_store_dedup_seen_or_add(inv_store_txn_t *t, int32_t p, const char *movem
     return 0;
 }
 
+int inv_store_dedup_id_next(const char **cur, const char *end, char id[INV_STORE_MAX_KEY + 1])
+{
+    while (*cur < end) {
+        const char *p = *cur, *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        *cur = nl ? nl + 1 : end;
+        if (n > 0 && n <= INV_STORE_MAX_KEY) {
+            memcpy(id, p, n);
+            id[n] = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int inv_store_dedup_prune(inv_store_txn_t *t, int32_t p, int64_t older_than_ms, size_t max,
                           size_t *pruned)
 {

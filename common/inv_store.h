@@ -22,8 +22,10 @@
  *
  * Typical batch (the only writer; one write txn per poll batch):
  *   inv_store_txn_begin(s, 0, &t);
- *   for each movement: dedup_seen_or_add, policy_lookup, stock_get x2,
- *                      inv_rules_apply, stock_put for the changed rows
+ *   for each movement: dedup_seen_or_add, policy_lookup, stock_get x2
+ *                      (rows changed earlier in the batch: the caller's),
+ *                      inv_rules_apply
+ *   stock_put for each changed row, at its final value
  *   inv_store_meta_put(t, p, &meta);   ... Kafka commit ...
  *   rc = inv_store_txn_commit(t);
  *   on INV_STORE_MAP_FULL anywhere: inv_store_txn_abort(t) (if not yet
@@ -307,6 +309,15 @@ int inv_store_stock_scan(inv_store_txn_t *txn, int32_t partition, inv_store_stoc
  */
 int inv_store_dedup_seen_or_add(inv_store_txn_t *txn, int32_t partition, const char *movement_id,
                                 int64_t ts_ms, int *seen);
+
+/*
+ * Walks a list of movement ids separated by '\n' (the dedup log's record
+ * format): copies the id at *cur into id (NUL-terminated) and moves *cur
+ * past it. 1 when an id was copied; 0 at `end`. Empty ids and ids of more
+ * than INV_STORE_MAX_KEY bytes (never applied: too long for a key) are
+ * passed over.
+ */
+int inv_store_dedup_id_next(const char **cur, const char *end, char id[INV_STORE_MAX_KEY + 1]);
 
 /*
  * Forgets at most `max` (0 = no limit) ids of `partition` recorded before

@@ -337,6 +337,33 @@ static void test_dedup_reports_the_second_sighting(void)
     inv_store_close(s);
 }
 
+/* The dedup log's id lists: '\n'-separated, empty and over-long ids passed
+ * over (redo_write and the restore both read them this way). */
+static void test_dedup_id_list_walk(void)
+{
+    char list[700], id[INV_STORE_MAX_KEY + 1];
+    char too_long[INV_STORE_MAX_KEY + 2];
+    memset(too_long, 'x', sizeof(too_long) - 1);
+    too_long[sizeof(too_long) - 1] = '\0';
+    int n = snprintf(list, sizeof(list), "a\n\nbb\n%s\nc", too_long);
+    const char *cur = list, *end = list + n;
+    INV_ASSERT_EQ_INT(1, inv_store_dedup_id_next(&cur, end, id));
+    INV_ASSERT_EQ_STR("a", id);
+    INV_ASSERT_EQ_INT(1, inv_store_dedup_id_next(&cur, end, id));
+    INV_ASSERT_EQ_STR("bb", id);
+    INV_ASSERT_EQ_INT(1, inv_store_dedup_id_next(&cur, end, id));
+    INV_ASSERT_EQ_STR("c", id);
+    INV_ASSERT_EQ_INT(0, inv_store_dedup_id_next(&cur, end, id));
+    /* the longest id a key holds still comes through; a trailing '\n' ends nothing */
+    memset(list, 'y', INV_STORE_MAX_KEY);
+    list[INV_STORE_MAX_KEY] = '\n';
+    cur = list;
+    end = list + INV_STORE_MAX_KEY + 1;
+    INV_ASSERT_EQ_INT(1, inv_store_dedup_id_next(&cur, end, id));
+    INV_ASSERT_EQ_INT(INV_STORE_MAX_KEY, (long long)strlen(id));
+    INV_ASSERT_EQ_INT(0, inv_store_dedup_id_next(&cur, end, id));
+}
+
 static void test_dedup_prune_forgets_only_ids_older_than_the_cutoff(void)
 {
     inv_store_t *s = open_store(0);
@@ -1420,6 +1447,7 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     INV_RUN(test_stock_row_round_trips);
+    INV_RUN(test_dedup_id_list_walk);
     INV_RUN(test_stock_delete_is_idempotent);
     INV_RUN(test_aborted_txn_leaves_no_trace);
     INV_RUN(test_partitions_are_isolated);
