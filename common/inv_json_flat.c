@@ -98,10 +98,13 @@ static int scan_int(const unsigned char *s, size_t len, size_t *i, int64_t *out)
     return 0;
 }
 
+/* The member named key, or count. Looked for from `from` on, wrapping
+ * around: writers put the members in one order, so starting after the
+ * previous member usually finds the next at the first try. */
 static size_t find_member(const inv_json_flat_member_t *members, size_t count, const unsigned char *key,
-                          size_t klen)
+                          size_t klen, size_t from)
 {
-    for (size_t m = 0; m < count; m++)
+    for (size_t j = 0, m = from < count ? from : 0; j < count; j++, m = m + 1 < count ? m + 1 : 0)
         if (strncmp(members[m].name, (const char *)key, klen) == 0 && members[m].name[klen] == '\0')
             return m;
     return count;
@@ -153,14 +156,15 @@ int inv_json_flat_scan(const char *buf, size_t len, const inv_json_flat_member_t
     if (i < len && s[i] == '}') {
         i++;
     } else {
-        for (;;) {
+        for (size_t next = 0;;) {
             size_t kstart, klen;
             if (i >= len || s[i] != '"' || scan_string(s, len, &i, &kstart, &klen))
                 return -1;
-            size_t m = find_member(members, count, s + kstart, klen);
+            size_t m = find_member(members, count, s + kstart, klen, next);
             if (m == count || (seen & (1u << m)))
                 return -1;
             seen |= 1u << m;
+            next = m + 1;
             i = skip_ws(s, i, len);
             if (i >= len || s[i] != ':')
                 return -1;
