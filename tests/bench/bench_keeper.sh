@@ -42,10 +42,24 @@ proc_cpu() { # pid -> CPU seconds so far (utime + stime), 0 when it is gone
 }
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 ANON_PEAK=0
+# The samplers below run many times a second next to what they measure:
+# bash builtins only, no fork (an awk per sample took CPU from the broker
+# and inv-stock on this 2-core machine).
 sample_anon() { # pid: keeps the largest RssAnon seen (RSS without LMDB's file-backed map) in ANON_PEAK (KiB)
-  local a; a=$(awk '/RssAnon/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0)
-  [[ -n "$a" && "$a" -gt "$ANON_PEAK" ]] && ANON_PEAK=$a
+  local k v _
+  [[ -r "/proc/$1/status" ]] || return 0
+  while read -r k v _; do
+    [[ "$k" == RssAnon: ]] || continue
+    ((v > ANON_PEAK)) && ANON_PEAK=$v
+    break
+  done <"/proc/$1/status"
   return 0
+}
+proc_ticks() { # pid -> TICKS = its CPU ticks so far (utime + stime), left as it was when the pid is gone
+  local s f
+  { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 0
+  read -r -a f <<<"${s##*) }" # f[0] is field 3 (state): utime is f[11], stime f[12]
+  TICKS=$((f[11] + f[12]))
 }
 rss_line() { # pid -> "peak RSS a MiB (peak anonymous b MiB; now: ...)"
   awk -v ap="$ANON_PEAK" '/VmHWM/ {h = $2} /RssAnon/ {a = $2} /RssFile/ {f = $2} END {printf "peak RSS %.0f MiB (peak anonymous %.0f MiB, sampled; now: anonymous %.0f MiB, file-backed %.0f MiB)", h / 1024, ap / 1024, a / 1024, f / 1024}' "/proc/$1/status"
@@ -134,13 +148,14 @@ if has_phase latency; then
     --seed 43 --dup-permille 0 --rate "$RATE" >/dev/null 2>>"$WORK/probe.log" &
   load=$!
   broker=$(cat "$ROOT/deploy/local/.kafka/broker-${INV_BROKER_PORT:-9092}/broker.pid" 2>/dev/null || echo 0)
-  bcpu0=$(proc_cpu "$broker"); pcpu0=$(proc_cpu $probe); lcpu=0 pcpu=$pcpu0
+  bcpu0=$(proc_cpu "$broker"); pcpu0=$(proc_cpu $probe); lticks=0; TICKS=0; proc_ticks $probe; pticks=$TICKS
   while kill -0 $load 2>/dev/null; do
     sample_anon $pid
-    c=$(proc_cpu $load); [[ "$c" != 0 ]] && lcpu=$c
-    c=$(proc_cpu $probe); [[ "$c" != 0 ]] && pcpu=$c
+    TICKS=$lticks; proc_ticks $load; lticks=$TICKS
+    TICKS=$pticks; proc_ticks $probe; pticks=$TICKS
     sleep 0.1
   done
+  lcpu=$(awk -v t="$lticks" 'BEGIN {printf "%.2f", t / 100}'); pcpu=$(awk -v t="$pticks" 'BEGIN {printf "%.2f", t / 100}')
   wait $load
   cpu1=$(awk '{print ($14 + $15) / 100}' /proc/$pid/stat); t1=$(date +%s.%N); busy1=$(machine_busy)
   bcpu1=$(proc_cpu "$broker")
