@@ -139,8 +139,14 @@ rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactiona
      * per partition instead of one every 5 ms, ~4x fewer produce requests
      * and the broker ~0.08 cores lighter at 50 000 movements/s
      * (docs/BENCHMARKS.md). */
-    if (transactional_id)
-        snprintf(linger, sizeof(linger), "%lld", (long long)inv_conf_get_int(c, "commit.interval.ms"));
+    if (transactional_id) {
+        long long ms = inv_conf_get_int(c, "commit.interval.ms");
+        /* librdkafka wants message.timeout.ms above linger.ms (0: no timeout) */
+        const char *user_timeout = user_value(c, "message.timeout.ms");
+        if (user_timeout && atoll(user_timeout) > 0 && atoll(user_timeout) <= ms)
+            ms = atoll(user_timeout) - 1;
+        snprintf(linger, sizeof(linger), "%lld", ms);
+    }
     if (set_default(kc, c, "partitioner", "murmur2_random", errstr, errstr_size) != 0 ||
         set_default(kc, c, "enable.idempotence", "true", errstr, errstr_size) != 0 ||
         set_default(kc, c, "linger.ms", linger, errstr, errstr_size) != 0 ||

@@ -57,6 +57,10 @@ static void test_transactional_producers_linger_for_the_commit_interval(void) {
     const char *user[] = {"kafka.linger.ms", "7", NULL};
     producer_prop(user, "t", "linger.ms", v, sizeof(v));
     INV_ASSERT_EQ_STR("7", v);
+    /* librdkafka refuses a linger.ms not below message.timeout.ms */
+    const char *timeout[] = {"kafka.message.timeout.ms", "50", NULL};
+    producer_prop(timeout, "t", "linger.ms", v, sizeof(v));
+    INV_ASSERT_EQ_STR("49", v);
     producer_prop(NULL, NULL, "linger.ms", v, sizeof(v));
     INV_ASSERT_EQ_STR("5", v);
 }
