@@ -24,8 +24,9 @@ DESIGN.md "Guarantees to test against").
    all four partitions over, and the same exactly-once result holds.
 
 The consumers use session.timeout.ms=6000 (the broker's minimum) so the group
-notices a dead member in 6 s rather than librdkafka's 45 s default; nothing
-else is tuned. Set INV_CRASH_SEED to replay a run.
+notices a dead member in 6 s rather than librdkafka's 45 s default; the
+producers linger.ms=5, so open transactions have records in the log to
+abort (see SESSION); nothing else is tuned. Set INV_CRASH_SEED to replay a run.
 """
 import json
 import os
@@ -47,7 +48,12 @@ EVENTS = 100_000
 KILLS = 12
 SEED = int(os.environ.get("INV_CRASH_SEED", "20261122"))
 BAD_EVERY = 7919          # every BAD_EVERY-th event has a quantity of 0 -> DLQ
-SESSION = ["-X", "kafka.session.timeout.ms=6000"]
+# linger.ms=5: by default a transactional producer holds its records until
+# the commit sends them (linger.ms = commit.interval.ms), so a kill finds
+# nothing of its open transaction in the log. With records going out every
+# 5 ms, kills leave aborted records behind, which read_committed must hide:
+# the case this test is for (any batch over batch.size does it too).
+SESSION = ["-X", "kafka.session.timeout.ms=6000", "-X", "kafka.linger.ms=5"]
 BAD_ERROR = b"lines[0].quantity: 0 is not positive"
 
 
