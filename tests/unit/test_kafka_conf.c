@@ -2,7 +2,8 @@
  * follow what the user sets; librdkafka refuses a consumer whose
  * fetch.max.bytes is below its message.max.bytes, so setting either one
  * alone must still give a client. Producers: a transactional one lingers
- * for commit.interval.ms (the commit flushes), others 5 ms. No broker
+ * for commit.interval.ms (the commit flushes) in batches of 256 KiB,
+ * others 5 ms. No broker
  * needed: rd_kafka_new only checks the configuration. */
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,12 @@ static void test_transactional_producers_linger_for_the_commit_interval(void) {
     INV_ASSERT_EQ_STR("49", v);
     producer_prop(NULL, NULL, "linger.ms", v, sizeof(v));
     INV_ASSERT_EQ_STR("5", v);
+    /* what waits for the commit goes out in batches of 256 KiB at most */
+    producer_prop(NULL, "t", "batch.size", v, sizeof(v));
+    INV_ASSERT_EQ_STR("262144", v);
+    const char *bigger[] = {"kafka.batch.size", "1000000", NULL};
+    producer_prop(bigger, "t", "batch.size", v, sizeof(v));
+    INV_ASSERT_EQ_STR("1000000", v);
 }
 
 static void test_defaults_fetch_512_kib(void) {
