@@ -202,49 +202,61 @@ static int in_arena(const keeper_t *k, const char *s) { return s >= k->arena && 
 
 static void dirty_grow(keeper_t *k);
 
-/* The batch's value of row (p, sku, loc), or NULL when the batch has not
- * changed it. */
-static const inv_stock_row_t *dirty_find(const keeper_t *k, int32_t p, const char *sku, const char *loc) {
-    if (!k->dirty_len)
-        return NULL;
-    uint32_t h = hash_row(p, sku, loc);
-    size_t mask = k->index_cap - 1;
-    for (size_t i = h & mask; k->dirty_index[i]; i = (i + 1) & mask) {
-        const dirty_row_t *d = &k->dirty[k->dirty_index[i] - 1];
-        if (d->hash == h && d->partition == p && strcmp(d->sku, sku) == 0 && strcmp(d->location, loc) == 0)
-            return &d->row;
-    }
-    return NULL;
+/* A stock row's key with its hash, computed once per movement for both
+ * the lookup and the change. */
+typedef struct {
+    int32_t partition;
+    const char *sku, *location;
+    uint32_t hash;
+} row_key_t;
+
+static row_key_t row_key(int32_t p, const char *sku, const char *loc) {
+    return (row_key_t){.partition = p, .sku = sku, .location = loc, .hash = hash_row(p, sku, loc)};
 }
 
-static void dirty_add(keeper_t *k, int32_t p, const char *sku, const char *loc, const inv_stock_row_t *row) {
+/* The index slot of key: the one holding its row, else the empty one where
+ * it would go. The index must exist (index_cap > 0). */
+static size_t dirty_slot(const keeper_t *k, const row_key_t *key) {
+    size_t mask = k->index_cap - 1, i = key->hash & mask;
+    for (; k->dirty_index[i]; i = (i + 1) & mask) {
+        const dirty_row_t *d = &k->dirty[k->dirty_index[i] - 1];
+        if (d->hash == key->hash && d->partition == key->partition && strcmp(d->sku, key->sku) == 0 &&
+            strcmp(d->location, key->location) == 0)
+            break;
+    }
+    return i;
+}
+
+/* The batch's value of the row, or NULL when the batch has not changed it. */
+static const inv_stock_row_t *dirty_find(const keeper_t *k, const row_key_t *key) {
+    if (!k->dirty_len)
+        return NULL;
+    uint32_t n = k->dirty_index[dirty_slot(k, key)];
+    return n ? &k->dirty[n - 1].row : NULL;
+}
+
+static void dirty_add(keeper_t *k, const row_key_t *key, const inv_stock_row_t *row) {
     if (k->dirty_len == k->dirty_cap || (k->dirty_len + 1) * 2 > k->index_cap)
         dirty_grow(k);
-    uint32_t h = hash_row(p, sku, loc);
-    size_t mask = k->index_cap - 1, i = h & mask;
-    for (;; i = (i + 1) & mask) {
-        if (!k->dirty_index[i]) {
-            dirty_row_t *d = &k->dirty[k->dirty_len];
-            d->hash = h;
-            d->partition = p;
-            d->slot = (uint32_t)i;
-            d->sku = arena_copy(k, sku, loc, &d->location);
-            d->row = *row;
+    size_t i = dirty_slot(k, key);
+    if (k->dirty_index[i]) {
+        dirty_row_t *d = &k->dirty[k->dirty_index[i] - 1];
+        d->row = *row;
+        if (d->emitted) {
             d->emitted = 0;
             k->unemitted++;
-            k->dirty_index[i] = (uint32_t)++k->dirty_len;
-            return;
         }
-        dirty_row_t *d = &k->dirty[k->dirty_index[i] - 1];
-        if (d->hash == h && d->partition == p && strcmp(d->sku, sku) == 0 && strcmp(d->location, loc) == 0) {
-            d->row = *row;
-            if (d->emitted) {
-                d->emitted = 0;
-                k->unemitted++;
-            }
-            return;
-        }
+        return;
     }
+    dirty_row_t *d = &k->dirty[k->dirty_len];
+    d->hash = key->hash;
+    d->partition = key->partition;
+    d->slot = (uint32_t)i;
+    d->sku = arena_copy(k, key->sku, key->location, &d->location);
+    d->row = *row;
+    d->emitted = 0;
+    k->unemitted++;
+    k->dirty_index[i] = (uint32_t)++k->dirty_len;
 }
 
 /* Rows grow by half (they are the set's memory, ~90 bytes each); the index
@@ -428,10 +440,10 @@ static int rows_put(keeper_t *k, inv_store_txn_t *t) {
 }
 
 /* A row as the batch sees it: its own change, else LMDB's. */
-static int row_get(keeper_t *k, int32_t p, const char *sku, const char *loc, inv_stock_row_t *row) {
-    const inv_stock_row_t *d = dirty_find(k, p, sku, loc);
+static int row_get(keeper_t *k, const row_key_t *key, inv_stock_row_t *row) {
+    const inv_stock_row_t *d = dirty_find(k, key);
     if (!d)
-        return inv_store_stock_get(k->txn, p, sku, loc, row);
+        return inv_store_stock_get(k->txn, key->partition, key->sku, key->location, row);
     *row = *d;
     return 0;
 }
@@ -613,14 +625,15 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
     inv_stock_row_t loc = INV_STOCK_ROW_INIT, net = INV_STOCK_ROW_INIT;
     if ((rc = inv_store_policy_lookup(k->txn, m.sku, m.location_id, &k->deflt, &policy, &net_threshold)) != 0)
         return store_error(k, rc, "policy lookup", errstr, errstr_size);
-    rc = row_get(k, p, m.sku, m.location_id, &loc);
+    row_key_t loc_key = row_key(p, m.sku, m.location_id), net_key = row_key(p, m.sku, "*");
+    rc = row_get(k, &loc_key, &loc);
     if (rc == INV_STORE_KEY_TOO_LONG) {
         snprintf(errstr, errstr_size, "sku and location_id: together longer than %d bytes", INV_STORE_MAX_KEY - 5);
         return INV_TXLOOP_DEAD_LETTER;
     }
     if (rc && rc != INV_STORE_NOTFOUND)
         return store_error(k, rc, "read", errstr, errstr_size);
-    if ((rc = row_get(k, p, m.sku, "*", &net)) != 0 && rc != INV_STORE_NOTFOUND)
+    if ((rc = row_get(k, &net_key, &net)) != 0 && rc != INV_STORE_NOTFOUND)
         return store_error(k, rc, "read", errstr, errstr_size);
 
     /* Apply to copies first: an invalid movement must reach the DLQ, not
@@ -645,9 +658,9 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
         return 0;
     }
     if (out.location_changed)
-        dirty_add(k, p, m.sku, m.location_id, &loc);
+        dirty_add(k, &loc_key, &loc);
     if (out.network_changed)
-        dirty_add(k, p, m.sku, "*", &net);
+        dirty_add(k, &net_key, &net);
     /* A batch larger than the default (batch.max.messages) would otherwise
      * hand the producer all its rows at once, at the commit: its whole
      * output in memory together. Rows changed again later are produced
