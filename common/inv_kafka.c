@@ -145,8 +145,9 @@ rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactiona
         long long ms = inv_conf_get_int(c, "commit.interval.ms");
         /* librdkafka wants message.timeout.ms above linger.ms (0: no timeout) */
         const char *user_timeout = user_value(c, "message.timeout.ms");
-        if (user_timeout && atoll(user_timeout) > 0 && atoll(user_timeout) <= ms)
-            ms = atoll(user_timeout) - 1;
+        long long timeout_ms = user_timeout ? atoll(user_timeout) : 0;
+        if (timeout_ms > 0 && timeout_ms <= ms)
+            ms = timeout_ms - 1;
         snprintf(linger, sizeof(linger), "%lld", ms);
     }
     if (set_default(kc, c, "partitioner", "murmur2_random", errstr, errstr_size) != 0 ||
