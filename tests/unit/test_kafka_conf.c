@@ -3,8 +3,8 @@
  * fetch.max.bytes is below its message.max.bytes, so setting either one
  * alone must still give a client. Producers: a transactional one lingers
  * for commit.interval.ms (the commit flushes) in batches of 256 KiB,
- * others 5 ms. No broker
- * needed: rd_kafka_new only checks the configuration. */
+ * others 5 ms. No broker needed: rd_kafka_new only checks the
+ * configuration. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,37 +14,40 @@
 
 static char errstr[512];
 
-/* A consumer made with -X kafka.<k>=<v> for each pair; the value of prop
- * it ended up with, in out (empty when no client could be made). */
-static void consumer_prop(const char *const *kv, const char *prop, char *out, size_t out_size) {
-    inv_conf_t *c = inv_conf_new();
+/* Sets brokers and -X <k>=<v> for each pair in c. */
+static void conf_set_pairs(inv_conf_t *c, const char *const *kv) {
     inv_conf_set(c, "brokers", "127.0.0.1:1", errstr, sizeof(errstr));
     for (size_t i = 0; kv && kv[i]; i += 2)
         INV_ASSERT(inv_conf_set(c, kv[i], kv[i + 1], errstr, sizeof(errstr)) == 0, "%s", errstr);
+}
+
+/* rk's value of prop, in out (empty when rk is NULL: no client could be
+ * made); rk is destroyed. */
+static void prop_of(rd_kafka_t *rk, const char *prop, char *out, size_t out_size) {
     out[0] = '\0';
-    rd_kafka_t *rk = inv_kafka_consumer_new(c, "g", NULL, NULL, errstr, sizeof(errstr));
-    if (rk) {
-        size_t n = out_size;
-        rd_kafka_conf_get(rd_kafka_conf(rk), prop, out, &n);
-        rd_kafka_destroy(rk);
-    }
+    if (!rk)
+        return;
+    size_t n = out_size;
+    rd_kafka_conf_get(rd_kafka_conf(rk), prop, out, &n);
+    rd_kafka_destroy(rk);
+}
+
+/* A consumer made with the pairs kv (kafka.<k> for librdkafka's): the value
+ * of prop it ended up with. */
+static void consumer_prop(const char *const *kv, const char *prop, char *out, size_t out_size) {
+    inv_conf_t *c = inv_conf_new();
+    conf_set_pairs(c, kv);
+    prop_of(inv_kafka_consumer_new(c, "g", NULL, NULL, errstr, sizeof(errstr)), prop, out, out_size);
     inv_conf_destroy(c);
 }
 
 /* The same for a producer, transactional when txn_id is set. */
 static void producer_prop(const char *const *kv, const char *txn_id, const char *prop, char *out, size_t out_size) {
     inv_conf_t *c = inv_conf_new();
-    inv_conf_set(c, "brokers", "127.0.0.1:1", errstr, sizeof(errstr));
-    for (size_t i = 0; kv && kv[i]; i += 2)
-        INV_ASSERT(inv_conf_set(c, kv[i], kv[i + 1], errstr, sizeof(errstr)) == 0, "%s", errstr);
-    out[0] = '\0';
+    conf_set_pairs(c, kv);
     rd_kafka_t *rk = inv_kafka_producer_new(c, txn_id, NULL, NULL, errstr, sizeof(errstr));
     INV_ASSERT(rk != NULL, "no producer: %s", errstr);
-    if (rk) {
-        size_t n = out_size;
-        rd_kafka_conf_get(rd_kafka_conf(rk), prop, out, &n);
-        rd_kafka_destroy(rk);
-    }
+    prop_of(rk, prop, out, out_size);
     inv_conf_destroy(c);
 }
 
