@@ -37,9 +37,6 @@ PHASES="${INV_BENCH_PHASES:-throughput restore latency}"
 machine_busy() { # busy CPU seconds of the machine so far (all but idle and iowait)
   awk '/^cpu /{printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / 100; exit}' /proc/stat
 }
-proc_cpu() { # pid -> CPU seconds so far (utime + stime), 0 when it is gone
-  awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat" 2>/dev/null || echo 0
-}
 has_phase() { [[ " $PHASES " == *" $1 "* ]]; }
 ANON_PEAK=0
 # The samplers below run many times a second next to what they measure:
@@ -60,6 +57,12 @@ proc_ticks() { # pid -> TICKS = its CPU ticks so far (utime + stime), left as it
   { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 0
   read -r -a f <<<"${s##*) }" # f[0] is field 3 (state): utime is f[11], stime f[12]
   TICKS=$((f[11] + f[12]))
+}
+ticks_seconds() { awk -v t="$1" 'BEGIN {printf "%.2f", t / 100}'; }
+proc_cpu() { # pid -> CPU seconds so far (utime + stime), 0 when it is gone
+  TICKS=0
+  proc_ticks "$1"
+  ticks_seconds "$TICKS"
 }
 rss_line() { # pid -> "peak RSS a MiB (peak anonymous b MiB; now: ...)"
   awk -v ap="$ANON_PEAK" '/VmHWM/ {h = $2} /RssAnon/ {a = $2} /RssFile/ {f = $2} END {printf "peak RSS %.0f MiB (peak anonymous %.0f MiB, sampled; now: anonymous %.0f MiB, file-backed %.0f MiB)", h / 1024, ap / 1024, a / 1024, f / 1024}' "/proc/$1/status"
@@ -100,7 +103,7 @@ if has_phase throughput; then
   N=$now
   end=$(date +%s.%N)
   sample_anon $pid
-  cpu=$(awk '{print ($14 + $15) / 100}' /proc/$pid/stat)
+  cpu=$(proc_cpu $pid)
   rss=$(rss_line $pid)
   batches=$(metric $PORT inv_stock_batch_size_count); msgs=$(metric $PORT inv_stock_batch_size_sum)
   csum=$(metric $PORT inv_stock_lmdb_commit_seconds_sum); ccount=$(metric $PORT inv_stock_lmdb_commit_seconds_count)
@@ -142,7 +145,7 @@ if has_phase latency; then
     -w "$WARM" -m "$MEAS" -D 5 >"$WORK/latency" 2>>"$WORK/probe.log" &
   probe=$!
   sleep 1
-  cpu0=$(awk '{print ($14 + $15) / 100}' /proc/$pid/stat); t0=$(date +%s.%N); busy0=$(machine_busy)
+  cpu0=$(proc_cpu $pid); t0=$(date +%s.%N); busy0=$(machine_busy)
   ANON_PEAK=0
   "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n $((RATE * (WARM + MEAS + 1))) \
     --seed 43 --dup-permille 0 --rate "$RATE" >/dev/null 2>>"$WORK/probe.log" &
@@ -155,9 +158,9 @@ if has_phase latency; then
     TICKS=$pticks; proc_ticks $probe; pticks=$TICKS
     sleep 0.1
   done
-  lcpu=$(awk -v t="$lticks" 'BEGIN {printf "%.2f", t / 100}'); pcpu=$(awk -v t="$pticks" 'BEGIN {printf "%.2f", t / 100}')
+  lcpu=$(ticks_seconds $lticks); pcpu=$(ticks_seconds $pticks)
   wait $load
-  cpu1=$(awk '{print ($14 + $15) / 100}' /proc/$pid/stat); t1=$(date +%s.%N); busy1=$(machine_busy)
+  cpu1=$(proc_cpu $pid); t1=$(date +%s.%N); busy1=$(machine_busy)
   bcpu1=$(proc_cpu "$broker")
   wait $probe || true
   rss=$(rss_line $pid)
