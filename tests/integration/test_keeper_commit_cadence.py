@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import time
 
+import oracle
 from invtest import (bin, bootstrap, consume_all, create_topic_set, free_port, http_get, produce, start, topic_env,
                      unique, wait_until)
 
@@ -41,26 +42,24 @@ def run_keeper(work, extra):
     return k, port, env, None
 
 
+def metrics(port):
+    """inv-stock's /metrics, parsed ({} when it does not answer 200)."""
+    status, body = http_get(port, "/metrics")
+    return oracle.parse_metrics(body.decode()) if status == 200 else {}
+
+
 def resident_bytes(port):
     """{kind: bytes} of inv_stock_resident_memory_bytes."""
-    status, body = http_get(port, "/metrics")
-    out = {}
-    for line in body.decode().splitlines():
-        if line.startswith("inv_stock_resident_memory_bytes{"):
-            kind = line.split('kind="', 1)[1].split('"', 1)[0]
-            out[kind] = float(line.split()[1])
-    return out
+    return {dict(labels)["kind"]: value for (name, labels), value in metrics(port).items()
+            if name == "inv_stock_resident_memory_bytes"}
 
 
 def open_seconds(port):
     """(count, sum) of inv_stock_transaction_open_seconds, or None when it is not there."""
-    status, body = http_get(port, "/metrics")
-    found = {}
-    for line in body.decode().splitlines():
-        for part in ("count", "sum"):
-            if line.startswith("inv_stock_transaction_open_seconds_%s " % part):
-                found[part] = float(line.split()[1])
-    return (found["count"], found["sum"]) if status == 200 and len(found) == 2 else None
+    m = metrics(port)
+    count = m.get(("inv_stock_transaction_open_seconds_count", ()))
+    total = m.get(("inv_stock_transaction_open_seconds_sum", ()))
+    return (count, total) if count is not None and total is not None else None
 
 
 def main():

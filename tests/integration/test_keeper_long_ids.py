@@ -15,6 +15,7 @@ import re
 import shutil
 import tempfile
 
+import oracle
 from invtest import bin, bootstrap, create_topic_set, free_port, http_get, produce, start, topic_env, unique, wait_until
 
 N = 2500
@@ -29,10 +30,11 @@ def movement(i):
 
 
 def metric(port, name):
+    """The sum of metric name's series on inv-stock's /metrics (0 when it does not answer 200)."""
     status, body = http_get(port, "/metrics")
     if status != 200:
         return 0
-    return sum(float(m.group(1)) for m in re.finditer(rb"^" + name.encode() + rb"(?:\{[^}]*\})? (\S+)$", body, re.M))
+    return sum(value for (n, _labels), value in oracle.parse_metrics(body.decode()).items() if n == name)
 
 
 def network_on_hand(port, sku):
