@@ -167,6 +167,7 @@ if has_phase latency; then
   batches=$(metric $((PORT + 2)) inv_stock_batch_size_count); msgs=$(metric $((PORT + 2)) inv_stock_batch_size_sum)
   own="input timestamp to LMDB commit p50 <= $(quantile $((PORT + 2)) inv_stock_end_to_end_latency_seconds 0.5) ms, p99 <= $(quantile $((PORT + 2)) inv_stock_end_to_end_latency_seconds 0.99) ms"
   own="$own; Kafka commit p50 <= $(quantile $((PORT + 2)) inv_stock_kafka_commit_seconds 0.5) ms, p99 <= $(quantile $((PORT + 2)) inv_stock_kafka_commit_seconds 0.99) ms"
+  own="$own; transaction open (first input to commit) p50 <= $(quantile $((PORT + 2)) inv_stock_transaction_open_seconds 0.5) ms, p99 <= $(quantile $((PORT + 2)) inv_stock_transaction_open_seconds 0.99) ms"
   kill -TERM $pid; wait $pid || true
   echo "latency: at $RATE movements/s: $(cat "$WORK/latency")"
   echo "latency: inv-stock's own histograms (whole run, bucket bounds): $own"
