@@ -8,7 +8,9 @@
 #
 # Knobs: INV_BENCH_RATE=R (latency rate, movements/s; default half the
 # measured throughput), INV_BENCH_LAT_WARMUP=5 INV_BENCH_LAT_MEASURE=20
-# (seconds), INV_BENCH_PHASES="throughput restore latency",
+# (seconds), INV_BENCH_PHASES="throughput restore latency" (and "floor": the
+# same load straight to the same read_committed probe on the movements topic,
+# no inv-stock: what the broker, load generator and probe add by themselves),
 # INV_BENCH_KEEPER_ARGS="-X key=value ..." (extra inv-stock flags, all phases),
 # INV_BENCH_BIN=DIR (programs from DIR, e.g. another build, instead of building build/).
 #
@@ -176,5 +178,18 @@ if has_phase latency; then
   awk -v t0="$t0" -v t1="$t1" -v b0="$bcpu0" -v b1="$bcpu1" -v l="$lcpu" -v p0="$pcpu0" -v p1="$pcpu" 'BEGIN {
     printf "latency: of the rest, cores: broker %.2f, load generator %.2f (until its last sample), probe %.2f\n", (b1 - b0) / (t1 - t0), l / (t1 - t0), (p1 - p0) / (t1 - t0) }'
 fi
-bench_topics_delete "$RUN" "$RUN.lat"
+if has_phase floor; then
+  RATE="${RATE:-50000}"
+  WARM="${INV_BENCH_LAT_WARMUP:-5}" MEAS="${INV_BENCH_LAT_MEASURE:-20}"
+  bench_topics_use "$RUN.floor"
+  "$BIN/bench_ceiling" latency -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -f occurred_at --partition 0 \
+    -w "$WARM" -m "$MEAS" -D 5 >"$WORK/floor" 2>>"$WORK/probe.log" &
+  probe=$!
+  sleep 1
+  "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n $((RATE * (WARM + MEAS + 1))) \
+    --seed 43 --dup-permille 0 --rate "$RATE" >/dev/null 2>>"$WORK/probe.log"
+  wait $probe || true
+  echo "floor: at $RATE movements/s, load generator to probe without inv-stock: $(cat "$WORK/floor")"
+fi
+bench_topics_delete "$RUN" "$RUN.lat" "$RUN.floor"
 if [[ "${INV_BENCH_KEEP:-0}" == 1 ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
