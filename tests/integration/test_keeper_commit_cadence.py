@@ -42,21 +42,15 @@ def run_keeper(work, extra):
     return k, port, env, None
 
 
-def metrics(port):
-    """inv-stock's /metrics, parsed ({} when it does not answer 200)."""
-    status, body = http_get(port, "/metrics")
-    return oracle.parse_metrics(body.decode()) if status == 200 else {}
-
-
 def resident_bytes(port):
     """{kind: bytes} of inv_stock_resident_memory_bytes."""
-    return {dict(labels)["kind"]: value for (name, labels), value in metrics(port).items()
+    return {dict(labels)["kind"]: value for (name, labels), value in oracle.fetch_metrics(port).items()
             if name == "inv_stock_resident_memory_bytes"}
 
 
 def open_seconds(port):
     """(count, sum) of inv_stock_transaction_open_seconds, or None when it is not there."""
-    m = metrics(port)
+    m = oracle.fetch_metrics(port)
     count = m.get(("inv_stock_transaction_open_seconds_count", ()))
     total = m.get(("inv_stock_transaction_open_seconds_sum", ()))
     return (count, total) if count is not None and total is not None else None

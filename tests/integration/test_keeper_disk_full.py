@@ -130,8 +130,7 @@ class Keeper:
         self.seen = 0  # stderr bytes looked at by new_log()
 
     def metrics(self):
-        status, body = http_get(self.port, "/metrics")
-        return oracle.parse_metrics(body.decode()) if status == 200 else {}
+        return oracle.fetch_metrics(self.port)
 
     def healthz(self):
         status, body = http_get(self.port, "/healthz")

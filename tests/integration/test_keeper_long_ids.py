@@ -31,10 +31,7 @@ def movement(i):
 
 def metric(port, name):
     """The sum of metric name's series on inv-stock's /metrics (0 when it does not answer 200)."""
-    status, body = http_get(port, "/metrics")
-    if status != 200:
-        return 0
-    return sum(value for (n, _labels), value in oracle.parse_metrics(body.decode()).items() if n == name)
+    return sum(value for (n, _labels), value in oracle.fetch_metrics(port).items() if n == name)
 
 
 def network_on_hand(port, sku):

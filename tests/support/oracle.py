@@ -960,6 +960,12 @@ def parse_metrics(text):
     return out
 
 
+def fetch_metrics(port):
+    """A program's /metrics on port, parsed ({} when it does not answer 200)."""
+    status, body = http_get(port, "/metrics")
+    return parse_metrics(body.decode()) if status == 200 else {}
+
+
 PROCESSORS = {"sales": "inv-sale", "returns": "inv-return", "restocks": "inv-restock"}
 
 
