@@ -129,13 +129,29 @@ if has_phase restore && has_phase throughput; then
        END { printf "restore: %d rows + %d movement ids in %.2f s = %.0f keys/s\n", r, d, t, (r + d) / t }' "$WORK/b.log"
 fi
 
+# The latency and floor phases: the same fixed-rate load (occurred_at = the
+# wall clock at produce time) and the same read_committed probe on
+# partition 0 of a topic (receive time - the time field of each record).
+RATE="${RATE:-50000}"
+WARM="${INV_BENCH_LAT_WARMUP:-5}" MEAS="${INV_BENCH_LAT_MEASURE:-20}"
+# Both run in a subshell of their own (`&` or `( )`), which exec makes the
+# program itself: its pid is the one whose CPU the latency phase samples.
+probe_latency() { # topic field out [bench_ceiling flags]
+  exec "$BIN/bench_ceiling" latency -b "$BROKERS" -t "$1" -f "$2" --partition 0 -w "$WARM" -m "$MEAS" -D 5 "${@:4}" \
+    >"$3" 2>>"$WORK/probe.log"
+}
+load_at_rate() {
+  exec "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n $((RATE * (WARM + MEAS + 1))) \
+    --seed 43 --dup-permille 0 --rate "$RATE" >/dev/null 2>>"$WORK/probe.log"
+}
+p50_p99() { # histogram of inv-stock's /metrics -> "p50 <= a ms, p99 <= b ms" (bucket bounds)
+  echo "p50 <= $(quantile $((PORT + 2)) "$1" 0.5) ms, p99 <= $(quantile $((PORT + 2)) "$1" 0.99) ms"
+}
+
 if has_phase latency; then
-  # Fresh topics and state; a warm-up burst, then a fixed rate with
-  # occurred_at = the wall clock at produce time. A read_committed probe on
-  # partition 0 of the stock topic records receive time - updated_at of each
-  # location row (updated_at = its last movement's occurred_at).
-  RATE="${RATE:-50000}"
-  WARM="${INV_BENCH_LAT_WARMUP:-5}" MEAS="${INV_BENCH_LAT_MEASURE:-20}"
+  # Fresh topics and state; a warm-up burst, then the load, probed on the
+  # stock topic: updated_at of each location row is its last movement's
+  # occurred_at.
   bench_topics_use "$RUN.lat"
   "$BIN/inv-stock" -b "$BROKERS" --state-dir "$WORK/c" --http "127.0.0.1:$((PORT + 2))" "${POLICY[@]}" "${EXTRA[@]}" 2>"$WORK/c.log" &
   pid=$!
@@ -143,14 +159,12 @@ if has_phase latency; then
   "$BIN/bench_ceiling" wait -b "$BROKERS" -g "$INV_GROUP_ID" -t "$INV_TOPIC_MOVEMENTS" -T 300 ||
     { tail "$WORK/c.log"; exit 1; }
   echo "latency: $RATE movements/s for $((WARM + MEAS + 1)) s, measured over $MEAS s after $WARM s" >&2
-  "$BIN/bench_ceiling" latency -b "$BROKERS" -t "$INV_TOPIC_STOCK" -f updated_at --skip-network --partition 0 \
-    -w "$WARM" -m "$MEAS" -D 5 >"$WORK/latency" 2>>"$WORK/probe.log" &
+  probe_latency "$INV_TOPIC_STOCK" updated_at "$WORK/latency" --skip-network &
   probe=$!
   sleep 1
   cpu0=$(proc_cpu $pid); t0=$(date +%s.%N); busy0=$(machine_busy)
   ANON_PEAK=0
-  "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n $((RATE * (WARM + MEAS + 1))) \
-    --seed 43 --dup-permille 0 --rate "$RATE" >/dev/null 2>>"$WORK/probe.log" &
+  load_at_rate &
   load=$!
   broker=$(cat "$ROOT/deploy/local/.kafka/broker-${INV_BROKER_PORT:-9092}/broker.pid" 2>/dev/null || echo 0)
   bcpu0=$(proc_cpu "$broker"); pcpu0=$(proc_cpu $probe); lticks=0; TICKS=0; proc_ticks $probe; pticks=$TICKS
@@ -167,9 +181,9 @@ if has_phase latency; then
   wait $probe || true
   rss=$(rss_line $pid)
   batches=$(metric $((PORT + 2)) inv_stock_batch_size_count); msgs=$(metric $((PORT + 2)) inv_stock_batch_size_sum)
-  own="input timestamp to LMDB commit p50 <= $(quantile $((PORT + 2)) inv_stock_end_to_end_latency_seconds 0.5) ms, p99 <= $(quantile $((PORT + 2)) inv_stock_end_to_end_latency_seconds 0.99) ms"
-  own="$own; Kafka commit p50 <= $(quantile $((PORT + 2)) inv_stock_kafka_commit_seconds 0.5) ms, p99 <= $(quantile $((PORT + 2)) inv_stock_kafka_commit_seconds 0.99) ms"
-  own="$own; transaction open (first input to commit) p50 <= $(quantile $((PORT + 2)) inv_stock_transaction_open_seconds 0.5) ms, p99 <= $(quantile $((PORT + 2)) inv_stock_transaction_open_seconds 0.99) ms"
+  own="input timestamp to LMDB commit $(p50_p99 inv_stock_end_to_end_latency_seconds)"
+  own="$own; Kafka commit $(p50_p99 inv_stock_kafka_commit_seconds)"
+  own="$own; transaction open (first input to commit) $(p50_p99 inv_stock_transaction_open_seconds)"
   kill -TERM $pid; wait $pid || true
   echo "latency: at $RATE movements/s: $(cat "$WORK/latency")"
   echo "latency: inv-stock's own histograms (whole run, bucket bounds): $own"
@@ -179,15 +193,11 @@ if has_phase latency; then
     printf "latency: of the rest, cores: broker %.2f, load generator %.2f (until its last sample), probe %.2f\n", (b1 - b0) / (t1 - t0), l / (t1 - t0), (p1 - p0) / (t1 - t0) }'
 fi
 if has_phase floor; then
-  RATE="${RATE:-50000}"
-  WARM="${INV_BENCH_LAT_WARMUP:-5}" MEAS="${INV_BENCH_LAT_MEASURE:-20}"
   bench_topics_use "$RUN.floor"
-  "$BIN/bench_ceiling" latency -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -f occurred_at --partition 0 \
-    -w "$WARM" -m "$MEAS" -D 5 >"$WORK/floor" 2>>"$WORK/probe.log" &
+  probe_latency "$INV_TOPIC_MOVEMENTS" occurred_at "$WORK/floor" &
   probe=$!
   sleep 1
-  "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n $((RATE * (WARM + MEAS + 1))) \
-    --seed 43 --dup-permille 0 --rate "$RATE" >/dev/null 2>>"$WORK/probe.log"
+  (load_at_rate)
   wait $probe || true
   echo "floor: at $RATE movements/s, load generator to probe without inv-stock: $(cat "$WORK/floor")"
 fi
