@@ -15,6 +15,8 @@
 #   INV_CONTROLLER_PORT   KRaft controller port (default client port + 1000)
 #   INV_BROKER_DATA       log.dirs (default deploy/local/.kafka/broker-<port>/data)
 #   INV_BROKER_HEAP       JVM heap flags (default "-Xms512m -Xmx1g")
+#   INV_BROKER_GC         JVM collector flags (default "-XX:+UseG1GC -XX:MaxGCPauseMillis=20
+#                         -XX:InitiatingHeapOccupancyPercent=35"), e.g. "-XX:+UseZGC"
 #   INV_BROKER_START_TIMEOUT  seconds to wait for readiness (default 90)
 #   INV_JAVA              java binary (default: Java 17, else java on PATH)
 set -euo pipefail
@@ -169,9 +171,10 @@ EOF
 java_cmd() {
   # shellcheck disable=SC2206
   local heap=(${INV_BROKER_HEAP:--Xms512m -Xmx1g}) java
+  # shellcheck disable=SC2206
+  local gc=(${INV_BROKER_GC:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35})
   java="$(find_java)"
-  JAVA_CMD=("$java" "${heap[@]}"
-    -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
+  JAVA_CMD=("$java" "${heap[@]}" "${gc[@]}"
     -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError
     -Djava.awt.headless=true
     "-Dlog4j.configuration=file:$LOG4J" "-Dkafka.logs.dir=$LOGDIR"

@@ -10,7 +10,9 @@
 # measured throughput), INV_BENCH_LAT_WARMUP=5 INV_BENCH_LAT_MEASURE=20
 # (seconds), INV_BENCH_PHASES="throughput restore latency" (and "floor": the
 # same load straight to the same read_committed probe on the movements topic,
-# no inv-stock: what the broker, load generator and probe add by themselves),
+# no inv-stock: what the broker, load generator and probe add by themselves;
+# and "eos-floor": the same load through bench_relay, the keeper's Kafka
+# engine relaying each movement as it is, exactly once, to the same probe),
 # INV_BENCH_KEEPER_ARGS="-X key=value ..." (extra inv-stock flags, all phases),
 # INV_BENCH_BIN=DIR (programs from DIR, e.g. another build, instead of building build/).
 #
@@ -23,7 +25,7 @@ BROKERS="127.0.0.1:${INV_BROKER_PORT:-9092}"
 BIN="${INV_BENCH_BIN:-$ROOT/build/bin}"
 if [[ -z "${INV_BENCH_BIN:-}" ]]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build build -j2 --target inv-stock invctl bench_preload bench_ceiling >/dev/null
+  cmake --build build -j2 --target inv-stock invctl bench_preload bench_ceiling bench_relay >/dev/null
 fi
 deploy/local/broker.sh start >/dev/null
 
@@ -201,5 +203,28 @@ if has_phase floor; then
   wait $probe || true
   echo "floor: at $RATE movements/s, load generator to probe without inv-stock: $(cat "$WORK/floor")"
 fi
-bench_topics_delete "$RUN" "$RUN.lat" "$RUN.floor"
+if has_phase eos-floor; then
+  # The keeper's Kafka engine alone (bench_relay: inv_txloop, same defaults
+  # and cadence, same -X flags) relaying each movement as it is to the stock
+  # topic: what exactly-once through Kafka transactions costs here.
+  bench_topics_use "$RUN.eos"
+  "$BIN/bench_relay" -b "$BROKERS" "${EXTRA[@]}" 2>"$WORK/relay.log" &
+  pid=$!
+  "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n 200000 --seed 7 --dup-permille 0 >/dev/null 2>&1
+  "$BIN/bench_ceiling" wait -b "$BROKERS" -g "$INV_GROUP_ID" -t "$INV_TOPIC_MOVEMENTS" -T 300 ||
+    { tail "$WORK/relay.log"; exit 1; }
+  probe_latency "$INV_TOPIC_STOCK" occurred_at "$WORK/eos" &
+  probe=$!
+  sleep 1
+  cpu0=$(proc_cpu $pid); t0=$(date +%s.%N); busy0=$(machine_busy)
+  (load_at_rate)
+  cpu1=$(proc_cpu $pid); t1=$(date +%s.%N); busy1=$(machine_busy)
+  wait $probe || true
+  kill -TERM $pid; wait $pid || true
+  echo "eos-floor: at $RATE movements/s, through the keeper's Kafka engine alone (bench_relay): $(cat "$WORK/eos")"
+  awk -v c0="$cpu0" -v c1="$cpu1" -v t0="$t0" -v t1="$t1" -v b0="$busy0" -v b1="$busy1" 'BEGIN {
+    printf "eos-floor: the relay used %.2f cores, the rest of the machine %.2f\n", (c1 - c0) / (t1 - t0), (b1 - b0 - (c1 - c0)) / (t1 - t0) }'
+  grep -o 'relayed .*' "$WORK/relay.log" | sed 's/^/eos-floor: /'
+fi
+bench_topics_delete "$RUN" "$RUN.lat" "$RUN.floor" "$RUN.eos"
 if [[ "${INV_BENCH_KEEP:-0}" == 1 ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
