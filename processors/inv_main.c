@@ -36,7 +36,7 @@ int inv_main_start(inv_conf_t *conf, const inv_program_t *prog, int argc, char *
     return -1;
 }
 
-int inv_main_processor(int argc, char **argv, const inv_program_t *prog, int kind, const char *topic_key) {
+int inv_main_run(int argc, char **argv, const inv_program_t *prog, inv_main_run_fn run, void *arg) {
     inv_conf_t *conf = inv_conf_new();
     int next_arg;
     int rc = inv_main_start(conf, prog, argc, argv, &next_arg);
@@ -46,12 +46,27 @@ int inv_main_processor(int argc, char **argv, const inv_program_t *prog, int kin
     }
     if (rc < 0) {
         char errstr[1024];
+        errstr[0] = '\0';
         inv_signals_install();
-        rc = inv_processor_run(conf, (inv_event_kind_t)kind, inv_conf_get(conf, topic_key), errstr, sizeof(errstr));
-        if (rc != 0)
+        rc = run(conf, arg, errstr, sizeof(errstr)) == 0 ? 0 : 1;
+        if (rc)
             inv_log_error("%s", errstr);
-        rc = rc == 0 ? 0 : 1;
     }
     inv_conf_destroy(conf);
     return rc;
+}
+
+typedef struct {
+    int kind;
+    const char *topic_key;
+} processor_args_t;
+
+static int run_processor(inv_conf_t *conf, void *arg, char *errstr, size_t errstr_size) {
+    const processor_args_t *a = arg;
+    return inv_processor_run(conf, (inv_event_kind_t)a->kind, inv_conf_get(conf, a->topic_key), errstr, errstr_size);
+}
+
+int inv_main_processor(int argc, char **argv, const inv_program_t *prog, int kind, const char *topic_key) {
+    processor_args_t a = {.kind = kind, .topic_key = topic_key};
+    return inv_main_run(argc, argv, prog, run_processor, &a);
 }

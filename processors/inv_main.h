@@ -6,12 +6,21 @@
 #ifndef INV_MAIN_H
 #define INV_MAIN_H
 
+#include <stddef.h>
+
 #include "inv_conf.h"
 
 /* Returns -1 when the program should go on (args from argv[*next_arg]),
  * otherwise the exit code: 0 after --help/--version, 2 after a bad flag or
  * value (one line on stderr naming it). */
 int inv_main_start(inv_conf_t *conf, const inv_program_t *prog, int argc, char **argv, int *next_arg);
+
+/* The main of a program that takes no arguments besides flags: start-up
+ * (above), then, with SIGINT/SIGTERM handled, run(conf, arg, ...), whose
+ * non-zero return is logged with its errstr. Returns the exit code: 0, 1
+ * after a failed run, 2 after a bad flag or a stray argument. */
+typedef int (*inv_main_run_fn)(inv_conf_t *conf, void *arg, char *errstr, size_t errstr_size);
+int inv_main_run(int argc, char **argv, const inv_program_t *prog, inv_main_run_fn run, void *arg);
 
 /* The shared main of inv-sale, inv-return and inv-restock. */
 int inv_main_processor(int argc, char **argv, const inv_program_t *prog, int kind, const char *topic_key);

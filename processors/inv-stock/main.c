@@ -1,9 +1,6 @@
 /* inv-stock: the stock keeper. Movements in, stock, reorders and shortages
  * out, exactly once, with state in LMDB that follows its partitions. */
-#include <stdio.h>
-
 #include "inv_keeper.h"
-#include "inv_log.h"
 #include "inv_main.h"
 
 static const inv_conf_flag_t flags[] = {
@@ -20,21 +17,9 @@ static const inv_program_t program = {
     .flags = flags,
 };
 
-int main(int argc, char **argv) {
-    inv_conf_t *conf = inv_conf_new();
-    int next;
-    int rc = inv_main_start(conf, &program, argc, argv, &next);
-    if (rc < 0 && next < argc) {
-        fprintf(stderr, "inv-stock: %s: unexpected argument (see --help)\n", argv[next]);
-        rc = 2;
-    }
-    if (rc < 0) {
-        char errstr[1024];
-        inv_signals_install();
-        rc = inv_keeper_run(conf, errstr, sizeof(errstr)) == 0 ? 0 : 1;
-        if (rc)
-            inv_log_error("%s", errstr);
-    }
-    inv_conf_destroy(conf);
-    return rc;
+static int run_keeper(inv_conf_t *conf, void *arg, char *errstr, size_t errstr_size) {
+    (void)arg;
+    return inv_keeper_run(conf, errstr, errstr_size);
 }
+
+int main(int argc, char **argv) { return inv_main_run(argc, argv, &program, run_keeper, NULL); }

@@ -37,31 +37,20 @@ static int relay(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg
     return 0;
 }
 
-int main(int argc, char **argv) {
-    inv_conf_t *conf = inv_conf_new();
-    int next_arg;
-    int rc = inv_main_start(conf, &program, argc, argv, &next_arg);
-    if (rc < 0 && next_arg < argc) {
-        fprintf(stderr, "bench_relay: %s: unexpected argument (see --help)\n", argv[next_arg]);
-        rc = 2;
-    }
-    if (rc < 0) {
-        char errstr[1024];
-        inv_signals_install();
-        inv_txloop_handler_t h = {.opaque = (void *)inv_conf_get(conf, "topic.stock"), .process = relay};
-        inv_txloop_t *loop = inv_txloop_new(conf, inv_conf_get(conf, "topic.movements"), &h, errstr, sizeof(errstr));
-        if (!loop) {
-            inv_log_error("%s", errstr);
-            rc = 1;
-        } else {
-            rc = inv_txloop_run(loop) == 0 ? 0 : 1;
-            const inv_txloop_stats_t *st = inv_txloop_stats(loop);
-            inv_log_info("relayed %llu message(s) in %llu transaction(s), %llu aborted",
-                         (unsigned long long)st->messages_in, (unsigned long long)st->txn_commits,
-                         (unsigned long long)st->txn_aborts);
-            inv_txloop_destroy(loop);
-        }
-    }
-    inv_conf_destroy(conf);
+static int run_relay(inv_conf_t *conf, void *arg, char *errstr, size_t errstr_size) {
+    (void)arg;
+    inv_txloop_handler_t h = {.opaque = (void *)inv_conf_get(conf, "topic.stock"), .process = relay};
+    inv_txloop_t *loop = inv_txloop_new(conf, inv_conf_get(conf, "topic.movements"), &h, errstr, errstr_size);
+    if (!loop)
+        return -1;
+    int rc = inv_txloop_run(loop);
+    if (rc != 0)
+        snprintf(errstr, errstr_size, "stopped after an unrecoverable Kafka error (see log)");
+    const inv_txloop_stats_t *st = inv_txloop_stats(loop);
+    inv_log_info("relayed %llu message(s) in %llu transaction(s), %llu aborted", (unsigned long long)st->messages_in,
+                 (unsigned long long)st->txn_commits, (unsigned long long)st->txn_aborts);
+    inv_txloop_destroy(loop);
     return rc;
 }
+
+int main(int argc, char **argv) { return inv_main_run(argc, argv, &program, run_relay, NULL); }
