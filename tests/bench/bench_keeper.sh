@@ -131,7 +131,7 @@ if has_phase restore && has_phase throughput; then
        END { printf "restore: %d rows + %d movement ids in %.2f s = %.0f keys/s\n", r, d, t, (r + d) / t }' "$WORK/b.log"
 fi
 
-# The latency and floor phases: the same fixed-rate load (occurred_at = the
+# The latency, floor and eos-floor phases: the same fixed-rate load (occurred_at = the
 # wall clock at produce time) and the same read_committed probe on
 # partition 0 of a topic (receive time - the time field of each record).
 RATE="${RATE:-50000}"
@@ -146,6 +146,10 @@ load_at_rate() {
   exec "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n $((RATE * (WARM + MEAS + 1))) \
     --seed 43 --dup-permille 0 --rate "$RATE" >/dev/null 2>>"$WORK/probe.log"
 }
+warm_up() { # log: a 200 000-movement burst, then wait until the group under test has applied it (else its log's tail, exit)
+  "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n 200000 --seed 7 --stock-take --dup-permille 0 >/dev/null 2>&1
+  "$BIN/bench_ceiling" wait -b "$BROKERS" -g "$INV_GROUP_ID" -t "$INV_TOPIC_MOVEMENTS" -T 300 || { tail "$1"; exit 1; }
+}
 p50_p99() { # histogram of inv-stock's /metrics -> "p50 <= a ms, p99 <= b ms" (bucket bounds)
   echo "p50 <= $(quantile $((PORT + 2)) "$1" 0.5) ms, p99 <= $(quantile $((PORT + 2)) "$1" 0.99) ms"
 }
@@ -157,9 +161,7 @@ if has_phase latency; then
   bench_topics_use "$RUN.lat"
   "$BIN/inv-stock" -b "$BROKERS" --state-dir "$WORK/c" --http "127.0.0.1:$((PORT + 2))" "${POLICY[@]}" "${EXTRA[@]}" 2>"$WORK/c.log" &
   pid=$!
-  "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n 200000 --seed 7 --stock-take --dup-permille 0 >/dev/null 2>&1
-  "$BIN/bench_ceiling" wait -b "$BROKERS" -g "$INV_GROUP_ID" -t "$INV_TOPIC_MOVEMENTS" -T 300 ||
-    { tail "$WORK/c.log"; exit 1; }
+  warm_up "$WORK/c.log"
   echo "latency: $RATE movements/s for $((WARM + MEAS + 1)) s, measured over $MEAS s after $WARM s" >&2
   probe_latency "$INV_TOPIC_STOCK" updated_at "$WORK/latency" --skip-network &
   probe=$!
@@ -210,9 +212,7 @@ if has_phase eos-floor; then
   bench_topics_use "$RUN.eos"
   "$BIN/bench_relay" -b "$BROKERS" "${EXTRA[@]}" 2>"$WORK/relay.log" &
   pid=$!
-  "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n 200000 --seed 7 --dup-permille 0 >/dev/null 2>&1
-  "$BIN/bench_ceiling" wait -b "$BROKERS" -g "$INV_GROUP_ID" -t "$INV_TOPIC_MOVEMENTS" -T 300 ||
-    { tail "$WORK/relay.log"; exit 1; }
+  warm_up "$WORK/relay.log"
   probe_latency "$INV_TOPIC_STOCK" occurred_at "$WORK/eos" &
   probe=$!
   sleep 1
