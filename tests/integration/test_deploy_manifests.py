@@ -11,7 +11,7 @@ systemd (deploy/systemd/):
     ProtectSystem=strict); inv-stock with StateDirectory=inv-stock, mode 0700,
     ReadWritePaths and `--state-dir /var/lib/inv-stock --http 127.0.0.1:9464`;
   * every INV_* name in the example env files (commented-out ones too) is a key
-    of common/inv_conf.c or INV_KAFKA_*, and the programs accept the files: each
+    of common/base/inv_conf.c or INV_KAFKA_*, and the programs accept the files: each
     is loaded (comments included, uncommented) into `invctl config reference`,
     which validates every key and librdkafka property before it prints;
   * `systemd-analyze verify` on the units in a scratch --root holding the built
@@ -41,7 +41,7 @@ Kubernetes (deploy/k8s/):
   Missing validator packages fail the test, naming the pip package.
 
 Grafana (deploy/grafana/inventory-events.json): every metric in an expression is
-registered in common/inv_keeper_metrics.c (histogram suffixes only on
+registered in inv-stock/inv_keeper_metrics.c (histogram suffixes only on
 histograms), every registered series is on the dashboard, every `by (...)`
 label is one the C code attaches (or Prometheus' instance).
 """
@@ -85,8 +85,8 @@ yaml = need("yaml", "PyYAML")
 # --- the C sources as the truth ------------------------------------------------------
 
 def conf_keys():
-    """{name: default} of inv_conf_keys[] in common/inv_conf.c."""
-    with open(os.path.join(ROOT, "common", "inv_conf.c"), encoding="utf-8") as f:
+    """{name: default} of inv_conf_keys[] in common/base/inv_conf.c."""
+    with open(os.path.join(ROOT, "common", "base", "inv_conf.c"), encoding="utf-8") as f:
         src = f.read()
     table = re.search(r"const inv_conf_key_t inv_conf_keys\[\] = \{(.*?)\n\};", src, re.S).group(1)
     rows = re.findall(r'^\s*\{"([^"]+)",\s*INV_CONF_\w+,\s*"([^"]*)"', table, re.M)
@@ -512,8 +512,8 @@ def check_k8s(keys):
 # --- Grafana -----------------------------------------------------------------------------------
 
 def registered_metrics():
-    """{name: kind} registered in common/inv_keeper_metrics.c, and the label names used."""
-    with open(os.path.join(ROOT, "common", "inv_keeper_metrics.c"), encoding="utf-8") as f:
+    """{name: kind} registered in inv-stock/inv_keeper_metrics.c, and the label names used."""
+    with open(os.path.join(ROOT, "inv-stock", "inv_keeper_metrics.c"), encoding="utf-8") as f:
         src = f.read()
     series = {}
     for kind, name in re.findall(r'inv_metrics_(counter|gauge|histogram)_new\(\s*m->reg,\s*"([a-z_:][a-z0-9_:]*)"', src):
@@ -557,7 +557,7 @@ def check_grafana():
             for s in ("_bucket", "_sum", "_count"):
                 if m.endswith(s) and m[:-len(s)] in series:
                     base, suffix = m[:-len(s)], s
-            if check(base in series, "panel %r: metric %s is not registered in common/inv_keeper_metrics.c"
+            if check(base in series, "panel %r: metric %s is not registered in inv-stock/inv_keeper_metrics.c"
                      % (title, m)):
                 used.add(base)
                 check(suffix is None or series[base] == "histogram",

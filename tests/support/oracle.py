@@ -11,7 +11,7 @@ Three parts, usable on their own:
    produce before the stream. Everything is a pure function of the seed.
 
 2. StockOracle: the contract's semantics (DESIGN.md "Semantics", with the
-   transition table and output ids documented in common/inv_rules.h),
+   transition table and output ids documented in common/stock/inv_rules.h),
    written here from the text, without calling or reading our C code. It is
    fed StockMovements in the order the keeper applies them, which is the
    order of the committed records of each inventory.movements partition (one

@@ -1,5 +1,5 @@
 /*
- * schemas/ is the source of truth: the embedded copies (common/inv_schemas.c)
+ * schemas/ is the source of truth: the embedded copies (common/codec/inv_schemas.c)
  * must be byte for byte the files, every field and type must carry a doc,
  * and inv_schema_check() must catch any drift between a schema and the
  * codec's tables.
@@ -25,7 +25,7 @@ static void test_embedded_schemas_are_the_files(void)
         INV_ASSERT(text != NULL, "cannot read %s", path);
         int same = inv_schema_json((inv_msg_type_t)t) && strcmp(text, inv_schema_json((inv_msg_type_t)t)) == 0;
         free(text);
-        INV_ASSERT(same, "%s differs from common/inv_schemas.c: run `cmake -P common/inv_schemas.cmake`", path);
+        INV_ASSERT(same, "%s differs from common/codec/inv_schemas.c: run `cmake -P common/codec/inv_schemas.cmake`", path);
     }
     CHECK(inv_schema_json(INV_MSG_COUNT) == NULL);
 }
