@@ -10,7 +10,7 @@
 #include "inv_kafka.h"
 #include "inv_keeper_metrics.h"
 #include "inv_log.h"
-#include "inv_processor.h"
+#include "inv_codec_conf.h"
 #include "inv_restore.h"
 #include "inv_rules.h"
 #include "inv_store.h"
@@ -79,8 +79,7 @@ typedef struct {
     inv_store_txn_t *txn; /* the batch's write txn, NULL between batches */
     inv_decoder_t *decoder;
     inv_encoder_t *encoder;
-    inv_schema_resolver_t resolver;
-    int32_t schema_ids[INV_MSG_COUNT];
+    inv_codec_conf_t codec;
     inv_buf_t buf;
     inv_txloop_t *loop;
     rd_kafka_t *restore_consumer;
@@ -354,7 +353,7 @@ static int emit_stock_levels(keeper_t *k, char *errstr, size_t errstr_size) {
         if (inv_encoder_encode_stock_level(k->encoder, &level, &k->buf, errstr, errstr_size) != 0)
             return -1;
         rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
-        rd_kafka_header_add(hdrs, INV_RESTORE_SHORTAGE_HEADER, -1, inv_rules_shortage_name(d->row.shortage), -1);
+        rd_kafka_header_add(hdrs, INV_RESTORE_SHORTAGE_HEADER, -1, inv_shortage_state_name(d->row.shortage), -1);
         if (produce_keyed(k, k->t_stock, d->partition, d->sku, d->location, 0, hdrs) != 0) {
             snprintf(errstr, errstr_size, "produce to %s failed", k->t_stock);
             return -1;
@@ -1110,11 +1109,9 @@ int inv_keeper_run(inv_conf_t *conf, char *errstr, size_t errstr_size) {
     if (!*inv_conf_get(conf, "instance.id"))
         inv_conf_set(conf, "instance.id", inv_store_instance_id(k.store), errstr, errstr_size);
 
-    inv_processor_schema_ids(conf, k.schema_ids);
-    inv_schema_resolver_static_init(&k.resolver, k.schema_ids);
-    inv_format_t format = strcmp(inv_conf_get(conf, "output.format"), "avro") == 0 ? INV_FORMAT_AVRO : INV_FORMAT_JSON;
-    if (!(k.decoder = inv_decoder_new(&k.resolver, errstr, errstr_size)) ||
-        !(k.encoder = inv_encoder_new(format, &k.resolver, errstr, errstr_size)))
+    inv_codec_conf_read(conf, &k.codec);
+    if (!(k.decoder = inv_decoder_new(&k.codec.resolver, errstr, errstr_size)) ||
+        !(k.encoder = inv_encoder_new(k.codec.output_format, &k.codec.resolver, errstr, errstr_size)))
         goto out;
     if (!(k.restore_consumer = inv_restore_consumer_new(conf, errstr, errstr_size)))
         goto out;

@@ -182,7 +182,7 @@ static int restore_row(void *opaque, const rd_kafka_message_t *msg) {
         inv_rules_row_from_level(&level, 0, &row);
         char state[32];
         const char *s = inv_kafka_header_string(msg, INV_RESTORE_SHORTAGE_HEADER, state, sizeof(state));
-        row.shortage = inv_rules_shortage_from_name(s);
+        row.shortage = inv_shortage_state_from_name(s);
         rc = inv_store_stock_put(r->txn, r->partition, level.sku, level.location_id, &row);
         r->stats->rows++;
     }

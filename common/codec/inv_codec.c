@@ -152,237 +152,10 @@ static void sanitize(char *s)
     }
 }
 
-/* -------------------------------------------------------------------- time */
-
-#define TIME_MIN_MS (-62167219200000LL) /* 0000-01-01T00:00:00.000Z */
-#define TIME_MAX_MS (253402300799999LL) /* 9999-12-31T23:59:59.999Z */
-#define MS_PER_DAY 86400000LL
-
-/* Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = (unsigned)(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-static int digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        char c = (*p)[i];
-        if (c < '0' || c > '9')
-            return -1;
-        v = v * 10 + (c - '0');
-    }
-    *p += n;
-    *out = v;
-    return 0;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-        return 29;
-    return dm[m - 1];
-}
-
-int inv_time_parse_rfc3339(const char *s, int64_t *ms_out)
-{
-    int y, mo, d, h, mi, sec, ms = 0, oh = 0, om = 0, sign = 0;
-    const char *p = s;
-    if (!s || digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
-        digits(&p, 2, &d))
-        return -1;
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return -1;
-    p++;
-    if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &sec))
-        return -1;
-    if (*p == '.') {
-        p++;
-        if (*p < '0' || *p > '9')
-            return -1;
-        /* Milliseconds are the first three digits; further ones truncate. */
-        int nd = 0;
-        for (; *p >= '0' && *p <= '9'; nd++, p++)
-            if (nd < 3)
-                ms = ms * 10 + (*p - '0');
-        for (; nd < 3; nd++)
-            ms *= 10;
-    }
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        sign = *p++ == '-' ? -1 : 1;
-        if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 || om > 59)
-            return -1;
-    } else {
-        return -1;
-    }
-    if (*p != '\0')
-        return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
-        return -1;
-    int64_t t = days_from_civil(y, (unsigned)mo, (unsigned)d) * MS_PER_DAY +
-                ((int64_t)h * 3600 + mi * 60 + sec) * 1000 + ms;
-    t -= (int64_t)sign * ((int64_t)oh * 3600 + om * 60) * 1000;
-    if (t < TIME_MIN_MS || t > TIME_MAX_MS)
-        return -1;
-    *ms_out = t;
-    return 0;
-}
-
-/* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ"; times outside the years 0000-9999 are
- * clamped to them (the encoders reject such times before they get here). */
-void inv_time_format_rfc3339(int64_t ms, char buf[32])
-{
-    if (ms < TIME_MIN_MS)
-        ms = TIME_MIN_MS;
-    if (ms > TIME_MAX_MS)
-        ms = TIME_MAX_MS;
-    int64_t days = ms / MS_PER_DAY, rem = ms % MS_PER_DAY;
-    if (rem < 0) {
-        rem += MS_PER_DAY;
-        days--;
-    }
-    int64_t y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    /* Written digit by digit: this runs for every time of every JSON output. */
-    unsigned r = (unsigned)rem, yy = (unsigned)y;
-    const unsigned parts[7] = {yy, m, d, r / 3600000, r / 60000 % 60, r / 1000 % 60, r % 1000};
-    static const char layout[] = "0000-00-00T00:00:00.000Z";
-    memcpy(buf, layout, sizeof(layout));
-    /* end position (exclusive) of each part in the layout */
-    static const int ends[7] = {4, 7, 10, 13, 16, 19, 23};
-    for (int i = 0; i < 7; i++) {
-        unsigned v = parts[i];
-        for (int k = ends[i] - 1; v && k >= 0 && buf[k] >= '0' && buf[k] <= '9'; k--, v /= 10)
-            buf[k] = (char)('0' + v % 10);
-    }
-}
+#define TIME_MIN_MS INV_TIME_MIN_MS
+#define TIME_MAX_MS INV_TIME_MAX_MS
 
 /* ------------------------------------------------------------------- enums */
-
-typedef struct {
-    const char *name;
-    int value;
-} enum_sym_t;
-
-typedef struct {
-    const char *avro_name; /* enum name in the schemas */
-    const char *what;      /* "channel", in "enum value 9 is not a channel" */
-    const enum_sym_t *syms; /* in schema symbol order */
-    int count;
-    const char *list;      /* "store, online, marketplace, b2b" */
-} enum_desc_t;
-
-static const enum_sym_t channel_syms[] = {
-    {"store", INV_CHANNEL_STORE},
-    {"online", INV_CHANNEL_ONLINE},
-    {"marketplace", INV_CHANNEL_MARKETPLACE},
-    {"b2b", INV_CHANNEL_B2B},
-};
-static const enum_sym_t disposition_syms[] = {
-    {"resellable", INV_DISPOSITION_RESELLABLE},
-    {"damaged", INV_DISPOSITION_DAMAGED},
-};
-static const enum_sym_t restock_kind_syms[] = {
-    {"receipt", INV_RESTOCK_RECEIPT},
-    {"adjustment", INV_RESTOCK_ADJUSTMENT},
-    {"count", INV_RESTOCK_COUNT},
-};
-static const enum_sym_t movement_type_syms[] = {
-    {"sale", INV_MOVE_SALE},
-    {"return_resellable", INV_MOVE_RETURN_RESELLABLE},
-    {"return_damaged", INV_MOVE_RETURN_DAMAGED},
-    {"receipt", INV_MOVE_RECEIPT},
-    {"adjustment", INV_MOVE_ADJUSTMENT},
-    {"count", INV_MOVE_COUNT},
-};
-static const enum_sym_t shortage_state_syms[] = {
-    {"low", INV_SHORTAGE_LOW},
-    {"out_of_stock", INV_SHORTAGE_OUT_OF_STOCK},
-    {"restored", INV_SHORTAGE_RESTORED},
-};
-
-#define ENUM_DESC(aname, what, syms, list) {aname, what, syms, (int)(sizeof(syms) / sizeof(syms[0])), list}
-static const enum_desc_t channel_enum =
-    ENUM_DESC("Channel", "channel", channel_syms, "store, online, marketplace, b2b");
-static const enum_desc_t disposition_enum =
-    ENUM_DESC("Disposition", "disposition", disposition_syms, "resellable, damaged");
-static const enum_desc_t restock_kind_enum =
-    ENUM_DESC("RestockKind", "restock kind", restock_kind_syms, "receipt, adjustment, count");
-static const enum_desc_t movement_type_enum =
-    ENUM_DESC("MovementType", "movement type", movement_type_syms,
-              "sale, return_resellable, return_damaged, receipt, adjustment, count");
-static const enum_desc_t shortage_state_enum =
-    ENUM_DESC("ShortageState", "shortage state", shortage_state_syms, "low, out_of_stock, restored");
-
-static const char *enum_name(const enum_desc_t *e, int v)
-{
-    for (int i = 0; i < e->count; i++)
-        if (e->syms[i].value == v)
-            return e->syms[i].name;
-    return NULL;
-}
-
-static int enum_index(const enum_desc_t *e, int v)
-{
-    for (int i = 0; i < e->count; i++)
-        if (e->syms[i].value == v)
-            return i;
-    return -1;
-}
-
-static int enum_parse(const enum_desc_t *e, const char *s, size_t len, int *out)
-{
-    for (int i = 0; i < e->count; i++)
-        if (strlen(e->syms[i].name) == len && memcmp(e->syms[i].name, s, len) == 0) {
-            *out = e->syms[i].value;
-            return 0;
-        }
-    return -1;
-}
-
-const char *inv_channel_to_string(inv_channel_t c) { return enum_name(&channel_enum, (int)c); }
-const char *inv_movement_type_to_string(inv_movement_type_t t) { return enum_name(&movement_type_enum, (int)t); }
-const char *inv_shortage_state_to_string(inv_shortage_state_t s) { return enum_name(&shortage_state_enum, (int)s); }
-const char *inv_restock_kind_to_string(inv_restock_kind_t k) { return enum_name(&restock_kind_enum, (int)k); }
-const char *inv_disposition_to_string(inv_disposition_t d) { return enum_name(&disposition_enum, (int)d); }
-
-#define ENUM_FROM_STRING(fn, type, desc)                                       \
-    int fn(const char *s, type *out)                                           \
-    {                                                                          \
-        int v;                                                                 \
-        if (!s || enum_parse(&desc, s, strlen(s), &v))                         \
-            return -1;                                                         \
-        *out = (type)v;                                                        \
-        return 0;                                                              \
-    }
-ENUM_FROM_STRING(inv_channel_from_string, inv_channel_t, channel_enum)
-ENUM_FROM_STRING(inv_movement_type_from_string, inv_movement_type_t, movement_type_enum)
-ENUM_FROM_STRING(inv_shortage_state_from_string, inv_shortage_state_t, shortage_state_enum)
-ENUM_FROM_STRING(inv_restock_kind_from_string, inv_restock_kind_t, restock_kind_enum)
-ENUM_FROM_STRING(inv_disposition_from_string, inv_disposition_t, disposition_enum)
 
 int inv_format_from_string(const char *s, inv_format_t *out)
 {
@@ -421,7 +194,7 @@ typedef struct {
     size_t off2;           /* FK_LINES: offset of the size_t count */
     size_t min_len;        /* strings: bytes (0 or 1) */
     size_t max_len;        /* strings: bytes */
-    const enum_desc_t *en; /* FK_ENUM, FK_OPT_ENUM */
+    const inv_enum_t *en; /* FK_ENUM, FK_OPT_ENUM */
     const record_desc_t *items; /* FK_LINES */
 } field_desc_t;
 
@@ -446,27 +219,27 @@ struct record_desc_s {
 static const field_desc_t sale_line_fields[] = {ID(inv_line_t, sku), LONG(inv_line_t, quantity)};
 static const field_desc_t return_line_fields[] = {
     ID(inv_line_t, sku), LONG(inv_line_t, quantity),
-    ENUM(inv_line_t, "disposition", disposition, disposition_enum)};
+    ENUM(inv_line_t, "disposition", disposition, inv_disposition_enum)};
 static const record_desc_t sale_line = RECORD("SaleLine", sale_line_fields, inv_line_t);
 static const record_desc_t return_line = RECORD("ReturnLine", return_line_fields, inv_line_t);
 static const record_desc_t restock_line = RECORD("RestockLine", sale_line_fields, inv_line_t);
 
 static const field_desc_t sale_fields[] = {
     ID(inv_event_t, event_id), TEXT(inv_event_t, source), ID(inv_event_t, location_id),
-    ENUM(inv_event_t, "channel", channel, channel_enum), TIME(inv_event_t, "occurred_at", occurred_at_ms),
+    ENUM(inv_event_t, "channel", channel, inv_channel_enum), TIME(inv_event_t, "occurred_at", occurred_at_ms),
     LINES(sale_line)};
 static const field_desc_t return_fields[] = {
     ID(inv_event_t, event_id), TEXT(inv_event_t, source), ID(inv_event_t, location_id),
-    ENUM(inv_event_t, "channel", channel, channel_enum), TIME(inv_event_t, "occurred_at", occurred_at_ms),
+    ENUM(inv_event_t, "channel", channel, inv_channel_enum), TIME(inv_event_t, "occurred_at", occurred_at_ms),
     OPT_ID(inv_event_t, original_event_id), LINES(return_line)};
 static const field_desc_t restock_fields[] = {
     ID(inv_event_t, event_id), TEXT(inv_event_t, source), ID(inv_event_t, location_id),
-    TIME(inv_event_t, "occurred_at", occurred_at_ms), ENUM(inv_event_t, "kind", restock_kind, restock_kind_enum),
+    TIME(inv_event_t, "occurred_at", occurred_at_ms), ENUM(inv_event_t, "kind", restock_kind, inv_restock_kind_enum),
     OPT_ID(inv_event_t, purchase_order_id), LINES(restock_line)};
 static const field_desc_t movement_fields[] = {
     DERIVED_ID(inv_movement_t, movement_id), ID(inv_movement_t, sku), ID(inv_movement_t, location_id),
-    OPT_ENUM(inv_movement_t, "channel", channel, channel_enum),
-    ENUM(inv_movement_t, "type", type, movement_type_enum), LONG(inv_movement_t, quantity),
+    OPT_ENUM(inv_movement_t, "channel", channel, inv_channel_enum),
+    ENUM(inv_movement_t, "type", type, inv_movement_type_enum), LONG(inv_movement_t, quantity),
     TIME(inv_movement_t, "occurred_at", occurred_at_ms), TEXT(inv_movement_t, source)};
 static const field_desc_t policy_fields[] = {
     ID(inv_policy_t, sku), ID(inv_policy_t, location_id), LONG(inv_policy_t, reorder_point),
@@ -483,7 +256,7 @@ static const field_desc_t reorder_fields[] = {
     DERIVED_ID(inv_reorder_t, cause_movement_id)};
 static const field_desc_t shortage_fields[] = {
     DERIVED_ID(inv_shortage_t, event_id), ID(inv_shortage_t, sku), ID(inv_shortage_t, location_id),
-    ENUM(inv_shortage_t, "state", state, shortage_state_enum), LONG(inv_shortage_t, available),
+    ENUM(inv_shortage_t, "state", state, inv_shortage_state_enum), LONG(inv_shortage_t, available),
     LONG(inv_shortage_t, threshold), TIME(inv_shortage_t, "occurred_at", occurred_at_ms)};
 
 static const record_desc_t messages[INV_MSG_COUNT] = {
@@ -599,19 +372,19 @@ static const char *avro_type_str(avro_schema_t s)
     return "?";
 }
 
-static int check_enum(const char *where, avro_schema_t s, const enum_desc_t *e, char *errstr, size_t n)
+static int check_enum(const char *where, avro_schema_t s, const inv_enum_t *e, char *errstr, size_t n)
 {
     if (!is_avro_enum(s))
-        return fail(errstr, n, "%s: is %s, the codec expects enum %s", where, avro_type_str(s), e->avro_name);
-    if (strcmp(avro_schema_name(s), e->avro_name) != 0)
+        return fail(errstr, n, "%s: is %s, the codec expects enum %s", where, avro_type_str(s), e->name);
+    if (strcmp(avro_schema_name(s), e->name) != 0)
         return fail(errstr, n, "%s: enum is named %s, the codec expects %s", where, avro_schema_name(s),
-                    e->avro_name);
+                    e->name);
     int count = avro_schema_enum_number_of_symbols(s);
     for (int i = 0; i < count || i < e->count; i++) {
         const char *sym = i < count ? avro_schema_enum_get(s, i) : "(none)";
         const char *want = i < e->count ? e->syms[i].name : "(none)";
         if (strcmp(sym, want) != 0)
-            return fail(errstr, n, "%s: enum %s symbol %d is %s, the codec expects %s", where, e->avro_name, i,
+            return fail(errstr, n, "%s: enum %s symbol %d is %s, the codec expects %s", where, e->name, i,
                         sym, want);
     }
     return 0;
@@ -987,7 +760,7 @@ static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj
             if (!json_is_string(v))
                 return fail(errstr, n, "%s: expected a string%s, got %s", fp,
                             f->kind == FK_OPT_ENUM ? " or null" : "", json_got(gb, sizeof(gb), v));
-            if (enum_parse(f->en, json_string_value(v), json_string_length(v), FIELD(out, f->off, int)))
+            if (inv_enum_parse(f->en, json_string_value(v), json_string_length(v), FIELD(out, f->off, int)))
                 return fail(errstr, n, "%s: %s is not one of %s", fp,
                             quote(qb, sizeof(qb), json_string_value(v), json_string_length(v)), f->en->list);
             break;
@@ -1082,7 +855,7 @@ static int flat_to_record(inv_decoder_t *d, const record_desc_t *rd, const char 
         case FK_OPT_ENUM:
             if (null)
                 *FIELD(out, f->off, int) = 0;
-            else if (enum_parse(f->en, v[i].str, v[i].len, FIELD(out, f->off, int)))
+            else if (inv_enum_parse(f->en, v[i].str, v[i].len, FIELD(out, f->off, int)))
                 return -1;
             break;
         case FK_LINES:
@@ -1497,7 +1270,7 @@ static int validate_movement(const inv_movement_t *m, char *errstr, size_t n)
     bool restock = m->type == INV_MOVE_RECEIPT || m->type == INV_MOVE_ADJUSTMENT || m->type == INV_MOVE_COUNT;
     const char *type = inv_movement_type_to_string(m->type);
     if (!restock && m->channel == INV_CHANNEL_NONE)
-        return fail(errstr, n, "channel: null, a %s movement needs one of %s", type, channel_enum.list);
+        return fail(errstr, n, "channel: null, a %s movement needs one of %s", type, inv_channel_enum.list);
     if (restock && m->channel != INV_CHANNEL_NONE)
         return fail(errstr, n, "channel: \"%s\", a %s movement has none (null)", inv_channel_to_string(m->channel),
                     type);
@@ -1674,7 +1447,7 @@ static int enc_check_string(const field_desc_t *f, const path_t *p, const char *
 static int enc_check_enum(const field_desc_t *f, const path_t *p, int v, int *index, char *errstr, size_t n)
 {
     char pb[300];
-    *index = enum_index(f->en, v);
+    *index = inv_enum_index(f->en, v);
     if (*index < 0)
         return fail(errstr, n, "%s: enum value %d is not a %s (%s)", field_path(pb, sizeof(pb), p, f->name), v,
                     f->en->what, f->en->list);

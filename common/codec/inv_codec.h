@@ -51,6 +51,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inv_model.h"
+#include "inv_time.h"
+
 /* Largest message a decoder accepts (bytes); larger ones are rejected. */
 #define INV_CODEC_MAX_MESSAGE (1024 * 1024)
 /* Bounds enforced by the decoders (and documented in schemas/ *.avsc):
@@ -62,135 +65,6 @@
 #define INV_CODEC_MAX_ID_LEN 256
 #define INV_CODEC_MAX_DERIVED_ID_LEN 1024
 #define INV_CODEC_MAX_LINES 1000
-
-typedef enum {
-    INV_CHANNEL_NONE = 0, /* absent (restock movements) */
-    INV_CHANNEL_STORE,
-    INV_CHANNEL_ONLINE,
-    INV_CHANNEL_MARKETPLACE,
-    INV_CHANNEL_B2B,
-} inv_channel_t;
-
-typedef enum {
-    INV_DISPOSITION_NONE = 0, /* not a return line */
-    INV_DISPOSITION_RESELLABLE,
-    INV_DISPOSITION_DAMAGED,
-} inv_disposition_t;
-
-typedef enum {
-    INV_RESTOCK_RECEIPT = 0,
-    INV_RESTOCK_ADJUSTMENT,
-    INV_RESTOCK_COUNT,
-} inv_restock_kind_t;
-
-typedef enum {
-    INV_MOVE_SALE = 0,
-    INV_MOVE_RETURN_RESELLABLE,
-    INV_MOVE_RETURN_DAMAGED,
-    INV_MOVE_RECEIPT,
-    INV_MOVE_ADJUSTMENT,
-    INV_MOVE_COUNT,
-} inv_movement_type_t;
-
-typedef enum {
-    INV_SHORTAGE_NONE = 0, /* stored state only: never emitted */
-    INV_SHORTAGE_LOW,
-    INV_SHORTAGE_OUT_OF_STOCK,
-    INV_SHORTAGE_RESTORED,
-} inv_shortage_state_t;
-
-typedef enum {
-    INV_EVENT_SALE = 0,
-    INV_EVENT_RETURN,
-    INV_EVENT_RESTOCK,
-} inv_event_kind_t;
-
-/* Enum <-> contract string ("store", "return_resellable", ...). The
- * _to_string functions return a static string; _from_string return 0 and
- * set *out, or -1 for an unknown name. */
-const char *inv_channel_to_string(inv_channel_t c);
-int inv_channel_from_string(const char *s, inv_channel_t *out);
-const char *inv_movement_type_to_string(inv_movement_type_t t);
-int inv_movement_type_from_string(const char *s, inv_movement_type_t *out);
-const char *inv_shortage_state_to_string(inv_shortage_state_t s);
-const char *inv_restock_kind_to_string(inv_restock_kind_t k);
-const char *inv_disposition_to_string(inv_disposition_t d);
-int inv_shortage_state_from_string(const char *s, inv_shortage_state_t *out);
-int inv_restock_kind_from_string(const char *s, inv_restock_kind_t *out);
-int inv_disposition_from_string(const char *s, inv_disposition_t *out);
-
-typedef struct {
-    const char *sku;
-    int64_t quantity;
-    inv_disposition_t disposition; /* returns only */
-} inv_line_t;
-
-/* SaleEvent, ReturnEvent or RestockEvent, by kind. */
-typedef struct {
-    inv_event_kind_t kind;
-    const char *event_id;
-    const char *source;
-    const char *location_id;
-    inv_channel_t channel;           /* sale, return; NONE for restock */
-    int64_t occurred_at_ms;          /* Unix epoch milliseconds */
-    const char *original_event_id;   /* return; NULL when absent */
-    inv_restock_kind_t restock_kind; /* restock */
-    const char *purchase_order_id;   /* restock; NULL when absent */
-    const inv_line_t *lines;
-    size_t line_count;
-} inv_event_t;
-
-typedef struct {
-    const char *movement_id; /* "<type>:<event_id>:<line index>" */
-    const char *sku;
-    const char *location_id;
-    inv_channel_t channel; /* NONE for restock movements */
-    inv_movement_type_t type;
-    int64_t quantity; /* as on the input line: positive, except adjustments (signed) */
-    int64_t occurred_at_ms;
-    const char *source;
-} inv_movement_t;
-
-typedef struct {
-    const char *sku;
-    const char *location_id; /* "*" = default for every location of the SKU */
-    int64_t reorder_point;
-    int64_t reorder_quantity;
-    int64_t safety_stock;
-} inv_policy_t;
-
-typedef struct {
-    const char *sku;
-    const char *location_id; /* "*" = network row */
-    int64_t on_hand;
-    int64_t unsellable;
-    int64_t on_order;
-    int64_t available;
-    int64_t updated_at_ms;
-    int64_t version;
-} inv_stock_level_t;
-
-typedef struct {
-    const char *event_id;
-    const char *sku;
-    const char *location_id;
-    int64_t quantity;
-    int64_t on_hand;
-    int64_t on_order;
-    int64_t reorder_point;
-    int64_t occurred_at_ms;
-    const char *cause_movement_id;
-} inv_reorder_t;
-
-typedef struct {
-    const char *event_id;
-    const char *sku;
-    const char *location_id;
-    inv_shortage_state_t state;
-    int64_t available;
-    int64_t threshold;
-    int64_t occurred_at_ms;
-} inv_shortage_t;
 
 /* The contract's message names, used for schema ids and files. */
 typedef enum {
@@ -324,13 +198,5 @@ int inv_encoder_encode_policy(inv_encoder_t *e, const inv_policy_t *p, inv_buf_t
 int inv_encoder_encode_stock_level(inv_encoder_t *e, const inv_stock_level_t *s, inv_buf_t *out, char *errstr, size_t errstr_size);
 int inv_encoder_encode_reorder(inv_encoder_t *e, const inv_reorder_t *r, inv_buf_t *out, char *errstr, size_t errstr_size);
 int inv_encoder_encode_shortage(inv_encoder_t *e, const inv_shortage_t *s, inv_buf_t *out, char *errstr, size_t errstr_size);
-
-/* RFC 3339 <-> epoch milliseconds. Parsing accepts YYYY-MM-DDTHH:MM:SS
- * with an optional fraction (digits past milliseconds truncate) and Z or an
- * offset (+02:00); 't', 'z' and a space for 'T' too; years 0000 to 9999.
- * Formatting writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (25 bytes with NUL) into buf,
- * clamping times outside the years 0000 to 9999 to them. */
-int inv_time_parse_rfc3339(const char *s, int64_t *ms_out);
-void inv_time_format_rfc3339(int64_t ms, char buf[32]);
 
 #endif

@@ -6,7 +6,6 @@
 
 #include "inv_kafka.h"
 #include "inv_log.h"
-#include "inv_processor.h"
 
 int inv_main_start(inv_conf_t *conf, const inv_program_t *prog, int argc, char **argv, int *next_arg) {
     char errstr[1024];
@@ -54,19 +53,4 @@ int inv_main_run(int argc, char **argv, const inv_program_t *prog, inv_main_run_
     }
     inv_conf_destroy(conf);
     return rc;
-}
-
-typedef struct {
-    int kind;
-    const char *topic_key;
-} processor_args_t;
-
-static int run_processor(inv_conf_t *conf, void *arg, char *errstr, size_t errstr_size) {
-    const processor_args_t *a = arg;
-    return inv_processor_run(conf, (inv_event_kind_t)a->kind, inv_conf_get(conf, a->topic_key), errstr, errstr_size);
-}
-
-int inv_main_processor(int argc, char **argv, const inv_program_t *prog, int kind, const char *topic_key) {
-    processor_args_t a = {.kind = kind, .topic_key = topic_key};
-    return inv_main_run(argc, argv, prog, run_processor, &a);
 }

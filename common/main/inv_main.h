@@ -22,7 +22,4 @@ int inv_main_start(inv_conf_t *conf, const inv_program_t *prog, int argc, char *
 typedef int (*inv_main_run_fn)(inv_conf_t *conf, void *arg, char *errstr, size_t errstr_size);
 int inv_main_run(int argc, char **argv, const inv_program_t *prog, inv_main_run_fn run, void *arg);
 
-/* The shared main of inv-sale, inv-return and inv-restock. */
-int inv_main_processor(int argc, char **argv, const inv_program_t *prog, int kind, const char *topic_key);
-
 #endif

@@ -5,19 +5,6 @@
 
 static const char NETWORK_LOCATION[] = "*";
 
-/* Names as in the contract; kept here so the rules need nothing from the
- * codec's implementation. */
-static const char *shortage_name(inv_shortage_state_t s)
-{
-    switch (s) {
-    case INV_SHORTAGE_LOW: return "low";
-    case INV_SHORTAGE_OUT_OF_STOCK: return "out_of_stock";
-    case INV_SHORTAGE_RESTORED: return "restored";
-    case INV_SHORTAGE_NONE: break;
-    }
-    return "none";
-}
-
 #define LONGEST_STATE_NAME (sizeof "out_of_stock" - 1)
 
 void inv_rules_policy_resolve(const inv_rules_policy_t *location, const inv_rules_policy_t *star,
@@ -207,7 +194,7 @@ int inv_rules_apply(const inv_movement_t *m, const inv_rules_policy_t *policy,
     for (int i = 0; i < 2; i++) {
         if (rows[i].after->shortage == rows[i].before->shortage)
             continue;
-        const char *state = shortage_name(rows[i].after->shortage);
+        const char *state = inv_shortage_state_name(rows[i].after->shortage);
         const char *parts[] = {"shortage:", rows[i].loc, ":", state, ":", m->movement_id};
         out->shortages[out->shortage_count++] = (inv_shortage_t){
             .event_id = put_id(&pos_scratch, parts, 6),
@@ -263,16 +250,4 @@ const char *inv_rules_strerror(int err)
     case INV_RULES_ESCRATCH: return "scratch buffer too small for the output event ids";
     }
     return "unknown error";
-}
-
-const char *inv_rules_shortage_name(inv_shortage_state_t s) {
-    const char *name = inv_shortage_state_to_string(s);
-    return name ? name : "none";
-}
-
-inv_shortage_state_t inv_rules_shortage_from_name(const char *name) {
-    for (int st = INV_SHORTAGE_LOW; name && st <= INV_SHORTAGE_RESTORED; st++)
-        if (strcmp(name, inv_shortage_state_to_string((inv_shortage_state_t)st)) == 0)
-            return (inv_shortage_state_t)st;
-    return INV_SHORTAGE_NONE;
 }

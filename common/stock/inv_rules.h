@@ -76,7 +76,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "inv_codec.h"
+#include "inv_model.h"
 
 /* A movement the rules refuse: NULL argument, unknown type, location "*",
  * or a quantity out of range (sale, returns and receipt need q > 0, count
@@ -173,15 +173,6 @@ inv_shortage_state_t inv_rules_shortage_derive(int64_t available, int64_t thresh
  * state derived under `threshold` (see "Restore" above). */
 void inv_rules_row_from_level(const inv_stock_level_t *level, int64_t threshold,
                               inv_stock_row_t *row);
-
-/* The stored shortage state's name for people and internal headers: the
- * contract's name, or "none" for INV_SHORTAGE_NONE (a row never short, which
- * no ShortageEvent carries). Never NULL. */
-const char *inv_rules_shortage_name(inv_shortage_state_t s);
-
-/* The state named by inv_rules_shortage_name(); INV_SHORTAGE_NONE for any
- * other string or NULL. */
-inv_shortage_state_t inv_rules_shortage_from_name(const char *name);
 
 /* A static sentence for any inv_rules error code; "unknown error" else. */
 const char *inv_rules_strerror(int err);

@@ -1,5 +1,7 @@
 #include "inv_stock_json.h"
 
+#include "inv_time.h"
+
 json_t *inv_stock_json_row(const char *sku, const char *location, const inv_stock_row_t *row) {
     inv_stock_level_t l;
     inv_rules_stock_level(sku, location, row, &l);
@@ -8,5 +10,5 @@ json_t *inv_stock_json_row(const char *sku, const char *location, const inv_stoc
     return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:s}", "sku", l.sku, "location_id", l.location_id,
                      "on_hand", (json_int_t)l.on_hand, "unsellable", (json_int_t)l.unsellable, "on_order",
                      (json_int_t)l.on_order, "available", (json_int_t)l.available, "updated_at", ts, "version",
-                     (json_int_t)l.version, "shortage_state", inv_rules_shortage_name(row->shortage));
+                     (json_int_t)l.version, "shortage_state", inv_shortage_state_name(row->shortage));
 }

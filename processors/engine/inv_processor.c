@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "inv_codec_conf.h"
 #include "inv_log.h"
-#include "inv_movement.h"
+#include "inv_main.h"
+#include "inv_model.h"
 #include "inv_txloop.h"
 
 typedef struct {
@@ -14,14 +16,6 @@ typedef struct {
     inv_encoder_t *encoder;
     inv_buf_t buf;
 } processor_t;
-
-void inv_processor_schema_ids(const inv_conf_t *conf, int32_t ids[INV_MSG_COUNT]) {
-    for (int t = 0; t < INV_MSG_COUNT; t++) {
-        char key[64];
-        snprintf(key, sizeof(key), "schema.id.%s", inv_msg_type_name((inv_msg_type_t)t));
-        ids[t] = (int32_t)inv_conf_get_int(conf, key);
-    }
-}
 
 static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg, char *errstr,
                    size_t errstr_size) {
@@ -53,19 +47,16 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
 
 int inv_processor_run(const inv_conf_t *conf, inv_event_kind_t kind, const char *input_topic, char *errstr,
                       size_t errstr_size) {
-    int32_t ids[INV_MSG_COUNT];
-    inv_processor_schema_ids(conf, ids);
-    inv_schema_resolver_t resolver;
-    inv_schema_resolver_static_init(&resolver, ids);
+    inv_codec_conf_t codec;
+    inv_codec_conf_read(conf, &codec);
     processor_t p = {.kind = kind, .movements_topic = inv_conf_get(conf, "topic.movements")};
     inv_buf_init(&p.buf);
-    inv_format_t format = strcmp(inv_conf_get(conf, "output.format"), "avro") == 0 ? INV_FORMAT_AVRO : INV_FORMAT_JSON;
     int rc = -1;
     inv_txloop_t *loop = NULL;
-    p.decoder = inv_decoder_new(&resolver, errstr, errstr_size);
+    p.decoder = inv_decoder_new(&codec.resolver, errstr, errstr_size);
     if (!p.decoder)
         goto out;
-    p.encoder = inv_encoder_new(format, &resolver, errstr, errstr_size);
+    p.encoder = inv_encoder_new(codec.output_format, &codec.resolver, errstr, errstr_size);
     if (!p.encoder)
         goto out;
     inv_txloop_handler_t h = {.opaque = &p, .process = process};
@@ -86,4 +77,19 @@ out:
     inv_decoder_destroy(p.decoder);
     inv_buf_free(&p.buf);
     return rc;
+}
+
+typedef struct {
+    inv_event_kind_t kind;
+    const char *topic_key;
+} processor_args_t;
+
+static int run_processor(inv_conf_t *conf, void *arg, char *errstr, size_t errstr_size) {
+    const processor_args_t *a = arg;
+    return inv_processor_run(conf, a->kind, inv_conf_get(conf, a->topic_key), errstr, errstr_size);
+}
+
+int inv_processor_main(int argc, char **argv, const inv_program_t *prog, inv_event_kind_t kind, const char *topic_key) {
+    processor_args_t a = {.kind = kind, .topic_key = topic_key};
+    return inv_main_run(argc, argv, prog, run_processor, &a);
 }

@@ -19,7 +19,9 @@
 int inv_processor_run(const inv_conf_t *conf, inv_event_kind_t kind, const char *input_topic, char *errstr,
                       size_t errstr_size);
 
-/* The schema ids of conf (schema.id.<Name>) in inv_msg_type_t order. */
-void inv_processor_schema_ids(const inv_conf_t *conf, int32_t ids[INV_MSG_COUNT]);
+/* The whole main of inv-sale, inv-return and inv-restock: start-up
+ * (inv_main_run), then the processor for `kind` on the topic named by the
+ * config key topic_key. Returns the exit code. */
+int inv_processor_main(int argc, char **argv, const inv_program_t *prog, inv_event_kind_t kind, const char *topic_key);
 
 #endif

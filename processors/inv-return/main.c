@@ -1,6 +1,5 @@
 /* inv-return: ReturnEvents from topic.returns become stock movements, exactly once. */
-#include "inv_codec.h"
-#include "inv_main.h"
+#include "inv_processor.h"
 
 static const inv_program_t program = {
     .name = "inv-return",
@@ -9,5 +8,5 @@ static const inv_program_t program = {
 };
 
 int main(int argc, char **argv) {
-    return inv_main_processor(argc, argv, &program, INV_EVENT_RETURN, "topic.returns");
+    return inv_processor_main(argc, argv, &program, INV_EVENT_RETURN, "topic.returns");
 }

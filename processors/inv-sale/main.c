@@ -1,6 +1,5 @@
 /* inv-sale: SaleEvents from topic.sales become stock movements, exactly once. */
-#include "inv_codec.h"
-#include "inv_main.h"
+#include "inv_processor.h"
 
 static const inv_program_t program = {
     .name = "inv-sale",
@@ -9,5 +8,5 @@ static const inv_program_t program = {
 };
 
 int main(int argc, char **argv) {
-    return inv_main_processor(argc, argv, &program, INV_EVENT_SALE, "topic.sales");
+    return inv_processor_main(argc, argv, &program, INV_EVENT_SALE, "topic.sales");
 }

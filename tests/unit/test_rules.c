@@ -545,11 +545,11 @@ static void test_strerror_names_every_code(void)
 
 static void test_shortage_names_cover_none_and_round_trip(void)
 {
-    INV_ASSERT_EQ_STR("none", inv_rules_shortage_name(INV_SHORTAGE_NONE));
+    INV_ASSERT_EQ_STR("none", inv_shortage_state_name(INV_SHORTAGE_NONE));
     for (int st = INV_SHORTAGE_NONE; st <= INV_SHORTAGE_RESTORED; st++)
-        INV_ASSERT_EQ_INT(st, inv_rules_shortage_from_name(inv_rules_shortage_name((inv_shortage_state_t)st)));
-    INV_ASSERT_EQ_INT(INV_SHORTAGE_NONE, inv_rules_shortage_from_name(NULL));
-    INV_ASSERT_EQ_INT(INV_SHORTAGE_NONE, inv_rules_shortage_from_name("bogus"));
+        INV_ASSERT_EQ_INT(st, inv_shortage_state_from_name(inv_shortage_state_name((inv_shortage_state_t)st)));
+    INV_ASSERT_EQ_INT(INV_SHORTAGE_NONE, inv_shortage_state_from_name(NULL));
+    INV_ASSERT_EQ_INT(INV_SHORTAGE_NONE, inv_shortage_state_from_name("bogus"));
 }
 
 int main(void)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "inv_processor.h"
+#include "inv_codec_conf.h"
 
 const char lg_args_help[] =
     "Traffic (traffic messages = fresh events, duplicates and malformed messages):\n"
@@ -284,11 +284,10 @@ int lg_args_extract(lg_args_t *a, int *argc, char **argv, const inv_conf_flag_t 
 }
 
 int lg_args_finish(lg_args_t *a, const inv_conf_t *conf, char *errstr, size_t errstr_size) {
-    if (inv_format_from_string(inv_conf_get(conf, "output.format"), &a->model.format) != 0) {
-        snprintf(errstr, errstr_size, "--format: \"%s\" is not json or avro", inv_conf_get(conf, "output.format"));
-        return -1;
-    }
-    inv_processor_schema_ids(conf, a->model.schema_ids);
+    inv_codec_conf_t codec;
+    inv_codec_conf_read(conf, &codec);
+    a->model.format = codec.output_format;
+    memcpy(a->model.schema_ids, codec.schema_ids, sizeof(a->model.schema_ids));
     if (a->oracle_path && a->reorder_feedback) {
         snprintf(errstr, errstr_size, "--oracle: cannot be used with --reorder-feedback (the receipts it adds "
                                       "depend on when inv-stock reorders)");

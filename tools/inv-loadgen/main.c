@@ -23,7 +23,6 @@
 #include "inv_kafka.h"
 #include "inv_log.h"
 #include "inv_main.h"
-#include "inv_processor.h"
 #include "lg_args.h"
 #include "lg_model.h"
 #include "lg_rng.h"

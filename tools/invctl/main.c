@@ -13,7 +13,7 @@
 #include "inv_log.h"
 #include "inv_main.h"
 #include "inv_policy_csv.h"
-#include "inv_processor.h"
+#include "inv_codec_conf.h"
 #include "inv_rules.h"
 #include "inv_stock_json.h"
 #include "inv_store.h"
@@ -139,7 +139,7 @@ static int print_stock_row(void *opaque, int32_t partition, const char *sku, con
     } else
         printf("%-20s %-14s %9lld %10lld %8lld %9lld %7lld  %-12s %s  p%d\n", sku, location, (long long)row->on_hand,
                (long long)row->unsellable, (long long)row->on_order, (long long)row->available,
-               (long long)row->version, inv_rules_shortage_name(row->shortage), ts, partition);
+               (long long)row->version, inv_shortage_state_name(row->shortage), ts, partition);
     sp->rows++;
     return 0;
 }
@@ -194,8 +194,7 @@ static int cmd_stock(inv_conf_t *conf, int argc, char **argv) {
 typedef struct {
     rd_kafka_t *rk;
     inv_encoder_t *enc;
-    inv_schema_resolver_t resolver;
-    int32_t ids[INV_MSG_COUNT];
+    inv_codec_conf_t codec;
     inv_buf_t buf;
     const char *topic;
     int sent;
@@ -205,11 +204,9 @@ static int policy_out_open(policy_out_t *po, inv_conf_t *conf) {
     char errstr[512];
     memset(po, 0, sizeof(*po));
     po->topic = inv_conf_get(conf, "topic.policies");
-    inv_processor_schema_ids(conf, po->ids);
-    inv_schema_resolver_static_init(&po->resolver, po->ids);
+    inv_codec_conf_read(conf, &po->codec);
     inv_buf_init(&po->buf);
-    inv_format_t fmt = strcmp(inv_conf_get(conf, "output.format"), "avro") == 0 ? INV_FORMAT_AVRO : INV_FORMAT_JSON;
-    if (!(po->enc = inv_encoder_new(fmt, &po->resolver, errstr, sizeof(errstr))) ||
+    if (!(po->enc = inv_encoder_new(po->codec.output_format, &po->codec.resolver, errstr, sizeof(errstr))) ||
         !(po->rk = inv_kafka_producer_new(conf, NULL, NULL, NULL, errstr, sizeof(errstr)))) {
         fprintf(stderr, "invctl: %s\n", errstr);
         return -1;

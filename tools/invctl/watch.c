@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "inv_codec.h"
+#include "inv_codec_conf.h"
 #include "inv_kafka.h"
 #include "inv_log.h"
 #include "inv_rules.h"
@@ -60,7 +60,7 @@ static int scan_row(void *opaque, int32_t partition, const char *sku, const char
     (void)partition;
     snapshot_t *s = opaque;
     low_row_t r = {.available = row->available, .on_hand = row->on_hand, .on_order = row->on_order,
-                   .shortage = inv_rules_shortage_name(row->shortage)};
+                   .shortage = inv_shortage_state_name(row->shortage)};
     snprintf(r.key, sizeof(r.key), "%s|%s", sku, location);
     s->rows++;
     if (strcmp(location, "*") == 0)
@@ -165,15 +165,9 @@ int invctl_watch(inv_conf_t *conf, int argc, char **argv) {
     const char *movements = inv_conf_get(conf, "topic.movements");
     const char *const topics[2] = {inv_conf_get(conf, "topic.reorders"), inv_conf_get(conf, "topic.shortages")};
     char errstr[512];
-    int32_t ids[INV_MSG_COUNT];
-    for (int t = 0; t < INV_MSG_COUNT; t++) {
-        char key[64];
-        snprintf(key, sizeof(key), "schema.id.%s", inv_msg_type_name((inv_msg_type_t)t));
-        ids[t] = (int32_t)inv_conf_get_int(conf, key);
-    }
-    inv_schema_resolver_t resolver;
-    inv_schema_resolver_static_init(&resolver, ids);
-    inv_decoder_t *dec = inv_decoder_new(&resolver, errstr, sizeof(errstr));
+    inv_codec_conf_t codec;
+    inv_codec_conf_read(conf, &codec);
+    inv_decoder_t *dec = inv_decoder_new(&codec.resolver, errstr, sizeof(errstr));
     rd_kafka_t *rk = dec ? tail_consumer(conf, topics, errstr, sizeof(errstr)) : NULL;
     if (!rk) {
         fprintf(stderr, "invctl: watch: %s\n", errstr);

@@ -1,0 +1,208 @@
+/*
+ * inv_model: the domain types of the contract (DESIGN.md "Message formats"),
+ * their enums and the names the contract gives them, and the rules that
+ * derive one model value from another (movement ids, row keys). It knows no
+ * wire format: the codec translates bytes to and from these types, the rules
+ * and the store see only these types.
+ *
+ * Strings in these structs are borrowed from whoever filled them (a decoder,
+ * a store read, a caller's buffer); each producer says for how long.
+ */
+#ifndef INV_MODEL_H
+#define INV_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    INV_CHANNEL_NONE = 0, /* absent (restock movements) */
+    INV_CHANNEL_STORE,
+    INV_CHANNEL_ONLINE,
+    INV_CHANNEL_MARKETPLACE,
+    INV_CHANNEL_B2B,
+} inv_channel_t;
+
+typedef enum {
+    INV_DISPOSITION_NONE = 0, /* not a return line */
+    INV_DISPOSITION_RESELLABLE,
+    INV_DISPOSITION_DAMAGED,
+} inv_disposition_t;
+
+typedef enum {
+    INV_RESTOCK_RECEIPT = 0,
+    INV_RESTOCK_ADJUSTMENT,
+    INV_RESTOCK_COUNT,
+} inv_restock_kind_t;
+
+typedef enum {
+    INV_MOVE_SALE = 0,
+    INV_MOVE_RETURN_RESELLABLE,
+    INV_MOVE_RETURN_DAMAGED,
+    INV_MOVE_RECEIPT,
+    INV_MOVE_ADJUSTMENT,
+    INV_MOVE_COUNT,
+} inv_movement_type_t;
+
+typedef enum {
+    INV_SHORTAGE_NONE = 0, /* stored state only: never emitted */
+    INV_SHORTAGE_LOW,
+    INV_SHORTAGE_OUT_OF_STOCK,
+    INV_SHORTAGE_RESTORED,
+} inv_shortage_state_t;
+
+typedef enum {
+    INV_EVENT_SALE = 0,
+    INV_EVENT_RETURN,
+    INV_EVENT_RESTOCK,
+} inv_event_kind_t;
+
+/* Enum <-> contract string ("store", "return_resellable", ...). The
+ * _to_string functions return a static string; _from_string return 0 and
+ * set *out, or -1 for an unknown name. */
+const char *inv_channel_to_string(inv_channel_t c);
+int inv_channel_from_string(const char *s, inv_channel_t *out);
+const char *inv_movement_type_to_string(inv_movement_type_t t);
+int inv_movement_type_from_string(const char *s, inv_movement_type_t *out);
+const char *inv_shortage_state_to_string(inv_shortage_state_t s);
+const char *inv_restock_kind_to_string(inv_restock_kind_t k);
+const char *inv_disposition_to_string(inv_disposition_t d);
+int inv_shortage_state_from_string(const char *s, inv_shortage_state_t *out);
+int inv_restock_kind_from_string(const char *s, inv_restock_kind_t *out);
+int inv_disposition_from_string(const char *s, inv_disposition_t *out);
+
+typedef struct {
+    const char *sku;
+    int64_t quantity;
+    inv_disposition_t disposition; /* returns only */
+} inv_line_t;
+
+/* SaleEvent, ReturnEvent or RestockEvent, by kind. */
+typedef struct {
+    inv_event_kind_t kind;
+    const char *event_id;
+    const char *source;
+    const char *location_id;
+    inv_channel_t channel;           /* sale, return; NONE for restock */
+    int64_t occurred_at_ms;          /* Unix epoch milliseconds */
+    const char *original_event_id;   /* return; NULL when absent */
+    inv_restock_kind_t restock_kind; /* restock */
+    const char *purchase_order_id;   /* restock; NULL when absent */
+    const inv_line_t *lines;
+    size_t line_count;
+} inv_event_t;
+
+typedef struct {
+    const char *movement_id; /* "<type>:<event_id>:<line index>" */
+    const char *sku;
+    const char *location_id;
+    inv_channel_t channel; /* NONE for restock movements */
+    inv_movement_type_t type;
+    int64_t quantity; /* as on the input line: positive, except adjustments (signed) */
+    int64_t occurred_at_ms;
+    const char *source;
+} inv_movement_t;
+
+typedef struct {
+    const char *sku;
+    const char *location_id; /* "*" = default for every location of the SKU */
+    int64_t reorder_point;
+    int64_t reorder_quantity;
+    int64_t safety_stock;
+} inv_policy_t;
+
+typedef struct {
+    const char *sku;
+    const char *location_id; /* "*" = network row */
+    int64_t on_hand;
+    int64_t unsellable;
+    int64_t on_order;
+    int64_t available;
+    int64_t updated_at_ms;
+    int64_t version;
+} inv_stock_level_t;
+
+typedef struct {
+    const char *event_id;
+    const char *sku;
+    const char *location_id;
+    int64_t quantity;
+    int64_t on_hand;
+    int64_t on_order;
+    int64_t reorder_point;
+    int64_t occurred_at_ms;
+    const char *cause_movement_id;
+} inv_reorder_t;
+
+typedef struct {
+    const char *event_id;
+    const char *sku;
+    const char *location_id;
+    inv_shortage_state_t state;
+    int64_t available;
+    int64_t threshold;
+    int64_t occurred_at_ms;
+} inv_shortage_t;
+
+/* An enum of the contract: its type name in schemas/ (e.g. "Channel"), a
+ * word for error messages, its symbols in schema order, and the symbols as
+ * one readable list ("store, online, marketplace, b2b"). Static. */
+typedef struct {
+    const char *name;
+    int value;
+} inv_enum_sym_t;
+
+typedef struct {
+    const char *name;
+    const char *what;
+    const inv_enum_sym_t *syms;
+    int count;
+    const char *list;
+} inv_enum_t;
+
+extern const inv_enum_t inv_channel_enum, inv_disposition_enum, inv_restock_kind_enum, inv_movement_type_enum,
+    inv_shortage_state_enum;
+
+/* The symbol of value v (static), or NULL when v is not one of e's. */
+const char *inv_enum_name(const inv_enum_t *e, int v);
+/* The position of v in schema order, or -1. */
+int inv_enum_index(const inv_enum_t *e, int v);
+/* The value named by the len bytes at s: 0 and *out, or -1. */
+int inv_enum_parse(const inv_enum_t *e, const char *s, size_t len, int *out);
+
+/* Stored shortage state names: the contract's symbols plus "none" for
+ * INV_SHORTAGE_NONE (never emitted); an unknown name reads as NONE. */
+const char *inv_shortage_state_name(inv_shortage_state_t s);
+inv_shortage_state_t inv_shortage_state_from_name(const char *name);
+
+/* ------------------------------------------------------------ movement ids */
+
+/* The movement type of line `line` of ev: sale; return_resellable or
+ * return_damaged by the line's disposition; receipt, adjustment or count by
+ * the restock kind. */
+inv_movement_type_t inv_movement_type_of(const inv_event_t *ev, size_t line);
+
+/* Fills *out with the movement of line `line` of ev. The movement id
+ * "<type>:<event_id>:<line index>" is written to id_buf (so a re-sent event
+ * yields the same ids); out borrows id_buf and ev's strings. Returns 0, or -1
+ * when id_buf is too small. */
+int inv_movement_from_line(const inv_event_t *ev, size_t line, char *id_buf, size_t id_buf_size,
+                           inv_movement_t *out);
+
+/* ---------------------------------------------------------------- row keys */
+
+/* The key of a stock row, policy or output record: "<sku>|<location_id>"
+ * ("*" for the network or the SKU's default policy). Unambiguous because a
+ * location_id never holds '|': the last '|' splits it. */
+#define INV_ROW_KEY_SEP '|'
+/* The longest key the contract allows: two ids and the separator. */
+#define INV_ROW_KEY_MAX (2 * 256 + 1)
+
+/* Writes the key and a NUL into buf. Returns its length, or -1 (buf[0] =
+ * NUL) when it does not fit in size bytes. */
+int inv_row_key(char *buf, size_t size, const char *sku, const char *location_id);
+/* Splits the len bytes of key at its last '|': *sku_len bytes of sku at
+ * key, then *location at key + *sku_len + 1 (not NUL-terminated, *loc_len
+ * bytes). 0, or -1 when key holds no '|'. */
+int inv_row_key_split(const char *key, size_t len, size_t *sku_len, const char **location, size_t *loc_len);
+
+#endif
