@@ -75,6 +75,7 @@ typedef struct {
 
 typedef struct {
     inv_conf_t *conf;
+    const volatile sig_atomic_t *run; /* the process's run flag, borrowed */
     inv_store_t *store;
     inv_store_txn_t *txn; /* the batch's write txn, NULL between batches */
     inv_decoder_t *decoder;
@@ -123,6 +124,9 @@ typedef struct {
     int *need_restore;    /* per partition: rebuild from the changelog before applying it */
     int64_t *restore_to;  /* ... to this input offset (the group's committed one) */
 } keeper_t;
+
+/* Whether the keeper goes on: the process runs and nothing failed for good. */
+static int keeper_running(const keeper_t *k) { return *k->run && !k->fatal; }
 
 static double now_s(void) {
     struct timespec ts;
@@ -558,7 +562,7 @@ static void nap_until(double t) {
     if (left <= 0)
         return;
     if (left > 0.1)
-        left = 0.1; /* inv_run is checked between naps */
+        left = 0.1; /* the run flag is checked between naps */
     struct timespec ts = {0, (long)(left * 1e9)};
     nanosleep(&ts, NULL);
 }
@@ -572,7 +576,7 @@ static void nap_until(double t) {
 static int batch_begin(keeper_t *k, char *errstr, size_t errstr_size) {
     double give_up = now_s() + HOLD_SECONDS;
     int rc = 0;
-    while (inv_run) {
+    while (keeper_running(k)) {
         if (now_s() < k->retry_at) {
             if (now_s() >= give_up)
                 break;
@@ -590,7 +594,7 @@ static int batch_begin(keeper_t *k, char *errstr, size_t errstr_size) {
         snprintf(errstr, errstr_size, "state dir %s: LMDB not writable (%s): input held", k->state_dir,
                  inv_store_strerror(k->stall_err));
     else
-        snprintf(errstr, errstr_size, "%s", inv_run ? "partitions to rebuild first: input held" : "stopping");
+        snprintf(errstr, errstr_size, "%s", keeper_running(k) ? "partitions to rebuild first: input held" : "stopping");
     return -1;
 }
 
@@ -794,7 +798,7 @@ static void after_abort(void *opaque, inv_txloop_t *loop) {
  * held until then; -1. */
 static int restore_one(keeper_t *k, int32_t p, int64_t input_offset) {
     char errstr[512];
-    for (int attempt = 1; attempt <= 3 && inv_run; attempt++) {
+    for (int attempt = 1; attempt <= 3 && keeper_running(k); attempt++) {
         inv_restore_stats_t st;
         inv_keeper_metrics_restore_begin(k->metrics, p);
         if (inv_restore_partition(k->restore_consumer, k->store, k->decoder, k->t_stock, k->t_dedup, p, input_offset,
@@ -832,7 +836,7 @@ static int restore_one(keeper_t *k, int32_t p, int64_t input_offset) {
 static int on_assign(void *opaque, inv_txloop_t *loop, rd_kafka_topic_partition_list_t *parts) {
     keeper_t *k = opaque;
     rd_kafka_resp_err_t err;
-    while ((err = rd_kafka_committed(inv_txloop_consumer(loop), parts, 30000)) && inv_run)
+    while ((err = rd_kafka_committed(inv_txloop_consumer(loop), parts, 30000)) && keeper_running(k))
         inv_log_warn("fetching committed offsets: %s; retrying", rd_kafka_err2str(err));
     if (err)
         return -1;
@@ -1000,7 +1004,7 @@ static int policies_start(keeper_t *k, char *errstr, size_t errstr_size) {
      * LMDB does not take it, wait (the 60 s are for the broker). */
     int eofs = 0, total = 0;
     double t0 = now_s();
-    while (eofs < n && inv_run && now_s() - t0 < 60) {
+    while (eofs < n && keeper_running(k) && now_s() - t0 < 60) {
         if (now_s() < k->retry_at) {
             nap_until(k->retry_at);
             t0 = now_s();
@@ -1024,7 +1028,7 @@ static int policies_start(keeper_t *k, char *errstr, size_t errstr_size) {
 static void tick(void *opaque, inv_txloop_t *loop) {
     keeper_t *k = opaque;
     if (k->fatal) {
-        inv_run = 0;
+        inv_txloop_stop(loop);
         return;
     }
     double now = now_s();
@@ -1066,8 +1070,8 @@ static int check_partitions(keeper_t *k, char *errstr, size_t errstr_size) {
     return 0;
 }
 
-int inv_keeper_run(inv_conf_t *conf, char *errstr, size_t errstr_size) {
-    keeper_t k = {.conf = conf};
+int inv_keeper_run(inv_conf_t *conf, const volatile sig_atomic_t *run, char *errstr, size_t errstr_size) {
+    keeper_t k = {.conf = conf, .run = run};
     int rc = -1;
     k.t_stock = inv_conf_get(conf, "topic.stock");
     k.t_reorders = inv_conf_get(conf, "topic.reorders");
@@ -1132,6 +1136,7 @@ int inv_keeper_run(inv_conf_t *conf, char *errstr, size_t errstr_size) {
         .on_revoke = on_revoke,
         .on_delivery = on_delivery,
         .tick = tick,
+        .run = run,
     };
     if (!(k.loop = inv_txloop_new(conf, k.t_movements, &h, errstr, errstr_size)))
         goto out;

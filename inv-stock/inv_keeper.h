@@ -13,12 +13,14 @@
 #ifndef INV_KEEPER_H
 #define INV_KEEPER_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "inv_conf.h"
 
-/* Runs until SIGINT/SIGTERM. conf may be updated (instance.id from the state
- * dir). 0 on a clean stop, -1 with errstr on failure. */
-int inv_keeper_run(inv_conf_t *conf, char *errstr, size_t errstr_size);
+/* Runs until *run is 0 (the process's run flag, borrowed). conf may be
+ * updated (instance.id from the state dir). 0 on a clean stop, -1 with
+ * errstr on failure. */
+int inv_keeper_run(inv_conf_t *conf, const volatile sig_atomic_t *run, char *errstr, size_t errstr_size);
 
 #endif

@@ -6,7 +6,6 @@
 #include <strings.h>
 #include <time.h>
 
-volatile sig_atomic_t inv_run = 1;
 
 static inv_log_level_t log_level = INV_LOG_INFO;
 static const char *log_program = "inv";
@@ -45,19 +44,4 @@ void inv_log(inv_log_level_t level, const char *fmt, ...) {
     va_end(ap);
     /* One write per line so lines of concurrent threads do not interleave. */
     fprintf(stderr, "%s\n", line);
-}
-
-static void on_signal(int sig) {
-    (void)sig;
-    inv_run = 0;
-}
-
-void inv_signals_install(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
 }

@@ -1,11 +1,8 @@
 /*
- * inv_log: leveled, timestamped logging to stderr, and the run flag that
- * signal handlers clear.
+ * inv_log: leveled, timestamped logging to stderr.
  */
 #ifndef INV_LOG_H
 #define INV_LOG_H
-
-#include <signal.h>
 
 typedef enum { INV_LOG_ERROR = 0, INV_LOG_WARN, INV_LOG_INFO, INV_LOG_DEBUG } inv_log_level_t;
 
@@ -24,12 +21,5 @@ void inv_log(inv_log_level_t level, const char *fmt, ...) __attribute__((format(
 #define inv_log_warn(...) inv_log(INV_LOG_WARN, __VA_ARGS__)
 #define inv_log_info(...) inv_log(INV_LOG_INFO, __VA_ARGS__)
 #define inv_log_debug(...) inv_log(INV_LOG_DEBUG, __VA_ARGS__)
-
-/* Cleared by SIGINT/SIGTERM once inv_signals_install() ran; loops poll it. */
-extern volatile sig_atomic_t inv_run;
-
-/* Installs SIGINT/SIGTERM handlers that only clear inv_run, and ignores
- * SIGPIPE. */
-void inv_signals_install(void);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "inv_kafka.h"
 #include "inv_log.h"
+#include "inv_time.h"
 #include "inv_prefetch.h"
 
 #define TOPIC_CACHE_MAX 16
@@ -47,6 +48,8 @@ struct inv_txloop_s {
     int batch_failed;     /* a produce or delivery failed: the batch must abort */
     int in_rebalance;     /* inside the rebalance callback */
     int stop_error;       /* unrecoverable: leave the loop */
+    volatile sig_atomic_t stop_requested; /* inv_txloop_stop() */
+    int closing;          /* the run is over: only the last commit and the group leave remain */
     uint64_t batch_count;
     int64_t txn_deadline_us;
     int64_t txn_early_us; /* from then on, commit as soon as no input waits */
@@ -61,11 +64,16 @@ struct inv_txloop_s {
     inv_txloop_stats_t stats;
 };
 
-static int64_t now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+static int64_t now_us(void) { return inv_time_mono_us(); }
+
+/* Whether the loop goes on taking input. */
+static int running(const inv_txloop_t *l) {
+    return !l->stop_error && !l->stop_requested && (!l->h.run || *l->h.run);
 }
+
+/* Whether a failed call may be retried: while running, and while closing
+ * (the last commit and the group leave run their course). */
+static int may_retry(const inv_txloop_t *l) { return l->closing || running(l); }
 
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
     (void)rk;
@@ -122,7 +130,7 @@ static int producer_create(inv_txloop_t *l, int i) {
         inv_log_error("%s", errstr);
         return -1;
     }
-    while (inv_run) {
+    while (may_retry(l)) {
         rd_kafka_error_t *error = rd_kafka_init_transactions(pr->rk, 30000);
         if (!error)
             return 0;
@@ -181,7 +189,7 @@ static void rewind_consumer(inv_txloop_t *l) {
         return;
     if (assignment->cnt > 0) {
         rd_kafka_resp_err_t err;
-        while ((err = rd_kafka_committed(l->consumer, assignment, 10000)) && inv_run)
+        while ((err = rd_kafka_committed(l->consumer, assignment, 10000)) && may_retry(l))
             inv_log_warn("fetching committed offsets to rewind: %s; retrying", rd_kafka_err2str(err));
         int rewound = 0;
         for (int i = 0; i < assignment->cnt; i++) {
@@ -205,7 +213,7 @@ static void recreate_producer(inv_txloop_t *l) {
     l->stats.producer_recreations++;
     inv_log_warn("recreating the transactional producer %s", l->producers[l->current].transactional_id);
     producer_destroy(l, l->current);
-    if (producer_create(l, l->current) != 0 && inv_run)
+    if (producer_create(l, l->current) != 0 && may_retry(l))
         l->stop_error = 1;
 }
 
@@ -235,7 +243,7 @@ static int txn_error(inv_txloop_t *l, const char *what, rd_kafka_error_t *error)
     int abortable = rd_kafka_error_txn_requires_abort(error);
     int fatal = rd_kafka_error_is_fatal(error);
     rd_kafka_error_destroy(error);
-    if (retriable && !abortable && !fatal && inv_run)
+    if (retriable && !abortable && !fatal && may_retry(l))
         return 1;
     if (fatal) {
         l->stats.txn_aborts++;
@@ -318,7 +326,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         inv_log_info("assigned %d partition(s) of %s", parts->cnt, l->input_topic);
         if (l->h.on_assign && l->h.on_assign(l->h.opaque, l, parts) != 0) {
             l->stop_error = 1;
-            inv_run = 0;
         }
         rd_kafka_assign(rk, parts);
     } else {
@@ -479,7 +486,6 @@ static void handle_message(inv_txloop_t *l, rd_kafka_message_t *msg) {
         inv_log_warn("consume: %s", rd_kafka_message_errstr(msg));
         if (msg->err == RD_KAFKA_RESP_ERR__FATAL) {
             l->stop_error = 1;
-            inv_run = 0;
         }
         return;
     }
@@ -514,7 +520,7 @@ int inv_txloop_run(inv_txloop_t *l) {
         return -1;
     }
     inv_log_info("consuming %s in group %s as %s", l->input_topic, l->group_id, l->transactional_id);
-    while (inv_run && !l->stop_error) {
+    while (running(l)) {
         rd_kafka_message_t *msg;
         int64_t now = now_us();
         if (l->in_txn && l->min_interval_us >= 0 && now >= l->txn_early_us) {
@@ -551,7 +557,7 @@ int inv_txloop_run(inv_txloop_t *l) {
             l->h.tick(l->h.opaque, l);
     }
     int rc = l->stop_error ? -1 : 0;
-    inv_run = 1; /* let the last commit and the group leave run their course */
+    l->closing = 1;
     if (l->in_txn) {
         if (rc == 0)
             commit_batch(l);
@@ -564,7 +570,7 @@ int inv_txloop_run(inv_txloop_t *l) {
                  l->group_id, (unsigned long long)pf->wakeups, (unsigned long long)pf->wakeup_errors,
                  (long long)pf->queue_max_msgs, (long long)(pf->queue_max_bytes / 1024));
     rd_kafka_consumer_close(l->consumer);
-    inv_run = 0;
+    l->closing = 0;
     return rc;
 }
 
@@ -593,6 +599,8 @@ void inv_txloop_destroy(inv_txloop_t *l) {
     free(l->dlq_topic);
     free(l);
 }
+
+void inv_txloop_stop(inv_txloop_t *l) { l->stop_requested = 1; }
 
 const inv_txloop_stats_t *inv_txloop_stats(const inv_txloop_t *l) { return &l->stats; }
 rd_kafka_t *inv_txloop_consumer(inv_txloop_t *l) { return l->consumer; }

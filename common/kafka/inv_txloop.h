@@ -25,6 +25,7 @@
 #define INV_TXLOOP_H
 
 #include <librdkafka/rdkafka.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "inv_conf.h"
@@ -62,6 +63,9 @@ typedef struct {
     void (*on_delivery)(void *opaque, const rd_kafka_message_t *msg);
     /* Optional: called once per loop iteration (about every 100 ms at most). */
     void (*tick)(void *opaque, inv_txloop_t *loop);
+    /* Optional, borrowed: the loop ends once *run is 0 (the process's run
+     * flag, cleared by its signal handler). NULL: only inv_txloop_stop(). */
+    const volatile sig_atomic_t *run;
 } inv_txloop_handler_t;
 
 typedef struct {
@@ -83,12 +87,16 @@ typedef struct {
 inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic,
                              const inv_txloop_handler_t *handler, char *errstr, size_t errstr_size);
 
-/* Runs until inv_run is cleared (SIGINT/SIGTERM), then finishes the open
- * transaction and leaves the group. 0 on a clean stop, -1 on an
+/* Runs until the handler's run flag is cleared or inv_txloop_stop() is
+ * called, then finishes the open transaction and leaves the group. 0 on a clean stop, -1 on an
  * unrecoverable error (logged). */
 int inv_txloop_run(inv_txloop_t *loop);
 
 void inv_txloop_destroy(inv_txloop_t *loop);
+
+/* Asks inv_txloop_run() to finish the open transaction and return. Safe
+ * from a handler callback and from a signal handler. */
+void inv_txloop_stop(inv_txloop_t *loop);
 
 /* Produces one message inside the open transaction. partition may be
  * RD_KAFKA_PARTITION_UA (murmur2 of the key, as the Java client). Bytes are

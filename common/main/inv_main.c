@@ -1,11 +1,31 @@
 #include "inv_main.h"
 
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "inv_kafka.h"
 #include "inv_log.h"
+
+static volatile sig_atomic_t run_flag = 1;
+
+static void on_signal(int sig) {
+    (void)sig;
+    run_flag = 0;
+}
+
+const volatile sig_atomic_t *inv_main_signals_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return &run_flag;
+}
 
 int inv_main_start(inv_conf_t *conf, const inv_program_t *prog, int argc, char **argv, int *next_arg) {
     char errstr[1024];
@@ -46,8 +66,8 @@ int inv_main_run(int argc, char **argv, const inv_program_t *prog, inv_main_run_
     if (rc < 0) {
         char errstr[1024];
         errstr[0] = '\0';
-        inv_signals_install();
-        rc = run(conf, arg, errstr, sizeof(errstr)) == 0 ? 0 : 1;
+        const volatile sig_atomic_t *run_flag_ptr = inv_main_signals_install();
+        rc = run(conf, arg, run_flag_ptr, errstr, sizeof(errstr)) == 0 ? 0 : 1;
         if (rc)
             inv_log_error("%s", errstr);
     }

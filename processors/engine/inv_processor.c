@@ -45,8 +45,8 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
     return 0;
 }
 
-int inv_processor_run(const inv_conf_t *conf, inv_event_kind_t kind, const char *input_topic, char *errstr,
-                      size_t errstr_size) {
+int inv_processor_run(const inv_conf_t *conf, inv_event_kind_t kind, const char *input_topic,
+                      const volatile sig_atomic_t *run, char *errstr, size_t errstr_size) {
     inv_codec_conf_t codec;
     inv_codec_conf_read(conf, &codec);
     processor_t p = {.kind = kind, .movements_topic = inv_conf_get(conf, "topic.movements")};
@@ -59,7 +59,7 @@ int inv_processor_run(const inv_conf_t *conf, inv_event_kind_t kind, const char 
     p.encoder = inv_encoder_new(codec.output_format, &codec.resolver, errstr, errstr_size);
     if (!p.encoder)
         goto out;
-    inv_txloop_handler_t h = {.opaque = &p, .process = process};
+    inv_txloop_handler_t h = {.opaque = &p, .process = process, .run = run};
     loop = inv_txloop_new(conf, input_topic, &h, errstr, errstr_size);
     if (!loop)
         goto out;
@@ -84,9 +84,10 @@ typedef struct {
     const char *topic_key;
 } processor_args_t;
 
-static int run_processor(inv_conf_t *conf, void *arg, char *errstr, size_t errstr_size) {
+static int run_processor(inv_conf_t *conf, void *arg, const volatile sig_atomic_t *run, char *errstr,
+                         size_t errstr_size) {
     const processor_args_t *a = arg;
-    return inv_processor_run(conf, a->kind, inv_conf_get(conf, a->topic_key), errstr, errstr_size);
+    return inv_processor_run(conf, a->kind, inv_conf_get(conf, a->topic_key), run, errstr, errstr_size);
 }
 
 int inv_processor_main(int argc, char **argv, const inv_program_t *prog, inv_event_kind_t kind, const char *topic_key) {

@@ -9,15 +9,18 @@
 #ifndef INV_PROCESSOR_H
 #define INV_PROCESSOR_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "inv_codec.h"
 #include "inv_conf.h"
+#include "inv_main.h"
 
-/* Runs the processor for events of `kind` read from input_topic until
- * SIGINT/SIGTERM. Returns 0 on a clean stop, -1 with errstr on failure. */
-int inv_processor_run(const inv_conf_t *conf, inv_event_kind_t kind, const char *input_topic, char *errstr,
-                      size_t errstr_size);
+/* Runs the processor for events of `kind` read from input_topic until *run
+ * is 0 (the process's run flag, borrowed). Returns 0 on a clean stop, -1
+ * with errstr on failure. */
+int inv_processor_run(const inv_conf_t *conf, inv_event_kind_t kind, const char *input_topic,
+                      const volatile sig_atomic_t *run, char *errstr, size_t errstr_size);
 
 /* The whole main of inv-sale, inv-return and inv-restock: start-up
  * (inv_main_run), then the processor for `kind` on the topic named by the

@@ -90,7 +90,7 @@ static int h_process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t 
     if (!h->batch_open) {
         if (h->batch_seq + 1 >= MAX_BATCHES) {
             h->overflow = 1;
-            inv_run = 0;
+            inv_txloop_stop(loop);
             return 0;
         }
         h->batch_seq++;
@@ -170,11 +170,10 @@ static void h_after_abort(void *opaque, inv_txloop_t *loop) {
 }
 
 static void h_tick(void *opaque, inv_txloop_t *loop) {
-    (void)loop;
     harness_t *h = opaque;
     if (now_s() - h->t0 > DEADLINE_S) {
         h->timed_out = 1;
-        inv_run = 0;
+        inv_txloop_stop(loop);
         return;
     }
     if (h->batch_open)
@@ -187,7 +186,7 @@ static void h_tick(void *opaque, inv_txloop_t *loop) {
             return;
     if (h->stage < 2)
         return;
-    inv_run = 0;
+    inv_txloop_stop(loop);
 }
 
 static rd_kafka_t *plain_client(rd_kafka_type_t type, const char *bootstraps, const char *const *props) {
@@ -337,12 +336,10 @@ static void test_injected_txn_errors_still_commit_each_input_exactly_once(void) 
     };
     inv_txloop_t *loop = inv_txloop_new(conf, IN_TOPIC, &handler, errstr, sizeof(errstr));
     INV_ASSERT(loop != NULL, "inv_txloop_new: %s", errstr);
-    inv_run = 1;
     h.t0 = now_s();
     int rc = inv_txloop_run(loop);
     inv_txloop_stats_t stats = *inv_txloop_stats(loop);
     inv_txloop_destroy(loop);
-    inv_run = 1;
     inv_conf_destroy(conf);
 
     int aborted_in_log = 0, unknown_in_log = 0, total = 0;

@@ -67,6 +67,10 @@ typedef struct {
     uint64_t last_progress_msgs;
 } loadgen_t;
 
+/* The process's run flag, cleared by SIGINT/SIGTERM. */
+static const volatile sig_atomic_t not_stopped = 1;
+static const volatile sig_atomic_t *run_flag = &not_stopped;
+
 static int64_t mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -285,7 +289,7 @@ static int run(loadgen_t *g) {
     int rc = 0;
     g->start_ms = g->last_progress_ms = mono_ms();
     /* opening stock first, as fast as the producer takes it */
-    while (inv_run && (rc = lg_model_next_opening(g->model, &msg, err, sizeof(err))) > 0) {
+    while (*run_flag && (rc = lg_model_next_opening(g->model, &msg, err, sizeof(err))) > 0) {
         if (produce(g, &msg))
             return -1;
         rd_kafka_poll(g->producer, 0);
@@ -297,7 +301,7 @@ static int run(loadgen_t *g) {
     }
     const lg_args_t *a = &g->args;
     int64_t t0 = mono_ms(); /* pacing: message k is due at t0 + k / rate */
-    while (inv_run) {
+    while (*run_flag) {
         int64_t now = mono_ms();
         if (a->count && g->traffic >= a->count)
             break;
@@ -322,7 +326,7 @@ static int run(loadgen_t *g) {
         }
         if (a->count && allowed > a->count - g->traffic)
             allowed = a->count - g->traffic;
-        for (uint64_t i = 0; i < allowed && inv_run; i++) {
+        for (uint64_t i = 0; i < allowed && *run_flag; i++) {
             if (lg_model_next(g->model, &msg, err, sizeof(err)) != 0) {
                 inv_log_error("%s", err);
                 return -1;
@@ -446,7 +450,7 @@ int main(int argc, char **argv) {
                  g.args.seed_given ? "" : " (pass --seed to repeat this run)", g.args.model.locations,
                  g.args.model.skus, g.args.model.zipf, inv_format_to_string(g.args.model.format),
                  g.args.rate > 0 ? "limited" : "as fast as possible");
-    inv_signals_install();
+    run_flag = inv_main_signals_install();
     /* the consumer first: the producer's defaults go into conf */
     if ((g.args.reorder_feedback && feedback_open(&g, err, sizeof(err)) != 0) || producer_open(&g, err, sizeof(err)) != 0) {
         inv_log_error("%s", err);

@@ -377,7 +377,7 @@ static int cmd_dlq(inv_conf_t *conf, int argc, char **argv) {
     rd_kafka_assign(rk, parts);
     rd_kafka_topic_partition_list_destroy(parts);
     int eofs = 0, shown = 0;
-    while (eofs < want_eof && inv_run) {
+    while (eofs < want_eof && *invctl_run) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
         if (!m)
             continue;
@@ -442,6 +442,9 @@ static const command_t commands[] = {
     {"watch", NULL, invctl_watch},
 };
 
+static const volatile sig_atomic_t not_stopped = 1;
+const volatile sig_atomic_t *invctl_run = &not_stopped;
+
 int main(int argc, char **argv) {
     inv_conf_t *conf = inv_conf_new();
     int next;
@@ -459,7 +462,7 @@ int main(int argc, char **argv) {
         rc = take_state_dir(conf, &argc, argv, next);
     if (rc < 0) {
         int skip = cmd->word2 ? 1 : 0; /* the command's argv starts at its last word */
-        inv_signals_install();
+        invctl_run = inv_main_signals_install();
         rc = cmd->fn(conf, argc - next - skip, argv + next + skip);
     }
     inv_conf_destroy(conf);

@@ -178,7 +178,7 @@ int invctl_watch(inv_conf_t *conf, int argc, char **argv) {
     int64_t prev_total = -1;
     struct timespec prev_t = {0};
     int rc = 0;
-    while (inv_run) {
+    while (*invctl_run) {
         /* events since the last frame */
         rd_kafka_message_t *m;
         /* the first frame gives the tail of every partition a moment to arrive */
@@ -261,7 +261,7 @@ int invctl_watch(inv_conf_t *conf, int argc, char **argv) {
         prev_t = now;
         if (once)
             break;
-        for (int slept = 0; slept < interval_ms && inv_run; slept += 50)
+        for (int slept = 0; slept < interval_ms && *invctl_run; slept += 50)
             usleep(50000);
     }
     inv_kafka_destroy_bounded(rk, "the watch consumer", (int)inv_conf_get_int(conf, "shutdown.timeout.ms"));
