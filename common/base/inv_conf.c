@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "inv_parse.h"
+
 #define I64_BIG INT64_C(1000000000000)
 
 /* The one table of configuration keys. Order is the order of --help and of
@@ -81,18 +83,6 @@ static int key_index(const char *key) {
     return -1;
 }
 
-static int parse_int64(const char *s, int64_t *out) {
-    if (!*s)
-        return -1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || isspace((unsigned char)*s))
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int choice_ok(const char *choices, const char *value) {
     size_t vlen = strlen(value);
     for (const char *p = choices; *p;) {
@@ -109,11 +99,12 @@ static int set_index(inv_conf_t *c, int i, const char *value, char *errstr, size
     const inv_conf_key_t *k = &inv_conf_keys[i];
     int64_t v = 0;
     if (k->type == INV_CONF_INT) {
-        if (parse_int64(value, &v) != 0) {
+        int prc = inv_parse_int64(value, k->min, k->max, &v);
+        if (prc == INV_PARSE_EINVAL) {
             snprintf(errstr, errstr_size, "%s: \"%s\" is not an integer", k->name, value);
             return -1;
         }
-        if (v < k->min || v > k->max) {
+        if (prc == INV_PARSE_ERANGE) {
             snprintf(errstr, errstr_size, "%s: %s is out of range [%lld, %lld]", k->name, value,
                      (long long)k->min, (long long)k->max);
             return -1;

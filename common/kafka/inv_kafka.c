@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "inv_log.h"
+#include "inv_time.h"
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     (void)rk;
@@ -333,8 +334,7 @@ int inv_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
                               size_t errstr_size) {
     /* A topic created a moment ago may not be in every broker's metadata
      * yet: "unknown topic" is retried until the timeout. */
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = inv_time_mono_ms();
     for (;;) {
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
         const struct rd_kafka_metadata *md = NULL;
@@ -351,8 +351,7 @@ int inv_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
         rd_kafka_metadata_destroy(md);
         if (n >= 0)
             return n;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long waited_ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        int64_t waited_ms = inv_time_mono_ms() - t0;
         if ((err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) ||
             waited_ms + 200 > timeout_ms) {
             snprintf(errstr, errstr_size, "topic %s: %s", topic, rd_kafka_err2str(err));

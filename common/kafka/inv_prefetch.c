@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "inv_parse.h"
+
 #define CHECK_EVERY 32      /* messages between two looks at the queue */
 #define WAKE_TIMEOUT_MS 500 /* ListOffsets round trip; the fetchers woke when it was sent */
 
@@ -21,9 +23,8 @@ static int64_t conf_int(rd_kafka_t *rk, const char *name, int64_t dflt) {
     size_t size = sizeof(buf);
     if (rd_kafka_conf_get(rd_kafka_conf(rk), name, buf, &size) != RD_KAFKA_CONF_OK)
         return dflt;
-    char *end;
-    long long v = strtoll(buf, &end, 10);
-    return end != buf && v > 0 ? v : dflt;
+    int64_t v;
+    return inv_parse_int64(buf, 1, INT64_MAX, &v) == 0 ? v : dflt;
 }
 
 inv_prefetch_t *inv_prefetch_new(rd_kafka_t *consumer) {

@@ -1,5 +1,6 @@
 /* inv_store: LMDB state of inv-stock; see inv_store.h for the layout. */
 #include "inv_store.h"
+#include "inv_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -411,16 +412,9 @@ static int rec_del(inv_store_txn_t *t, int db, skey_t *k, int long_form, const c
     return txn_del(t, db, k);
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void maybe_reader_check(inv_store_t *s)
 {
-    int_fast64_t now = now_ns(), last = atomic_load(&s->last_reader_check_ns);
+    int_fast64_t now = inv_time_mono_coarse_ns(), last = atomic_load(&s->last_reader_check_ns);
     if (now - last < READER_CHECK_INTERVAL_NS)
         return;
     if (atomic_compare_exchange_strong(&s->last_reader_check_ns, &last, now))
@@ -481,7 +475,7 @@ static int maybe_grow(inv_store_t *s)
     mdb_env_info(s->env, &info);
     pthread_rwlock_unlock(&s->map_lock);
     if (!atomic_load(&s->grow_pending) &&
-        (used_bytes(s, &info) * 4 <= (uint64_t)info.me_mapsize * 3 || now_ns() < atomic_load(&s->next_growth_ns)))
+        (used_bytes(s, &info) * 4 <= (uint64_t)info.me_mapsize * 3 || inv_time_mono_coarse_ns() < atomic_load(&s->next_growth_ns)))
         return 0;
 
     int rc = 0;
@@ -499,7 +493,7 @@ static int maybe_grow(inv_store_t *s)
         } else {
             atomic_store(&s->grow_pending, pending);
             if (!pending && inv_store_no_room(rc) && !atomic_load(&s->map_lost)) {
-                atomic_store(&s->next_growth_ns, now_ns() + GROWTH_RETRY_NS);
+                atomic_store(&s->next_growth_ns, inv_time_mono_coarse_ns() + GROWTH_RETRY_NS);
                 rc = 0;
             }
         }
@@ -896,7 +890,7 @@ static int env_open(inv_store_t *s, const char *dir, unsigned flags, size_t map,
     if ((rc = reserve_map(s, 0, info.me_mapsize)) != 0)
         return rc;
     mdb_reader_check(s->env, NULL);
-    atomic_store(&s->last_reader_check_ns, now_ns());
+    atomic_store(&s->last_reader_check_ns, inv_time_mono_coarse_ns());
 
     /* The first txn of a tiny map can itself overflow it. */
     for (int i = 0; (rc = store_init_dbs(s)) == MDB_MAP_FULL && i < 8; i++) {
@@ -1046,7 +1040,7 @@ int inv_store_reader_check(inv_store_t *s, int *dead)
     int d = 0, rc = mdb_reader_check(s->env, &d);
     if (dead)
         *dead = d;
-    atomic_store(&s->last_reader_check_ns, now_ns());
+    atomic_store(&s->last_reader_check_ns, inv_time_mono_coarse_ns());
     return rc;
 }
 

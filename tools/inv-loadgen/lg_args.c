@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "inv_codec_conf.h"
+#include "inv_parse.h"
 
 const char lg_args_help[] =
     "Traffic (traffic messages = fresh events, duplicates and malformed messages):\n"
@@ -65,29 +66,6 @@ void lg_args_init(lg_args_t *a) {
     a->lead_time_ms = 5000;
 }
 
-static int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out) {
-    if (!*s || isspace((unsigned char)*s))
-        return -1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_double(const char *s, double min, double max, double *out) {
-    if (!*s || isspace((unsigned char)*s))
-        return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !isfinite(v) || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 int lg_args_parse_duration(const char *s, int64_t *ms) {
     if (!*s || !isdigit((unsigned char)*s))
@@ -125,11 +103,11 @@ static int apply(lg_args_t *a, flag_id_t f, const char *v, char *errstr, size_t 
     double d;
     switch (f) {
     case F_RATE:
-        if (parse_double(v, 0, 1e8, &a->rate))
+        if (inv_parse_double(v, 0, 1e8, &a->rate))
             BAD("a rate in [0, 100000000] messages per second");
         break;
     case F_COUNT:
-        if (parse_i64(v, 0, INT64_MAX, &i))
+        if (inv_parse_int64(v, 0, INT64_MAX, &i))
             BAD("a count >= 0");
         a->count = (uint64_t)i;
         break;
@@ -138,17 +116,17 @@ static int apply(lg_args_t *a, flag_id_t f, const char *v, char *errstr, size_t 
             BAD("a duration such as 30, 30s, 1500ms, 5m or 2h");
         break;
     case F_LOCATIONS:
-        if (parse_i64(v, 1, LG_MAX_LOCATIONS, &i))
+        if (inv_parse_int64(v, 1, LG_MAX_LOCATIONS, &i))
             BAD("an integer in [1, 1000]");
         a->model.locations = (size_t)i;
         break;
     case F_SKUS:
-        if (parse_i64(v, 1, LG_MAX_SKUS, &i))
+        if (inv_parse_int64(v, 1, LG_MAX_SKUS, &i))
             BAD("an integer in [1, 1000000]");
         a->model.skus = (size_t)i;
         break;
     case F_ZIPF:
-        if (parse_double(v, 0, 10, &a->model.zipf))
+        if (inv_parse_double(v, 0, 10, &a->model.zipf))
             BAD("an exponent in [0, 10]");
         break;
     case F_RETURNS:
@@ -157,7 +135,7 @@ static int apply(lg_args_t *a, flag_id_t f, const char *v, char *errstr, size_t 
     case F_COUNTS:
     case F_DUPLICATES:
     case F_MALFORMED:
-        if (parse_double(v, 0, 1, &d))
+        if (inv_parse_double(v, 0, 1, &d))
             BAD("a ratio in [0, 1]");
         if (f == F_RETURNS)
             a->model.returns_ratio = d;
@@ -173,14 +151,12 @@ static int apply(lg_args_t *a, flag_id_t f, const char *v, char *errstr, size_t 
             a->model.malformed_ratio = d;
         break;
     case F_OPENING:
-        if (parse_i64(v, 0, INT64_C(1000000000), &a->model.opening_stock))
+        if (inv_parse_int64(v, 0, INT64_C(1000000000), &a->model.opening_stock))
             BAD("an integer in [0, 1000000000]");
         break;
     case F_SEED: {
-        char *end;
-        errno = 0;
-        unsigned long long s = strtoull(v, &end, 10);
-        if (!*v || !isdigit((unsigned char)*v) || *end || errno)
+        uint64_t s;
+        if (inv_parse_uint64(v, &s) != 0)
             BAD("an unsigned 64-bit integer");
         a->model.seed = s;
         a->seed_given = 1;
@@ -196,7 +172,7 @@ static int apply(lg_args_t *a, flag_id_t f, const char *v, char *errstr, size_t 
         a->reorder_feedback = 1;
         break;
     case F_LEAD:
-        if (parse_i64(v, 0, INT64_C(86400000), &a->lead_time_ms))
+        if (inv_parse_int64(v, 0, INT64_C(86400000), &a->lead_time_ms))
             BAD("milliseconds in [0, 86400000]");
         break;
     case F_ORACLE:

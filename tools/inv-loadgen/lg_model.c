@@ -10,6 +10,7 @@
 
 #include "lg_rng.h"
 #include "lg_zipf.h"
+#include "inv_time.h"
 
 /* 2026-11-02T08:00:00Z: a Monday morning, the default start of the
  * simulated clock (fixed, so a seed alone reproduces the bytes). */
@@ -346,13 +347,7 @@ void lg_model_destroy(lg_model_t *m) {
 
 static pair_t *pair_of(lg_model_t *m, size_t sku, size_t loc) { return &m->pairs[sku * m->conf.locations + loc]; }
 
-static int64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t now_ms(lg_model_t *m) { return m->conf.start_ms == LG_CLOCK_WALL ? wall_ms() : m->clock_ms; }
+static int64_t now_ms(lg_model_t *m) { return m->conf.start_ms == LG_CLOCK_WALL ? inv_time_wall_ms() : m->clock_ms; }
 
 static size_t pick_location(lg_model_t *m) {
     double u = lg_rng_unit(&m->rng);

@@ -26,6 +26,7 @@
 #include "lg_args.h"
 #include "lg_model.h"
 #include "lg_rng.h"
+#include "inv_time.h"
 
 static const inv_conf_flag_t conf_flags[] = {
     {"format", "output.format", "json|avro", "message format; Avro in the Confluent framing, ids schema.id.<Name>"},
@@ -71,11 +72,6 @@ typedef struct {
 static const volatile sig_atomic_t not_stopped = 1;
 static const volatile sig_atomic_t *run_flag = &not_stopped;
 
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
     (void)rk;
@@ -124,7 +120,7 @@ static int produce(loadgen_t *g, const lg_msg_t *m) {
         /* Every queued message is delivered or fails within
          * message.timeout.ms, so this wait ends even if the broker is gone. */
         rd_kafka_poll(g->producer, 5);
-        progress(g, mono_ms());
+        progress(g, inv_time_mono_ms());
     }
 }
 
@@ -178,12 +174,12 @@ static int feedback_poll(loadgen_t *g, int timeout_ms) {
                                  (int)rm->partition, rm->offset, err);
             } else {
                 g->reorders_seen++;
-                pending_push(g, &r, mono_ms() + g->args.lead_time_ms);
+                pending_push(g, &r, inv_time_mono_ms() + g->args.lead_time_ms);
             }
         }
         rd_kafka_message_destroy(rm);
     }
-    int64_t now = mono_ms();
+    int64_t now = inv_time_mono_ms();
     while (g->pending_len && g->pending[g->pending_head].due_ms <= now) {
         pending_t *p = &g->pending[g->pending_head];
         lg_msg_t msg;
@@ -287,22 +283,22 @@ static int run(loadgen_t *g) {
     char err[1024];
     lg_msg_t msg;
     int rc = 0;
-    g->start_ms = g->last_progress_ms = mono_ms();
+    g->start_ms = g->last_progress_ms = inv_time_mono_ms();
     /* opening stock first, as fast as the producer takes it */
     while (*run_flag && (rc = lg_model_next_opening(g->model, &msg, err, sizeof(err))) > 0) {
         if (produce(g, &msg))
             return -1;
         rd_kafka_poll(g->producer, 0);
-        progress(g, mono_ms());
+        progress(g, inv_time_mono_ms());
     }
     if (rc < 0) {
         inv_log_error("%s", err);
         return -1;
     }
     const lg_args_t *a = &g->args;
-    int64_t t0 = mono_ms(); /* pacing: message k is due at t0 + k / rate */
+    int64_t t0 = inv_time_mono_ms(); /* pacing: message k is due at t0 + k / rate */
     while (*run_flag) {
-        int64_t now = mono_ms();
+        int64_t now = inv_time_mono_ms();
         if (a->count && g->traffic >= a->count)
             break;
         if (a->duration_ms && now - g->start_ms >= a->duration_ms)
@@ -342,7 +338,7 @@ static int run(loadgen_t *g) {
         } else {
             rd_kafka_poll(g->producer, wait_ms);
         }
-        progress(g, mono_ms());
+        progress(g, inv_time_mono_ms());
     }
     return 0;
 }
@@ -350,10 +346,10 @@ static int run(loadgen_t *g) {
 /* Waits for every queued message: each is delivered or fails within
  * message.timeout.ms. Returns the number still queued (0 = all done). */
 static int flush_all(loadgen_t *g) {
-    int64_t deadline = mono_ms() + 15 * 60 * 1000;
-    while (rd_kafka_outq_len(g->producer) > 0 && mono_ms() < deadline) {
+    int64_t deadline = inv_time_mono_ms() + 15 * 60 * 1000;
+    while (rd_kafka_outq_len(g->producer) > 0 && inv_time_mono_ms() < deadline) {
         rd_kafka_flush(g->producer, 1000);
-        progress(g, mono_ms());
+        progress(g, inv_time_mono_ms());
     }
     return rd_kafka_outq_len(g->producer);
 }
@@ -459,7 +455,7 @@ int main(int argc, char **argv) {
     }
     int run_rc = run(&g);
     int undelivered = flush_all(&g);
-    double secs = (double)(mono_ms() - g.start_ms) / 1000.0;
+    double secs = (double)(inv_time_mono_ms() - g.start_ms) / 1000.0;
     print_totals(&g, secs, undelivered);
     rc = run_rc == 0 && undelivered == 0 && g.failed == 0 ? 0 : 1;
     if (rc)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inv_parse.h"
+
 enum { COL_SKU, COL_LOCATION, COL_POINT, COL_QUANTITY, COL_SAFETY, COL_COUNT };
 static const char *const col_names[COL_COUNT] = {"sku", "location_id", "reorder_point", "reorder_quantity",
                                                  "safety_stock"};
@@ -85,14 +87,12 @@ int inv_policy_csv_read(FILE *f, const char *name, inv_policy_csv_cb cb, void *o
                 }
                 continue;
             }
-            char *end;
-            errno = 0;
-            long long x = strtoll(v, &end, 10);
-            if (!*v || *end || errno) {
+            int64_t x;
+            if (inv_parse_int64(v, INT64_MIN, INT64_MAX, &x) != 0) {
                 snprintf(errstr, errstr_size, "%s:%d: %s: \"%s\" is not an integer", name, lineno, col_names[c], v);
                 rc = -1;
             } else if (x < 0 && c != COL_POINT) {
-                snprintf(errstr, errstr_size, "%s:%d: %s: %lld is negative", name, lineno, col_names[c], x);
+                snprintf(errstr, errstr_size, "%s:%d: %s: %lld is negative", name, lineno, col_names[c], (long long)x);
                 rc = -1;
             } else {
                 r.v[c - COL_POINT] = x;

@@ -12,6 +12,7 @@
 #include "inv_kafka.h"
 #include "inv_log.h"
 #include "inv_main.h"
+#include "inv_parse.h"
 #include "inv_policy_csv.h"
 #include "inv_codec_conf.h"
 #include "inv_rules.h"
@@ -54,9 +55,8 @@ static int usage_error(const char *what, const char *detail) {
 }
 
 static int parse_int_arg(const char *flag, const char *value, int min, int max, int *out) {
-    char *end;
-    long v = strtol(value, &end, 10);
-    if (!*value || *end || v < min || v > max) {
+    int64_t v;
+    if (inv_parse_int64(value, min, max, &v) != 0) {
         fprintf(stderr, "invctl: %s: \"%s\" is not an integer in [%d, %d]\n", flag, value, min, max);
         return -1;
     }
@@ -259,9 +259,8 @@ static int policy_send(void *opaque, const inv_policy_t *p) {
 }
 
 static int parse_i64_arg(const char *flag, const char *value, int64_t min, int64_t *out) {
-    char *end;
-    long long v = strtoll(value, &end, 10);
-    if (!*value || *end || v < min) {
+    int64_t v;
+    if (inv_parse_int64(value, min, INT64_MAX, &v) != 0) {
         fprintf(stderr, "invctl: %s: \"%s\" is not an integer >= %lld\n", flag, value, (long long)min);
         return -1;
     }

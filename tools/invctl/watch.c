@@ -17,8 +17,10 @@
 #include "inv_codec_conf.h"
 #include "inv_kafka.h"
 #include "inv_log.h"
+#include "inv_parse.h"
 #include "inv_rules.h"
 #include "inv_store.h"
+#include "inv_time.h"
 
 #define MAX_ROWS 12
 #define MAX_EVENTS 8
@@ -143,13 +145,12 @@ static rd_kafka_t *tail_consumer(inv_conf_t *conf, const char *const topics[2], 
 int invctl_watch(inv_conf_t *conf, int argc, char **argv) {
     int interval_ms = 1000, top = 8, once = 0;
     for (int i = 1; i < argc; i++) {
-        char *end;
+        int64_t v;
         if (strcmp(argv[i], "--once") == 0) {
             once = 1;
         } else if ((strcmp(argv[i], "--interval-ms") == 0 || strcmp(argv[i], "--top") == 0) && i + 1 < argc) {
-            long v = strtol(argv[i + 1], &end, 10);
             int is_top = strcmp(argv[i], "--top") == 0;
-            if (*end || v < 1 || v > (is_top ? MAX_ROWS : 60000)) {
+            if (inv_parse_int64(argv[i + 1], 1, is_top ? MAX_ROWS : 60000, &v) != 0) {
                 fprintf(stderr, "invctl: %s: \"%s\" is not an integer in [1, %d]\n", argv[i], argv[i + 1],
                         is_top ? MAX_ROWS : 60000);
                 return 2;
@@ -176,18 +177,15 @@ int invctl_watch(inv_conf_t *conf, int argc, char **argv) {
     }
     recent_t reorders = {0}, shortages = {0};
     int64_t prev_total = -1;
-    struct timespec prev_t = {0};
+    double prev_t = 0;
     int rc = 0;
     while (*invctl_run) {
         /* events since the last frame */
         rd_kafka_message_t *m;
         /* the first frame gives the tail of every partition a moment to arrive */
-        struct timespec t0;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int64_t t0 = inv_time_mono_ms();
         for (;;) {
-            struct timespec t1;
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            int first_frame_left = prev_total < 0 ? 1500 - (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000) : 0;
+            int first_frame_left = prev_total < 0 ? 1500 - (int)(inv_time_mono_ms() - t0) : 0;
             m = rd_kafka_consumer_poll(rk, first_frame_left > 0 ? 100 : 0);
             if (!m) {
                 if (first_frame_left > 0)
@@ -215,8 +213,7 @@ int invctl_watch(inv_conf_t *conf, int argc, char **argv) {
         inv_store_txn_abort(txn);
         inv_store_close(store);
 
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
+        double now = inv_time_mono_s();
         int64_t total = 0, lag = 0;
         printf("\033[H\033[2J");
         printf("inventory-events  watch of %s  (Ctrl-C to stop)\n\n", dir);
@@ -234,7 +231,7 @@ int invctl_watch(inv_conf_t *conf, int argc, char **argv) {
                 lag += l > 0 ? l : 0;
                 printf("%-10d %-10lld %-10lld %lld\n", p, (long long)snap.applied[p], (long long)hi, (long long)l);
             }
-            double dt = (double)(now.tv_sec - prev_t.tv_sec) + (double)(now.tv_nsec - prev_t.tv_nsec) / 1e9;
+            double dt = now - prev_t;
             double rate = prev_total >= 0 && dt > 0 ? (double)(total - prev_total) / dt : 0;
             printf("\nthroughput %.0f movements/s   total applied %lld   lag %lld   rows %llu\n\n", rate,
                    (long long)total, (long long)lag, (unsigned long long)snap.rows);
