@@ -98,7 +98,7 @@ static rd_kafka_t *new_handle(rd_kafka_type_t type, rd_kafka_conf_t *kc, char *e
 
 /* A small prefetch queue (librdkafka's: 100 000 messages, 64 MiB, most of
  * a consumer's memory); whoever polls the consumer runs inv_prefetch so
- * that 2.0.2's fetcher does not stall on it. A fetch response is taken in
+ * that the fetcher does not stall on it (INV_RDK_FETCH_QUEUE_STALL). A fetch response is taken in
  * whole, whatever the queue holds (1 MiB of lz4 JSON is ~4 MiB of messages
  * and ~20 000 librdkafka ops): fetch.max.bytes 512 KiB halves that peak
  * (librdkafka wants message.max.bytes, unused by a consumer, no larger).
@@ -157,10 +157,8 @@ rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactiona
         (transactional_id && set_default(kc, c, "batch.size", "262144", errstr, errstr_size) != 0) ||
         set_default(kc, c, "compression.type", "lz4", errstr, errstr_size) != 0 ||
         set_default(kc, c, "queue.buffering.max.messages", "500000", errstr, errstr_size) != 0 ||
-        /* librdkafka 2.0.2 retries AddOffsetsToTxn after retry.backoff.ms
-         * when the previous transaction's markers are still being written
-         * (CONCURRENT_TRANSACTIONS): at the default 100 ms that is the p99
-         * of back-to-back transactions */
+        /* INV_RDK_CONCURRENT_TXN_BACKOFF: at the default 100 ms the
+         * retry is the p99 of back-to-back transactions */
         set_default(kc, c, "retry.backoff.ms", "10", errstr, errstr_size) != 0 ||
         (transactional_id &&
          (conf_set(kc, "transactional.id", transactional_id, errstr, errstr_size) != 0 ||
@@ -325,9 +323,17 @@ int inv_kafka_destroy_bounded(rd_kafka_t *rk, const char *what, int timeout_ms) 
     }
     pthread_detach(thread);
     inv_log_warn("destroying %s did not finish within %d ms: librdkafka 2.0.x's rd_kafka_destroy hang "
-                 "(librdkafka#4362); going on without it (its thread and memory are left behind)",
+                 "(INV_RDK_DESTROY_MAY_HANG, librdkafka#4362); going on without it (its thread and memory are left behind)",
                  what, timeout_ms);
     return -1;
+}
+
+int inv_kafka_close_destroy(rd_kafka_t *rk, const char *what, int timeout_ms) {
+    if (!rk)
+        return 0;
+    if (rd_kafka_type(rk) == RD_KAFKA_CONSUMER && !rd_kafka_consumer_closed(rk))
+        rd_kafka_consumer_close(rk);
+    return inv_kafka_destroy_bounded(rk, what, timeout_ms);
 }
 
 int inv_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,

@@ -10,6 +10,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "inv_rdk_compat.h"
+
 #include "inv_conf.h"
 
 /* A librdkafka conf with bootstrap.servers, client.id, logging routed to
@@ -30,8 +32,7 @@ rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactiona
                                    void *opaque, char *errstr, size_t errstr_size);
 
 /* A read_committed consumer in group_id with manual offset handling, the
- * eager range assignor (librdkafka 2.0.2's cooperative-sticky has known
- * hangs and lost assignments, fixed only in 2.4-2.10) and, if rebalance_cb is
+ * eager range assignor (INV_RDK_COOPERATIVE_UNSAFE) and, if rebalance_cb is
  * not NULL, that rebalance callback with `opaque`. group_id NULL makes a
  * consumer for manual assignment only. */
 rd_kafka_t *inv_kafka_consumer_new(const inv_conf_t *c, const char *group_id,
@@ -41,8 +42,8 @@ rd_kafka_t *inv_kafka_consumer_new(const inv_conf_t *c, const char *group_id,
 
 /* A consumer that reads partitions it assigns itself (restores, the
  * policies table, invctl): read_committed, no auto commit, and partition EOF
- * events when partition_eof is set. `name` is its client.id and group.id:
- * librdkafka 2.0.2 refuses rd_kafka_assign() without a group.id, and since
+ * events when partition_eof is set. `name` is its client.id and group.id
+ * (INV_RDK_ASSIGN_NEEDS_GROUP_ID), and since
  * the consumer never subscribes nor commits it never joins that group.
  * extra: more librdkafka properties as NULL-terminated name/value pairs (may
  * be NULL); the user's kafka.* settings still win over them. */
@@ -55,9 +56,8 @@ rd_kafka_t *inv_kafka_admin_new(const inv_conf_t *c, char *errstr, size_t errstr
 /*
  * Destroys rk (rd_kafka_destroy), waiting at most timeout_ms for it. For the
  * handles a long-running program destroys at exit, after its state is
- * committed: librdkafka 2.0.x can hang in rd_kafka_destroy forever (a leaked
- * toppar reference keeps a broker thread alive, librdkafka#4362, #4486,
- * #4674), and a process stuck there only goes with kill -9.
+ * committed: rd_kafka_destroy can hang forever (INV_RDK_DESTROY_MAY_HANG),
+ * and a process stuck there only goes with kill -9.
  *
  * The destroy runs on a helper thread. Returns 0 once it returned, or -1
  * after timeout_ms with one warning naming `what` ("the policies consumer"):
@@ -67,6 +67,13 @@ rd_kafka_t *inv_kafka_admin_new(const inv_conf_t *c, char *errstr, size_t errstr
  * handle is destroyed on the calling thread, without a bound.
  */
 int inv_kafka_destroy_bounded(rd_kafka_t *rk, const char *what, int timeout_ms);
+
+/* How every program lets go of a client: a consumer not yet closed is
+ * closed first (rd_kafka_consumer_close: it leaves its group), then the
+ * handle goes through inv_kafka_destroy_bounded(). rk may be NULL (0).
+ * Returns what inv_kafka_destroy_bounded() returns; rk is no longer the
+ * caller's either way. */
+int inv_kafka_close_destroy(rd_kafka_t *rk, const char *what, int timeout_ms);
 
 /* Number of partitions of topic, or -1 with errstr (unknown topic, broker
  * unreachable within timeout_ms). */

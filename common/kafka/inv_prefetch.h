@@ -1,6 +1,6 @@
 /*
- * inv_prefetch: a small consumer prefetch queue without librdkafka 2.0.2's
- * one-second stall.
+ * inv_prefetch: a small consumer prefetch queue without librdkafka's
+ * one-second stall (INV_RDK_FETCH_QUEUE_STALL in inv_rdk_compat.h).
  *
  * librdkafka prefetches into the consumer queue until it holds
  * queued.min.messages messages or queued.max.messages.kbytes of payload

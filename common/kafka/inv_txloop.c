@@ -22,7 +22,7 @@ typedef struct {
  * transaction each: while the broker still writes one transaction's commit
  * markers, the next one already runs under another transactional id, which
  * the coordinator would otherwise answer with CONCURRENT_TRANSACTIONS (and
- * librdkafka 2.0.2 retry after a back-off). Only one transaction is ever
+ * librdkafka retry after a back-off, INV_RDK_CONCURRENT_TXN_BACKOFF). Only one transaction is ever
  * open: the next begins after the previous commit returned. */
 typedef struct {
     rd_kafka_t *rk;
@@ -157,7 +157,7 @@ static void producer_destroy(inv_txloop_t *l, int i) {
         return;
     clear_topic_cache(pr);
     rd_kafka_purge(pr->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    /* a destroy that hangs (librdkafka 2.0.x) would stop the loop for good;
+    /* a destroy that hangs (INV_RDK_DESTROY_MAY_HANG) would stop the loop for good;
      * the producer being replaced is of no more use, so it may stay behind */
     producer_destroy_bounded(l, pr);
 }
@@ -178,8 +178,8 @@ static void reset_batch(inv_txloop_t *l) {
 /* Back to the group's committed offsets: what the aborted batch consumed
  * will be delivered again. By seek, not by assign(): re-assigning while a
  * revocation is pending (a session lost during a broker restart) trips
- * librdkafka 2.0.2's rktp_started assertion when the revoke callback then
- * unassigns (librdkafka #5573). rd_kafka_seek with timeout 0 is
+ * the rktp_started assertion when the revoke callback then unassigns
+ * (INV_RDK_REASSIGN_ASSERT). rd_kafka_seek with timeout 0 is
  * asynchronous and purges what was already fetched. */
 static void rewind_consumer(inv_txloop_t *l) {
     if (l->in_rebalance)
@@ -581,7 +581,7 @@ void inv_txloop_destroy(inv_txloop_t *l) {
     if (l->consumer) {
         char what[300];
         snprintf(what, sizeof(what), "the consumer of group %s", l->group_id);
-        inv_kafka_destroy_bounded(l->consumer, what, l->destroy_timeout_ms);
+        inv_kafka_close_destroy(l->consumer, what, l->destroy_timeout_ms);
         l->consumer = NULL;
     }
     for (int i = 0; i < l->producer_count; i++) {

@@ -10,16 +10,15 @@
  *
  * Failures follow librdkafka's examples/transactions.c: an abortable error
  * aborts the transaction and rewinds the consumer to the committed offsets
- * (by rd_kafka_seek with timeout 0: rd_kafka_seek_partitions in librdkafka
- * 2.0.2 has a broken timeout, #4230, and re-assigning trips #5573); a fatal producer error (fenced, epoch bumped)
- * recreates the producer, then rewinds. So read_committed subscribers see
+ * (by rd_kafka_seek with timeout 0: INV_RDK_SEEK_PARTITIONS_TIMEOUT,
+ * INV_RDK_REASSIGN_ASSERT); a fatal producer error (fenced, epoch bumped,
+ * INV_RDK_IDEMPOTENT_DESYNC_FATAL) recreates the producer, then rewinds. So read_committed subscribers see
  * each input's outputs exactly once.
  *
- * The eager `range` assignor is used (cooperative rebalancing in 2.0.2 has
- * hangs, duplicates and lost assignments fixed only in 2.4-2.10); on
+ * The eager `range` assignor is used (INV_RDK_COOPERATIVE_UNSAFE); on
  * revocation the open transaction commits before the partitions go.
  * Messages come from rd_kafka_consumer_poll, one at a time, because the batch
- * consume API is unsafe with rebalances in 2.0.x.
+ * consume API is unsafe with rebalances (INV_RDK_BATCH_CONSUME_UNSAFE).
  */
 #ifndef INV_TXLOOP_H
 #define INV_TXLOOP_H

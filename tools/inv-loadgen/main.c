@@ -200,8 +200,7 @@ static int feedback_poll(loadgen_t *g, int timeout_ms) {
 
 static int feedback_open(loadgen_t *g, char *errstr, size_t n) {
     const char *topic = inv_conf_get(g->conf, "topic.reorders");
-    /* librdkafka 2.0.2 refuses rd_kafka_assign() without a group.id; this
-     * consumer only assigns (from the end) and never commits, so it never
+    /* INV_RDK_ASSIGN_NEEDS_GROUP_ID: this consumer only assigns (from the end) and never commits, so it never
      * joins that group. */
     char group[300];
     const char *gid = inv_conf_get(g->conf, "group.id");
@@ -475,12 +474,8 @@ done:
         rc = 1;
     if (stats)
         fclose(stats);
-    /* librdkafka 2.0.x can hang in rd_kafka_destroy forever (librdkafka#4362) */
     int destroy_timeout_ms = (int)inv_conf_get_int(g.conf, "shutdown.timeout.ms");
-    if (g.reorders) {
-        rd_kafka_consumer_close(g.reorders);
-        inv_kafka_destroy_bounded(g.reorders, "the reorders consumer", destroy_timeout_ms);
-    }
+    inv_kafka_close_destroy(g.reorders, "the reorders consumer", destroy_timeout_ms);
     for (size_t i = 0; i < g.pending_len; i++)
         pending_free(&g.pending[g.pending_head + i]);
     free(g.pending);
@@ -488,8 +483,7 @@ done:
     for (int t = 0; t < LG_TOPIC_MAX; t++)
         if (g.topics[t])
             rd_kafka_topic_destroy(g.topics[t]);
-    if (g.producer)
-        inv_kafka_destroy_bounded(g.producer, "the producer", destroy_timeout_ms);
+    inv_kafka_close_destroy(g.producer, "the producer", destroy_timeout_ms);
     lg_model_destroy(g.model);
     inv_conf_destroy(g.conf);
     return rc;

@@ -102,7 +102,7 @@ static int cmd_topics_create(inv_conf_t *conf, int argc, char **argv) {
     }
     if (rc != 0)
         fprintf(stderr, "invctl: %s\n", errstr);
-    rd_kafka_destroy(rk);
+    inv_kafka_close_destroy(rk, "the admin client", (int)inv_conf_get_int(conf, "shutdown.timeout.ms"));
     return rc == 0 ? 0 : 1;
 }
 
@@ -195,6 +195,7 @@ typedef struct {
     rd_kafka_t *rk;
     inv_encoder_t *enc;
     inv_codec_conf_t codec;
+    int destroy_timeout_ms;
     inv_buf_t buf;
     const char *topic;
     int sent;
@@ -205,6 +206,7 @@ static int policy_out_open(policy_out_t *po, inv_conf_t *conf) {
     memset(po, 0, sizeof(*po));
     po->topic = inv_conf_get(conf, "topic.policies");
     inv_codec_conf_read(conf, &po->codec);
+    po->destroy_timeout_ms = (int)inv_conf_get_int(conf, "shutdown.timeout.ms");
     inv_buf_init(&po->buf);
     if (!(po->enc = inv_encoder_new(po->codec.output_format, &po->codec.resolver, errstr, sizeof(errstr))) ||
         !(po->rk = inv_kafka_producer_new(conf, NULL, NULL, NULL, errstr, sizeof(errstr)))) {
@@ -224,7 +226,7 @@ static int policy_out_close(policy_out_t *po) {
                     rd_kafka_outq_len(po->rk) == 1 ? "y" : "ies", po->topic);
             rc = 1;
         }
-        rd_kafka_destroy(po->rk);
+        inv_kafka_close_destroy(po->rk, "the policies producer", po->destroy_timeout_ms);
     }
     inv_encoder_destroy(po->enc);
     inv_buf_free(&po->buf);
@@ -361,7 +363,7 @@ static int cmd_dlq(inv_conf_t *conf, int argc, char **argv) {
     int n = inv_kafka_partition_count(rk, topic, 15000, errstr, sizeof(errstr));
     if (n < 0) {
         fprintf(stderr, "invctl: %s\n", errstr);
-        rd_kafka_destroy(rk);
+        inv_kafka_close_destroy(rk, "the dead-letter consumer", (int)inv_conf_get_int(conf, "shutdown.timeout.ms"));
         return 1;
     }
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n);
@@ -399,8 +401,7 @@ static int cmd_dlq(inv_conf_t *conf, int argc, char **argv) {
         rd_kafka_message_destroy(m);
     }
     printf("%d dead letter(s) shown from %s\n", shown, topic);
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
+    inv_kafka_close_destroy(rk, "the dead-letter consumer", (int)inv_conf_get_int(conf, "shutdown.timeout.ms"));
     return 0;
 }
 

@@ -128,7 +128,7 @@ static rd_kafka_t *tail_consumer(inv_conf_t *conf, const char *const topics[2], 
         int n = inv_kafka_partition_count(rk, topics[t], 10000, errstr, errstr_size);
         if (n < 0) {
             rd_kafka_topic_partition_list_destroy(parts);
-            rd_kafka_destroy(rk);
+            inv_kafka_close_destroy(rk, "the watch consumer", (int)inv_conf_get_int(conf, "shutdown.timeout.ms"));
             return NULL;
         }
         for (int p = 0; p < n; p++) {
@@ -261,7 +261,7 @@ int invctl_watch(inv_conf_t *conf, int argc, char **argv) {
         for (int slept = 0; slept < interval_ms && *invctl_run; slept += 50)
             usleep(50000);
     }
-    inv_kafka_destroy_bounded(rk, "the watch consumer", (int)inv_conf_get_int(conf, "shutdown.timeout.ms"));
+    inv_kafka_close_destroy(rk, "the watch consumer", (int)inv_conf_get_int(conf, "shutdown.timeout.ms"));
     inv_decoder_destroy(dec);
     return rc;
 }
