@@ -2,10 +2,21 @@
  * A tiny test harness in the manner of librdkafka's tests/test.h: each test
  * is a function, each assertion prints the expression, file:line and a
  * message, and the runner prints "N passed, N failed" and exits non-zero on
- * any failure.
+ * any failure. The one set of assertions of every unit test:
+ *
+ *   INV_ASSERT(expr[, fmt, ...])        fails the test and returns from it
+ *   INV_ASSERT_EQ_INT(expected, actual)  the same, printing both integers
+ *   INV_ASSERT_EQ_STR(expected, actual)  the same, printing both strings
+ *   INV_EXPECT(expr[, fmt, ...])        fails the test but carries on (for
+ *                                        helpers that check many cases)
+ *   INV_FAIL(fmt, ...)                  fails the test and returns from it
  *
  *   static void test_parses_a_sale(void) { INV_ASSERT_EQ_INT(1, 1); }
  *   int main(void) { INV_RUN(test_parses_a_sale); return INV_TEST_DONE(); }
+ *
+ * The message of INV_ASSERT and INV_EXPECT may be left out: the format
+ * printed is never empty (no -Wformat-zero-length), and gcc and clang take
+ * an empty __VA_ARGS__ in C11 unless -pedantic (C23 allows it outright).
  */
 #ifndef INV_TEST_H
 #define INV_TEST_H
@@ -25,6 +36,16 @@ static const char *inv_test_cur_name;
         fprintf(stderr, "\n");                                                 \
         inv_test_cur_failed = 1;                                               \
         return;                                                                \
+    } while (0)
+
+#define INV_EXPECT(expr, ...)                                                  \
+    do {                                                                       \
+        if (!(expr)) {                                                         \
+            fprintf(stderr, "FAIL %s (%s:%d): %s:", inv_test_cur_name, __FILE__, __LINE__, #expr); \
+            fprintf(stderr, " " __VA_ARGS__);                                  \
+            fprintf(stderr, "\n");                                             \
+            inv_test_cur_failed = 1;                                           \
+        }                                                                      \
     } while (0)
 
 #define INV_ASSERT(expr, ...)                                                  \

@@ -118,7 +118,7 @@ static void test_decoded_sale_has_the_contract_values(void)
     INV_ASSERT_EQ_STR("store-12", ev.location_id);
     INV_ASSERT_EQ_INT(INV_CHANNEL_STORE, ev.channel);
     INV_ASSERT_EQ_INT(1795341600000LL, ev.occurred_at_ms);
-    CHECK(ev.original_event_id == NULL && ev.purchase_order_id == NULL);
+    INV_ASSERT(ev.original_event_id == NULL && ev.purchase_order_id == NULL);
     INV_ASSERT_EQ_INT(2, ev.line_count);
     INV_ASSERT_EQ_STR("SKU-1", ev.lines[0].sku);
     INV_ASSERT_EQ_INT(2, ev.lines[0].quantity);
@@ -231,26 +231,26 @@ static void test_enum_names_round_trip(void)
 {
     for (int c = INV_CHANNEL_STORE; c <= INV_CHANNEL_B2B; c++) {
         inv_channel_t back;
-        CHECK(inv_channel_from_string(inv_channel_to_string((inv_channel_t)c), &back) == 0 && back == (inv_channel_t)c);
+        INV_ASSERT(inv_channel_from_string(inv_channel_to_string((inv_channel_t)c), &back) == 0 && back == (inv_channel_t)c);
     }
     for (int t = INV_MOVE_SALE; t <= INV_MOVE_COUNT; t++) {
         inv_movement_type_t back;
-        CHECK(inv_movement_type_from_string(inv_movement_type_to_string((inv_movement_type_t)t), &back) == 0 &&
+        INV_ASSERT(inv_movement_type_from_string(inv_movement_type_to_string((inv_movement_type_t)t), &back) == 0 &&
                    back == (inv_movement_type_t)t);
     }
     for (int s = INV_SHORTAGE_LOW; s <= INV_SHORTAGE_RESTORED; s++) {
         inv_shortage_state_t back;
-        CHECK(inv_shortage_state_from_string(inv_shortage_state_to_string((inv_shortage_state_t)s), &back) == 0 &&
+        INV_ASSERT(inv_shortage_state_from_string(inv_shortage_state_to_string((inv_shortage_state_t)s), &back) == 0 &&
                    back == (inv_shortage_state_t)s);
     }
     for (int k = INV_RESTOCK_RECEIPT; k <= INV_RESTOCK_COUNT; k++) {
         inv_restock_kind_t back;
-        CHECK(inv_restock_kind_from_string(inv_restock_kind_to_string((inv_restock_kind_t)k), &back) == 0 &&
+        INV_ASSERT(inv_restock_kind_from_string(inv_restock_kind_to_string((inv_restock_kind_t)k), &back) == 0 &&
                    back == (inv_restock_kind_t)k);
     }
     for (int d = INV_DISPOSITION_RESELLABLE; d <= INV_DISPOSITION_DAMAGED; d++) {
         inv_disposition_t back;
-        CHECK(inv_disposition_from_string(inv_disposition_to_string((inv_disposition_t)d), &back) == 0 &&
+        INV_ASSERT(inv_disposition_from_string(inv_disposition_to_string((inv_disposition_t)d), &back) == 0 &&
                    back == (inv_disposition_t)d);
     }
     INV_ASSERT_EQ_STR("return_damaged", inv_movement_type_to_string(INV_MOVE_RETURN_DAMAGED));
@@ -259,7 +259,7 @@ static void test_enum_names_round_trip(void)
     INV_ASSERT(inv_shortage_state_to_string(INV_SHORTAGE_NONE) == NULL, "NONE has no name");
     inv_channel_t c;
     INV_ASSERT(inv_channel_from_string("Store", &c) == -1, "names are exact");
-    CHECK(inv_channel_from_string(NULL, &c) == -1);
+    INV_ASSERT(inv_channel_from_string(NULL, &c) == -1);
 }
 
 static void test_message_type_names_and_formats(void)
@@ -269,14 +269,14 @@ static void test_message_type_names_and_formats(void)
     for (int t = 0; t < INV_MSG_COUNT; t++) {
         inv_msg_type_t back;
         INV_ASSERT_EQ_STR(names[t], inv_msg_type_name((inv_msg_type_t)t));
-        CHECK(inv_msg_type_from_name(inv_msg_type_name((inv_msg_type_t)t), &back) == 0 && back == (inv_msg_type_t)t);
+        INV_ASSERT(inv_msg_type_from_name(inv_msg_type_name((inv_msg_type_t)t), &back) == 0 && back == (inv_msg_type_t)t);
         INV_ASSERT_EQ_INT(t + 1, inv_schema_default_ids[t]);
     }
-    CHECK(inv_msg_type_name(INV_MSG_COUNT) == NULL);
+    INV_ASSERT(inv_msg_type_name(INV_MSG_COUNT) == NULL);
     inv_format_t f;
-    CHECK(inv_format_from_string("avro", &f) == 0 && f == INV_FORMAT_AVRO);
-    CHECK(inv_format_from_string("json", &f) == 0 && f == INV_FORMAT_JSON);
-    CHECK(inv_format_from_string("xml", &f) == -1);
+    INV_ASSERT(inv_format_from_string("avro", &f) == 0 && f == INV_FORMAT_AVRO);
+    INV_ASSERT(inv_format_from_string("json", &f) == 0 && f == INV_FORMAT_JSON);
+    INV_ASSERT(inv_format_from_string("xml", &f) == -1);
     INV_ASSERT_EQ_STR("avro", inv_format_to_string(INV_FORMAT_AVRO));
 }
 
@@ -286,9 +286,9 @@ static void test_static_resolver_maps_ids_both_ways(void)
     inv_schema_resolver_t r;
     inv_msg_type_t t;
     inv_schema_resolver_static_init(&r, ids);
-    CHECK(r.lookup_id(&r, 103, &t) == 0 && t == INV_MSG_RESTOCK_EVENT);
-    CHECK(r.lookup_id(&r, 1 << 30, &t) == 0 && t == INV_MSG_SHORTAGE_EVENT);
-    CHECK(r.lookup_id(&r, 1, &t) == -1);
+    INV_ASSERT(r.lookup_id(&r, 103, &t) == 0 && t == INV_MSG_RESTOCK_EVENT);
+    INV_ASSERT(r.lookup_id(&r, 1 << 30, &t) == 0 && t == INV_MSG_SHORTAGE_EVENT);
+    INV_ASSERT(r.lookup_id(&r, 1, &t) == -1);
     INV_ASSERT_EQ_INT(104, r.id_for(&r, INV_MSG_STOCK_MOVEMENT));
 }
 
@@ -323,13 +323,13 @@ static void test_decoder_refuses_ids_shared_by_two_types(void)
     static const int32_t neg[INV_MSG_COUNT] = {1, 2, 3, 4, 5, -6, 7, 8};
     inv_schema_resolver_t r;
     inv_schema_resolver_static_init(&r, ids);
-    CHECK(inv_decoder_new(&r, err, sizeof(err)) == NULL);
+    INV_ASSERT(inv_decoder_new(&r, err, sizeof(err)) == NULL);
     INV_ASSERT_EQ_STR("schema.id.StockMovement: 3 is also the id of RestockEvent", err);
-    CHECK(inv_encoder_new(INV_FORMAT_AVRO, &r, err, sizeof(err)) == NULL);
+    INV_ASSERT(inv_encoder_new(INV_FORMAT_AVRO, &r, err, sizeof(err)) == NULL);
     inv_schema_resolver_static_init(&r, neg);
-    CHECK(inv_decoder_new(&r, err, sizeof(err)) == NULL);
+    INV_ASSERT(inv_decoder_new(&r, err, sizeof(err)) == NULL);
     INV_ASSERT_EQ_STR("schema.id.StockLevel: -6 is negative", err);
-    CHECK(inv_encoder_new((inv_format_t)7, &resolver, err, sizeof(err)) == NULL);
+    INV_ASSERT(inv_encoder_new((inv_format_t)7, &resolver, err, sizeof(err)) == NULL);
     INV_ASSERT_EQ_STR("unknown output format 7", err);
 }
 
@@ -391,7 +391,7 @@ static void test_encoders_write_contract_violations_the_decoder_rejects(void)
     INV_ASSERT(inv_encoder_encode_event(enc_avro, &ev, &out, err, sizeof(err)) == 0, "%s", err);
     int rc = inv_decoder_decode_event(dec, INV_EVENT_SALE, out.data, out.len, &back, err, sizeof(err));
     inv_buf_free(&out);
-    CHECK(rc == -1);
+    INV_ASSERT(rc == -1);
     INV_ASSERT_EQ_STR("event_id: empty string, expected 1 to 256 bytes", err);
 }
 
@@ -403,10 +403,8 @@ static void expect_encode_error(inv_encoder_t *e, const inv_event_t *ev, const c
     int rc = inv_encoder_encode_event(e, ev, &out, err, sizeof(err));
     size_t len = out.len;
     inv_buf_free(&out);
-    if (rc != -1 || len != 0 || strcmp(err, want) != 0)
-        fprintf(stderr, "  %s: rc %d len %zu, \"%s\", want \"%s\"\n", inv_format_to_string(e == enc_json ? INV_FORMAT_JSON : INV_FORMAT_AVRO),
-                rc, len, err, want);
-    inv_test_cur_failed |= rc != -1 || len != 0 || strcmp(err, want) != 0;
+    INV_EXPECT(rc == -1 && len == 0 && strcmp(err, want) == 0, "%s: rc %d len %zu, \"%s\", want \"%s\"",
+               inv_format_to_string(e == enc_json ? INV_FORMAT_JSON : INV_FORMAT_AVRO), rc, len, err, want);
 }
 
 static void test_encoders_refuse_what_cannot_be_written(void)
@@ -480,7 +478,7 @@ static void test_largest_event_round_trips(void)
         size_t len = out.len;
         inv_buf_free(&out);
         INV_ASSERT(rc == 0 && rc2 == 0, "%s", err);
-        CHECK(len > INV_CODEC_MAX_LINES * INV_CODEC_MAX_ID_LEN);
+        INV_ASSERT(len > INV_CODEC_MAX_LINES * INV_CODEC_MAX_ID_LEN);
         INV_ASSERT_EQ_INT(INV_CODEC_MAX_LINES, back.line_count);
         INV_ASSERT_EQ_STR(skus[999], back.lines[999].sku);
         INV_ASSERT_EQ_INT(INT64_MAX - 999, back.lines[999].quantity);
@@ -495,7 +493,7 @@ static void test_avro_arrays_in_several_blocks_decode(void)
     unsigned char buf[256];
     size_t len = avro_spec(buf, sizeof(buf), "@1 s:T-1 s:pos s:store-1 e:1 l:0 a:1 s:A l:1 a:-2 l:6 s:B l:2 s:C l:3 a:0");
     inv_event_t ev;
-    CHECK(len > 0);
+    INV_ASSERT(len > 0);
     INV_ASSERT(inv_decoder_decode_event(dec, INV_EVENT_SALE, buf, len, &ev, err, sizeof(err)) == 0, "%s", err);
     INV_ASSERT_EQ_INT(3, ev.line_count);
     INV_ASSERT_EQ_STR("C", ev.lines[2].sku);
@@ -516,7 +514,7 @@ static void test_encoding_reuses_the_callers_buffer(void)
     int same = out.data == data && out.len == len;
     inv_buf_free(&out);
     INV_ASSERT(same, "no reallocation for messages that fit");
-    CHECK(out.data == NULL && out.len == 0 && out.cap == 0);
+    INV_ASSERT(out.data == NULL && out.len == 0 && out.cap == 0);
 }
 
 static void test_buf_append_grows_and_keeps_a_nul(void)

@@ -27,7 +27,7 @@ static void test_embedded_schemas_are_the_files(void)
         free(text);
         INV_ASSERT(same, "%s differs from common/codec/inv_schemas.c: run `cmake -P common/codec/inv_schemas.cmake`", path);
     }
-    CHECK(inv_schema_json(INV_MSG_COUNT) == NULL);
+    INV_ASSERT(inv_schema_json(INV_MSG_COUNT) == NULL);
 }
 
 static void test_every_schema_matches_the_codec(void)

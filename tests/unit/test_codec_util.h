@@ -13,9 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* INV_ASSERT without a message trips -Wformat-zero-length under gcc. */
-#define CHECK(expr) INV_ASSERT(expr, "%s", "")
-
 typedef union {
     inv_event_t ev;
     inv_movement_t mv;

@@ -538,10 +538,8 @@ static void expect_flag_error(const char *flag, const char *value, const char *w
     lg_args_init(&a);
     char err[256] = "";
     int rc = lg_args_extract(&a, &argc, argv, NULL, err, sizeof(err));
-    if (rc != -1 || strncmp(err, want, strlen(want)) != 0)
-        fprintf(stderr, "FAIL %s %s: rc %d, error \"%s\", expected \"%s...\"\n", flag, value ? value : "", rc, err, want);
-    if (rc != -1 || strncmp(err, want, strlen(want)) != 0)
-        inv_test_cur_failed = 1;
+    INV_EXPECT(rc == -1 && strncmp(err, want, strlen(want)) == 0, "%s %s: rc %d, error \"%s\", expected \"%s...\"",
+               flag, value ? value : "", rc, err, want);
 }
 
 static void test_bad_flag_values_name_the_flag(void) {

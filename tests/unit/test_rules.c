@@ -4,10 +4,6 @@
 
 #include <stdint.h>
 
-/* CHECK(expr) without a message trips -Wformat-zero-length under
- * -Werror; CHECK always passes one. */
-#define CHECK(expr) INV_ASSERT(expr, "%s", "")
-
 /* A policy under which nothing but the quantities happens: no reorder ever
  * (the point is far below any position) and no low state (threshold 0). */
 static const inv_rules_policy_t QUIET = {INT64_MIN / 2, 0, 0};
@@ -54,7 +50,7 @@ static void test_sale_decrements_on_hand_and_available(void)
     INV_ASSERT_EQ_INT(7, loc.available);
     INV_ASSERT_EQ_INT(7, net.on_hand);
     INV_ASSERT_EQ_INT(7, net.available);
-    CHECK(out.location_changed && out.network_changed);
+    INV_ASSERT(out.location_changed && out.network_changed);
 }
 
 static void test_oversell_drives_on_hand_negative_with_available_zero(void)
@@ -176,12 +172,12 @@ static void test_movement_changing_nothing_leaves_rows_untouched(void)
     inv_stock_row_t loc = {.on_hand = 4, .available = 4, .version = 3, .updated_at_ms = 9}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_COUNT, 4, &QUIET, &out));
-    CHECK(!out.location_changed && !out.network_changed);
+    INV_ASSERT(!out.location_changed && !out.network_changed);
     INV_ASSERT_EQ_INT(3, loc.version);
     INV_ASSERT_EQ_INT(9, loc.updated_at_ms);
     INV_ASSERT_EQ_INT(3, net.version);
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_ADJUSTMENT, 0, &QUIET, &out));
-    CHECK(!out.location_changed && !out.network_changed);
+    INV_ASSERT(!out.location_changed && !out.network_changed);
 }
 
 /* ---- reorder ------------------------------------------------------------- */
@@ -193,7 +189,7 @@ static void test_reorder_fires_at_the_point_with_reorder_quantity(void)
     inv_stock_row_t loc = {.on_hand = 11, .available = 11}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 1, &REORDER, &out));
-    CHECK(out.has_reorder);
+    INV_ASSERT(out.has_reorder);
     INV_ASSERT_EQ_INT(24, out.reorder.quantity);
     INV_ASSERT_EQ_INT(10, out.reorder.on_hand);
     INV_ASSERT_EQ_INT(24, out.reorder.on_order); /* after the reorder */
@@ -210,7 +206,7 @@ static void test_no_reorder_above_the_point(void)
     inv_stock_row_t loc = {.on_hand = 13, .available = 13}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 2, &REORDER, &out));
-    CHECK(!out.has_reorder);
+    INV_ASSERT(!out.has_reorder);
     INV_ASSERT_EQ_INT(0, loc.on_order);
 }
 
@@ -219,7 +215,7 @@ static void test_no_second_reorder_until_position_falls_to_the_point_again(void)
     inv_stock_row_t loc = {.on_hand = 11, .available = 11}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 1, &REORDER, &out)); /* 10+0 -> order 24 */
-    CHECK(out.has_reorder);
+    INV_ASSERT(out.has_reorder);
     /* Position 34: sales down to 11 order nothing. */
     for (int i = 0; i < 23; i++) {
         INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 1, &REORDER, &out));
@@ -228,11 +224,11 @@ static void test_no_second_reorder_until_position_falls_to_the_point_again(void)
     }
     /* The receipt moves stock from on_order to on_hand: position unchanged. */
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_RECEIPT, 24, &REORDER, &out));
-    CHECK(!out.has_reorder);
+    INV_ASSERT(!out.has_reorder);
     INV_ASSERT_EQ_INT(11, loc.on_hand + loc.on_order);
     /* Back at the point: the second reorder. */
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 1, &REORDER, &out));
-    CHECK(out.has_reorder);
+    INV_ASSERT(out.has_reorder);
     INV_ASSERT_EQ_INT(24, out.reorder.quantity);
 }
 
@@ -242,7 +238,7 @@ static void test_reorder_quantity_covers_the_deficit_far_below_the_point(void)
     inv_rules_out_t out;
     /* Oversell to -30: position -30, point 10 -> 10 + 1 + 30 = 41 > 24. */
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 35, &REORDER, &out));
-    CHECK(out.has_reorder);
+    INV_ASSERT(out.has_reorder);
     INV_ASSERT_EQ_INT(41, out.reorder.quantity);
     INV_ASSERT_EQ_INT(11, loc.on_hand + loc.on_order); /* just above the point */
 }
@@ -252,7 +248,7 @@ static void test_reorder_adds_to_network_on_order(void)
     inv_stock_row_t loc = {.on_hand = 11, .available = 11}, net = {.on_hand = 50, .available = 50, .on_order = 6};
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 1, &REORDER, &out));
-    CHECK(out.has_reorder);
+    INV_ASSERT(out.has_reorder);
     INV_ASSERT_EQ_INT(30, net.on_order);
 }
 
@@ -262,7 +258,7 @@ static void test_raised_point_reorders_on_next_movement_even_a_receipt(void)
     inv_rules_out_t out;
     inv_rules_policy_t raised = {.reorder_point = 30, .reorder_quantity = 5};
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_RECEIPT, 2, &raised, &out));
-    CHECK(out.has_reorder);
+    INV_ASSERT(out.has_reorder);
     INV_ASSERT_EQ_INT(9, out.reorder.quantity); /* 30 + 1 - 22 */
 }
 
@@ -353,12 +349,12 @@ static void test_network_row_sums_every_field_across_locations(void)
     inv_stock_row_t a = INV_STOCK_ROW_INIT, b = INV_STOCK_ROW_INIT, net = INV_STOCK_ROW_INIT;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply_at(&a, &net, "store-1", INV_MOVE_RECEIPT, 15, &REORDER, 0, &out));
-    CHECK(!out.has_reorder);
+    INV_ASSERT(!out.has_reorder);
     INV_ASSERT_EQ_INT(0, apply_at(&b, &net, "dc-1", INV_MOVE_RECEIPT, 3, &REORDER, 0, &out));
-    CHECK(out.has_reorder); /* dc-1 at 3 <= 10: orders 24 */
+    INV_ASSERT(out.has_reorder); /* dc-1 at 3 <= 10: orders 24 */
     INV_ASSERT_EQ_INT(0, apply_at(&b, &net, "dc-1", INV_MOVE_RETURN_DAMAGED, 2, &REORDER, 0, &out));
     INV_ASSERT_EQ_INT(0, apply_at(&a, &net, "store-1", INV_MOVE_SALE, 5, &REORDER, 0, &out));
-    CHECK(out.has_reorder); /* store-1 at 10: orders 24 */
+    INV_ASSERT(out.has_reorder); /* store-1 at 10: orders 24 */
     INV_ASSERT_EQ_INT(a.on_hand + b.on_hand, net.on_hand);
     INV_ASSERT_EQ_INT(a.unsellable + b.unsellable, net.unsellable);
     INV_ASSERT_EQ_INT(a.on_order + b.on_order, net.on_order);
@@ -399,7 +395,7 @@ static void test_network_stays_ok_while_another_location_runs_out(void)
     INV_ASSERT_EQ_INT(1, out.shortage_count);
     INV_ASSERT_EQ_STR("store-1", out.shortages[0].location_id);
     INV_ASSERT_EQ_INT(INV_SHORTAGE_OUT_OF_STOCK, out.shortages[0].state);
-    CHECK(out.network_changed);
+    INV_ASSERT(out.network_changed);
 }
 
 /* ---- ids and strings ----------------------------------------------------- */
@@ -428,7 +424,7 @@ static void test_ids_fit_exactly_in_scratch_size(void)
     inv_rules_out_t out;
     size_t need = inv_rules_scratch_size(&m);
     char small[256];
-    CHECK(need <= sizeof small);
+    INV_ASSERT(need <= sizeof small);
     INV_ASSERT_EQ_INT(INV_RULES_ESCRATCH, inv_rules_apply(&m, &pol, 4, &loc, &net, small, need - 1, &out));
     INV_ASSERT_EQ_INT(1, loc.on_hand); /* untouched */
     INV_ASSERT_EQ_INT(0, inv_rules_apply(&m, &pol, 4, &loc, &net, small, need, &out));
@@ -441,9 +437,9 @@ static void test_outputs_borrow_the_movement_strings(void)
     inv_stock_row_t loc = INV_STOCK_ROW_INIT, net = INV_STOCK_ROW_INIT;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, inv_rules_apply(&m, &REORDER, 0, &loc, &net, scratch, sizeof scratch, &out));
-    CHECK(out.reorder.sku == m.sku && out.reorder.location_id == m.location_id &&
+    INV_ASSERT(out.reorder.sku == m.sku && out.reorder.location_id == m.location_id &&
                out.reorder.cause_movement_id == m.movement_id);
-    CHECK(out.shortages[0].sku == m.sku && out.shortages[0].location_id == m.location_id);
+    INV_ASSERT(out.shortages[0].sku == m.sku && out.shortages[0].location_id == m.location_id);
 }
 
 /* ---- policies ------------------------------------------------------------ */
@@ -537,9 +533,9 @@ static void test_derived_shortage_state_follows_available(void)
 
 static void test_strerror_names_every_code(void)
 {
-    CHECK(strcmp(inv_rules_strerror(INV_RULES_EINVAL), "unknown error") != 0);
-    CHECK(strcmp(inv_rules_strerror(INV_RULES_EOVERFLOW), "unknown error") != 0);
-    CHECK(strcmp(inv_rules_strerror(INV_RULES_ESCRATCH), "unknown error") != 0);
+    INV_ASSERT(strcmp(inv_rules_strerror(INV_RULES_EINVAL), "unknown error") != 0);
+    INV_ASSERT(strcmp(inv_rules_strerror(INV_RULES_EOVERFLOW), "unknown error") != 0);
+    INV_ASSERT(strcmp(inv_rules_strerror(INV_RULES_ESCRATCH), "unknown error") != 0);
     INV_ASSERT_EQ_STR("unknown error", inv_rules_strerror(-1));
 }
 

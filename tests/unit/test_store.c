@@ -16,9 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* INV_ASSERT(expr) without a message trips -Wformat-zero-length under
- * -Werror; CHECK always passes one. */
-#define CHECK(expr) INV_ASSERT(expr, "%s", "")
 #define CHECK_OK(call)                                                         \
     do {                                                                       \
         int rc_ = (call);                                                      \
@@ -557,8 +554,8 @@ static void test_map_grows_from_64k_to_hold_100k_rows(void)
     inv_store_info_t info;
     CHECK_OK(inv_store_info(s, &info));
     INV_ASSERT(info.map_size >= 4 * 1024 * 1024, "map %llu", (unsigned long long)info.map_size);
-    CHECK(info.growths > 0);
-    CHECK(info.used_bytes <= info.map_size);
+    INV_ASSERT(info.growths > 0);
+    INV_ASSERT(info.used_bytes <= info.map_size);
 
     CHECK_OK(inv_store_txn_begin(s, 1, &t));
     int n = 0;
@@ -664,8 +661,8 @@ static void test_codec_sized_sku_and_location_fit_beyond_the_key_size(void)
     long_seen_t seen = {0};
     CHECK_OK(inv_store_stock_foreach(t, sku, NULL, collect_long, &seen));
     INV_ASSERT_EQ_INT(2, seen.n);
-    CHECK(strcmp(seen.loc[0], loc_a) == 0 || strcmp(seen.loc[1], loc_a) == 0);
-    CHECK(strcmp(seen.loc[0], loc_b) == 0 || strcmp(seen.loc[1], loc_b) == 0);
+    INV_ASSERT(strcmp(seen.loc[0], loc_a) == 0 || strcmp(seen.loc[1], loc_a) == 0);
+    INV_ASSERT(strcmp(seen.loc[0], loc_b) == 0 || strcmp(seen.loc[1], loc_b) == 0);
     seen.n = 0;
     CHECK_OK(inv_store_stock_foreach(t, sku, loc_b, collect_long, &seen));
     INV_ASSERT_EQ_INT(1, seen.n);
@@ -721,7 +718,7 @@ static void test_instance_id_is_stable_across_reopen(void)
     char id[64];
     snprintf(id, sizeof id, "%s", inv_store_instance_id(s));
     INV_ASSERT_EQ_INT(32, strlen(id));
-    CHECK(strspn(id, "0123456789abcdef") == 32);
+    INV_ASSERT(strspn(id, "0123456789abcdef") == 32);
     inv_store_close(s);
     CHECK_OK(inv_store_open(dir, NULL, &s));
     INV_ASSERT_EQ_STR(id, inv_store_instance_id(s));
@@ -731,7 +728,7 @@ static void test_instance_id_is_stable_across_reopen(void)
     inv_store_close(s);
 
     inv_store_t *other = open_store(0); /* a new environment: a new id */
-    CHECK(strcmp(id, inv_store_instance_id(other)) != 0);
+    INV_ASSERT(strcmp(id, inv_store_instance_id(other)) != 0);
     inv_store_close(other);
 }
 
@@ -739,7 +736,7 @@ static void test_second_writer_process_is_refused(void)
 {
     inv_store_t *s = open_store(0), *s2 = NULL;
     pid_t pid = fork();
-    CHECK(pid >= 0);
+    INV_ASSERT(pid >= 0);
     if (pid == 0) {
         int rc = inv_store_open(dir, NULL, &s2);
         _exit(rc == INV_STORE_LOCKED ? 0 : 1);
@@ -779,7 +776,7 @@ static void test_second_open_in_the_same_process_is_refused(void)
 {
     inv_store_t *s = open_store(0), *r = NULL;
     INV_ASSERT_EQ_INT(EBUSY, inv_store_open_readonly(dir, &r));
-    CHECK(r == NULL);
+    INV_ASSERT(r == NULL);
     inv_store_close(s);
     CHECK_OK(inv_store_open_readonly(dir, &r));
     INV_ASSERT_EQ_INT(EBUSY, inv_store_open(dir, NULL, &s));
@@ -830,7 +827,7 @@ static void put_file(const char *d, const char *name, const char *text)
     char path[256];
     snprintf(path, sizeof path, "%s/%s", d, name);
     FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
+    INV_ASSERT(f != NULL);
     fputs(text, f);
     fclose(f);
 }
@@ -855,7 +852,7 @@ static void reopen(const char *d, int64_t *on_hand, int *reset)
     int rc = inv_store_stock_get(t, 0, "SKU-1", "a", &r);
     inv_store_txn_abort(t);
     inv_store_close(s);
-    CHECK(rc == 0 || rc == INV_STORE_NOTFOUND);
+    INV_ASSERT(rc == 0 || rc == INV_STORE_NOTFOUND);
     *on_hand = rc == 0 ? r.on_hand : -1;
 }
 
@@ -863,7 +860,7 @@ static void test_unsynced_writer_records_its_boot_until_a_clean_close(void)
 {
     char boot[64] = "";
     FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
-    CHECK(f && fgets(boot, sizeof boot, f));
+    INV_ASSERT(f && fgets(boot, sizeof boot, f));
     fclose(f);
     inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
     o.sync = INV_STORE_SYNC_NONE;
@@ -872,14 +869,14 @@ static void test_unsynced_writer_records_its_boot_until_a_clean_close(void)
     char path[256], got[64] = "";
     snprintf(path, sizeof path, "%s/unsynced-boot-id", dir);
     f = fopen(path, "r");
-    CHECK(f && fgets(got, sizeof got, f));
+    INV_ASSERT(f && fgets(got, sizeof got, f));
     fclose(f);
     INV_ASSERT_EQ_STR(boot, got);
     inv_store_close(s);
-    CHECK(!file_exists(dir, "unsynced-boot-id"));
+    INV_ASSERT(!file_exists(dir, "unsynced-boot-id"));
     /* a syncing writer records nothing */
     write_one(dir, INV_STORE_SYNC_LAZY_META, 1);
-    CHECK(!file_exists(dir, "unsynced-boot-id"));
+    INV_ASSERT(!file_exists(dir, "unsynced-boot-id"));
 }
 
 static void test_state_of_an_unsynced_writer_in_an_earlier_boot_is_dropped(void)
@@ -892,12 +889,12 @@ static void test_state_of_an_unsynced_writer_in_an_earlier_boot_is_dropped(void)
     reopen(dir, &on_hand, &reset);
     INV_ASSERT_EQ_INT(-1, on_hand);
     INV_ASSERT_EQ_INT(1, reset);
-    CHECK(!file_exists(dir, "unsynced-boot-id"));
+    INV_ASSERT(!file_exists(dir, "unsynced-boot-id"));
     /* process crash (kill -9) in this boot: the page cache kept every commit */
     write_one(dir, INV_STORE_SYNC_NONE, 8);
     char boot[64] = "";
     FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
-    CHECK(f && fgets(boot, sizeof boot, f));
+    INV_ASSERT(f && fgets(boot, sizeof boot, f));
     fclose(f);
     put_file(dir, "unsynced-boot-id", boot);
     reopen(dir, &on_hand, &reset);
@@ -915,7 +912,7 @@ static void test_open_readonly_of_missing_dir_fails(void)
     inv_store_t *s = NULL;
     int rc = inv_store_open_readonly("/tmp/inv_store_test.does-not-exist", &s);
     INV_ASSERT_EQ_INT(ENOENT, rc);
-    CHECK(s == NULL);
+    INV_ASSERT(s == NULL);
 }
 
 /* ---- other processes ------------------------------------------------------------- */
@@ -990,7 +987,7 @@ static void test_readonly_process_sees_whole_txns_while_the_writer_grows_the_map
     int pipefd[2];
     CHECK_OK(pipe(pipefd));
     pid_t pid = fork();
-    CHECK(pid >= 0);
+    INV_ASSERT(pid >= 0);
     if (pid == 0) {
         close(pipefd[0]);
         _exit(snapshot_reader(dir, pipefd[1]));
@@ -1107,10 +1104,10 @@ static void test_reader_threads_share_the_store_while_the_writer_grows_the_map(v
     INV_ASSERT(failed == 0, "writer: %s", inv_store_strerror(failed));
     INV_ASSERT_EQ_INT(0, atomic_load(&th.torn));
     INV_ASSERT_EQ_INT(0, atomic_load(&th.errors));
-    CHECK(atomic_load(&th.reads) > 0);
+    INV_ASSERT(atomic_load(&th.reads) > 0);
     inv_store_info_t info;
     CHECK_OK(inv_store_info(th.store, &info));
-    CHECK(info.growths > 0);
+    INV_ASSERT(info.growths > 0);
     inv_store_close(th.store);
 }
 
@@ -1118,7 +1115,7 @@ static void test_stale_reader_of_a_dead_process_is_cleared(void)
 {
     inv_store_t *s = open_store(0);
     pid_t pid = fork();
-    CHECK(pid >= 0);
+    INV_ASSERT(pid >= 0);
     if (pid == 0) { /* dies holding a read txn */
         inv_store_t *r;
         inv_store_txn_t *t;
@@ -1286,7 +1283,7 @@ static void growth_on_a_full_disk(void)
     inv_store_info_t before, after;
     CHECK_OK(inv_store_open(tmpfs_dir, &o, &s));
     CHECK_OK(inv_store_info(s, &before));
-    CHECK(before.writemap == 1);
+    INV_ASSERT(before.writemap == 1);
     int rows, rc = fill(s, &rows, 200000);
     INV_ASSERT_EQ_INT(ENOSPC, rc);
     INV_ASSERT_EQ_STR("No space left on device", inv_store_strerror(rc));
@@ -1351,7 +1348,7 @@ static void fill_with_file(const char *name)
     char path[128], buf[4096] = {0};
     snprintf(path, sizeof path, "%s/%s", tmpfs_dir, name);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    CHECK(fd >= 0);
+    INV_ASSERT(fd >= 0);
     while (write(fd, buf, sizeof buf) > 0)
         ;
     while (write(fd, buf, 1) > 0)
@@ -1363,15 +1360,15 @@ static void new_state_dir_on_a_full_disk(void)
 {
     char d[128], path[160];
     snprintf(d, sizeof d, "%s/state", tmpfs_dir);
-    CHECK(mkdir(d, 0700) == 0);
+    INV_ASSERT(mkdir(d, 0700) == 0);
     fill_with_file("filler");
     inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
     o.sync = INV_STORE_SYNC_NONE;
     inv_store_t *s = NULL;
     INV_ASSERT_EQ_INT(ENOSPC, inv_store_open(d, &o, &s));
-    CHECK(s == NULL);
+    INV_ASSERT(s == NULL);
     snprintf(path, sizeof path, "%s/filler", tmpfs_dir);
-    CHECK(unlink(path) == 0);
+    INV_ASSERT(unlink(path) == 0);
     CHECK_OK(inv_store_open(d, &o, &s));
     CHECK_OK(put_rows(s, 0, 10));
     inv_store_close(s);
@@ -1394,7 +1391,7 @@ static void reopen_on_a_full_disk(void)
      * page never written */
     snprintf(path, sizeof path, "%s/lock.mdb", d);
     int fd = open(path, O_RDWR | O_CLOEXEC);
-    CHECK(fd >= 0 && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, 1 << 20) == 0);
+    INV_ASSERT(fd >= 0 && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, 1 << 20) == 0);
     close(fd);
     fill_with_file("filler");
     /* the boot record cannot be written: the writer syncs instead */
@@ -1404,7 +1401,7 @@ static void reopen_on_a_full_disk(void)
     CHECK_OK(inv_store_open(d, &o, &s));
     inv_store_close(s);
     snprintf(path, sizeof path, "%s/filler", tmpfs_dir);
-    CHECK(unlink(path) == 0);
+    INV_ASSERT(unlink(path) == 0);
     reopen(d, &on_hand, &reset);
     INV_ASSERT_EQ_INT(0, reset);
     INV_ASSERT_EQ_INT(5, on_hand);
@@ -1424,9 +1421,9 @@ static void test_strerror_covers_own_lmdb_and_errno_codes(void)
                        INV_STORE_KEY_TOO_LONG, INV_STORE_READONLY, INV_STORE_TXN_FAILED,
                        INV_STORE_KEY_COLLISION};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
-        CHECK(own[i] >= INV_STORE_ERR_FIRST && own[i] <= INV_STORE_ERR_LAST);
+        INV_ASSERT(own[i] >= INV_STORE_ERR_FIRST && own[i] <= INV_STORE_ERR_LAST);
         for (size_t j = 0; j < i; j++)
-            CHECK(strcmp(inv_store_strerror(own[i]), inv_store_strerror(own[j])) != 0);
+            INV_ASSERT(strcmp(inv_store_strerror(own[i]), inv_store_strerror(own[j])) != 0);
     }
     INV_ASSERT(strstr(inv_store_strerror(INV_STORE_NOTFOUND), "NOTFOUND") != NULL, "%s",
                inv_store_strerror(INV_STORE_NOTFOUND));
