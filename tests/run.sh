@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: dependencies, local broker, sanitizer build,
 # every ctest test (extra arguments go to ctest, e.g. `tests/run.sh -L unit`),
-# then the fuzz smoke run when tests/fuzz/run.sh exists. Non-zero on any failure.
+# then the fuzz smoke run (tests/fuzz/run.sh). Non-zero on any failure.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,9 +22,6 @@ deploy/local/broker.sh start
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0:print_stacktrace=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1:color=never}"
 export PYTHONDONTWRITEBYTECODE=1   # no __pycache__ in tests/support
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:color=never}"
-if [[ -z "${LSAN_OPTIONS:-}" && -f "$ROOT/tests/support/lsan.supp" ]]; then
-  export LSAN_OPTIONS="suppressions=$ROOT/tests/support/lsan.supp:print_suppressions=0"
-fi
 
 step "configure $BUILD (ASan+UBSan, Debug)"
 cmake -S . -B "$BUILD" -DINV_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
@@ -37,10 +34,8 @@ failed=()
 step "ctest $*"
 ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS" "$@" || failed+=(ctest)
 
-if [[ -f tests/fuzz/run.sh ]]; then
-  step "fuzz (tests/fuzz/run.sh)"
-  bash tests/fuzz/run.sh || failed+=(fuzz)
-fi
+step "fuzz (tests/fuzz/run.sh)"
+bash tests/fuzz/run.sh || failed+=(fuzz)
 
 if ((${#failed[@]})); then
   step "FAILED: ${failed[*]}"
