@@ -20,20 +20,10 @@ import sys
 import tempfile
 import time
 
-from invtest import ROOT, run
+from invtest import ROOT, check, failures, run
 
 PROGRAMS = ["inv-sale", "inv-return", "inv-restock", "invctl", "inv-stock", "inv-loadgen"]
 FAST = 1.0  # seconds: "well under a second" for a program that must not do any I/O
-
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL:", msg, flush=True)
-    return cond
-
 
 def bin_dir():
     return os.environ.get("INV_BIN_DIR") or os.path.join(ROOT, "build", "bin")

@@ -20,8 +20,10 @@ import sys
 
 import fastavro
 
-ROOT = os.environ.get("INV_SOURCE_DIR") or os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import invtest
+from invtest import ROOT, check, failures
+
+invtest.CHECK_PRINT_LIMIT = 20  # random records: the first failures tell the story
 TOOL = os.environ.get("INV_CODEC_TOOL") or os.path.join(
     os.environ.get("INV_BIN_DIR") or os.path.join(ROOT, "build", "bin"), "codec_tool")
 
@@ -33,16 +35,6 @@ INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 TIME_MIN, TIME_MAX = -62167219200000, 253402300799999  # years 0000 to 9999
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 RESTOCK_TYPES = ("receipt", "adjustment", "count")
-
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        if len(failures) <= 20:
-            print("FAIL", what, file=sys.stderr)
-
 
 def load_schema(name):
     with open(os.path.join(ROOT, "schemas", name + ".avsc"), encoding="utf-8") as f:

@@ -15,16 +15,7 @@ import os
 import re
 import sys
 
-from invtest import ROOT, bin, run
-
-failures = []
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL: " + msg)
-    return cond
+from invtest import ROOT, bin, check, failures, run
 
 
 def c_table_keys():

@@ -55,19 +55,11 @@ import subprocess
 import sys
 import tempfile
 
-from invtest import ROOT, bin, run
+from invtest import ROOT, bin, check, failures, run
 
-failures = []
 PROGRAMS = ("inv-sale", "inv-return", "inv-restock", "inv-stock")
 PROCESSORS = {"inv-sale": "topic.sales", "inv-return": "topic.returns", "inv-restock": "topic.restocks"}
 K8S_VERSIONS = ("1.27.0", None)  # None: the newest schemas kubernetes-validate ships
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL: " + msg)
-    return cond
 
 
 def need(module, package):

@@ -44,9 +44,8 @@ import urllib.error
 import urllib.request
 import uuid
 
-from invtest import ROOT, bin, consume_all, produce, run, start, wait_until
+from invtest import ROOT, bin, check, consume_all, failures, produce, run, start, wait_until
 
-failures = []
 RUN_ID = uuid.uuid4().hex[:10]
 KEY_PASSWORD = "SECRET123-key-" + RUN_ID           # the client key's pass phrase
 SASL_PASSWORD = "SECRET456-sasl-" + RUN_ID         # alice's SASL/PLAIN password
@@ -54,13 +53,6 @@ WRONG_SASL_PASSWORD = "SECRET789-wrong-" + RUN_ID
 STORE_PASSWORD = "SECRET000-store-" + RUN_ID       # the broker's keystore (never given to our programs)
 SECRETS = (KEY_PASSWORD, SASL_PASSWORD, WRONG_SASL_PASSWORD, STORE_PASSWORD)
 DEBUG = ["-X", "log.level=debug", "-X", "kafka.debug=security,broker,conf,protocol,generic"]
-
-
-def check(cond, msg):
-    if not cond:
-        failures.append(msg)
-        print("FAIL: " + msg)
-    return cond
 
 
 def sh(args, cwd):

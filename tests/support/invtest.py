@@ -28,7 +28,7 @@ __all__ = [
     "ROOT", "TOPIC_KEYS", "COMPACTED_KEYS", "unique", "bootstrap", "bin", "topic_env",
     "topic_names", "create_topics", "create_topic_set", "delete_topics", "produce", "consume_all",
     "run", "start", "Proc", "wait_until", "murmur2", "murmur2_partition", "log_dir",
-    "free_port", "http_get",
+    "free_port", "http_get", "failures", "check",
 ]
 
 ROOT = os.environ.get("INV_SOURCE_DIR") or os.path.dirname(
@@ -115,6 +115,22 @@ def wait_until(pred, timeout=30.0, what="condition", interval=0.1):
         if time.monotonic() >= deadline:
             raise TimeoutError("timed out after %.0fs waiting for %s" % (timeout, what))
         time.sleep(interval)
+
+
+# --- verdicts ---------------------------------------------------------------------
+
+failures = []          # every failed check(), in order; a test exits 1 when non-empty
+CHECK_PRINT_LIMIT = None  # print at most this many FAIL lines (None: all)
+
+
+def check(cond, msg):
+    """A soft assertion: unless cond, record msg in failures and print
+    "FAIL: msg". Returns cond, so `if check(...):` guards what depends on it."""
+    if not cond:
+        failures.append(msg)
+        if CHECK_PRINT_LIMIT is None or len(failures) <= CHECK_PRINT_LIMIT:
+            print("FAIL: %s" % msg, flush=True)
+    return cond
 
 
 # --- topics ----------------------------------------------------------------------
