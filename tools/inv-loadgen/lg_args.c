@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "inv_codec_conf.h"
+#include "inv_opts.h"
 #include "inv_parse.h"
 
 const char lg_args_help[] =
@@ -42,20 +43,17 @@ typedef enum {
     F_COUNTS, F_DUPLICATES, F_MALFORMED, F_OPENING, F_SEED, F_START, F_FEEDBACK, F_LEAD, F_ORACLE, F_STATS,
 } flag_id_t;
 
-static const struct {
-    const char *name;
-    int has_arg;
-} flags[] = {
-    [F_RATE] = {"rate", 1},           [F_COUNT] = {"count", 1},
-    [F_DURATION] = {"duration", 1},   [F_LOCATIONS] = {"locations", 1},
-    [F_SKUS] = {"skus", 1},           [F_ZIPF] = {"zipf", 1},
-    [F_RETURNS] = {"returns-ratio", 1}, [F_RECEIPTS] = {"receipts-ratio", 1},
-    [F_ADJUSTMENTS] = {"adjustments-ratio", 1}, [F_COUNTS] = {"counts-ratio", 1},
-    [F_DUPLICATES] = {"duplicates", 1}, [F_MALFORMED] = {"malformed", 1},
-    [F_OPENING] = {"opening-stock", 1}, [F_SEED] = {"seed", 1},
-    [F_START] = {"start-time", 1},    [F_FEEDBACK] = {"reorder-feedback", 0},
-    [F_LEAD] = {"lead-time-ms", 1},   [F_ORACLE] = {"oracle", 1},
-    [F_STATS] = {"stats-json", 1},
+static const inv_opt_t flags[] = {
+    {"rate", 1, F_RATE},           {"count", 1, F_COUNT},
+    {"duration", 1, F_DURATION},   {"locations", 1, F_LOCATIONS},
+    {"skus", 1, F_SKUS},           {"zipf", 1, F_ZIPF},
+    {"returns-ratio", 1, F_RETURNS}, {"receipts-ratio", 1, F_RECEIPTS},
+    {"adjustments-ratio", 1, F_ADJUSTMENTS}, {"counts-ratio", 1, F_COUNTS},
+    {"duplicates", 1, F_DUPLICATES}, {"malformed", 1, F_MALFORMED},
+    {"opening-stock", 1, F_OPENING}, {"seed", 1, F_SEED},
+    {"start-time", 1, F_START},    {"reorder-feedback", 0, F_FEEDBACK},
+    {"lead-time-ms", 1, F_LEAD},   {"oracle", 1, F_ORACLE},
+    {"stats-json", 1, F_STATS},
 };
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
 
@@ -98,7 +96,9 @@ int lg_args_parse_duration(const char *s, int64_t *ms) {
         return -1;                                                                                              \
     } while (0)
 
-static int apply(lg_args_t *a, flag_id_t f, const char *v, char *errstr, size_t n) {
+static int apply(void *opaque, int id, const char *v, char *errstr, size_t n) {
+    lg_args_t *a = opaque;
+    flag_id_t f = (flag_id_t)id;
     int64_t i;
     double d;
     switch (f) {
@@ -188,75 +188,9 @@ static int apply(lg_args_t *a, flag_id_t f, const char *v, char *errstr, size_t 
     return 0;
 }
 
-/* Does `arg` (a common flag) take the next word as its value? */
-static int takes_value(const char *arg, const inv_conf_flag_t *skip) {
-    if (strcmp(arg, "-b") == 0 || strcmp(arg, "-c") == 0 || strcmp(arg, "-X") == 0 ||
-        strcmp(arg, "--brokers") == 0 || strcmp(arg, "--config") == 0)
-        return 1;
-    for (size_t i = 0; skip && skip[i].flag; i++)
-        if (strncmp(arg, "--", 2) == 0 && strcmp(arg + 2, skip[i].flag) == 0)
-            return 1;
-    return 0;
-}
-
 int lg_args_extract(lg_args_t *a, int *argc, char **argv, const inv_conf_flag_t *skip_flags, char *errstr,
                     size_t errstr_size) {
-    int rc = 0, out = 1, i = 1;
-    char err[512];
-    while (i < *argc) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--") == 0)
-            break;
-        if (takes_value(arg, skip_flags)) {
-            argv[out++] = argv[i++];
-            if (i < *argc)
-                argv[out++] = argv[i++];
-            continue;
-        }
-        size_t f = NFLAGS;
-        const char *value = NULL;
-        if (strncmp(arg, "--", 2) == 0) {
-            const char *name = arg + 2, *eq = strchr(name, '=');
-            size_t len = eq ? (size_t)(eq - name) : strlen(name);
-            for (f = 0; f < NFLAGS; f++)
-                if (strlen(flags[f].name) == len && strncmp(flags[f].name, name, len) == 0)
-                    break;
-            if (f < NFLAGS)
-                value = eq ? eq + 1 : NULL;
-        }
-        if (f == NFLAGS) { /* not ours: inv_main_start judges it */
-            argv[out++] = argv[i++];
-            continue;
-        }
-        i++;
-        int r = 0;
-        if (!flags[f].has_arg) {
-            if (value) {
-                snprintf(err, sizeof(err), "--%s: takes no value", flags[f].name);
-                r = -1;
-            } else {
-                r = apply(a, (flag_id_t)f, "", err, sizeof(err));
-            }
-        } else {
-            if (!value && i < *argc)
-                value = argv[i++];
-            if (!value) {
-                snprintf(err, sizeof(err), "--%s: missing argument", flags[f].name);
-                r = -1;
-            } else {
-                r = apply(a, (flag_id_t)f, value, err, sizeof(err));
-            }
-        }
-        if (r && rc == 0) {
-            snprintf(errstr, errstr_size, "%s", err);
-            rc = -1;
-        }
-    }
-    while (i < *argc)
-        argv[out++] = argv[i++];
-    argv[out] = NULL;
-    *argc = out;
-    return rc;
+    return inv_opts_extract(flags, NFLAGS, apply, a, argc, argv, skip_flags, errstr, errstr_size);
 }
 
 int lg_args_finish(lg_args_t *a, const inv_conf_t *conf, char *errstr, size_t errstr_size) {
