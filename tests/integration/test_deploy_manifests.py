@@ -11,7 +11,7 @@ systemd (deploy/systemd/):
     ProtectSystem=strict); inv-stock with StateDirectory=inv-stock, mode 0700,
     ReadWritePaths and `--state-dir /var/lib/inv-stock --http 127.0.0.1:9464`;
   * every INV_* name in the example env files (commented-out ones too) is a key
-    of common/base/inv_conf.c or INV_KAFKA_*, and the programs accept the files: each
+    that `invctl config reference` lists or INV_KAFKA_*, and the programs accept the files: each
     is loaded (comments included, uncommented) into `invctl config reference`,
     which validates every key and librdkafka property before it prints;
   * `systemd-analyze verify` on the units in a scratch --root holding the built
@@ -55,7 +55,7 @@ import subprocess
 import sys
 import tempfile
 
-from invtest import ROOT, bin, check, failures, run
+from invtest import ROOT, bin, check, conf_reference, failures, run
 
 PROGRAMS = ("inv-sale", "inv-return", "inv-restock", "inv-stock")
 PROCESSORS = {"inv-sale": "topic.sales", "inv-return": "topic.returns", "inv-restock": "topic.restocks"}
@@ -74,16 +74,11 @@ def need(module, package):
 yaml = need("yaml", "PyYAML")
 
 
-# --- the C sources as the truth ------------------------------------------------------
+# --- the programs as the truth ----------------------------------------------------------
 
 def conf_keys():
-    """{name: default} of inv_conf_keys[] in common/base/inv_conf.c."""
-    with open(os.path.join(ROOT, "common", "base", "inv_conf.c"), encoding="utf-8") as f:
-        src = f.read()
-    table = re.search(r"const inv_conf_key_t inv_conf_keys\[\] = \{(.*?)\n\};", src, re.S).group(1)
-    rows = re.findall(r'^\s*\{"([^"]+)",\s*INV_CONF_\w+,\s*"([^"]*)"', table, re.M)
-    assert len(rows) >= 20, "inv_conf_keys[] not parsed"
-    return dict(rows)
+    """{name: default} of every key in `invctl config reference`."""
+    return {name: default for name, _, default in conf_reference()}
 
 
 def env_name(key):

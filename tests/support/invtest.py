@@ -28,7 +28,7 @@ __all__ = [
     "ROOT", "TOPIC_KEYS", "COMPACTED_KEYS", "unique", "bootstrap", "bin", "topic_env",
     "topic_names", "create_topics", "create_topic_set", "delete_topics", "produce", "consume_all",
     "run", "start", "Proc", "wait_until", "murmur2", "murmur2_partition", "log_dir",
-    "free_port", "http_get", "failures", "check",
+    "free_port", "http_get", "failures", "check", "conf_reference",
 ]
 
 ROOT = os.environ.get("INV_SOURCE_DIR") or os.path.dirname(
@@ -131,6 +131,30 @@ def check(cond, msg):
         if CHECK_PRINT_LIMIT is None or len(failures) <= CHECK_PRINT_LIMIT:
             print("FAIL: %s" % msg, flush=True)
     return cond
+
+
+# --- what the programs say about themselves ------------------------------------------
+
+def conf_reference():
+    """[(key, env, default)] of every configuration key, from the table that
+    `invctl config reference` prints (INV_* of the caller's environment
+    removed, so nothing but the compiled-in defaults is seen); the default is
+    unescaped ("" when the table says (empty)). Raises on a malformed table."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INV_")}
+    r = subprocess.run([bin("invctl"), "config", "reference"], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=30)
+    if r.returncode != 0:
+        raise RuntimeError("invctl config reference: exit %d: %s" % (r.returncode, r.stderr.strip()))
+    rows = []
+    for line in r.stdout.splitlines():
+        m = re.match(r"^\| `([^`]+)` \| `(INV_[A-Za-z0-9_<>]+)` \| (`(?:[^`]*)`|\(empty\)|) \|", line)
+        if not m or m.group(1) == "kafka.<prop>":
+            continue
+        d = m.group(3)
+        rows.append((m.group(1), m.group(2), d[1:-1].replace("\\|", "|") if d.startswith("`") else ""))
+    if len(rows) < 20:
+        raise RuntimeError("only %d keys in the table of `invctl config reference`:\n%s" % (len(rows), r.stdout))
+    return rows
 
 
 # --- topics ----------------------------------------------------------------------
