@@ -1,6 +1,13 @@
 """Unit check (no broker): deploy/ validates with real validators, not by eye
 (issue 6, "deploy/" and "Must show": the manifests pass the validator in the tests).
 
+    test_deploy_manifests.py static    everything but the two below (ctest deploy_manifests_static)
+    test_deploy_manifests.py systemd   systemd-analyze (deploy_manifests_systemd)
+    test_deploy_manifests.py kubectl   kubectl kustomize (deploy_manifests_kubectl)
+
+The systemd and kubectl parts exit 77 (ctest: skipped) when their tool is not
+installed; the static part never skips.
+
 systemd (deploy/systemd/):
   * static checks, always: a unit per program (inv-sale, inv-return, inv-restock,
     inv-stock) plus the inventory-events-topics oneshot; each ExecStart names
@@ -14,11 +21,11 @@ systemd (deploy/systemd/):
     that `invctl config reference` lists or INV_KAFKA_*, and the programs accept the files: each
     is loaded (comments included, uncommented) into `invctl config reference`,
     which validates every key and librdkafka property before it prints;
-  * `systemd-analyze verify` on the units in a scratch --root holding the built
-    programs under /usr/local/bin (any diagnostic fails), and
+  * [systemd] `systemd-analyze verify` on the units in a scratch --root holding
+    the built programs under /usr/local/bin (any diagnostic fails), and
     `systemd-analyze security --offline` with an exposure threshold of 2.0.
-    Without systemd-analyze (Debian package `systemd`) these two are skipped
-    with a SKIP line naming the package; the static checks still run.
+    Without systemd-analyze (Debian package `systemd`) this part is skipped
+    with a SKIP line naming the package.
 
 Kubernetes (deploy/k8s/):
   * every built-in object is validated with kubernetes-validate in strict mode
@@ -35,9 +42,9 @@ Kubernetes (deploy/k8s/):
     annotations matching --http, a headless Service, the topics Job,
     non-root / read-only root / no privilege escalation everywhere, and ConfigMap
     keys that are real INV_* names;
-  * kustomization.yaml lists every manifest except the example Secret; when
-    kubectl is on PATH, `kubectl kustomize` renders it offline and the rendered
-    objects are validated too (else a SKIP line).
+  * kustomization.yaml lists every manifest except the example Secret;
+  * [kubectl] `kubectl kustomize` renders it offline and the rendered objects
+    are validated too (skipped with a SKIP line when kubectl is not on PATH).
   Missing validator packages fail the test, naming the pip package.
 
 Grafana (deploy/grafana/inventory-events.json): every metric in an expression is
@@ -56,7 +63,7 @@ import subprocess
 import sys
 import tempfile
 
-from invtest import ROOT, bin, check, conf_reference, failures, run
+from invtest import ROOT, bin, check, conf_reference, failures, skip
 
 PROGRAMS = ("inv-sale", "inv-return", "inv-restock", "inv-stock")
 PROCESSORS = {"inv-sale": "topic.sales", "inv-return": "topic.returns", "inv-restock": "topic.restocks"}
@@ -225,9 +232,8 @@ def check_env_files(keys):
 def check_systemd_analyze():
     sa = shutil.which("systemd-analyze")
     if not sa:
-        print("SKIP: systemd-analyze not found (Debian package `systemd`): `systemd-analyze verify` and "
-              "`systemd-analyze security` of deploy/systemd/ NOT run; the static checks above did run")
-        return
+        skip("systemd-analyze not found (Debian package `systemd`): `systemd-analyze verify` and "
+             "`systemd-analyze security` of deploy/systemd/ NOT run (deploy_manifests_static runs the rest)")
     units_dir = os.path.join(ROOT, "deploy", "systemd")
     system_units = "/usr/lib/systemd/system"
     with tempfile.TemporaryDirectory(prefix="inv-systemd-root-") as root:
@@ -479,22 +485,25 @@ def check_k8s(keys):
                       if not p.endswith(("kustomization.yaml", ".example.yaml")))
         check(sorted(kust.get("resources", [])) == want, "kustomization.yaml resources %s != %s"
               % (sorted(kust.get("resources", [])), want))
-        kubectl = shutil.which("kubectl")
-        if not kubectl:
-            print("SKIP: kubectl not on PATH: `kubectl kustomize deploy/k8s` NOT rendered (every file was "
-                  "validated one by one above)")
-        else:
-            r = subprocess.run([kubectl, "kustomize", os.path.join(ROOT, "deploy", "k8s")], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, timeout=60)
-            if check(r.returncode == 0, "kubectl kustomize deploy/k8s: %s" % r.stderr.strip()):
-                rendered = [d for d in yaml.safe_load_all(r.stdout) if d]
-                for d in rendered:
-                    validators.validate("kustomize output", d)
-                    if d["kind"] != "Namespace":
-                        check(d["metadata"].get("namespace") == "inventory-events",
-                              "kustomize output: %s %s not in namespace inventory-events"
-                              % (d["kind"], d["metadata"]["name"]))
-                print("kubectl kustomize: %d objects rendered and validated" % len(rendered))
+
+
+def check_kustomize():
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        skip("kubectl not on PATH: `kubectl kustomize deploy/k8s` NOT rendered "
+             "(deploy_manifests_static validates every file one by one)")
+    validators = K8sValidators()
+    r = subprocess.run([kubectl, "kustomize", os.path.join(ROOT, "deploy", "k8s")], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=60)
+    if check(r.returncode == 0, "kubectl kustomize deploy/k8s: %s" % r.stderr.strip()):
+        rendered = [d for d in yaml.safe_load_all(r.stdout) if d]
+        for d in rendered:
+            validators.validate("kustomize output", d)
+            if d["kind"] != "Namespace":
+                check(d["metadata"].get("namespace") == "inventory-events",
+                      "kustomize output: %s %s not in namespace inventory-events"
+                      % (d["kind"], d["metadata"]["name"]))
+        print("kubectl kustomize: %d objects rendered and validated" % len(rendered))
 
 
 # --- Grafana -----------------------------------------------------------------------------------
@@ -571,19 +580,33 @@ def check_grafana():
           % (len(exprs), len(used), len(series), sorted(labels)))
 
 
-def main():
-    keys = conf_keys()
-    check_systemd_static(keys)
-    check_env_files(keys)
-    check_systemd_analyze()
-    check_k8s(keys)
-    check_grafana()
+PARTS = ("static", "systemd", "kubectl")
+
+
+def main(argv):
+    if len(argv) != 2 or argv[1] not in PARTS:
+        print("usage: test_deploy_manifests.py %s" % "|".join(PARTS))
+        return 2
+    part = argv[1]
+    if part == "static":
+        keys = conf_keys()
+        check_systemd_static(keys)
+        check_env_files(keys)
+        check_k8s(keys)
+        check_grafana()
+        done = "deploy/systemd (static), deploy/k8s and deploy/grafana validated"
+    elif part == "systemd":
+        check_systemd_analyze()
+        done = "deploy/systemd passes systemd-analyze verify and security"
+    else:
+        check_kustomize()
+        done = "deploy/k8s renders with kubectl kustomize and validates"
     if failures:
         print("%d failure(s)" % len(failures))
         return 1
-    print("ok: deploy/systemd, deploy/k8s and deploy/grafana validated")
+    print("ok: " + done)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

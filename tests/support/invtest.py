@@ -28,7 +28,7 @@ __all__ = [
     "ROOT", "TOPIC_KEYS", "COMPACTED_KEYS", "unique", "bootstrap", "bin", "topic_env",
     "topic_names", "create_topics", "create_topic_set", "delete_topics", "produce", "consume_all",
     "run", "start", "Proc", "wait_until", "murmur2", "murmur2_partition", "log_dir",
-    "free_port", "http_get", "failures", "check", "conf_reference",
+    "free_port", "http_get", "failures", "check", "SKIP", "skip", "conf_reference",
 ]
 
 ROOT = os.environ.get("INV_SOURCE_DIR") or os.path.dirname(
@@ -131,6 +131,16 @@ def check(cond, msg):
         if CHECK_PRINT_LIMIT is None or len(failures) <= CHECK_PRINT_LIMIT:
             print("FAIL: %s" % msg, flush=True)
     return cond
+
+
+SKIP = 77  # ctest's SKIP_RETURN_CODE for tests registered with inv_python_test(... MAY_SKIP)
+
+
+def skip(reason):
+    """Ends the test as skipped (exit 77): for a missing tool only, never for a
+    failure. Only a test registered with MAY_SKIP may call it."""
+    print("SKIP: %s" % reason, flush=True)
+    sys.exit(SKIP)
 
 
 # --- what the programs say about themselves ------------------------------------------
