@@ -16,7 +16,7 @@
  * the DLQ's inv.error header. errstr may be NULL (errstr_size 0); a short
  * buffer gets a truncated message. The first problem in schema order wins.
  *
- * What decoding checks (the contract, DESIGN.md "Message formats"):
+ * What decoding checks (the contract, docs/CONTRACT.md "Message formats"):
  *  - framing: not empty, at most INV_CODEC_MAX_MESSAGE bytes; byte 0 = 0x00
  *    is Avro (5-byte header, known schema id of the expected type, a body
  *    that is exactly one record: no truncation, no trailing bytes), anything

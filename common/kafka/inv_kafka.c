@@ -96,21 +96,17 @@ static rd_kafka_t *new_handle(rd_kafka_type_t type, rd_kafka_conf_t *kc, char *e
     return rk; /* rd_kafka_new took ownership of kc */
 }
 
-/* A small prefetch queue (librdkafka's: 100 000 messages, 64 MiB, most of
- * a consumer's memory); whoever polls the consumer runs inv_prefetch so
- * that the fetcher does not stall on it (INV_RDK_FETCH_QUEUE_STALL). A fetch response is taken in
- * whole, whatever the queue holds (1 MiB of lz4 JSON is ~4 MiB of messages
- * and ~20 000 librdkafka ops): fetch.max.bytes 512 KiB halves that peak
- * (librdkafka wants message.max.bytes, unused by a consumer, no larger).
- * The queue itself holds up to 4 000 messages or 2 MiB: at 2 000 / 1 MiB a
- * consumer behind drained it before the next fetch landed and its
- * transactions ended on the empty queue (11 500 movements each instead of
- * 13 600, ~20% less throughput); 8 000 / 4 MiB gave 17 000 but a longer
- * p99 on a saturated machine (docs/BENCHMARKS.md). The peak barely moves.
- * max.partition.fetch.bytes stays at its 1 MiB: a fetch then brings a long
- * run of one partition, which the keeper coalesces into fewer changelog
- * rows than short runs of many (256 KiB: ~40% more rows,
- * docs/BENCHMARKS.md). */
+/* A small prefetch queue (librdkafka's default, 100 000 messages and
+ * 64 MiB, is most of a consumer's memory); whoever polls the consumer runs
+ * inv_prefetch so that the fetcher does not stall on it
+ * (INV_RDK_FETCH_QUEUE_STALL). A fetch response is taken whole, whatever
+ * the queue holds, so fetch.max.bytes (512 KiB) bounds the peak; librdkafka
+ * wants message.max.bytes, unused by a consumer, no larger. The queue holds
+ * up to 4 000 messages or 2 MiB: enough that a consumer behind does not
+ * drain it before the next fetch lands. max.partition.fetch.bytes stays at
+ * 1 MiB: a fetch then brings a long run of one partition, which the keeper
+ * coalesces into fewer changelog rows. docs/ARCHITECTURE.md, "Current
+ * tuning and why". */
 static int set_prefetch_defaults(rd_kafka_conf_t *kc, const inv_conf_t *c, char *errstr, size_t errstr_size) {
     /* whichever of the two the user set, the other follows it */
     const char *fetch_max = "524288", *message_max = "524288";
@@ -136,12 +132,9 @@ rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactiona
     /* A transactional producer lingers as long as a transaction may stay
      * open: read_committed consumers see nothing before the commit, whose
      * flush sends at once whatever waits (librdkafka >= 1.8 ignores
-     * linger.ms while flushing). So a transaction goes out as one request
-     * per partition instead of one every 5 ms, ~4x fewer produce requests
-     * and the broker ~0.08 cores lighter at 50 000 movements/s
-     * (docs/BENCHMARKS.md). Batches of 256 KiB (librdkafka: 1 MB) bound
-     * what waits: inv-sale's peak RSS was 31-33 MiB with 1 MB, 22 with
-     * 256 KiB, 19-21 with 5 ms. */
+     * linger.ms while flushing), so a transaction goes out as one request
+     * per partition. Batches of 256 KiB (librdkafka: 1 MB) bound the memory
+     * of what waits for the commit. */
     if (transactional_id) {
         long long ms = inv_conf_get_int(c, "commit.interval.ms");
         /* librdkafka wants message.timeout.ms above linger.ms (0: no timeout) */

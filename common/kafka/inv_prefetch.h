@@ -8,7 +8,7 @@
  * into it). Past either limit a partition leaves the fetch list, and in
  * 2.0.2 nothing puts it back until its broker thread wakes up for another
  * reason, at the latest after a second (rdkafka_fetcher.c,
- * rd_kafka_toppar_fetch_decide; 2.1 added fetch.queue.backoff.ms). A small
+ * rd_kafka_toppar_fetch_decide; 2.2 added fetch.queue.backoff.ms). A small
  * queue thus costs a second per queue-full of messages, which is why the
  * defaults are 100 000 messages and 64 MiB, most of a consumer's memory.
  *

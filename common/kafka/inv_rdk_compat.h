@@ -37,10 +37,10 @@
 #define INV_RDK_REASSIGN_ASSERT 1
 
 /* A partition whose fetch queue filled leaves the fetch list until its
- * broker thread wakes for another reason, up to a second later; 2.1.0 added
- * fetch.queue.backoff.ms. inv_prefetch wakes the fetchers instead, so the
- * consumer queue can stay small. */
-#define INV_RDK_FETCH_QUEUE_STALL (RD_KAFKA_VERSION < 0x02010000)
+ * broker thread wakes for another reason, up to a second later; 2.2.0 added
+ * fetch.queue.backoff.ms (librdkafka#2879). inv_prefetch wakes the fetchers
+ * instead, so the consumer queue can stay small. */
+#define INV_RDK_FETCH_QUEUE_STALL (RD_KAFKA_VERSION < 0x02020000)
 
 /* rd_kafka_destroy can hang forever on a leaked partition reference
  * (librdkafka#4362, #4486, #4674): inv_kafka_destroy_bounded gives up after
@@ -65,7 +65,7 @@
 #define INV_RDK_CONCURRENT_TXN_BACKOFF 1
 
 /* Each transactional producer's main thread spins in clock_gettime before
- * 2.4.0 (librdkafka#4684): a CPU cost per producer, nothing to work around;
+ * 2.4.0 (librdkafka#4671): a CPU cost per producer, nothing to work around;
  * listed for the figures in docs/BENCHMARKS.md. */
 #define INV_RDK_TXN_CLOCK_SPIN (RD_KAFKA_VERSION < 0x02040000)
 

@@ -524,10 +524,9 @@ int inv_txloop_run(inv_txloop_t *l) {
         rd_kafka_message_t *msg;
         int64_t now = now_us();
         if (l->in_txn && l->min_interval_us >= 0 && now >= l->txn_early_us) {
-            /* old enough: commit as soon as the input is drained (with a
-             * small prefetch queue that may also be a fetch on its way;
-             * waiting a few ms for it doubled the p50 at half load for
-             * ~20% larger transactions under a backlog) */
+            /* old enough: commit as soon as the input is drained, rather
+             * than wait for a fetch that may be on its way: latency at
+             * half load matters more than larger transactions */
             if (!(msg = rd_kafka_consumer_poll(l->consumer, 0))) {
                 commit_batch(l);
                 inv_prefetch_after_poll(l->prefetch, NULL);

@@ -31,8 +31,7 @@ int inv_main_start(inv_conf_t *conf, const inv_program_t *prog, int argc, char *
     char errstr[1024];
     /* One malloc arena for all threads unless MALLOC_ARENA_MAX says
      * otherwise: glibc gives each of librdkafka's threads an arena of its
-     * own, and memory freed in one cannot serve another (~10 MiB of the
-     * keeper's peak; throughput unchanged, docs/BENCHMARKS.md). */
+     * own, and memory freed in one cannot serve another. */
     if (!getenv("MALLOC_ARENA_MAX"))
         mallopt(M_ARENA_MAX, 1);
     inv_log_set_program(prog->name);

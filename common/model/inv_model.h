@@ -1,5 +1,5 @@
 /*
- * inv_model: the domain types of the contract (DESIGN.md "Message formats"),
+ * inv_model: the domain types of the contract (docs/CONTRACT.md "Message formats"),
  * their enums and the names the contract gives them, and the rules that
  * derive one model value from another (movement ids, row keys). It knows no
  * wire format: the codec translates bytes to and from these types, the rules

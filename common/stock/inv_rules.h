@@ -1,5 +1,5 @@
 /*
- * inv_rules: the stock semantics of the contract (DESIGN.md, "Semantics"),
+ * inv_rules: the stock semantics of the contract (docs/CONTRACT.md, "Semantics"),
  * as pure functions over plain structs. No I/O, no allocation, no LMDB:
  * inv-stock reads rows from inv_store, calls inv_rules_apply() once per
  * movement, writes the rows back and produces the outputs.
