@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "inv_log.h"
 #include "inv_parse.h"
 
 #define I64_BIG INT64_C(1000000000000)
@@ -177,15 +178,21 @@ int inv_conf_set(inv_conf_t *c, const char *key, const char *value, char *errstr
     return set_index(c, i, value, errstr, errstr_size);
 }
 
-const char *inv_conf_get(const inv_conf_t *c, const char *key) {
+/* A key the table does not have, asked for by the code: a typo that must
+ * fail the first run, never read as empty or 0. */
+static int known_index(const char *key, int want_int) {
     int i = key_index(key);
-    return i < 0 ? NULL : c->values[i];
+    if (i < 0 || (want_int && inv_conf_keys[i].type != INV_CONF_INT)) {
+        inv_log_error("configuration key \"%s\" is not %s (a bug in the program)", key,
+                      i < 0 ? "in the table" : "an integer");
+        abort();
+    }
+    return i;
 }
 
-int64_t inv_conf_get_int(const inv_conf_t *c, const char *key) {
-    int i = key_index(key);
-    return i < 0 || inv_conf_keys[i].type != INV_CONF_INT ? 0 : c->ints[i];
-}
+const char *inv_conf_get(const inv_conf_t *c, const char *key) { return c->values[known_index(key, 0)]; }
+
+int64_t inv_conf_get_int(const inv_conf_t *c, const char *key) { return c->ints[known_index(key, 1)]; }
 
 size_t inv_conf_kafka_count(const inv_conf_t *c) { return c->kafka_count; }
 

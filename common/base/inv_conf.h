@@ -59,10 +59,13 @@ void inv_conf_destroy(inv_conf_t *c);
  * librdkafka validates them when inv_kafka builds its conf. */
 int inv_conf_set(inv_conf_t *c, const char *key, const char *value, char *errstr, size_t errstr_size);
 
-/* The value of a known key (never NULL); NULL for an unknown key. Borrowed:
- * valid until the key is set again or the conf is destroyed. */
+/* The value of a key of the table (never NULL). Borrowed: valid until the
+ * key is set again or the conf is destroyed. A key not in the table is a
+ * bug in the caller: it is logged and the process aborts, so a mistyped key
+ * fails the first run that reads it instead of reading as empty. */
 const char *inv_conf_get(const inv_conf_t *c, const char *key);
-/* The value of a known INV_CONF_INT key (0 for any other key). */
+/* The value of an INV_CONF_INT key of the table; any other key aborts, as
+ * above. */
 int64_t inv_conf_get_int(const inv_conf_t *c, const char *key);
 
 /* Iterates over the kafka.* keys set (prop without the prefix). */

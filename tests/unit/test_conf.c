@@ -1,5 +1,7 @@
 /* inv_conf: defaults, validation and the precedence flag > env > file > default. */
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "inv_conf.h"
@@ -160,8 +162,35 @@ static void test_commit_interval_must_be_below_transaction_timeout(void) {
     inv_conf_destroy(c);
 }
 
+/* A mistyped key in the code fails the first run that reads it: the
+ * process aborts, naming the key, instead of reading "" or 0. */
+static int get_in_child_dies(const char *key, int as_int) {
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        freopen("/dev/null", "w", stderr);
+        inv_conf_t *c = inv_conf_new();
+        if (as_int)
+            (void)inv_conf_get_int(c, key);
+        else
+            (void)inv_conf_get(c, key);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+
+static void test_a_key_not_in_the_table_aborts_the_caller(void) {
+    INV_ASSERT(get_in_child_dies("topic.sale", 0), "inv_conf_get of a mistyped key returned");
+    INV_ASSERT(get_in_child_dies("commit.interval", 1), "inv_conf_get_int of a mistyped key returned");
+    INV_ASSERT(get_in_child_dies("topic.sales", 1), "inv_conf_get_int of a string key returned");
+    INV_ASSERT(!get_in_child_dies("topic.sales", 0), "inv_conf_get of a known key died");
+}
+
 int main(void) {
     INV_RUN(test_defaults_match_the_contract);
+    INV_RUN(test_a_key_not_in_the_table_aborts_the_caller);
     INV_RUN(test_program_default_group_id_applies);
     INV_RUN(test_unknown_key_is_named);
     INV_RUN(test_integer_out_of_range_is_named);
