@@ -333,7 +333,7 @@ int inv_conf_parse_args(inv_conf_t *c, const inv_program_t *prog, int argc, char
     int rc = INV_CONF_PARSED, opt, longindex;
     opterr = 0;
     optind = 0; /* reinitialize glibc getopt */
-    while (rc == INV_CONF_PARSED && (opt = getopt_long(argc, argv, "+:b:c:X:", opts, &longindex)) != -1) {
+    while (rc == INV_CONF_PARSED && (opt = getopt_long(argc, argv, prog->args_anywhere ? ":b:c:X:" : "+:b:c:X:", opts, &longindex)) != -1) {
         switch (opt) {
         case 'b':
             pending[npending++] = (pending_t){xstrdup("brokers"), xstrdup(optarg), xstrdup("--brokers")};

@@ -49,6 +49,7 @@ typedef struct {
     const inv_conf_flag_t *flags; /* extra flags, terminated by {NULL} */
     const char *usage_tail;       /* e.g. "COMMAND [ARGS]" for invctl, or NULL */
     const char *commands_help;    /* extra --help text, or NULL */
+    int args_anywhere;            /* flags may follow the first word that is not one (a command) */
 } inv_program_t;
 
 /* A new configuration holding every default. Never NULL (aborts on OOM). */
@@ -86,7 +87,9 @@ int inv_conf_load_env(inv_conf_t *c, char *const *envp, char *errstr, size_t err
 #define INV_CONF_VERSION 2 /* --version was given */
 
 /* Parses the common flags and the program's own flags, stopping at the first
- * non-option argument (*next_arg is its index), then applies file, env and
+ * non-option argument (*next_arg is its index; with prog->args_anywhere the
+ * flags after it are parsed too and the other words moved after them, from
+ * *next_arg on, in order), then applies file, env and
  * flags in precedence order. Returns INV_CONF_PARSED, INV_CONF_HELP,
  * INV_CONF_VERSION, or -1 with errstr naming the bad flag or value. */
 int inv_conf_parse_args(inv_conf_t *c, const inv_program_t *prog, int argc, char **argv,

@@ -187,7 +187,9 @@ def test_invctl_commands(path):
          'invctl: --partitions: "0" is not an integer in [1, 10000]'),
         (["topics", "create", "--partitions", "x"],
          'invctl: --partitions: "x" is not an integer in [1, 10000]'),
-        (["topics", "create", "--bogus"], "invctl: --bogus: unknown flag (see invctl --help)"),
+        (["topics", "create", "--bogus"], "invctl: --bogus: unknown flag (see --help)"),
+        (["topics", "create", "--json"], "invctl: --json: unknown flag (see invctl --help)"),
+        (["topics", "create", "-b"], "invctl: -b: missing argument"),
         (["topics", "create", "--partitions"], "invctl: --partitions: missing argument (see invctl --help)"),
         (["topics", "create", "extra"], "invctl: extra: unexpected argument (see invctl --help)"),
     ]

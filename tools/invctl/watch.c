@@ -17,12 +17,11 @@
 #include "inv_codec_conf.h"
 #include "inv_kafka.h"
 #include "inv_log.h"
-#include "inv_parse.h"
 #include "inv_rules.h"
 #include "inv_store.h"
 #include "inv_time.h"
 
-#define MAX_ROWS 12
+#define MAX_ROWS INVCTL_WATCH_MAX_ROWS
 #define MAX_EVENTS 8
 #define MAX_PARTS 256
 
@@ -142,26 +141,10 @@ static rd_kafka_t *tail_consumer(inv_conf_t *conf, const char *const topics[2], 
     return rk;
 }
 
-int invctl_watch(inv_conf_t *conf, int argc, char **argv) {
-    int interval_ms = 1000, top = 8, once = 0;
-    for (int i = 1; i < argc; i++) {
-        int64_t v;
-        if (strcmp(argv[i], "--once") == 0) {
-            once = 1;
-        } else if ((strcmp(argv[i], "--interval-ms") == 0 || strcmp(argv[i], "--top") == 0) && i + 1 < argc) {
-            int is_top = strcmp(argv[i], "--top") == 0;
-            if (inv_parse_int64(argv[i + 1], 1, is_top ? MAX_ROWS : 60000, &v) != 0) {
-                fprintf(stderr, "invctl: %s: \"%s\" is not an integer in [1, %d]\n", argv[i], argv[i + 1],
-                        is_top ? MAX_ROWS : 60000);
-                return 2;
-            }
-            *(is_top ? &top : &interval_ms) = (int)v;
-            i++;
-        } else {
-            fprintf(stderr, "invctl: %s: unknown argument of watch (see invctl --help)\n", argv[i]);
-            return 2;
-        }
-    }
+int invctl_watch(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    int interval_ms = (int)o->interval_ms, top = (int)o->top, once = o->once;
     const char *dir = inv_conf_get(conf, "state.dir");
     const char *movements = inv_conf_get(conf, "topic.movements");
     const char *const topics[2] = {inv_conf_get(conf, "topic.reorders"), inv_conf_get(conf, "topic.shortages")};
