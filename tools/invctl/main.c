@@ -198,8 +198,12 @@ static int policy_out_close(policy_out_t *po) {
 
 static int policy_send(void *opaque, const inv_policy_t *p) {
     policy_out_t *po = opaque;
-    char key[1100], errstr[512];
-    snprintf(key, sizeof(key), "%s|%s", p->sku, p->location_id);
+    char key[INV_ROW_KEY_MAX + 1], errstr[512];
+    if (inv_row_key(key, sizeof(key), p->sku, p->location_id) < 0) {
+        fprintf(stderr, "invctl: policy %s|%s: sku and location_id longer than the contract's 256 bytes each\n",
+                p->sku, p->location_id);
+        return 1;
+    }
     const void *value = NULL;
     size_t len = 0;
     if (p->reorder_point != INT64_MIN) { /* INT64_MIN marks a tombstone */

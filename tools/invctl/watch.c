@@ -26,7 +26,7 @@
 #define MAX_PARTS 256
 
 typedef struct {
-    char key[160];
+    char key[INV_ROW_KEY_MAX + 1];
     int64_t available, on_hand, on_order;
     const char *shortage;
 } low_row_t;
@@ -62,7 +62,7 @@ static int scan_row(void *opaque, int32_t partition, const char *sku, const char
     snapshot_t *s = opaque;
     low_row_t r = {.available = row->available, .on_hand = row->on_hand, .on_order = row->on_order,
                    .shortage = inv_shortage_state_name(row->shortage)};
-    snprintf(r.key, sizeof(r.key), "%s|%s", sku, location);
+    inv_row_key(r.key, sizeof(r.key), sku, location);
     s->rows++;
     if (strcmp(location, "*") == 0)
         keep_lowest(s->net, &s->nnet, s->top, &r);
