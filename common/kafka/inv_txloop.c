@@ -217,6 +217,14 @@ static void recreate_producer(inv_txloop_t *l) {
         l->stop_error = 1;
 }
 
+/* The batch is over without a commit: the handler forgets it. */
+static void batch_dropped(inv_txloop_t *l) {
+    l->stats.txn_aborts++;
+    if (l->h.after_abort)
+        l->h.after_abort(l->h.opaque, l);
+    reset_batch(l);
+}
+
 static void abort_batch(inv_txloop_t *l) {
     if (l->in_txn && producer(l)) {
         rd_kafka_error_t *error = rd_kafka_abort_transaction(producer(l), -1);
@@ -228,10 +236,7 @@ static void abort_batch(inv_txloop_t *l) {
                 recreate_producer(l);
         }
     }
-    l->stats.txn_aborts++;
-    if (l->h.after_abort)
-        l->h.after_abort(l->h.opaque, l);
-    reset_batch(l);
+    batch_dropped(l);
     rewind_consumer(l);
 }
 
@@ -246,10 +251,7 @@ static int txn_error(inv_txloop_t *l, const char *what, rd_kafka_error_t *error)
     if (retriable && !abortable && !fatal && may_retry(l))
         return 1;
     if (fatal) {
-        l->stats.txn_aborts++;
-        if (l->h.after_abort)
-            l->h.after_abort(l->h.opaque, l);
-        reset_batch(l);
+        batch_dropped(l);
         recreate_producer(l);
         rewind_consumer(l);
         return 0;
