@@ -124,7 +124,7 @@ inv_conf_t *inv_conf_new(void) {
     inv_conf_t *c = calloc(1, sizeof(*c));
     if (!c)
         abort();
-    char err[256];
+    char err[INV_ERRSTR_SIZE];
     for (size_t i = 0; i < KEY_COUNT; i++)
         if (set_index(c, (int)i, inv_conf_keys[i].default_value, err, sizeof(err)) != 0)
             abort(); /* a default that fails its own validation is a bug */
@@ -235,7 +235,7 @@ int inv_conf_load_file(inv_conf_t *c, const char *path, char *errstr, size_t err
         char *s = trim(line), *key, *value;
         if (!*s || *s == '#')
             continue;
-        char err[512];
+        char err[INV_ERRSTR_SIZE];
         if (split_assignment(s, &key, &value) != 0) {
             snprintf(errstr, errstr_size, "%s:%d: expected key=value", path, lineno);
             rc = -1;
@@ -275,7 +275,7 @@ int inv_conf_load_env(inv_conf_t *c, char *const *envp, char *errstr, size_t err
         memcpy(name, kv + 4, n);
         name[n] = '\0';
         const char *value = eq + 1;
-        char err[512];
+        char err[INV_ERRSTR_SIZE];
         int rc = 0;
         if (strncmp(name, "KAFKA_", 6) == 0 && name[6]) {
             char prop[256];
@@ -391,7 +391,7 @@ int inv_conf_parse_args(inv_conf_t *c, const inv_program_t *prog, int argc, char
         rc = -1;
     for (size_t i = 0; i < npending; i++) {
         if (rc == INV_CONF_PARSED) {
-            char err[512];
+            char err[INV_ERRSTR_SIZE];
             if (inv_conf_set(c, pending[i].key, pending[i].value, err, sizeof(err)) != 0) {
                 snprintf(errstr, errstr_size, "%s: %s", pending[i].flag, err);
                 rc = -1;

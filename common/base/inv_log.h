@@ -17,6 +17,10 @@ void inv_log_set_program(const char *name);
 
 void inv_log(inv_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The size of every error-sentence buffer (the errstr of the functions that
+ * take one): room for a sentence that names a field and its place. */
+#define INV_ERRSTR_SIZE 1024
+
 #define inv_log_error(...) inv_log(INV_LOG_ERROR, __VA_ARGS__)
 #define inv_log_warn(...) inv_log(INV_LOG_WARN, __VA_ARGS__)
 #define inv_log_info(...) inv_log(INV_LOG_INFO, __VA_ARGS__)

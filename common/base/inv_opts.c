@@ -1,5 +1,6 @@
 /* inv_opts: a program's or command's own flags (inv_opts.h). */
 #include "inv_opts.h"
+#include "inv_log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +33,7 @@ static const inv_opt_t *find(const inv_opt_t *opts, size_t n, const char *arg, c
 int inv_opts_extract(const inv_opt_t *opts, size_t n, inv_opt_apply_fn apply, void *opaque, int *argc, char **argv,
                      const inv_conf_flag_t *prog_flags, char *errstr, size_t errstr_size) {
     int rc = 0, out = 1, i = 1;
-    char err[512];
+    char err[INV_ERRSTR_SIZE];
     while (i < *argc && strcmp(argv[i], "--") != 0) {
         const char *value = NULL;
         const inv_opt_t *o = find(opts, n, argv[i], &value);

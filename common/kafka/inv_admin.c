@@ -1,4 +1,5 @@
 #include "inv_admin.h"
+#include "inv_log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +18,7 @@ int inv_admin_topics_create(rd_kafka_t *rk, const inv_conf_t *conf, int partitio
                             int timeout_ms, inv_topic_result_t results[INV_ADMIN_TOPIC_COUNT], char *errstr,
                             size_t errstr_size) {
     rd_kafka_NewTopic_t *topics[INV_ADMIN_TOPIC_COUNT];
-    char err[512], retention[32];
+    char err[INV_ERRSTR_SIZE], retention[32];
     snprintf(retention, sizeof(retention), "%lld", (long long)inv_conf_get_int(conf, "dedup.window.ms"));
     for (int i = 0; i < INV_ADMIN_TOPIC_COUNT; i++) {
         inv_topic_result_t *r = &results[i];

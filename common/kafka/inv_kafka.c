@@ -32,7 +32,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 }
 
 static int conf_set(rd_kafka_conf_t *kc, const char *prop, const char *value, char *errstr, size_t errstr_size) {
-    char err[512];
+    char err[INV_ERRSTR_SIZE];
     if (rd_kafka_conf_set(kc, prop, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
         snprintf(errstr, errstr_size, "kafka.%s: %s", prop, err);
         return -1;
@@ -86,7 +86,7 @@ static int set_default(rd_kafka_conf_t *kc, const inv_conf_t *c, const char *pro
 }
 
 static rd_kafka_t *new_handle(rd_kafka_type_t type, rd_kafka_conf_t *kc, char *errstr, size_t errstr_size) {
-    char err[512];
+    char err[INV_ERRSTR_SIZE];
     rd_kafka_t *rk = rd_kafka_new(type, kc, err, sizeof(err));
     if (!rk) {
         snprintf(errstr, errstr_size, "cannot create Kafka client: %s", err);

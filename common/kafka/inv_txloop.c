@@ -123,7 +123,7 @@ static rd_kafka_topic_t *topic_handle(inv_txloop_t *l, const char *name) {
 /* Creates producer i and fences (aborts) whatever an earlier incarnation
  * of its transactional id left open. */
 static int producer_create(inv_txloop_t *l, int i) {
-    char errstr[512];
+    char errstr[INV_ERRSTR_SIZE];
     producer_t *pr = &l->producers[i];
     pr->rk = inv_kafka_producer_new(l->conf, pr->transactional_id, dr_msg_cb, l, errstr, sizeof(errstr));
     if (!pr->rk) {
@@ -495,7 +495,7 @@ static void handle_message(inv_txloop_t *l, rd_kafka_message_t *msg) {
         rewind_consumer(l); /* this message will come again */
         return;
     }
-    char errstr[1024];
+    char errstr[INV_ERRSTR_SIZE];
     errstr[0] = '\0';
     int rc = l->h.process(l->h.opaque, l, msg, errstr, sizeof(errstr));
     if (rc == INV_TXLOOP_DEAD_LETTER)

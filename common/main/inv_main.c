@@ -28,7 +28,7 @@ const volatile sig_atomic_t *inv_main_signals_install(void) {
 }
 
 int inv_main_start(inv_conf_t *conf, const inv_program_t *prog, int argc, char **argv, int *next_arg) {
-    char errstr[1024];
+    char errstr[INV_ERRSTR_SIZE];
     /* One malloc arena for all threads unless MALLOC_ARENA_MAX says
      * otherwise: glibc gives each of librdkafka's threads an arena of its
      * own, and memory freed in one cannot serve another. */
@@ -63,7 +63,7 @@ int inv_main_run(int argc, char **argv, const inv_program_t *prog, inv_main_run_
         rc = 2;
     }
     if (rc < 0) {
-        char errstr[1024];
+        char errstr[INV_ERRSTR_SIZE];
         errstr[0] = '\0';
         const volatile sig_atomic_t *run_flag_ptr = inv_main_signals_install();
         rc = run(conf, arg, run_flag_ptr, errstr, sizeof(errstr)) == 0 ? 0 : 1;

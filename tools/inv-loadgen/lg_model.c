@@ -11,6 +11,7 @@
 #include "lg_rng.h"
 #include "lg_zipf.h"
 #include "inv_time.h"
+#include "inv_log.h"
 
 /* 2026-11-02T08:00:00Z: a Monday morning, the default start of the
  * simulated clock (fixed, so a seed alone reproduces the bytes). */
@@ -743,7 +744,7 @@ static int emit_valid(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) {
     const plan_t *p = &m->plan;
     inv_event_t ev;
     event_of(m, p, &ev);
-    char err[512];
+    char err[INV_ERRSTR_SIZE];
     if (inv_encoder_encode_event(m->encoder, &ev, &m->out, err, sizeof(err)))
         return fail(errstr, n, "encoding %s %s: %s", lg_kind_name(p->kind), p->event_id, err);
     memset(out, 0, sizeof(*out));
@@ -883,7 +884,7 @@ static int emit_malformed(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) 
         write_bad_json(&m->out, &ev, bad, SIZE_MAX, NULL);
         break;
     default: { /* LG_BAD_SCHEMA_ID: a valid body under an id nobody registered */
-        char err[512];
+        char err[INV_ERRSTR_SIZE];
         if (inv_encoder_encode_event(m->encoder, &ev, &m->out, err, sizeof(err)))
             return fail(errstr, n, "encoding %s %s: %s", lg_kind_name(p->kind), p->event_id, err);
         int32_t id = 1000;
@@ -998,7 +999,7 @@ int lg_model_feedback(lg_model_t *m, const char *sku, const char *location_id, i
         .lines = &line,
         .line_count = 1,
     };
-    char err[512];
+    char err[INV_ERRSTR_SIZE];
     if (inv_encoder_encode_event(m->encoder, &ev, &m->out, err, sizeof(err)))
         return fail(errstr, errstr_size, "receipt for %s: %s", po_id, err);
     /* keep the books when the row is one of ours (counts stay realistic) */

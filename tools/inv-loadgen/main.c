@@ -167,7 +167,7 @@ static int feedback_poll(loadgen_t *g, int timeout_ms) {
                 inv_log_warn("reading reorders: %s", rd_kafka_message_errstr(rm));
         } else {
             inv_reorder_t r;
-            char err[512];
+            char err[INV_ERRSTR_SIZE];
             if (inv_decoder_decode_reorder(g->decoder, rm->payload, rm->len, &r, err, sizeof(err)) != 0) {
                 if (g->reorders_bad++ < 10)
                     inv_log_warn("reorder at %s [%d] offset %" PRId64 " ignored: %s", rd_kafka_topic_name(rm->rkt),
@@ -183,7 +183,7 @@ static int feedback_poll(loadgen_t *g, int timeout_ms) {
     while (g->pending_len && g->pending[g->pending_head].due_ms <= now) {
         pending_t *p = &g->pending[g->pending_head];
         lg_msg_t msg;
-        char err[512];
+        char err[INV_ERRSTR_SIZE];
         int rc = 0;
         if (lg_model_feedback(g->model, p->sku, p->location_id, p->quantity, p->po_id, &msg, err, sizeof(err)) != 0)
             inv_log_warn("no receipt: %s", err);
@@ -240,7 +240,7 @@ static void producer_defaults(inv_conf_t *conf) {
         {"queue.buffering.max.messages", "1000000"},
         {"queue.buffering.max.kbytes", "1048576"},
     };
-    char err[256];
+    char err[INV_ERRSTR_SIZE];
     for (size_t d = 0; d < sizeof(defaults) / sizeof(defaults[0]); d++) {
         int set = 0;
         for (size_t i = 0; i < inv_conf_kafka_count(conf); i++) {
@@ -279,7 +279,7 @@ static int producer_open(loadgen_t *g, char *errstr, size_t n) {
 /* ---------------------------------------------------------------- the run */
 
 static int run(loadgen_t *g) {
-    char err[1024];
+    char err[INV_ERRSTR_SIZE];
     lg_msg_t msg;
     int rc = 0;
     g->start_ms = g->last_progress_ms = inv_time_mono_ms();
@@ -403,7 +403,7 @@ int main(int argc, char **argv) {
     loadgen_t g;
     memset(&g, 0, sizeof(g));
     lg_args_init(&g.args);
-    char err[1024], ext_err[1024];
+    char err[INV_ERRSTR_SIZE], ext_err[INV_ERRSTR_SIZE];
     int ext_rc = lg_args_extract(&g.args, &argc, argv, conf_flags, ext_err, sizeof(ext_err));
     g.conf = inv_conf_new();
     int next;

@@ -60,7 +60,7 @@ static int cmd_topics_create(inv_conf_t *conf, const invctl_opts_t *o, int argc,
     (void)argc;
     (void)argv;
     int partitions = (int)o->partitions, replication = (int)o->replication;
-    char errstr[1024];
+    char errstr[INV_ERRSTR_SIZE];
     rd_kafka_t *rk = inv_kafka_admin_new(conf, errstr, sizeof(errstr));
     if (!rk) {
         fprintf(stderr, "invctl: %s\n", errstr);
@@ -165,7 +165,7 @@ typedef struct {
 } policy_out_t;
 
 static int policy_out_open(policy_out_t *po, inv_conf_t *conf) {
-    char errstr[512];
+    char errstr[INV_ERRSTR_SIZE];
     memset(po, 0, sizeof(*po));
     po->topic = inv_conf_get(conf, "topic.policies");
     inv_codec_conf_read(conf, &po->codec);
@@ -198,7 +198,7 @@ static int policy_out_close(policy_out_t *po) {
 
 static int policy_send(void *opaque, const inv_policy_t *p) {
     policy_out_t *po = opaque;
-    char key[INV_ROW_KEY_MAX + 1], errstr[512];
+    char key[INV_ROW_KEY_MAX + 1], errstr[INV_ERRSTR_SIZE];
     if (inv_row_key(key, sizeof(key), p->sku, p->location_id) < 0) {
         fprintf(stderr, "invctl: policy %s|%s: sku and location_id longer than the contract's 256 bytes each\n",
                 p->sku, p->location_id);
@@ -268,7 +268,7 @@ static int cmd_policy_import(inv_conf_t *conf, const invctl_opts_t *o, int argc,
         return 1;
     }
     policy_out_t po;
-    char errstr[512];
+    char errstr[INV_ERRSTR_SIZE];
     int rc = policy_out_open(&po, conf);
     if (!rc) {
         rc = inv_policy_csv_read(f, argv[0], policy_send, &po, errstr, sizeof(errstr));
@@ -289,7 +289,7 @@ static int cmd_dlq(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **ar
     (void)argc;
     (void)argv;
     int max = (int)o->max;
-    char errstr[512];
+    char errstr[INV_ERRSTR_SIZE];
     const char *topic = inv_conf_get(conf, "topic.dlq");
     rd_kafka_t *rk = inv_kafka_reader_new(conf, "invctl-dlq", 1, NULL, errstr, sizeof(errstr));
     if (!rk) {
@@ -451,7 +451,7 @@ const volatile sig_atomic_t *invctl_run = &not_stopped;
 int main(int argc, char **argv) {
     inv_conf_t *conf = inv_conf_new();
     parsed_t p = {.opts = {.partitions = 6, .replication = -1, .max = 20, .interval_ms = 1000, .top = 8}};
-    char opt_err[512];
+    char opt_err[INV_ERRSTR_SIZE];
     int opt_rc = inv_opts_extract(invctl_opts, INVCTL_OPT_COUNT, apply_opt, &p, &argc, argv, invctl_flags, opt_err,
                                   sizeof(opt_err));
     int next;

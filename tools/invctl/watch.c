@@ -96,7 +96,7 @@ static void recent_add(recent_t *r, const char *text) {
 
 /* One line of a reorder or shortage event; JSON or Avro through the decoder. */
 static void describe_event(inv_decoder_t *dec, const rd_kafka_message_t *m, int is_reorder, char *out, size_t n) {
-    char err[256], ts[32];
+    char err[INV_ERRSTR_SIZE], ts[32];
     if (is_reorder) {
         inv_reorder_t r;
         if (inv_decoder_decode_reorder(dec, m->payload, m->len, &r, err, sizeof(err)) == 0) {
@@ -148,7 +148,7 @@ int invctl_watch(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv
     const char *dir = inv_conf_get(conf, "state.dir");
     const char *movements = inv_conf_get(conf, "topic.movements");
     const char *const topics[2] = {inv_conf_get(conf, "topic.reorders"), inv_conf_get(conf, "topic.shortages")};
-    char errstr[512];
+    char errstr[INV_ERRSTR_SIZE];
     inv_codec_conf_t codec;
     inv_codec_conf_read(conf, &codec);
     inv_decoder_t *dec = inv_decoder_new(&codec.resolver, errstr, sizeof(errstr));
