@@ -201,23 +201,14 @@ void inv_conf_kafka_at(const inv_conf_t *c, size_t i, const char **prop, const c
     *value = c->kafka[i].value;
 }
 
-static char *trim(char *s) {
-    while (isspace((unsigned char)*s))
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return s;
-}
-
 /* "key=value" into key and value, both trimmed; -1 when there is no '='. */
 static int split_assignment(char *s, char **key, char **value) {
     char *eq = strchr(s, '=');
     if (!eq)
         return -1;
     *eq = '\0';
-    *key = trim(s);
-    *value = trim(eq + 1);
+    *key = inv_parse_trim(s);
+    *value = inv_parse_trim(eq + 1);
     return **key ? 0 : -1;
 }
 
@@ -232,7 +223,7 @@ int inv_conf_load_file(inv_conf_t *c, const char *path, char *errstr, size_t err
     int lineno = 0, rc = 0;
     while (getline(&line, &cap, f) != -1) {
         lineno++;
-        char *s = trim(line), *key, *value;
+        char *s = inv_parse_trim(line), *key, *value;
         if (!*s || *s == '#')
             continue;
         char err[INV_ERRSTR_SIZE];

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 int inv_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
@@ -47,4 +48,14 @@ int inv_parse_double(const char *s, double min, double max, double *out)
         return INV_PARSE_ERANGE;
     *out = v;
     return 0;
+}
+
+char *inv_parse_trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
 }

@@ -20,4 +20,9 @@ int inv_parse_uint64(const char *s, uint64_t *out);
 /* A finite decimal or exponent form, as strtod reads it. */
 int inv_parse_double(const char *s, double min, double max, double *out);
 
+/* Trims the white space (isspace) around the NUL-terminated s in place:
+ * writes a NUL after its last other character and returns a pointer to its
+ * first, inside s. */
+char *inv_parse_trim(char *s);
+
 #endif

@@ -17,15 +17,6 @@ typedef struct {
     int64_t v[3];
 } row_t;
 
-static char *trim(char *s) {
-    while (isspace((unsigned char)*s))
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return s;
-}
-
 /* Splits line in place at commas; returns the field count (at most max). */
 static int split(char *line, char **fields, int max) {
     int n = 0;
@@ -34,7 +25,7 @@ static int split(char *line, char **fields, int max) {
         char *comma = strchr(p, ',');
         if (comma)
             *comma = '\0';
-        fields[n++] = trim(p);
+        fields[n++] = inv_parse_trim(p);
         if (!comma)
             break;
         p = comma + 1;
@@ -52,7 +43,7 @@ int inv_policy_csv_read(FILE *f, const char *name, inv_policy_csv_cb cb, void *o
     int have_header = 0;
     while (rc == 0 && getline(&line, &cap, f) != -1) {
         lineno++;
-        char *s = trim(line);
+        char *s = inv_parse_trim(line);
         if (!*s || *s == '#')
             continue;
         char *fields[16];
