@@ -358,6 +358,22 @@ static int txn_get(inv_store_txn_t *t, int db, skey_t *k, MDB_val *val)
     return mdb_get(t->txn, t->store->dbi[db], &key, val);
 }
 
+/* The fixed-size record of partition p under key_of(p): 0, EINVAL (p < 0
+ * or no out), a read error, MDB_NOTFOUND, or INV_STORE_FORMAT when its size
+ * is not `size`. */
+static int txn_get_sized(inv_store_txn_t *t, int db, void (*key_of)(const inv_store_txn_t *, skey_t *, int32_t),
+                         int32_t p, const void *out, size_t size, MDB_val *v)
+{
+    int rc = check_read(t);
+    if (rc || p < 0 || !out)
+        return rc ? rc : EINVAL;
+    skey_t k;
+    key_of(t, &k, p);
+    if ((rc = txn_get(t, db, &k, v)))
+        return rc;
+    return v->mv_size == size ? 0 : INV_STORE_FORMAT;
+}
+
 static int tail_is(const MDB_val *v, size_t fixed, const char *full)
 {
     size_t n = strlen(full);
@@ -1313,16 +1329,10 @@ static void partition_key(const inv_store_txn_t *t, skey_t *k, int32_t p)
 
 int inv_store_meta_get(inv_store_txn_t *t, int32_t p, inv_store_meta_t *meta)
 {
-    int rc = check_read(t);
-    if (rc || p < 0 || !meta)
-        return rc ? rc : EINVAL;
-    skey_t k;
     MDB_val v;
-    partition_key(t, &k, p);
-    if ((rc = txn_get(t, DB_PMETA, &k, &v)))
+    int rc = txn_get_sized(t, DB_PMETA, partition_key, p, meta, META_SIZE, &v);
+    if (rc)
         return rc;
-    if (v.mv_size != META_SIZE)
-        return INV_STORE_FORMAT;
     return triple_decode(&v, &meta->input_offset, &meta->changelog_offset, &meta->dedup_log_offset);
 }
 
@@ -1492,16 +1502,10 @@ static void policy_offset_key(const inv_store_txn_t *t, skey_t *k, int32_t p)
 
 int inv_store_policy_offset_get(inv_store_txn_t *t, int32_t p, int64_t *next_offset)
 {
-    int rc = check_read(t);
-    if (rc || p < 0 || !next_offset)
-        return rc ? rc : EINVAL;
-    skey_t k;
     MDB_val v;
-    policy_offset_key(t, &k, p);
-    if ((rc = txn_get(t, DB_GLOBAL, &k, &v)))
+    int rc = txn_get_sized(t, DB_GLOBAL, policy_offset_key, p, next_offset, 8, &v);
+    if (rc)
         return rc;
-    if (v.mv_size != 8)
-        return INV_STORE_FORMAT;
     *next_offset = get_i64(v.mv_data);
     return 0;
 }
