@@ -351,16 +351,7 @@ static pair_t *pair_of(lg_model_t *m, size_t sku, size_t loc) { return &m->pairs
 static int64_t now_ms(lg_model_t *m) { return m->conf.start_ms == LG_CLOCK_WALL ? inv_time_wall_ms() : m->clock_ms; }
 
 static size_t pick_location(lg_model_t *m) {
-    double u = lg_rng_unit(&m->rng);
-    size_t lo = 0, hi = m->conf.locations - 1;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (m->loc_cdf[mid] > u)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
+    return lg_cdf_index(m->loc_cdf, m->conf.locations, lg_rng_unit(&m->rng));
 }
 
 static inv_channel_t pick_channel(lg_model_t *m, loc_type_t t) {

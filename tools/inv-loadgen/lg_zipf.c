@@ -49,19 +49,19 @@ void lg_zipf_destroy(lg_zipf_t *z) {
     free(z);
 }
 
-size_t lg_zipf_sample(const lg_zipf_t *z, lg_rng_t *r) {
-    double u = lg_rng_unit(r);
-    /* the first k with cdf[k] > u */
-    size_t lo = 0, hi = z->n - 1;
+size_t lg_cdf_index(const double *cdf, size_t n, double u) {
+    size_t lo = 0, hi = n - 1;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (z->cdf[mid] > u)
+        if (cdf[mid] > u)
             hi = mid;
         else
             lo = mid + 1;
     }
     return lo;
 }
+
+size_t lg_zipf_sample(const lg_zipf_t *z, lg_rng_t *r) { return lg_cdf_index(z->cdf, z->n, lg_rng_unit(r)); }
 
 double lg_zipf_probability(const lg_zipf_t *z, size_t k) {
     if (k >= z->n)

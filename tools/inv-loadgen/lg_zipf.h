@@ -22,6 +22,10 @@ void lg_zipf_destroy(lg_zipf_t *z);
 /* A rank in 0..n-1 (0 = the most popular), one draw from r. */
 size_t lg_zipf_sample(const lg_zipf_t *z, lg_rng_t *r);
 
+/* The first index k of the n ascending values cdf[] with cdf[k] > u (n - 1
+ * when none is): the draw of a discrete distribution given u in [0, 1). */
+size_t lg_cdf_index(const double *cdf, size_t n, double u);
+
 /* The exact probability of rank k (0-based), for tests and reports. */
 double lg_zipf_probability(const lg_zipf_t *z, size_t k);
 
