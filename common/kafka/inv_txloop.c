@@ -509,10 +509,47 @@ static void handle_message(inv_txloop_t *l, rd_kafka_message_t *msg) {
     }
 }
 
-int inv_txloop_run(inv_txloop_t *l) {
-    for (int i = 0; i < l->producer_count; i++)
-        if (producer_create(l, i) != 0)
-            return -1;
+/* The next input, or NULL after a wait bounded by the open transaction's
+ * commit time. An old enough transaction commits as soon as the input is
+ * drained, rather than wait for a fetch that may be on its way: latency at
+ * half load matters more than larger transactions. */
+static rd_kafka_message_t *next_input(inv_txloop_t *l) {
+    int64_t now = now_us();
+    rd_kafka_message_t *msg;
+    if (l->in_txn && l->min_interval_us >= 0 && now >= l->txn_early_us) {
+        if (!(msg = rd_kafka_consumer_poll(l->consumer, 0)))
+            commit_batch(l);
+    } else {
+        int timeout_ms = 100;
+        if (l->in_txn) {
+            int64_t until = l->min_interval_us >= 0 ? l->txn_early_us : l->txn_deadline_us;
+            int64_t left = (until - now + 999) / 1000;
+            timeout_ms = left < 0 ? 0 : left < 100 ? (int)left : 100;
+        }
+        msg = rd_kafka_consumer_poll(l->consumer, timeout_ms);
+    }
+    inv_prefetch_after_poll(l->prefetch, msg);
+    return msg;
+}
+
+/* One turn of the loop: an input if one comes, then whatever is due. */
+static void step(inv_txloop_t *l) {
+    rd_kafka_message_t *msg = next_input(l);
+    if (msg) {
+        handle_message(l, msg);
+        rd_kafka_message_destroy(msg);
+    }
+    /* delivery reports: every so often is enough, since the commit
+     * flushes and serves them anyway, and QUEUE_FULL polls too */
+    if (!msg || (l->stats.messages_in & 1023) == 0)
+        rd_kafka_poll(producer(l), 0);
+    if (l->in_txn && (l->batch_failed || (int64_t)l->batch_count >= l->batch_max || now_us() >= l->txn_deadline_us))
+        commit_batch(l);
+    if (l->h.tick)
+        l->h.tick(l->h.opaque, l);
+}
+
+static int subscribe(inv_txloop_t *l) {
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, l->input_topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t err = rd_kafka_subscribe(l->consumer, sub);
@@ -522,41 +559,17 @@ int inv_txloop_run(inv_txloop_t *l) {
         return -1;
     }
     inv_log_info("consuming %s in group %s as %s", l->input_topic, l->group_id, l->transactional_id);
-    while (running(l)) {
-        rd_kafka_message_t *msg;
-        int64_t now = now_us();
-        if (l->in_txn && l->min_interval_us >= 0 && now >= l->txn_early_us) {
-            /* old enough: commit as soon as the input is drained, rather
-             * than wait for a fetch that may be on its way: latency at
-             * half load matters more than larger transactions */
-            if (!(msg = rd_kafka_consumer_poll(l->consumer, 0))) {
-                commit_batch(l);
-                inv_prefetch_after_poll(l->prefetch, NULL);
-                continue;
-            }
-        } else {
-            int timeout_ms = 100;
-            if (l->in_txn) {
-                int64_t until = l->min_interval_us >= 0 ? l->txn_early_us : l->txn_deadline_us;
-                int64_t left = (until - now + 999) / 1000;
-                timeout_ms = left < 0 ? 0 : left < 100 ? (int)left : 100;
-            }
-            msg = rd_kafka_consumer_poll(l->consumer, timeout_ms);
-        }
-        inv_prefetch_after_poll(l->prefetch, msg);
-        if (msg) {
-            handle_message(l, msg);
-            rd_kafka_message_destroy(msg);
-        }
-        /* delivery reports: every so often is enough, since the commit
-         * flushes and serves them anyway, and QUEUE_FULL polls too */
-        if (!msg || (l->stats.messages_in & 1023) == 0)
-            rd_kafka_poll(producer(l), 0);
-        if (l->in_txn && (l->batch_failed || (int64_t)l->batch_count >= l->batch_max || now_us() >= l->txn_deadline_us))
-            commit_batch(l);
-        if (l->h.tick)
-            l->h.tick(l->h.opaque, l);
-    }
+    return 0;
+}
+
+int inv_txloop_run(inv_txloop_t *l) {
+    for (int i = 0; i < l->producer_count; i++)
+        if (producer_create(l, i) != 0)
+            return -1;
+    if (subscribe(l) != 0)
+        return -1;
+    while (running(l))
+        step(l);
     int rc = l->stop_error ? -1 : 0;
     l->closing = 1;
     if (l->in_txn) {
