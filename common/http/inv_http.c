@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ struct inv_http_s {
     size_t n_routes;
     void *opaque;
     int port;
+    unsigned conn_limit; /* in force, after the RLIMIT_NOFILE cap */
     /* While MHD_start_daemon runs, the last message it logs, to explain a
      * failure in errstr. */
     pthread_mutex_t log_lock;
@@ -300,7 +302,7 @@ static int split_addr(const char *s, char *host, size_t host_size, char *port, s
 }
 
 /* A bound, listening socket for addr_port, or -1 with errstr. */
-static int listen_on(const char *addr_port, int *family, char *errstr, size_t errstr_size) {
+static int listen_on(const char *addr_port, int backlog, int *family, char *errstr, size_t errstr_size) {
     char host[256], port[8];
     if (split_addr(addr_port, host, sizeof(host), port, sizeof(port)) != 0) {
         set_err(errstr, errstr_size, "http.listen: \"%s\" is not ADDR:PORT", addr_port ? addr_port : "(null)");
@@ -336,7 +338,7 @@ static int listen_on(const char *addr_port, int *family, char *errstr, size_t er
         int one = 1;
         /* A restart must not wait for the old socket's TIME_WAIT. */
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
             err = errno;
             close(fd);
             fd = -1;
@@ -370,8 +372,55 @@ static void server_free(inv_http_t *srv) {
     free(srv);
 }
 
+void inv_http_conf_read(const inv_conf_t *conf, inv_http_conf_t *out) {
+    inv_conf_t *defaults = conf ? NULL : inv_conf_new();
+    const inv_conf_t *c = conf ? conf : defaults;
+    /* The table's bounds keep every value within unsigned and int. */
+    *out = (inv_http_conf_t){
+        .threads = (unsigned)inv_conf_get_int(c, "http.threads"),
+        .connection_limit = (unsigned)inv_conf_get_int(c, "http.connection.limit"),
+        .connection_timeout_ms = (unsigned)inv_conf_get_int(c, "http.connection.timeout.ms"),
+        .per_ip_connection_limit = (unsigned)inv_conf_get_int(c, "http.per.ip.connection.limit"),
+        .connection_memory = (size_t)inv_conf_get_int(c, "http.connection.memory.kb") * 1024,
+        .listen_backlog = (int)inv_conf_get_int(c, "http.listen.backlog"),
+        .fd_reserve = (unsigned)inv_conf_get_int(c, "http.fd.reserve"),
+    };
+    inv_conf_destroy(defaults);
+}
+
+/* The connection limit that fits the process's file descriptors: every
+ * connection is one, and fd_reserve stay for Kafka, LMDB and the rest. Past
+ * RLIMIT_NOFILE accept() fails with EMFILE and libmicrohttpd stops accepting
+ * until a connection closes, /healthz included; and librdkafka would fail
+ * to open its sockets. One warning when this lowers the configured limit. */
+static unsigned fd_capped_limit(const inv_http_conf_t *conf, const char *addr_port) {
+    unsigned limit = conf->connection_limit;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return limit;
+    rlim_t room = rl.rlim_cur > (rlim_t)conf->fd_reserve ? rl.rlim_cur - conf->fd_reserve : 0;
+    if (room >= limit)
+        return limit;
+    unsigned capped = room > 16 ? (unsigned)room : 16;
+    inv_log_warn("http: %s: http.connection.limit %u lowered to %u: the file descriptor limit (RLIMIT_NOFILE) is "
+                 "%llu and http.fd.reserve keeps %u for Kafka and LMDB; raise it (ulimit -n, LimitNOFILE=) to serve "
+                 "more connections",
+                 addr_port, limit, capped, (unsigned long long)rl.rlim_cur, conf->fd_reserve);
+    return capped;
+}
+
 inv_http_t *inv_http_start(const char *addr_port, const inv_http_route_t *routes, void *opaque,
                            char *errstr, size_t errstr_size) {
+    return inv_http_start_conf(addr_port, routes, opaque, NULL, errstr, errstr_size);
+}
+
+inv_http_t *inv_http_start_conf(const char *addr_port, const inv_http_route_t *routes, void *opaque,
+                                const inv_http_conf_t *conf, char *errstr, size_t errstr_size) {
+    inv_http_conf_t defaults;
+    if (!conf) {
+        inv_http_conf_read(NULL, &defaults);
+        conf = &defaults;
+    }
     size_t n = 0;
     for (; routes && routes[n].path; n++) {
         const inv_http_route_t *r = &routes[n];
@@ -406,7 +455,7 @@ inv_http_t *inv_http_start(const char *addr_port, const inv_http_route_t *routes
     }
 
     int family = AF_INET;
-    int fd = listen_on(addr_port, &family, errstr, errstr_size);
+    int fd = listen_on(addr_port, conf->listen_backlog, &family, errstr, errstr_size);
     if (fd < 0) {
         server_free(srv);
         return NULL;
@@ -415,16 +464,38 @@ inv_http_t *inv_http_start(const char *addr_port, const inv_http_route_t *routes
     struct stat st;
     fstat(fd, &st);
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    /* epoll: select() cannot watch a descriptor past FD_SETSIZE (1024), and
+     * poll() walks every connection on each wake-up. */
+    unsigned flags = MHD_USE_ERROR_LOG;
+    if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
+        flags |= MHD_USE_EPOLL_INTERNAL_THREAD;
+    else if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
+        flags |= MHD_USE_POLL_INTERNAL_THREAD;
+    else
+        flags |= MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    srv->conn_limit = fd_capped_limit(conf, addr_port);
+    /* libmicrohttpd splits the limit between the threads (a full thread
+     * stops accepting and leaves new connections to the others): at least
+     * one each. */
+    unsigned threads = conf->threads < 1 ? 1 : conf->threads > srv->conn_limit ? srv->conn_limit : conf->threads;
+    unsigned timeout_s = (conf->connection_timeout_ms + 999) / 1000; /* rounded up: 0 would mean never */
+    if (timeout_s == 0)
+        timeout_s = 1;
+    inv_log_debug("http: %s: %u threads, up to %u connections (%u from one address, 0 = any), %zu bytes each, "
+                  "closed after %u s idle",
+                  addr_port, threads, srv->conn_limit, conf->per_ip_connection_limit, conf->connection_memory,
+                  timeout_s);
     srv->starting = 1;
     srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
                                    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
                                    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-                                   MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2,
-                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
-                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+                                   MHD_OPTION_THREAD_POOL_SIZE, threads,
+                                   MHD_OPTION_CONNECTION_LIMIT, srv->conn_limit,
+                                   MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf->per_ip_connection_limit,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf->connection_memory,
                                    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
                                    MHD_OPTION_END);
     pthread_mutex_lock(&srv->log_lock);
@@ -445,6 +516,8 @@ inv_http_t *inv_http_start(const char *addr_port, const inv_http_route_t *routes
 }
 
 int inv_http_port(const inv_http_t *server) { return server->port; }
+
+unsigned inv_http_connection_limit(const inv_http_t *server) { return server->conn_limit; }
 
 void inv_http_stop(inv_http_t *server) {
     if (!server)

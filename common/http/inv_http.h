@@ -16,15 +16,31 @@
  *                                              or its body could not be built
  * HEAD runs the GET handler; libmicrohttpd drops the body.
  *
- * Threads: handlers run on libmicrohttpd's threads (a pool of two, so a slow
- * /stock lookup does not hold up /healthz), possibly two at once; they must
- * be thread-safe with each other and with the writer thread. libmicrohttpd's
- * own messages go to inv_log at debug level.
+ * Threads: handlers run on libmicrohttpd's threads (a pool of http.threads,
+ * default two, so a slow /stock lookup does not hold up /healthz), possibly
+ * that many at once; they must be thread-safe with each other and with the
+ * writer thread. libmicrohttpd's own messages go to inv_log at debug level.
+ *
+ * Connections: each worker thread runs its own epoll loop over its share of
+ * the connections, and libmicrohttpd reads and writes them without blocking:
+ * a client that sends its request a byte at a time, or nothing at all, costs
+ * a file descriptor and a little memory (http.connection.memory.kb) but
+ * never a thread, and a handler is called only once the request's headers
+ * are complete. So /healthz keeps answering while up to
+ * http.connection.limit connections are open, slow or idle, even from the
+ * probe's own address (no per-address limit by default). Above the limit a
+ * new connection waits in the listen backlog until one closes. A connection
+ * is closed after http.connection.timeout.ms without a byte either way
+ * (libmicrohttpd: inactivity, not the age of the request, so a client that
+ * trickles a byte more often keeps its slot: the limit must stay above the
+ * number of connections expected).
  */
 #ifndef INV_HTTP_H
 #define INV_HTTP_H
 
 #include <stddef.h>
+
+#include "inv_conf.h"
 
 typedef struct inv_http_s inv_http_t;
 
@@ -75,8 +91,35 @@ typedef struct {
 inv_http_t *inv_http_start(const char *addr_port, const inv_http_route_t *routes, void *opaque,
                            char *errstr, size_t errstr_size);
 
+/* The server's limits, read once from the http.* keys (docs/CONFIGURATION.md
+ * says what each one means). */
+typedef struct {
+    unsigned threads;                 /* http.threads */
+    unsigned connection_limit;        /* http.connection.limit, before the fd cap */
+    unsigned connection_timeout_ms;   /* http.connection.timeout.ms */
+    unsigned per_ip_connection_limit; /* http.per.ip.connection.limit, 0 = none */
+    size_t connection_memory;         /* http.connection.memory.kb, in bytes */
+    int listen_backlog;               /* http.listen.backlog */
+    unsigned fd_reserve;              /* http.fd.reserve */
+} inv_http_conf_t;
+
+/* Fills out from conf's http.* keys; NULL conf: their defaults. */
+void inv_http_conf_read(const inv_conf_t *conf, inv_http_conf_t *out);
+
+/* inv_http_start with those limits (NULL: the defaults, which is what
+ * inv_http_start uses). At start the connection limit is capped to the
+ * process's RLIMIT_NOFILE soft limit minus fd_reserve, with one warning
+ * through inv_log when that lowers it (see inv_http_connection_limit). The
+ * timeout is rounded up to whole seconds, libmicrohttpd's unit. */
+inv_http_t *inv_http_start_conf(const char *addr_port, const inv_http_route_t *routes, void *opaque,
+                                const inv_http_conf_t *conf, char *errstr, size_t errstr_size);
+
 /* The bound TCP port (useful after asking for port 0). */
 int inv_http_port(const inv_http_t *server);
+
+/* The connection limit in force: conf's, or lower when RLIMIT_NOFILE
+ * capped it. */
+unsigned inv_http_connection_limit(const inv_http_t *server);
 
 /* Stops accepting, waits for running handlers, closes the socket and frees
  * the server. NULL is a no-op. */
