@@ -2,10 +2,16 @@
  * checked with a plain socket client so the test needs nothing installed. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "inv_http.h"
@@ -24,14 +30,17 @@ typedef struct {
 } reply_t;
 
 /* Sends raw request text to 127.0.0.1:port (or [::1] with v6) and reads
- * the reply until the server closes. Returns 0, or -1 on a socket error. */
-static int exchange(int port, int v6, const char *request, reply_t *out) {
+ * the reply until the server closes, giving up on a connect, send or recv
+ * that takes longer than timeout_ms. Returns 0, or -1 on a socket error or
+ * a timeout. */
+static int exchange_within(int port, int v6, const char *request, int timeout_ms, reply_t *out) {
     memset(out, 0, sizeof(*out));
     int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
         return -1;
-    struct timeval tv = {5, 0};
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)); /* bounds connect() too */
     int rc;
     if (v6) {
         struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
@@ -65,6 +74,10 @@ static int exchange(int port, int v6, const char *request, reply_t *out) {
     memcpy(out->body, end + 4, out->body_len);
     out->body[out->body_len] = '\0';
     return 0;
+}
+
+static int exchange(int port, int v6, const char *request, reply_t *out) {
+    return exchange_within(port, v6, request, 5000, out);
 }
 
 static int request(int port, const char *method, const char *target, reply_t *out) {
@@ -412,6 +425,255 @@ static void test_percent_decode_is_strict(void) {
     INV_ASSERT_EQ_INT(EINVAL, inv_http_percent_decode("%41%42", 5, 0, out, &n));
 }
 
+/* ---- limits: many slow connections, idle timeout ---- */
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A non-blocking TCP connection to 127.0.0.1:port, under way; -1 when no
+ * socket could be made. */
+static int connect_nonblocking(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 && errno != EINPROGRESS) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Waits up to timeout_ms for fd to be closed by the server (recv gives 0 or
+ * a reset). Returns the milliseconds it took, or -1 if it stayed open. */
+static double ms_until_closed(int fd, int timeout_ms) {
+    double t0 = now_ms();
+    for (;;) {
+        int left = timeout_ms - (int)(now_ms() - t0);
+        if (left <= 0)
+            return -1;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, left) <= 0)
+            continue;
+        char c;
+        ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return now_ms() - t0;
+    }
+}
+
+/* Raises the soft RLIMIT_NOFILE to the hard one; returns the hard one. */
+static rlim_t raise_nofile(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    if (rl.rlim_cur != rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_max;
+}
+
+#define SLOW_CONNECTIONS 1000
+
+/* The slow clients: the even ones send a request line a byte at a time
+ * (never finishing it), the odd ones nothing at all. */
+typedef struct {
+    int fds[SLOW_CONNECTIONS];
+    atomic_int stop;
+} slow_clients_t;
+
+static void *trickle(void *arg) {
+    slow_clients_t *sc = arg;
+    static const char line[] = "GET /healthz?padding=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    for (size_t tick = 0; !atomic_load(&sc->stop); tick++) {
+        for (int i = 0; i < SLOW_CONNECTIONS; i += 2)
+            if (sc->fds[i] >= 0)
+                send(sc->fds[i], &line[tick % (sizeof(line) - 1)], 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        usleep(200 * 1000); /* a byte every 200 ms each: well inside the 10 s idle timeout */
+    }
+    return NULL;
+}
+
+static void test_healthz_answers_within_a_second_beside_1000_slow_connections(void) {
+    /* Both ends of every connection live in this process. */
+    rlim_t hard = raise_nofile();
+    if (hard != RLIM_INFINITY && hard < 2 * SLOW_CONNECTIONS + 100)
+        INV_FAIL("cannot run: RLIMIT_NOFILE hard limit %llu is below %d (%d client and %d server descriptors); "
+                 "raise it (ulimit -Hn) - this test must not pass without running",
+                 (unsigned long long)hard, 2 * SLOW_CONNECTIONS + 100, SLOW_CONNECTIONS, SLOW_CONNECTIONS);
+    /* The defaults, as inv-stock starts the server. */
+    inv_http_t *s = start("127.0.0.1:0", NULL);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    int port = inv_http_port(s);
+    static slow_clients_t sc;
+    atomic_store(&sc.stop, 0);
+    for (int i = 0; i < SLOW_CONNECTIONS; i++)
+        sc.fds[i] = connect_nonblocking(port);
+    pthread_t th;
+    int th_rc = pthread_create(&th, NULL, trickle, &sc);
+
+    /* Every connection established (accepted by the kernel, at least). */
+    int connected = 0;
+    double t0 = now_ms();
+    for (int i = 0; i < SLOW_CONNECTIONS; i++) {
+        struct pollfd p = {.fd = sc.fds[i], .events = POLLOUT};
+        int left = 3000 - (int)(now_ms() - t0);
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (sc.fds[i] >= 0 && poll(&p, 1, left > 0 ? left : 0) == 1 &&
+            getsockopt(sc.fds[i], SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
+            connected++;
+    }
+    usleep(300 * 1000); /* let the server accept them and the trickle start */
+
+    double worst = 0;
+    int answered = 0;
+    for (int probe = 0; probe < 5; probe++) {
+        reply_t r;
+        double p0 = now_ms();
+        int rc = exchange_within(port, 0, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                                 2000, &r);
+        double took = now_ms() - p0;
+        if (took > worst)
+            worst = took;
+        if (rc == 0 && r.status == 200 && took < 1000)
+            answered++;
+        else
+            fprintf(stderr, "     probe %d: rc %d status %d after %.0f ms\n", probe, rc, r.status, took);
+        usleep(200 * 1000);
+    }
+    /* Still open: the server dropped none of them (the idle timeout is 10 s). */
+    int open = 0;
+    for (int i = 0; i < SLOW_CONNECTIONS; i++) {
+        struct pollfd p = {.fd = sc.fds[i], .events = POLLIN};
+        if (sc.fds[i] >= 0 && poll(&p, 1, 0) == 0)
+            open++;
+    }
+    atomic_store(&sc.stop, 1);
+    if (th_rc == 0)
+        pthread_join(th, NULL);
+    for (int i = 0; i < SLOW_CONNECTIONS; i++)
+        if (sc.fds[i] >= 0)
+            close(sc.fds[i]);
+    inv_http_stop(s);
+    fprintf(stderr, "     /healthz beside %d slow connections (%d established, %d still open): worst %.1f ms\n",
+            SLOW_CONNECTIONS, connected, open, worst);
+    INV_ASSERT_EQ_INT(0, th_rc);
+    INV_ASSERT(answered == 5, "%d of 5 probes answered 200 within 1 s (worst %.0f ms)", answered, worst);
+    INV_ASSERT_EQ_INT(SLOW_CONNECTIONS, connected);
+    INV_ASSERT_EQ_INT(SLOW_CONNECTIONS, open);
+}
+
+static void test_idle_connection_is_closed_after_the_timeout(void) {
+    inv_conf_t *conf = inv_conf_new();
+    INV_ASSERT_EQ_INT(0, inv_conf_set(conf, "http.connection.timeout.ms", "1000", errstr, sizeof(errstr)));
+    inv_http_conf_t hc;
+    inv_http_conf_read(conf, &hc);
+    inv_conf_destroy(conf);
+    inv_http_t *s = inv_http_start_conf("127.0.0.1:0", routes, NULL, &hc, errstr, sizeof(errstr));
+    INV_ASSERT(s != NULL, "%s", errstr);
+    int idle = connect_nonblocking(inv_http_port(s));
+    int partial = connect_nonblocking(inv_http_port(s));
+    struct pollfd p = {.fd = partial, .events = POLLOUT};
+    poll(&p, 1, 1000);
+    send(partial, "GET /hea", 8, MSG_NOSIGNAL); /* a request line cut short, then silence */
+    double idle_ms = ms_until_closed(idle, 5000), partial_ms = ms_until_closed(partial, 5000);
+    /* The server still serves. */
+    reply_t r;
+    int rc = request(inv_http_port(s), "GET", "/healthz", &r);
+    close(idle);
+    close(partial);
+    inv_http_stop(s);
+    INV_ASSERT(idle_ms >= 900 && idle_ms < 3000, "idle connection closed after %.0f ms (-1: never)", idle_ms);
+    /* partial was measured after idle: it is closed about when idle was */
+    INV_ASSERT(partial_ms >= 0 && partial_ms < 1500, "partial request closed after %.0f ms more (-1: never)",
+               partial_ms);
+    INV_ASSERT_EQ_INT(0, rc);
+    INV_ASSERT_EQ_INT(200, r.status);
+}
+
+static void test_conf_read_takes_every_http_key(void) {
+    inv_http_conf_t d;
+    inv_http_conf_read(NULL, &d);
+    INV_ASSERT_EQ_INT(2, d.threads);
+    INV_ASSERT_EQ_INT(2048, d.connection_limit);
+    INV_ASSERT_EQ_INT(10000, d.connection_timeout_ms);
+    INV_ASSERT_EQ_INT(0, d.per_ip_connection_limit);
+    INV_ASSERT_EQ_INT(16 * 1024, d.connection_memory);
+    INV_ASSERT_EQ_INT(1024, d.listen_backlog);
+    INV_ASSERT_EQ_INT(256, d.fd_reserve);
+    inv_conf_t *conf = inv_conf_new();
+    const char *kv[][2] = {{"http.threads", "3"},
+                           {"http.connection.limit", "100"},
+                           {"http.connection.timeout.ms", "1500"},
+                           {"http.per.ip.connection.limit", "7"},
+                           {"http.connection.memory.kb", "8"},
+                           {"http.listen.backlog", "32"},
+                           {"http.fd.reserve", "10"}};
+    for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
+        INV_ASSERT(inv_conf_set(conf, kv[i][0], kv[i][1], errstr, sizeof(errstr)) == 0, "%s", errstr);
+    inv_http_conf_t c;
+    inv_http_conf_read(conf, &c);
+    inv_conf_destroy(conf);
+    INV_ASSERT_EQ_INT(3, c.threads);
+    INV_ASSERT_EQ_INT(100, c.connection_limit);
+    INV_ASSERT_EQ_INT(1500, c.connection_timeout_ms);
+    INV_ASSERT_EQ_INT(7, c.per_ip_connection_limit);
+    INV_ASSERT_EQ_INT(8 * 1024, c.connection_memory);
+    INV_ASSERT_EQ_INT(32, c.listen_backlog);
+    INV_ASSERT_EQ_INT(10, c.fd_reserve);
+}
+
+static void test_connection_limit_is_capped_by_rlimit_nofile(void) {
+    struct rlimit saved;
+    INV_ASSERT_EQ_INT(0, getrlimit(RLIMIT_NOFILE, &saved));
+    INV_ASSERT(saved.rlim_max == RLIM_INFINITY || saved.rlim_max >= 600, "hard limit %llu",
+               (unsigned long long)saved.rlim_max);
+    struct rlimit low = {600, saved.rlim_max};
+    INV_ASSERT_EQ_INT(0, setrlimit(RLIMIT_NOFILE, &low));
+    inv_http_t *s = start("127.0.0.1:0", NULL); /* logs one warning */
+    setrlimit(RLIMIT_NOFILE, &saved);
+    INV_ASSERT(s != NULL, "%s", errstr);
+    unsigned capped = inv_http_connection_limit(s);
+    reply_t r;
+    int rc = request(inv_http_port(s), "GET", "/healthz", &r);
+    inv_http_stop(s);
+    INV_ASSERT_EQ_INT(600 - 256, capped); /* the soft limit minus http.fd.reserve */
+    INV_ASSERT_EQ_INT(0, rc);
+    INV_ASSERT_EQ_INT(200, r.status);
+    s = start("127.0.0.1:0", NULL); /* the limit restored: no cap */
+    INV_ASSERT(s != NULL, "%s", errstr);
+    capped = inv_http_connection_limit(s);
+    inv_http_stop(s);
+    INV_ASSERT_EQ_INT(2048, capped);
+}
+
+static void test_per_ip_limit_when_set_turns_away_the_next_connection(void) {
+    inv_http_conf_t hc;
+    inv_http_conf_read(NULL, &hc);
+    hc.per_ip_connection_limit = 2;
+    inv_http_t *s = inv_http_start_conf("127.0.0.1:0", routes, NULL, &hc, errstr, sizeof(errstr));
+    INV_ASSERT(s != NULL, "%s", errstr);
+    int a = connect_nonblocking(inv_http_port(s)), b = connect_nonblocking(inv_http_port(s));
+    usleep(200 * 1000); /* accepted, idle */
+    reply_t r;
+    int rc = request(inv_http_port(s), "GET", "/healthz", &r); /* the third from 127.0.0.1 */
+    close(a);
+    close(b);
+    usleep(200 * 1000);
+    reply_t r2;
+    int rc2 = request(inv_http_port(s), "GET", "/healthz", &r2);
+    inv_http_stop(s);
+    INV_ASSERT(rc != 0, "a third connection from one address was served (status %d)", r.status);
+    INV_ASSERT_EQ_INT(0, rc2);
+    INV_ASSERT_EQ_INT(200, r2.status);
+}
+
 int main(void) {
     INV_RUN(test_exact_route_serves_the_handler_response);
     INV_RUN(test_exact_route_matches_only_its_path);
@@ -435,5 +697,10 @@ int main(void) {
     INV_RUN(test_ipv6_loopback_in_brackets);
     INV_RUN(test_bad_route_is_named);
     INV_RUN(test_percent_decode_is_strict);
+    INV_RUN(test_conf_read_takes_every_http_key);
+    INV_RUN(test_connection_limit_is_capped_by_rlimit_nofile);
+    INV_RUN(test_per_ip_limit_when_set_turns_away_the_next_connection);
+    INV_RUN(test_idle_connection_is_closed_after_the_timeout);
+    INV_RUN(test_healthz_answers_within_a_second_beside_1000_slow_connections);
     return INV_TEST_DONE();
 }
