@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "inv_http.h"
+#include "inv_keeper_conf.h"
 #include "inv_log.h"
 #include "inv_metrics.h"
 #include "inv_rules.h"
@@ -144,6 +145,13 @@ static int h_stock(const inv_http_request_t *req, inv_http_response_t *resp, voi
 
 int inv_keeper_metrics_new(inv_keeper_metrics_t **out, const inv_conf_t *conf, inv_store_t *store, char *errstr,
                            size_t errstr_size) {
+    keeper_conf_t kc;
+    keeper_conf_read(conf, &kc);
+    return inv_keeper_metrics_start(out, kc.http_listen, kc.health_max_lag, store, errstr, errstr_size);
+}
+
+int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const char *listen, int64_t max_lag, inv_store_t *store,
+                             char *errstr, size_t errstr_size) {
     inv_keeper_metrics_t *m = calloc(1, sizeof(*m));
     if (!m || !(m->reg = inv_metrics_new())) {
         free(m);
@@ -151,7 +159,7 @@ int inv_keeper_metrics_new(inv_keeper_metrics_t **out, const inv_conf_t *conf, i
         return -1;
     }
     m->store = store;
-    m->max_lag = inv_conf_get_int(conf, "health.max.lag");
+    m->max_lag = max_lag;
     atomic_store(&m->state_writable, 1);
     char err[256];
     for (int t = 0; t <= INV_MOVE_COUNT; t++) {
@@ -221,8 +229,7 @@ int inv_keeper_metrics_new(inv_keeper_metrics_t **out, const inv_conf_t *conf, i
     REG(inv_metrics_gauge_new(m->reg, "inv_stock_state_dir_full",
                               "1 while LMDB writes fail for lack of space in the state dir (input held, retried)", NULL,
                               &m->state_dir_full, err, sizeof(err)));
-    const char *listen = inv_conf_get(conf, "http.listen");
-    if (*listen) {
+    if (listen && *listen) {
         static const inv_http_route_t routes[] = {
             {"/healthz", INV_HTTP_EXACT, h_healthz},
             {"/metrics", INV_HTTP_EXACT, h_metrics},
@@ -318,11 +325,11 @@ static int resident_memory(int64_t *anon, int64_t *file) {
 }
 
 void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer, const char *topic,
-                                   const int *assigned, const int *ready, const int64_t *next_offset, int count) {
+                                   const partition_t *parts, int count) {
     int all_ready = m->ever_assigned, n = 0;
     rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(count > 0 ? count : 1);
     for (int p = 0; p < count; p++)
-        if (assigned[p])
+        if (parts[p].assigned)
             rd_kafka_topic_partition_list_add(pos, topic, p);
     rd_kafka_position(consumer, pos);
     for (int i = 0; i < pos->cnt; i++) {
@@ -333,12 +340,12 @@ void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer
         /* librdkafka has no position for a partition that delivered nothing
          * since it was assigned (an idle, caught-up one): the keeper knows
          * where it starts */
-        int64_t at = pos->elems[i].offset >= 0 ? pos->elems[i].offset : next_offset[p];
+        int64_t at = pos->elems[i].offset >= 0 ? pos->elems[i].offset : parts[p].next_offset;
         if (rd_kafka_get_watermark_offsets(consumer, topic, p, &lo, &hi) == 0 && hi >= 0)
             lag = hi - (at > lo ? at : lo);
         if (partition_series(m, p) == 0)
             inv_metrics_gauge_set(m->lag[p], lag < 0 ? 0 : lag);
-        if (!ready[p] || lag < 0 || lag > m->max_lag)
+        if (!parts[p].ready || lag < 0 || lag > m->max_lag)
             all_ready = 0;
     }
     rd_kafka_topic_partition_list_destroy(pos);

@@ -13,14 +13,19 @@
 
 #include "inv_codec.h"
 #include "inv_conf.h"
+#include "inv_keeper_batch.h"
 #include "inv_store.h"
 #include "inv_txloop.h"
 
 typedef struct inv_keeper_metrics_s inv_keeper_metrics_t;
 
-/* Registers the series and, when http.listen is set, starts the HTTP
- * server. store is borrowed for /stock. 0, or -1 with errstr (e.g. the
- * address is in use). */
+/* Registers the series and, when http_listen is not empty (ADDR:PORT),
+ * starts the HTTP server. max_lag: health.max.lag. store is borrowed for
+ * /stock. 0, or -1 with errstr (e.g. the address is in use). */
+int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const char *http_listen, int64_t max_lag,
+                             inv_store_t *store, char *errstr, size_t errstr_size);
+/* inv_keeper_metrics_start with http.listen and health.max.lag of conf
+ * (read through inv_keeper_conf). */
 int inv_keeper_metrics_new(inv_keeper_metrics_t **out, const inv_conf_t *conf, inv_store_t *store, char *errstr,
                            size_t errstr_size);
 /* Stops the server and frees everything. NULL is a no-op. */
@@ -54,12 +59,12 @@ void inv_keeper_metrics_state_ok(inv_keeper_metrics_t *m);
 
 /* Refreshes per-partition lag from librdkafka's cached watermarks (no
  * network I/O), the loop's counters, LMDB sizes and readiness: ready once
- * partitions were assigned, every assigned one restored, each one's lag
- * at most health.max.lag, and the LMDB state writable. assigned[], ready[] and next_offset[] (the next
- * input offset the keeper will apply, for partitions librdkafka has no
- * position for yet) have `count` entries. */
+ * partitions were assigned, every assigned one ready (restored or resumed),
+ * each one's lag at most health.max.lag, and the LMDB state writable.
+ * parts: the keeper's `count` partitions (borrowed for the call); their
+ * next_offset stands in for partitions librdkafka has no position for yet. */
 void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer, const char *topic,
-                                   const int *assigned, const int *ready, const int64_t *next_offset, int count);
+                                   const partition_t *parts, int count);
 
 /* The HTTP port bound (0 without --http). */
 int inv_keeper_metrics_http_port(const inv_keeper_metrics_t *m);

@@ -7,7 +7,10 @@
 
 #include "inv_kafka.h"
 #include "inv_log.h"
+#include "inv_model.h"
+#include "inv_parse.h"
 #include "inv_prefetch.h"
+#include "inv_time.h"
 
 /* Rows per LMDB write txn while restoring: bounded txns, steady progress. */
 #define RESTORE_TXN_ROWS 20000
@@ -20,13 +23,8 @@
 #define SETTLE_SECONDS 0.2
 #define RECHECK_NS 10000000L
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, char *errstr, size_t errstr_size) {
+rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, const char *group_id, char *errstr,
+                                     size_t errstr_size) {
     /* fetch.wait.max.ms: the end of a partition shows as an empty fetch,
      * do not wait 500 ms for it. Larger fetches and queue than the
      * processing consumers: a restore reads flat out for a moment, then
@@ -40,7 +38,7 @@ rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, char *errstr, size_
         NULL,
     };
     char name[300];
-    snprintf(name, sizeof(name), "%s.restore", inv_conf_get(conf, "group.id"));
+    snprintf(name, sizeof(name), "%s.restore", group_id);
     return inv_kafka_reader_new(conf, name, 1, extra, errstr, errstr_size);
 }
 
@@ -74,13 +72,13 @@ int inv_restore_read_partition(rd_kafka_t *rk, const char *topic, int32_t partit
     }
     int rc = 0, done = 0;
     int64_t next = from_offset < 0 ? 0 : from_offset;
-    double last_progress = now_s();
+    double last_progress = inv_time_mono_s();
     inv_prefetch_t *prefetch = inv_prefetch_new(rk);
     while (!done) {
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 200);
         inv_prefetch_after_poll(prefetch, msg);
         if (!msg) {
-            if ((now_s() - last_progress) * 1000 > RESTORE_STALL_MS) {
+            if ((inv_time_mono_s() - last_progress) * 1000 > RESTORE_STALL_MS) {
                 snprintf(errstr, errstr_size, "restore: no progress reading %s [%d] for %d s", topic, partition,
                          RESTORE_STALL_MS / 1000);
                 rc = -1;
@@ -88,7 +86,7 @@ int inv_restore_read_partition(rd_kafka_t *rk, const char *topic, int32_t partit
             }
             continue;
         }
-        last_progress = now_s();
+        last_progress = inv_time_mono_s();
         if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             next = msg->offset;
             done = 1;
@@ -163,13 +161,14 @@ static int restore_row(void *opaque, const rd_kafka_message_t *msg) {
         return 0;
     memcpy(key, msg->key, msg->key_len);
     key[msg->key_len] = '\0';
-    char *bar = strrchr(key, '|');
-    if (!bar)
+    size_t sku_len, loc_len;
+    const char *loc;
+    if (inv_row_key_split(key, msg->key_len, &sku_len, &loc, &loc_len) != 0)
         return 0;
-    *bar = '\0';
+    key[sku_len] = '\0';
     int rc;
     if (!msg->payload) {
-        rc = inv_store_stock_delete(r->txn, r->partition, key, bar + 1);
+        rc = inv_store_stock_delete(r->txn, r->partition, key, loc);
     } else {
         inv_stock_level_t level;
         char err[512];
@@ -198,12 +197,9 @@ static int restore_ids(void *opaque, const rd_kafka_message_t *msg) {
     restore_ctx_t *r = opaque;
     char num[32];
     const char *v = inv_kafka_header_string(msg, INV_RESTORE_INPUT_OFFSET_HEADER, num, sizeof(num));
-    if (v) {
-        char *e;
-        long long o = strtoll(v, &e, 10);
-        if (e != v && *e == '\0' && o > r->confirmed)
-            r->confirmed = o;
-    }
+    int64_t o;
+    if (v && inv_parse_int64(v, INT64_MIN, INT64_MAX, &o) == 0 && o > r->confirmed)
+        r->confirmed = o;
     int64_t ts = rd_kafka_message_timestamp(msg, NULL);
     if (ts < r->min_ts || !msg->payload)
         return 0;
@@ -241,12 +237,12 @@ static int read_settled(rd_kafka_t *consumer, const char *topic, restore_ctx_t *
                                             input_offset > 0 ? &pending : NULL, errstr, errstr_size);
         if (rc || !pending || (confirm_to > 0 && r->confirmed >= confirm_to))
             return rc;
-        if (now_s() > until) {
+        if (inv_time_mono_s() > until) {
             *timed_out = 1;
             return 0;
         }
         if (*t_wait == 0)
-            *t_wait = now_s();
+            *t_wait = inv_time_mono_s();
         from = *end;
         nanosleep(&(struct timespec){0, RECHECK_NS}, NULL);
     }
@@ -257,12 +253,10 @@ int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_
                           int64_t input_offset, int64_t dedup_window_ms, inv_restore_stats_t *stats,
                           char *errstr, size_t errstr_size) {
     memset(stats, 0, sizeof(*stats));
-    double t0 = now_s();
+    double t0 = inv_time_mono_s();
     restore_ctx_t r = {.store = store, .decoder = decoder, .partition = partition, .stats = stats,
                        .errstr = errstr, .errstr_size = errstr_size};
-    struct timespec wall;
-    clock_gettime(CLOCK_REALTIME, &wall);
-    r.min_ts = (int64_t)wall.tv_sec * 1000 - dedup_window_ms;
+    r.min_ts = inv_time_wall_ms() / 1000 * 1000 - dedup_window_ms; /* whole seconds, as always */
     int rc = inv_store_txn_begin(store, 0, &r.txn);
     if (!rc)
         rc = inv_store_partition_drop(r.txn, partition);
@@ -277,16 +271,16 @@ int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_
     double t_wait = 0;
     int timed_out = 0;
     rc = read_settled(consumer, dedup_topic, &r, restore_ids, &stats->dedup_end, input_offset, input_offset,
-                      now_s() + CONFIRM_SECONDS, &t_wait, &timed_out, errstr, errstr_size);
+                      inv_time_mono_s() + CONFIRM_SECONDS, &t_wait, &timed_out, errstr, errstr_size);
     if (timed_out)
         inv_log_warn("restore: %s [%d] does not show input offset %lld after %.0f s (last seen %lld); restoring "
                      "what is committed",
                      dedup_topic, partition, (long long)input_offset, CONFIRM_SECONDS, (long long)r.confirmed);
     if (!rc)
         rc = read_settled(consumer, stock_topic, &r, restore_row, &stats->changelog_end, input_offset, 0,
-                          now_s() + SETTLE_SECONDS, &t_wait, &timed_out, errstr, errstr_size);
+                          inv_time_mono_s() + SETTLE_SECONDS, &t_wait, &timed_out, errstr, errstr_size);
     if (t_wait > 0)
-        stats->confirm_seconds = now_s() - t_wait;
+        stats->confirm_seconds = inv_time_mono_s() - t_wait;
     if (!rc) {
         inv_store_meta_t meta = {.input_offset = input_offset,
                                  .changelog_offset = stats->changelog_end,
@@ -299,6 +293,6 @@ int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_
             snprintf(errstr, errstr_size, "restore: LMDB: %s", inv_store_strerror(rc));
     }
     inv_store_txn_abort(r.txn);
-    stats->seconds = now_s() - t0;
+    stats->seconds = inv_time_mono_s() - t0;
     return rc ? -1 : 0;
 }

@@ -35,8 +35,11 @@ typedef struct {
     double confirm_seconds; /* waited for the last committed batch's markers */
 } inv_restore_stats_t;
 
-/* A consumer for restores: no group, read_committed, partition EOF on. */
-rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, char *errstr, size_t errstr_size);
+/* A consumer for restores ("<group_id>.restore", Kafka settings from conf):
+ * no group, read_committed, partition EOF on. NULL with errstr on failure;
+ * the caller owns the handle (close, then inv_kafka_destroy_bounded). */
+rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, const char *group_id, char *errstr,
+                                     size_t errstr_size);
 
 /*
  * Drops partition p from the store, reloads it from the changelog and the

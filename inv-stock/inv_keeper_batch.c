@@ -1,0 +1,62 @@
+#include "inv_keeper_batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FIRST_LATENCIES 4096
+
+void batch_init(batch_t *b, size_t arena_bytes) {
+    memset(b, 0, sizeof(*b));
+    dirty_init(&b->dirty, arena_bytes);
+}
+
+void batch_free(batch_t *b) {
+    for (int p = 0; p < b->part_count; p++)
+        inv_buf_free(&b->parts[p].ids);
+    dirty_free(&b->dirty);
+    free(b->parts);
+    free(b->latency_ts);
+    memset(b, 0, sizeof(*b));
+}
+
+static void part_batch_reset(partition_t *pt) {
+    pt->touched = 0;
+    pt->ids.len = pt->ids_sent = 0;
+    pt->max_ts = 0;
+    pt->changelog_next = pt->dedup_next = -1;
+}
+
+partition_t *batch_partition(batch_t *b, int32_t p) {
+    if (p >= b->part_count) {
+        int n = p + 1;
+        b->parts = dirty_xrealloc(b->parts, (size_t)n * sizeof(*b->parts));
+        for (int i = b->part_count; i < n; i++) {
+            memset(&b->parts[i], 0, sizeof(b->parts[i]));
+            part_batch_reset(&b->parts[i]);
+        }
+        b->part_count = n;
+    }
+    return &b->parts[p];
+}
+
+void batch_reset(batch_t *b) {
+    dirty_reset(&b->dirty);
+    for (int p = 0; p < b->part_count; p++)
+        part_batch_reset(&b->parts[p]);
+    b->latency_len = 0;
+}
+
+void batch_latency_add(batch_t *b, int64_t ts) {
+    if (b->latency_len == b->latency_cap) {
+        b->latency_cap = b->latency_cap ? b->latency_cap * 2 : FIRST_LATENCIES;
+        b->latency_ts = dirty_xrealloc(b->latency_ts, b->latency_cap * sizeof(int64_t));
+    }
+    b->latency_ts[b->latency_len++] = ts;
+}
+
+int batch_touched_count(const batch_t *b) {
+    int n = 0;
+    for (int p = 0; p < b->part_count; p++)
+        n += b->parts[p].touched;
+    return n;
+}

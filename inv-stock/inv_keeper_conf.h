@@ -1,0 +1,34 @@
+/*
+ * inv_keeper_conf: every setting the keeper uses, read once at start-up from
+ * inv_conf into typed fields. Nothing else in inv-stock looks a key up by
+ * name (the Kafka layer still reads its own keys from the inv_conf_t it is
+ * handed: inv_txloop_new, inv_kafka_reader_new).
+ */
+#ifndef INV_KEEPER_CONF_H
+#define INV_KEEPER_CONF_H
+
+#include <stdint.h>
+
+#include "inv_conf.h"
+#include "inv_rules.h"
+#include "inv_store.h"
+
+typedef struct {
+    const char *group_id;
+    const char *instance_id; /* "" until inv_keeper_run takes the state dir's */
+    const char *state_dir;
+    inv_store_options_t store; /* lmdb.map.size.mb, lmdb.sync */
+    const char *t_movements, *t_stock, *t_reorders, *t_shortages, *t_dedup, *t_policies;
+    inv_rules_policy_t default_policy; /* policy.default.* */
+    int64_t dedup_window_ms;
+    int shutdown_timeout_ms;
+    const char *http_listen; /* "" = no HTTP server */
+    int64_t health_max_lag;
+} keeper_conf_t;
+
+/* Fills *kc from conf, whose keys inv_conf has validated already (types,
+ * bounds, enum choices), so this cannot fail. The strings are borrowed from
+ * conf: valid while conf lives and the key is not set again. */
+void keeper_conf_read(const inv_conf_t *conf, keeper_conf_t *kc);
+
+#endif

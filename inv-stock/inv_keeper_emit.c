@@ -1,0 +1,76 @@
+#include "inv_keeper_emit.h"
+
+#include <stdio.h>
+
+#include "inv_model.h"
+#include "inv_restore.h"
+
+/* Room for the longest sku and location_id of a stored row (long ids). */
+#define KEY_BYTES 1100
+
+static int produce_keyed(emit_t *e, const char *topic, int32_t partition, const char *sku, const char *loc,
+                         int64_t ts, rd_kafka_headers_t *hdrs) {
+    char key[KEY_BYTES];
+    int n = inv_row_key(key, sizeof(key), sku, loc);
+    if (n < 0) {
+        if (hdrs)
+            rd_kafka_headers_destroy(hdrs);
+        return -1;
+    }
+    return inv_txloop_produce(e->loop, topic, partition, key, (size_t)n, e->buf.data, e->buf.len, ts, hdrs);
+}
+
+int emit_outputs(emit_t *e, const inv_rules_out_t *out, int64_t ts, char *errstr, size_t errstr_size) {
+    if (out->has_reorder) {
+        if (inv_encoder_encode_reorder(e->encoder, &out->reorder, &e->buf, errstr, errstr_size) != 0 ||
+            produce_keyed(e, e->t_reorders, RD_KAFKA_PARTITION_UA, out->reorder.sku, out->reorder.location_id, ts,
+                          NULL) != 0)
+            return -1;
+        inv_keeper_metrics_reorder(e->metrics);
+    }
+    for (size_t i = 0; i < out->shortage_count; i++) {
+        const inv_shortage_t *s = &out->shortages[i];
+        if (inv_encoder_encode_shortage(e->encoder, s, &e->buf, errstr, errstr_size) != 0 ||
+            produce_keyed(e, e->t_shortages, RD_KAFKA_PARTITION_UA, s->sku, s->location_id, ts, NULL) != 0)
+            return -1;
+        inv_keeper_metrics_shortage(e->metrics, s->state);
+    }
+    return 0;
+}
+
+int emit_stock_levels(emit_t *e, dirty_set_t *dirty, char *errstr, size_t errstr_size) {
+    for (size_t j = 0; j < dirty->len && dirty->unemitted; j++) {
+        dirty_row_t *d = &dirty->rows[j];
+        if (d->emitted)
+            continue;
+        dirty_mark_emitted(dirty, d);
+        inv_stock_level_t level;
+        inv_rules_stock_level(d->sku, d->location, &d->row, &level);
+        if (inv_encoder_encode_stock_level(e->encoder, &level, &e->buf, errstr, errstr_size) != 0)
+            return -1;
+        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(1);
+        rd_kafka_header_add(hdrs, INV_RESTORE_SHORTAGE_HEADER, -1, inv_shortage_state_name(d->row.shortage), -1);
+        if (produce_keyed(e, e->t_stock, d->partition, d->sku, d->location, 0, hdrs) != 0) {
+            snprintf(errstr, errstr_size, "produce to %s failed", e->t_stock);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int emit_ids(emit_t *e, int32_t p, partition_t *pt, int last) {
+    rd_kafka_headers_t *hdrs = NULL;
+    if (last) {
+        char next[24];
+        snprintf(next, sizeof(next), "%lld", (long long)pt->batch_next);
+        hdrs = rd_kafka_headers_new(1);
+        rd_kafka_header_add(hdrs, INV_RESTORE_INPUT_OFFSET_HEADER, -1, next, -1);
+    }
+    size_t from = pt->ids_sent + (pt->ids_sent > 0); /* past the '\n' that follows the last one sent */
+    if (from > pt->ids.len)
+        from = pt->ids.len;
+    int rc = inv_txloop_produce(e->loop, e->t_dedup, p, NULL, 0, pt->ids.data + from, pt->ids.len - from,
+                                pt->max_ts, hdrs);
+    pt->ids_sent = pt->ids.len;
+    return rc;
+}

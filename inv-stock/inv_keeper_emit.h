@@ -1,0 +1,40 @@
+/*
+ * inv_keeper_emit: the keeper's outputs, produced inside the batch's Kafka
+ * transaction (inv_txloop_produce): ReorderEvents and ShortageEvents, the
+ * StockLevels of changed rows (to the changelog partition of their input
+ * partition, with the row's shortage state in a header), and the applied
+ * movement ids (to the dedup log).
+ *
+ * Errors: -1 when a record could not be encoded or queued (the batch must
+ * abort), with errstr where the signature has one.
+ */
+#ifndef INV_KEEPER_EMIT_H
+#define INV_KEEPER_EMIT_H
+
+#include "inv_codec.h"
+#include "inv_keeper_batch.h"
+#include "inv_keeper_metrics.h"
+#include "inv_rules.h"
+#include "inv_txloop.h"
+
+typedef struct {
+    inv_txloop_t *loop;       /* borrowed */
+    inv_encoder_t *encoder;   /* borrowed */
+    inv_keeper_metrics_t *metrics; /* borrowed */
+    const char *t_stock, *t_reorders, *t_shortages, *t_dedup;
+    inv_buf_t buf; /* one encoded record at a time, owned */
+} emit_t;
+
+/* Produces the reorder and the shortages one movement caused, keyed by
+ * their row, with the input's timestamp ts. */
+int emit_outputs(emit_t *e, const inv_rules_out_t *out, int64_t ts, char *errstr, size_t errstr_size);
+/* Produces the StockLevel of every row of the set changed since it was
+ * last produced, as last written (no LMDB read), and marks it produced. */
+int emit_stock_levels(emit_t *e, dirty_set_t *dirty, char *errstr, size_t errstr_size);
+/* Produces partition p's applied ids not produced yet (pt->ids past
+ * pt->ids_sent) to the dedup log as one record; with last, the record also
+ * names the input offset the batch brings p to
+ * (INV_RESTORE_INPUT_OFFSET_HEADER). */
+int emit_ids(emit_t *e, int32_t p, partition_t *pt, int last);
+
+#endif
