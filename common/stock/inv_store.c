@@ -1261,6 +1261,34 @@ int inv_store_dedup_seen_or_add(inv_store_txn_t *t, int32_t p, const char *movem
     return 0;
 }
 
+size_t inv_store_dedup_entry_put(unsigned char *dst, const void *id, size_t id_len, int64_t applied_at_ms)
+{
+    if (id_len > 0xFFFF)
+        return 0;
+    put_be(dst, id_len, 2);
+    memcpy(dst + 2, id, id_len);
+    put_be(dst + 2 + id_len, (uint64_t)applied_at_ms, 8);
+    return id_len + INV_STORE_DEDUP_ENTRY_OVERHEAD;
+}
+
+int inv_store_dedup_entry_next(const unsigned char **cur, const unsigned char *end, const unsigned char **id,
+                               size_t *id_len, int64_t *applied_at_ms)
+{
+    size_t left = (size_t)(end - *cur);
+    if (left == 0)
+        return 0;
+    if (left < 2)
+        return INV_STORE_FORMAT;
+    size_t n = (size_t)get_be(*cur, 2);
+    if (left - 2 < n + 8)
+        return INV_STORE_FORMAT;
+    *id = *cur + 2;
+    *id_len = n;
+    *applied_at_ms = (int64_t)get_be(*cur + 2 + n, 8);
+    *cur += n + INV_STORE_DEDUP_ENTRY_OVERHEAD;
+    return 1;
+}
+
 int inv_store_dedup_id_next(const char **cur, const char *end, char id[INV_STORE_MAX_KEY + 1])
 {
     while (*cur < end) {

@@ -311,11 +311,37 @@ int inv_store_dedup_seen_or_add(inv_store_txn_t *txn, int32_t partition, const c
                                 int64_t ts_ms, int *seen);
 
 /*
- * Walks a list of movement ids separated by '\n' (the dedup log's record
- * format): copies the id at *cur into id (NUL-terminated) and moves *cur
- * past it. 1 when an id was copied; 0 at `end`. Empty ids and ids of more
- * than INV_STORE_MAX_KEY bytes (never applied: too long for a key) are
- * passed over.
+ * The dedup log (topic.dedup) holds, per partition, the ids inv-stock
+ * applied and when it first applied each, so that duplicate detection and
+ * its window move with the partition. A record is a run of entries:
+ *   u16 big-endian length | the id's bytes | i64 big-endian applied-at (ms)
+ * Any bytes round-trip. Records in this format carry the header
+ * INV_STORE_DEDUP_LOG_HEADER with the value INV_STORE_DEDUP_LOG_VERSION;
+ * a record without it is of the first format (ids separated by '\n', no
+ * times), read with inv_store_dedup_id_next().
+ */
+#define INV_STORE_DEDUP_LOG_HEADER "inv.dedup.format"
+#define INV_STORE_DEDUP_LOG_VERSION "2"
+#define INV_STORE_DEDUP_ENTRY_OVERHEAD 10 /* bytes of an entry besides the id */
+
+/* Writes the entry of id (id_len bytes) first applied at applied_at_ms to
+ * dst, which has room for id_len + INV_STORE_DEDUP_ENTRY_OVERHEAD bytes.
+ * Returns the bytes written, or 0 (nothing written) when id_len > 65535. */
+size_t inv_store_dedup_entry_put(unsigned char *dst, const void *id, size_t id_len, int64_t applied_at_ms);
+
+/* Reads the entry at *cur (before end): 1, with *id pointing into the
+ * record (not NUL-terminated, *id_len bytes: valid as long as the record
+ * is), *applied_at_ms, and *cur moved past the entry; 0 at end;
+ * INV_STORE_FORMAT (*cur unchanged) when the entry is cut short. */
+int inv_store_dedup_entry_next(const unsigned char **cur, const unsigned char *end, const unsigned char **id,
+                               size_t *id_len, int64_t *applied_at_ms);
+
+/*
+ * The dedup log's first format, for records written before the current
+ * one: ids separated by '\n'. Copies the id at *cur into id
+ * (NUL-terminated) and moves *cur past it. 1 when an id was copied; 0 at
+ * `end`. Empty ids and ids of more than INV_STORE_MAX_KEY bytes (never
+ * applied: too long for a key) are passed over.
  */
 int inv_store_dedup_id_next(const char **cur, const char *end, char id[INV_STORE_MAX_KEY + 1]);
 

@@ -361,6 +361,55 @@ static void test_dedup_id_list_walk(void)
     INV_ASSERT_EQ_INT(0, inv_store_dedup_id_next(&cur, end, id));
 }
 
+/* Any bytes round-trip through the dedup log's entries: NUL, '\n', '|',
+ * 0xFF, the longest id an entry holds, and one past it is refused. */
+static void test_dedup_log_entries_round_trip_any_bytes(void)
+{
+    static unsigned char rec[4 * 70000];
+    unsigned char ids[5][300];
+    size_t lens[5] = {0, 1, 7, 256, 300};
+    int64_t times[5] = {0, -1, INT64_MIN, INT64_MAX, 1733500000123};
+    unsigned x = 12345;
+    for (int i = 0; i < 5; i++)
+        for (size_t k = 0; k < lens[i]; k++)
+            ids[i][k] = (unsigned char)((x = x * 1103515245u + 12345u) >> 16);
+    memcpy(ids[2], "a\nb\0c|\xff", 7);
+    size_t len = 0;
+    for (int i = 0; i < 5; i++)
+        len += inv_store_dedup_entry_put(rec + len, ids[i], lens[i], times[i]);
+    static unsigned char longest[65536];
+    memset(longest, '\n', sizeof longest);
+    INV_ASSERT_EQ_INT(65535 + INV_STORE_DEDUP_ENTRY_OVERHEAD, (long long)inv_store_dedup_entry_put(rec + len, longest, 65535, 7));
+    len += 65535 + INV_STORE_DEDUP_ENTRY_OVERHEAD;
+    INV_ASSERT_EQ_INT(0, (long long)inv_store_dedup_entry_put(rec + len, longest, 65536, 7));
+    const unsigned char *cur = rec, *end = rec + len, *id;
+    size_t id_len;
+    int64_t at;
+    for (int i = 0; i < 5; i++) {
+        INV_ASSERT_EQ_INT(1, inv_store_dedup_entry_next(&cur, end, &id, &id_len, &at));
+        INV_ASSERT_EQ_INT((long long)lens[i], (long long)id_len);
+        INV_ASSERT(memcmp(id, ids[i], id_len) == 0, "entry %d: bytes differ", i);
+        INV_ASSERT(at == times[i], "entry %d: time %lld", i, (long long)at);
+    }
+    INV_ASSERT_EQ_INT(1, inv_store_dedup_entry_next(&cur, end, &id, &id_len, &at));
+    INV_ASSERT_EQ_INT(65535, (long long)id_len);
+    INV_ASSERT_EQ_INT(0, inv_store_dedup_entry_next(&cur, end, &id, &id_len, &at));
+}
+
+/* An entry cut anywhere is reported, never read past the record. */
+static void test_dedup_log_entry_cut_short_is_a_format_error(void)
+{
+    unsigned char rec[64];
+    size_t n = inv_store_dedup_entry_put(rec, "movement", 8, 42);
+    for (size_t cut = 1; cut < n; cut++) {
+        const unsigned char *cur = rec, *id;
+        size_t id_len;
+        int64_t at;
+        INV_ASSERT_EQ_INT(INV_STORE_FORMAT, inv_store_dedup_entry_next(&cur, rec + cut, &id, &id_len, &at));
+        INV_ASSERT(cur == rec, "cut at %zu moved the cursor", cut);
+    }
+}
+
 static void test_dedup_prune_forgets_only_ids_older_than_the_cutoff(void)
 {
     inv_store_t *s = open_store(0);
@@ -1445,6 +1494,8 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     INV_RUN(test_stock_row_round_trips);
     INV_RUN(test_dedup_id_list_walk);
+    INV_RUN(test_dedup_log_entries_round_trip_any_bytes);
+    INV_RUN(test_dedup_log_entry_cut_short_is_a_format_error);
     INV_RUN(test_stock_delete_is_idempotent);
     INV_RUN(test_aborted_txn_leaves_no_trace);
     INV_RUN(test_partitions_are_isolated);
