@@ -50,43 +50,45 @@ static int fail(char *errstr, size_t errstr_size, const char *fmt, ...)
 
 /* ------------------------------------------------------------------- UTF-8 */
 
-/* Length of the valid UTF-8 prefix of s[0..len) (len when all is valid):
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
+/* Bytes of the UTF-8 character at s[0..left) (left > 0), 0 when it is not
+ * one: no overlong forms, no surrogates, nothing above U+10FFFF, not cut. */
+static size_t utf8_char(const unsigned char *s, size_t left)
+{
+    size_t n;
+    uint32_t cp;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        n = 2;
+        cp = s[0] & 0x1F;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        n = 3;
+        cp = s[0] & 0x0F;
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        n = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (left < n)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* Length of the valid UTF-8 prefix of s[0..len) (len when all is valid). */
 static size_t utf8_valid_prefix(const unsigned char *s, size_t len)
 {
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return i;
-        }
-        if (len - i <= n)
-            return i;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
-        i += n + 1;
-    }
-    return len;
+    size_t i = 0, n;
+    while (i < len && (n = utf8_char(s + i, len - i)) != 0)
+        i += n;
+    return i;
 }
 
 /* Writes s as a short, printable, quoted excerpt for an error message:
@@ -196,7 +198,14 @@ typedef struct {
     size_t max_len;        /* strings: bytes */
     const inv_enum_t *en; /* FK_ENUM, FK_OPT_ENUM */
     const record_desc_t *items; /* FK_LINES */
+    unsigned rules;        /* strings: RULE_* */
 } field_desc_t;
+
+/* What an identifier's bytes may be (the contract's identifier rules):
+ * RULE_ID, UTF-8 without control characters (U+0000-U+001F, U+007F);
+ * RULE_NO_SEP, and no INV_ROW_KEY_SEP ('|'), which splits row keys. */
+#define RULE_ID 1u
+#define RULE_NO_SEP 2u
 
 struct record_desc_s {
     const char *name; /* Avro record name */
@@ -205,15 +214,16 @@ struct record_desc_s {
     size_t size; /* of the C struct */
 };
 
-#define ID(s, f) {#f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL}
-#define DERIVED_ID(s, f) {#f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_DERIVED_ID_LEN, NULL, NULL}
-#define TEXT(s, f) {#f, FK_STRING, offsetof(s, f), 0, 0, INV_CODEC_MAX_ID_LEN, NULL, NULL}
-#define OPT_ID(s, f) {#f, FK_OPT_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL}
-#define LONG(s, f) {#f, FK_LONG, offsetof(s, f), 0, 0, 0, NULL, NULL}
-#define TIME(s, name, f) {name, FK_TIME, offsetof(s, f), 0, 0, 0, NULL, NULL}
-#define ENUM(s, name, f, e) {name, FK_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL}
-#define OPT_ENUM(s, name, f, e) {name, FK_OPT_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL}
-#define LINES(items) {"lines", FK_LINES, offsetof(inv_event_t, lines), offsetof(inv_event_t, line_count), 0, 0, NULL, &items}
+#define ID(s, f) {#f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID}
+#define LOCATION_ID(s, f) {#f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID | RULE_NO_SEP}
+#define DERIVED_ID(s, f) {#f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_DERIVED_ID_LEN, NULL, NULL, RULE_ID}
+#define TEXT(s, f) {#f, FK_STRING, offsetof(s, f), 0, 0, INV_CODEC_MAX_ID_LEN, NULL, NULL, 0}
+#define OPT_ID(s, f) {#f, FK_OPT_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID}
+#define LONG(s, f) {#f, FK_LONG, offsetof(s, f), 0, 0, 0, NULL, NULL, 0}
+#define TIME(s, name, f) {name, FK_TIME, offsetof(s, f), 0, 0, 0, NULL, NULL, 0}
+#define ENUM(s, name, f, e) {name, FK_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL, 0}
+#define OPT_ENUM(s, name, f, e) {name, FK_OPT_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL, 0}
+#define LINES(items) {"lines", FK_LINES, offsetof(inv_event_t, lines), offsetof(inv_event_t, line_count), 0, 0, NULL, &items, 0}
 #define RECORD(name, fields, type) {name, fields, sizeof(fields) / sizeof(fields[0]), sizeof(type)}
 
 static const field_desc_t sale_line_fields[] = {ID(inv_line_t, sku), LONG(inv_line_t, quantity)};
@@ -225,37 +235,37 @@ static const record_desc_t return_line = RECORD("ReturnLine", return_line_fields
 static const record_desc_t restock_line = RECORD("RestockLine", sale_line_fields, inv_line_t);
 
 static const field_desc_t sale_fields[] = {
-    ID(inv_event_t, event_id), TEXT(inv_event_t, source), ID(inv_event_t, location_id),
+    ID(inv_event_t, event_id), TEXT(inv_event_t, source), LOCATION_ID(inv_event_t, location_id),
     ENUM(inv_event_t, "channel", channel, inv_channel_enum), TIME(inv_event_t, "occurred_at", occurred_at_ms),
     LINES(sale_line)};
 static const field_desc_t return_fields[] = {
-    ID(inv_event_t, event_id), TEXT(inv_event_t, source), ID(inv_event_t, location_id),
+    ID(inv_event_t, event_id), TEXT(inv_event_t, source), LOCATION_ID(inv_event_t, location_id),
     ENUM(inv_event_t, "channel", channel, inv_channel_enum), TIME(inv_event_t, "occurred_at", occurred_at_ms),
     OPT_ID(inv_event_t, original_event_id), LINES(return_line)};
 static const field_desc_t restock_fields[] = {
-    ID(inv_event_t, event_id), TEXT(inv_event_t, source), ID(inv_event_t, location_id),
+    ID(inv_event_t, event_id), TEXT(inv_event_t, source), LOCATION_ID(inv_event_t, location_id),
     TIME(inv_event_t, "occurred_at", occurred_at_ms), ENUM(inv_event_t, "kind", restock_kind, inv_restock_kind_enum),
     OPT_ID(inv_event_t, purchase_order_id), LINES(restock_line)};
 static const field_desc_t movement_fields[] = {
-    DERIVED_ID(inv_movement_t, movement_id), ID(inv_movement_t, sku), ID(inv_movement_t, location_id),
+    DERIVED_ID(inv_movement_t, movement_id), ID(inv_movement_t, sku), LOCATION_ID(inv_movement_t, location_id),
     OPT_ENUM(inv_movement_t, "channel", channel, inv_channel_enum),
     ENUM(inv_movement_t, "type", type, inv_movement_type_enum), LONG(inv_movement_t, quantity),
     TIME(inv_movement_t, "occurred_at", occurred_at_ms), TEXT(inv_movement_t, source)};
 static const field_desc_t policy_fields[] = {
-    ID(inv_policy_t, sku), ID(inv_policy_t, location_id), LONG(inv_policy_t, reorder_point),
+    ID(inv_policy_t, sku), LOCATION_ID(inv_policy_t, location_id), LONG(inv_policy_t, reorder_point),
     LONG(inv_policy_t, reorder_quantity), LONG(inv_policy_t, safety_stock)};
 static const field_desc_t stock_level_fields[] = {
-    ID(inv_stock_level_t, sku), ID(inv_stock_level_t, location_id), LONG(inv_stock_level_t, on_hand),
+    ID(inv_stock_level_t, sku), LOCATION_ID(inv_stock_level_t, location_id), LONG(inv_stock_level_t, on_hand),
     LONG(inv_stock_level_t, unsellable), LONG(inv_stock_level_t, on_order),
     LONG(inv_stock_level_t, available), TIME(inv_stock_level_t, "updated_at", updated_at_ms),
     LONG(inv_stock_level_t, version)};
 static const field_desc_t reorder_fields[] = {
-    DERIVED_ID(inv_reorder_t, event_id), ID(inv_reorder_t, sku), ID(inv_reorder_t, location_id),
+    DERIVED_ID(inv_reorder_t, event_id), ID(inv_reorder_t, sku), LOCATION_ID(inv_reorder_t, location_id),
     LONG(inv_reorder_t, quantity), LONG(inv_reorder_t, on_hand), LONG(inv_reorder_t, on_order),
     LONG(inv_reorder_t, reorder_point), TIME(inv_reorder_t, "occurred_at", occurred_at_ms),
     DERIVED_ID(inv_reorder_t, cause_movement_id)};
 static const field_desc_t shortage_fields[] = {
-    DERIVED_ID(inv_shortage_t, event_id), ID(inv_shortage_t, sku), ID(inv_shortage_t, location_id),
+    DERIVED_ID(inv_shortage_t, event_id), ID(inv_shortage_t, sku), LOCATION_ID(inv_shortage_t, location_id),
     ENUM(inv_shortage_t, "state", state, inv_shortage_state_enum), LONG(inv_shortage_t, available),
     LONG(inv_shortage_t, threshold), TIME(inv_shortage_t, "occurred_at", occurred_at_ms)};
 
@@ -647,8 +657,12 @@ static inv_line_t *lines_alloc(inv_decoder_t *d, size_t count)
     return d->lines;
 }
 
-/* The length rules shared by JSON and Avro strings. */
-static int check_string(const field_desc_t *f, const path_t *p, size_t len, char *errstr, size_t n)
+/* The rules shared by JSON and Avro strings, on the decoded bytes: the
+ * length, then for identifiers (f->rules) their bytes, the first offending
+ * byte named by its offset in the field. UTF-8 and NUL bytes in other
+ * strings are the caller's: jansson checks them in JSON, avro_str in Avro. */
+static int check_string(const field_desc_t *f, const path_t *p, const char *s, size_t len, char *errstr,
+                        size_t n)
 {
     char pb[300];
     if (len < f->min_len)
@@ -657,6 +671,19 @@ static int check_string(const field_desc_t *f, const path_t *p, size_t len, char
     if (len > f->max_len)
         return fail(errstr, n, "%s: %zu bytes, expected at most %zu", field_path(pb, sizeof(pb), p, f->name), len,
                     f->max_len);
+    if (!(f->rules & RULE_ID))
+        return 0;
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0, c; i < len; i += c) {
+        if (u[i] < 0x20 || u[i] == 0x7F)
+            return fail(errstr, n, "%s: control character U+%04X at byte %zu", field_path(pb, sizeof(pb), p, f->name),
+                        u[i], i);
+        if (u[i] == INV_ROW_KEY_SEP && (f->rules & RULE_NO_SEP))
+            return fail(errstr, n, "%s: '%c' at byte %zu is not allowed", field_path(pb, sizeof(pb), p, f->name),
+                        INV_ROW_KEY_SEP, i);
+        if (!(c = utf8_char(u + i, len - i)))
+            return fail(errstr, n, "%s: invalid UTF-8 at byte %zu", field_path(pb, sizeof(pb), p, f->name), i);
+    }
     return 0;
 }
 
@@ -723,7 +750,7 @@ static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj
                 return fail(errstr, n, "%s: expected a string%s, got %s", fp,
                             f->kind == FK_OPT_STRING ? " or null" : "", json_got(gb, sizeof(gb), v));
             }
-            if (check_string(f, p, json_string_length(v), errstr, n))
+            if (check_string(f, p, json_string_value(v), json_string_length(v), errstr, n))
                 return -1;
             *FIELD(out, f->off, cstr_t) = json_string_value(v);
             break;
@@ -840,7 +867,7 @@ static int flat_to_record(inv_decoder_t *d, const record_desc_t *rd, const char 
         switch (f->kind) {
         case FK_STRING:
         case FK_OPT_STRING:
-            if (!null && check_string(f, NULL, v[i].len, NULL, 0))
+            if (!null && check_string(f, NULL, v[i].str, v[i].len, NULL, 0))
                 return -1;
             *FIELD(out, f->off, cstr_t) = null ? NULL : v[i].str;
             break;
@@ -1115,14 +1142,13 @@ static int avro_str(const field_desc_t *f, const path_t *p, avro_value_t *v, con
     if (avro_value_get_string(v, &s, &size))
         return fail(errstr, n, "%s: %s", field_path(pb, sizeof(pb), p, f->name), avro_strerror());
     size_t len = size ? size - 1 : 0;
-    if (memchr(s, '\0', len))
+    if (!(f->rules & RULE_ID) && memchr(s, '\0', len)) /* an identifier's are control characters */
         return fail(errstr, n, "%s: contains a NUL byte", field_path(pb, sizeof(pb), p, f->name));
-    if (check_string(f, p, len, errstr, n))
+    if (check_string(f, p, s, len, errstr, n))
         return -1;
     size_t ok = utf8_valid_prefix((const unsigned char *)s, len);
     if (ok != len)
-        return fail(errstr, n, "%s: not valid UTF-8 at byte %zu of the string", field_path(pb, sizeof(pb), p, f->name),
-                    ok);
+        return fail(errstr, n, "%s: invalid UTF-8 at byte %zu", field_path(pb, sizeof(pb), p, f->name), ok);
     *out = s;
     return 0;
 }
@@ -1438,8 +1464,7 @@ static int enc_check_string(const field_desc_t *f, const path_t *p, const char *
     size_t len = strlen(s);
     size_t ok = utf8_valid_prefix((const unsigned char *)s, len);
     if (ok != len)
-        return fail(errstr, n, "%s: not valid UTF-8 at byte %zu of the string", field_path(pb, sizeof(pb), p, f->name),
-                    ok);
+        return fail(errstr, n, "%s: invalid UTF-8 at byte %zu", field_path(pb, sizeof(pb), p, f->name), ok);
     *len_out = len;
     return 0;
 }

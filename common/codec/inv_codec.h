@@ -27,12 +27,26 @@
  *    times are RFC 3339 in JSON (fractions and offsets accepted) and lie in
  *    the years 0000 to 9999; enums are the schema's symbols exactly;
  *    strings are UTF-8 without NUL bytes, within the INV_CODEC_MAX_* bounds;
+ *  - identifiers, in every message (event_id, sku, location_id,
+ *    original_event_id, purchase_order_id, and the derived movement_id,
+ *    cause_movement_id and output event_id): not empty, UTF-8 without
+ *    control characters (U+0000-U+001F, U+007F); location_id holds no '|'
+ *    (INV_ROW_KEY_SEP). "*" is a legal location_id to the codec (a policy's
+ *    SKU default; inv-stock refuses movements at it). The first offending
+ *    byte is named by its 0-based offset in the field's decoded bytes, the
+ *    same in JSON and Avro:
+ *      "event_id: control character U+000A at byte 3"
+ *      "location_id: '|' at byte 5 is not allowed"
+ *      "lines[2].sku: invalid UTF-8 at byte 7"   (Avro; JSON: "not JSON: ...")
+ *      "sku: empty string, expected 1 to 256 bytes"
+ *      "event_id: 257 bytes, expected at most 256"
  *  - events: 1 to INV_CODEC_MAX_LINES lines; quantity > 0 for sales,
  *    returns and receipts, != 0 for adjustments, >= 0 for counts;
  *  - movements: the same quantity rules by type; channel set for sales and
  *    returns, null for receipts, adjustments and counts;
  *  - policies: reorder_point, reorder_quantity, safety_stock >= 0.
- * StockLevel, ReorderEvent and ShortageEvent are checked for form only.
+ * StockLevel, ReorderEvent and ShortageEvent are checked for form and
+ * identifiers only.
  *
  * Encoders check only what the wire needs (required strings non-NULL and
  * UTF-8, enums in range, times in the years 0000 to 9999), not the rules

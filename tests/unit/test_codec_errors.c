@@ -33,6 +33,7 @@ typedef struct {
     "\"quantity\":" q ",\"occurred_at\":\"2026-11-22T10:00:00Z\",\"source\":\"s\"}"
 #define AVRO_SALE_HEAD "@1 s:T-1 s:pos s:store-1 e:0 l:1795341600000"
 
+
 static const error_case_t cases[] = {
     /* framing */
     {INV_MSG_SALE_EVENT, IN_JSON, "", "empty message"},
@@ -189,8 +190,34 @@ static const error_case_t cases[] = {
     {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:3 s:SKU-1 l:1 s:SKU-2 l:1 s:SKU-3 l:-3 a:0",
      "lines[2].quantity: -3 is not positive"},
     {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:3 x:41ff42 l:1 a:0",
-     "lines[0].sku: not valid UTF-8 at byte 1 of the string"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:3 x:410042 l:1 a:0", "lines[0].sku: contains a NUL byte"},
+     "lines[0].sku: invalid UTF-8 at byte 1"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:3 x:410042 l:1 a:0", "lines[0].sku: control character U+0000 at byte 1"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 S:3 x:700071 s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0", "source: contains a NUL byte"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 S:3 x:70ff71 s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0", "source: invalid UTF-8 at byte 1"},
+    /* identifiers */
+    {INV_MSG_SALE_EVENT, IN_JSON, "{\"event_id\":\"T-1\\n\"}", "event_id: control character U+000A at byte 3"},
+    {INV_MSG_SALE_EVENT, IN_JSON, "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"store|1\"}",
+     "location_id: '|' at byte 5 is not allowed"},
+    {INV_MSG_SALE_EVENT, IN_JSON, SALE_LINES(LINE "," LINE ",{\"sku\":\"SKU\\t3\",\"quantity\":1}"),
+     "lines[2].sku: control character U+0009 at byte 3"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:3 s:SKU-1 l:1 s:SKU-2 l:1 S:5 x:534b550933 l:1 a:0",
+     "lines[2].sku: control character U+0009 at byte 3"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store|1 e:0 l:0 a:1 s:SKU-1 l:1 a:0",
+     "location_id: '|' at byte 5 is not allowed"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:9 x:534b552dc3bc2dc0af l:1 a:0",
+     "lines[0].sku: invalid UTF-8 at byte 7"},
+    {INV_MSG_RETURN_EVENT, IN_JSON,
+     "{\"event_id\":\"R-1\",\"source\":\"web\",\"location_id\":\"dc-1\",\"channel\":\"online\","
+     "\"occurred_at\":\"2026-11-22T10:00:00Z\",\"original_event_id\":\"T-\x7f\",\"lines\":[]}",
+     "original_event_id: control character U+007F at byte 2"},
+    {INV_MSG_RESTOCK_EVENT, IN_JSON,
+     "{\"event_id\":\"G-1\",\"source\":\"wms\",\"location_id\":\"dc-1\",\"occurred_at\":\"2026-11-22T10:00:00Z\","
+     "\"kind\":\"receipt\",\"purchase_order_id\":\"PO\\r9\",\"lines\":[]}",
+     "purchase_order_id: control character U+000D at byte 2"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON,
+     "{\"movement_id\":\"sale:T\\u001f1:0\",\"sku\":\"S\",\"location_id\":\"L\",\"channel\":\"store\",\"type\":\"sale\","
+     "\"quantity\":1,\"occurred_at\":\"2026-11-22T10:00:00Z\",\"source\":\"s\"}",
+     "movement_id: control character U+001F at byte 6"},
     {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:0 l:253402300800000 a:1 s:SKU-1 l:1 a:0",
      "occurred_at: 253402300800000 ms is outside the years 0000 to 9999"},
     {INV_MSG_RETURN_EVENT, IN_AVRO, "@2 s:R-1 s:web s:dc-1 e:1 l:0 u:2 s:T-1 a:0",
@@ -326,10 +353,296 @@ static void test_error_strings_fit_small_buffers(void)
     INV_ASSERT_EQ_STR("event_id: missi", err);
 }
 
+
+/* ------------------------------------------------------------ identifiers
+ * Each rule is checked on the same content in both formats: the message is
+ * built as a struct, written by the JSON and the Avro encoder (which judge
+ * nothing but UTF-8) and decoded again. */
+
+static inv_schema_resolver_t resolver;
+static inv_decoder_t *dec;
+static inv_encoder_t *enc[2]; /* JSON, Avro */
+
+/* Decodes m as type t from both encodings: both must give want (NULL:
+ * both decode, and every string of m comes back). Failures are printed. */
+static int both_formats(inv_msg_type_t t, const any_msg_t *m, const char *want)
+{
+    int failed = 0;
+    for (int f = 0; f < 2; f++) {
+        char err[512] = "";
+        inv_buf_t out;
+        any_msg_t back;
+        inv_buf_init(&out);
+        if (any_encode(enc[f], t, m, &out, err, sizeof(err))) {
+            fprintf(stderr, "  cannot encode: %s\n", err);
+            inv_buf_free(&out);
+            return 1;
+        }
+        int rc = any_decode(dec, t, out.data, out.len, &back, err, sizeof(err));
+        if (want ? rc != -1 || strcmp(err, want) != 0 : rc != 0) {
+            fprintf(stderr, "  %s %s:\n    want: %s\n    got:  %s (rc %d)\n", f ? "avro" : "json",
+                    inv_msg_type_name(t), want ? want : "(decodes)", rc ? err : "(decodes)", rc);
+            failed = 1;
+        }
+        inv_buf_free(&out);
+    }
+    return failed;
+}
+
+static inv_line_t sale_lines[3];
+
+/* A valid SaleEvent of three lines. */
+static any_msg_t sale(void)
+{
+    any_msg_t m;
+    memset(&m, 0, sizeof(m));
+    for (int i = 0; i < 3; i++)
+        sale_lines[i] = (inv_line_t){.sku = "SKU-1", .quantity = 1};
+    m.ev = (inv_event_t){.kind = INV_EVENT_SALE, .event_id = "T-1", .source = "pos", .location_id = "store-1",
+                         .channel = INV_CHANNEL_STORE, .occurred_at_ms = 1795341600000, .lines = sale_lines,
+                         .line_count = 3};
+    return m;
+}
+
+static any_msg_t policy(const char *sku, const char *location_id, int64_t point, int64_t quantity, int64_t safety)
+{
+    any_msg_t m;
+    memset(&m, 0, sizeof(m));
+    m.po = (inv_policy_t){sku, location_id, point, quantity, safety};
+    return m;
+}
+
+static void test_every_control_character_in_an_id_is_rejected_naming_it_and_its_byte(void)
+{
+    int failed = 0;
+    for (int c = 1; c <= 0x7F; c = c == 0x1F ? 0x7F : c + 1) {
+        char id[8], want[128];
+        snprintf(id, sizeof(id), "T-1%c", c); /* byte 3, as a POS newline would be */
+        any_msg_t m = sale();
+        m.ev.event_id = id;
+        snprintf(want, sizeof(want), "event_id: control character U+%04X at byte 3", c);
+        failed += both_formats(INV_MSG_SALE_EVENT, &m, want);
+        m = sale();
+        sale_lines[2].sku = id + 2;
+        snprintf(want, sizeof(want), "lines[2].sku: control character U+%04X at byte 1", c);
+        failed += both_formats(INV_MSG_SALE_EVENT, &m, want);
+    }
+    INV_ASSERT(failed == 0, "%d failed", failed);
+}
+
+/* JSON cannot hold a NUL (jansson refuses \u0000); Avro can. */
+static void test_a_nul_byte_in_an_avro_id_is_a_control_character(void)
+{
+    unsigned char buf[256];
+    char err[256];
+    inv_event_t ev;
+    size_t len = avro_spec(buf, sizeof(buf), "@1 S:4 x:542d0031 s:pos s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0");
+    int rc = inv_decoder_decode_event(dec, INV_EVENT_SALE, buf, len, &ev, err, sizeof(err));
+    INV_ASSERT_EQ_INT(-1, rc);
+    INV_ASSERT_EQ_STR("event_id: control character U+0000 at byte 2", err);
+}
+
+static void test_a_pipe_in_a_location_id_is_rejected_in_every_message(void)
+{
+    const char *want = "location_id: '|' at byte 5 is not allowed";
+    int failed = 0;
+    any_msg_t m = sale();
+    m.ev.location_id = "store|12";
+    failed += both_formats(INV_MSG_SALE_EVENT, &m, want);
+    m = policy("SKU-1", "store|12", 1, 1, 1);
+    failed += both_formats(INV_MSG_REORDER_POLICY, &m, want);
+    memset(&m, 0, sizeof(m));
+    m.mv = (inv_movement_t){.movement_id = "sale:T-1:0", .sku = "S", .location_id = "store|12",
+                            .channel = INV_CHANNEL_STORE, .type = INV_MOVE_SALE, .quantity = 1, .source = "s"};
+    failed += both_formats(INV_MSG_STOCK_MOVEMENT, &m, want);
+    memset(&m, 0, sizeof(m));
+    m.sl = (inv_stock_level_t){.sku = "S", .location_id = "store|12"};
+    failed += both_formats(INV_MSG_STOCK_LEVEL, &m, want);
+    memset(&m, 0, sizeof(m));
+    m.ro = (inv_reorder_t){.event_id = "reorder:m", .sku = "S", .location_id = "store|12", .cause_movement_id = "m"};
+    failed += both_formats(INV_MSG_REORDER_EVENT, &m, want);
+    memset(&m, 0, sizeof(m));
+    m.sh = (inv_shortage_t){.event_id = "shortage:m", .sku = "S", .location_id = "store|12", .state = INV_SHORTAGE_LOW};
+    failed += both_formats(INV_MSG_SHORTAGE_EVENT, &m, want);
+    INV_ASSERT(failed == 0, "%d failed", failed);
+}
+
+/* Only location_id splits row keys: a '|' elsewhere is an ordinary byte. */
+static void test_a_pipe_in_an_event_id_or_sku_is_legal(void)
+{
+    any_msg_t m = sale();
+    m.ev.event_id = "T|1";
+    sale_lines[0].sku = "SKU|1";
+    INV_ASSERT(both_formats(INV_MSG_SALE_EVENT, &m, NULL) == 0);
+}
+
+static void test_hostile_but_printable_ids_are_legal_and_read_back_byte_exactly(void)
+{
+    static const char *ids[] = {"Ünïcødé-✓", "📦🛒😀", "quote\"d", "back\\slash", "a b  c", "*", "日本語",
+                                "\xf4\x8f\xbf\xbf", "U+0080:\xc2\x80", "'single'", "{\"json\":1}", "sale:T-1:0"};
+    int failed = 0;
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        any_msg_t m = sale();
+        m.ev.event_id = m.ev.location_id = sale_lines[1].sku = ids[i];
+        failed += both_formats(INV_MSG_SALE_EVENT, &m, NULL);
+        char err[256];
+        inv_buf_t out;
+        inv_event_t back;
+        inv_buf_init(&out);
+        for (int f = 0; f < 2; f++) {
+            int rc = inv_encoder_encode_event(enc[f], &m.ev, &out, err, sizeof(err)) ||
+                     inv_decoder_decode_event(dec, INV_EVENT_SALE, out.data, out.len, &back, err, sizeof(err));
+            if (rc || strcmp(back.event_id, ids[i]) || strcmp(back.location_id, ids[i]) ||
+                strcmp(back.lines[1].sku, ids[i])) {
+                fprintf(stderr, "  %s: %s did not read back\n", f ? "avro" : "json", ids[i]);
+                failed++;
+            }
+        }
+        inv_buf_free(&out);
+    }
+    INV_ASSERT(failed == 0, "%d failed", failed);
+}
+
+/* JSON cannot carry invalid UTF-8 (jansson words that error); Avro can. */
+static void test_invalid_utf8_in_an_avro_id_is_rejected_naming_the_byte(void)
+{
+    static const struct {
+        const char *hex, *what;
+        size_t at;
+    } bad[] = {{"534b552dc0af", "overlong '/'", 4},       {"534b552de080af", "overlong 3 bytes", 4},
+               {"534b552df08080af", "overlong 4 bytes", 4}, {"534b552deda080", "surrogate U+D800", 4},
+               {"534b552df4908080", "above U+10FFFF", 4},   {"534b552de697", "cut", 4},
+               {"534b552d80", "lone continuation", 4},      {"534b552dff", "0xff", 4},
+               {"c3bc2dc3", "cut after a valid one", 3}};
+    int failed = 0;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char spec[256], err[256], want[128];
+        unsigned char buf[256];
+        inv_event_t ev;
+        snprintf(spec, sizeof(spec), AVRO_SALE_HEAD " a:1 S:%zu x:%s l:1 a:0", strlen(bad[i].hex) / 2, bad[i].hex);
+        size_t len = avro_spec(buf, sizeof(buf), spec);
+        snprintf(want, sizeof(want), "lines[0].sku: invalid UTF-8 at byte %zu", bad[i].at);
+        int rc = inv_decoder_decode_event(dec, INV_EVENT_SALE, buf, len, &ev, err, sizeof(err));
+        if (rc != -1 || strcmp(err, want) != 0) {
+            fprintf(stderr, "  %s: want %s, got %s\n", bad[i].what, want, err);
+            failed++;
+        }
+    }
+    INV_ASSERT(failed == 0, "%d failed", failed);
+}
+
+static void test_the_first_offending_byte_of_an_id_is_named(void)
+{
+    int failed = 0;
+    any_msg_t m = sale();
+    m.ev.location_id = "a|b\nc";
+    failed += both_formats(INV_MSG_SALE_EVENT, &m, "location_id: '|' at byte 1 is not allowed");
+    m.ev.location_id = "ü\tb|c";
+    failed += both_formats(INV_MSG_SALE_EVENT, &m, "location_id: control character U+0009 at byte 2");
+    INV_ASSERT(failed == 0, "%d failed", failed);
+}
+
+static void test_an_id_of_256_bytes_is_legal_and_257_bytes_is_not(void)
+{
+    char id[258] = "x"; /* "x" and 128 two-byte characters: 257 bytes */
+    for (int i = 0; i < 128; i++)
+        memcpy(id + 1 + 2 * i, "\xc3\xa9", 2);
+    any_msg_t m = sale();
+    m.ev.event_id = id + 1;
+    sale_lines[0].sku = id + 1;
+    int failed = both_formats(INV_MSG_SALE_EVENT, &m, NULL);
+    sale_lines[0].sku = id;
+    failed += both_formats(INV_MSG_SALE_EVENT, &m, "lines[0].sku: 257 bytes, expected at most 256");
+    INV_ASSERT(failed == 0, "%d failed", failed);
+}
+
+static void test_an_empty_id_is_rejected(void)
+{
+    any_msg_t m = policy("", "*", 1, 1, 1);
+    int failed = both_formats(INV_MSG_REORDER_POLICY, &m, "sku: empty string, expected 1 to 256 bytes");
+    m = sale();
+    sale_lines[1].sku = "";
+    failed += both_formats(INV_MSG_SALE_EVENT, &m, "lines[1].sku: empty string, expected 1 to 256 bytes");
+    INV_ASSERT(failed == 0, "%d failed", failed);
+}
+
+/* movement_id is derived ("<type>:<event_id>:<line>", up to 1024 bytes):
+ * an event_id's '|' may be in it, a control character may not. */
+static void test_a_movement_id_follows_the_id_rules_up_to_1024_bytes(void)
+{
+    char id[1026];
+    memset(id, 'm', 1025);
+    id[1025] = '\0';
+    any_msg_t m;
+    memset(&m, 0, sizeof(m));
+    m.mv = (inv_movement_t){.movement_id = "sale:T|1:0", .sku = "S", .location_id = "L", .channel = INV_CHANNEL_STORE,
+                            .type = INV_MOVE_SALE, .quantity = 1, .source = "s"};
+    int failed = both_formats(INV_MSG_STOCK_MOVEMENT, &m, NULL);
+    m.mv.movement_id = "sale:T\n1:0";
+    failed += both_formats(INV_MSG_STOCK_MOVEMENT, &m, "movement_id: control character U+000A at byte 6");
+    m.mv.movement_id = "sale:T\x7f:0";
+    failed += both_formats(INV_MSG_STOCK_MOVEMENT, &m, "movement_id: control character U+007F at byte 6");
+    m.mv.movement_id = id + 1;
+    failed += both_formats(INV_MSG_STOCK_MOVEMENT, &m, NULL);
+    m.mv.movement_id = id;
+    failed += both_formats(INV_MSG_STOCK_MOVEMENT, &m, "movement_id: 1025 bytes, expected at most 1024");
+    INV_ASSERT(failed == 0, "%d failed", failed);
+}
+
+static void test_the_ids_of_outputs_read_back_follow_the_same_rules(void)
+{
+    any_msg_t m;
+    memset(&m, 0, sizeof(m));
+    m.ro = (inv_reorder_t){.event_id = "reorder:sale:T-1:0", .sku = "S", .location_id = "L",
+                           .cause_movement_id = "sale:T\t1:0"};
+    int failed = both_formats(INV_MSG_REORDER_EVENT, &m, "cause_movement_id: control character U+0009 at byte 6");
+    memset(&m, 0, sizeof(m));
+    m.sh = (inv_shortage_t){.event_id = "shortage:*:low:m", .sku = "S\x1b", .location_id = "*",
+                            .state = INV_SHORTAGE_LOW};
+    failed += both_formats(INV_MSG_SHORTAGE_EVENT, &m, "sku: control character U+001B at byte 1");
+    memset(&m, 0, sizeof(m));
+    m.sl = (inv_stock_level_t){.sku = "S", .location_id = "*"};
+    failed += both_formats(INV_MSG_STOCK_LEVEL, &m, NULL);
+    INV_ASSERT(failed == 0, "%d failed", failed);
+}
+
+static void test_a_policy_for_location_star_is_legal(void)
+{
+    any_msg_t m = policy("SKU-1", "*", 3, 12, 2);
+    INV_ASSERT(both_formats(INV_MSG_REORDER_POLICY, &m, NULL) == 0);
+}
+
+
+
+
 int main(void)
 {
+    char err[512];
+    inv_schema_resolver_static_init(&resolver, inv_schema_default_ids);
+    dec = inv_decoder_new(&resolver, err, sizeof(err));
+    enc[0] = inv_encoder_new(INV_FORMAT_JSON, &resolver, err, sizeof(err));
+    enc[1] = inv_encoder_new(INV_FORMAT_AVRO, &resolver, err, sizeof(err));
+    if (!dec || !enc[0] || !enc[1]) {
+        fprintf(stderr, "codec setup failed: %s\n", err);
+        return 1;
+    }
     INV_RUN(test_malformed_inputs_are_rejected_with_exact_messages);
     INV_RUN(test_a_failed_decode_leaves_no_stale_values);
     INV_RUN(test_error_strings_fit_small_buffers);
+    INV_RUN(test_every_control_character_in_an_id_is_rejected_naming_it_and_its_byte);
+    INV_RUN(test_a_nul_byte_in_an_avro_id_is_a_control_character);
+    INV_RUN(test_a_pipe_in_a_location_id_is_rejected_in_every_message);
+    INV_RUN(test_a_pipe_in_an_event_id_or_sku_is_legal);
+    INV_RUN(test_hostile_but_printable_ids_are_legal_and_read_back_byte_exactly);
+    INV_RUN(test_invalid_utf8_in_an_avro_id_is_rejected_naming_the_byte);
+    INV_RUN(test_the_first_offending_byte_of_an_id_is_named);
+    INV_RUN(test_an_id_of_256_bytes_is_legal_and_257_bytes_is_not);
+    INV_RUN(test_an_empty_id_is_rejected);
+    INV_RUN(test_a_movement_id_follows_the_id_rules_up_to_1024_bytes);
+    INV_RUN(test_the_ids_of_outputs_read_back_follow_the_same_rules);
+    INV_RUN(test_a_policy_for_location_star_is_legal);
+    inv_encoder_destroy(enc[1]);
+    inv_encoder_destroy(enc[0]);
+    inv_decoder_destroy(dec);
     return INV_TEST_DONE();
 }
