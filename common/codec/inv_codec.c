@@ -923,6 +923,8 @@ typedef struct {
         int64_t index; /* array index within this field, -1 for none */
     } path[WALK_MAX_DEPTH];
     int depth;
+    int64_t max_items; /* per array, all blocks together: the contract's
+                          only arrays are lines (inv_schema_check) */
     char *errstr;
     size_t errstr_size;
 } walk_t;
@@ -1034,6 +1036,12 @@ static int walk_blocks(walk_t *w, avro_schema_t items, bool is_map)
         if ((uint64_t)count > (item_min ? left / item_min : (size_t)INV_CODEC_MAX_MESSAGE))
             return walk_fail(w, "Avro block of %" PRId64 " items at byte %zu is longer than the %zu bytes left",
                              count, w->base + start, left);
+        /* Avro-C allocates per item: a block header claiming too many lines
+         * fails here, before avro_value_read() ever sees it. The count
+         * named is the lines claimed up to this block, which is all of them
+         * when the writer wrote one block (Avro-C and fastavro do). */
+        if (count > w->max_items - index)
+            return walk_fail(w, "%" PRId64 " lines, expected at most %" PRId64, index + count, w->max_items);
         for (int64_t i = 0; i < count; i++, index++) {
             w->path[w->depth - 1].index = index;
             if (is_map && walk_bytes(w, "map key"))
@@ -1243,7 +1251,8 @@ static int decode_avro(inv_decoder_t *d, inv_msg_type_t type, const unsigned cha
         return fail(errstr, n, "schema id %" PRId32 " is %s, expected %s", id, messages[got].name,
                     messages[type].name);
     avro_slot_t *slot = &d->slots[type];
-    walk_t w = {.p = buf + 5, .len = len - 5, .base = 5, .errstr = errstr, .errstr_size = n};
+    walk_t w = {.p = buf + 5, .len = len - 5, .base = 5, .max_items = INV_CODEC_MAX_LINES, .errstr = errstr,
+                .errstr_size = n};
     if (walk_value(&w, slot->schema))
         return -1;
     if (w.pos != w.len)

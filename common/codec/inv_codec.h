@@ -40,8 +40,10 @@
  *      "lines[2].sku: invalid UTF-8 at byte 7"   (Avro; JSON: "not JSON: ...")
  *      "sku: empty string, expected 1 to 256 bytes"
  *      "event_id: 257 bytes, expected at most 256"
- *  - events: 1 to INV_CODEC_MAX_LINES lines; quantity > 0 for sales,
- *    returns and receipts, != 0 for adjustments, >= 0 for counts;
+ *  - events: 1 to INV_CODEC_MAX_LINES lines ("lines: 1001 lines, expected
+ *    at most 1000"), checked in Avro on the array's block headers before
+ *    Avro-C allocates a line; quantity > 0 for sales, returns and receipts,
+ *    != 0 for adjustments, >= 0 for counts;
  *  - movements: the same quantity rules by type; channel set for sales and
  *    returns, null for receipts, adjustments and counts;
  *  - policies: reorder_point, reorder_quantity, safety_stock >= 0.

@@ -8,6 +8,22 @@
 #include "inv_test.h"
 #include "test_codec_util.h"
 
+#include <avro.h>
+#include <malloc.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define INV_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define INV_TEST_ASAN 1
+#endif
+#ifdef INV_TEST_ASAN
+/* <sanitizer/allocator_interface.h>, which not every compiler installs */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+
 typedef enum { IN_JSON, IN_AVRO, IN_GEN } input_kind_t;
 
 typedef struct {
@@ -218,6 +234,8 @@ static const error_case_t cases[] = {
      "{\"movement_id\":\"sale:T\\u001f1:0\",\"sku\":\"S\",\"location_id\":\"L\",\"channel\":\"store\",\"type\":\"sale\","
      "\"quantity\":1,\"occurred_at\":\"2026-11-22T10:00:00Z\",\"source\":\"s\"}",
      "movement_id: control character U+001F at byte 6"},
+    /* lines bounded on the Avro block header, before any line is read */
+    {INV_MSG_SALE_EVENT, IN_GEN, "avro_1001_lines", "lines: 1001 lines, expected at most 1000"},
     {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:0 l:253402300800000 a:1 s:SKU-1 l:1 a:0",
      "occurred_at: 253402300800000 ms is outside the years 0000 to 9999"},
     {INV_MSG_RETURN_EVENT, IN_AVRO, "@2 s:R-1 s:web s:dc-1 e:1 l:0 u:2 s:T-1 a:0",
@@ -264,6 +282,11 @@ static unsigned char *generate(const char *name, size_t *len)
             buf[hl + (size_t)i * (ll + 1) + ll] = i < 1000 ? ',' : ']';
         }
         buf[*len - 1] = '}';
+    } else if (strcmp(name, "avro_1001_lines") == 0) { /* empty skus: the count fails first */
+        buf = malloc(64 + 2 * 1001 + 1);
+        *len = avro_spec(buf, 64, AVRO_SALE_HEAD " a:1001");
+        memset(buf + *len, 0, 2 * 1001 + 1);
+        *len += 2 * 1001 + 1;
     } else if (strcmp(name, "avro_garbage") == 0) {
         *len = 64;
         buf = malloc(*len);
@@ -613,7 +636,102 @@ static void test_a_policy_for_location_star_is_legal(void)
 }
 
 
+/* Avro: the line count is bounded on the array's block headers, all blocks
+ * together (a negative count is followed by the block's byte size), and
+ * before any line is looked at, as jansson's array size is in JSON. */
+static void test_a_line_count_above_1000_is_rejected_before_any_line_in_both_formats(void)
+{
+    static const char *blocks[] = {"a:600", "a:-600 l:1200"};
+    int failed = 0;
+    for (size_t b = 0; b < 2; b++) {
+        unsigned char buf[64 + 4 * 1200];
+        char err[256];
+        inv_event_t ev;
+        size_t len = avro_spec(buf, 64, AVRO_SALE_HEAD);
+        for (int k = 0; k < 2; k++) { /* two blocks of 600 empty lines */
+            len += avro_spec(buf + len, 64, blocks[b]);
+            memset(buf + len, 0, 1200);
+            len += 1200;
+        }
+        buf[len++] = 0;
+        int rc = inv_decoder_decode_event(dec, INV_EVENT_SALE, buf, len, &ev, err, sizeof(err));
+        if (rc != -1 || strcmp(err, "lines: 1200 lines, expected at most 1000") != 0) {
+            fprintf(stderr, "  blocks %s: %s\n", blocks[b], err);
+            failed++;
+        }
+    }
+    /* JSON: 1001 lines whose first is bad; the count is the error */
+    inv_line_t lines[1001];
+    for (int i = 0; i < 1001; i++)
+        lines[i] = (inv_line_t){.sku = i ? "SKU-1" : "", .quantity = 1};
+    any_msg_t m = sale();
+    m.ev.lines = lines;
+    m.ev.line_count = 1001;
+    failed += both_formats(INV_MSG_SALE_EVENT, &m, "lines: 1001 lines, expected at most 1000");
+    m.ev.line_count = 1000;
+    failed += both_formats(INV_MSG_SALE_EVENT, &m, "lines[0].sku: empty string, expected 1 to 256 bytes");
+    INV_ASSERT(failed == 0, "%d failed", failed);
+}
 
+/* Bytes of heap in use by the process: ASan's count under ASan (its
+ * allocator replaces glibc's, which then reports nothing), else glibc's. */
+static size_t heap_in_use(void)
+{
+#ifdef INV_TEST_ASAN
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    return mallinfo2().uordblks + mallinfo2().hblkhd;
+#endif
+}
+
+/* Every byte Avro-C asks for goes through its allocator: count the growth. */
+typedef struct {
+    struct avro_allocator_state next;
+    size_t requested;
+} avro_count_t;
+
+static void *avro_counting_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    avro_count_t *c = ud;
+    if (nsize > osize)
+        c->requested += nsize - osize;
+    return c->next.alloc(c->next.user_data, ptr, osize, nsize);
+}
+
+/* A SaleEvent of 500000 lines of 2 bytes each (an empty sku, quantity 0)
+ * in one Avro block: about 1 MB, within the message size limit. Avro-C
+ * would allocate a generic record per line before any check of ours. */
+static void test_an_avro_sale_of_500000_lines_is_rejected_before_allocating_them(void)
+{
+    inv_schema_resolver_t r;
+    inv_schema_resolver_static_init(&r, inv_schema_default_ids);
+    char err[256];
+    inv_decoder_t *d = inv_decoder_new(&r, err, sizeof(err));
+    INV_ASSERT(d != NULL, "%s", err);
+    const size_t lines = 500000;
+    unsigned char *buf = malloc(64 + 2 * lines + 16);
+    INV_ASSERT(buf != NULL);
+    size_t len = avro_spec(buf, 64, AVRO_SALE_HEAD);
+    len += avro_put_long(buf + len, (int64_t)lines);
+    memset(buf + len, 0, 2 * lines);
+    len += 2 * lines;
+    buf[len++] = 0; /* the end of the array */
+    INV_ASSERT(len <= INV_CODEC_MAX_MESSAGE, "%zu bytes", len);
+
+    inv_event_t ev;
+    avro_count_t count = {AVRO_CURRENT_ALLOCATOR, 0};
+    avro_set_allocator(avro_counting_alloc, &count);
+    size_t before = heap_in_use();
+    int rc = inv_decoder_decode_event(d, INV_EVENT_SALE, buf, len, &ev, err, sizeof(err));
+    size_t after = heap_in_use();
+    avro_set_allocator(count.next.alloc, count.next.user_data);
+    free(buf);
+    inv_decoder_destroy(d);
+    INV_ASSERT_EQ_INT(-1, rc);
+    INV_ASSERT_EQ_STR("lines: 500000 lines, expected at most 1000", err);
+    INV_ASSERT(count.requested < 1024 * 1024, "Avro-C allocated %zu bytes", count.requested);
+    INV_ASSERT(after < before + 1024 * 1024, "the heap grew by %zu bytes", after - before);
+}
 
 int main(void)
 {
@@ -641,6 +759,8 @@ int main(void)
     INV_RUN(test_a_movement_id_follows_the_id_rules_up_to_1024_bytes);
     INV_RUN(test_the_ids_of_outputs_read_back_follow_the_same_rules);
     INV_RUN(test_a_policy_for_location_star_is_legal);
+    INV_RUN(test_a_line_count_above_1000_is_rejected_before_any_line_in_both_formats);
+    INV_RUN(test_an_avro_sale_of_500000_lines_is_rejected_before_allocating_them);
     inv_encoder_destroy(enc[1]);
     inv_encoder_destroy(enc[0]);
     inv_decoder_destroy(dec);
