@@ -1320,9 +1320,13 @@ static int validate_policy(const inv_policy_t *p, char *errstr, size_t n)
     } f[] = {{"reorder_point", p->reorder_point},
              {"reorder_quantity", p->reorder_quantity},
              {"safety_stock", p->safety_stock}};
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 3; i++) {
         if (f[i].v < 0)
             return fail(errstr, n, "%s: %" PRId64 " is negative", f[i].name, f[i].v);
+        if (f[i].v > INV_CODEC_MAX_POLICY_QUANTITY)
+            return fail(errstr, n, "%s: %" PRId64 ", expected at most %" PRId64, f[i].name, f[i].v,
+                        (int64_t)INV_CODEC_MAX_POLICY_QUANTITY);
+    }
     return 0;
 }
 

@@ -46,7 +46,9 @@
  *    != 0 for adjustments, >= 0 for counts;
  *  - movements: the same quantity rules by type; channel set for sales and
  *    returns, null for receipts, adjustments and counts;
- *  - policies: reorder_point, reorder_quantity, safety_stock >= 0.
+ *  - policies: reorder_point, reorder_quantity, safety_stock from 0 to
+ *    INV_CODEC_MAX_POLICY_QUANTITY ("reorder_point: 1000000000001, expected
+ *    at most 1000000000000").
  * StockLevel, ReorderEvent and ShortageEvent are checked for form and
  * identifiers only.
  *
@@ -81,6 +83,14 @@
 #define INV_CODEC_MAX_ID_LEN 256
 #define INV_CODEC_MAX_DERIVED_ID_LEN 1024
 #define INV_CODEC_MAX_LINES 1000
+/* Largest reorder_point, reorder_quantity and safety_stock a policy may
+ * have (10^12). It keeps the reorder arithmetic of inv_rules_apply()
+ * (position = on_hand + on_order; quantity = max(reorder_quantity,
+ * reorder_point + 1 - position)) far from int64 overflow for any stock
+ * level a real location holds, so a policy alone never makes the rules
+ * refuse every movement at its location. Line quantities are not bounded:
+ * an overflow they cause is refused per movement by the rules. */
+#define INV_CODEC_MAX_POLICY_QUANTITY INT64_C(1000000000000)
 
 /* The contract's message names, used for schema ids and files. */
 typedef enum {

@@ -234,6 +234,9 @@ static const error_case_t cases[] = {
      "{\"movement_id\":\"sale:T\\u001f1:0\",\"sku\":\"S\",\"location_id\":\"L\",\"channel\":\"store\",\"type\":\"sale\","
      "\"quantity\":1,\"occurred_at\":\"2026-11-22T10:00:00Z\",\"source\":\"s\"}",
      "movement_id: control character U+001F at byte 6"},
+    {INV_MSG_REORDER_POLICY, IN_JSON,
+     "{\"sku\":\"S\",\"location_id\":\"*\",\"reorder_point\":1000000000001,\"reorder_quantity\":24,\"safety_stock\":4}",
+     "reorder_point: 1000000000001, expected at most 1000000000000"},
     /* lines bounded on the Avro block header, before any line is read */
     {INV_MSG_SALE_EVENT, IN_GEN, "avro_1001_lines", "lines: 1001 lines, expected at most 1000"},
     {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:0 l:253402300800000 a:1 s:SKU-1 l:1 a:0",
@@ -635,6 +638,21 @@ static void test_a_policy_for_location_star_is_legal(void)
     INV_ASSERT(both_formats(INV_MSG_REORDER_POLICY, &m, NULL) == 0);
 }
 
+static void test_policy_values_above_the_bound_are_rejected_naming_field_and_bound(void)
+{
+    const int64_t max = INV_CODEC_MAX_POLICY_QUANTITY;
+    int failed = 0;
+    any_msg_t m = policy("S", "L", max, max, max);
+    failed += both_formats(INV_MSG_REORDER_POLICY, &m, NULL);
+    m = policy("S", "L", max + 1, 0, 0);
+    failed += both_formats(INV_MSG_REORDER_POLICY, &m, "reorder_point: 1000000000001, expected at most 1000000000000");
+    m = policy("S", "L", 0, INT64_MAX, 0);
+    failed += both_formats(INV_MSG_REORDER_POLICY, &m,
+                           "reorder_quantity: 9223372036854775807, expected at most 1000000000000");
+    m = policy("S", "L", 0, 0, max + 1);
+    failed += both_formats(INV_MSG_REORDER_POLICY, &m, "safety_stock: 1000000000001, expected at most 1000000000000");
+    INV_ASSERT(failed == 0, "%d failed", failed);
+}
 
 /* Avro: the line count is bounded on the array's block headers, all blocks
  * together (a negative count is followed by the block's byte size), and
@@ -759,6 +777,7 @@ int main(void)
     INV_RUN(test_a_movement_id_follows_the_id_rules_up_to_1024_bytes);
     INV_RUN(test_the_ids_of_outputs_read_back_follow_the_same_rules);
     INV_RUN(test_a_policy_for_location_star_is_legal);
+    INV_RUN(test_policy_values_above_the_bound_are_rejected_naming_field_and_bound);
     INV_RUN(test_a_line_count_above_1000_is_rejected_before_any_line_in_both_formats);
     INV_RUN(test_an_avro_sale_of_500000_lines_is_rejected_before_allocating_them);
     inv_encoder_destroy(enc[1]);
