@@ -1,9 +1,12 @@
 /*
  * fuzz_seeds: writes the seed corpora of the fuzz targets from
  * tests/unit/codec_cases: every case as JSON and as Avro, into
- * OUT/<target>/<Name>-<n>.json|.avro.
+ * OUT/<target>/<Name>-<n>.json|.avro; and from REJECTED (the format is in
+ * tests/fuzz/rejected_seeds.txt) inputs every decoder must reject, into
+ * OUT/<target>/rejected-<line>.json|.avro. A case that no longer decodes,
+ * or a rejected input that does, fails the run: the seeds would be stale.
  *
- *   fuzz_seeds CASES_DIR OUT_DIR
+ *   fuzz_seeds CASES_DIR OUT_DIR [REJECTED]
  */
 #include "inv_codec.h"
 #include "test_codec_util.h"
@@ -40,10 +43,65 @@ static int write_file(const char *path, const void *data, size_t len)
     return fclose(f);
 }
 
+/* The seeds of a REJECTED file; their number, or -1. */
+static int write_rejected(inv_decoder_t *d, const char *file, const char *out_dir)
+{
+    size_t len;
+    char *text = read_file(file, &len);
+    if (!text) {
+        fprintf(stderr, "fuzz_seeds: cannot read %s\n", file);
+        return -1;
+    }
+    int written = 0, lineno = 0, rc = 0;
+    for (char *line = text, *next; line && rc == 0; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        if (!*line || *line == '#')
+            continue;
+        char name[32], format[8], path[1024], err[512];
+        int skip = 0;
+        inv_msg_type_t t;
+        if (sscanf(line, "%31s %7s %n", name, format, &skip) != 2 || !skip || inv_msg_type_from_name(name, &t) ||
+            (strcmp(format, "json") && strcmp(format, "avro"))) {
+            fprintf(stderr, "fuzz_seeds: %s:%d: expected <message name> json|avro <input>\n", file, lineno);
+            rc = -1;
+            break;
+        }
+        const char *input = line + skip;
+        unsigned char avro[4096];
+        const void *bytes = input;
+        size_t size = strlen(input);
+        if (format[0] == 'a') {
+            bytes = avro;
+            if (!(size = avro_spec(avro, sizeof(avro), input))) {
+                fprintf(stderr, "fuzz_seeds: %s:%d: bad Avro notation\n", file, lineno);
+                rc = -1;
+                break;
+            }
+        }
+        any_msg_t m;
+        if (any_decode(d, t, bytes, size, &m, err, sizeof(err)) == 0) {
+            fprintf(stderr, "fuzz_seeds: %s:%d: decodes, but is listed as rejected\n", file, lineno);
+            rc = -1;
+            break;
+        }
+        snprintf(path, sizeof(path), "%s/%s/rejected-%d.%s", out_dir, target_of(t), lineno, format);
+        if (write_file(path, bytes, size)) {
+            rc = -1;
+            break;
+        }
+        written++;
+    }
+    free(text);
+    return rc ? rc : written;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: fuzz_seeds CASES_DIR OUT_DIR\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: fuzz_seeds CASES_DIR OUT_DIR [REJECTED]\n");
         return 2;
     }
     char err[512], path[1024];
@@ -89,6 +147,13 @@ int main(int argc, char **argv)
             written += 2;
         }
         free(text);
+    }
+    if (rc == 0 && argc == 4) {
+        int n = write_rejected(d, argv[3], argv[2]);
+        if (n < 0)
+            rc = 1;
+        else
+            written += n;
     }
     inv_buf_free(&out);
     inv_encoder_destroy(e);

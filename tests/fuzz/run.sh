@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the codec's libFuzzer targets with clang in a build directory of
 # their own (build-fuzz, -DINV_FUZZ=ON) and runs each for a bounded time,
-# starting from seeds made of tests/unit/codec_cases. Fails on any crash,
-# leak, sanitizer report or round-trip mismatch, and prints exec/s.
+# starting from seeds made of tests/unit/codec_cases and
+# tests/fuzz/rejected_seeds.txt. Fails on any crash, leak, sanitizer report
+# or round-trip mismatch, and prints exec/s.
 #
 #   tests/fuzz/run.sh                  # 7 targets x 9 s = 63 s
 #   INV_FUZZ_SECONDS=60 tests/fuzz/run.sh movement policy
@@ -27,7 +28,7 @@ cmake --build "$BUILD" -j"$JOBS" --target fuzz_seeds "${TARGETS[@]/#/fuzz_decode
 
 SEEDS="$BUILD/seeds"
 rm -rf "$SEEDS"
-"$BUILD/bin/fuzz_seeds" "$ROOT/tests/unit/codec_cases" "$SEEDS"
+"$BUILD/bin/fuzz_seeds" "$ROOT/tests/unit/codec_cases" "$SEEDS" "$ROOT/tests/fuzz/rejected_seeds.txt"
 mkdir -p "$BUILD/artifacts"
 
 status=0
