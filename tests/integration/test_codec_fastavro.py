@@ -32,6 +32,7 @@ TYPES = ["SaleEvent", "ReturnEvent", "RestockEvent", "StockMovement", "ReorderPo
          "StockLevel", "ReorderEvent", "ShortageEvent"]
 IDS = {name: i + 1 for i, name in enumerate(TYPES)}
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+POLICY_MAX = 10 ** 12  # INV_CODEC_MAX_POLICY_QUANTITY
 TIME_MIN, TIME_MAX = -62167219200000, 253402300799999  # years 0000 to 9999
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 RESTOCK_TYPES = ("receipt", "adjustment", "count")
@@ -168,7 +169,10 @@ def rand_value(rng, t, name):
     if t == "string":
         if name == "source" and rng.random() < 0.1:
             return ""
-        return rand_string(rng)
+        s = rand_string(rng)
+        if name != "source":  # identifiers: no control characters; no '|' in a location_id
+            s = "".join(c for c in s if " " <= c != "\x7f" and not (c == "|" and name == "location_id")) or "x"
+        return s
     if t == "long":
         return rand_long(rng)
     raise ValueError("unexpected type %r" % (t,))
@@ -201,7 +205,7 @@ def random_record(rng, schema):
             r["channel"] = "store"
     elif name == "ReorderPolicy":
         for k in ("reorder_point", "reorder_quantity", "safety_stock"):
-            r[k] = fix_quantity(r[k], "count")
+            r[k] = min(fix_quantity(r[k], "count"), POLICY_MAX)
     return r
 
 
