@@ -1053,6 +1053,46 @@ static int walk_blocks(walk_t *w, avro_schema_t items, bool is_map)
     }
 }
 
+static int walk_fixed(walk_t *w, size_t size)
+{
+    if (size > w->len - w->pos)
+        return walk_fail(w, "truncated Avro body at byte %zu", w->base + w->pos);
+    w->pos += size;
+    return 0;
+}
+
+static int walk_enum(walk_t *w, avro_schema_t s)
+{
+    size_t start = w->pos;
+    int64_t v = 0;
+    int count = avro_schema_enum_number_of_symbols(s);
+    if (walk_varint(w, &v))
+        return -1;
+    if (v >= 0 && v < count)
+        return 0;
+    char list[256];
+    size_t o = 0;
+    list[0] = '\0';
+    for (int i = 0; i < count && o < sizeof(list); i++)
+        o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", avro_schema_enum_get(s, i));
+    return walk_fail(w, "Avro enum index %" PRId64 " at byte %zu is not one of %s", v, w->base + start, list);
+}
+
+static int walk_record(walk_t *w, avro_schema_t s)
+{
+    if (w->depth >= WALK_MAX_DEPTH)
+        return walk_fail(w, "Avro value nested deeper than %d levels at byte %zu", WALK_MAX_DEPTH, w->base + w->pos);
+    int saved = w->depth++;
+    for (size_t i = 0; i < avro_schema_record_size(s); i++) {
+        w->path[saved].name = avro_schema_record_field_name(s, (int)i);
+        w->path[saved].index = -1;
+        if (walk_value(w, avro_schema_record_field_get_by_index(s, (int)i)))
+            return -1;
+    }
+    w->depth = saved;
+    return 0;
+}
+
 static int walk_value(walk_t *w, avro_schema_t s)
 {
     size_t start = w->pos;
@@ -1070,39 +1110,20 @@ static int walk_value(walk_t *w, avro_schema_t s)
     case AVRO_INT32:
         if (walk_varint(w, &v))
             return -1;
-        if (v < INT32_MIN || v > INT32_MAX)
-            return walk_fail(w, "Avro int %" PRId64 " at byte %zu is out of range", v, w->base + start);
-        return 0;
+        return v < INT32_MIN || v > INT32_MAX
+                   ? walk_fail(w, "Avro int %" PRId64 " at byte %zu is out of range", v, w->base + start)
+                   : 0;
     case AVRO_INT64:
         return walk_varint(w, &v);
     case AVRO_FLOAT:
     case AVRO_DOUBLE:
-    case AVRO_FIXED: {
-        size_t size = is_avro_float(s) ? 4 : is_avro_double(s) ? 8 : (size_t)avro_schema_fixed_size(s);
-        if (size > w->len - w->pos)
-            return walk_fail(w, "truncated Avro body at byte %zu", w->base + start);
-        w->pos += size;
-        return 0;
-    }
+    case AVRO_FIXED:
+        return walk_fixed(w, is_avro_float(s) ? 4 : is_avro_double(s) ? 8 : (size_t)avro_schema_fixed_size(s));
     case AVRO_STRING:
-        return walk_bytes(w, "string");
     case AVRO_BYTES:
-        return walk_bytes(w, "bytes");
-    case AVRO_ENUM: {
-        int count = avro_schema_enum_number_of_symbols(s);
-        if (walk_varint(w, &v))
-            return -1;
-        if (v < 0 || v >= count) {
-            char list[256];
-            size_t o = 0;
-            list[0] = '\0';
-            for (int i = 0; i < count && o < sizeof(list); i++)
-                o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", avro_schema_enum_get(s, i));
-            return walk_fail(w, "Avro enum index %" PRId64 " at byte %zu is not one of %s", v, w->base + start,
-                             list);
-        }
-        return 0;
-    }
+        return walk_bytes(w, is_avro_string(s) ? "string" : "bytes");
+    case AVRO_ENUM:
+        return walk_enum(w, s);
     case AVRO_UNION: {
         size_t count = avro_schema_union_size(s);
         if (walk_varint(w, &v))
@@ -1121,20 +1142,8 @@ static int walk_value(walk_t *w, avro_schema_t s)
         }
         return walk_blocks(w, is_avro_array(s) ? avro_schema_array_items(s) : avro_schema_map_values(s),
                            is_avro_map(s));
-    case AVRO_RECORD: {
-        if (w->depth >= WALK_MAX_DEPTH)
-            return walk_fail(w, "Avro value nested deeper than %d levels at byte %zu", WALK_MAX_DEPTH,
-                             w->base + start);
-        int saved = w->depth++;
-        for (size_t i = 0; i < avro_schema_record_size(s); i++) {
-            w->path[saved].name = avro_schema_record_field_name(s, (int)i);
-            w->path[saved].index = -1;
-            if (walk_value(w, avro_schema_record_field_get_by_index(s, (int)i)))
-                return -1;
-        }
-        w->depth = saved;
-        return 0;
-    }
+    case AVRO_RECORD:
+        return walk_record(w, s);
     case AVRO_LINK:
         return walk_fail(w, "recursive Avro schemas are not supported");
     }
