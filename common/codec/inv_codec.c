@@ -50,43 +50,11 @@ static int fail(char *errstr, size_t errstr_size, const char *fmt, ...)
 
 /* ------------------------------------------------------------------- UTF-8 */
 
-/* Bytes of the UTF-8 character at s[0..left) (left > 0), 0 when it is not
- * one: no overlong forms, no surrogates, nothing above U+10FFFF, not cut. */
-static size_t utf8_char(const unsigned char *s, size_t left)
-{
-    size_t n;
-    uint32_t cp;
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        n = 2;
-        cp = s[0] & 0x1F;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        n = 3;
-        cp = s[0] & 0x0F;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        n = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (left < n)
-        return 0;
-    for (size_t k = 1; k < n; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[k] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
 /* Length of the valid UTF-8 prefix of s[0..len) (len when all is valid). */
 static size_t utf8_valid_prefix(const unsigned char *s, size_t len)
 {
     size_t i = 0, n;
-    while (i < len && (n = utf8_char(s + i, len - i)) != 0)
+    while (i < len && (n = inv_utf8_char(s + i, len - i)) != 0)
         i += n;
     return i;
 }
@@ -681,7 +649,7 @@ static int check_string(const field_desc_t *f, const path_t *p, const char *s, s
         if (u[i] == INV_ROW_KEY_SEP && (f->rules & RULE_NO_SEP))
             return fail(errstr, n, "%s: '%c' at byte %zu is not allowed", field_path(pb, sizeof(pb), p, f->name),
                         INV_ROW_KEY_SEP, i);
-        if (!(c = utf8_char(u + i, len - i)))
+        if (!(c = inv_utf8_char(u + i, len - i)))
             return fail(errstr, n, "%s: invalid UTF-8 at byte %zu", field_path(pb, sizeof(pb), p, f->name), i);
     }
     return 0;

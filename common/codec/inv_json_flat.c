@@ -15,36 +15,6 @@ static size_t skip_ws(const unsigned char *s, size_t i, size_t len)
     return i;
 }
 
-/* Length of the UTF-8 sequence of a non-ASCII character at s, 0 when
- * jansson would not read it: overlong, a surrogate, above U+10FFFF, cut. */
-static size_t utf8_char(const unsigned char *s, size_t left)
-{
-    size_t n;
-    uint32_t cp;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        n = 2;
-        cp = s[0] & 0x1F;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        n = 3;
-        cp = s[0] & 0x0F;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        n = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (left < n)
-        return 0;
-    for (size_t k = 1; k < n; k++) {
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[k] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
 /* The string whose opening quote is at s[*i]: its bytes are s[*start..
  * *start + *slen), and *i moves past the closing quote. -1 to decline. */
 static int scan_string(const unsigned char *s, size_t len, size_t *i, size_t *start, size_t *slen)
@@ -64,7 +34,7 @@ static int scan_string(const unsigned char *s, size_t len, size_t *i, size_t *st
             k++;
             continue;
         }
-        size_t n = utf8_char(s + k, len - k);
+        size_t n = inv_utf8_char(s + k, len - k);
         if (!n)
             return -1;
         k += n;
@@ -193,4 +163,36 @@ int inv_json_flat_scan(const char *buf, size_t len, const inv_json_flat_member_t
         values[m].type = INV_JSON_FLAT_ABSENT;
     }
     return 0;
+}
+
+/* Bytes of the UTF-8 character at s[0..left) (left > 0), 0 when it is not
+ * one: no overlong forms, no surrogates, nothing above U+10FFFF, not cut. */
+size_t inv_utf8_char(const unsigned char *s, size_t left)
+{
+    size_t n;
+    uint32_t cp;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        n = 2;
+        cp = s[0] & 0x1F;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        n = 3;
+        cp = s[0] & 0x0F;
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        n = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (left < n)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
 }

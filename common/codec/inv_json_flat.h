@@ -53,4 +53,10 @@ typedef struct {
 int inv_json_flat_scan(const char *buf, size_t len, const inv_json_flat_member_t *members, size_t count,
                        inv_json_flat_value_t *values, char *scratch, size_t scratch_size);
 
+/* Bytes of the UTF-8 character at s[0..left) (left > 0): 1 for ASCII, 2-4
+ * for a well-formed sequence, 0 when it is not one (an overlong form, a
+ * surrogate, above U+10FFFF, cut short). What jansson accepts as UTF-8;
+ * the codec's one UTF-8 check. */
+size_t inv_utf8_char(const unsigned char *s, size_t left);
+
 #endif
