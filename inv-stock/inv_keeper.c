@@ -522,7 +522,7 @@ static int check_partitions(keeper_t *k, char *errstr, size_t errstr_size) {
 
 /* Opens the state dir, and takes its instance id when conf has none. */
 static int open_store(keeper_t *k, inv_conf_t *conf, char *errstr, size_t errstr_size) {
-    const keeper_conf_t *kc = &k->kc;
+    keeper_conf_t *kc = &k->kc;
     int src = inv_store_open(kc->state_dir, &kc->store, &k->store);
     if (src) {
         snprintf(errstr, errstr_size, "state dir %s: %s", kc->state_dir, inv_store_strerror(src));
@@ -539,8 +539,7 @@ static int open_store(keeper_t *k, inv_conf_t *conf, char *errstr, size_t errstr
                      kc->state_dir, kc->t_stock);
     /* The transactional id comes from the state dir: a restarted instance
      * fences its dead predecessor at once. */
-    if (!*kc->instance_id)
-        inv_conf_set(conf, "instance.id", inv_store_instance_id(k->store), errstr, errstr_size);
+    keeper_conf_default_instance_id(conf, kc, inv_store_instance_id(k->store), errstr, errstr_size);
     return 0;
 }
 

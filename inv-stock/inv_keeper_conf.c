@@ -38,3 +38,13 @@ void keeper_conf_read(const inv_conf_t *conf, keeper_conf_t *kc) {
         .health_max_lag = inv_conf_get_int(conf, "health.max.lag"),
     };
 }
+
+int keeper_conf_default_instance_id(inv_conf_t *conf, keeper_conf_t *kc, const char *id, char *errstr,
+                                    size_t errstr_size) {
+    if (*kc->instance_id)
+        return 0;
+    if (inv_conf_set(conf, "instance.id", id, errstr, errstr_size) != 0)
+        return -1;
+    kc->instance_id = inv_conf_get(conf, "instance.id");
+    return 0;
+}

@@ -31,4 +31,10 @@ typedef struct {
  * conf: valid while conf lives and the key is not set again. */
 void keeper_conf_read(const inv_conf_t *conf, keeper_conf_t *kc);
 
+/* Without an instance.id of its own, the instance takes `id` (its state
+ * dir's), in conf too, where the Kafka layer reads it for the
+ * transactional id. 0, or -1 with errstr (conf refused it). */
+int keeper_conf_default_instance_id(inv_conf_t *conf, keeper_conf_t *kc, const char *id, char *errstr,
+                                    size_t errstr_size);
+
 #endif

@@ -42,6 +42,51 @@ rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, const char *group_i
     return inv_kafka_reader_new(conf, name, 1, extra, errstr, errstr_size);
 }
 
+/* Polls the assigned partition until its (read_committed) end, calling cb
+ * for each message; *next follows the messages read. 0, cb's value, or -1
+ * with errstr. */
+static int read_to_eof(rd_kafka_t *rk, inv_prefetch_t *prefetch, const char *topic, int32_t partition,
+                       int (*cb)(void *opaque, const rd_kafka_message_t *msg), void *opaque, int64_t *next,
+                       char *errstr, size_t errstr_size) {
+    int rc = 0, done = 0;
+    double last_progress = inv_time_mono_s();
+    while (!done) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 200);
+        inv_prefetch_after_poll(prefetch, msg);
+        if (!msg) {
+            if ((inv_time_mono_s() - last_progress) * 1000 > RESTORE_STALL_MS) {
+                snprintf(errstr, errstr_size, "restore: no progress reading %s [%d] for %d s", topic, partition,
+                         RESTORE_STALL_MS / 1000);
+                rc = -1;
+                break;
+            }
+            continue;
+        }
+        last_progress = inv_time_mono_s();
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            *next = msg->offset;
+            done = 1;
+        } else if (msg->err) {
+            if (msg->err == RD_KAFKA_RESP_ERR__FATAL || msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+                msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+                snprintf(errstr, errstr_size, "restore: reading %s [%d]: %s", topic, partition,
+                         rd_kafka_message_errstr(msg));
+                rc = -1;
+                done = 1;
+            } else {
+                inv_log_warn("restore: reading %s [%d]: %s", topic, partition, rd_kafka_message_errstr(msg));
+            }
+        } else {
+            *next = msg->offset + 1;
+            rc = cb(opaque, msg);
+            if (rc != 0)
+                done = 1;
+        }
+        rd_kafka_message_destroy(msg);
+    }
+    return rc;
+}
+
 int inv_restore_read_partition(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t from_offset,
                                int (*cb)(void *opaque, const rd_kafka_message_t *msg), void *opaque,
                                int64_t *end, int *pending, char *errstr, size_t errstr_size) {
@@ -70,44 +115,9 @@ int inv_restore_read_partition(rd_kafka_t *rk, const char *topic, int32_t partit
         snprintf(errstr, errstr_size, "restore: assign %s [%d]: %s", topic, partition, rd_kafka_err2str(err));
         return -1;
     }
-    int rc = 0, done = 0;
     int64_t next = from_offset < 0 ? 0 : from_offset;
-    double last_progress = inv_time_mono_s();
     inv_prefetch_t *prefetch = inv_prefetch_new(rk);
-    while (!done) {
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 200);
-        inv_prefetch_after_poll(prefetch, msg);
-        if (!msg) {
-            if ((inv_time_mono_s() - last_progress) * 1000 > RESTORE_STALL_MS) {
-                snprintf(errstr, errstr_size, "restore: no progress reading %s [%d] for %d s", topic, partition,
-                         RESTORE_STALL_MS / 1000);
-                rc = -1;
-                break;
-            }
-            continue;
-        }
-        last_progress = inv_time_mono_s();
-        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            next = msg->offset;
-            done = 1;
-        } else if (msg->err) {
-            if (msg->err == RD_KAFKA_RESP_ERR__FATAL || msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
-                msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-                snprintf(errstr, errstr_size, "restore: reading %s [%d]: %s", topic, partition,
-                         rd_kafka_message_errstr(msg));
-                rc = -1;
-                done = 1;
-            } else {
-                inv_log_warn("restore: reading %s [%d]: %s", topic, partition, rd_kafka_message_errstr(msg));
-            }
-        } else {
-            next = msg->offset + 1;
-            rc = cb(opaque, msg);
-            if (rc != 0)
-                done = 1;
-        }
-        rd_kafka_message_destroy(msg);
-    }
+    int rc = read_to_eof(rk, prefetch, topic, partition, cb, opaque, &next, errstr, errstr_size);
     inv_prefetch_destroy(prefetch);
     if (pending && rc == 0) {
         /* the high watermark of the last fetch: records beyond the end
