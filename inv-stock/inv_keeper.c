@@ -179,8 +179,10 @@ static int batch_begin(keeper_t *k, char *errstr, size_t errstr_size) {
         }
         if ((rc = catch_up(k)) == 0 && (rc = inv_store_txn_begin(k->store, 0, &k->txn)) != 0)
             stall_failed(&k->stall, rc, "begin (map growth)");
-        if (rc == 0)
+        if (rc == 0) {
+            k->batch.now_ms = inv_time_wall_ms();
             return 0;
+        }
         if (inv_time_mono_s() >= give_up)
             break;
     }
@@ -247,7 +249,7 @@ static int apply_rules(keeper_t *k, int32_t p, move_t *mv, int *seen, char *errs
         snprintf(errstr, errstr_size, "%s: %s", mv->m.movement_id, inv_rules_strerror(rc));
         return INV_TXLOOP_DEAD_LETTER;
     }
-    rc = inv_store_dedup_seen_or_add(k->txn, p, mv->m.movement_id, mv->ts, seen);
+    rc = inv_store_dedup_seen_or_add(k->txn, p, mv->m.movement_id, strlen(mv->m.movement_id), k->batch.now_ms, seen);
     if (rc == INV_STORE_KEY_TOO_LONG) {
         snprintf(errstr, errstr_size, "movement_id: longer than %d bytes", INV_STORE_MAX_KEY - 12);
         return INV_TXLOOP_DEAD_LETTER;
@@ -272,11 +274,7 @@ static int record(keeper_t *k, int32_t p, partition_t *pt, move_t *mv, char *err
         return INV_TXLOOP_ABORT;
     if (emit_outputs(&k->emit, &mv->out, mv->ts, errstr, errstr_size) != 0)
         return INV_TXLOOP_ABORT;
-    const char *id = mv->m.movement_id;
-    if ((pt->ids.len && inv_buf_append(&pt->ids, "\n", 1) != 0) || inv_buf_append(&pt->ids, id, strlen(id)) != 0) {
-        snprintf(errstr, errstr_size, "out of memory");
-        return INV_TXLOOP_ABORT;
-    }
+    batch_ids_add(&k->batch, pt, mv->m.movement_id, strlen(mv->m.movement_id));
     if (pt->ids.len - pt->ids_sent >= DEDUP_RECORD_BYTES && emit_ids(&k->emit, p, pt, 0) != 0) {
         snprintf(errstr, errstr_size, "produce to %s failed", k->kc.t_dedup);
         return INV_TXLOOP_ABORT;
@@ -330,7 +328,8 @@ static int partition_commit(keeper_t *k, int32_t p, partition_t *pt) {
     meta.input_offset = pt->batch_next;
     size_t pruned = 0;
     if ((rc = inv_store_meta_put(k->txn, p, &meta)) != 0 ||
-        (rc = inv_store_dedup_prune(k->txn, p, pt->max_ts - k->kc.dedup_window_ms, PRUNE_PER_BATCH, &pruned)) != 0) {
+        (rc = inv_store_dedup_prune(k->txn, p, k->batch.now_ms - k->kc.dedup_window_ms, PRUNE_PER_BATCH, &pruned)) !=
+            0) {
         stall_failed(&k->stall, rc, "write of a partition's offsets");
         return -1;
     }

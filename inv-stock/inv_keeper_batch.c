@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inv_store.h"
+
 #define FIRST_LATENCIES 4096
 
 void batch_init(batch_t *b, size_t arena_bytes) {
@@ -44,6 +46,12 @@ void batch_reset(batch_t *b) {
     for (int p = 0; p < b->part_count; p++)
         part_batch_reset(&b->parts[p]);
     b->latency_len = 0;
+}
+
+void batch_ids_add(const batch_t *b, partition_t *pt, const char *id, size_t len) {
+    if (inv_buf_reserve(&pt->ids, len + INV_STORE_DEDUP_ENTRY_OVERHEAD) != 0)
+        abort();
+    pt->ids.len += inv_store_dedup_entry_put((unsigned char *)pt->ids.data + pt->ids.len, id, len, b->now_ms);
 }
 
 void batch_latency_add(batch_t *b, int64_t ts) {

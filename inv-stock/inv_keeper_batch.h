@@ -27,7 +27,7 @@ typedef struct {
     int touched;            /* consumed in this batch */
     int64_t batch_next;     /* input offset after the batch */
     int64_t max_ts;         /* newest input timestamp */
-    inv_buf_t ids;          /* applied movement ids, '\n'-separated (kept for a redo) */
+    inv_buf_t ids;          /* applied ids as dedup-log entries (inv_store.h; kept for a redo) */
     size_t ids_sent;        /* ... of which the first ids_sent bytes are produced */
     int64_t changelog_next; /* from delivery reports: next changelog offset, -1 none */
     int64_t dedup_next;     /* ... and dedup log offset */
@@ -37,6 +37,7 @@ typedef struct {
     partition_t *parts; /* part_count, indexed by partition */
     int part_count;
     dirty_set_t dirty;
+    int64_t now_ms;      /* inv-stock's clock when the batch began: when its ids were applied */
     int64_t *latency_ts; /* the batch's input timestamps (ms) */
     size_t latency_len, latency_cap;
 } batch_t;
@@ -53,6 +54,9 @@ partition_t *batch_partition(batch_t *b, int32_t p);
 /* Forgets what the batch did: its changed rows, each partition's batch
  * fields, its timestamps. The partitions' own state stays. */
 void batch_reset(batch_t *b);
+
+/* Appends id (len bytes), applied at b->now_ms, to pt's ids. */
+void batch_ids_add(const batch_t *b, partition_t *pt, const char *id, size_t len);
 
 /* Records one applied movement's input timestamp (ms). */
 void batch_latency_add(batch_t *b, int64_t ts);

@@ -59,18 +59,17 @@ int emit_stock_levels(emit_t *e, dirty_set_t *dirty, char *errstr, size_t errstr
 }
 
 int emit_ids(emit_t *e, int32_t p, partition_t *pt, int last) {
-    rd_kafka_headers_t *hdrs = NULL;
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(2);
+    rd_kafka_header_add(hdrs, INV_STORE_DEDUP_LOG_HEADER, -1, INV_STORE_DEDUP_LOG_VERSION, -1);
     if (last) {
         char next[24];
         snprintf(next, sizeof(next), "%lld", (long long)pt->batch_next);
-        hdrs = rd_kafka_headers_new(1);
         rd_kafka_header_add(hdrs, INV_RESTORE_INPUT_OFFSET_HEADER, -1, next, -1);
     }
-    size_t from = pt->ids_sent + (pt->ids_sent > 0); /* past the '\n' that follows the last one sent */
-    if (from > pt->ids.len)
-        from = pt->ids.len;
-    int rc = inv_txloop_produce(e->loop, e->t_dedup, p, NULL, 0, pt->ids.data + from, pt->ids.len - from,
-                                pt->max_ts, hdrs);
+    /* Stamped now (0), whatever the inputs' timestamps: the topic's
+     * retention, dedup.window.ms, then runs on inv-stock's clock too. */
+    size_t from = pt->ids_sent;
+    int rc = inv_txloop_produce(e->loop, e->t_dedup, p, NULL, 0, pt->ids.data + from, pt->ids.len - from, 0, hdrs);
     pt->ids_sent = pt->ids.len;
     return rc;
 }

@@ -84,11 +84,12 @@ int stall_commit_batch(stall_t *s, inv_store_txn_t *txn) {
 
 /* Partition p's part of the redo in t: its ids, then its offsets. */
 static int redo_partition(inv_store_txn_t *t, int32_t p, const partition_t *pt) {
-    const char *cur = pt->ids.data, *end = cur + pt->ids.len;
-    char id[INV_STORE_MAX_KEY + 1];
-    int seen, rc = 0;
-    while (!rc && inv_store_dedup_id_next(&cur, end, id))
-        rc = inv_store_dedup_seen_or_add(t, p, id, pt->max_ts, &seen);
+    const unsigned char *cur = (const unsigned char *)pt->ids.data, *end = cur + pt->ids.len, *id;
+    size_t len;
+    int64_t applied_at;
+    int seen, rc = 0, more;
+    while (!rc && (more = inv_store_dedup_entry_next(&cur, end, &id, &len, &applied_at)) != 0)
+        rc = more < 0 ? more : inv_store_dedup_seen_or_add(t, p, id, len, applied_at, &seen);
     if (rc)
         return rc;
     inv_store_meta_t meta = {.input_offset = -1, .changelog_offset = -1, .dedup_log_offset = -1};

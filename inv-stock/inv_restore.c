@@ -203,6 +203,32 @@ static int restore_row(void *opaque, const rd_kafka_message_t *msg) {
     return chunk(r);
 }
 
+/* One applied id back into LMDB, with the time it was first applied. */
+static int restore_id(restore_ctx_t *r, const void *id, size_t len, int64_t applied_at) {
+    int seen, rc = inv_store_dedup_seen_or_add(r->txn, r->partition, id, len, applied_at, &seen);
+    if (rc) {
+        r->store_err = rc;
+        snprintf(r->errstr, r->errstr_size, "restore: LMDB: %s", inv_store_strerror(rc));
+        return -1;
+    }
+    r->stats->ids++;
+    return chunk(r);
+}
+
+/* A record of the dedup log's first format: ids separated by '\n', applied
+ * about when the record was written. */
+static int restore_ids_first_format(restore_ctx_t *r, const rd_kafka_message_t *msg) {
+    int64_t ts = rd_kafka_message_timestamp(msg, NULL);
+    if (ts < r->min_ts)
+        return 0;
+    const char *cur = msg->payload, *end = cur + msg->len;
+    char id[INV_STORE_MAX_KEY + 1];
+    while (inv_store_dedup_id_next(&cur, end, id))
+        if (restore_id(r, id, strlen(id), ts) != 0)
+            return -1;
+    return 0;
+}
+
 static int restore_ids(void *opaque, const rd_kafka_message_t *msg) {
     restore_ctx_t *r = opaque;
     char num[32];
@@ -210,21 +236,28 @@ static int restore_ids(void *opaque, const rd_kafka_message_t *msg) {
     int64_t o;
     if (v && inv_parse_int64(v, INT64_MIN, INT64_MAX, &o) == 0 && o > r->confirmed)
         r->confirmed = o;
-    int64_t ts = rd_kafka_message_timestamp(msg, NULL);
-    if (ts < r->min_ts || !msg->payload)
+    if (!msg->payload)
         return 0;
-    const char *cur = msg->payload, *end = cur + msg->len;
-    char id[INV_STORE_MAX_KEY + 1];
-    while (inv_store_dedup_id_next(&cur, end, id)) {
-        int seen, rc = inv_store_dedup_seen_or_add(r->txn, r->partition, id, ts, &seen);
-        if (rc) {
-            r->store_err = rc;
-            snprintf(r->errstr, r->errstr_size, "restore: LMDB: %s", inv_store_strerror(rc));
+    char format[8];
+    const char *f = inv_kafka_header_string(msg, INV_STORE_DEDUP_LOG_HEADER, format, sizeof(format));
+    if (!f)
+        return restore_ids_first_format(r, msg);
+    if (strcmp(f, INV_STORE_DEDUP_LOG_VERSION) != 0) {
+        snprintf(r->errstr, r->errstr_size, "restore: %s [%d] @%lld: dedup log format \"%s\" is not known",
+                 rd_kafka_topic_name(msg->rkt), msg->partition, (long long)msg->offset, f);
+        return -1;
+    }
+    const unsigned char *cur = msg->payload, *end = cur + msg->len, *id;
+    size_t len;
+    int64_t applied_at;
+    int more;
+    while ((more = inv_store_dedup_entry_next(&cur, end, &id, &len, &applied_at)) > 0)
+        if (applied_at >= r->min_ts && restore_id(r, id, len, applied_at) != 0)
             return -1;
-        }
-        r->stats->ids++;
-        if (chunk(r) != 0)
-            return -1;
+    if (more < 0) {
+        snprintf(r->errstr, r->errstr_size, "restore: %s [%d] @%lld: a dedup log entry is cut short",
+                 rd_kafka_topic_name(msg->rkt), msg->partition, (long long)msg->offset);
+        return -1;
     }
     return 0;
 }

@@ -431,42 +431,51 @@ int inv_txloop_produce(inv_txloop_t *l, const char *topic, int32_t partition, co
     return -1;
 }
 
-static rd_kafka_headers_t *dead_letter_headers(const rd_kafka_message_t *msg, const char *reason) {
+static rd_kafka_headers_t *dead_letter_headers(const inv_txloop_source_t *src, const char *reason) {
     char partition[16], offset[32];
-    snprintf(partition, sizeof(partition), "%d", msg->partition);
-    snprintf(offset, sizeof(offset), "%lld", (long long)msg->offset);
+    snprintf(partition, sizeof(partition), "%d", src->partition);
+    snprintf(offset, sizeof(offset), "%lld", (long long)src->offset);
     rd_kafka_headers_t *hdrs = rd_kafka_headers_new(5);
     rd_kafka_header_add(hdrs, "inv.error", -1, reason, -1);
-    rd_kafka_header_add(hdrs, "inv.source.topic", -1, rd_kafka_topic_name(msg->rkt), -1);
+    rd_kafka_header_add(hdrs, "inv.source.topic", -1, src->topic, -1);
     rd_kafka_header_add(hdrs, "inv.source.partition", -1, partition, -1);
     rd_kafka_header_add(hdrs, "inv.source.offset", -1, offset, -1);
     return hdrs;
 }
 
-static void dead_letter(inv_txloop_t *l, const rd_kafka_message_t *msg, const char *reason) {
+int inv_txloop_dead_letter(inv_txloop_t *l, const inv_txloop_source_t *src, const char *reason) {
     l->stats.dead_letters++;
-    inv_log_debug("dead letter %s [%d] @%lld: %s", rd_kafka_topic_name(msg->rkt), msg->partition,
-                  (long long)msg->offset, reason);
-    int64_t ts = rd_kafka_message_timestamp(msg, NULL) > 0 ? rd_kafka_message_timestamp(msg, NULL) : 0;
-    rd_kafka_resp_err_t err = produce_once(l, l->dlq_topic, RD_KAFKA_PARTITION_UA, msg->key, msg->key_len,
-                                           msg->payload, msg->len, ts, dead_letter_headers(msg, reason));
+    inv_log_debug("dead letter %s [%d] @%lld: %s", src->topic, src->partition, (long long)src->offset, reason);
+    int64_t ts = src->timestamp_ms > 0 ? src->timestamp_ms : 0;
+    rd_kafka_resp_err_t err = produce_once(l, l->dlq_topic, RD_KAFKA_PARTITION_UA, src->key, src->key_len,
+                                           src->value, src->value_len, ts, dead_letter_headers(src, reason));
     if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
         /* An input too large to copy (over the producer's message.max.bytes)
          * would otherwise abort every batch it lands in, forever. Its bytes
          * stay in the source topic at inv.source.offset; the dead letter
          * says so instead of carrying them. */
         char size[32];
-        snprintf(size, sizeof(size), "%zu", msg->len);
-        rd_kafka_headers_t *hdrs = dead_letter_headers(msg, reason);
+        snprintf(size, sizeof(size), "%zu", src->value_len);
+        rd_kafka_headers_t *hdrs = dead_letter_headers(src, reason);
         rd_kafka_header_add(hdrs, "inv.value.omitted", -1, size, -1);
         inv_log_warn("dead letter %s [%d] @%lld: %zu bytes are too large to copy; sent without its value",
-                     rd_kafka_topic_name(msg->rkt), msg->partition, (long long)msg->offset, msg->len);
-        err = produce_once(l, l->dlq_topic, RD_KAFKA_PARTITION_UA, msg->key, msg->key_len, NULL, 0, ts, hdrs);
+                     src->topic, src->partition, (long long)src->offset, src->value_len);
+        err = produce_once(l, l->dlq_topic, RD_KAFKA_PARTITION_UA, src->key, src->key_len, NULL, 0, ts, hdrs);
     }
     if (err) {
         inv_log_warn("produce to %s: %s", l->dlq_topic, rd_kafka_err2str(err));
         l->batch_failed = 1;
+        return -1;
     }
+    return 0;
+}
+
+static void dead_letter(inv_txloop_t *l, const rd_kafka_message_t *msg, const char *reason) {
+    inv_txloop_source_t src = {.topic = rd_kafka_topic_name(msg->rkt), .partition = msg->partition,
+                               .offset = msg->offset, .key = msg->key, .key_len = msg->key_len,
+                               .value = msg->payload, .value_len = msg->len,
+                               .timestamp_ms = rd_kafka_message_timestamp(msg, NULL)};
+    inv_txloop_dead_letter(l, &src, reason);
 }
 
 static void record_offset(inv_txloop_t *l, const rd_kafka_message_t *msg) {
@@ -615,6 +624,8 @@ void inv_txloop_destroy(inv_txloop_t *l) {
 }
 
 void inv_txloop_stop(inv_txloop_t *l) { l->stop_requested = 1; }
+
+int inv_txloop_begin(inv_txloop_t *l) { return l->in_txn ? 0 : begin_batch(l); }
 
 const inv_txloop_stats_t *inv_txloop_stats(const inv_txloop_t *l) { return &l->stats; }
 rd_kafka_t *inv_txloop_consumer(inv_txloop_t *l) { return l->consumer; }

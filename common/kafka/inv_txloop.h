@@ -107,6 +107,33 @@ int inv_txloop_produce(inv_txloop_t *loop, const char *topic, int32_t partition,
                        size_t key_len, const void *value, size_t value_len, int64_t timestamp_ms,
                        rd_kafka_headers_t *headers);
 
+/* Begins the transaction when none is open, for outputs that answer no
+ * input of the loop (e.g. a global table's dead letters, from tick): it
+ * commits as a batch does, at the latest after commit.interval.ms, through
+ * before_commit. 0, or -1 (logged; nothing to undo: call again later). */
+int inv_txloop_begin(inv_txloop_t *loop);
+
+/* Where a dead letter came from: its topic, partition, offset, key, bytes
+ * and timestamp (0: now). Borrowed for the call. */
+typedef struct {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const void *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+    int64_t timestamp_ms;
+} inv_txloop_source_t;
+
+/* Produces a dead letter of src into the open transaction, to topic.dlq:
+ * src's key and bytes, headers inv.error (reason), inv.source.topic,
+ * inv.source.partition, inv.source.offset. Bytes too large to copy are
+ * left out (header inv.value.omitted: their size). The loop does this
+ * itself for an input its handler dead-letters. 0, or -1 (the batch will
+ * abort). */
+int inv_txloop_dead_letter(inv_txloop_t *loop, const inv_txloop_source_t *src, const char *reason);
+
 const inv_txloop_stats_t *inv_txloop_stats(const inv_txloop_t *loop);
 
 /* The consumer, for handlers that need committed offsets or watermarks. */

@@ -1234,16 +1234,15 @@ int inv_store_stock_scan(inv_store_txn_t *t, int32_t partition, inv_store_stock_
 
 /* ---- dedup ----------------------------------------------------------------- */
 
-int inv_store_dedup_seen_or_add(inv_store_txn_t *t, int32_t p, const char *movement_id,
+int inv_store_dedup_seen_or_add(inv_store_txn_t *t, int32_t p, const void *movement_id, size_t n,
                                 int64_t ts_ms, int *seen)
 {
     int rc = check_write(t);
-    if (rc || p < 0 || !movement_id || !seen)
+    if (rc || p < 0 || !movement_id || !n || !seen)
         return rc ? rc : EINVAL;
     skey_t k, tk;
     key_init(&k, t->store->maxkey);
     key_init(&tk, t->store->maxkey);
-    size_t n = strlen(movement_id);
     if ((rc = key_add_be(&k, (uint32_t)p, 4)) || (rc = key_add(&k, movement_id, n)) ||
         (rc = key_add_be(&tk, (uint32_t)p, 4)) || (rc = key_add_be(&tk, time_bias(ts_ms), 8)) ||
         (rc = key_add(&tk, movement_id, n)))

@@ -299,16 +299,18 @@ int inv_store_stock_scan(inv_store_txn_t *txn, int32_t partition, inv_store_stoc
 /* ---- applied movement ids (duplicate detection) ------------------------- */
 
 /*
- * Records `movement_id` as applied in `partition` at time `ts_ms` unless it
- * is there already; *seen = 1 if it was (a duplicate: skip the movement),
- * 0 if it was just added. A repeat keeps the first time. `ts_ms` is what
- * pruning compares: use the input record's timestamp (or the batch's wall
- * clock), not occurred_at, so the window means "kept for N days after it
- * arrived". Errors: INV_STORE_KEY_TOO_LONG, INV_STORE_MAP_FULL,
- * INV_STORE_READONLY, INV_STORE_TXN_FAILED, EINVAL, LMDB codes.
+ * Records the movement id (its `len` bytes, any bytes) as applied in
+ * `partition` at `applied_at_ms` unless it is there already; *seen = 1 if
+ * it was (a duplicate: skip the movement), 0 if it was just added. A repeat
+ * keeps the first time. `applied_at_ms` is what pruning compares: the time
+ * inv-stock first applied the id, on its own clock, never a record's
+ * timestamp or occurred_at, so a record stamped days ahead or behind
+ * neither expires other ids nor itself. Errors: INV_STORE_KEY_TOO_LONG,
+ * INV_STORE_MAP_FULL, INV_STORE_READONLY, INV_STORE_TXN_FAILED, EINVAL (an
+ * empty id), LMDB codes.
  */
-int inv_store_dedup_seen_or_add(inv_store_txn_t *txn, int32_t partition, const char *movement_id,
-                                int64_t ts_ms, int *seen);
+int inv_store_dedup_seen_or_add(inv_store_txn_t *txn, int32_t partition, const void *movement_id, size_t len,
+                                int64_t applied_at_ms, int *seen);
 
 /*
  * The dedup log (topic.dedup) holds, per partition, the ids inv-stock

@@ -62,7 +62,9 @@ static void batch_of_partition(int32_t p) {
     pt->batch_next = pt->next_offset = 42;
     pt->max_ts = inv_time_wall_ms();
     pt->changelog_next = 7;
-    inv_buf_append(&pt->ids, "m1\nm2", 5);
+    batch.now_ms = inv_time_wall_ms();
+    batch_ids_add(&batch, pt, "m1", 2);
+    batch_ids_add(&batch, pt, "m2", 2);
     inv_stock_row_t r = INV_STOCK_ROW_INIT;
     r.on_hand = 5;
     r.version = 1;
@@ -128,8 +130,8 @@ static void test_a_redo_writes_the_kept_rows_ids_and_offsets(void) {
     INV_ASSERT_EQ_INT(0, inv_store_txn_begin(store, 0, &t));
     inv_store_meta_t meta;
     int seen1 = 0, seen2 = 0, rc = inv_store_meta_get(t, 0, &meta);
-    inv_store_dedup_seen_or_add(t, 0, "m1", 0, &seen1);
-    inv_store_dedup_seen_or_add(t, 0, "m2", 0, &seen2);
+    inv_store_dedup_seen_or_add(t, 0, "m1", 2, 0, &seen1);
+    inv_store_dedup_seen_or_add(t, 0, "m2", 2, 0, &seen2);
     inv_store_txn_abort(t);
     INV_ASSERT_EQ_INT(0, rc);
     INV_ASSERT_EQ_INT(42, meta.input_offset);

@@ -188,7 +188,7 @@ static void test_partition_drop_removes_only_that_partition(void)
         for (int i = 0; i < 3000; i++) {
             snprintf(sku, sizeof sku, "SKU-%d", i);
             CHECK_OK(inv_store_stock_put(t, p, sku, "store-1", &r));
-            CHECK_OK(inv_store_dedup_seen_or_add(t, p, sku, i, &seen));
+            CHECK_OK(inv_store_dedup_seen_or_add(t, p, sku, strlen(sku), i, &seen));
         }
         CHECK_OK(inv_store_meta_put(t, p, &m));
     }
@@ -210,9 +210,9 @@ static void test_partition_drop_removes_only_that_partition(void)
     INV_ASSERT_EQ_INT(3000, n3);
     INV_ASSERT_EQ_INT(INV_STORE_NOTFOUND, inv_store_meta_get(t, 2, &m));
     CHECK_OK(inv_store_meta_get(t, 3, &m));
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 2, "SKU-7", 7, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 2, "SKU-7", 5, 7, &seen));
     INV_ASSERT_EQ_INT(0, seen); /* forgotten with its partition */
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 1, "SKU-7", 7, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 1, "SKU-7", 5, 7, &seen));
     INV_ASSERT_EQ_INT(1, seen);
     /* The time index went too: pruning partition 2 finds only the new id. */
     size_t pruned;
@@ -322,13 +322,13 @@ static void test_dedup_reports_the_second_sighting(void)
     inv_store_txn_t *t;
     int seen = -1;
     CHECK_OK(inv_store_txn_begin(s, 0, &t));
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 0, "sale:T-1:0", 1000, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 0, "sale:T-1:0", 10, 1000, &seen));
     INV_ASSERT_EQ_INT(0, seen);
     CHECK_OK(inv_store_txn_commit(t));
     CHECK_OK(inv_store_txn_begin(s, 0, &t));
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 0, "sale:T-1:0", 5000, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 0, "sale:T-1:0", 10, 5000, &seen));
     INV_ASSERT_EQ_INT(1, seen);
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 1, "sale:T-1:0", 5000, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 1, "sale:T-1:0", 10, 5000, &seen));
     INV_ASSERT_EQ_INT(0, seen); /* per partition */
     CHECK_OK(inv_store_txn_commit(t));
     inv_store_close(s);
@@ -417,18 +417,18 @@ static void test_dedup_prune_forgets_only_ids_older_than_the_cutoff(void)
     int seen;
     size_t pruned = 99;
     CHECK_OK(inv_store_txn_begin(s, 0, &t));
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m300", 300, &seen));
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m100", 100, &seen));
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m-5", -5, &seen)); /* before 1970 */
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m200", 200, &seen));
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 5, "other", 100, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m300", 4, 300, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m100", 4, 100, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m-5", 3, -5, &seen)); /* before 1970 */
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m200", 4, 200, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 5, "other", 5, 100, &seen));
     CHECK_OK(inv_store_dedup_prune(t, 4, 250, 0, &pruned));
     INV_ASSERT_EQ_INT(3, pruned);
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m300", 300, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m300", 4, 300, &seen));
     INV_ASSERT_EQ_INT(1, seen);
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m100", 100, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 4, "m100", 4, 100, &seen));
     INV_ASSERT_EQ_INT(0, seen);
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 5, "other", 100, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 5, "other", 5, 100, &seen));
     INV_ASSERT_EQ_INT(1, seen);
     CHECK_OK(inv_store_txn_commit(t));
     inv_store_close(s);
@@ -444,13 +444,13 @@ static void test_dedup_prune_stops_at_max_oldest_first(void)
     CHECK_OK(inv_store_txn_begin(s, 0, &t));
     for (int i = 0; i < 1000; i++) {
         snprintf(id, sizeof id, "sale:T-%d:0", i);
-        CHECK_OK(inv_store_dedup_seen_or_add(t, 0, id, 1000 + i, &seen));
+        CHECK_OK(inv_store_dedup_seen_or_add(t, 0, id, strlen(id), 1000 + i, &seen));
     }
     CHECK_OK(inv_store_dedup_prune(t, 0, INT64_MAX, 600, &pruned));
     INV_ASSERT_EQ_INT(600, pruned);
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 0, "sale:T-599:0", 0, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 0, "sale:T-599:0", 12, 0, &seen));
     INV_ASSERT_EQ_INT(0, seen);
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 0, "sale:T-600:0", 0, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 0, "sale:T-600:0", 12, 0, &seen));
     INV_ASSERT_EQ_INT(1, seen);
     CHECK_OK(inv_store_txn_commit(t));
     inv_store_close(s);
@@ -656,9 +656,9 @@ static void test_too_long_key_is_refused_without_failing_the_txn(void)
     int seen;
     CHECK_OK(inv_store_txn_begin(s, 0, &t));
     INV_ASSERT_EQ_INT(INV_STORE_KEY_TOO_LONG, inv_store_stock_put(t, 0, big, "a", &r));
-    INV_ASSERT_EQ_INT(INV_STORE_KEY_TOO_LONG, inv_store_dedup_seen_or_add(t, 0, big, 0, &seen));
+    INV_ASSERT_EQ_INT(INV_STORE_KEY_TOO_LONG, inv_store_dedup_seen_or_add(t, 0, big, strlen(big), 0, &seen));
     big[499] = '\0'; /* the longest movement id */
-    CHECK_OK(inv_store_dedup_seen_or_add(t, 0, big, 0, &seen));
+    CHECK_OK(inv_store_dedup_seen_or_add(t, 0, big, strlen(big), 0, &seen));
     CHECK_OK(inv_store_stock_put(t, 0, "SKU-1", "a", &r));
     CHECK_OK(inv_store_txn_commit(t));
     inv_store_close(s);
@@ -1060,7 +1060,7 @@ static void test_readonly_process_sees_whole_txns_while_the_writer_grows_the_map
             if (rc == 0) {
                 char id[64];
                 snprintf(id, sizeof id, "sale:bulk-%d-%d:0", k, i);
-                rc = inv_store_dedup_seen_or_add(t, 1, id, k, &seen);
+                rc = inv_store_dedup_seen_or_add(t, 1, id, strlen(id), k, &seen);
             }
         }
         if (rc == 0)
@@ -1136,7 +1136,7 @@ static void test_reader_threads_share_the_store_while_the_writer_grows_the_map(v
             snprintf(id, sizeof id, "sale:bulk-%d-%d:0", k, i);
             rc = inv_store_stock_put(t, 0, sku, "a", &r);
             if (rc == 0)
-                rc = inv_store_dedup_seen_or_add(t, 1, id, k, &seen);
+                rc = inv_store_dedup_seen_or_add(t, 1, id, strlen(id), k, &seen);
         }
         if (rc == 0)
             rc = inv_store_txn_commit(t);
