@@ -44,8 +44,9 @@ Then, from read_committed reads:
     program stops with exit 0.
 
 Environment: INV_MODEL_SEED (default: random, printed at the start and in
-every failure), INV_MODEL_EVENTS (input records, default 2500: about 2-3
-minutes here; a long run: INV_MODEL_EVENTS=20000), INV_MODEL_PARTITIONS
+every failure), INV_MODEL_EVENTS (input records, default 5000: about 1.5-2
+minutes on 2 cores beside the broker; a long run: INV_MODEL_EVENTS=20000,
+about 5 minutes), INV_MODEL_PARTITIONS
 (default 4). Diagnostics only (they weaken the test): INV_MODEL_TS_DAYS=0
 stamps every record "now" (default 30: +-30 days), INV_MODEL_CHAOS=0 runs
 without the wipes and the scaling.
@@ -70,7 +71,7 @@ import oracle
 from invtest import check, failures, wait_until, murmur2_partition
 
 SEED = int(os.environ.get("INV_MODEL_SEED") or random.SystemRandom().randrange(1, 2 ** 31))
-N_EVENTS = int(os.environ.get("INV_MODEL_EVENTS", "2500"))
+N_EVENTS = int(os.environ.get("INV_MODEL_EVENTS", "5000"))
 PARTITIONS = int(os.environ.get("INV_MODEL_PARTITIONS", "4"))
 TS_DAYS = int(os.environ.get("INV_MODEL_TS_DAYS", "30"))  # diagnostic: 0 stamps every record "now"
 CHAOS = os.environ.get("INV_MODEL_CHAOS", "1") != "0"  # diagnostic: 0 runs without wipes and scaling

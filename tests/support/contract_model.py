@@ -328,6 +328,8 @@ def generate(seed, n_events, now_ms, partitions, n_segments=None, ts_days=30):
     poison_pols = []
     for i in range(n_poison_pol):
         psku = "poison-sku-%d-%s" % (i, valid_id(rnd, allow_sep=False))
+        while blen(psku) > MAX_ID:  # valid: only the defect chosen below may be wrong
+            psku = psku[:-1]
         ploc = "poison-loc-%d" % i
         key = ("%s|%s" % (psku, ploc)).encode()
         good = {"sku": psku, "location_id": ploc, "reorder_point": 5, "reorder_quantity": 10, "safety_stock": 2}
@@ -359,7 +361,7 @@ def generate(seed, n_events, now_ms, partitions, n_segments=None, ts_days=30):
             key = ("poison-key-without-separator-%d" % i).encode()
             val = json_bytes(good, rnd) if kind == "no-sep-key" else None
         elif kind in ("huge-key", "huge-key-tombstone"):
-            big = "S" * 2000
+            big = "S" * rnd.choice((257, 600, 1100, 2000))  # past MAX_ID, past an LMDB key, past 1 KiB
             key = ("%s|%s" % (big, ploc)).encode()
             if kind == "huge-key":
                 good["sku"] = big
