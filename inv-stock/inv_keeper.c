@@ -60,6 +60,8 @@ typedef struct {
     rd_kafka_t *restore_consumer;
     inv_keeper_metrics_t *metrics;
     double last_lag_check;
+    int movement_partitions; /* of topic.movements */
+    int batch_failed;        /* the open batch must abort (a write of the tick's failed) */
     batch_t batch;       /* the partitions and what the batch did to them */
     stall_t stall;       /* LMDB writes that failed, the kept batch */
     emit_t emit;         /* outputs */
@@ -339,9 +341,11 @@ static int partition_commit(keeper_t *k, int32_t p, partition_t *pt) {
 static int before_commit(void *opaque, inv_txloop_t *loop) {
     (void)loop;
     keeper_t *k = opaque;
-    char errstr[512];
+    char errstr[INV_ERRSTR_SIZE];
     if (!k->txn)
         return 0;
+    if (k->batch_failed)
+        return -1;
     int rc = dirty_put_all(&k->batch.dirty, k->txn);
     if (rc) {
         stall_failed(&k->stall, rc, "write of the batch's rows");
@@ -389,6 +393,8 @@ static void record_log_offsets(keeper_t *k) {
 static void after_commit(void *opaque, inv_txloop_t *loop) {
     (void)loop;
     keeper_t *k = opaque;
+    policies_poison_settle(&k->policies, 1);
+    k->batch_failed = 0;
     if (!k->txn)
         return;
     record_log_offsets(k);
@@ -407,6 +413,8 @@ static void after_commit(void *opaque, inv_txloop_t *loop) {
 static void after_abort(void *opaque, inv_txloop_t *loop) {
     (void)loop;
     keeper_t *k = opaque;
+    policies_poison_settle(&k->policies, 0);
+    k->batch_failed = 0;
     inv_store_txn_abort(k->txn);
     k->txn = NULL;
     if (!k->stall.redo) /* a batch held back by the kept one never touched the batch state */
@@ -473,6 +481,66 @@ static void on_revoke(void *opaque, inv_txloop_t *loop, const rd_kafka_topic_par
         stall_redo_drop(&k->stall, 1);
 }
 
+/* ---- policy records that cannot be applied ------------------------------------ */
+
+/* The movements partition whose owner dead-letters policy record x: one
+ * instance of the group does it, whatever the number of instances reading
+ * the table. */
+static int32_t poison_owner(const keeper_t *k, const policy_poison_t *x) {
+    return x->partition % k->movement_partitions;
+}
+
+static int poison_ours(const keeper_t *k, const policy_poison_t *x) {
+    int32_t p = poison_owner(k, x);
+    return !x->in_flight && p < k->batch.part_count && k->batch.parts[p].ready;
+}
+
+/* Dead-letters x into the open transaction, once: its id ("policies:<partition>:<offset>")
+ * joins the owner partition's applied ids in the same transaction, and moves
+ * with that partition (dedup log, restore) as a movement's does. 0 or -1. */
+static int dead_letter_policy(keeper_t *k, inv_txloop_t *loop, policy_poison_t *x) {
+    int32_t p = poison_owner(k, x);
+    char id[64];
+    int n = snprintf(id, sizeof(id), "policies:%d:%lld", x->partition, (long long)x->offset);
+    int seen, rc = inv_store_dedup_seen_or_add(k->txn, p, id, (size_t)n, k->batch.now_ms, &seen);
+    if (rc) {
+        stall_failed(&k->stall, rc, "write of a policy dead letter's id");
+        return -1;
+    }
+    x->in_flight = 1;
+    if (seen)
+        return 0;
+    inv_txloop_source_t src = {.topic = k->kc.t_policies, .partition = x->partition, .offset = x->offset,
+                               .key = x->key, .key_len = x->key_len, .value = x->value, .value_len = x->value_len,
+                               .timestamp_ms = x->timestamp_ms};
+    if (inv_txloop_dead_letter(loop, &src, x->reason) != 0)
+        return -1;
+    partition_t *pt = &k->batch.parts[p];
+    if (!pt->touched) {
+        pt->touched = 1;
+        pt->batch_next = pt->next_offset;
+    }
+    batch_ids_add(&k->batch, pt, id, (size_t)n);
+    return 0;
+}
+
+/* The policy records waiting to be dead-lettered whose owner partition is
+ * ours and ready, into the open transaction (begun if none is). */
+static void dead_letter_policies(keeper_t *k, inv_txloop_t *loop) {
+    policies_t *pol = &k->policies;
+    size_t i = 0;
+    while (i < pol->poison_len && !poison_ours(k, &pol->poison[i]))
+        i++;
+    char errstr[INV_ERRSTR_SIZE];
+    if (i == pol->poison_len || inv_txloop_begin(loop) != 0 || (!k->txn && batch_begin(k, errstr, sizeof(errstr)) != 0))
+        return;
+    for (; i < pol->poison_len; i++)
+        if (poison_ours(k, &pol->poison[i]) && dead_letter_policy(k, loop, &pol->poison[i]) != 0) {
+            k->batch_failed = 1;
+            return;
+        }
+}
+
 static void tick(void *opaque, inv_txloop_t *loop) {
     keeper_t *k = opaque;
     if (k->stall.fatal) {
@@ -487,6 +555,8 @@ static void tick(void *opaque, inv_txloop_t *loop) {
         catch_up(k);
     if (!k->txn && (!k->stall.stalled || now >= k->stall.retry_at))
         policies_poll(&k->policies, 0, NULL);
+    if (k->policies.poison_len && !k->stall.stalled && !k->stall.redo)
+        dead_letter_policies(k, loop);
     if (now - k->last_lag_check >= 1.0) {
         k->last_lag_check = now;
         inv_keeper_metrics_update_lag(k->metrics, inv_txloop_consumer(loop), k->kc.t_movements, k->batch.parts,
@@ -516,6 +586,10 @@ static int check_partitions(keeper_t *k, char *errstr, size_t errstr_size) {
         return -1;
     }
     batch_partition(&k->batch, nm - 1);
+    k->movement_partitions = nm;
+    if ((k->emit.reorders_partitions = inv_kafka_partition_count(rk, kc->t_reorders, 15000, errstr, errstr_size)) < 0 ||
+        (k->emit.shortages_partitions = inv_kafka_partition_count(rk, kc->t_shortages, 15000, errstr, errstr_size)) < 0)
+        return -1;
     return 0;
 }
 
@@ -555,12 +629,15 @@ static int keeper_open(keeper_t *k, inv_conf_t *conf, char *errstr, size_t errst
         return -1;
     if (check_partitions(k, errstr, errstr_size) != 0)
         return -1;
-    if (inv_keeper_metrics_start(&k->metrics, kc->http_listen, kc->health_max_lag, k->store, errstr, errstr_size) !=
-        0)
+    if (inv_keeper_metrics_start(&k->metrics, kc, k->store, errstr, errstr_size) != 0)
         return -1;
     stall_init(&k->stall, kc->state_dir, kc->t_stock, k->store, &k->batch, k->metrics);
-    k->emit = (emit_t){.encoder = k->encoder, .metrics = k->metrics, .t_stock = kc->t_stock,
-                       .t_reorders = kc->t_reorders, .t_shortages = kc->t_shortages, .t_dedup = kc->t_dedup};
+    k->emit.encoder = k->encoder;
+    k->emit.metrics = k->metrics;
+    k->emit.t_stock = kc->t_stock;
+    k->emit.t_reorders = kc->t_reorders;
+    k->emit.t_shortages = kc->t_shortages;
+    k->emit.t_dedup = kc->t_dedup;
     inv_buf_init(&k->emit.buf);
     k->policies = (policies_t){.topic = kc->t_policies, .store = k->store, .decoder = k->decoder,
                                .metrics = k->metrics, .stall = &k->stall};

@@ -37,6 +37,7 @@ void keeper_conf_read(const inv_conf_t *conf, keeper_conf_t *kc) {
         .http_listen = inv_conf_get(conf, "http.listen"),
         .health_max_lag = inv_conf_get_int(conf, "health.max.lag"),
     };
+    inv_http_conf_read(conf, &kc->http);
 }
 
 int keeper_conf_default_instance_id(inv_conf_t *conf, keeper_conf_t *kc, const char *id, char *errstr,

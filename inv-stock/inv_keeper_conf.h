@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "inv_conf.h"
+#include "inv_http.h"
 #include "inv_rules.h"
 #include "inv_store.h"
 
@@ -23,6 +24,7 @@ typedef struct {
     int64_t dedup_window_ms;
     int shutdown_timeout_ms;
     const char *http_listen; /* "" = no HTTP server */
+    inv_http_conf_t http;    /* http.* limits */
     int64_t health_max_lag;
 } keeper_conf_t;
 

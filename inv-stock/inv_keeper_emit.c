@@ -1,6 +1,7 @@
 #include "inv_keeper_emit.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "inv_model.h"
 #include "inv_restore.h"
@@ -20,18 +21,26 @@ static int produce_keyed(emit_t *e, const char *topic, int32_t partition, const 
     return inv_txloop_produce(e->loop, topic, partition, key, (size_t)n, e->buf.data, e->buf.len, ts, hdrs);
 }
 
+/* The partition of sku's records in a topic of n partitions: murmur2 of the
+ * sku, as the Java client and the movements topic place it. */
+static int32_t sku_partition(const char *sku, int n) {
+    return rd_kafka_msg_partitioner_murmur2(NULL, sku, strlen(sku), n, NULL, NULL);
+}
+
 int emit_outputs(emit_t *e, const inv_rules_out_t *out, int64_t ts, char *errstr, size_t errstr_size) {
     if (out->has_reorder) {
-        if (inv_encoder_encode_reorder(e->encoder, &out->reorder, &e->buf, errstr, errstr_size) != 0 ||
-            produce_keyed(e, e->t_reorders, RD_KAFKA_PARTITION_UA, out->reorder.sku, out->reorder.location_id, ts,
-                          NULL) != 0)
+        const inv_reorder_t *r = &out->reorder;
+        if (inv_encoder_encode_reorder(e->encoder, r, &e->buf, errstr, errstr_size) != 0 ||
+            produce_keyed(e, e->t_reorders, sku_partition(r->sku, e->reorders_partitions), r->sku, r->location_id,
+                          ts, NULL) != 0)
             return -1;
         inv_keeper_metrics_reorder(e->metrics);
     }
     for (size_t i = 0; i < out->shortage_count; i++) {
         const inv_shortage_t *s = &out->shortages[i];
         if (inv_encoder_encode_shortage(e->encoder, s, &e->buf, errstr, errstr_size) != 0 ||
-            produce_keyed(e, e->t_shortages, RD_KAFKA_PARTITION_UA, s->sku, s->location_id, ts, NULL) != 0)
+            produce_keyed(e, e->t_shortages, sku_partition(s->sku, e->shortages_partitions), s->sku, s->location_id,
+                          ts, NULL) != 0)
             return -1;
         inv_keeper_metrics_shortage(e->metrics, s->state);
     }

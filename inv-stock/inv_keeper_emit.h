@@ -1,6 +1,7 @@
 /*
  * inv_keeper_emit: the keeper's outputs, produced inside the batch's Kafka
- * transaction (inv_txloop_produce): ReorderEvents and ShortageEvents, the
+ * transaction (inv_txloop_produce): ReorderEvents and ShortageEvents (to
+ * partition murmur2(sku) of their topics, as everything written for a SKU), the
  * StockLevels of changed rows (to the changelog partition of their input
  * partition, with the row's shortage state in a header), and the applied
  * movement ids (to the dedup log).
@@ -22,11 +23,12 @@ typedef struct {
     inv_encoder_t *encoder;   /* borrowed */
     inv_keeper_metrics_t *metrics; /* borrowed */
     const char *t_stock, *t_reorders, *t_shortages, *t_dedup;
+    int reorders_partitions, shortages_partitions; /* of their topics */
     inv_buf_t buf; /* one encoded record at a time, owned */
 } emit_t;
 
 /* Produces the reorder and the shortages one movement caused, keyed by
- * their row, with the input's timestamp ts. */
+ * their row, to partition murmur2(sku), with the input's timestamp ts. */
 int emit_outputs(emit_t *e, const inv_rules_out_t *out, int64_t ts, char *errstr, size_t errstr_size);
 /* Produces the StockLevel of every row of the set changed since it was
  * last produced, as last written (no LMDB read), and marks it produced. */

@@ -147,11 +147,13 @@ int inv_keeper_metrics_new(inv_keeper_metrics_t **out, const inv_conf_t *conf, i
                            size_t errstr_size) {
     keeper_conf_t kc;
     keeper_conf_read(conf, &kc);
-    return inv_keeper_metrics_start(out, kc.http_listen, kc.health_max_lag, store, errstr, errstr_size);
+    return inv_keeper_metrics_start(out, &kc, store, errstr, errstr_size);
 }
 
-int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const char *listen, int64_t max_lag, inv_store_t *store,
-                             char *errstr, size_t errstr_size) {
+int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const keeper_conf_t *kc, inv_store_t *store, char *errstr,
+                             size_t errstr_size) {
+    const char *listen = kc->http_listen;
+    int64_t max_lag = kc->health_max_lag;
     inv_keeper_metrics_t *m = calloc(1, sizeof(*m));
     if (!m || !(m->reg = inv_metrics_new())) {
         free(m);
@@ -169,7 +171,7 @@ int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const char *listen, int
     }
     REG(inv_metrics_counter_new(m->reg, "inv_stock_duplicates_total", "Movements dropped as already applied", NULL,
                                 &m->duplicates, err, sizeof(err)));
-    REG(inv_metrics_counter_new(m->reg, "inv_stock_dead_letters_total", "Invalid movements sent to the DLQ", NULL,
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_dead_letters_total", "Inputs sent to the DLQ: invalid movements and policy records", NULL,
                                 &m->dead_letters, err, sizeof(err)));
     REG(inv_metrics_counter_new(m->reg, "inv_stock_reorders_total", "ReorderEvents emitted", NULL, &m->reorders, err,
                                 sizeof(err)));
@@ -236,7 +238,7 @@ int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const char *listen, int
             {"/stock/", INV_HTTP_PREFIX, h_stock},
             {NULL, 0, NULL},
         };
-        m->http = inv_http_start(listen, routes, m, errstr, errstr_size);
+        m->http = inv_http_start_conf(listen, routes, m, &kc->http, errstr, errstr_size);
         if (!m->http) {
             inv_keeper_metrics_destroy(m);
             return -1;

@@ -14,18 +14,19 @@
 #include "inv_codec.h"
 #include "inv_conf.h"
 #include "inv_keeper_batch.h"
+#include "inv_keeper_conf.h"
 #include "inv_store.h"
 #include "inv_txloop.h"
 
 typedef struct inv_keeper_metrics_s inv_keeper_metrics_t;
 
-/* Registers the series and, when http_listen is not empty (ADDR:PORT),
- * starts the HTTP server. max_lag: health.max.lag. store is borrowed for
- * /stock. 0, or -1 with errstr (e.g. the address is in use). */
-int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const char *http_listen, int64_t max_lag,
-                             inv_store_t *store, char *errstr, size_t errstr_size);
-/* inv_keeper_metrics_start with http.listen and health.max.lag of conf
- * (read through inv_keeper_conf). */
+/* Registers the series and, when kc->http_listen is not empty (ADDR:PORT),
+ * starts the HTTP server with kc->http's limits; kc->health_max_lag makes
+ * /healthz. store is borrowed for /stock. 0, or -1 with errstr (e.g. the
+ * address is in use). */
+int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const keeper_conf_t *kc, inv_store_t *store, char *errstr,
+                             size_t errstr_size);
+/* inv_keeper_metrics_start with the settings of conf (inv_keeper_conf). */
 int inv_keeper_metrics_new(inv_keeper_metrics_t **out, const inv_conf_t *conf, inv_store_t *store, char *errstr,
                            size_t errstr_size);
 /* Stops the server and frees everything. NULL is a no-op. */

@@ -1,9 +1,11 @@
 #include "inv_keeper_policies.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "inv_kafka.h"
+#include "inv_keeper_dirty.h"
 #include "inv_log.h"
 #include "inv_model.h"
 #include "inv_time.h"
@@ -13,35 +15,109 @@
 /* Messages applied in one LMDB txn per poll. */
 #define POLL_MAX 10000
 
-static int delete_policy(inv_store_txn_t *txn, const rd_kafka_message_t *msg) {
-    char key[1024];
-    size_t sku_len, loc_len;
-    const char *loc;
-    if (!msg->key || msg->key_len >= sizeof(key))
-        return 0;
-    memcpy(key, msg->key, msg->key_len);
-    key[msg->key_len] = '\0';
-    if (inv_row_key_split(key, msg->key_len, &sku_len, &loc, &loc_len) != 0)
-        return 0;
-    key[sku_len] = '\0';
-    return inv_store_policy_delete(txn, key, loc);
+/* Keeps msg to be dead-lettered with `reason`, once per (partition, offset):
+ * a rewind to LMDB's offsets brings it again. */
+static void poison(policies_t *p, const rd_kafka_message_t *msg, const char *reason) {
+    inv_keeper_metrics_invalid_policy(p->metrics);
+    for (size_t i = 0; i < p->poison_len; i++)
+        if (p->poison[i].partition == msg->partition && p->poison[i].offset == msg->offset)
+            return;
+    inv_log_warn("%s [%d] @%lld: a policy record that cannot be applied, to be dead-lettered: %s", p->topic,
+                 msg->partition, (long long)msg->offset, reason);
+    if (p->poison_len == POLICIES_POISON_MAX) {
+        inv_log_error("%s [%d] @%lld: %d policy records already wait to be dead-lettered: this one is left out",
+                      p->topic, msg->partition, (long long)msg->offset, POLICIES_POISON_MAX);
+        return;
+    }
+    if (p->poison_len == p->poison_cap) {
+        p->poison_cap = p->poison_cap ? p->poison_cap * 2 : 16;
+        p->poison = dirty_xrealloc(p->poison, p->poison_cap * sizeof(*p->poison));
+    }
+    policy_poison_t *x = &p->poison[p->poison_len++];
+    *x = (policy_poison_t){.partition = msg->partition, .offset = msg->offset,
+                           .timestamp_ms = rd_kafka_message_timestamp(msg, NULL), .key_len = msg->key_len,
+                           .value_len = msg->len};
+    x->key = msg->key_len ? dirty_xrealloc(NULL, msg->key_len) : NULL;
+    x->value = msg->payload && msg->len ? dirty_xrealloc(NULL, msg->len) : NULL;
+    if (x->key)
+        memcpy(x->key, msg->key, msg->key_len);
+    if (x->value)
+        memcpy(x->value, msg->payload, msg->len);
+    snprintf(x->reason, sizeof(x->reason), "%s", reason);
 }
 
+/* A tombstone's key: two identifiers around the last '|'. 0, or -1 with
+ * the reason in err. */
+static int split_key(const rd_kafka_message_t *msg, char *key, size_t key_size, const char **loc, char *err,
+                     size_t err_size) {
+    size_t sku_len, loc_len;
+    if (!msg->key || !msg->key_len) {
+        snprintf(err, err_size, "key: missing, expected sku|location_id");
+        return -1;
+    }
+    if (msg->key_len >= key_size || memchr(msg->key, '\0', msg->key_len)) {
+        snprintf(err, err_size, "key: %zu bytes%s, expected sku|location_id of at most %d", msg->key_len,
+                 msg->key_len >= key_size ? "" : " with a NUL", INV_ROW_KEY_MAX);
+        return -1;
+    }
+    memcpy(key, msg->key, msg->key_len);
+    key[msg->key_len] = '\0';
+    if (inv_row_key_split(key, msg->key_len, &sku_len, loc, &loc_len) != 0) {
+        snprintf(err, err_size, "key: no '|', expected sku|location_id");
+        return -1;
+    }
+    key[sku_len] = '\0';
+    if (inv_codec_check_id("key sku", key, sku_len, 0, err, err_size) != 0 ||
+        (strcmp(*loc, "*") != 0 && inv_codec_check_id("key location_id", *loc, loc_len, 1, err, err_size) != 0))
+        return -1;
+    return 0;
+}
+
+/* What put and delete return when the record itself is at fault. */
+#define POISON 1
+
+/* LMDB cannot key the record: its content is at fault, not the state dir. */
+static int content_error(int rc, const char *what, char *err, size_t err_size) {
+    if (rc != INV_STORE_KEY_TOO_LONG && rc != INV_STORE_KEY_COLLISION)
+        return rc;
+    snprintf(err, err_size, "%s: %s", what, inv_store_strerror(rc));
+    return POISON;
+}
+
+static int delete_policy(inv_store_txn_t *txn, const rd_kafka_message_t *msg, char *err, size_t err_size) {
+    char key[INV_ROW_KEY_MAX + 1];
+    const char *loc;
+    if (split_key(msg, key, sizeof(key), &loc, err, err_size) != 0)
+        return POISON;
+    return content_error(inv_store_policy_delete(txn, key, loc), "key", err, err_size);
+}
+
+static int put_policy(policies_t *p, inv_store_txn_t *txn, const rd_kafka_message_t *msg, char *err,
+                      size_t err_size) {
+    inv_policy_t pol;
+    if (inv_decoder_decode_policy(p->decoder, msg->payload, msg->len, &pol, err, err_size) != 0)
+        return POISON;
+    /* Compaction keeps the last record per key: a policy under another key
+     * would outlive the tombstone of its own. */
+    char key[INV_ROW_KEY_MAX + 1];
+    int n = inv_row_key(key, sizeof(key), pol.sku, pol.location_id);
+    if (n < 0 || (size_t)n != msg->key_len || memcmp(key, msg->key, msg->key_len) != 0) {
+        snprintf(err, err_size, "key: not the policy's sku|location_id (%s)", key);
+        return POISON;
+    }
+    inv_rules_policy_t v = {pol.reorder_point, pol.reorder_quantity, pol.safety_stock};
+    return content_error(inv_store_policy_put(txn, pol.sku, pol.location_id, &v), "sku and location_id", err,
+                         err_size);
+}
+
+/* Applies one record in txn, or keeps it to be dead-lettered. 0 (the
+ * offset moves on either way), or an LMDB error (read the record again). */
 static int apply_message(policies_t *p, inv_store_txn_t *txn, const rd_kafka_message_t *msg) {
-    int rc = 0;
-    if (!msg->payload) {
-        rc = delete_policy(txn, msg);
-    } else {
-        inv_policy_t pol;
-        char err[512];
-        if (inv_decoder_decode_policy(p->decoder, msg->payload, msg->len, &pol, err, sizeof(err)) != 0) {
-            inv_log_warn("%s [%d] @%lld: ignoring an invalid ReorderPolicy: %s", rd_kafka_topic_name(msg->rkt),
-                         msg->partition, (long long)msg->offset, err);
-            inv_keeper_metrics_invalid_policy(p->metrics);
-        } else {
-            inv_rules_policy_t v = {pol.reorder_point, pol.reorder_quantity, pol.safety_stock};
-            rc = inv_store_policy_put(txn, pol.sku, pol.location_id, &v);
-        }
+    char err[INV_ERRSTR_SIZE];
+    int rc = msg->payload ? put_policy(p, txn, msg, err, sizeof(err)) : delete_policy(txn, msg, err, sizeof(err));
+    if (rc == POISON) {
+        poison(p, msg, err);
+        rc = 0;
     }
     if (!rc)
         rc = inv_store_policy_offset_put(txn, msg->partition, msg->offset + 1);
@@ -154,10 +230,29 @@ int policies_start(policies_t *p, const inv_conf_t *conf, const char *group_id, 
     return read_to_end(p, run, errstr, errstr_size);
 }
 
+void policies_poison_settle(policies_t *p, int committed) {
+    size_t out = 0;
+    for (size_t i = 0; i < p->poison_len; i++) {
+        policy_poison_t *x = &p->poison[i];
+        if (committed && x->in_flight) {
+            free(x->key);
+            free(x->value);
+            continue;
+        }
+        x->in_flight = 0;
+        p->poison[out++] = *x;
+    }
+    p->poison_len = out;
+}
+
 void policies_close(policies_t *p, int timeout_ms) {
-    if (!p->consumer)
-        return;
-    rd_kafka_consumer_close(p->consumer);
-    inv_kafka_destroy_bounded(p->consumer, "the policies consumer", timeout_ms);
+    inv_kafka_close_destroy(p->consumer, "the policies consumer", timeout_ms);
     p->consumer = NULL;
+    for (size_t i = 0; i < p->poison_len; i++) {
+        free(p->poison[i].key);
+        free(p->poison[i].value);
+    }
+    free(p->poison);
+    p->poison = NULL;
+    p->poison_len = p->poison_cap = 0;
 }

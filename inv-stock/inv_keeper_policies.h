@@ -2,8 +2,12 @@
  * inv_keeper_policies: the policy table. Every instance reads the whole
  * compacted topic.policies, outside the consumer group, into LMDB (with the
  * offsets it reflects, so a restart goes on from there). A ReorderPolicy
- * sets a row, a tombstone (key "sku|location_id") deletes it; an
- * undecodable one is logged, counted and skipped.
+ * sets a row, a tombstone (key "sku|location_id") deletes it. A record
+ * that can never be applied because of its content (undecodable, a key that
+ * is not two identifiers, a row LMDB cannot key) is skipped, never retried:
+ * it waits in `poison` until the keeper dead-letters it (exactly once, by
+ * the owner of movements partition `partition mod movement partitions`,
+ * inside a Kafka transaction: inv_keeper.c).
  *
  * Policy updates that LMDB does not take are reported through the stall
  * (inv_keeper_stall) and read again from LMDB's offsets.
@@ -18,10 +22,26 @@
 #include "inv_conf.h"
 #include "inv_keeper_metrics.h"
 #include "inv_keeper_stall.h"
+#include "inv_log.h"
 #include "inv_store.h"
+
+/* A policy record that cannot be applied, waiting to be dead-lettered. */
+typedef struct {
+    int32_t partition;
+    int64_t offset, timestamp_ms;
+    void *key, *value; /* copies, owned; NULL when absent */
+    size_t key_len, value_len;
+    char reason[INV_ERRSTR_SIZE];
+    int in_flight; /* dead-lettered in the open transaction */
+} policy_poison_t;
+
+/* Records waiting at most: past it one is logged and left out. */
+#define POLICIES_POISON_MAX 10000
 
 typedef struct {
     rd_kafka_t *consumer; /* owned */
+    policy_poison_t *poison; /* owned, poison_len waiting */
+    size_t poison_len, poison_cap;
     int partitions;       /* of topic */
     const char *topic;
     inv_store_t *store;     /* borrowed, as the rest */
@@ -44,8 +64,12 @@ int policies_start(policies_t *p, const inv_conf_t *conf, const char *group_id, 
  * consumer is back at LMDB's offsets). */
 int policies_poll(policies_t *p, int wait_ms, int *eof_count);
 
-/* Closes and destroys the consumer, waiting at most timeout_ms for the
- * destroy (librdkafka 2.0.x can hang there). */
+/* The open transaction ended: committed, its in-flight dead letters are
+ * done and forgotten; aborted, they wait again. */
+void policies_poison_settle(policies_t *p, int committed);
+
+/* Closes and destroys the consumer (bounded, INV_RDK_DESTROY_MAY_HANG) and
+ * frees what waits. */
 void policies_close(policies_t *p, int timeout_ms);
 
 #endif

@@ -655,6 +655,14 @@ static int check_string(const field_desc_t *f, const path_t *p, const char *s, s
     return 0;
 }
 
+int inv_codec_check_id(const char *field, const char *s, size_t len, int no_separator, char *errstr,
+                       size_t errstr_size)
+{
+    field_desc_t f = {.name = field, .kind = FK_STRING, .min_len = 1, .max_len = INV_CODEC_MAX_ID_LEN,
+                      .rules = RULE_ID | (no_separator ? RULE_NO_SEP : 0u)};
+    return check_string(&f, NULL, s, len, errstr, errstr_size);
+}
+
 static int check_lines_count(size_t count, char *errstr, size_t n)
 {
     if (count == 0)

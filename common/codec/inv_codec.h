@@ -202,6 +202,14 @@ int inv_decoder_decode_reorder(inv_decoder_t *d, const void *buf, size_t len, in
 int inv_decoder_decode_shortage(inv_decoder_t *d, const void *buf, size_t len, inv_shortage_t *out,
                                 char *errstr, size_t errstr_size);
 
+/* Checks the len bytes at s against the identifier rules the decoders
+ * apply (1 to INV_CODEC_MAX_ID_LEN bytes of UTF-8 without control
+ * characters; no '|' when no_separator), for identifiers that come from
+ * elsewhere than a message's body: a record key. 0, or -1 with errstr
+ * naming `field` and the byte, worded as the decoders word it. */
+int inv_codec_check_id(const char *field, const char *s, size_t len, int no_separator, char *errstr,
+                       size_t errstr_size);
+
 typedef enum { INV_FORMAT_JSON = 0, INV_FORMAT_AVRO } inv_format_t;
 
 /* "json" | "avro" (output.format) <-> inv_format_t; 0 or -1. */

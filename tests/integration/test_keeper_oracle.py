@@ -157,7 +157,7 @@ def main():
                                  for s in ("low", "out_of_stock", "restored")}}
             want = {"by_type": {t: float(o.applied[t]) for t in oracle.MOVEMENT_TYPES},
                     "duplicates": float(o.duplicates), "reorders": float(len(o.reorders)),
-                    "dead_letters": float(len(o.refused)), "invalid_policies": float(pol.invalid),
+                    "dead_letters": float(len(o.refused) + pol.invalid), "invalid_policies": float(pol.invalid),
                     "shortages": {s: float(sum(1 for e in o.shortages if e["state"] == s))
                                   for s in ("low", "out_of_stock", "restored")}}
             metrics_match.last = (got, want, m.get(("inv_stock_transactions_total", (("outcome", "abort"),))))

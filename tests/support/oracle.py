@@ -109,10 +109,26 @@ class Policy(tuple):
     ss = property(lambda self: self[2])
 
 
+POLICY_MAX = 10 ** 12  # the decoders' bound on policy values
+
+
+def policy_doc(value):
+    """The ReorderPolicy JSON `value` holds, or None when it is invalid."""
+    try:
+        doc = json.loads(value)
+        vals = [doc[f] for f in ("reorder_point", "reorder_quantity", "safety_stock")]
+        ok = (isinstance(doc["sku"], str) and isinstance(doc["location_id"], str) and
+              all(type(v) is int and 0 <= v <= POLICY_MAX for v in vals))
+    except (ValueError, KeyError, TypeError):
+        ok = False
+    return doc if ok else None
+
+
 class PolicyTable:
     """The compacted policies topic as the contract reads it: the last value
     per `sku|location_id` key, a tombstone deletes, an invalid value (missing
-    field, negative number, not JSON) is ignored. effective(): the (sku,
+    field, a number out of 0..10^12, not JSON) changes nothing and goes to
+    the DLQ. effective(): the (sku,
     location) policy, else the (sku, "*") one, else the config default;
     network_threshold(): the safety_stock of (sku, "*"), else the default's."""
 
@@ -126,18 +142,14 @@ class PolicyTable:
         if value is None:
             self.table.pop((sku, loc), None)
             return True
-        try:
-            doc = json.loads(value)
-            vals = [doc[f] for f in ("reorder_point", "reorder_quantity", "safety_stock")]
-            ok = (isinstance(doc["sku"], str) and isinstance(doc["location_id"], str) and
-                  all(type(v) is int and 0 <= v <= INT64_MAX for v in vals))
-        except (ValueError, KeyError, TypeError):
-            ok = False
-        if not ok:
+        doc = policy_doc(value)
+        if doc is None:
             self.invalid += 1
             return False
-        self.table[(doc["sku"], doc["location_id"])] = Policy(*vals)
+        self.table[(doc["sku"], doc["location_id"])] = Policy(
+            *[doc[f] for f in ("reorder_point", "reorder_quantity", "safety_stock")])
         return True
+
 
     def effective(self, sku, loc):
         p = self.table.get((sku, loc))
@@ -331,6 +343,10 @@ class Stream:
     def malformed(self):
         return [i for i in self.inputs if i.malformed]
 
+    def invalid_policies(self):
+        """(key, value) of every policy record inv-stock must dead-letter."""
+        return [(k, v) for k, v in self.policies if v is not None and policy_doc(v) is None]
+
     def stats(self):
         c = Counter()
         for i in self.inputs:
@@ -445,7 +461,7 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
         pols.append((k, json.dumps(d, ensure_ascii=False).encode()))
     for k, _ in list(pols[len(pols) // 2: len(pols) // 2 + max(2, len(pols) // 20)]):  # deleted
         pols.append((k, None))
-    s = rnd.choice(skus)  # invalid ones: ignored
+    s = rnd.choice(skus)  # invalid ones: dead-lettered
     pols.append(pol(s, stocked[s][0], -1, 10, 2))
     pols.append((("%s|%s" % (s, stocked[s][-1])).encode(), b"{not json"))
     st.policies = pols
@@ -1182,10 +1198,11 @@ def replay(stream, movements_by_partition):
 
 
 def check_dlq(stream, oracle, dlq_records, movements_topic):
-    """Every malformed input once, from its input topic, plus exactly the
-    movements the oracle refused, from the movements topic; every entry has
-    a non-empty inv.error and source headers."""
+    """Every malformed input and invalid policy record once, from its input
+    topic, plus exactly the movements the oracle refused, from the movements
+    topic; every entry has a non-empty inv.error and source headers."""
     want_inputs = Counter((i.key, i.value) for i in stream.malformed())
+    want_inputs.update(stream.invalid_policies())
     got_inputs, got_movements, bad = Counter(), Counter(), []
     for key, value, headers, part, off, ts in dlq_records:
         h = dict(headers)
