@@ -628,7 +628,8 @@ static inv_line_t *lines_alloc(inv_decoder_t *d, size_t count)
 /* The rules shared by JSON and Avro strings, on the decoded bytes: the
  * length, then for identifiers (f->rules) their bytes, the first offending
  * byte named by its offset in the field. UTF-8 and NUL bytes in other
- * strings are the caller's: jansson checks them in JSON, avro_str in Avro. */
+ * strings are the caller's: jansson checks UTF-8 in JSON, json_to_record
+ * NUL bytes (\u0000 is let through), avro_str both in Avro. */
 static int check_string(const field_desc_t *f, const path_t *p, const char *s, size_t len, char *errstr,
                         size_t n)
 {
@@ -728,6 +729,8 @@ static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj
             }
             if (check_string(f, p, json_string_value(v), json_string_length(v), errstr, n))
                 return -1;
+            if (!(f->rules & RULE_ID) && memchr(json_string_value(v), '\0', json_string_length(v)))
+                return fail(errstr, n, "%s: contains a NUL byte", field_path(pb, sizeof(pb), p, f->name));
             *FIELD(out, f->off, cstr_t) = json_string_value(v);
             break;
         case FK_LONG:
@@ -747,7 +750,8 @@ static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj
                 return fail(errstr, n, "%s: expected an RFC 3339 time string, got %s", fp,
                             json_got(gb, sizeof(gb), v));
             }
-            if (inv_time_parse_rfc3339(json_string_value(v), FIELD(out, f->off, int64_t)))
+            if (memchr(json_string_value(v), '\0', json_string_length(v)) ||
+                inv_time_parse_rfc3339(json_string_value(v), FIELD(out, f->off, int64_t)))
                 return fail(errstr, n, "%s: %s is not an RFC 3339 time", field_path(pb, sizeof(pb), p, f->name),
                             quote(qb, sizeof(qb), json_string_value(v), json_string_length(v)));
             break;
@@ -872,7 +876,9 @@ static int decode_json(inv_decoder_t *d, inv_msg_type_t type, const char *buf, s
                        char *errstr, size_t n)
 {
     json_error_t jerr;
-    d->json_root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    /* \u0000 is let through to be named with its field and byte, as an
+     * identifier's control character or another string's NUL byte. */
+    d->json_root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!d->json_root) {
         sanitize(jerr.text);
         return fail(errstr, n, "not JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
