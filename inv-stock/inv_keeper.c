@@ -234,6 +234,10 @@ static int read_rows(keeper_t *k, int32_t p, move_t *mv, char *errstr, size_t er
         snprintf(errstr, errstr_size, "sku and location_id: together longer than %d bytes", INV_STORE_MAX_KEY - 5);
         return INV_TXLOOP_DEAD_LETTER;
     }
+    if (rc == INV_STORE_KEY_COLLISION) {
+        snprintf(errstr, errstr_size, "sku and location_id: %s", inv_store_strerror(rc));
+        return INV_TXLOOP_DEAD_LETTER;
+    }
     if (rc && rc != INV_STORE_NOTFOUND)
         return store_error(k, rc, "read", errstr, errstr_size);
     if ((rc = row_get(k, &mv->net_key, &mv->net)) != 0 && rc != INV_STORE_NOTFOUND)

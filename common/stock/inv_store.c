@@ -154,6 +154,12 @@ static int key_add_be(skey_t *k, uint64_t v, int bytes)
     return key_add(k, b, (size_t)bytes);
 }
 
+/* The hash of a long key's second string; a unit test swaps in a weak one
+ * to make collisions (tests/unit/test_store_collision.c). */
+#ifndef INV_STORE_KEY_HASH
+#define INV_STORE_KEY_HASH fnv1a64
+#endif
+
 static uint64_t fnv1a64(const char *s, size_t n)
 {
     uint64_t h = 14695981039346656037ULL;
@@ -184,7 +190,7 @@ static int key_pair(skey_t *k, const char *a, const char *b, int *long_form)
     key_add(k, a, la + 1);
     key_add(k, b, keep);
     key_add(k, "", 1);
-    return key_add_be(k, fnv1a64(b, lb), 8);
+    return key_add_be(k, INV_STORE_KEY_HASH(b, lb), 8);
 }
 
 static MDB_val key_val(skey_t *k) { return (MDB_val){k->len, k->b}; }
@@ -381,8 +387,9 @@ static int tail_is(const MDB_val *v, size_t fixed, const char *full)
 }
 
 /* Pair-keyed records (stock, policy): a fixed part, plus `full` (the
- * pair's second string) in the long form. A get of a long key whose record
- * belongs to another string is NOTFOUND; a put over it a collision. */
+ * pair's second string) in the long form. A get or a put of a long key
+ * whose record belongs to another string is INV_STORE_KEY_COLLISION: the
+ * pair can never be stored, and its caller must not retry. */
 static int rec_get(inv_store_txn_t *t, int db, skey_t *k, int long_form, const char *full,
                    size_t fixed, MDB_val *v)
 {
@@ -391,7 +398,7 @@ static int rec_get(inv_store_txn_t *t, int db, skey_t *k, int long_form, const c
         return rc;
     if (!long_form)
         return v->mv_size == fixed ? 0 : INV_STORE_FORMAT;
-    return tail_is(v, fixed, full) ? 0 : MDB_NOTFOUND;
+    return tail_is(v, fixed, full) ? 0 : INV_STORE_KEY_COLLISION;
 }
 
 static int rec_put(inv_store_txn_t *t, int db, skey_t *k, int long_form, const char *full,
@@ -423,7 +430,7 @@ static int rec_del(inv_store_txn_t *t, int db, skey_t *k, int long_form, const c
         MDB_val cur;
         int rc = rec_get(t, db, k, 1, full, fixed_size, &cur);
         if (rc)
-            return rc == MDB_NOTFOUND ? 0 : rc;
+            return rc == MDB_NOTFOUND || rc == INV_STORE_KEY_COLLISION ? 0 : rc;
     }
     return txn_del(t, db, k);
 }
@@ -1484,7 +1491,7 @@ int inv_store_policy_lookup(inv_store_txn_t *t, const char *sku, const char *loc
     int rc = strcmp(location, "*") == 0 ? MDB_NOTFOUND : inv_store_policy_get(t, sku, location, &loc);
     if (rc == 0)
         has_loc = 1;
-    else if (rc != MDB_NOTFOUND)
+    else if (rc != MDB_NOTFOUND && rc != INV_STORE_KEY_COLLISION) /* a pair that can have no policy */
         return rc;
     rc = inv_store_policy_get(t, sku, "*", &star);
     if (rc == 0)

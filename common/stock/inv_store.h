@@ -90,7 +90,9 @@
  * returns the first error instead. */
 #define INV_STORE_TXN_FAILED (-30605)
 /* Two different long (sku, location) pairs share a key hash (see "Key
- * budget"): the second cannot be stored. Practically never happens. */
+ * budget"): the second can never be stored (a get or put of it returns
+ * this; a delete of it deletes nothing). Practically never happens; a
+ * caller treats it as a fault of the input, never as one to retry. */
 #define INV_STORE_KEY_COLLISION (-30606)
 #define INV_STORE_ERR_FIRST (-30649)
 #define INV_STORE_ERR_LAST (-30600)
@@ -255,7 +257,8 @@ void inv_store_txn_abort(inv_store_txn_t *txn);
 
 /* Reads the row of (sku, location) in `partition` into *row.
  * Errors: INV_STORE_NOTFOUND (a fresh row: use INV_STOCK_ROW_INIT),
- * INV_STORE_FORMAT, INV_STORE_KEY_TOO_LONG, EINVAL, LMDB codes. */
+ * INV_STORE_FORMAT, INV_STORE_KEY_TOO_LONG, INV_STORE_KEY_COLLISION (the
+ * pair can never be stored), EINVAL, LMDB codes. */
 int inv_store_stock_get(inv_store_txn_t *txn, int32_t partition, const char *sku,
                         const char *location, inv_stock_row_t *row);
 
