@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Builds the codec's libFuzzer targets with clang in a build directory of
+# Builds the decoders' and the dedup log reader's libFuzzer targets with clang in a build directory of
 # their own (build-fuzz, -DINV_FUZZ=ON) and runs each for a bounded time,
 # starting from seeds made of tests/unit/codec_cases and
 # tests/fuzz/rejected_seeds.txt. Fails on any crash, leak, sanitizer report
 # or round-trip mismatch, and prints exec/s.
 #
-#   tests/fuzz/run.sh                  # 7 targets x 9 s = 63 s
+#   tests/fuzz/run.sh                  # 8 targets x 9 s = 72 s
 #   INV_FUZZ_SECONDS=60 tests/fuzz/run.sh movement policy
 #
 # Environment: INV_FUZZ_SECONDS (per target, default 9), INV_FUZZ_BUILD
@@ -18,7 +18,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${INV_FUZZ_BUILD:-$ROOT/build-fuzz}"
 SECONDS_PER="${INV_FUZZ_SECONDS:-9}"
 JOBS="${INV_FUZZ_JOBS:-$(nproc)}"
-ALL=(event movement movement_fast policy stock_level reorder shortage)
+ALL=(event movement movement_fast policy stock_level reorder shortage dedup_log)
 if [[ $# -gt 0 ]]; then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
 
 command -v clang >/dev/null || { echo "run.sh: clang not found (apt-get install clang)" >&2; exit 2; }
@@ -36,7 +36,7 @@ summary=()
 for t in "${TARGETS[@]}"; do
   corpus="$BUILD/corpus/$t"
   log="$BUILD/fuzz_decode_$t.log"
-  mkdir -p "$corpus"
+  mkdir -p "$corpus" "$SEEDS/${t%_fast}"
   echo "== fuzz_decode_$t: ${SECONDS_PER}s" >&2
   rc=0
   # movement_fast starts from the movement seeds
