@@ -56,7 +56,7 @@ const inv_conf_key_t inv_conf_keys[] = {
     {"health.max.lag", INV_CONF_INT, "10000", 0, INT64_C(1000000000), NULL, "inv-stock: /healthz is ready only while every assigned partition lags by at most this many messages"},
     {"lmdb.map.size.mb", INV_CONF_INT, "64", 1, 1048576, NULL, "inv-stock: initial LMDB map size; it grows by itself when full"},
     {"lmdb.sync", INV_CONF_ENUM, "none", 0, 0, "none,data,full", "inv-stock: fsync per LMDB commit: none (the state is rebuilt from Kafka after an OS crash), data (one fdatasync, metadata lazy), full (LMDB's default, two)"},
-    {"dedup.window.ms", INV_CONF_INT, "604800000", 60000, INT64_C(31536000000), NULL, "inv-stock: how long applied movement ids are kept to drop re-sent events (default 7 days)"},
+    {"dedup.window.ms", INV_CONF_INT, "604800000", 60000, INT64_C(31536000000), NULL, "inv-stock: how long an applied movement id is kept to drop re-sent events, from when inv-stock first applied it, on its own clock (default 7 days)"},
     {"policy.default.reorder_point", INV_CONF_INT, "0", -I64_BIG, I64_BIG, NULL, "Reorder point where no policy is set for a SKU"},
     {"policy.default.reorder_quantity", INV_CONF_INT, "0", 0, I64_BIG, NULL, "Reorder quantity where no policy is set for a SKU"},
     {"policy.default.safety_stock", INV_CONF_INT, "0", 0, I64_BIG, NULL, "Safety stock (shortage threshold) where no policy is set for a SKU"},
