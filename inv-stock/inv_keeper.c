@@ -106,7 +106,7 @@ static void restored(keeper_t *k, int32_t p, const inv_restore_stats_t *st) {
  * one for LMDB's). On failure p is left to rebuild later (need_restore),
  * held until then; -1. */
 static int restore_one(keeper_t *k, int32_t p, int64_t input_offset) {
-    char errstr[512];
+    char errstr[INV_ERRSTR_SIZE];
     for (int attempt = 1; attempt <= 3 && keeper_running(k); attempt++) {
         inv_restore_stats_t st;
         inv_keeper_metrics_restore_begin(k->metrics, p);
@@ -667,10 +667,7 @@ static void keeper_close(keeper_t *k) {
     /* What was to be committed (Kafka, LMDB) is by now: a destroy that hangs
      * (librdkafka 2.0.x) must not keep the process from exiting */
     policies_close(&k->policies, k->kc.shutdown_timeout_ms);
-    if (k->restore_consumer) {
-        rd_kafka_consumer_close(k->restore_consumer);
-        inv_kafka_destroy_bounded(k->restore_consumer, "the restore consumer", k->kc.shutdown_timeout_ms);
-    }
+    inv_kafka_close_destroy(k->restore_consumer, "the restore consumer", k->kc.shutdown_timeout_ms);
     inv_encoder_destroy(k->encoder);
     inv_decoder_destroy(k->decoder);
     inv_store_close(k->store);

@@ -163,7 +163,7 @@ int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const keeper_conf_t *kc
     m->store = store;
     m->max_lag = max_lag;
     atomic_store(&m->state_writable, 1);
-    char err[256];
+    char err[INV_ERRSTR_SIZE];
     for (int t = 0; t <= INV_MOVE_COUNT; t++) {
         const char *labels[] = {"type", inv_movement_type_to_string((inv_movement_type_t)t), NULL};
         REG(inv_metrics_counter_new(m->reg, "inv_stock_movements_total", "Movements applied, by type", labels,

@@ -146,7 +146,7 @@ static int assign(policies_t *p, char *errstr, size_t errstr_size) {
 
 /* Policy updates that could not be stored are read again. */
 static void failed(policies_t *p, int rc) {
-    char err[256];
+    char err[INV_ERRSTR_SIZE];
     stall_failed(p->stall, rc, "write of policy updates");
     if (assign(p, err, sizeof(err)) != 0)
         inv_log_warn("%s", err);

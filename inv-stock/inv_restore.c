@@ -181,7 +181,7 @@ static int restore_row(void *opaque, const rd_kafka_message_t *msg) {
         rc = inv_store_stock_delete(r->txn, r->partition, key, loc);
     } else {
         inv_stock_level_t level;
-        char err[512];
+        char err[INV_ERRSTR_SIZE];
         if (inv_decoder_decode_stock_level(r->decoder, msg->payload, msg->len, &level, err, sizeof(err)) != 0) {
             inv_log_warn("restore: %s [%d] @%lld: skipping an undecodable StockLevel: %s",
                          rd_kafka_topic_name(msg->rkt), msg->partition, (long long)msg->offset, err);

@@ -27,16 +27,11 @@
 
 #include "inv_kafka.h"
 #include "inv_test.h"
+#include "inv_time.h"
 
 #define TOPIC "destroy.in"
 #define BOUND_MS 500
 #define WATCHDOG_S 60 /* without the bound the test hangs: fail it instead */
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void sleep_ms(int ms) { nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL); }
 
@@ -94,7 +89,7 @@ static rd_kafka_t *consumer_with_one_message(void) {
  * came within 10 s. */
 static rd_kafka_message_t *hold_a_message(rd_kafka_t *c) {
     rd_kafka_message_t *held = NULL;
-    for (double until = now_s() + 10; !held && now_s() < until;) {
+    for (double until = inv_time_mono_s() + 10; !held && inv_time_mono_s() < until;) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
         if (m && m->err) {
             rd_kafka_message_destroy(m);
@@ -133,7 +128,7 @@ static void test_a_held_message_makes_plain_destroy_hang(void) {
         sleep_ms(50);
     int hung = !d.returned;
     rd_kafka_message_destroy(held);
-    double t0 = now_s();
+    double t0 = inv_time_mono_s();
     for (int waited = 0; waited < 10000 && !d.returned; waited += 50)
         sleep_ms(50);
     INV_ASSERT(d.returned, "rd_kafka_destroy returns once the message is released");
@@ -141,7 +136,7 @@ static void test_a_held_message_makes_plain_destroy_hang(void) {
     INV_ASSERT(hung, "rd_kafka_destroy returned within 3 s while a message was held: the premise of the "
                      "next test is gone");
     fprintf(stderr, "     plain destroy: hung 3 s while the message was held, returned %.2f s after its release\n",
-            now_s() - t0);
+            inv_time_mono_s() - t0);
 }
 
 static void test_a_hanging_destroy_returns_minus_one_after_the_timeout(void) {
@@ -149,9 +144,9 @@ static void test_a_hanging_destroy_returns_minus_one_after_the_timeout(void) {
     INV_ASSERT(c != NULL, "consumer on a mock cluster");
     rd_kafka_message_t *held = hold_a_message(c);
     INV_ASSERT(held != NULL, "a message from the mock cluster");
-    double t0 = now_s();
+    double t0 = inv_time_mono_s();
     int rc = inv_kafka_destroy_bounded(c, "the test consumer", BOUND_MS);
-    double took = now_s() - t0;
+    double took = inv_time_mono_s() - t0;
     c = NULL; /* abandoned to the helper thread */
     rd_kafka_message_destroy(held);
     /* the helper's destroy now finishes: every handle is gone */
@@ -168,9 +163,9 @@ static void test_a_normal_destroy_returns_zero_at_once(void) {
     rd_kafka_message_t *m = hold_a_message(c);
     INV_ASSERT(m != NULL, "a message from the mock cluster");
     rd_kafka_message_destroy(m);
-    double t0 = now_s();
+    double t0 = inv_time_mono_s();
     int rc = inv_kafka_destroy_bounded(c, "the test consumer", 10000);
-    double took = now_s() - t0;
+    double took = inv_time_mono_s() - t0;
     INV_ASSERT_EQ_INT(0, rc);
     INV_ASSERT(took < 2.0, "took %.3f s", took);
     INV_ASSERT_EQ_INT(0, rd_kafka_wait_destroyed(1000));

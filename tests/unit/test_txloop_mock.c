@@ -29,6 +29,7 @@
 #include "inv_log.h"
 #include "inv_test.h"
 #include "inv_txloop.h"
+#include "inv_time.h"
 
 #define N_INPUT 2000
 #define IN_PARTS 2
@@ -60,12 +61,6 @@ typedef struct {
     int timed_out;
     double t0;
 } harness_t;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int parse_id(const void *p, size_t len, int *id, unsigned *seq) {
     char buf[64];
@@ -171,7 +166,7 @@ static void h_after_abort(void *opaque, inv_txloop_t *loop) {
 
 static void h_tick(void *opaque, inv_txloop_t *loop) {
     harness_t *h = opaque;
-    if (now_s() - h->t0 > DEADLINE_S) {
+    if (inv_time_mono_s() - h->t0 > DEADLINE_S) {
         h->timed_out = 1;
         inv_txloop_stop(loop);
         return;
@@ -255,8 +250,8 @@ static int read_output(const char *bootstraps, const harness_t *h, int *counts, 
     rd_kafka_assign(c, parts);
     rd_kafka_topic_partition_list_destroy(parts);
     int rc = -1;
-    double until = now_s() + 10;
-    while (now_s() < until) {
+    double until = inv_time_mono_s() + 10;
+    while (inv_time_mono_s() < until) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
         if (!m)
             continue;
@@ -302,7 +297,7 @@ static void test_injected_txn_errors_still_commit_each_input_exactly_once(void) 
     static int counts[N_INPUT];
     memset(&h, 0, sizeof(h));
     memset(counts, 0, sizeof(counts));
-    double t_start = now_s();
+    double t_start = inv_time_mono_s();
 
     char errstr[512];
     rd_kafka_t *mrk = plain_client(RD_KAFKA_PRODUCER, NULL, NULL);
@@ -336,7 +331,7 @@ static void test_injected_txn_errors_still_commit_each_input_exactly_once(void) 
     };
     inv_txloop_t *loop = inv_txloop_new(conf, IN_TOPIC, &handler, errstr, sizeof(errstr));
     INV_ASSERT(loop != NULL, "inv_txloop_new: %s", errstr);
-    h.t0 = now_s();
+    h.t0 = inv_time_mono_s();
     int rc = inv_txloop_run(loop);
     inv_txloop_stats_t stats = *inv_txloop_stats(loop);
     inv_txloop_destroy(loop);
@@ -353,7 +348,7 @@ static void test_injected_txn_errors_still_commit_each_input_exactly_once(void) 
             "output log %d (of aborted batches %d); %.1f s\n",
             (unsigned long long)stats.messages_in, (unsigned long long)stats.messages_out,
             (unsigned long long)stats.txn_commits, (unsigned long long)stats.txn_aborts,
-            (unsigned long long)stats.producer_recreations, total, aborted_in_log, now_s() - t_start);
+            (unsigned long long)stats.producer_recreations, total, aborted_in_log, inv_time_mono_s() - t_start);
 
     INV_ASSERT_EQ_INT(0, rc);
     INV_ASSERT(!h.timed_out, "not every input committed within %.0f s", DEADLINE_S);
