@@ -286,46 +286,6 @@ static const char *field_path(char *buf, size_t size, const path_t *p, const cha
 
 /* -------------------------------------------------------------- the buffer */
 
-void inv_buf_init(inv_buf_t *b)
-{
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-void inv_buf_free(inv_buf_t *b)
-{
-    free(b->data);
-    inv_buf_init(b);
-}
-
-int inv_buf_reserve(inv_buf_t *b, size_t extra)
-{
-    if (b->cap - b->len >= extra)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->len < extra) {
-        if (cap > SIZE_MAX / 2)
-            return -1;
-        cap *= 2;
-    }
-    char *p = realloc(b->data, cap);
-    if (!p)
-        return -1;
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
-int inv_buf_append(inv_buf_t *b, const void *data, size_t len)
-{
-    if (inv_buf_reserve(b, len + 1))
-        return -1;
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
 /* ---------------------------------------------------------- schema checks */
 
 static const char *avro_type_str(avro_schema_t s)

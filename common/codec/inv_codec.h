@@ -69,6 +69,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inv_buf.h"
 #include "inv_model.h"
 #include "inv_time.h"
 
@@ -125,22 +126,6 @@ const char *inv_schema_json(inv_msg_type_t t);
  * The decoders and encoders run it on every embedded schema when created, so
  * schemas/ and the C side cannot drift apart. 0, or -1 with errstr. */
 int inv_schema_check(inv_msg_type_t t, const char *json, size_t len, char *errstr, size_t errstr_size);
-
-/* A growable byte buffer owned by the caller. */
-typedef struct {
-    char *data;
-    size_t len;
-    size_t cap;
-} inv_buf_t;
-
-void inv_buf_init(inv_buf_t *b);
-void inv_buf_free(inv_buf_t *b);
-/* Makes room for `extra` more bytes after len. 0, or -1 when out of memory
- * (the buffer is unchanged). */
-int inv_buf_reserve(inv_buf_t *b, size_t extra);
-/* Appends len bytes and keeps a NUL after them (not counted in len).
- * 0, or -1 when out of memory (the buffer is unchanged). */
-int inv_buf_append(inv_buf_t *b, const void *data, size_t len);
 
 /*
  * Schema resolution: maps a Confluent schema id to a contract message type and

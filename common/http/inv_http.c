@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "inv_log.h"
+#include "inv_buf.h"
 
 #define TEXT_PLAIN "text/plain; charset=utf-8"
 #define APPLICATION_JSON "application/json"
@@ -55,21 +56,9 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) {
 
 /* ---- responses ---- */
 
+/* Room for extra more bytes and a NUL. */
 static int body_reserve(inv_http_response_t *r, size_t extra) {
-    if (r->body_cap - r->body_len > extra)
-        return 0;
-    size_t cap = r->body_cap ? r->body_cap : 256;
-    while (cap - r->body_len <= extra) {
-        if (cap > SIZE_MAX / 2)
-            return ENOMEM;
-        cap *= 2;
-    }
-    char *p = realloc(r->body, cap);
-    if (!p)
-        return ENOMEM;
-    r->body = p;
-    r->body_cap = cap;
-    return 0;
+    return inv_buf_grow(&r->body, &r->body_cap, r->body_len, extra + 1, 256);
 }
 
 int inv_http_response_append(inv_http_response_t *resp, const void *data, size_t len) {

@@ -1,4 +1,5 @@
 #include "inv_metrics.h"
+#include "inv_buf.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -88,21 +89,9 @@ static double load_double(const _Atomic uint64_t *p) {
 
 /* ---- buffer ---- */
 
+/* Room for extra more bytes and a NUL. */
 static int buf_reserve(inv_metrics_buf_t *b, size_t extra) {
-    if (b->cap - b->len > extra)
-        return 0;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap - b->len <= extra) {
-        if (cap > SIZE_MAX / 2)
-            return ENOMEM;
-        cap *= 2;
-    }
-    char *p = realloc(b->data, cap);
-    if (!p)
-        return ENOMEM;
-    b->data = p;
-    b->cap = cap;
-    return 0;
+    return inv_buf_grow(&b->data, &b->cap, b->len, extra + 1, 1024);
 }
 
 static int buf_append(inv_metrics_buf_t *b, const char *s, size_t n) {
