@@ -1382,29 +1382,46 @@ int inv_store_meta_put(inv_store_txn_t *t, int32_t p, const inv_store_meta_t *me
     return txn_put(t, DB_PMETA, &k, v, sizeof v, 0);
 }
 
+/* Calls each(ctx, key, value) for every record of db in key order, until
+ * it returns non-zero (returned). 0 at the end, or an LMDB error. */
+static int db_foreach(inv_store_txn_t *t, int db, int (*each)(void *ctx, const MDB_val *k, const MDB_val *v),
+                      void *ctx)
+{
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(t->txn, t->store->dbi[db], &c);
+    if (rc)
+        return rc;
+    MDB_val key, val;
+    for (rc = mdb_cursor_get(c, &key, &val, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &key, &val, MDB_NEXT))
+        if ((rc = each(ctx, &key, &val)))
+            break;
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+typedef struct {
+    inv_store_meta_cb cb;
+    inv_store_policy_cb policy_cb;
+    void *opaque;
+} foreach_ctx_t;
+
+static int meta_each(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+    foreach_ctx_t *f = ctx;
+    inv_store_meta_t m;
+    if (key->mv_size != 4 || val->mv_size != META_SIZE)
+        return INV_STORE_FORMAT;
+    int rc = triple_decode(val, &m.input_offset, &m.changelog_offset, &m.dedup_log_offset);
+    return rc ? rc : f->cb(f->opaque, key_partition(key), &m);
+}
+
 int inv_store_meta_foreach(inv_store_txn_t *t, inv_store_meta_cb cb, void *opaque)
 {
     int rc = check_read(t);
     if (rc || !cb)
         return rc ? rc : EINVAL;
-    MDB_cursor *c;
-    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_PMETA], &c)))
-        return rc;
-    MDB_val key, val;
-    rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
-    while (rc == 0) {
-        inv_store_meta_t m;
-        if (key.mv_size != 4 || val.mv_size != META_SIZE) {
-            rc = INV_STORE_FORMAT;
-            break;
-        }
-        if ((rc = triple_decode(&val, &m.input_offset, &m.changelog_offset, &m.dedup_log_offset)) ||
-            (rc = cb(opaque, key_partition(&key), &m)))
-            break;
-        rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
-    }
-    mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    foreach_ctx_t f = {.cb = cb, .opaque = opaque};
+    return db_foreach(t, DB_PMETA, meta_each, &f);
 }
 
 int inv_store_partition_drop(inv_store_txn_t *t, int32_t p)
@@ -1503,28 +1520,25 @@ int inv_store_policy_lookup(inv_store_txn_t *t, const char *sku, const char *loc
     return 0;
 }
 
+static int policy_each(void *ctx, const MDB_val *key, const MDB_val *val)
+{
+    foreach_ctx_t *f = ctx;
+    pair_buf_t buf;
+    const char *sku, *loc;
+    inv_rules_policy_t pol;
+    int rc = pair_split(key, 0, val, POLICY_SIZE, &buf, &sku, &loc);
+    if (!rc)
+        rc = triple_decode(val, &pol.reorder_point, &pol.reorder_quantity, &pol.safety_stock);
+    return rc ? rc : f->policy_cb(f->opaque, sku, loc, &pol);
+}
+
 int inv_store_policy_foreach(inv_store_txn_t *t, inv_store_policy_cb cb, void *opaque)
 {
     int rc = check_read(t);
     if (rc || !cb)
         return rc ? rc : EINVAL;
-    MDB_cursor *c;
-    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_POLICY], &c)))
-        return rc;
-    MDB_val key, val;
-    rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
-    while (rc == 0) {
-        pair_buf_t buf;
-        const char *sku, *loc;
-        inv_rules_policy_t pol;
-        if ((rc = pair_split(&key, 0, &val, POLICY_SIZE, &buf, &sku, &loc)) ||
-            (rc = triple_decode(&val, &pol.reorder_point, &pol.reorder_quantity, &pol.safety_stock)) ||
-            (rc = cb(opaque, sku, loc, &pol)))
-            break;
-        rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
-    }
-    mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    foreach_ctx_t f = {.policy_cb = cb, .opaque = opaque};
+    return db_foreach(t, DB_POLICY, policy_each, &f);
 }
 
 static void policy_offset_key(const inv_store_txn_t *t, skey_t *k, int32_t p)
