@@ -62,10 +62,10 @@ typedef struct {
     double last_lag_check;
     int movement_partitions; /* of topic.movements */
     int batch_failed;        /* the open batch must abort (a write of the tick's failed) */
-    batch_t batch;       /* the partitions and what the batch did to them */
-    stall_t stall;       /* LMDB writes that failed, the kept batch */
-    emit_t emit;         /* outputs */
-    policies_t policies; /* the policy table */
+    batch_t batch;           /* the partitions and what the batch did to them */
+    stall_t stall;           /* LMDB writes that failed, the kept batch */
+    emit_t emit;             /* outputs */
+    policies_t policies;     /* the policy table */
 } keeper_t;
 
 /* What one movement reads and changes. */
@@ -222,8 +222,8 @@ static int64_t take_message(partition_t *pt, const rd_kafka_message_t *msg) {
 /* The movement's policy and its two rows (location, network). */
 static int read_rows(keeper_t *k, int32_t p, move_t *mv, char *errstr, size_t errstr_size) {
     const inv_movement_t *m = &mv->m;
-    int rc = inv_store_policy_lookup(k->txn, m->sku, m->location_id, &k->kc.default_policy, &mv->policy,
-                                     &mv->net_threshold);
+    int rc =
+        inv_store_policy_lookup(k->txn, m->sku, m->location_id, &k->kc.default_policy, &mv->policy, &mv->net_threshold);
     if (rc)
         return store_error(k, rc, "policy lookup", errstr, errstr_size);
     mv->loc_key = dirty_key(p, m->sku, m->location_id);
@@ -292,8 +292,7 @@ static int record(keeper_t *k, int32_t p, partition_t *pt, move_t *mv, char *err
 
 /* ---- txloop handlers ----------------------------------------------------------- */
 
-static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg, char *errstr,
-                   size_t errstr_size) {
+static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg, char *errstr, size_t errstr_size) {
     (void)loop;
     keeper_t *k = opaque;
     if (!k->txn && batch_begin(k, errstr, errstr_size) != 0)
@@ -514,8 +513,13 @@ static int dead_letter_policy(keeper_t *k, inv_txloop_t *loop, policy_poison_t *
     x->in_flight = 1;
     if (seen)
         return 0;
-    inv_txloop_source_t src = {.topic = k->kc.t_policies, .partition = x->partition, .offset = x->offset,
-                               .key = x->key, .key_len = x->key_len, .value = x->value, .value_len = x->value_len,
+    inv_txloop_source_t src = {.topic = k->kc.t_policies,
+                               .partition = x->partition,
+                               .offset = x->offset,
+                               .key = x->key,
+                               .key_len = x->key_len,
+                               .value = x->value,
+                               .value_len = x->value_len,
                                .timestamp_ms = x->timestamp_ms};
     if (inv_txloop_dead_letter(loop, &src, x->reason) != 0)
         return -1;
@@ -643,8 +647,8 @@ static int keeper_open(keeper_t *k, inv_conf_t *conf, char *errstr, size_t errst
     k->emit.t_shortages = kc->t_shortages;
     k->emit.t_dedup = kc->t_dedup;
     inv_buf_init(&k->emit.buf);
-    k->policies = (policies_t){.topic = kc->t_policies, .store = k->store, .decoder = k->decoder,
-                               .metrics = k->metrics, .stall = &k->stall};
+    k->policies = (policies_t){
+        .topic = kc->t_policies, .store = k->store, .decoder = k->decoder, .metrics = k->metrics, .stall = &k->stall};
     return policies_start(&k->policies, conf, kc->group_id, k->run, errstr, errstr_size);
 }
 

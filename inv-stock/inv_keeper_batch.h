@@ -18,11 +18,11 @@
 
 typedef struct {
     /* the partition, across batches */
-    int assigned;         /* assigned to this instance */
-    int ready;            /* restored or resumed: its lag counts for /healthz */
-    int64_t next_offset;  /* next input offset to apply */
-    int need_restore;     /* rebuild from the changelog before applying it */
-    int64_t restore_to;   /* ... to this input offset (the group's committed one) */
+    int assigned;        /* assigned to this instance */
+    int ready;           /* restored or resumed: its lag counts for /healthz */
+    int64_t next_offset; /* next input offset to apply */
+    int need_restore;    /* rebuild from the changelog before applying it */
+    int64_t restore_to;  /* ... to this input offset (the group's committed one) */
     /* what the current batch did to it */
     int touched;            /* consumed in this batch */
     int64_t batch_next;     /* input offset after the batch */

@@ -9,8 +9,8 @@
 /* Room for the longest sku and location_id of a stored row (long ids). */
 #define KEY_BYTES 1100
 
-static int produce_keyed(emit_t *e, const char *topic, int32_t partition, const char *sku, const char *loc,
-                         int64_t ts, rd_kafka_headers_t *hdrs) {
+static int produce_keyed(emit_t *e, const char *topic, int32_t partition, const char *sku, const char *loc, int64_t ts,
+                         rd_kafka_headers_t *hdrs) {
     char key[KEY_BYTES];
     int n = inv_row_key(key, sizeof(key), sku, loc);
     if (n < 0) {
@@ -31,16 +31,16 @@ int emit_outputs(emit_t *e, const inv_rules_out_t *out, int64_t ts, char *errstr
     if (out->has_reorder) {
         const inv_reorder_t *r = &out->reorder;
         if (inv_encoder_encode_reorder(e->encoder, r, &e->buf, errstr, errstr_size) != 0 ||
-            produce_keyed(e, e->t_reorders, sku_partition(r->sku, e->reorders_partitions), r->sku, r->location_id,
-                          ts, NULL) != 0)
+            produce_keyed(e, e->t_reorders, sku_partition(r->sku, e->reorders_partitions), r->sku, r->location_id, ts,
+                          NULL) != 0)
             return -1;
         inv_keeper_metrics_reorder(e->metrics);
     }
     for (size_t i = 0; i < out->shortage_count; i++) {
         const inv_shortage_t *s = &out->shortages[i];
         if (inv_encoder_encode_shortage(e->encoder, s, &e->buf, errstr, errstr_size) != 0 ||
-            produce_keyed(e, e->t_shortages, sku_partition(s->sku, e->shortages_partitions), s->sku, s->location_id,
-                          ts, NULL) != 0)
+            produce_keyed(e, e->t_shortages, sku_partition(s->sku, e->shortages_partitions), s->sku, s->location_id, ts,
+                          NULL) != 0)
             return -1;
         inv_keeper_metrics_shortage(e->metrics, s->state);
     }

@@ -19,12 +19,12 @@
 #include "inv_txloop.h"
 
 typedef struct {
-    inv_txloop_t *loop;       /* borrowed */
-    inv_encoder_t *encoder;   /* borrowed */
+    inv_txloop_t *loop;            /* borrowed */
+    inv_encoder_t *encoder;        /* borrowed */
     inv_keeper_metrics_t *metrics; /* borrowed */
     const char *t_stock, *t_reorders, *t_shortages, *t_dedup;
     int reorders_partitions, shortages_partitions; /* of their topics */
-    inv_buf_t buf; /* one encoded record at a time, owned */
+    inv_buf_t buf;                                 /* one encoded record at a time, owned */
 } emit_t;
 
 /* Produces the reorder and the shortages one movement caused, keyed by

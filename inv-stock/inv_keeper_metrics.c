@@ -52,8 +52,9 @@ static int partition_series(inv_keeper_metrics_t *m, int32_t p) {
     char pn[16], err[256];
     snprintf(pn, sizeof(pn), "%d", p);
     const char *labels[] = {"partition", pn, NULL};
-    if (inv_metrics_gauge_new(m->reg, "inv_stock_partition_lag", "Messages of an assigned movements partition not yet applied",
-                              labels, &m->lag[p], err, sizeof(err)) ||
+    if (inv_metrics_gauge_new(m->reg, "inv_stock_partition_lag",
+                              "Messages of an assigned movements partition not yet applied", labels, &m->lag[p], err,
+                              sizeof(err)) ||
         inv_metrics_gauge_new(m->reg, "inv_stock_partition_restoring",
                               "1 while a partition is being rebuilt from the changelog", labels, &m->restoring[p], err,
                               sizeof(err))) {
@@ -134,13 +135,13 @@ static int h_stock(const inv_http_request_t *req, inv_http_response_t *resp, voi
 
 /* ---- set-up ------------------------------------------------------------------ */
 
-#define REG(call)                                                                                          \
-    do {                                                                                                   \
-        if ((call) != 0) {                                                                                 \
-            snprintf(errstr, errstr_size, "metrics: %s", err);                                             \
-            inv_keeper_metrics_destroy(m);                                                                 \
-            return -1;                                                                                     \
-        }                                                                                                  \
+#define REG(call)                                              \
+    do {                                                       \
+        if ((call) != 0) {                                     \
+            snprintf(errstr, errstr_size, "metrics: %s", err); \
+            inv_keeper_metrics_destroy(m);                     \
+            return -1;                                         \
+        }                                                      \
     } while (0)
 
 int inv_keeper_metrics_new(inv_keeper_metrics_t **out, const inv_conf_t *conf, inv_store_t *store, char *errstr,
@@ -171,8 +172,9 @@ int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const keeper_conf_t *kc
     }
     REG(inv_metrics_counter_new(m->reg, "inv_stock_duplicates_total", "Movements dropped as already applied", NULL,
                                 &m->duplicates, err, sizeof(err)));
-    REG(inv_metrics_counter_new(m->reg, "inv_stock_dead_letters_total", "Inputs sent to the DLQ: invalid movements and policy records", NULL,
-                                &m->dead_letters, err, sizeof(err)));
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_dead_letters_total",
+                                "Inputs sent to the DLQ: invalid movements and policy records", NULL, &m->dead_letters,
+                                err, sizeof(err)));
     REG(inv_metrics_counter_new(m->reg, "inv_stock_reorders_total", "ReorderEvents emitted", NULL, &m->reorders, err,
                                 sizeof(err)));
     for (int s = INV_SHORTAGE_LOW; s <= INV_SHORTAGE_RESTORED; s++) {
@@ -180,16 +182,15 @@ int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const keeper_conf_t *kc
         REG(inv_metrics_counter_new(m->reg, "inv_stock_shortages_total", "ShortageEvents emitted, by state", labels,
                                     &m->shortages[s], err, sizeof(err)));
     }
-    REG(inv_metrics_counter_new(m->reg, "inv_stock_invalid_policies_total", "Undecodable ReorderPolicies ignored",
-                                NULL, &m->invalid_policies, err, sizeof(err)));
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_invalid_policies_total", "Undecodable ReorderPolicies ignored", NULL,
+                                &m->invalid_policies, err, sizeof(err)));
     const char *commit_l[] = {"outcome", "commit", NULL}, *abort_l[] = {"outcome", "abort", NULL};
     REG(inv_metrics_counter_new(m->reg, "inv_stock_transactions_total", "Kafka transactions, by outcome", commit_l,
                                 &m->txn_commits, err, sizeof(err)));
     REG(inv_metrics_counter_new(m->reg, "inv_stock_transactions_total", "Kafka transactions, by outcome", abort_l,
                                 &m->txn_aborts, err, sizeof(err)));
-    REG(inv_metrics_histogram_new(m->reg, "inv_stock_batch_size", "Input messages per transaction", NULL,
-                                  batch_buckets, sizeof(batch_buckets) / sizeof(batch_buckets[0]), &m->batch_size, err,
-                                  sizeof(err)));
+    REG(inv_metrics_histogram_new(m->reg, "inv_stock_batch_size", "Input messages per transaction", NULL, batch_buckets,
+                                  sizeof(batch_buckets) / sizeof(batch_buckets[0]), &m->batch_size, err, sizeof(err)));
     REG(inv_metrics_histogram_new(m->reg, "inv_stock_lmdb_commit_seconds", "LMDB write txn commit time", NULL,
                                   inv_metrics_latency_buckets, inv_metrics_latency_bucket_count, &m->commit_seconds,
                                   err, sizeof(err)));
@@ -197,10 +198,9 @@ int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const keeper_conf_t *kc
                                   "Kafka transaction commit time (offsets sent, outputs flushed, EndTxn)", NULL,
                                   inv_metrics_latency_buckets, inv_metrics_latency_bucket_count,
                                   &m->kafka_commit_seconds, err, sizeof(err)));
-    REG(inv_metrics_histogram_new(m->reg, "inv_stock_transaction_open_seconds",
-                                  "From a transaction's first input to the start of its commit", NULL,
-                                  inv_metrics_latency_buckets, inv_metrics_latency_bucket_count, &m->open_seconds,
-                                  err, sizeof(err)));
+    REG(inv_metrics_histogram_new(
+        m->reg, "inv_stock_transaction_open_seconds", "From a transaction's first input to the start of its commit",
+        NULL, inv_metrics_latency_buckets, inv_metrics_latency_bucket_count, &m->open_seconds, err, sizeof(err)));
     REG(inv_metrics_histogram_new(m->reg, "inv_stock_end_to_end_latency_seconds",
                                   "From the input event's Kafka timestamp to its movement applied and committed", NULL,
                                   inv_metrics_latency_buckets, inv_metrics_latency_bucket_count, &m->latency, err,
@@ -216,10 +216,10 @@ int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const keeper_conf_t *kc
     const char *anon_l[] = {"kind", "anonymous", NULL}, *file_l[] = {"kind", "file", NULL};
     const char *resident_help = "Resident memory: anonymous (the process's own heap and stacks) and file (mostly "
                                 "LMDB's mapped state: page cache, shared and reclaimable)";
-    REG(inv_metrics_gauge_new(m->reg, "inv_stock_resident_memory_bytes", resident_help, anon_l, &m->resident_anon,
-                              err, sizeof(err)));
-    REG(inv_metrics_gauge_new(m->reg, "inv_stock_resident_memory_bytes", resident_help, file_l, &m->resident_file,
-                              err, sizeof(err)));
+    REG(inv_metrics_gauge_new(m->reg, "inv_stock_resident_memory_bytes", resident_help, anon_l, &m->resident_anon, err,
+                              sizeof(err)));
+    REG(inv_metrics_gauge_new(m->reg, "inv_stock_resident_memory_bytes", resident_help, file_l, &m->resident_file, err,
+                              sizeof(err)));
     REG(inv_metrics_gauge_new(m->reg, "inv_stock_lmdb_map_bytes", "LMDB map size", NULL, &m->map_bytes, err,
                               sizeof(err)));
     REG(inv_metrics_gauge_new(m->reg, "inv_stock_lmdb_used_bytes", "LMDB pages in use", NULL, &m->used_bytes, err,

@@ -34,8 +34,10 @@ static void poison(policies_t *p, const rd_kafka_message_t *msg, const char *rea
         p->poison = dirty_xrealloc(p->poison, p->poison_cap * sizeof(*p->poison));
     }
     policy_poison_t *x = &p->poison[p->poison_len++];
-    *x = (policy_poison_t){.partition = msg->partition, .offset = msg->offset,
-                           .timestamp_ms = rd_kafka_message_timestamp(msg, NULL), .key_len = msg->key_len,
+    *x = (policy_poison_t){.partition = msg->partition,
+                           .offset = msg->offset,
+                           .timestamp_ms = rd_kafka_message_timestamp(msg, NULL),
+                           .key_len = msg->key_len,
                            .value_len = msg->len};
     x->key = msg->key_len ? dirty_xrealloc(NULL, msg->key_len) : NULL;
     x->value = msg->payload && msg->len ? dirty_xrealloc(NULL, msg->len) : NULL;
@@ -92,8 +94,7 @@ static int delete_policy(inv_store_txn_t *txn, const rd_kafka_message_t *msg, ch
     return content_error(inv_store_policy_delete(txn, key, loc), "key", err, err_size);
 }
 
-static int put_policy(policies_t *p, inv_store_txn_t *txn, const rd_kafka_message_t *msg, char *err,
-                      size_t err_size) {
+static int put_policy(policies_t *p, inv_store_txn_t *txn, const rd_kafka_message_t *msg, char *err, size_t err_size) {
     inv_policy_t pol;
     if (inv_decoder_decode_policy(p->decoder, msg->payload, msg->len, &pol, err, err_size) != 0)
         return POISON;
@@ -106,8 +107,7 @@ static int put_policy(policies_t *p, inv_store_txn_t *txn, const rd_kafka_messag
         return POISON;
     }
     inv_rules_policy_t v = {pol.reorder_point, pol.reorder_quantity, pol.safety_stock};
-    return content_error(inv_store_policy_put(txn, pol.sku, pol.location_id, &v), "sku and location_id", err,
-                         err_size);
+    return content_error(inv_store_policy_put(txn, pol.sku, pol.location_id, &v), "sku and location_id", err, err_size);
 }
 
 /* Applies one record in txn, or keeps it to be dead-lettered. 0 (the

@@ -39,12 +39,12 @@ typedef struct {
 #define POLICIES_POISON_MAX 10000
 
 typedef struct {
-    rd_kafka_t *consumer; /* owned */
+    rd_kafka_t *consumer;    /* owned */
     policy_poison_t *poison; /* owned, poison_len waiting */
     size_t poison_len, poison_cap;
-    int partitions;       /* of topic */
+    int partitions; /* of topic */
     const char *topic;
-    inv_store_t *store;     /* borrowed, as the rest */
+    inv_store_t *store; /* borrowed, as the rest */
     inv_decoder_t *decoder;
     inv_keeper_metrics_t *metrics;
     stall_t *stall;

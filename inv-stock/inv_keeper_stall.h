@@ -37,12 +37,12 @@ typedef struct {
      * tests put a failing one here. */
     int (*commit)(inv_store_txn_t *txn);
 
-    int stalled; /* the last LMDB write failed; reported until one succeeds */
-    int err;     /* its inv_store code */
+    int stalled;             /* the last LMDB write failed; reported until one succeeds */
+    int err;                 /* its inv_store code */
     double since, logged_at; /* monotonic seconds */
     double retry_at;         /* held work is tried again from then */
-    int redo;    /* the batch is in Kafka but not in LMDB: kept, to write again */
-    int fatal;   /* LMDB panicked: the keeper stops (fatal_err says why) */
+    int redo;                /* the batch is in Kafka but not in LMDB: kept, to write again */
+    int fatal;               /* LMDB panicked: the keeper stops (fatal_err says why) */
     char fatal_err[512];
 } stall_t;
 

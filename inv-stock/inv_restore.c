@@ -23,18 +23,22 @@
 #define SETTLE_SECONDS 0.2
 #define RECHECK_NS 10000000L
 
-rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, const char *group_id, char *errstr,
-                                     size_t errstr_size) {
+rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, const char *group_id, char *errstr, size_t errstr_size) {
     /* fetch.wait.max.ms: the end of a partition shows as an empty fetch,
      * do not wait 500 ms for it. Larger fetches and queue than the
      * processing consumers: a restore reads flat out for a moment, then
      * its queue is empty again (with theirs, ~140k instead of ~440k keys/s). */
     static const char *const extra[] = {
-        "fetch.wait.max.ms", "10",
-        "fetch.max.bytes", "8388608",
-        "max.partition.fetch.bytes", "4194304",
-        "queued.max.messages.kbytes", "8192",
-        "queued.min.messages", "20000",
+        "fetch.wait.max.ms",
+        "10",
+        "fetch.max.bytes",
+        "8388608",
+        "max.partition.fetch.bytes",
+        "4194304",
+        "queued.max.messages.kbytes",
+        "8192",
+        "queued.min.messages",
+        "20000",
         NULL,
     };
     char name[300];
@@ -88,8 +92,8 @@ static int read_to_eof(rd_kafka_t *rk, inv_prefetch_t *prefetch, const char *top
 }
 
 int inv_restore_read_partition(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t from_offset,
-                               int (*cb)(void *opaque, const rd_kafka_message_t *msg), void *opaque,
-                               int64_t *end, int *pending, char *errstr, size_t errstr_size) {
+                               int (*cb)(void *opaque, const rd_kafka_message_t *msg), void *opaque, int64_t *end,
+                               int *pending, char *errstr, size_t errstr_size) {
     if (pending)
         *pending = 0;
     /* An empty partition (the usual case for a new group) needs no fetch,
@@ -291,14 +295,17 @@ static int read_settled(rd_kafka_t *consumer, const char *topic, restore_ctx_t *
     }
 }
 
-int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder,
-                          const char *stock_topic, const char *dedup_topic, int32_t partition,
-                          int64_t input_offset, int64_t dedup_window_ms, inv_restore_stats_t *stats,
-                          char *errstr, size_t errstr_size) {
+int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder, const char *stock_topic,
+                          const char *dedup_topic, int32_t partition, int64_t input_offset, int64_t dedup_window_ms,
+                          inv_restore_stats_t *stats, char *errstr, size_t errstr_size) {
     memset(stats, 0, sizeof(*stats));
     double t0 = inv_time_mono_s();
-    restore_ctx_t r = {.store = store, .decoder = decoder, .partition = partition, .stats = stats,
-                       .errstr = errstr, .errstr_size = errstr_size};
+    restore_ctx_t r = {.store = store,
+                       .decoder = decoder,
+                       .partition = partition,
+                       .stats = stats,
+                       .errstr = errstr,
+                       .errstr_size = errstr_size};
     r.min_ts = inv_time_wall_ms() / 1000 * 1000 - dedup_window_ms; /* whole seconds, as always */
     int rc = inv_store_txn_begin(store, 0, &r.txn);
     if (!rc)

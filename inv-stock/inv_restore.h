@@ -27,19 +27,18 @@
 #define INV_RESTORE_INPUT_OFFSET_HEADER "inv.input.offset"
 
 typedef struct {
-    uint64_t rows;      /* stock rows restored */
-    uint64_t ids;       /* applied movement ids restored */
-    double seconds;     /* wall time */
-    int64_t changelog_end; /* next offset of the changelog partition */
-    int64_t dedup_end;     /* next offset of the dedup log partition */
+    uint64_t rows;          /* stock rows restored */
+    uint64_t ids;           /* applied movement ids restored */
+    double seconds;         /* wall time */
+    int64_t changelog_end;  /* next offset of the changelog partition */
+    int64_t dedup_end;      /* next offset of the dedup log partition */
     double confirm_seconds; /* waited for the last committed batch's markers */
 } inv_restore_stats_t;
 
 /* A consumer for restores ("<group_id>.restore", Kafka settings from conf):
  * no group, read_committed, partition EOF on. NULL with errstr on failure;
  * the caller owns the handle (close, then inv_kafka_destroy_bounded). */
-rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, const char *group_id, char *errstr,
-                                     size_t errstr_size);
+rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, const char *group_id, char *errstr, size_t errstr_size);
 
 /*
  * Drops partition p from the store, reloads it from the changelog and the
@@ -58,10 +57,9 @@ rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, const char *group_i
  * dedup_window_ms: ids older than the newest minus the window are skipped.
  * The store must have no write txn open. 0, or -1 with errstr.
  */
-int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder,
-                          const char *stock_topic, const char *dedup_topic, int32_t partition,
-                          int64_t input_offset, int64_t dedup_window_ms, inv_restore_stats_t *stats,
-                          char *errstr, size_t errstr_size);
+int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder, const char *stock_topic,
+                          const char *dedup_topic, int32_t partition, int64_t input_offset, int64_t dedup_window_ms,
+                          inv_restore_stats_t *stats, char *errstr, size_t errstr_size);
 
 /* Reads partition p of topic from `from_offset` (or RD_KAFKA_OFFSET_BEGINNING)
  * to its read_committed end, calling cb for each message (borrowed for the
@@ -70,7 +68,7 @@ int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_
  * held records beyond that end (an open transaction, or a committed one
  * whose markers are not written yet). 0, cb's value, or -1 with errstr. */
 int inv_restore_read_partition(rd_kafka_t *consumer, const char *topic, int32_t partition, int64_t from_offset,
-                               int (*cb)(void *opaque, const rd_kafka_message_t *msg), void *opaque,
-                               int64_t *end, int *pending, char *errstr, size_t errstr_size);
+                               int (*cb)(void *opaque, const rd_kafka_message_t *msg), void *opaque, int64_t *end,
+                               int *pending, char *errstr, size_t errstr_size);
 
 #endif

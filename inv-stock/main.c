@@ -17,8 +17,7 @@ static const inv_program_t program = {
     .flags = flags,
 };
 
-static int run_keeper(inv_conf_t *conf, void *arg, const volatile sig_atomic_t *run, char *errstr,
-                      size_t errstr_size) {
+static int run_keeper(inv_conf_t *conf, void *arg, const volatile sig_atomic_t *run, char *errstr, size_t errstr_size) {
     (void)arg;
     return inv_keeper_run(conf, run, errstr, errstr_size);
 }

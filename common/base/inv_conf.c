@@ -16,20 +16,27 @@
  * docs/CONFIGURATION.md. */
 const inv_conf_key_t inv_conf_keys[] = {
     {"brokers", INV_CONF_STRING, "127.0.0.1:9092", 0, 0, NULL, "Kafka bootstrap servers, host:port[,host:port...]"},
-    {"group.id", INV_CONF_STRING, "", 0, 0, NULL, "Consumer group; defaults to the program name (inv-sale, inv-return, inv-restock, inv-stock)"},
-    {"instance.id", INV_CONF_STRING, "", 0, 0, NULL, "Stable name of this instance, part of its transactional id; default: host name and a per-host slot (inv-stock: kept in its state dir)"},
+    {"group.id", INV_CONF_STRING, "", 0, 0, NULL,
+     "Consumer group; defaults to the program name (inv-sale, inv-return, inv-restock, inv-stock)"},
+    {"instance.id", INV_CONF_STRING, "", 0, 0, NULL,
+     "Stable name of this instance, part of its transactional id; default: host name and a per-host slot (inv-stock: "
+     "kept in its state dir)"},
     {"log.level", INV_CONF_ENUM, "info", 0, 0, "error,warn,info,debug", "Lowest level logged to stderr"},
-    {"output.format", INV_CONF_ENUM, "json", 0, 0, "json,avro", "Format of every message written (Avro in the Confluent wire format)"},
+    {"output.format", INV_CONF_ENUM, "json", 0, 0, "json,avro",
+     "Format of every message written (Avro in the Confluent wire format)"},
     {"topic.sales", INV_CONF_STRING, "pos.sales", 0, 0, NULL, "Input topic of SaleEvents"},
     {"topic.returns", INV_CONF_STRING, "pos.returns", 0, 0, NULL, "Input topic of ReturnEvents"},
     {"topic.restocks", INV_CONF_STRING, "pos.restocks", 0, 0, NULL, "Input topic of RestockEvents"},
     {"topic.movements", INV_CONF_STRING, "inventory.movements", 0, 0, NULL, "StockMovements, keyed by SKU"},
-    {"topic.policies", INV_CONF_STRING, "inventory.policies", 0, 0, NULL, "Compacted ReorderPolicies, keyed sku|location_id"},
-    {"topic.stock", INV_CONF_STRING, "inventory.stock", 0, 0, NULL, "Compacted StockLevels: current stock and inv-stock's changelog"},
+    {"topic.policies", INV_CONF_STRING, "inventory.policies", 0, 0, NULL,
+     "Compacted ReorderPolicies, keyed sku|location_id"},
+    {"topic.stock", INV_CONF_STRING, "inventory.stock", 0, 0, NULL,
+     "Compacted StockLevels: current stock and inv-stock's changelog"},
     {"topic.reorders", INV_CONF_STRING, "inventory.reorders", 0, 0, NULL, "ReorderEvents"},
     {"topic.shortages", INV_CONF_STRING, "inventory.shortages", 0, 0, NULL, "ShortageEvents"},
     {"topic.dlq", INV_CONF_STRING, "inventory.dlq", 0, 0, NULL, "Dead letters: invalid inputs with their reason"},
-    {"topic.dedup", INV_CONF_STRING, "inventory.stock-dedup", 0, 0, NULL, "inv-stock's internal log of applied movement ids, so duplicate detection moves with a partition"},
+    {"topic.dedup", INV_CONF_STRING, "inventory.stock-dedup", 0, 0, NULL,
+     "inv-stock's internal log of applied movement ids, so duplicate detection moves with a partition"},
     {"schema.id.SaleEvent", INV_CONF_INT, "1", 0, INT32_MAX, NULL, "Confluent schema id of SaleEvent"},
     {"schema.id.ReturnEvent", INV_CONF_INT, "2", 0, INT32_MAX, NULL, "Confluent schema id of ReturnEvent"},
     {"schema.id.RestockEvent", INV_CONF_INT, "3", 0, INT32_MAX, NULL, "Confluent schema id of RestockEvent"},
@@ -38,28 +45,65 @@ const inv_conf_key_t inv_conf_keys[] = {
     {"schema.id.StockLevel", INV_CONF_INT, "6", 0, INT32_MAX, NULL, "Confluent schema id of StockLevel"},
     {"schema.id.ReorderEvent", INV_CONF_INT, "7", 0, INT32_MAX, NULL, "Confluent schema id of ReorderEvent"},
     {"schema.id.ShortageEvent", INV_CONF_INT, "8", 0, INT32_MAX, NULL, "Confluent schema id of ShortageEvent"},
-    {"commit.interval.ms", INV_CONF_INT, "100", 1, 60000, NULL, "Longest time a transaction stays open before it commits; must be below transaction.timeout.ms"},
-    {"commit.min.interval.ms", INV_CONF_INT, "10", -1, 60000, NULL, "Once a transaction is this old it commits as soon as no input is waiting (low latency at any load); -1 = only at commit.interval.ms or batch.max.messages"},
-    {"transaction.producers", INV_CONF_INT, "2", 1, 2, NULL, "Transactional producers used in turn, one transaction each (2: a transaction starts while the broker still writes the previous one's commit markers; ids <group.id>-<instance.id> and <group.id>-<instance.id>.1)"},
+    {"commit.interval.ms", INV_CONF_INT, "100", 1, 60000, NULL,
+     "Longest time a transaction stays open before it commits; must be below transaction.timeout.ms"},
+    {"commit.min.interval.ms", INV_CONF_INT, "10", -1, 60000, NULL,
+     "Once a transaction is this old it commits as soon as no input is waiting (low latency at any load); -1 = only at "
+     "commit.interval.ms or batch.max.messages"},
+    {"transaction.producers", INV_CONF_INT, "2", 1, 2, NULL,
+     "Transactional producers used in turn, one transaction each (2: a transaction starts while the broker still "
+     "writes the previous one's commit markers; ids <group.id>-<instance.id> and <group.id>-<instance.id>.1)"},
     {"batch.max.messages", INV_CONF_INT, "20000", 1, 1000000, NULL, "Most input messages in one transaction"},
-    {"transaction.timeout.ms", INV_CONF_INT, "10000", 1000, 900000, NULL, "Broker aborts a transaction of a dead instance after this long (bounds fail-over time)"},
-    {"shutdown.timeout.ms", INV_CONF_INT, "5000", 1, 3600000, NULL, "At exit, longest wait for each Kafka client to be destroyed; after it the program exits without it (librdkafka 2.0.x can hang there forever, librdkafka#4362; the work is committed by then)"},
+    {"transaction.timeout.ms", INV_CONF_INT, "10000", 1000, 900000, NULL,
+     "Broker aborts a transaction of a dead instance after this long (bounds fail-over time)"},
+    {"shutdown.timeout.ms", INV_CONF_INT, "5000", 1, 3600000, NULL,
+     "At exit, longest wait for each Kafka client to be destroyed; after it the program exits without it (librdkafka "
+     "2.0.x can hang there forever, librdkafka#4362; the work is committed by then)"},
     {"state.dir", INV_CONF_STRING, "./state", 0, 0, NULL, "inv-stock: LMDB environment directory"},
-    {"http.listen", INV_CONF_STRING, "", 0, 0, NULL, "inv-stock: ADDR:PORT for /healthz, /metrics, /stock/<sku>; empty = off"},
-    {"http.threads", INV_CONF_INT, "2", 1, 64, NULL, "inv-stock: HTTP worker threads, each an epoll loop over its share of the connections; handlers (/stock lookups) run up to this many at once. A slow or idle client never holds a thread"},
-    {"http.connection.limit", INV_CONF_INT, "2048", 16, 1000000, NULL, "inv-stock: most HTTP connections open at once, idle and slow ones included (each costs a file descriptor and up to http.connection.memory.kb); above it a new connection, /healthz too, waits in the listen backlog until one closes. Capped at start to the RLIMIT_NOFILE soft limit minus http.fd.reserve, with a warning"},
-    {"http.connection.timeout.ms", INV_CONF_INT, "10000", 1000, 3600000, NULL, "inv-stock: an HTTP connection that sends and receives nothing for this long is closed (keep-alive ones too). libmicrohttpd counts whole seconds: rounded up to the next second. It measures inactivity, not the request's age: a client trickling a byte sooner keeps its connection, so http.connection.limit must exceed the connections expected"},
-    {"http.per.ip.connection.limit", INV_CONF_INT, "0", 0, 1000000, NULL, "inv-stock: most HTTP connections from one address; 0 = unlimited. Unlimited by default because the kubelet's probes come from the same address (the node, a NAT, a sidecar, localhost) as other clients: once slow clients there reached the limit, /healthz would be turned away too. http.connection.limit and http.connection.timeout.ms protect the server instead"},
-    {"http.connection.memory.kb", INV_CONF_INT, "16", 4, 1024, NULL, "inv-stock: memory per HTTP connection for its request and response headers (libmicrohttpd's pool; a longer request line or headers are refused); HTTP takes at most about http.connection.limit times this"},
-    {"http.listen.backlog", INV_CONF_INT, "1024", 16, 65535, NULL, "inv-stock: connections the kernel queues before the HTTP server accepts them (the kernel caps it at net.core.somaxconn)"},
-    {"http.fd.reserve", INV_CONF_INT, "256", 0, 1000000, NULL, "inv-stock: file descriptors kept from HTTP connections for Kafka sockets, LMDB and the rest of the process: http.connection.limit is capped to the RLIMIT_NOFILE soft limit minus this"},
-    {"health.max.lag", INV_CONF_INT, "10000", 0, INT64_C(1000000000), NULL, "inv-stock: /healthz is ready only while every assigned partition lags by at most this many messages"},
-    {"lmdb.map.size.mb", INV_CONF_INT, "64", 1, 1048576, NULL, "inv-stock: initial LMDB map size; it grows by itself when full"},
-    {"lmdb.sync", INV_CONF_ENUM, "none", 0, 0, "none,data,full", "inv-stock: fsync per LMDB commit: none (the state is rebuilt from Kafka after an OS crash), data (one fdatasync, metadata lazy), full (LMDB's default, two)"},
-    {"dedup.window.ms", INV_CONF_INT, "604800000", 60000, INT64_C(31536000000), NULL, "inv-stock: how long an applied movement id is kept to drop re-sent events, from when inv-stock first applied it, on its own clock (default 7 days)"},
-    {"policy.default.reorder_point", INV_CONF_INT, "0", -I64_BIG, I64_BIG, NULL, "Reorder point where no policy is set for a SKU"},
-    {"policy.default.reorder_quantity", INV_CONF_INT, "0", 0, I64_BIG, NULL, "Reorder quantity where no policy is set for a SKU"},
-    {"policy.default.safety_stock", INV_CONF_INT, "0", 0, I64_BIG, NULL, "Safety stock (shortage threshold) where no policy is set for a SKU"},
+    {"http.listen", INV_CONF_STRING, "", 0, 0, NULL,
+     "inv-stock: ADDR:PORT for /healthz, /metrics, /stock/<sku>; empty = off"},
+    {"http.threads", INV_CONF_INT, "2", 1, 64, NULL,
+     "inv-stock: HTTP worker threads, each an epoll loop over its share of the connections; handlers (/stock lookups) "
+     "run up to this many at once. A slow or idle client never holds a thread"},
+    {"http.connection.limit", INV_CONF_INT, "2048", 16, 1000000, NULL,
+     "inv-stock: most HTTP connections open at once, idle and slow ones included (each costs a file descriptor and up "
+     "to http.connection.memory.kb); above it a new connection, /healthz too, waits in the listen backlog until one "
+     "closes. Capped at start to the RLIMIT_NOFILE soft limit minus http.fd.reserve, with a warning"},
+    {"http.connection.timeout.ms", INV_CONF_INT, "10000", 1000, 3600000, NULL,
+     "inv-stock: an HTTP connection that sends and receives nothing for this long is closed (keep-alive ones too). "
+     "libmicrohttpd counts whole seconds: rounded up to the next second. It measures inactivity, not the request's "
+     "age: a client trickling a byte sooner keeps its connection, so http.connection.limit must exceed the connections "
+     "expected"},
+    {"http.per.ip.connection.limit", INV_CONF_INT, "0", 0, 1000000, NULL,
+     "inv-stock: most HTTP connections from one address; 0 = unlimited. Unlimited by default because the kubelet's "
+     "probes come from the same address (the node, a NAT, a sidecar, localhost) as other clients: once slow clients "
+     "there reached the limit, /healthz would be turned away too. http.connection.limit and http.connection.timeout.ms "
+     "protect the server instead"},
+    {"http.connection.memory.kb", INV_CONF_INT, "16", 4, 1024, NULL,
+     "inv-stock: memory per HTTP connection for its request and response headers (libmicrohttpd's pool; a longer "
+     "request line or headers are refused); HTTP takes at most about http.connection.limit times this"},
+    {"http.listen.backlog", INV_CONF_INT, "1024", 16, 65535, NULL,
+     "inv-stock: connections the kernel queues before the HTTP server accepts them (the kernel caps it at "
+     "net.core.somaxconn)"},
+    {"http.fd.reserve", INV_CONF_INT, "256", 0, 1000000, NULL,
+     "inv-stock: file descriptors kept from HTTP connections for Kafka sockets, LMDB and the rest of the process: "
+     "http.connection.limit is capped to the RLIMIT_NOFILE soft limit minus this"},
+    {"health.max.lag", INV_CONF_INT, "10000", 0, INT64_C(1000000000), NULL,
+     "inv-stock: /healthz is ready only while every assigned partition lags by at most this many messages"},
+    {"lmdb.map.size.mb", INV_CONF_INT, "64", 1, 1048576, NULL,
+     "inv-stock: initial LMDB map size; it grows by itself when full"},
+    {"lmdb.sync", INV_CONF_ENUM, "none", 0, 0, "none,data,full",
+     "inv-stock: fsync per LMDB commit: none (the state is rebuilt from Kafka after an OS crash), data (one fdatasync, "
+     "metadata lazy), full (LMDB's default, two)"},
+    {"dedup.window.ms", INV_CONF_INT, "604800000", 60000, INT64_C(31536000000), NULL,
+     "inv-stock: how long an applied movement id is kept to drop re-sent events, from when inv-stock first applied it, "
+     "on its own clock (default 7 days)"},
+    {"policy.default.reorder_point", INV_CONF_INT, "0", -I64_BIG, I64_BIG, NULL,
+     "Reorder point where no policy is set for a SKU"},
+    {"policy.default.reorder_quantity", INV_CONF_INT, "0", 0, I64_BIG, NULL,
+     "Reorder quantity where no policy is set for a SKU"},
+    {"policy.default.safety_stock", INV_CONF_INT, "0", 0, I64_BIG, NULL,
+     "Safety stock (shortage threshold) where no policy is set for a SKU"},
 };
 const size_t inv_conf_key_count = sizeof(inv_conf_keys) / sizeof(inv_conf_keys[0]);
 
@@ -113,8 +157,8 @@ static int set_index(inv_conf_t *c, int i, const char *value, char *errstr, size
             return -1;
         }
         if (prc == INV_PARSE_ERANGE) {
-            snprintf(errstr, errstr_size, "%s: %s is out of range [%lld, %lld]", k->name, value,
-                     (long long)k->min, (long long)k->max);
+            snprintf(errstr, errstr_size, "%s: %s is out of range [%lld, %lld]", k->name, value, (long long)k->min,
+                     (long long)k->max);
             return -1;
         }
     } else if (k->type == INV_CONF_ENUM && !choice_ok(k->choices, value)) {
@@ -308,8 +352,8 @@ typedef struct {
 
 extern char **environ;
 
-int inv_conf_parse_args(inv_conf_t *c, const inv_program_t *prog, int argc, char **argv,
-                        int *next_arg, char *errstr, size_t errstr_size) {
+int inv_conf_parse_args(inv_conf_t *c, const inv_program_t *prog, int argc, char **argv, int *next_arg, char *errstr,
+                        size_t errstr_size) {
     enum { OPT_HELP = 1000, OPT_VERSION, OPT_PROGRAM_FLAG };
     size_t nflags = 0;
     while (prog->flags && prog->flags[nflags].flag)
@@ -331,14 +375,11 @@ int inv_conf_parse_args(inv_conf_t *c, const inv_program_t *prog, int argc, char
     int rc = INV_CONF_PARSED, opt, longindex;
     opterr = 0;
     optind = 0; /* reinitialize glibc getopt */
-    while (rc == INV_CONF_PARSED && (opt = getopt_long(argc, argv, prog->args_anywhere ? ":b:c:X:" : "+:b:c:X:", opts, &longindex)) != -1) {
+    while (rc == INV_CONF_PARSED &&
+           (opt = getopt_long(argc, argv, prog->args_anywhere ? ":b:c:X:" : "+:b:c:X:", opts, &longindex)) != -1) {
         switch (opt) {
-        case 'b':
-            pending[npending++] = (pending_t){xstrdup("brokers"), xstrdup(optarg), xstrdup("--brokers")};
-            break;
-        case 'c':
-            config_file = optarg;
-            break;
+        case 'b': pending[npending++] = (pending_t){xstrdup("brokers"), xstrdup(optarg), xstrdup("--brokers")}; break;
+        case 'c': config_file = optarg; break;
         case 'X': {
             char *copy = xstrdup(optarg), *key, *value;
             if (split_assignment(copy, &key, &value) != 0) {
@@ -351,12 +392,8 @@ int inv_conf_parse_args(inv_conf_t *c, const inv_program_t *prog, int argc, char
             free(copy);
             break;
         }
-        case OPT_HELP:
-            rc = INV_CONF_HELP;
-            break;
-        case OPT_VERSION:
-            rc = INV_CONF_VERSION;
-            break;
+        case OPT_HELP: rc = INV_CONF_HELP; break;
+        case OPT_VERSION: rc = INV_CONF_VERSION; break;
         case ':':
             snprintf(errstr, errstr_size, "%s: missing argument", argv[optind - 1]);
             rc = -1;
@@ -369,8 +406,7 @@ int inv_conf_parse_args(inv_conf_t *c, const inv_program_t *prog, int argc, char
             rc = -1;
             break;
         default:
-            if (opt >= OPT_PROGRAM_FLAG && (size_t)(opt - OPT_PROGRAM_FLAG) < nflags)
-            {
+            if (opt >= OPT_PROGRAM_FLAG && (size_t)(opt - OPT_PROGRAM_FLAG) < nflags) {
                 const inv_conf_flag_t *f = &prog->flags[opt - OPT_PROGRAM_FLAG];
                 char label[80];
                 snprintf(label, sizeof(label), "--%s", f->flag);

@@ -92,8 +92,8 @@ int inv_conf_load_env(inv_conf_t *c, char *const *envp, char *errstr, size_t err
  * *next_arg on, in order), then applies file, env and
  * flags in precedence order. Returns INV_CONF_PARSED, INV_CONF_HELP,
  * INV_CONF_VERSION, or -1 with errstr naming the bad flag or value. */
-int inv_conf_parse_args(inv_conf_t *c, const inv_program_t *prog, int argc, char **argv,
-                        int *next_arg, char *errstr, size_t errstr_size);
+int inv_conf_parse_args(inv_conf_t *c, const inv_program_t *prog, int argc, char **argv, int *next_arg, char *errstr,
+                        size_t errstr_size);
 
 /* Writes --help text for prog to out. */
 void inv_conf_usage(const inv_program_t *prog, FILE *out);

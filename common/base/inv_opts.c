@@ -7,8 +7,8 @@
 
 /* Does `arg` (a common flag) take the next word as its value? */
 static int common_takes_value(const char *arg, const inv_conf_flag_t *prog_flags) {
-    if (strcmp(arg, "-b") == 0 || strcmp(arg, "-c") == 0 || strcmp(arg, "-X") == 0 ||
-        strcmp(arg, "--brokers") == 0 || strcmp(arg, "--config") == 0)
+    if (strcmp(arg, "-b") == 0 || strcmp(arg, "-c") == 0 || strcmp(arg, "-X") == 0 || strcmp(arg, "--brokers") == 0 ||
+        strcmp(arg, "--config") == 0)
         return 1;
     for (size_t i = 0; prog_flags && prog_flags[i].flag; i++)
         if (strncmp(arg, "--", 2) == 0 && strcmp(arg + 2, prog_flags[i].flag) == 0)

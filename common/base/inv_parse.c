@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int inv_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
-{
+int inv_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out) {
     if (!s || !*s || isspace((unsigned char)*s))
         return INV_PARSE_EINVAL;
     char *end;
@@ -22,8 +21,7 @@ int inv_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
     return 0;
 }
 
-int inv_parse_uint64(const char *s, uint64_t *out)
-{
+int inv_parse_uint64(const char *s, uint64_t *out) {
     if (!s || !isdigit((unsigned char)*s))
         return INV_PARSE_EINVAL;
     char *end;
@@ -35,8 +33,7 @@ int inv_parse_uint64(const char *s, uint64_t *out)
     return 0;
 }
 
-int inv_parse_double(const char *s, double min, double max, double *out)
-{
+int inv_parse_double(const char *s, double min, double max, double *out) {
     if (!s || !*s || isspace((unsigned char)*s))
         return INV_PARSE_EINVAL;
     char *end;
@@ -50,8 +47,7 @@ int inv_parse_double(const char *s, double min, double max, double *out)
     return 0;
 }
 
-char *inv_parse_trim(char *s)
-{
+char *inv_parse_trim(char *s) {
     while (isspace((unsigned char)*s))
         s++;
     char *e = s + strlen(s);

@@ -4,8 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-static int64_t clock_ns(clockid_t id)
-{
+static int64_t clock_ns(clockid_t id) {
     struct timespec ts;
     clock_gettime(id, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
@@ -21,8 +20,7 @@ int64_t inv_time_wall_ms(void) { return clock_ns(CLOCK_REALTIME) / 1000000; }
 #define MS_PER_DAY 86400000LL
 
 /* Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
     y -= m <= 2;
     const int64_t era = (y >= 0 ? y : y - 399) / 400;
     const unsigned yoe = (unsigned)(y - era * 400);
@@ -31,8 +29,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
     z += 719468;
     const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
     const unsigned doe = (unsigned)(z - era * 146097);
@@ -44,8 +41,7 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static int digits(const char **p, int n, int *out)
-{
+static int digits(const char **p, int n, int *out) {
     int v = 0;
     for (int i = 0; i < n; i++) {
         char c = (*p)[i];
@@ -58,20 +54,17 @@ static int digits(const char **p, int n, int *out)
     return 0;
 }
 
-static int days_in_month(int y, int m)
-{
+static int days_in_month(int y, int m) {
     static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
         return 29;
     return dm[m - 1];
 }
 
-int inv_time_parse_rfc3339(const char *s, int64_t *ms_out)
-{
+int inv_time_parse_rfc3339(const char *s, int64_t *ms_out) {
     int y, mo, d, h, mi, sec, ms = 0, oh = 0, om = 0, sign = 0;
     const char *p = s;
-    if (!s || digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
-        digits(&p, 2, &d))
+    if (!s || digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d))
         return -1;
     if (*p != 'T' && *p != 't' && *p != ' ')
         return -1;
@@ -103,8 +96,8 @@ int inv_time_parse_rfc3339(const char *s, int64_t *ms_out)
         return -1;
     if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
         return -1;
-    int64_t t = days_from_civil(y, (unsigned)mo, (unsigned)d) * MS_PER_DAY +
-                ((int64_t)h * 3600 + mi * 60 + sec) * 1000 + ms;
+    int64_t t =
+        days_from_civil(y, (unsigned)mo, (unsigned)d) * MS_PER_DAY + ((int64_t)h * 3600 + mi * 60 + sec) * 1000 + ms;
     t -= (int64_t)sign * ((int64_t)oh * 3600 + om * 60) * 1000;
     if (t < INV_TIME_MIN_MS || t > INV_TIME_MAX_MS)
         return -1;
@@ -114,8 +107,7 @@ int inv_time_parse_rfc3339(const char *s, int64_t *ms_out)
 
 /* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ"; times outside the years 0000-9999 are
  * clamped to them (the encoders reject such times before they get here). */
-void inv_time_format_rfc3339(int64_t ms, char buf[32])
-{
+void inv_time_format_rfc3339(int64_t ms, char buf[32]) {
     if (ms < INV_TIME_MIN_MS)
         ms = INV_TIME_MIN_MS;
     if (ms > INV_TIME_MAX_MS)

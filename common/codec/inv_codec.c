@@ -34,11 +34,9 @@ _Static_assert(sizeof(inv_shortage_state_t) == sizeof(int), "enum size");
 
 /* ------------------------------------------------------------------ errors */
 
-static int fail(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static int fail(char *errstr, size_t errstr_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static int fail(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
+static int fail(char *errstr, size_t errstr_size, const char *fmt, ...) {
     if (errstr && errstr_size) {
         va_list ap;
         va_start(ap, fmt);
@@ -51,8 +49,7 @@ static int fail(char *errstr, size_t errstr_size, const char *fmt, ...)
 /* ------------------------------------------------------------------- UTF-8 */
 
 /* Length of the valid UTF-8 prefix of s[0..len) (len when all is valid). */
-static size_t utf8_valid_prefix(const unsigned char *s, size_t len)
-{
+static size_t utf8_valid_prefix(const unsigned char *s, size_t len) {
     size_t i = 0, n;
     while (i < len && (n = inv_utf8_char(s + i, len - i)) != 0)
         i += n;
@@ -62,8 +59,7 @@ static size_t utf8_valid_prefix(const unsigned char *s, size_t len)
 /* Writes s as a short, printable, quoted excerpt for an error message:
  * "shop", or "aaaa..." when longer than 40 bytes; control bytes and invalid
  * UTF-8 are escaped so the message stays valid UTF-8. */
-static const char *quote(char *out, size_t out_size, const char *s, size_t len)
-{
+static const char *quote(char *out, size_t out_size, const char *s, size_t len) {
     const size_t limit = 40;
     size_t o = 0, i = 0;
     const unsigned char *u = (const unsigned char *)s;
@@ -108,8 +104,7 @@ static const char *quote(char *out, size_t out_size, const char *s, size_t len)
 
 /* Replaces control bytes and invalid UTF-8 in place with '?': jansson's
  * messages quote the offending input, which may be binary. */
-static void sanitize(char *s)
-{
+static void sanitize(char *s) {
     size_t len = strlen(s), i = 0;
     while (i < len) {
         size_t ok = utf8_valid_prefix((const unsigned char *)s + i, len - i);
@@ -127,8 +122,7 @@ static void sanitize(char *s)
 
 /* ------------------------------------------------------------------- enums */
 
-int inv_format_from_string(const char *s, inv_format_t *out)
-{
+int inv_format_from_string(const char *s, inv_format_t *out) {
     if (s && strcmp(s, "json") == 0)
         *out = INV_FORMAT_JSON;
     else if (s && strcmp(s, "avro") == 0)
@@ -138,8 +132,7 @@ int inv_format_from_string(const char *s, inv_format_t *out)
     return 0;
 }
 
-const char *inv_format_to_string(inv_format_t f)
-{
+const char *inv_format_to_string(inv_format_t f) {
     return f == INV_FORMAT_JSON ? "json" : f == INV_FORMAT_AVRO ? "avro" : NULL;
 }
 
@@ -161,12 +154,12 @@ typedef struct {
     const char *name;
     field_kind_t kind;
     size_t off;
-    size_t off2;           /* FK_LINES: offset of the size_t count */
-    size_t min_len;        /* strings: bytes (0 or 1) */
-    size_t max_len;        /* strings: bytes */
-    const inv_enum_t *en; /* FK_ENUM, FK_OPT_ENUM */
+    size_t off2;                /* FK_LINES: offset of the size_t count */
+    size_t min_len;             /* strings: bytes (0 or 1) */
+    size_t max_len;             /* strings: bytes */
+    const inv_enum_t *en;       /* FK_ENUM, FK_OPT_ENUM */
     const record_desc_t *items; /* FK_LINES */
-    unsigned rules;        /* strings: RULE_* */
+    unsigned rules;             /* strings: RULE_* */
 } field_desc_t;
 
 /* What an identifier's bytes may be (the contract's identifier rules):
@@ -182,60 +175,91 @@ struct record_desc_s {
     size_t size; /* of the C struct */
 };
 
-#define ID(s, f) {#f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID}
-#define LOCATION_ID(s, f) {#f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID | RULE_NO_SEP}
-#define DERIVED_ID(s, f) {#f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_DERIVED_ID_LEN, NULL, NULL, RULE_ID}
-#define TEXT(s, f) {#f, FK_STRING, offsetof(s, f), 0, 0, INV_CODEC_MAX_ID_LEN, NULL, NULL, 0}
-#define OPT_ID(s, f) {#f, FK_OPT_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID}
-#define LONG(s, f) {#f, FK_LONG, offsetof(s, f), 0, 0, 0, NULL, NULL, 0}
-#define TIME(s, name, f) {name, FK_TIME, offsetof(s, f), 0, 0, 0, NULL, NULL, 0}
-#define ENUM(s, name, f, e) {name, FK_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL, 0}
-#define OPT_ENUM(s, name, f, e) {name, FK_OPT_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL, 0}
-#define LINES(items) {"lines", FK_LINES, offsetof(inv_event_t, lines), offsetof(inv_event_t, line_count), 0, 0, NULL, &items, 0}
-#define RECORD(name, fields, type) {name, fields, sizeof(fields) / sizeof(fields[0]), sizeof(type)}
+#define ID(s, f) \
+    { #f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID }
+#define LOCATION_ID(s, f) \
+    { #f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID | RULE_NO_SEP }
+#define DERIVED_ID(s, f) \
+    { #f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_DERIVED_ID_LEN, NULL, NULL, RULE_ID }
+#define TEXT(s, f) \
+    { #f, FK_STRING, offsetof(s, f), 0, 0, INV_CODEC_MAX_ID_LEN, NULL, NULL, 0 }
+#define OPT_ID(s, f) \
+    { #f, FK_OPT_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID }
+#define LONG(s, f) \
+    { #f, FK_LONG, offsetof(s, f), 0, 0, 0, NULL, NULL, 0 }
+#define TIME(s, name, f) \
+    { name, FK_TIME, offsetof(s, f), 0, 0, 0, NULL, NULL, 0 }
+#define ENUM(s, name, f, e) \
+    { name, FK_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL, 0 }
+#define OPT_ENUM(s, name, f, e) \
+    { name, FK_OPT_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL, 0 }
+#define LINES(items) \
+    { "lines", FK_LINES, offsetof(inv_event_t, lines), offsetof(inv_event_t, line_count), 0, 0, NULL, &items, 0 }
+#define RECORD(name, fields, type) \
+    { name, fields, sizeof(fields) / sizeof(fields[0]), sizeof(type) }
 
 static const field_desc_t sale_line_fields[] = {ID(inv_line_t, sku), LONG(inv_line_t, quantity)};
-static const field_desc_t return_line_fields[] = {
-    ID(inv_line_t, sku), LONG(inv_line_t, quantity),
-    ENUM(inv_line_t, "disposition", disposition, inv_disposition_enum)};
+static const field_desc_t return_line_fields[] = {ID(inv_line_t, sku), LONG(inv_line_t, quantity),
+                                                  ENUM(inv_line_t, "disposition", disposition, inv_disposition_enum)};
 static const record_desc_t sale_line = RECORD("SaleLine", sale_line_fields, inv_line_t);
 static const record_desc_t return_line = RECORD("ReturnLine", return_line_fields, inv_line_t);
 static const record_desc_t restock_line = RECORD("RestockLine", sale_line_fields, inv_line_t);
 
-static const field_desc_t sale_fields[] = {
-    ID(inv_event_t, event_id), TEXT(inv_event_t, source), LOCATION_ID(inv_event_t, location_id),
-    ENUM(inv_event_t, "channel", channel, inv_channel_enum), TIME(inv_event_t, "occurred_at", occurred_at_ms),
-    LINES(sale_line)};
-static const field_desc_t return_fields[] = {
-    ID(inv_event_t, event_id), TEXT(inv_event_t, source), LOCATION_ID(inv_event_t, location_id),
-    ENUM(inv_event_t, "channel", channel, inv_channel_enum), TIME(inv_event_t, "occurred_at", occurred_at_ms),
-    OPT_ID(inv_event_t, original_event_id), LINES(return_line)};
-static const field_desc_t restock_fields[] = {
-    ID(inv_event_t, event_id), TEXT(inv_event_t, source), LOCATION_ID(inv_event_t, location_id),
-    TIME(inv_event_t, "occurred_at", occurred_at_ms), ENUM(inv_event_t, "kind", restock_kind, inv_restock_kind_enum),
-    OPT_ID(inv_event_t, purchase_order_id), LINES(restock_line)};
-static const field_desc_t movement_fields[] = {
-    DERIVED_ID(inv_movement_t, movement_id), ID(inv_movement_t, sku), LOCATION_ID(inv_movement_t, location_id),
-    OPT_ENUM(inv_movement_t, "channel", channel, inv_channel_enum),
-    ENUM(inv_movement_t, "type", type, inv_movement_type_enum), LONG(inv_movement_t, quantity),
-    TIME(inv_movement_t, "occurred_at", occurred_at_ms), TEXT(inv_movement_t, source)};
-static const field_desc_t policy_fields[] = {
-    ID(inv_policy_t, sku), LOCATION_ID(inv_policy_t, location_id), LONG(inv_policy_t, reorder_point),
-    LONG(inv_policy_t, reorder_quantity), LONG(inv_policy_t, safety_stock)};
-static const field_desc_t stock_level_fields[] = {
-    ID(inv_stock_level_t, sku), LOCATION_ID(inv_stock_level_t, location_id), LONG(inv_stock_level_t, on_hand),
-    LONG(inv_stock_level_t, unsellable), LONG(inv_stock_level_t, on_order),
-    LONG(inv_stock_level_t, available), TIME(inv_stock_level_t, "updated_at", updated_at_ms),
-    LONG(inv_stock_level_t, version)};
-static const field_desc_t reorder_fields[] = {
-    DERIVED_ID(inv_reorder_t, event_id), ID(inv_reorder_t, sku), LOCATION_ID(inv_reorder_t, location_id),
-    LONG(inv_reorder_t, quantity), LONG(inv_reorder_t, on_hand), LONG(inv_reorder_t, on_order),
-    LONG(inv_reorder_t, reorder_point), TIME(inv_reorder_t, "occurred_at", occurred_at_ms),
-    DERIVED_ID(inv_reorder_t, cause_movement_id)};
-static const field_desc_t shortage_fields[] = {
-    DERIVED_ID(inv_shortage_t, event_id), ID(inv_shortage_t, sku), LOCATION_ID(inv_shortage_t, location_id),
-    ENUM(inv_shortage_t, "state", state, inv_shortage_state_enum), LONG(inv_shortage_t, available),
-    LONG(inv_shortage_t, threshold), TIME(inv_shortage_t, "occurred_at", occurred_at_ms)};
+static const field_desc_t sale_fields[] = {ID(inv_event_t, event_id),
+                                           TEXT(inv_event_t, source),
+                                           LOCATION_ID(inv_event_t, location_id),
+                                           ENUM(inv_event_t, "channel", channel, inv_channel_enum),
+                                           TIME(inv_event_t, "occurred_at", occurred_at_ms),
+                                           LINES(sale_line)};
+static const field_desc_t return_fields[] = {ID(inv_event_t, event_id),
+                                             TEXT(inv_event_t, source),
+                                             LOCATION_ID(inv_event_t, location_id),
+                                             ENUM(inv_event_t, "channel", channel, inv_channel_enum),
+                                             TIME(inv_event_t, "occurred_at", occurred_at_ms),
+                                             OPT_ID(inv_event_t, original_event_id),
+                                             LINES(return_line)};
+static const field_desc_t restock_fields[] = {ID(inv_event_t, event_id),
+                                              TEXT(inv_event_t, source),
+                                              LOCATION_ID(inv_event_t, location_id),
+                                              TIME(inv_event_t, "occurred_at", occurred_at_ms),
+                                              ENUM(inv_event_t, "kind", restock_kind, inv_restock_kind_enum),
+                                              OPT_ID(inv_event_t, purchase_order_id),
+                                              LINES(restock_line)};
+static const field_desc_t movement_fields[] = {DERIVED_ID(inv_movement_t, movement_id),
+                                               ID(inv_movement_t, sku),
+                                               LOCATION_ID(inv_movement_t, location_id),
+                                               OPT_ENUM(inv_movement_t, "channel", channel, inv_channel_enum),
+                                               ENUM(inv_movement_t, "type", type, inv_movement_type_enum),
+                                               LONG(inv_movement_t, quantity),
+                                               TIME(inv_movement_t, "occurred_at", occurred_at_ms),
+                                               TEXT(inv_movement_t, source)};
+static const field_desc_t policy_fields[] = {ID(inv_policy_t, sku), LOCATION_ID(inv_policy_t, location_id),
+                                             LONG(inv_policy_t, reorder_point), LONG(inv_policy_t, reorder_quantity),
+                                             LONG(inv_policy_t, safety_stock)};
+static const field_desc_t stock_level_fields[] = {ID(inv_stock_level_t, sku),
+                                                  LOCATION_ID(inv_stock_level_t, location_id),
+                                                  LONG(inv_stock_level_t, on_hand),
+                                                  LONG(inv_stock_level_t, unsellable),
+                                                  LONG(inv_stock_level_t, on_order),
+                                                  LONG(inv_stock_level_t, available),
+                                                  TIME(inv_stock_level_t, "updated_at", updated_at_ms),
+                                                  LONG(inv_stock_level_t, version)};
+static const field_desc_t reorder_fields[] = {DERIVED_ID(inv_reorder_t, event_id),
+                                              ID(inv_reorder_t, sku),
+                                              LOCATION_ID(inv_reorder_t, location_id),
+                                              LONG(inv_reorder_t, quantity),
+                                              LONG(inv_reorder_t, on_hand),
+                                              LONG(inv_reorder_t, on_order),
+                                              LONG(inv_reorder_t, reorder_point),
+                                              TIME(inv_reorder_t, "occurred_at", occurred_at_ms),
+                                              DERIVED_ID(inv_reorder_t, cause_movement_id)};
+static const field_desc_t shortage_fields[] = {DERIVED_ID(inv_shortage_t, event_id),
+                                               ID(inv_shortage_t, sku),
+                                               LOCATION_ID(inv_shortage_t, location_id),
+                                               ENUM(inv_shortage_t, "state", state, inv_shortage_state_enum),
+                                               LONG(inv_shortage_t, available),
+                                               LONG(inv_shortage_t, threshold),
+                                               TIME(inv_shortage_t, "occurred_at", occurred_at_ms)};
 
 static const record_desc_t messages[INV_MSG_COUNT] = {
     [INV_MSG_SALE_EVENT] = RECORD("SaleEvent", sale_fields, inv_event_t),
@@ -250,13 +274,9 @@ static const record_desc_t messages[INV_MSG_COUNT] = {
 
 const int32_t inv_schema_default_ids[INV_MSG_COUNT] = {1, 2, 3, 4, 5, 6, 7, 8};
 
-const char *inv_msg_type_name(inv_msg_type_t t)
-{
-    return (unsigned)t < INV_MSG_COUNT ? messages[t].name : NULL;
-}
+const char *inv_msg_type_name(inv_msg_type_t t) { return (unsigned)t < INV_MSG_COUNT ? messages[t].name : NULL; }
 
-int inv_msg_type_from_name(const char *name, inv_msg_type_t *out)
-{
+int inv_msg_type_from_name(const char *name, inv_msg_type_t *out) {
     for (int t = 0; name && t < INV_MSG_COUNT; t++)
         if (strcmp(messages[t].name, name) == 0) {
             *out = (inv_msg_type_t)t;
@@ -276,8 +296,7 @@ typedef struct {
     size_t index;
 } path_t;
 
-static const char *field_path(char *buf, size_t size, const path_t *p, const char *field)
-{
+static const char *field_path(char *buf, size_t size, const path_t *p, const char *field) {
     if (!p || !p->array)
         return field;
     snprintf(buf, size, "%s[%zu].%s", p->array, p->index, field);
@@ -288,8 +307,7 @@ static const char *field_path(char *buf, size_t size, const path_t *p, const cha
 
 /* ---------------------------------------------------------- schema checks */
 
-static const char *avro_type_str(avro_schema_t s)
-{
+static const char *avro_type_str(avro_schema_t s) {
     switch (avro_typeof(s)) {
     case AVRO_STRING: return "string";
     case AVRO_BYTES: return "bytes";
@@ -310,30 +328,25 @@ static const char *avro_type_str(avro_schema_t s)
     return "?";
 }
 
-static int check_enum(const char *where, avro_schema_t s, const inv_enum_t *e, char *errstr, size_t n)
-{
+static int check_enum(const char *where, avro_schema_t s, const inv_enum_t *e, char *errstr, size_t n) {
     if (!is_avro_enum(s))
         return fail(errstr, n, "%s: is %s, the codec expects enum %s", where, avro_type_str(s), e->name);
     if (strcmp(avro_schema_name(s), e->name) != 0)
-        return fail(errstr, n, "%s: enum is named %s, the codec expects %s", where, avro_schema_name(s),
-                    e->name);
+        return fail(errstr, n, "%s: enum is named %s, the codec expects %s", where, avro_schema_name(s), e->name);
     int count = avro_schema_enum_number_of_symbols(s);
     for (int i = 0; i < count || i < e->count; i++) {
         const char *sym = i < count ? avro_schema_enum_get(s, i) : "(none)";
         const char *want = i < e->count ? e->syms[i].name : "(none)";
         if (strcmp(sym, want) != 0)
-            return fail(errstr, n, "%s: enum %s symbol %d is %s, the codec expects %s", where, e->name, i,
-                        sym, want);
+            return fail(errstr, n, "%s: enum %s symbol %d is %s, the codec expects %s", where, e->name, i, sym, want);
     }
     return 0;
 }
 
 /* An optional field: ["null", X] with X checked by the caller. */
-static int check_optional(const char *where, avro_schema_t s, json_t *jfield, avro_schema_t *branch,
-                          char *errstr, size_t n)
-{
-    if (!is_avro_union(s) || avro_schema_union_size(s) != 2 ||
-        !is_avro_null(avro_schema_union_branch(s, 0)))
+static int check_optional(const char *where, avro_schema_t s, json_t *jfield, avro_schema_t *branch, char *errstr,
+                          size_t n) {
+    if (!is_avro_union(s) || avro_schema_union_size(s) != 2 || !is_avro_null(avro_schema_union_branch(s, 0)))
         return fail(errstr, n, "%s: is %s, the codec expects a [\"null\", ...] union", where, avro_type_str(s));
     json_t *def = json_object_get(jfield, "default");
     if (!def || !json_is_null(def))
@@ -342,13 +355,12 @@ static int check_optional(const char *where, avro_schema_t s, json_t *jfield, av
     return 0;
 }
 
-static int check_record(const char *msg, avro_schema_t rs, json_t *jrec, const record_desc_t *rd,
-                        char *errstr, size_t n)
-{
+static int check_record(const char *msg, avro_schema_t rs, json_t *jrec, const record_desc_t *rd, char *errstr,
+                        size_t n) {
     char where[256];
     if (!is_avro_record(rs))
-        return fail(errstr, n, "schema %s: %s is %s, the codec expects record %s", msg, rd->name,
-                    avro_type_str(rs), rd->name);
+        return fail(errstr, n, "schema %s: %s is %s, the codec expects record %s", msg, rd->name, avro_type_str(rs),
+                    rd->name);
     if (strcmp(avro_schema_name(rs), rd->name) != 0)
         return fail(errstr, n, "schema %s: record is named %s, the codec expects %s", msg, avro_schema_name(rs),
                     rd->name);
@@ -364,8 +376,8 @@ static int check_record(const char *msg, avro_schema_t rs, json_t *jrec, const r
         json_t *jf = json_array_get(jfields, i);
         json_t *jtype = json_object_get(jf, "type");
         if (strcmp(name, f->name) != 0)
-            return fail(errstr, n, "schema %s: field %zu of %s is %s, the codec expects %s", msg, i, rd->name,
-                        name, f->name);
+            return fail(errstr, n, "schema %s: field %zu of %s is %s, the codec expects %s", msg, i, rd->name, name,
+                        f->name);
         snprintf(where, sizeof(where), "schema %s: field %s.%s", msg, rd->name, name);
         avro_schema_t branch = NULL;
         switch (f->kind) {
@@ -404,8 +416,7 @@ static int check_record(const char *msg, avro_schema_t rs, json_t *jrec, const r
         case FK_LINES:
             if (!is_avro_array(fs))
                 return fail(errstr, n, "%s: is %s, the codec expects an array", where, avro_type_str(fs));
-            if (check_record(msg, avro_schema_array_items(fs), json_object_get(jtype, "items"), f->items, errstr,
-                             n))
+            if (check_record(msg, avro_schema_array_items(fs), json_object_get(jtype, "items"), f->items, errstr, n))
                 return -1;
             break;
         }
@@ -413,8 +424,7 @@ static int check_record(const char *msg, avro_schema_t rs, json_t *jrec, const r
     return 0;
 }
 
-int inv_schema_check(inv_msg_type_t t, const char *json, size_t len, char *errstr, size_t errstr_size)
-{
+int inv_schema_check(inv_msg_type_t t, const char *json, size_t len, char *errstr, size_t errstr_size) {
     if ((unsigned)t >= INV_MSG_COUNT)
         return fail(errstr, errstr_size, "unknown message type %d", (int)t);
     const char *msg = messages[t].name;
@@ -425,8 +435,8 @@ int inv_schema_check(inv_msg_type_t t, const char *json, size_t len, char *errst
     json_t *root = json_loadb(json, len, 0, &jerr);
     int r = root ? check_record(msg, schema, root, &messages[t], errstr, errstr_size)
                  : fail(errstr, errstr_size, "schema %s: not JSON: %s", msg, jerr.text);
-    if (r == 0 && strcmp(avro_schema_namespace(schema) ? avro_schema_namespace(schema) : "",
-                         "com.inventory.events") != 0)
+    if (r == 0 &&
+        strcmp(avro_schema_namespace(schema) ? avro_schema_namespace(schema) : "", "com.inventory.events") != 0)
         r = fail(errstr, errstr_size, "schema %s: namespace is %s, the codec expects com.inventory.events", msg,
                  avro_schema_namespace(schema) ? avro_schema_namespace(schema) : "(none)");
     json_decref(root);
@@ -436,8 +446,7 @@ int inv_schema_check(inv_msg_type_t t, const char *json, size_t len, char *errst
 
 /* --------------------------------------------------------------- resolver */
 
-static int static_lookup_id(const inv_schema_resolver_t *r, int32_t id, inv_msg_type_t *type)
-{
+static int static_lookup_id(const inv_schema_resolver_t *r, int32_t id, inv_msg_type_t *type) {
     const int32_t *ids = r->opaque;
     for (int t = 0; t < INV_MSG_COUNT; t++)
         if (ids[t] == id) {
@@ -447,22 +456,19 @@ static int static_lookup_id(const inv_schema_resolver_t *r, int32_t id, inv_msg_
     return -1;
 }
 
-static int32_t static_id_for(const inv_schema_resolver_t *r, inv_msg_type_t type)
-{
+static int32_t static_id_for(const inv_schema_resolver_t *r, inv_msg_type_t type) {
     const int32_t *ids = r->opaque;
     return (unsigned)type < INV_MSG_COUNT ? ids[type] : -1;
 }
 
-void inv_schema_resolver_static_init(inv_schema_resolver_t *r, const int32_t ids[INV_MSG_COUNT])
-{
+void inv_schema_resolver_static_init(inv_schema_resolver_t *r, const int32_t ids[INV_MSG_COUNT]) {
     r->lookup_id = static_lookup_id;
     r->id_for = static_id_for;
     r->opaque = (void *)ids;
 }
 
 /* Every type needs its own id, and each id must lead back to its type. */
-static int check_resolver(const inv_schema_resolver_t *r, char *errstr, size_t n)
-{
+static int check_resolver(const inv_schema_resolver_t *r, char *errstr, size_t n) {
     if (!r || !r->lookup_id || !r->id_for)
         return fail(errstr, n, "no schema resolver");
     for (int t = 0; t < INV_MSG_COUNT; t++) {
@@ -485,8 +491,7 @@ typedef struct {
     bool has_value;
 } avro_slot_t;
 
-static int slots_open(avro_slot_t slots[INV_MSG_COUNT], char *errstr, size_t n)
-{
+static int slots_open(avro_slot_t slots[INV_MSG_COUNT], char *errstr, size_t n) {
     for (int t = 0; t < INV_MSG_COUNT; t++) {
         const char *json = inv_schema_json((inv_msg_type_t)t);
         size_t len = json ? strlen(json) : 0;
@@ -501,8 +506,7 @@ static int slots_open(avro_slot_t slots[INV_MSG_COUNT], char *errstr, size_t n)
     return 0;
 }
 
-static void slots_close(avro_slot_t slots[INV_MSG_COUNT])
-{
+static void slots_close(avro_slot_t slots[INV_MSG_COUNT]) {
     for (int t = 0; t < INV_MSG_COUNT; t++) {
         if (slots[t].has_value)
             avro_value_decref(&slots[t].value);
@@ -535,8 +539,7 @@ struct inv_decoder_s {
     char flat[FLAT_SCRATCH]; /* owns the strings of the last fast-path decode */
 };
 
-inv_decoder_t *inv_decoder_new(const inv_schema_resolver_t *resolver, char *errstr, size_t errstr_size)
-{
+inv_decoder_t *inv_decoder_new(const inv_schema_resolver_t *resolver, char *errstr, size_t errstr_size) {
     if (check_resolver(resolver, errstr, errstr_size))
         return NULL;
     inv_decoder_t *d = calloc(1, sizeof(*d));
@@ -557,8 +560,7 @@ inv_decoder_t *inv_decoder_new(const inv_schema_resolver_t *resolver, char *errs
     return d;
 }
 
-void inv_decoder_destroy(inv_decoder_t *d)
-{
+void inv_decoder_destroy(inv_decoder_t *d) {
     if (!d)
         return;
     slots_close(d->slots);
@@ -569,8 +571,7 @@ void inv_decoder_destroy(inv_decoder_t *d)
     free(d);
 }
 
-static inv_line_t *lines_alloc(inv_decoder_t *d, size_t count)
-{
+static inv_line_t *lines_alloc(inv_decoder_t *d, size_t count) {
     if (count > d->lines_cap) {
         size_t cap = d->lines_cap ? d->lines_cap : 16;
         while (cap < count)
@@ -590,9 +591,7 @@ static inv_line_t *lines_alloc(inv_decoder_t *d, size_t count)
  * byte named by its offset in the field. UTF-8 and NUL bytes in other
  * strings are the caller's: jansson checks UTF-8 in JSON, json_to_record
  * NUL bytes (\u0000 is let through), avro_str both in Avro. */
-static int check_string(const field_desc_t *f, const path_t *p, const char *s, size_t len, char *errstr,
-                        size_t n)
-{
+static int check_string(const field_desc_t *f, const path_t *p, const char *s, size_t len, char *errstr, size_t n) {
     char pb[300];
     if (len < f->min_len)
         return fail(errstr, n, "%s: empty string, expected 1 to %zu bytes", field_path(pb, sizeof(pb), p, f->name),
@@ -617,15 +616,16 @@ static int check_string(const field_desc_t *f, const path_t *p, const char *s, s
 }
 
 int inv_codec_check_id(const char *field, const char *s, size_t len, int no_separator, char *errstr,
-                       size_t errstr_size)
-{
-    field_desc_t f = {.name = field, .kind = FK_STRING, .min_len = 1, .max_len = INV_CODEC_MAX_ID_LEN,
+                       size_t errstr_size) {
+    field_desc_t f = {.name = field,
+                      .kind = FK_STRING,
+                      .min_len = 1,
+                      .max_len = INV_CODEC_MAX_ID_LEN,
                       .rules = RULE_ID | (no_separator ? RULE_NO_SEP : 0u)};
     return check_string(&f, NULL, s, len, errstr, errstr_size);
 }
 
-static int check_lines_count(size_t count, char *errstr, size_t n)
-{
+static int check_lines_count(size_t count, char *errstr, size_t n) {
     if (count == 0)
         return fail(errstr, n, "lines: empty, expected 1 to %d lines", INV_CODEC_MAX_LINES);
     if (count > INV_CODEC_MAX_LINES)
@@ -633,8 +633,7 @@ static int check_lines_count(size_t count, char *errstr, size_t n)
     return 0;
 }
 
-static const char *json_type_str(const json_t *v)
-{
+static const char *json_type_str(const json_t *v) {
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "object";
     case JSON_ARRAY: return "array";
@@ -649,8 +648,7 @@ static const char *json_type_str(const json_t *v)
 }
 
 /* "got string", or for a real number "got 2.5" (the value says why). */
-static const char *json_got(char *buf, size_t size, const json_t *v)
-{
+static const char *json_got(char *buf, size_t size, const json_t *v) {
     if (json_is_real(v)) {
         double x = json_real_value(v);
         for (int prec = 15; prec <= 17; prec++) { /* shortest that reads back */
@@ -666,8 +664,7 @@ static const char *json_got(char *buf, size_t size, const json_t *v)
 }
 
 static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj, void *out, const path_t *p,
-                          char *errstr, size_t n)
-{
+                          char *errstr, size_t n) {
     char pb[300], qb[128], gb[64];
     for (size_t i = 0; i < rd->count; i++) {
         const field_desc_t *f = &rd->fields[i];
@@ -707,8 +704,7 @@ static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj
                 fp = field_path(pb, sizeof(pb), p, f->name);
                 if (!v)
                     return fail(errstr, n, "%s: missing, expected an RFC 3339 time", fp);
-                return fail(errstr, n, "%s: expected an RFC 3339 time string, got %s", fp,
-                            json_got(gb, sizeof(gb), v));
+                return fail(errstr, n, "%s: expected an RFC 3339 time string, got %s", fp, json_got(gb, sizeof(gb), v));
             }
             if (memchr(json_string_value(v), '\0', json_string_length(v)) ||
                 inv_time_parse_rfc3339(json_string_value(v), FIELD(out, f->off, int64_t)))
@@ -725,8 +721,8 @@ static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj
             if (!v)
                 return fail(errstr, n, "%s: missing, expected one of %s", fp, f->en->list);
             if (!json_is_string(v))
-                return fail(errstr, n, "%s: expected a string%s, got %s", fp,
-                            f->kind == FK_OPT_ENUM ? " or null" : "", json_got(gb, sizeof(gb), v));
+                return fail(errstr, n, "%s: expected a string%s, got %s", fp, f->kind == FK_OPT_ENUM ? " or null" : "",
+                            json_got(gb, sizeof(gb), v));
             if (inv_enum_parse(f->en, json_string_value(v), json_string_length(v), FIELD(out, f->off, int)))
                 return fail(errstr, n, "%s: %s is not one of %s", fp,
                             quote(qb, sizeof(qb), json_string_value(v), json_string_length(v)), f->en->list);
@@ -746,8 +742,7 @@ static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj
                 json_t *item = json_array_get(v, k);
                 path_t lp = {f->name, k};
                 if (!json_is_object(item))
-                    return fail(errstr, n, "lines[%zu]: expected an object, got %s", k,
-                                json_got(gb, sizeof(gb), item));
+                    return fail(errstr, n, "lines[%zu]: expected an object, got %s", k, json_got(gb, sizeof(gb), item));
                 if (json_to_record(d, f->items, item, &lines[k], &lp, errstr, n))
                     return -1;
             }
@@ -761,25 +756,17 @@ static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj
 }
 
 /* What json_to_record takes for a field, as a member of a flat object. */
-static inv_json_flat_member_t flat_member(const field_desc_t *f)
-{
+static inv_json_flat_member_t flat_member(const field_desc_t *f) {
     inv_json_flat_member_t m = {f->name, INV_JSON_FLAT_STRING, FLAT_SHORT_MAX};
     switch (f->kind) {
     case FK_OPT_STRING:
         m.accept |= INV_JSON_FLAT_NULL | INV_JSON_FLAT_ABSENT;
         /* fall through */
-    case FK_STRING:
-        m.max_len = f->max_len;
-        break;
-    case FK_LONG:
-        m.accept = INV_JSON_FLAT_INT;
-        break;
-    case FK_OPT_ENUM:
-        m.accept |= INV_JSON_FLAT_NULL | INV_JSON_FLAT_ABSENT;
-        break;
+    case FK_STRING: m.max_len = f->max_len; break;
+    case FK_LONG: m.accept = INV_JSON_FLAT_INT; break;
+    case FK_OPT_ENUM: m.accept |= INV_JSON_FLAT_NULL | INV_JSON_FLAT_ABSENT; break;
     case FK_TIME:
-    case FK_ENUM:
-        break;
+    case FK_ENUM: break;
     case FK_LINES:
         m.accept = 0; /* never taken: the message goes to jansson */
         break;
@@ -791,8 +778,7 @@ static inv_json_flat_member_t flat_member(const field_desc_t *f)
  * tree, or returns -1 for anything it does not take whole (including a
  * value json_to_record rejects), which then goes to decode_json for the
  * verdict and the error message. The strings live in d->flat. */
-static int flat_to_record(inv_decoder_t *d, const record_desc_t *rd, const char *buf, size_t len, void *out)
-{
+static int flat_to_record(inv_decoder_t *d, const record_desc_t *rd, const char *buf, size_t len, void *out) {
     inv_json_flat_member_t members[INV_JSON_FLAT_MAX_MEMBERS];
     inv_json_flat_value_t v[INV_JSON_FLAT_MAX_MEMBERS];
     if (rd->count > INV_JSON_FLAT_MAX_MEMBERS)
@@ -811,9 +797,7 @@ static int flat_to_record(inv_decoder_t *d, const record_desc_t *rd, const char 
                 return -1;
             *FIELD(out, f->off, cstr_t) = null ? NULL : v[i].str;
             break;
-        case FK_LONG:
-            *FIELD(out, f->off, int64_t) = v[i].num;
-            break;
+        case FK_LONG: *FIELD(out, f->off, int64_t) = v[i].num; break;
         case FK_TIME:
             if (inv_time_parse_rfc3339(v[i].str, FIELD(out, f->off, int64_t)))
                 return -1;
@@ -825,16 +809,14 @@ static int flat_to_record(inv_decoder_t *d, const record_desc_t *rd, const char 
             else if (inv_enum_parse(f->en, v[i].str, v[i].len, FIELD(out, f->off, int)))
                 return -1;
             break;
-        case FK_LINES:
-            return -1;
+        case FK_LINES: return -1;
         }
     }
     return 0;
 }
 
-static int decode_json(inv_decoder_t *d, inv_msg_type_t type, const char *buf, size_t len, void *out,
-                       char *errstr, size_t n)
-{
+static int decode_json(inv_decoder_t *d, inv_msg_type_t type, const char *buf, size_t len, void *out, char *errstr,
+                       size_t n) {
     json_error_t jerr;
     /* \u0000 is let through to be named with its field and byte, as an
      * identifier's control character or another string's NUL byte. */
@@ -871,8 +853,7 @@ typedef struct {
     size_t errstr_size;
 } walk_t;
 
-static const char *walk_path(walk_t *w, char *buf, size_t size)
-{
+static const char *walk_path(walk_t *w, char *buf, size_t size) {
     size_t o = 0;
     buf[0] = '\0';
     for (int i = 0; i < w->depth && o < size; i++) {
@@ -886,8 +867,7 @@ static const char *walk_path(walk_t *w, char *buf, size_t size)
 
 static int walk_fail(walk_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static int walk_fail(walk_t *w, const char *fmt, ...)
-{
+static int walk_fail(walk_t *w, const char *fmt, ...) {
     char pb[300], msg[256];
     va_list ap;
     va_start(ap, fmt);
@@ -897,8 +877,7 @@ static int walk_fail(walk_t *w, const char *fmt, ...)
     return fail(w->errstr, w->errstr_size, "%s%s%s", pb, pb[0] ? ": " : "", msg);
 }
 
-static int walk_varint(walk_t *w, int64_t *out)
-{
+static int walk_varint(walk_t *w, int64_t *out) {
     size_t start = w->pos;
     uint64_t v = 0;
     for (int i = 0; i < 10; i++) {
@@ -916,8 +895,7 @@ static int walk_varint(walk_t *w, int64_t *out)
     return walk_fail(w, "malformed Avro varint at byte %zu", w->base + start);
 }
 
-static int walk_bytes(walk_t *w, const char *what)
-{
+static int walk_bytes(walk_t *w, const char *what) {
     size_t start = w->pos;
     int64_t len = 0;
     if (walk_varint(w, &len))
@@ -925,15 +903,14 @@ static int walk_bytes(walk_t *w, const char *what)
     if (len < 0)
         return walk_fail(w, "Avro %s length %" PRId64 " at byte %zu is negative", what, len, w->base + start);
     if ((uint64_t)len > w->len - w->pos)
-        return walk_fail(w, "truncated Avro body at byte %zu (%s of %" PRId64 " bytes, %zu left)",
-                         w->base + w->pos, what, len, w->len - w->pos);
+        return walk_fail(w, "truncated Avro body at byte %zu (%s of %" PRId64 " bytes, %zu left)", w->base + w->pos,
+                         what, len, w->len - w->pos);
     w->pos += (size_t)len;
     return 0;
 }
 
 /* Smallest encoding of a value of schema s, to bound item counts. */
-static size_t min_size(avro_schema_t s, int depth)
-{
+static size_t min_size(avro_schema_t s, int depth) {
     if (depth > WALK_MAX_DEPTH)
         return 0;
     switch (avro_typeof(s)) {
@@ -954,8 +931,7 @@ static size_t min_size(avro_schema_t s, int depth)
 
 static int walk_value(walk_t *w, avro_schema_t s);
 
-static int walk_blocks(walk_t *w, avro_schema_t items, bool is_map)
-{
+static int walk_blocks(walk_t *w, avro_schema_t items, bool is_map) {
     size_t item_min = min_size(items, w->depth);
     int64_t index = 0;
     for (;;) {
@@ -968,16 +944,15 @@ static int walk_blocks(walk_t *w, avro_schema_t items, bool is_map)
         if (count < 0) {
             int64_t bytes = 0;
             if (count == INT64_MIN)
-                return walk_fail(w, "Avro block count %" PRId64 " at byte %zu is out of range", count,
-                                 w->base + start);
+                return walk_fail(w, "Avro block count %" PRId64 " at byte %zu is out of range", count, w->base + start);
             count = -count;
             if (walk_varint(w, &bytes))
                 return -1;
         }
         size_t left = w->len - w->pos;
         if ((uint64_t)count > (item_min ? left / item_min : (size_t)INV_CODEC_MAX_MESSAGE))
-            return walk_fail(w, "Avro block of %" PRId64 " items at byte %zu is longer than the %zu bytes left",
-                             count, w->base + start, left);
+            return walk_fail(w, "Avro block of %" PRId64 " items at byte %zu is longer than the %zu bytes left", count,
+                             w->base + start, left);
         /* Avro-C allocates per item: a block header claiming too many lines
          * fails here, before avro_value_read() ever sees it. The count
          * named is the lines claimed up to this block, which is all of them
@@ -995,16 +970,14 @@ static int walk_blocks(walk_t *w, avro_schema_t items, bool is_map)
     }
 }
 
-static int walk_fixed(walk_t *w, size_t size)
-{
+static int walk_fixed(walk_t *w, size_t size) {
     if (size > w->len - w->pos)
         return walk_fail(w, "truncated Avro body at byte %zu", w->base + w->pos);
     w->pos += size;
     return 0;
 }
 
-static int walk_enum(walk_t *w, avro_schema_t s)
-{
+static int walk_enum(walk_t *w, avro_schema_t s) {
     size_t start = w->pos;
     int64_t v = 0;
     int count = avro_schema_enum_number_of_symbols(s);
@@ -1020,8 +993,7 @@ static int walk_enum(walk_t *w, avro_schema_t s)
     return walk_fail(w, "Avro enum index %" PRId64 " at byte %zu is not one of %s", v, w->base + start, list);
 }
 
-static int walk_record(walk_t *w, avro_schema_t s)
-{
+static int walk_record(walk_t *w, avro_schema_t s) {
     if (w->depth >= WALK_MAX_DEPTH)
         return walk_fail(w, "Avro value nested deeper than %d levels at byte %zu", WALK_MAX_DEPTH, w->base + w->pos);
     int saved = w->depth++;
@@ -1035,13 +1007,11 @@ static int walk_record(walk_t *w, avro_schema_t s)
     return 0;
 }
 
-static int walk_value(walk_t *w, avro_schema_t s)
-{
+static int walk_value(walk_t *w, avro_schema_t s) {
     size_t start = w->pos;
     int64_t v = 0;
     switch (avro_typeof(s)) {
-    case AVRO_NULL:
-        return 0;
+    case AVRO_NULL: return 0;
     case AVRO_BOOLEAN:
         if (w->pos >= w->len)
             return walk_fail(w, "truncated Avro body at byte %zu", w->base + start);
@@ -1055,17 +1025,14 @@ static int walk_value(walk_t *w, avro_schema_t s)
         return v < INT32_MIN || v > INT32_MAX
                    ? walk_fail(w, "Avro int %" PRId64 " at byte %zu is out of range", v, w->base + start)
                    : 0;
-    case AVRO_INT64:
-        return walk_varint(w, &v);
+    case AVRO_INT64: return walk_varint(w, &v);
     case AVRO_FLOAT:
     case AVRO_DOUBLE:
     case AVRO_FIXED:
         return walk_fixed(w, is_avro_float(s) ? 4 : is_avro_double(s) ? 8 : (size_t)avro_schema_fixed_size(s));
     case AVRO_STRING:
-    case AVRO_BYTES:
-        return walk_bytes(w, is_avro_string(s) ? "string" : "bytes");
-    case AVRO_ENUM:
-        return walk_enum(w, s);
+    case AVRO_BYTES: return walk_bytes(w, is_avro_string(s) ? "string" : "bytes");
+    case AVRO_ENUM: return walk_enum(w, s);
     case AVRO_UNION: {
         size_t count = avro_schema_union_size(s);
         if (walk_varint(w, &v))
@@ -1084,17 +1051,13 @@ static int walk_value(walk_t *w, avro_schema_t s)
         }
         return walk_blocks(w, is_avro_array(s) ? avro_schema_array_items(s) : avro_schema_map_values(s),
                            is_avro_map(s));
-    case AVRO_RECORD:
-        return walk_record(w, s);
-    case AVRO_LINK:
-        return walk_fail(w, "recursive Avro schemas are not supported");
+    case AVRO_RECORD: return walk_record(w, s);
+    case AVRO_LINK: return walk_fail(w, "recursive Avro schemas are not supported");
     }
     return walk_fail(w, "unknown Avro type at byte %zu", w->base + start);
 }
 
-static int avro_str(const field_desc_t *f, const path_t *p, avro_value_t *v, const char **out, char *errstr,
-                    size_t n)
-{
+static int avro_str(const field_desc_t *f, const path_t *p, avro_value_t *v, const char **out, char *errstr, size_t n) {
     char pb[300];
     const char *s;
     size_t size;
@@ -1112,8 +1075,7 @@ static int avro_str(const field_desc_t *f, const path_t *p, avro_value_t *v, con
     return 0;
 }
 
-static int avro_time_check(const field_desc_t *f, const path_t *p, int64_t ms, char *errstr, size_t n)
-{
+static int avro_time_check(const field_desc_t *f, const path_t *p, int64_t ms, char *errstr, size_t n) {
     char pb[300];
     if (ms < TIME_MIN_MS || ms > TIME_MAX_MS)
         return fail(errstr, n, "%s: %" PRId64 " ms is outside the years 0000 to 9999",
@@ -1121,9 +1083,8 @@ static int avro_time_check(const field_desc_t *f, const path_t *p, int64_t ms, c
     return 0;
 }
 
-static int avro_to_record(inv_decoder_t *d, const record_desc_t *rd, avro_value_t *rec, void *out,
-                          const path_t *p, char *errstr, size_t n)
-{
+static int avro_to_record(inv_decoder_t *d, const record_desc_t *rd, avro_value_t *rec, void *out, const path_t *p,
+                          char *errstr, size_t n) {
     for (size_t i = 0; i < rd->count; i++) {
         const field_desc_t *f = &rd->fields[i];
         avro_value_t v, branch;
@@ -1190,8 +1151,7 @@ static int avro_to_record(inv_decoder_t *d, const record_desc_t *rd, avro_value_
 }
 
 static int decode_avro(inv_decoder_t *d, inv_msg_type_t type, const unsigned char *buf, size_t len, void *out,
-                       char *errstr, size_t n)
-{
+                       char *errstr, size_t n) {
     if (len < 5)
         return fail(errstr, n, "truncated Avro header: %zu bytes, expected at least 5", len);
     int32_t id = (int32_t)((uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 | buf[4]);
@@ -1199,11 +1159,10 @@ static int decode_avro(inv_decoder_t *d, inv_msg_type_t type, const unsigned cha
     if (d->resolver->lookup_id(d->resolver, id, &got))
         return fail(errstr, n, "unknown schema id %" PRId32, id);
     if (got != type)
-        return fail(errstr, n, "schema id %" PRId32 " is %s, expected %s", id, messages[got].name,
-                    messages[type].name);
+        return fail(errstr, n, "schema id %" PRId32 " is %s, expected %s", id, messages[got].name, messages[type].name);
     avro_slot_t *slot = &d->slots[type];
-    walk_t w = {.p = buf + 5, .len = len - 5, .base = 5, .max_items = INV_CODEC_MAX_LINES, .errstr = errstr,
-                .errstr_size = n};
+    walk_t w = {
+        .p = buf + 5, .len = len - 5, .base = 5, .max_items = INV_CODEC_MAX_LINES, .errstr = errstr, .errstr_size = n};
     if (walk_value(&w, slot->schema))
         return -1;
     if (w.pos != w.len)
@@ -1216,8 +1175,7 @@ static int decode_avro(inv_decoder_t *d, inv_msg_type_t type, const unsigned cha
 
 /* ------------------------------------------------------ contract validation */
 
-static int check_quantity(const char *field, const path_t *p, int64_t q, int rule, char *errstr, size_t n)
-{
+static int check_quantity(const char *field, const path_t *p, int64_t q, int rule, char *errstr, size_t n) {
     char pb[300];
     const char *fp = field_path(pb, sizeof(pb), p, field);
     switch (rule) {
@@ -1236,8 +1194,7 @@ static int check_quantity(const char *field, const path_t *p, int64_t q, int rul
     }
 }
 
-static int validate_event(const inv_event_t *ev, char *errstr, size_t n)
-{
+static int validate_event(const inv_event_t *ev, char *errstr, size_t n) {
     int rule = INV_MOVE_SALE; /* positive */
     if (ev->kind == INV_EVENT_RESTOCK)
         rule = ev->restock_kind == INV_RESTOCK_ADJUSTMENT ? INV_MOVE_ADJUSTMENT
@@ -1251,8 +1208,7 @@ static int validate_event(const inv_event_t *ev, char *errstr, size_t n)
     return 0;
 }
 
-static int validate_movement(const inv_movement_t *m, char *errstr, size_t n)
-{
+static int validate_movement(const inv_movement_t *m, char *errstr, size_t n) {
     bool restock = m->type == INV_MOVE_RECEIPT || m->type == INV_MOVE_ADJUSTMENT || m->type == INV_MOVE_COUNT;
     const char *type = inv_movement_type_to_string(m->type);
     if (!restock && m->channel == INV_CHANNEL_NONE)
@@ -1263,8 +1219,7 @@ static int validate_movement(const inv_movement_t *m, char *errstr, size_t n)
     return check_quantity("quantity", NULL, m->quantity, (int)m->type, errstr, n);
 }
 
-static int validate_policy(const inv_policy_t *p, char *errstr, size_t n)
-{
+static int validate_policy(const inv_policy_t *p, char *errstr, size_t n) {
     const struct {
         const char *name;
         int64_t v;
@@ -1282,8 +1237,7 @@ static int validate_policy(const inv_policy_t *p, char *errstr, size_t n)
 }
 
 static int decode(inv_decoder_t *d, inv_msg_type_t type, const void *buf, size_t len, void *out, char *errstr,
-                  size_t n)
-{
+                  size_t n) {
     json_decref(d->json_root);
     d->json_root = NULL;
     memset(out, 0, messages[type].size);
@@ -1309,21 +1263,16 @@ static int decode(inv_decoder_t *d, inv_msg_type_t type, const void *buf, size_t
 }
 
 /* On any failure the output is zeroed: no half-decoded message escapes. */
-static int decoded(int rc, void *out, size_t size)
-{
+static int decoded(int rc, void *out, size_t size) {
     if (rc)
         memset(out, 0, size);
     return rc ? -1 : 0;
 }
 
-void inv_decoder_set_json_path(inv_decoder_t *d, inv_json_path_t path)
-{
-    d->json_path = path;
-}
+void inv_decoder_set_json_path(inv_decoder_t *d, inv_json_path_t path) { d->json_path = path; }
 
-int inv_decoder_decode_event(inv_decoder_t *d, inv_event_kind_t kind, const void *buf, size_t len,
-                             inv_event_t *out, char *errstr, size_t errstr_size)
-{
+int inv_decoder_decode_event(inv_decoder_t *d, inv_event_kind_t kind, const void *buf, size_t len, inv_event_t *out,
+                             char *errstr, size_t errstr_size) {
     if ((unsigned)kind > INV_EVENT_RESTOCK)
         return decoded(fail(errstr, errstr_size, "unknown event kind %d", (int)kind), out, sizeof(*out));
     inv_msg_type_t type = kind == INV_EVENT_SALE     ? INV_MSG_SALE_EVENT
@@ -1334,37 +1283,32 @@ int inv_decoder_decode_event(inv_decoder_t *d, inv_event_kind_t kind, const void
     return decoded(rc || validate_event(out, errstr, errstr_size), out, sizeof(*out));
 }
 
-int inv_decoder_decode_movement(inv_decoder_t *d, const void *buf, size_t len, inv_movement_t *out,
-                                char *errstr, size_t errstr_size)
-{
+int inv_decoder_decode_movement(inv_decoder_t *d, const void *buf, size_t len, inv_movement_t *out, char *errstr,
+                                size_t errstr_size) {
     return decoded(decode(d, INV_MSG_STOCK_MOVEMENT, buf, len, out, errstr, errstr_size) ||
                        validate_movement(out, errstr, errstr_size),
                    out, sizeof(*out));
 }
 
-int inv_decoder_decode_policy(inv_decoder_t *d, const void *buf, size_t len, inv_policy_t *out,
-                              char *errstr, size_t errstr_size)
-{
+int inv_decoder_decode_policy(inv_decoder_t *d, const void *buf, size_t len, inv_policy_t *out, char *errstr,
+                              size_t errstr_size) {
     return decoded(decode(d, INV_MSG_REORDER_POLICY, buf, len, out, errstr, errstr_size) ||
                        validate_policy(out, errstr, errstr_size),
                    out, sizeof(*out));
 }
 
-int inv_decoder_decode_stock_level(inv_decoder_t *d, const void *buf, size_t len, inv_stock_level_t *out,
-                                   char *errstr, size_t errstr_size)
-{
+int inv_decoder_decode_stock_level(inv_decoder_t *d, const void *buf, size_t len, inv_stock_level_t *out, char *errstr,
+                                   size_t errstr_size) {
     return decoded(decode(d, INV_MSG_STOCK_LEVEL, buf, len, out, errstr, errstr_size), out, sizeof(*out));
 }
 
-int inv_decoder_decode_reorder(inv_decoder_t *d, const void *buf, size_t len, inv_reorder_t *out,
-                               char *errstr, size_t errstr_size)
-{
+int inv_decoder_decode_reorder(inv_decoder_t *d, const void *buf, size_t len, inv_reorder_t *out, char *errstr,
+                               size_t errstr_size) {
     return decoded(decode(d, INV_MSG_REORDER_EVENT, buf, len, out, errstr, errstr_size), out, sizeof(*out));
 }
 
-int inv_decoder_decode_shortage(inv_decoder_t *d, const void *buf, size_t len, inv_shortage_t *out,
-                                char *errstr, size_t errstr_size)
-{
+int inv_decoder_decode_shortage(inv_decoder_t *d, const void *buf, size_t len, inv_shortage_t *out, char *errstr,
+                                size_t errstr_size) {
     return decoded(decode(d, INV_MSG_SHORTAGE_EVENT, buf, len, out, errstr, errstr_size), out, sizeof(*out));
 }
 
@@ -1378,8 +1322,7 @@ struct inv_encoder_s {
 };
 
 inv_encoder_t *inv_encoder_new(inv_format_t format, const inv_schema_resolver_t *resolver, char *errstr,
-                               size_t errstr_size)
-{
+                               size_t errstr_size) {
     if (format != INV_FORMAT_JSON && format != INV_FORMAT_AVRO) {
         fail(errstr, errstr_size, "unknown output format %d", (int)format);
         return NULL;
@@ -1407,8 +1350,7 @@ inv_encoder_t *inv_encoder_new(inv_format_t format, const inv_schema_resolver_t 
     return e;
 }
 
-void inv_encoder_destroy(inv_encoder_t *e)
-{
+void inv_encoder_destroy(inv_encoder_t *e) {
     if (!e)
         return;
     slots_close(e->slots);
@@ -1420,8 +1362,7 @@ void inv_encoder_destroy(inv_encoder_t *e)
 /* What every encoder checks: the wire format's needs, not the contract's
  * rules (tools may write invalid inputs on purpose; decoders judge them). */
 static int enc_check_string(const field_desc_t *f, const path_t *p, const char *s, size_t *len_out, char *errstr,
-                            size_t n)
-{
+                            size_t n) {
     char pb[300];
     if (!s)
         return fail(errstr, n, "%s: NULL, expected a string", field_path(pb, sizeof(pb), p, f->name));
@@ -1433,8 +1374,7 @@ static int enc_check_string(const field_desc_t *f, const path_t *p, const char *
     return 0;
 }
 
-static int enc_check_enum(const field_desc_t *f, const path_t *p, int v, int *index, char *errstr, size_t n)
-{
+static int enc_check_enum(const field_desc_t *f, const path_t *p, int v, int *index, char *errstr, size_t n) {
     char pb[300];
     *index = inv_enum_index(f->en, v);
     if (*index < 0)
@@ -1443,23 +1383,20 @@ static int enc_check_enum(const field_desc_t *f, const path_t *p, int v, int *in
     return 0;
 }
 
-static int enc_check_lines(const field_desc_t *f, const void *in, char *errstr, size_t n)
-{
+static int enc_check_lines(const field_desc_t *f, const void *in, char *errstr, size_t n) {
     if (*CFIELD(in, f->off2, size_t) && !*CFIELD(in, f->off, lines_ptr_t))
         return fail(errstr, n, "lines: NULL with line_count %zu", *CFIELD(in, f->off2, size_t));
     return 0;
 }
 
 /* JSON writing: every byte count below is bounded before writing. */
-static void put(inv_buf_t *b, const char *s, size_t len)
-{
+static void put(inv_buf_t *b, const char *s, size_t len) {
     memcpy(b->data + b->len, s, len);
     b->len += len;
 }
 #define PUT_LIT(b, lit) put(b, lit, sizeof(lit) - 1)
 
-static int put_json_string(inv_buf_t *b, const char *s, size_t len)
-{
+static int put_json_string(inv_buf_t *b, const char *s, size_t len) {
     static const char hex[] = "0123456789abcdef";
     if (inv_buf_reserve(b, len * 6 + 2))
         return -1;
@@ -1492,8 +1429,7 @@ static int put_json_string(inv_buf_t *b, const char *s, size_t len)
     return 0;
 }
 
-static void put_int64(inv_buf_t *b, int64_t v)
-{
+static void put_int64(inv_buf_t *b, int64_t v) {
     char tmp[24];
     int i = sizeof(tmp);
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
@@ -1507,8 +1443,7 @@ static void put_int64(inv_buf_t *b, int64_t v)
 }
 
 static int json_from_record(const record_desc_t *rd, const void *in, inv_buf_t *b, const path_t *p, char *errstr,
-                            size_t n)
-{
+                            size_t n) {
     char pb[300];
     for (size_t i = 0; i < rd->count; i++) {
         const field_desc_t *f = &rd->fields[i];
@@ -1535,9 +1470,7 @@ static int json_from_record(const record_desc_t *rd, const void *in, inv_buf_t *
                 return fail(errstr, n, "out of memory");
             break;
         }
-        case FK_LONG:
-            put_int64(b, *CFIELD(in, f->off, int64_t));
-            break;
+        case FK_LONG: put_int64(b, *CFIELD(in, f->off, int64_t)); break;
         case FK_TIME: {
             int64_t ms = *CFIELD(in, f->off, int64_t);
             if (ms < TIME_MIN_MS || ms > TIME_MAX_MS)
@@ -1597,9 +1530,8 @@ static int json_from_record(const record_desc_t *rd, const void *in, inv_buf_t *
 /* Fills the generic value from the struct. Strings are lent to Avro-C
  * without a copy (a wrapped buffer with no free function): the value only
  * lives for this encode. */
-static int avro_from_record(const record_desc_t *rd, const void *in, avro_value_t *rec, const path_t *p,
-                            char *errstr, size_t n)
-{
+static int avro_from_record(const record_desc_t *rd, const void *in, avro_value_t *rec, const path_t *p, char *errstr,
+                            size_t n) {
     for (size_t i = 0; i < rd->count; i++) {
         const field_desc_t *f = &rd->fields[i];
         avro_value_t v, branch;
@@ -1672,8 +1604,7 @@ static int avro_from_record(const record_desc_t *rd, const void *in, avro_value_
     return 0;
 }
 
-static int encode(inv_encoder_t *e, inv_msg_type_t type, const void *in, inv_buf_t *out, char *errstr, size_t n)
-{
+static int encode(inv_encoder_t *e, inv_msg_type_t type, const void *in, inv_buf_t *out, char *errstr, size_t n) {
     out->len = 0;
     if (!in)
         return fail(errstr, n, "nothing to encode");
@@ -1711,8 +1642,7 @@ static int encode(inv_encoder_t *e, inv_msg_type_t type, const void *in, inv_buf
 }
 
 int inv_encoder_encode_event(inv_encoder_t *e, const inv_event_t *ev, inv_buf_t *out, char *errstr,
-                             size_t errstr_size)
-{
+                             size_t errstr_size) {
     if (ev && (unsigned)ev->kind > INV_EVENT_RESTOCK) {
         out->len = 0;
         return fail(errstr, errstr_size, "kind: %d is not a sale, return or restock", (int)ev->kind);
@@ -1724,31 +1654,26 @@ int inv_encoder_encode_event(inv_encoder_t *e, const inv_event_t *ev, inv_buf_t 
 }
 
 int inv_encoder_encode_movement(inv_encoder_t *e, const inv_movement_t *m, inv_buf_t *out, char *errstr,
-                                size_t errstr_size)
-{
+                                size_t errstr_size) {
     return encode(e, INV_MSG_STOCK_MOVEMENT, m, out, errstr, errstr_size);
 }
 
 int inv_encoder_encode_policy(inv_encoder_t *e, const inv_policy_t *p, inv_buf_t *out, char *errstr,
-                              size_t errstr_size)
-{
+                              size_t errstr_size) {
     return encode(e, INV_MSG_REORDER_POLICY, p, out, errstr, errstr_size);
 }
 
 int inv_encoder_encode_stock_level(inv_encoder_t *e, const inv_stock_level_t *s, inv_buf_t *out, char *errstr,
-                                   size_t errstr_size)
-{
+                                   size_t errstr_size) {
     return encode(e, INV_MSG_STOCK_LEVEL, s, out, errstr, errstr_size);
 }
 
 int inv_encoder_encode_reorder(inv_encoder_t *e, const inv_reorder_t *r, inv_buf_t *out, char *errstr,
-                               size_t errstr_size)
-{
+                               size_t errstr_size) {
     return encode(e, INV_MSG_REORDER_EVENT, r, out, errstr, errstr_size);
 }
 
 int inv_encoder_encode_shortage(inv_encoder_t *e, const inv_shortage_t *s, inv_buf_t *out, char *errstr,
-                                size_t errstr_size)
-{
+                                size_t errstr_size) {
     return encode(e, INV_MSG_SHORTAGE_EVENT, s, out, errstr, errstr_size);
 }

@@ -174,18 +174,18 @@ void inv_decoder_set_json_path(inv_decoder_t *d, inv_json_path_t path);
  * An Avro message whose schema id names another type is an error. The
  * other decoders do the same for their message. On error *out is zeroed.
  * The input buffer is not retained: it may be freed after the call. */
-int inv_decoder_decode_event(inv_decoder_t *d, inv_event_kind_t kind, const void *buf, size_t len,
-                             inv_event_t *out, char *errstr, size_t errstr_size);
-int inv_decoder_decode_movement(inv_decoder_t *d, const void *buf, size_t len, inv_movement_t *out,
-                                char *errstr, size_t errstr_size);
-int inv_decoder_decode_policy(inv_decoder_t *d, const void *buf, size_t len, inv_policy_t *out,
-                              char *errstr, size_t errstr_size);
-int inv_decoder_decode_stock_level(inv_decoder_t *d, const void *buf, size_t len,
-                                   inv_stock_level_t *out, char *errstr, size_t errstr_size);
-int inv_decoder_decode_reorder(inv_decoder_t *d, const void *buf, size_t len, inv_reorder_t *out,
-                               char *errstr, size_t errstr_size);
-int inv_decoder_decode_shortage(inv_decoder_t *d, const void *buf, size_t len, inv_shortage_t *out,
-                                char *errstr, size_t errstr_size);
+int inv_decoder_decode_event(inv_decoder_t *d, inv_event_kind_t kind, const void *buf, size_t len, inv_event_t *out,
+                             char *errstr, size_t errstr_size);
+int inv_decoder_decode_movement(inv_decoder_t *d, const void *buf, size_t len, inv_movement_t *out, char *errstr,
+                                size_t errstr_size);
+int inv_decoder_decode_policy(inv_decoder_t *d, const void *buf, size_t len, inv_policy_t *out, char *errstr,
+                              size_t errstr_size);
+int inv_decoder_decode_stock_level(inv_decoder_t *d, const void *buf, size_t len, inv_stock_level_t *out, char *errstr,
+                                   size_t errstr_size);
+int inv_decoder_decode_reorder(inv_decoder_t *d, const void *buf, size_t len, inv_reorder_t *out, char *errstr,
+                               size_t errstr_size);
+int inv_decoder_decode_shortage(inv_decoder_t *d, const void *buf, size_t len, inv_shortage_t *out, char *errstr,
+                                size_t errstr_size);
 
 /* Checks the len bytes at s against the identifier rules the decoders
  * apply (1 to INV_CODEC_MAX_ID_LEN bytes of UTF-8 without control
@@ -205,17 +205,22 @@ typedef struct inv_encoder_s inv_encoder_t;
 
 /* Creates an encoder writing `format`. The resolver is borrowed (it may be
  * NULL for INV_FORMAT_JSON). Same failures as inv_decoder_new(). */
-inv_encoder_t *inv_encoder_new(inv_format_t format, const inv_schema_resolver_t *resolver,
-                               char *errstr, size_t errstr_size);
+inv_encoder_t *inv_encoder_new(inv_format_t format, const inv_schema_resolver_t *resolver, char *errstr,
+                               size_t errstr_size);
 void inv_encoder_destroy(inv_encoder_t *e);
 
 /* Each encode replaces out's contents (out->len = bytes written; 0 after
  * an error), growing out->data only when the message does not fit. */
 int inv_encoder_encode_event(inv_encoder_t *e, const inv_event_t *ev, inv_buf_t *out, char *errstr, size_t errstr_size);
-int inv_encoder_encode_movement(inv_encoder_t *e, const inv_movement_t *m, inv_buf_t *out, char *errstr, size_t errstr_size);
-int inv_encoder_encode_policy(inv_encoder_t *e, const inv_policy_t *p, inv_buf_t *out, char *errstr, size_t errstr_size);
-int inv_encoder_encode_stock_level(inv_encoder_t *e, const inv_stock_level_t *s, inv_buf_t *out, char *errstr, size_t errstr_size);
-int inv_encoder_encode_reorder(inv_encoder_t *e, const inv_reorder_t *r, inv_buf_t *out, char *errstr, size_t errstr_size);
-int inv_encoder_encode_shortage(inv_encoder_t *e, const inv_shortage_t *s, inv_buf_t *out, char *errstr, size_t errstr_size);
+int inv_encoder_encode_movement(inv_encoder_t *e, const inv_movement_t *m, inv_buf_t *out, char *errstr,
+                                size_t errstr_size);
+int inv_encoder_encode_policy(inv_encoder_t *e, const inv_policy_t *p, inv_buf_t *out, char *errstr,
+                              size_t errstr_size);
+int inv_encoder_encode_stock_level(inv_encoder_t *e, const inv_stock_level_t *s, inv_buf_t *out, char *errstr,
+                                   size_t errstr_size);
+int inv_encoder_encode_reorder(inv_encoder_t *e, const inv_reorder_t *r, inv_buf_t *out, char *errstr,
+                               size_t errstr_size);
+int inv_encoder_encode_shortage(inv_encoder_t *e, const inv_shortage_t *s, inv_buf_t *out, char *errstr,
+                                size_t errstr_size);
 
 #endif

@@ -3,8 +3,7 @@
 
 #include <stdio.h>
 
-void inv_codec_conf_read(const inv_conf_t *conf, inv_codec_conf_t *out)
-{
+void inv_codec_conf_read(const inv_conf_t *conf, inv_codec_conf_t *out) {
     for (int t = 0; t < INV_MSG_COUNT; t++) {
         char key[64];
         snprintf(key, sizeof(key), "schema.id.%s", inv_msg_type_name((inv_msg_type_t)t));

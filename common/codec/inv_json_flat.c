@@ -8,8 +8,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-static size_t skip_ws(const unsigned char *s, size_t i, size_t len)
-{
+static size_t skip_ws(const unsigned char *s, size_t i, size_t len) {
     while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
         i++;
     return i;
@@ -17,8 +16,7 @@ static size_t skip_ws(const unsigned char *s, size_t i, size_t len)
 
 /* The string whose opening quote is at s[*i]: its bytes are s[*start..
  * *start + *slen), and *i moves past the closing quote. -1 to decline. */
-static int scan_string(const unsigned char *s, size_t len, size_t *i, size_t *start, size_t *slen)
-{
+static int scan_string(const unsigned char *s, size_t len, size_t *i, size_t *start, size_t *slen) {
     size_t k = *i + 1;
     *start = k;
     while (k < len) {
@@ -45,8 +43,7 @@ static int scan_string(const unsigned char *s, size_t len, size_t *i, size_t *st
 /* An integer at s[*i]; *i moves past its digits. What follows is the
  * caller's to check: "1.5" leaves ".5", which no caller takes. -1 to
  * decline: no digit, a leading zero before a digit, "-0", out of int64. */
-static int scan_int(const unsigned char *s, size_t len, size_t *i, int64_t *out)
-{
+static int scan_int(const unsigned char *s, size_t len, size_t *i, int64_t *out) {
     size_t k = *i;
     bool neg = s[k] == '-';
     if (neg)
@@ -71,9 +68,8 @@ static int scan_int(const unsigned char *s, size_t len, size_t *i, int64_t *out)
 /* The member named key, or count. Looked for from `from` on, wrapping
  * around: writers put the members in one order, so starting after the
  * previous member usually finds the next at the first try. */
-static size_t find_member(const inv_json_flat_member_t *members, size_t count, const unsigned char *key,
-                          size_t klen, size_t from)
-{
+static size_t find_member(const inv_json_flat_member_t *members, size_t count, const unsigned char *key, size_t klen,
+                          size_t from) {
     for (size_t j = 0, m = from < count ? from : 0; j < count; j++, m = m + 1 < count ? m + 1 : 0)
         if (strncmp(members[m].name, (const char *)key, klen) == 0 && members[m].name[klen] == '\0')
             return m;
@@ -82,8 +78,7 @@ static size_t find_member(const inv_json_flat_member_t *members, size_t count, c
 
 /* One member's value at s[*i], into v. -1 to decline. */
 static int scan_value(const unsigned char *s, size_t len, size_t *i, const inv_json_flat_member_t *m,
-                      inv_json_flat_value_t *v, char *scratch, size_t scratch_size, size_t *used)
-{
+                      inv_json_flat_value_t *v, char *scratch, size_t scratch_size, size_t *used) {
     if (s[*i] == '"') {
         size_t start, slen;
         if (!(m->accept & INV_JSON_FLAT_STRING) || scan_string(s, len, i, &start, &slen) || slen > m->max_len ||
@@ -112,8 +107,7 @@ static int scan_value(const unsigned char *s, size_t len, size_t *i, const inv_j
 }
 
 int inv_json_flat_scan(const char *buf, size_t len, const inv_json_flat_member_t *members, size_t count,
-                       inv_json_flat_value_t *values, char *scratch, size_t scratch_size)
-{
+                       inv_json_flat_value_t *values, char *scratch, size_t scratch_size) {
     const unsigned char *s = (const unsigned char *)buf;
     uint32_t seen = 0;
     size_t used = 0;
@@ -167,8 +161,7 @@ int inv_json_flat_scan(const char *buf, size_t len, const inv_json_flat_member_t
 
 /* Bytes of the UTF-8 character at s[0..left) (left > 0), 0 when it is not
  * one: no overlong forms, no surrogates, nothing above U+10FFFF, not cut. */
-size_t inv_utf8_char(const unsigned char *s, size_t left)
-{
+size_t inv_utf8_char(const unsigned char *s, size_t left) {
     size_t n;
     uint32_t cp;
     if (s[0] < 0x80)

@@ -43,8 +43,7 @@ struct inv_http_s {
     char start_msg[256];
 };
 
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) {
     if (!errstr || !errstr_size)
         return;
@@ -132,8 +131,8 @@ int inv_http_percent_decode(const char *in, size_t in_len, int plus_is_space, ch
 int inv_http_request_arg(const inv_http_request_t *req, const char *name, char *out, size_t out_size) {
     const char *raw = NULL;
     size_t raw_len = 0;
-    if (MHD_lookup_connection_value_n(req->internal_, MHD_GET_ARGUMENT_KIND, name, strlen(name), &raw,
-                                      &raw_len) != MHD_YES)
+    if (MHD_lookup_connection_value_n(req->internal_, MHD_GET_ARGUMENT_KIND, name, strlen(name), &raw, &raw_len) !=
+        MHD_YES)
         return ENOENT;
     if (!raw) /* "?name" without '=' */
         raw = "", raw_len = 0;
@@ -179,8 +178,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
 }
 
 /* Queues body (taking ownership of a malloc'd one when owned). */
-static enum MHD_Result send_response(struct MHD_Connection *conn, unsigned status, const char *content_type,
-                                     char *body, size_t len, int owned, const char *allow) {
+static enum MHD_Result send_response(struct MHD_Connection *conn, unsigned status, const char *content_type, char *body,
+                                     size_t len, int owned, const char *allow) {
     struct MHD_Response *r;
     if (owned && body)
         r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -200,8 +199,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, unsigned statu
     return ret;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, const char *json,
-                                 const char *allow) {
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, const char *json, const char *allow) {
     return send_response(conn, status, APPLICATION_JSON, (char *)json, strlen(json), 0, allow);
 }
 
@@ -297,9 +295,8 @@ static int listen_on(const char *addr_port, int backlog, int *family, char *errs
         set_err(errstr, errstr_size, "http.listen: \"%s\" is not ADDR:PORT", addr_port ? addr_port : "(null)");
         return -1;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_ADDRCONFIG};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_ADDRCONFIG};
     struct addrinfo *res = NULL;
     int gai = getaddrinfo(host, port, &hints, &res);
     if (gai == EAI_NONAME
@@ -398,8 +395,8 @@ static unsigned fd_capped_limit(const inv_http_conf_t *conf, const char *addr_po
     return capped;
 }
 
-inv_http_t *inv_http_start(const char *addr_port, const inv_http_route_t *routes, void *opaque,
-                           char *errstr, size_t errstr_size) {
+inv_http_t *inv_http_start(const char *addr_port, const inv_http_route_t *routes, void *opaque, char *errstr,
+                           size_t errstr_size) {
     return inv_http_start_conf(addr_port, routes, opaque, NULL, errstr, errstr_size);
 }
 
@@ -414,7 +411,7 @@ inv_http_t *inv_http_start_conf(const char *addr_port, const inv_http_route_t *r
     for (; routes && routes[n].path; n++) {
         const inv_http_route_t *r = &routes[n];
         const char *why = r->path[0] != '/' ? "the path must start with '/'"
-                          : !r->handler      ? "no handler"
+                          : !r->handler     ? "no handler"
                           : r->match != INV_HTTP_EXACT && r->match != INV_HTTP_PREFIX
                               ? "match must be INV_HTTP_EXACT or INV_HTTP_PREFIX"
                               : NULL;
@@ -477,16 +474,12 @@ inv_http_t *inv_http_start_conf(const char *addr_port, const inv_http_route_t *r
                   addr_port, threads, srv->conn_limit, conf->per_ip_connection_limit, conf->connection_memory,
                   timeout_s);
     srv->starting = 1;
-    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
-                                   MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-                                   MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-                                   MHD_OPTION_THREAD_POOL_SIZE, threads,
-                                   MHD_OPTION_CONNECTION_LIMIT, srv->conn_limit,
-                                   MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf->per_ip_connection_limit,
-                                   MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+                                   MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
+                                   MHD_OPTION_CONNECTION_LIMIT, srv->conn_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                   conf->per_ip_connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf->connection_memory,
-                                   MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-                                   MHD_OPTION_END);
+                                   MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
     pthread_mutex_lock(&srv->log_lock);
     srv->starting = 0;
     pthread_mutex_unlock(&srv->log_lock);

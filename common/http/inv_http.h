@@ -88,8 +88,8 @@ typedef struct {
  *   http.listen: cannot listen on 127.0.0.1:8080: Address already in use
  *   http: route 2: <what is wrong>
  *   http: cannot start the server on 127.0.0.1:8080: <libmicrohttpd's reason> */
-inv_http_t *inv_http_start(const char *addr_port, const inv_http_route_t *routes, void *opaque,
-                           char *errstr, size_t errstr_size);
+inv_http_t *inv_http_start(const char *addr_port, const inv_http_route_t *routes, void *opaque, char *errstr,
+                           size_t errstr_size);
 
 /* The server's limits, read once from the http.* keys (docs/CONFIGURATION.md
  * says what each one means). */
@@ -127,8 +127,7 @@ void inv_http_stop(inv_http_t *server);
 
 /* Appends len bytes (or a printf result) to the body. 0 or ENOMEM. */
 int inv_http_response_append(inv_http_response_t *resp, const void *data, size_t len);
-int inv_http_response_printf(inv_http_response_t *resp, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int inv_http_response_printf(inv_http_response_t *resp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Replaces the body with data, a malloc'd buffer of len bytes that the
  * response now owns (frees) - e.g. an inv_metrics_buf_t's data, without a

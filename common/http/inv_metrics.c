@@ -11,8 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const double inv_metrics_latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                              0.25,  0.5,    1,     2.5,  5,     10};
+const double inv_metrics_latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 const size_t inv_metrics_latency_bucket_count =
     sizeof(inv_metrics_latency_buckets) / sizeof(inv_metrics_latency_buckets[0]);
 
@@ -26,8 +25,8 @@ struct family;
 struct series {
     struct family *fam;
     struct series *next;
-    char *labels; /* escaped `a="b",c="d"`, "" for none */
-    int hidden;   /* removed: not rendered; guarded by the registry lock */
+    char *labels;              /* escaped `a="b",c="d"`, "" for none */
+    int hidden;                /* removed: not rendered; guarded by the registry lock */
     _Atomic uint64_t u;        /* counter: integer part */
     _Atomic uint64_t d;        /* bits of a double: counter floating part,
                                   gauge value, histogram sum */
@@ -78,8 +77,8 @@ static double u2d(uint64_t u) {
 
 static void atomic_add_double(_Atomic uint64_t *p, double v) {
     uint64_t old = atomic_load_explicit(p, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(p, &old, d2u(u2d(old) + v), memory_order_relaxed,
-                                                  memory_order_relaxed))
+    while (
+        !atomic_compare_exchange_weak_explicit(p, &old, d2u(u2d(old) + v), memory_order_relaxed, memory_order_relaxed))
         ;
 }
 
@@ -159,8 +158,7 @@ static void format_double(char *out, size_t size, double v) {
     }
 }
 
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) {
     if (!errstr || !errstr_size)
         return;
@@ -171,8 +169,8 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) {
 }
 
 /* Validates labels and renders them as the text between the braces. */
-static int build_labels(const char *name, const char *const *labels, fam_type_t type, char **out,
-                        char *errstr, size_t errstr_size) {
+static int build_labels(const char *name, const char *const *labels, fam_type_t type, char **out, char *errstr,
+                        size_t errstr_size) {
     inv_metrics_buf_t b = {0};
     if (buf_append(&b, "", 0))
         return ENOMEM;
@@ -180,13 +178,11 @@ static int build_labels(const char *name, const char *const *labels, fam_type_t 
         const char *ln = labels[i], *lv = labels[i + 1];
         if (!valid_name(ln, 0) || strncmp(ln, "__", 2) == 0) {
             set_err(errstr, errstr_size,
-                    "metrics: %s: \"%s\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, no leading __)",
-                    name, ln);
+                    "metrics: %s: \"%s\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, no leading __)", name, ln);
             goto invalid;
         }
         if (type == FAM_HISTOGRAM && strcmp(ln, "le") == 0) {
-            set_err(errstr, errstr_size, "metrics: %s: label name \"le\" is reserved for histogram buckets",
-                    name);
+            set_err(errstr, errstr_size, "metrics: %s: label name \"le\" is reserved for histogram buckets", name);
             goto invalid;
         }
         if (!lv) {
@@ -297,8 +293,8 @@ fail:
 /* Finds or creates the series (name, labels) of the given type; the common
  * body of the three *_new calls. */
 static int series_register(inv_metrics_t *m, const char *name, const char *help, fam_type_t type,
-                           const char *const *labels, const double *bounds, size_t n,
-                           struct series **out, char *errstr, size_t errstr_size) {
+                           const char *const *labels, const double *bounds, size_t n, struct series **out, char *errstr,
+                           size_t errstr_size) {
     *out = NULL;
     if (!valid_name(name, 1)) {
         set_err(errstr, errstr_size, "metrics: \"%s\" is not a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)",
@@ -313,8 +309,8 @@ static int series_register(inv_metrics_t *m, const char *name, const char *help,
         for (size_t i = 0; i < n; i++) {
             if (!isfinite(bounds[i]) || (i > 0 && !(bounds[i] > bounds[i - 1]))) {
                 set_err(errstr, errstr_size,
-                        "metrics: %s: bucket bounds must be finite and strictly increasing (bound %zu is %g)",
-                        name, i, bounds[i]);
+                        "metrics: %s: bucket bounds must be finite and strictly increasing (bound %zu is %g)", name, i,
+                        bounds[i]);
                 return EINVAL;
             }
         }
@@ -329,15 +325,13 @@ static int series_register(inv_metrics_t *m, const char *name, const char *help,
     while (f && strcmp(f->name, name) != 0)
         f = f->next;
     if (f && f->type != type) {
-        set_err(errstr, errstr_size, "metrics: %s: already registered as a %s, not a %s", name,
-                fam_type_names[f->type], fam_type_names[type]);
+        set_err(errstr, errstr_size, "metrics: %s: already registered as a %s, not a %s", name, fam_type_names[f->type],
+                fam_type_names[type]);
         rc = EINVAL;
         goto out;
     }
-    if (f && type == FAM_HISTOGRAM &&
-        (f->n_bounds != n || memcmp(f->bounds, bounds, n * sizeof(*bounds)) != 0)) {
-        set_err(errstr, errstr_size, "metrics: %s: bucket bounds differ from the family's first registration",
-                name);
+    if (f && type == FAM_HISTOGRAM && (f->n_bounds != n || memcmp(f->bounds, bounds, n * sizeof(*bounds)) != 0)) {
+        set_err(errstr, errstr_size, "metrics: %s: bucket bounds differ from the family's first registration", name);
         rc = EINVAL;
         goto out;
     }
@@ -401,27 +395,25 @@ out:
     return rc;
 }
 
-int inv_metrics_counter_new(inv_metrics_t *m, const char *name, const char *help,
-                            const char *const *labels, inv_metrics_counter_t **out,
-                            char *errstr, size_t errstr_size) {
+int inv_metrics_counter_new(inv_metrics_t *m, const char *name, const char *help, const char *const *labels,
+                            inv_metrics_counter_t **out, char *errstr, size_t errstr_size) {
     struct series *s;
     int rc = series_register(m, name, help, FAM_COUNTER, labels, NULL, 0, &s, errstr, errstr_size);
     *out = (inv_metrics_counter_t *)s;
     return rc;
 }
 
-int inv_metrics_gauge_new(inv_metrics_t *m, const char *name, const char *help,
-                          const char *const *labels, inv_metrics_gauge_t **out,
-                          char *errstr, size_t errstr_size) {
+int inv_metrics_gauge_new(inv_metrics_t *m, const char *name, const char *help, const char *const *labels,
+                          inv_metrics_gauge_t **out, char *errstr, size_t errstr_size) {
     struct series *s;
     int rc = series_register(m, name, help, FAM_GAUGE, labels, NULL, 0, &s, errstr, errstr_size);
     *out = (inv_metrics_gauge_t *)s;
     return rc;
 }
 
-int inv_metrics_histogram_new(inv_metrics_t *m, const char *name, const char *help,
-                              const char *const *labels, const double *bounds, size_t n,
-                              inv_metrics_histogram_t **out, char *errstr, size_t errstr_size) {
+int inv_metrics_histogram_new(inv_metrics_t *m, const char *name, const char *help, const char *const *labels,
+                              const double *bounds, size_t n, inv_metrics_histogram_t **out, char *errstr,
+                              size_t errstr_size) {
     struct series *s;
     int rc = series_register(m, name, help, FAM_HISTOGRAM, labels, bounds, n, &s, errstr, errstr_size);
     *out = (inv_metrics_histogram_t *)s;

@@ -69,20 +69,18 @@ void inv_metrics_destroy(inv_metrics_t *m);
 /* Registers (or finds) a counter series. name: [a-zA-Z_:][a-zA-Z0-9_:]*;
  * help: one line (newlines and backslashes are escaped); labels: see above.
  * On success *out is the handle, owned by the registry. */
-int inv_metrics_counter_new(inv_metrics_t *m, const char *name, const char *help,
-                            const char *const *labels, inv_metrics_counter_t **out,
-                            char *errstr, size_t errstr_size);
+int inv_metrics_counter_new(inv_metrics_t *m, const char *name, const char *help, const char *const *labels,
+                            inv_metrics_counter_t **out, char *errstr, size_t errstr_size);
 /* Registers (or finds) a gauge series; as inv_metrics_counter_new. */
-int inv_metrics_gauge_new(inv_metrics_t *m, const char *name, const char *help,
-                          const char *const *labels, inv_metrics_gauge_t **out,
-                          char *errstr, size_t errstr_size);
+int inv_metrics_gauge_new(inv_metrics_t *m, const char *name, const char *help, const char *const *labels,
+                          inv_metrics_gauge_t **out, char *errstr, size_t errstr_size);
 /* Registers (or finds) a histogram series with upper bounds bounds[0..n-1]:
  * finite, strictly increasing, n >= 1 (the +Inf bucket is implicit). Every
  * series of one family must use the same bounds. The array is copied. The
  * label name "le" is reserved. */
-int inv_metrics_histogram_new(inv_metrics_t *m, const char *name, const char *help,
-                              const char *const *labels, const double *bounds, size_t n,
-                              inv_metrics_histogram_t **out, char *errstr, size_t errstr_size);
+int inv_metrics_histogram_new(inv_metrics_t *m, const char *name, const char *help, const char *const *labels,
+                              const double *bounds, size_t n, inv_metrics_histogram_t **out, char *errstr,
+                              size_t errstr_size);
 
 /* Hides a series from rendering and zeroes it; see "Handles" above. Writer
  * thread only. */

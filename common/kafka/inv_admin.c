@@ -14,9 +14,8 @@ static const struct {
     {"topic.dedup", "delete"},
 };
 
-int inv_admin_topics_create(rd_kafka_t *rk, const inv_conf_t *conf, int partitions, int replication,
-                            int timeout_ms, inv_topic_result_t results[INV_ADMIN_TOPIC_COUNT], char *errstr,
-                            size_t errstr_size) {
+int inv_admin_topics_create(rd_kafka_t *rk, const inv_conf_t *conf, int partitions, int replication, int timeout_ms,
+                            inv_topic_result_t results[INV_ADMIN_TOPIC_COUNT], char *errstr, size_t errstr_size) {
     rd_kafka_NewTopic_t *topics[INV_ADMIN_TOPIC_COUNT];
     char err[INV_ERRSTR_SIZE], retention[32];
     snprintf(retention, sizeof(retention), "%lld", (long long)inv_conf_get_int(conf, "dedup.window.ms"));

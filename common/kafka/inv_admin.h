@@ -30,8 +30,7 @@ typedef struct {
  * topic) and returns 0 when none failed, -1 otherwise (errstr: the first
  * failure, or an unreachable broker within timeout_ms).
  */
-int inv_admin_topics_create(rd_kafka_t *rk, const inv_conf_t *conf, int partitions, int replication,
-                            int timeout_ms, inv_topic_result_t results[INV_ADMIN_TOPIC_COUNT], char *errstr,
-                            size_t errstr_size);
+int inv_admin_topics_create(rd_kafka_t *rk, const inv_conf_t *conf, int partitions, int replication, int timeout_ms,
+                            inv_topic_result_t results[INV_ADMIN_TOPIC_COUNT], char *errstr, size_t errstr_size);
 
 #endif

@@ -16,7 +16,10 @@
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     (void)rk;
-    inv_log_level_t l = level <= 3 ? INV_LOG_ERROR : level <= 4 ? INV_LOG_WARN : level <= 6 ? INV_LOG_INFO : INV_LOG_DEBUG;
+    inv_log_level_t l = level <= 3   ? INV_LOG_ERROR
+                        : level <= 4 ? INV_LOG_WARN
+                        : level <= 6 ? INV_LOG_INFO
+                                     : INV_LOG_DEBUG;
     inv_log(l, "librdkafka %s: %s", fac, buf);
 }
 
@@ -80,8 +83,8 @@ static const char *user_value(const inv_conf_t *c, const char *prop) {
 }
 
 /* Applies defaults only where the user set no kafka.<prop> of that name. */
-static int set_default(rd_kafka_conf_t *kc, const inv_conf_t *c, const char *prop, const char *value,
-                       char *errstr, size_t errstr_size) {
+static int set_default(rd_kafka_conf_t *kc, const inv_conf_t *c, const char *prop, const char *value, char *errstr,
+                       size_t errstr_size) {
     return user_value(c, prop) ? 0 : conf_set(kc, prop, value, errstr, errstr_size);
 }
 
@@ -122,8 +125,8 @@ static int set_prefetch_defaults(rd_kafka_conf_t *kc, const inv_conf_t *c, char 
 }
 
 rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactional_id,
-                                   void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
-                                   void *opaque, char *errstr, size_t errstr_size) {
+                                   void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *), void *opaque,
+                                   char *errstr, size_t errstr_size) {
     rd_kafka_conf_t *kc = inv_kafka_conf_new(c, transactional_id, errstr, errstr_size);
     if (!kc)
         return NULL;
@@ -153,9 +156,8 @@ rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactiona
         /* INV_RDK_CONCURRENT_TXN_BACKOFF: at the default 100 ms the
          * retry is the p99 of back-to-back transactions */
         set_default(kc, c, "retry.backoff.ms", "10", errstr, errstr_size) != 0 ||
-        (transactional_id &&
-         (conf_set(kc, "transactional.id", transactional_id, errstr, errstr_size) != 0 ||
-          set_default(kc, c, "transaction.timeout.ms", timeout, errstr, errstr_size) != 0))) {
+        (transactional_id && (conf_set(kc, "transactional.id", transactional_id, errstr, errstr_size) != 0 ||
+                              set_default(kc, c, "transaction.timeout.ms", timeout, errstr, errstr_size) != 0))) {
         rd_kafka_conf_destroy(kc);
         return NULL;
     }
@@ -194,8 +196,8 @@ rd_kafka_t *inv_kafka_consumer_new(const inv_conf_t *c, const char *group_id,
     return rk;
 }
 
-rd_kafka_t *inv_kafka_reader_new(const inv_conf_t *c, const char *name, int partition_eof,
-                                 const char *const *extra, char *errstr, size_t errstr_size) {
+rd_kafka_t *inv_kafka_reader_new(const inv_conf_t *c, const char *name, int partition_eof, const char *const *extra,
+                                 char *errstr, size_t errstr_size) {
     rd_kafka_conf_t *kc = inv_kafka_conf_new(c, name, errstr, errstr_size);
     if (!kc)
         return NULL;
@@ -315,9 +317,10 @@ int inv_kafka_destroy_bounded(rd_kafka_t *rk, const char *what, int timeout_ms) 
         return 0;
     }
     pthread_detach(thread);
-    inv_log_warn("destroying %s did not finish within %d ms: librdkafka 2.0.x's rd_kafka_destroy hang "
-                 "(INV_RDK_DESTROY_MAY_HANG, librdkafka#4362); going on without it (its thread and memory are left behind)",
-                 what, timeout_ms);
+    inv_log_warn(
+        "destroying %s did not finish within %d ms: librdkafka 2.0.x's rd_kafka_destroy hang "
+        "(INV_RDK_DESTROY_MAY_HANG, librdkafka#4362); going on without it (its thread and memory are left behind)",
+        what, timeout_ms);
     return -1;
 }
 
@@ -329,8 +332,7 @@ int inv_kafka_close_destroy(rd_kafka_t *rk, const char *what, int timeout_ms) {
     return inv_kafka_destroy_bounded(rk, what, timeout_ms);
 }
 
-int inv_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
-                              size_t errstr_size) {
+int inv_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr, size_t errstr_size) {
     /* A topic created a moment ago may not be in every broker's metadata
      * yet: "unknown topic" is retried until the timeout. */
     int64_t t0 = inv_time_mono_ms();
@@ -360,8 +362,7 @@ int inv_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
     }
 }
 
-const char *inv_kafka_header_string(const rd_kafka_message_t *msg, const char *name, char *buf,
-                                    size_t buf_size) {
+const char *inv_kafka_header_string(const rd_kafka_message_t *msg, const char *name, char *buf, size_t buf_size) {
     rd_kafka_headers_t *hdrs;
     const void *val;
     size_t size;
@@ -375,8 +376,7 @@ const char *inv_kafka_header_string(const rd_kafka_message_t *msg, const char *n
     return buf;
 }
 
-int inv_kafka_default_instance_id(const char *group_id, char *out, size_t out_size, char *errstr,
-                                  size_t errstr_size) {
+int inv_kafka_default_instance_id(const char *group_id, char *out, size_t out_size, char *errstr, size_t errstr_size) {
     char host[256] = "host";
     gethostname(host, sizeof(host) - 1);
     host[sizeof(host) - 1] = '\0';

@@ -28,8 +28,8 @@ int inv_kafka_conf_check(const inv_conf_t *c, char *errstr, size_t errstr_size);
  * caller then calls rd_kafka_init_transactions). dr_msg_cb (may be NULL)
  * gets every delivery report with `opaque`. */
 rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactional_id,
-                                   void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
-                                   void *opaque, char *errstr, size_t errstr_size);
+                                   void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *), void *opaque,
+                                   char *errstr, size_t errstr_size);
 
 /* A read_committed consumer in group_id with manual offset handling, the
  * eager range assignor (INV_RDK_COOPERATIVE_UNSAFE) and, if rebalance_cb is
@@ -47,8 +47,8 @@ rd_kafka_t *inv_kafka_consumer_new(const inv_conf_t *c, const char *group_id,
  * the consumer never subscribes nor commits it never joins that group.
  * extra: more librdkafka properties as NULL-terminated name/value pairs (may
  * be NULL); the user's kafka.* settings still win over them. */
-rd_kafka_t *inv_kafka_reader_new(const inv_conf_t *c, const char *name, int partition_eof,
-                                 const char *const *extra, char *errstr, size_t errstr_size);
+rd_kafka_t *inv_kafka_reader_new(const inv_conf_t *c, const char *name, int partition_eof, const char *const *extra,
+                                 char *errstr, size_t errstr_size);
 
 /* An admin-capable handle (a plain producer without transactions). */
 rd_kafka_t *inv_kafka_admin_new(const inv_conf_t *c, char *errstr, size_t errstr_size);
@@ -77,13 +77,11 @@ int inv_kafka_close_destroy(rd_kafka_t *rk, const char *what, int timeout_ms);
 
 /* Number of partitions of topic, or -1 with errstr (unknown topic, broker
  * unreachable within timeout_ms). */
-int inv_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
-                              size_t errstr_size);
+int inv_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr, size_t errstr_size);
 
 /* The value of header `name` as a NUL-terminated copy in buf (truncated to
  * buf_size), or NULL when the message has no such header. */
-const char *inv_kafka_header_string(const rd_kafka_message_t *msg, const char *name, char *buf,
-                                    size_t buf_size);
+const char *inv_kafka_header_string(const rd_kafka_message_t *msg, const char *name, char *buf, size_t buf_size);
 
 /*
  * A default instance id: "<hostname>-<slot>", where slot is the lowest
@@ -93,7 +91,6 @@ const char *inv_kafka_header_string(const rd_kafka_message_t *msg, const char *n
  * instead of waiting for the broker's transaction timeout. The lock is held
  * until the process exits.
  */
-int inv_kafka_default_instance_id(const char *group_id, char *out, size_t out_size, char *errstr,
-                                  size_t errstr_size);
+int inv_kafka_default_instance_id(const char *group_id, char *out, size_t out_size, char *errstr, size_t errstr_size);
 
 #endif

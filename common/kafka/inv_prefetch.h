@@ -30,9 +30,9 @@
 typedef struct inv_prefetch_s inv_prefetch_t;
 
 typedef struct {
-    uint64_t wakeups;        /* requests sent to wake the fetchers */
-    uint64_t wakeup_errors;  /* of which failed (timed out, no leader) */
-    int64_t queue_max_msgs;  /* the limits read from the consumer's configuration */
+    uint64_t wakeups;       /* requests sent to wake the fetchers */
+    uint64_t wakeup_errors; /* of which failed (timed out, no leader) */
+    int64_t queue_max_msgs; /* the limits read from the consumer's configuration */
     int64_t queue_max_bytes;
 } inv_prefetch_stats_t;
 

@@ -45,11 +45,11 @@ struct inv_txloop_s {
     inv_prefetch_t *prefetch;
 
     int in_txn;
-    int batch_failed;     /* a produce or delivery failed: the batch must abort */
-    int in_rebalance;     /* inside the rebalance callback */
-    int stop_error;       /* unrecoverable: leave the loop */
+    int batch_failed;                     /* a produce or delivery failed: the batch must abort */
+    int in_rebalance;                     /* inside the rebalance callback */
+    int stop_error;                       /* unrecoverable: leave the loop */
     volatile sig_atomic_t stop_requested; /* inv_txloop_stop() */
-    int closing;          /* the run is over: only the last commit and the group leave remain */
+    int closing;                          /* the run is over: only the last commit and the group leave remain */
     uint64_t batch_count;
     int64_t txn_deadline_us;
     int64_t txn_early_us; /* from then on, commit as soon as no input waits */
@@ -57,7 +57,7 @@ struct inv_txloop_s {
     int64_t min_interval_us;
     int64_t batch_max;
     int64_t interval_us;
-    int destroy_timeout_ms; /* shutdown.timeout.ms */
+    int destroy_timeout_ms;                   /* shutdown.timeout.ms */
     rd_kafka_topic_partition_list_t *offsets; /* next offset per consumed partition */
     rd_kafka_topic_partition_t *last_offset_slot;
 
@@ -67,9 +67,7 @@ struct inv_txloop_s {
 static int64_t now_us(void) { return inv_time_mono_us(); }
 
 /* Whether the loop goes on taking input. */
-static int running(const inv_txloop_t *l) {
-    return !l->stop_error && !l->stop_requested && (!l->h.run || *l->h.run);
-}
+static int running(const inv_txloop_t *l) { return !l->stop_error && !l->stop_requested && (!l->h.run || *l->h.run); }
 
 /* Whether a failed call may be retried: while running, and while closing
  * (the last commit and the group leave run their course). */
@@ -134,7 +132,8 @@ static int producer_create(inv_txloop_t *l, int i) {
         rd_kafka_error_t *error = rd_kafka_init_transactions(pr->rk, 30000);
         if (!error)
             return 0;
-        int retriable = rd_kafka_error_is_retriable(error) || rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__TIMED_OUT;
+        int retriable =
+            rd_kafka_error_is_retriable(error) || rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__TIMED_OUT;
         inv_log_warn("init_transactions(%s): %s%s", pr->transactional_id, rd_kafka_error_string(error),
                      retriable ? "; retrying" : "");
         rd_kafka_error_destroy(error);
@@ -346,8 +345,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     l->in_rebalance = 0;
 }
 
-inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic,
-                             const inv_txloop_handler_t *handler, char *errstr, size_t errstr_size) {
+inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic, const inv_txloop_handler_t *handler,
+                             char *errstr, size_t errstr_size) {
     inv_txloop_t *l = calloc(1, sizeof(*l));
     if (!l) {
         snprintf(errstr, errstr_size, "out of memory");
@@ -381,8 +380,8 @@ inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic,
     if (l->producer_count < 1 || l->producer_count > MAX_PRODUCERS)
         l->producer_count = MAX_PRODUCERS;
     for (int i = 0; i < l->producer_count; i++)
-        snprintf(l->producers[i].transactional_id, sizeof(l->producers[i].transactional_id),
-                 i ? "%s.%d" : "%s", l->transactional_id, i);
+        snprintf(l->producers[i].transactional_id, sizeof(l->producers[i].transactional_id), i ? "%s.%d" : "%s",
+                 l->transactional_id, i);
     l->consumer = inv_kafka_consumer_new(conf, l->group_id, rebalance_cb, l, errstr, errstr_size);
     if (!l->consumer || !(l->prefetch = inv_prefetch_new(l->consumer))) {
         if (l->consumer)
@@ -396,15 +395,14 @@ inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic,
 /* Queues one message; QUEUE_FULL waits for room. On failure the headers
  * are destroyed and the error returned, without failing the batch. */
 static rd_kafka_resp_err_t produce_once(inv_txloop_t *l, const char *topic, int32_t partition, const void *key,
-                                       size_t key_len, const void *value, size_t value_len, int64_t timestamp_ms,
-                                       rd_kafka_headers_t *headers) {
+                                        size_t key_len, const void *value, size_t value_len, int64_t timestamp_ms,
+                                        rd_kafka_headers_t *headers) {
     rd_kafka_topic_t *rkt = topic_handle(l, topic);
     for (;;) {
-        rd_kafka_resp_err_t err =
-            rd_kafka_producev(producer(l), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
-                              RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(timestamp_ms),
-                              RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            producer(l), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_KEY(key, key_len),
+            RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
         if (!err) {
             l->stats.messages_out++;
             return err;
@@ -419,11 +417,9 @@ static rd_kafka_resp_err_t produce_once(inv_txloop_t *l, const char *topic, int3
     }
 }
 
-int inv_txloop_produce(inv_txloop_t *l, const char *topic, int32_t partition, const void *key,
-                       size_t key_len, const void *value, size_t value_len, int64_t timestamp_ms,
-                       rd_kafka_headers_t *headers) {
-    rd_kafka_resp_err_t err =
-        produce_once(l, topic, partition, key, key_len, value, value_len, timestamp_ms, headers);
+int inv_txloop_produce(inv_txloop_t *l, const char *topic, int32_t partition, const void *key, size_t key_len,
+                       const void *value, size_t value_len, int64_t timestamp_ms, rd_kafka_headers_t *headers) {
+    rd_kafka_resp_err_t err = produce_once(l, topic, partition, key, key_len, value, value_len, timestamp_ms, headers);
     if (!err)
         return 0;
     inv_log_warn("produce to %s: %s", topic, rd_kafka_err2str(err));
@@ -447,8 +443,8 @@ int inv_txloop_dead_letter(inv_txloop_t *l, const inv_txloop_source_t *src, cons
     l->stats.dead_letters++;
     inv_log_debug("dead letter %s [%d] @%lld: %s", src->topic, src->partition, (long long)src->offset, reason);
     int64_t ts = src->timestamp_ms > 0 ? src->timestamp_ms : 0;
-    rd_kafka_resp_err_t err = produce_once(l, l->dlq_topic, RD_KAFKA_PARTITION_UA, src->key, src->key_len,
-                                           src->value, src->value_len, ts, dead_letter_headers(src, reason));
+    rd_kafka_resp_err_t err = produce_once(l, l->dlq_topic, RD_KAFKA_PARTITION_UA, src->key, src->key_len, src->value,
+                                           src->value_len, ts, dead_letter_headers(src, reason));
     if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
         /* An input too large to copy (over the producer's message.max.bytes)
          * would otherwise abort every batch it lands in, forever. Its bytes
@@ -458,8 +454,8 @@ int inv_txloop_dead_letter(inv_txloop_t *l, const inv_txloop_source_t *src, cons
         snprintf(size, sizeof(size), "%zu", src->value_len);
         rd_kafka_headers_t *hdrs = dead_letter_headers(src, reason);
         rd_kafka_header_add(hdrs, "inv.value.omitted", -1, size, -1);
-        inv_log_warn("dead letter %s [%d] @%lld: %zu bytes are too large to copy; sent without its value",
-                     src->topic, src->partition, (long long)src->offset, src->value_len);
+        inv_log_warn("dead letter %s [%d] @%lld: %zu bytes are too large to copy; sent without its value", src->topic,
+                     src->partition, (long long)src->offset, src->value_len);
         err = produce_once(l, l->dlq_topic, RD_KAFKA_PARTITION_UA, src->key, src->key_len, NULL, 0, ts, hdrs);
     }
     if (err) {
@@ -471,9 +467,13 @@ int inv_txloop_dead_letter(inv_txloop_t *l, const inv_txloop_source_t *src, cons
 }
 
 static void dead_letter(inv_txloop_t *l, const rd_kafka_message_t *msg, const char *reason) {
-    inv_txloop_source_t src = {.topic = rd_kafka_topic_name(msg->rkt), .partition = msg->partition,
-                               .offset = msg->offset, .key = msg->key, .key_len = msg->key_len,
-                               .value = msg->payload, .value_len = msg->len,
+    inv_txloop_source_t src = {.topic = rd_kafka_topic_name(msg->rkt),
+                               .partition = msg->partition,
+                               .offset = msg->offset,
+                               .key = msg->key,
+                               .key_len = msg->key_len,
+                               .value = msg->payload,
+                               .value_len = msg->len,
                                .timestamp_ms = rd_kafka_message_timestamp(msg, NULL)};
     inv_txloop_dead_letter(l, &src, reason);
 }

@@ -42,8 +42,7 @@ typedef struct {
     void *opaque;
     /* Called for each input message inside the open transaction. The
      * message is borrowed for the duration of the call. */
-    int (*process)(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg, char *errstr,
-                   size_t errstr_size);
+    int (*process)(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg, char *errstr, size_t errstr_size);
     /* Optional: last chance to produce before the batch commits. Non-zero
      * aborts the batch. */
     int (*before_commit)(void *opaque, inv_txloop_t *loop);
@@ -83,8 +82,8 @@ typedef struct {
  * transactional producer with id "<group.id>-<instance.id>" (instance.id
  * defaults to inv_kafka_default_instance_id()). The conf and handler are
  * borrowed. No network I/O yet. NULL with errstr on failure. */
-inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic,
-                             const inv_txloop_handler_t *handler, char *errstr, size_t errstr_size);
+inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic, const inv_txloop_handler_t *handler,
+                             char *errstr, size_t errstr_size);
 
 /* Runs until the handler's run flag is cleared or inv_txloop_stop() is
  * called, then finishes the open transaction and leaves the group. 0 on a clean stop, -1 on an
@@ -103,9 +102,8 @@ void inv_txloop_stop(inv_txloop_t *loop);
  * so end-to-end latency can be measured downstream. headers (may be NULL)
  * are owned by the loop from here on, whatever the result. 0, or -1 when
  * the message could not be queued (the batch will abort). */
-int inv_txloop_produce(inv_txloop_t *loop, const char *topic, int32_t partition, const void *key,
-                       size_t key_len, const void *value, size_t value_len, int64_t timestamp_ms,
-                       rd_kafka_headers_t *headers);
+int inv_txloop_produce(inv_txloop_t *loop, const char *topic, int32_t partition, const void *key, size_t key_len,
+                       const void *value, size_t value_len, int64_t timestamp_ms, rd_kafka_headers_t *headers);
 
 /* Begins the transaction when none is open, for outputs that answer no
  * input of the loop (e.g. a global table's dead letters, from tick): it

@@ -33,9 +33,9 @@ static const inv_enum_sym_t shortage_state_syms[] = {
     {"restored", INV_SHORTAGE_RESTORED},
 };
 
-#define ENUM_DESC(aname, what, syms, list) {aname, what, syms, (int)(sizeof(syms) / sizeof(syms[0])), list}
-const inv_enum_t inv_channel_enum =
-    ENUM_DESC("Channel", "channel", channel_syms, "store, online, marketplace, b2b");
+#define ENUM_DESC(aname, what, syms, list) \
+    { aname, what, syms, (int)(sizeof(syms) / sizeof(syms[0])), list }
+const inv_enum_t inv_channel_enum = ENUM_DESC("Channel", "channel", channel_syms, "store, online, marketplace, b2b");
 const inv_enum_t inv_disposition_enum =
     ENUM_DESC("Disposition", "disposition", disposition_syms, "resellable, damaged");
 const inv_enum_t inv_restock_kind_enum =
@@ -46,24 +46,21 @@ const inv_enum_t inv_movement_type_enum =
 const inv_enum_t inv_shortage_state_enum =
     ENUM_DESC("ShortageState", "shortage state", shortage_state_syms, "low, out_of_stock, restored");
 
-const char *inv_enum_name(const inv_enum_t *e, int v)
-{
+const char *inv_enum_name(const inv_enum_t *e, int v) {
     for (int i = 0; i < e->count; i++)
         if (e->syms[i].value == v)
             return e->syms[i].name;
     return NULL;
 }
 
-int inv_enum_index(const inv_enum_t *e, int v)
-{
+int inv_enum_index(const inv_enum_t *e, int v) {
     for (int i = 0; i < e->count; i++)
         if (e->syms[i].value == v)
             return i;
     return -1;
 }
 
-int inv_enum_parse(const inv_enum_t *e, const char *s, size_t len, int *out)
-{
+int inv_enum_parse(const inv_enum_t *e, const char *s, size_t len, int *out) {
     for (int i = 0; i < e->count; i++)
         if (strlen(e->syms[i].name) == len && memcmp(e->syms[i].name, s, len) == 0) {
             *out = e->syms[i].value;
@@ -73,19 +70,22 @@ int inv_enum_parse(const inv_enum_t *e, const char *s, size_t len, int *out)
 }
 
 const char *inv_channel_to_string(inv_channel_t c) { return inv_enum_name(&inv_channel_enum, (int)c); }
-const char *inv_movement_type_to_string(inv_movement_type_t t) { return inv_enum_name(&inv_movement_type_enum, (int)t); }
-const char *inv_shortage_state_to_string(inv_shortage_state_t s) { return inv_enum_name(&inv_shortage_state_enum, (int)s); }
+const char *inv_movement_type_to_string(inv_movement_type_t t) {
+    return inv_enum_name(&inv_movement_type_enum, (int)t);
+}
+const char *inv_shortage_state_to_string(inv_shortage_state_t s) {
+    return inv_enum_name(&inv_shortage_state_enum, (int)s);
+}
 const char *inv_restock_kind_to_string(inv_restock_kind_t k) { return inv_enum_name(&inv_restock_kind_enum, (int)k); }
 const char *inv_disposition_to_string(inv_disposition_t d) { return inv_enum_name(&inv_disposition_enum, (int)d); }
 
-#define ENUM_FROM_STRING(fn, type, desc)                                       \
-    int fn(const char *s, type *out)                                           \
-    {                                                                          \
-        int v;                                                                 \
-        if (!s || inv_enum_parse(&desc, s, strlen(s), &v))                         \
-            return -1;                                                         \
-        *out = (type)v;                                                        \
-        return 0;                                                              \
+#define ENUM_FROM_STRING(fn, type, desc)                   \
+    int fn(const char *s, type *out) {                     \
+        int v;                                             \
+        if (!s || inv_enum_parse(&desc, s, strlen(s), &v)) \
+            return -1;                                     \
+        *out = (type)v;                                    \
+        return 0;                                          \
     }
 ENUM_FROM_STRING(inv_channel_from_string, inv_channel_t, inv_channel_enum)
 ENUM_FROM_STRING(inv_movement_type_from_string, inv_movement_type_t, inv_movement_type_enum)
@@ -93,41 +93,34 @@ ENUM_FROM_STRING(inv_shortage_state_from_string, inv_shortage_state_t, inv_short
 ENUM_FROM_STRING(inv_restock_kind_from_string, inv_restock_kind_t, inv_restock_kind_enum)
 ENUM_FROM_STRING(inv_disposition_from_string, inv_disposition_t, inv_disposition_enum)
 
-const char *inv_shortage_state_name(inv_shortage_state_t s)
-{
+const char *inv_shortage_state_name(inv_shortage_state_t s) {
     const char *name = inv_shortage_state_to_string(s);
     return name ? name : "none";
 }
 
-inv_shortage_state_t inv_shortage_state_from_name(const char *name)
-{
+inv_shortage_state_t inv_shortage_state_from_name(const char *name) {
     inv_shortage_state_t s;
     return inv_shortage_state_from_string(name, &s) == 0 ? s : INV_SHORTAGE_NONE;
 }
 
 inv_movement_type_t inv_movement_type_of(const inv_event_t *ev, size_t line) {
     switch (ev->kind) {
-    case INV_EVENT_SALE:
-        return INV_MOVE_SALE;
+    case INV_EVENT_SALE: return INV_MOVE_SALE;
     case INV_EVENT_RETURN:
         return ev->lines[line].disposition == INV_DISPOSITION_DAMAGED ? INV_MOVE_RETURN_DAMAGED
                                                                       : INV_MOVE_RETURN_RESELLABLE;
     case INV_EVENT_RESTOCK:
     default:
         switch (ev->restock_kind) {
-        case INV_RESTOCK_ADJUSTMENT:
-            return INV_MOVE_ADJUSTMENT;
-        case INV_RESTOCK_COUNT:
-            return INV_MOVE_COUNT;
+        case INV_RESTOCK_ADJUSTMENT: return INV_MOVE_ADJUSTMENT;
+        case INV_RESTOCK_COUNT: return INV_MOVE_COUNT;
         case INV_RESTOCK_RECEIPT:
-        default:
-            return INV_MOVE_RECEIPT;
+        default: return INV_MOVE_RECEIPT;
         }
     }
 }
 
-int inv_movement_from_line(const inv_event_t *ev, size_t line, char *id_buf, size_t id_buf_size,
-                           inv_movement_t *out) {
+int inv_movement_from_line(const inv_event_t *ev, size_t line, char *id_buf, size_t id_buf_size, inv_movement_t *out) {
     inv_movement_type_t type = inv_movement_type_of(ev, line);
     int n = snprintf(id_buf, id_buf_size, "%s:%s:%zu", inv_movement_type_to_string(type), ev->event_id, line);
     if (n < 0 || (size_t)n >= id_buf_size)
@@ -143,8 +136,7 @@ int inv_movement_from_line(const inv_event_t *ev, size_t line, char *id_buf, siz
     return 0;
 }
 
-int inv_row_key(char *buf, size_t size, const char *sku, const char *location_id)
-{
+int inv_row_key(char *buf, size_t size, const char *sku, const char *location_id) {
     int n = snprintf(buf, size, "%s%c%s", sku, INV_ROW_KEY_SEP, location_id);
     if (n < 0 || (size_t)n >= size) {
         if (size)
@@ -154,8 +146,7 @@ int inv_row_key(char *buf, size_t size, const char *sku, const char *location_id
     return n;
 }
 
-int inv_row_key_split(const char *key, size_t len, size_t *sku_len, const char **location, size_t *loc_len)
-{
+int inv_row_key_split(const char *key, size_t len, size_t *sku_len, const char **location, size_t *loc_len) {
     const char *bar = memrchr(key, INV_ROW_KEY_SEP, len);
     if (!bar)
         return -1;

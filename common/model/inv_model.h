@@ -185,8 +185,7 @@ inv_movement_type_t inv_movement_type_of(const inv_event_t *ev, size_t line);
  * "<type>:<event_id>:<line index>" is written to id_buf (so a re-sent event
  * yields the same ids); out borrows id_buf and ev's strings. Returns 0, or -1
  * when id_buf is too small. */
-int inv_movement_from_line(const inv_event_t *ev, size_t line, char *id_buf, size_t id_buf_size,
-                           inv_movement_t *out);
+int inv_movement_from_line(const inv_event_t *ev, size_t line, char *id_buf, size_t id_buf_size, inv_movement_t *out);
 
 /* ---------------------------------------------------------------- row keys */
 

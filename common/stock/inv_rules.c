@@ -9,14 +9,12 @@ static const char NETWORK_LOCATION[] = "*";
 
 void inv_rules_policy_resolve(const inv_rules_policy_t *location, const inv_rules_policy_t *star,
                               const inv_rules_policy_t *deflt, inv_rules_policy_t *effective,
-                              int64_t *network_threshold)
-{
+                              int64_t *network_threshold) {
     *effective = location ? *location : star ? *star : *deflt;
     *network_threshold = star ? star->safety_stock : deflt->safety_stock;
 }
 
-size_t inv_rules_scratch_size(const inv_movement_t *m)
-{
+size_t inv_rules_scratch_size(const inv_movement_t *m) {
     size_t mid = m && m->movement_id ? strlen(m->movement_id) : 0;
     size_t loc = m && m->location_id ? strlen(m->location_id) : 0;
     size_t reorder = sizeof "reorder:" + mid;
@@ -24,8 +22,7 @@ size_t inv_rules_scratch_size(const inv_movement_t *m)
     return reorder + (per_shortage + loc) + (per_shortage + 1);
 }
 
-inv_shortage_state_t inv_rules_shortage_derive(int64_t available, int64_t threshold)
-{
+inv_shortage_state_t inv_rules_shortage_derive(int64_t available, int64_t threshold) {
     if (available <= 0)
         return INV_SHORTAGE_OUT_OF_STOCK;
     if (available <= threshold)
@@ -33,9 +30,7 @@ inv_shortage_state_t inv_rules_shortage_derive(int64_t available, int64_t thresh
     return INV_SHORTAGE_NONE;
 }
 
-static inv_shortage_state_t shortage_next(inv_shortage_state_t cur, int64_t available,
-                                          int64_t threshold)
-{
+static inv_shortage_state_t shortage_next(inv_shortage_state_t cur, int64_t available, int64_t threshold) {
     inv_shortage_state_t s = inv_rules_shortage_derive(available, threshold);
     if (s != INV_SHORTAGE_NONE)
         return s;
@@ -44,27 +39,21 @@ static inv_shortage_state_t shortage_next(inv_shortage_state_t cur, int64_t avai
     return cur;
 }
 
-static int quantity_valid(const inv_movement_t *m)
-{
+static int quantity_valid(const inv_movement_t *m) {
     switch (m->type) {
     case INV_MOVE_SALE:
     case INV_MOVE_RETURN_RESELLABLE:
     case INV_MOVE_RETURN_DAMAGED:
-    case INV_MOVE_RECEIPT:
-        return m->quantity > 0;
-    case INV_MOVE_COUNT:
-        return m->quantity >= 0;
-    case INV_MOVE_ADJUSTMENT:
-        return 1;
+    case INV_MOVE_RECEIPT: return m->quantity > 0;
+    case INV_MOVE_COUNT: return m->quantity >= 0;
+    case INV_MOVE_ADJUSTMENT: return 1;
     }
     return 0; /* unknown type */
 }
 
-static int row_differs(const inv_stock_row_t *a, const inv_stock_row_t *b)
-{
-    return a->on_hand != b->on_hand || a->unsellable != b->unsellable ||
-           a->on_order != b->on_order || a->available != b->available ||
-           a->shortage != b->shortage;
+static int row_differs(const inv_stock_row_t *a, const inv_stock_row_t *b) {
+    return a->on_hand != b->on_hand || a->unsellable != b->unsellable || a->on_order != b->on_order ||
+           a->available != b->available || a->shortage != b->shortage;
 }
 
 /* Overflow-checked arithmetic: every helper returns nonzero on overflow. */
@@ -72,8 +61,7 @@ static int row_differs(const inv_stock_row_t *a, const inv_stock_row_t *b)
 #define SUB(a, b, r) __builtin_sub_overflow((a), (b), (r))
 
 /* Writes a NUL-terminated string built from parts into *pos, advancing it. */
-static const char *put_id(char **pos, const char *const *parts, size_t n)
-{
+static const char *put_id(char **pos, const char *const *parts, size_t n) {
     char *start = *pos, *p = *pos;
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(parts[i]);
@@ -85,13 +73,11 @@ static const char *put_id(char **pos, const char *const *parts, size_t n)
     return start;
 }
 
-int inv_rules_apply(const inv_movement_t *m, const inv_rules_policy_t *policy,
-                    int64_t network_threshold, inv_stock_row_t *location,
-                    inv_stock_row_t *network, char *scratch, size_t scratch_size,
-                    inv_rules_out_t *out)
-{
-    if (!m || !policy || !location || !network || !out || location == network ||
-        !m->movement_id || !m->sku || !m->location_id)
+int inv_rules_apply(const inv_movement_t *m, const inv_rules_policy_t *policy, int64_t network_threshold,
+                    inv_stock_row_t *location, inv_stock_row_t *network, char *scratch, size_t scratch_size,
+                    inv_rules_out_t *out) {
+    if (!m || !policy || !location || !network || !out || location == network || !m->movement_id || !m->sku ||
+        !m->location_id)
         return INV_RULES_EINVAL;
     if (strcmp(m->location_id, NETWORK_LOCATION) == 0 || !quantity_valid(m))
         return INV_RULES_EINVAL;
@@ -123,9 +109,7 @@ int inv_rules_apply(const inv_movement_t *m, const inv_rules_policy_t *policy,
         l.on_order -= reduce;
         break;
     }
-    case INV_MOVE_COUNT:
-        l.on_hand = q;
-        break;
+    case INV_MOVE_COUNT: l.on_hand = q; break;
     }
     l.available = l.on_hand > 0 ? l.on_hand : 0;
 
@@ -155,8 +139,7 @@ int inv_rules_apply(const inv_movement_t *m, const inv_rules_policy_t *policy,
 
     /* 4. Versions. */
     int l_changed = row_differs(&l, location), n_changed = row_differs(&n, network);
-    if ((l_changed && ADD(l.version, 1, &l.version)) ||
-        (n_changed && ADD(n.version, 1, &n.version)))
+    if ((l_changed && ADD(l.version, 1, &l.version)) || (n_changed && ADD(n.version, 1, &n.version)))
         return INV_RULES_EOVERFLOW;
     if (l_changed)
         l.updated_at_ms = m->occurred_at_ms;
@@ -212,8 +195,7 @@ int inv_rules_apply(const inv_movement_t *m, const inv_rules_policy_t *policy,
 }
 
 void inv_rules_stock_level(const char *sku, const char *location_id, const inv_stock_row_t *row,
-                           inv_stock_level_t *out)
-{
+                           inv_stock_level_t *out) {
     *out = (inv_stock_level_t){
         .sku = sku,
         .location_id = location_id,
@@ -226,9 +208,7 @@ void inv_rules_stock_level(const char *sku, const char *location_id, const inv_s
     };
 }
 
-void inv_rules_row_from_level(const inv_stock_level_t *level, int64_t threshold,
-                              inv_stock_row_t *row)
-{
+void inv_rules_row_from_level(const inv_stock_level_t *level, int64_t threshold, inv_stock_row_t *row) {
     *row = (inv_stock_row_t){
         .on_hand = level->on_hand,
         .unsellable = level->unsellable,
@@ -240,12 +220,10 @@ void inv_rules_row_from_level(const inv_stock_level_t *level, int64_t threshold,
     };
 }
 
-const char *inv_rules_strerror(int err)
-{
+const char *inv_rules_strerror(int err) {
     switch (err) {
     case 0: return "success";
-    case INV_RULES_EINVAL:
-        return "invalid movement (unknown type, location \"*\", or quantity out of range)";
+    case INV_RULES_EINVAL: return "invalid movement (unknown type, location \"*\", or quantity out of range)";
     case INV_RULES_EOVERFLOW: return "stock quantity would overflow a 64-bit integer";
     case INV_RULES_ESCRATCH: return "scratch buffer too small for the output event ids";
     }

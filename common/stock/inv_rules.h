@@ -104,7 +104,8 @@ typedef struct {
     inv_shortage_state_t shortage;
 } inv_stock_row_t;
 
-#define INV_STOCK_ROW_INIT {0, 0, 0, 0, 0, 0, INV_SHORTAGE_NONE}
+#define INV_STOCK_ROW_INIT \
+    { 0, 0, 0, 0, 0, 0, INV_SHORTAGE_NONE }
 
 /* The numbers of a reorder policy, without its key. */
 typedef struct {
@@ -122,7 +123,7 @@ typedef struct {
     int location_changed; /* 1: produce the location row's StockLevel */
     int network_changed;  /* 1: produce the network row's StockLevel */
     int has_reorder;
-    inv_reorder_t reorder; /* on_hand, on_order: after the reorder, i.e.
+    inv_reorder_t reorder;       /* on_hand, on_order: after the reorder, i.e.
                               on_order includes `quantity` */
     size_t shortage_count;       /* 0..2 */
     inv_shortage_t shortages[2]; /* location row's first, then network's */
@@ -154,9 +155,8 @@ size_t inv_rules_scratch_size(const inv_movement_t *m);
  * rows and `out` are then untouched.
  * Ownership: see inv_rules_out_t. Nothing is allocated.
  */
-int inv_rules_apply(const inv_movement_t *m, const inv_rules_policy_t *policy,
-                    int64_t network_threshold, inv_stock_row_t *location,
-                    inv_stock_row_t *network, char *scratch, size_t scratch_size,
+int inv_rules_apply(const inv_movement_t *m, const inv_rules_policy_t *policy, int64_t network_threshold,
+                    inv_stock_row_t *location, inv_stock_row_t *network, char *scratch, size_t scratch_size,
                     inv_rules_out_t *out);
 
 /* Fills a StockLevel view of `row` for encoding. `out` borrows `sku` and
@@ -171,8 +171,7 @@ inv_shortage_state_t inv_rules_shortage_derive(int64_t available, int64_t thresh
 
 /* A row from a StockLevel read back from the changelog, with the shortage
  * state derived under `threshold` (see "Restore" above). */
-void inv_rules_row_from_level(const inv_stock_level_t *level, int64_t threshold,
-                              inv_stock_row_t *row);
+void inv_rules_row_from_level(const inv_stock_level_t *level, int64_t threshold, inv_stock_row_t *row);
 
 /* A static sentence for any inv_rules error code; "unknown error" else. */
 const char *inv_rules_strerror(int err);

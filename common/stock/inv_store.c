@@ -73,10 +73,10 @@ struct inv_store_s {
     atomic_int grow_pending;
     atomic_uint_fast64_t growths;
     atomic_int_fast64_t next_growth_ns; /* no growth ahead of need before this */
-    atomic_int map_lost; /* a failed resize could not map the old size again */
+    atomic_int map_lost;                /* a failed resize could not map the old size again */
     atomic_uint_fast64_t write_errors;
     atomic_int last_write_error;
-    int writemap; /* MDB_WRITEMAP: the map's blocks are reserved up front */
+    int writemap;   /* MDB_WRITEMAP: the map's blocks are reserved up front */
     int env_opened; /* mdb_env_open succeeded on env */
     atomic_int_fast64_t last_reader_check_ns;
     char instance_id[64];
@@ -94,29 +94,25 @@ struct inv_store_txn_s {
 
 /* ---- encoding ------------------------------------------------------------ */
 
-static void put_i64(unsigned char *p, int64_t v)
-{
+static void put_i64(unsigned char *p, int64_t v) {
     uint64_t u = (uint64_t)v;
     for (int i = 0; i < 8; i++)
         p[i] = (unsigned char)(u >> (8 * i));
 }
 
-static int64_t get_i64(const unsigned char *p)
-{
+static int64_t get_i64(const unsigned char *p) {
     uint64_t u = 0;
     for (int i = 0; i < 8; i++)
         u |= (uint64_t)p[i] << (8 * i);
     return (int64_t)u;
 }
 
-static void put_be(unsigned char *p, uint64_t v, int bytes)
-{
+static void put_be(unsigned char *p, uint64_t v, int bytes) {
     for (int i = 0; i < bytes; i++)
         p[i] = (unsigned char)(v >> (8 * (bytes - 1 - i)));
 }
 
-static uint64_t get_be(const unsigned char *p, int bytes)
-{
+static uint64_t get_be(const unsigned char *p, int bytes) {
     uint64_t v = 0;
     for (int i = 0; i < bytes; i++)
         v = v << 8 | p[i];
@@ -132,14 +128,12 @@ typedef struct {
     size_t len, max;
 } skey_t;
 
-static void key_init(skey_t *k, size_t max)
-{
+static void key_init(skey_t *k, size_t max) {
     k->len = 0;
     k->max = max < sizeof k->b ? max : sizeof k->b;
 }
 
-static int key_add(skey_t *k, const void *d, size_t n)
-{
+static int key_add(skey_t *k, const void *d, size_t n) {
     if (n > k->max - k->len)
         return INV_STORE_KEY_TOO_LONG;
     memcpy(k->b + k->len, d, n);
@@ -147,8 +141,7 @@ static int key_add(skey_t *k, const void *d, size_t n)
     return 0;
 }
 
-static int key_add_be(skey_t *k, uint64_t v, int bytes)
-{
+static int key_add_be(skey_t *k, uint64_t v, int bytes) {
     unsigned char b[8];
     put_be(b, v, bytes);
     return key_add(k, b, (size_t)bytes);
@@ -160,8 +153,7 @@ static int key_add_be(skey_t *k, uint64_t v, int bytes)
 #define INV_STORE_KEY_HASH fnv1a64
 #endif
 
-static uint64_t fnv1a64(const char *s, size_t n)
-{
+static uint64_t fnv1a64(const char *s, size_t n) {
     uint64_t h = 14695981039346656037ULL;
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
@@ -175,8 +167,7 @@ static uint64_t fnv1a64(const char *s, size_t n)
  * in full after its fixed part: a second \0 in a key marks the long form,
  * and a hash collision is detected by comparing b, never merged.
  */
-static int key_pair(skey_t *k, const char *a, const char *b, int *long_form)
-{
+static int key_pair(skey_t *k, const char *a, const char *b, int *long_form) {
     size_t la = strlen(a), lb = strlen(b);
     *long_form = 0;
     if (k->len + la + 1 + lb <= k->max) {
@@ -195,8 +186,7 @@ static int key_pair(skey_t *k, const char *a, const char *b, int *long_form)
 
 static MDB_val key_val(skey_t *k) { return (MDB_val){k->len, k->b}; }
 
-static int has_prefix(const MDB_val *k, const skey_t *prefix)
-{
+static int has_prefix(const MDB_val *k, const skey_t *prefix) {
     return k->mv_size >= prefix->len && memcmp(k->mv_data, prefix->b, prefix->len) == 0;
 }
 
@@ -211,9 +201,8 @@ typedef struct {
 /* Splits the pair key at `off` of an entry whose record has a `fixed`-size
  * part into copies of a and b (b from the record in the long form), and
  * checks the record's size. */
-static int pair_split(const MDB_val *k, size_t off, const MDB_val *v, size_t fixed, pair_buf_t *buf,
-                      const char **a, const char **b)
-{
+static int pair_split(const MDB_val *k, size_t off, const MDB_val *v, size_t fixed, pair_buf_t *buf, const char **a,
+                      const char **b) {
     if (k->mv_size < off || k->mv_size - off > INV_STORE_MAX_KEY)
         return INV_STORE_FORMAT;
     size_t n = k->mv_size - off;
@@ -235,8 +224,7 @@ static int pair_split(const MDB_val *k, size_t off, const MDB_val *v, size_t fix
     return 0;
 }
 
-static void row_encode(unsigned char v[ROW_SIZE], const inv_stock_row_t *r)
-{
+static void row_encode(unsigned char v[ROW_SIZE], const inv_stock_row_t *r) {
     memset(v, 0, ROW_SIZE);
     v[0] = FORMAT_VERSION;
     v[1] = (unsigned char)r->shortage;
@@ -245,8 +233,7 @@ static void row_encode(unsigned char v[ROW_SIZE], const inv_stock_row_t *r)
         put_i64(v + 8 + 8 * i, f[i]);
 }
 
-static int row_decode(const MDB_val *val, inv_stock_row_t *r)
-{
+static int row_decode(const MDB_val *val, inv_stock_row_t *r) {
     const unsigned char *v = val->mv_data;
     if (val->mv_size < ROW_SIZE || v[0] != FORMAT_VERSION || v[1] > INV_SHORTAGE_RESTORED)
         return INV_STORE_FORMAT;
@@ -263,8 +250,7 @@ static int row_decode(const MDB_val *val, inv_stock_row_t *r)
 }
 
 /* Policy and meta records: three int64s behind the format byte. */
-static void triple_encode(unsigned char v[POLICY_SIZE], int64_t a, int64_t b, int64_t c)
-{
+static void triple_encode(unsigned char v[POLICY_SIZE], int64_t a, int64_t b, int64_t c) {
     memset(v, 0, POLICY_SIZE);
     v[0] = FORMAT_VERSION;
     put_i64(v + 8, a);
@@ -272,8 +258,7 @@ static void triple_encode(unsigned char v[POLICY_SIZE], int64_t a, int64_t b, in
     put_i64(v + 24, c);
 }
 
-static int triple_decode(const MDB_val *val, int64_t *a, int64_t *b, int64_t *c)
-{
+static int triple_decode(const MDB_val *val, int64_t *a, int64_t *b, int64_t *c) {
     const unsigned char *v = val->mv_data;
     if (val->mv_size < POLICY_SIZE || v[0] != FORMAT_VERSION)
         return INV_STORE_FORMAT;
@@ -285,15 +270,13 @@ static int triple_decode(const MDB_val *val, int64_t *a, int64_t *b, int64_t *c)
 
 /* ---- txn plumbing -------------------------------------------------------- */
 
-static int check_read(const inv_store_txn_t *t)
-{
+static int check_read(const inv_store_txn_t *t) {
     if (!t)
         return EINVAL;
     return t->failed ? INV_STORE_TXN_FAILED : 0;
 }
 
-static int check_write(const inv_store_txn_t *t)
-{
+static int check_write(const inv_store_txn_t *t) {
     if (!t)
         return EINVAL;
     if (t->readonly)
@@ -308,8 +291,7 @@ static int check_write(const inv_store_txn_t *t)
  * middle of a run of pages. Told apart from a real I/O error by the file
  * system having no block left for us.
  */
-static int precise_write_error(inv_store_t *s, int rc)
-{
+static int precise_write_error(inv_store_t *s, int rc) {
     struct statvfs vfs;
     int fd;
     if (rc != EIO || s->writemap || mdb_env_get_fd(s->env, &fd) != 0 || fstatvfs(fd, &vfs) != 0)
@@ -318,16 +300,14 @@ static int precise_write_error(inv_store_t *s, int rc)
     return blocks * vfs.f_frsize < s->psize ? ENOSPC : rc;
 }
 
-static void note_write_error(inv_store_t *s, int rc)
-{
+static void note_write_error(inv_store_t *s, int rc) {
     if (rc != INV_STORE_MAP_FULL)
         atomic_fetch_add(&s->write_errors, 1);
     atomic_store(&s->last_write_error, rc);
 }
 
 /* A write operation failed: LMDB has poisoned the txn, remember why. */
-static int write_failed(inv_store_txn_t *t, int rc)
-{
+static int write_failed(inv_store_txn_t *t, int rc) {
     if (rc == MDB_MAP_FULL) {
         atomic_store(&t->store->grow_pending, 1);
         rc = INV_STORE_MAP_FULL;
@@ -340,8 +320,7 @@ static int write_failed(inv_store_txn_t *t, int rc)
     return rc;
 }
 
-static int txn_put(inv_store_txn_t *t, int db, skey_t *k, void *data, size_t size, unsigned flags)
-{
+static int txn_put(inv_store_txn_t *t, int db, skey_t *k, void *data, size_t size, unsigned flags) {
     MDB_val key = key_val(k), val = {size, data};
     int rc = mdb_put(t->txn, t->store->dbi[db], &key, &val, flags);
     if (rc == MDB_KEYEXIST)
@@ -349,8 +328,7 @@ static int txn_put(inv_store_txn_t *t, int db, skey_t *k, void *data, size_t siz
     return rc ? write_failed(t, rc) : 0;
 }
 
-static int txn_del(inv_store_txn_t *t, int db, skey_t *k)
-{
+static int txn_del(inv_store_txn_t *t, int db, skey_t *k) {
     MDB_val key = key_val(k);
     int rc = mdb_del(t->txn, t->store->dbi[db], &key, NULL);
     if (rc == MDB_NOTFOUND)
@@ -358,8 +336,7 @@ static int txn_del(inv_store_txn_t *t, int db, skey_t *k)
     return rc ? write_failed(t, rc) : 0;
 }
 
-static int txn_get(inv_store_txn_t *t, int db, skey_t *k, MDB_val *val)
-{
+static int txn_get(inv_store_txn_t *t, int db, skey_t *k, MDB_val *val) {
     MDB_val key = key_val(k);
     return mdb_get(t->txn, t->store->dbi[db], &key, val);
 }
@@ -368,8 +345,7 @@ static int txn_get(inv_store_txn_t *t, int db, skey_t *k, MDB_val *val)
  * or no out), a read error, MDB_NOTFOUND, or INV_STORE_FORMAT when its size
  * is not `size`. */
 static int txn_get_sized(inv_store_txn_t *t, int db, void (*key_of)(const inv_store_txn_t *, skey_t *, int32_t),
-                         int32_t p, const void *out, size_t size, MDB_val *v)
-{
+                         int32_t p, const void *out, size_t size, MDB_val *v) {
     int rc = check_read(t);
     if (rc || p < 0 || !out)
         return rc ? rc : EINVAL;
@@ -380,8 +356,7 @@ static int txn_get_sized(inv_store_txn_t *t, int db, void (*key_of)(const inv_st
     return v->mv_size == size ? 0 : INV_STORE_FORMAT;
 }
 
-static int tail_is(const MDB_val *v, size_t fixed, const char *full)
-{
+static int tail_is(const MDB_val *v, size_t fixed, const char *full) {
     size_t n = strlen(full);
     return v->mv_size == fixed + n && memcmp((const char *)v->mv_data + fixed, full, n) == 0;
 }
@@ -390,9 +365,7 @@ static int tail_is(const MDB_val *v, size_t fixed, const char *full)
  * pair's second string) in the long form. A get or a put of a long key
  * whose record belongs to another string is INV_STORE_KEY_COLLISION: the
  * pair can never be stored, and its caller must not retry. */
-static int rec_get(inv_store_txn_t *t, int db, skey_t *k, int long_form, const char *full,
-                   size_t fixed, MDB_val *v)
-{
+static int rec_get(inv_store_txn_t *t, int db, skey_t *k, int long_form, const char *full, size_t fixed, MDB_val *v) {
     int rc = txn_get(t, db, k, v);
     if (rc)
         return rc;
@@ -401,9 +374,8 @@ static int rec_get(inv_store_txn_t *t, int db, skey_t *k, int long_form, const c
     return tail_is(v, fixed, full) ? 0 : INV_STORE_KEY_COLLISION;
 }
 
-static int rec_put(inv_store_txn_t *t, int db, skey_t *k, int long_form, const char *full,
-                   const unsigned char *fixed, size_t fixed_size)
-{
+static int rec_put(inv_store_txn_t *t, int db, skey_t *k, int long_form, const char *full, const unsigned char *fixed,
+                   size_t fixed_size) {
     size_t n = long_form ? strlen(full) : 0;
     if (long_form) {
         MDB_val cur;
@@ -423,9 +395,7 @@ static int rec_put(inv_store_txn_t *t, int db, skey_t *k, int long_form, const c
     return 0;
 }
 
-static int rec_del(inv_store_txn_t *t, int db, skey_t *k, int long_form, const char *full,
-                   size_t fixed_size)
-{
+static int rec_del(inv_store_txn_t *t, int db, skey_t *k, int long_form, const char *full, size_t fixed_size) {
     if (long_form) {
         MDB_val cur;
         int rc = rec_get(t, db, k, 1, full, fixed_size, &cur);
@@ -435,8 +405,7 @@ static int rec_del(inv_store_txn_t *t, int db, skey_t *k, int long_form, const c
     return txn_del(t, db, k);
 }
 
-static void maybe_reader_check(inv_store_t *s)
-{
+static void maybe_reader_check(inv_store_t *s) {
     int_fast64_t now = inv_time_mono_coarse_ns(), last = atomic_load(&s->last_reader_check_ns);
     if (now - last < READER_CHECK_INTERVAL_NS)
         return;
@@ -444,8 +413,7 @@ static void maybe_reader_check(inv_store_t *s)
         mdb_reader_check(s->env, NULL);
 }
 
-static uint64_t used_bytes(const inv_store_t *s, const MDB_envinfo *info)
-{
+static uint64_t used_bytes(const inv_store_t *s, const MDB_envinfo *info) {
     return ((uint64_t)info->me_last_pgno + 1) * s->psize;
 }
 
@@ -457,8 +425,7 @@ int inv_store_no_room(int err) { return err == ENOSPC || err == EDQUOT || err ==
  * on a full disk the first store into a page without a block is a SIGBUS.
  * Reserving the blocks of [from, to) here turns that into ENOSPC now.
  */
-static int reserve_map(inv_store_t *s, uint64_t from, uint64_t to)
-{
+static int reserve_map(inv_store_t *s, uint64_t from, uint64_t to) {
     int fd, rc;
     if (!s->writemap || to <= from)
         return 0;
@@ -474,8 +441,7 @@ static int reserve_map(inv_store_t *s, uint64_t from, uint64_t to)
  * new blocks. On failure the map is back at `old`, which with MDB_WRITEMAP
  * truncates the file to it and so releases a partial reservation. Needs no
  * txn open in the process (map_lock held exclusively, or opening). */
-static int resize_map(inv_store_t *s, size_t old, size_t size)
-{
+static int resize_map(inv_store_t *s, size_t old, size_t size) {
     int rc = mdb_env_set_mapsize(s->env, size);
     if (rc == 0 && s->writemap) {
         MDB_envinfo info;
@@ -491,14 +457,13 @@ static int resize_map(inv_store_t *s, size_t old, size_t size)
  * used. Waits for the process's open txns: the mapping moves. A growth
  * ahead of need that finds no room is not an error (the map still has
  * room; tried again a second later); one after INV_STORE_MAP_FULL is. */
-static int maybe_grow(inv_store_t *s)
-{
+static int maybe_grow(inv_store_t *s) {
     MDB_envinfo info;
     pthread_rwlock_rdlock(&s->map_lock);
     mdb_env_info(s->env, &info);
     pthread_rwlock_unlock(&s->map_lock);
-    if (!atomic_load(&s->grow_pending) &&
-        (used_bytes(s, &info) * 4 <= (uint64_t)info.me_mapsize * 3 || inv_time_mono_coarse_ns() < atomic_load(&s->next_growth_ns)))
+    if (!atomic_load(&s->grow_pending) && (used_bytes(s, &info) * 4 <= (uint64_t)info.me_mapsize * 3 ||
+                                           inv_time_mono_coarse_ns() < atomic_load(&s->next_growth_ns)))
         return 0;
 
     int rc = 0;
@@ -526,8 +491,7 @@ static int maybe_grow(inv_store_t *s)
 }
 
 /* Another process grew the map beyond ours: adopt its size. */
-static int adopt_map_size(inv_store_t *s)
-{
+static int adopt_map_size(inv_store_t *s) {
     MDB_envinfo info;
     pthread_rwlock_wrlock(&s->map_lock);
     mdb_env_info(s->env, &info);
@@ -536,8 +500,7 @@ static int adopt_map_size(inv_store_t *s)
     return rc;
 }
 
-int inv_store_txn_begin(inv_store_t *s, int readonly, inv_store_txn_t **out)
-{
+int inv_store_txn_begin(inv_store_t *s, int readonly, inv_store_txn_t **out) {
     if (!s || !out)
         return EINVAL;
     *out = NULL;
@@ -576,14 +539,12 @@ fail:
     return rc;
 }
 
-static void txn_free(inv_store_txn_t *t)
-{
+static void txn_free(inv_store_txn_t *t) {
     pthread_rwlock_unlock(&t->store->map_lock);
     free(t);
 }
 
-int inv_store_txn_commit(inv_store_txn_t *t)
-{
+int inv_store_txn_commit(inv_store_txn_t *t) {
     if (!t)
         return EINVAL;
     int rc;
@@ -608,8 +569,7 @@ int inv_store_txn_commit(inv_store_txn_t *t)
     return rc;
 }
 
-void inv_store_txn_abort(inv_store_txn_t *t)
-{
+void inv_store_txn_abort(inv_store_txn_t *t) {
     if (!t)
         return;
     mdb_txn_abort(t->txn);
@@ -618,8 +578,7 @@ void inv_store_txn_abort(inv_store_txn_t *t)
 
 /* ---- open and close ------------------------------------------------------- */
 
-static int mkdir_p(const char *dir)
-{
+static int mkdir_p(const char *dir) {
     char path[4096];
     size_t n = strlen(dir);
     if (n == 0 || n >= sizeof path)
@@ -640,8 +599,7 @@ static int mkdir_p(const char *dir)
     return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 }
 
-static void make_instance_id(char out[33])
-{
+static void make_instance_id(char out[33]) {
     unsigned char r[16];
     size_t got = 0;
     while (got < sizeof r) {
@@ -666,8 +624,7 @@ static void make_instance_id(char out[33])
 }
 
 /* Claims `dir` for this process: EBUSY if it is open here already. */
-static int env_register(inv_store_t *s, const char *dir)
-{
+static int env_register(inv_store_t *s, const char *dir) {
     struct stat st;
     if (stat(dir, &st) != 0)
         return errno;
@@ -691,8 +648,7 @@ static int env_register(inv_store_t *s, const char *dir)
     return rc;
 }
 
-static void env_unregister(inv_store_t *s)
-{
+static void env_unregister(inv_store_t *s) {
     if (!s->registered)
         return;
     pthread_mutex_lock(&open_envs_lock);
@@ -707,8 +663,7 @@ static void env_unregister(inv_store_t *s)
     s->registered = NULL;
 }
 
-static inv_store_t *store_new(void)
-{
+static inv_store_t *store_new(void) {
     inv_store_t *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
@@ -722,8 +677,7 @@ static inv_store_t *store_new(void)
     return s;
 }
 
-static void store_free(inv_store_t *s)
-{
+static void store_free(inv_store_t *s) {
     if (s->env)
         mdb_env_close(s->env);
     if (s->lock_fd >= 0)
@@ -735,8 +689,7 @@ static void store_free(inv_store_t *s)
 
 /* Opens the named DBs, checks the format and reads (or, writable, creates)
  * the instance id, in one txn. */
-static int store_init_dbs(inv_store_t *s)
-{
+static int store_init_dbs(inv_store_t *s) {
     MDB_txn *txn;
     int rc = mdb_txn_begin(s->env, NULL, s->readonly ? MDB_RDONLY : 0, &txn);
     if (rc)
@@ -781,8 +734,7 @@ static int store_init_dbs(inv_store_t *s)
     return mdb_txn_commit(txn); /* keeps the DB handles */
 }
 
-static int store_env_create(inv_store_t *s, unsigned max_readers)
-{
+static int store_env_create(inv_store_t *s, unsigned max_readers) {
     int rc = mdb_env_create(&s->env);
     if (!rc)
         rc = mdb_env_set_maxdbs(s->env, DB_COUNT);
@@ -791,16 +743,14 @@ static int store_env_create(inv_store_t *s, unsigned max_readers)
     return rc;
 }
 
-static void store_env_sizes(inv_store_t *s)
-{
+static void store_env_sizes(inv_store_t *s) {
     MDB_stat st;
     mdb_env_stat(s->env, &st);
     s->psize = st.ms_psize;
     s->maxkey = (size_t)mdb_env_get_maxkeysize(s->env);
 }
 
-static int read_small_file(const char *path, char *buf, size_t size)
-{
+static int read_small_file(const char *path, char *buf, size_t size) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno;
@@ -815,8 +765,7 @@ static int read_small_file(const char *path, char *buf, size_t size)
  * unsynced commits (see BOOT_FILE), then, for a writer that will not sync
  * its commits, records the current boot. Falls back to syncing commits
  * (*sync = LAZY_META) when the boot cannot be recorded. */
-static int boot_guard(inv_store_t *s, const char *dir, inv_store_sync_t *sync)
-{
+static int boot_guard(inv_store_t *s, const char *dir, inv_store_sync_t *sync) {
     char boot[64] = "", recorded[64] = "", path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, BOOT_FILE);
     if (read_small_file(BOOT_ID_PATH, boot, sizeof boot) != 0 || !boot[0])
@@ -879,8 +828,7 @@ static int boot_guard(inv_store_t *s, const char *dir, inv_store_sync_t *sync)
  * No environment of `dir` is open in this process (env_register), so
  * closing this descriptor drops none of LMDB's fcntl locks.
  */
-static int reserve_lock_file(const char *dir, unsigned max_readers)
-{
+static int reserve_lock_file(const char *dir, unsigned max_readers) {
     char path[4200];
     struct stat st;
     snprintf(path, sizeof path, "%s/lock.mdb", dir);
@@ -899,8 +847,7 @@ static int reserve_lock_file(const char *dir, unsigned max_readers)
 
 /* Opens the LMDB environment with `flags` (MDB_WRITEMAP: reserving the
  * whole map) and its named DBs. */
-static int env_open(inv_store_t *s, const char *dir, unsigned flags, size_t map, unsigned max_readers)
-{
+static int env_open(inv_store_t *s, const char *dir, unsigned flags, size_t map, unsigned max_readers) {
     int rc;
     s->writemap = (flags & MDB_WRITEMAP) != 0;
     if ((rc = store_env_create(s, max_readers)) || (rc = mdb_env_set_mapsize(s->env, map)) ||
@@ -929,8 +876,7 @@ static int env_open(inv_store_t *s, const char *dir, unsigned flags, size_t map,
  * made it as large as the map, and a partial reservation may hold blocks
  * that the writes to come need. Pages past the last one in use belong to
  * no committed txn, so no reader (of any process) looks at them. */
-static void env_close_unreserved(inv_store_t *s, const char *dir)
-{
+static void env_close_unreserved(inv_store_t *s, const char *dir) {
     uint64_t used = 0;
     MDB_envinfo info;
     if (s->env_opened && mdb_env_info(s->env, &info) == 0)
@@ -945,16 +891,14 @@ static void env_close_unreserved(inv_store_t *s, const char *dir)
         return; /* only space given back; the writes to come report what they lack */
 }
 
-int inv_store_open(const char *dir, const inv_store_options_t *opts, inv_store_t **out)
-{
+int inv_store_open(const char *dir, const inv_store_options_t *opts, inv_store_t **out) {
     if (!dir || !out)
         return EINVAL;
     *out = NULL;
     inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
     if (opts)
         o = *opts;
-    if (o.sync != INV_STORE_SYNC_LAZY_META && o.sync != INV_STORE_SYNC_FULL &&
-        o.sync != INV_STORE_SYNC_NONE)
+    if (o.sync != INV_STORE_SYNC_LAZY_META && o.sync != INV_STORE_SYNC_FULL && o.sync != INV_STORE_SYNC_NONE)
         return EINVAL;
     int rc = mkdir_p(dir);
     if (rc)
@@ -1005,8 +949,7 @@ fail:
     return rc;
 }
 
-int inv_store_open_readonly(const char *dir, inv_store_t **out)
-{
+int inv_store_open_readonly(const char *dir, inv_store_t **out) {
     if (!dir || !out)
         return EINVAL;
     *out = NULL;
@@ -1033,8 +976,7 @@ fail:
     return rc;
 }
 
-void inv_store_close(inv_store_t *s)
-{
+void inv_store_close(inv_store_t *s) {
     if (!s)
         return;
     /* Synced: nothing an OS crash could lose, the boot record can go. */
@@ -1047,8 +989,7 @@ const char *inv_store_instance_id(const inv_store_t *s) { return s ? s->instance
 
 int inv_store_was_reset(const inv_store_t *s) { return s ? s->was_reset : 0; }
 
-int inv_store_sync(inv_store_t *s)
-{
+int inv_store_sync(inv_store_t *s) {
     if (!s)
         return EINVAL;
     if (s->readonly)
@@ -1056,8 +997,7 @@ int inv_store_sync(inv_store_t *s)
     return mdb_env_sync(s->env, 1);
 }
 
-int inv_store_reader_check(inv_store_t *s, int *dead)
-{
+int inv_store_reader_check(inv_store_t *s, int *dead) {
     if (!s)
         return EINVAL;
     int d = 0, rc = mdb_reader_check(s->env, &d);
@@ -1067,8 +1007,7 @@ int inv_store_reader_check(inv_store_t *s, int *dead)
     return rc;
 }
 
-int inv_store_info(inv_store_t *s, inv_store_info_t *info)
-{
+int inv_store_info(inv_store_t *s, inv_store_info_t *info) {
     if (!s || !info)
         return EINVAL;
     MDB_envinfo ei;
@@ -1092,9 +1031,8 @@ int inv_store_info(inv_store_t *s, inv_store_info_t *info)
 
 /* ---- stock rows ------------------------------------------------------------ */
 
-static int stock_key(const inv_store_txn_t *t, skey_t *k, int32_t p, const char *sku,
-                     const char *location, int *long_form)
-{
+static int stock_key(const inv_store_txn_t *t, skey_t *k, int32_t p, const char *sku, const char *location,
+                     int *long_form) {
     if (p < 0 || !sku || !location)
         return EINVAL;
     key_init(k, t->store->maxkey);
@@ -1102,9 +1040,7 @@ static int stock_key(const inv_store_txn_t *t, skey_t *k, int32_t p, const char 
     return rc ? rc : key_pair(k, sku, location, long_form);
 }
 
-int inv_store_stock_get(inv_store_txn_t *t, int32_t p, const char *sku, const char *location,
-                        inv_stock_row_t *row)
-{
+int inv_store_stock_get(inv_store_txn_t *t, int32_t p, const char *sku, const char *location, inv_stock_row_t *row) {
     skey_t k;
     MDB_val v;
     int lf, rc = check_read(t);
@@ -1116,8 +1052,7 @@ int inv_store_stock_get(inv_store_txn_t *t, int32_t p, const char *sku, const ch
 }
 
 int inv_store_stock_put(inv_store_txn_t *t, int32_t p, const char *sku, const char *location,
-                        const inv_stock_row_t *row)
-{
+                        const inv_stock_row_t *row) {
     skey_t k;
     unsigned char v[ROW_SIZE];
     int lf, rc = check_write(t);
@@ -1127,8 +1062,7 @@ int inv_store_stock_put(inv_store_txn_t *t, int32_t p, const char *sku, const ch
     return rec_put(t, DB_STOCK, &k, lf, location, v, sizeof v);
 }
 
-int inv_store_stock_delete(inv_store_txn_t *t, int32_t p, const char *sku, const char *location)
-{
+int inv_store_stock_delete(inv_store_txn_t *t, int32_t p, const char *sku, const char *location) {
     skey_t k;
     int lf, rc = check_write(t);
     if (rc || (rc = stock_key(t, &k, p, sku, location, &lf)))
@@ -1137,8 +1071,7 @@ int inv_store_stock_delete(inv_store_txn_t *t, int32_t p, const char *sku, const
 }
 
 /* Decodes a stock entry and hands it to cb. */
-static int stock_visit(const MDB_val *key, const MDB_val *val, inv_store_stock_cb cb, void *opaque)
-{
+static int stock_visit(const MDB_val *key, const MDB_val *val, inv_store_stock_cb cb, void *opaque) {
     pair_buf_t buf;
     const char *sku, *loc;
     inv_stock_row_t row;
@@ -1151,8 +1084,7 @@ static int stock_visit(const MDB_val *key, const MDB_val *val, inv_store_stock_c
 }
 
 /* Calls cb for every entry of `prefix` from the cursor's SET_RANGE on it. */
-static int cursor_visit_prefix(MDB_cursor *c, skey_t *prefix, inv_store_stock_cb cb, void *opaque)
-{
+static int cursor_visit_prefix(MDB_cursor *c, skey_t *prefix, inv_store_stock_cb cb, void *opaque) {
     MDB_val key = key_val(prefix), val;
     int rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
     while (rc == 0 && has_prefix(&key, prefix)) {
@@ -1163,9 +1095,8 @@ static int cursor_visit_prefix(MDB_cursor *c, skey_t *prefix, inv_store_stock_cb
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-int inv_store_stock_foreach(inv_store_txn_t *t, const char *sku, const char *location,
-                            inv_store_stock_cb cb, void *opaque)
-{
+int inv_store_stock_foreach(inv_store_txn_t *t, const char *sku, const char *location, inv_store_stock_cb cb,
+                            void *opaque) {
     int rc = check_read(t);
     if (rc || !sku || !cb)
         return rc ? rc : EINVAL;
@@ -1210,8 +1141,7 @@ int inv_store_stock_foreach(inv_store_txn_t *t, const char *sku, const char *loc
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-int inv_store_stock_scan(inv_store_txn_t *t, int32_t partition, inv_store_stock_cb cb, void *opaque)
-{
+int inv_store_stock_scan(inv_store_txn_t *t, int32_t partition, inv_store_stock_cb cb, void *opaque) {
     int rc = check_read(t);
     if (rc || !cb)
         return rc ? rc : EINVAL;
@@ -1241,9 +1171,8 @@ int inv_store_stock_scan(inv_store_txn_t *t, int32_t partition, inv_store_stock_
 
 /* ---- dedup ----------------------------------------------------------------- */
 
-int inv_store_dedup_seen_or_add(inv_store_txn_t *t, int32_t p, const void *movement_id, size_t n,
-                                int64_t ts_ms, int *seen)
-{
+int inv_store_dedup_seen_or_add(inv_store_txn_t *t, int32_t p, const void *movement_id, size_t n, int64_t ts_ms,
+                                int *seen) {
     int rc = check_write(t);
     if (rc || p < 0 || !movement_id || !n || !seen)
         return rc ? rc : EINVAL;
@@ -1267,8 +1196,7 @@ int inv_store_dedup_seen_or_add(inv_store_txn_t *t, int32_t p, const void *movem
     return 0;
 }
 
-size_t inv_store_dedup_entry_put(unsigned char *dst, const void *id, size_t id_len, int64_t applied_at_ms)
-{
+size_t inv_store_dedup_entry_put(unsigned char *dst, const void *id, size_t id_len, int64_t applied_at_ms) {
     if (id_len > 0xFFFF)
         return 0;
     put_be(dst, id_len, 2);
@@ -1278,8 +1206,7 @@ size_t inv_store_dedup_entry_put(unsigned char *dst, const void *id, size_t id_l
 }
 
 int inv_store_dedup_entry_next(const unsigned char **cur, const unsigned char *end, const unsigned char **id,
-                               size_t *id_len, int64_t *applied_at_ms)
-{
+                               size_t *id_len, int64_t *applied_at_ms) {
     size_t left = (size_t)(end - *cur);
     if (left == 0)
         return 0;
@@ -1295,8 +1222,7 @@ int inv_store_dedup_entry_next(const unsigned char **cur, const unsigned char *e
     return 1;
 }
 
-int inv_store_dedup_id_next(const char **cur, const char *end, char id[INV_STORE_MAX_KEY + 1])
-{
+int inv_store_dedup_id_next(const char **cur, const char *end, char id[INV_STORE_MAX_KEY + 1]) {
     while (*cur < end) {
         const char *p = *cur, *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -1310,9 +1236,7 @@ int inv_store_dedup_id_next(const char **cur, const char *end, char id[INV_STORE
     return 0;
 }
 
-int inv_store_dedup_prune(inv_store_txn_t *t, int32_t p, int64_t older_than_ms, size_t max,
-                          size_t *pruned)
-{
+int inv_store_dedup_prune(inv_store_txn_t *t, int32_t p, int64_t older_than_ms, size_t max, size_t *pruned) {
     size_t n = 0;
     int rc = check_write(t);
     if (pruned)
@@ -1337,8 +1261,7 @@ int inv_store_dedup_prune(inv_store_txn_t *t, int32_t p, int64_t older_than_ms, 
         skey_t id;
         key_init(&id, t->store->maxkey);
         key_add_be(&id, (uint32_t)p, 4);
-        if ((rc = key_add(&id, (const char *)key.mv_data + 12, key.mv_size - 12)) ||
-            (rc = txn_del(t, DB_DEDUP, &id)))
+        if ((rc = key_add(&id, (const char *)key.mv_data + 12, key.mv_size - 12)) || (rc = txn_del(t, DB_DEDUP, &id)))
             break;
         if ((rc = mdb_cursor_del(c, 0)) != 0) {
             rc = write_failed(t, rc);
@@ -1355,14 +1278,12 @@ int inv_store_dedup_prune(inv_store_txn_t *t, int32_t p, int64_t older_than_ms, 
 
 /* ---- per-partition meta -------------------------------------------------- */
 
-static void partition_key(const inv_store_txn_t *t, skey_t *k, int32_t p)
-{
+static void partition_key(const inv_store_txn_t *t, skey_t *k, int32_t p) {
     key_init(k, t->store->maxkey);
     key_add_be(k, (uint32_t)p, 4);
 }
 
-int inv_store_meta_get(inv_store_txn_t *t, int32_t p, inv_store_meta_t *meta)
-{
+int inv_store_meta_get(inv_store_txn_t *t, int32_t p, inv_store_meta_t *meta) {
     MDB_val v;
     int rc = txn_get_sized(t, DB_PMETA, partition_key, p, meta, META_SIZE, &v);
     if (rc)
@@ -1370,8 +1291,7 @@ int inv_store_meta_get(inv_store_txn_t *t, int32_t p, inv_store_meta_t *meta)
     return triple_decode(&v, &meta->input_offset, &meta->changelog_offset, &meta->dedup_log_offset);
 }
 
-int inv_store_meta_put(inv_store_txn_t *t, int32_t p, const inv_store_meta_t *meta)
-{
+int inv_store_meta_put(inv_store_txn_t *t, int32_t p, const inv_store_meta_t *meta) {
     int rc = check_write(t);
     if (rc || p < 0 || !meta)
         return rc ? rc : EINVAL;
@@ -1385,8 +1305,7 @@ int inv_store_meta_put(inv_store_txn_t *t, int32_t p, const inv_store_meta_t *me
 /* Calls each(ctx, key, value) for every record of db in key order, until
  * it returns non-zero (returned). 0 at the end, or an LMDB error. */
 static int db_foreach(inv_store_txn_t *t, int db, int (*each)(void *ctx, const MDB_val *k, const MDB_val *v),
-                      void *ctx)
-{
+                      void *ctx) {
     MDB_cursor *c;
     int rc = mdb_cursor_open(t->txn, t->store->dbi[db], &c);
     if (rc)
@@ -1405,8 +1324,7 @@ typedef struct {
     void *opaque;
 } foreach_ctx_t;
 
-static int meta_each(void *ctx, const MDB_val *key, const MDB_val *val)
-{
+static int meta_each(void *ctx, const MDB_val *key, const MDB_val *val) {
     foreach_ctx_t *f = ctx;
     inv_store_meta_t m;
     if (key->mv_size != 4 || val->mv_size != META_SIZE)
@@ -1415,8 +1333,7 @@ static int meta_each(void *ctx, const MDB_val *key, const MDB_val *val)
     return rc ? rc : f->cb(f->opaque, key_partition(key), &m);
 }
 
-int inv_store_meta_foreach(inv_store_txn_t *t, inv_store_meta_cb cb, void *opaque)
-{
+int inv_store_meta_foreach(inv_store_txn_t *t, inv_store_meta_cb cb, void *opaque) {
     int rc = check_read(t);
     if (rc || !cb)
         return rc ? rc : EINVAL;
@@ -1424,8 +1341,7 @@ int inv_store_meta_foreach(inv_store_txn_t *t, inv_store_meta_cb cb, void *opaqu
     return db_foreach(t, DB_PMETA, meta_each, &f);
 }
 
-int inv_store_partition_drop(inv_store_txn_t *t, int32_t p)
-{
+int inv_store_partition_drop(inv_store_txn_t *t, int32_t p) {
     static const int dbs[] = {DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA};
     int rc = check_write(t);
     if (rc || p < 0)
@@ -1454,18 +1370,14 @@ int inv_store_partition_drop(inv_store_txn_t *t, int32_t p)
 
 /* ---- policies ---------------------------------------------------------------- */
 
-static int policy_key(const inv_store_txn_t *t, skey_t *k, const char *sku, const char *location,
-                      int *long_form)
-{
+static int policy_key(const inv_store_txn_t *t, skey_t *k, const char *sku, const char *location, int *long_form) {
     if (!sku || !location)
         return EINVAL;
     key_init(k, t->store->maxkey);
     return key_pair(k, sku, location, long_form);
 }
 
-int inv_store_policy_get(inv_store_txn_t *t, const char *sku, const char *location,
-                         inv_rules_policy_t *pol)
-{
+int inv_store_policy_get(inv_store_txn_t *t, const char *sku, const char *location, inv_rules_policy_t *pol) {
     skey_t k;
     MDB_val v;
     int lf, rc = check_read(t);
@@ -1476,9 +1388,7 @@ int inv_store_policy_get(inv_store_txn_t *t, const char *sku, const char *locati
     return triple_decode(&v, &pol->reorder_point, &pol->reorder_quantity, &pol->safety_stock);
 }
 
-int inv_store_policy_put(inv_store_txn_t *t, const char *sku, const char *location,
-                         const inv_rules_policy_t *pol)
-{
+int inv_store_policy_put(inv_store_txn_t *t, const char *sku, const char *location, const inv_rules_policy_t *pol) {
     skey_t k;
     unsigned char v[POLICY_SIZE];
     int lf, rc = check_write(t);
@@ -1488,8 +1398,7 @@ int inv_store_policy_put(inv_store_txn_t *t, const char *sku, const char *locati
     return rec_put(t, DB_POLICY, &k, lf, location, v, sizeof v);
 }
 
-int inv_store_policy_delete(inv_store_txn_t *t, const char *sku, const char *location)
-{
+int inv_store_policy_delete(inv_store_txn_t *t, const char *sku, const char *location) {
     skey_t k;
     int lf, rc = check_write(t);
     if (rc || (rc = policy_key(t, &k, sku, location, &lf)))
@@ -1497,10 +1406,8 @@ int inv_store_policy_delete(inv_store_txn_t *t, const char *sku, const char *loc
     return rec_del(t, DB_POLICY, &k, lf, location, POLICY_SIZE);
 }
 
-int inv_store_policy_lookup(inv_store_txn_t *t, const char *sku, const char *location,
-                            const inv_rules_policy_t *deflt, inv_rules_policy_t *effective,
-                            int64_t *network_threshold)
-{
+int inv_store_policy_lookup(inv_store_txn_t *t, const char *sku, const char *location, const inv_rules_policy_t *deflt,
+                            inv_rules_policy_t *effective, int64_t *network_threshold) {
     if (!deflt || !effective || !network_threshold || !location)
         return EINVAL;
     inv_rules_policy_t loc, star;
@@ -1515,13 +1422,11 @@ int inv_store_policy_lookup(inv_store_txn_t *t, const char *sku, const char *loc
         has_star = 1;
     else if (rc != MDB_NOTFOUND)
         return rc;
-    inv_rules_policy_resolve(has_loc ? &loc : NULL, has_star ? &star : NULL, deflt, effective,
-                             network_threshold);
+    inv_rules_policy_resolve(has_loc ? &loc : NULL, has_star ? &star : NULL, deflt, effective, network_threshold);
     return 0;
 }
 
-static int policy_each(void *ctx, const MDB_val *key, const MDB_val *val)
-{
+static int policy_each(void *ctx, const MDB_val *key, const MDB_val *val) {
     foreach_ctx_t *f = ctx;
     pair_buf_t buf;
     const char *sku, *loc;
@@ -1532,8 +1437,7 @@ static int policy_each(void *ctx, const MDB_val *key, const MDB_val *val)
     return rc ? rc : f->policy_cb(f->opaque, sku, loc, &pol);
 }
 
-int inv_store_policy_foreach(inv_store_txn_t *t, inv_store_policy_cb cb, void *opaque)
-{
+int inv_store_policy_foreach(inv_store_txn_t *t, inv_store_policy_cb cb, void *opaque) {
     int rc = check_read(t);
     if (rc || !cb)
         return rc ? rc : EINVAL;
@@ -1541,15 +1445,13 @@ int inv_store_policy_foreach(inv_store_txn_t *t, inv_store_policy_cb cb, void *o
     return db_foreach(t, DB_POLICY, policy_each, &f);
 }
 
-static void policy_offset_key(const inv_store_txn_t *t, skey_t *k, int32_t p)
-{
+static void policy_offset_key(const inv_store_txn_t *t, skey_t *k, int32_t p) {
     key_init(k, t->store->maxkey);
     key_add(k, KEY_POLICY_OFFSET, sizeof KEY_POLICY_OFFSET - 1);
     key_add_be(k, (uint32_t)p, 4);
 }
 
-int inv_store_policy_offset_get(inv_store_txn_t *t, int32_t p, int64_t *next_offset)
-{
+int inv_store_policy_offset_get(inv_store_txn_t *t, int32_t p, int64_t *next_offset) {
     MDB_val v;
     int rc = txn_get_sized(t, DB_GLOBAL, policy_offset_key, p, next_offset, 8, &v);
     if (rc)
@@ -1558,8 +1460,7 @@ int inv_store_policy_offset_get(inv_store_txn_t *t, int32_t p, int64_t *next_off
     return 0;
 }
 
-int inv_store_policy_offset_put(inv_store_txn_t *t, int32_t p, int64_t next_offset)
-{
+int inv_store_policy_offset_put(inv_store_txn_t *t, int32_t p, int64_t next_offset) {
     int rc = check_write(t);
     if (rc || p < 0)
         return rc ? rc : EINVAL;
@@ -1572,24 +1473,20 @@ int inv_store_policy_offset_put(inv_store_txn_t *t, int32_t p, int64_t next_offs
 
 /* ---- errors ----------------------------------------------------------------- */
 
-const char *inv_store_strerror(int err)
-{
+const char *inv_store_strerror(int err) {
     switch (err) {
-    case INV_STORE_MAP_FULL:
-        return "LMDB map full: abort the batch and retry (the map grows at the next begin)";
+    case INV_STORE_MAP_FULL: return "LMDB map full: abort the batch and retry (the map grows at the next begin)";
     case INV_STORE_LOCKED: return "state dir is open for writing by another process";
     case INV_STORE_FORMAT: return "state has an unknown format or is damaged: rebuild it";
     case INV_STORE_KEY_TOO_LONG: return "key too long for LMDB (sku + location or movement id)";
     case INV_STORE_READONLY: return "write on a read-only transaction or store";
     case INV_STORE_TXN_FAILED: return "transaction already failed: abort it";
-    case INV_STORE_KEY_COLLISION:
-        return "two long (sku, location) keys share a hash: this row cannot be stored";
+    case INV_STORE_KEY_COLLISION: return "two long (sku, location) keys share a hash: this row cannot be stored";
     }
     return mdb_strerror(err); /* LMDB codes, errno values and 0 */
 }
 
-const char *inv_store_errname(int err)
-{
+const char *inv_store_errname(int err) {
     switch (err) {
     case 0: return "OK";
     case INV_STORE_MAP_FULL: return "INV_STORE_MAP_FULL";

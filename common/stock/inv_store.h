@@ -154,7 +154,8 @@ typedef struct {
     unsigned max_readers;  /* concurrent read txns, all processes; 0 = 126 */
 } inv_store_options_t;
 
-#define INV_STORE_OPTIONS_DEFAULT {0, INV_STORE_SYNC_LAZY_META, 0}
+#define INV_STORE_OPTIONS_DEFAULT \
+    { 0, INV_STORE_SYNC_LAZY_META, 0 }
 
 /*
  * Opens (creating if needed) the environment in `dir` for writing: the
@@ -209,9 +210,9 @@ int inv_store_was_reset(const inv_store_t *store);
 int inv_store_reader_check(inv_store_t *store, int *dead);
 
 typedef struct {
-    uint64_t map_size;   /* bytes reserved for the map now */
-    uint64_t used_bytes; /* high-water mark of pages in use */
-    uint64_t growths;    /* map growths since open */
+    uint64_t map_size;     /* bytes reserved for the map now */
+    uint64_t used_bytes;   /* high-water mark of pages in use */
+    uint64_t growths;      /* map growths since open */
     unsigned reader_slots; /* reader slots used so far (high-water mark) */
     unsigned max_readers;
     int writemap;          /* 1: pages written in place, the map's blocks reserved */
@@ -259,26 +260,25 @@ void inv_store_txn_abort(inv_store_txn_t *txn);
  * Errors: INV_STORE_NOTFOUND (a fresh row: use INV_STOCK_ROW_INIT),
  * INV_STORE_FORMAT, INV_STORE_KEY_TOO_LONG, INV_STORE_KEY_COLLISION (the
  * pair can never be stored), EINVAL, LMDB codes. */
-int inv_store_stock_get(inv_store_txn_t *txn, int32_t partition, const char *sku,
-                        const char *location, inv_stock_row_t *row);
+int inv_store_stock_get(inv_store_txn_t *txn, int32_t partition, const char *sku, const char *location,
+                        inv_stock_row_t *row);
 
 /* Writes the row of (sku, location) in `partition` (location "*" for the
  * network row). Errors: INV_STORE_MAP_FULL, INV_STORE_KEY_TOO_LONG,
  * INV_STORE_KEY_COLLISION, INV_STORE_READONLY, INV_STORE_TXN_FAILED,
  * EINVAL, LMDB codes. */
-int inv_store_stock_put(inv_store_txn_t *txn, int32_t partition, const char *sku,
-                        const char *location, const inv_stock_row_t *row);
+int inv_store_stock_put(inv_store_txn_t *txn, int32_t partition, const char *sku, const char *location,
+                        const inv_stock_row_t *row);
 
 /* Deletes a row; deleting a missing row is not an error (tombstones).
  * Errors: as inv_store_stock_put(). */
-int inv_store_stock_delete(inv_store_txn_t *txn, int32_t partition, const char *sku,
-                           const char *location);
+int inv_store_stock_delete(inv_store_txn_t *txn, int32_t partition, const char *sku, const char *location);
 
 /* Called once per row. `sku` and `location` are NUL-terminated copies and
  * `row` a decoded copy, valid only during the call. Return 0 to go on, or
  * nonzero to stop: the iteration then returns that value unchanged. */
-typedef int (*inv_store_stock_cb)(void *opaque, int32_t partition, const char *sku,
-                                  const char *location, const inv_stock_row_t *row);
+typedef int (*inv_store_stock_cb)(void *opaque, int32_t partition, const char *sku, const char *location,
+                                  const inv_stock_row_t *row);
 
 /*
  * Calls cb for every row of `sku` in every partition, in (partition,
@@ -287,8 +287,8 @@ typedef int (*inv_store_stock_cb)(void *opaque, int32_t partition, const char *s
  * the rows found. Returns 0 (also when nothing matched), cb's nonzero value,
  * or an error: INV_STORE_FORMAT, INV_STORE_KEY_TOO_LONG, EINVAL, LMDB codes.
  */
-int inv_store_stock_foreach(inv_store_txn_t *txn, const char *sku, const char *location,
-                            inv_store_stock_cb cb, void *opaque);
+int inv_store_stock_foreach(inv_store_txn_t *txn, const char *sku, const char *location, inv_store_stock_cb cb,
+                            void *opaque);
 
 /*
  * Calls cb for every row of `partition`, or of every partition when
@@ -296,8 +296,7 @@ int inv_store_stock_foreach(inv_store_txn_t *txn, const char *sku, const char *l
  * ("lowest stock") and for publishing or checking a partition's state.
  * Returns as inv_store_stock_foreach().
  */
-int inv_store_stock_scan(inv_store_txn_t *txn, int32_t partition, inv_store_stock_cb cb,
-                         void *opaque);
+int inv_store_stock_scan(inv_store_txn_t *txn, int32_t partition, inv_store_stock_cb cb, void *opaque);
 
 /* ---- applied movement ids (duplicate detection) ------------------------- */
 
@@ -357,8 +356,7 @@ int inv_store_dedup_id_next(const char **cur, const char *end, char id[INV_STORE
  * work. *pruned (may be NULL) = ids removed.
  * Errors: as inv_store_dedup_seen_or_add().
  */
-int inv_store_dedup_prune(inv_store_txn_t *txn, int32_t partition, int64_t older_than_ms,
-                          size_t max, size_t *pruned);
+int inv_store_dedup_prune(inv_store_txn_t *txn, int32_t partition, int64_t older_than_ms, size_t max, size_t *pruned);
 
 /* ---- per-partition meta ------------------------------------------------- */
 
@@ -397,14 +395,12 @@ int inv_store_partition_drop(inv_store_txn_t *txn, int32_t partition);
 
 /* Errors: INV_STORE_NOTFOUND, INV_STORE_FORMAT, INV_STORE_KEY_TOO_LONG,
  * EINVAL, LMDB codes. */
-int inv_store_policy_get(inv_store_txn_t *txn, const char *sku, const char *location,
-                         inv_rules_policy_t *policy);
+int inv_store_policy_get(inv_store_txn_t *txn, const char *sku, const char *location, inv_rules_policy_t *policy);
 
 /* location "*" = the SKU's default. Errors: INV_STORE_KEY_TOO_LONG,
  * INV_STORE_KEY_COLLISION, INV_STORE_MAP_FULL, INV_STORE_READONLY,
  * INV_STORE_TXN_FAILED, EINVAL, LMDB codes. */
-int inv_store_policy_put(inv_store_txn_t *txn, const char *sku, const char *location,
-                         const inv_rules_policy_t *policy);
+int inv_store_policy_put(inv_store_txn_t *txn, const char *sku, const char *location, const inv_rules_policy_t *policy);
 
 /* A tombstone: deleting a missing policy is not an error.
  * Errors: as inv_store_policy_put(). */
@@ -419,8 +415,7 @@ int inv_store_policy_delete(inv_store_txn_t *txn, const char *sku, const char *l
  * INV_STORE_KEY_TOO_LONG, EINVAL, LMDB codes (never NOTFOUND).
  */
 int inv_store_policy_lookup(inv_store_txn_t *txn, const char *sku, const char *location,
-                            const inv_rules_policy_t *deflt, inv_rules_policy_t *effective,
-                            int64_t *network_threshold);
+                            const inv_rules_policy_t *deflt, inv_rules_policy_t *effective, int64_t *network_threshold);
 
 /* Calls cb for every stored policy in (sku, location) order. Strings are
  * copies valid during the call; stop and return values as

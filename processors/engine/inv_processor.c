@@ -17,8 +17,7 @@ typedef struct {
     inv_buf_t buf;
 } processor_t;
 
-static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg, char *errstr,
-                   size_t errstr_size) {
+static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg, char *errstr, size_t errstr_size) {
     processor_t *p = opaque;
     inv_event_t ev;
     if (inv_decoder_decode_event(p->decoder, p->kind, msg->payload, msg->len, &ev, errstr, errstr_size) != 0)
@@ -67,10 +66,10 @@ int inv_processor_run(const inv_conf_t *conf, inv_event_kind_t kind, const char 
     if (rc != 0)
         snprintf(errstr, errstr_size, "stopped after an unrecoverable Kafka error (see log)");
     const inv_txloop_stats_t *st = inv_txloop_stats(loop);
-    inv_log_info("events %llu, movements+dead letters %llu, dead letters %llu, transactions %llu committed %llu aborted",
-                 (unsigned long long)st->messages_in, (unsigned long long)st->messages_out,
-                 (unsigned long long)st->dead_letters, (unsigned long long)st->txn_commits,
-                 (unsigned long long)st->txn_aborts);
+    inv_log_info(
+        "events %llu, movements+dead letters %llu, dead letters %llu, transactions %llu committed %llu aborted",
+        (unsigned long long)st->messages_in, (unsigned long long)st->messages_out, (unsigned long long)st->dead_letters,
+        (unsigned long long)st->txn_commits, (unsigned long long)st->txn_aborts);
 out:
     inv_txloop_destroy(loop);
     inv_encoder_destroy(p.encoder);

@@ -17,8 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void)
-{
+static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -28,8 +27,7 @@ static volatile int64_t sink;
 
 /* Decodes one movement in a loop for `budget` s of CPU time: movements/s,
  * or -1 when a decode fails (a fast-only decoder that declines it). */
-static double movement_rate(inv_decoder_t *d, const char *json, double budget)
-{
+static double movement_rate(inv_decoder_t *d, const char *json, double budget) {
     inv_movement_t m;
     char err[512];
     long n = 0;
@@ -76,9 +74,12 @@ static const bench_msg_t msgs[] = {
     {"SaleEvent, 10 lines", INV_MSG_SALE_EVENT,
      "{\"event_id\":\"T-1002\",\"source\":\"pos-store-12\",\"location_id\":\"store-12\",\"channel\":\"store\","
      "\"occurred_at\":\"2026-11-22T10:00:00.000Z\",\"lines\":[{\"sku\":\"SKU-000001\",\"quantity\":2},"
-     "{\"sku\":\"SKU-000002\",\"quantity\":1},{\"sku\":\"SKU-000003\",\"quantity\":5},{\"sku\":\"SKU-000004\",\"quantity\":1},"
-     "{\"sku\":\"SKU-000005\",\"quantity\":3},{\"sku\":\"SKU-000006\",\"quantity\":1},{\"sku\":\"SKU-000007\",\"quantity\":12},"
-     "{\"sku\":\"SKU-000008\",\"quantity\":1},{\"sku\":\"SKU-000009\",\"quantity\":2},{\"sku\":\"SKU-000010\",\"quantity\":1}]}"},
+     "{\"sku\":\"SKU-000002\",\"quantity\":1},{\"sku\":\"SKU-000003\",\"quantity\":5},{\"sku\":\"SKU-000004\","
+     "\"quantity\":1},"
+     "{\"sku\":\"SKU-000005\",\"quantity\":3},{\"sku\":\"SKU-000006\",\"quantity\":1},{\"sku\":\"SKU-000007\","
+     "\"quantity\":12},"
+     "{\"sku\":\"SKU-000008\",\"quantity\":1},{\"sku\":\"SKU-000009\",\"quantity\":2},{\"sku\":\"SKU-000010\","
+     "\"quantity\":1}]}"},
     {"StockMovement", INV_MSG_STOCK_MOVEMENT,
      "{\"movement_id\":\"sale:T-1001:0\",\"sku\":\"SKU-000001\",\"location_id\":\"store-12\",\"channel\":\"store\","
      "\"type\":\"sale\",\"quantity\":2,\"occurred_at\":\"2026-11-22T10:00:00.000Z\",\"source\":\"pos-store-12\"}"},
@@ -87,8 +88,7 @@ static const bench_msg_t msgs[] = {
      "\"available\":22,\"updated_at\":\"2026-11-22T10:00:00.000Z\",\"version\":3}"},
 };
 
-int main(void)
-{
+int main(void) {
     double budget = getenv("INV_BENCH_SECONDS") ? atof(getenv("INV_BENCH_SECONDS")) : 1.0;
     char err[512];
     inv_schema_resolver_t r;
@@ -134,9 +134,8 @@ int main(void)
                     n += 1000;
                     elapsed = now() - start;
                 } while (elapsed < budget);
-                printf("%-20s %-6s %-7s %6zu %14.0f %10.1f\n", b->label, f ? "avro" : "json",
-                       op ? "encode" : "decode", wire[f].len, (double)n / elapsed,
-                       (double)n * (double)wire[f].len / elapsed / 1e6);
+                printf("%-20s %-6s %-7s %6zu %14.0f %10.1f\n", b->label, f ? "avro" : "json", op ? "encode" : "decode",
+                       wire[f].len, (double)n / elapsed, (double)n * (double)wire[f].len / elapsed / 1e6);
                 fflush(stdout);
             }
         }

@@ -176,8 +176,8 @@ static double machine_busy_s(void) {
     if (!f)
         return -1;
     unsigned long long v[10] = {0};
-    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
-                   &v[5], &v[6], &v[7], &v[8], &v[9]);
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                   &v[6], &v[7], &v[8], &v[9]);
     fclose(f);
     if (n < 8)
         return -1;
@@ -232,8 +232,7 @@ static int cmd_watch(const char *brokers, const char *group, const char *topic, 
         pid_t w = wait4(pid, &status, WNOHANG, &ru);
         if (w == pid) {
             exited = 1;
-            fprintf(stderr, "bench_ceiling watch: %s exited before covering the input (status %d)\n", cmd[0],
-                    status);
+            fprintf(stderr, "bench_ceiling watch: %s exited before covering the input (status %d)\n", cmd[0], status);
             break;
         }
         long anon = proc_status_kb(pid, "RssAnon");
@@ -281,8 +280,8 @@ static int cmd_watch(const char *brokers, const char *group, const char *topic, 
             }
         }
     }
-    double exit_cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-                      ru.ru_stime.tv_usec / 1e6;
+    double exit_cpu =
+        (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     printf("messages=%" PRId64 " wall_s=%.3f first_s=%.3f cpu_s=%.2f hwm_kb=%ld anon_kb=%ld exit_cpu_s=%.2f "
            "maxrss_kb=%ld others_cpu_s=%.2f exit=%d\n",
@@ -362,8 +361,8 @@ static int64_t days_from_civil(int64_t y, int m, int d) {
 static int64_t parse_time(const char *s, size_t n) {
     if (n < 24 || s[4] != '-' || s[10] != 'T' || s[19] != '.' || s[23] != 'Z')
         return -1;
-    int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2), h = digits(s + 11, 2),
-        mi = digits(s + 14, 2), sec = digits(s + 17, 2), ms = digits(s + 20, 3);
+    int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2), h = digits(s + 11, 2), mi = digits(s + 14, 2),
+        sec = digits(s + 17, 2), ms = digits(s + 20, 3);
     if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0 || ms < 0)
         return -1;
     return days_from_civil(y, mo, d) * 86400000 + h * 3600000LL + mi * 60000LL + sec * 1000LL + ms;
@@ -456,8 +455,8 @@ int main(int argc, char **argv) {
     double timeout = 1800, warmup = 15, measure = 30, drain = 10;
     int skip_network = 0, partition = -1;
     static const struct option opts[] = {
-        {"brokers", 1, 0, 'b'}, {"group", 1, 0, 'g'},   {"topic", 1, 0, 't'},   {"timeout", 1, 0, 'T'},
-        {"field", 1, 0, 'f'},   {"warmup", 1, 0, 'w'},  {"measure", 1, 0, 'm'}, {"drain-s", 1, 0, 'D'},
+        {"brokers", 1, 0, 'b'},      {"group", 1, 0, 'g'},     {"topic", 1, 0, 't'},   {"timeout", 1, 0, 'T'},
+        {"field", 1, 0, 'f'},        {"warmup", 1, 0, 'w'},    {"measure", 1, 0, 'm'}, {"drain-s", 1, 0, 'D'},
         {"skip-network", 0, 0, 'N'}, {"partition", 1, 0, 'P'}, {0, 0, 0, 0},
     };
     int o;

@@ -100,21 +100,23 @@ static void gen(uint64_t i, int64_t occurred_ms, msg_t *m) {
         const char *type, *prefix;
         int restock;
     } mix[] = {
-        {800, "sale", "T", 0},        {40, "return_resellable", "R", 0}, {10, "return_damaged", "R", 0},
-        {110, "receipt", "GR", 1},    {25, "adjustment", "ADJ", 1},      {15, "count", "CNT", 1},
+        {800, "sale", "T", 0},     {40, "return_resellable", "R", 0}, {10, "return_damaged", "R", 0},
+        {110, "receipt", "GR", 1}, {25, "adjustment", "ADJ", 1},      {15, "count", "CNT", 1},
     };
     static const char *channels[] = {"store", "store", "store", "online", "marketplace", "b2b"};
     int pick = (int)(rnd() % 1000), t = 0;
     for (int acc = mix[0].permille; pick >= acc; acc += mix[++t].permille)
         ;
     uint64_t r = rnd();
-    long sku = (r & 1) ? (long)((r >> 1) % (uint64_t)(skus / 10 > 0 ? skus / 10 : 1)) : (long)((r >> 1) % (uint64_t)skus);
+    long sku =
+        (r & 1) ? (long)((r >> 1) % (uint64_t)(skus / 10 > 0 ? skus / 10 : 1)) : (long)((r >> 1) % (uint64_t)skus);
     long loc = (long)(rnd() % (uint64_t)locations);
     long q;
     uint64_t qr = rnd();
     switch (t) {
     case 0: q = 1 + (long)(qr % 3); break;
-    case 1: case 2: q = 1 + (long)(qr % 2); break;
+    case 1:
+    case 2: q = 1 + (long)(qr % 2); break;
     case 3: q = 5 + (long)(qr % 21); break;
     case 4: q = (1 + (long)(qr % 5)) * ((qr >> 8) & 1 ? 1 : -1); break;
     default: q = (long)(qr % 41); break;
@@ -154,9 +156,11 @@ static int cmd_produce(int argc, char **argv) {
     int stock_take = 0;
     double rate = 0;
     static const struct option opts[] = {
-        {"brokers", 1, 0, 'b'}, {"topic", 1, 0, 't'}, {"count", 1, 0, 'n'}, {"seed", 1, 0, 's'},
-        {"skus", 1, 0, 'k'},    {"locations", 1, 0, 'l'}, {"dup-permille", 1, 0, 'd'}, {"rate", 1, 0, 'r'},
-        {"stock-take", 0, 0, 'S'}, {0, 0, 0, 0},
+        {"brokers", 1, 0, 'b'},      {"topic", 1, 0, 't'},
+        {"count", 1, 0, 'n'},        {"seed", 1, 0, 's'},
+        {"skus", 1, 0, 'k'},         {"locations", 1, 0, 'l'},
+        {"dup-permille", 1, 0, 'd'}, {"rate", 1, 0, 'r'},
+        {"stock-take", 0, 0, 'S'},   {0, 0, 0, 0},
     };
     int o;
     while ((o = getopt_long(argc, argv, "b:t:n:s:k:l:d:r:S", opts, NULL)) != -1) {
@@ -299,7 +303,7 @@ static int cmd_create(int argc, char **argv) {
         return 0;
     rd_kafka_t *rk = admin_client(brokers);
     rd_kafka_NewTopic_t **nt = calloc((size_t)n, sizeof(*nt));
-    char (*names)[512] = calloc((size_t)n, sizeof(*names));
+    char(*names)[512] = calloc((size_t)n, sizeof(*names));
     char err[512];
     for (int i = 0; i < n; i++) {
         char *name = names[i];

@@ -37,8 +37,7 @@ static int relay(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg
     return 0;
 }
 
-static int run_relay(inv_conf_t *conf, void *arg, const volatile sig_atomic_t *run, char *errstr,
-                     size_t errstr_size) {
+static int run_relay(inv_conf_t *conf, void *arg, const volatile sig_atomic_t *run, char *errstr, size_t errstr_size) {
     (void)arg;
     inv_txloop_handler_t h = {.opaque = (void *)inv_conf_get(conf, "topic.stock"), .process = relay, .run = run};
     inv_txloop_t *loop = inv_txloop_new(conf, inv_conf_get(conf, "topic.movements"), &h, errstr, errstr_size);

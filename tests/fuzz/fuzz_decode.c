@@ -32,13 +32,9 @@ const char *__lsan_default_options(void);
  * pointers inside a live decoder or encoder are not 8-byte aligned and
  * LeakSanitizer, which by default only follows aligned pointers, reports
  * everything they hold as leaked. */
-const char *__lsan_default_options(void)
-{
-    return "use_unaligned=1";
-}
+const char *__lsan_default_options(void) { return "use_unaligned=1"; }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
     char err[512];
     (void)argc;
     (void)argv;
@@ -57,8 +53,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static void round_trip(inv_msg_type_t t, const any_msg_t *m)
-{
+static void round_trip(inv_msg_type_t t, const any_msg_t *m) {
     char err[512];
     for (int f = 0; f < 2; f++) {
         const char *format = f ? "avro" : "json";
@@ -79,8 +74,7 @@ static void round_trip(inv_msg_type_t t, const any_msg_t *m)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char err[512];
     any_msg_t m;
 #ifdef FUZZ_EVENTS

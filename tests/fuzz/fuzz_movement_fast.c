@@ -22,13 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *__lsan_default_options(void);
 
 /* See fuzz_decode.c: Avro-C's values are not 8-byte aligned. */
-const char *__lsan_default_options(void)
-{
-    return "use_unaligned=1";
-}
+const char *__lsan_default_options(void) { return "use_unaligned=1"; }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
     char err[512];
     (void)argc;
     (void)argv;
@@ -47,8 +43,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* Aborts unless a and b are the same result. */
 static void expect_same(const char *what, int rc_a, const inv_movement_t *a, const char *err_a, int rc_b,
-                        const inv_movement_t *b, const char *err_b)
-{
+                        const inv_movement_t *b, const char *err_b) {
     char diff[600] = "";
     if (rc_a == rc_b && (rc_a == 0 || strcmp(err_a, err_b) == 0) && !movement_diff(a, b, diff, sizeof(diff)))
         return;
@@ -57,8 +52,7 @@ static void expect_same(const char *what, int rc_a, const inv_movement_t *a, con
     abort();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char err[512], err_jansson[512], err_fast[512];
     inv_movement_t m, m_jansson, m_fast;
     int rc_jansson = inv_decoder_decode_movement(dec_jansson, data, size, &m_jansson, err_jansson, sizeof(err_jansson));

@@ -17,8 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *target_of(inv_msg_type_t t)
-{
+static const char *target_of(inv_msg_type_t t) {
     switch (t) {
     case INV_MSG_SALE_EVENT:
     case INV_MSG_RETURN_EVENT:
@@ -31,8 +30,7 @@ static const char *target_of(inv_msg_type_t t)
     }
 }
 
-static int write_file(const char *path, const void *data, size_t len)
-{
+static int write_file(const char *path, const void *data, size_t len) {
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(data, 1, len, f) != len) {
         fprintf(stderr, "fuzz_seeds: %s: %s\n", path, strerror(errno));
@@ -44,8 +42,7 @@ static int write_file(const char *path, const void *data, size_t len)
 }
 
 /* The seeds of a REJECTED file; their number, or -1. */
-static int write_rejected(inv_decoder_t *d, const char *file, const char *out_dir)
-{
+static int write_rejected(inv_decoder_t *d, const char *file, const char *out_dir) {
     size_t len;
     char *text = read_file(file, &len);
     if (!text) {
@@ -98,8 +95,7 @@ static int write_rejected(inv_decoder_t *d, const char *file, const char *out_di
     return rc ? rc : written;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     if (argc != 3 && argc != 4) {
         fprintf(stderr, "usage: fuzz_seeds CASES_DIR OUT_DIR [REJECTED]\n");
         return 2;

@@ -29,66 +29,65 @@
 static int inv_test_passed, inv_test_failed, inv_test_cur_failed;
 static const char *inv_test_cur_name;
 
-#define INV_FAIL(...)                                                          \
-    do {                                                                       \
+#define INV_FAIL(...)                                                                \
+    do {                                                                             \
         fprintf(stderr, "FAIL %s (%s:%d): ", inv_test_cur_name, __FILE__, __LINE__); \
-        fprintf(stderr, __VA_ARGS__);                                          \
-        fprintf(stderr, "\n");                                                 \
-        inv_test_cur_failed = 1;                                               \
-        return;                                                                \
+        fprintf(stderr, __VA_ARGS__);                                                \
+        fprintf(stderr, "\n");                                                       \
+        inv_test_cur_failed = 1;                                                     \
+        return;                                                                      \
     } while (0)
 
-#define INV_EXPECT(expr, ...)                                                  \
-    do {                                                                       \
-        if (!(expr)) {                                                         \
+#define INV_EXPECT(expr, ...)                                                                      \
+    do {                                                                                           \
+        if (!(expr)) {                                                                             \
             fprintf(stderr, "FAIL %s (%s:%d): %s:", inv_test_cur_name, __FILE__, __LINE__, #expr); \
-            fprintf(stderr, " " __VA_ARGS__);                                  \
-            fprintf(stderr, "\n");                                             \
-            inv_test_cur_failed = 1;                                           \
-        }                                                                      \
+            fprintf(stderr, " " __VA_ARGS__);                                                      \
+            fprintf(stderr, "\n");                                                                 \
+            inv_test_cur_failed = 1;                                                               \
+        }                                                                                          \
     } while (0)
 
-#define INV_ASSERT(expr, ...)                                                  \
-    do {                                                                       \
-        if (!(expr)) {                                                         \
+#define INV_ASSERT(expr, ...)                                                                      \
+    do {                                                                                           \
+        if (!(expr)) {                                                                             \
             fprintf(stderr, "FAIL %s (%s:%d): %s:", inv_test_cur_name, __FILE__, __LINE__, #expr); \
-            fprintf(stderr, " " __VA_ARGS__);                                  \
-            fprintf(stderr, "\n");                                             \
-            inv_test_cur_failed = 1;                                           \
-            return;                                                            \
-        }                                                                      \
+            fprintf(stderr, " " __VA_ARGS__);                                                      \
+            fprintf(stderr, "\n");                                                                 \
+            inv_test_cur_failed = 1;                                                               \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
 
-#define INV_ASSERT_EQ_INT(expected, actual)                                    \
-    do {                                                                       \
-        long long e_ = (long long)(expected), a_ = (long long)(actual);        \
-        if (e_ != a_)                                                          \
+#define INV_ASSERT_EQ_INT(expected, actual)                                            \
+    do {                                                                               \
+        long long e_ = (long long)(expected), a_ = (long long)(actual);                \
+        if (e_ != a_)                                                                  \
             INV_FAIL("%s == %s: expected %lld, got %lld", #expected, #actual, e_, a_); \
     } while (0)
 
-#define INV_ASSERT_EQ_STR(expected, actual)                                    \
-    do {                                                                       \
-        const char *e_ = (expected), *a_ = (actual);                           \
-        if (!e_ || !a_ || strcmp(e_, a_) != 0)                                 \
-            INV_FAIL("%s == %s: expected \"%s\", got \"%s\"", #expected, #actual, \
-                     e_ ? e_ : "(null)", a_ ? a_ : "(null)");                  \
+#define INV_ASSERT_EQ_STR(expected, actual)                                                           \
+    do {                                                                                              \
+        const char *e_ = (expected), *a_ = (actual);                                                  \
+        if (!e_ || !a_ || strcmp(e_, a_) != 0)                                                        \
+            INV_FAIL("%s == %s: expected \"%s\", got \"%s\"", #expected, #actual, e_ ? e_ : "(null)", \
+                     a_ ? a_ : "(null)");                                                             \
     } while (0)
 
-#define INV_RUN(fn)                                                            \
-    do {                                                                       \
-        inv_test_cur_name = #fn;                                               \
-        inv_test_cur_failed = 0;                                               \
-        fn();                                                                  \
-        if (inv_test_cur_failed)                                               \
-            inv_test_failed++;                                                 \
-        else {                                                                 \
-            inv_test_passed++;                                                 \
-            fprintf(stderr, "ok   %s\n", #fn);                                 \
-        }                                                                      \
+#define INV_RUN(fn)                            \
+    do {                                       \
+        inv_test_cur_name = #fn;               \
+        inv_test_cur_failed = 0;               \
+        fn();                                  \
+        if (inv_test_cur_failed)               \
+            inv_test_failed++;                 \
+        else {                                 \
+            inv_test_passed++;                 \
+            fprintf(stderr, "ok   %s\n", #fn); \
+        }                                      \
     } while (0)
 
-#define INV_TEST_DONE()                                                        \
-    (fprintf(stderr, "%d passed, %d failed\n", inv_test_passed, inv_test_failed), \
-     inv_test_failed ? 1 : 0)
+#define INV_TEST_DONE() \
+    (fprintf(stderr, "%d passed, %d failed\n", inv_test_passed, inv_test_failed), inv_test_failed ? 1 : 0)
 
 #endif

@@ -19,8 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int unhex(char *s, size_t *len)
-{
+static int unhex(char *s, size_t *len) {
     size_t n = strlen(s);
     if (n % 2)
         return -1;
@@ -36,8 +35,7 @@ static int unhex(char *s, size_t *len)
     return 0;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     inv_msg_type_t type;
     if (argc != 3 || inv_msg_type_from_name(argv[2], &type) ||
         (strcmp(argv[1], "json2avro") && strcmp(argv[1], "avro2json") && strcmp(argv[1], "json2json") &&

@@ -20,8 +20,7 @@ static inv_encoder_t *enc_json, *enc_avro;
 static char err[512];
 
 /* Calls fn(type, line, len) for every line of codec_cases/<Name>.jsonl. */
-static int for_each_case(void (*fn)(inv_msg_type_t, const char *, size_t, int *), int *failed)
-{
+static int for_each_case(void (*fn)(inv_msg_type_t, const char *, size_t, int *), int *failed) {
     int count = 0;
     for (int t = 0; t < INV_MSG_COUNT; t++) {
         char path[512];
@@ -41,8 +40,7 @@ static int for_each_case(void (*fn)(inv_msg_type_t, const char *, size_t, int *)
     return count;
 }
 
-static void json_round_trip(inv_msg_type_t t, const char *line, size_t len, int *failed)
-{
+static void json_round_trip(inv_msg_type_t t, const char *line, size_t len, int *failed) {
     any_msg_t m;
     inv_buf_t out;
     inv_buf_init(&out);
@@ -60,8 +58,7 @@ static void json_round_trip(inv_msg_type_t t, const char *line, size_t len, int 
     inv_buf_free(&out);
 }
 
-static void test_every_message_round_trips_json_to_struct_to_json(void)
-{
+static void test_every_message_round_trips_json_to_struct_to_json(void) {
     int failed = 0;
     int n = for_each_case(json_round_trip, &failed);
     INV_ASSERT(!failed, "see above");
@@ -70,8 +67,7 @@ static void test_every_message_round_trips_json_to_struct_to_json(void)
 
 /* JSON -> struct -> Avro A -> struct -> Avro B: A == B, and the struct
  * decoded from Avro writes the original JSON again. */
-static void avro_round_trip(inv_msg_type_t t, const char *line, size_t len, int *failed)
-{
+static void avro_round_trip(inv_msg_type_t t, const char *line, size_t len, int *failed) {
     any_msg_t m;
     inv_buf_t a, b, j;
     inv_buf_init(&a);
@@ -86,8 +82,8 @@ static void avro_round_trip(inv_msg_type_t t, const char *line, size_t len, int 
         fprintf(stderr, "%s: Avro bytes differ after a round trip\n", inv_msg_type_name(t));
         *failed = 1;
     } else if (j.len != len || memcmp(j.data, line, len) != 0) {
-        fprintf(stderr, "%s: JSON after Avro differs\n  in:  %s\n  out: %.*s\n", inv_msg_type_name(t), line,
-                (int)j.len, j.data);
+        fprintf(stderr, "%s: JSON after Avro differs\n  in:  %s\n  out: %.*s\n", inv_msg_type_name(t), line, (int)j.len,
+                j.data);
         *failed = 1;
     } else if (a.data[0] != 0 || a.data[4] != (char)inv_schema_default_ids[t]) {
         fprintf(stderr, "%s: bad Confluent header\n", inv_msg_type_name(t));
@@ -98,19 +94,18 @@ static void avro_round_trip(inv_msg_type_t t, const char *line, size_t len, int 
     inv_buf_free(&j);
 }
 
-static void test_every_message_round_trips_avro_to_struct_to_avro(void)
-{
+static void test_every_message_round_trips_avro_to_struct_to_avro(void) {
     int failed = 0;
     for_each_case(avro_round_trip, &failed);
     INV_ASSERT(!failed, "see above");
 }
 
-static void test_decoded_sale_has_the_contract_values(void)
-{
+static void test_decoded_sale_has_the_contract_values(void) {
     inv_event_t ev;
-    const char *in = "{\"event_id\":\"T-1001\",\"source\":\"pos-store-12\",\"location_id\":\"store-12\","
-                     "\"channel\":\"store\",\"occurred_at\":\"2026-11-22T10:00:00Z\","
-                     "\"lines\":[{\"sku\":\"SKU-1\",\"quantity\":2},{\"sku\":\"SKU-ü\",\"quantity\":9223372036854775807}]}";
+    const char *in =
+        "{\"event_id\":\"T-1001\",\"source\":\"pos-store-12\",\"location_id\":\"store-12\","
+        "\"channel\":\"store\",\"occurred_at\":\"2026-11-22T10:00:00Z\","
+        "\"lines\":[{\"sku\":\"SKU-1\",\"quantity\":2},{\"sku\":\"SKU-ü\",\"quantity\":9223372036854775807}]}";
     INV_ASSERT(inv_decoder_decode_event(dec, INV_EVENT_SALE, in, strlen(in), &ev, err, sizeof(err)) == 0, "%s", err);
     INV_ASSERT_EQ_INT(INV_EVENT_SALE, ev.kind);
     INV_ASSERT_EQ_STR("T-1001", ev.event_id);
@@ -127,8 +122,7 @@ static void test_decoded_sale_has_the_contract_values(void)
     INV_ASSERT_EQ_INT(INV_DISPOSITION_NONE, ev.lines[0].disposition);
 }
 
-static void test_decoded_return_and_restock_carry_their_own_fields(void)
-{
+static void test_decoded_return_and_restock_carry_their_own_fields(void) {
     inv_event_t ev;
     const char *ret = "{\"event_id\":\"R-77\",\"source\":\"web\",\"location_id\":\"dc-1\",\"channel\":\"online\","
                       "\"occurred_at\":\"2026-11-22T10:00:00Z\",\"original_event_id\":\"T-1001\","
@@ -136,10 +130,12 @@ static void test_decoded_return_and_restock_carry_their_own_fields(void)
     const char *rst = "{\"event_id\":\"GR-5\",\"source\":\"wms\",\"location_id\":\"store-12\","
                       "\"occurred_at\":\"2026-11-22T10:00:00Z\",\"kind\":\"adjustment\","
                       "\"lines\":[{\"sku\":\"SKU-1\",\"quantity\":-4}]}";
-    INV_ASSERT(inv_decoder_decode_event(dec, INV_EVENT_RETURN, ret, strlen(ret), &ev, err, sizeof(err)) == 0, "%s", err);
+    INV_ASSERT(inv_decoder_decode_event(dec, INV_EVENT_RETURN, ret, strlen(ret), &ev, err, sizeof(err)) == 0, "%s",
+               err);
     INV_ASSERT_EQ_STR("T-1001", ev.original_event_id);
     INV_ASSERT_EQ_INT(INV_DISPOSITION_DAMAGED, ev.lines[0].disposition);
-    INV_ASSERT(inv_decoder_decode_event(dec, INV_EVENT_RESTOCK, rst, strlen(rst), &ev, err, sizeof(err)) == 0, "%s", err);
+    INV_ASSERT(inv_decoder_decode_event(dec, INV_EVENT_RESTOCK, rst, strlen(rst), &ev, err, sizeof(err)) == 0, "%s",
+               err);
     INV_ASSERT_EQ_INT(INV_EVENT_RESTOCK, ev.kind);
     INV_ASSERT_EQ_INT(INV_RESTOCK_ADJUSTMENT, ev.restock_kind);
     INV_ASSERT_EQ_INT(INV_CHANNEL_NONE, ev.channel);
@@ -147,8 +143,7 @@ static void test_decoded_return_and_restock_carry_their_own_fields(void)
     INV_ASSERT_EQ_INT(-4, ev.lines[0].quantity);
 }
 
-static void test_unknown_json_fields_are_ignored(void)
-{
+static void test_unknown_json_fields_are_ignored(void) {
     inv_policy_t p;
     const char *in = "{\"future\":{\"nested\":[1,2,{\"x\":null}]},\"sku\":\"SKU-1\",\"location_id\":\"*\","
                      "\"reorder_point\":10,\"reorder_quantity\":24,\"safety_stock\":4,\"zzz\":true}";
@@ -157,8 +152,7 @@ static void test_unknown_json_fields_are_ignored(void)
     INV_ASSERT_EQ_INT(24, p.reorder_quantity);
 }
 
-static void test_json_may_start_with_a_utf8_bom_and_end_with_whitespace(void)
-{
+static void test_json_may_start_with_a_utf8_bom_and_end_with_whitespace(void) {
     inv_policy_t p;
     const char *in = "\xEF\xBB\xBF {\"sku\":\"S\",\"location_id\":\"*\",\"reorder_point\":1,"
                      "\"reorder_quantity\":2,\"safety_stock\":3}\r\n";
@@ -166,8 +160,7 @@ static void test_json_may_start_with_a_utf8_bom_and_end_with_whitespace(void)
     INV_ASSERT_EQ_INT(3, p.safety_stock);
 }
 
-static void test_json_times_accept_fractions_and_offsets(void)
-{
+static void test_json_times_accept_fractions_and_offsets(void) {
     static const struct {
         const char *in;
         int64_t ms;
@@ -192,15 +185,32 @@ static void test_json_times_accept_fractions_and_offsets(void)
     }
 }
 
-static void test_json_times_reject_what_is_not_rfc3339(void)
-{
+static void test_json_times_reject_what_is_not_rfc3339(void) {
     static const char *bad[] = {
-        "", "2026-11-22", "2026-11-22T10:00:00", "2026-11-22T10:00Z", "2026-13-01T00:00:00Z",
-        "2026-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2026-11-31T00:00:00Z", "2026-11-22T24:00:00Z",
-        "2026-11-22T10:60:00Z", "2026-11-22T10:00:60Z", "2026-11-22T10:00:00.Z", "2026-11-22T10:00:00+0200",
-        "2026-11-22T10:00:00+24:00", "2026-11-22T10:00:00Z ", " 2026-11-22T10:00:00Z", "+2026-11-22T10:00:00Z",
-        "20261-11-22T10:00:00Z", "2026-1-22T10:00:00Z", "0000-01-01T00:00:00+00:01", "yesterday",
-        "2026-11-22X10:00:00Z", "2026-00-10T00:00:00Z", "2026-11-00T00:00:00Z",
+        "",
+        "2026-11-22",
+        "2026-11-22T10:00:00",
+        "2026-11-22T10:00Z",
+        "2026-13-01T00:00:00Z",
+        "2026-02-29T00:00:00Z",
+        "1900-02-29T00:00:00Z",
+        "2026-11-31T00:00:00Z",
+        "2026-11-22T24:00:00Z",
+        "2026-11-22T10:60:00Z",
+        "2026-11-22T10:00:60Z",
+        "2026-11-22T10:00:00.Z",
+        "2026-11-22T10:00:00+0200",
+        "2026-11-22T10:00:00+24:00",
+        "2026-11-22T10:00:00Z ",
+        " 2026-11-22T10:00:00Z",
+        "+2026-11-22T10:00:00Z",
+        "20261-11-22T10:00:00Z",
+        "2026-1-22T10:00:00Z",
+        "0000-01-01T00:00:00+00:01",
+        "yesterday",
+        "2026-11-22X10:00:00Z",
+        "2026-00-10T00:00:00Z",
+        "2026-11-00T00:00:00Z",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int64_t ms = 42;
@@ -209,8 +219,7 @@ static void test_json_times_reject_what_is_not_rfc3339(void)
     }
 }
 
-static void test_time_format_round_trips_over_the_whole_range(void)
-{
+static void test_time_format_round_trips_over_the_whole_range(void) {
     char buf[32];
     uint64_t x = 88172645463325252ULL;
     const int64_t span = 253402300799999LL + 62167219200000LL;
@@ -227,11 +236,11 @@ static void test_time_format_round_trips_over_the_whole_range(void)
     }
 }
 
-static void test_enum_names_round_trip(void)
-{
+static void test_enum_names_round_trip(void) {
     for (int c = INV_CHANNEL_STORE; c <= INV_CHANNEL_B2B; c++) {
         inv_channel_t back;
-        INV_ASSERT(inv_channel_from_string(inv_channel_to_string((inv_channel_t)c), &back) == 0 && back == (inv_channel_t)c);
+        INV_ASSERT(inv_channel_from_string(inv_channel_to_string((inv_channel_t)c), &back) == 0 &&
+                   back == (inv_channel_t)c);
     }
     for (int t = INV_MOVE_SALE; t <= INV_MOVE_COUNT; t++) {
         inv_movement_type_t back;
@@ -262,14 +271,14 @@ static void test_enum_names_round_trip(void)
     INV_ASSERT(inv_channel_from_string(NULL, &c) == -1);
 }
 
-static void test_message_type_names_and_formats(void)
-{
-    static const char *names[INV_MSG_COUNT] = {"SaleEvent", "ReturnEvent", "RestockEvent", "StockMovement",
-                                               "ReorderPolicy", "StockLevel", "ReorderEvent", "ShortageEvent"};
+static void test_message_type_names_and_formats(void) {
+    static const char *names[INV_MSG_COUNT] = {"SaleEvent",     "ReturnEvent", "RestockEvent", "StockMovement",
+                                               "ReorderPolicy", "StockLevel",  "ReorderEvent", "ShortageEvent"};
     for (int t = 0; t < INV_MSG_COUNT; t++) {
         inv_msg_type_t back;
         INV_ASSERT_EQ_STR(names[t], inv_msg_type_name((inv_msg_type_t)t));
-        INV_ASSERT(inv_msg_type_from_name(inv_msg_type_name((inv_msg_type_t)t), &back) == 0 && back == (inv_msg_type_t)t);
+        INV_ASSERT(inv_msg_type_from_name(inv_msg_type_name((inv_msg_type_t)t), &back) == 0 &&
+                   back == (inv_msg_type_t)t);
         INV_ASSERT_EQ_INT(t + 1, inv_schema_default_ids[t]);
     }
     INV_ASSERT(inv_msg_type_name(INV_MSG_COUNT) == NULL);
@@ -280,8 +289,7 @@ static void test_message_type_names_and_formats(void)
     INV_ASSERT_EQ_STR("avro", inv_format_to_string(INV_FORMAT_AVRO));
 }
 
-static void test_static_resolver_maps_ids_both_ways(void)
-{
+static void test_static_resolver_maps_ids_both_ways(void) {
     static const int32_t ids[INV_MSG_COUNT] = {101, 102, 103, 104, 105, 106, 107, 1 << 30};
     inv_schema_resolver_t r;
     inv_msg_type_t t;
@@ -292,16 +300,21 @@ static void test_static_resolver_maps_ids_both_ways(void)
     INV_ASSERT_EQ_INT(104, r.id_for(&r, INV_MSG_STOCK_MOVEMENT));
 }
 
-static void test_avro_header_carries_the_configured_schema_id(void)
-{
+static void test_avro_header_carries_the_configured_schema_id(void) {
     static const int32_t ids[INV_MSG_COUNT] = {11, 12, 13, 0x01020304, 15, 16, 17, 18};
     inv_schema_resolver_t r;
     inv_schema_resolver_static_init(&r, ids);
     inv_encoder_t *e = inv_encoder_new(INV_FORMAT_AVRO, &r, err, sizeof(err));
     inv_decoder_t *d = inv_decoder_new(&r, err, sizeof(err));
     INV_ASSERT(e && d, "%s", err);
-    inv_movement_t m = {.movement_id = "receipt:GR-5:0", .sku = "SKU-1", .location_id = "s", .type = INV_MOVE_RECEIPT,
-                        .quantity = 24, .occurred_at_ms = 0, .source = "wms"}, back;
+    inv_movement_t m = {.movement_id = "receipt:GR-5:0",
+                        .sku = "SKU-1",
+                        .location_id = "s",
+                        .type = INV_MOVE_RECEIPT,
+                        .quantity = 24,
+                        .occurred_at_ms = 0,
+                        .source = "wms"},
+                   back;
     inv_buf_t out;
     inv_buf_init(&out);
     int rc = inv_encoder_encode_movement(e, &m, &out, err, sizeof(err));
@@ -317,8 +330,7 @@ static void test_avro_header_carries_the_configured_schema_id(void)
     INV_ASSERT_EQ_STR("unknown schema id 16909060", err);
 }
 
-static void test_decoder_refuses_ids_shared_by_two_types(void)
-{
+static void test_decoder_refuses_ids_shared_by_two_types(void) {
     static const int32_t ids[INV_MSG_COUNT] = {1, 2, 3, 3, 5, 6, 7, 8};
     static const int32_t neg[INV_MSG_COUNT] = {1, 2, 3, 4, 5, -6, 7, 8};
     inv_schema_resolver_t r;
@@ -333,8 +345,7 @@ static void test_decoder_refuses_ids_shared_by_two_types(void)
     INV_ASSERT_EQ_STR("unknown output format 7", err);
 }
 
-static void test_json_encoder_needs_no_resolver(void)
-{
+static void test_json_encoder_needs_no_resolver(void) {
     inv_encoder_t *e = inv_encoder_new(INV_FORMAT_JSON, NULL, err, sizeof(err));
     INV_ASSERT(e != NULL, "%s", err);
     inv_policy_t p = {.sku = "SKU-1", .location_id = "*", .reorder_point = 1, .reorder_quantity = 2, .safety_stock = 3};
@@ -348,22 +359,27 @@ static void test_json_encoder_needs_no_resolver(void)
     INV_ASSERT(same, "%s", err);
 }
 
-static void test_restock_movements_write_a_null_channel(void)
-{
-    inv_movement_t m = {.movement_id = "count:C:0", .sku = "S", .location_id = "L", .channel = INV_CHANNEL_NONE,
-                        .type = INV_MOVE_COUNT, .quantity = 0, .occurred_at_ms = 0, .source = "x"};
+static void test_restock_movements_write_a_null_channel(void) {
+    inv_movement_t m = {.movement_id = "count:C:0",
+                        .sku = "S",
+                        .location_id = "L",
+                        .channel = INV_CHANNEL_NONE,
+                        .type = INV_MOVE_COUNT,
+                        .quantity = 0,
+                        .occurred_at_ms = 0,
+                        .source = "x"};
     inv_buf_t out;
     inv_buf_init(&out);
     INV_ASSERT(inv_encoder_encode_movement(enc_json, &m, &out, err, sizeof(err)) == 0, "%s", err);
-    const char *want = "{\"movement_id\":\"count:C:0\",\"sku\":\"S\",\"location_id\":\"L\",\"channel\":null,"
-                       "\"type\":\"count\",\"quantity\":0,\"occurred_at\":\"1970-01-01T00:00:00.000Z\",\"source\":\"x\"}";
+    const char *want =
+        "{\"movement_id\":\"count:C:0\",\"sku\":\"S\",\"location_id\":\"L\",\"channel\":null,"
+        "\"type\":\"count\",\"quantity\":0,\"occurred_at\":\"1970-01-01T00:00:00.000Z\",\"source\":\"x\"}";
     int same = out.len == strlen(want) && memcmp(out.data, want, out.len) == 0;
     inv_buf_free(&out);
     INV_ASSERT(same, "want %s", want);
 }
 
-static void test_json_strings_are_escaped(void)
-{
+static void test_json_strings_are_escaped(void) {
     const char *hostile = "a\"b\\c\n\x01\x1f\x7f/é";
     inv_policy_t p = {.sku = hostile, .location_id = "L"};
     inv_buf_t out;
@@ -373,8 +389,8 @@ static void test_json_strings_are_escaped(void)
                        "\"reorder_quantity\":0,\"safety_stock\":0}";
     int same = out.len == strlen(want) && memcmp(out.data, want, out.len) == 0;
     /* read back in a string that may hold control characters (not an id) */
-    inv_movement_t m = {.movement_id = "count:C-1:0", .sku = "S", .location_id = "L", .type = INV_MOVE_COUNT,
-                        .source = hostile};
+    inv_movement_t m = {
+        .movement_id = "count:C-1:0", .sku = "S", .location_id = "L", .type = INV_MOVE_COUNT, .source = hostile};
     inv_movement_t back;
     int rc = inv_encoder_encode_movement(enc_json, &m, &out, err, sizeof(err)) ||
              inv_decoder_decode_movement(dec, out.data, out.len, &back, err, sizeof(err));
@@ -385,11 +401,15 @@ static void test_json_strings_are_escaped(void)
 
 /* The encoders check what the wire needs, nothing of the contract: a tool can
  * write a sale with a negative quantity, and the decoder rejects it. */
-static void test_encoders_write_contract_violations_the_decoder_rejects(void)
-{
+static void test_encoders_write_contract_violations_the_decoder_rejects(void) {
     inv_line_t line = {.sku = "SKU-1", .quantity = -3};
-    inv_event_t ev = {.kind = INV_EVENT_SALE, .event_id = "", .source = "s", .location_id = "l",
-                      .channel = INV_CHANNEL_STORE, .lines = &line, .line_count = 1};
+    inv_event_t ev = {.kind = INV_EVENT_SALE,
+                      .event_id = "",
+                      .source = "s",
+                      .location_id = "l",
+                      .channel = INV_CHANNEL_STORE,
+                      .lines = &line,
+                      .line_count = 1};
     inv_buf_t out;
     inv_event_t back;
     inv_buf_init(&out);
@@ -400,8 +420,7 @@ static void test_encoders_write_contract_violations_the_decoder_rejects(void)
     INV_ASSERT_EQ_STR("event_id: empty string, expected 1 to 256 bytes", err);
 }
 
-static void expect_encode_error(inv_encoder_t *e, const inv_event_t *ev, const char *want)
-{
+static void expect_encode_error(inv_encoder_t *e, const inv_event_t *ev, const char *want) {
     inv_buf_t out;
     inv_buf_init(&out);
     out.len = 99;
@@ -412,12 +431,16 @@ static void expect_encode_error(inv_encoder_t *e, const inv_event_t *ev, const c
                inv_format_to_string(e == enc_json ? INV_FORMAT_JSON : INV_FORMAT_AVRO), rc, len, err, want);
 }
 
-static void test_encoders_refuse_what_cannot_be_written(void)
-{
+static void test_encoders_refuse_what_cannot_be_written(void) {
     inv_line_t lines[2] = {{.sku = "SKU-1", .quantity = 1, .disposition = INV_DISPOSITION_RESELLABLE},
                            {.sku = NULL, .quantity = 1, .disposition = INV_DISPOSITION_DAMAGED}};
-    inv_event_t ev = {.kind = INV_EVENT_RETURN, .event_id = "R", .source = "s", .location_id = "l",
-                      .channel = INV_CHANNEL_STORE, .lines = lines, .line_count = 2};
+    inv_event_t ev = {.kind = INV_EVENT_RETURN,
+                      .event_id = "R",
+                      .source = "s",
+                      .location_id = "l",
+                      .channel = INV_CHANNEL_STORE,
+                      .lines = lines,
+                      .line_count = 2};
     for (int f = 0; f < 2; f++) {
         inv_encoder_t *e = f ? enc_avro : enc_json;
         inv_event_t x = ev;
@@ -446,8 +469,7 @@ static void test_encoders_refuse_what_cannot_be_written(void)
     }
 }
 
-static void test_decoder_reuses_its_line_arena(void)
-{
+static void test_decoder_reuses_its_line_arena(void) {
     const char *a = "{\"event_id\":\"A\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":\"store\","
                     "\"occurred_at\":\"2026-01-01T00:00:00Z\",\"lines\":[{\"sku\":\"X\",\"quantity\":1},"
                     "{\"sku\":\"Y\",\"quantity\":1}]}";
@@ -460,8 +482,7 @@ static void test_decoder_reuses_its_line_arena(void)
 
 /* The largest event the contract allows: 1000 lines of 256-byte SKUs,
  * through both formats (the Avro one outgrows the encoder's first buffer). */
-static void test_largest_event_round_trips(void)
-{
+static void test_largest_event_round_trips(void) {
     static inv_line_t lines[INV_CODEC_MAX_LINES];
     static char skus[INV_CODEC_MAX_LINES][INV_CODEC_MAX_ID_LEN + 1];
     for (int i = 0; i < INV_CODEC_MAX_LINES; i++) {
@@ -471,15 +492,22 @@ static void test_largest_event_round_trips(void)
         lines[i].sku = skus[i];
         lines[i].quantity = INT64_MAX - i;
     }
-    inv_event_t ev = {.kind = INV_EVENT_RESTOCK, .event_id = skus[7], .source = "s", .location_id = skus[8],
-                      .restock_kind = INV_RESTOCK_COUNT, .purchase_order_id = skus[9], .occurred_at_ms = 1,
-                      .lines = lines, .line_count = INV_CODEC_MAX_LINES};
+    inv_event_t ev = {.kind = INV_EVENT_RESTOCK,
+                      .event_id = skus[7],
+                      .source = "s",
+                      .location_id = skus[8],
+                      .restock_kind = INV_RESTOCK_COUNT,
+                      .purchase_order_id = skus[9],
+                      .occurred_at_ms = 1,
+                      .lines = lines,
+                      .line_count = INV_CODEC_MAX_LINES};
     for (int f = 0; f < 2; f++) {
         inv_buf_t out;
         inv_event_t back;
         inv_buf_init(&out);
         int rc = inv_encoder_encode_event(f ? enc_avro : enc_json, &ev, &out, err, sizeof(err));
-        int rc2 = rc ? -1 : inv_decoder_decode_event(dec, INV_EVENT_RESTOCK, out.data, out.len, &back, err, sizeof(err));
+        int rc2 =
+            rc ? -1 : inv_decoder_decode_event(dec, INV_EVENT_RESTOCK, out.data, out.len, &back, err, sizeof(err));
         size_t len = out.len;
         inv_buf_free(&out);
         INV_ASSERT(rc == 0 && rc2 == 0, "%s", err);
@@ -493,10 +521,10 @@ static void test_largest_event_round_trips(void)
 
 /* Avro lets a writer split an array into blocks, with a negative count
  * followed by the block's byte size; fastavro and Java may do so. */
-static void test_avro_arrays_in_several_blocks_decode(void)
-{
+static void test_avro_arrays_in_several_blocks_decode(void) {
     unsigned char buf[256];
-    size_t len = avro_spec(buf, sizeof(buf), "@1 s:T-1 s:pos s:store-1 e:1 l:0 a:1 s:A l:1 a:-2 l:6 s:B l:2 s:C l:3 a:0");
+    size_t len =
+        avro_spec(buf, sizeof(buf), "@1 s:T-1 s:pos s:store-1 e:1 l:0 a:1 s:A l:1 a:-2 l:6 s:B l:2 s:C l:3 a:0");
     inv_event_t ev;
     INV_ASSERT(len > 0);
     INV_ASSERT(inv_decoder_decode_event(dec, INV_EVENT_SALE, buf, len, &ev, err, sizeof(err)) == 0, "%s", err);
@@ -506,8 +534,7 @@ static void test_avro_arrays_in_several_blocks_decode(void)
     INV_ASSERT_EQ_INT(INV_CHANNEL_ONLINE, ev.channel);
 }
 
-static void test_encoding_reuses_the_callers_buffer(void)
-{
+static void test_encoding_reuses_the_callers_buffer(void) {
     inv_policy_t p = {.sku = "SKU-1", .location_id = "L", .reorder_point = 1};
     inv_buf_t out;
     inv_buf_init(&out);
@@ -522,8 +549,7 @@ static void test_encoding_reuses_the_callers_buffer(void)
     INV_ASSERT(out.data == NULL && out.len == 0 && out.cap == 0);
 }
 
-static void test_buf_append_grows_and_keeps_a_nul(void)
-{
+static void test_buf_append_grows_and_keeps_a_nul(void) {
     inv_buf_t b;
     inv_buf_init(&b);
     for (int i = 0; i < 1000; i++)
@@ -535,8 +561,7 @@ static void test_buf_append_grows_and_keeps_a_nul(void)
     INV_ASSERT(b.data == NULL && b.len == 0, "freed");
 }
 
-int main(void)
-{
+int main(void) {
     inv_schema_resolver_static_init(&resolver, inv_schema_default_ids);
     dec = inv_decoder_new(&resolver, err, sizeof(err));
     enc_json = inv_encoder_new(INV_FORMAT_JSON, &resolver, err, sizeof(err));

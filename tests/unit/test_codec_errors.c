@@ -33,22 +33,21 @@ typedef struct {
     const char *error;
 } error_case_t;
 
-#define SALE(body)                                                                                          \
-    "{\"event_id\":\"T-1\",\"source\":\"pos\",\"location_id\":\"store-1\",\"channel\":\"store\","              \
+#define SALE(body)                                                                                \
+    "{\"event_id\":\"T-1\",\"source\":\"pos\",\"location_id\":\"store-1\",\"channel\":\"store\"," \
     "\"occurred_at\":\"2026-11-22T10:00:00Z\"," body "}"
 #define SALE_LINES(lines) SALE("\"lines\":[" lines "]")
 #define LINE "{\"sku\":\"SKU-1\",\"quantity\":1}"
-#define RETURN(lines)                                                                                       \
-    "{\"event_id\":\"R-1\",\"source\":\"web\",\"location_id\":\"dc-1\",\"channel\":\"online\","               \
+#define RETURN(lines)                                                                           \
+    "{\"event_id\":\"R-1\",\"source\":\"web\",\"location_id\":\"dc-1\",\"channel\":\"online\"," \
     "\"occurred_at\":\"2026-11-22T10:00:00Z\",\"lines\":[" lines "]}"
-#define RESTOCK(kind, lines)                                                                                \
+#define RESTOCK(kind, lines)                                                                                      \
     "{\"event_id\":\"G-1\",\"source\":\"wms\",\"location_id\":\"dc-1\",\"occurred_at\":\"2026-11-22T10:00:00Z\"," \
     "\"kind\":\"" kind "\",\"lines\":[" lines "]}"
-#define MOVE(channel, type, q)                                                                              \
+#define MOVE(channel, type, q)                                                                                  \
     "{\"movement_id\":\"m\",\"sku\":\"S\",\"location_id\":\"L\",\"channel\":" channel ",\"type\":\"" type "\"," \
     "\"quantity\":" q ",\"occurred_at\":\"2026-11-22T10:00:00Z\",\"source\":\"s\"}"
 #define AVRO_SALE_HEAD "@1 s:T-1 s:pos s:store-1 e:0 l:1795341600000"
-
 
 static const error_case_t cases[] = {
     /* framing */
@@ -57,8 +56,10 @@ static const error_case_t cases[] = {
     /* not JSON */
     {INV_MSG_SALE_EVENT, IN_JSON, "   ", "not JSON: '[' or '{' expected near end of file at line 1 column 3"},
     {INV_MSG_SALE_EVENT, IN_JSON, "hello", "not JSON: '[' or '{' expected near 'hello' at line 1 column 5"},
-    {INV_MSG_SALE_EVENT, IN_JSON, "{\"event_id\":\"T-1\"", "not JSON: '}' expected near end of file at line 1 column 17"},
-    {INV_MSG_SALE_EVENT, IN_JSON, SALE_LINES(LINE) " x", "not JSON: end of file expected near 'x' at line 1 column 153"},
+    {INV_MSG_SALE_EVENT, IN_JSON, "{\"event_id\":\"T-1\"",
+     "not JSON: '}' expected near end of file at line 1 column 17"},
+    {INV_MSG_SALE_EVENT, IN_JSON, SALE_LINES(LINE) " x",
+     "not JSON: end of file expected near 'x' at line 1 column 153"},
     {INV_MSG_SALE_EVENT, IN_JSON, "{\"event_id\":\"T-1\",\"event_id\":\"T-2\"}",
      "not JSON: duplicate object key near '\"event_id\"' at line 1 column 28"},
     {INV_MSG_SALE_EVENT, IN_JSON, "\x01\x02\xff\xfe", "not JSON: '[' or '{' expected near '?' at line 1 column 1"},
@@ -93,25 +94,32 @@ static const error_case_t cases[] = {
     {INV_MSG_SALE_EVENT, IN_JSON, "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":3}",
      "channel: expected a string, got integer"},
     {INV_MSG_SALE_EVENT, IN_JSON,
-     "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":\"a very long \\\"channel\\\" \\n value that goes on and on\"}",
-     "channel: \"a very long \\\"channel\\\" \\u000a value that goes ...\" is not one of store, online, marketplace, b2b"},
+     "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":\"a very long \\\"channel\\\" \\n value "
+     "that goes on and on\"}",
+     "channel: \"a very long \\\"channel\\\" \\u000a value that goes ...\" is not one of store, online, marketplace, "
+     "b2b"},
     /* times */
     {INV_MSG_SALE_EVENT, IN_JSON, "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":\"store\"}",
      "occurred_at: missing, expected an RFC 3339 time"},
     {INV_MSG_SALE_EVENT, IN_JSON,
-     "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":\"store\",\"occurred_at\":\"yesterday\"}",
+     "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":\"store\",\"occurred_at\":"
+     "\"yesterday\"}",
      "occurred_at: \"yesterday\" is not an RFC 3339 time"},
     {INV_MSG_SALE_EVENT, IN_JSON,
-     "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":\"store\",\"occurred_at\":1795341600000}",
+     "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":\"store\",\"occurred_at\":"
+     "1795341600000}",
      "occurred_at: expected an RFC 3339 time string, got integer"},
     {INV_MSG_SALE_EVENT, IN_JSON,
-     "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":\"store\",\"occurred_at\":\"2026-13-01T00:00:00Z\"}",
+     "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":\"store\",\"occurred_at\":\"2026-13-"
+     "01T00:00:00Z\"}",
      "occurred_at: \"2026-13-01T00:00:00Z\" is not an RFC 3339 time"},
     {INV_MSG_SALE_EVENT, IN_JSON,
-     "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":\"store\",\"occurred_at\":\"2026-02-30T00:00:00Z\"}",
+     "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":\"store\",\"occurred_at\":\"2026-02-"
+     "30T00:00:00Z\"}",
      "occurred_at: \"2026-02-30T00:00:00Z\" is not an RFC 3339 time"},
     {INV_MSG_SALE_EVENT, IN_JSON,
-     "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":\"store\",\"occurred_at\":\"2026-11-22T10:00:00\"}",
+     "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":\"store\",\"occurred_at\":\"2026-11-"
+     "22T10:00:00\"}",
      "occurred_at: \"2026-11-22T10:00:00\" is not an RFC 3339 time"},
     /* lines */
     {INV_MSG_SALE_EVENT, IN_JSON, SALE("\"x\":1"), "lines: missing, expected an array"},
@@ -141,7 +149,8 @@ static const error_case_t cases[] = {
      "not JSON: real number overflow near '1e400' at line 1 column 152"},
     {INV_MSG_SALE_EVENT, IN_JSON, SALE_LINES(LINE "," LINE ",{\"sku\":\"SKU-3\",\"quantity\":-3}"),
      "lines[2].quantity: -3 is not positive"},
-    {INV_MSG_SALE_EVENT, IN_JSON, SALE_LINES("{\"sku\":\"SKU-1\",\"quantity\":0}"), "lines[0].quantity: 0 is not positive"},
+    {INV_MSG_SALE_EVENT, IN_JSON, SALE_LINES("{\"sku\":\"SKU-1\",\"quantity\":0}"),
+     "lines[0].quantity: 0 is not positive"},
     /* returns */
     {INV_MSG_RETURN_EVENT, IN_JSON, RETURN(LINE), "lines[0].disposition: missing, expected one of resellable, damaged"},
     {INV_MSG_RETURN_EVENT, IN_JSON, RETURN("{\"sku\":\"SKU-1\",\"quantity\":1,\"disposition\":\"broken\"}"),
@@ -165,13 +174,15 @@ static const error_case_t cases[] = {
     {INV_MSG_RESTOCK_EVENT, IN_JSON, RESTOCK("count", "{\"sku\":\"SKU-1\",\"quantity\":-1}"),
      "lines[0].quantity: -1 is negative, a count must be 0 or more"},
     /* outputs read back */
-    {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVE("\"store\"", "receipt", "5"), "channel: \"store\", a receipt movement has none (null)"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVE("\"store\"", "receipt", "5"),
+     "channel: \"store\", a receipt movement has none (null)"},
     {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVE("null", "sale", "5"),
      "channel: null, a sale movement needs one of store, online, marketplace, b2b"},
     {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVE("null", "transfer", "5"),
      "type: \"transfer\" is not one of sale, return_resellable, return_damaged, receipt, adjustment, count"},
     {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVE("\"online\"", "return_damaged", "0"), "quantity: 0 is not positive"},
-    {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVE("null", "count", "-2"), "quantity: -2 is negative, a count must be 0 or more"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVE("null", "count", "-2"),
+     "quantity: -2 is negative, a count must be 0 or more"},
     {INV_MSG_REORDER_POLICY, IN_JSON,
      "{\"sku\":\"S\",\"location_id\":\"*\",\"reorder_point\":10,\"reorder_quantity\":-24,\"safety_stock\":4}",
      "reorder_quantity: -24 is negative"},
@@ -194,7 +205,8 @@ static const error_case_t cases[] = {
     {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos S:20 x:41424344",
      "location_id: truncated Avro body at byte 14 (string of 20 bytes, 4 left)"},
     {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 S:-3", "source: Avro string length -3 at byte 9 is negative"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 S:2147483647", "event_id: truncated Avro body at byte 10 (string of 2147483647 bytes, 0 left)"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 S:2147483647",
+     "event_id: truncated Avro body at byte 10 (string of 2147483647 bytes, 0 left)"},
     {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:7 l:0 a:0",
      "channel: Avro enum index 7 at byte 21 is not one of store, online, marketplace, b2b"},
     {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:-1 l:0 a:0",
@@ -206,17 +218,20 @@ static const error_case_t cases[] = {
      "lines: Avro block of 1000000 items at byte 28 is longer than the 8 bytes left"},
     {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " x:ffffffffffffffffff01",
      "lines: Avro block count -9223372036854775808 at byte 28 is out of range"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:2 s:SKU-1 l:1 s:SKU-2", "lines[1].quantity: truncated Avro body at byte 42"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:2 s:SKU-1 l:1 s:SKU-2",
+     "lines[1].quantity: truncated Avro body at byte 42"},
     {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 s:SKU-1 l:1 a:0 x:0000",
      "2 trailing bytes after the Avro record at byte 37"},
     {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:0", "lines: empty, expected 1 to 1000 lines"},
     {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:3 s:SKU-1 l:1 s:SKU-2 l:1 s:SKU-3 l:-3 a:0",
      "lines[2].quantity: -3 is not positive"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:3 x:41ff42 l:1 a:0",
-     "lines[0].sku: invalid UTF-8 at byte 1"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:3 x:410042 l:1 a:0", "lines[0].sku: control character U+0000 at byte 1"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 S:3 x:700071 s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0", "source: contains a NUL byte"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 S:3 x:70ff71 s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0", "source: invalid UTF-8 at byte 1"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:3 x:41ff42 l:1 a:0", "lines[0].sku: invalid UTF-8 at byte 1"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:3 x:410042 l:1 a:0",
+     "lines[0].sku: control character U+0000 at byte 1"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 S:3 x:700071 s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0",
+     "source: contains a NUL byte"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 S:3 x:70ff71 s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0",
+     "source: invalid UTF-8 at byte 1"},
     /* identifiers */
     {INV_MSG_SALE_EVENT, IN_JSON, "{\"event_id\":\"T-1\\n\"}", "event_id: control character U+000A at byte 3"},
     {INV_MSG_SALE_EVENT, IN_JSON, "{\"event_id\":\"T-1\",\"source\":\"s\",\"location_id\":\"store|1\"}",
@@ -238,7 +253,8 @@ static const error_case_t cases[] = {
      "\"kind\":\"receipt\",\"purchase_order_id\":\"PO\\r9\",\"lines\":[]}",
      "purchase_order_id: control character U+000D at byte 2"},
     {INV_MSG_STOCK_MOVEMENT, IN_JSON,
-     "{\"movement_id\":\"sale:T\\u001f1:0\",\"sku\":\"S\",\"location_id\":\"L\",\"channel\":\"store\",\"type\":\"sale\","
+     "{\"movement_id\":\"sale:T\\u001f1:0\",\"sku\":\"S\",\"location_id\":\"L\",\"channel\":\"store\",\"type\":"
+     "\"sale\","
      "\"quantity\":1,\"occurred_at\":\"2026-11-22T10:00:00Z\",\"source\":\"s\"}",
      "movement_id: control character U+001F at byte 6"},
     {INV_MSG_REORDER_POLICY, IN_JSON,
@@ -258,8 +274,7 @@ static const error_case_t cases[] = {
 };
 
 /* Inputs too big or too repetitive to write out. */
-static unsigned char *generate(const char *name, size_t *len)
-{
+static unsigned char *generate(const char *name, size_t *len) {
     unsigned char *buf = NULL;
     if (strcmp(name, "oversized") == 0) {
         *len = INV_CODEC_MAX_MESSAGE + 1;
@@ -307,8 +322,7 @@ static unsigned char *generate(const char *name, size_t *len)
     return buf;
 }
 
-static void test_malformed_inputs_are_rejected_with_exact_messages(void)
-{
+static void test_malformed_inputs_are_rejected_with_exact_messages(void) {
     inv_schema_resolver_t r;
     inv_schema_resolver_static_init(&r, inv_schema_default_ids);
     char err[512];
@@ -353,8 +367,7 @@ static void test_malformed_inputs_are_rejected_with_exact_messages(void)
 }
 
 /* A failed decode leaves a zeroed struct, never half a message. */
-static void test_a_failed_decode_leaves_no_stale_values(void)
-{
+static void test_a_failed_decode_leaves_no_stale_values(void) {
     inv_schema_resolver_t r;
     inv_schema_resolver_static_init(&r, inv_schema_default_ids);
     char err[256];
@@ -370,8 +383,7 @@ static void test_a_failed_decode_leaves_no_stale_values(void)
     INV_ASSERT(ev.line_count == 0 && ev.lines == NULL && ev.event_id == NULL, "line_count %zu", ev.line_count);
 }
 
-static void test_error_strings_fit_small_buffers(void)
-{
+static void test_error_strings_fit_small_buffers(void) {
     inv_schema_resolver_t r;
     inv_schema_resolver_static_init(&r, inv_schema_default_ids);
     char err[16];
@@ -386,7 +398,6 @@ static void test_error_strings_fit_small_buffers(void)
     INV_ASSERT_EQ_STR("event_id: missi", err);
 }
 
-
 /* ------------------------------------------------------------ identifiers
  * Each rule is checked on the same content in both formats: the message is
  * built as a struct, written by the JSON and the Avro encoder (which judge
@@ -398,8 +409,7 @@ static inv_encoder_t *enc[2]; /* JSON, Avro */
 
 /* Decodes m as type t from both encodings: both must give want (NULL:
  * both decode, and every string of m comes back). Failures are printed. */
-static int both_formats(inv_msg_type_t t, const any_msg_t *m, const char *want)
-{
+static int both_formats(inv_msg_type_t t, const any_msg_t *m, const char *want) {
     int failed = 0;
     for (int f = 0; f < 2; f++) {
         char err[512] = "";
@@ -413,8 +423,8 @@ static int both_formats(inv_msg_type_t t, const any_msg_t *m, const char *want)
         }
         int rc = any_decode(dec, t, out.data, out.len, &back, err, sizeof(err));
         if (want ? rc != -1 || strcmp(err, want) != 0 : rc != 0) {
-            fprintf(stderr, "  %s %s:\n    want: %s\n    got:  %s (rc %d)\n", f ? "avro" : "json",
-                    inv_msg_type_name(t), want ? want : "(decodes)", rc ? err : "(decodes)", rc);
+            fprintf(stderr, "  %s %s:\n    want: %s\n    got:  %s (rc %d)\n", f ? "avro" : "json", inv_msg_type_name(t),
+                    want ? want : "(decodes)", rc ? err : "(decodes)", rc);
             failed = 1;
         }
         inv_buf_free(&out);
@@ -425,28 +435,30 @@ static int both_formats(inv_msg_type_t t, const any_msg_t *m, const char *want)
 static inv_line_t sale_lines[3];
 
 /* A valid SaleEvent of three lines. */
-static any_msg_t sale(void)
-{
+static any_msg_t sale(void) {
     any_msg_t m;
     memset(&m, 0, sizeof(m));
     for (int i = 0; i < 3; i++)
         sale_lines[i] = (inv_line_t){.sku = "SKU-1", .quantity = 1};
-    m.ev = (inv_event_t){.kind = INV_EVENT_SALE, .event_id = "T-1", .source = "pos", .location_id = "store-1",
-                         .channel = INV_CHANNEL_STORE, .occurred_at_ms = 1795341600000, .lines = sale_lines,
+    m.ev = (inv_event_t){.kind = INV_EVENT_SALE,
+                         .event_id = "T-1",
+                         .source = "pos",
+                         .location_id = "store-1",
+                         .channel = INV_CHANNEL_STORE,
+                         .occurred_at_ms = 1795341600000,
+                         .lines = sale_lines,
                          .line_count = 3};
     return m;
 }
 
-static any_msg_t policy(const char *sku, const char *location_id, int64_t point, int64_t quantity, int64_t safety)
-{
+static any_msg_t policy(const char *sku, const char *location_id, int64_t point, int64_t quantity, int64_t safety) {
     any_msg_t m;
     memset(&m, 0, sizeof(m));
     m.po = (inv_policy_t){sku, location_id, point, quantity, safety};
     return m;
 }
 
-static void test_every_control_character_in_an_id_is_rejected_naming_it_and_its_byte(void)
-{
+static void test_every_control_character_in_an_id_is_rejected_naming_it_and_its_byte(void) {
     int failed = 0;
     for (int c = 1; c <= 0x7F; c = c == 0x1F ? 0x7F : c + 1) {
         char id[8], want[128];
@@ -464,8 +476,7 @@ static void test_every_control_character_in_an_id_is_rejected_naming_it_and_its_
 }
 
 /* A NUL is an identifier's control character in Avro as in JSON (\u0000). */
-static void test_a_nul_byte_in_an_avro_id_is_a_control_character(void)
-{
+static void test_a_nul_byte_in_an_avro_id_is_a_control_character(void) {
     unsigned char buf[256];
     char err[256];
     inv_event_t ev;
@@ -475,8 +486,7 @@ static void test_a_nul_byte_in_an_avro_id_is_a_control_character(void)
     INV_ASSERT_EQ_STR("event_id: control character U+0000 at byte 2", err);
 }
 
-static void test_a_pipe_in_a_location_id_is_rejected_in_every_message(void)
-{
+static void test_a_pipe_in_a_location_id_is_rejected_in_every_message(void) {
     const char *want = "location_id: '|' at byte 5 is not allowed";
     int failed = 0;
     any_msg_t m = sale();
@@ -485,8 +495,13 @@ static void test_a_pipe_in_a_location_id_is_rejected_in_every_message(void)
     m = policy("SKU-1", "store|12", 1, 1, 1);
     failed += both_formats(INV_MSG_REORDER_POLICY, &m, want);
     memset(&m, 0, sizeof(m));
-    m.mv = (inv_movement_t){.movement_id = "sale:T-1:0", .sku = "S", .location_id = "store|12",
-                            .channel = INV_CHANNEL_STORE, .type = INV_MOVE_SALE, .quantity = 1, .source = "s"};
+    m.mv = (inv_movement_t){.movement_id = "sale:T-1:0",
+                            .sku = "S",
+                            .location_id = "store|12",
+                            .channel = INV_CHANNEL_STORE,
+                            .type = INV_MOVE_SALE,
+                            .quantity = 1,
+                            .source = "s"};
     failed += both_formats(INV_MSG_STOCK_MOVEMENT, &m, want);
     memset(&m, 0, sizeof(m));
     m.sl = (inv_stock_level_t){.sku = "S", .location_id = "store|12"};
@@ -501,18 +516,17 @@ static void test_a_pipe_in_a_location_id_is_rejected_in_every_message(void)
 }
 
 /* Only location_id splits row keys: a '|' elsewhere is an ordinary byte. */
-static void test_a_pipe_in_an_event_id_or_sku_is_legal(void)
-{
+static void test_a_pipe_in_an_event_id_or_sku_is_legal(void) {
     any_msg_t m = sale();
     m.ev.event_id = "T|1";
     sale_lines[0].sku = "SKU|1";
     INV_ASSERT(both_formats(INV_MSG_SALE_EVENT, &m, NULL) == 0);
 }
 
-static void test_hostile_but_printable_ids_are_legal_and_read_back_byte_exactly(void)
-{
-    static const char *ids[] = {"Ünïcødé-✓", "📦🛒😀", "quote\"d", "back\\slash", "a b  c", "*", "日本語",
-                                "\xf4\x8f\xbf\xbf", "U+0080:\xc2\x80", "'single'", "{\"json\":1}", "sale:T-1:0"};
+static void test_hostile_but_printable_ids_are_legal_and_read_back_byte_exactly(void) {
+    static const char *ids[] = {
+        "Ünïcødé-✓", "📦🛒😀",     "quote\"d",        "back\\slash", "a b  c",       "*",
+        "日本語",    "\xf4\x8f\xbf\xbf", "U+0080:\xc2\x80", "'single'",    "{\"json\":1}", "sale:T-1:0"};
     int failed = 0;
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
         any_msg_t m = sale();
@@ -537,12 +551,11 @@ static void test_hostile_but_printable_ids_are_legal_and_read_back_byte_exactly(
 }
 
 /* JSON cannot carry invalid UTF-8 (jansson words that error); Avro can. */
-static void test_invalid_utf8_in_an_avro_id_is_rejected_naming_the_byte(void)
-{
+static void test_invalid_utf8_in_an_avro_id_is_rejected_naming_the_byte(void) {
     static const struct {
         const char *hex, *what;
         size_t at;
-    } bad[] = {{"534b552dc0af", "overlong '/'", 4},       {"534b552de080af", "overlong 3 bytes", 4},
+    } bad[] = {{"534b552dc0af", "overlong '/'", 4},         {"534b552de080af", "overlong 3 bytes", 4},
                {"534b552df08080af", "overlong 4 bytes", 4}, {"534b552deda080", "surrogate U+D800", 4},
                {"534b552df4908080", "above U+10FFFF", 4},   {"534b552de697", "cut", 4},
                {"534b552d80", "lone continuation", 4},      {"534b552dff", "0xff", 4},
@@ -564,8 +577,7 @@ static void test_invalid_utf8_in_an_avro_id_is_rejected_naming_the_byte(void)
     INV_ASSERT(failed == 0, "%d failed", failed);
 }
 
-static void test_the_first_offending_byte_of_an_id_is_named(void)
-{
+static void test_the_first_offending_byte_of_an_id_is_named(void) {
     int failed = 0;
     any_msg_t m = sale();
     m.ev.location_id = "a|b\nc";
@@ -575,8 +587,7 @@ static void test_the_first_offending_byte_of_an_id_is_named(void)
     INV_ASSERT(failed == 0, "%d failed", failed);
 }
 
-static void test_an_id_of_256_bytes_is_legal_and_257_bytes_is_not(void)
-{
+static void test_an_id_of_256_bytes_is_legal_and_257_bytes_is_not(void) {
     char id[258] = "x"; /* "x" and 128 two-byte characters: 257 bytes */
     for (int i = 0; i < 128; i++)
         memcpy(id + 1 + 2 * i, "\xc3\xa9", 2);
@@ -589,8 +600,7 @@ static void test_an_id_of_256_bytes_is_legal_and_257_bytes_is_not(void)
     INV_ASSERT(failed == 0, "%d failed", failed);
 }
 
-static void test_an_empty_id_is_rejected(void)
-{
+static void test_an_empty_id_is_rejected(void) {
     any_msg_t m = policy("", "*", 1, 1, 1);
     int failed = both_formats(INV_MSG_REORDER_POLICY, &m, "sku: empty string, expected 1 to 256 bytes");
     m = sale();
@@ -601,15 +611,19 @@ static void test_an_empty_id_is_rejected(void)
 
 /* movement_id is derived ("<type>:<event_id>:<line>", up to 1024 bytes):
  * an event_id's '|' may be in it, a control character may not. */
-static void test_a_movement_id_follows_the_id_rules_up_to_1024_bytes(void)
-{
+static void test_a_movement_id_follows_the_id_rules_up_to_1024_bytes(void) {
     char id[1026];
     memset(id, 'm', 1025);
     id[1025] = '\0';
     any_msg_t m;
     memset(&m, 0, sizeof(m));
-    m.mv = (inv_movement_t){.movement_id = "sale:T|1:0", .sku = "S", .location_id = "L", .channel = INV_CHANNEL_STORE,
-                            .type = INV_MOVE_SALE, .quantity = 1, .source = "s"};
+    m.mv = (inv_movement_t){.movement_id = "sale:T|1:0",
+                            .sku = "S",
+                            .location_id = "L",
+                            .channel = INV_CHANNEL_STORE,
+                            .type = INV_MOVE_SALE,
+                            .quantity = 1,
+                            .source = "s"};
     int failed = both_formats(INV_MSG_STOCK_MOVEMENT, &m, NULL);
     m.mv.movement_id = "sale:T\n1:0";
     failed += both_formats(INV_MSG_STOCK_MOVEMENT, &m, "movement_id: control character U+000A at byte 6");
@@ -622,16 +636,15 @@ static void test_a_movement_id_follows_the_id_rules_up_to_1024_bytes(void)
     INV_ASSERT(failed == 0, "%d failed", failed);
 }
 
-static void test_the_ids_of_outputs_read_back_follow_the_same_rules(void)
-{
+static void test_the_ids_of_outputs_read_back_follow_the_same_rules(void) {
     any_msg_t m;
     memset(&m, 0, sizeof(m));
-    m.ro = (inv_reorder_t){.event_id = "reorder:sale:T-1:0", .sku = "S", .location_id = "L",
-                           .cause_movement_id = "sale:T\t1:0"};
+    m.ro = (inv_reorder_t){
+        .event_id = "reorder:sale:T-1:0", .sku = "S", .location_id = "L", .cause_movement_id = "sale:T\t1:0"};
     int failed = both_formats(INV_MSG_REORDER_EVENT, &m, "cause_movement_id: control character U+0009 at byte 6");
     memset(&m, 0, sizeof(m));
-    m.sh = (inv_shortage_t){.event_id = "shortage:*:low:m", .sku = "S\x1b", .location_id = "*",
-                            .state = INV_SHORTAGE_LOW};
+    m.sh =
+        (inv_shortage_t){.event_id = "shortage:*:low:m", .sku = "S\x1b", .location_id = "*", .state = INV_SHORTAGE_LOW};
     failed += both_formats(INV_MSG_SHORTAGE_EVENT, &m, "sku: control character U+001B at byte 1");
     memset(&m, 0, sizeof(m));
     m.sl = (inv_stock_level_t){.sku = "S", .location_id = "*"};
@@ -639,14 +652,12 @@ static void test_the_ids_of_outputs_read_back_follow_the_same_rules(void)
     INV_ASSERT(failed == 0, "%d failed", failed);
 }
 
-static void test_a_policy_for_location_star_is_legal(void)
-{
+static void test_a_policy_for_location_star_is_legal(void) {
     any_msg_t m = policy("SKU-1", "*", 3, 12, 2);
     INV_ASSERT(both_formats(INV_MSG_REORDER_POLICY, &m, NULL) == 0);
 }
 
-static void test_policy_values_above_the_bound_are_rejected_naming_field_and_bound(void)
-{
+static void test_policy_values_above_the_bound_are_rejected_naming_field_and_bound(void) {
     const int64_t max = INV_CODEC_MAX_POLICY_QUANTITY;
     int failed = 0;
     any_msg_t m = policy("S", "L", max, max, max);
@@ -664,8 +675,7 @@ static void test_policy_values_above_the_bound_are_rejected_naming_field_and_bou
 /* Avro: the line count is bounded on the array's block headers, all blocks
  * together (a negative count is followed by the block's byte size), and
  * before any line is looked at, as jansson's array size is in JSON. */
-static void test_a_line_count_above_1000_is_rejected_before_any_line_in_both_formats(void)
-{
+static void test_a_line_count_above_1000_is_rejected_before_any_line_in_both_formats(void) {
     static const char *blocks[] = {"a:600", "a:-600 l:1200"};
     int failed = 0;
     for (size_t b = 0; b < 2; b++) {
@@ -700,8 +710,7 @@ static void test_a_line_count_above_1000_is_rejected_before_any_line_in_both_for
 
 /* Bytes of heap in use by the process: ASan's count under ASan (its
  * allocator replaces glibc's, which then reports nothing), else glibc's. */
-static size_t heap_in_use(void)
-{
+static size_t heap_in_use(void) {
 #ifdef INV_TEST_ASAN
     return __sanitizer_get_current_allocated_bytes();
 #else
@@ -715,8 +724,7 @@ typedef struct {
     size_t requested;
 } avro_count_t;
 
-static void *avro_counting_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
+static void *avro_counting_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     avro_count_t *c = ud;
     if (nsize > osize)
         c->requested += nsize - osize;
@@ -726,8 +734,7 @@ static void *avro_counting_alloc(void *ud, void *ptr, size_t osize, size_t nsize
 /* A SaleEvent of 500000 lines of 2 bytes each (an empty sku, quantity 0)
  * in one Avro block: about 1 MB, within the message size limit. Avro-C
  * would allocate a generic record per line before any check of ours. */
-static void test_an_avro_sale_of_500000_lines_is_rejected_before_allocating_them(void)
-{
+static void test_an_avro_sale_of_500000_lines_is_rejected_before_allocating_them(void) {
     inv_schema_resolver_t r;
     inv_schema_resolver_static_init(&r, inv_schema_default_ids);
     char err[256];
@@ -758,8 +765,7 @@ static void test_an_avro_sale_of_500000_lines_is_rejected_before_allocating_them
     INV_ASSERT(after < before + 1024 * 1024, "the heap grew by %zu bytes", after - before);
 }
 
-int main(void)
-{
+int main(void) {
     char err[512];
     inv_schema_resolver_static_init(&resolver, inv_schema_default_ids);
     dec = inv_decoder_new(&resolver, err, sizeof(err));

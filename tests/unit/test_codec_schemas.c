@@ -16,8 +16,7 @@
 
 static char err[512];
 
-static void test_embedded_schemas_are_the_files(void)
-{
+static void test_embedded_schemas_are_the_files(void) {
     for (int t = 0; t < INV_MSG_COUNT; t++) {
         char path[512];
         snprintf(path, sizeof(path), "%s/%s.avsc", INV_SCHEMA_DIR, inv_msg_type_name((inv_msg_type_t)t));
@@ -25,13 +24,13 @@ static void test_embedded_schemas_are_the_files(void)
         INV_ASSERT(text != NULL, "cannot read %s", path);
         int same = inv_schema_json((inv_msg_type_t)t) && strcmp(text, inv_schema_json((inv_msg_type_t)t)) == 0;
         free(text);
-        INV_ASSERT(same, "%s differs from common/codec/inv_schemas.c: run `cmake -P common/codec/inv_schemas.cmake`", path);
+        INV_ASSERT(same, "%s differs from common/codec/inv_schemas.c: run `cmake -P common/codec/inv_schemas.cmake`",
+                   path);
     }
     INV_ASSERT(inv_schema_json(INV_MSG_COUNT) == NULL);
 }
 
-static void test_every_schema_matches_the_codec(void)
-{
+static void test_every_schema_matches_the_codec(void) {
     for (int t = 0; t < INV_MSG_COUNT; t++) {
         const char *json = inv_schema_json((inv_msg_type_t)t);
         INV_ASSERT(inv_schema_check((inv_msg_type_t)t, json, strlen(json), err, sizeof(err)) == 0, "%s", err);
@@ -39,8 +38,7 @@ static void test_every_schema_matches_the_codec(void)
 }
 
 /* Walks a schema's JSON: every record, enum and field has a non-empty doc. */
-static int docs_missing(json_t *node, const char *where, char *out, size_t n)
-{
+static int docs_missing(json_t *node, const char *where, char *out, size_t n) {
     if (json_is_array(node)) { /* a union */
         for (size_t i = 0; i < json_array_size(node); i++)
             if (docs_missing(json_array_get(node, i), where, out, n))
@@ -69,8 +67,7 @@ static int docs_missing(json_t *node, const char *where, char *out, size_t n)
     return docs_missing(json_object_get(node, "items"), where, out, n);
 }
 
-static void test_every_field_and_type_has_a_doc(void)
-{
+static void test_every_field_and_type_has_a_doc(void) {
     for (int t = 0; t < INV_MSG_COUNT; t++) {
         json_error_t jerr;
         json_t *root = json_loads(inv_schema_json((inv_msg_type_t)t), 0, &jerr);
@@ -82,8 +79,7 @@ static void test_every_field_and_type_has_a_doc(void)
 }
 
 /* Replaces the first `from` in the schema of t and checks the result. */
-static int check_edited(inv_msg_type_t t, const char *from, const char *to)
-{
+static int check_edited(inv_msg_type_t t, const char *from, const char *to) {
     const char *orig = inv_schema_json(t);
     const char *at = strstr(orig, from);
     if (!at) {
@@ -101,8 +97,7 @@ static int check_edited(inv_msg_type_t t, const char *from, const char *to)
     return rc;
 }
 
-static void test_schema_drift_is_caught(void)
-{
+static void test_schema_drift_is_caught(void) {
     static const struct {
         inv_msg_type_t type;
         const char *from, *to, *error;
@@ -114,14 +109,17 @@ static void test_schema_drift_is_caught(void)
         {INV_MSG_SALE_EVENT, "\"b2b\"]", "\"b2b\", \"kiosk\"]",
          "schema SaleEvent: field SaleEvent.channel: enum Channel symbol 4 is kiosk, the codec expects (none)"},
         {INV_MSG_RETURN_EVENT, "\"type\": [\"null\", \"string\"]", "\"type\": [\"string\", \"null\"]",
-         "schema ReturnEvent: field ReturnEvent.original_event_id: is union, the codec expects a [\"null\", ...] union"},
+         "schema ReturnEvent: field ReturnEvent.original_event_id: is union, the codec expects a [\"null\", ...] "
+         "union"},
         {INV_MSG_RESTOCK_EVENT, ", \"default\": null", "",
          "schema RestockEvent: field RestockEvent.purchase_order_id: optional field without \"default\": null"},
         {INV_MSG_STOCK_MOVEMENT, "{\"type\": \"long\", \"logicalType\": \"timestamp-millis\"}", "\"long\"",
          "schema StockMovement: field StockMovement.occurred_at: the codec expects logicalType timestamp-millis"},
-        {INV_MSG_REORDER_POLICY, "\"name\": \"safety_stock\", \"type\": \"long\"", "\"name\": \"safety_stock\", \"type\": \"int\"",
+        {INV_MSG_REORDER_POLICY, "\"name\": \"safety_stock\", \"type\": \"long\"",
+         "\"name\": \"safety_stock\", \"type\": \"int\"",
          "schema ReorderPolicy: field ReorderPolicy.safety_stock: is int, the codec expects long"},
-        {INV_MSG_STOCK_LEVEL, "\"fields\": [", "\"fields\": [{\"name\": \"extra\", \"type\": \"string\", \"doc\": \"x\"},",
+        {INV_MSG_STOCK_LEVEL, "\"fields\": [",
+         "\"fields\": [{\"name\": \"extra\", \"type\": \"string\", \"doc\": \"x\"},",
          "schema StockLevel: record StockLevel has 9 fields, the codec knows 8"},
         {INV_MSG_REORDER_EVENT, "\"namespace\": \"com.inventory.events\"", "\"namespace\": \"com.example\"",
          "schema ReorderEvent: namespace is com.example, the codec expects com.inventory.events"},
@@ -137,8 +135,7 @@ static void test_schema_drift_is_caught(void)
     }
 }
 
-int main(void)
-{
+int main(void) {
     INV_RUN(test_embedded_schemas_are_the_files);
     INV_RUN(test_every_schema_matches_the_codec);
     INV_RUN(test_every_field_and_type_has_a_doc);

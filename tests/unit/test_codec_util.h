@@ -22,9 +22,8 @@ typedef union {
     inv_shortage_t sh;
 } any_msg_t;
 
-static inline int any_decode(inv_decoder_t *d, inv_msg_type_t t, const void *buf, size_t len, any_msg_t *m,
-                             char *err, size_t n)
-{
+static inline int any_decode(inv_decoder_t *d, inv_msg_type_t t, const void *buf, size_t len, any_msg_t *m, char *err,
+                             size_t n) {
     switch (t) {
     case INV_MSG_SALE_EVENT: return inv_decoder_decode_event(d, INV_EVENT_SALE, buf, len, &m->ev, err, n);
     case INV_MSG_RETURN_EVENT: return inv_decoder_decode_event(d, INV_EVENT_RETURN, buf, len, &m->ev, err, n);
@@ -39,8 +38,7 @@ static inline int any_decode(inv_decoder_t *d, inv_msg_type_t t, const void *buf
 }
 
 static inline int any_encode(inv_encoder_t *e, inv_msg_type_t t, const any_msg_t *m, inv_buf_t *out, char *err,
-                             size_t n)
-{
+                             size_t n) {
     switch (t) {
     case INV_MSG_SALE_EVENT:
     case INV_MSG_RETURN_EVENT:
@@ -56,21 +54,25 @@ static inline int any_encode(inv_encoder_t *e, inv_msg_type_t t, const any_msg_t
 
 /* Names the first field in which two movements differ (strings by value,
  * NULL only equal to NULL) into what; 0 when they are the same. */
-static inline int movement_diff(const inv_movement_t *a, const inv_movement_t *b, char *what, size_t n)
-{
+static inline int movement_diff(const inv_movement_t *a, const inv_movement_t *b, char *what, size_t n) {
     const struct {
         const char *name, *x, *y;
-    } s[] = {{"movement_id", a->movement_id, b->movement_id}, {"sku", a->sku, b->sku},
-             {"location_id", a->location_id, b->location_id}, {"source", a->source, b->source}};
+    } s[] = {{"movement_id", a->movement_id, b->movement_id},
+             {"sku", a->sku, b->sku},
+             {"location_id", a->location_id, b->location_id},
+             {"source", a->source, b->source}};
     for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
         if ((!s[i].x) != (!s[i].y) || (s[i].x && strcmp(s[i].x, s[i].y) != 0)) {
-            snprintf(what, n, "%s: \"%s\" != \"%s\"", s[i].name, s[i].x ? s[i].x : "(null)", s[i].y ? s[i].y : "(null)");
+            snprintf(what, n, "%s: \"%s\" != \"%s\"", s[i].name, s[i].x ? s[i].x : "(null)",
+                     s[i].y ? s[i].y : "(null)");
             return 1;
         }
     const struct {
         const char *name;
         int64_t x, y;
-    } v[] = {{"channel", a->channel, b->channel}, {"type", a->type, b->type}, {"quantity", a->quantity, b->quantity},
+    } v[] = {{"channel", a->channel, b->channel},
+             {"type", a->type, b->type},
+             {"quantity", a->quantity, b->quantity},
              {"occurred_at_ms", a->occurred_at_ms, b->occurred_at_ms}};
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
         if (v[i].x != v[i].y) {
@@ -81,8 +83,7 @@ static inline int movement_diff(const inv_movement_t *a, const inv_movement_t *b
 }
 
 /* Reads a whole file (NUL-terminated); NULL when it cannot. Caller frees. */
-static inline char *read_file(const char *path, size_t *len)
-{
+static inline char *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
@@ -119,8 +120,7 @@ static inline char *read_file(const char *path, size_t *len)
  * e.g. "@1 s:T-1 s:pos s:store-1 e:0 l:0 a:1 s:SKU-1 l:2 a:0".
  * Returns the length written into out (at most cap), or 0 on a bad spec.
  */
-static inline size_t avro_put_long(unsigned char *out, int64_t v)
-{
+static inline size_t avro_put_long(unsigned char *out, int64_t v) {
     uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
     size_t n = 0;
     while (z >= 0x80) {
@@ -131,8 +131,7 @@ static inline size_t avro_put_long(unsigned char *out, int64_t v)
     return n;
 }
 
-static inline size_t avro_spec(unsigned char *out, size_t cap, const char *spec)
-{
+static inline size_t avro_spec(unsigned char *out, size_t cap, const char *spec) {
     size_t n = 0;
     const char *p = spec;
     while (*p) {

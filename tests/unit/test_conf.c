@@ -94,7 +94,8 @@ static void test_program_flag_sets_its_key(void) {
 }
 
 static void test_precedence_flag_over_env_over_file(void) {
-    char *path = write_file("# comment\n\ntopic.sales = from-file\ntopic.returns=from-file\ntopic.restocks=from-file\n");
+    char *path =
+        write_file("# comment\n\ntopic.sales = from-file\ntopic.returns=from-file\ntopic.restocks=from-file\n");
     setenv("INV_TOPIC_RETURNS", "from-env", 1);
     setenv("INV_TOPIC_RESTOCKS", "from-env", 1);
     inv_conf_t *c = inv_conf_new();
@@ -121,7 +122,8 @@ static void test_file_error_names_file_and_line(void) {
 }
 
 static void test_env_maps_kafka_props_and_mixed_case_keys(void) {
-    char *envp[] = {"INV_KAFKA_SECURITY_PROTOCOL=ssl", "INV_SCHEMA_ID_SALEEVENT=42", "INV_BROKER_PORT=9999", "PATH=/bin", NULL};
+    char *envp[] = {"INV_KAFKA_SECURITY_PROTOCOL=ssl", "INV_SCHEMA_ID_SALEEVENT=42", "INV_BROKER_PORT=9999",
+                    "PATH=/bin", NULL};
     inv_conf_t *c = inv_conf_new();
     INV_ASSERT_EQ_INT(0, inv_conf_load_env(c, envp, errstr, sizeof(errstr)));
     INV_ASSERT_EQ_INT(42, inv_conf_get_int(c, "schema.id.SaleEvent"));

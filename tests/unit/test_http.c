@@ -129,7 +129,10 @@ static int on_stock(const inv_http_request_t *req, inv_http_response_t *resp, vo
     char location[64];
     int rc = inv_http_request_arg(req, "location", location, sizeof(location));
     return inv_http_response_printf(resp, "method=%s path=%s rest=%s len=%zu location=%s", req->method, req->path,
-                                    req->rest, req->rest_len, rc == 0 ? location : rc == ENOENT ? "(none)" : "(bad)");
+                                    req->rest, req->rest_len,
+                                    rc == 0        ? location
+                                    : rc == ENOENT ? "(none)"
+                                                   : "(bad)");
 }
 
 static int on_metrics(const inv_http_request_t *req, inv_http_response_t *resp, void *opaque) {
@@ -363,8 +366,17 @@ static void test_address_not_on_this_host_is_named(void) {
 }
 
 static void test_malformed_addresses_are_rejected(void) {
-    const char *bad[] = {"x", "8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:65536",
-                         "127.0.0.1:-1", "::1:8080", "[::1]8080", "[]:80", ""};
+    const char *bad[] = {"x",
+                         "8080",
+                         "127.0.0.1",
+                         "127.0.0.1:",
+                         "127.0.0.1:http",
+                         "127.0.0.1:65536",
+                         "127.0.0.1:-1",
+                         "::1:8080",
+                         "[::1]8080",
+                         "[]:80",
+                         ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char expected[128];
         inv_http_t *s = start(bad[i], NULL);
@@ -391,8 +403,8 @@ static void test_ipv6_loopback_in_brackets(void) {
     }
     INV_ASSERT(s != NULL, "%s", errstr);
     reply_t r;
-    INV_ASSERT_EQ_INT(0, exchange(inv_http_port(s), 1, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                                  &r));
+    INV_ASSERT_EQ_INT(
+        0, exchange(inv_http_port(s), 1, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &r));
     INV_ASSERT_EQ_INT(200, r.status);
     inv_http_stop(s);
 }
@@ -536,8 +548,8 @@ static void test_healthz_answers_within_a_second_beside_1000_slow_connections(vo
     for (int probe = 0; probe < 5; probe++) {
         reply_t r;
         double p0 = now_ms();
-        int rc = exchange_within(port, 0, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-                                 2000, &r);
+        int rc =
+            exchange_within(port, 0, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 2000, &r);
         double took = now_ms() - p0;
         if (took > worst)
             worst = took;

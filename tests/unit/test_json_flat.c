@@ -28,19 +28,14 @@ static const inv_json_flat_member_t members[M_COUNT] = {
 static inv_json_flat_value_t v[M_COUNT];
 static char scratch[64];
 
-static int scan_len(const char *in, size_t len)
-{
+static int scan_len(const char *in, size_t len) {
     memset(v, 0, sizeof(v));
     return inv_json_flat_scan(in, len, members, M_COUNT, v, scratch, sizeof(scratch));
 }
 
-static int scan(const char *in)
-{
-    return scan_len(in, strlen(in));
-}
+static int scan(const char *in) { return scan_len(in, strlen(in)); }
 
-static void test_scans_a_compact_object(void)
-{
+static void test_scans_a_compact_object(void) {
     INV_ASSERT_EQ_INT(0, scan("{\"id\":\"A-1\",\"note\":\"hi\",\"n\":42}"));
     INV_ASSERT_EQ_INT(INV_JSON_FLAT_STRING, v[M_ID].type);
     INV_ASSERT_EQ_STR("A-1", v[M_ID].str);
@@ -50,8 +45,7 @@ static void test_scans_a_compact_object(void)
     INV_ASSERT_EQ_INT(42, v[M_N].num);
 }
 
-static void test_strings_are_nul_terminated_copies_in_the_scratch_buffer(void)
-{
+static void test_strings_are_nul_terminated_copies_in_the_scratch_buffer(void) {
     const char in[] = "{\"id\":\"abc\",\"note\":\"\",\"n\":0}";
     INV_ASSERT_EQ_INT(0, scan(in));
     for (int m = M_ID; m <= M_NOTE; m++) {
@@ -61,8 +55,7 @@ static void test_strings_are_nul_terminated_copies_in_the_scratch_buffer(void)
     INV_ASSERT_EQ_INT(0, v[M_NOTE].len);
 }
 
-static void test_json_whitespace_is_taken_wherever_json_allows_it(void)
-{
+static void test_json_whitespace_is_taken_wherever_json_allows_it(void) {
     static const char *ws[] = {" ", "\t", "\n", "\r", " \r\n\t  "};
     for (size_t w = 0; w < sizeof(ws) / sizeof(ws[0]); w++) {
         /* whitespace at each of the 13 places between tokens, one at a time, then all at once */
@@ -82,8 +75,7 @@ static void test_json_whitespace_is_taken_wherever_json_allows_it(void)
     }
 }
 
-static void test_members_come_in_any_order(void)
-{
+static void test_members_come_in_any_order(void) {
     static const char *part[3] = {"\"id\":\"x\"", "\"note\":\"y\"", "\"n\":5"};
     static const int perm[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
     for (int p = 0; p < 6; p++) {
@@ -94,16 +86,14 @@ static void test_members_come_in_any_order(void)
     }
 }
 
-static void test_an_optional_member_may_be_null_or_absent(void)
-{
+static void test_an_optional_member_may_be_null_or_absent(void) {
     INV_ASSERT_EQ_INT(0, scan("{\"id\":\"x\",\"note\":null,\"n\":1}"));
     INV_ASSERT_EQ_INT(INV_JSON_FLAT_NULL, v[M_NOTE].type);
     INV_ASSERT_EQ_INT(0, scan("{\"id\":\"x\",\"n\":1}"));
     INV_ASSERT_EQ_INT(INV_JSON_FLAT_ABSENT, v[M_NOTE].type);
 }
 
-static void test_integers_cover_int64(void)
-{
+static void test_integers_cover_int64(void) {
     static const struct {
         const char *text;
         int64_t value;
@@ -122,8 +112,7 @@ static void test_integers_cover_int64(void)
     }
 }
 
-static void test_utf8_strings_are_taken_byte_for_byte(void)
-{
+static void test_utf8_strings_are_taken_byte_for_byte(void) {
     static const char *ok[] = {
         "\xc3\xbc",         /* U+00FC */
         "\xe6\x97\xa5",     /* U+65E5 */
@@ -145,51 +134,110 @@ static void test_utf8_strings_are_taken_byte_for_byte(void)
 
 /* Each is declined: jansson either rejects it or reads it in a way the
  * scanner leaves to jansson. */
-static void test_declines_everything_it_does_not_decode_exactly(void)
-{
+static void test_declines_everything_it_does_not_decode_exactly(void) {
     static const struct {
         const char *in;
         size_t len; /* 0: strlen */
     } bad[] = {
         /* framing */
-        {"", 0}, {"   ", 0}, {"\xEF\xBB\xBF{\"id\":\"x\",\"n\":1}", 0}, {"[]", 0}, {"null", 0}, {"{", 0},
-        {"{\"id\":\"x\",\"n\":1", 0}, {"{\"id\":\"x\",\"n\":1} x", 0}, {"{\"id\":\"x\",\"n\":1}{}", 0},
-        {"{\"id\":\"x\",\"n\":1},", 0}, {"{\"id\":\"x\",\"n\":1}\0", 17}, {"{\"id\":\"x\",\"n\":1,}", 0},
-        {"{\"id\":\"x\" \"n\":1}", 0}, {"{\"id\" \"x\",\"n\":1}", 0}, {"{,}", 0}, {"{\"id\":\"x\",,\"n\":1}", 0},
-        {"{'id':'x','n':1}", 0}, {"{id:\"x\",\"n\":1}", 0}, {"\f{\"id\":\"x\",\"n\":1}", 0},
-        {"{\v\"id\":\"x\",\"n\":1}", 0}, {"{\xc2\xa0\"id\":\"x\",\"n\":1}", 0}, {"{\"id\":\"x\",\"n\":1}\f", 0},
+        {"", 0},
+        {"   ", 0},
+        {"\xEF\xBB\xBF{\"id\":\"x\",\"n\":1}", 0},
+        {"[]", 0},
+        {"null", 0},
+        {"{", 0},
+        {"{\"id\":\"x\",\"n\":1", 0},
+        {"{\"id\":\"x\",\"n\":1} x", 0},
+        {"{\"id\":\"x\",\"n\":1}{}", 0},
+        {"{\"id\":\"x\",\"n\":1},", 0},
+        {"{\"id\":\"x\",\"n\":1}\0", 17},
+        {"{\"id\":\"x\",\"n\":1,}", 0},
+        {"{\"id\":\"x\" \"n\":1}", 0},
+        {"{\"id\" \"x\",\"n\":1}", 0},
+        {"{,}", 0},
+        {"{\"id\":\"x\",,\"n\":1}", 0},
+        {"{'id':'x','n':1}", 0},
+        {"{id:\"x\",\"n\":1}", 0},
+        {"\f{\"id\":\"x\",\"n\":1}", 0},
+        {"{\v\"id\":\"x\",\"n\":1}", 0},
+        {"{\xc2\xa0\"id\":\"x\",\"n\":1}", 0},
+        {"{\"id\":\"x\",\"n\":1}\f", 0},
         /* strings */
-        {"{\"id\":\"a\\\"b\",\"n\":1}", 0}, {"{\"id\":\"\\u0041\",\"n\":1}", 0}, {"{\"id\":\"a\\/\",\"n\":1}", 0},
-        {"{\"i\\u0064\":\"x\",\"n\":1}", 0}, {"{\"id\":\"a\x01\",\"n\":1}", 0}, {"{\"id\":\"a\tb\",\"n\":1}", 0},
-        {"{\"id\":\"a\nb\",\"n\":1}", 0}, {"{\"id\":\"a\0b\",\"n\":1}", 18}, {"{\"id\":\"abc", 0},
-        {"{\"id\":\"\xff\",\"n\":1}", 0}, {"{\"id\":\"\x80\",\"n\":1}", 0}, {"{\"id\":\"\xc0\x80\",\"n\":1}", 0},
-        {"{\"id\":\"\xc1\xbf\",\"n\":1}", 0}, {"{\"id\":\"\xc2\",\"n\":1}", 0}, {"{\"id\":\"\xe0\x80\x80\",\"n\":1}", 0},
-        {"{\"id\":\"\xe0\x9f\xbf\",\"n\":1}", 0}, {"{\"id\":\"\xed\xa0\x80\",\"n\":1}", 0},
-        {"{\"id\":\"\xed\xbf\xbf\",\"n\":1}", 0}, {"{\"id\":\"\xf0\x8f\xbf\xbf\",\"n\":1}", 0},
-        {"{\"id\":\"\xf4\x90\x80\x80\",\"n\":1}", 0}, {"{\"id\":\"\xf5\x80\x80\x80\",\"n\":1}", 0},
-        {"{\"id\":\"\xe6\x97\",\"n\":1}", 0}, {"{\"id\":\"\xf0\x9f\x98\",\"n\":1}", 0},
-        {"{\"id\":\"\xe6\x97\xa5", 0}, {"{\"id\":\"123456789\",\"n\":1}", 0},
+        {"{\"id\":\"a\\\"b\",\"n\":1}", 0},
+        {"{\"id\":\"\\u0041\",\"n\":1}", 0},
+        {"{\"id\":\"a\\/\",\"n\":1}", 0},
+        {"{\"i\\u0064\":\"x\",\"n\":1}", 0},
+        {"{\"id\":\"a\x01\",\"n\":1}", 0},
+        {"{\"id\":\"a\tb\",\"n\":1}", 0},
+        {"{\"id\":\"a\nb\",\"n\":1}", 0},
+        {"{\"id\":\"a\0b\",\"n\":1}", 18},
+        {"{\"id\":\"abc", 0},
+        {"{\"id\":\"\xff\",\"n\":1}", 0},
+        {"{\"id\":\"\x80\",\"n\":1}", 0},
+        {"{\"id\":\"\xc0\x80\",\"n\":1}", 0},
+        {"{\"id\":\"\xc1\xbf\",\"n\":1}", 0},
+        {"{\"id\":\"\xc2\",\"n\":1}", 0},
+        {"{\"id\":\"\xe0\x80\x80\",\"n\":1}", 0},
+        {"{\"id\":\"\xe0\x9f\xbf\",\"n\":1}", 0},
+        {"{\"id\":\"\xed\xa0\x80\",\"n\":1}", 0},
+        {"{\"id\":\"\xed\xbf\xbf\",\"n\":1}", 0},
+        {"{\"id\":\"\xf0\x8f\xbf\xbf\",\"n\":1}", 0},
+        {"{\"id\":\"\xf4\x90\x80\x80\",\"n\":1}", 0},
+        {"{\"id\":\"\xf5\x80\x80\x80\",\"n\":1}", 0},
+        {"{\"id\":\"\xe6\x97\",\"n\":1}", 0},
+        {"{\"id\":\"\xf0\x9f\x98\",\"n\":1}", 0},
+        {"{\"id\":\"\xe6\x97\xa5", 0},
+        {"{\"id\":\"123456789\",\"n\":1}", 0},
         /* numbers */
-        {"{\"id\":\"x\",\"n\":1.0}", 0}, {"{\"id\":\"x\",\"n\":1e3}", 0}, {"{\"id\":\"x\",\"n\":1E3}", 0},
-        {"{\"id\":\"x\",\"n\":1.}", 0}, {"{\"id\":\"x\",\"n\":-0}", 0}, {"{\"id\":\"x\",\"n\":-0.0}", 0},
-        {"{\"id\":\"x\",\"n\":01}", 0}, {"{\"id\":\"x\",\"n\":00}", 0}, {"{\"id\":\"x\",\"n\":-01}", 0},
-        {"{\"id\":\"x\",\"n\":+1}", 0}, {"{\"id\":\"x\",\"n\":-}", 0}, {"{\"id\":\"x\",\"n\":.5}", 0},
-        {"{\"id\":\"x\",\"n\":0x10}", 0}, {"{\"id\":\"x\",\"n\":Infinity}", 0}, {"{\"id\":\"x\",\"n\":NaN}", 0},
-        {"{\"id\":\"x\",\"n\":9223372036854775808}", 0}, {"{\"id\":\"x\",\"n\":-9223372036854775809}", 0},
-        {"{\"id\":\"x\",\"n\":18446744073709551616}", 0}, {"{\"id\":\"x\",\"n\":99999999999999999999}", 0},
-        {"{\"id\":\"x\",\"n\":12a}", 0}, {"{\"id\":\"x\",\"n\":1", 0},
+        {"{\"id\":\"x\",\"n\":1.0}", 0},
+        {"{\"id\":\"x\",\"n\":1e3}", 0},
+        {"{\"id\":\"x\",\"n\":1E3}", 0},
+        {"{\"id\":\"x\",\"n\":1.}", 0},
+        {"{\"id\":\"x\",\"n\":-0}", 0},
+        {"{\"id\":\"x\",\"n\":-0.0}", 0},
+        {"{\"id\":\"x\",\"n\":01}", 0},
+        {"{\"id\":\"x\",\"n\":00}", 0},
+        {"{\"id\":\"x\",\"n\":-01}", 0},
+        {"{\"id\":\"x\",\"n\":+1}", 0},
+        {"{\"id\":\"x\",\"n\":-}", 0},
+        {"{\"id\":\"x\",\"n\":.5}", 0},
+        {"{\"id\":\"x\",\"n\":0x10}", 0},
+        {"{\"id\":\"x\",\"n\":Infinity}", 0},
+        {"{\"id\":\"x\",\"n\":NaN}", 0},
+        {"{\"id\":\"x\",\"n\":9223372036854775808}", 0},
+        {"{\"id\":\"x\",\"n\":-9223372036854775809}", 0},
+        {"{\"id\":\"x\",\"n\":18446744073709551616}", 0},
+        {"{\"id\":\"x\",\"n\":99999999999999999999}", 0},
+        {"{\"id\":\"x\",\"n\":12a}", 0},
+        {"{\"id\":\"x\",\"n\":1", 0},
         /* types */
-        {"{\"id\":\"x\",\"n\":\"1\"}", 0}, {"{\"id\":1,\"n\":1}", 0}, {"{\"id\":null,\"n\":1}", 0},
-        {"{\"id\":\"x\",\"n\":null}", 0}, {"{\"id\":true,\"n\":1}", 0}, {"{\"id\":\"x\",\"n\":false}", 0},
-        {"{\"id\":[],\"n\":1}", 0}, {"{\"id\":{},\"n\":1}", 0}, {"{\"id\":\"x\",\"n\":[1]}", 0},
-        {"{\"id\":\"x\",\"note\":{\"a\":1},\"n\":1}", 0}, {"{\"id\":\"x\",\"note\":nul,\"n\":1}", 0},
-        {"{\"id\":\"x\",\"note\":nulls,\"n\":1}", 0}, {"{\"id\":\"x\",\"note\":NULL,\"n\":1}", 0},
+        {"{\"id\":\"x\",\"n\":\"1\"}", 0},
+        {"{\"id\":1,\"n\":1}", 0},
+        {"{\"id\":null,\"n\":1}", 0},
+        {"{\"id\":\"x\",\"n\":null}", 0},
+        {"{\"id\":true,\"n\":1}", 0},
+        {"{\"id\":\"x\",\"n\":false}", 0},
+        {"{\"id\":[],\"n\":1}", 0},
+        {"{\"id\":{},\"n\":1}", 0},
+        {"{\"id\":\"x\",\"n\":[1]}", 0},
+        {"{\"id\":\"x\",\"note\":{\"a\":1},\"n\":1}", 0},
+        {"{\"id\":\"x\",\"note\":nul,\"n\":1}", 0},
+        {"{\"id\":\"x\",\"note\":nulls,\"n\":1}", 0},
+        {"{\"id\":\"x\",\"note\":NULL,\"n\":1}", 0},
         {"{\"id\":\"x\",\"note\":nul", 0},
         /* members */
-        {"{}", 0}, {"{\"id\":\"x\"}", 0}, {"{\"n\":1}", 0}, {"{\"id\":\"x\",\"id\":\"y\",\"n\":1}", 0},
-        {"{\"id\":\"x\",\"n\":1,\"n\":1}", 0}, {"{\"id\":\"x\",\"n\":1,\"note\":null,\"note\":null}", 0},
-        {"{\"id\":\"x\",\"n\":1,\"x\":1}", 0}, {"{\"ID\":\"x\",\"n\":1}", 0}, {"{\"id\":\"x\",\"n\":1,\"\":1}", 0},
-        {"{\"i\":\"x\",\"n\":1}", 0}, {"{\"idd\":\"x\",\"n\":1}", 0}, {"{\"id\":\"x\",\"n\":1,\"extra\":{}}", 0},
+        {"{}", 0},
+        {"{\"id\":\"x\"}", 0},
+        {"{\"n\":1}", 0},
+        {"{\"id\":\"x\",\"id\":\"y\",\"n\":1}", 0},
+        {"{\"id\":\"x\",\"n\":1,\"n\":1}", 0},
+        {"{\"id\":\"x\",\"n\":1,\"note\":null,\"note\":null}", 0},
+        {"{\"id\":\"x\",\"n\":1,\"x\":1}", 0},
+        {"{\"ID\":\"x\",\"n\":1}", 0},
+        {"{\"id\":\"x\",\"n\":1,\"\":1}", 0},
+        {"{\"i\":\"x\",\"n\":1}", 0},
+        {"{\"idd\":\"x\",\"n\":1}", 0},
+        {"{\"id\":\"x\",\"n\":1,\"extra\":{}}", 0},
     };
     int failed = 0;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -202,8 +250,7 @@ static void test_declines_everything_it_does_not_decode_exactly(void)
     INV_ASSERT(failed == 0, "%d inputs taken that must be declined", failed);
 }
 
-static void test_declines_strings_the_scratch_buffer_cannot_hold(void)
-{
+static void test_declines_strings_the_scratch_buffer_cannot_hold(void) {
     char small[6];
     memset(v, 0, sizeof(v));
     /* "1234567" and its NUL need 8 bytes */
@@ -221,7 +268,7 @@ static void test_declines_strings_the_scratch_buffer_cannot_hold(void)
 static inv_schema_resolver_t resolver;
 static inv_decoder_t *dec, *dec_jansson, *dec_fast_only;
 
-#define MOVE_SALE                                                                                            \
+#define MOVE_SALE                                                                                              \
     "{\"movement_id\":\"sale:T-1001:0\",\"sku\":\"SKU-1\",\"location_id\":\"store-12\",\"channel\":\"store\"," \
     "\"type\":\"sale\",\"quantity\":2,\"occurred_at\":\"2026-11-22T10:00:00.000Z\",\"source\":\"pos-store-12\"}"
 
@@ -229,8 +276,7 @@ static inv_decoder_t *dec, *dec_jansson, *dec_fast_only;
  * must agree in return code, fields and error text. Returns 0 when they
  * do, else prints the difference. *fast_out says whether the fast path
  * alone took the input. */
-static int same_as_jansson(const void *in, size_t len, int *fast_out)
-{
+static int same_as_jansson(const void *in, size_t len, int *fast_out) {
     char e1[512] = "(unset)", e2[512] = "(unset)", e3[512], what[600];
     inv_movement_t m1, m2, m3;
     int rc1 = inv_decoder_decode_movement(dec, in, len, &m1, e1, sizeof(e1));
@@ -250,14 +296,15 @@ static int same_as_jansson(const void *in, size_t len, int *fast_out)
         why = "the fast path alone differs from jansson";
     if (!why)
         return 0;
-    fprintf(stderr, "  %s\n    input (%zu bytes): %.*s\n    public:  rc %d %s\n    jansson: rc %d %s\n"
-            "    fast:    rc %d %s\n", why, len, (int)(len > 300 ? 300 : len), (const char *)in, rc1,
-            rc1 ? e1 : "", rc2, rc2 ? e2 : "", rc3, rc3 ? e3 : "");
+    fprintf(stderr,
+            "  %s\n    input (%zu bytes): %.*s\n    public:  rc %d %s\n    jansson: rc %d %s\n"
+            "    fast:    rc %d %s\n",
+            why, len, (int)(len > 300 ? 300 : len), (const char *)in, rc1, rc1 ? e1 : "", rc2, rc2 ? e2 : "", rc3,
+            rc3 ? e3 : "");
     return 1;
 }
 
-static void test_fast_path_takes_the_common_movement(void)
-{
+static void test_fast_path_takes_the_common_movement(void) {
     char err[256];
     inv_movement_t m;
     INV_ASSERT(inv_decoder_decode_movement(dec_fast_only, MOVE_SALE, strlen(MOVE_SALE), &m, err, sizeof(err)) == 0,
@@ -272,8 +319,7 @@ static void test_fast_path_takes_the_common_movement(void)
     INV_ASSERT_EQ_STR("pos-store-12", m.source);
 }
 
-static void test_fast_path_strings_outlive_the_input_until_the_next_decode(void)
-{
+static void test_fast_path_strings_outlive_the_input_until_the_next_decode(void) {
     char err[256];
     inv_movement_t m;
     char *in = strdup(MOVE_SALE);
@@ -289,8 +335,7 @@ static void test_fast_path_strings_outlive_the_input_until_the_next_decode(void)
  * proves equal to schemas/StockMovement.avsc; this pins the same from the
  * outside: a movement with exactly the schema's fields is taken, and
  * renaming any one of them makes it a message the fast path declines. */
-static void test_fast_path_members_are_the_schema_fields(void)
-{
+static void test_fast_path_members_are_the_schema_fields(void) {
     json_error_t jerr;
     json_t *schema = json_loads(inv_schema_json(INV_MSG_STOCK_MOVEMENT), 0, &jerr);
     json_t *msg = json_loads(MOVE_SALE, 0, &jerr);
@@ -328,8 +373,7 @@ static void test_fast_path_members_are_the_schema_fields(void)
                "%s", err);
 }
 
-static int same_for_lines_of(const char *path, int *count, int *fast)
-{
+static int same_for_lines_of(const char *path, int *count, int *fast) {
     char *text = read_file(path, NULL);
     int failed = 0;
     if (!text) {
@@ -347,26 +391,45 @@ static int same_for_lines_of(const char *path, int *count, int *fast)
 }
 
 /* As in test_codec_errors.c. */
-#define MOVE(channel, type, q)                                                                              \
+#define MOVE(channel, type, q)                                                                                  \
     "{\"movement_id\":\"m\",\"sku\":\"S\",\"location_id\":\"L\",\"channel\":" channel ",\"type\":\"" type "\"," \
     "\"quantity\":" q ",\"occurred_at\":\"2026-11-22T10:00:00Z\",\"source\":\"s\"}"
 
 /* codec_cases/StockMovement.jsonl, the movement inputs of test_codec.c and
  * test_codec_errors.c, and the framing errors of the latter, as movements. */
-static void test_public_decode_equals_jansson_on_the_codec_cases(void)
-{
+static void test_public_decode_equals_jansson_on_the_codec_cases(void) {
     static const char *inputs[] = {
         "{\"movement_id\":\"count:C:0\",\"sku\":\"S\",\"location_id\":\"L\",\"channel\":null,\"type\":\"count\","
         "\"quantity\":0,\"occurred_at\":\"1970-01-01T00:00:00.000Z\",\"source\":\"x\"}",
-        MOVE("\"store\"", "receipt", "5"), MOVE("null", "sale", "5"), MOVE("null", "transfer", "5"),
-        MOVE("\"online\"", "return_damaged", "0"), MOVE("null", "count", "-2"), MOVE("\"b2b\"", "sale", "1"),
-        MOVE("\"shop\"", "sale", "1"), MOVE("3", "sale", "1"), MOVE("\"store\"", "sale", "1.0"),
-        MOVE("\"store\"", "sale", "-0"), MOVE("\"store\"", "sale", "9223372036854775808"),
-        MOVE("null", "adjustment", "0"), MOVE("null", "adjustment", "-9223372036854775808"),
-        "", "   ", "hello", "{\"event_id\":\"T-1\"", "{\"movement_id\":\"a\",\"movement_id\":\"b\"}",
-        "\x01\x02\xff\xfe", "{\"movement_id\":\"T-\xff\"}", "{\"movement_id\":\"T-\\u0000\"}", "[{}]", "{}",
-        "{\"movement_id\":17}", "{\"movement_id\":\"\"}", "\xEF\xBB\xBF" MOVE_SALE, "\xEF\xBB\xBF\xEF\xBB\xBF" MOVE_SALE,
-        MOVE_SALE " x", " \t\r\n" MOVE_SALE " \t\r\n",
+        MOVE("\"store\"", "receipt", "5"),
+        MOVE("null", "sale", "5"),
+        MOVE("null", "transfer", "5"),
+        MOVE("\"online\"", "return_damaged", "0"),
+        MOVE("null", "count", "-2"),
+        MOVE("\"b2b\"", "sale", "1"),
+        MOVE("\"shop\"", "sale", "1"),
+        MOVE("3", "sale", "1"),
+        MOVE("\"store\"", "sale", "1.0"),
+        MOVE("\"store\"", "sale", "-0"),
+        MOVE("\"store\"", "sale", "9223372036854775808"),
+        MOVE("null", "adjustment", "0"),
+        MOVE("null", "adjustment", "-9223372036854775808"),
+        "",
+        "   ",
+        "hello",
+        "{\"event_id\":\"T-1\"",
+        "{\"movement_id\":\"a\",\"movement_id\":\"b\"}",
+        "\x01\x02\xff\xfe",
+        "{\"movement_id\":\"T-\xff\"}",
+        "{\"movement_id\":\"T-\\u0000\"}",
+        "[{}]",
+        "{}",
+        "{\"movement_id\":17}",
+        "{\"movement_id\":\"\"}",
+        "\xEF\xBB\xBF" MOVE_SALE,
+        "\xEF\xBB\xBF\xEF\xBB\xBF" MOVE_SALE,
+        MOVE_SALE " x",
+        " \t\r\n" MOVE_SALE " \t\r\n",
     };
     int failed = 0, count = 0, fast = 0;
     char path[512];
@@ -386,26 +449,21 @@ static void test_public_decode_equals_jansson_on_the_codec_cases(void)
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
 
-static uint64_t next(void)
-{
+static uint64_t next(void) {
     rng ^= rng << 13;
     rng ^= rng >> 7;
     rng ^= rng << 17;
     return rng;
 }
 
-static unsigned pick(unsigned n)
-{
-    return (unsigned)(next() % n);
-}
+static unsigned pick(unsigned n) { return (unsigned)(next() % n); }
 
 typedef struct {
     char *p;
     size_t len, cap;
 } out_t;
 
-static void put(out_t *o, const char *s)
-{
+static void put(out_t *o, const char *s) {
     size_t n = strlen(s);
     if (o->len + n < o->cap) {
         memcpy(o->p + o->len, s, n);
@@ -414,8 +472,7 @@ static void put(out_t *o, const char *s)
 }
 
 /* Mostly nothing or JSON whitespace, now and then a byte JSON does not allow. */
-static void ws(out_t *o)
-{
+static void ws(out_t *o) {
     static const char *some[] = {" ", "\t", "\n", "\r", "  ", "\r\n", " \t "};
     unsigned r = pick(1000);
     if (r < 550)
@@ -425,11 +482,13 @@ static void ws(out_t *o)
 
 /* A string body: mostly ASCII, sometimes UTF-8, an escape, a control
  * byte or invalid UTF-8; the length is often near the field's bound. */
-static void string_body(out_t *o, size_t bound)
-{
-    static const char *odd[] = {"\xc3\xbc", "\xe6\x97\xa5", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\x7f",
-                                "\\\"", "\\u00e9", "\\n", "\\/", "\\ud83d\\ude00", "\x01", "\xff",
-                                "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe6\x97", "\\u0000"};
+static void string_body(out_t *o, size_t bound) {
+    static const char *odd[] = {"\xc3\xbc",         "\xe6\x97\xa5", "\xf0\x9f\x98\x80",
+                                "\xf4\x8f\xbf\xbf", "\x7f",         "\\\"",
+                                "\\u00e9",          "\\n",          "\\/",
+                                "\\ud83d\\ude00",   "\x01",         "\xff",
+                                "\xc0\xaf",         "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                                "\xe6\x97",         "\\u0000"};
     static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-:_./ ";
     size_t n;
     unsigned r = pick(40);
@@ -449,15 +508,18 @@ static void string_body(out_t *o, size_t bound)
     }
 }
 
-static void gen_value(out_t *o, int field, int type)
-{
+static void gen_value(out_t *o, int field, int type) {
     static const char *channels[] = {"store", "online", "marketplace", "b2b"};
     static const char *types[] = {"sale", "return_resellable", "return_damaged", "receipt", "adjustment", "count"};
-    static const char *odd_numbers[] = {"1.0", "1e3", "-0", "01", "9223372036854775808", "-9223372036854775809",
-                                        "\"5\"", "null", "true", "2.5", "-", "1E2", "00", "[1]"};
+    static const char *odd_numbers[] = {
+        "1.0", "1e3", "-0", "01", "9223372036854775808", "-9223372036854775809", "\"5\"", "null", "true", "2.5",
+        "-",   "1E2", "00", "[1]"};
     char buf[64];
     switch (field) {
-    case 0: case 1: case 2: case 7: { /* movement_id, sku, location_id, source */
+    case 0:
+    case 1:
+    case 2:
+    case 7: { /* movement_id, sku, location_id, source */
         unsigned r = pick(100);
         if (r == 0) {
             put(o, pick(2) ? "17" : "null");
@@ -498,18 +560,28 @@ static void gen_value(out_t *o, int field, int type)
             put(o, odd_numbers[pick(sizeof(odd_numbers) / sizeof(odd_numbers[0]))]);
             return;
         }
-        q = r == 1 ? INT64_MAX : r == 2 ? INT64_MIN : r == 3 ? (int64_t)next() : r == 4 ? 0 : r == 5 ? -1 - (int64_t)pick(9)
-                                                                                                     : 1 + (int64_t)pick(50);
+        q = r == 1   ? INT64_MAX
+            : r == 2 ? INT64_MIN
+            : r == 3 ? (int64_t)next()
+            : r == 4 ? 0
+            : r == 5 ? -1 - (int64_t)pick(9)
+                     : 1 + (int64_t)pick(50);
         snprintf(buf, sizeof(buf), "%" PRId64, q);
         put(o, buf);
         return;
     }
     case 6: { /* occurred_at */
-        static const char *odd_times[] = {"\"yesterday\"", "1795341600000", "\"2026-11-22T10:00:00\"",
-                                          "\"2026-02-30T00:00:00Z\"", "\"2026-11-22t10:00:00z\"",
-                                          "\"2026-11-22 10:00:00.123456789+02:00\"", "\"10000-01-01T00:00:00Z\"",
-                                          "\"0000-01-01T00:00:00+00:01\"", "null",
-                                          "\"2026-11-22T10:00:00.1234567890123456789012345678901234567890123456789012345Z\""};
+        static const char *odd_times[] = {
+            "\"yesterday\"",
+            "1795341600000",
+            "\"2026-11-22T10:00:00\"",
+            "\"2026-02-30T00:00:00Z\"",
+            "\"2026-11-22t10:00:00z\"",
+            "\"2026-11-22 10:00:00.123456789+02:00\"",
+            "\"10000-01-01T00:00:00Z\"",
+            "\"0000-01-01T00:00:00+00:01\"",
+            "null",
+            "\"2026-11-22T10:00:00.1234567890123456789012345678901234567890123456789012345Z\""};
         if (pick(30) == 0) {
             put(o, odd_times[pick(sizeof(odd_times) / sizeof(odd_times[0]))]);
             return;
@@ -529,10 +601,9 @@ static void gen_value(out_t *o, int field, int type)
 /* One StockMovement: the schema's members in schema or random order, each
  * sometimes dropped, repeated or joined by an unknown one, whitespace
  * between the tokens, values mostly valid. */
-static size_t gen_movement(char *buf, size_t cap)
-{
-    static const char *names[8] = {"movement_id", "sku", "location_id", "channel",
-                                   "type", "quantity", "occurred_at", "source"};
+static size_t gen_movement(char *buf, size_t cap) {
+    static const char *names[8] = {"movement_id", "sku",      "location_id", "channel",
+                                   "type",        "quantity", "occurred_at", "source"};
     int order[10], n = 8;
     out_t o = {buf, 0, cap};
     for (int i = 0; i < 8; i++)
@@ -581,8 +652,7 @@ static size_t gen_movement(char *buf, size_t cap)
     return o.len;
 }
 
-static void test_public_decode_equals_jansson_on_generated_movements(void)
-{
+static void test_public_decode_equals_jansson_on_generated_movements(void) {
     static char buf[8192];
     const int total = 5000;
     int failed = 0, fast = 0;
@@ -601,8 +671,7 @@ static void test_public_decode_equals_jansson_on_generated_movements(void)
     INV_ASSERT(fast > total / 4 && fast < total * 9 / 10, "the fast path took %d of %d", fast, total);
 }
 
-int main(void)
-{
+int main(void) {
     char err[512];
     inv_schema_resolver_static_init(&resolver, inv_schema_default_ids);
     dec = inv_decoder_new(&resolver, err, sizeof(err));

@@ -55,8 +55,15 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *const *props) {
 /* A consumer on its own one-broker mock cluster, assigned to TOPIC [0],
  * which holds one message. */
 static rd_kafka_t *consumer_with_one_message(void) {
-    static const char *const cprops[] = {"test.mock.num.brokers", "1", "group.id", "destroy-test",
-                                         "enable.auto.commit", "false", "log_level", "3", NULL};
+    static const char *const cprops[] = {"test.mock.num.brokers",
+                                         "1",
+                                         "group.id",
+                                         "destroy-test",
+                                         "enable.auto.commit",
+                                         "false",
+                                         "log_level",
+                                         "3",
+                                         NULL};
     rd_kafka_t *c = client(RD_KAFKA_CONSUMER, cprops);
     if (!c)
         return NULL;
@@ -67,8 +74,9 @@ static rd_kafka_t *consumer_with_one_message(void) {
     }
     const char *const pprops[] = {"bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mc), "log_level", "3", NULL};
     rd_kafka_t *p = client(RD_KAFKA_PRODUCER, pprops);
-    int ok = p && rd_kafka_producev(p, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_VALUE("x", 1),
-                                    RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+    int ok = p &&
+             rd_kafka_producev(p, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_VALUE("x", 1),
+                               RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR &&
              rd_kafka_flush(p, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR;
     if (p)
         rd_kafka_destroy(p);

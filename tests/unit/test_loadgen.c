@@ -246,7 +246,8 @@ static void test_valid_events_decode_and_duplicates_repeat_earlier_bytes(void) {
     INV_ASSERT(damaged > 0 && resellable > damaged, "dispositions: %zu resellable, %zu damaged", resellable, damaged);
     INV_ASSERT(with_original > 0);
     /* stores: store and online; dc: b2b and marketplace; web: online and marketplace */
-    INV_ASSERT(channel_at[0][INV_CHANNEL_STORE] > channel_at[0][INV_CHANNEL_ONLINE] && channel_at[0][INV_CHANNEL_ONLINE] > 0);
+    INV_ASSERT(channel_at[0][INV_CHANNEL_STORE] > channel_at[0][INV_CHANNEL_ONLINE] &&
+               channel_at[0][INV_CHANNEL_ONLINE] > 0);
     INV_ASSERT(channel_at[0][INV_CHANNEL_B2B] == 0 && channel_at[0][INV_CHANNEL_MARKETPLACE] == 0);
     INV_ASSERT(channel_at[1][INV_CHANNEL_B2B] > 0 && channel_at[1][INV_CHANNEL_MARKETPLACE] > 0);
     INV_ASSERT(channel_at[1][INV_CHANNEL_STORE] == 0 && channel_at[1][INV_CHANNEL_ONLINE] == 0);
@@ -285,7 +286,8 @@ static void check_malformed(inv_format_t format) {
         }
         by_bad[msg.bad]++;
         inv_event_t ev;
-        if (inv_decoder_decode_event(d, kind_of_topic(msg.topic), msg.value, msg.value_len, &ev, err, sizeof(err)) == 0) {
+        if (inv_decoder_decode_event(d, kind_of_topic(msg.topic), msg.value, msg.value_len, &ev, err, sizeof(err)) ==
+            0) {
             fprintf(stderr, "%s message accepted: %.*s\n", lg_bad_name(msg.bad), (int)msg.value_len,
                     (const char *)msg.value);
             failed = 1;
@@ -353,8 +355,7 @@ static void test_malformed_errors_read_like_the_dlq(void) {
     }
     inv_decoder_destroy(d);
     lg_model_destroy(m);
-    INV_ASSERT(got_quantity > 0 && got_type > 0 && got_location > 0, "%d %d %d", got_quantity, got_type,
-               got_location);
+    INV_ASSERT(got_quantity > 0 && got_type > 0 && got_location > 0, "%d %d %d", got_quantity, got_type, got_location);
 }
 
 /* The oracle equals the stock computed here from the decoded valid events
@@ -423,8 +424,9 @@ static void test_oracle_is_the_sum_of_the_valid_events(void) {
             if (!touched[s][l])
                 continue;
             long long av = on_hand[s][l] > 0 ? on_hand[s][l] : 0;
-            snprintf(want, sizeof(want), "{\"key\":\"SKU-%d|%s\",\"on_hand\":%lld,\"unsellable\":%lld,\"available\":%lld}\n",
-                     s + 1, names[l], on_hand[s][l], unsellable[s][l], av);
+            snprintf(want, sizeof(want),
+                     "{\"key\":\"SKU-%d|%s\",\"on_hand\":%lld,\"unsellable\":%lld,\"available\":%lld}\n", s + 1,
+                     names[l], on_hand[s][l], unsellable[s][l], av);
             if (!strstr(text, want)) {
                 fprintf(stderr, "oracle lacks %s", want);
                 failed = 1;
@@ -432,8 +434,9 @@ static void test_oracle_is_the_sum_of_the_valid_events(void) {
             noh += on_hand[s][l], nun += unsellable[s][l], nav += av, any = 1, rows++;
         }
         if (any) {
-            snprintf(want, sizeof(want), "{\"key\":\"SKU-%d|*\",\"on_hand\":%lld,\"unsellable\":%lld,\"available\":%lld}\n",
-                     s + 1, noh, nun, nav);
+            snprintf(want, sizeof(want),
+                     "{\"key\":\"SKU-%d|*\",\"on_hand\":%lld,\"unsellable\":%lld,\"available\":%lld}\n", s + 1, noh,
+                     nun, nav);
             if (!strstr(text, want)) {
                 fprintf(stderr, "oracle lacks %s", want);
                 failed = 1;
@@ -462,7 +465,8 @@ static void test_feedback_receipt_answers_the_reorder(void) {
     lg_msg_t msg;
     inv_event_t ev;
     int rc = lg_model_feedback(m, "SKU-3", "store-2", 24, "reorder:sale:lg1-T-9:0", &msg, err, sizeof(err));
-    int drc = rc == 0 ? inv_decoder_decode_event(d, INV_EVENT_RESTOCK, msg.value, msg.value_len, &ev, err, sizeof(err)) : -1;
+    int drc =
+        rc == 0 ? inv_decoder_decode_event(d, INV_EVENT_RESTOCK, msg.value, msg.value_len, &ev, err, sizeof(err)) : -1;
     int ok = drc == 0 && msg.topic == LG_TOPIC_RESTOCKS && msg.kind == LG_KIND_FEEDBACK &&
              ev.restock_kind == INV_RESTOCK_RECEIPT && strcmp(ev.purchase_order_id, "reorder:sale:lg1-T-9:0") == 0 &&
              strcmp(ev.event_id, "rcv:reorder:sale:lg1-T-9:0") == 0 && ev.line_count == 1 &&
@@ -473,7 +477,8 @@ static void test_feedback_receipt_answers_the_reorder(void) {
     memset(longid, 'x', sizeof(longid) - 1);
     longid[sizeof(longid) - 1] = '\0';
     int rc2 = lg_model_feedback(m, "SKU-3", "store-2", 1, longid, &msg, err, sizeof(err));
-    int drc2 = rc2 == 0 ? inv_decoder_decode_event(d, INV_EVENT_RESTOCK, msg.value, msg.value_len, &ev, err, sizeof(err)) : -1;
+    int drc2 =
+        rc2 == 0 ? inv_decoder_decode_event(d, INV_EVENT_RESTOCK, msg.value, msg.value_len, &ev, err, sizeof(err)) : -1;
     int bad_qty = lg_model_feedback(m, "SKU-3", "store-2", 0, "r", &msg, err, sizeof(err));
     inv_decoder_destroy(d);
     lg_model_destroy(m);
@@ -508,8 +513,20 @@ static void test_locations_are_stores_a_dc_and_a_web_shop(void) {
 /* ---------------------------------------------------------------- flags */
 
 static void test_own_flags_are_taken_out_and_the_rest_left(void) {
-    char *argv[] = {"inv-loadgen", "-b", "h:9092", "--rate", "500", "-X", "--count=9", "--count=7",
-                    "--format", "avro", "--reorder-feedback", "--skus=50", "--bogus", NULL};
+    char *argv[] = {"inv-loadgen",
+                    "-b",
+                    "h:9092",
+                    "--rate",
+                    "500",
+                    "-X",
+                    "--count=9",
+                    "--count=7",
+                    "--format",
+                    "avro",
+                    "--reorder-feedback",
+                    "--skus=50",
+                    "--bogus",
+                    NULL};
     int argc = 13;
     lg_args_t a;
     lg_args_init(&a);

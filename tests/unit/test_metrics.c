@@ -35,19 +35,19 @@ static void test_small_registry_renders_exact_text(void) {
     inv_metrics_gauge_t *lag;
     inv_metrics_histogram_t *lat;
     static const double bounds[] = {0.1, 1};
-    INV_ASSERT_EQ_INT(0, inv_metrics_counter_new(m, "inv_stock_movements_total", "Movements applied, by type.",
-                                                 (const char *[]){"type", "sale", NULL}, &sale, errstr,
-                                                 sizeof(errstr)));
-    INV_ASSERT_EQ_INT(0, inv_metrics_gauge_new(m, "inv_stock_partition_lag", "Messages behind the end.\nPer partition \\ topic.",
-                                               (const char *[]){"partition", "3", "topic", "a\"b", NULL}, &lag,
-                                               errstr, sizeof(errstr)));
-    INV_ASSERT_EQ_INT(0, inv_metrics_counter_new(m, "inv_stock_movements_total", "ignored: the first HELP wins",
-                                                 (const char *[]){"type", "return", NULL}, &ret, errstr,
-                                                 sizeof(errstr)));
-    INV_ASSERT_EQ_INT(0, inv_metrics_histogram_new(m, "inv_stock_latency_seconds", "Input timestamp to applied.",
-                                                   NULL, bounds, 2, &lat, errstr, sizeof(errstr)));
-    INV_ASSERT_EQ_INT(0, inv_metrics_counter_new(m, "inv_lmdb_commit_seconds_total", "Time in mdb_txn_commit.",
-                                                 NULL, &secs, errstr, sizeof(errstr)));
+    INV_ASSERT_EQ_INT(0,
+                      inv_metrics_counter_new(m, "inv_stock_movements_total", "Movements applied, by type.",
+                                              (const char *[]){"type", "sale", NULL}, &sale, errstr, sizeof(errstr)));
+    INV_ASSERT_EQ_INT(0, inv_metrics_gauge_new(
+                             m, "inv_stock_partition_lag", "Messages behind the end.\nPer partition \\ topic.",
+                             (const char *[]){"partition", "3", "topic", "a\"b", NULL}, &lag, errstr, sizeof(errstr)));
+    INV_ASSERT_EQ_INT(0,
+                      inv_metrics_counter_new(m, "inv_stock_movements_total", "ignored: the first HELP wins",
+                                              (const char *[]){"type", "return", NULL}, &ret, errstr, sizeof(errstr)));
+    INV_ASSERT_EQ_INT(0, inv_metrics_histogram_new(m, "inv_stock_latency_seconds", "Input timestamp to applied.", NULL,
+                                                   bounds, 2, &lat, errstr, sizeof(errstr)));
+    INV_ASSERT_EQ_INT(0, inv_metrics_counter_new(m, "inv_lmdb_commit_seconds_total", "Time in mdb_txn_commit.", NULL,
+                                                 &secs, errstr, sizeof(errstr)));
     inv_metrics_counter_add(sale, 41);
     inv_metrics_counter_inc(sale);
     inv_metrics_counter_inc(ret);
@@ -106,8 +106,8 @@ static void test_histogram_buckets_are_cumulative_and_le_is_inclusive(void) {
     inv_metrics_t *m = inv_metrics_new();
     inv_metrics_histogram_t *h;
     static const double bounds[] = {1, 2, 5};
-    INV_ASSERT_EQ_INT(0, inv_metrics_histogram_new(m, "h", "x", (const char *[]){"p", "0", NULL}, bounds, 3, &h,
-                                                   errstr, sizeof(errstr)));
+    INV_ASSERT_EQ_INT(0, inv_metrics_histogram_new(m, "h", "x", (const char *[]){"p", "0", NULL}, bounds, 3, &h, errstr,
+                                                   sizeof(errstr)));
     /* On a bound counts in that bucket; above the last counts only in +Inf. */
     const double obs[] = {0.5, 1, 1.5, 2, 4.75, 5, 6, 100, -3};
     for (size_t i = 0; i < sizeof(obs) / sizeof(obs[0]); i++)
@@ -196,12 +196,12 @@ static void test_gauge_set_add_and_doubles(void) {
 static void test_same_name_and_labels_return_the_same_handle(void) {
     inv_metrics_t *m = inv_metrics_new();
     inv_metrics_counter_t *a, *b, *c;
-    INV_ASSERT_EQ_INT(0, inv_metrics_counter_new(m, "x_total", "x", (const char *[]){"t", "1", NULL}, &a, errstr,
-                                                 sizeof(errstr)));
-    INV_ASSERT_EQ_INT(0, inv_metrics_counter_new(m, "x_total", "x", (const char *[]){"t", "1", NULL}, &b, errstr,
-                                                 sizeof(errstr)));
-    INV_ASSERT_EQ_INT(0, inv_metrics_counter_new(m, "x_total", "x", (const char *[]){"t", "2", NULL}, &c, errstr,
-                                                 sizeof(errstr)));
+    INV_ASSERT_EQ_INT(
+        0, inv_metrics_counter_new(m, "x_total", "x", (const char *[]){"t", "1", NULL}, &a, errstr, sizeof(errstr)));
+    INV_ASSERT_EQ_INT(
+        0, inv_metrics_counter_new(m, "x_total", "x", (const char *[]){"t", "1", NULL}, &b, errstr, sizeof(errstr)));
+    INV_ASSERT_EQ_INT(
+        0, inv_metrics_counter_new(m, "x_total", "x", (const char *[]){"t", "2", NULL}, &c, errstr, sizeof(errstr)));
     INV_ASSERT(a == b, "same series, another handle");
     INV_ASSERT(a != c, "other labels, same handle");
     inv_metrics_destroy(m);
@@ -223,8 +223,8 @@ static void test_invalid_registrations_are_named(void) {
     INV_ASSERT_EQ_STR("metrics: a_total: \"ty-pe\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, no leading __)",
                       errstr);
 
-    INV_ASSERT_EQ_INT(EINVAL, inv_metrics_counter_new(m, "a_total", "x", (const char *[]){"t", "1", "t", "2", NULL},
-                                                      &c, errstr, sizeof(errstr)));
+    INV_ASSERT_EQ_INT(EINVAL, inv_metrics_counter_new(m, "a_total", "x", (const char *[]){"t", "1", "t", "2", NULL}, &c,
+                                                      errstr, sizeof(errstr)));
     INV_ASSERT_EQ_STR("metrics: a_total: label \"t\" is given twice", errstr);
 
     INV_ASSERT_EQ_INT(EINVAL, inv_metrics_histogram_new(m, "h", "x", (const char *[]){"le", "1", NULL}, bounds, 2, &h,
@@ -254,13 +254,13 @@ static void test_invalid_registrations_are_named(void) {
 static void test_removed_series_is_hidden_and_comes_back_from_zero(void) {
     inv_metrics_t *m = inv_metrics_new();
     inv_metrics_gauge_t *p0, *p1, *again;
-    INV_ASSERT_EQ_INT(0, inv_metrics_gauge_new(m, "lag", "x", (const char *[]){"partition", "0", NULL}, &p0, errstr,
-                                               sizeof(errstr)));
-    INV_ASSERT_EQ_INT(0, inv_metrics_gauge_new(m, "lag", "x", (const char *[]){"partition", "1", NULL}, &p1, errstr,
-                                               sizeof(errstr)));
+    INV_ASSERT_EQ_INT(
+        0, inv_metrics_gauge_new(m, "lag", "x", (const char *[]){"partition", "0", NULL}, &p0, errstr, sizeof(errstr)));
+    INV_ASSERT_EQ_INT(
+        0, inv_metrics_gauge_new(m, "lag", "x", (const char *[]){"partition", "1", NULL}, &p1, errstr, sizeof(errstr)));
     inv_metrics_gauge_set(p0, 10);
     inv_metrics_gauge_set(p1, 20);
-    inv_metrics_gauge_remove(p1); /* partition 1 revoked */
+    inv_metrics_gauge_remove(p1);  /* partition 1 revoked */
     inv_metrics_gauge_set(p1, 99); /* a late update lands in the hidden series */
     char *text = render(m);
     INV_ASSERT_EQ_STR("# HELP lag x\n# TYPE lag gauge\nlag{partition=\"0\"} 10\n", text);
@@ -301,8 +301,8 @@ static void *writer_main(void *arg) {
             /* A partition assigned mid-stream: registration races rendering. */
             char part[16], e[256];
             snprintf(part, sizeof(part), "%d", w->id);
-            if (inv_metrics_gauge_new(w->m, "t_partition_lag", "x", (const char *[]){"partition", part, NULL}, &lag,
-                                      e, sizeof(e)) != 0)
+            if (inv_metrics_gauge_new(w->m, "t_partition_lag", "x", (const char *[]){"partition", part, NULL}, &lag, e,
+                                      sizeof(e)) != 0)
                 abort();
         }
         if (lag)
@@ -355,8 +355,8 @@ static void test_two_writers_and_a_renderer_see_consistent_exact_counts(void) {
     inv_metrics_histogram_t *latency;
     static const double bounds[] = {0.25, 0.5};
     INV_ASSERT_EQ_INT(0, inv_metrics_counter_new(m, "t_events_total", "x", NULL, &events, errstr, sizeof(errstr)));
-    INV_ASSERT_EQ_INT(0, inv_metrics_histogram_new(m, "t_latency_seconds", "x", NULL, bounds, 2, &latency, errstr,
-                                                   sizeof(errstr)));
+    INV_ASSERT_EQ_INT(
+        0, inv_metrics_histogram_new(m, "t_latency_seconds", "x", NULL, bounds, 2, &latency, errstr, sizeof(errstr)));
     _Atomic int writers_left = 2;
     writer_t w[2];
     pthread_t th[2];

@@ -10,8 +10,7 @@ static const inv_rules_policy_t QUIET = {INT64_MIN / 2, 0, 0};
 
 static char scratch[INV_RULES_SCRATCH_DEFAULT];
 
-static inv_movement_t mv(inv_movement_type_t type, const char *location, int64_t q, const char *id)
-{
+static inv_movement_t mv(inv_movement_type_t type, const char *location, int64_t q, const char *id) {
     return (inv_movement_t){
         .movement_id = id,
         .sku = "SKU-1",
@@ -25,24 +24,20 @@ static inv_movement_t mv(inv_movement_type_t type, const char *location, int64_t
 }
 
 /* Applies one movement at store-1 to (loc, net) and returns the result. */
-static int apply_at(inv_stock_row_t *loc, inv_stock_row_t *net, const char *location,
-                    inv_movement_type_t type, int64_t q, const inv_rules_policy_t *pol,
-                    int64_t net_threshold, inv_rules_out_t *out)
-{
+static int apply_at(inv_stock_row_t *loc, inv_stock_row_t *net, const char *location, inv_movement_type_t type,
+                    int64_t q, const inv_rules_policy_t *pol, int64_t net_threshold, inv_rules_out_t *out) {
     inv_movement_t m = mv(type, location, q, "sale:T-1:0");
     return inv_rules_apply(&m, pol, net_threshold, loc, net, scratch, sizeof scratch, out);
 }
 
 static int apply(inv_stock_row_t *loc, inv_stock_row_t *net, inv_movement_type_t type, int64_t q,
-                 const inv_rules_policy_t *pol, inv_rules_out_t *out)
-{
+                 const inv_rules_policy_t *pol, inv_rules_out_t *out) {
     return apply_at(loc, net, "store-1", type, q, pol, pol->safety_stock, out);
 }
 
 /* ---- quantities ---------------------------------------------------------- */
 
-static void test_sale_decrements_on_hand_and_available(void)
-{
+static void test_sale_decrements_on_hand_and_available(void) {
     inv_stock_row_t loc = {.on_hand = 10, .available = 10}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 3, &QUIET, &out));
@@ -53,8 +48,7 @@ static void test_sale_decrements_on_hand_and_available(void)
     INV_ASSERT(out.location_changed && out.network_changed);
 }
 
-static void test_oversell_drives_on_hand_negative_with_available_zero(void)
-{
+static void test_oversell_drives_on_hand_negative_with_available_zero(void) {
     inv_stock_row_t loc = {.on_hand = 2, .available = 2}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 5, &QUIET, &out));
@@ -64,8 +58,7 @@ static void test_oversell_drives_on_hand_negative_with_available_zero(void)
     INV_ASSERT_EQ_INT(0, net.available);
 }
 
-static void test_resellable_return_adds_to_on_hand(void)
-{
+static void test_resellable_return_adds_to_on_hand(void) {
     inv_stock_row_t loc = {.on_hand = 1, .available = 1}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_RETURN_RESELLABLE, 2, &QUIET, &out));
@@ -75,8 +68,7 @@ static void test_resellable_return_adds_to_on_hand(void)
     INV_ASSERT_EQ_INT(3, net.on_hand);
 }
 
-static void test_damaged_return_adds_to_unsellable_only(void)
-{
+static void test_damaged_return_adds_to_unsellable_only(void) {
     inv_stock_row_t loc = {.on_hand = 1, .available = 1}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_RETURN_DAMAGED, 2, &QUIET, &out));
@@ -87,8 +79,7 @@ static void test_damaged_return_adds_to_unsellable_only(void)
     INV_ASSERT_EQ_INT(1, net.on_hand);
 }
 
-static void test_receipt_adds_on_hand_and_reduces_on_order(void)
-{
+static void test_receipt_adds_on_hand_and_reduces_on_order(void) {
     inv_stock_row_t loc = {.on_hand = 1, .available = 1, .on_order = 24}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_RECEIPT, 20, &QUIET, &out));
@@ -97,8 +88,7 @@ static void test_receipt_adds_on_hand_and_reduces_on_order(void)
     INV_ASSERT_EQ_INT(4, net.on_order);
 }
 
-static void test_receipt_reduces_on_order_not_below_zero(void)
-{
+static void test_receipt_reduces_on_order_not_below_zero(void) {
     /* The network row also has 10 on order at another location: it loses
      * only what this location actually had on order. */
     inv_stock_row_t loc = {.on_order = 5}, net = {.on_order = 15};
@@ -109,8 +99,7 @@ static void test_receipt_reduces_on_order_not_below_zero(void)
     INV_ASSERT_EQ_INT(8, loc.on_hand);
 }
 
-static void test_adjustment_is_signed(void)
-{
+static void test_adjustment_is_signed(void) {
     inv_stock_row_t loc = {.on_hand = 10, .available = 10}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_ADJUSTMENT, -4, &QUIET, &out));
@@ -120,8 +109,7 @@ static void test_adjustment_is_signed(void)
     INV_ASSERT_EQ_INT(11, net.on_hand);
 }
 
-static void test_count_sets_on_hand_absolutely(void)
-{
+static void test_count_sets_on_hand_absolutely(void) {
     inv_stock_row_t loc = {.on_hand = -4, .available = 0, .unsellable = 3, .on_order = 7}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_COUNT, 9, &QUIET, &out));
@@ -131,8 +119,7 @@ static void test_count_sets_on_hand_absolutely(void)
     INV_ASSERT_EQ_INT(7, loc.on_order);
 }
 
-static void test_count_moves_network_by_the_difference(void)
-{
+static void test_count_moves_network_by_the_difference(void) {
     /* Network: this location (12) plus another (30). */
     inv_stock_row_t loc = {.on_hand = 12, .available = 12}, net = {.on_hand = 42, .available = 42};
     inv_rules_out_t out;
@@ -141,8 +128,7 @@ static void test_count_moves_network_by_the_difference(void)
     INV_ASSERT_EQ_INT(35, net.available);
 }
 
-static void test_count_of_zero_is_valid(void)
-{
+static void test_count_of_zero_is_valid(void) {
     inv_stock_row_t loc = {.on_hand = 3, .available = 3}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_COUNT, 0, &QUIET, &out));
@@ -151,8 +137,7 @@ static void test_count_of_zero_is_valid(void)
 
 /* ---- versions ------------------------------------------------------------ */
 
-static void test_each_change_bumps_version_and_sets_updated_at(void)
-{
+static void test_each_change_bumps_version_and_sets_updated_at(void) {
     inv_stock_row_t loc = INV_STOCK_ROW_INIT, net = INV_STOCK_ROW_INIT;
     inv_rules_out_t out;
     inv_movement_t m = mv(INV_MOVE_RECEIPT, "store-1", 5, "restock:GR-1:0");
@@ -167,8 +152,7 @@ static void test_each_change_bumps_version_and_sets_updated_at(void)
     INV_ASSERT_EQ_INT(500, net.updated_at_ms);
 }
 
-static void test_movement_changing_nothing_leaves_rows_untouched(void)
-{
+static void test_movement_changing_nothing_leaves_rows_untouched(void) {
     inv_stock_row_t loc = {.on_hand = 4, .available = 4, .version = 3, .updated_at_ms = 9}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_COUNT, 4, &QUIET, &out));
@@ -184,8 +168,7 @@ static void test_movement_changing_nothing_leaves_rows_untouched(void)
 
 static const inv_rules_policy_t REORDER = {.reorder_point = 10, .reorder_quantity = 24, .safety_stock = 0};
 
-static void test_reorder_fires_at_the_point_with_reorder_quantity(void)
-{
+static void test_reorder_fires_at_the_point_with_reorder_quantity(void) {
     inv_stock_row_t loc = {.on_hand = 11, .available = 11}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 1, &REORDER, &out));
@@ -201,8 +184,7 @@ static void test_reorder_fires_at_the_point_with_reorder_quantity(void)
     INV_ASSERT_EQ_INT(24, loc.on_order);
 }
 
-static void test_no_reorder_above_the_point(void)
-{
+static void test_no_reorder_above_the_point(void) {
     inv_stock_row_t loc = {.on_hand = 13, .available = 13}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 2, &REORDER, &out));
@@ -210,8 +192,7 @@ static void test_no_reorder_above_the_point(void)
     INV_ASSERT_EQ_INT(0, loc.on_order);
 }
 
-static void test_no_second_reorder_until_position_falls_to_the_point_again(void)
-{
+static void test_no_second_reorder_until_position_falls_to_the_point_again(void) {
     inv_stock_row_t loc = {.on_hand = 11, .available = 11}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 1, &REORDER, &out)); /* 10+0 -> order 24 */
@@ -219,8 +200,7 @@ static void test_no_second_reorder_until_position_falls_to_the_point_again(void)
     /* Position 34: sales down to 11 order nothing. */
     for (int i = 0; i < 23; i++) {
         INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 1, &REORDER, &out));
-        INV_ASSERT(!out.has_reorder, "reordered again at position %lld",
-                   (long long)(loc.on_hand + loc.on_order));
+        INV_ASSERT(!out.has_reorder, "reordered again at position %lld", (long long)(loc.on_hand + loc.on_order));
     }
     /* The receipt moves stock from on_order to on_hand: position unchanged. */
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_RECEIPT, 24, &REORDER, &out));
@@ -232,8 +212,7 @@ static void test_no_second_reorder_until_position_falls_to_the_point_again(void)
     INV_ASSERT_EQ_INT(24, out.reorder.quantity);
 }
 
-static void test_reorder_quantity_covers_the_deficit_far_below_the_point(void)
-{
+static void test_reorder_quantity_covers_the_deficit_far_below_the_point(void) {
     inv_stock_row_t loc = {.on_hand = 5, .available = 5}, net = loc;
     inv_rules_out_t out;
     /* Oversell to -30: position -30, point 10 -> 10 + 1 + 30 = 41 > 24. */
@@ -243,8 +222,7 @@ static void test_reorder_quantity_covers_the_deficit_far_below_the_point(void)
     INV_ASSERT_EQ_INT(11, loc.on_hand + loc.on_order); /* just above the point */
 }
 
-static void test_reorder_adds_to_network_on_order(void)
-{
+static void test_reorder_adds_to_network_on_order(void) {
     inv_stock_row_t loc = {.on_hand = 11, .available = 11}, net = {.on_hand = 50, .available = 50, .on_order = 6};
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 1, &REORDER, &out));
@@ -252,8 +230,7 @@ static void test_reorder_adds_to_network_on_order(void)
     INV_ASSERT_EQ_INT(30, net.on_order);
 }
 
-static void test_raised_point_reorders_on_next_movement_even_a_receipt(void)
-{
+static void test_raised_point_reorders_on_next_movement_even_a_receipt(void) {
     inv_stock_row_t loc = {.on_hand = 20, .available = 20}, net = loc;
     inv_rules_out_t out;
     inv_rules_policy_t raised = {.reorder_point = 30, .reorder_quantity = 5};
@@ -266,8 +243,7 @@ static void test_raised_point_reorders_on_next_movement_even_a_receipt(void)
 
 static const inv_rules_policy_t SAFETY4 = {.reorder_point = INT64_MIN / 2, .reorder_quantity = 0, .safety_stock = 4};
 
-static void test_shortage_low_when_available_falls_to_safety_stock_once(void)
-{
+static void test_shortage_low_when_available_falls_to_safety_stock_once(void) {
     inv_stock_row_t loc = {.on_hand = 6, .available = 6}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 1, &SAFETY4, &out)); /* 5 */
@@ -283,10 +259,8 @@ static void test_shortage_low_when_available_falls_to_safety_stock_once(void)
     INV_ASSERT_EQ_INT(0, out.shortage_count);
 }
 
-static void test_shortage_out_of_stock_at_zero_once(void)
-{
-    inv_stock_row_t loc = {.on_hand = 2, .available = 2, .shortage = INV_SHORTAGE_LOW},
-                    net = loc;
+static void test_shortage_out_of_stock_at_zero_once(void) {
+    inv_stock_row_t loc = {.on_hand = 2, .available = 2, .shortage = INV_SHORTAGE_LOW}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_SALE, 2, &SAFETY4, &out));
     INV_ASSERT_EQ_INT(2, out.shortage_count);
@@ -296,10 +270,8 @@ static void test_shortage_out_of_stock_at_zero_once(void)
     INV_ASSERT_EQ_INT(0, out.shortage_count);
 }
 
-static void test_shortage_restored_when_above_safety_stock_again(void)
-{
-    inv_stock_row_t loc = {.on_hand = 0, .available = 0, .shortage = INV_SHORTAGE_OUT_OF_STOCK},
-                    net = loc;
+static void test_shortage_restored_when_above_safety_stock_again(void) {
+    inv_stock_row_t loc = {.on_hand = 0, .available = 0, .shortage = INV_SHORTAGE_OUT_OF_STOCK}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_RECEIPT, 5, &SAFETY4, &out));
     INV_ASSERT_EQ_INT(2, out.shortage_count);
@@ -310,10 +282,8 @@ static void test_shortage_restored_when_above_safety_stock_again(void)
     INV_ASSERT_EQ_INT(INV_SHORTAGE_RESTORED, loc.shortage);
 }
 
-static void test_shortage_out_of_stock_to_low_when_refilled_below_threshold(void)
-{
-    inv_stock_row_t loc = {.on_hand = -2, .available = 0, .shortage = INV_SHORTAGE_OUT_OF_STOCK},
-                    net = loc;
+static void test_shortage_out_of_stock_to_low_when_refilled_below_threshold(void) {
+    inv_stock_row_t loc = {.on_hand = -2, .available = 0, .shortage = INV_SHORTAGE_OUT_OF_STOCK}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_RETURN_RESELLABLE, 5, &SAFETY4, &out)); /* 3 */
     INV_ASSERT_EQ_INT(2, out.shortage_count);
@@ -321,8 +291,7 @@ static void test_shortage_out_of_stock_to_low_when_refilled_below_threshold(void
     INV_ASSERT_EQ_INT(3, out.shortages[0].available);
 }
 
-static void test_fresh_row_above_threshold_emits_nothing(void)
-{
+static void test_fresh_row_above_threshold_emits_nothing(void) {
     inv_stock_row_t loc = INV_STOCK_ROW_INIT, net = INV_STOCK_ROW_INIT;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_RECEIPT, 10, &SAFETY4, &out));
@@ -330,8 +299,7 @@ static void test_fresh_row_above_threshold_emits_nothing(void)
     INV_ASSERT_EQ_INT(INV_SHORTAGE_NONE, loc.shortage);
 }
 
-static void test_lowered_threshold_restores_on_next_movement(void)
-{
+static void test_lowered_threshold_restores_on_next_movement(void) {
     inv_stock_row_t loc = {.on_hand = 4, .available = 4, .shortage = INV_SHORTAGE_LOW}, net = loc;
     inv_rules_out_t out;
     inv_rules_policy_t lowered = SAFETY4;
@@ -344,8 +312,7 @@ static void test_lowered_threshold_restores_on_next_movement(void)
 
 /* ---- the network row ----------------------------------------------------- */
 
-static void test_network_row_sums_every_field_across_locations(void)
-{
+static void test_network_row_sums_every_field_across_locations(void) {
     inv_stock_row_t a = INV_STOCK_ROW_INIT, b = INV_STOCK_ROW_INIT, net = INV_STOCK_ROW_INIT;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply_at(&a, &net, "store-1", INV_MOVE_RECEIPT, 15, &REORDER, 0, &out));
@@ -362,8 +329,7 @@ static void test_network_row_sums_every_field_across_locations(void)
     INV_ASSERT_EQ_INT(a.available + b.available, net.available);
 }
 
-static void test_network_available_is_the_sum_of_location_available(void)
-{
+static void test_network_available_is_the_sum_of_location_available(void) {
     /* store-1 oversold to -5 counts 0, dc-1 has 8: network on_hand 3, available 8. */
     inv_stock_row_t a = INV_STOCK_ROW_INIT, b = INV_STOCK_ROW_INIT, net = INV_STOCK_ROW_INIT;
     inv_rules_out_t out;
@@ -373,8 +339,7 @@ static void test_network_available_is_the_sum_of_location_available(void)
     INV_ASSERT_EQ_INT(8, net.available);
 }
 
-static void test_network_shortage_uses_the_network_threshold(void)
-{
+static void test_network_shortage_uses_the_network_threshold(void) {
     /* Location threshold 0, network threshold 10. */
     inv_stock_row_t a = {.on_hand = 12, .available = 12}, net = a;
     inv_rules_out_t out;
@@ -387,8 +352,7 @@ static void test_network_shortage_uses_the_network_threshold(void)
     INV_ASSERT_EQ_INT(INV_SHORTAGE_LOW, net.shortage);
 }
 
-static void test_network_stays_ok_while_another_location_runs_out(void)
-{
+static void test_network_stays_ok_while_another_location_runs_out(void) {
     inv_stock_row_t a = {.on_hand = 1, .available = 1}, net = {.on_hand = 21, .available = 21};
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(0, apply_at(&a, &net, "store-1", INV_MOVE_SALE, 1, &SAFETY4, 4, &out));
@@ -400,8 +364,7 @@ static void test_network_stays_ok_while_another_location_runs_out(void)
 
 /* ---- ids and strings ----------------------------------------------------- */
 
-static void test_event_ids_are_deterministic_from_the_movement(void)
-{
+static void test_event_ids_are_deterministic_from_the_movement(void) {
     inv_rules_policy_t pol = {.reorder_point = 10, .reorder_quantity = 24, .safety_stock = 4};
     inv_movement_t m = mv(INV_MOVE_SALE, "store-12", 1, "sale:T-1001:0");
     for (int round = 0; round < 2; round++) {
@@ -416,8 +379,7 @@ static void test_event_ids_are_deterministic_from_the_movement(void)
     }
 }
 
-static void test_ids_fit_exactly_in_scratch_size(void)
-{
+static void test_ids_fit_exactly_in_scratch_size(void) {
     inv_rules_policy_t pol = {.reorder_point = 10, .reorder_quantity = 1, .safety_stock = 4};
     inv_movement_t m = mv(INV_MOVE_SALE, "store-12", 1, "sale:T-1001:0");
     inv_stock_row_t loc = {.on_hand = 1, .available = 1, .shortage = INV_SHORTAGE_LOW}, net = loc;
@@ -431,8 +393,7 @@ static void test_ids_fit_exactly_in_scratch_size(void)
     INV_ASSERT_EQ_STR("shortage:*:out_of_stock:sale:T-1001:0", out.shortages[1].event_id);
 }
 
-static void test_outputs_borrow_the_movement_strings(void)
-{
+static void test_outputs_borrow_the_movement_strings(void) {
     inv_movement_t m = mv(INV_MOVE_SALE, "store-1", 20, "sale:T-9:3");
     inv_stock_row_t loc = INV_STOCK_ROW_INIT, net = INV_STOCK_ROW_INIT;
     inv_rules_out_t out;
@@ -444,8 +405,7 @@ static void test_outputs_borrow_the_movement_strings(void)
 
 /* ---- policies ------------------------------------------------------------ */
 
-static void test_policy_falls_back_from_location_to_star_to_default(void)
-{
+static void test_policy_falls_back_from_location_to_star_to_default(void) {
     inv_rules_policy_t loc = {1, 2, 3}, star = {4, 5, 6}, deflt = {7, 8, 9}, eff;
     int64_t thr;
     inv_rules_policy_resolve(&loc, &star, &deflt, &eff, &thr);
@@ -461,8 +421,7 @@ static void test_policy_falls_back_from_location_to_star_to_default(void)
     INV_ASSERT_EQ_INT(9, thr);
 }
 
-static void test_network_threshold_ignores_the_location_policy(void)
-{
+static void test_network_threshold_ignores_the_location_policy(void) {
     inv_rules_policy_t loc = {1, 2, 3}, deflt = {7, 8, 9}, eff;
     int64_t thr;
     inv_rules_policy_resolve(&loc, NULL, &deflt, &eff, &thr);
@@ -472,8 +431,7 @@ static void test_network_threshold_ignores_the_location_policy(void)
 
 /* ---- refusals ------------------------------------------------------------ */
 
-static void test_non_positive_sale_is_refused(void)
-{
+static void test_non_positive_sale_is_refused(void) {
     inv_stock_row_t loc = INV_STOCK_ROW_INIT, net = INV_STOCK_ROW_INIT;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(INV_RULES_EINVAL, apply(&loc, &net, INV_MOVE_SALE, 0, &QUIET, &out));
@@ -483,15 +441,13 @@ static void test_non_positive_sale_is_refused(void)
     INV_ASSERT_EQ_INT(0, loc.version);
 }
 
-static void test_movement_at_location_star_is_refused(void)
-{
+static void test_movement_at_location_star_is_refused(void) {
     inv_stock_row_t loc = INV_STOCK_ROW_INIT, net = INV_STOCK_ROW_INIT;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(INV_RULES_EINVAL, apply_at(&loc, &net, "*", INV_MOVE_SALE, 1, &QUIET, 0, &out));
 }
 
-static void test_overflow_is_refused_and_rows_stay_unchanged(void)
-{
+static void test_overflow_is_refused_and_rows_stay_unchanged(void) {
     inv_stock_row_t loc = {.on_hand = INT64_MAX - 1, .available = INT64_MAX - 1}, net = loc;
     inv_rules_out_t out;
     INV_ASSERT_EQ_INT(INV_RULES_EOVERFLOW, apply(&loc, &net, INV_MOVE_RECEIPT, 5, &QUIET, &out));
@@ -505,10 +461,14 @@ static void test_overflow_is_refused_and_rows_stay_unchanged(void)
 
 /* ---- restore helpers ----------------------------------------------------- */
 
-static void test_level_round_trips_through_a_row(void)
-{
-    inv_stock_row_t row = {.on_hand = 3, .unsellable = 1, .on_order = 24, .available = 3,
-                           .version = 7, .updated_at_ms = 99, .shortage = INV_SHORTAGE_LOW};
+static void test_level_round_trips_through_a_row(void) {
+    inv_stock_row_t row = {.on_hand = 3,
+                           .unsellable = 1,
+                           .on_order = 24,
+                           .available = 3,
+                           .version = 7,
+                           .updated_at_ms = 99,
+                           .shortage = INV_SHORTAGE_LOW};
     inv_stock_level_t lvl;
     inv_rules_stock_level("SKU-1", "*", &row, &lvl);
     INV_ASSERT_EQ_STR("*", lvl.location_id);
@@ -524,23 +484,20 @@ static void test_level_round_trips_through_a_row(void)
     INV_ASSERT_EQ_INT(row.shortage, back.shortage);
 }
 
-static void test_derived_shortage_state_follows_available(void)
-{
+static void test_derived_shortage_state_follows_available(void) {
     INV_ASSERT_EQ_INT(INV_SHORTAGE_OUT_OF_STOCK, inv_rules_shortage_derive(0, 4));
     INV_ASSERT_EQ_INT(INV_SHORTAGE_LOW, inv_rules_shortage_derive(4, 4));
     INV_ASSERT_EQ_INT(INV_SHORTAGE_NONE, inv_rules_shortage_derive(5, 4));
 }
 
-static void test_strerror_names_every_code(void)
-{
+static void test_strerror_names_every_code(void) {
     INV_ASSERT(strcmp(inv_rules_strerror(INV_RULES_EINVAL), "unknown error") != 0);
     INV_ASSERT(strcmp(inv_rules_strerror(INV_RULES_EOVERFLOW), "unknown error") != 0);
     INV_ASSERT(strcmp(inv_rules_strerror(INV_RULES_ESCRATCH), "unknown error") != 0);
     INV_ASSERT_EQ_STR("unknown error", inv_rules_strerror(-1));
 }
 
-static void test_shortage_names_cover_none_and_round_trip(void)
-{
+static void test_shortage_names_cover_none_and_round_trip(void) {
     INV_ASSERT_EQ_STR("none", inv_shortage_state_name(INV_SHORTAGE_NONE));
     for (int st = INV_SHORTAGE_NONE; st <= INV_SHORTAGE_RESTORED; st++)
         INV_ASSERT_EQ_INT(st, inv_shortage_state_from_name(inv_shortage_state_name((inv_shortage_state_t)st)));
@@ -548,8 +505,7 @@ static void test_shortage_names_cover_none_and_round_trip(void)
     INV_ASSERT_EQ_INT(INV_SHORTAGE_NONE, inv_shortage_state_from_name("bogus"));
 }
 
-int main(void)
-{
+int main(void) {
     INV_RUN(test_shortage_names_cover_none_and_round_trip);
     INV_RUN(test_sale_decrements_on_hand_and_available);
     INV_RUN(test_oversell_drives_on_hand_negative_with_available_zero);

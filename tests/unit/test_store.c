@@ -16,23 +16,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHECK_OK(call)                                                         \
-    do {                                                                       \
-        int rc_ = (call);                                                      \
-        INV_ASSERT(rc_ == 0, "%d: %s", rc_, inv_store_strerror(rc_));          \
+#define CHECK_OK(call)                                                \
+    do {                                                              \
+        int rc_ = (call);                                             \
+        INV_ASSERT(rc_ == 0, "%d: %s", rc_, inv_store_strerror(rc_)); \
     } while (0)
 
 static char dir[64];
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
     (void)st, (void)flag, (void)ftw;
     return remove(path);
 }
 
 /* Each test gets a fresh directory; the previous one is removed. */
-static const char *fresh_dir(void)
-{
+static const char *fresh_dir(void) {
     if (dir[0])
         nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
     strcpy(dir, "/tmp/inv_store_test.XXXXXX");
@@ -45,8 +43,7 @@ static const char *fresh_dir(void)
  * INV_STORE_SYNC_NONE too (MDB_WRITEMAP, inv-stock's default). */
 static inv_store_sync_t test_sync = INV_STORE_SYNC_LAZY_META;
 
-static inv_store_t *open_store(size_t map_size)
-{
+static inv_store_t *open_store(size_t map_size) {
     inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
     o.map_size = map_size;
     o.sync = test_sync;
@@ -59,8 +56,7 @@ static inv_store_t *open_store(size_t map_size)
     return s;
 }
 
-static inv_stock_row_t row_of(int64_t on_hand)
-{
+static inv_stock_row_t row_of(int64_t on_hand) {
     inv_stock_row_t r = INV_STOCK_ROW_INIT;
     r.on_hand = on_hand;
     r.available = on_hand > 0 ? on_hand : 0;
@@ -76,9 +72,7 @@ typedef struct {
     int stop_after;
 } seen_t;
 
-static int collect(void *opaque, int32_t partition, const char *sku, const char *location,
-                   const inv_stock_row_t *row)
-{
+static int collect(void *opaque, int32_t partition, const char *sku, const char *location, const inv_stock_row_t *row) {
     seen_t *s = opaque;
     if (s->n < 16) {
         s->partition[s->n] = partition;
@@ -90,9 +84,7 @@ static int collect(void *opaque, int32_t partition, const char *sku, const char 
     return s->stop_after && s->n == s->stop_after ? 42 : 0;
 }
 
-static int count_rows(void *opaque, int32_t p, const char *sku, const char *loc,
-                      const inv_stock_row_t *row)
-{
+static int count_rows(void *opaque, int32_t p, const char *sku, const char *loc, const inv_stock_row_t *row) {
     (void)p, (void)sku, (void)loc, (void)row;
     ++*(int *)opaque;
     return 0;
@@ -100,12 +92,16 @@ static int count_rows(void *opaque, int32_t p, const char *sku, const char *loc,
 
 /* ---- rows ------------------------------------------------------------------ */
 
-static void test_stock_row_round_trips(void)
-{
+static void test_stock_row_round_trips(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
-    inv_stock_row_t w = {.on_hand = -7, .unsellable = 3, .on_order = 24, .available = 0,
-                         .version = 12, .updated_at_ms = 1700000000123, .shortage = INV_SHORTAGE_OUT_OF_STOCK};
+    inv_stock_row_t w = {.on_hand = -7,
+                         .unsellable = 3,
+                         .on_order = 24,
+                         .available = 0,
+                         .version = 12,
+                         .updated_at_ms = 1700000000123,
+                         .shortage = INV_SHORTAGE_OUT_OF_STOCK};
     CHECK_OK(inv_store_txn_begin(s, 0, &t));
     CHECK_OK(inv_store_stock_put(t, 3, "SKU-1", "store-12", &w));
     CHECK_OK(inv_store_stock_put(t, 3, "SKU-1", "*", &w));
@@ -127,8 +123,7 @@ static void test_stock_row_round_trips(void)
     inv_store_close(s);
 }
 
-static void test_stock_delete_is_idempotent(void)
-{
+static void test_stock_delete_is_idempotent(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     inv_stock_row_t r = row_of(1);
@@ -141,8 +136,7 @@ static void test_stock_delete_is_idempotent(void)
     inv_store_close(s);
 }
 
-static void test_aborted_txn_leaves_no_trace(void)
-{
+static void test_aborted_txn_leaves_no_trace(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     inv_stock_row_t r = row_of(5);
@@ -155,8 +149,7 @@ static void test_aborted_txn_leaves_no_trace(void)
     inv_store_close(s);
 }
 
-static void test_partitions_are_isolated(void)
-{
+static void test_partitions_are_isolated(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     inv_stock_row_t a = row_of(1), b = row_of(2), r;
@@ -174,8 +167,7 @@ static void test_partitions_are_isolated(void)
     inv_store_close(s);
 }
 
-static void test_partition_drop_removes_only_that_partition(void)
-{
+static void test_partition_drop_removes_only_that_partition(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     inv_stock_row_t r = row_of(3);
@@ -228,8 +220,7 @@ static void test_partition_drop_removes_only_that_partition(void)
 
 /* ---- lookups by SKU and scans ---------------------------------------------- */
 
-static void put_rows_for_foreach(inv_store_t *s)
-{
+static void put_rows_for_foreach(inv_store_t *s) {
     inv_store_txn_t *t;
     inv_stock_row_t r;
     if (inv_store_txn_begin(s, 0, &t))
@@ -245,8 +236,7 @@ static void put_rows_for_foreach(inv_store_t *s)
         abort();
 }
 
-static void test_stock_foreach_finds_a_skus_rows_across_partitions(void)
-{
+static void test_stock_foreach_finds_a_skus_rows_across_partitions(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     put_rows_for_foreach(s);
@@ -265,8 +255,7 @@ static void test_stock_foreach_finds_a_skus_rows_across_partitions(void)
     inv_store_close(s);
 }
 
-static void test_stock_foreach_with_location_gives_that_row(void)
-{
+static void test_stock_foreach_with_location_gives_that_row(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     put_rows_for_foreach(s);
@@ -282,8 +271,7 @@ static void test_stock_foreach_with_location_gives_that_row(void)
     inv_store_close(s);
 }
 
-static void test_iteration_stops_with_the_callbacks_value(void)
-{
+static void test_iteration_stops_with_the_callbacks_value(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     put_rows_for_foreach(s);
@@ -298,8 +286,7 @@ static void test_iteration_stops_with_the_callbacks_value(void)
     inv_store_close(s);
 }
 
-static void test_stock_scan_visits_every_row_in_key_order(void)
-{
+static void test_stock_scan_visits_every_row_in_key_order(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     put_rows_for_foreach(s);
@@ -316,8 +303,7 @@ static void test_stock_scan_visits_every_row_in_key_order(void)
 
 /* ---- dedup ----------------------------------------------------------------- */
 
-static void test_dedup_reports_the_second_sighting(void)
-{
+static void test_dedup_reports_the_second_sighting(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     int seen = -1;
@@ -336,8 +322,7 @@ static void test_dedup_reports_the_second_sighting(void)
 
 /* The dedup log's id lists: '\n'-separated, empty and over-long ids passed
  * over (redo_write and the restore both read them this way). */
-static void test_dedup_id_list_walk(void)
-{
+static void test_dedup_id_list_walk(void) {
     char list[700], id[INV_STORE_MAX_KEY + 1];
     char too_long[INV_STORE_MAX_KEY + 2];
     memset(too_long, 'x', sizeof(too_long) - 1);
@@ -363,8 +348,7 @@ static void test_dedup_id_list_walk(void)
 
 /* Any bytes round-trip through the dedup log's entries: NUL, '\n', '|',
  * 0xFF, the longest id an entry holds, and one past it is refused. */
-static void test_dedup_log_entries_round_trip_any_bytes(void)
-{
+static void test_dedup_log_entries_round_trip_any_bytes(void) {
     static unsigned char rec[4 * 70000];
     unsigned char ids[5][300];
     size_t lens[5] = {0, 1, 7, 256, 300};
@@ -379,7 +363,8 @@ static void test_dedup_log_entries_round_trip_any_bytes(void)
         len += inv_store_dedup_entry_put(rec + len, ids[i], lens[i], times[i]);
     static unsigned char longest[65536];
     memset(longest, '\n', sizeof longest);
-    INV_ASSERT_EQ_INT(65535 + INV_STORE_DEDUP_ENTRY_OVERHEAD, (long long)inv_store_dedup_entry_put(rec + len, longest, 65535, 7));
+    INV_ASSERT_EQ_INT(65535 + INV_STORE_DEDUP_ENTRY_OVERHEAD,
+                      (long long)inv_store_dedup_entry_put(rec + len, longest, 65535, 7));
     len += 65535 + INV_STORE_DEDUP_ENTRY_OVERHEAD;
     INV_ASSERT_EQ_INT(0, (long long)inv_store_dedup_entry_put(rec + len, longest, 65536, 7));
     const unsigned char *cur = rec, *end = rec + len, *id;
@@ -397,8 +382,7 @@ static void test_dedup_log_entries_round_trip_any_bytes(void)
 }
 
 /* An entry cut anywhere is reported, never read past the record. */
-static void test_dedup_log_entry_cut_short_is_a_format_error(void)
-{
+static void test_dedup_log_entry_cut_short_is_a_format_error(void) {
     unsigned char rec[64];
     size_t n = inv_store_dedup_entry_put(rec, "movement", 8, 42);
     for (size_t cut = 1; cut < n; cut++) {
@@ -410,8 +394,7 @@ static void test_dedup_log_entry_cut_short_is_a_format_error(void)
     }
 }
 
-static void test_dedup_prune_forgets_only_ids_older_than_the_cutoff(void)
-{
+static void test_dedup_prune_forgets_only_ids_older_than_the_cutoff(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     int seen;
@@ -434,8 +417,7 @@ static void test_dedup_prune_forgets_only_ids_older_than_the_cutoff(void)
     inv_store_close(s);
 }
 
-static void test_dedup_prune_stops_at_max_oldest_first(void)
-{
+static void test_dedup_prune_stops_at_max_oldest_first(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     int seen;
@@ -458,8 +440,7 @@ static void test_dedup_prune_stops_at_max_oldest_first(void)
 
 /* ---- meta ------------------------------------------------------------------- */
 
-static int count_meta(void *opaque, int32_t p, const inv_store_meta_t *m)
-{
+static int count_meta(void *opaque, int32_t p, const inv_store_meta_t *m) {
     (void)m;
     int32_t *last = opaque;
     if (p <= last[0])
@@ -469,8 +450,7 @@ static int count_meta(void *opaque, int32_t p, const inv_store_meta_t *m)
     return 0;
 }
 
-static void test_meta_offsets_round_trip(void)
-{
+static void test_meta_offsets_round_trip(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     inv_store_meta_t m = {.input_offset = 1234, .changelog_offset = 567, .dedup_log_offset = -1}, r;
@@ -493,8 +473,7 @@ static void test_meta_offsets_round_trip(void)
 
 /* ---- policies ---------------------------------------------------------------- */
 
-static void test_policy_put_get_and_delete(void)
-{
+static void test_policy_put_get_and_delete(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     inv_rules_policy_t p = {10, 24, 4}, r;
@@ -511,8 +490,7 @@ static void test_policy_put_get_and_delete(void)
     inv_store_close(s);
 }
 
-static void test_policy_lookup_falls_back_to_star_then_default(void)
-{
+static void test_policy_lookup_falls_back_to_star_then_default(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     inv_rules_policy_t loc = {10, 24, 4}, star = {5, 12, 2}, deflt = {0, 1, 9}, eff;
@@ -540,15 +518,13 @@ static void test_policy_lookup_falls_back_to_star_then_default(void)
     inv_store_close(s);
 }
 
-static int count_policies(void *opaque, const char *sku, const char *loc, const inv_rules_policy_t *p)
-{
+static int count_policies(void *opaque, const char *sku, const char *loc, const inv_rules_policy_t *p) {
     (void)sku, (void)loc, (void)p;
     ++*(int *)opaque;
     return 0;
 }
 
-static void test_policy_foreach_and_offsets_round_trip(void)
-{
+static void test_policy_foreach_and_offsets_round_trip(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     inv_rules_policy_t p = {1, 2, 3};
@@ -575,8 +551,7 @@ static void test_policy_foreach_and_offsets_round_trip(void)
 
 /* ---- map growth and failures --------------------------------------------------- */
 
-static void test_map_grows_from_64k_to_hold_100k_rows(void)
-{
+static void test_map_grows_from_64k_to_hold_100k_rows(void) {
     inv_store_t *s = open_store(64 * 1024);
     inv_store_txn_t *t;
     char sku[32];
@@ -620,8 +595,7 @@ static void test_map_grows_from_64k_to_hold_100k_rows(void)
     inv_store_close(s);
 }
 
-static void test_map_full_fails_the_txn_and_next_begin_grows(void)
-{
+static void test_map_full_fails_the_txn_and_next_begin_grows(void) {
     inv_store_t *s = open_store(64 * 1024);
     inv_store_txn_t *t;
     inv_store_info_t before, after;
@@ -645,8 +619,7 @@ static void test_map_full_fails_the_txn_and_next_begin_grows(void)
     inv_store_close(s);
 }
 
-static void test_too_long_key_is_refused_without_failing_the_txn(void)
-{
+static void test_too_long_key_is_refused_without_failing_the_txn(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     char big[600];
@@ -664,8 +637,7 @@ static void test_too_long_key_is_refused_without_failing_the_txn(void)
     inv_store_close(s);
 }
 
-static void long_string(char *buf, size_t len, char fill, char last)
-{
+static void long_string(char *buf, size_t len, char fill, char last) {
     memset(buf, fill, len);
     buf[len - 1] = last;
     buf[len] = '\0';
@@ -676,9 +648,7 @@ typedef struct {
     char loc[2][300];
 } long_seen_t;
 
-static int collect_long(void *opaque, int32_t p, const char *sku, const char *loc,
-                        const inv_stock_row_t *row)
-{
+static int collect_long(void *opaque, int32_t p, const char *sku, const char *loc, const inv_stock_row_t *row) {
     (void)p, (void)sku, (void)row;
     long_seen_t *ls = opaque;
     if (ls->n < 2)
@@ -687,8 +657,7 @@ static int collect_long(void *opaque, int32_t p, const char *sku, const char *lo
     return 0;
 }
 
-static void test_codec_sized_sku_and_location_fit_beyond_the_key_size(void)
-{
+static void test_codec_sized_sku_and_location_fit_beyond_the_key_size(void) {
     /* 256 + 256 bytes (the codec's bounds): longer than an LMDB key. */
     char sku[257], loc_a[257], loc_b[257], loc_c[257];
     long_string(sku, 256, 's', 's');
@@ -739,8 +708,7 @@ static void test_codec_sized_sku_and_location_fit_beyond_the_key_size(void)
     inv_store_close(s);
 }
 
-static void test_writes_on_a_read_txn_are_refused(void)
-{
+static void test_writes_on_a_read_txn_are_refused(void) {
     inv_store_t *s = open_store(0);
     inv_store_txn_t *t;
     inv_stock_row_t r = row_of(1);
@@ -761,8 +729,7 @@ static void test_writes_on_a_read_txn_are_refused(void)
 
 /* ---- environment -------------------------------------------------------------- */
 
-static void test_instance_id_is_stable_across_reopen(void)
-{
+static void test_instance_id_is_stable_across_reopen(void) {
     inv_store_t *s = open_store(0);
     char id[64];
     snprintf(id, sizeof id, "%s", inv_store_instance_id(s));
@@ -781,8 +748,7 @@ static void test_instance_id_is_stable_across_reopen(void)
     inv_store_close(other);
 }
 
-static void test_second_writer_process_is_refused(void)
-{
+static void test_second_writer_process_is_refused(void) {
     inv_store_t *s = open_store(0), *s2 = NULL;
     pid_t pid = fork();
     INV_ASSERT(pid >= 0);
@@ -798,8 +764,7 @@ static void test_second_writer_process_is_refused(void)
     inv_store_close(s2);
 }
 
-static void test_state_dir_and_files_are_private(void)
-{
+static void test_state_dir_and_files_are_private(void) {
     char nested[128];
     struct stat st;
     fresh_dir();
@@ -821,8 +786,7 @@ static void test_state_dir_and_files_are_private(void)
     inv_store_close(s);
 }
 
-static void test_second_open_in_the_same_process_is_refused(void)
-{
+static void test_second_open_in_the_same_process_is_refused(void) {
     inv_store_t *s = open_store(0), *r = NULL;
     INV_ASSERT_EQ_INT(EBUSY, inv_store_open_readonly(dir, &r));
     INV_ASSERT(r == NULL);
@@ -832,8 +796,7 @@ static void test_second_open_in_the_same_process_is_refused(void)
     inv_store_close(r);
 }
 
-static void test_sync_modes_all_commit(void)
-{
+static void test_sync_modes_all_commit(void) {
     const inv_store_sync_t modes[] = {INV_STORE_SYNC_LAZY_META, INV_STORE_SYNC_FULL, INV_STORE_SYNC_NONE};
     for (int i = 0; i < 3; i++) {
         inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
@@ -857,8 +820,7 @@ static void test_sync_modes_all_commit(void)
 }
 
 /* Writes SKU-1|a = on_hand into a store opened with `sync`, then closes it. */
-static void write_one(const char *d, inv_store_sync_t sync, int64_t on_hand)
-{
+static void write_one(const char *d, inv_store_sync_t sync, int64_t on_hand) {
     inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
     o.sync = sync;
     inv_store_t *s;
@@ -871,8 +833,7 @@ static void write_one(const char *d, inv_store_sync_t sync, int64_t on_hand)
     inv_store_close(s);
 }
 
-static void put_file(const char *d, const char *name, const char *text)
-{
+static void put_file(const char *d, const char *name, const char *text) {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", d, name);
     FILE *f = fopen(path, "w");
@@ -881,8 +842,7 @@ static void put_file(const char *d, const char *name, const char *text)
     fclose(f);
 }
 
-static int file_exists(const char *d, const char *name)
-{
+static int file_exists(const char *d, const char *name) {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", d, name);
     return access(path, F_OK) == 0;
@@ -890,8 +850,7 @@ static int file_exists(const char *d, const char *name)
 
 /* Reopens d (sync data): *on_hand = SKU-1|a's on_hand, -1 when absent;
  * *reset = inv_store_was_reset(). */
-static void reopen(const char *d, int64_t *on_hand, int *reset)
-{
+static void reopen(const char *d, int64_t *on_hand, int *reset) {
     inv_store_t *s;
     inv_store_txn_t *t;
     inv_stock_row_t r;
@@ -905,8 +864,7 @@ static void reopen(const char *d, int64_t *on_hand, int *reset)
     *on_hand = rc == 0 ? r.on_hand : -1;
 }
 
-static void test_unsynced_writer_records_its_boot_until_a_clean_close(void)
-{
+static void test_unsynced_writer_records_its_boot_until_a_clean_close(void) {
     char boot[64] = "";
     FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
     INV_ASSERT(f && fgets(boot, sizeof boot, f));
@@ -928,8 +886,7 @@ static void test_unsynced_writer_records_its_boot_until_a_clean_close(void)
     INV_ASSERT(!file_exists(dir, "unsynced-boot-id"));
 }
 
-static void test_state_of_an_unsynced_writer_in_an_earlier_boot_is_dropped(void)
-{
+static void test_state_of_an_unsynced_writer_in_an_earlier_boot_is_dropped(void) {
     int reset;
     int64_t on_hand;
     /* OS crash under unsynced commits: the boot record names another boot */
@@ -956,8 +913,7 @@ static void test_state_of_an_unsynced_writer_in_an_earlier_boot_is_dropped(void)
     INV_ASSERT_EQ_INT(0, reset);
 }
 
-static void test_open_readonly_of_missing_dir_fails(void)
-{
+static void test_open_readonly_of_missing_dir_fails(void) {
     inv_store_t *s = NULL;
     int rc = inv_store_open_readonly("/tmp/inv_store_test.does-not-exist", &s);
     INV_ASSERT_EQ_INT(ENOENT, rc);
@@ -969,9 +925,7 @@ static void test_open_readonly_of_missing_dir_fails(void)
 #define SNAP_ROWS 200
 #define SNAP_TXNS 150
 
-static int check_same(void *opaque, int32_t p, const char *sku, const char *loc,
-                      const inv_stock_row_t *row)
-{
+static int check_same(void *opaque, int32_t p, const char *sku, const char *loc, const inv_stock_row_t *row) {
     (void)p, (void)sku, (void)loc;
     int64_t *st = opaque; /* [0] value of the first row, [1] rows, [2] mixed */
     if (st[1]++ == 0)
@@ -983,8 +937,7 @@ static int check_same(void *opaque, int32_t p, const char *sku, const char *loc,
 
 /* The child: reads snapshots until it has seen the last txn. Exit codes:
  * 0 ok, 2 open failed, 3 a torn snapshot, 4 wrong row count, 5 timeout. */
-static int snapshot_reader(const char *d, int ready_fd)
-{
+static int snapshot_reader(const char *d, int ready_fd) {
     inv_store_t *s;
     if (inv_store_open_readonly(d, &s))
         return 2;
@@ -1018,8 +971,7 @@ static int snapshot_reader(const char *d, int ready_fd)
     return code;
 }
 
-static void test_readonly_process_sees_whole_txns_while_the_writer_grows_the_map(void)
-{
+static void test_readonly_process_sees_whole_txns_while_the_writer_grows_the_map(void) {
     inv_store_t *s = open_store(128 * 1024);
     inv_store_txn_t *t;
     char sku[32];
@@ -1089,8 +1041,7 @@ typedef struct {
     atomic_int torn, errors, reads;
 } threads_t;
 
-static void *reader_thread(void *arg)
-{
+static void *reader_thread(void *arg) {
     threads_t *th = arg;
     while (!atomic_load(&th->stop)) {
         inv_store_txn_t *t;
@@ -1110,8 +1061,7 @@ static void *reader_thread(void *arg)
     return NULL;
 }
 
-static void test_reader_threads_share_the_store_while_the_writer_grows_the_map(void)
-{
+static void test_reader_threads_share_the_store_while_the_writer_grows_the_map(void) {
     threads_t th = {.store = open_store(64 * 1024)};
     inv_store_txn_t *t;
     char sku[32];
@@ -1160,8 +1110,7 @@ static void test_reader_threads_share_the_store_while_the_writer_grows_the_map(v
     inv_store_close(th.store);
 }
 
-static void test_stale_reader_of_a_dead_process_is_cleared(void)
-{
+static void test_stale_reader_of_a_dead_process_is_cleared(void) {
     inv_store_t *s = open_store(0);
     pid_t pid = fork();
     INV_ASSERT(pid >= 0);
@@ -1190,8 +1139,7 @@ static void test_stale_reader_of_a_dead_process_is_cleared(void)
  * unprivileged user namespace maps us to root in it. */
 static char tmpfs_dir[64];
 
-static int write_text(const char *path, const char *text)
-{
+static int write_text(const char *path, const char *text) {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
@@ -1200,15 +1148,14 @@ static int write_text(const char *path, const char *text)
     return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
-static int private_mount_ns(char *why, size_t why_size)
-{
+static int private_mount_ns(char *why, size_t why_size) {
     if (unshare(CLONE_NEWNS) != 0) {
         uid_t uid = getuid();
         gid_t gid = getgid();
         char map[64];
         if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
-            snprintf(why, why_size, "unshare(CLONE_NEWNS): %s, and no user namespace either: %s",
-                     strerror(EPERM), strerror(errno));
+            snprintf(why, why_size, "unshare(CLONE_NEWNS): %s, and no user namespace either: %s", strerror(EPERM),
+                     strerror(errno));
             return -1;
         }
         snprintf(map, sizeof map, "0 %u 1", (unsigned)uid);
@@ -1229,8 +1176,7 @@ static int private_mount_ns(char *why, size_t why_size)
     return 0;
 }
 
-static int tmpfs_mount(size_t size, int remount)
-{
+static int tmpfs_mount(size_t size, int remount) {
     char opts[64];
     snprintf(opts, sizeof opts, "size=%zu,mode=0700", size);
     return mount("tmpfs", tmpfs_dir, "tmpfs", remount ? MS_REMOUNT : 0, opts);
@@ -1242,38 +1188,37 @@ static int tmpfs_mount(size_t size, int remount)
 /* Runs fn in a child with a fresh tmpfs of `size` bytes at tmpfs_dir. A
  * child killed by a signal (SIGBUS: a store of a page the disk had no room
  * for) or that cannot mount fails the test: it is never skipped. */
-#define RUN_ON_TMPFS(fn, size)                                                 \
-    do {                                                                       \
-        strcpy(tmpfs_dir, "/tmp/inv_store_tmpfs.XXXXXX");                      \
-        INV_ASSERT(mkdtemp(tmpfs_dir) != NULL, "mkdtemp: %s", strerror(errno)); \
-        fflush(stderr);                                                        \
-        pid_t pid_ = fork();                                                   \
-        INV_ASSERT(pid_ >= 0, "fork: %s", strerror(errno));                    \
-        if (pid_ == 0) {                                                       \
-            char why_[256] = "";                                               \
-            if (private_mount_ns(why_, sizeof why_) != 0 || tmpfs_mount((size), 0) != 0) { \
-                fprintf(stderr, "FAIL %s: cannot mount a tmpfs for this test (%s%s); run as root " \
-                        "or allow unprivileged user namespaces\n", #fn, why_,  \
-                        why_[0] ? "" : strerror(errno));                       \
-                _exit(2);                                                      \
-            }                                                                  \
-            fn();                                                              \
-            _exit(inv_test_cur_failed ? 1 : 0);                                \
-        }                                                                      \
-        int st_;                                                               \
-        pid_t w_ = waitpid(pid_, &st_, 0);                                     \
-        rmdir(tmpfs_dir);                                                      \
-        INV_ASSERT(w_ == pid_, "waitpid: %s", strerror(errno));                \
-        INV_ASSERT(!WIFSIGNALED(st_), "%s: killed by signal %d (%s)", #fn, WTERMSIG(st_), \
-                   strsignal(WTERMSIG(st_)));                                  \
-        INV_ASSERT(WIFEXITED(st_) && WEXITSTATUS(st_) == 0, "%s failed (exit %d)", #fn, \
-                   WIFEXITED(st_) ? WEXITSTATUS(st_) : -1);                    \
+#define RUN_ON_TMPFS(fn, size)                                                                                       \
+    do {                                                                                                             \
+        strcpy(tmpfs_dir, "/tmp/inv_store_tmpfs.XXXXXX");                                                            \
+        INV_ASSERT(mkdtemp(tmpfs_dir) != NULL, "mkdtemp: %s", strerror(errno));                                      \
+        fflush(stderr);                                                                                              \
+        pid_t pid_ = fork();                                                                                         \
+        INV_ASSERT(pid_ >= 0, "fork: %s", strerror(errno));                                                          \
+        if (pid_ == 0) {                                                                                             \
+            char why_[256] = "";                                                                                     \
+            if (private_mount_ns(why_, sizeof why_) != 0 || tmpfs_mount((size), 0) != 0) {                           \
+                fprintf(stderr,                                                                                      \
+                        "FAIL %s: cannot mount a tmpfs for this test (%s%s); run as root "                           \
+                        "or allow unprivileged user namespaces\n",                                                   \
+                        #fn, why_, why_[0] ? "" : strerror(errno));                                                  \
+                _exit(2);                                                                                            \
+            }                                                                                                        \
+            fn();                                                                                                    \
+            _exit(inv_test_cur_failed ? 1 : 0);                                                                      \
+        }                                                                                                            \
+        int st_;                                                                                                     \
+        pid_t w_ = waitpid(pid_, &st_, 0);                                                                           \
+        rmdir(tmpfs_dir);                                                                                            \
+        INV_ASSERT(w_ == pid_, "waitpid: %s", strerror(errno));                                                      \
+        INV_ASSERT(!WIFSIGNALED(st_), "%s: killed by signal %d (%s)", #fn, WTERMSIG(st_), strsignal(WTERMSIG(st_))); \
+        INV_ASSERT(WIFEXITED(st_) && WEXITSTATUS(st_) == 0, "%s failed (exit %d)", #fn,                              \
+                   WIFEXITED(st_) ? WEXITSTATUS(st_) : -1);                                                          \
     } while (0)
 
 /* One write txn of `n` new rows SKU-<first..first+n-1>|a, redone after
  * INV_STORE_MAP_FULL (the next begin grows the map). 0 or the error. */
-static int put_rows(inv_store_t *s, int first, int n)
-{
+static int put_rows(inv_store_t *s, int first, int n) {
     for (int attempt = 0; attempt < 40; attempt++) {
         inv_store_txn_t *t;
         int rc = inv_store_txn_begin(s, 0, &t);
@@ -1293,8 +1238,7 @@ static int put_rows(inv_store_t *s, int first, int n)
 }
 
 /* Rows SKU-<0..n-1>|a are all there with their values. */
-static int rows_intact(inv_store_t *s, int n)
-{
+static int rows_intact(inv_store_t *s, int n) {
     inv_store_txn_t *t;
     int count = 0, bad = 0;
     if (inv_store_txn_begin(s, 1, &t) != 0)
@@ -1314,8 +1258,7 @@ static int rows_intact(inv_store_t *s, int n)
 
 /* Writes batches until one fails: *rows = rows committed, returns the error
  * (0 if the disk never filled up to max_rows). */
-static int fill(inv_store_t *s, int *rows, int max_rows)
-{
+static int fill(inv_store_t *s, int *rows, int max_rows) {
     int rc = 0;
     for (*rows = 0; *rows < max_rows; *rows += FILL_BATCH)
         if ((rc = put_rows(s, *rows, FILL_BATCH)) != 0)
@@ -1323,8 +1266,7 @@ static int fill(inv_store_t *s, int *rows, int max_rows)
     return rc;
 }
 
-static void growth_on_a_full_disk(void)
-{
+static void growth_on_a_full_disk(void) {
     inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
     o.sync = INV_STORE_SYNC_NONE;
     o.map_size = 1 << 20;
@@ -1354,13 +1296,9 @@ static void growth_on_a_full_disk(void)
 /* inv-stock's default (MDB_WRITEMAP) on a disk that fills up: the map
  * cannot grow (ENOSPC from the next begin), instead of a SIGBUS when a
  * page of the sparse file is first written. */
-static void test_full_disk_fails_the_map_growth_with_enospc(void)
-{
-    RUN_ON_TMPFS(growth_on_a_full_disk, 4 << 20);
-}
+static void test_full_disk_fails_the_map_growth_with_enospc(void) { RUN_ON_TMPFS(growth_on_a_full_disk, 4 << 20); }
 
-static void map_larger_than_the_disk(void)
-{
+static void map_larger_than_the_disk(void) {
     inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
     o.sync = INV_STORE_SYNC_NONE;
     o.map_size = 64 << 20;
@@ -1386,14 +1324,12 @@ static void map_larger_than_the_disk(void)
 
 /* A map larger than the free space: the open falls back to writing pages
  * with write(), so a full disk is ENOSPC from the commit. */
-static void test_map_larger_than_the_disk_is_written_without_writemap(void)
-{
+static void test_map_larger_than_the_disk_is_written_without_writemap(void) {
     RUN_ON_TMPFS(map_larger_than_the_disk, 2 << 20);
 }
 
 /* Fills the tmpfs to the last byte with a file named `name`. */
-static void fill_with_file(const char *name)
-{
+static void fill_with_file(const char *name) {
     char path[128], buf[4096] = {0};
     snprintf(path, sizeof path, "%s/%s", tmpfs_dir, name);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -1405,8 +1341,7 @@ static void fill_with_file(const char *name)
     close(fd);
 }
 
-static void new_state_dir_on_a_full_disk(void)
-{
+static void new_state_dir_on_a_full_disk(void) {
     char d[128], path[160];
     snprintf(d, sizeof d, "%s/state", tmpfs_dir);
     INV_ASSERT(mkdir(d, 0700) == 0);
@@ -1424,13 +1359,11 @@ static void new_state_dir_on_a_full_disk(void)
 }
 
 /* No room even for LMDB's lock file: ENOSPC from the open. */
-static void test_open_of_a_new_state_dir_on_a_full_disk_is_enospc(void)
-{
+static void test_open_of_a_new_state_dir_on_a_full_disk_is_enospc(void) {
     RUN_ON_TMPFS(new_state_dir_on_a_full_disk, 1 << 20);
 }
 
-static void reopen_on_a_full_disk(void)
-{
+static void reopen_on_a_full_disk(void) {
     char d[128], path[160];
     int64_t on_hand;
     int reset;
@@ -1459,16 +1392,11 @@ static void reopen_on_a_full_disk(void)
 /* A reopen on a full disk keeps the state: no half-written boot record
  * that would make the next open drop the environment, and no refusal for
  * the unwritten tail of an existing lock file. */
-static void test_reopen_on_a_full_disk_keeps_the_state(void)
-{
-    RUN_ON_TMPFS(reopen_on_a_full_disk, 1 << 20);
-}
+static void test_reopen_on_a_full_disk_keeps_the_state(void) { RUN_ON_TMPFS(reopen_on_a_full_disk, 1 << 20); }
 
-static void test_strerror_covers_own_lmdb_and_errno_codes(void)
-{
-    const int own[] = {INV_STORE_MAP_FULL, INV_STORE_LOCKED, INV_STORE_FORMAT,
-                       INV_STORE_KEY_TOO_LONG, INV_STORE_READONLY, INV_STORE_TXN_FAILED,
-                       INV_STORE_KEY_COLLISION};
+static void test_strerror_covers_own_lmdb_and_errno_codes(void) {
+    const int own[] = {INV_STORE_MAP_FULL, INV_STORE_LOCKED,     INV_STORE_FORMAT,       INV_STORE_KEY_TOO_LONG,
+                       INV_STORE_READONLY, INV_STORE_TXN_FAILED, INV_STORE_KEY_COLLISION};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
         INV_ASSERT(own[i] >= INV_STORE_ERR_FIRST && own[i] <= INV_STORE_ERR_LAST);
         for (size_t j = 0; j < i; j++)
@@ -1479,8 +1407,7 @@ static void test_strerror_covers_own_lmdb_and_errno_codes(void)
     INV_ASSERT_EQ_STR(strerror(ENOENT), inv_store_strerror(ENOENT));
 }
 
-static void test_errname_gives_constant_names_for_labels(void)
-{
+static void test_errname_gives_constant_names_for_labels(void) {
     INV_ASSERT_EQ_STR("ENOSPC", inv_store_errname(ENOSPC));
     INV_ASSERT_EQ_STR("EDQUOT", inv_store_errname(EDQUOT));
     INV_ASSERT_EQ_STR("MDB_MAP_FULL", inv_store_errname(-30792));
@@ -1489,8 +1416,7 @@ static void test_errname_gives_constant_names_for_labels(void)
     INV_ASSERT_EQ_STR("unknown", inv_store_errname(-1));
 }
 
-int main(void)
-{
+int main(void) {
     signal(SIGPIPE, SIG_IGN);
     INV_RUN(test_stock_row_round_trips);
     INV_RUN(test_dedup_id_list_walk);

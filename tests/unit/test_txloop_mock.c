@@ -239,8 +239,14 @@ static int produce_input(const char *bootstraps, harness_t *h) {
  * read_committed consumer; counts[id] gets the outputs of committed batches. */
 static int read_output(const char *bootstraps, const harness_t *h, int *counts, int *aborted_in_log,
                        int *unknown_in_log, int *total) {
-    static const char *const props[] = {"group.id", "txmock-reader", "isolation.level", "read_committed",
-                                        "enable.partition.eof", "true", "enable.auto.commit", "false",
+    static const char *const props[] = {"group.id",
+                                        "txmock-reader",
+                                        "isolation.level",
+                                        "read_committed",
+                                        "enable.partition.eof",
+                                        "true",
+                                        "enable.auto.commit",
+                                        "false",
                                         NULL};
     rd_kafka_t *c = plain_client(RD_KAFKA_CONSUMER, bootstraps, props);
     if (!c)
@@ -312,9 +318,9 @@ static void test_injected_txn_errors_still_commit_each_input_exactly_once(void) 
     INV_ASSERT_EQ_INT(N_INPUT, h.end_offset[0] + h.end_offset[1]);
 
     inv_conf_t *conf = inv_conf_new();
-    int bad = set(conf, "brokers", bootstraps) || set(conf, "group.id", "txmock") ||
-              set(conf, "instance.id", "t1") || set(conf, "topic.dlq", DLQ_TOPIC) ||
-              set(conf, "batch.max.messages", "100") || set(conf, "commit.interval.ms", "100");
+    int bad = set(conf, "brokers", bootstraps) || set(conf, "group.id", "txmock") || set(conf, "instance.id", "t1") ||
+              set(conf, "topic.dlq", DLQ_TOPIC) || set(conf, "batch.max.messages", "100") ||
+              set(conf, "commit.interval.ms", "100");
     INV_ASSERT(!bad, "configuration");
 
     /* faults in the very first transactions: retriable ones, then an

@@ -39,20 +39,46 @@ const char lg_args_help[] =
     "      --stats-json FILE   write the totals (expected_dlq = malformed) as JSON at exit\n";
 
 typedef enum {
-    F_RATE = 0, F_COUNT, F_DURATION, F_LOCATIONS, F_SKUS, F_ZIPF, F_RETURNS, F_RECEIPTS, F_ADJUSTMENTS,
-    F_COUNTS, F_DUPLICATES, F_MALFORMED, F_OPENING, F_SEED, F_START, F_FEEDBACK, F_LEAD, F_ORACLE, F_STATS,
+    F_RATE = 0,
+    F_COUNT,
+    F_DURATION,
+    F_LOCATIONS,
+    F_SKUS,
+    F_ZIPF,
+    F_RETURNS,
+    F_RECEIPTS,
+    F_ADJUSTMENTS,
+    F_COUNTS,
+    F_DUPLICATES,
+    F_MALFORMED,
+    F_OPENING,
+    F_SEED,
+    F_START,
+    F_FEEDBACK,
+    F_LEAD,
+    F_ORACLE,
+    F_STATS,
 } flag_id_t;
 
 static const inv_opt_t flags[] = {
-    {"rate", 1, F_RATE},           {"count", 1, F_COUNT},
-    {"duration", 1, F_DURATION},   {"locations", 1, F_LOCATIONS},
-    {"skus", 1, F_SKUS},           {"zipf", 1, F_ZIPF},
-    {"returns-ratio", 1, F_RETURNS}, {"receipts-ratio", 1, F_RECEIPTS},
-    {"adjustments-ratio", 1, F_ADJUSTMENTS}, {"counts-ratio", 1, F_COUNTS},
-    {"duplicates", 1, F_DUPLICATES}, {"malformed", 1, F_MALFORMED},
-    {"opening-stock", 1, F_OPENING}, {"seed", 1, F_SEED},
-    {"start-time", 1, F_START},    {"reorder-feedback", 0, F_FEEDBACK},
-    {"lead-time-ms", 1, F_LEAD},   {"oracle", 1, F_ORACLE},
+    {"rate", 1, F_RATE},
+    {"count", 1, F_COUNT},
+    {"duration", 1, F_DURATION},
+    {"locations", 1, F_LOCATIONS},
+    {"skus", 1, F_SKUS},
+    {"zipf", 1, F_ZIPF},
+    {"returns-ratio", 1, F_RETURNS},
+    {"receipts-ratio", 1, F_RECEIPTS},
+    {"adjustments-ratio", 1, F_ADJUSTMENTS},
+    {"counts-ratio", 1, F_COUNTS},
+    {"duplicates", 1, F_DUPLICATES},
+    {"malformed", 1, F_MALFORMED},
+    {"opening-stock", 1, F_OPENING},
+    {"seed", 1, F_SEED},
+    {"start-time", 1, F_START},
+    {"reorder-feedback", 0, F_FEEDBACK},
+    {"lead-time-ms", 1, F_LEAD},
+    {"oracle", 1, F_ORACLE},
     {"stats-json", 1, F_STATS},
 };
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
@@ -63,7 +89,6 @@ void lg_args_init(lg_args_t *a) {
     a->rate = 1000;
     a->lead_time_ms = 5000;
 }
-
 
 int lg_args_parse_duration(const char *s, int64_t *ms) {
     if (!*s || !isdigit((unsigned char)*s))
@@ -90,10 +115,10 @@ int lg_args_parse_duration(const char *s, int64_t *ms) {
     return 0;
 }
 
-#define BAD(expect)                                                                                             \
-    do {                                                                                                        \
-        snprintf(errstr, n, "--%s: \"%s\" is not %s", flags[f].name, v, expect);                                \
-        return -1;                                                                                              \
+#define BAD(expect)                                                              \
+    do {                                                                         \
+        snprintf(errstr, n, "--%s: \"%s\" is not %s", flags[f].name, v, expect); \
+        return -1;                                                               \
     } while (0)
 
 static int apply(void *opaque, int id, const char *v, char *errstr, size_t n) {
@@ -168,9 +193,7 @@ static int apply(void *opaque, int id, const char *v, char *errstr, size_t n) {
         else if (inv_time_parse_rfc3339(v, &a->model.start_ms) != 0)
             BAD("an RFC 3339 time (2026-11-02T08:00:00Z) or now");
         break;
-    case F_FEEDBACK:
-        a->reorder_feedback = 1;
-        break;
+    case F_FEEDBACK: a->reorder_feedback = 1; break;
     case F_LEAD:
         if (inv_parse_int64(v, 0, INT64_C(86400000), &a->lead_time_ms))
             BAD("milliseconds in [0, 86400000]");
@@ -199,14 +222,16 @@ int lg_args_finish(lg_args_t *a, const inv_conf_t *conf, char *errstr, size_t er
     a->model.format = codec.output_format;
     memcpy(a->model.schema_ids, codec.schema_ids, sizeof(a->model.schema_ids));
     if (a->oracle_path && a->reorder_feedback) {
-        snprintf(errstr, errstr_size, "--oracle: cannot be used with --reorder-feedback (the receipts it adds "
-                                      "depend on when inv-stock reorders)");
+        snprintf(errstr, errstr_size,
+                 "--oracle: cannot be used with --reorder-feedback (the receipts it adds "
+                 "depend on when inv-stock reorders)");
         return -1;
     }
     if (a->oracle_path) {
         if (a->counts_given && a->model.counts_ratio > 0) {
-            snprintf(errstr, errstr_size, "--counts-ratio: must be 0 with --oracle (a count's effect depends on "
-                                          "the order inv-stock applies movements in)");
+            snprintf(errstr, errstr_size,
+                     "--counts-ratio: must be 0 with --oracle (a count's effect depends on "
+                     "the order inv-stock applies movements in)");
             return -1;
         }
         a->model.counts_ratio = 0;

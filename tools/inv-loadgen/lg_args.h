@@ -18,11 +18,11 @@
 
 typedef struct {
     lg_model_conf_t model;
-    double rate;           /* messages per second; 0 = as fast as possible */
-    uint64_t count;        /* traffic messages; 0 = no limit */
-    int64_t duration_ms;   /* 0 = no limit */
+    double rate;         /* messages per second; 0 = as fast as possible */
+    uint64_t count;      /* traffic messages; 0 = no limit */
+    int64_t duration_ms; /* 0 = no limit */
     int seed_given;
-    int reorder_feedback;  /* --reorder-feedback */
+    int reorder_feedback; /* --reorder-feedback */
     int64_t lead_time_ms;
     const char *oracle_path; /* borrowed from argv */
     const char *stats_path;

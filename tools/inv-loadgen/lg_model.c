@@ -17,10 +17,10 @@
  * simulated clock (fixed, so a seed alone reproduces the bytes). */
 #define DEFAULT_START_MS INT64_C(1793606400000)
 
-#define BASKET_MAX 10     /* lines of a sale */
-#define EVENT_MAX 100     /* lines of a receipt or an opening receipt */
-#define SALES_KEEP 4096   /* recent sales a return can refer to */
-#define SENT_KEEP 1024    /* recent messages a duplicate can repeat */
+#define BASKET_MAX 10      /* lines of a sale */
+#define EVENT_MAX 100      /* lines of a receipt or an opening receipt */
+#define SALES_KEEP 4096    /* recent sales a return can refer to */
+#define SENT_KEEP 1024     /* recent messages a duplicate can repeat */
 #define CLOCK_STEP_MAX 200 /* ms the simulated clock moves per event, 0..max */
 
 typedef enum { LOC_STORE = 0, LOC_DC, LOC_WEB } loc_type_t;
@@ -41,8 +41,8 @@ typedef struct {
 typedef struct {
     int64_t on_hand;
     int64_t unsellable;
-    uint8_t touched;    /* inv-stock holds a row for it */
-    uint8_t queued;     /* in the location's sold queue */
+    uint8_t touched; /* inv-stock holds a row for it */
+    uint8_t queued;  /* in the location's sold queue */
 } pair_t;
 
 typedef struct {
@@ -239,11 +239,14 @@ int lg_model_conf_check(const lg_model_conf_t *c, char *errstr, size_t n) {
         ratio_ok("--receipts-ratio", c->receipts_ratio, errstr, n) ||
         ratio_ok("--adjustments-ratio", c->adjustments_ratio, errstr, n) ||
         ratio_ok("--counts-ratio", c->counts_ratio, errstr, n) ||
-        ratio_ok("--duplicates", c->duplicates_ratio, errstr, n) || ratio_ok("--malformed", c->malformed_ratio, errstr, n))
+        ratio_ok("--duplicates", c->duplicates_ratio, errstr, n) ||
+        ratio_ok("--malformed", c->malformed_ratio, errstr, n))
         return -1;
     if (c->returns_ratio + c->receipts_ratio + c->adjustments_ratio + c->counts_ratio > 1 + 1e-9)
-        return fail(errstr, n, "--returns-ratio, --receipts-ratio, --adjustments-ratio and --counts-ratio add up to %g, more than 1",
-                    c->returns_ratio + c->receipts_ratio + c->adjustments_ratio + c->counts_ratio);
+        return fail(
+            errstr, n,
+            "--returns-ratio, --receipts-ratio, --adjustments-ratio and --counts-ratio add up to %g, more than 1",
+            c->returns_ratio + c->receipts_ratio + c->adjustments_ratio + c->counts_ratio);
     if (c->duplicates_ratio + c->malformed_ratio > 1 + 1e-9)
         return fail(errstr, n, "--duplicates and --malformed add up to %g, more than 1",
                     c->duplicates_ratio + c->malformed_ratio);
@@ -350,17 +353,14 @@ static pair_t *pair_of(lg_model_t *m, size_t sku, size_t loc) { return &m->pairs
 
 static int64_t now_ms(lg_model_t *m) { return m->conf.start_ms == LG_CLOCK_WALL ? inv_time_wall_ms() : m->clock_ms; }
 
-static size_t pick_location(lg_model_t *m) {
-    return lg_cdf_index(m->loc_cdf, m->conf.locations, lg_rng_unit(&m->rng));
-}
+static size_t pick_location(lg_model_t *m) { return lg_cdf_index(m->loc_cdf, m->conf.locations, lg_rng_unit(&m->rng)); }
 
 static inv_channel_t pick_channel(lg_model_t *m, loc_type_t t) {
     double u = lg_rng_unit(&m->rng);
     switch (t) {
     case LOC_STORE: /* walk-in, and ship-from-store / click & collect */
         return u < 0.93 ? INV_CHANNEL_STORE : INV_CHANNEL_ONLINE;
-    case LOC_WEB:
-        return u < 0.75 ? INV_CHANNEL_ONLINE : INV_CHANNEL_MARKETPLACE;
+    case LOC_WEB: return u < 0.75 ? INV_CHANNEL_ONLINE : INV_CHANNEL_MARKETPLACE;
     default: /* the DC sells wholesale and fulfils marketplace orders */
         return u < 0.6 ? INV_CHANNEL_B2B : INV_CHANNEL_MARKETPLACE;
     }
@@ -368,14 +368,10 @@ static inv_channel_t pick_channel(lg_model_t *m, loc_type_t t) {
 
 static const char *sale_source(const location_t *l, inv_channel_t c) {
     switch (c) {
-    case INV_CHANNEL_STORE:
-        return l->pos_source;
-    case INV_CHANNEL_ONLINE:
-        return l->type == LOC_STORE ? l->pos_source : "web-shop";
-    case INV_CHANNEL_MARKETPLACE:
-        return "marketplace-hub";
-    default:
-        return "edi-b2b";
+    case INV_CHANNEL_STORE: return l->pos_source;
+    case INV_CHANNEL_ONLINE: return l->type == LOC_STORE ? l->pos_source : "web-shop";
+    case INV_CHANNEL_MARKETPLACE: return "marketplace-hub";
+    default: return "edi-b2b";
     }
 }
 
@@ -460,7 +456,7 @@ static void plan_return(lg_model_t *m, plan_t *p) {
         /* Store sales come back to the store; parcels go to the DC's returns
          * desk when there is one. */
         p->loc = m->locs[s->loc].type != LOC_STORE && m->conf.locations >= 3 ? m->conf.locations - 2 /* dc-1 */
-                                                                               : s->loc;
+                                                                             : s->loc;
         size_t n = lg_rng_chance(&m->rng, 0.7) ? 1 : 1 + (size_t)lg_rng_below(&m->rng, s->nlines);
         size_t first = (size_t)lg_rng_below(&m->rng, s->nlines);
         p->nlines = n;
@@ -963,8 +959,8 @@ static uint64_t fnv1a(const char *s) {
     return h;
 }
 
-int lg_model_feedback(lg_model_t *m, const char *sku, const char *location_id, int64_t quantity,
-                      const char *po_id, lg_msg_t *out, char *errstr, size_t errstr_size) {
+int lg_model_feedback(lg_model_t *m, const char *sku, const char *location_id, int64_t quantity, const char *po_id,
+                      lg_msg_t *out, char *errstr, size_t errstr_size) {
     if (quantity <= 0)
         return fail(errstr, errstr_size, "reorder %s: quantity %" PRId64 " is not positive", po_id, quantity);
     if (!*sku || strlen(sku) > INV_CODEC_MAX_ID_LEN || !*location_id || strlen(location_id) > INV_CODEC_MAX_ID_LEN)
@@ -1035,15 +1031,17 @@ int lg_model_write_oracle(const lg_model_t *m, FILE *f, char *errstr, size_t err
             if (!q->touched)
                 continue;
             int64_t avail = q->on_hand > 0 ? q->on_hand : 0;
-            fprintf(f, "{\"key\":\"%s|%s\",\"on_hand\":%" PRId64 ",\"unsellable\":%" PRId64 ",\"available\":%" PRId64 "}\n",
-                    m->sku_names[s], m->locs[l].name, q->on_hand, q->unsellable, avail);
+            fprintf(
+                f, "{\"key\":\"%s|%s\",\"on_hand\":%" PRId64 ",\"unsellable\":%" PRId64 ",\"available\":%" PRId64 "}\n",
+                m->sku_names[s], m->locs[l].name, q->on_hand, q->unsellable, avail);
             on_hand += q->on_hand;
             unsellable += q->unsellable;
             available += avail;
             any = 1;
         }
         if (any)
-            fprintf(f, "{\"key\":\"%s|*\",\"on_hand\":%" PRId64 ",\"unsellable\":%" PRId64 ",\"available\":%" PRId64 "}\n",
+            fprintf(f,
+                    "{\"key\":\"%s|*\",\"on_hand\":%" PRId64 ",\"unsellable\":%" PRId64 ",\"available\":%" PRId64 "}\n",
                     m->sku_names[s], on_hand, unsellable, available);
     }
     if (fflush(f) != 0 || ferror(f))
@@ -1057,7 +1055,7 @@ const char *lg_kind_name(lg_kind_t k) {
 }
 
 const char *lg_bad_name(lg_bad_t b) {
-    static const char *names[LG_BAD_MAX] = {"none", "truncated", "missing_field", "bad_quantity",
-                                            "unknown_enum", "wrong_type", "local_time", "unknown_schema_id"};
+    static const char *names[LG_BAD_MAX] = {"none",         "truncated",  "missing_field", "bad_quantity",
+                                            "unknown_enum", "wrong_type", "local_time",    "unknown_schema_id"};
     return (unsigned)b < LG_BAD_MAX ? names[b] : "?";
 }

@@ -45,13 +45,13 @@ typedef enum {
 /* How a malformed message is broken: bugs seen in real POS integrations. */
 typedef enum {
     LG_BAD_NONE = 0,
-    LG_BAD_TRUNCATED,    /* JSON cut short: a write or buffer bug */
-    LG_BAD_MISSING,      /* location_id (unconfigured terminal) or a line's sku missing */
-    LG_BAD_QUANTITY,     /* a voided line sent with quantity 0 (a count: -1) */
-    LG_BAD_ENUM,         /* channel "kiosk", disposition "refurbished", kind "transfer" */
-    LG_BAD_TYPE,         /* quantity as a string: "2" */
-    LG_BAD_LOCAL_TIME,   /* occurred_at in local time without a zone */
-    LG_BAD_SCHEMA_ID,    /* Avro framed with a schema id nobody registered (avro only) */
+    LG_BAD_TRUNCATED,  /* JSON cut short: a write or buffer bug */
+    LG_BAD_MISSING,    /* location_id (unconfigured terminal) or a line's sku missing */
+    LG_BAD_QUANTITY,   /* a voided line sent with quantity 0 (a count: -1) */
+    LG_BAD_ENUM,       /* channel "kiosk", disposition "refurbished", kind "transfer" */
+    LG_BAD_TYPE,       /* quantity as a string: "2" */
+    LG_BAD_LOCAL_TIME, /* occurred_at in local time without a zone */
+    LG_BAD_SCHEMA_ID,  /* Avro framed with a schema id nobody registered (avro only) */
     LG_BAD_MAX
 } lg_bad_t;
 
@@ -87,9 +87,9 @@ int lg_model_conf_check(const lg_model_conf_t *c, char *errstr, size_t errstr_si
 
 typedef struct {
     lg_topic_t topic;
-    lg_kind_t kind; /* a duplicate or malformed message has its original's kind */
-    lg_bad_t bad;   /* LG_BAD_NONE unless malformed */
-    int duplicate;  /* 1: byte-identical re-send of an earlier message */
+    lg_kind_t kind;  /* a duplicate or malformed message has its original's kind */
+    lg_bad_t bad;    /* LG_BAD_NONE unless malformed */
+    int duplicate;   /* 1: byte-identical re-send of an earlier message */
     const char *key; /* the event_id */
     size_t key_len;
     const void *value;
@@ -102,11 +102,11 @@ typedef struct {
 } lg_msg_t;
 
 typedef struct {
-    uint64_t messages;             /* everything returned, of every sort */
-    uint64_t bytes;                /* value bytes */
+    uint64_t messages; /* everything returned, of every sort */
+    uint64_t bytes;    /* value bytes */
     uint64_t by_topic[LG_TOPIC_MAX];
-    uint64_t events[LG_KIND_MAX];  /* valid, first sends */
-    uint64_t lines;                /* lines of those */
+    uint64_t events[LG_KIND_MAX]; /* valid, first sends */
+    uint64_t lines;               /* lines of those */
     uint64_t duplicates;
     uint64_t malformed;
     uint64_t by_bad[LG_BAD_MAX];
@@ -133,8 +133,8 @@ int lg_model_next(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size
  * po_id, so a re-read reorder yields the same receipt, which inv-stock drops.
  * sku and location_id need not be the model's own. 0, or -1 with errstr
  * (ids over INV_CODEC_MAX_ID_LEN are hashed, never an error). */
-int lg_model_feedback(lg_model_t *m, const char *sku, const char *location_id, int64_t quantity,
-                      const char *po_id, lg_msg_t *out, char *errstr, size_t errstr_size);
+int lg_model_feedback(lg_model_t *m, const char *sku, const char *location_id, int64_t quantity, const char *po_id,
+                      lg_msg_t *out, char *errstr, size_t errstr_size);
 
 const lg_stats_t *lg_model_stats(const lg_model_t *m);
 

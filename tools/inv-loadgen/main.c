@@ -72,7 +72,6 @@ typedef struct {
 static const volatile sig_atomic_t not_stopped = 1;
 static const volatile sig_atomic_t *run_flag = &not_stopped;
 
-
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
     (void)rk;
     loadgen_t *g = opaque;
@@ -356,11 +355,11 @@ static int flush_all(loadgen_t *g) {
 static void print_totals(loadgen_t *g, double secs, int undelivered) {
     const lg_stats_t *s = lg_model_stats(g->model);
     fprintf(stderr, "inv-loadgen: totals after %.1fs (seed %" PRIu64 "): %" PRIu64 " messages (%.0f/s), %.1f MB\n",
-            secs, g->args.model.seed, s->messages, secs > 0 ? (double)s->messages / secs : 0.0,
-            (double)s->bytes / 1e6);
+            secs, g->args.model.seed, s->messages, secs > 0 ? (double)s->messages / secs : 0.0, (double)s->bytes / 1e6);
     fprintf(stderr, "  events:");
     for (int k = 0; k < LG_KIND_MAX; k++)
-        fprintf(stderr, " %s %" PRIu64 "%s", lg_kind_name((lg_kind_t)k), s->events[k], k + 1 < LG_KIND_MAX ? "," : "\n");
+        fprintf(stderr, " %s %" PRIu64 "%s", lg_kind_name((lg_kind_t)k), s->events[k],
+                k + 1 < LG_KIND_MAX ? "," : "\n");
     fprintf(stderr, "  lines %" PRIu64 ", duplicates %" PRIu64 ", malformed %" PRIu64 " (", s->lines, s->duplicates,
             s->malformed);
     for (int b = 1; b < LG_BAD_MAX; b++)
@@ -447,7 +446,8 @@ int main(int argc, char **argv) {
                  g.args.rate > 0 ? "limited" : "as fast as possible");
     run_flag = inv_main_signals_install();
     /* the consumer first: the producer's defaults go into conf */
-    if ((g.args.reorder_feedback && feedback_open(&g, err, sizeof(err)) != 0) || producer_open(&g, err, sizeof(err)) != 0) {
+    if ((g.args.reorder_feedback && feedback_open(&g, err, sizeof(err)) != 0) ||
+        producer_open(&g, err, sizeof(err)) != 0) {
         inv_log_error("%s", err);
         rc = 1;
         goto done;
@@ -458,8 +458,8 @@ int main(int argc, char **argv) {
     print_totals(&g, secs, undelivered);
     rc = run_rc == 0 && undelivered == 0 && g.failed == 0 ? 0 : 1;
     if (rc)
-        inv_log_error("not every message was delivered (%" PRIu64 " failed, %d undelivered)%s", g.failed,
-                      undelivered, oracle ? ": no oracle written" : "");
+        inv_log_error("not every message was delivered (%" PRIu64 " failed, %d undelivered)%s", g.failed, undelivered,
+                      oracle ? ": no oracle written" : "");
     if (oracle && rc == 0 && lg_model_write_oracle(g.model, oracle, err, sizeof(err)) != 0) {
         inv_log_error("--oracle %s: %s", g.args.oracle_path, err);
         rc = 1;

@@ -114,8 +114,8 @@ static int print_stock_row(void *opaque, int32_t partition, const char *sku, con
         json_decref(obj);
     } else
         printf("%-20s %-14s %9lld %10lld %8lld %9lld %7lld  %-12s %s  p%d\n", sku, location, (long long)row->on_hand,
-               (long long)row->unsellable, (long long)row->on_order, (long long)row->available,
-               (long long)row->version, inv_shortage_state_name(row->shortage), ts, partition);
+               (long long)row->unsellable, (long long)row->on_order, (long long)row->available, (long long)row->version,
+               inv_shortage_state_name(row->shortage), ts, partition);
     sp->rows++;
     return 0;
 }
@@ -200,8 +200,8 @@ static int policy_send(void *opaque, const inv_policy_t *p) {
     policy_out_t *po = opaque;
     char key[INV_ROW_KEY_MAX + 1], errstr[INV_ERRSTR_SIZE];
     if (inv_row_key(key, sizeof(key), p->sku, p->location_id) < 0) {
-        fprintf(stderr, "invctl: policy %s|%s: sku and location_id longer than the contract's 256 bytes each\n",
-                p->sku, p->location_id);
+        fprintf(stderr, "invctl: policy %s|%s: sku and location_id longer than the contract's 256 bytes each\n", p->sku,
+                p->location_id);
         return 1;
     }
     const void *value = NULL;
@@ -404,9 +404,9 @@ static int apply_opt(void *opaque, int id, const char *value, char *errstr, size
 typedef struct {
     const char *word1, *word2;
     int (*fn)(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv);
-    unsigned opts;             /* the flags it takes */
-    int min_args, max_args;    /* words after the command */
-    const char *args_help;     /* what the words are, for "expected ..." */
+    unsigned opts;          /* the flags it takes */
+    int min_args, max_args; /* words after the command */
+    const char *args_help;  /* what the words are, for "expected ..." */
 } command_t;
 
 static const command_t commands[] = {

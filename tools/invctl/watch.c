@@ -60,7 +60,9 @@ static int scan_row(void *opaque, int32_t partition, const char *sku, const char
                     const inv_stock_row_t *row) {
     (void)partition;
     snapshot_t *s = opaque;
-    low_row_t r = {.available = row->available, .on_hand = row->on_hand, .on_order = row->on_order,
+    low_row_t r = {.available = row->available,
+                   .on_hand = row->on_hand,
+                   .on_order = row->on_order,
                    .shortage = inv_shortage_state_name(row->shortage)};
     inv_row_key(r.key, sizeof(r.key), sku, location);
     s->rows++;
@@ -101,8 +103,8 @@ static void describe_event(inv_decoder_t *dec, const rd_kafka_message_t *m, int 
         inv_reorder_t r;
         if (inv_decoder_decode_reorder(dec, m->payload, m->len, &r, err, sizeof(err)) == 0) {
             inv_time_format_rfc3339(r.occurred_at_ms, ts);
-            snprintf(n ? out : out, n, "%.19s  REORDER %-22.22s %-10.10s qty %-5lld on_hand %lld on_order %lld",
-                     ts, r.sku, r.location_id, (long long)r.quantity, (long long)r.on_hand, (long long)r.on_order);
+            snprintf(n ? out : out, n, "%.19s  REORDER %-22.22s %-10.10s qty %-5lld on_hand %lld on_order %lld", ts,
+                     r.sku, r.location_id, (long long)r.quantity, (long long)r.on_hand, (long long)r.on_order);
             return;
         }
     } else {
@@ -133,7 +135,8 @@ static rd_kafka_t *tail_consumer(inv_conf_t *conf, const char *const topics[2], 
         for (int p = 0; p < n; p++) {
             int64_t lo = 0, hi = 0;
             rd_kafka_query_watermark_offsets(rk, topics[t], p, &lo, &hi, 10000);
-            rd_kafka_topic_partition_list_add(parts, topics[t], p)->offset = hi - MAX_EVENTS > lo ? hi - MAX_EVENTS : lo;
+            rd_kafka_topic_partition_list_add(parts, topics[t], p)->offset =
+                hi - MAX_EVENTS > lo ? hi - MAX_EVENTS : lo;
         }
     }
     rd_kafka_assign(rk, parts);
