@@ -10,7 +10,7 @@ PKGS=(
   build-essential cmake pkg-config
   librdkafka-dev libavro-dev liblmdb-dev lmdb-utils libjansson-dev libmicrohttpd-dev
   kcat openjdk-17-jre-headless maven
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
   tmux python3-venv
   openssl systemd
 )
