@@ -18,14 +18,12 @@ same after a restore of the partition (state dir wiped): the dedup set that
 comes back must hold the backlog's ids."""
 
 import datetime
-import json
 import os
-import shutil
 import tempfile
 import time
 
-from invtest import (bin, bootstrap, check, create_topic_set, failures, free_port, http_get, produce,
-                     produce_stamped, start, topic_env, unique, wait_until)
+from invtest import (bin, bootstrap, check, cleanup, create_topic_set, finish, produce, produce_stamped,
+                     restore_keeper, start, start_keeper_free_port, stock_on_hand, topic_env, unique, wait_until)
 
 DAY_MS = 24 * 3600 * 1000
 SKU = "SKU-BL"
@@ -42,18 +40,12 @@ def sale(event_id, qty, source, at_ms):
 
 
 def on_hand(port):
-    status, body = http_get(port, "/stock/" + SKU, timeout=5)
-    return json.loads(body)["network"]["on_hand"] if status == 200 else None
+    return stock_on_hand(port, SKU)
 
 
 def down_by(port, proc, amount):
     """on_hand has fallen to -amount (sales only), or the process died."""
     return (on_hand(port) or 0) <= -amount or not proc.alive()
-
-
-def start_keeper(env, state_dir, port):
-    return start([bin("inv-stock"), "-b", bootstrap(), "--state-dir", state_dir, "--http", "127.0.0.1:%d" % port],
-                 env)
 
 
 def main():
@@ -70,9 +62,7 @@ def main():
     try:
         s = start([bin("inv-sale"), "-b", bootstrap()], sale_env)
         procs.append(s)
-        port = free_port()
-        k = start_keeper(stock_env, state, port)
-        procs.append(k)
+        k, port = start_keeper_free_port(stock_env, state, procs)
 
         produce_stamped(sales, backlog, then)  # the upload: 20 sales of 1
         wait_until(lambda: down_by(port, k, N), timeout=60, what="the backlog applied")
@@ -90,13 +80,7 @@ def main():
         assert k.stop() == 0, k.stderr_text()[-3000:]
 
         # The partition restores; the backlog comes a third time.
-        shutil.rmtree(state)
-        port = free_port()
-        k = start_keeper(stock_env, state, port)
-        procs.append(k)
-        wait_until(lambda: http_get(port, "/healthz", timeout=5)[0] == 200 or not k.alive(), timeout=60,
-                   what="inv-stock restored and ready")
-        assert k.alive(), k.stderr_text()[-3000:]
+        k, port = restore_keeper(stock_env, state, procs)
         base = on_hand(port)
         check(base == got, "restored on_hand %s, want %s as before the restore" % (base, got))
         produce_stamped(sales, backlog, then)
@@ -108,14 +92,9 @@ def main():
         assert k.stop() == 0, k.stderr_text()[-3000:]
         assert s.stop() == 0, s.stderr_text()[-3000:]
     finally:
-        for p in procs:
-            if p.alive():
-                p.kill()
-        shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        raise SystemExit(1)
-    print("%d sales stamped 8 days back applied once; re-uploaded seconds later and after a restore, "
-          "changed nothing" % N)
+        cleanup(procs, work)
+    finish("%d sales stamped 8 days back applied once; re-uploaded seconds later and after a restore, "
+           "changed nothing" % N)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,12 @@ twice. The same again after the partition restores (state dir wiped): the
 dedup set comes back from the dedup log, with the times the ids were first
 applied."""
 
-import json
 import os
-import shutil
 import tempfile
 import time
 
-from invtest import (bin, bootstrap, check, create_topic_set, failures, free_port, http_get, produce,
-                     produce_stamped, start, topic_env, unique, wait_until)
+from invtest import (check, cleanup, create_topic_set, finish, produce, produce_stamped, restore_keeper,
+                     start_keeper_free_port, stock_on_hand, topic_env, unique, wait_until)
 
 DAY_MS = 24 * 3600 * 1000
 N_FUTURE = 50
@@ -35,18 +33,8 @@ def receipt(event_id, sku, qty):
             "type": "receipt", "quantity": qty, "occurred_at": "2026-11-22T10:00:00Z", "source": "wms"}
 
 
-def on_hand(port, sku):
-    status, body = http_get(port, "/stock/" + sku, timeout=5)
-    return json.loads(body)["network"]["on_hand"] if status == 200 else None
-
-
 def reached(port, sku, at_least, proc):
-    return (on_hand(port, sku) or 0) >= at_least or not proc.alive()
-
-
-def start_keeper(env, state_dir, port):
-    return start([bin("inv-stock"), "-b", bootstrap(), "--state-dir", state_dir, "--http", "127.0.0.1:%d" % port],
-                 env)
+    return (stock_on_hand(port, sku) or 0) >= at_least or not proc.alive()
 
 
 def future_batch(env, prefix):
@@ -66,36 +54,29 @@ def main():
     state = os.path.join(work, "state")
     procs = []
     try:
-        port = free_port()
-        k = start_keeper(env, state, port)
-        procs.append(k)
+        k, port = start_keeper_free_port(env, state, procs)
         produce(moves, [("SKU-A", a)])
         wait_until(lambda: reached(port, "SKU-A", 7, k), timeout=60, what="A applied")
         assert k.alive(), k.stderr_text()[-3000:]
 
         future_batch(env, "GR-F")
         wait_until(lambda: reached(port, "SKU-F", N_FUTURE, k), timeout=60, what="the +10-day records applied")
-        check(on_hand(port, "SKU-F") == N_FUTURE, "SKU-F on_hand %s, want %d" % (on_hand(port, "SKU-F"), N_FUTURE))
+        check(stock_on_hand(port, "SKU-F") == N_FUTURE,
+              "SKU-F on_hand %s, want %d" % (stock_on_hand(port, "SKU-F"), N_FUTURE))
 
         # A again, then a marker (receipt of 100): once the marker is in, A was dealt with.
         produce(moves, [("SKU-A", a), ("SKU-A", receipt("GR-M1", "SKU-A", 100))])
         wait_until(lambda: reached(port, "SKU-A", 107, k), timeout=60, what="the marker after the re-sent A")
-        got = on_hand(port, "SKU-A")
+        got = stock_on_hand(port, "SKU-A")
         check(got == 107, "running instance: SKU-A on_hand %s, want 107: the re-sent A was applied again "
               "(the +10-day records expired A from duplicate detection)" % got)
         assert k.stop() == 0, k.stderr_text()[-3000:]
 
         # The partition restores from the changelog and the dedup log.
-        shutil.rmtree(state)
-        port = free_port()
-        k = start_keeper(env, state, port)
-        procs.append(k)
-        wait_until(lambda: http_get(port, "/healthz", timeout=5)[0] == 200 or not k.alive(), timeout=60,
-                   what="inv-stock restored and ready")
-        assert k.alive(), k.stderr_text()[-3000:]
-        base = on_hand(port, "SKU-A")
+        k, port = restore_keeper(env, state, procs)
+        base = stock_on_hand(port, "SKU-A")
         check(base == got, "restored SKU-A on_hand %s, want %s as before the restore" % (base, got))
-        base_f = on_hand(port, "SKU-F") or 0
+        base_f = stock_on_hand(port, "SKU-F") or 0
 
         future_batch(env, "GR-G")
         wait_until(lambda: reached(port, "SKU-F", base_f + N_FUTURE, k), timeout=60,
@@ -103,19 +84,14 @@ def main():
         produce(moves, [("SKU-A", a), ("SKU-A", receipt("GR-M2", "SKU-A", 1000))])
         wait_until(lambda: reached(port, "SKU-A", base + 1000, k), timeout=60,
                    what="the marker after the re-sent A, after the restore")
-        after = on_hand(port, "SKU-A")
+        after = stock_on_hand(port, "SKU-A")
         check(after == base + 1000, "after the restore: SKU-A on_hand %s, want %s: the re-sent A was applied "
               "again" % (after, base + 1000))
         assert k.stop() == 0, k.stderr_text()[-3000:]
     finally:
-        for p in procs:
-            if p.alive():
-                p.kill()
-        shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        raise SystemExit(1)
-    print("A, re-sent after %d records stamped 10 days ahead, changed nothing, before and after a restore"
-          % N_FUTURE)
+        cleanup(procs, work)
+    finish("A, re-sent after %d records stamped 10 days ahead, changed nothing, before and after a restore"
+           % N_FUTURE)
 
 
 if __name__ == "__main__":

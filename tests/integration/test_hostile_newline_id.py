@@ -22,11 +22,10 @@ wiped, restart), must be applied."""
 
 import json
 import os
-import shutil
 import tempfile
 
-from invtest import (bin, bootstrap, check, consume_all, create_topic_set, failures, free_port, http_get, produce,
-                     start, topic_env, unique, wait_until)
+from invtest import (bin, bootstrap, check, cleanup, consume_all, create_topic_set, finish, produce, restore_keeper,
+                     start, start_keeper_free_port, stock_on_hand, topic_env, unique, wait_until)
 
 SKU = "SKU-NL"
 BAD_ID = "T-1:0\nsale:T-2"  # movement id "sale:T-1:0\nsale:T-2:0"; fragment "sale:T-2:0" = T-2's
@@ -39,15 +38,7 @@ def sale(event_id, qty):
 
 
 def on_hand(port):
-    status, body = http_get(port, "/stock/" + SKU, timeout=5)
-    if status != 200:
-        return None
-    return json.loads(body)["network"]["on_hand"]
-
-
-def start_keeper(env, state_dir, port):
-    return start([bin("inv-stock"), "-b", bootstrap(), "--state-dir", state_dir, "--http", "127.0.0.1:%d" % port],
-                 env)
+    return stock_on_hand(port, SKU)
 
 
 def main():
@@ -66,9 +57,7 @@ def main():
         produce(env["INV_TOPIC_SALES"], [("k0", sale("T-0", 10)), ("k1", bad), ("k3", sale("T-3", 100))])
         s = start([bin("inv-sale"), "-b", bootstrap()], sale_env)
         procs.append(s)
-        port = free_port()
-        k = start_keeper(stock_env, state, port)
-        procs.append(k)
+        k, port = start_keeper_free_port(stock_env, state, procs)
         got = wait_until(lambda: (on_hand(port) or 0) <= -110 or not k.alive() or not s.alive(), timeout=60,
                          what="T-0 and T-3 in stock")
         assert k.alive() and s.alive(), (k.stderr_text()[-2000:], s.stderr_text()[-2000:])
@@ -78,13 +67,7 @@ def main():
         assert k.stop() == 0, k.stderr_text()[-3000:]
 
         # The partition restores: a fresh state dir, rebuilt from the changelog and the dedup log.
-        shutil.rmtree(state)
-        port = free_port()
-        k = start_keeper(stock_env, state, port)
-        procs.append(k)
-        wait_until(lambda: http_get(port, "/healthz", timeout=5)[0] == 200 or not k.alive(), timeout=60,
-                   what="inv-stock restored and ready")
-        assert k.alive(), k.stderr_text()[-3000:]
+        k, port = restore_keeper(stock_env, state, procs)
         check("restored from" in k.stderr_text(), "the second inv-stock did not restore the partition")
         restored = on_hand(port)
 
@@ -118,13 +101,8 @@ def main():
               "movements %r, want sale:T-0:0, sale:T-3:0, sale:T-2:0, sale:T-4:0 (none for the newline id)" % ids)
         assert k.stop() == 0, k.stderr_text()[-3000:]
     finally:
-        for p in procs:
-            if p.alive():
-                p.kill()
-        shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        raise SystemExit(1)
-    print("the newline event_id was dead-lettered (%s); the genuine T-2 was applied after a restore" % REASON)
+        cleanup(procs, work)
+    finish("the newline event_id was dead-lettered (%s); the genuine T-2 was applied after a restore" % REASON)
 
 
 if __name__ == "__main__":

@@ -24,12 +24,11 @@ policies topic), though two instances read it."""
 
 import json
 import os
-import shutil
 import tempfile
 import time
 
-from invtest import (bin, bootstrap, check, consume_all, create_topic_set, failures, free_port, http_get,
-                     murmur2_partition, produce, start, topic_env, unique, wait_until)
+from invtest import (check, cleanup, consume_all, create_topic_set, finish, free_port, http_get, murmur2_partition,
+                     produce, start_keeper, stock_on_hand, topic_env, unique, wait_until)
 
 PARTITIONS = 2
 TOMBSTONE_KEY = "P" * 600 + "|store-1"
@@ -62,15 +61,10 @@ def ready(port):
 def on_hand(ports, sku):
     """The SKU's network on_hand from whichever instance holds it."""
     for port in ports:
-        status, body = http_get(port, "/stock/" + sku, timeout=2)
-        if status == 200:
-            return json.loads(body)["network"]["on_hand"]
+        got = stock_on_hand(port, sku, timeout=2)
+        if got is not None:
+            return got
     return None
-
-
-def start_keeper(env, state_dir, port):
-    return start([bin("inv-stock"), "-b", bootstrap(), "--state-dir", state_dir, "--http", "127.0.0.1:%d" % port],
-                 env)
 
 
 def main():
@@ -155,14 +149,9 @@ def main():
         check(len(from_policies) == len(poison), "DLQ: %d records from the policies topic, want %d"
               % (len(from_policies), len(poison)))
     finally:
-        for p in procs:
-            if p.alive():
-                p.kill()
-        shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        raise SystemExit(1)
-    print("a policy tombstone and record that cannot be stored: dead-lettered once each; movements applied, "
-          "instances ready, a restarted one too")
+        cleanup(procs, work)
+    finish("a policy tombstone and record that cannot be stored: dead-lettered once each; movements applied, "
+           "instances ready, a restarted one too")
 
 
 if __name__ == "__main__":

@@ -21,14 +21,13 @@ import errno
 import json
 import os
 import resource
-import shutil
 import socket
 import tempfile
 import threading
 import time
 
-from invtest import (bin, bootstrap, check, create_topic_set, failures, free_port, http_get, produce, start,
-                     topic_env, unique, wait_until)
+from invtest import (check, cleanup, create_topic_set, finish, free_port, http_get, produce, start_keeper,
+                     topic_env, unique, wait_keeper_ready)
 
 STEPS = (100, 1000)
 TRICKLE_S = 0.2
@@ -111,11 +110,8 @@ def main():
     k = None
     try:
         port = free_port()
-        k = start([bin("inv-stock"), "-b", bootstrap(), "--state-dir", os.path.join(work, "s"),
-                   "--http", "127.0.0.1:%d" % port], env)
-        wait_until(lambda: http_get(port, "/healthz", timeout=2)[0] == 200 or not k.alive(), timeout=60,
-                   what="inv-stock ready")
-        assert k.alive(), k.stderr_text()[-3000:]
+        k = start_keeper(env, os.path.join(work, "s"), port)
+        wait_keeper_ready(k, port, "inv-stock ready", http_timeout=2)
         for n in STEPS:
             if soft != resource.RLIM_INFINITY and soft < n + FD_MARGIN:
                 print("note: %d slow connections left out: RLIMIT_NOFILE %d (hard limit)" % (n, soft))
@@ -133,12 +129,8 @@ def main():
                 t.close()
         assert k.stop() == 0, k.stderr_text()[-3000:]
     finally:
-        if k is not None and k.alive():
-            k.kill()
-        shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        raise SystemExit(1)
-    print("/healthz and /metrics answered within 1 s beside slow clients from the same address")
+        cleanup([k], work)
+    finish("/healthz and /metrics answered within 1 s beside slow clients from the same address")
 
 
 if __name__ == "__main__":

@@ -527,3 +527,67 @@ def produce_stamped(topic, items, timestamp_ms, config=None, timeout=30):
 
 
 __all__.append("produce_stamped")
+
+
+# --- inv-stock in the hostile-input tests ------------------------------------------------
+
+def start_keeper(env, state_dir, port):
+    """inv-stock on the local broker with --state-dir state_dir, serving
+    --http on 127.0.0.1:port."""
+    return start([bin("inv-stock"), "-b", bootstrap(), "--state-dir", state_dir, "--http", "127.0.0.1:%d" % port],
+                 env)
+
+
+def start_keeper_free_port(env, state_dir, procs):
+    """start_keeper() on a free port; the Proc is appended to procs (for
+    cleanup()). Returns (proc, port)."""
+    port = free_port()
+    k = start_keeper(env, state_dir, port)
+    procs.append(k)
+    return k, port
+
+
+def wait_keeper_ready(k, port, what, http_timeout=5):
+    """Wait (60 s) until inv-stock k answers /healthz on port with 200 or
+    exits; asserts that it is still running (its stderr as the message)."""
+    wait_until(lambda: http_get(port, "/healthz", timeout=http_timeout)[0] == 200 or not k.alive(), timeout=60,
+               what=what)
+    assert k.alive(), k.stderr_text()[-3000:]
+
+
+def restore_keeper(env, state_dir, procs):
+    """The partition restores: state_dir wiped, a new inv-stock started there
+    on a free port (appended to procs) and ready. Returns (proc, port)."""
+    import shutil
+    shutil.rmtree(state_dir)
+    k, port = start_keeper_free_port(env, state_dir, procs)
+    wait_keeper_ready(k, port, "inv-stock restored and ready")
+    return k, port
+
+
+def stock_on_hand(port, sku, timeout=5):
+    """The SKU's network on_hand from inv-stock's GET /stock/<sku> on port;
+    None unless it answers 200."""
+    status, body = http_get(port, "/stock/" + sku, timeout=timeout)
+    return json.loads(body)["network"]["on_hand"] if status == 200 else None
+
+
+def cleanup(procs, work):
+    """For a test's finally: SIGKILL every Proc of procs still running (None
+    entries are passed over), then remove the directory work."""
+    import shutil
+    for p in procs:
+        if p is not None and p.alive():
+            p.kill()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def finish(message):
+    """A test's end: exit 1 when a check() failed, else print message."""
+    if failures:
+        raise SystemExit(1)
+    print(message)
+
+
+__all__ += ["start_keeper", "start_keeper_free_port", "wait_keeper_ready", "restore_keeper", "stock_on_hand",
+            "cleanup", "finish"]
