@@ -111,7 +111,8 @@ static int restore_one(keeper_t *k, int32_t p, int64_t input_offset) {
         inv_restore_stats_t st;
         inv_keeper_metrics_restore_begin(k->metrics, p);
         if (inv_restore_partition(k->restore_consumer, k->store, k->decoder, k->kc.t_stock, k->kc.t_dedup, p,
-                                  input_offset, k->kc.dedup_window_ms, &st, errstr, sizeof(errstr)) == 0) {
+                                  input_offset, k->kc.dedup_window_ms, k->kc.restore_confirm_timeout_ms, &st, errstr,
+                                  sizeof(errstr)) == 0) {
             restored(k, p, &st);
             return 0;
         }
@@ -125,6 +126,8 @@ static int restore_one(keeper_t *k, int32_t p, int64_t input_offset) {
         }
         inv_log_warn("partition %d: restore attempt %d failed: %s", p, attempt, errstr);
         stall_retry_later(&k->stall);
+        if (st.unconfirmed)
+            break; /* the try waited restore.confirm.timeout.ms already: later, not now */
     }
     partition_t *pt = &k->batch.parts[p];
     if (!pt->need_restore)

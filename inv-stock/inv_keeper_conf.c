@@ -33,6 +33,7 @@ void keeper_conf_read(const inv_conf_t *conf, keeper_conf_t *kc) {
                 .safety_stock = inv_conf_get_int(conf, "policy.default.safety_stock"),
             },
         .dedup_window_ms = inv_conf_get_int(conf, "dedup.window.ms"),
+        .restore_confirm_timeout_ms = inv_conf_get_int(conf, "restore.confirm.timeout.ms"),
         .shutdown_timeout_ms = (int)inv_conf_get_int(conf, "shutdown.timeout.ms"),
         .http_listen = inv_conf_get(conf, "http.listen"),
         .health_max_lag = inv_conf_get_int(conf, "health.max.lag"),

@@ -22,6 +22,7 @@ typedef struct {
     const char *t_movements, *t_stock, *t_reorders, *t_shortages, *t_dedup, *t_policies;
     inv_rules_policy_t default_policy; /* policy.default.* */
     int64_t dedup_window_ms;
+    int64_t restore_confirm_timeout_ms;
     int shutdown_timeout_ms;
     const char *http_listen; /* "" = no HTTP server */
     inv_http_conf_t http;    /* http.* limits */

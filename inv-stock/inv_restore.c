@@ -16,10 +16,8 @@
 #define RESTORE_TXN_ROWS 20000
 /* Give up when a partition yields nothing for this long. */
 #define RESTORE_STALL_MS 60000
-/* How long a restore waits for the dedup log to show the committed input
- * offset while records are pending there, and for the changelog's pending
- * records (markers of that same transaction) after that. */
-#define CONFIRM_SECONDS 30.0
+/* How long a restore waits for the changelog's pending records (markers of
+ * the transaction the dedup log confirmed) after the dedup log. */
 #define SETTLE_SECONDS 0.2
 #define RECHECK_NS 10000000L
 
@@ -297,7 +295,7 @@ static int read_settled(rd_kafka_t *consumer, const char *topic, restore_ctx_t *
 
 int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder, const char *stock_topic,
                           const char *dedup_topic, int32_t partition, int64_t input_offset, int64_t dedup_window_ms,
-                          inv_restore_stats_t *stats, char *errstr, size_t errstr_size) {
+                          int64_t confirm_timeout_ms, inv_restore_stats_t *stats, char *errstr, size_t errstr_size) {
     memset(stats, 0, sizeof(*stats));
     double t0 = inv_time_mono_s();
     restore_ctx_t r = {.store = store,
@@ -320,12 +318,18 @@ int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_
     r.confirmed = -1;
     double t_wait = 0;
     int timed_out = 0;
-    rc = read_settled(consumer, dedup_topic, &r, restore_ids, &stats->dedup_end, input_offset, input_offset,
-                      inv_time_mono_s() + CONFIRM_SECONDS, &t_wait, &timed_out, errstr, errstr_size);
-    if (timed_out)
-        inv_log_warn("restore: %s [%d] does not show input offset %lld after %.0f s (last seen %lld); restoring "
-                     "what is committed",
-                     dedup_topic, partition, (long long)input_offset, CONFIRM_SECONDS, (long long)r.confirmed);
+    rc =
+        read_settled(consumer, dedup_topic, &r, restore_ids, &stats->dedup_end, input_offset, input_offset,
+                     inv_time_mono_s() + (double)confirm_timeout_ms / 1000.0, &t_wait, &timed_out, errstr, errstr_size);
+    if (!rc && timed_out) {
+        snprintf(errstr, errstr_size,
+                 "restore: %s [%d] does not show input offset %lld after %.1f s (last seen %lld) while records "
+                 "are pending: the previous owner's last batch is not visible yet; held, restored again later",
+                 dedup_topic, partition, (long long)input_offset, (double)confirm_timeout_ms / 1000.0,
+                 (long long)r.confirmed);
+        stats->unconfirmed = 1;
+        rc = -1;
+    }
     if (!rc)
         rc = read_settled(consumer, stock_topic, &r, restore_row, &stats->changelog_end, input_offset, 0,
                           inv_time_mono_s() + SETTLE_SECONDS, &t_wait, &timed_out, errstr, errstr_size);

@@ -33,6 +33,7 @@ typedef struct {
     int64_t changelog_end;  /* next offset of the changelog partition */
     int64_t dedup_end;      /* next offset of the dedup log partition */
     double confirm_seconds; /* waited for the last committed batch's markers */
+    int unconfirmed;        /* failed: the last committed batch did not show (retry later) */
 } inv_restore_stats_t;
 
 /* A consumer for restores ("<group_id>.restore", Kafka settings from conf):
@@ -52,14 +53,18 @@ rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, const char *group_i
  * record names input_offset (every batch writes one per partition, see
  * INV_RESTORE_INPUT_OFFSET_HEADER), re-reading while records are pending
  * beyond the last stable offset; then the changelog, re-read for a moment
- * while records are pending there. A log that cannot confirm (written
- * before the header existed, or expired) is taken as it is.
- * dedup_window_ms: ids older than the newest minus the window are skipped.
+ * while records are pending there. A log with nothing pending that never
+ * names input_offset (written before the header existed, or expired) is
+ * taken as it is. While records stay pending and input_offset does not
+ * show for confirm_timeout_ms, the restore fails with stats->unconfirmed set
+ * and nothing recorded: the partition must stay held and be restored again
+ * later, never recorded at an offset it has not applied.
+ * dedup_window_ms: ids first applied longer ago are skipped.
  * The store must have no write txn open. 0, or -1 with errstr.
  */
 int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder, const char *stock_topic,
                           const char *dedup_topic, int32_t partition, int64_t input_offset, int64_t dedup_window_ms,
-                          inv_restore_stats_t *stats, char *errstr, size_t errstr_size);
+                          int64_t confirm_timeout_ms, inv_restore_stats_t *stats, char *errstr, size_t errstr_size);
 
 /* Reads partition p of topic from `from_offset` (or RD_KAFKA_OFFSET_BEGINNING)
  * to its read_committed end, calling cb for each message (borrowed for the

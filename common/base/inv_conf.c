@@ -95,6 +95,10 @@ const inv_conf_key_t inv_conf_keys[] = {
     {"lmdb.sync", INV_CONF_ENUM, "none", 0, 0, "none,data,full",
      "inv-stock: fsync per LMDB commit: none (the state is rebuilt from Kafka after an OS crash), data (one fdatasync, "
      "metadata lazy), full (LMDB's default, two)"},
+    {"restore.confirm.timeout.ms", INV_CONF_INT, "30000", 1000, 3600000, NULL,
+     "inv-stock: how long a restore waits, while records are pending, for the dedup log to show the previous owner's "
+     "last committed batch; past it the partition stays held and is restored again later, never recorded at an offset "
+     "it has not applied"},
     {"dedup.window.ms", INV_CONF_INT, "604800000", 60000, INT64_C(31536000000), NULL,
      "inv-stock: how long an applied movement id is kept to drop re-sent events, from when inv-stock first applied it, "
      "on its own clock (default 7 days)"},
