@@ -749,6 +749,34 @@ static int emit_valid(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) {
     return 0;
 }
 
+/* The "lines" member of write_bad_json(), the defect in line `line`. */
+static void write_bad_lines(inv_buf_t *b, const inv_event_t *ev, lg_bad_t bad, size_t line, const char *bad_value) {
+    buf_str(b, ",\"lines\":[");
+    for (size_t i = 0; i < ev->line_count; i++) {
+        const inv_line_t *l = &ev->lines[i];
+        buf_str(b, i ? ",{" : "{");
+        int comma = 0;
+        if (!(bad == LG_BAD_MISSING && line == i)) {
+            buf_str(b, "\"sku\":");
+            buf_json_str(b, l->sku);
+            comma = 1;
+        }
+        buf_str(b, comma ? ",\"quantity\":" : "\"quantity\":");
+        if (bad == LG_BAD_QUANTITY && line == i)
+            buf_str(b, ev->kind == INV_EVENT_RESTOCK && ev->restock_kind == INV_RESTOCK_COUNT ? "-1" : "0");
+        else if (bad == LG_BAD_TYPE && line == i)
+            buf_printf(b, "\"%" PRId64 "\"", l->quantity);
+        else
+            buf_printf(b, "%" PRId64, l->quantity);
+        if (ev->kind == INV_EVENT_RETURN) {
+            buf_str(b, ",\"disposition\":");
+            buf_json_str(b, bad == LG_BAD_ENUM && line == i ? bad_value : inv_disposition_to_string(l->disposition));
+        }
+        buf_str(b, "}");
+    }
+    buf_str(b, "]");
+}
+
 /* JSON of an event with one defect, written by hand as a broken POS
  * integration would (not by our encoder, which refuses to write them). */
 static void write_bad_json(inv_buf_t *b, const inv_event_t *ev, lg_bad_t bad, size_t line, const char *bad_value) {
@@ -791,30 +819,46 @@ static void write_bad_json(inv_buf_t *b, const inv_event_t *ev, lg_bad_t bad, si
         else
             buf_str(b, "null");
     }
-    buf_str(b, ",\"lines\":[");
-    for (size_t i = 0; i < ev->line_count; i++) {
-        const inv_line_t *l = &ev->lines[i];
-        buf_str(b, i ? ",{" : "{");
-        int comma = 0;
-        if (!(bad == LG_BAD_MISSING && line == i)) {
-            buf_str(b, "\"sku\":");
-            buf_json_str(b, l->sku);
-            comma = 1;
-        }
-        buf_str(b, comma ? ",\"quantity\":" : "\"quantity\":");
-        if (bad == LG_BAD_QUANTITY && line == i)
-            buf_str(b, ev->kind == INV_EVENT_RESTOCK && ev->restock_kind == INV_RESTOCK_COUNT ? "-1" : "0");
-        else if (bad == LG_BAD_TYPE && line == i)
-            buf_printf(b, "\"%" PRId64 "\"", l->quantity);
-        else
-            buf_printf(b, "%" PRId64, l->quantity);
-        if (ev->kind == INV_EVENT_RETURN) {
-            buf_str(b, ",\"disposition\":");
-            buf_json_str(b, bad == LG_BAD_ENUM && line == i ? bad_value : inv_disposition_to_string(l->disposition));
-        }
-        buf_str(b, "}");
+    write_bad_lines(b, ev, bad, line, bad_value);
+    buf_str(b, "}");
+}
+
+/* A symbol no schema has, in the enum of the event's kind; *line names the
+ * line it goes in (SIZE_MAX: the event's own field). */
+static const char *bad_enum_value(lg_model_t *m, const inv_event_t *ev, size_t *line) {
+    static const char *channels[] = {"kiosk", "Store", "in-store", "mobile-app"};
+    static const char *dispositions[] = {"refurbished", "Damaged", "open-box"};
+    static const char *kinds[] = {"transfer", "Receipt", "cycle_count"};
+    if (ev->kind == INV_EVENT_RESTOCK) {
+        snprintf(m->bad_field, sizeof(m->bad_field), "kind");
+        return kinds[lg_rng_below(&m->rng, 3)];
     }
-    buf_str(b, "]}");
+    if (ev->kind == INV_EVENT_RETURN && lg_rng_chance(&m->rng, 0.5)) {
+        snprintf(m->bad_field, sizeof(m->bad_field), "lines[%zu].disposition", *line);
+        return dispositions[lg_rng_below(&m->rng, 3)];
+    }
+    *line = SIZE_MAX;
+    snprintf(m->bad_field, sizeof(m->bad_field), "channel");
+    return channels[lg_rng_below(&m->rng, 4)];
+}
+
+/* A valid Avro body under a schema id nobody registered. */
+static int write_unregistered_id(lg_model_t *m, const inv_event_t *ev, char *errstr, size_t n) {
+    char err[INV_ERRSTR_SIZE];
+    if (inv_encoder_encode_event(m->encoder, ev, &m->out, err, sizeof(err)))
+        return fail(errstr, n, "encoding %s %s: %s", lg_kind_name(m->plan.kind), m->plan.event_id, err);
+    int32_t id = 1000;
+    for (int again = 1; again;) {
+        again = 0;
+        for (int t = 0; t < INV_MSG_COUNT; t++)
+            if (m->ids[t] == id)
+                id++, again = 1;
+    }
+    m->out.data[1] = (char)((uint32_t)id >> 24);
+    m->out.data[2] = (char)((uint32_t)id >> 16);
+    m->out.data[3] = (char)((uint32_t)id >> 8);
+    m->out.data[4] = (char)id;
+    return 0;
 }
 
 /* Breaks the plan in one of the ways real integrations do. Nothing is
@@ -848,45 +892,18 @@ static int emit_malformed(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) 
         snprintf(m->bad_field, sizeof(m->bad_field), "lines[%zu].quantity", line);
         write_bad_json(&m->out, &ev, bad, line, NULL);
         break;
-    case LG_BAD_ENUM: {
-        static const char *channels[] = {"kiosk", "Store", "in-store", "mobile-app"};
-        static const char *dispositions[] = {"refurbished", "Damaged", "open-box"};
-        static const char *kinds_[] = {"transfer", "Receipt", "cycle_count"};
-        if (ev.kind == INV_EVENT_RESTOCK) {
-            value = kinds_[lg_rng_below(&m->rng, 3)];
-            snprintf(m->bad_field, sizeof(m->bad_field), "kind");
-        } else if (ev.kind == INV_EVENT_RETURN && lg_rng_chance(&m->rng, 0.5)) {
-            value = dispositions[lg_rng_below(&m->rng, 3)];
-            snprintf(m->bad_field, sizeof(m->bad_field), "lines[%zu].disposition", line);
-        } else {
-            value = channels[lg_rng_below(&m->rng, 4)];
-            line = SIZE_MAX;
-            snprintf(m->bad_field, sizeof(m->bad_field), "channel");
-        }
+    case LG_BAD_ENUM:
+        value = bad_enum_value(m, &ev, &line);
         write_bad_json(&m->out, &ev, bad, line, value);
         break;
-    }
     case LG_BAD_LOCAL_TIME:
         snprintf(m->bad_field, sizeof(m->bad_field), "occurred_at");
         write_bad_json(&m->out, &ev, bad, SIZE_MAX, NULL);
         break;
-    default: { /* LG_BAD_SCHEMA_ID: a valid body under an id nobody registered */
-        char err[INV_ERRSTR_SIZE];
-        if (inv_encoder_encode_event(m->encoder, &ev, &m->out, err, sizeof(err)))
-            return fail(errstr, n, "encoding %s %s: %s", lg_kind_name(p->kind), p->event_id, err);
-        int32_t id = 1000;
-        for (int again = 1; again;) {
-            again = 0;
-            for (int t = 0; t < INV_MSG_COUNT; t++)
-                if (m->ids[t] == id)
-                    id++, again = 1;
-        }
-        m->out.data[1] = (char)((uint32_t)id >> 24);
-        m->out.data[2] = (char)((uint32_t)id >> 16);
-        m->out.data[3] = (char)((uint32_t)id >> 8);
-        m->out.data[4] = (char)id;
+    default: /* LG_BAD_SCHEMA_ID */
+        if (write_unregistered_id(m, &ev, errstr, n) != 0)
+            return -1;
         break;
-    }
     }
     memset(out, 0, sizeof(*out));
     out->topic = topic_of(p->kind);
