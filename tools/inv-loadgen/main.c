@@ -277,6 +277,28 @@ static int producer_open(loadgen_t *g, char *errstr, size_t n) {
 
 /* ---------------------------------------------------------------- the run */
 
+/* How many traffic messages may go now (at most 2000) at the rate, and,
+ * when none, how long to wait; t0 moves on after a stall (no burst). */
+static uint64_t paced(loadgen_t *g, int64_t now, int64_t *t0, int *wait_ms) {
+    const lg_args_t *a = &g->args;
+    if (a->rate <= 0)
+        return 2000;
+    double due = (double)(now - *t0) / 1000.0 * a->rate + 1;
+    /* fallen behind by more than a second (a stall): do not burst */
+    if (due - (double)g->traffic > a->rate + 1) {
+        *t0 = now - (int64_t)((double)g->traffic / a->rate * 1000.0);
+        due = (double)g->traffic + 1;
+    }
+    uint64_t allowed = due > (double)g->traffic ? (uint64_t)(due - (double)g->traffic) : 0;
+    if (allowed > 2000)
+        allowed = 2000;
+    if (!allowed) {
+        double next_ms = ((double)g->traffic / a->rate) * 1000.0 - (double)(now - *t0);
+        *wait_ms = next_ms < 1 ? 1 : next_ms > 100 ? 100 : (int)ceil(next_ms);
+    }
+    return allowed;
+}
+
 static int run(loadgen_t *g) {
     char err[INV_ERRSTR_SIZE];
     lg_msg_t msg;
@@ -297,27 +319,10 @@ static int run(loadgen_t *g) {
     int64_t t0 = inv_time_mono_ms(); /* pacing: message k is due at t0 + k / rate */
     while (*run_flag) {
         int64_t now = inv_time_mono_ms();
-        if (a->count && g->traffic >= a->count)
+        if ((a->count && g->traffic >= a->count) || (a->duration_ms && now - g->start_ms >= a->duration_ms))
             break;
-        if (a->duration_ms && now - g->start_ms >= a->duration_ms)
-            break;
-        uint64_t allowed = 2000;
         int wait_ms = 0;
-        if (a->rate > 0) {
-            double due = (double)(now - t0) / 1000.0 * a->rate + 1;
-            /* fallen behind by more than a second (a stall): do not burst */
-            if (due - (double)g->traffic > a->rate + 1) {
-                t0 = now - (int64_t)((double)g->traffic / a->rate * 1000.0);
-                due = (double)g->traffic + 1;
-            }
-            allowed = due > (double)g->traffic ? (uint64_t)(due - (double)g->traffic) : 0;
-            if (allowed > 2000)
-                allowed = 2000;
-            if (!allowed) {
-                double next_ms = ((double)g->traffic / a->rate) * 1000.0 - (double)(now - t0);
-                wait_ms = next_ms < 1 ? 1 : next_ms > 100 ? 100 : (int)ceil(next_ms);
-            }
-        }
+        uint64_t allowed = paced(g, now, &t0, &wait_ms);
         if (a->count && allowed > a->count - g->traffic)
             allowed = a->count - g->traffic;
         for (uint64_t i = 0; i < allowed && *run_flag; i++) {
