@@ -50,6 +50,7 @@
 
 typedef struct {
     keeper_conf_t kc;
+    inv_kafka_settings_t kafka;       /* read once the instance id is known */
     const volatile sig_atomic_t *run; /* the process's run flag, borrowed */
     inv_store_t *store;
     inv_store_txn_t *txn; /* the batch's write txn, NULL between batches */
@@ -632,11 +633,12 @@ static int keeper_open(keeper_t *k, inv_conf_t *conf, char *errstr, size_t errst
     const keeper_conf_t *kc = &k->kc;
     if (open_store(k, conf, errstr, errstr_size) != 0)
         return -1;
+    inv_kafka_settings_read(conf, &k->kafka);
     inv_codec_conf_read(conf, &k->codec);
     if (!(k->decoder = inv_decoder_new(&k->codec.resolver, errstr, errstr_size)) ||
         !(k->encoder = inv_encoder_new(k->codec.output_format, &k->codec.resolver, errstr, errstr_size)))
         return -1;
-    if (!(k->restore_consumer = inv_restore_consumer_new(conf, kc->group_id, errstr, errstr_size)))
+    if (!(k->restore_consumer = inv_restore_consumer_new(&k->kafka, kc->group_id, errstr, errstr_size)))
         return -1;
     if (check_partitions(k, errstr, errstr_size) != 0)
         return -1;
@@ -652,7 +654,7 @@ static int keeper_open(keeper_t *k, inv_conf_t *conf, char *errstr, size_t errst
     inv_buf_init(&k->emit.buf);
     k->policies = (policies_t){
         .topic = kc->t_policies, .store = k->store, .decoder = k->decoder, .metrics = k->metrics, .stall = &k->stall};
-    return policies_start(&k->policies, conf, kc->group_id, k->run, errstr, errstr_size);
+    return policies_start(&k->policies, &k->kafka, kc->group_id, k->run, errstr, errstr_size);
 }
 
 /* After the loop: the kept batch's last chance, and what stays behind. */
@@ -678,6 +680,7 @@ static void keeper_close(keeper_t *k) {
     inv_encoder_destroy(k->encoder);
     inv_decoder_destroy(k->decoder);
     inv_store_close(k->store);
+    inv_kafka_settings_free(&k->kafka);
     batch_free(&k->batch);
     inv_buf_free(&k->emit.buf);
 }
@@ -701,7 +704,7 @@ int inv_keeper_run(inv_conf_t *conf, const volatile sig_atomic_t *run, char *err
         .tick = tick,
         .run = run,
     };
-    if (!(k.loop = inv_txloop_new(conf, k.kc.t_movements, &h, errstr, errstr_size)))
+    if (!(k.loop = inv_txloop_new(&k.kafka, k.kc.t_movements, &h, errstr, errstr_size)))
         goto out;
     k.emit.loop = k.loop;
     inv_keeper_metrics_attach(k.metrics, k.loop);

@@ -215,11 +215,11 @@ static int read_to_end(policies_t *p, const volatile sig_atomic_t *run, char *er
     return 0;
 }
 
-int policies_start(policies_t *p, const inv_conf_t *conf, const char *group_id, const volatile sig_atomic_t *run,
-                   char *errstr, size_t errstr_size) {
+int policies_start(policies_t *p, const inv_kafka_settings_t *ks, const char *group_id,
+                   const volatile sig_atomic_t *run, char *errstr, size_t errstr_size) {
     char name[300];
     snprintf(name, sizeof(name), "%s.policies", group_id);
-    if (!(p->consumer = inv_kafka_reader_new(conf, name, 1, NULL, errstr, errstr_size)))
+    if (!(p->consumer = inv_kafka_reader_new(ks, name, 1, NULL, errstr, errstr_size)))
         return -1;
     int n = inv_kafka_partition_count(p->consumer, p->topic, 15000, errstr, errstr_size);
     if (n < 0)

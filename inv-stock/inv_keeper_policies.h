@@ -19,6 +19,7 @@
 #include <signal.h>
 
 #include "inv_codec.h"
+#include "inv_kafka.h"
 #include "inv_conf.h"
 #include "inv_keeper_metrics.h"
 #include "inv_keeper_stall.h"
@@ -50,13 +51,13 @@ typedef struct {
     stall_t *stall;
 } policies_t;
 
-/* Creates the consumer ("<group_id>.policies", Kafka settings from conf),
+/* Creates the consumer ("<group_id>.policies", Kafka settings ks),
  * assigns every partition of p->topic at LMDB's offsets and applies the
  * table to its end before returning, waiting while LMDB does not take it,
  * up to 60 s for the broker, while *run and no fatal LMDB error. p's
  * borrowed fields must be set. 0, or -1 with errstr. */
-int policies_start(policies_t *p, const inv_conf_t *conf, const char *group_id, const volatile sig_atomic_t *run,
-                   char *errstr, size_t errstr_size);
+int policies_start(policies_t *p, const inv_kafka_settings_t *ks, const char *group_id,
+                   const volatile sig_atomic_t *run, char *errstr, size_t errstr_size);
 
 /* Applies what the consumer has, waiting up to wait_ms for the first
  * message; counts partition ends in *eof_count (may be NULL). Returns the

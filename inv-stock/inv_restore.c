@@ -21,7 +21,8 @@
 #define SETTLE_SECONDS 0.2
 #define RECHECK_NS 10000000L
 
-rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, const char *group_id, char *errstr, size_t errstr_size) {
+rd_kafka_t *inv_restore_consumer_new(const inv_kafka_settings_t *ks, const char *group_id, char *errstr,
+                                     size_t errstr_size) {
     /* fetch.wait.max.ms: the end of a partition shows as an empty fetch,
      * do not wait 500 ms for it. Larger fetches and queue than the
      * processing consumers: a restore reads flat out for a moment, then
@@ -41,7 +42,7 @@ rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, const char *group_i
     };
     char name[300];
     snprintf(name, sizeof(name), "%s.restore", group_id);
-    return inv_kafka_reader_new(conf, name, 1, extra, errstr, errstr_size);
+    return inv_kafka_reader_new(ks, name, 1, extra, errstr, errstr_size);
 }
 
 /* Polls the assigned partition until its (read_committed) end, calling cb

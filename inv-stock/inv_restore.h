@@ -16,6 +16,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "inv_codec.h"
+#include "inv_kafka.h"
 #include "inv_conf.h"
 #include "inv_rules.h"
 #include "inv_store.h"
@@ -36,10 +37,11 @@ typedef struct {
     int unconfirmed;        /* failed: the last committed batch did not show (retry later) */
 } inv_restore_stats_t;
 
-/* A consumer for restores ("<group_id>.restore", Kafka settings from conf):
+/* A consumer for restores ("<group_id>.restore", Kafka settings ks):
  * no group, read_committed, partition EOF on. NULL with errstr on failure;
  * the caller owns the handle (close, then inv_kafka_destroy_bounded). */
-rd_kafka_t *inv_restore_consumer_new(const inv_conf_t *conf, const char *group_id, char *errstr, size_t errstr_size);
+rd_kafka_t *inv_restore_consumer_new(const inv_kafka_settings_t *ks, const char *group_id, char *errstr,
+                                     size_t errstr_size);
 
 /*
  * Drops partition p from the store, reloads it from the changelog and the

@@ -43,19 +43,44 @@ static int conf_set(rd_kafka_conf_t *kc, const char *prop, const char *value, ch
     return 0;
 }
 
-rd_kafka_conf_t *inv_kafka_conf_new(const inv_conf_t *c, const char *client_id, char *errstr, size_t errstr_size) {
+void inv_kafka_settings_read(const inv_conf_t *c, inv_kafka_settings_t *ks) {
+    *ks = (inv_kafka_settings_t){
+        .brokers = inv_conf_get(c, "brokers"),
+        .prop_count = inv_conf_kafka_count(c),
+        .group_id = inv_conf_get(c, "group.id"),
+        .instance_id = inv_conf_get(c, "instance.id"),
+        .dlq_topic = inv_conf_get(c, "topic.dlq"),
+        .transaction_timeout_ms = inv_conf_get_int(c, "transaction.timeout.ms"),
+        .commit_interval_ms = inv_conf_get_int(c, "commit.interval.ms"),
+        .commit_min_interval_ms = inv_conf_get_int(c, "commit.min.interval.ms"),
+        .batch_max_messages = inv_conf_get_int(c, "batch.max.messages"),
+        .transaction_producers = (int)inv_conf_get_int(c, "transaction.producers"),
+        .shutdown_timeout_ms = (int)inv_conf_get_int(c, "shutdown.timeout.ms"),
+    };
+    if (ks->prop_count && !(ks->props = calloc(ks->prop_count, sizeof(*ks->props))))
+        abort();
+    for (size_t i = 0; i < ks->prop_count; i++)
+        inv_conf_kafka_at(c, i, &ks->props[i].prop, &ks->props[i].value);
+}
+
+void inv_kafka_settings_free(inv_kafka_settings_t *ks) {
+    free(ks->props);
+    ks->props = NULL;
+    ks->prop_count = 0;
+}
+
+rd_kafka_conf_t *inv_kafka_conf_new(const inv_kafka_settings_t *ks, const char *client_id, char *errstr,
+                                    size_t errstr_size) {
     rd_kafka_conf_t *kc = rd_kafka_conf_new();
-    if (conf_set(kc, "bootstrap.servers", inv_conf_get(c, "brokers"), errstr, errstr_size) != 0 ||
+    if (conf_set(kc, "bootstrap.servers", ks->brokers, errstr, errstr_size) != 0 ||
         (client_id && conf_set(kc, "client.id", client_id, errstr, errstr_size) != 0)) {
         rd_kafka_conf_destroy(kc);
         return NULL;
     }
     rd_kafka_conf_set_log_cb(kc, log_cb);
     rd_kafka_conf_set_error_cb(kc, error_cb);
-    for (size_t i = 0; i < inv_conf_kafka_count(c); i++) {
-        const char *prop, *value;
-        inv_conf_kafka_at(c, i, &prop, &value);
-        if (conf_set(kc, prop, value, errstr, errstr_size) != 0) {
+    for (size_t i = 0; i < ks->prop_count; i++) {
+        if (conf_set(kc, ks->props[i].prop, ks->props[i].value, errstr, errstr_size) != 0) {
             rd_kafka_conf_destroy(kc);
             return NULL;
         }
@@ -63,8 +88,8 @@ rd_kafka_conf_t *inv_kafka_conf_new(const inv_conf_t *c, const char *client_id, 
     return kc;
 }
 
-int inv_kafka_conf_check(const inv_conf_t *c, char *errstr, size_t errstr_size) {
-    rd_kafka_conf_t *kc = inv_kafka_conf_new(c, NULL, errstr, errstr_size);
+int inv_kafka_conf_check(const inv_kafka_settings_t *ks, char *errstr, size_t errstr_size) {
+    rd_kafka_conf_t *kc = inv_kafka_conf_new(ks, NULL, errstr, errstr_size);
     if (!kc)
         return -1;
     rd_kafka_conf_destroy(kc);
@@ -72,19 +97,17 @@ int inv_kafka_conf_check(const inv_conf_t *c, char *errstr, size_t errstr_size) 
 }
 
 /* The kafka.<prop> the user set, or NULL. */
-static const char *user_value(const inv_conf_t *c, const char *prop) {
-    for (size_t i = 0; i < inv_conf_kafka_count(c); i++) {
-        const char *p, *v;
-        inv_conf_kafka_at(c, i, &p, &v);
-        if (strcmp(p, prop) == 0)
-            return v;
-    }
-    return NULL;
+static const char *user_value(const inv_kafka_settings_t *ks, const char *prop) {
+    const char *v = NULL;
+    for (size_t i = 0; i < ks->prop_count; i++) /* the last one set wins, as in the conf */
+        if (strcmp(ks->props[i].prop, prop) == 0)
+            v = ks->props[i].value;
+    return v;
 }
 
 /* Applies defaults only where the user set no kafka.<prop> of that name. */
-static int set_default(rd_kafka_conf_t *kc, const inv_conf_t *c, const char *prop, const char *value, char *errstr,
-                       size_t errstr_size) {
+static int set_default(rd_kafka_conf_t *kc, const inv_kafka_settings_t *c, const char *prop, const char *value,
+                       char *errstr, size_t errstr_size) {
     return user_value(c, prop) ? 0 : conf_set(kc, prop, value, errstr, errstr_size);
 }
 
@@ -110,7 +133,7 @@ static rd_kafka_t *new_handle(rd_kafka_type_t type, rd_kafka_conf_t *kc, char *e
  * 1 MiB: a fetch then brings a long run of one partition, which the keeper
  * coalesces into fewer changelog rows. docs/ARCHITECTURE.md, "Current
  * tuning and why". */
-static int set_prefetch_defaults(rd_kafka_conf_t *kc, const inv_conf_t *c, char *errstr, size_t errstr_size) {
+static int set_prefetch_defaults(rd_kafka_conf_t *kc, const inv_kafka_settings_t *c, char *errstr, size_t errstr_size) {
     /* whichever of the two the user set, the other follows it */
     const char *fetch_max = "524288", *message_max = "524288";
     const char *user_fetch = user_value(c, "fetch.max.bytes"), *user_message = user_value(c, "message.max.bytes");
@@ -124,14 +147,14 @@ static int set_prefetch_defaults(rd_kafka_conf_t *kc, const inv_conf_t *c, char 
            set_default(kc, c, "fetch.max.bytes", fetch_max, errstr, errstr_size);
 }
 
-rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactional_id,
+rd_kafka_t *inv_kafka_producer_new(const inv_kafka_settings_t *c, const char *transactional_id,
                                    void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *), void *opaque,
                                    char *errstr, size_t errstr_size) {
     rd_kafka_conf_t *kc = inv_kafka_conf_new(c, transactional_id, errstr, errstr_size);
     if (!kc)
         return NULL;
     char timeout[32], linger[32] = "5";
-    snprintf(timeout, sizeof(timeout), "%lld", (long long)inv_conf_get_int(c, "transaction.timeout.ms"));
+    snprintf(timeout, sizeof(timeout), "%lld", (long long)c->transaction_timeout_ms);
     /* A transactional producer lingers as long as a transaction may stay
      * open: read_committed consumers see nothing before the commit, whose
      * flush sends at once whatever waits (librdkafka >= 1.8 ignores
@@ -139,7 +162,7 @@ rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactiona
      * per partition. Batches of 256 KiB (librdkafka: 1 MB) bound the memory
      * of what waits for the commit. */
     if (transactional_id) {
-        long long ms = inv_conf_get_int(c, "commit.interval.ms");
+        long long ms = c->commit_interval_ms;
         /* librdkafka wants message.timeout.ms above linger.ms (0: no timeout) */
         const char *user_timeout = user_value(c, "message.timeout.ms");
         long long timeout_ms = user_timeout ? atoll(user_timeout) : 0;
@@ -167,7 +190,7 @@ rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactiona
     return new_handle(RD_KAFKA_PRODUCER, kc, errstr, errstr_size);
 }
 
-rd_kafka_t *inv_kafka_consumer_new(const inv_conf_t *c, const char *group_id,
+rd_kafka_t *inv_kafka_consumer_new(const inv_kafka_settings_t *c, const char *group_id,
                                    void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
                                                         rd_kafka_topic_partition_list_t *, void *),
                                    void *opaque, char *errstr, size_t errstr_size) {
@@ -196,8 +219,8 @@ rd_kafka_t *inv_kafka_consumer_new(const inv_conf_t *c, const char *group_id,
     return rk;
 }
 
-rd_kafka_t *inv_kafka_reader_new(const inv_conf_t *c, const char *name, int partition_eof, const char *const *extra,
-                                 char *errstr, size_t errstr_size) {
+rd_kafka_t *inv_kafka_reader_new(const inv_kafka_settings_t *c, const char *name, int partition_eof,
+                                 const char *const *extra, char *errstr, size_t errstr_size) {
     rd_kafka_conf_t *kc = inv_kafka_conf_new(c, name, errstr, errstr_size);
     if (!kc)
         return NULL;
@@ -218,7 +241,7 @@ rd_kafka_t *inv_kafka_reader_new(const inv_conf_t *c, const char *name, int part
     return rk;
 }
 
-rd_kafka_t *inv_kafka_admin_new(const inv_conf_t *c, char *errstr, size_t errstr_size) {
+rd_kafka_t *inv_kafka_admin_new(const inv_kafka_settings_t *c, char *errstr, size_t errstr_size) {
     rd_kafka_conf_t *kc = inv_kafka_conf_new(c, "invctl", errstr, errstr_size);
     if (!kc)
         return NULL;

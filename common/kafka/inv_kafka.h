@@ -1,6 +1,7 @@
 /*
- * inv_kafka: librdkafka handles built from an inv_conf_t with the settings
- * the contract needs, plus small helpers shared by every program.
+ * inv_kafka: librdkafka handles built from the Kafka layer's settings
+ * (inv_kafka_settings_t, read once from the configuration) with the
+ * defaults the contract needs, plus small helpers shared by every program.
  *
  * Errors: constructors return NULL and fill errstr; other calls return 0 or
  * -1 with errstr filled. Nothing here exits.
@@ -14,20 +15,50 @@
 
 #include "inv_conf.h"
 
+/* A kafka.<prop> the user set: prop without the prefix, and its value. */
+typedef struct {
+    const char *prop, *value;
+} inv_kafka_prop_t;
+
+/* Every setting of the Kafka layer, read once at start-up. The strings are
+ * borrowed from the inv_conf_t read (valid while it lives and the key is not
+ * set again); props is owned (inv_kafka_settings_free). Handles and loops
+ * made from the settings borrow them: keep them until those are destroyed. */
+typedef struct {
+    const char *brokers;
+    inv_kafka_prop_t *props; /* kafka.<prop> keys, in the order set */
+    size_t prop_count;
+    const char *group_id, *instance_id; /* group.id, instance.id ("": default) */
+    const char *dlq_topic;              /* topic.dlq */
+    int64_t transaction_timeout_ms;     /* transaction.timeout.ms */
+    int64_t commit_interval_ms;         /* commit.interval.ms */
+    int64_t commit_min_interval_ms;     /* commit.min.interval.ms */
+    int64_t batch_max_messages;         /* batch.max.messages */
+    int transaction_producers;          /* transaction.producers */
+    int shutdown_timeout_ms;            /* shutdown.timeout.ms */
+} inv_kafka_settings_t;
+
+/* Reads the Kafka layer's settings from c (whose values inv_conf has
+ * validated). Aborts when out of memory. */
+void inv_kafka_settings_read(const inv_conf_t *c, inv_kafka_settings_t *ks);
+/* Frees what inv_kafka_settings_read allocated (ks may be zeroed). */
+void inv_kafka_settings_free(inv_kafka_settings_t *ks);
+
 /* A librdkafka conf with bootstrap.servers, client.id, logging routed to
  * inv_log and every kafka.<prop> key applied. The caller owns the result.
  * Fails, naming the property, when librdkafka rejects a kafka.* value. */
-rd_kafka_conf_t *inv_kafka_conf_new(const inv_conf_t *c, const char *client_id, char *errstr, size_t errstr_size);
+rd_kafka_conf_t *inv_kafka_conf_new(const inv_kafka_settings_t *ks, const char *client_id, char *errstr,
+                                    size_t errstr_size);
 
 /* Checks that librdkafka accepts every kafka.* property; no network I/O.
  * Programs call it at start-up so a bad value exits 2 before touching Kafka. */
-int inv_kafka_conf_check(const inv_conf_t *c, char *errstr, size_t errstr_size);
+int inv_kafka_conf_check(const inv_kafka_settings_t *ks, char *errstr, size_t errstr_size);
 
 /* A producer that partitions by key with murmur2 as the Java client does,
  * idempotent, and transactional when transactional_id is not NULL (the
  * caller then calls rd_kafka_init_transactions). dr_msg_cb (may be NULL)
  * gets every delivery report with `opaque`. */
-rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactional_id,
+rd_kafka_t *inv_kafka_producer_new(const inv_kafka_settings_t *ks, const char *transactional_id,
                                    void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *), void *opaque,
                                    char *errstr, size_t errstr_size);
 
@@ -35,7 +66,7 @@ rd_kafka_t *inv_kafka_producer_new(const inv_conf_t *c, const char *transactiona
  * eager range assignor (INV_RDK_COOPERATIVE_UNSAFE) and, if rebalance_cb is
  * not NULL, that rebalance callback with `opaque`. group_id NULL makes a
  * consumer for manual assignment only. */
-rd_kafka_t *inv_kafka_consumer_new(const inv_conf_t *c, const char *group_id,
+rd_kafka_t *inv_kafka_consumer_new(const inv_kafka_settings_t *ks, const char *group_id,
                                    void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
                                                         rd_kafka_topic_partition_list_t *, void *),
                                    void *opaque, char *errstr, size_t errstr_size);
@@ -47,11 +78,11 @@ rd_kafka_t *inv_kafka_consumer_new(const inv_conf_t *c, const char *group_id,
  * the consumer never subscribes nor commits it never joins that group.
  * extra: more librdkafka properties as NULL-terminated name/value pairs (may
  * be NULL); the user's kafka.* settings still win over them. */
-rd_kafka_t *inv_kafka_reader_new(const inv_conf_t *c, const char *name, int partition_eof, const char *const *extra,
-                                 char *errstr, size_t errstr_size);
+rd_kafka_t *inv_kafka_reader_new(const inv_kafka_settings_t *ks, const char *name, int partition_eof,
+                                 const char *const *extra, char *errstr, size_t errstr_size);
 
 /* An admin-capable handle (a plain producer without transactions). */
-rd_kafka_t *inv_kafka_admin_new(const inv_conf_t *c, char *errstr, size_t errstr_size);
+rd_kafka_t *inv_kafka_admin_new(const inv_kafka_settings_t *ks, char *errstr, size_t errstr_size);
 
 /*
  * Destroys rk (rd_kafka_destroy), waiting at most timeout_ms for it. For the

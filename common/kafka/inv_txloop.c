@@ -32,7 +32,7 @@ typedef struct {
 } producer_t;
 
 struct inv_txloop_s {
-    const inv_conf_t *conf;
+    const inv_kafka_settings_t *ks; /* borrowed */
     inv_txloop_handler_t h;
     char *input_topic;
     char *dlq_topic;
@@ -123,7 +123,7 @@ static rd_kafka_topic_t *topic_handle(inv_txloop_t *l, const char *name) {
 static int producer_create(inv_txloop_t *l, int i) {
     char errstr[INV_ERRSTR_SIZE];
     producer_t *pr = &l->producers[i];
-    pr->rk = inv_kafka_producer_new(l->conf, pr->transactional_id, dr_msg_cb, l, errstr, sizeof(errstr));
+    pr->rk = inv_kafka_producer_new(l->ks, pr->transactional_id, dr_msg_cb, l, errstr, sizeof(errstr));
     if (!pr->rk) {
         inv_log_error("%s", errstr);
         return -1;
@@ -345,27 +345,27 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     l->in_rebalance = 0;
 }
 
-inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic, const inv_txloop_handler_t *handler,
-                             char *errstr, size_t errstr_size) {
+inv_txloop_t *inv_txloop_new(const inv_kafka_settings_t *ks, const char *input_topic,
+                             const inv_txloop_handler_t *handler, char *errstr, size_t errstr_size) {
     inv_txloop_t *l = calloc(1, sizeof(*l));
     if (!l) {
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    l->conf = conf;
+    l->ks = ks;
     l->h = *handler;
     l->input_topic = strdup(input_topic);
-    l->dlq_topic = strdup(inv_conf_get(conf, "topic.dlq"));
-    l->batch_max = inv_conf_get_int(conf, "batch.max.messages");
-    l->interval_us = inv_conf_get_int(conf, "commit.interval.ms") * 1000;
-    l->destroy_timeout_ms = (int)inv_conf_get_int(conf, "shutdown.timeout.ms");
-    l->min_interval_us = inv_conf_get_int(conf, "commit.min.interval.ms");
+    l->dlq_topic = strdup(ks->dlq_topic);
+    l->batch_max = ks->batch_max_messages;
+    l->interval_us = ks->commit_interval_ms * 1000;
+    l->destroy_timeout_ms = ks->shutdown_timeout_ms;
+    l->min_interval_us = ks->commit_min_interval_ms;
     if (l->min_interval_us > 0)
         l->min_interval_us *= 1000;
     l->offsets = rd_kafka_topic_partition_list_new(8);
-    snprintf(l->group_id, sizeof(l->group_id), "%s", inv_conf_get(conf, "group.id"));
+    snprintf(l->group_id, sizeof(l->group_id), "%s", ks->group_id);
     char instance[256];
-    const char *iid = inv_conf_get(conf, "instance.id");
+    const char *iid = ks->instance_id;
     if (!*iid) {
         if (inv_kafka_default_instance_id(l->group_id, instance, sizeof(instance), errstr, errstr_size) != 0) {
             inv_txloop_destroy(l);
@@ -376,13 +376,13 @@ inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic, co
     snprintf(l->transactional_id, sizeof(l->transactional_id), "%s-%s", l->group_id, iid);
     /* the first keeps the id of a single-producer loop, so an upgrade
      * fences what the previous version left open */
-    l->producer_count = (int)inv_conf_get_int(conf, "transaction.producers");
+    l->producer_count = ks->transaction_producers;
     if (l->producer_count < 1 || l->producer_count > MAX_PRODUCERS)
         l->producer_count = MAX_PRODUCERS;
     for (int i = 0; i < l->producer_count; i++)
         snprintf(l->producers[i].transactional_id, sizeof(l->producers[i].transactional_id), i ? "%s.%d" : "%s",
                  l->transactional_id, i);
-    l->consumer = inv_kafka_consumer_new(conf, l->group_id, rebalance_cb, l, errstr, errstr_size);
+    l->consumer = inv_kafka_consumer_new(ks, l->group_id, rebalance_cb, l, errstr, errstr_size);
     if (!l->consumer || !(l->prefetch = inv_prefetch_new(l->consumer))) {
         if (l->consumer)
             snprintf(errstr, errstr_size, "out of memory");

@@ -27,7 +27,7 @@
 #include <signal.h>
 #include <stdint.h>
 
-#include "inv_conf.h"
+#include "inv_kafka.h"
 
 typedef struct inv_txloop_s inv_txloop_t;
 
@@ -80,10 +80,11 @@ typedef struct {
 
 /* Creates the loop: consumer in group.id subscribed to input_topic, and a
  * transactional producer with id "<group.id>-<instance.id>" (instance.id
- * defaults to inv_kafka_default_instance_id()). The conf and handler are
- * borrowed. No network I/O yet. NULL with errstr on failure. */
-inv_txloop_t *inv_txloop_new(const inv_conf_t *conf, const char *input_topic, const inv_txloop_handler_t *handler,
-                             char *errstr, size_t errstr_size);
+ * defaults to inv_kafka_default_instance_id()), from the Kafka layer's
+ * settings. The settings and the handler are borrowed: they must outlive
+ * the loop. No network I/O yet. NULL with errstr on failure. */
+inv_txloop_t *inv_txloop_new(const inv_kafka_settings_t *ks, const char *input_topic,
+                             const inv_txloop_handler_t *handler, char *errstr, size_t errstr_size);
 
 /* Runs until the handler's run flag is cleared or inv_txloop_stop() is
  * called, then finishes the open transaction and leaves the group. 0 on a clean stop, -1 on an

@@ -44,8 +44,13 @@ int inv_main_start(inv_conf_t *conf, const inv_program_t *prog, int argc, char *
         printf("%s %s\n", prog->name, INV_VERSION);
         return 0;
     }
-    if (rc == 0 && inv_kafka_conf_check(conf, errstr, sizeof(errstr)) != 0)
-        rc = -1;
+    if (rc == 0) {
+        inv_kafka_settings_t ks;
+        inv_kafka_settings_read(conf, &ks);
+        if (inv_kafka_conf_check(&ks, errstr, sizeof(errstr)) != 0)
+            rc = -1;
+        inv_kafka_settings_free(&ks);
+    }
     if (rc != 0) {
         fprintf(stderr, "%s: %s\n", prog->name, errstr);
         return 2;

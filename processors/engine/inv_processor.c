@@ -48,6 +48,8 @@ int inv_processor_run(const inv_conf_t *conf, inv_event_kind_t kind, const char 
                       const volatile sig_atomic_t *run, char *errstr, size_t errstr_size) {
     inv_codec_conf_t codec;
     inv_codec_conf_read(conf, &codec);
+    inv_kafka_settings_t ks;
+    inv_kafka_settings_read(conf, &ks);
     processor_t p = {.kind = kind, .movements_topic = inv_conf_get(conf, "topic.movements")};
     inv_buf_init(&p.buf);
     int rc = -1;
@@ -59,7 +61,7 @@ int inv_processor_run(const inv_conf_t *conf, inv_event_kind_t kind, const char 
     if (!p.encoder)
         goto out;
     inv_txloop_handler_t h = {.opaque = &p, .process = process, .run = run};
-    loop = inv_txloop_new(conf, input_topic, &h, errstr, errstr_size);
+    loop = inv_txloop_new(&ks, input_topic, &h, errstr, errstr_size);
     if (!loop)
         goto out;
     rc = inv_txloop_run(loop);
@@ -75,6 +77,7 @@ out:
     inv_encoder_destroy(p.encoder);
     inv_decoder_destroy(p.decoder);
     inv_buf_free(&p.buf);
+    inv_kafka_settings_free(&ks);
     return rc;
 }
 

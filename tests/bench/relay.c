@@ -40,9 +40,13 @@ static int relay(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg
 static int run_relay(inv_conf_t *conf, void *arg, const volatile sig_atomic_t *run, char *errstr, size_t errstr_size) {
     (void)arg;
     inv_txloop_handler_t h = {.opaque = (void *)inv_conf_get(conf, "topic.stock"), .process = relay, .run = run};
-    inv_txloop_t *loop = inv_txloop_new(conf, inv_conf_get(conf, "topic.movements"), &h, errstr, errstr_size);
-    if (!loop)
+    inv_kafka_settings_t ks;
+    inv_kafka_settings_read(conf, &ks);
+    inv_txloop_t *loop = inv_txloop_new(&ks, inv_conf_get(conf, "topic.movements"), &h, errstr, errstr_size);
+    if (!loop) {
+        inv_kafka_settings_free(&ks);
         return -1;
+    }
     int rc = inv_txloop_run(loop);
     if (rc != 0)
         snprintf(errstr, errstr_size, "stopped after an unrecoverable Kafka error (see log)");
@@ -50,6 +54,7 @@ static int run_relay(inv_conf_t *conf, void *arg, const volatile sig_atomic_t *r
     inv_log_info("relayed %llu message(s) in %llu transaction(s), %llu aborted", (unsigned long long)st->messages_in,
                  (unsigned long long)st->txn_commits, (unsigned long long)st->txn_aborts);
     inv_txloop_destroy(loop);
+    inv_kafka_settings_free(&ks);
     return rc;
 }
 

@@ -37,7 +37,10 @@ static void prop_of(rd_kafka_t *rk, const char *prop, char *out, size_t out_size
 static void consumer_prop(const char *const *kv, const char *prop, char *out, size_t out_size) {
     inv_conf_t *c = inv_conf_new();
     conf_set_pairs(c, kv);
-    prop_of(inv_kafka_consumer_new(c, "g", NULL, NULL, errstr, sizeof(errstr)), prop, out, out_size);
+    inv_kafka_settings_t ks;
+    inv_kafka_settings_read(c, &ks);
+    prop_of(inv_kafka_consumer_new(&ks, "g", NULL, NULL, errstr, sizeof(errstr)), prop, out, out_size);
+    inv_kafka_settings_free(&ks);
     inv_conf_destroy(c);
 }
 
@@ -45,7 +48,10 @@ static void consumer_prop(const char *const *kv, const char *prop, char *out, si
 static void producer_prop(const char *const *kv, const char *txn_id, const char *prop, char *out, size_t out_size) {
     inv_conf_t *c = inv_conf_new();
     conf_set_pairs(c, kv);
-    rd_kafka_t *rk = inv_kafka_producer_new(c, txn_id, NULL, NULL, errstr, sizeof(errstr));
+    inv_kafka_settings_t ks;
+    inv_kafka_settings_read(c, &ks);
+    rd_kafka_t *rk = inv_kafka_producer_new(&ks, txn_id, NULL, NULL, errstr, sizeof(errstr));
+    inv_kafka_settings_free(&ks);
     INV_ASSERT(rk != NULL, "no producer: %s", errstr);
     prop_of(rk, prop, out, out_size);
     inv_conf_destroy(c);

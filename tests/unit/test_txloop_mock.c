@@ -335,12 +335,15 @@ static void test_injected_txn_errors_still_commit_each_input_exactly_once(void) 
         .after_abort = h_after_abort,
         .tick = h_tick,
     };
-    inv_txloop_t *loop = inv_txloop_new(conf, IN_TOPIC, &handler, errstr, sizeof(errstr));
+    inv_kafka_settings_t ks;
+    inv_kafka_settings_read(conf, &ks);
+    inv_txloop_t *loop = inv_txloop_new(&ks, IN_TOPIC, &handler, errstr, sizeof(errstr));
     INV_ASSERT(loop != NULL, "inv_txloop_new: %s", errstr);
     h.t0 = inv_time_mono_s();
     int rc = inv_txloop_run(loop);
     inv_txloop_stats_t stats = *inv_txloop_stats(loop);
     inv_txloop_destroy(loop);
+    inv_kafka_settings_free(&ks);
     inv_conf_destroy(conf);
 
     int aborted_in_log = 0, unknown_in_log = 0, total = 0;

@@ -204,7 +204,10 @@ static int feedback_open(loadgen_t *g, char *errstr, size_t n) {
     char group[300];
     const char *gid = inv_conf_get(g->conf, "group.id");
     snprintf(group, sizeof(group), "%s.reorders", *gid ? gid : "inv-loadgen");
-    g->reorders = inv_kafka_consumer_new(g->conf, group, NULL, NULL, errstr, n);
+    inv_kafka_settings_t ks;
+    inv_kafka_settings_read(g->conf, &ks);
+    g->reorders = inv_kafka_consumer_new(&ks, group, NULL, NULL, errstr, n);
+    inv_kafka_settings_free(&ks);
     if (!g->reorders)
         return -1;
     int parts = inv_kafka_partition_count(g->reorders, topic, 10000, errstr, n);
@@ -257,7 +260,10 @@ static void producer_defaults(inv_conf_t *conf) {
 
 static int producer_open(loadgen_t *g, char *errstr, size_t n) {
     producer_defaults(g->conf);
-    g->producer = inv_kafka_producer_new(g->conf, NULL, on_delivery, g, errstr, n);
+    inv_kafka_settings_t ks;
+    inv_kafka_settings_read(g->conf, &ks);
+    g->producer = inv_kafka_producer_new(&ks, NULL, on_delivery, g, errstr, n);
+    inv_kafka_settings_free(&ks);
     if (!g->producer)
         return -1;
     static const char *keys[LG_TOPIC_MAX] = {"topic.sales", "topic.returns", "topic.restocks"};

@@ -61,7 +61,7 @@ static int cmd_topics_create(inv_conf_t *conf, const invctl_opts_t *o, int argc,
     (void)argv;
     int partitions = (int)o->partitions, replication = (int)o->replication;
     char errstr[INV_ERRSTR_SIZE];
-    rd_kafka_t *rk = inv_kafka_admin_new(conf, errstr, sizeof(errstr));
+    rd_kafka_t *rk = inv_kafka_admin_new(invctl_kafka, errstr, sizeof(errstr));
     if (!rk) {
         fprintf(stderr, "invctl: %s\n", errstr);
         return 1;
@@ -172,7 +172,7 @@ static int policy_out_open(policy_out_t *po, inv_conf_t *conf) {
     po->destroy_timeout_ms = (int)inv_conf_get_int(conf, "shutdown.timeout.ms");
     inv_buf_init(&po->buf);
     if (!(po->enc = inv_encoder_new(po->codec.output_format, &po->codec.resolver, errstr, sizeof(errstr))) ||
-        !(po->rk = inv_kafka_producer_new(conf, NULL, NULL, NULL, errstr, sizeof(errstr)))) {
+        !(po->rk = inv_kafka_producer_new(invctl_kafka, NULL, NULL, NULL, errstr, sizeof(errstr)))) {
         fprintf(stderr, "invctl: %s\n", errstr);
         return -1;
     }
@@ -291,7 +291,7 @@ static int cmd_dlq(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **ar
     int max = (int)o->max;
     char errstr[INV_ERRSTR_SIZE];
     const char *topic = inv_conf_get(conf, "topic.dlq");
-    rd_kafka_t *rk = inv_kafka_reader_new(conf, "invctl-dlq", 1, NULL, errstr, sizeof(errstr));
+    rd_kafka_t *rk = inv_kafka_reader_new(invctl_kafka, "invctl-dlq", 1, NULL, errstr, sizeof(errstr));
     if (!rk) {
         fprintf(stderr, "invctl: %s\n", errstr);
         return 1;
@@ -447,6 +447,7 @@ static int check_command(const command_t *cmd, const invctl_opts_t *o, int nargs
 
 static const volatile sig_atomic_t not_stopped = 1;
 const volatile sig_atomic_t *invctl_run = &not_stopped;
+const inv_kafka_settings_t *invctl_kafka;
 
 int main(int argc, char **argv) {
     inv_conf_t *conf = inv_conf_new();
@@ -469,8 +470,12 @@ int main(int argc, char **argv) {
     }
     if (rc < 0) {
         int words = cmd->word2 ? 2 : 1;
+        inv_kafka_settings_t ks;
+        inv_kafka_settings_read(conf, &ks);
+        invctl_kafka = &ks;
         invctl_run = inv_main_signals_install();
         rc = cmd->fn(conf, &p.opts, argc - next - words, argv + next + words);
+        inv_kafka_settings_free(&ks);
     }
     inv_conf_destroy(conf);
     return rc;

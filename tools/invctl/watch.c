@@ -121,7 +121,7 @@ static void describe_event(inv_decoder_t *dec, const rd_kafka_message_t *m, int 
 }
 
 static rd_kafka_t *tail_consumer(inv_conf_t *conf, const char *const topics[2], char *errstr, size_t errstr_size) {
-    rd_kafka_t *rk = inv_kafka_reader_new(conf, "invctl-watch", 0, NULL, errstr, errstr_size);
+    rd_kafka_t *rk = inv_kafka_reader_new(invctl_kafka, "invctl-watch", 0, NULL, errstr, errstr_size);
     if (!rk)
         return NULL;
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(16);

@@ -7,9 +7,12 @@
 #include <stdint.h>
 
 #include "inv_conf.h"
+#include "inv_kafka.h"
 
 /* The process's run flag (main sets it from inv_main_signals_install()). */
 extern const volatile sig_atomic_t *invctl_run;
+/* The Kafka layer's settings, read once by main before a command runs. */
+extern const inv_kafka_settings_t *invctl_kafka;
 
 /* Every command's flags; `seen` has bit (1 << INVCTL_OPT_x) for each given. */
 enum {
