@@ -1,8 +1,8 @@
 /*
  * inv_keeper_conf: every setting the keeper uses, read once at start-up from
  * inv_conf into typed fields. Nothing else in inv-stock looks a key up by
- * name (the Kafka layer still reads its own keys from the inv_conf_t it is
- * handed: inv_txloop_new, inv_kafka_reader_new).
+ * name; the Kafka layer's own settings are read once too
+ * (inv_kafka_settings_read, in inv_keeper.c once the instance id is known).
  */
 #ifndef INV_KEEPER_CONF_H
 #define INV_KEEPER_CONF_H
