@@ -44,3 +44,13 @@ void inv_log(inv_log_level_t level, const char *fmt, ...) {
     /* One write per line so lines of concurrent threads do not interleave. */
     fprintf(stderr, "%s\n", line);
 }
+
+int inv_errstr(char *errstr, size_t errstr_size, const char *fmt, ...) {
+    if (errstr && errstr_size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errstr, errstr_size, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}

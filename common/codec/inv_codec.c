@@ -12,6 +12,7 @@
  */
 #include "inv_codec.h"
 #include "inv_json_flat.h"
+#include "inv_log.h"
 
 #include <avro.h>
 #include <jansson.h>
@@ -33,18 +34,6 @@ _Static_assert(sizeof(inv_movement_type_t) == sizeof(int), "enum size");
 _Static_assert(sizeof(inv_shortage_state_t) == sizeof(int), "enum size");
 
 /* ------------------------------------------------------------------ errors */
-
-static int fail(char *errstr, size_t errstr_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *errstr, size_t errstr_size, const char *fmt, ...) {
-    if (errstr && errstr_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* ------------------------------------------------------------------- UTF-8 */
 
@@ -330,15 +319,16 @@ static const char *avro_type_str(avro_schema_t s) {
 
 static int check_enum(const char *where, avro_schema_t s, const inv_enum_t *e, char *errstr, size_t n) {
     if (!is_avro_enum(s))
-        return fail(errstr, n, "%s: is %s, the codec expects enum %s", where, avro_type_str(s), e->name);
+        return inv_errstr(errstr, n, "%s: is %s, the codec expects enum %s", where, avro_type_str(s), e->name);
     if (strcmp(avro_schema_name(s), e->name) != 0)
-        return fail(errstr, n, "%s: enum is named %s, the codec expects %s", where, avro_schema_name(s), e->name);
+        return inv_errstr(errstr, n, "%s: enum is named %s, the codec expects %s", where, avro_schema_name(s), e->name);
     int count = avro_schema_enum_number_of_symbols(s);
     for (int i = 0; i < count || i < e->count; i++) {
         const char *sym = i < count ? avro_schema_enum_get(s, i) : "(none)";
         const char *want = i < e->count ? e->syms[i].name : "(none)";
         if (strcmp(sym, want) != 0)
-            return fail(errstr, n, "%s: enum %s symbol %d is %s, the codec expects %s", where, e->name, i, sym, want);
+            return inv_errstr(errstr, n, "%s: enum %s symbol %d is %s, the codec expects %s", where, e->name, i, sym,
+                              want);
     }
     return 0;
 }
@@ -347,10 +337,10 @@ static int check_enum(const char *where, avro_schema_t s, const inv_enum_t *e, c
 static int check_optional(const char *where, avro_schema_t s, json_t *jfield, avro_schema_t *branch, char *errstr,
                           size_t n) {
     if (!is_avro_union(s) || avro_schema_union_size(s) != 2 || !is_avro_null(avro_schema_union_branch(s, 0)))
-        return fail(errstr, n, "%s: is %s, the codec expects a [\"null\", ...] union", where, avro_type_str(s));
+        return inv_errstr(errstr, n, "%s: is %s, the codec expects a [\"null\", ...] union", where, avro_type_str(s));
     json_t *def = json_object_get(jfield, "default");
     if (!def || !json_is_null(def))
-        return fail(errstr, n, "%s: optional field without \"default\": null", where);
+        return inv_errstr(errstr, n, "%s: optional field without \"default\": null", where);
     *branch = avro_schema_union_branch(s, 1);
     return 0;
 }
@@ -359,16 +349,16 @@ static int check_record(const char *msg, avro_schema_t rs, json_t *jrec, const r
                         size_t n) {
     char where[256];
     if (!is_avro_record(rs))
-        return fail(errstr, n, "schema %s: %s is %s, the codec expects record %s", msg, rd->name, avro_type_str(rs),
-                    rd->name);
+        return inv_errstr(errstr, n, "schema %s: %s is %s, the codec expects record %s", msg, rd->name,
+                          avro_type_str(rs), rd->name);
     if (strcmp(avro_schema_name(rs), rd->name) != 0)
-        return fail(errstr, n, "schema %s: record is named %s, the codec expects %s", msg, avro_schema_name(rs),
-                    rd->name);
+        return inv_errstr(errstr, n, "schema %s: record is named %s, the codec expects %s", msg, avro_schema_name(rs),
+                          rd->name);
     json_t *jfields = json_object_get(jrec, "fields");
     size_t count = avro_schema_record_size(rs);
     if (count != rd->count || json_array_size(jfields) != count)
-        return fail(errstr, n, "schema %s: record %s has %zu fields, the codec knows %zu", msg, rd->name, count,
-                    rd->count);
+        return inv_errstr(errstr, n, "schema %s: record %s has %zu fields, the codec knows %zu", msg, rd->name, count,
+                          rd->count);
     for (size_t i = 0; i < count; i++) {
         const field_desc_t *f = &rd->fields[i];
         const char *name = avro_schema_record_field_name(rs, (int)i);
@@ -376,33 +366,33 @@ static int check_record(const char *msg, avro_schema_t rs, json_t *jrec, const r
         json_t *jf = json_array_get(jfields, i);
         json_t *jtype = json_object_get(jf, "type");
         if (strcmp(name, f->name) != 0)
-            return fail(errstr, n, "schema %s: field %zu of %s is %s, the codec expects %s", msg, i, rd->name, name,
-                        f->name);
+            return inv_errstr(errstr, n, "schema %s: field %zu of %s is %s, the codec expects %s", msg, i, rd->name,
+                              name, f->name);
         snprintf(where, sizeof(where), "schema %s: field %s.%s", msg, rd->name, name);
         avro_schema_t branch = NULL;
         switch (f->kind) {
         case FK_STRING:
             if (!is_avro_string(fs))
-                return fail(errstr, n, "%s: is %s, the codec expects string", where, avro_type_str(fs));
+                return inv_errstr(errstr, n, "%s: is %s, the codec expects string", where, avro_type_str(fs));
             break;
         case FK_OPT_STRING:
             if (check_optional(where, fs, jf, &branch, errstr, n))
                 return -1;
             if (!is_avro_string(branch))
-                return fail(errstr, n, "%s: is [\"null\", %s], the codec expects [\"null\", \"string\"]", where,
-                            avro_type_str(branch));
+                return inv_errstr(errstr, n, "%s: is [\"null\", %s], the codec expects [\"null\", \"string\"]", where,
+                                  avro_type_str(branch));
             break;
         case FK_LONG:
         case FK_TIME:
             if (!is_avro_int64(fs))
-                return fail(errstr, n, "%s: is %s, the codec expects long", where, avro_type_str(fs));
+                return inv_errstr(errstr, n, "%s: is %s, the codec expects long", where, avro_type_str(fs));
             {
                 const char *lt = json_string_value(json_object_get(jtype, "logicalType"));
                 bool is_time = lt && strcmp(lt, "timestamp-millis") == 0;
                 if (f->kind == FK_TIME && !is_time)
-                    return fail(errstr, n, "%s: the codec expects logicalType timestamp-millis", where);
+                    return inv_errstr(errstr, n, "%s: the codec expects logicalType timestamp-millis", where);
                 if (f->kind == FK_LONG && lt)
-                    return fail(errstr, n, "%s: has logicalType %s, the codec expects a plain long", where, lt);
+                    return inv_errstr(errstr, n, "%s: has logicalType %s, the codec expects a plain long", where, lt);
             }
             break;
         case FK_ENUM:
@@ -415,7 +405,7 @@ static int check_record(const char *msg, avro_schema_t rs, json_t *jrec, const r
             break;
         case FK_LINES:
             if (!is_avro_array(fs))
-                return fail(errstr, n, "%s: is %s, the codec expects an array", where, avro_type_str(fs));
+                return inv_errstr(errstr, n, "%s: is %s, the codec expects an array", where, avro_type_str(fs));
             if (check_record(msg, avro_schema_array_items(fs), json_object_get(jtype, "items"), f->items, errstr, n))
                 return -1;
             break;
@@ -426,19 +416,19 @@ static int check_record(const char *msg, avro_schema_t rs, json_t *jrec, const r
 
 int inv_schema_check(inv_msg_type_t t, const char *json, size_t len, char *errstr, size_t errstr_size) {
     if ((unsigned)t >= INV_MSG_COUNT)
-        return fail(errstr, errstr_size, "unknown message type %d", (int)t);
+        return inv_errstr(errstr, errstr_size, "unknown message type %d", (int)t);
     const char *msg = messages[t].name;
     avro_schema_t schema = NULL;
     if (!json || avro_schema_from_json_length(json, len, &schema))
-        return fail(errstr, errstr_size, "schema %s: not a valid Avro schema: %s", msg, avro_strerror());
+        return inv_errstr(errstr, errstr_size, "schema %s: not a valid Avro schema: %s", msg, avro_strerror());
     json_error_t jerr;
     json_t *root = json_loadb(json, len, 0, &jerr);
     int r = root ? check_record(msg, schema, root, &messages[t], errstr, errstr_size)
-                 : fail(errstr, errstr_size, "schema %s: not JSON: %s", msg, jerr.text);
+                 : inv_errstr(errstr, errstr_size, "schema %s: not JSON: %s", msg, jerr.text);
     if (r == 0 &&
         strcmp(avro_schema_namespace(schema) ? avro_schema_namespace(schema) : "", "com.inventory.events") != 0)
-        r = fail(errstr, errstr_size, "schema %s: namespace is %s, the codec expects com.inventory.events", msg,
-                 avro_schema_namespace(schema) ? avro_schema_namespace(schema) : "(none)");
+        r = inv_errstr(errstr, errstr_size, "schema %s: namespace is %s, the codec expects com.inventory.events", msg,
+                       avro_schema_namespace(schema) ? avro_schema_namespace(schema) : "(none)");
     json_decref(root);
     avro_schema_decref(schema);
     return r;
@@ -470,15 +460,15 @@ void inv_schema_resolver_static_init(inv_schema_resolver_t *r, const int32_t ids
 /* Every type needs its own id, and each id must lead back to its type. */
 static int check_resolver(const inv_schema_resolver_t *r, char *errstr, size_t n) {
     if (!r || !r->lookup_id || !r->id_for)
-        return fail(errstr, n, "no schema resolver");
+        return inv_errstr(errstr, n, "no schema resolver");
     for (int t = 0; t < INV_MSG_COUNT; t++) {
         int32_t id = r->id_for(r, (inv_msg_type_t)t);
         inv_msg_type_t back;
         if (id < 0)
-            return fail(errstr, n, "schema.id.%s: %" PRId32 " is negative", messages[t].name, id);
+            return inv_errstr(errstr, n, "schema.id.%s: %" PRId32 " is negative", messages[t].name, id);
         if (r->lookup_id(r, id, &back) || back != (inv_msg_type_t)t)
-            return fail(errstr, n, "schema.id.%s: %" PRId32 " is also the id of %s", messages[t].name, id,
-                        r->lookup_id(r, id, &back) ? "no type" : messages[back].name);
+            return inv_errstr(errstr, n, "schema.id.%s: %" PRId32 " is also the id of %s", messages[t].name, id,
+                              r->lookup_id(r, id, &back) ? "no type" : messages[back].name);
     }
     return 0;
 }
@@ -500,7 +490,7 @@ static int slots_open(avro_slot_t slots[INV_MSG_COUNT], char *errstr, size_t n) 
         if (avro_schema_from_json_length(json, len, &slots[t].schema) ||
             !(slots[t].iface = avro_generic_class_from_schema(slots[t].schema)) ||
             avro_generic_value_new(slots[t].iface, &slots[t].value))
-            return fail(errstr, n, "schema %s: %s", messages[t].name, avro_strerror());
+            return inv_errstr(errstr, n, "schema %s: %s", messages[t].name, avro_strerror());
         slots[t].has_value = true;
     }
     return 0;
@@ -544,7 +534,7 @@ inv_decoder_t *inv_decoder_new(const inv_schema_resolver_t *resolver, char *errs
         return NULL;
     inv_decoder_t *d = calloc(1, sizeof(*d));
     if (!d) {
-        fail(errstr, errstr_size, "out of memory");
+        inv_errstr(errstr, errstr_size, "out of memory");
         return NULL;
     }
     d->resolver = resolver;
@@ -553,7 +543,7 @@ inv_decoder_t *inv_decoder_new(const inv_schema_resolver_t *resolver, char *errs
         return NULL;
     }
     if (!(d->reader = avro_reader_memory("", 0))) {
-        fail(errstr, errstr_size, "out of memory");
+        inv_errstr(errstr, errstr_size, "out of memory");
         inv_decoder_destroy(d);
         return NULL;
     }
@@ -594,23 +584,23 @@ static inv_line_t *lines_alloc(inv_decoder_t *d, size_t count) {
 static int check_string(const field_desc_t *f, const path_t *p, const char *s, size_t len, char *errstr, size_t n) {
     char pb[300];
     if (len < f->min_len)
-        return fail(errstr, n, "%s: empty string, expected 1 to %zu bytes", field_path(pb, sizeof(pb), p, f->name),
-                    f->max_len);
+        return inv_errstr(errstr, n, "%s: empty string, expected 1 to %zu bytes",
+                          field_path(pb, sizeof(pb), p, f->name), f->max_len);
     if (len > f->max_len)
-        return fail(errstr, n, "%s: %zu bytes, expected at most %zu", field_path(pb, sizeof(pb), p, f->name), len,
-                    f->max_len);
+        return inv_errstr(errstr, n, "%s: %zu bytes, expected at most %zu", field_path(pb, sizeof(pb), p, f->name), len,
+                          f->max_len);
     if (!(f->rules & RULE_ID))
         return 0;
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0, c; i < len; i += c) {
         if (u[i] < 0x20 || u[i] == 0x7F)
-            return fail(errstr, n, "%s: control character U+%04X at byte %zu", field_path(pb, sizeof(pb), p, f->name),
-                        u[i], i);
+            return inv_errstr(errstr, n, "%s: control character U+%04X at byte %zu",
+                              field_path(pb, sizeof(pb), p, f->name), u[i], i);
         if (u[i] == INV_ROW_KEY_SEP && (f->rules & RULE_NO_SEP))
-            return fail(errstr, n, "%s: '%c' at byte %zu is not allowed", field_path(pb, sizeof(pb), p, f->name),
-                        INV_ROW_KEY_SEP, i);
+            return inv_errstr(errstr, n, "%s: '%c' at byte %zu is not allowed", field_path(pb, sizeof(pb), p, f->name),
+                              INV_ROW_KEY_SEP, i);
         if (!(c = inv_utf8_char(u + i, len - i)))
-            return fail(errstr, n, "%s: invalid UTF-8 at byte %zu", field_path(pb, sizeof(pb), p, f->name), i);
+            return inv_errstr(errstr, n, "%s: invalid UTF-8 at byte %zu", field_path(pb, sizeof(pb), p, f->name), i);
     }
     return 0;
 }
@@ -627,9 +617,9 @@ int inv_codec_check_id(const char *field, const char *s, size_t len, int no_sepa
 
 static int check_lines_count(size_t count, char *errstr, size_t n) {
     if (count == 0)
-        return fail(errstr, n, "lines: empty, expected 1 to %d lines", INV_CODEC_MAX_LINES);
+        return inv_errstr(errstr, n, "lines: empty, expected 1 to %d lines", INV_CODEC_MAX_LINES);
     if (count > INV_CODEC_MAX_LINES)
-        return fail(errstr, n, "lines: %zu lines, expected at most %d", count, INV_CODEC_MAX_LINES);
+        return inv_errstr(errstr, n, "lines: %zu lines, expected at most %d", count, INV_CODEC_MAX_LINES);
     return 0;
 }
 
@@ -680,22 +670,22 @@ static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj
             if (!v || !json_is_string(v)) {
                 fp = field_path(pb, sizeof(pb), p, f->name);
                 if (!v)
-                    return fail(errstr, n, "%s: missing, expected a string", fp);
-                return fail(errstr, n, "%s: expected a string%s, got %s", fp,
-                            f->kind == FK_OPT_STRING ? " or null" : "", json_got(gb, sizeof(gb), v));
+                    return inv_errstr(errstr, n, "%s: missing, expected a string", fp);
+                return inv_errstr(errstr, n, "%s: expected a string%s, got %s", fp,
+                                  f->kind == FK_OPT_STRING ? " or null" : "", json_got(gb, sizeof(gb), v));
             }
             if (check_string(f, p, json_string_value(v), json_string_length(v), errstr, n))
                 return -1;
             if (!(f->rules & RULE_ID) && memchr(json_string_value(v), '\0', json_string_length(v)))
-                return fail(errstr, n, "%s: contains a NUL byte", field_path(pb, sizeof(pb), p, f->name));
+                return inv_errstr(errstr, n, "%s: contains a NUL byte", field_path(pb, sizeof(pb), p, f->name));
             *FIELD(out, f->off, cstr_t) = json_string_value(v);
             break;
         case FK_LONG:
             if (!v || !json_is_integer(v)) {
                 fp = field_path(pb, sizeof(pb), p, f->name);
                 if (!v)
-                    return fail(errstr, n, "%s: missing, expected an integer", fp);
-                return fail(errstr, n, "%s: expected an integer, got %s", fp, json_got(gb, sizeof(gb), v));
+                    return inv_errstr(errstr, n, "%s: missing, expected an integer", fp);
+                return inv_errstr(errstr, n, "%s: expected an integer, got %s", fp, json_got(gb, sizeof(gb), v));
             }
             *FIELD(out, f->off, int64_t) = (int64_t)json_integer_value(v);
             break;
@@ -703,13 +693,14 @@ static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj
             if (!v || !json_is_string(v)) {
                 fp = field_path(pb, sizeof(pb), p, f->name);
                 if (!v)
-                    return fail(errstr, n, "%s: missing, expected an RFC 3339 time", fp);
-                return fail(errstr, n, "%s: expected an RFC 3339 time string, got %s", fp, json_got(gb, sizeof(gb), v));
+                    return inv_errstr(errstr, n, "%s: missing, expected an RFC 3339 time", fp);
+                return inv_errstr(errstr, n, "%s: expected an RFC 3339 time string, got %s", fp,
+                                  json_got(gb, sizeof(gb), v));
             }
             if (memchr(json_string_value(v), '\0', json_string_length(v)) ||
                 inv_time_parse_rfc3339(json_string_value(v), FIELD(out, f->off, int64_t)))
-                return fail(errstr, n, "%s: %s is not an RFC 3339 time", field_path(pb, sizeof(pb), p, f->name),
-                            quote(qb, sizeof(qb), json_string_value(v), json_string_length(v)));
+                return inv_errstr(errstr, n, "%s: %s is not an RFC 3339 time", field_path(pb, sizeof(pb), p, f->name),
+                                  quote(qb, sizeof(qb), json_string_value(v), json_string_length(v)));
             break;
         case FK_ENUM:
         case FK_OPT_ENUM:
@@ -719,30 +710,31 @@ static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj
             }
             fp = field_path(pb, sizeof(pb), p, f->name);
             if (!v)
-                return fail(errstr, n, "%s: missing, expected one of %s", fp, f->en->list);
+                return inv_errstr(errstr, n, "%s: missing, expected one of %s", fp, f->en->list);
             if (!json_is_string(v))
-                return fail(errstr, n, "%s: expected a string%s, got %s", fp, f->kind == FK_OPT_ENUM ? " or null" : "",
-                            json_got(gb, sizeof(gb), v));
+                return inv_errstr(errstr, n, "%s: expected a string%s, got %s", fp,
+                                  f->kind == FK_OPT_ENUM ? " or null" : "", json_got(gb, sizeof(gb), v));
             if (inv_enum_parse(f->en, json_string_value(v), json_string_length(v), FIELD(out, f->off, int)))
-                return fail(errstr, n, "%s: %s is not one of %s", fp,
-                            quote(qb, sizeof(qb), json_string_value(v), json_string_length(v)), f->en->list);
+                return inv_errstr(errstr, n, "%s: %s is not one of %s", fp,
+                                  quote(qb, sizeof(qb), json_string_value(v), json_string_length(v)), f->en->list);
             break;
         case FK_LINES: {
             if (!v)
-                return fail(errstr, n, "lines: missing, expected an array");
+                return inv_errstr(errstr, n, "lines: missing, expected an array");
             if (!json_is_array(v))
-                return fail(errstr, n, "lines: expected an array, got %s", json_got(gb, sizeof(gb), v));
+                return inv_errstr(errstr, n, "lines: expected an array, got %s", json_got(gb, sizeof(gb), v));
             size_t count = json_array_size(v);
             if (check_lines_count(count, errstr, n))
                 return -1;
             inv_line_t *lines = lines_alloc(d, count);
             if (!lines)
-                return fail(errstr, n, "out of memory");
+                return inv_errstr(errstr, n, "out of memory");
             for (size_t k = 0; k < count; k++) {
                 json_t *item = json_array_get(v, k);
                 path_t lp = {f->name, k};
                 if (!json_is_object(item))
-                    return fail(errstr, n, "lines[%zu]: expected an object, got %s", k, json_got(gb, sizeof(gb), item));
+                    return inv_errstr(errstr, n, "lines[%zu]: expected an object, got %s", k,
+                                      json_got(gb, sizeof(gb), item));
                 if (json_to_record(d, f->items, item, &lines[k], &lp, errstr, n))
                     return -1;
             }
@@ -823,10 +815,10 @@ static int decode_json(inv_decoder_t *d, inv_msg_type_t type, const char *buf, s
     d->json_root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!d->json_root) {
         sanitize(jerr.text);
-        return fail(errstr, n, "not JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
+        return inv_errstr(errstr, n, "not JSON: %s at line %d column %d", jerr.text, jerr.line, jerr.column);
     }
     if (!json_is_object(d->json_root))
-        return fail(errstr, n, "expected a JSON object, got %s", json_type_str(d->json_root));
+        return inv_errstr(errstr, n, "expected a JSON object, got %s", json_type_str(d->json_root));
     return json_to_record(d, &messages[type], d->json_root, out, NULL, errstr, n);
 }
 
@@ -874,7 +866,7 @@ static int walk_fail(walk_t *w, const char *fmt, ...) {
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     walk_path(w, pb, sizeof(pb));
-    return fail(w->errstr, w->errstr_size, "%s%s%s", pb, pb[0] ? ": " : "", msg);
+    return inv_errstr(w->errstr, w->errstr_size, "%s%s%s", pb, pb[0] ? ": " : "", msg);
 }
 
 static int walk_varint(walk_t *w, int64_t *out) {
@@ -1062,15 +1054,15 @@ static int avro_str(const field_desc_t *f, const path_t *p, avro_value_t *v, con
     const char *s;
     size_t size;
     if (avro_value_get_string(v, &s, &size))
-        return fail(errstr, n, "%s: %s", field_path(pb, sizeof(pb), p, f->name), avro_strerror());
+        return inv_errstr(errstr, n, "%s: %s", field_path(pb, sizeof(pb), p, f->name), avro_strerror());
     size_t len = size ? size - 1 : 0;
     if (!(f->rules & RULE_ID) && memchr(s, '\0', len)) /* an identifier's are control characters */
-        return fail(errstr, n, "%s: contains a NUL byte", field_path(pb, sizeof(pb), p, f->name));
+        return inv_errstr(errstr, n, "%s: contains a NUL byte", field_path(pb, sizeof(pb), p, f->name));
     if (check_string(f, p, s, len, errstr, n))
         return -1;
     size_t ok = utf8_valid_prefix((const unsigned char *)s, len);
     if (ok != len)
-        return fail(errstr, n, "%s: invalid UTF-8 at byte %zu", field_path(pb, sizeof(pb), p, f->name), ok);
+        return inv_errstr(errstr, n, "%s: invalid UTF-8 at byte %zu", field_path(pb, sizeof(pb), p, f->name), ok);
     *out = s;
     return 0;
 }
@@ -1078,8 +1070,8 @@ static int avro_str(const field_desc_t *f, const path_t *p, avro_value_t *v, con
 static int avro_time_check(const field_desc_t *f, const path_t *p, int64_t ms, char *errstr, size_t n) {
     char pb[300];
     if (ms < TIME_MIN_MS || ms > TIME_MAX_MS)
-        return fail(errstr, n, "%s: %" PRId64 " ms is outside the years 0000 to 9999",
-                    field_path(pb, sizeof(pb), p, f->name), ms);
+        return inv_errstr(errstr, n, "%s: %" PRId64 " ms is outside the years 0000 to 9999",
+                          field_path(pb, sizeof(pb), p, f->name), ms);
     return 0;
 }
 
@@ -1090,11 +1082,11 @@ static int avro_to_record(inv_decoder_t *d, const record_desc_t *rd, avro_value_
         avro_value_t v, branch;
         int disc = 0, idx = 0;
         if (avro_value_get_by_index(rec, i, &v, NULL))
-            return fail(errstr, n, "Avro: %s", avro_strerror());
+            return inv_errstr(errstr, n, "Avro: %s", avro_strerror());
         switch (f->kind) {
         case FK_OPT_STRING:
             if (avro_value_get_discriminant(&v, &disc) || avro_value_get_current_branch(&v, &branch))
-                return fail(errstr, n, "Avro: %s", avro_strerror());
+                return inv_errstr(errstr, n, "Avro: %s", avro_strerror());
             if (disc == 0) {
                 *FIELD(out, f->off, cstr_t) = NULL;
                 break;
@@ -1114,7 +1106,7 @@ static int avro_to_record(inv_decoder_t *d, const record_desc_t *rd, avro_value_
             break;
         case FK_OPT_ENUM:
             if (avro_value_get_discriminant(&v, &disc) || avro_value_get_current_branch(&v, &branch))
-                return fail(errstr, n, "Avro: %s", avro_strerror());
+                return inv_errstr(errstr, n, "Avro: %s", avro_strerror());
             if (disc == 0) {
                 *FIELD(out, f->off, int) = 0;
                 break;
@@ -1132,12 +1124,12 @@ static int avro_to_record(inv_decoder_t *d, const record_desc_t *rd, avro_value_
                 return -1;
             inv_line_t *lines = lines_alloc(d, count);
             if (!lines)
-                return fail(errstr, n, "out of memory");
+                return inv_errstr(errstr, n, "out of memory");
             for (size_t k = 0; k < count; k++) {
                 avro_value_t item;
                 path_t lp = {f->name, k};
                 if (avro_value_get_by_index(&v, k, &item, NULL))
-                    return fail(errstr, n, "Avro: %s", avro_strerror());
+                    return inv_errstr(errstr, n, "Avro: %s", avro_strerror());
                 if (avro_to_record(d, f->items, &item, &lines[k], &lp, errstr, n))
                     return -1;
             }
@@ -1153,23 +1145,24 @@ static int avro_to_record(inv_decoder_t *d, const record_desc_t *rd, avro_value_
 static int decode_avro(inv_decoder_t *d, inv_msg_type_t type, const unsigned char *buf, size_t len, void *out,
                        char *errstr, size_t n) {
     if (len < 5)
-        return fail(errstr, n, "truncated Avro header: %zu bytes, expected at least 5", len);
+        return inv_errstr(errstr, n, "truncated Avro header: %zu bytes, expected at least 5", len);
     int32_t id = (int32_t)((uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 | buf[4]);
     inv_msg_type_t got;
     if (d->resolver->lookup_id(d->resolver, id, &got))
-        return fail(errstr, n, "unknown schema id %" PRId32, id);
+        return inv_errstr(errstr, n, "unknown schema id %" PRId32, id);
     if (got != type)
-        return fail(errstr, n, "schema id %" PRId32 " is %s, expected %s", id, messages[got].name, messages[type].name);
+        return inv_errstr(errstr, n, "schema id %" PRId32 " is %s, expected %s", id, messages[got].name,
+                          messages[type].name);
     avro_slot_t *slot = &d->slots[type];
     walk_t w = {
         .p = buf + 5, .len = len - 5, .base = 5, .max_items = INV_CODEC_MAX_LINES, .errstr = errstr, .errstr_size = n};
     if (walk_value(&w, slot->schema))
         return -1;
     if (w.pos != w.len)
-        return fail(errstr, n, "%zu trailing bytes after the Avro record at byte %zu", w.len - w.pos, 5 + w.pos);
+        return inv_errstr(errstr, n, "%zu trailing bytes after the Avro record at byte %zu", w.len - w.pos, 5 + w.pos);
     avro_reader_memory_set_source(d->reader, (const char *)buf + 5, (int64_t)(len - 5));
     if (avro_value_read(d->reader, &slot->value))
-        return fail(errstr, n, "Avro body: %s", avro_strerror());
+        return inv_errstr(errstr, n, "Avro body: %s", avro_strerror());
     return avro_to_record(d, &messages[type], &slot->value, out, NULL, errstr, n);
 }
 
@@ -1181,15 +1174,15 @@ static int check_quantity(const char *field, const path_t *p, int64_t q, int rul
     switch (rule) {
     case INV_MOVE_ADJUSTMENT:
         if (q == 0)
-            return fail(errstr, n, "%s: 0 is not allowed, an adjustment must be non-zero", fp);
+            return inv_errstr(errstr, n, "%s: 0 is not allowed, an adjustment must be non-zero", fp);
         return 0;
     case INV_MOVE_COUNT:
         if (q < 0)
-            return fail(errstr, n, "%s: %" PRId64 " is negative, a count must be 0 or more", fp, q);
+            return inv_errstr(errstr, n, "%s: %" PRId64 " is negative, a count must be 0 or more", fp, q);
         return 0;
     default:
         if (q <= 0)
-            return fail(errstr, n, "%s: %" PRId64 " is not positive", fp, q);
+            return inv_errstr(errstr, n, "%s: %" PRId64 " is not positive", fp, q);
         return 0;
     }
 }
@@ -1212,10 +1205,10 @@ static int validate_movement(const inv_movement_t *m, char *errstr, size_t n) {
     bool restock = m->type == INV_MOVE_RECEIPT || m->type == INV_MOVE_ADJUSTMENT || m->type == INV_MOVE_COUNT;
     const char *type = inv_movement_type_to_string(m->type);
     if (!restock && m->channel == INV_CHANNEL_NONE)
-        return fail(errstr, n, "channel: null, a %s movement needs one of %s", type, inv_channel_enum.list);
+        return inv_errstr(errstr, n, "channel: null, a %s movement needs one of %s", type, inv_channel_enum.list);
     if (restock && m->channel != INV_CHANNEL_NONE)
-        return fail(errstr, n, "channel: \"%s\", a %s movement has none (null)", inv_channel_to_string(m->channel),
-                    type);
+        return inv_errstr(errstr, n, "channel: \"%s\", a %s movement has none (null)",
+                          inv_channel_to_string(m->channel), type);
     return check_quantity("quantity", NULL, m->quantity, (int)m->type, errstr, n);
 }
 
@@ -1228,10 +1221,10 @@ static int validate_policy(const inv_policy_t *p, char *errstr, size_t n) {
              {"safety_stock", p->safety_stock}};
     for (size_t i = 0; i < 3; i++) {
         if (f[i].v < 0)
-            return fail(errstr, n, "%s: %" PRId64 " is negative", f[i].name, f[i].v);
+            return inv_errstr(errstr, n, "%s: %" PRId64 " is negative", f[i].name, f[i].v);
         if (f[i].v > INV_CODEC_MAX_POLICY_QUANTITY)
-            return fail(errstr, n, "%s: %" PRId64 ", expected at most %" PRId64, f[i].name, f[i].v,
-                        (int64_t)INV_CODEC_MAX_POLICY_QUANTITY);
+            return inv_errstr(errstr, n, "%s: %" PRId64 ", expected at most %" PRId64, f[i].name, f[i].v,
+                              (int64_t)INV_CODEC_MAX_POLICY_QUANTITY);
     }
     return 0;
 }
@@ -1242,9 +1235,9 @@ static int decode(inv_decoder_t *d, inv_msg_type_t type, const void *buf, size_t
     d->json_root = NULL;
     memset(out, 0, messages[type].size);
     if (!buf || len == 0)
-        return fail(errstr, n, "empty message");
+        return inv_errstr(errstr, n, "empty message");
     if (len > INV_CODEC_MAX_MESSAGE)
-        return fail(errstr, n, "message of %zu bytes exceeds the limit of %d bytes", len, INV_CODEC_MAX_MESSAGE);
+        return inv_errstr(errstr, n, "message of %zu bytes exceeds the limit of %d bytes", len, INV_CODEC_MAX_MESSAGE);
     const unsigned char *p = buf;
     if (p[0] == 0)
         return decode_avro(d, type, p, len, out, errstr, n);
@@ -1257,7 +1250,7 @@ static int decode(inv_decoder_t *d, inv_msg_type_t type, const void *buf, size_t
             return 0;
         memset(out, 0, messages[type].size); /* jansson starts from the same zeroed struct */
         if (d->json_path == INV_JSON_PATH_FAST_ONLY)
-            return fail(errstr, n, "not taken by the JSON fast path");
+            return inv_errstr(errstr, n, "not taken by the JSON fast path");
     }
     return decode_json(d, type, (const char *)p, len, out, errstr, n);
 }
@@ -1274,7 +1267,7 @@ void inv_decoder_set_json_path(inv_decoder_t *d, inv_json_path_t path) { d->json
 int inv_decoder_decode_event(inv_decoder_t *d, inv_event_kind_t kind, const void *buf, size_t len, inv_event_t *out,
                              char *errstr, size_t errstr_size) {
     if ((unsigned)kind > INV_EVENT_RESTOCK)
-        return decoded(fail(errstr, errstr_size, "unknown event kind %d", (int)kind), out, sizeof(*out));
+        return decoded(inv_errstr(errstr, errstr_size, "unknown event kind %d", (int)kind), out, sizeof(*out));
     inv_msg_type_t type = kind == INV_EVENT_SALE     ? INV_MSG_SALE_EVENT
                           : kind == INV_EVENT_RETURN ? INV_MSG_RETURN_EVENT
                                                      : INV_MSG_RESTOCK_EVENT;
@@ -1324,14 +1317,14 @@ struct inv_encoder_s {
 inv_encoder_t *inv_encoder_new(inv_format_t format, const inv_schema_resolver_t *resolver, char *errstr,
                                size_t errstr_size) {
     if (format != INV_FORMAT_JSON && format != INV_FORMAT_AVRO) {
-        fail(errstr, errstr_size, "unknown output format %d", (int)format);
+        inv_errstr(errstr, errstr_size, "unknown output format %d", (int)format);
         return NULL;
     }
     if (format == INV_FORMAT_AVRO && check_resolver(resolver, errstr, errstr_size))
         return NULL;
     inv_encoder_t *e = calloc(1, sizeof(*e));
     if (!e) {
-        fail(errstr, errstr_size, "out of memory");
+        inv_errstr(errstr, errstr_size, "out of memory");
         return NULL;
     }
     e->format = format;
@@ -1343,7 +1336,7 @@ inv_encoder_t *inv_encoder_new(inv_format_t format, const inv_schema_resolver_t 
         return NULL;
     }
     if (!(e->writer = avro_writer_memory("", 0))) {
-        fail(errstr, errstr_size, "out of memory");
+        inv_errstr(errstr, errstr_size, "out of memory");
         inv_encoder_destroy(e);
         return NULL;
     }
@@ -1365,11 +1358,11 @@ static int enc_check_string(const field_desc_t *f, const path_t *p, const char *
                             size_t n) {
     char pb[300];
     if (!s)
-        return fail(errstr, n, "%s: NULL, expected a string", field_path(pb, sizeof(pb), p, f->name));
+        return inv_errstr(errstr, n, "%s: NULL, expected a string", field_path(pb, sizeof(pb), p, f->name));
     size_t len = strlen(s);
     size_t ok = utf8_valid_prefix((const unsigned char *)s, len);
     if (ok != len)
-        return fail(errstr, n, "%s: invalid UTF-8 at byte %zu", field_path(pb, sizeof(pb), p, f->name), ok);
+        return inv_errstr(errstr, n, "%s: invalid UTF-8 at byte %zu", field_path(pb, sizeof(pb), p, f->name), ok);
     *len_out = len;
     return 0;
 }
@@ -1378,14 +1371,14 @@ static int enc_check_enum(const field_desc_t *f, const path_t *p, int v, int *in
     char pb[300];
     *index = inv_enum_index(f->en, v);
     if (*index < 0)
-        return fail(errstr, n, "%s: enum value %d is not a %s (%s)", field_path(pb, sizeof(pb), p, f->name), v,
-                    f->en->what, f->en->list);
+        return inv_errstr(errstr, n, "%s: enum value %d is not a %s (%s)", field_path(pb, sizeof(pb), p, f->name), v,
+                          f->en->what, f->en->list);
     return 0;
 }
 
 static int enc_check_lines(const field_desc_t *f, const void *in, char *errstr, size_t n) {
     if (*CFIELD(in, f->off2, size_t) && !*CFIELD(in, f->off, lines_ptr_t))
-        return fail(errstr, n, "lines: NULL with line_count %zu", *CFIELD(in, f->off2, size_t));
+        return inv_errstr(errstr, n, "lines: NULL with line_count %zu", *CFIELD(in, f->off2, size_t));
     return 0;
 }
 
@@ -1450,7 +1443,7 @@ static int json_from_record(const record_desc_t *rd, const void *in, inv_buf_t *
         size_t nlen = strlen(f->name);
         /* separator, quoted name, colon, and the longest scalar (a time) */
         if (inv_buf_reserve(b, nlen + 4 + 32))
-            return fail(errstr, n, "out of memory");
+            return inv_errstr(errstr, n, "out of memory");
         b->data[b->len++] = i ? ',' : '{';
         b->data[b->len++] = '"';
         put(b, f->name, nlen);
@@ -1467,15 +1460,15 @@ static int json_from_record(const record_desc_t *rd, const void *in, inv_buf_t *
             if (enc_check_string(f, p, s, &len, errstr, n))
                 return -1;
             if (put_json_string(b, s, len))
-                return fail(errstr, n, "out of memory");
+                return inv_errstr(errstr, n, "out of memory");
             break;
         }
         case FK_LONG: put_int64(b, *CFIELD(in, f->off, int64_t)); break;
         case FK_TIME: {
             int64_t ms = *CFIELD(in, f->off, int64_t);
             if (ms < TIME_MIN_MS || ms > TIME_MAX_MS)
-                return fail(errstr, n, "%s: %" PRId64 " ms is outside the years 0000 to 9999",
-                            field_path(pb, sizeof(pb), p, f->name), ms);
+                return inv_errstr(errstr, n, "%s: %" PRId64 " ms is outside the years 0000 to 9999",
+                                  field_path(pb, sizeof(pb), p, f->name), ms);
             char t[32];
             inv_time_format_rfc3339(ms, t);
             b->data[b->len++] = '"';
@@ -1508,21 +1501,21 @@ static int json_from_record(const record_desc_t *rd, const void *in, inv_buf_t *
                 path_t lp = {f->name, k};
                 if (k) {
                     if (inv_buf_reserve(b, 1))
-                        return fail(errstr, n, "out of memory");
+                        return inv_errstr(errstr, n, "out of memory");
                     b->data[b->len++] = ',';
                 }
                 if (json_from_record(f->items, &lines[k], b, &lp, errstr, n))
                     return -1;
             }
             if (inv_buf_reserve(b, 2))
-                return fail(errstr, n, "out of memory");
+                return inv_errstr(errstr, n, "out of memory");
             b->data[b->len++] = ']';
             break;
         }
         }
     }
     if (inv_buf_reserve(b, 2))
-        return fail(errstr, n, "out of memory");
+        return inv_errstr(errstr, n, "out of memory");
     b->data[b->len++] = '}';
     return 0;
 }
@@ -1539,7 +1532,7 @@ static int avro_from_record(const record_desc_t *rd, const void *in, avro_value_
         int rc = 0, idx;
         size_t len;
         if (avro_value_get_by_index(rec, i, &v, NULL))
-            return fail(errstr, n, "Avro: %s", avro_strerror());
+            return inv_errstr(errstr, n, "Avro: %s", avro_strerror());
         switch (f->kind) {
         case FK_OPT_STRING:
             if (!*CFIELD(in, f->off, cstr_t)) {
@@ -1547,7 +1540,7 @@ static int avro_from_record(const record_desc_t *rd, const void *in, avro_value_
                 break;
             }
             if (avro_value_set_branch(&v, 1, &branch))
-                return fail(errstr, n, "Avro: %s", avro_strerror());
+                return inv_errstr(errstr, n, "Avro: %s", avro_strerror());
             v = branch;
             /* fall through */
         case FK_STRING: {
@@ -1562,8 +1555,8 @@ static int avro_from_record(const record_desc_t *rd, const void *in, avro_value_
             int64_t x = *CFIELD(in, f->off, int64_t);
             char pb[300];
             if (f->kind == FK_TIME && (x < TIME_MIN_MS || x > TIME_MAX_MS))
-                return fail(errstr, n, "%s: %" PRId64 " ms is outside the years 0000 to 9999",
-                            field_path(pb, sizeof(pb), p, f->name), x);
+                return inv_errstr(errstr, n, "%s: %" PRId64 " ms is outside the years 0000 to 9999",
+                                  field_path(pb, sizeof(pb), p, f->name), x);
             rc = avro_value_set_long(&v, x);
             break;
         }
@@ -1573,7 +1566,7 @@ static int avro_from_record(const record_desc_t *rd, const void *in, avro_value_
                 break;
             }
             if (avro_value_set_branch(&v, 1, &branch))
-                return fail(errstr, n, "Avro: %s", avro_strerror());
+                return inv_errstr(errstr, n, "Avro: %s", avro_strerror());
             v = branch;
             /* fall through */
         case FK_ENUM:
@@ -1591,7 +1584,7 @@ static int avro_from_record(const record_desc_t *rd, const void *in, avro_value_
                 avro_value_t item;
                 path_t lp = {f->name, k};
                 if (avro_value_append(&v, &item, NULL))
-                    return fail(errstr, n, "Avro: %s", avro_strerror());
+                    return inv_errstr(errstr, n, "Avro: %s", avro_strerror());
                 if (avro_from_record(f->items, &lines[k], &item, &lp, errstr, n))
                     return -1;
             }
@@ -1599,7 +1592,7 @@ static int avro_from_record(const record_desc_t *rd, const void *in, avro_value_
         }
         }
         if (rc)
-            return fail(errstr, n, "Avro: %s", avro_strerror());
+            return inv_errstr(errstr, n, "Avro: %s", avro_strerror());
     }
     return 0;
 }
@@ -1607,7 +1600,7 @@ static int avro_from_record(const record_desc_t *rd, const void *in, avro_value_
 static int encode(inv_encoder_t *e, inv_msg_type_t type, const void *in, inv_buf_t *out, char *errstr, size_t n) {
     out->len = 0;
     if (!in)
-        return fail(errstr, n, "nothing to encode");
+        return inv_errstr(errstr, n, "nothing to encode");
     if (e->format == INV_FORMAT_JSON) {
         if (json_from_record(&messages[type], in, out, NULL, errstr, n)) {
             out->len = 0;
@@ -1620,7 +1613,7 @@ static int encode(inv_encoder_t *e, inv_msg_type_t type, const void *in, inv_buf
         return -1;
     /* Write straight into out; measure and retry only when it does not fit. */
     if (out->cap < 256 && inv_buf_reserve(out, 256))
-        return fail(errstr, n, "out of memory");
+        return inv_errstr(errstr, n, "out of memory");
     for (int attempt = 0; attempt < 2; attempt++) {
         avro_writer_memory_set_dest(e->writer, out->data + 5, (int64_t)(out->cap - 5));
         if (avro_value_write(e->writer, rec) == 0) {
@@ -1638,14 +1631,14 @@ static int encode(inv_encoder_t *e, inv_msg_type_t type, const void *in, inv_buf
             break;
     }
     out->len = 0;
-    return fail(errstr, n, "Avro: cannot write %s: %s", messages[type].name, avro_strerror());
+    return inv_errstr(errstr, n, "Avro: cannot write %s: %s", messages[type].name, avro_strerror());
 }
 
 int inv_encoder_encode_event(inv_encoder_t *e, const inv_event_t *ev, inv_buf_t *out, char *errstr,
                              size_t errstr_size) {
     if (ev && (unsigned)ev->kind > INV_EVENT_RESTOCK) {
         out->len = 0;
-        return fail(errstr, errstr_size, "kind: %d is not a sale, return or restock", (int)ev->kind);
+        return inv_errstr(errstr, errstr_size, "kind: %d is not a sale, return or restock", (int)ev->kind);
     }
     inv_msg_type_t type = !ev || ev->kind == INV_EVENT_SALE ? INV_MSG_SALE_EVENT
                           : ev->kind == INV_EVENT_RETURN    ? INV_MSG_RETURN_EVENT

@@ -43,16 +43,6 @@ struct inv_http_s {
     char start_msg[256];
 };
 
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) {
-    if (!errstr || !errstr_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- responses ---- */
 
 /* Room for extra more bytes and a NUL. */
@@ -292,7 +282,7 @@ static int split_addr(const char *s, char *host, size_t host_size, char *port, s
 static int listen_on(const char *addr_port, int backlog, int *family, char *errstr, size_t errstr_size) {
     char host[256], port[8];
     if (split_addr(addr_port, host, sizeof(host), port, sizeof(port)) != 0) {
-        set_err(errstr, errstr_size, "http.listen: \"%s\" is not ADDR:PORT", addr_port ? addr_port : "(null)");
+        inv_errstr(errstr, errstr_size, "http.listen: \"%s\" is not ADDR:PORT", addr_port ? addr_port : "(null)");
         return -1;
     }
     struct addrinfo hints = {
@@ -310,8 +300,8 @@ static int listen_on(const char *addr_port, int backlog, int *family, char *errs
         gai = getaddrinfo(host, port, &hints, &res);
     }
     if (gai != 0) {
-        set_err(errstr, errstr_size, "http.listen: cannot resolve \"%s\" in \"%s\": %s", host, addr_port,
-                gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+        inv_errstr(errstr, errstr_size, "http.listen: cannot resolve \"%s\" in \"%s\": %s", host, addr_port,
+                   gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
         return -1;
     }
     int fd = -1, err = 0;
@@ -334,7 +324,7 @@ static int listen_on(const char *addr_port, int backlog, int *family, char *errs
     }
     freeaddrinfo(res);
     if (fd < 0)
-        set_err(errstr, errstr_size, "http.listen: cannot listen on \"%s\": %s", addr_port, strerror(err));
+        inv_errstr(errstr, errstr_size, "http.listen: cannot listen on \"%s\": %s", addr_port, strerror(err));
     return fd;
 }
 
@@ -416,14 +406,14 @@ inv_http_t *inv_http_start_conf(const char *addr_port, const inv_http_route_t *r
                               ? "match must be INV_HTTP_EXACT or INV_HTTP_PREFIX"
                               : NULL;
         if (why) {
-            set_err(errstr, errstr_size, "http: route %zu (\"%s\"): %s", n, r->path, why);
+            inv_errstr(errstr, errstr_size, "http: route %zu (\"%s\"): %s", n, r->path, why);
             return NULL;
         }
     }
     inv_http_t *srv = calloc(1, sizeof(*srv));
     if (!srv || (n && !(srv->routes = calloc(n, sizeof(*srv->routes))))) {
         free(srv);
-        set_err(errstr, errstr_size, "http: out of memory");
+        inv_errstr(errstr, errstr_size, "http: out of memory");
         return NULL;
     }
     pthread_mutex_init(&srv->log_lock, NULL);
@@ -432,7 +422,7 @@ inv_http_t *inv_http_start_conf(const char *addr_port, const inv_http_route_t *r
         struct route *r = &srv->routes[srv->n_routes];
         if (!(r->path = strdup(routes[srv->n_routes].path))) {
             server_free(srv);
-            set_err(errstr, errstr_size, "http: out of memory");
+            inv_errstr(errstr, errstr_size, "http: out of memory");
             return NULL;
         }
         r->len = strlen(r->path);
@@ -489,8 +479,8 @@ inv_http_t *inv_http_start_conf(const char *addr_port, const inv_http_route_t *r
         struct stat now;
         if (fstat(fd, &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
             close(fd);
-        set_err(errstr, errstr_size, "http: cannot start the server on \"%s\": %s", addr_port,
-                srv->start_msg[0] ? srv->start_msg : "libmicrohttpd gave no reason");
+        inv_errstr(errstr, errstr_size, "http: cannot start the server on \"%s\": %s", addr_port,
+                   srv->start_msg[0] ? srv->start_msg : "libmicrohttpd gave no reason");
         server_free(srv);
         return NULL;
     }

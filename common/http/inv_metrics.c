@@ -1,5 +1,6 @@
 #include "inv_metrics.h"
 #include "inv_buf.h"
+#include "inv_log.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -158,16 +159,6 @@ static void format_double(char *out, size_t size, double v) {
     }
 }
 
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...) {
-    if (!errstr || !errstr_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
-
 /* Validates labels and renders them as the text between the braces. */
 static int build_labels(const char *name, const char *const *labels, fam_type_t type, char **out, char *errstr,
                         size_t errstr_size) {
@@ -177,21 +168,22 @@ static int build_labels(const char *name, const char *const *labels, fam_type_t 
     for (size_t i = 0; labels && labels[i]; i += 2) {
         const char *ln = labels[i], *lv = labels[i + 1];
         if (!valid_name(ln, 0) || strncmp(ln, "__", 2) == 0) {
-            set_err(errstr, errstr_size,
-                    "metrics: %s: \"%s\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, no leading __)", name, ln);
+            inv_errstr(errstr, errstr_size,
+                       "metrics: %s: \"%s\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, no leading __)", name,
+                       ln);
             goto invalid;
         }
         if (type == FAM_HISTOGRAM && strcmp(ln, "le") == 0) {
-            set_err(errstr, errstr_size, "metrics: %s: label name \"le\" is reserved for histogram buckets", name);
+            inv_errstr(errstr, errstr_size, "metrics: %s: label name \"le\" is reserved for histogram buckets", name);
             goto invalid;
         }
         if (!lv) {
-            set_err(errstr, errstr_size, "metrics: %s: label \"%s\" has no value", name, ln);
+            inv_errstr(errstr, errstr_size, "metrics: %s: label \"%s\" has no value", name, ln);
             goto invalid;
         }
         for (size_t j = 0; j < i; j += 2) {
             if (strcmp(labels[j], ln) == 0) {
-                set_err(errstr, errstr_size, "metrics: %s: label \"%s\" is given twice", name, ln);
+                inv_errstr(errstr, errstr_size, "metrics: %s: label \"%s\" is given twice", name, ln);
                 goto invalid;
             }
         }
@@ -297,20 +289,20 @@ static int series_register(inv_metrics_t *m, const char *name, const char *help,
                            size_t errstr_size) {
     *out = NULL;
     if (!valid_name(name, 1)) {
-        set_err(errstr, errstr_size, "metrics: \"%s\" is not a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)",
-                name ? name : "(null)");
+        inv_errstr(errstr, errstr_size, "metrics: \"%s\" is not a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)",
+                   name ? name : "(null)");
         return EINVAL;
     }
     if (type == FAM_HISTOGRAM) {
         if (!bounds || n == 0) {
-            set_err(errstr, errstr_size, "metrics: %s: a histogram needs at least one bucket bound", name);
+            inv_errstr(errstr, errstr_size, "metrics: %s: a histogram needs at least one bucket bound", name);
             return EINVAL;
         }
         for (size_t i = 0; i < n; i++) {
             if (!isfinite(bounds[i]) || (i > 0 && !(bounds[i] > bounds[i - 1]))) {
-                set_err(errstr, errstr_size,
-                        "metrics: %s: bucket bounds must be finite and strictly increasing (bound %zu is %g)", name, i,
-                        bounds[i]);
+                inv_errstr(errstr, errstr_size,
+                           "metrics: %s: bucket bounds must be finite and strictly increasing (bound %zu is %g)", name,
+                           i, bounds[i]);
                 return EINVAL;
             }
         }
@@ -325,13 +317,13 @@ static int series_register(inv_metrics_t *m, const char *name, const char *help,
     while (f && strcmp(f->name, name) != 0)
         f = f->next;
     if (f && f->type != type) {
-        set_err(errstr, errstr_size, "metrics: %s: already registered as a %s, not a %s", name, fam_type_names[f->type],
-                fam_type_names[type]);
+        inv_errstr(errstr, errstr_size, "metrics: %s: already registered as a %s, not a %s", name,
+                   fam_type_names[f->type], fam_type_names[type]);
         rc = EINVAL;
         goto out;
     }
     if (f && type == FAM_HISTOGRAM && (f->n_bounds != n || memcmp(f->bounds, bounds, n * sizeof(*bounds)) != 0)) {
-        set_err(errstr, errstr_size, "metrics: %s: bucket bounds differ from the family's first registration", name);
+        inv_errstr(errstr, errstr_size, "metrics: %s: bucket bounds differ from the family's first registration", name);
         rc = EINVAL;
         goto out;
     }

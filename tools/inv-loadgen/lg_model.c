@@ -126,17 +126,6 @@ struct lg_model_s {
     lg_stats_t stats;
 };
 
-static int fail(char *errstr, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *errstr, size_t n, const char *fmt, ...) {
-    if (errstr && n) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, n, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* ------------------------------------------------------------ small buffers */
 
 static void buf_reserve(inv_buf_t *b, size_t extra) {
@@ -223,18 +212,18 @@ const char *lg_model_location_name(size_t n, size_t i, char *buf, size_t buf_siz
 
 static int ratio_ok(const char *name, double v, char *errstr, size_t n) {
     if (!(v >= 0 && v <= 1))
-        return fail(errstr, n, "%s: %g is not a ratio in [0, 1]", name, v);
+        return inv_errstr(errstr, n, "%s: %g is not a ratio in [0, 1]", name, v);
     return 0;
 }
 
 int lg_model_conf_check(const lg_model_conf_t *c, char *errstr, size_t n) {
     if (c->locations < 1 || c->locations > LG_MAX_LOCATIONS)
-        return fail(errstr, n, "--locations: %zu is out of range [1, %d]", c->locations, LG_MAX_LOCATIONS);
+        return inv_errstr(errstr, n, "--locations: %zu is out of range [1, %d]", c->locations, LG_MAX_LOCATIONS);
     if (c->skus < 1 || c->skus > LG_MAX_SKUS)
-        return fail(errstr, n, "--skus: %zu is out of range [1, %d]", c->skus, LG_MAX_SKUS);
+        return inv_errstr(errstr, n, "--skus: %zu is out of range [1, %d]", c->skus, LG_MAX_SKUS);
     if (c->skus * c->locations > LG_MAX_PAIRS)
-        return fail(errstr, n, "--skus x --locations: %zu x %zu is more than %d (sku, location) pairs", c->skus,
-                    c->locations, LG_MAX_PAIRS);
+        return inv_errstr(errstr, n, "--skus x --locations: %zu x %zu is more than %d (sku, location) pairs", c->skus,
+                          c->locations, LG_MAX_PAIRS);
     if (ratio_ok("--returns-ratio", c->returns_ratio, errstr, n) ||
         ratio_ok("--receipts-ratio", c->receipts_ratio, errstr, n) ||
         ratio_ok("--adjustments-ratio", c->adjustments_ratio, errstr, n) ||
@@ -243,15 +232,15 @@ int lg_model_conf_check(const lg_model_conf_t *c, char *errstr, size_t n) {
         ratio_ok("--malformed", c->malformed_ratio, errstr, n))
         return -1;
     if (c->returns_ratio + c->receipts_ratio + c->adjustments_ratio + c->counts_ratio > 1 + 1e-9)
-        return fail(
+        return inv_errstr(
             errstr, n,
             "--returns-ratio, --receipts-ratio, --adjustments-ratio and --counts-ratio add up to %g, more than 1",
             c->returns_ratio + c->receipts_ratio + c->adjustments_ratio + c->counts_ratio);
     if (c->duplicates_ratio + c->malformed_ratio > 1 + 1e-9)
-        return fail(errstr, n, "--duplicates and --malformed add up to %g, more than 1",
-                    c->duplicates_ratio + c->malformed_ratio);
+        return inv_errstr(errstr, n, "--duplicates and --malformed add up to %g, more than 1",
+                          c->duplicates_ratio + c->malformed_ratio);
     if (c->opening_stock < 0 || c->opening_stock > INT64_C(1000000000))
-        return fail(errstr, n, "--opening-stock: %" PRId64 " is out of range [0, 1000000000]", c->opening_stock);
+        return inv_errstr(errstr, n, "--opening-stock: %" PRId64 " is out of range [0, 1000000000]", c->opening_stock);
     return 0;
 }
 
@@ -260,7 +249,7 @@ lg_model_t *lg_model_new(const lg_model_conf_t *conf, char *errstr, size_t errst
         return NULL;
     lg_model_t *m = calloc(1, sizeof(*m));
     if (!m) {
-        fail(errstr, errstr_size, "out of memory");
+        inv_errstr(errstr, errstr_size, "out of memory");
         return NULL;
     }
     m->conf = *conf;
@@ -285,7 +274,7 @@ lg_model_t *lg_model_new(const lg_model_conf_t *conf, char *errstr, size_t errst
     m->sales = calloc(SALES_KEEP, sizeof(*m->sales));
     m->sent = calloc(SENT_KEEP, sizeof(*m->sent));
     if (!m->sku_names || !m->sku_block || !m->locs || !m->loc_cdf || !m->pairs || !m->sales || !m->sent) {
-        fail(errstr, errstr_size, "out of memory for %zu SKUs at %zu locations", ns, nl);
+        inv_errstr(errstr, errstr_size, "out of memory for %zu SKUs at %zu locations", ns, nl);
         goto err;
     }
     for (size_t i = 0; i < ns; i++) {
@@ -733,7 +722,7 @@ static int emit_valid(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) {
     event_of(m, p, &ev);
     char err[INV_ERRSTR_SIZE];
     if (inv_encoder_encode_event(m->encoder, &ev, &m->out, err, sizeof(err)))
-        return fail(errstr, n, "encoding %s %s: %s", lg_kind_name(p->kind), p->event_id, err);
+        return inv_errstr(errstr, n, "encoding %s %s: %s", lg_kind_name(p->kind), p->event_id, err);
     memset(out, 0, sizeof(*out));
     out->topic = topic_of(p->kind);
     out->kind = p->kind;
@@ -846,7 +835,7 @@ static const char *bad_enum_value(lg_model_t *m, const inv_event_t *ev, size_t *
 static int write_unregistered_id(lg_model_t *m, const inv_event_t *ev, char *errstr, size_t n) {
     char err[INV_ERRSTR_SIZE];
     if (inv_encoder_encode_event(m->encoder, ev, &m->out, err, sizeof(err)))
-        return fail(errstr, n, "encoding %s %s: %s", lg_kind_name(m->plan.kind), m->plan.event_id, err);
+        return inv_errstr(errstr, n, "encoding %s %s: %s", lg_kind_name(m->plan.kind), m->plan.event_id, err);
     int32_t id = 1000;
     for (int again = 1; again;) {
         again = 0;
@@ -979,9 +968,9 @@ static uint64_t fnv1a(const char *s) {
 int lg_model_feedback(lg_model_t *m, const char *sku, const char *location_id, int64_t quantity, const char *po_id,
                       lg_msg_t *out, char *errstr, size_t errstr_size) {
     if (quantity <= 0)
-        return fail(errstr, errstr_size, "reorder %s: quantity %" PRId64 " is not positive", po_id, quantity);
+        return inv_errstr(errstr, errstr_size, "reorder %s: quantity %" PRId64 " is not positive", po_id, quantity);
     if (!*sku || strlen(sku) > INV_CODEC_MAX_ID_LEN || !*location_id || strlen(location_id) > INV_CODEC_MAX_ID_LEN)
-        return fail(errstr, errstr_size, "reorder %s: sku or location_id is empty or too long", po_id);
+        return inv_errstr(errstr, errstr_size, "reorder %s: sku or location_id is empty or too long", po_id);
     char *event_id = m->fb_event_id, *po = m->fb_po_id;
     if (strlen(po_id) + 4 <= INV_CODEC_MAX_ID_LEN)
         snprintf(event_id, sizeof(m->fb_event_id), "rcv:%s", po_id);
@@ -1005,7 +994,7 @@ int lg_model_feedback(lg_model_t *m, const char *sku, const char *location_id, i
     };
     char err[INV_ERRSTR_SIZE];
     if (inv_encoder_encode_event(m->encoder, &ev, &m->out, err, sizeof(err)))
-        return fail(errstr, errstr_size, "receipt for %s: %s", po_id, err);
+        return inv_errstr(errstr, errstr_size, "receipt for %s: %s", po_id, err);
     /* keep the books when the row is one of ours (counts stay realistic) */
     size_t s = 0, l;
     if (sscanf(sku, "SKU-%zu", &s) == 1 && s >= 1 && s <= m->conf.skus && strcmp(m->sku_names[s - 1], sku) == 0) {
@@ -1062,7 +1051,7 @@ int lg_model_write_oracle(const lg_model_t *m, FILE *f, char *errstr, size_t err
                     m->sku_names[s], on_hand, unsellable, available);
     }
     if (fflush(f) != 0 || ferror(f))
-        return fail(errstr, errstr_size, "writing the oracle: %s", strerror(errno));
+        return inv_errstr(errstr, errstr_size, "writing the oracle: %s", strerror(errno));
     return 0;
 }
 
