@@ -14,10 +14,22 @@ static const struct {
     {"topic.dedup", "delete"},
 };
 
+int inv_admin_replication(rd_kafka_t *rk, int replication, int timeout_ms) {
+    if (replication != -1)
+        return replication;
+    const struct rd_kafka_metadata *md = NULL;
+    if (rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    int brokers = md->broker_cnt;
+    rd_kafka_metadata_destroy(md);
+    return brokers >= 3 ? 3 : -1;
+}
+
 int inv_admin_topics_create(rd_kafka_t *rk, const inv_conf_t *conf, int partitions, int replication, int timeout_ms,
                             inv_topic_result_t results[INV_ADMIN_TOPIC_COUNT], char *errstr, size_t errstr_size) {
     rd_kafka_NewTopic_t *topics[INV_ADMIN_TOPIC_COUNT];
     char err[INV_ERRSTR_SIZE], retention[32];
+    replication = inv_admin_replication(rk, replication, timeout_ms);
     snprintf(retention, sizeof(retention), "%lld", (long long)inv_conf_get_int(conf, "dedup.window.ms"));
     for (int i = 0; i < INV_ADMIN_TOPIC_COUNT; i++) {
         inv_topic_result_t *r = &results[i];
@@ -35,6 +47,11 @@ int inv_admin_topics_create(rd_kafka_t *rk, const inv_conf_t *conf, int partitio
         rd_kafka_NewTopic_set_config(topics[i], "cleanup.policy", r->cleanup_policy);
         if (strcmp(contract_topics[i].key, "topic.dedup") == 0)
             rd_kafka_NewTopic_set_config(topics[i], "retention.ms", retention);
+        /* with three copies, a write (acks=all, which idempotence and
+         * transactions imply) needs two: one broker may fail without loss
+         * or stall */
+        if (replication >= 3)
+            rd_kafka_NewTopic_set_config(topics[i], "min.insync.replicas", "2");
         if (strcmp(r->cleanup_policy, "compact") == 0)
             /* keep tombstones long enough for a restoring instance to see them */
             rd_kafka_NewTopic_set_config(topics[i], "delete.retention.ms", "86400000");

@@ -21,10 +21,16 @@ typedef struct {
 
 #define INV_ADMIN_TOPIC_COUNT 10
 
+/* The replication factor topics get: `replication` when it is not -1;
+ * otherwise 3 on a cluster of at least three brokers, else -1 (the
+ * broker's default). An unreachable cluster within timeout_ms: -1. */
+int inv_admin_replication(rd_kafka_t *rk, int replication, int timeout_ms);
+
 /*
  * Creates every topic of the contract (names from conf's topic.* keys) with
- * `partitions` partitions each and replication factor `replication` (-1:
- * the broker's default). inventory.policies and inventory.stock are
+ * `partitions` partitions each and the replication factor
+ * inv_admin_replication() picks; with three or more copies each topic gets
+ * min.insync.replicas=2. inventory.policies and inventory.stock are
  * compacted; the dedup log is deleted after dedup.window.ms. A topic that
  * exists is left as it is (INV_TOPIC_EXISTED). Fills results[] (one per
  * topic) and returns 0 when none failed, -1 otherwise (errstr: the first

@@ -103,7 +103,18 @@ static void test_a_larger_message_size_alone_raises_the_fetch(void) {
     INV_ASSERT(strcmp(v, "2000000") == 0, "no consumer with message.max.bytes=2000000 alone (%s): %s", v, errstr);
 }
 
+/* acks=all (every in-sync replica), which idempotence implies: with
+ * min.insync.replicas=2 on three brokers a write survives one's loss. */
+static void test_producers_wait_for_every_in_sync_replica(void) {
+    char v[64];
+    producer_prop(NULL, "t", "acks", v, sizeof(v));
+    INV_ASSERT(strcmp(v, "-1") == 0 || strcmp(v, "all") == 0, "transactional producer acks=%s", v);
+    producer_prop(NULL, NULL, "acks", v, sizeof(v));
+    INV_ASSERT(strcmp(v, "-1") == 0 || strcmp(v, "all") == 0, "producer acks=%s", v);
+}
+
 int main(void) {
+    INV_RUN(test_producers_wait_for_every_in_sync_replica);
     INV_RUN(test_defaults_fetch_512_kib);
     INV_RUN(test_a_smaller_fetch_alone_is_accepted);
     INV_RUN(test_a_larger_message_size_alone_raises_the_fetch);
