@@ -100,6 +100,7 @@ static void restored(keeper_t *k, int32_t p, const inv_restore_stats_t *st) {
     partition_t *pt = &k->batch.parts[p];
     pt->need_restore = 0;
     pt->ready = pt->assigned;
+    inv_keeper_metrics_partition_serving(k->metrics, p, pt->ready);
     stall_ok(&k->stall);
 }
 
@@ -137,6 +138,7 @@ static int restore_one(keeper_t *k, int32_t p, int64_t input_offset) {
     pt->need_restore = 1;
     pt->restore_to = input_offset;
     pt->ready = 0;
+    inv_keeper_metrics_partition_serving(k->metrics, p, 0);
     return -1;
 }
 
@@ -455,6 +457,7 @@ static void assign_one(keeper_t *k, int32_t p, int64_t *offset) {
     pt->assigned = 1;
     pt->ready = !pt->need_restore;
     inv_keeper_metrics_partition_assigned(k->metrics, p);
+    inv_keeper_metrics_partition_serving(k->metrics, p, pt->ready);
 }
 
 static int on_assign(void *opaque, inv_txloop_t *loop, rd_kafka_topic_partition_list_t *parts) {

@@ -36,6 +36,7 @@ struct inv_keeper_metrics_s {
     inv_metrics_histogram_t *batch_size, *commit_seconds, *kafka_commit_seconds, *open_seconds, *latency;
     inv_metrics_gauge_t *assigned, *ready_gauge, *map_bytes, *used_bytes, *state_dir_full;
     inv_metrics_gauge_t *resident_anon, *resident_file;
+    atomic_int serving[MAX_PARTITIONS]; /* the partition's rows are this instance's, current */
     inv_metrics_gauge_t *lag[MAX_PARTITIONS];
     inv_metrics_gauge_t *restoring[MAX_PARTITIONS];
 };
@@ -88,10 +89,19 @@ static int h_metrics(const inv_http_request_t *req, inv_http_response_t *resp, v
     return 0;
 }
 
+typedef struct {
+    inv_keeper_metrics_t *m;
+    json_t *doc;
+} stock_doc_t;
+
+/* A row of a partition this instance serves; rows a revoked partition left
+ * in LMDB are stale, and another instance answers for them. */
 static int collect_row(void *opaque, int32_t partition, const char *sku, const char *location,
                        const inv_stock_row_t *row) {
-    (void)partition;
-    json_t *doc = opaque;
+    stock_doc_t *sd = opaque;
+    if (partition < 0 || partition >= MAX_PARTITIONS || !atomic_load(&sd->m->serving[partition]))
+        return 0;
+    json_t *doc = sd->doc;
     json_t *level = inv_stock_json_row(sku, location, row);
     if (strcmp(location, "*") == 0)
         json_object_set_new(doc, "network", level);
@@ -113,7 +123,8 @@ static int h_stock(const inv_http_request_t *req, inv_http_response_t *resp, voi
     inv_store_txn_t *txn = NULL;
     int rc = inv_store_txn_begin(m->store, 1, &txn);
     if (!rc)
-        rc = inv_store_stock_foreach(txn, req->rest, has_loc ? location : NULL, collect_row, doc);
+        rc = inv_store_stock_foreach(txn, req->rest, has_loc ? location : NULL, collect_row,
+                                     &(stock_doc_t){.m = m, .doc = doc});
     inv_store_txn_abort(txn);
     if (rc) {
         json_decref(doc);
@@ -293,7 +304,12 @@ void inv_keeper_metrics_partition_assigned(inv_keeper_metrics_t *m, int32_t p) {
     m->ever_assigned = 1;
     partition_series(m, p);
 }
+void inv_keeper_metrics_partition_serving(inv_keeper_metrics_t *m, int32_t p, int serving) {
+    if (p >= 0 && p < MAX_PARTITIONS)
+        atomic_store(&m->serving[p], serving ? 1 : 0);
+}
 void inv_keeper_metrics_partition_revoked(inv_keeper_metrics_t *m, int32_t p) {
+    inv_keeper_metrics_partition_serving(m, p, 0);
     if (p >= 0 && p < MAX_PARTITIONS && m->lag[p]) {
         /* hidden until registered again on the next assignment */
         inv_metrics_gauge_remove(m->lag[p]);

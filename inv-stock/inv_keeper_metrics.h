@@ -48,6 +48,9 @@ void inv_keeper_metrics_latency(inv_keeper_metrics_t *m, double seconds);
 void inv_keeper_metrics_restore_begin(inv_keeper_metrics_t *m, int32_t partition);
 void inv_keeper_metrics_restore_end(inv_keeper_metrics_t *m, int32_t partition, uint64_t keys, double seconds);
 void inv_keeper_metrics_partition_assigned(inv_keeper_metrics_t *m, int32_t partition);
+/* Whether /stock answers for partition p's rows: only while p is assigned
+ * and its rows are current (restored or resumed). */
+void inv_keeper_metrics_partition_serving(inv_keeper_metrics_t *m, int32_t p, int serving);
 void inv_keeper_metrics_partition_revoked(inv_keeper_metrics_t *m, int32_t partition);
 
 /* An LMDB write failed with `err` (an inv_store code): counted in
