@@ -32,6 +32,7 @@ struct inv_keeper_metrics_s {
     inv_metrics_counter_t *duplicates, *reorders, *invalid_policies, *dead_letters;
     inv_metrics_counter_t *shortages[INV_SHORTAGE_RESTORED + 1];
     inv_metrics_counter_t *txn_commits, *txn_aborts, *restore_keys;
+    inv_metrics_counter_t *aborts_by_cause[INV_TXLOOP_ABORT_CAUSES];
     inv_metrics_counter_t *restore_seconds;
     inv_metrics_histogram_t *batch_size, *commit_seconds, *kafka_commit_seconds, *open_seconds, *latency;
     inv_metrics_gauge_t *assigned, *ready_gauge, *map_bytes, *used_bytes, *state_dir_full;
@@ -200,6 +201,13 @@ int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const keeper_conf_t *kc
                                 &m->txn_commits, err, sizeof(err)));
     REG(inv_metrics_counter_new(m->reg, "inv_stock_transactions_total", "Kafka transactions, by outcome", abort_l,
                                 &m->txn_aborts, err, sizeof(err)));
+    for (int c = 0; c < INV_TXLOOP_ABORT_CAUSES; c++) {
+        const char *cause_l[] = {"cause", inv_txloop_abort_cause_name((inv_txloop_abort_cause_t)c), NULL};
+        REG(inv_metrics_counter_new(m->reg, "inv_stock_transaction_aborts_total",
+                                    "Aborted Kafka transactions, by cause (handler, output, transaction: a broker or "
+                                    "coordinator error, fatal: the producer recreated, rebalance, stop)",
+                                    cause_l, &m->aborts_by_cause[c], err, sizeof(err)));
+    }
     REG(inv_metrics_histogram_new(m->reg, "inv_stock_batch_size", "Input messages per transaction", NULL, batch_buckets,
                                   sizeof(batch_buckets) / sizeof(batch_buckets[0]), &m->batch_size, err, sizeof(err)));
     REG(inv_metrics_histogram_new(m->reg, "inv_stock_lmdb_commit_seconds", "LMDB write txn commit time", NULL,
@@ -375,6 +383,8 @@ void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer
         const inv_txloop_stats_t *st = inv_txloop_stats(m->loop);
         inv_metrics_counter_add(m->txn_commits, st->txn_commits - m->last.txn_commits);
         inv_metrics_counter_add(m->txn_aborts, st->txn_aborts - m->last.txn_aborts);
+        for (int c = 0; c < INV_TXLOOP_ABORT_CAUSES; c++)
+            inv_metrics_counter_add(m->aborts_by_cause[c], st->txn_aborts_by_cause[c] - m->last.txn_aborts_by_cause[c]);
         inv_metrics_counter_add(m->dead_letters, st->dead_letters - m->last.dead_letters);
         m->last = *st;
     }

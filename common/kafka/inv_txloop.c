@@ -217,14 +217,15 @@ static void recreate_producer(inv_txloop_t *l) {
 }
 
 /* The batch is over without a commit: the handler forgets it. */
-static void batch_dropped(inv_txloop_t *l) {
+static void batch_dropped(inv_txloop_t *l, inv_txloop_abort_cause_t cause) {
     l->stats.txn_aborts++;
+    l->stats.txn_aborts_by_cause[cause]++;
     if (l->h.after_abort)
         l->h.after_abort(l->h.opaque, l);
     reset_batch(l);
 }
 
-static void abort_batch(inv_txloop_t *l) {
+static void abort_batch(inv_txloop_t *l, inv_txloop_abort_cause_t cause) {
     if (l->in_txn && producer(l)) {
         rd_kafka_error_t *error = rd_kafka_abort_transaction(producer(l), -1);
         if (error) {
@@ -235,7 +236,7 @@ static void abort_batch(inv_txloop_t *l) {
                 recreate_producer(l);
         }
     }
-    batch_dropped(l);
+    batch_dropped(l, cause);
     rewind_consumer(l);
 }
 
@@ -250,12 +251,12 @@ static int txn_error(inv_txloop_t *l, const char *what, rd_kafka_error_t *error)
     if (retriable && !abortable && !fatal && may_retry(l))
         return 1;
     if (fatal) {
-        batch_dropped(l);
+        batch_dropped(l, INV_TXLOOP_ABORT_FATAL);
         recreate_producer(l);
         rewind_consumer(l);
         return 0;
     }
-    abort_batch(l);
+    abort_batch(l, INV_TXLOOP_ABORT_TXN);
     return 0;
 }
 
@@ -282,7 +283,7 @@ static void commit_batch(inv_txloop_t *l) {
         return;
     double open_seconds = (double)(now_us() - l->txn_begin_us) / 1e6;
     if (l->batch_failed || (l->h.before_commit && l->h.before_commit(l->h.opaque, l) != 0) || l->batch_failed) {
-        abort_batch(l);
+        abort_batch(l, l->batch_failed ? INV_TXLOOP_ABORT_OUTPUT : INV_TXLOOP_ABORT_HANDLER);
         return;
     }
     int64_t t_prepared = now_us();
@@ -336,7 +337,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         } else {
             inv_log_warn("rebalance error: %s", rd_kafka_err2str(err));
             if (l->in_txn)
-                abort_batch(l);
+                abort_batch(l, INV_TXLOOP_ABORT_REBALANCE);
         }
         if (l->h.on_revoke)
             l->h.on_revoke(l->h.opaque, l, parts);
@@ -514,7 +515,7 @@ static void handle_message(inv_txloop_t *l, rd_kafka_message_t *msg) {
     l->batch_count++;
     if (rc == INV_TXLOOP_ABORT) {
         inv_log_warn("batch aborted by the handler: %s", errstr);
-        abort_batch(l);
+        abort_batch(l, INV_TXLOOP_ABORT_HANDLER);
     }
 }
 
@@ -585,7 +586,7 @@ int inv_txloop_run(inv_txloop_t *l) {
         if (rc == 0)
             commit_batch(l);
         else
-            abort_batch(l);
+            abort_batch(l, INV_TXLOOP_ABORT_STOP);
     }
     const inv_prefetch_stats_t *pf = inv_prefetch_stats(l->prefetch);
     inv_log_info("leaving group %s; woke the fetchers %llu time(s) (%llu failed) for a prefetch queue of %lld "
@@ -624,6 +625,12 @@ void inv_txloop_destroy(inv_txloop_t *l) {
 }
 
 void inv_txloop_stop(inv_txloop_t *l) { l->stop_requested = 1; }
+
+const char *inv_txloop_abort_cause_name(inv_txloop_abort_cause_t cause) {
+    static const char *const names[INV_TXLOOP_ABORT_CAUSES] = {"handler", "output",    "transaction",
+                                                               "fatal",   "rebalance", "stop"};
+    return cause < INV_TXLOOP_ABORT_CAUSES ? names[cause] : "unknown";
+}
 
 int inv_txloop_begin(inv_txloop_t *l) { return l->in_txn ? 0 : begin_batch(l); }
 

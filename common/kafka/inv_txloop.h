@@ -66,12 +66,27 @@ typedef struct {
     const volatile sig_atomic_t *run;
 } inv_txloop_handler_t;
 
+/* Why a transaction was aborted. */
+typedef enum {
+    INV_TXLOOP_ABORT_HANDLER = 0, /* process() or before_commit() asked for it */
+    INV_TXLOOP_ABORT_OUTPUT,      /* a produce or delivery failed */
+    INV_TXLOOP_ABORT_TXN,         /* a transactional call failed abortably (broker, coordinator) */
+    INV_TXLOOP_ABORT_FATAL,       /* the producer failed fatally (fenced, epoch): recreated */
+    INV_TXLOOP_ABORT_REBALANCE,   /* a rebalance error with a transaction open */
+    INV_TXLOOP_ABORT_STOP,        /* the loop stopped after an unrecoverable error */
+    INV_TXLOOP_ABORT_CAUSES
+} inv_txloop_abort_cause_t;
+
+/* "handler", "output", "transaction", "fatal", "rebalance", "stop" (static). */
+const char *inv_txloop_abort_cause_name(inv_txloop_abort_cause_t cause);
+
 typedef struct {
     uint64_t messages_in;
     uint64_t messages_out;
     uint64_t dead_letters;
     uint64_t txn_commits;
     uint64_t txn_aborts;
+    uint64_t txn_aborts_by_cause[INV_TXLOOP_ABORT_CAUSES]; /* they add up to txn_aborts */
     uint64_t producer_recreations;
     uint64_t last_batch_size;
     double last_commit_seconds; /* Kafka side of the last commit: offsets sent, flush, EndTxn */

@@ -368,6 +368,12 @@ static void test_injected_txn_errors_still_commit_each_input_exactly_once(void) 
     INV_ASSERT_EQ_INT(0, unknown_in_log);
     INV_ASSERT(stats.txn_aborts > 0, "the abort-and-rewind path must have run");
     INV_ASSERT_EQ_INT(stats.txn_aborts, h.aborts);
+    /* the injected errors are the broker's: counted as such, every abort has a cause */
+    uint64_t by_cause = 0;
+    for (int c = 0; c < INV_TXLOOP_ABORT_CAUSES; c++)
+        by_cause += stats.txn_aborts_by_cause[c];
+    INV_ASSERT_EQ_INT(stats.txn_aborts, by_cause);
+    INV_ASSERT(stats.txn_aborts_by_cause[INV_TXLOOP_ABORT_TXN] > 0, "no abort counted as a transaction error");
     INV_ASSERT_EQ_INT(stats.txn_commits, h.commits);
     INV_ASSERT_EQ_INT(0, stats.dead_letters);
     /* rewinds re-delivered something, else the aborts proved nothing */
