@@ -82,16 +82,7 @@ EOF
 }
 
 java_cmd() {
-  # shellcheck disable=SC2206
-  local heap=(${INV_BROKER_HEAP:--Xms512m -Xmx1g}) java
-  # shellcheck disable=SC2206
-  local gc=(${INV_BROKER_GC:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35})
-  java="$(find_java)"
-  JAVA_CMD=("$java" "${heap[@]}" "${gc[@]}"
-    -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError
-    -Djava.awt.headless=true
-    "-Dlog4j.configuration=file:$LOG4J" "-Dkafka.logs.dir=$LOGDIR"
-    -cp "$LIB/*")
+  kafka_java_cmd "${INV_BROKER_HEAP:--Xms512m -Xmx1g}" "${INV_BROKER_GC:-$KAFKA_GC_DEFAULT}" "$LOG4J" "$LOGDIR"
 }
 
 format_storage() {

@@ -122,17 +122,10 @@ EOF
 }
 
 java_cmd() {   # node
-  local run; run="$(run_of "$1")"
-  # shellcheck disable=SC2206
-  local heap=(${INV_CLUSTER_HEAP:--Xms256m -Xmx512m}) java
-  # shellcheck disable=SC2206
-  local gc=(${INV_CLUSTER_GC:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35})
-  java="$(find_java)"
-  JAVA_CMD=("$java" "${heap[@]}" "${gc[@]}"
-    -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError
-    -Djava.awt.headless=true
-    "-Dlog4j.configuration=file:$run/log4j.properties" "-Dkafka.logs.dir=$run/logs"
-    -cp "$LIB/*")
+  local run
+  run="$(run_of "$1")"
+  kafka_java_cmd "${INV_CLUSTER_HEAP:--Xms256m -Xmx512m}" "${INV_CLUSTER_GC:-$KAFKA_GC_DEFAULT}" \
+    "$run/log4j.properties" "$run/logs"
 }
 
 cluster_id() {   # one id for the three nodes, kept in $CLUSTER_ID_FILE

@@ -106,3 +106,20 @@ L4J
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The collector every Kafka JVM here runs unless told otherwise.
+KAFKA_GC_DEFAULT="-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35"
+
+# Sets JAVA_CMD, the java command line of a Kafka JVM: heap flags, collector
+# flags, its log4j.properties and its logs directory.
+kafka_java_cmd() {   # heap gc log4j logdir
+  local java
+  java="$(find_java)"
+  # shellcheck disable=SC2206
+  local heap=($1) gc=($2)
+  JAVA_CMD=("$java" "${heap[@]}" "${gc[@]}"
+    -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError
+    -Djava.awt.headless=true
+    "-Dlog4j.configuration=file:$3" "-Dkafka.logs.dir=$4"
+    -cp "$LIB/*")
+}
