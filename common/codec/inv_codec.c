@@ -529,6 +529,18 @@ struct inv_decoder_s {
     char flat[FLAT_SCRATCH]; /* owns the strings of the last fast-path decode */
 };
 
+/* A decoder's or encoder's Avro state: its slots (every schema, checked
+ * against the codec) and a memory reader or writer (the other NULL).
+ * 0, or -1 with errstr. */
+static int avro_state_open(avro_slot_t slots[INV_MSG_COUNT], avro_reader_t *reader, avro_writer_t *writer, char *errstr,
+                           size_t n) {
+    if (slots_open(slots, errstr, n))
+        return -1;
+    if ((reader && !(*reader = avro_reader_memory("", 0))) || (writer && !(*writer = avro_writer_memory("", 0))))
+        return inv_errstr(errstr, n, "out of memory");
+    return 0;
+}
+
 inv_decoder_t *inv_decoder_new(const inv_schema_resolver_t *resolver, char *errstr, size_t errstr_size) {
     if (check_resolver(resolver, errstr, errstr_size))
         return NULL;
@@ -538,12 +550,7 @@ inv_decoder_t *inv_decoder_new(const inv_schema_resolver_t *resolver, char *errs
         return NULL;
     }
     d->resolver = resolver;
-    if (slots_open(d->slots, errstr, errstr_size)) {
-        inv_decoder_destroy(d);
-        return NULL;
-    }
-    if (!(d->reader = avro_reader_memory("", 0))) {
-        inv_errstr(errstr, errstr_size, "out of memory");
+    if (avro_state_open(d->slots, &d->reader, NULL, errstr, errstr_size)) {
         inv_decoder_destroy(d);
         return NULL;
     }
@@ -1331,12 +1338,7 @@ inv_encoder_t *inv_encoder_new(inv_format_t format, const inv_schema_resolver_t 
     e->resolver = resolver;
     /* JSON needs no Avro state, but both formats prove the tables match the
      * schemas, so a drifted schema fails at start-up whatever the format. */
-    if (slots_open(e->slots, errstr, errstr_size)) {
-        inv_encoder_destroy(e);
-        return NULL;
-    }
-    if (!(e->writer = avro_writer_memory("", 0))) {
-        inv_errstr(errstr, errstr_size, "out of memory");
+    if (avro_state_open(e->slots, NULL, &e->writer, errstr, errstr_size)) {
         inv_encoder_destroy(e);
         return NULL;
     }
