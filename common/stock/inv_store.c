@@ -891,6 +891,16 @@ static void env_close_unreserved(inv_store_t *s, const char *dir) {
         return; /* only space given back; the writes to come report what they lack */
 }
 
+/* The end of an open: the store in *out, or freed when rc says it failed. */
+static int store_opened(inv_store_t *s, int rc, inv_store_t **out) {
+    if (rc) {
+        store_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
 int inv_store_open(const char *dir, const inv_store_options_t *opts, inv_store_t **out) {
     if (!dir || !out)
         return EINVAL;
@@ -940,13 +950,8 @@ int inv_store_open(const char *dir, const inv_store_options_t *opts, inv_store_t
         env_close_unreserved(s, dir);
         rc = env_open(s, dir, flags & ~MDB_WRITEMAP, map, o.max_readers);
     }
-    if (rc)
-        goto fail;
-    *out = s;
-    return 0;
 fail:
-    store_free(s);
-    return rc;
+    return store_opened(s, rc, out);
 }
 
 int inv_store_open_readonly(const char *dir, inv_store_t **out) {
@@ -967,13 +972,8 @@ int inv_store_open_readonly(const char *dir, inv_store_t **out) {
     for (int attempt = 0; (rc = store_init_dbs(s)) == MDB_MAP_RESIZED && attempt < 3; attempt++)
         if ((rc = mdb_env_set_mapsize(s->env, 0)) != 0)
             break;
-    if (rc)
-        goto fail;
-    *out = s;
-    return 0;
 fail:
-    store_free(s);
-    return rc;
+    return store_opened(s, rc, out);
 }
 
 void inv_store_close(inv_store_t *s) {
