@@ -14,22 +14,32 @@ static const struct {
     {"topic.dedup", "delete"},
 };
 
-int inv_admin_replication(rd_kafka_t *rk, int replication, int timeout_ms) {
+int inv_admin_replication(rd_kafka_t *rk, int replication, int timeout_ms, int *out, rd_kafka_resp_err_t *err) {
+    *out = replication;
+    *err = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (replication != -1)
-        return replication;
+        return 0;
     const struct rd_kafka_metadata *md = NULL;
-    if (rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if ((*err = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms)) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return -1;
-    int brokers = md->broker_cnt;
+    *out = md->broker_cnt >= 3 ? 3 : -1;
     rd_kafka_metadata_destroy(md);
-    return brokers >= 3 ? 3 : -1;
+    return 0;
 }
 
 int inv_admin_topics_create(rd_kafka_t *rk, const inv_conf_t *conf, int partitions, int replication, int timeout_ms,
                             inv_topic_result_t results[INV_ADMIN_TOPIC_COUNT], char *errstr, size_t errstr_size) {
     rd_kafka_NewTopic_t *topics[INV_ADMIN_TOPIC_COUNT];
     char err[INV_ERRSTR_SIZE], retention[32];
-    replication = inv_admin_replication(rk, replication, timeout_ms);
+    rd_kafka_resp_err_t md_err;
+    if (inv_admin_replication(rk, replication, timeout_ms, &replication, &md_err) != 0) {
+        for (int i = 0; i < INV_ADMIN_TOPIC_COUNT; i++) {
+            memset(&results[i], 0, sizeof(results[i]));
+            results[i].outcome = INV_TOPIC_FAILED; /* no answer at all */
+        }
+        return inv_errstr(errstr, errstr_size, "cannot create topics on %s: %s", inv_conf_get(conf, "brokers"),
+                          rd_kafka_err2str(md_err));
+    }
     snprintf(retention, sizeof(retention), "%lld", (long long)inv_conf_get_int(conf, "dedup.window.ms"));
     for (int i = 0; i < INV_ADMIN_TOPIC_COUNT; i++) {
         inv_topic_result_t *r = &results[i];

@@ -21,10 +21,11 @@ typedef struct {
 
 #define INV_ADMIN_TOPIC_COUNT 10
 
-/* The replication factor topics get: `replication` when it is not -1;
- * otherwise 3 on a cluster of at least three brokers, else -1 (the
- * broker's default). An unreachable cluster within timeout_ms: -1. */
-int inv_admin_replication(rd_kafka_t *rk, int replication, int timeout_ms);
+/* The replication factor topics get, in *out: `replication` when it is not
+ * -1; otherwise 3 on a cluster of at least three brokers, else -1 (the
+ * broker's default). 0, or -1 with *err when the brokers did not answer
+ * within timeout_ms. */
+int inv_admin_replication(rd_kafka_t *rk, int replication, int timeout_ms, int *out, rd_kafka_resp_err_t *err);
 
 /*
  * Creates every topic of the contract (names from conf's topic.* keys) with

@@ -114,7 +114,7 @@ def free_ports(n):
 
 
 def kafka_lib():
-    with open(os.path.join(ROOT, "deploy", "local", "broker.sh")) as f:
+    with open(os.path.join(ROOT, "deploy", "local", "kafka-common.sh")) as f:
         version = re.search(r"^KAFKA_VERSION=(\S+)", f.read(), re.M).group(1)
     lib = os.path.join(ROOT, "deploy", "local", ".kafka", "lib-" + version)
     if not os.path.isfile(os.path.join(lib, ".complete")):
