@@ -62,7 +62,6 @@ typedef struct {
     inv_keeper_metrics_t *metrics;
     double last_lag_check;
     int movement_partitions; /* of topic.movements */
-    int batch_failed;        /* the open batch must abort (a write of the tick's failed) */
     batch_t batch;           /* the partitions and what the batch did to them */
     stall_t stall;           /* LMDB writes that failed, the kept batch */
     emit_t emit;             /* outputs */
@@ -347,13 +346,14 @@ static int partition_commit(keeper_t *k, int32_t p, partition_t *pt) {
     return 0;
 }
 
+static int dead_letter_policies(keeper_t *k, inv_txloop_t *loop);
+
 static int before_commit(void *opaque, inv_txloop_t *loop) {
-    (void)loop;
     keeper_t *k = opaque;
     char errstr[INV_ERRSTR_SIZE];
     if (!k->txn)
         return 0;
-    if (k->batch_failed)
+    if (k->policies.poison_len && dead_letter_policies(k, loop) != 0)
         return -1;
     int rc = dirty_put_all(&k->batch.dirty, k->txn);
     if (rc) {
@@ -403,7 +403,6 @@ static void after_commit(void *opaque, inv_txloop_t *loop) {
     (void)loop;
     keeper_t *k = opaque;
     policies_poison_settle(&k->policies, 1);
-    k->batch_failed = 0;
     if (!k->txn)
         return;
     record_log_offsets(k);
@@ -423,7 +422,6 @@ static void after_abort(void *opaque, inv_txloop_t *loop) {
     (void)loop;
     keeper_t *k = opaque;
     policies_poison_settle(&k->policies, 0);
-    k->batch_failed = 0;
     inv_store_txn_abort(k->txn);
     k->txn = NULL;
     if (!k->stall.redo) /* a batch held back by the kept one never touched the batch state */
@@ -500,9 +498,14 @@ static int32_t poison_owner(const keeper_t *k, const policy_poison_t *x) {
     return x->partition % k->movement_partitions;
 }
 
+/* x's owner partition is ours, current, and consumed input in this batch:
+ * the batch's dedup record for it then names the input offset the batch
+ * commits, so a restore that takes the partition over waits for this
+ * transaction and finds x's id (a transaction without input would name no
+ * new offset, and a restore could miss it). */
 static int poison_ours(const keeper_t *k, const policy_poison_t *x) {
     int32_t p = poison_owner(k, x);
-    return !x->in_flight && p < k->batch.part_count && k->batch.parts[p].ready;
+    return !x->in_flight && p < k->batch.part_count && k->batch.parts[p].ready && k->batch.parts[p].touched;
 }
 
 /* Dead-letters x into the open transaction, once: its id ("policies:<partition>:<offset>")
@@ -530,30 +533,19 @@ static int dead_letter_policy(keeper_t *k, inv_txloop_t *loop, policy_poison_t *
                                .timestamp_ms = x->timestamp_ms};
     if (inv_txloop_dead_letter(loop, &src, x->reason) != 0)
         return -1;
-    partition_t *pt = &k->batch.parts[p];
-    if (!pt->touched) {
-        pt->touched = 1;
-        pt->batch_next = pt->next_offset;
-    }
-    batch_ids_add(&k->batch, pt, id, (size_t)n);
+    batch_ids_add(&k->batch, &k->batch.parts[p], id, (size_t)n);
     return 0;
 }
 
-/* The policy records waiting to be dead-lettered whose owner partition is
- * ours and ready, into the open transaction (begun if none is). */
-static void dead_letter_policies(keeper_t *k, inv_txloop_t *loop) {
+/* The policy records waiting to be dead-lettered whose owner partition
+ * this batch consumed (poison_ours), into the batch's transaction. 0, or -1
+ * (the batch must abort). */
+static int dead_letter_policies(keeper_t *k, inv_txloop_t *loop) {
     policies_t *pol = &k->policies;
-    size_t i = 0;
-    while (i < pol->poison_len && !poison_ours(k, &pol->poison[i]))
-        i++;
-    char errstr[INV_ERRSTR_SIZE];
-    if (i == pol->poison_len || inv_txloop_begin(loop) != 0 || (!k->txn && batch_begin(k, errstr, sizeof(errstr)) != 0))
-        return;
-    for (; i < pol->poison_len; i++)
-        if (poison_ours(k, &pol->poison[i]) && dead_letter_policy(k, loop, &pol->poison[i]) != 0) {
-            k->batch_failed = 1;
-            return;
-        }
+    for (size_t i = 0; i < pol->poison_len; i++)
+        if (poison_ours(k, &pol->poison[i]) && dead_letter_policy(k, loop, &pol->poison[i]) != 0)
+            return -1;
+    return 0;
 }
 
 static void tick(void *opaque, inv_txloop_t *loop) {
@@ -570,8 +562,6 @@ static void tick(void *opaque, inv_txloop_t *loop) {
         catch_up(k);
     if (!k->txn && (!k->stall.stalled || now >= k->stall.retry_at))
         policies_poll(&k->policies, 0, NULL);
-    if (k->policies.poison_len && !k->stall.stalled && !k->stall.redo)
-        dead_letter_policies(k, loop);
     if (now - k->last_lag_check >= 1.0) {
         k->last_lag_check = now;
         inv_keeper_metrics_update_lag(k->metrics, inv_txloop_consumer(loop), k->kc.t_movements, k->batch.parts,

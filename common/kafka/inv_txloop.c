@@ -632,8 +632,6 @@ const char *inv_txloop_abort_cause_name(inv_txloop_abort_cause_t cause) {
     return cause < INV_TXLOOP_ABORT_CAUSES ? names[cause] : "unknown";
 }
 
-int inv_txloop_begin(inv_txloop_t *l) { return l->in_txn ? 0 : begin_batch(l); }
-
 const inv_txloop_stats_t *inv_txloop_stats(const inv_txloop_t *l) { return &l->stats; }
 rd_kafka_t *inv_txloop_consumer(inv_txloop_t *l) { return l->consumer; }
 const char *inv_txloop_transactional_id(const inv_txloop_t *l) { return l->transactional_id; }

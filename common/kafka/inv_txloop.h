@@ -121,12 +121,6 @@ void inv_txloop_stop(inv_txloop_t *loop);
 int inv_txloop_produce(inv_txloop_t *loop, const char *topic, int32_t partition, const void *key, size_t key_len,
                        const void *value, size_t value_len, int64_t timestamp_ms, rd_kafka_headers_t *headers);
 
-/* Begins the transaction when none is open, for outputs that answer no
- * input of the loop (e.g. a global table's dead letters, from tick): it
- * commits as a batch does, at the latest after commit.interval.ms, through
- * before_commit. 0, or -1 (logged; nothing to undo: call again later). */
-int inv_txloop_begin(inv_txloop_t *loop);
-
 /* Where a dead letter came from: its topic, partition, offset, key, bytes
  * and timestamp (0: now). Borrowed for the call. */
 typedef struct {
