@@ -38,25 +38,27 @@ static const char *inv_test_cur_name;
         return;                                                                      \
     } while (0)
 
-#define INV_EXPECT(expr, ...)                                                                      \
-    do {                                                                                           \
-        if (!(expr)) {                                                                             \
-            fprintf(stderr, "FAIL %s (%s:%d): %s:", inv_test_cur_name, __FILE__, __LINE__, #expr); \
-            fprintf(stderr, " " __VA_ARGS__);                                                      \
-            fprintf(stderr, "\n");                                                                 \
-            inv_test_cur_failed = 1;                                                               \
-        }                                                                                          \
+/* One FAIL line for a failed check: the expression, then the message. */
+#define INV_REPORT_(exprstr, ...)                                                                \
+    do {                                                                                         \
+        fprintf(stderr, "FAIL %s (%s:%d): %s:", inv_test_cur_name, __FILE__, __LINE__, exprstr); \
+        fprintf(stderr, " " __VA_ARGS__);                                                        \
+        fprintf(stderr, "\n");                                                                   \
+        inv_test_cur_failed = 1;                                                                 \
     } while (0)
 
-#define INV_ASSERT(expr, ...)                                                                      \
-    do {                                                                                           \
-        if (!(expr)) {                                                                             \
-            fprintf(stderr, "FAIL %s (%s:%d): %s:", inv_test_cur_name, __FILE__, __LINE__, #expr); \
-            fprintf(stderr, " " __VA_ARGS__);                                                      \
-            fprintf(stderr, "\n");                                                                 \
-            inv_test_cur_failed = 1;                                                               \
-            return;                                                                                \
-        }                                                                                          \
+#define INV_EXPECT(expr, ...)                \
+    do {                                     \
+        if (!(expr))                         \
+            INV_REPORT_(#expr, __VA_ARGS__); \
+    } while (0)
+
+#define INV_ASSERT(expr, ...)                \
+    do {                                     \
+        if (!(expr)) {                       \
+            INV_REPORT_(#expr, __VA_ARGS__); \
+            return;                          \
+        }                                    \
     } while (0)
 
 #define INV_ASSERT_EQ_INT(expected, actual)                                            \
