@@ -219,8 +219,6 @@ static int64_t take_message(partition_t *pt, const rd_kafka_message_t *msg) {
     int64_t ts = rd_kafka_message_timestamp(msg, NULL);
     if (ts <= 0)
         ts = inv_time_wall_ms();
-    if (ts > pt->max_ts)
-        pt->max_ts = ts;
     return ts;
 }
 

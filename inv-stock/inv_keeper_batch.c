@@ -24,7 +24,6 @@ void batch_free(batch_t *b) {
 static void part_batch_reset(partition_t *pt) {
     pt->touched = 0;
     pt->ids.len = pt->ids_sent = 0;
-    pt->max_ts = 0;
     pt->changelog_next = pt->dedup_next = -1;
 }
 

@@ -26,7 +26,6 @@ typedef struct {
     /* what the current batch did to it */
     int touched;            /* consumed in this batch */
     int64_t batch_next;     /* input offset after the batch */
-    int64_t max_ts;         /* newest input timestamp */
     inv_buf_t ids;          /* applied ids as dedup-log entries (inv_store.h; kept for a redo) */
     size_t ids_sent;        /* ... of which the first ids_sent bytes are produced */
     int64_t changelog_next; /* from delivery reports: next changelog offset, -1 none */

@@ -10,7 +10,6 @@ static int64_t clock_ns(clockid_t id) {
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-int64_t inv_time_mono_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 int64_t inv_time_mono_us(void) { return clock_ns(CLOCK_MONOTONIC) / 1000; }
 int64_t inv_time_mono_ms(void) { return clock_ns(CLOCK_MONOTONIC) / 1000000; }
 double inv_time_mono_s(void) { return (double)clock_ns(CLOCK_MONOTONIC) / 1e9; }

@@ -13,8 +13,7 @@
 #define INV_TIME_MIN_MS (-62167219200000LL) /* 0000-01-01T00:00:00.000Z */
 #define INV_TIME_MAX_MS (253402300799999LL) /* 9999-12-31T23:59:59.999Z */
 
-/* CLOCK_MONOTONIC in nanoseconds, microseconds, milliseconds, seconds. */
-int64_t inv_time_mono_ns(void);
+/* CLOCK_MONOTONIC in microseconds, milliseconds, seconds. */
 int64_t inv_time_mono_us(void);
 int64_t inv_time_mono_ms(void);
 double inv_time_mono_s(void);

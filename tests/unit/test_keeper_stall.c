@@ -60,7 +60,6 @@ static void batch_of_partition(int32_t p) {
     partition_t *pt = batch_partition(&batch, p);
     pt->touched = 1;
     pt->batch_next = pt->next_offset = 42;
-    pt->max_ts = inv_time_wall_ms();
     pt->changelog_next = 7;
     batch.now_ms = inv_time_wall_ms();
     batch_ids_add(&batch, pt, "m1", 2);
