@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "inv_store.h"
+#include "inv_buf.h"
 
 #define FIRST_LATENCIES 4096
 
@@ -30,7 +31,7 @@ static void part_batch_reset(partition_t *pt) {
 partition_t *batch_partition(batch_t *b, int32_t p) {
     if (p >= b->part_count) {
         int n = p + 1;
-        b->parts = dirty_xrealloc(b->parts, (size_t)n * sizeof(*b->parts));
+        b->parts = inv_xrealloc(b->parts, (size_t)n * sizeof(*b->parts));
         for (int i = b->part_count; i < n; i++) {
             memset(&b->parts[i], 0, sizeof(b->parts[i]));
             part_batch_reset(&b->parts[i]);
@@ -56,7 +57,7 @@ void batch_ids_add(const batch_t *b, partition_t *pt, const char *id, size_t len
 void batch_latency_add(batch_t *b, int64_t ts) {
     if (b->latency_len == b->latency_cap) {
         b->latency_cap = b->latency_cap ? b->latency_cap * 2 : FIRST_LATENCIES;
-        b->latency_ts = dirty_xrealloc(b->latency_ts, b->latency_cap * sizeof(int64_t));
+        b->latency_ts = inv_xrealloc(b->latency_ts, b->latency_cap * sizeof(int64_t));
     }
     b->latency_ts[b->latency_len++] = ts;
 }

@@ -1,4 +1,5 @@
 #include "inv_keeper_dirty.h"
+#include "inv_buf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -7,13 +8,6 @@
  * each); the index (4 bytes a slot) doubles to stay at most half full. */
 #define FIRST_ROWS 2048
 #define FIRST_SLOTS 4096
-
-void *dirty_xrealloc(void *p, size_t n) {
-    void *q = realloc(p, n);
-    if (!q)
-        abort();
-    return q;
-}
 
 static uint32_t hash_row(int32_t p, const char *sku, const char *loc) {
     uint32_t h = 2166136261u ^ (uint32_t)p;
@@ -31,7 +25,7 @@ dirty_key_t dirty_key(int32_t p, const char *sku, const char *loc) {
 
 void dirty_init(dirty_set_t *s, size_t arena_bytes) {
     memset(s, 0, sizeof(*s));
-    s->arena = dirty_xrealloc(NULL, arena_bytes ? arena_bytes : 1);
+    s->arena = inv_xrealloc(NULL, arena_bytes ? arena_bytes : 1);
     s->arena_cap = arena_bytes;
 }
 
@@ -53,7 +47,7 @@ static char *copy_key(dirty_set_t *s, const char *sku, const char *loc, char **l
     if (s->arena_len + la + lb > s->arena_cap) {
         /* Never move the arena while the set points into it: a batch that
          * outgrows it gets a fresh allocation per row instead. */
-        c = dirty_xrealloc(NULL, la + lb);
+        c = inv_xrealloc(NULL, la + lb);
     } else {
         c = s->arena + s->arena_len;
         s->arena_len += la + lb;
@@ -87,7 +81,7 @@ const inv_stock_row_t *dirty_find(const dirty_set_t *s, const dirty_key_t *key) 
 static void grow(dirty_set_t *s) {
     if (s->len == s->cap) {
         s->cap = s->cap ? s->cap + s->cap / 2 : FIRST_ROWS;
-        s->rows = dirty_xrealloc(s->rows, s->cap * sizeof(*s->rows));
+        s->rows = inv_xrealloc(s->rows, s->cap * sizeof(*s->rows));
     }
     if ((s->len + 1) * 2 <= s->index_cap)
         return;

@@ -68,8 +68,4 @@ int dirty_put_all(const dirty_set_t *s, inv_store_txn_t *txn);
 /* Forgets every row; memory is kept for the next batch. */
 void dirty_reset(dirty_set_t *s);
 
-/* realloc that aborts instead of returning NULL: the keeper's growing
- * arrays (its batch cannot continue without them). */
-void *dirty_xrealloc(void *p, size_t n);
-
 #endif

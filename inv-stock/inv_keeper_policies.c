@@ -9,6 +9,7 @@
 #include "inv_log.h"
 #include "inv_model.h"
 #include "inv_time.h"
+#include "inv_buf.h"
 
 /* The broker's share of reading the table at start-up. */
 #define START_SECONDS 60
@@ -31,7 +32,7 @@ static void poison(policies_t *p, const rd_kafka_message_t *msg, const char *rea
     }
     if (p->poison_len == p->poison_cap) {
         p->poison_cap = p->poison_cap ? p->poison_cap * 2 : 16;
-        p->poison = dirty_xrealloc(p->poison, p->poison_cap * sizeof(*p->poison));
+        p->poison = inv_xrealloc(p->poison, p->poison_cap * sizeof(*p->poison));
     }
     policy_poison_t *x = &p->poison[p->poison_len++];
     *x = (policy_poison_t){.partition = msg->partition,
@@ -39,8 +40,8 @@ static void poison(policies_t *p, const rd_kafka_message_t *msg, const char *rea
                            .timestamp_ms = rd_kafka_message_timestamp(msg, NULL),
                            .key_len = msg->key_len,
                            .value_len = msg->len};
-    x->key = msg->key_len ? dirty_xrealloc(NULL, msg->key_len) : NULL;
-    x->value = msg->payload && msg->len ? dirty_xrealloc(NULL, msg->len) : NULL;
+    x->key = msg->key_len ? inv_xrealloc(NULL, msg->key_len) : NULL;
+    x->value = msg->payload && msg->len ? inv_xrealloc(NULL, msg->len) : NULL;
     if (x->key)
         memcpy(x->key, msg->key, msg->key_len);
     if (x->value)

@@ -6,6 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+void *inv_xrealloc(void *p, size_t n) {
+    void *q = realloc(p, n);
+    if (!q)
+        abort();
+    return q;
+}
+
 int inv_buf_grow(char **data, size_t *cap, size_t len, size_t extra, size_t first_cap) {
     if (*cap - len >= extra)
         return 0;

@@ -24,6 +24,10 @@ int inv_buf_reserve(inv_buf_t *b, size_t extra);
  * 0, or -1 when out of memory (the buffer is unchanged). */
 int inv_buf_append(inv_buf_t *b, const void *data, size_t len);
 
+/* realloc that aborts when memory runs out, for the small, bounded
+ * structures nothing sensible can be done without. */
+void *inv_xrealloc(void *p, size_t n);
+
 /* Makes *data (*cap bytes, the first len used) hold len + extra bytes,
  * doubling from first_cap (or from *cap). 0, or ENOMEM with *data and *cap
  * unchanged. */

@@ -128,23 +128,15 @@ struct lg_model_s {
 
 /* ------------------------------------------------------------ small buffers */
 
+/* A few KB: nothing sensible to do without them. */
 static void buf_reserve(inv_buf_t *b, size_t extra) {
-    if (b->cap - b->len >= extra)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->len < extra)
-        cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p)
-        abort(); /* a few KB: nothing sensible to do without them */
-    b->data = p;
-    b->cap = cap;
+    if (inv_buf_reserve(b, extra))
+        abort();
 }
 
 static void buf_put(inv_buf_t *b, const char *s, size_t n) {
-    buf_reserve(b, n);
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
+    if (inv_buf_append(b, s, n))
+        abort();
 }
 
 static void buf_str(inv_buf_t *b, const char *s) { buf_put(b, s, strlen(s)); }
