@@ -470,6 +470,42 @@ static int on_assign(void *opaque, inv_txloop_t *loop, rd_kafka_topic_partition_
     return 0;
 }
 
+/* After an abort the consumer was rewound to the group's committed offsets.
+ * LMDB reflects them, unless the loop lost track of a transaction that did
+ * commit (it gave up on a stuck commit, or the producer failed fatally
+ * during one): LMDB then lacks that batch, and the partitions it moved on
+ * are rebuilt from Kafka as if taken over. */
+static void on_rewind(void *opaque, inv_txloop_t *loop, const rd_kafka_topic_partition_list_t *committed) {
+    (void)loop;
+    keeper_t *k = opaque;
+    if (stall_redo_flush(&k->stall) != 0)
+        stall_redo_drop(&k->stall, 0); /* the check below rebuilds what it touched */
+    for (int i = 0; i < committed->cnt; i++) {
+        int32_t p = committed->elems[i].partition;
+        if (p < 0 || p >= k->batch.part_count)
+            continue;
+        partition_t *pt = &k->batch.parts[p];
+        if (!pt->assigned || pt->need_restore)
+            continue; /* held: rebuilt at its turn */
+        int64_t want = committed->elems[i].offset < 0 ? 0 : committed->elems[i].offset;
+        inv_store_txn_t *rt = NULL;
+        inv_store_meta_t meta;
+        int rc = inv_store_txn_begin(k->store, 1, &rt);
+        if (!rc)
+            rc = inv_store_meta_get(rt, p, &meta);
+        inv_store_txn_abort(rt);
+        if (rc == 0 && meta.input_offset == want)
+            continue;
+        inv_log_warn("partition %d: local state is at offset %lld but the group committed %lld (a transaction "
+                     "committed after the producer gave up on it): restoring from %s",
+                     p, rc == 0 ? (long long)meta.input_offset : -1LL, (long long)want, k->kc.t_stock);
+        pt->ready = 0;
+        inv_keeper_metrics_partition_serving(k->metrics, p, 0);
+        if (restore_one(k, p, want) == 0)
+            pt->next_offset = want;
+    }
+}
+
 static void on_revoke(void *opaque, inv_txloop_t *loop, const rd_kafka_topic_partition_list_t *parts) {
     (void)loop;
     keeper_t *k = opaque;
@@ -691,6 +727,7 @@ int inv_keeper_run(inv_conf_t *conf, const volatile sig_atomic_t *run, char *err
         .after_abort = after_abort,
         .on_assign = on_assign,
         .on_revoke = on_revoke,
+        .on_rewind = on_rewind,
         .on_delivery = on_delivery,
         .tick = tick,
         .run = run,

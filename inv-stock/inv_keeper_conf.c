@@ -37,6 +37,7 @@ void keeper_conf_read(const inv_conf_t *conf, keeper_conf_t *kc) {
         .shutdown_timeout_ms = (int)inv_conf_get_int(conf, "shutdown.timeout.ms"),
         .http_listen = inv_conf_get(conf, "http.listen"),
         .health_max_lag = inv_conf_get_int(conf, "health.max.lag"),
+        .health_max_stall_ms = inv_conf_get_int(conf, "health.max.stall.ms"),
     };
     inv_http_conf_read(conf, &kc->http);
 }

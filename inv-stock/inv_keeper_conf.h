@@ -27,6 +27,7 @@ typedef struct {
     const char *http_listen; /* "" = no HTTP server */
     inv_http_conf_t http;    /* http.* limits */
     int64_t health_max_lag;
+    int64_t health_max_stall_ms;
 } keeper_conf_t;
 
 /* Fills *kc from conf, whose keys inv_conf has validated already (types,

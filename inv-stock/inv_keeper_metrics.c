@@ -20,12 +20,13 @@ struct inv_keeper_metrics_s {
     inv_metrics_t *reg;
     inv_http_t *http;
     inv_store_t *store;
-    inv_txloop_t *loop;
+    _Atomic(inv_txloop_t *) loop; /* read by the HTTP thread */
     int64_t max_lag;
+    double max_stall_seconds; /* health.max.stall.ms */
     atomic_int ready;
     atomic_int assigned_count;
     atomic_int state_writable; /* 0 while LMDB writes fail */
-    int ever_assigned;
+    atomic_int ever_assigned;
     inv_txloop_stats_t last; /* loop counters already published */
 
     inv_metrics_counter_t *movements[INV_MOVE_COUNT + 1];
@@ -68,15 +69,72 @@ static int partition_series(inv_keeper_metrics_t *m, int32_t p) {
 
 /* ---- HTTP ---------------------------------------------------------------- */
 
+/* Statistics older than this are not believed (three statistics.interval.ms). */
+#define KAFKA_VIEW_MAX_AGE_MS 15000
+
+/* The "kafka" object of /healthz, and the first Kafka reason not to be
+ * ready into reason (unchanged when there is none). */
+static json_t *kafka_health(inv_keeper_metrics_t *m, const inv_txloop_health_t *h, char *reason, size_t reason_size) {
+    json_t *coords = json_object(), *brokers = json_object();
+    for (int c = 0; c < h->kafka.client_count; c++) {
+        const inv_kafka_client_view_t *v = &h->kafka.clients[c];
+        if (v->coordinator_kind == INV_COORD_NONE || v->age_ms > KAFKA_VIEW_MAX_AGE_MS)
+            continue;
+        const char *kind = v->coordinator_kind == INV_COORD_GROUP ? "group" : "transaction";
+        json_object_set_new(coords, v->client,
+                            json_pack("{s:s, s:s, s:b, s:s}", "kind", kind, "coordinator", v->coordinator, "up",
+                                      v->coordinator_up, "state", v->coordinator_state));
+        if (!v->coordinator_up && !*reason)
+            snprintf(reason, reason_size, "the %s coordinator of the %s (%s) is unreachable: %s", kind, v->client,
+                     v->coordinator, v->coordinator_state);
+    }
+    inv_kafka_broker_view_t b[INV_KAFKA_HEALTH_MAX_BROKERS];
+    int n = inv_kafka_health_brokers(&h->kafka, b, INV_KAFKA_HEALTH_MAX_BROKERS);
+    for (int i = 0; i < n; i++)
+        json_object_set_new(brokers, b[i].name, json_string(inv_broker_state_name(b[i].state)));
+    if (h->stalled_seconds > m->max_stall_seconds)
+        snprintf(reason, reason_size, "no Kafka transaction committed for %.0f s%s%s", h->stalled_seconds,
+                 h->last_error[0] ? ": " : "", h->last_error);
+    return json_pack("{s:f, s:s, s:I, s:o, s:o}", "stalled_seconds", h->stalled_seconds, "last_error", h->last_error,
+                     "producer_recreations", (json_int_t)h->producer_recreations, "coordinators", coords, "brokers",
+                     brokers);
+}
+
 static int h_healthz(const inv_http_request_t *req, inv_http_response_t *resp, void *opaque) {
     (void)req;
     inv_keeper_metrics_t *m = opaque;
     int writable = atomic_load(&m->state_writable), ready = atomic_load(&m->ready) && writable;
+    char reason[512] = "";
+    if (!writable)
+        snprintf(reason, sizeof(reason), "LMDB writes fail in the state dir (input held, retried)");
+    json_t *doc = json_pack("{s:b, s:i}", "ready", 0, "assigned_partitions", atomic_load(&m->assigned_count));
+    if (!writable)
+        json_object_set_new(doc, "state_writable", json_false());
+    inv_txloop_t *loop = atomic_load(&m->loop);
+    if (loop) {
+        inv_txloop_health_t h;
+        inv_txloop_health(loop, &h);
+        json_object_set_new(doc, "kafka", kafka_health(m, &h, reason, sizeof(reason)));
+    }
+    if (*reason)
+        ready = 0;
+    else if (!ready)
+        snprintf(reason, sizeof(reason), "%s",
+                 atomic_load(&m->ever_assigned)
+                     ? "a partition is being restored, held, or lags by more than health.max.lag"
+                     : "no movements partition assigned yet");
+    json_object_set_new(doc, "ready", json_boolean(ready));
+    if (!ready)
+        json_object_set_new(doc, "reason", json_string(reason));
     resp->status = ready ? 200 : 503;
     resp->content_type = "application/json";
-    /* "state_writable" only while LMDB writes fail: the body is otherwise as it always was */
-    return inv_http_response_printf(resp, "{\"ready\":%s,\"assigned_partitions\":%d%s}\n", ready ? "true" : "false",
-                                    atomic_load(&m->assigned_count), writable ? "" : ",\"state_writable\":false");
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!text)
+        return -1;
+    int rc = inv_http_response_printf(resp, "%s\n", text);
+    free(text);
+    return rc;
 }
 
 static int h_metrics(const inv_http_request_t *req, inv_http_response_t *resp, void *opaque) {
@@ -85,6 +143,35 @@ static int h_metrics(const inv_http_request_t *req, inv_http_response_t *resp, v
     inv_metrics_buf_t buf = {0};
     if (inv_metrics_render(m->reg, &buf) != 0)
         return -1;
+    inv_txloop_t *loop = atomic_load(&m->loop);
+    if (loop) { /* the brokers as the loop's clients see them, fresh at each scrape */
+        inv_txloop_health_t h;
+        inv_txloop_health(loop, &h);
+        inv_buf_t kafka;
+        inv_buf_init(&kafka);
+        char stalled[256];
+        int n = snprintf(stalled, sizeof(stalled),
+                         "# HELP inv_stock_commit_stalled_seconds How long input has waited for a Kafka transaction "
+                         "to commit (0: nothing waits)\n# TYPE inv_stock_commit_stalled_seconds gauge\n"
+                         "inv_stock_commit_stalled_seconds %.3f\n",
+                         h.stalled_seconds);
+        char *joined = NULL;
+        if (inv_kafka_health_prometheus(&h.kafka, &kafka) == 0 && inv_buf_append(&kafka, stalled, (size_t)n) == 0 &&
+            (joined = malloc(buf.len + kafka.len + 1))) {
+            memcpy(joined, buf.data, buf.len);
+            memcpy(joined + buf.len, kafka.data, kafka.len);
+            joined[buf.len + kafka.len] = '\0';
+            free(buf.data);
+            buf.data = joined;
+            buf.len += kafka.len;
+            buf.cap = buf.len + 1;
+        }
+        inv_buf_free(&kafka);
+        if (!joined) {
+            inv_metrics_buf_free(&buf);
+            return -1;
+        }
+    }
     resp->content_type = INV_METRICS_CONTENT_TYPE;
     inv_http_response_set_body(resp, buf.data, buf.len);
     return 0;
@@ -175,6 +262,7 @@ int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const keeper_conf_t *kc
     }
     m->store = store;
     m->max_lag = max_lag;
+    m->max_stall_seconds = (double)kc->health_max_stall_ms / 1000.0;
     atomic_store(&m->state_writable, 1);
     char err[INV_ERRSTR_SIZE];
     for (int t = 0; t <= INV_MOVE_COUNT; t++) {
@@ -276,7 +364,7 @@ void inv_keeper_metrics_destroy(inv_keeper_metrics_t *m) {
     free(m);
 }
 
-void inv_keeper_metrics_attach(inv_keeper_metrics_t *m, inv_txloop_t *loop) { m->loop = loop; }
+void inv_keeper_metrics_attach(inv_keeper_metrics_t *m, inv_txloop_t *loop) { atomic_store(&m->loop, loop); }
 
 void inv_keeper_metrics_movement(inv_keeper_metrics_t *m, inv_movement_type_t type) {
     if ((int)type >= 0 && type <= INV_MOVE_COUNT)
@@ -309,7 +397,7 @@ void inv_keeper_metrics_restore_end(inv_keeper_metrics_t *m, int32_t p, uint64_t
     inv_metrics_counter_add_double(m->restore_seconds, seconds);
 }
 void inv_keeper_metrics_partition_assigned(inv_keeper_metrics_t *m, int32_t p) {
-    m->ever_assigned = 1;
+    atomic_store(&m->ever_assigned, 1);
     partition_series(m, p);
 }
 void inv_keeper_metrics_partition_serving(inv_keeper_metrics_t *m, int32_t p, int serving) {
@@ -352,7 +440,7 @@ static int resident_memory(int64_t *anon, int64_t *file) {
 
 void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer, const char *topic,
                                    const partition_t *parts, int count) {
-    int all_ready = m->ever_assigned, n = 0;
+    int all_ready = atomic_load(&m->ever_assigned), n = 0;
     rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(count > 0 ? count : 1);
     for (int p = 0; p < count; p++)
         if (parts[p].assigned)
@@ -379,8 +467,9 @@ void inv_keeper_metrics_update_lag(inv_keeper_metrics_t *m, rd_kafka_t *consumer
     atomic_store(&m->ready, all_ready);
     inv_metrics_gauge_set(m->assigned, n);
     inv_metrics_gauge_set(m->ready_gauge, all_ready && atomic_load(&m->state_writable));
-    if (m->loop) {
-        const inv_txloop_stats_t *st = inv_txloop_stats(m->loop);
+    inv_txloop_t *loop = atomic_load(&m->loop);
+    if (loop) {
+        const inv_txloop_stats_t *st = inv_txloop_stats(loop);
         inv_metrics_counter_add(m->txn_commits, st->txn_commits - m->last.txn_commits);
         inv_metrics_counter_add(m->txn_aborts, st->txn_aborts - m->last.txn_aborts);
         for (int c = 0; c < INV_TXLOOP_ABORT_CAUSES; c++)

@@ -90,6 +90,9 @@ const inv_conf_key_t inv_conf_keys[] = {
      "http.connection.limit is capped to the RLIMIT_NOFILE soft limit minus this"},
     {"health.max.lag", INV_CONF_INT, "10000", 0, INT64_C(1000000000), NULL,
      "inv-stock: /healthz is ready only while every assigned partition lags by at most this many messages"},
+    {"health.max.stall.ms", INV_CONF_INT, "15000", 1000, INT64_C(86400000), NULL,
+     "inv-stock: /healthz is not ready while input has waited this long for a Kafka transaction to commit (brokers "
+     "below min.insync.replicas, a lost coordinator); the body says why"},
     {"lmdb.map.size.mb", INV_CONF_INT, "64", 1, 1048576, NULL,
      "inv-stock: initial LMDB map size; it grows by itself when full"},
     {"lmdb.sync", INV_CONF_ENUM, "none", 0, 0, "none,data,full",

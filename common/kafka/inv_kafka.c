@@ -79,7 +79,14 @@ rd_kafka_conf_t *inv_kafka_conf_new(const inv_kafka_settings_t *ks, const char *
     }
     rd_kafka_conf_set_log_cb(kc, log_cb);
     rd_kafka_conf_set_error_cb(kc, error_cb);
-    for (size_t i = 0; i < ks->prop_count; i++) {
+    if (ks->stats_cb) {
+        rd_kafka_conf_set_stats_cb(kc, ks->stats_cb);
+        if (conf_set(kc, "statistics.interval.ms", "5000", errstr, errstr_size) != 0) {
+            rd_kafka_conf_destroy(kc);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; i < ks->prop_count; i++) { /* after the defaults above: the user's win */
         if (conf_set(kc, ks->props[i].prop, ks->props[i].value, errstr, errstr_size) != 0) {
             rd_kafka_conf_destroy(kc);
             return NULL;

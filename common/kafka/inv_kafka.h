@@ -36,6 +36,12 @@ typedef struct {
     int64_t batch_max_messages;         /* batch.max.messages */
     int transaction_producers;          /* transaction.producers */
     int shutdown_timeout_ms;            /* shutdown.timeout.ms */
+    /* Not from the configuration: when set, every client made from these
+     * settings gets it as librdkafka's statistics callback (with the
+     * client's opaque), and statistics.interval.ms 5000 unless
+     * kafka.statistics.interval.ms says otherwise. inv_txloop sets it on
+     * its own copy. */
+    int (*stats_cb)(rd_kafka_t *rk, char *json, size_t json_len, void *opaque);
 } inv_kafka_settings_t;
 
 /* Reads the Kafka layer's settings from c (whose values inv_conf has

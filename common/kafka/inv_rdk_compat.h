@@ -69,4 +69,11 @@
  * listed for the figures in docs/BENCHMARKS.md. */
 #define INV_RDK_TXN_CLOCK_SPIN (RD_KAFKA_VERSION < 0x02040000)
 
+/* A transactional producer could not find a new transaction coordinator
+ * while a metadata request was stuck on an unreachable broker: its
+ * transactional calls time out again and again (fixed in 2.10.0). After
+ * retrying a commit or abort for 2 x transaction.timeout.ms the
+ * loop recreates the producer (inv_txloop.c give_up_transaction). */
+#define INV_RDK_TXN_COORD_STUCK (RD_KAFKA_VERSION < 0x020a0000)
+
 #endif

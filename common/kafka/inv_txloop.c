@@ -1,11 +1,15 @@
 #include "inv_txloop.h"
 
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "inv_kafka.h"
+#include "inv_kafka_health.h"
 #include "inv_log.h"
 #include "inv_time.h"
 #include "inv_prefetch.h"
@@ -32,7 +36,8 @@ typedef struct {
 } producer_t;
 
 struct inv_txloop_s {
-    const inv_kafka_settings_t *ks; /* borrowed */
+    const inv_kafka_settings_t *ks; /* &ks_own */
+    inv_kafka_settings_t ks_own;    /* the caller's, with the statistics callback */
     inv_txloop_handler_t h;
     char *input_topic;
     char *dlq_topic;
@@ -62,9 +67,29 @@ struct inv_txloop_s {
     rd_kafka_topic_partition_t *last_offset_slot;
 
     inv_txloop_stats_t stats;
+
+    /* Health, read from other threads (inv_txloop_health). */
+    inv_kafka_health_t *health;
+    atomic_llong pending_since_us; /* the first transaction since the last commit began; 0: nothing pending */
+    atomic_ullong recreations;     /* stats.producer_recreations, for other threads */
+    pthread_mutex_t error_lock;
+    char last_error[256];   /* the last transactional or delivery error since the last commit */
+    int64_t retry_since_us; /* the open transaction's commit (or abort) has been retried since then */
+    int64_t stuck_us;       /* ... and after this long the producer is recreated (INV_RDK_TXN_COORD_STUCK) */
+    int txn_call_ms;        /* the timeout of one commit_transaction or abort_transaction call */
 };
 
 static int64_t now_us(void) { return inv_time_mono_us(); }
+
+static void set_error(inv_txloop_t *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(inv_txloop_t *l, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&l->error_lock);
+    vsnprintf(l->last_error, sizeof(l->last_error), fmt, ap);
+    pthread_mutex_unlock(&l->error_lock);
+    va_end(ap);
+}
 
 /* Whether the loop goes on taking input. */
 static int running(const inv_txloop_t *l) { return !l->stop_error && !l->stop_requested && (!l->h.run || *l->h.run); }
@@ -83,6 +108,8 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaqu
     } else if (msg->err) {
         inv_log_warn("delivery to %s [%d] failed: %s", rd_kafka_topic_name(msg->rkt), msg->partition,
                      rd_kafka_err2str(msg->err));
+        set_error(l, "delivery to %s [%d] failed: %s", rd_kafka_topic_name(msg->rkt), msg->partition,
+                  rd_kafka_err2str(msg->err));
         l->batch_failed = 1;
     }
     if (l->h.on_delivery)
@@ -172,6 +199,7 @@ static void reset_batch(inv_txloop_t *l) {
     l->in_txn = 0;
     l->batch_failed = 0;
     l->batch_count = 0;
+    l->retry_since_us = 0;
 }
 
 /* Back to the group's committed offsets: what the aborted batch consumed
@@ -204,12 +232,15 @@ static void rewind_consumer(inv_txloop_t *l) {
                 rewound++;
         }
         inv_log_info("rewound %d partition(s) to the committed offsets", rewound);
+        if (!err && l->h.on_rewind)
+            l->h.on_rewind(l->h.opaque, l, assignment);
     }
     rd_kafka_topic_partition_list_destroy(assignment);
 }
 
 static void recreate_producer(inv_txloop_t *l) {
     l->stats.producer_recreations++;
+    atomic_store(&l->recreations, l->stats.producer_recreations);
     inv_log_warn("recreating the transactional producer %s", l->producers[l->current].transactional_id);
     producer_destroy(l, l->current);
     if (producer_create(l, l->current) != 0 && may_retry(l))
@@ -225,15 +256,57 @@ static void batch_dropped(inv_txloop_t *l, inv_txloop_abort_cause_t cause) {
     reset_batch(l);
 }
 
+/* Whether the open transaction's commit or abort has been retried for
+ * longer than stuck_us, counting from the first retry. librdkafka 2.0.2 can
+ * stay stuck looking up a new transaction coordinator while a metadata
+ * request waits on a broker that is gone (INV_RDK_TXN_COORD_STUCK): the
+ * calls then time out forever. */
+static int retried_too_long(inv_txloop_t *l) {
+#if !INV_RDK_TXN_COORD_STUCK
+    return 0; /* the client finds its coordinator again by itself */
+#endif
+    int64_t now = now_us();
+    if (!l->retry_since_us)
+        l->retry_since_us = now;
+    return now - l->retry_since_us > l->stuck_us;
+}
+
+/* The producer gave up on (or never learnt) the open transaction's
+ * outcome: a new producer under the same transactional id settles it
+ * (InitProducerId completes a commit the coordinator logged, aborts
+ * anything else), and the rewind to the group's committed offsets then
+ * starts after whatever did commit. */
+static void give_up_transaction(inv_txloop_t *l, const char *what) {
+    inv_log_warn("%s has not completed for %.0f s: recreating the transactional producer %s "
+                 "(librdkafka before 2.10.0 can stay stuck looking for a new coordinator); "
+                 "the consumer resumes from the group's committed offsets",
+                 what, (double)(now_us() - l->retry_since_us) / 1e6, l->producers[l->current].transactional_id);
+    set_error(l, "%s stuck for %.0f s: producer recreated", what, (double)(now_us() - l->retry_since_us) / 1e6);
+    batch_dropped(l, INV_TXLOOP_ABORT_STUCK);
+    recreate_producer(l);
+    rewind_consumer(l);
+}
+
 static void abort_batch(inv_txloop_t *l, inv_txloop_abort_cause_t cause) {
-    if (l->in_txn && producer(l)) {
-        rd_kafka_error_t *error = rd_kafka_abort_transaction(producer(l), -1);
-        if (error) {
-            inv_log_warn("abort_transaction: %s", rd_kafka_error_string(error));
-            int fatal = rd_kafka_error_is_fatal(error);
-            rd_kafka_error_destroy(error);
-            if (fatal)
-                recreate_producer(l);
+    while (l->in_txn && producer(l)) {
+        /* in slices (-1 would wait forever in 2.0.2); a retriable timeout
+         * is resumed by calling again (rdkafka.h) */
+        rd_kafka_error_t *error = rd_kafka_abort_transaction(producer(l), l->txn_call_ms);
+        if (!error)
+            break;
+        inv_log_warn("abort_transaction: %s", rd_kafka_error_string(error));
+        set_error(l, "abort_transaction: %s", rd_kafka_error_string(error));
+        int fatal = rd_kafka_error_is_fatal(error), retriable = rd_kafka_error_is_retriable(error);
+        rd_kafka_error_destroy(error);
+        if (fatal) {
+            recreate_producer(l);
+            break;
+        }
+        if (!retriable || !may_retry(l))
+            break;
+        if (retried_too_long(l)) {
+            give_up_transaction(l, "abort_transaction");
+            return;
         }
     }
     batch_dropped(l, cause);
@@ -244,12 +317,17 @@ static void abort_batch(inv_txloop_t *l, inv_txloop_abort_cause_t cause) {
  * the batch has been aborted (and the consumer rewound). */
 static int txn_error(inv_txloop_t *l, const char *what, rd_kafka_error_t *error) {
     inv_log_warn("%s: %s", what, rd_kafka_error_string(error));
+    set_error(l, "%s: %s", what, rd_kafka_error_string(error));
     int retriable = rd_kafka_error_is_retriable(error);
     int abortable = rd_kafka_error_txn_requires_abort(error);
     int fatal = rd_kafka_error_is_fatal(error);
     rd_kafka_error_destroy(error);
-    if (retriable && !abortable && !fatal && may_retry(l))
-        return 1;
+    if (retriable && !abortable && !fatal && may_retry(l)) {
+        if (!retried_too_long(l))
+            return 1;
+        give_up_transaction(l, what);
+        return 0;
+    }
     if (fatal) {
         batch_dropped(l, INV_TXLOOP_ABORT_FATAL);
         recreate_producer(l);
@@ -272,6 +350,8 @@ static int begin_batch(inv_txloop_t *l) {
     }
     l->in_txn = 1;
     int64_t now = now_us();
+    long long none = 0;
+    atomic_compare_exchange_strong(&l->pending_since_us, &none, (long long)now);
     l->txn_deadline_us = now + l->interval_us;
     l->txn_early_us = now + l->min_interval_us;
     l->txn_begin_us = now;
@@ -299,8 +379,11 @@ static void commit_batch(inv_txloop_t *l) {
         }
     }
     for (;;) {
-        /* timeout -1: librdkafka 2.0.2 retries internally until the outcome is known */
-        rd_kafka_error_t *error = rd_kafka_commit_transaction(producer(l), -1);
+        /* In slices of transaction.timeout.ms: librdkafka retries inside
+         * each until the outcome is known, and a retriable timeout is
+         * resumed by calling again (txn_error). -1 would wait forever in
+         * 2.0.2 (no cap), also when stuck (INV_RDK_TXN_COORD_STUCK). */
+        rd_kafka_error_t *error = rd_kafka_commit_transaction(producer(l), l->txn_call_ms);
         if (!error)
             break;
         if (!txn_error(l, "commit_transaction", error))
@@ -314,10 +397,25 @@ static void commit_batch(inv_txloop_t *l) {
     l->stats.last_open_seconds = open_seconds;
     l->stats.txn_commits++;
     l->stats.last_batch_size = l->batch_count;
+    atomic_store(&l->pending_since_us, 0);
+    set_error(l, "%s", "");
     if (l->h.after_commit)
         l->h.after_commit(l->h.opaque, l);
     reset_batch(l);
     l->current = (l->current + 1) % l->producer_count; /* the next transaction goes to the next producer */
+}
+
+/* librdkafka's statistics of the loop's clients (every
+ * statistics.interval.ms, served by the polls) into l->health. */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque) {
+    inv_txloop_t *l = opaque;
+    char client[32] = "consumer";
+    for (int i = 0; i < l->producer_count; i++)
+        if (rk == l->producers[i].rk)
+            snprintf(client, sizeof(client), "producer-%d", i);
+    if (rk == l->consumer || strcmp(client, "consumer") != 0)
+        inv_kafka_health_update(l->health, client, json, json_len);
+    return 0; /* librdkafka frees json */
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
@@ -342,6 +440,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         if (l->h.on_revoke)
             l->h.on_revoke(l->h.opaque, l, parts);
         rd_kafka_assign(rk, NULL);
+        atomic_store(&l->pending_since_us, 0); /* what was pending is another member's now */
     }
     l->in_rebalance = 0;
 }
@@ -353,8 +452,19 @@ inv_txloop_t *inv_txloop_new(const inv_kafka_settings_t *ks, const char *input_t
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    l->ks = ks;
+    /* the loop's clients report their statistics to l->health */
+    l->ks_own = *ks;
+    l->ks_own.stats_cb = stats_cb;
+    l->ks = &l->ks_own;
     l->h = *handler;
+    pthread_mutex_init(&l->error_lock, NULL);
+    l->stuck_us = 2 * ks->transaction_timeout_ms * 1000;
+    l->txn_call_ms = (int)ks->transaction_timeout_ms;
+    if (!(l->health = inv_kafka_health_new())) {
+        snprintf(errstr, errstr_size, "out of memory");
+        inv_txloop_destroy(l);
+        return NULL;
+    }
     l->input_topic = strdup(input_topic);
     l->dlq_topic = strdup(ks->dlq_topic);
     l->batch_max = ks->batch_max_messages;
@@ -383,7 +493,7 @@ inv_txloop_t *inv_txloop_new(const inv_kafka_settings_t *ks, const char *input_t
     for (int i = 0; i < l->producer_count; i++)
         snprintf(l->producers[i].transactional_id, sizeof(l->producers[i].transactional_id), i ? "%s.%d" : "%s",
                  l->transactional_id, i);
-    l->consumer = inv_kafka_consumer_new(ks, l->group_id, rebalance_cb, l, errstr, errstr_size);
+    l->consumer = inv_kafka_consumer_new(l->ks, l->group_id, rebalance_cb, l, errstr, errstr_size);
     if (!l->consumer || !(l->prefetch = inv_prefetch_new(l->consumer))) {
         if (l->consumer)
             snprintf(errstr, errstr_size, "out of memory");
@@ -621,17 +731,30 @@ void inv_txloop_destroy(inv_txloop_t *l) {
     rd_kafka_topic_partition_list_destroy(l->offsets);
     free(l->input_topic);
     free(l->dlq_topic);
+    inv_kafka_health_destroy(l->health);
+    pthread_mutex_destroy(&l->error_lock);
     free(l);
 }
 
 void inv_txloop_stop(inv_txloop_t *l) { l->stop_requested = 1; }
 
 const char *inv_txloop_abort_cause_name(inv_txloop_abort_cause_t cause) {
-    static const char *const names[INV_TXLOOP_ABORT_CAUSES] = {"handler", "output",    "transaction",
-                                                               "fatal",   "rebalance", "stop"};
+    static const char *const names[INV_TXLOOP_ABORT_CAUSES] = {"handler",   "output", "transaction", "fatal",
+                                                               "rebalance", "stop",   "stuck"};
     return cause < INV_TXLOOP_ABORT_CAUSES ? names[cause] : "unknown";
 }
 
 const inv_txloop_stats_t *inv_txloop_stats(const inv_txloop_t *l) { return &l->stats; }
 rd_kafka_t *inv_txloop_consumer(inv_txloop_t *l) { return l->consumer; }
 const char *inv_txloop_transactional_id(const inv_txloop_t *l) { return l->transactional_id; }
+
+void inv_txloop_health(inv_txloop_t *l, inv_txloop_health_t *out) {
+    memset(out, 0, sizeof(*out));
+    long long since = atomic_load(&l->pending_since_us);
+    out->stalled_seconds = since ? (double)(now_us() - since) / 1e6 : 0;
+    out->producer_recreations = atomic_load(&l->recreations);
+    pthread_mutex_lock(&l->error_lock);
+    snprintf(out->last_error, sizeof(out->last_error), "%s", l->last_error);
+    pthread_mutex_unlock(&l->error_lock);
+    inv_kafka_health_view(l->health, &out->kafka);
+}

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "inv_kafka.h"
+#include "inv_kafka_health.h"
 
 typedef struct inv_txloop_s inv_txloop_t;
 
@@ -55,6 +56,14 @@ typedef struct {
      * element's .offset to where consumption must start (default: the
      * group's committed offset). Non-zero: the loop stops with an error. */
     int (*on_assign)(void *opaque, inv_txloop_t *loop, rd_kafka_topic_partition_list_t *parts);
+    /* Optional: after an abort the consumer was rewound to the group's
+     * committed offsets, which `committed` holds (one element per assigned
+     * partition; borrowed for the call). When the loop gave up on a
+     * transaction whose outcome it could not learn (INV_TXLOOP_ABORT_STUCK,
+     * a fatal error during the commit), the transaction may have committed
+     * after all: state kept beside Kafka is then checked against these
+     * offsets. */
+    void (*on_rewind)(void *opaque, inv_txloop_t *loop, const rd_kafka_topic_partition_list_t *committed);
     /* Optional: partitions were revoked, after the open transaction ended. */
     void (*on_revoke)(void *opaque, inv_txloop_t *loop, const rd_kafka_topic_partition_list_t *parts);
     /* Optional: a delivery report of a message this loop produced. */
@@ -74,10 +83,11 @@ typedef enum {
     INV_TXLOOP_ABORT_FATAL,       /* the producer failed fatally (fenced, epoch): recreated */
     INV_TXLOOP_ABORT_REBALANCE,   /* a rebalance error with a transaction open */
     INV_TXLOOP_ABORT_STOP,        /* the loop stopped after an unrecoverable error */
+    INV_TXLOOP_ABORT_STUCK,       /* a commit or abort retried too long: the producer recreated */
     INV_TXLOOP_ABORT_CAUSES
 } inv_txloop_abort_cause_t;
 
-/* "handler", "output", "transaction", "fatal", "rebalance", "stop" (static). */
+/* "handler", "output", "transaction", "fatal", "rebalance", "stop", "stuck" (static). */
 const char *inv_txloop_abort_cause_name(inv_txloop_abort_cause_t cause);
 
 typedef struct {
@@ -143,6 +153,25 @@ typedef struct {
 int inv_txloop_dead_letter(inv_txloop_t *loop, const inv_txloop_source_t *src, const char *reason);
 
 const inv_txloop_stats_t *inv_txloop_stats(const inv_txloop_t *loop);
+
+/* How the loop fares with the cluster, for /healthz and /metrics. */
+typedef struct {
+    /* Since the first transaction after the last commit began: how long
+     * input has waited for a commit (aborts and retries included). 0 while
+     * nothing waits. */
+    double stalled_seconds;
+    /* The last error of a transactional call or a delivery since the last
+     * commit ("" when none), e.g. "commit_transaction: Broker: Not enough
+     * in-sync replicas". */
+    char last_error[256];
+    uint64_t producer_recreations;
+    /* The loop's clients ("consumer", "producer-0", "producer-1") from
+     * librdkafka's statistics, every statistics.interval.ms (5 s). */
+    inv_kafka_health_view_t kafka;
+} inv_txloop_health_t;
+
+/* Fills *out. Safe from any thread while the loop runs (the HTTP thread). */
+void inv_txloop_health(inv_txloop_t *loop, inv_txloop_health_t *out);
 
 /* The consumer, for handlers that need committed offsets or watermarks. */
 rd_kafka_t *inv_txloop_consumer(inv_txloop_t *loop);

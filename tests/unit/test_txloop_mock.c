@@ -1,6 +1,7 @@
 /*
  * inv_txloop against librdkafka's mock cluster, no real broker: injected
- * transactional errors (retriable and abortable) must still give each input
+ * transactional errors (retriable and abortable), and a broker gone for
+ * longer than the loop retries a commit, must still give each input
  * exactly one committed output.
  *
  * Limits of the librdkafka 2.0.2 mock cluster, and how this test copes
@@ -19,7 +20,9 @@
  */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +33,13 @@
 #include "inv_test.h"
 #include "inv_txloop.h"
 #include "inv_time.h"
+#include <unistd.h>
 
 #define N_INPUT 2000
 #define IN_PARTS 2
 #define MAX_BATCHES 8192
 #define DEADLINE_S 25.0
+#define OUTAGE_S 7.0 /* longer than the loop retries a commit: 2 x transaction.timeout.ms (2 s) */
 
 /* librdkafka protocol ApiKeys (RD_KAFKAP_* are not in the public headers) */
 #define API_ADD_PARTITIONS_TO_TXN 24
@@ -57,7 +62,14 @@ typedef struct {
     int64_t end_offset[IN_PARTS];     /* input high watermarks */
     unsigned char handled[N_INPUT];
     int commits, aborts, shim_commit_errors, overflow;
-    int stage; /* mid-run injections done */
+    atomic_int stage; /* mid-run injections done */
+    int outage;       /* the fault is the broker going away (OUTAGE_S), not injected errors */
+    pthread_t outage_thread;
+    int outage_started;
+    inv_txloop_t *loop;
+    atomic_int sampling;
+    double max_stalled; /* inv_txloop_health while the loop runs (another thread) */
+    char stall_error[256];
     int timed_out;
     double t0;
 } harness_t;
@@ -114,6 +126,35 @@ static void push_errors(harness_t *h, int16_t api, size_t cnt, ...) {
     rd_kafka_mock_push_request_errors_array(h->mcluster, api, cnt, errs);
 }
 
+/* The transaction coordinator (broker 2, which leads nothing) goes away for
+ * OUTAGE_S while the coordinator lookups keep naming it: the open
+ * transaction's commit times out again and again until the loop gives up
+ * on it, as librdkafka 2.0.2 does when stuck looking for a new coordinator. */
+static void *outage_main(void *arg) {
+    harness_t *h = arg;
+    rd_kafka_mock_broker_set_down(h->mcluster, 2);
+    usleep((useconds_t)(OUTAGE_S * 1e6));
+    rd_kafka_mock_broker_set_up(h->mcluster, 2);
+    atomic_store(&h->stage, 2);
+    return NULL;
+}
+
+/* What /healthz would see: the loop's health, read from another thread. */
+static void *sampler_main(void *arg) {
+    harness_t *h = arg;
+    while (atomic_load(&h->sampling)) {
+        inv_txloop_health_t hl;
+        inv_txloop_health(h->loop, &hl);
+        if (hl.stalled_seconds > h->max_stalled) {
+            h->max_stalled = hl.stalled_seconds;
+            if (hl.last_error[0])
+                snprintf(h->stall_error, sizeof(h->stall_error), "%s", hl.last_error);
+        }
+        usleep(100000);
+    }
+    return NULL;
+}
+
 static void h_after_commit(void *opaque, inv_txloop_t *loop) {
     harness_t *h = opaque;
     h->commits++;
@@ -137,6 +178,13 @@ static void h_after_commit(void *opaque, inv_txloop_t *loop) {
 
     /* mid-run faults, once some offsets are committed, so the rewind goes
      * to a non-zero position */
+    if (h->outage) {
+        if (h->commits == 4 && h->stage == 0) {
+            h->stage = 1;
+            h->outage_started = pthread_create(&h->outage_thread, NULL, outage_main, h) == 0;
+        }
+        return;
+    }
     if (h->commits == 4 && h->stage == 0) {
         h->stage = 1;
         /* retriable (retried inside librdkafka), then abortable: the
@@ -166,7 +214,7 @@ static void h_after_abort(void *opaque, inv_txloop_t *loop) {
 
 static void h_tick(void *opaque, inv_txloop_t *loop) {
     harness_t *h = opaque;
-    if (inv_time_mono_s() - h->t0 > DEADLINE_S) {
+    if (inv_time_mono_s() - h->t0 > DEADLINE_S + (h->outage ? 2 * OUTAGE_S : 0)) {
         h->timed_out = 1;
         inv_txloop_stop(loop);
         return;
@@ -179,7 +227,7 @@ static void h_tick(void *opaque, inv_txloop_t *loop) {
     for (int p = 0; p < IN_PARTS; p++)
         if (h->committed_next[p] < h->end_offset[p])
             return;
-    if (h->stage < 2)
+    if (atomic_load(&h->stage) < 2)
         return;
     inv_txloop_stop(loop);
 }
@@ -298,35 +346,46 @@ static int set(inv_conf_t *c, const char *k, const char *v) {
     return 0;
 }
 
-static void test_injected_txn_errors_still_commit_each_input_exactly_once(void) {
+static void run(int outage) {
     static harness_t h; /* large: keep it off the stack */
     static int counts[N_INPUT];
     memset(&h, 0, sizeof(h));
+    h.outage = outage;
     memset(counts, 0, sizeof(counts));
     double t_start = inv_time_mono_s();
 
     char errstr[512];
     rd_kafka_t *mrk = plain_client(RD_KAFKA_PRODUCER, NULL, NULL);
     INV_ASSERT(mrk != NULL, "throwaway producer for the mock cluster");
-    h.mcluster = rd_kafka_mock_cluster_new(mrk, 1);
+    h.mcluster = rd_kafka_mock_cluster_new(mrk, outage ? 3 : 1);
     INV_ASSERT(h.mcluster != NULL, "mock cluster");
     const char *bootstraps = rd_kafka_mock_cluster_bootstraps(h.mcluster);
     INV_ASSERT_EQ_INT(RD_KAFKA_RESP_ERR_NO_ERROR, rd_kafka_mock_topic_create(h.mcluster, IN_TOPIC, IN_PARTS, 1));
     INV_ASSERT_EQ_INT(RD_KAFKA_RESP_ERR_NO_ERROR, rd_kafka_mock_topic_create(h.mcluster, OUT_TOPIC, 1, 1));
     INV_ASSERT_EQ_INT(RD_KAFKA_RESP_ERR_NO_ERROR, rd_kafka_mock_topic_create(h.mcluster, DLQ_TOPIC, 1, 1));
+    if (outage) { /* broker 1 leads everything and coordinates the group; broker 2 the transactions */
+        for (int p = 0; p < IN_PARTS; p++)
+            rd_kafka_mock_partition_set_leader(h.mcluster, IN_TOPIC, p, 1);
+        rd_kafka_mock_partition_set_leader(h.mcluster, OUT_TOPIC, 0, 1);
+        rd_kafka_mock_partition_set_leader(h.mcluster, DLQ_TOPIC, 0, 1);
+        rd_kafka_mock_coordinator_set(h.mcluster, "group", "txmock", 1);
+        rd_kafka_mock_coordinator_set(h.mcluster, "transaction", "txmock-t1", 2);
+        rd_kafka_mock_coordinator_set(h.mcluster, "transaction", "txmock-t1.1", 2);
+    }
     INV_ASSERT_EQ_INT(0, produce_input(bootstraps, &h));
     INV_ASSERT_EQ_INT(N_INPUT, h.end_offset[0] + h.end_offset[1]);
 
     inv_conf_t *conf = inv_conf_new();
     int bad = set(conf, "brokers", bootstraps) || set(conf, "group.id", "txmock") || set(conf, "instance.id", "t1") ||
               set(conf, "topic.dlq", DLQ_TOPIC) || set(conf, "batch.max.messages", "100") ||
-              set(conf, "commit.interval.ms", "100");
+              set(conf, "commit.interval.ms", "100") || (outage && set(conf, "transaction.timeout.ms", "2000"));
     INV_ASSERT(!bad, "configuration");
 
     /* faults in the very first transactions: retriable ones, then an
      * abortable AddPartitionsToTxn (rewind with nothing committed yet) */
-    push_errors(&h, API_ADD_PARTITIONS_TO_TXN, 3, RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS,
-                RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    if (!outage)
+        push_errors(&h, API_ADD_PARTITIONS_TO_TXN, 3, RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS,
+                    RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
 
     inv_txloop_handler_t handler = {
         .opaque = &h,
@@ -340,7 +399,15 @@ static void test_injected_txn_errors_still_commit_each_input_exactly_once(void) 
     inv_txloop_t *loop = inv_txloop_new(&ks, IN_TOPIC, &handler, errstr, sizeof(errstr));
     INV_ASSERT(loop != NULL, "inv_txloop_new: %s", errstr);
     h.t0 = inv_time_mono_s();
+    h.loop = loop;
+    atomic_store(&h.sampling, 1);
+    pthread_t sampler;
+    INV_ASSERT_EQ_INT(0, pthread_create(&sampler, NULL, sampler_main, &h));
     int rc = inv_txloop_run(loop);
+    atomic_store(&h.sampling, 0);
+    pthread_join(sampler, NULL);
+    if (h.outage_started)
+        pthread_join(h.outage_thread, NULL);
     inv_txloop_stats_t stats = *inv_txloop_stats(loop);
     inv_txloop_destroy(loop);
     inv_kafka_settings_free(&ks);
@@ -373,7 +440,17 @@ static void test_injected_txn_errors_still_commit_each_input_exactly_once(void) 
     for (int c = 0; c < INV_TXLOOP_ABORT_CAUSES; c++)
         by_cause += stats.txn_aborts_by_cause[c];
     INV_ASSERT_EQ_INT(stats.txn_aborts, by_cause);
-    INV_ASSERT(stats.txn_aborts_by_cause[INV_TXLOOP_ABORT_TXN] > 0, "no abort counted as a transaction error");
+    if (outage) {
+        /* the commit that could not complete was given up on, the producer
+         * recreated, and the stall showed while it lasted */
+        INV_ASSERT(stats.txn_aborts_by_cause[INV_TXLOOP_ABORT_STUCK] > 0, "no transaction given up as stuck");
+        INV_ASSERT(stats.producer_recreations > 0, "the producer was not recreated");
+        INV_ASSERT(h.max_stalled >= 4.0, "the health showed a stall of %.1f s only", h.max_stalled);
+        INV_ASSERT(h.stall_error[0], "the health gave no error during the stall");
+        fprintf(stderr, "     longest stall seen by the health: %.1f s (%s)\n", h.max_stalled, h.stall_error);
+    } else {
+        INV_ASSERT(stats.txn_aborts_by_cause[INV_TXLOOP_ABORT_TXN] > 0, "no abort counted as a transaction error");
+    }
     INV_ASSERT_EQ_INT(stats.txn_commits, h.commits);
     INV_ASSERT_EQ_INT(0, stats.dead_letters);
     /* rewinds re-delivered something, else the aborts proved nothing */
@@ -389,8 +466,13 @@ static void test_injected_txn_errors_still_commit_each_input_exactly_once(void) 
                missing, dup, first_bad, first_bad >= 0 ? counts[first_bad] : 0);
 }
 
+static void test_injected_txn_errors_still_commit_each_input_exactly_once(void) { run(0); }
+
+static void test_a_commit_retried_too_long_is_given_up_and_each_input_still_commits_once(void) { run(1); }
+
 int main(void) {
     inv_log_set_level(INV_LOG_WARN);
     INV_RUN(test_injected_txn_errors_still_commit_each_input_exactly_once);
+    INV_RUN(test_a_commit_retried_too_long_is_given_up_and_each_input_still_commits_once);
     return INV_TEST_DONE();
 }
