@@ -54,8 +54,10 @@ const inv_conf_key_t inv_conf_keys[] = {
      "Transactional producers used in turn, one transaction each (2: a transaction starts while the broker still "
      "writes the previous one's commit markers; ids <group.id>-<instance.id> and <group.id>-<instance.id>.1)"},
     {"batch.max.messages", INV_CONF_INT, "20000", 1, 1000000, NULL, "Most input messages in one transaction"},
-    {"transaction.timeout.ms", INV_CONF_INT, "10000", 1000, 900000, NULL,
-     "Broker aborts a transaction of a dead instance after this long (bounds fail-over time)"},
+    {"transaction.timeout.ms", INV_CONF_INT, "30000", 1000, 900000, NULL,
+     "How long a transaction may stay open: its outputs wait this long for a partition leader (an election after "
+     "a broker loss takes 10-20 s), and the broker aborts a dead instance's transaction after it. Also the timeout "
+     "of one commit or abort call; one retried for twice this long is given up and the producer recreated"},
     {"shutdown.timeout.ms", INV_CONF_INT, "5000", 1, 3600000, NULL,
      "At exit, longest wait for each Kafka client to be destroyed; after it the program exits without it (librdkafka "
      "2.0.x can hang there forever, librdkafka#4362; the work is committed by then)"},

@@ -15,13 +15,17 @@
 #   cluster.sh start       start the nodes not running; returns once every node
 #                          answers metadata listing all three brokers and the
 #                          three agree on a quorum leader (no-op if so already)
-#   cluster.sh stop        SIGTERM every node, SIGKILL after INV_CLUSTER_STOP_TIMEOUT
+#   cluster.sh stop [N]    SIGTERM every node (or node N), SIGKILL after
+#                          INV_CLUSTER_STOP_TIMEOUT; waits for them to exit
 #   cluster.sh status      one line per node, then the bootstrap list;
 #                          exit 0 when the cluster is up, 3 otherwise
 #   cluster.sh bootstrap   prints the bootstrap list only
 #   cluster.sh kill N      SIGKILL node N (a crash; its data stays)
 #   cluster.sh restart N   stop node N if running (SIGTERM), start it, and wait
 #                          as start does
+#   cluster.sh start N     start node N if not running and wait until it answers
+#                          metadata and follows a live quorum leader, whatever
+#                          the other nodes do (one may be down)
 #   cluster.sh logs N [LINES|-f]  last LINES (default 100) of node N's server log
 #
 # Settings: every internal topic and default.replication.factor 3,
@@ -210,6 +214,27 @@ tail_logs() {
   done
 }
 
+node_ready() {   # node: answers metadata naming itself and follows a running quorum leader
+  local n="$1" l
+  port_open "$(port_of "$n")" || return 1
+  [[ "$(metadata "$n" 2)" == *"broker $n at 127.0.0.1:$(port_of "$n")"* ]] || return 1
+  l="$(quorum_leader "$n")"
+  [[ "$l" =~ ^[0-9]+$ ]] && (( l >= 1 )) || return 1
+  node_pid "$l" >/dev/null || return 1
+  READY_LEADER="$l"
+}
+
+wait_node_ready() {   # node: waits for node_ready, failing early when it dies
+  local n="$1" deadline=$((SECONDS + START_TIMEOUT))
+  while ((SECONDS < deadline)); do
+    node_pid "$n" >/dev/null || { tail_logs; die "node $n exited during start-up"; }
+    node_ready "$n" && return 0
+    sleep 0.5
+  done
+  tail_logs
+  die "node $n was not ready within ${START_TIMEOUT}s: answering metadata and following a live quorum leader"
+}
+
 wait_ready() {   # waits for cluster_ready, failing early when a node we started dies
   local deadline=$((SECONDS + START_TIMEOUT)) n
   while ((SECONDS < deadline)); do
@@ -265,6 +290,7 @@ stop_pids() {   # pid...: SIGTERM, wait STOP_TIMEOUT, SIGKILL
 
 # --- commands ---------------------------------------------------------------
 cmd_start() {
+  if [[ -n "${1:-}" ]]; then cmd_start_node "$1"; return; fi
   lock
   local t0=$SECONDS n started=()
   for n in "${NODES[@]}"; do
@@ -282,7 +308,35 @@ cmd_start() {
   bootstrap_list
 }
 
+cmd_start_node() {
+  check_node "$1"
+  lock
+  local n="$1" t0=$SECONDS
+  if node_pid "$n" >/dev/null; then
+    say "node $n is running"
+  else
+    [[ -f "$LIB/.complete" ]] || fetch_kafka
+    launch "$n"
+  fi
+  wait_node_ready "$n"
+  say "node $n ready in $((SECONDS - t0))s; quorum leader node $READY_LEADER"
+}
+
+cmd_stop_node() {
+  check_node "$1"
+  lock
+  local n="$1" pid
+  if ! pid="$(node_pid "$n")"; then
+    say "node $n is not running"
+    return 0
+  fi
+  stop_pids "$pid"
+  rm -f "$(run_of "$n")/node.pid"
+  say "node $n (pid $pid) stopped"
+}
+
 cmd_stop() {
+  if [[ -n "${1:-}" ]]; then cmd_stop_node "$1"; return; fi
   lock
   local n pid pids=()
   for n in "${NODES[@]}"; do
@@ -344,8 +398,8 @@ cmd_logs() {
 }
 
 case "${1:-}" in
-  start)     cmd_start ;;
-  stop)      cmd_stop ;;
+  start)     shift; cmd_start "$@" ;;
+  stop)      shift; cmd_stop "$@" ;;
   status)    cmd_status ;;
   bootstrap) bootstrap_list ;;
   kill)      shift; cmd_kill "$@" ;;
