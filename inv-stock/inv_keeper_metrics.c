@@ -88,8 +88,14 @@ static json_t *kafka_health(inv_keeper_metrics_t *m, const inv_txloop_health_t *
             snprintf(reason, reason_size, "the %s coordinator of the %s (%s) is unreachable: %s", kind, v->client,
                      v->coordinator, v->coordinator_state);
     }
+    /* brokers as the clients saw them lately: a client blocked in a
+     * commit is not polled, and its statistics grow old */
+    inv_kafka_health_view_t fresh = {0};
+    for (int c = 0; c < h->kafka.client_count; c++)
+        if (h->kafka.clients[c].age_ms <= KAFKA_VIEW_MAX_AGE_MS)
+            fresh.clients[fresh.client_count++] = h->kafka.clients[c];
     inv_kafka_broker_view_t b[INV_KAFKA_HEALTH_MAX_BROKERS];
-    int n = inv_kafka_health_brokers(&h->kafka, b, INV_KAFKA_HEALTH_MAX_BROKERS);
+    int n = inv_kafka_health_brokers(&fresh, b, INV_KAFKA_HEALTH_MAX_BROKERS);
     for (int i = 0; i < n; i++)
         json_object_set_new(brokers, b[i].name, json_string(inv_broker_state_name(b[i].state)));
     if (h->stalled_seconds > m->max_stall_seconds)

@@ -203,5 +203,12 @@ int inv_kafka_health_prometheus(const inv_kafka_health_view_t *v, inv_buf_t *out
             rc = appendf(out, "inv_kafka_coordinator_up{client=\"%s\",kind=\"%s\"} %d\n", v->clients[c].client,
                          v->clients[c].coordinator_kind == INV_COORD_GROUP ? "group" : "transaction",
                          v->clients[c].coordinator_up);
+    if (!rc)
+        rc = appendf(out, "# HELP inv_kafka_statistics_age_seconds Age of a client's last statistics (every "
+                          "statistics.interval.ms while it is polled; a client blocked in a commit is not)\n"
+                          "# TYPE inv_kafka_statistics_age_seconds gauge\n");
+    for (int c = 0; !rc && c < v->client_count; c++)
+        rc = appendf(out, "inv_kafka_statistics_age_seconds{client=\"%s\"} %.3f\n", v->clients[c].client,
+                     (double)v->clients[c].age_ms / 1000.0);
     return rc ? -1 : 0;
 }

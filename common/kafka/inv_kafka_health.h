@@ -87,6 +87,7 @@ int inv_kafka_health_brokers(const inv_kafka_health_view_t *v, inv_kafka_broker_
  *     broker's current state, 0 for the other two;
  *   inv_kafka_coordinator_up{client,kind="group|transaction"}: 1 while the
  *     client's coordinator is known and connected.
+ *   inv_kafka_statistics_age_seconds{client}: how old the client's view is.
  * 0, or -1 when out of memory (out then holds part of it). */
 int inv_kafka_health_prometheus(const inv_kafka_health_view_t *v, inv_buf_t *out);
 

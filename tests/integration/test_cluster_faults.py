@@ -254,7 +254,7 @@ def log_summary(procs):
 def default_transaction_timeout_s():
     """transaction.timeout.ms's default, from the generated reference."""
     with open(os.path.join(ROOT, "docs", "CONFIGURATION.md")) as f:
-        m = re.search(r"^\| `transaction\.timeout\.ms` \| int \| `(\d+)`", f.read(), re.M)
+        m = re.search(r"^\| `transaction\.timeout\.ms` \| `[A-Z_]+` \| `(\d+)`", f.read(), re.M)
     assert m, "transaction.timeout.ms not in docs/CONFIGURATION.md"
     return int(m.group(1)) / 1000.0
 
@@ -335,8 +335,10 @@ class Fault:
         ttm = default_transaction_timeout_s()
         v = self.victim_leader()
         t = time.monotonic()
-        log(cluster("stop", str(v)).stderr.strip())
-        self.hold(ttm + 10 - (time.monotonic() - t))
+        log("%s (SIGTERM: a controlled shutdown, %.1fs)", cluster("stop", str(v)).stderr.strip(),
+            time.monotonic() - t)
+        t = time.monotonic()
+        self.hold(ttm + 10)
         log("node %d down %.1fs (transaction.timeout.ms %.0fs): starting it", v, time.monotonic() - t, ttm)
         t = time.monotonic()
         log("%s (%.1fs)", cluster("start", str(v)).stderr.strip().splitlines()[-1], time.monotonic() - t)
