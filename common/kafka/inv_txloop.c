@@ -283,6 +283,8 @@ static void give_up_transaction(inv_txloop_t *l, const char *what) {
                  what, (double)(now_us() - l->retry_since_us) / 1e6, l->producers[l->current].transactional_id);
     set_error(l, "%s stuck for %.0f s: producer recreated", what, (double)(now_us() - l->retry_since_us) / 1e6);
     batch_dropped(l, INV_TXLOOP_ABORT_STUCK);
+    if (l->closing)
+        return; /* on the way out: whoever takes the id next settles the transaction */
     recreate_producer(l);
     rewind_consumer(l);
 }
