@@ -16,7 +16,8 @@
 #include "inv_registry_cache.h"
 
 #define CONTENT_TYPE "application/vnd.schemaregistry.v1+json"
-#define BODY_QUOTE_MAX 200 /* bytes of a body that is not a registry's error quoted in errstr */
+#define BODY_QUOTE_MAX 200           /* bytes of a body that is not a registry's error quoted in errstr */
+#define BODY_MAX (16u * 1024 * 1024) /* a longer answer is not a registry's: the transfer fails */
 
 struct inv_registry_s {
     char **urls;
@@ -62,8 +63,8 @@ static void global_init_once(void) { global_once_rc = curl_global_init(CURL_GLOB
 static int global_acquire(int *counted) {
 #ifdef CURL_VERSION_THREADSAFE
     if (curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_THREADSAFE) {
-        *counted = 1;
-        return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+        *counted = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+        return *counted ? 0 : -1;
     }
 #endif
     *counted = 0;
@@ -76,6 +77,8 @@ static int global_acquire(int *counted) {
 static size_t on_body(char *data, size_t size, size_t nmemb, void *opaque) {
     inv_buf_t *b = opaque;
     size_t n = size * nmemb;
+    if (n > BODY_MAX - b->len)
+        return 0;
     return inv_buf_append(b, data, n) == 0 ? n : 0;
 }
 
@@ -311,7 +314,7 @@ int inv_registry_schema_by_id(inv_registry_t *reg, int32_t id, const char **sche
         return fail(INV_REGISTRY_NOT_FOUND, errstr, errstr_size,
                     "schema registry GET %s: schema id %" PRId32 " not found (HTTP 404, error_code %d: %s)", url, id,
                     a.error_code, a.message);
-    if (a.status != 200) { /* a registry's error that does not say "no such id" */
+    if (a.status >= 300) { /* a registry's error that does not say "no such id" */
         count(&reg->failures);
         return fail(INV_REGISTRY_UNAVAILABLE, errstr, errstr_size,
                     "schema registry GET %s: HTTP %ld, error_code %d: %s", url, a.status, a.error_code, a.message);
@@ -357,7 +360,7 @@ int inv_registry_register(inv_registry_t *reg, const char *subject, const char *
     free(body);
     if (rc != 0)
         return rc;
-    if (a.status != 200)
+    if (a.status >= 300)
         return fail(INV_REGISTRY_REFUSED, errstr, errstr_size,
                     "schema registry refused the schema of subject \"%s\" (POST %s: HTTP %ld, error_code %d): %s",
                     subject, url, a.status, a.error_code, a.message);

@@ -121,6 +121,62 @@ static int fake_start(void) {
     return 0;
 }
 
+/* The same registry over TLS, with a self-signed certificate for
+ * 127.0.0.1 made by openssl(1) in a temporary directory. */
+static struct MHD_Daemon *fake_tls;
+static int fake_tls_port;
+static char tls_dir[64], tls_cert[128], tls_key[128];
+static char *tls_cert_pem, *tls_key_pem;
+
+static char *read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 65536);
+    size_t n = buf ? fread(buf, 1, 65535, f) : 0;
+    fclose(f);
+    if (buf && n == 0) {
+        free(buf);
+        buf = NULL;
+    }
+    return buf;
+}
+
+static int fake_tls_start(void) {
+    snprintf(tls_dir, sizeof(tls_dir), "/tmp/test_registry.XXXXXX");
+    if (!mkdtemp(tls_dir))
+        return -1;
+    snprintf(tls_cert, sizeof(tls_cert), "%s/cert.pem", tls_dir);
+    snprintf(tls_key, sizeof(tls_key), "%s/key.pem", tls_dir);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s >/dev/null 2>&1",
+             tls_key, tls_cert);
+    if (system(cmd) != 0 || !(tls_cert_pem = read_file(tls_cert)) || !(tls_key_pem = read_file(tls_key)))
+        return -1;
+    fake_tls = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS, 0, NULL, NULL, on_request, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
+        MHD_OPTION_HTTPS_MEM_CERT, tls_cert_pem, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&(struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)},
+        MHD_OPTION_END);
+    if (!fake_tls)
+        return -1;
+    fake_tls_port = MHD_get_daemon_info(fake_tls, MHD_DAEMON_INFO_BIND_PORT)->port;
+    return 0;
+}
+
+static void fake_tls_stop(void) {
+    if (fake_tls)
+        MHD_stop_daemon(fake_tls);
+    free(tls_cert_pem);
+    free(tls_key_pem);
+    unlink(tls_cert);
+    unlink(tls_key);
+    rmdir(tls_dir);
+}
+
 /* A port nothing listens on: bound, then closed. */
 static int closed_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -386,6 +442,38 @@ static void test_next_url_is_tried_when_one_is_down(void) {
     inv_registry_destroy(reg);
 }
 
+/* ---- TLS ---- */
+
+static void test_https_with_the_registrys_ca_is_trusted(void) {
+    INV_ASSERT(fake_tls, "no TLS fake registry: openssl(1) (deploy/local/install-deps.sh) or libmicrohttpd's TLS "
+                         "missing");
+    char url[64];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d", fake_tls_port);
+    inv_registry_conf_t c = conf_for(url);
+    c.ssl_ca_location = tls_cert;
+    c.ssl_certificate_location = tls_cert; /* a client certificate the server does not ask for */
+    c.ssl_key_location = tls_key;
+    inv_registry_t *reg = client(c);
+    INV_ASSERT(reg);
+    const char *s;
+    size_t len;
+    INV_EXPECT(inv_registry_schema_by_id(reg, 9, &s, &len, errstr, sizeof(errstr)) == 0, "errstr: %s", errstr);
+    inv_registry_destroy(reg);
+}
+
+static void test_https_with_an_unknown_ca_is_unavailable(void) {
+    INV_ASSERT(fake_tls, "no TLS fake registry");
+    char url[64];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d", fake_tls_port);
+    inv_registry_t *reg = client(conf_for(url));
+    INV_ASSERT(reg);
+    const char *s;
+    size_t len;
+    INV_EXPECT(inv_registry_schema_by_id(reg, 9, &s, &len, errstr, sizeof(errstr)) == INV_REGISTRY_UNAVAILABLE);
+    INV_EXPECT(strstr(errstr, url) && strstr(errstr, "certificate"), "errstr: %s", errstr);
+    inv_registry_destroy(reg);
+}
+
 /* ---- register ---- */
 
 static void test_register_posts_to_versions_and_returns_the_id(void) {
@@ -457,6 +545,8 @@ int main(void) {
         fprintf(stderr, "could not start the fake registry\n");
         return 1;
     }
+    if (fake_tls_start() != 0)
+        fprintf(stderr, "could not start the TLS fake registry\n");
     INV_RUN(test_conf_defaults_name_no_registry);
     INV_RUN(test_conf_rejects_a_url_that_is_not_http);
     INV_RUN(test_conf_rejects_a_url_without_host);
@@ -479,11 +569,14 @@ int main(void) {
     INV_RUN(test_timeout_is_unavailable);
     INV_RUN(test_negative_id_is_invalid);
     INV_RUN(test_next_url_is_tried_when_one_is_down);
+    INV_RUN(test_https_with_the_registrys_ca_is_trusted);
+    INV_RUN(test_https_with_an_unknown_ca_is_unavailable);
     INV_RUN(test_register_posts_to_versions_and_returns_the_id);
     INV_RUN(test_register_without_auto_register_only_looks_up);
     INV_RUN(test_incompatible_schema_is_refused_with_the_registrys_message);
     INV_RUN(test_register_to_a_closed_port_is_unavailable);
     INV_RUN(test_strerror_names_every_code);
     MHD_stop_daemon(fake);
+    fake_tls_stop();
     return INV_TEST_DONE();
 }
