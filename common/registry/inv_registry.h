@@ -85,8 +85,9 @@ void inv_registry_destroy(inv_registry_t *reg);
  * on this client (which may drop it from the cache) or inv_registry_destroy,
  * whichever comes first; parse or copy it before then.
  * Errors: INV_REGISTRY_NOT_FOUND (HTTP 404 with the registry's error code
- * 40403), INV_REGISTRY_UNAVAILABLE, INV_REGISTRY_INVALID (id < 0). Nothing is
- * cached on error. */
+ * 40403, and only that), INV_REGISTRY_UNAVAILABLE (every other failure: a
+ * 404 without 40403 is a wrong URL or a proxy, not a missing id),
+ * INV_REGISTRY_INVALID (id < 0). Nothing is cached on error. */
 int inv_registry_schema_by_id(inv_registry_t *reg, int32_t id, const char **schema_json, size_t *len, char *errstr,
                               size_t errstr_size);
 
