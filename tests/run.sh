@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The project's test command: dependencies, local broker, sanitizer build,
-# every ctest test (extra arguments go to ctest, e.g. `tests/run.sh -L unit`),
-# then the fuzz smoke run (tests/fuzz/run.sh). Non-zero on any failure.
+# The project's test command: dependencies, local broker and schema registry,
+# sanitizer build, every ctest test (extra arguments go to ctest, e.g.
+# `tests/run.sh -L unit`), then the fuzz smoke run (tests/fuzz/run.sh). Non-zero on any failure.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,6 +16,9 @@ deploy/local/install-deps.sh
 
 step "local broker"
 deploy/local/broker.sh start
+
+step "local schema registry"
+deploy/local/registry.sh start
 
 # Sanitizers: fail on the first error with a stack. LeakSanitizer works in
 # this sandbox (checked), so leaks fail tests too. Caller's settings win.

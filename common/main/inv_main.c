@@ -8,6 +8,7 @@
 
 #include "inv_kafka.h"
 #include "inv_log.h"
+#include "inv_registry_conf.h"
 
 static volatile sig_atomic_t run_flag = 1;
 
@@ -50,6 +51,11 @@ int inv_main_start(inv_conf_t *conf, const inv_program_t *prog, int argc, char *
         if (inv_kafka_conf_check(&ks, errstr, sizeof(errstr)) != 0)
             rc = -1;
         inv_kafka_settings_free(&ks);
+    }
+    if (rc == 0) {
+        inv_registry_conf_t rs;
+        if (inv_registry_conf_read(conf, &rs, errstr, sizeof(errstr)) != 0)
+            rc = -1;
     }
     if (rc != 0) {
         fprintf(stderr, "%s: %s\n", prog->name, errstr);

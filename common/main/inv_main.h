@@ -1,7 +1,8 @@
 /*
  * inv_main: the start-up every program shares. Parses flags, file and
  * environment into conf, answers --help and --version, and checks every
- * value (librdkafka properties included) before any network I/O.
+ * value (librdkafka properties and the schema registry's settings included)
+ * before any network I/O.
  */
 #ifndef INV_MAIN_H
 #define INV_MAIN_H

@@ -9,7 +9,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PKGS=(
   build-essential cmake pkg-config
   librdkafka-dev libavro-dev liblmdb-dev lmdb-utils libjansson-dev libmicrohttpd-dev
-  kcat openjdk-17-jre-headless maven
+  libcurl4-openssl-dev
+  kcat openjdk-17-jre-headless maven unzip curl
   clang libclang-rt-14-dev clang-format
   tmux python3-venv
   openssl systemd

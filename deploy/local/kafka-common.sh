@@ -1,6 +1,7 @@
 # Shared by deploy/local/broker.sh and deploy/local/cluster.sh (sourced, not
 # run): where the Kafka 3.9.1 jars are cached, how they are fetched from Maven
 # Central, which java runs them, and the log4j configuration of a node.
+# deploy/local/registry.sh uses CACHE, find_java and port_open.
 #
 # The sourcing script sets ROOT (the repository) and defines say() and die()
 # before calling any function here.
