@@ -154,12 +154,12 @@ static void test_parsing_stops_at_the_first_command_word(void) {
 
 static void test_commit_interval_must_be_below_transaction_timeout(void) {
     inv_conf_t *c = inv_conf_new();
-    char *argv[] = {"t", "-X", "commit.interval.ms=20000", NULL};
+    char *argv[] = {"t", "-X", "commit.interval.ms=40000", NULL};
     INV_ASSERT_EQ_INT(-1, parse(c, 3, argv));
-    INV_ASSERT_EQ_STR("commit.interval.ms: 20000 is not below transaction.timeout.ms (10000)", errstr);
+    INV_ASSERT_EQ_STR("commit.interval.ms: 40000 is not below transaction.timeout.ms (30000)", errstr);
     inv_conf_destroy(c);
     c = inv_conf_new();
-    char *ok[] = {"t", "-X", "commit.interval.ms=20000", "-X", "transaction.timeout.ms=30000", NULL};
+    char *ok[] = {"t", "-X", "commit.interval.ms=40000", "-X", "transaction.timeout.ms=50000", NULL};
     INV_ASSERT_EQ_INT(INV_CONF_PARSED, parse(c, 5, ok));
     inv_conf_destroy(c);
 }
