@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Enum fields are read and written through int pointers. */
 _Static_assert(sizeof(inv_channel_t) == sizeof(int), "enum size");
@@ -2023,6 +2024,23 @@ int inv_decoder_decode_reorder(inv_decoder_t *d, const void *buf, size_t len, in
 int inv_decoder_decode_shortage(inv_decoder_t *d, const void *buf, size_t len, inv_shortage_t *out, char *errstr,
                                 size_t errstr_size) {
     return decoded(decode(d, INV_MSG_SHORTAGE_EVENT, buf, len, out, errstr, errstr_size), out, sizeof(*out));
+}
+
+void inv_decode_backoff_wait(inv_decode_backoff_t *b, const char *why) {
+    if (b->retries++ == 0)
+        inv_log_warn("%s: holding the input and retrying until the writer schema is available", why);
+    if (b->delay_ms < 100)
+        b->delay_ms = 100;
+    struct timespec ts = {.tv_sec = b->delay_ms / 1000, .tv_nsec = (long)(b->delay_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL); /* a signal cuts it short: the caller's loop sees its stop flag */
+    b->delay_ms = b->delay_ms >= 2500 ? 5000 : b->delay_ms * 2;
+}
+
+void inv_decode_backoff_done(inv_decode_backoff_t *b) {
+    if (b->retries)
+        inv_log_info("writer schemas available again after %u retries", b->retries);
+    b->retries = 0;
+    b->delay_ms = 0;
 }
 
 /* ---------------------------------------------------------------- encoder */

@@ -248,6 +248,20 @@ int inv_decoder_decode_reorder(inv_decoder_t *d, const void *buf, size_t len, in
 int inv_decoder_decode_shortage(inv_decoder_t *d, const void *buf, size_t len, inv_shortage_t *out, char *errstr,
                                 size_t errstr_size);
 
+/* A consumer's back-off while decodes return INV_DECODE_RETRY (the schema
+ * registry unreachable): the caller aborts its batch so that the input is
+ * delivered again, and waits here first. Zero-initialize; one per thread. */
+typedef struct {
+    unsigned delay_ms; /* the next wait: 100 ms, doubling up to 5 s */
+    unsigned retries;  /* waits in this outage */
+} inv_decode_backoff_t;
+
+/* After INV_DECODE_RETRY: logs `why` (a warning) at the first retry of an
+ * outage only, then sleeps the current delay and doubles it. */
+void inv_decode_backoff_wait(inv_decode_backoff_t *b, const char *why);
+/* After any other answer: ends an outage (logged once) and resets. */
+void inv_decode_backoff_done(inv_decode_backoff_t *b);
+
 /* Checks the len bytes at s against the identifier rules the decoders
  * apply (1 to INV_CODEC_MAX_ID_LEN bytes of UTF-8 without control
  * characters; no '|' when no_separator), for identifiers that come from

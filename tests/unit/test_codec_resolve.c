@@ -358,6 +358,16 @@ static void test_our_own_schema_reads_as_before(void) {
     inv_decoder_destroy(dr);
 }
 
+static void test_the_retry_backoff_doubles_and_resets(void) {
+    inv_decode_backoff_t b = {0};
+    inv_decode_backoff_wait(&b, "schema id 17: registry unreachable"); /* 100 ms, logged */
+    INV_EXPECT(b.retries == 1 && b.delay_ms == 200, "%u %u", b.retries, b.delay_ms);
+    inv_decode_backoff_wait(&b, "schema id 17: registry unreachable"); /* 200 ms, not logged */
+    INV_EXPECT(b.retries == 2 && b.delay_ms == 400, "%u %u", b.retries, b.delay_ms);
+    inv_decode_backoff_done(&b);
+    INV_EXPECT(b.retries == 0 && b.delay_ms == 0);
+}
+
 int main(void) {
     INV_RUN(test_reordered_fields_and_an_added_optional_field_read_by_name);
     INV_RUN(test_a_removed_optional_field_takes_its_default);
@@ -369,5 +379,6 @@ int main(void) {
     INV_RUN(test_the_cache_keeps_at_most_its_bound_and_drops_the_least_recent);
     INV_RUN(test_retry_from_the_resolver_is_its_own_code_and_not_remembered);
     INV_RUN(test_our_own_schema_reads_as_before);
+    INV_RUN(test_the_retry_backoff_doubles_and_resets);
     return INV_TEST_DONE();
 }
