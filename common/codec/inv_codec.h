@@ -19,8 +19,10 @@
  *
  * What decoding checks (the contract, docs/CONTRACT.md "Message formats"):
  *  - framing: not empty, at most INV_CODEC_MAX_MESSAGE bytes; byte 0 = 0x00
- *    is Avro (5-byte header, known schema id of the expected type, a body
- *    that is exactly one record: no truncation, no trailing bytes), anything
+ *    is Avro (5-byte header, a schema id whose writer schema is the
+ *    expected message and resolves into ours, a body that is exactly one
+ *    record under that writer schema: no truncation, no trailing bytes;
+ *    see inv_decoder_decode_event() on resolution), anything
  *    else is JSON (one object, after an optional UTF-8 BOM; duplicate keys
  *    are errors, unknown keys are ignored for forward compatibility);
  *  - every field of the schema present with its type (optional fields may
