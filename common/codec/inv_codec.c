@@ -561,7 +561,7 @@ struct rs_node_s {
     size_t *def_index;    /* their reader index */
     avro_schema_t *def_s; /* their reader schema (borrowed from the slot) */
     json_t **def_v;       /* their default (a reference each) */
-    char *reason;         /* RS_FAIL: the error; RS_ENUM: the reader enum's text */
+    char *reason;         /* RS_FAIL: the error, whole */
 };
 
 static void rs_free(rs_node_t *nd) {
@@ -1873,7 +1873,8 @@ static int decode_avro(inv_decoder_t *d, inv_msg_type_t type, const unsigned cha
         if (avro_value_read(d->reader, &slot->value))
             return inv_errstr(errstr, n, "Avro body: %s", avro_strerror());
     } else {
-        walk_t r = {.p = buf + 5, .len = len - 5, .base = 5, .errstr = errstr, .errstr_size = n};
+        walk_t r = w; /* the same bounds, for the writer fields it skips */
+        r.pos = 0;
         d->rs_msg = messages[type].name;
         d->rs_id = id;
         if (rs_read(d, &r, e->plan, &slot->value))

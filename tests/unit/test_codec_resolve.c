@@ -75,6 +75,30 @@ static const served_t served[] = {
                     "channel", CHANNEL) "," F("occurred_at", TIME) "," F("lines",
                                                                          SALE_LINES(F("sku", "\"string\"") "," F(
                                                                              "quantity", "\"long\""))))},
+    /* writer fields of every kind we do not know, skipped */
+    {23,
+     RECORD(
+         "SaleEvent",
+         F("tags", "{\"type\":\"map\",\"values\":\"long\"}") "," F("event_id", "\"string\"") "," F("hash", "{\"type\":"
+                                                                                                           "\"fixed\","
+                                                                                                           "\"name\":"
+                                                                                                           "\"H\","
+                                                                                                           "\"size\":"
+                                                                                                           "4}") "," F("source", "\"string\"") "," F(
+             "till",
+             "{\"type\":\"record\",\"name\":\"Till\",\"fields\":[" F("n", "\"double\"") "," F("open", "\"boolean\"") "," F(
+                 "f",
+                 "\"float\"") "]}") "," F("location_id",
+                                          "\"string\"") "," F("channel",
+                                                              CHANNEL) "," F("occurred_at",
+                                                                             TIME) "," F("lines",
+                                                                                         SALE_LINES(
+                                                                                             F("sku", "\"string\"") "," F(
+                                                                                                 "extra",
+                                                                                                 "{\"type\":\"array\","
+                                                                                                 "\"items\":"
+                                                                                                 "\"string\"}") "," F("quantity",
+                                                                                                                      "\"long\""))))},
     /* cannot be resolved */
     {30, RECORD("SaleEvent",
                 F("event_id", "\"string\"") "," F("source", "\"string\"") "," F("location_id", "\"string\"") "," F(
@@ -247,6 +271,22 @@ static void test_a_writer_union_branch_the_reader_lacks_fails_only_its_records(v
     inv_decoder_destroy(d);
 }
 
+static void test_writer_fields_we_lack_are_skipped_whatever_their_type(void) {
+    inv_decoder_t *d = new_decoder();
+    INV_ASSERT(d, "%s", err);
+    inv_event_t ev;
+    /* tags {a: 1} in one block of 1 (negative count with a byte size), hash, till {n, open, f} */
+    int rc = decode_sale(d, 23,
+                         "l:-1 l:3 s:a l:1 a:0 s:T-1 x:01020304 s:pos x:000000000000f03f x:01 x:0000803f s:store-1 e:2 "
+                         "l:1795341600000 a:1 s:SKU-1 a:2 s:x s:y a:0 l:3 a:0",
+                         &ev);
+    INV_ASSERT(rc == 0, "%s", err);
+    INV_EXPECT(strcmp(ev.event_id, "T-1") == 0 && strcmp(ev.source, "pos") == 0);
+    INV_EXPECT(strcmp(ev.location_id, "store-1") == 0 && ev.channel == INV_CHANNEL_MARKETPLACE);
+    INV_EXPECT(ev.line_count == 1 && strcmp(ev.lines[0].sku, "SKU-1") == 0 && ev.lines[0].quantity == 3);
+    inv_decoder_destroy(d);
+}
+
 static void test_unresolvable_writer_schemas_name_the_field(void) {
     static const struct {
         int32_t id;
@@ -374,6 +414,7 @@ int main(void) {
     INV_RUN(test_int_promotes_to_long_and_bytes_to_string);
     INV_RUN(test_enum_symbols_resolve_by_name);
     INV_RUN(test_a_writer_union_branch_the_reader_lacks_fails_only_its_records);
+    INV_RUN(test_writer_fields_we_lack_are_skipped_whatever_their_type);
     INV_RUN(test_unresolvable_writer_schemas_name_the_field);
     INV_RUN(test_a_malformed_body_keeps_its_byte_offset_under_the_writer_schema);
     INV_RUN(test_the_cache_keeps_at_most_its_bound_and_drops_the_least_recent);
