@@ -13,122 +13,138 @@
 
 static char err[512];
 
-#define NS "\"namespace\":\"com.inventory.events\","
-#define CHANNEL "{\"type\":\"enum\",\"name\":\"Channel\",\"symbols\":[\"store\",\"online\",\"marketplace\",\"b2b\"]}"
-#define TIME "{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}"
-#define F(name, type) "{\"name\":\"" name "\",\"type\":" type "}"
-#define OPT(name, type) "{\"name\":\"" name "\",\"type\":[\"null\"," type "],\"default\":null}"
-#define SALE_LINES(line_fields) \
-    "{\"type\":\"array\",\"items\":{\"type\":\"record\",\"name\":\"SaleLine\",\"fields\":[" line_fields "]}}"
-#define RECORD(name, fields) "{\"type\":\"record\",\"name\":\"" name "\"," NS "\"fields\":[" fields "]}"
-
+/* Writer schemas, written with ' for " (served with "). */
 /* The user's case: our fields in another order plus an optional one. */
 #define SALE_REORDERED                                                                                                 \
-    RECORD(                                                                                                            \
-        "SaleEvent",                                                                                                   \
-        F("lines", SALE_LINES(F("quantity", "\"long\"") "," F("sku", "\"string\""))) "," F("occurred_at", TIME) "," F( \
-            "channel", CHANNEL) "," OPT("cashier",                                                                     \
-                                        "\"string\"") "," F("location_id",                                             \
-                                                            "\"string\"") "," F("source",                              \
-                                                                                "\"string\"") "," F("event_id",        \
-                                                                                                    "\"string\""))
+    "{'type':'record','name':'SaleEvent','namespace':'com.inventory.events','fields':["                                \
+    "{'name':'lines','type':{'type':'array','items':{'type':'record','name':'SaleLine','fields':[{'name':'quantity','" \
+    "type':'long'},{'name':'sku','type':'string'}]}}},"                                                                \
+    "{'name':'occurred_at','type':{'type':'long','logicalType':'timestamp-millis'}},"                                  \
+    "{'name':'channel','type':{'type':'enum','name':'Channel','symbols':['store','online','marketplace','b2b']}},"     \
+    "{'name':'cashier','type':['null','string'],'default':null},"                                                      \
+    "{'name':'location_id','type':'string'},"                                                                          \
+    "{'name':'source','type':'string'},"                                                                               \
+    "{'name':'event_id','type':'string'}"                                                                              \
+    "]}"
 #define SALE_REORDERED_BODY "a:1 l:2 s:SKU-1 a:0 l:1795341600000 e:3 u:1 s:alice s:store-1 s:pos s:T-1"
 
 typedef struct {
     int32_t id;
-    const char *json;
+    const char *text;
 } served_t;
 
 static const served_t served[] = {
     {17, SALE_REORDERED},
     /* ReturnEvent without its optional original_event_id */
-    {18,
-     RECORD("ReturnEvent",
-            F("event_id", "\"string\"") "," F("source", "\"string\"") "," F("location_id", "\"string\"") "," F(
-                "channel",
-                CHANNEL) "," F("occurred_at",
-                               TIME) "," F("lines",
-                                           "{\"type\":\"array\",\"items\":{"
-                                           "\"type\":\"record\",\"name\":"
-                                           "\"ReturnLine\",\"fields\":[" F("sku", "\"string\"") "," F(
-                                               "quantity",
-                                               "\"long\"") "," F("disposition",
-                                                                 "{\"type\":\"enum\",\"name\":\"Disposition\","
-                                                                 "\"symbols\":[\"resellable\",\"damaged\"]}") "]}}"))},
+    {18, "{'type':'record','name':'ReturnEvent','namespace':'com.inventory.events','fields':["
+         "{'name':'event_id','type':'string'},"
+         "{'name':'source','type':'string'},"
+         "{'name':'location_id','type':'string'},"
+         "{'name':'channel','type':{'type':'enum','name':'Channel','symbols':['store','online','marketplace','b2b']}},"
+         "{'name':'occurred_at','type':{'type':'long','logicalType':'timestamp-millis'}},"
+         "{'name':'lines','type':{'type':'array','items':{'type':'record','name':'ReturnLine','fields':[{'name':'sku','"
+         "type':'string'},{'name':'quantity','type':'long'},{'name':'disposition','type':{'type':'enum','name':'"
+         "Disposition','symbols':['resellable','damaged']}}]}}}"
+         "]}"},
     /* int -> long, bytes -> string */
-    {19, RECORD("SaleEvent",
-                F("event_id", "\"string\"") "," F("source", "\"string\"") "," F("location_id", "\"string\"") "," F(
-                    "channel", CHANNEL) "," F("occurred_at", TIME) "," F("lines",
-                                                                         SALE_LINES(F("sku", "\"bytes\"") "," F(
-                                                                             "quantity", "\"int\""))))},
+    {19, "{'type':'record','name':'SaleEvent','namespace':'com.inventory.events','fields':["
+         "{'name':'event_id','type':'string'},"
+         "{'name':'source','type':'string'},"
+         "{'name':'location_id','type':'string'},"
+         "{'name':'channel','type':{'type':'enum','name':'Channel','symbols':['store','online','marketplace','b2b']}},"
+         "{'name':'occurred_at','type':{'type':'long','logicalType':'timestamp-millis'}},"
+         "{'name':'lines','type':{'type':'array','items':{'type':'record','name':'SaleLine','fields':[{'name':'sku','"
+         "type':'bytes'},{'name':'quantity','type':'int'}]}}}"
+         "]}"},
     /* Channel's symbols in another order, plus one we lack */
-    {20, RECORD("SaleEvent",
-                F("event_id", "\"string\"") "," F("source", "\"string\"") "," F("location_id", "\"string\"") "," F(
-                    "channel",
-                    "{\"type\":\"enum\",\"name\":\"Channel\",\"symbols\":[\"kiosk\",\"b2b\",\"store\",\"online\","
-                    "\"marketplace\"]}") "," F("occurred_at", TIME) "," F("lines",
-                                                                          SALE_LINES(F("sku", "\"string\"") "," F(
-                                                                              "quantity", "\"long\""))))},
+    {20, "{'type':'record','name':'SaleEvent','namespace':'com.inventory.events','fields':["
+         "{'name':'event_id','type':'string'},"
+         "{'name':'source','type':'string'},"
+         "{'name':'location_id','type':'string'},"
+         "{'name':'channel','type':{'type':'enum','name':'Channel','symbols':['kiosk','b2b','store','online','"
+         "marketplace']}},"
+         "{'name':'occurred_at','type':{'type':'long','logicalType':'timestamp-millis'}},"
+         "{'name':'lines','type':{'type':'array','items':{'type':'record','name':'SaleLine','fields':[{'name':'sku','"
+         "type':'string'},{'name':'quantity','type':'long'}]}}}"
+         "]}"},
     /* location_id optional in the writer: its null fails only the records that carry it */
-    {22, RECORD("SaleEvent",
-                F("event_id", "\"string\"") "," F("source", "\"string\"") "," OPT("location_id", "\"string\"") "," F(
-                    "channel", CHANNEL) "," F("occurred_at", TIME) "," F("lines",
-                                                                         SALE_LINES(F("sku", "\"string\"") "," F(
-                                                                             "quantity", "\"long\""))))},
+    {22, "{'type':'record','name':'SaleEvent','namespace':'com.inventory.events','fields':["
+         "{'name':'event_id','type':'string'},"
+         "{'name':'source','type':'string'},"
+         "{'name':'location_id','type':['null','string'],'default':null},"
+         "{'name':'channel','type':{'type':'enum','name':'Channel','symbols':['store','online','marketplace','b2b']}},"
+         "{'name':'occurred_at','type':{'type':'long','logicalType':'timestamp-millis'}},"
+         "{'name':'lines','type':{'type':'array','items':{'type':'record','name':'SaleLine','fields':[{'name':'sku','"
+         "type':'string'},{'name':'quantity','type':'long'}]}}}"
+         "]}"},
     /* writer fields of every kind we do not know, skipped */
     {23,
-     RECORD(
-         "SaleEvent",
-         F("tags", "{\"type\":\"map\",\"values\":\"long\"}") "," F("event_id", "\"string\"") "," F("hash", "{\"type\":"
-                                                                                                           "\"fixed\","
-                                                                                                           "\"name\":"
-                                                                                                           "\"H\","
-                                                                                                           "\"size\":"
-                                                                                                           "4}") "," F("source", "\"string\"") "," F(
-             "till",
-             "{\"type\":\"record\",\"name\":\"Till\",\"fields\":[" F("n", "\"double\"") "," F("open", "\"boolean\"") "," F(
-                 "f",
-                 "\"float\"") "]}") "," F("location_id",
-                                          "\"string\"") "," F("channel",
-                                                              CHANNEL) "," F("occurred_at",
-                                                                             TIME) "," F("lines",
-                                                                                         SALE_LINES(
-                                                                                             F("sku", "\"string\"") "," F(
-                                                                                                 "extra",
-                                                                                                 "{\"type\":\"array\","
-                                                                                                 "\"items\":"
-                                                                                                 "\"string\"}") "," F("quantity",
-                                                                                                                      "\"long\""))))},
-    /* cannot be resolved */
-    {30, RECORD("SaleEvent",
-                F("event_id", "\"string\"") "," F("source", "\"string\"") "," F("location_id", "\"string\"") "," F(
-                    "channel", CHANNEL) "," F("occurred_at", TIME) "," F("lines",
-                                                                         SALE_LINES(F("sku", "\"string\"") "," F(
-                                                                             "quantity", "\"string\""))))},
-    {31,
-     RECORD("SaleEvent",
-            F("event_id", "\"string\"") "," F("source", "\"string\"") "," F("channel", CHANNEL) "," F(
-                "occurred_at", TIME) "," F("lines", SALE_LINES(F("sku", "\"string\"") "," F("quantity", "\"long\""))))},
-    {32, RECORD("PurchaseOrder", F("po", "\"string\""))},
-    {33, RECORD("SaleEvent",
-                F("event_id", "\"string\"") "," F("source", "\"string\"") "," F("location_id", "\"string\"") "," F(
-                    "channel", "\"string\"") "," F("occurred_at", TIME) "," F("lines",
-                                                                              SALE_LINES(F("sku", "\"string\"") "," F(
-                                                                                  "quantity", "\"long\""))))},
-    /* our SaleEvent as a registry returns it: no docs, other spacing */
-    {40, RECORD("SaleEvent",
-                F("event_id", "\"string\"") "," F("source", "\"string\"") "," F("location_id", "\"string\"") "," F(
-                    "channel", CHANNEL) "," F("occurred_at", TIME) "," F("lines",
-                                                                         SALE_LINES(F("sku", "\"string\"") "," F(
-                                                                             "quantity", "\"long\""))))},
+     "{'type':'record','name':'SaleEvent','namespace':'com.inventory.events','fields':["
+     "{'name':'tags','type':{'type':'map','values':'long'}},"
+     "{'name':'event_id','type':'string'},"
+     "{'name':'hash','type':{'type':'fixed','name':'H','size':4}},"
+     "{'name':'source','type':'string'},"
+     "{'name':'till','type':{'type':'record','name':'Till','fields':[{'name':'n','type':'double'},{'name':'open','type'"
+     ":'boolean'},{'name':'f','type':'float'}]}},"
+     "{'name':'location_id','type':'string'},"
+     "{'name':'channel','type':{'type':'enum','name':'Channel','symbols':['store','online','marketplace','b2b']}},"
+     "{'name':'occurred_at','type':{'type':'long','logicalType':'timestamp-millis'}},"
+     "{'name':'lines','type':{'type':'array','items':{'type':'record','name':'SaleLine','fields':[{'name':'sku','type':"
+     "'string'},{'name':'extra','type':{'type':'array','items':'string'}},{'name':'quantity','type':'long'}]}}}"
+     "]}"},
+    /* cannot be resolved: a quantity as a string */
+    {30, "{'type':'record','name':'SaleEvent','namespace':'com.inventory.events','fields':["
+         "{'name':'event_id','type':'string'},"
+         "{'name':'source','type':'string'},"
+         "{'name':'location_id','type':'string'},"
+         "{'name':'channel','type':{'type':'enum','name':'Channel','symbols':['store','online','marketplace','b2b']}},"
+         "{'name':'occurred_at','type':{'type':'long','logicalType':'timestamp-millis'}},"
+         "{'name':'lines','type':{'type':'array','items':{'type':'record','name':'SaleLine','fields':[{'name':'sku','"
+         "type':'string'},{'name':'quantity','type':'string'}]}}}"
+         "]}"},
+    /* cannot be resolved: no location_id */
+    {31, "{'type':'record','name':'SaleEvent','namespace':'com.inventory.events','fields':["
+         "{'name':'event_id','type':'string'},"
+         "{'name':'source','type':'string'},"
+         "{'name':'channel','type':{'type':'enum','name':'Channel','symbols':['store','online','marketplace','b2b']}},"
+         "{'name':'occurred_at','type':{'type':'long','logicalType':'timestamp-millis'}},"
+         "{'name':'lines','type':{'type':'array','items':{'type':'record','name':'SaleLine','fields':[{'name':'sku','"
+         "type':'string'},{'name':'quantity','type':'long'}]}}}"
+         "]}"},
+    /* cannot be resolved: not a SaleEvent */
+    {32, "{'type':'record','name':'PurchaseOrder','namespace':'com.inventory.events','fields':["
+         "{'name':'po','type':'string'}"
+         "]}"},
+    /* cannot be resolved: channel as a string */
+    {33, "{'type':'record','name':'SaleEvent','namespace':'com.inventory.events','fields':["
+         "{'name':'event_id','type':'string'},"
+         "{'name':'source','type':'string'},"
+         "{'name':'location_id','type':'string'},"
+         "{'name':'channel','type':'string'},"
+         "{'name':'occurred_at','type':{'type':'long','logicalType':'timestamp-millis'}},"
+         "{'name':'lines','type':{'type':'array','items':{'type':'record','name':'SaleLine','fields':[{'name':'sku','"
+         "type':'string'},{'name':'quantity','type':'long'}]}}}"
+         "]}"},
+    /* our SaleEvent as a registry returns it: no docs */
+    {40, "{'type':'record','name':'SaleEvent','namespace':'com.inventory.events','fields':["
+         "{'name':'event_id','type':'string'},"
+         "{'name':'source','type':'string'},"
+         "{'name':'location_id','type':'string'},"
+         "{'name':'channel','type':{'type':'enum','name':'Channel','symbols':['store','online','marketplace','b2b']}},"
+         "{'name':'occurred_at','type':{'type':'long','logicalType':'timestamp-millis'}},"
+         "{'name':'lines','type':{'type':'array','items':{'type':'record','name':'SaleLine','fields':[{'name':'sku','"
+         "type':'string'},{'name':'quantity','type':'long'}]}}}"
+         "]}"},
 };
 
 /* Ids from 1000 on serve SALE_REORDERED (the cache-bound test). */
 #define MANY_FIRST 1000
+#define SERVED (sizeof(served) / sizeof(served[0]))
 
 typedef struct {
     int calls;
-    int32_t retry_id; /* answers INV_SCHEMA_RETRY for this id */
+    int32_t retry_id;       /* answers INV_SCHEMA_RETRY for this id */
+    char *json[SERVED + 1]; /* served[i].text with " for ', then SALE_REORDERED */
 } test_resolver_t;
 
 static test_resolver_t tr;
@@ -156,11 +172,11 @@ static int test_writer_schema(const inv_schema_resolver_t *r, int32_t id, const 
         return INV_SCHEMA_RETRY;
     }
     *json = NULL;
-    for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++)
+    for (size_t i = 0; i < SERVED; i++)
         if (served[i].id == id)
-            *json = served[i].json;
+            *json = t->json[i];
     if (id >= MANY_FIRST)
-        *json = SALE_REORDERED;
+        *json = t->json[SERVED];
     if (!*json && test_lookup_id(r, id, &type) == 0)
         *json = inv_schema_json(type);
     if (!*json) {
@@ -189,9 +205,19 @@ static int decode_sale(inv_decoder_t *d, int32_t id, const char *body, inv_event
 
 #define SALE_BODY "s:T-1 s:pos s:store-1 e:0 l:1795341600000 a:1 s:SKU-1 l:2 a:0"
 
+static char *double_quoted(const char *text) {
+    char *s = strdup(text);
+    for (char *p = s; p && *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    return s;
+}
+
 static inv_decoder_t *new_decoder(void) {
-    memset(&tr, 0, sizeof(tr));
+    tr.calls = 0;
     tr.retry_id = -1;
+    for (size_t i = 0; i <= SERVED && !tr.json[i]; i++)
+        tr.json[i] = double_quoted(i < SERVED ? served[i].text : SALE_REORDERED);
     return inv_decoder_new(&resolver, err, sizeof(err));
 }
 
@@ -421,5 +447,7 @@ int main(void) {
     INV_RUN(test_retry_from_the_resolver_is_its_own_code_and_not_remembered);
     INV_RUN(test_our_own_schema_reads_as_before);
     INV_RUN(test_the_retry_backoff_doubles_and_resets);
+    for (size_t i = 0; i <= SERVED; i++)
+        free(tr.json[i]);
     return INV_TEST_DONE();
 }
