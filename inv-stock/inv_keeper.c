@@ -55,6 +55,7 @@ typedef struct {
     inv_store_t *store;
     inv_store_txn_t *txn; /* the batch's write txn, NULL between batches */
     inv_decoder_t *decoder;
+    inv_decode_backoff_t decode_backoff; /* while movements wait for their writer schema */
     inv_encoder_t *encoder;
     inv_codec_conf_t codec;
     inv_txloop_t *loop;
@@ -304,9 +305,19 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
     partition_t *pt = batch_partition(&k->batch, p);
     move_t mv;
     mv.ts = take_message(pt, msg);
-    if (inv_decoder_decode_movement(k->decoder, msg->payload, msg->len, &mv.m, errstr, errstr_size) != 0)
+    int rc = inv_decoder_decode_movement(k->decoder, msg->payload, msg->len, &mv.m, errstr, errstr_size);
+    if (rc == INV_DECODE_RETRY) {
+        /* The writer schema is unavailable (registry unreachable), not the
+         * movement's fault: wait, then abort the batch so that it is
+         * delivered again instead of dead-lettered. */
+        inv_decode_backoff_wait(&k->decode_backoff, errstr);
+        return INV_TXLOOP_ABORT;
+    }
+    inv_decode_backoff_done(&k->decode_backoff);
+    if (rc != 0)
         return INV_TXLOOP_DEAD_LETTER;
-    int seen = 0, rc = read_rows(k, p, &mv, errstr, errstr_size);
+    int seen = 0;
+    rc = read_rows(k, p, &mv, errstr, errstr_size);
     if (!rc)
         rc = apply_rules(k, p, &mv, &seen, errstr, errstr_size);
     if (rc)

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Enum fields are read and written through int pointers. */
 _Static_assert(sizeof(inv_channel_t) == sizeof(int), "enum size");
@@ -451,9 +452,23 @@ static int32_t static_id_for(const inv_schema_resolver_t *r, inv_msg_type_t type
     return (unsigned)type < INV_MSG_COUNT ? ids[type] : -1;
 }
 
+/* Our ids are written with our schemas: the embedded text. */
+static int static_writer_schema(const inv_schema_resolver_t *r, int32_t id, const char **json, size_t *len,
+                                char *errstr, size_t errstr_size) {
+    inv_msg_type_t t;
+    if (errstr_size)
+        errstr[0] = '\0';
+    if (static_lookup_id(r, id, &t))
+        return INV_SCHEMA_UNKNOWN;
+    *json = inv_schema_json(t);
+    *len = strlen(*json);
+    return 0;
+}
+
 void inv_schema_resolver_static_init(inv_schema_resolver_t *r, const int32_t ids[INV_MSG_COUNT]) {
     r->lookup_id = static_lookup_id;
     r->id_for = static_id_for;
+    r->writer_schema = static_writer_schema;
     r->opaque = (void *)ids;
 }
 
@@ -507,6 +522,91 @@ static void slots_close(avro_slot_t slots[INV_MSG_COUNT]) {
     }
 }
 
+/* ------------------------------------------------------- writer schemas */
+
+/*
+ * Avro schema resolution, our own rather than Avro-C's resolved writer
+ * (avro_resolved_writer_new): Avro-C 1.11 refuses any reader field the
+ * writer lacks ("Reader field %s doesn't appear in writer", defaults are a
+ * TODO in resolved-writer.c), which is the commonest evolution (a field
+ * removed, or a reader newer than the writer), and its errors do not name
+ * the field path. Here a writer schema is compiled once per id into a plan
+ * (rs_node_t, mirroring the writer schema) that reads the writer's body
+ * into the generic value of our reader schema, which avro_to_record then
+ * turns into the struct with the same checks as an unresolved record.
+ * Building the plan is the compatibility check, so it names the field.
+ */
+typedef enum {
+    RS_SCALAR,  /* primitive into primitive, promoted as Avro allows */
+    RS_ENUM,    /* symbols mapped by name */
+    RS_RECORD,  /* fields by name; the reader's missing ones from defaults */
+    RS_ARRAY,   /* kids[0]: the items */
+    RS_WUNION,  /* a writer union: kids[b] reads branch b */
+    RS_RBRANCH, /* into branch `branch` of the reader's union, kids[0] */
+    RS_FAIL,    /* a writer branch the reader cannot take: fails its records */
+} rs_op_t;
+
+typedef struct rs_node_s rs_node_t;
+struct rs_node_s {
+    rs_op_t op;
+    avro_schema_t w;      /* the writer's schema here (borrowed from the entry) */
+    avro_type_t rtype;    /* RS_SCALAR: the reader's type */
+    int branch;           /* RS_RBRANCH */
+    int *enum_map;        /* RS_ENUM: reader index per writer symbol, -1 none */
+    int enum_count;       /* RS_ENUM: writer symbols */
+    size_t count;         /* kids */
+    rs_node_t **kids;     /* RS_RECORD: per writer field, NULL = skipped */
+    size_t *rindex;       /* RS_RECORD: the reader field of each writer field */
+    size_t ndefaults;     /* RS_RECORD: reader fields the writer lacks */
+    size_t *def_index;    /* their reader index */
+    avro_schema_t *def_s; /* their reader schema (borrowed from the slot) */
+    json_t **def_v;       /* their default (a reference each) */
+    char *reason;         /* RS_FAIL: the error, whole */
+};
+
+static void rs_free(rs_node_t *nd) {
+    if (!nd)
+        return;
+    for (size_t i = 0; i < nd->count; i++)
+        rs_free(nd->kids[i]);
+    for (size_t i = 0; i < nd->ndefaults; i++)
+        json_decref(nd->def_v[i]);
+    free(nd->kids);
+    free(nd->rindex);
+    free(nd->def_index);
+    free(nd->def_s);
+    free(nd->def_v);
+    free(nd->enum_map);
+    free(nd->reason);
+    free(nd);
+}
+
+/* What a writer schema id became in a decoder. */
+typedef enum {
+    WS_SAME,     /* our schema: read as is */
+    WS_RESOLVED, /* plan reads it into ours */
+    WS_BAD,      /* cannot be resolved: reason */
+    WS_FOREIGN,  /* not one of our messages: reason is what it is */
+} ws_kind_t;
+
+typedef struct ws_entry_s {
+    int32_t id;
+    ws_kind_t kind;
+    int type; /* the message type of the writer's record, -1 for none */
+    uint64_t last_use;
+    avro_schema_t schema;
+    rs_node_t *plan;
+    char *reason;
+} ws_entry_t;
+
+static void ws_entry_clear(ws_entry_t *e) {
+    rs_free(e->plan);
+    free(e->reason);
+    if (e->schema)
+        avro_schema_decref(e->schema);
+    memset(e, 0, sizeof(*e));
+}
+
 /* ---------------------------------------------------------------- decoder */
 
 /* Longest enum symbol or RFC 3339 time the fast path takes, and room for
@@ -527,6 +627,14 @@ struct inv_decoder_s {
     size_t lines_cap;
     inv_json_path_t json_path;
     char flat[FLAT_SCRATCH]; /* owns the strings of the last fast-path decode */
+    /* Writer schemas by id, at most INV_CODEC_WRITER_CACHE (see ws_load). */
+    ws_entry_t *ws_last;
+    ws_entry_t *ws;
+    size_t ws_count;
+    uint64_t ws_clock;
+    inv_buf_t rs_scratch; /* a resolved string on its way into Avro-C */
+    const char *rs_msg;   /* the message and writer id being resolved */
+    int32_t rs_id;
 };
 
 /* A decoder's or encoder's Avro state: its slots (every schema, checked
@@ -550,6 +658,17 @@ inv_decoder_t *inv_decoder_new(const inv_schema_resolver_t *resolver, char *errs
         return NULL;
     }
     d->resolver = resolver;
+    inv_buf_init(&d->rs_scratch);
+    if (!resolver->writer_schema) {
+        inv_errstr(errstr, errstr_size, "the schema resolver has no writer_schema");
+        inv_decoder_destroy(d);
+        return NULL;
+    }
+    if (!(d->ws = calloc(INV_CODEC_WRITER_CACHE, sizeof(*d->ws)))) {
+        inv_errstr(errstr, errstr_size, "out of memory");
+        inv_decoder_destroy(d);
+        return NULL;
+    }
     if (avro_state_open(d->slots, &d->reader, NULL, errstr, errstr_size)) {
         inv_decoder_destroy(d);
         return NULL;
@@ -560,6 +679,10 @@ inv_decoder_t *inv_decoder_new(const inv_schema_resolver_t *resolver, char *errs
 void inv_decoder_destroy(inv_decoder_t *d) {
     if (!d)
         return;
+    for (size_t i = 0; i < d->ws_count; i++)
+        ws_entry_clear(&d->ws[i]);
+    free(d->ws);
+    inv_buf_free(&d->rs_scratch);
     slots_close(d->slots);
     if (d->reader)
         avro_reader_free(d->reader);
@@ -1149,27 +1272,614 @@ static int avro_to_record(inv_decoder_t *d, const record_desc_t *rd, avro_value_
     return 0;
 }
 
+/* "string", "record SaleLine", "union [null, string]": for the reasons. */
+static const char *rs_desc(char *buf, size_t size, avro_schema_t s) {
+    switch (avro_typeof(s)) {
+    case AVRO_RECORD:
+    case AVRO_ENUM:
+    case AVRO_FIXED: snprintf(buf, size, "%s %s", avro_type_str(s), avro_schema_name(s)); break;
+    case AVRO_UNION: {
+        size_t o = (size_t)snprintf(buf, size, "union [");
+        for (size_t i = 0; i < avro_schema_union_size(s) && o < size; i++) {
+            avro_schema_t b = avro_schema_union_branch(s, (int)i);
+            bool named = is_avro_record(b) || is_avro_enum(b) || is_avro_fixed(b);
+            o += (size_t)snprintf(buf + o, size - o, "%s%s", i ? ", " : "",
+                                  named ? avro_schema_name(b) : avro_type_str(b));
+        }
+        if (o < size)
+            snprintf(buf + o, size - o, "]");
+        break;
+    }
+    default: snprintf(buf, size, "%s", avro_type_str(s)); break;
+    }
+    return buf;
+}
+
+typedef struct {
+    const char *msg; /* the reader's message name */
+    int32_t id;
+    json_t *root; /* the reader schema's JSON, for defaults and named types */
+    char *errstr;
+    size_t n;
+} rs_ctx_t;
+
+static rs_node_t *rs_node(rs_op_t op, avro_schema_t w, size_t kids) {
+    rs_node_t *nd = calloc(1, sizeof(*nd));
+    if (nd && kids && !(nd->kids = calloc(kids, sizeof(*nd->kids)))) {
+        free(nd);
+        return NULL;
+    }
+    if (nd) {
+        nd->op = op;
+        nd->w = w;
+        nd->count = kids;
+    }
+    return nd;
+}
+
+static rs_node_t *rs_oom(rs_ctx_t *c, rs_node_t *nd) {
+    rs_free(nd);
+    inv_errstr(c->errstr, c->n, "out of memory");
+    return NULL;
+}
+
+static rs_node_t *rs_mismatch(rs_ctx_t *c, const char *path, avro_schema_t w, avro_schema_t r) {
+    char wb[256], rb[256];
+    if (!path[0])
+        inv_errstr(c->errstr, c->n, "%s: writer schema %" PRId32 " is %s, reader wants %s", c->msg, c->id,
+                   rs_desc(wb, sizeof(wb), w), rs_desc(rb, sizeof(rb), r));
+    else
+        inv_errstr(c->errstr, c->n, "%s: writer schema %" PRId32 " field %s is %s, reader wants %s", c->msg, c->id,
+                   path, rs_desc(wb, sizeof(wb), w), rs_desc(rb, sizeof(rb), r));
+    return NULL;
+}
+
+/* A named type's JSON definition in the reader schema (a type may be
+ * written once and named after). */
+static json_t *rs_find_named(json_t *node, const char *name) {
+    if (json_is_object(node)) {
+        const char *nm = json_string_value(json_object_get(node, "name"));
+        json_t *t = json_object_get(node, "type");
+        if (nm && json_is_string(t) && strcmp(nm, name) == 0 &&
+            (!strcmp(json_string_value(t), "record") || !strcmp(json_string_value(t), "enum") ||
+             !strcmp(json_string_value(t), "fixed")))
+            return node;
+        const char *key;
+        json_t *v;
+        json_object_foreach(node, key, v) {
+            json_t *f = rs_find_named(v, name);
+            if (f)
+                return f;
+        }
+    } else if (json_is_array(node)) {
+        for (size_t i = 0; i < json_array_size(node); i++) {
+            json_t *f = rs_find_named(json_array_get(node, i), name);
+            if (f)
+                return f;
+        }
+    }
+    return NULL;
+}
+
+/* The JSON of reader type r at node j (a name, an object or a union array). */
+static json_t *rs_json(rs_ctx_t *c, json_t *j, avro_schema_t r) {
+    if (json_is_string(j) && (is_avro_record(r) || is_avro_enum(r) || is_avro_fixed(r)))
+        return rs_find_named(c->root, avro_schema_name(r));
+    return j;
+}
+
+/* Whether a writer value of w can be read as r (after promotion when
+ * `promote`): the rule that picks a reader union's branch. */
+static bool rs_match(avro_schema_t w, avro_schema_t r, bool promote) {
+    avro_type_t wt = avro_typeof(w), rt = avro_typeof(r);
+    if (wt == rt) {
+        if (wt == AVRO_RECORD || wt == AVRO_ENUM || wt == AVRO_FIXED)
+            return strcmp(avro_schema_name(w), avro_schema_name(r)) == 0;
+        return wt != AVRO_UNION && wt != AVRO_LINK;
+    }
+    if (!promote)
+        return false;
+    switch (wt) {
+    case AVRO_INT32: return rt == AVRO_INT64 || rt == AVRO_FLOAT || rt == AVRO_DOUBLE;
+    case AVRO_INT64: return rt == AVRO_FLOAT || rt == AVRO_DOUBLE;
+    case AVRO_FLOAT: return rt == AVRO_DOUBLE;
+    case AVRO_STRING: return rt == AVRO_BYTES;
+    case AVRO_BYTES: return rt == AVRO_STRING;
+    default: return false;
+    }
+}
+
+/* Whether json is a valid default for r (checked once, when compiling). */
+static bool rs_default_ok(rs_ctx_t *c, avro_schema_t r, json_t *j, json_t *v) {
+    switch (avro_typeof(r)) {
+    case AVRO_NULL: return json_is_null(v);
+    case AVRO_BOOLEAN: return json_is_boolean(v);
+    case AVRO_INT32:
+    case AVRO_INT64: return json_is_integer(v);
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE: return json_is_number(v);
+    case AVRO_STRING:
+    case AVRO_BYTES: return json_is_string(v);
+    case AVRO_ENUM: return json_is_string(v) && avro_schema_enum_get_by_name(r, json_string_value(v)) >= 0;
+    case AVRO_UNION:
+        return avro_schema_union_size(r) > 0 &&
+               rs_default_ok(c, avro_schema_union_branch(r, 0), json_array_get(j, 0), v);
+    case AVRO_ARRAY: {
+        if (!json_is_array(v))
+            return false;
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (!rs_default_ok(c, avro_schema_array_items(r), NULL, json_array_get(v, i)))
+                return false;
+        return true;
+    }
+    case AVRO_RECORD: {
+        json_t *jr = rs_json(c, j, r), *jf = json_object_get(jr, "fields");
+        if (!json_is_object(v))
+            return false;
+        for (size_t i = 0; i < avro_schema_record_size(r); i++) {
+            json_t *fj = json_array_get(jf, i), *fv = json_object_get(v, avro_schema_record_field_name(r, (int)i));
+            if (!fv)
+                fv = json_object_get(fj, "default");
+            if (!fv ||
+                !rs_default_ok(c, avro_schema_record_field_get_by_index(r, (int)i), json_object_get(fj, "type"), fv))
+                return false;
+        }
+        return true;
+    }
+    default: return false; /* maps and fixed: none in our schemas */
+    }
+}
+
+/* Sets v (of reader schema r) to a default rs_default_ok accepted. */
+static int rs_set_default(avro_value_t *v, avro_schema_t r, json_t *d) {
+    avro_value_t child;
+    const char *s;
+    switch (avro_typeof(r)) {
+    case AVRO_NULL: return avro_value_set_null(v);
+    case AVRO_BOOLEAN: return avro_value_set_boolean(v, json_is_true(d));
+    case AVRO_INT32: return avro_value_set_int(v, (int32_t)json_integer_value(d));
+    case AVRO_INT64: return avro_value_set_long(v, (int64_t)json_integer_value(d));
+    case AVRO_FLOAT: return avro_value_set_float(v, (float)json_number_value(d));
+    case AVRO_DOUBLE: return avro_value_set_double(v, json_number_value(d));
+    case AVRO_STRING: s = json_string_value(d); return avro_value_set_string_len(v, s, json_string_length(d) + 1);
+    case AVRO_BYTES: return avro_value_set_bytes(v, (void *)json_string_value(d), json_string_length(d));
+    case AVRO_ENUM: return avro_value_set_enum(v, avro_schema_enum_get_by_name(r, json_string_value(d)));
+    case AVRO_UNION:
+        return avro_value_set_branch(v, 0, &child) || rs_set_default(&child, avro_schema_union_branch(r, 0), d);
+    case AVRO_ARRAY:
+        avro_value_reset(v);
+        for (size_t i = 0; i < json_array_size(d); i++)
+            if (avro_value_append(v, &child, NULL) ||
+                rs_set_default(&child, avro_schema_array_items(r), json_array_get(d, i)))
+                return -1;
+        return 0;
+    case AVRO_RECORD:
+        for (size_t i = 0; i < avro_schema_record_size(r); i++)
+            if (avro_value_get_by_index(v, i, &child, NULL) ||
+                rs_set_default(&child, avro_schema_record_field_get_by_index(r, (int)i),
+                               json_object_get(d, avro_schema_record_field_name(r, (int)i))))
+                return -1;
+        return 0;
+    default: return -1;
+    }
+}
+
+static rs_node_t *rs_compile(rs_ctx_t *c, avro_schema_t w, avro_schema_t r, json_t *rj, const char *path);
+
+static rs_node_t *rs_compile_record(rs_ctx_t *c, avro_schema_t w, avro_schema_t r, json_t *rj, const char *path) {
+    size_t wn = avro_schema_record_size(w), rn = avro_schema_record_size(r);
+    json_t *rfields = json_object_get(rs_json(c, rj, r), "fields");
+    char sub[512];
+    rs_node_t *nd = rs_node(RS_RECORD, w, wn);
+    if (!nd || (wn && !(nd->rindex = calloc(wn, sizeof(size_t)))) ||
+        (rn && (!(nd->def_index = calloc(rn, sizeof(size_t))) || !(nd->def_s = calloc(rn, sizeof(avro_schema_t))) ||
+                !(nd->def_v = calloc(rn, sizeof(json_t *))))))
+        return rs_oom(c, nd);
+    for (size_t ri = 0; ri < rn; ri++) {
+        const char *name = avro_schema_record_field_name(r, (int)ri);
+        avro_schema_t rf = avro_schema_record_field_get_by_index(r, (int)ri);
+        json_t *jf = json_array_get(rfields, ri);
+        int wi = avro_schema_record_field_get_index(w, name);
+        snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "", name);
+        if (wi < 0) {
+            json_t *def = json_object_get(jf, "default");
+            if (!def) {
+                rs_free(nd);
+                inv_errstr(c->errstr, c->n,
+                           "%s: reader field %s has no default and the writer schema %" PRId32 " lacks it", c->msg, sub,
+                           c->id);
+                return NULL;
+            }
+            if (!rs_default_ok(c, rf, json_object_get(jf, "type"), def)) {
+                rs_free(nd);
+                inv_errstr(c->errstr, c->n, "%s: reader field %s has a default that is not a %s", c->msg, sub,
+                           avro_type_str(rf));
+                return NULL;
+            }
+            nd->def_index[nd->ndefaults] = ri;
+            nd->def_s[nd->ndefaults] = rf;
+            nd->def_v[nd->ndefaults++] = json_incref(def);
+            continue;
+        }
+        if (!(nd->kids[wi] =
+                  rs_compile(c, avro_schema_record_field_get_by_index(w, wi), rf, json_object_get(jf, "type"), sub))) {
+            rs_free(nd);
+            return NULL;
+        }
+        nd->rindex[wi] = ri;
+    }
+    return nd;
+}
+
+static rs_node_t *rs_compile_enum(rs_ctx_t *c, avro_schema_t w, avro_schema_t r, json_t *rj) {
+    rs_node_t *nd = rs_node(RS_ENUM, w, 0);
+    int wn = avro_schema_enum_number_of_symbols(w);
+    if (!nd || !(nd->enum_map = calloc((size_t)wn + 1, sizeof(int))))
+        return rs_oom(c, nd);
+    nd->enum_count = wn;
+    const char *def = json_string_value(json_object_get(rs_json(c, rj, r), "default"));
+    int def_index = def ? avro_schema_enum_get_by_name(r, def) : -1;
+    for (int i = 0; i < wn; i++) {
+        int ri = avro_schema_enum_get_by_name(r, avro_schema_enum_get(w, i));
+        nd->enum_map[i] = ri >= 0 ? ri : def_index;
+    }
+    return nd;
+}
+
+static rs_node_t *rs_compile(rs_ctx_t *c, avro_schema_t w, avro_schema_t r, json_t *rj, const char *path) {
+    rs_node_t *nd;
+    char sub[512];
+    if (is_avro_link(w) || is_avro_link(r)) {
+        inv_errstr(c->errstr, c->n, "%s: writer schema %" PRId32 " is recursive, which is not supported", c->msg,
+                   c->id);
+        return NULL;
+    }
+    if (is_avro_union(w)) {
+        /* Avro: each writer branch resolves on its own; a branch the
+         * reader cannot take fails only the records that use it. */
+        size_t count = avro_schema_union_size(w), ok = 0;
+        char first[512] = "";
+        if (!(nd = rs_node(RS_WUNION, w, count)))
+            return rs_oom(c, NULL);
+        for (size_t b = 0; b < count; b++) {
+            avro_schema_t wb = avro_schema_union_branch(w, (int)b);
+            if ((nd->kids[b] = rs_compile(c, wb, r, rj, path))) {
+                ok++;
+                continue;
+            }
+            if (!first[0])
+                snprintf(first, sizeof(first), "%s", c->errstr ? c->errstr : "");
+            if (!(nd->kids[b] = rs_node(RS_FAIL, wb, 0)) || !(nd->kids[b]->reason = strdup(c->errstr ? c->errstr : "")))
+                return rs_oom(c, nd);
+        }
+        if (ok)
+            return nd;
+        rs_free(nd);
+        return rs_mismatch(c, path, w, r); /* no branch at all: the schema is wrong, not a record */
+    }
+    if (is_avro_union(r)) {
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t b = 0; b < avro_schema_union_size(r); b++) {
+                avro_schema_t rb = avro_schema_union_branch(r, (int)b);
+                if (!rs_match(w, rb, pass == 1))
+                    continue;
+                if (!(nd = rs_node(RS_RBRANCH, w, 1)))
+                    return rs_oom(c, NULL);
+                nd->branch = (int)b;
+                if (!(nd->kids[0] = rs_compile(c, w, rb, json_array_get(rj, b), path))) {
+                    rs_free(nd);
+                    return NULL;
+                }
+                return nd;
+            }
+        return rs_mismatch(c, path, w, r);
+    }
+    switch (avro_typeof(w)) {
+    case AVRO_RECORD:
+        if (!rs_match(w, r, false))
+            return rs_mismatch(c, path, w, r);
+        return rs_compile_record(c, w, r, rj, path);
+    case AVRO_ENUM:
+        if (!rs_match(w, r, false))
+            return rs_mismatch(c, path, w, r);
+        return rs_compile_enum(c, w, r, rj);
+    case AVRO_ARRAY:
+        if (!is_avro_array(r))
+            return rs_mismatch(c, path, w, r);
+        snprintf(sub, sizeof(sub), "%s[]", path);
+        if (!(nd = rs_node(RS_ARRAY, w, 1)))
+            return rs_oom(c, NULL);
+        if (!(nd->kids[0] = rs_compile(c, avro_schema_array_items(w), avro_schema_array_items(r),
+                                       json_object_get(rs_json(c, rj, r), "items"), sub))) {
+            rs_free(nd);
+            return NULL;
+        }
+        return nd;
+    case AVRO_MAP:
+    case AVRO_FIXED: return rs_mismatch(c, path, w, r); /* our reader schemas have none */
+    default:
+        if (!rs_match(w, r, true))
+            return rs_mismatch(c, path, w, r);
+        if (!(nd = rs_node(RS_SCALAR, w, 0)))
+            return rs_oom(c, NULL);
+        nd->rtype = avro_typeof(r);
+        return nd;
+    }
+}
+
+/* Reads an Avro float or double (little-endian IEEE 754). */
+static double rs_read_real(walk_t *w, size_t size) {
+    uint64_t bits = 0;
+    for (size_t i = 0; i < size; i++)
+        bits |= (uint64_t)w->p[w->pos + i] << (8 * i);
+    w->pos += size;
+    if (size == 4) {
+        uint32_t b32 = (uint32_t)bits;
+        float f;
+        memcpy(&f, &b32, sizeof(f));
+        return f;
+    }
+    double d;
+    memcpy(&d, &bits, sizeof(d));
+    return d;
+}
+
+/* Reads the writer's value at w->pos by plan nd into the reader's value v.
+ * The body has been walked under the writer schema: lengths, counts and
+ * indexes are within bounds. */
+static int rs_read(inv_decoder_t *d, walk_t *w, const rs_node_t *nd, avro_value_t *v);
+
+/* 0, or -1 with errstr (for the one error a walked body can still give). */
+static int rs_avro_fail(walk_t *w) { return walk_fail(w, "Avro: %s", avro_strerror()); }
+
+static int rs_read_scalar(inv_decoder_t *d, walk_t *w, const rs_node_t *nd, avro_value_t *v);
+
+static int rs_read(inv_decoder_t *d, walk_t *w, const rs_node_t *nd, avro_value_t *v) {
+    int64_t x = 0;
+    avro_value_t child;
+    switch (nd->op) {
+    case RS_SCALAR: return rs_read_scalar(d, w, nd, v);
+    case RS_ENUM: {
+        if (walk_varint(w, &x))
+            return -1;
+        int ri = nd->enum_map[x]; /* the walk bounded x */
+        if (ri < 0) {
+            char pb[300];
+            return inv_errstr(w->errstr, w->errstr_size,
+                              "%s: writer schema %" PRId32 " field %s is symbol %s, which reader enum %s lacks "
+                              "(no default)",
+                              d->rs_msg, d->rs_id, walk_path(w, pb, sizeof(pb)), avro_schema_enum_get(nd->w, (int)x),
+                              avro_schema_name(nd->w));
+        }
+        return avro_value_set_enum(v, ri) ? rs_avro_fail(w) : 0;
+    }
+    case RS_RECORD: {
+        int saved = w->depth++;
+        for (size_t i = 0; i < nd->count; i++) {
+            w->path[saved].name = avro_schema_record_field_name(nd->w, (int)i);
+            w->path[saved].index = -1;
+            if (!nd->kids[i]) {
+                if (walk_value(w, avro_schema_record_field_get_by_index(nd->w, (int)i)))
+                    return -1;
+                continue;
+            }
+            if (avro_value_get_by_index(v, nd->rindex[i], &child, NULL))
+                return rs_avro_fail(w);
+            if (rs_read(d, w, nd->kids[i], &child))
+                return -1;
+        }
+        w->depth = saved;
+        for (size_t i = 0; i < nd->ndefaults; i++)
+            if (avro_value_get_by_index(v, nd->def_index[i], &child, NULL) ||
+                rs_set_default(&child, nd->def_s[i], nd->def_v[i]))
+                return rs_avro_fail(w);
+        return 0;
+    }
+    case RS_ARRAY: {
+        int64_t index = 0;
+        avro_value_reset(v);
+        for (;;) {
+            if (walk_varint(w, &x))
+                return -1;
+            if (x == 0)
+                return 0;
+            if (x < 0) {
+                int64_t bytes;
+                x = -x;
+                if (walk_varint(w, &bytes))
+                    return -1;
+            }
+            for (int64_t i = 0; i < x; i++, index++) {
+                w->path[w->depth - 1].index = index;
+                if (avro_value_append(v, &child, NULL))
+                    return rs_avro_fail(w);
+                if (rs_read(d, w, nd->kids[0], &child))
+                    return -1;
+            }
+            w->path[w->depth - 1].index = -1;
+        }
+    }
+    case RS_WUNION:
+        if (walk_varint(w, &x))
+            return -1;
+        return rs_read(d, w, nd->kids[x], v); /* the walk bounded x */
+    case RS_RBRANCH:
+        if (avro_value_set_branch(v, nd->branch, &child))
+            return rs_avro_fail(w);
+        return rs_read(d, w, nd->kids[0], &child);
+    case RS_FAIL: return inv_errstr(w->errstr, w->errstr_size, "%s", nd->reason);
+    }
+    return -1;
+}
+
+static int rs_read_scalar(inv_decoder_t *d, walk_t *w, const rs_node_t *nd, avro_value_t *v) {
+    int64_t x = 0, len = 0;
+    double f = 0;
+    const char *s = NULL;
+    bool integral = true;
+    switch (avro_typeof(nd->w)) {
+    case AVRO_NULL: break;
+    case AVRO_BOOLEAN: x = w->p[w->pos++]; break;
+    case AVRO_INT32:
+    case AVRO_INT64:
+        if (walk_varint(w, &x))
+            return -1;
+        break;
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE:
+        f = rs_read_real(w, is_avro_float(nd->w) ? 4 : 8);
+        integral = false;
+        break;
+    case AVRO_STRING:
+    case AVRO_BYTES:
+        if (walk_varint(w, &len))
+            return -1;
+        s = (const char *)w->p + w->pos;
+        w->pos += (size_t)len; /* the walk bounded len */
+        break;
+    default: return walk_fail(w, "Avro: unexpected writer type %s", avro_type_str(nd->w));
+    }
+    int rc = 0;
+    switch (nd->rtype) {
+    case AVRO_NULL: rc = avro_value_set_null(v); break;
+    case AVRO_BOOLEAN: rc = avro_value_set_boolean(v, (int)x); break;
+    case AVRO_INT32: rc = avro_value_set_int(v, (int32_t)x); break;
+    case AVRO_INT64: rc = avro_value_set_long(v, x); break;
+    case AVRO_FLOAT: rc = avro_value_set_float(v, integral ? (float)x : (float)f); break;
+    case AVRO_DOUBLE: rc = avro_value_set_double(v, integral ? (double)x : f); break;
+    case AVRO_STRING:
+        /* Avro-C's strings carry their NUL: copy through the scratch. */
+        d->rs_scratch.len = 0;
+        if (inv_buf_append(&d->rs_scratch, s, (size_t)len) || inv_buf_append(&d->rs_scratch, "", 1))
+            return inv_errstr(w->errstr, w->errstr_size, "out of memory");
+        rc = avro_value_set_string_len(v, d->rs_scratch.data, (size_t)len + 1);
+        break;
+    case AVRO_BYTES: rc = avro_value_set_bytes(v, (void *)s, (size_t)len); break;
+    default: return walk_fail(w, "Avro: unexpected reader type");
+    }
+    return rc ? rs_avro_fail(w) : 0;
+}
+
+/* The cache entry of `id`, or NULL. The last hit is checked first: a
+ * stream is mostly one id. */
+static ws_entry_t *ws_find(inv_decoder_t *d, int32_t id) {
+    ws_entry_t *e = d->ws_last;
+    if (!e || e->id != id || !e->schema) {
+        e = NULL;
+        for (size_t i = 0; i < d->ws_count; i++)
+            if (d->ws[i].id == id) {
+                e = &d->ws[i];
+                break;
+            }
+        if (!e)
+            return NULL;
+        d->ws_last = e;
+    }
+    e->last_use = ++d->ws_clock;
+    return e;
+}
+
+/* Compiles the entry of a writer schema whose record is ours (e->type). */
+static void ws_compile(inv_decoder_t *d, ws_entry_t *e) {
+    char err[512] = "";
+    avro_slot_t *slot = &d->slots[e->type];
+    if (avro_schema_equal(e->schema, slot->schema)) {
+        e->kind = WS_SAME;
+        return;
+    }
+    const char *text = inv_schema_json((inv_msg_type_t)e->type);
+    json_t *root = json_loads(text, 0, NULL);
+    rs_ctx_t c = {.msg = messages[e->type].name, .id = e->id, .root = root, .errstr = err, .n = sizeof(err)};
+    e->plan = root ? rs_compile(&c, e->schema, slot->schema, root, "") : NULL;
+    if (!root)
+        snprintf(err, sizeof(err), "out of memory");
+    json_decref(root);
+    e->kind = e->plan ? WS_RESOLVED : WS_BAD;
+    if (!e->plan)
+        e->reason = strdup(err);
+}
+
+/* Asks the resolver for id's writer schema and caches what it becomes,
+ * evicting the least recently used entry when full. 0 with *out, -1 or
+ * INV_DECODE_RETRY with errstr. */
+static int ws_load(inv_decoder_t *d, int32_t id, ws_entry_t **out, char *errstr, size_t n) {
+    const char *json = NULL;
+    size_t len = 0;
+    char why[400] = "", desc[256];
+    int rc = d->resolver->writer_schema(d->resolver, id, &json, &len, why, sizeof(why));
+    if (rc == INV_SCHEMA_RETRY) {
+        inv_errstr(errstr, n, "schema id %" PRId32 ": %s", id, why[0] ? why : "not available now");
+        return INV_DECODE_RETRY;
+    }
+    if (rc != 0)
+        return inv_errstr(errstr, n, "unknown schema id %" PRId32 "%s%s", id, why[0] ? ": " : "", why);
+    avro_schema_t schema = NULL;
+    if (!json || avro_schema_from_json_length(json, len, &schema))
+        return inv_errstr(errstr, n, "writer schema %" PRId32 " is not a valid Avro schema: %s", id, avro_strerror());
+    ws_entry_t *e = NULL;
+    if (d->ws_count < INV_CODEC_WRITER_CACHE) {
+        e = &d->ws[d->ws_count++];
+    } else {
+        e = &d->ws[0];
+        for (size_t i = 1; i < d->ws_count; i++)
+            if (d->ws[i].last_use < e->last_use)
+                e = &d->ws[i];
+        ws_entry_clear(e);
+    }
+    e->id = id;
+    e->schema = schema;
+    e->last_use = ++d->ws_clock;
+    e->type = -1;
+    inv_msg_type_t t;
+    if (is_avro_record(schema) && inv_msg_type_from_name(avro_schema_name(schema), &t) == 0) {
+        e->type = (int)t;
+        ws_compile(d, e);
+    } else {
+        e->kind = WS_FOREIGN;
+        e->reason = strdup(rs_desc(desc, sizeof(desc), schema));
+    }
+    d->ws_last = e;
+    *out = e;
+    return 0;
+}
+
 static int decode_avro(inv_decoder_t *d, inv_msg_type_t type, const unsigned char *buf, size_t len, void *out,
                        char *errstr, size_t n) {
     if (len < 5)
         return inv_errstr(errstr, n, "truncated Avro header: %zu bytes, expected at least 5", len);
     int32_t id = (int32_t)((uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 | buf[4]);
-    inv_msg_type_t got;
-    if (d->resolver->lookup_id(d->resolver, id, &got))
-        return inv_errstr(errstr, n, "unknown schema id %" PRId32, id);
-    if (got != type)
-        return inv_errstr(errstr, n, "schema id %" PRId32 " is %s, expected %s", id, messages[got].name,
+    ws_entry_t *e = ws_find(d, id);
+    int rc;
+    if (!e && (rc = ws_load(d, id, &e, errstr, n)) != 0)
+        return rc;
+    if (e->type != (int)type) {
+        if (e->kind == WS_FOREIGN)
+            return inv_errstr(errstr, n, "%s: writer schema %" PRId32 " is %s, reader wants %s", messages[type].name,
+                              id, e->reason ? e->reason : "not a record", messages[type].name);
+        return inv_errstr(errstr, n, "schema id %" PRId32 " is %s, expected %s", id, messages[e->type].name,
                           messages[type].name);
+    }
+    if (e->kind == WS_BAD)
+        return inv_errstr(errstr, n, "%s", e->reason ? e->reason : "out of memory");
     avro_slot_t *slot = &d->slots[type];
     walk_t w = {
         .p = buf + 5, .len = len - 5, .base = 5, .max_items = INV_CODEC_MAX_LINES, .errstr = errstr, .errstr_size = n};
-    if (walk_value(&w, slot->schema))
+    if (walk_value(&w, e->schema))
         return -1;
     if (w.pos != w.len)
         return inv_errstr(errstr, n, "%zu trailing bytes after the Avro record at byte %zu", w.len - w.pos, 5 + w.pos);
-    avro_reader_memory_set_source(d->reader, (const char *)buf + 5, (int64_t)(len - 5));
-    if (avro_value_read(d->reader, &slot->value))
-        return inv_errstr(errstr, n, "Avro body: %s", avro_strerror());
+    if (e->kind == WS_SAME) {
+        avro_reader_memory_set_source(d->reader, (const char *)buf + 5, (int64_t)(len - 5));
+        if (avro_value_read(d->reader, &slot->value))
+            return inv_errstr(errstr, n, "Avro body: %s", avro_strerror());
+    } else {
+        walk_t r = w; /* the same bounds, for the writer fields it skips */
+        r.pos = 0;
+        d->rs_msg = messages[type].name;
+        d->rs_id = id;
+        if (rs_read(d, &r, e->plan, &slot->value))
+            return -1;
+    }
     return avro_to_record(d, &messages[type], &slot->value, out, NULL, errstr, n);
 }
 
@@ -1262,11 +1972,12 @@ static int decode(inv_decoder_t *d, inv_msg_type_t type, const void *buf, size_t
     return decode_json(d, type, (const char *)p, len, out, errstr, n);
 }
 
-/* On any failure the output is zeroed: no half-decoded message escapes. */
+/* On any failure the output is zeroed: no half-decoded message escapes.
+ * -1, or INV_DECODE_RETRY as decode() said. */
 static int decoded(int rc, void *out, size_t size) {
     if (rc)
         memset(out, 0, size);
-    return rc ? -1 : 0;
+    return rc == INV_DECODE_RETRY ? INV_DECODE_RETRY : rc ? -1 : 0;
 }
 
 void inv_decoder_set_json_path(inv_decoder_t *d, inv_json_path_t path) { d->json_path = path; }
@@ -1280,21 +1991,25 @@ int inv_decoder_decode_event(inv_decoder_t *d, inv_event_kind_t kind, const void
                                                      : INV_MSG_RESTOCK_EVENT;
     int rc = decode(d, type, buf, len, out, errstr, errstr_size);
     out->kind = kind;
-    return decoded(rc || validate_event(out, errstr, errstr_size), out, sizeof(*out));
+    if (rc == 0)
+        rc = validate_event(out, errstr, errstr_size);
+    return decoded(rc, out, sizeof(*out));
 }
 
 int inv_decoder_decode_movement(inv_decoder_t *d, const void *buf, size_t len, inv_movement_t *out, char *errstr,
                                 size_t errstr_size) {
-    return decoded(decode(d, INV_MSG_STOCK_MOVEMENT, buf, len, out, errstr, errstr_size) ||
-                       validate_movement(out, errstr, errstr_size),
-                   out, sizeof(*out));
+    int rc = decode(d, INV_MSG_STOCK_MOVEMENT, buf, len, out, errstr, errstr_size);
+    if (rc == 0)
+        rc = validate_movement(out, errstr, errstr_size);
+    return decoded(rc, out, sizeof(*out));
 }
 
 int inv_decoder_decode_policy(inv_decoder_t *d, const void *buf, size_t len, inv_policy_t *out, char *errstr,
                               size_t errstr_size) {
-    return decoded(decode(d, INV_MSG_REORDER_POLICY, buf, len, out, errstr, errstr_size) ||
-                       validate_policy(out, errstr, errstr_size),
-                   out, sizeof(*out));
+    int rc = decode(d, INV_MSG_REORDER_POLICY, buf, len, out, errstr, errstr_size);
+    if (rc == 0)
+        rc = validate_policy(out, errstr, errstr_size);
+    return decoded(rc, out, sizeof(*out));
 }
 
 int inv_decoder_decode_stock_level(inv_decoder_t *d, const void *buf, size_t len, inv_stock_level_t *out, char *errstr,
@@ -1310,6 +2025,23 @@ int inv_decoder_decode_reorder(inv_decoder_t *d, const void *buf, size_t len, in
 int inv_decoder_decode_shortage(inv_decoder_t *d, const void *buf, size_t len, inv_shortage_t *out, char *errstr,
                                 size_t errstr_size) {
     return decoded(decode(d, INV_MSG_SHORTAGE_EVENT, buf, len, out, errstr, errstr_size), out, sizeof(*out));
+}
+
+void inv_decode_backoff_wait(inv_decode_backoff_t *b, const char *why) {
+    if (b->retries++ == 0)
+        inv_log_warn("%s: holding the input and retrying until the writer schema is available", why);
+    if (b->delay_ms < 100)
+        b->delay_ms = 100;
+    struct timespec ts = {.tv_sec = b->delay_ms / 1000, .tv_nsec = (long)(b->delay_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL); /* a signal cuts it short: the caller's loop sees its stop flag */
+    b->delay_ms = b->delay_ms >= 2500 ? 5000 : b->delay_ms * 2;
+}
+
+void inv_decode_backoff_done(inv_decode_backoff_t *b) {
+    if (b->retries)
+        inv_log_info("writer schemas available again after %u retries", b->retries);
+    b->retries = 0;
+    b->delay_ms = 0;
 }
 
 /* ---------------------------------------------------------------- encoder */

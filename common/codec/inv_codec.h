@@ -10,7 +10,8 @@
  * decoder or until inv_decoder_destroy(). Copy what must outlive that.
  * Encoders write into an inv_buf_t owned by the caller and reused across calls.
  *
- * Errors: every function returns 0 on success or -1, and on -1 fills
+ * Errors: every function returns 0 on success or -1 (decoders also
+ * INV_DECODE_RETRY, see inv_decoder_decode_event()), and on -1 fills
  * errstr with one sentence naming the field, the value and what was
  * expected, e.g. "lines[2].quantity: -3 is not positive". These strings are
  * the DLQ's inv.error header. errstr may be NULL (errstr_size 0); a short
@@ -18,8 +19,10 @@
  *
  * What decoding checks (the contract, docs/CONTRACT.md "Message formats"):
  *  - framing: not empty, at most INV_CODEC_MAX_MESSAGE bytes; byte 0 = 0x00
- *    is Avro (5-byte header, known schema id of the expected type, a body
- *    that is exactly one record: no truncation, no trailing bytes), anything
+ *    is Avro (5-byte header, a schema id whose writer schema is the
+ *    expected message and resolves into ours, a body that is exactly one
+ *    record under that writer schema: no truncation, no trailing bytes;
+ *    see inv_decoder_decode_event() on resolution), anything
  *    else is JSON (one object, after an optional UTF-8 BOM; duplicate keys
  *    are errors, unknown keys are ignored for forward compatibility);
  *  - every field of the schema present with its type (optional fields may
@@ -128,30 +131,69 @@ const char *inv_schema_json(inv_msg_type_t t);
 int inv_schema_check(inv_msg_type_t t, const char *json, size_t len, char *errstr, size_t errstr_size);
 
 /*
- * Schema resolution: maps a Confluent schema id to a contract message type and
- * back. The first implementation is a static map from configuration
- * (schema.id.<Name>=<id>); a schema registry client can implement the same
- * interface later.
+ * Schema resolution: maps a Confluent schema id to the schema its records
+ * were written with, and a message type to the id it is written under. The
+ * static resolver is a map from configuration (schema.id.<Name>=<id>); a
+ * schema registry client implements the same interface.
+ *
+ * Threads: a decoder or encoder calls its resolver from the one thread that
+ * uses it; a resolver shared by several decoders on several threads must
+ * make its calls safe for that itself. None of the calls may block for
+ * long: writer_schema() runs inside a decode, once per id and decoder (the
+ * decoder keeps what it built from the answer, see INV_CODEC_WRITER_CACHE).
  */
 typedef struct inv_schema_resolver_s inv_schema_resolver_t;
+
+/* writer_schema()'s answers besides 0. */
+#define INV_SCHEMA_UNKNOWN (-1) /* no schema has this id: the record's fault */
+#define INV_SCHEMA_RETRY (-2)   /* cannot tell now (a registry unreachable) */
+
 struct inv_schema_resolver_s {
-    /* Returns 0 and sets *type for a known id; -1 otherwise. */
+    /* Returns 0 and sets *type for an id `id_for` hands out; -1 otherwise.
+     * Used when a decoder or encoder is created, to check that no two
+     * types share an id; decoding asks writer_schema() instead. */
     int (*lookup_id)(const inv_schema_resolver_t *r, int32_t id, inv_msg_type_t *type);
-    /* Returns the id under which `type` is written. */
+    /* Returns the id under which `type` is written (encoders). */
     int32_t (*id_for)(const inv_schema_resolver_t *r, inv_msg_type_t type);
+    /* The writer schema of `id` (Avro schema JSON text, not necessarily
+     * NUL-terminated): 0 with *json and *len set; the text is borrowed from
+     * the resolver and stays valid until the resolver is destroyed (the
+     * decoder parses it before returning and keeps no pointer into it).
+     * INV_SCHEMA_UNKNOWN: no such id; the record goes to the dead letters
+     * ("unknown schema id 17", followed by ": <errstr>" when errstr is not
+     * empty). INV_SCHEMA_RETRY: the answer is not available now (e.g. the
+     * registry is unreachable or answered 5xx); not the record's fault: the
+     * decode returns INV_DECODE_RETRY and the caller holds the input and
+     * tries again later. On both errors errstr says why (it may be left
+     * empty for UNKNOWN). Ids are immutable: an answer of 0 for an id must
+     * never change; UNKNOWN and RETRY are not remembered by the decoder. */
+    int (*writer_schema)(const inv_schema_resolver_t *r, int32_t id, const char **json, size_t *len, char *errstr,
+                         size_t errstr_size);
     void *opaque;
 };
 
-/* A resolver over a fixed table: ids[t] is the schema id of message type t.
- * The returned resolver borrows `ids`, which must outlive it. */
+/* A resolver over a fixed table: ids[t] is the schema id of message type t,
+ * and its writer schema is the embedded schemas/<Name>.avsc (records are
+ * written with our own schema). The returned resolver borrows `ids`, which
+ * must outlive it. */
 void inv_schema_resolver_static_init(inv_schema_resolver_t *r, const int32_t ids[INV_MSG_COUNT]);
+
+/* The largest number of writer schemas a decoder keeps resolved at once
+ * (ids seen most recently; the others are asked for again when seen). */
+#define INV_CODEC_WRITER_CACHE 64
+
+/* A decode's answer when the resolver said INV_SCHEMA_RETRY for the
+ * record's writer schema id: errstr says why; the record itself was not
+ * judged. Hold it and retry after a back-off; never dead-letter it. */
+#define INV_DECODE_RETRY (-2)
 
 typedef struct inv_decoder_s inv_decoder_t;
 
-/* Creates a decoder. The resolver is borrowed and must outlive the decoder.
- * Returns NULL and fills errstr when a schema fails to load or to match the
- * codec (inv_schema_check), or when the resolver gives two types one id
- * ("schema.id.StockMovement: 3 is also the id of RestockEvent"). */
+/* Creates a decoder. The resolver is borrowed and must outlive the decoder;
+ * it needs writer_schema. Returns NULL and fills errstr when a schema fails
+ * to load or to match the codec (inv_schema_check), or when the resolver
+ * gives two types one id ("schema.id.StockMovement: 3 is also the id of
+ * RestockEvent"). */
 inv_decoder_t *inv_decoder_new(const inv_schema_resolver_t *resolver, char *errstr, size_t errstr_size);
 void inv_decoder_destroy(inv_decoder_t *d);
 
@@ -173,7 +215,28 @@ void inv_decoder_set_json_path(inv_decoder_t *d, inv_json_path_t path);
  * JSON or Confluent-framed Avro, and validates it against the contract.
  * An Avro message whose schema id names another type is an error. The
  * other decoders do the same for their message. On error *out is zeroed.
- * The input buffer is not retained: it may be freed after the call. */
+ * The input buffer is not retained: it may be freed after the call.
+ * Returns 0, -1 (errstr: the reason, for the dead letters), or
+ * INV_DECODE_RETRY (errstr: why the writer schema is not available now).
+ *
+ * Avro records are read with the writer schema of their id (the resolver's
+ * writer_schema()). A writer schema equal to ours (avro_schema_equal) reads
+ * as is; another one is resolved into ours by Avro's schema resolution
+ * rules, once per id and decoder: fields matched by name in any order,
+ * writer fields we lack skipped, our fields the writer lacks set from
+ * their defaults, int -> long -> float -> double and string <-> bytes
+ * promoted, unions resolved by branch on either side, enum symbols by name
+ * (an unknown one takes our enum's default, if any). A writer schema that
+ * cannot be resolved fails every record of its id with a reason naming the
+ * field, e.g.
+ *   "SaleEvent: writer schema 17 field lines[].quantity is string, reader wants long"
+ *   "SaleEvent: reader field location_id has no default and the writer schema 17 lacks it"
+ *   "SaleEvent: writer schema 17 is record PurchaseOrder, reader wants SaleEvent"
+ * and a record whose value the reader cannot take (a writer union branch
+ * or enum symbol with no counterpart) fails alone, e.g.
+ *   "SaleEvent: writer schema 17 field channel is symbol kiosk, which reader enum Channel lacks (no default)"
+ * A body malformed under its writer schema fails with the byte offset, as
+ * under ours; the contract's checks then apply to the resolved record. */
 int inv_decoder_decode_event(inv_decoder_t *d, inv_event_kind_t kind, const void *buf, size_t len, inv_event_t *out,
                              char *errstr, size_t errstr_size);
 int inv_decoder_decode_movement(inv_decoder_t *d, const void *buf, size_t len, inv_movement_t *out, char *errstr,
@@ -186,6 +249,20 @@ int inv_decoder_decode_reorder(inv_decoder_t *d, const void *buf, size_t len, in
                                size_t errstr_size);
 int inv_decoder_decode_shortage(inv_decoder_t *d, const void *buf, size_t len, inv_shortage_t *out, char *errstr,
                                 size_t errstr_size);
+
+/* A consumer's back-off while decodes return INV_DECODE_RETRY (the schema
+ * registry unreachable): the caller aborts its batch so that the input is
+ * delivered again, and waits here first. Zero-initialize; one per thread. */
+typedef struct {
+    unsigned delay_ms; /* the next wait: 100 ms, doubling up to 5 s */
+    unsigned retries;  /* waits in this outage */
+} inv_decode_backoff_t;
+
+/* After INV_DECODE_RETRY: logs `why` (a warning) at the first retry of an
+ * outage only, then sleeps the current delay and doubles it. */
+void inv_decode_backoff_wait(inv_decode_backoff_t *b, const char *why);
+/* After any other answer: ends an outage (logged once) and resets. */
+void inv_decode_backoff_done(inv_decode_backoff_t *b);
 
 /* Checks the len bytes at s against the identifier rules the decoders
  * apply (1 to INV_CODEC_MAX_ID_LEN bytes of UTF-8 without control

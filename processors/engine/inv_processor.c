@@ -15,12 +15,22 @@ typedef struct {
     inv_decoder_t *decoder;
     inv_encoder_t *encoder;
     inv_buf_t buf;
+    inv_decode_backoff_t backoff;
 } processor_t;
 
 static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg, char *errstr, size_t errstr_size) {
     processor_t *p = opaque;
     inv_event_t ev;
-    if (inv_decoder_decode_event(p->decoder, p->kind, msg->payload, msg->len, &ev, errstr, errstr_size) != 0)
+    int rc = inv_decoder_decode_event(p->decoder, p->kind, msg->payload, msg->len, &ev, errstr, errstr_size);
+    if (rc == INV_DECODE_RETRY) {
+        /* The writer schema is unavailable (registry unreachable), not the
+         * input's fault: wait, then abort the batch so that the input is
+         * delivered again instead of dead-lettered. */
+        inv_decode_backoff_wait(&p->backoff, errstr);
+        return INV_TXLOOP_ABORT;
+    }
+    inv_decode_backoff_done(&p->backoff);
+    if (rc != 0)
         return INV_TXLOOP_DEAD_LETTER;
     rd_kafka_timestamp_type_t tstype;
     int64_t ts = rd_kafka_message_timestamp(msg, &tstype);
