@@ -14,20 +14,23 @@
 # and "eos-floor": the same load through bench_relay, the keeper's Kafka
 # engine relaying each movement as it is, exactly once, to the same probe),
 # INV_BENCH_KEEPER_ARGS="-X key=value ..." (extra inv-stock flags, all phases),
-# INV_BENCH_BIN=DIR (programs from DIR, e.g. another build, instead of building build/).
+# INV_BENCH_BIN=DIR (programs from DIR, e.g. another build, instead of building build/),
+# BENCH_BROKERS=host:port[,host:port...] (those brokers instead of the local one,
+# e.g. `deploy/local/cluster.sh bootstrap`; they must be running; the broker CPU
+# is then summed over the local Kafka JVMs listening on those ports, or n/a).
 #
 # Not a test: it prints figures (docs/BENCHMARKS.md, "Stock keeper").
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 N="${1:-1000000}"
-BROKERS="127.0.0.1:${INV_BROKER_PORT:-9092}"
+BROKERS="${BENCH_BROKERS:-127.0.0.1:${INV_BROKER_PORT:-9092}}"
 BIN="${INV_BENCH_BIN:-$ROOT/build/bin}"
 if [[ -z "${INV_BENCH_BIN:-}" ]]; then
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build build -j2 --target inv-stock invctl bench_preload bench_ceiling bench_relay >/dev/null
 fi
-deploy/local/broker.sh start >/dev/null
+[[ -n "${BENCH_BROKERS:-}" ]] || deploy/local/broker.sh start >/dev/null
 
 # shellcheck source=tests/bench/bench_topics.sh
 . "$ROOT/tests/bench/bench_topics.sh"
@@ -63,6 +66,33 @@ proc_ticks() { # pid -> TICKS = its CPU ticks so far (utime + stime), left as it
   TICKS=$((f[11] + f[12]))
 }
 ticks_seconds() { awk -v t="$1" 'BEGIN {printf "%.2f", t / 100}'; }
+kafka_pids() { # host:port,... -> KPIDS: the local Kafka JVMs (kafka.Kafka <server.properties>)
+  # whose listeners hold each port; empty unless every one is found on this machine
+  local d i l hp a=() seen=" "
+  local -A jvm=()
+  KPIDS=()
+  for d in /proc/[0-9]*; do
+    { mapfile -d '' -t a <"$d/cmdline"; } 2>/dev/null || continue
+    for ((i = 0; i + 1 < ${#a[@]}; i++)); do
+      [[ "${a[i]}" == kafka.Kafka ]] || continue
+      l=$(sed -n 's/^listeners=//p' "${a[i + 1]}" 2>/dev/null) || true
+      for l in ${l//,/ }; do jvm[${l##*:}]=${d#/proc/}; done
+    done
+  done
+  for hp in ${1//,/ }; do
+    if [[ "${hp%:*}" != 127.0.0.1 && "${hp%:*}" != localhost ]] || [[ -z "${jvm[${hp##*:}]:-}" ]]; then
+      KPIDS=()
+      return 0
+    fi
+    [[ "$seen" == *" ${jvm[${hp##*:}]} "* ]] || KPIDS+=("${jvm[${hp##*:}]}")
+    seen="$seen${jvm[${hp##*:}]} "
+  done
+}
+pids_cpu() { # pid... -> their CPU seconds so far (utime + stime), summed
+  local p t=0
+  for p in "$@"; do TICKS=0; proc_ticks "$p"; t=$((t + TICKS)); done
+  ticks_seconds "$t"
+}
 proc_cpu() { # pid -> CPU seconds so far (utime + stime), 0 when it is gone
   TICKS=0
   proc_ticks "$1"
@@ -91,6 +121,7 @@ RATE="${INV_BENCH_RATE:-}"
 if has_phase throughput; then
   echo "preloading $N movements into $INV_TOPIC_MOVEMENTS (6 partitions)" >&2
   "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n "$N" --seed 42 --stock-take >/dev/null
+  [[ -z "${BENCH_BROKERS:-}" ]] || { kafka_pids "$BENCH_BROKERS"; bcpu0=$(pids_cpu "${KPIDS[@]}"); }
   start=$(date +%s.%N)
   "$BIN/inv-stock" -b "$BROKERS" --state-dir "$WORK/a" --http "127.0.0.1:$PORT" "${POLICY[@]}" "${EXTRA[@]}" 2>"$WORK/a.log" &
   pid=$!
@@ -106,6 +137,7 @@ if has_phase throughput; then
   done
   N=$now
   end=$(date +%s.%N)
+  [[ -z "${BENCH_BROKERS:-}" ]] || bcpu1=$(pids_cpu "${KPIDS[@]}")
   sample_anon $pid
   cpu=$(proc_cpu $pid)
   rss=$(rss_line $pid)
@@ -115,6 +147,14 @@ if has_phase throughput; then
   awk -v n="$N" -v s="$start" -v e="$end" -v cpu="$cpu" -v rss="$rss" -v b="$batches" -v m="$msgs" -v cs="$csum" -v cc="$ccount" 'BEGIN {
     printf "keeper: %d movements in %.2f s = %.0f movements/s, CPU %.1f s (%.0f movements per CPU-s), %s\n", n, e - s, n / (e - s), cpu, n / cpu, rss
     printf "keeper: %d transactions, %.0f movements per LMDB txn / Kafka transaction, LMDB commit %.2f ms on average\n", b, m / b, 1000 * cs / cc }'
+  if [[ -n "${BENCH_BROKERS:-}" ]]; then
+    if ((${#KPIDS[@]})); then
+      awk -v s="$start" -v e="$end" -v b0="$bcpu0" -v b1="$bcpu1" -v n="${#KPIDS[@]}" -v br="$BENCH_BROKERS" 'BEGIN {
+        printf "keeper: brokers %s: CPU %.1f s over the run (%.2f cores), summed over %d JVM(s)\n", br, b1 - b0, (b1 - b0) / (e - s), n }'
+    else
+      echo "keeper: brokers $BENCH_BROKERS: CPU n/a (no local Kafka JVM found listening on each of them)"
+    fi
+  fi
   [[ -n "$RATE" ]] || RATE=$(awk -v n="$N" -v s="$start" -v e="$end" 'BEGIN {printf "%d", n / (e - s) / 2}')
 fi
 
@@ -170,8 +210,12 @@ if has_phase latency; then
   ANON_PEAK=0
   load_at_rate &
   load=$!
-  broker=$(cat "$ROOT/deploy/local/.kafka/broker-${INV_BROKER_PORT:-9092}/broker.pid" 2>/dev/null || echo 0)
-  bcpu0=$(proc_cpu "$broker"); pcpu0=$(proc_cpu $probe); lticks=0; TICKS=0; proc_ticks $probe; pticks=$TICKS
+  if [[ -n "${BENCH_BROKERS:-}" ]]; then
+    kafka_pids "$BENCH_BROKERS"
+  else
+    KPIDS=("$(cat "$ROOT/deploy/local/.kafka/broker-${INV_BROKER_PORT:-9092}/broker.pid" 2>/dev/null || echo 0)")
+  fi
+  bcpu0=$(pids_cpu "${KPIDS[@]}"); pcpu0=$(proc_cpu $probe); lticks=0; TICKS=0; proc_ticks $probe; pticks=$TICKS
   while kill -0 $load 2>/dev/null; do
     sample_anon $pid
     TICKS=$lticks; proc_ticks $load; lticks=$TICKS
@@ -181,7 +225,7 @@ if has_phase latency; then
   lcpu=$(ticks_seconds $lticks); pcpu=$(ticks_seconds $pticks)
   wait $load
   cpu1=$(proc_cpu $pid); t1=$(date +%s.%N); busy1=$(machine_busy)
-  bcpu1=$(proc_cpu "$broker")
+  bcpu1=$(pids_cpu "${KPIDS[@]}")
   wait $probe || true
   rss=$(rss_line $pid)
   batches=$(metric $((PORT + 2)) inv_stock_batch_size_count); msgs=$(metric $((PORT + 2)) inv_stock_batch_size_sum)
@@ -193,8 +237,10 @@ if has_phase latency; then
   echo "latency: inv-stock's own histograms (whole run, bucket bounds): $own"
   awk -v c0="$cpu0" -v c1="$cpu1" -v t0="$t0" -v t1="$t1" -v b0="$busy0" -v b1="$busy1" -v rss="$rss" -v b="$batches" -v m="$msgs" 'BEGIN {
     printf "latency: inv-stock used %.2f cores under that load, the rest of the machine (broker, load, probe) %.2f; %s; %.0f movements per transaction over the run\n", (c1 - c0) / (t1 - t0), (b1 - b0 - (c1 - c0)) / (t1 - t0), rss, m / b }'
-  awk -v t0="$t0" -v t1="$t1" -v b0="$bcpu0" -v b1="$bcpu1" -v l="$lcpu" -v p0="$pcpu0" -v p1="$pcpu" 'BEGIN {
-    printf "latency: of the rest, cores: broker %.2f, load generator %.2f (until its last sample), probe %.2f\n", (b1 - b0) / (t1 - t0), l / (t1 - t0), (p1 - p0) / (t1 - t0) }'
+  awk -v t0="$t0" -v t1="$t1" -v b0="$bcpu0" -v b1="$bcpu1" -v l="$lcpu" -v p0="$pcpu0" -v p1="$pcpu" -v n="${#KPIDS[@]}" -v set="${BENCH_BROKERS:+1}" 'BEGIN {
+    br = n ? sprintf("%.2f", (b1 - b0) / (t1 - t0)) : "n/a"
+    if (set && n) br = br sprintf(" (%d JVMs)", n)
+    printf "latency: of the rest, cores: broker %s, load generator %.2f (until its last sample), probe %.2f\n", br, l / (t1 - t0), (p1 - p0) / (t1 - t0) }'
 fi
 if has_phase floor; then
   bench_topics_use "$RUN.floor"

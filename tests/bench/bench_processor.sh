@@ -21,6 +21,10 @@
 #    topics.
 #
 # BENCH_ARGS adds flags to inv-sale (e.g. "-X commit.interval.ms=1000").
+# BENCH_BROKERS=host:port[,host:port...] runs everything against those brokers
+# instead (e.g. `deploy/local/cluster.sh bootstrap`; they must be running: the
+# local broker is then not started); the broker CPU is then the sum over the
+# local Kafka JVMs listening on those ports, or n/a when one is not found.
 # BENCH_PERF=1 also records `perf record --call-graph fp` (BENCH_PERF_CALLGRAPH=dwarf
 # for callers inside libraries built without frame pointers) of inv-sale for the timed run
 # into $BENCH_PERF_OUT (default /tmp/bench-processor.perf.data; see
@@ -39,7 +43,12 @@ if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
   cmake --build "$BUILD" -j2 --target inv-sale invctl >/dev/null
 fi
 [[ -x "$PY" ]] || tests/support/venv.sh
-deploy/local/broker.sh start >/dev/null
+if [[ -n "${BENCH_BROKERS:-}" ]]; then
+  export INV_TEST_BROKERS="$BENCH_BROKERS"   # invtest.bootstrap()
+else
+  unset INV_TEST_BROKERS
+  deploy/local/broker.sh start >/dev/null
+fi
 
 export INV_BIN_DIR="$ROOT/$BUILD/bin" INV_SOURCE_DIR="$ROOT" PYTHONPATH="$ROOT/tests/support"
 export BENCH_EVENTS_N="$EVENTS"
@@ -61,6 +70,7 @@ PERF = os.environ.get("BENCH_PERF") == "1"
 PERF_OUT = os.environ.get("BENCH_PERF_OUT", "/tmp/bench-processor.perf.data")
 EXTRA = os.environ.get("BENCH_ARGS", "").split()
 TICK = os.sysconf("SC_CLK_TCK")
+BROKERS = os.environ.get("BENCH_BROKERS", "")
 
 
 def cpu_s(pid):
@@ -79,6 +89,33 @@ def broker_pid():
                          capture_output=True, text=True).stdout
     m = re.search(r"pid (\d+)", out)
     return int(m.group(1)) if m else None
+
+
+def kafka_pids(brokers):
+    """pids of the local Kafka JVMs (kafka.Kafka <server.properties>) whose listeners hold
+    each host:port of brokers, None unless every one is found on this machine"""
+    jvms = {}
+    for d in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                args = f.read().decode(errors="replace").split("\0")
+            props = open(args[args.index("kafka.Kafka") + 1]).read()
+        except (OSError, ValueError, IndexError):
+            continue
+        m = re.search(r"^listeners=(.*)$", props, re.M)
+        for l in (m.group(1).split(",") if m else []):
+            jvms[l.rsplit(":", 1)[-1].strip()] = int(d)
+    pids = []
+    for hp in brokers.split(","):
+        host, port = hp.strip().rsplit(":", 1)
+        if host not in ("127.0.0.1", "localhost") or port not in jvms:
+            return None
+        pids.append(jvms[port])
+    return sorted(set(pids))
+
+
+def brokers_cpu_s(pids):
+    return sum(cpu_s(q) for q in pids) if pids else None
 
 
 env = topic_env("bench")
@@ -127,10 +164,14 @@ try:
     watch = Consumer({"bootstrap.servers": bootstrap(), "group.id": group,
                       "isolation.level": "read_uncommitted", "enable.auto.commit": False})
     tps = [TopicPartition(sales, q) for q in range(PARTS)]
-    bpid = broker_pid()
+    if BROKERS:
+        bpids = kafka_pids(BROKERS)
+    else:
+        bpid = broker_pid()
+        bpids = [bpid] if bpid else None
     log_path = "/tmp/bench-processor-%d.log" % os.getpid()
     e = dict(os.environ, **env)
-    b0 = cpu_s(bpid) if bpid else None
+    b0 = brokers_cpu_s(bpids)
     with open(log_path, "wb") as logf:
         t0 = time.monotonic()
         proc = subprocess.Popen([bin("inv-sale"), "-b", bootstrap(), "-X", "group.id=" + group] + EXTRA, env=e,
@@ -156,7 +197,7 @@ try:
             time.sleep(0.05)
         wall = time.monotonic() - t0
         cpu, hwm = cpu_s(proc.pid), hwm_kb(proc.pid)
-        b1 = cpu_s(bpid) if bpid else None
+        b1 = brokers_cpu_s(bpids)
     finally:
         if perf:
             perf.send_signal(signal.SIGINT)
@@ -183,7 +224,14 @@ try:
     print("  events/s     %9.0f overall, %9.0f sustained (after the first commit)" % (N / wall, sus_ev))
     print("  movements/s  %9.0f overall, %9.0f sustained" % (expected / wall, sus_ev * expected / N))
     print("  inv-sale CPU %.2fs (%.0f%% of one core), peak RSS %.1f MiB" % (cpu, 100 * cpu / wall, hwm / 1024))
-    if b0 is not None:
+    if BROKERS:
+        print("  brokers      %s" % BROKERS)
+        if b0 is not None:
+            print("  broker CPU   %.2fs over the same interval (%.0f%% of one core), summed over %d JVM(s)"
+                  % (b1 - b0, 100 * (b1 - b0) / wall, len(bpids)))
+        else:
+            print("  broker CPU   n/a (no local Kafka JVM found listening on each of %s)" % BROKERS)
+    elif b0 is not None:
         print("  broker CPU   %.2fs over the same interval (%.0f%% of one core)" % (b1 - b0, 100 * (b1 - b0) / wall))
     print("  load average at the end %.1f %.1f %.1f (2 cores: anything above ~2 means others ran too)"
           % os.getloadavg())

@@ -49,7 +49,9 @@ def unique(prefix="t"):
 
 
 def bootstrap():
-    return "127.0.0.1:%s" % os.environ.get("INV_BROKER_PORT", "9092")
+    """The brokers the tests talk to: INV_TEST_BROKERS (host:port[,host:port...], e.g. the
+    three-node cluster of deploy/local/cluster.sh), else the local broker 127.0.0.1:INV_BROKER_PORT."""
+    return os.environ.get("INV_TEST_BROKERS") or "127.0.0.1:%s" % os.environ.get("INV_BROKER_PORT", "9092")
 
 
 def bin(name):
