@@ -36,7 +36,22 @@ fi
 . "$ROOT/tests/bench/bench_topics.sh"
 RUN="bk-$(date -u +%H%M%S)-$$"
 WORK="$(mktemp -d /tmp/bench-keeper-XXXXXX)"
-bench_topics_use "$RUN"
+use_topics() { # prefix: bench_topics_use; with BENCH_BROKERS, then wait (60 s at most) until every
+  # broker listed there has the new topics' 6 partitions with a leader: a cluster's brokers learn
+  # of a topic one by one, and bench_preload fails on a topic its broker does not know yet
+  local b k tries=0
+  bench_topics_use "$1"
+  [[ -n "${BENCH_BROKERS:-}" ]] || return 0
+  for b in ${BROKERS//,/ }; do
+    for k in movements stock dedup; do
+      until [[ "$(kcat -L -b "$b" -t "$1.$k" -m 5 2>/dev/null | grep -c 'partition [0-9]*, leader [0-9]')" == 6 ]]; do
+        ((++tries < 300)) || { echo "topic $1.$k: not on $b with 6 led partitions after 60 s" >&2; exit 1; }
+        sleep 0.2
+      done
+    done
+  done
+}
+use_topics "$RUN"
 POLICY=(-X policy.default.reorder_point=10 -X policy.default.reorder_quantity=50 -X policy.default.safety_stock=5)
 # shellcheck disable=SC2206
 EXTRA=(${INV_BENCH_KEEPER_ARGS:-})
@@ -198,7 +213,7 @@ if has_phase latency; then
   # Fresh topics and state; a warm-up burst, then the load, probed on the
   # stock topic: updated_at of each location row is its last movement's
   # occurred_at.
-  bench_topics_use "$RUN.lat"
+  use_topics "$RUN.lat"
   "$BIN/inv-stock" -b "$BROKERS" --state-dir "$WORK/c" --http "127.0.0.1:$((PORT + 2))" "${POLICY[@]}" "${EXTRA[@]}" 2>"$WORK/c.log" &
   pid=$!
   warm_up "$WORK/c.log"
@@ -243,7 +258,7 @@ if has_phase latency; then
     printf "latency: of the rest, cores: broker %s, load generator %.2f (until its last sample), probe %.2f\n", br, l / (t1 - t0), (p1 - p0) / (t1 - t0) }'
 fi
 if has_phase floor; then
-  bench_topics_use "$RUN.floor"
+  use_topics "$RUN.floor"
   probe_latency "$INV_TOPIC_MOVEMENTS" occurred_at "$WORK/floor" &
   probe=$!
   sleep 1
@@ -255,7 +270,7 @@ if has_phase eos-floor; then
   # The keeper's Kafka engine alone (bench_relay: inv_txloop, same defaults
   # and cadence, same -X flags) relaying each movement as it is to the stock
   # topic: what exactly-once through Kafka transactions costs here.
-  bench_topics_use "$RUN.eos"
+  use_topics "$RUN.eos"
   "$BIN/bench_relay" -b "$BROKERS" "${EXTRA[@]}" 2>"$WORK/relay.log" &
   pid=$!
   warm_up "$WORK/relay.log"
