@@ -22,6 +22,7 @@
 #include "inv_log.h"
 #include "inv_restore.h"
 #include "inv_rules.h"
+#include "inv_schema_source.h"
 #include "inv_store.h"
 #include "inv_time.h"
 #include "inv_txloop.h"
@@ -55,6 +56,7 @@ typedef struct {
     inv_store_t *store;
     inv_store_txn_t *txn; /* the batch's write txn, NULL between batches */
     inv_decoder_t *decoder;
+    inv_schema_source_t *schemas;        /* where writer schemas and output ids come from */
     inv_decode_backoff_t decode_backoff; /* while movements wait for their writer schema */
     inv_encoder_t *encoder;
     inv_codec_conf_t codec;
@@ -673,8 +675,15 @@ static int keeper_open(keeper_t *k, inv_conf_t *conf, char *errstr, size_t errst
         return -1;
     inv_kafka_settings_read(conf, &k->kafka);
     inv_codec_conf_read(conf, &k->codec);
-    if (!(k->decoder = inv_decoder_new(&k->codec.resolver, errstr, errstr_size)) ||
-        !(k->encoder = inv_encoder_new(k->codec.output_format, &k->codec.resolver, errstr, errstr_size)))
+    const inv_schema_output_t outputs[] = {{INV_MSG_STOCK_LEVEL, kc->t_stock},
+                                           {INV_MSG_REORDER_EVENT, kc->t_reorders},
+                                           {INV_MSG_SHORTAGE_EVENT, kc->t_shortages}};
+    if (inv_schema_source_open(conf, &k->codec, outputs, sizeof(outputs) / sizeof(outputs[0]), k->run, &k->schemas,
+                               errstr, errstr_size) != 0)
+        return -1;
+    const inv_schema_resolver_t *resolver = inv_schema_source_resolver(k->schemas);
+    if (!(k->decoder = inv_decoder_new(resolver, errstr, errstr_size)) ||
+        !(k->encoder = inv_encoder_new(k->codec.output_format, resolver, errstr, errstr_size)))
         return -1;
     if (!(k->restore_consumer = inv_restore_consumer_new(&k->kafka, kc->group_id, errstr, errstr_size)))
         return -1;
@@ -682,6 +691,7 @@ static int keeper_open(keeper_t *k, inv_conf_t *conf, char *errstr, size_t errst
         return -1;
     if (inv_keeper_metrics_start(&k->metrics, kc, k->store, errstr, errstr_size) != 0)
         return -1;
+    inv_keeper_metrics_attach_schemas(k->metrics, k->schemas);
     stall_init(&k->stall, kc->state_dir, kc->t_stock, k->store, &k->batch, k->metrics);
     k->emit.encoder = k->encoder;
     k->emit.metrics = k->metrics;
@@ -717,6 +727,7 @@ static void keeper_close(keeper_t *k) {
     inv_kafka_close_destroy(k->restore_consumer, "the restore consumer", k->kc.shutdown_timeout_ms);
     inv_encoder_destroy(k->encoder);
     inv_decoder_destroy(k->decoder);
+    inv_schema_source_close(k->schemas);
     inv_store_close(k->store);
     inv_kafka_settings_free(&k->kafka);
     batch_free(&k->batch);

@@ -20,7 +20,8 @@ struct inv_keeper_metrics_s {
     inv_metrics_t *reg;
     inv_http_t *http;
     inv_store_t *store;
-    _Atomic(inv_txloop_t *) loop; /* read by the HTTP thread */
+    _Atomic(inv_txloop_t *) loop;           /* read by the HTTP thread */
+    _Atomic(inv_schema_source_t *) schemas; /* likewise */
     int64_t max_lag;
     double max_stall_seconds; /* health.max.stall.ms */
     atomic_int ready;
@@ -122,6 +123,20 @@ static int h_healthz(const inv_http_request_t *req, inv_http_response_t *resp, v
         inv_txloop_health(loop, &h);
         json_object_set_new(doc, "kafka", kafka_health(m, &h, reason, sizeof(reason)));
     }
+    inv_schema_source_t *schemas = atomic_load(&m->schemas);
+    if (schemas) {
+        inv_schema_source_health_t sh;
+        inv_schema_source_health(schemas, &sh);
+        if (sh.enabled) {
+            json_object_set_new(doc, "schema_registry",
+                                json_pack("{s:b, s:s, s:I, s:I}", "available", !sh.unavailable, "last_error",
+                                          sh.last_error, "requests", (json_int_t)sh.stats.requests, "failures",
+                                          (json_int_t)sh.stats.failures));
+            if (sh.unavailable && !*reason)
+                snprintf(reason, sizeof(reason), "schema registry unavailable (input held, retried): %s",
+                         sh.last_error);
+        }
+    }
     if (*reason)
         ready = 0;
     else if (!ready)
@@ -162,8 +177,28 @@ static int h_metrics(const inv_http_request_t *req, inv_http_response_t *resp, v
                          "inv_stock_commit_stalled_seconds %.3f\n",
                          h.stalled_seconds);
         char *joined = NULL;
-        if (inv_kafka_health_prometheus(&h.kafka, &kafka) == 0 && inv_buf_append(&kafka, stalled, (size_t)n) == 0 &&
-            (joined = malloc(buf.len + kafka.len + 1))) {
+        int rc = inv_kafka_health_prometheus(&h.kafka, &kafka) || inv_buf_append(&kafka, stalled, (size_t)n);
+        inv_schema_source_t *schemas = atomic_load(&m->schemas);
+        inv_schema_source_health_t sh;
+        if (schemas && (inv_schema_source_health(schemas, &sh), sh.enabled)) {
+            char reg[1024];
+            int rn = snprintf(
+                reg, sizeof(reg),
+                "# HELP inv_schema_registry_requests_total HTTP requests to the schema registry, by outcome "
+                "(failed: no usable answer)\n# TYPE inv_schema_registry_requests_total counter\n"
+                "inv_schema_registry_requests_total{outcome=\"answered\"} %llu\n"
+                "inv_schema_registry_requests_total{outcome=\"failed\"} %llu\n"
+                "# HELP inv_schema_registry_lookups_total Writer schemas looked up by id, by where the answer came "
+                "from\n# TYPE inv_schema_registry_lookups_total counter\n"
+                "inv_schema_registry_lookups_total{from=\"cache\"} %llu\n"
+                "inv_schema_registry_lookups_total{from=\"registry\"} %llu\n"
+                "# HELP inv_schema_registry_unavailable 1 while the schema registry gives no usable answer (input "
+                "held)\n# TYPE inv_schema_registry_unavailable gauge\ninv_schema_registry_unavailable %d\n",
+                (unsigned long long)(sh.stats.requests - sh.stats.failures), (unsigned long long)sh.stats.failures,
+                (unsigned long long)sh.stats.cache_hits, (unsigned long long)sh.stats.cache_misses, sh.unavailable);
+            rc = rc || inv_buf_append(&kafka, reg, (size_t)rn < sizeof(reg) ? (size_t)rn : sizeof(reg) - 1);
+        }
+        if (!rc && (joined = malloc(buf.len + kafka.len + 1))) {
             memcpy(joined, buf.data, buf.len);
             memcpy(joined + buf.len, kafka.data, kafka.len);
             joined[buf.len + kafka.len] = '\0';
@@ -371,6 +406,9 @@ void inv_keeper_metrics_destroy(inv_keeper_metrics_t *m) {
 }
 
 void inv_keeper_metrics_attach(inv_keeper_metrics_t *m, inv_txloop_t *loop) { atomic_store(&m->loop, loop); }
+void inv_keeper_metrics_attach_schemas(inv_keeper_metrics_t *m, inv_schema_source_t *schemas) {
+    atomic_store(&m->schemas, schemas);
+}
 
 void inv_keeper_metrics_movement(inv_keeper_metrics_t *m, inv_movement_type_t type) {
     if ((int)type >= 0 && type <= INV_MOVE_COUNT)

@@ -15,6 +15,7 @@
 #include "inv_conf.h"
 #include "inv_keeper_batch.h"
 #include "inv_keeper_conf.h"
+#include "inv_schema_source.h"
 #include "inv_store.h"
 #include "inv_txloop.h"
 
@@ -34,6 +35,9 @@ void inv_keeper_metrics_destroy(inv_keeper_metrics_t *m);
 
 /* The loop whose counters (transactions, dead letters) are published. */
 void inv_keeper_metrics_attach(inv_keeper_metrics_t *m, inv_txloop_t *loop);
+/* The schema source whose registry (if any) /healthz and /metrics show;
+ * it must outlive m's HTTP server. */
+void inv_keeper_metrics_attach_schemas(inv_keeper_metrics_t *m, inv_schema_source_t *schemas);
 
 void inv_keeper_metrics_movement(inv_keeper_metrics_t *m, inv_movement_type_t type);
 void inv_keeper_metrics_duplicate(inv_keeper_metrics_t *m);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "inv_kafka.h"
 #include "inv_keeper_dirty.h"
@@ -78,6 +79,7 @@ static int split_key(const rd_kafka_message_t *msg, char *key, size_t key_size, 
 
 /* What put and delete return when the record itself is at fault. */
 #define POISON 1
+#define HOLD 2 /* the record's writer schema is unavailable now: read it again later */
 
 /* LMDB cannot key the record: its content is at fault, not the state dir. */
 static int content_error(int rc, const char *what, char *err, size_t err_size) {
@@ -97,7 +99,10 @@ static int delete_policy(inv_store_txn_t *txn, const rd_kafka_message_t *msg, ch
 
 static int put_policy(policies_t *p, inv_store_txn_t *txn, const rd_kafka_message_t *msg, char *err, size_t err_size) {
     inv_policy_t pol;
-    if (inv_decoder_decode_policy(p->decoder, msg->payload, msg->len, &pol, err, err_size) != 0)
+    int rc = inv_decoder_decode_policy(p->decoder, msg->payload, msg->len, &pol, err, err_size);
+    if (rc == INV_DECODE_RETRY)
+        return HOLD;
+    if (rc != 0)
         return POISON;
     /* Compaction keeps the last record per key: a policy under another key
      * would outlive the tombstone of its own. */
@@ -112,10 +117,13 @@ static int put_policy(policies_t *p, inv_store_txn_t *txn, const rd_kafka_messag
 }
 
 /* Applies one record in txn, or keeps it to be dead-lettered. 0 (the
- * offset moves on either way), or an LMDB error (read the record again). */
-static int apply_message(policies_t *p, inv_store_txn_t *txn, const rd_kafka_message_t *msg) {
-    char err[INV_ERRSTR_SIZE];
-    int rc = msg->payload ? put_policy(p, txn, msg, err, sizeof(err)) : delete_policy(txn, msg, err, sizeof(err));
+ * offset moves on either way), HOLD (err: why; nothing done), or an LMDB
+ * error (read the record again). */
+static int apply_message(policies_t *p, inv_store_txn_t *txn, const rd_kafka_message_t *msg, char *err,
+                         size_t err_size) {
+    int rc = msg->payload ? put_policy(p, txn, msg, err, err_size) : delete_policy(txn, msg, err, err_size);
+    if (rc == HOLD)
+        return HOLD;
     if (rc == POISON) {
         poison(p, msg, err);
         rc = 0;
@@ -153,10 +161,31 @@ static void failed(policies_t *p, int rc) {
         inv_log_warn("%s", err);
 }
 
+/* A record waits for its writer schema (the registry unreachable): the
+ * table stays where it is, the consumer goes back to LMDB's offsets, and
+ * the next poll is in 1 s, then 2, 4, up to 10. */
+static void hold(policies_t *p, const char *why) {
+    char err[INV_ERRSTR_SIZE];
+    if (!p->hold_delay_s) {
+        inv_log_warn("policies: held until the writer schema can be had: %s", why);
+        p->hold_delay_s = 1;
+    } else if (p->hold_delay_s < 10) {
+        p->hold_delay_s = p->hold_delay_s * 2 > 10 ? 10 : p->hold_delay_s * 2;
+    }
+    p->hold_until = inv_time_mono_s() + p->hold_delay_s;
+    if (assign(p, err, sizeof(err)) != 0)
+        inv_log_warn("%s", err);
+}
+
+int policies_holding(const policies_t *p) { return inv_time_mono_s() < p->hold_until; }
+
 int policies_poll(policies_t *p, int wait_ms, int *eof_count) {
     inv_store_txn_t *txn = NULL;
-    int applied = 0;
-    for (int i = 0; i < POLL_MAX; i++) {
+    int applied = 0, held = 0;
+    char why[INV_ERRSTR_SIZE];
+    if (policies_holding(p))
+        return 0;
+    for (int i = 0; i < POLL_MAX && !held; i++) {
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(p->consumer, i == 0 ? wait_ms : 0);
         if (!msg)
             break;
@@ -168,14 +197,19 @@ int policies_poll(policies_t *p, int wait_ms, int *eof_count) {
         } else {
             int rc = txn ? 0 : inv_store_txn_begin(p->store, 0, &txn);
             if (!rc)
-                rc = apply_message(p, txn, msg);
+                rc = apply_message(p, txn, msg, why, sizeof(why));
+            if (rc == HOLD) {
+                held = 1;
+                rc = 0;
+            } else if (!rc) {
+                applied++;
+            }
             if (rc) {
                 rd_kafka_message_destroy(msg);
                 inv_store_txn_abort(txn);
                 failed(p, rc);
                 return -1;
             }
-            applied++;
         }
         rd_kafka_message_destroy(msg);
     }
@@ -186,6 +220,14 @@ int policies_poll(policies_t *p, int wait_ms, int *eof_count) {
             return -1;
         }
         stall_ok(p->stall);
+    }
+    if (held) {
+        hold(p, why);
+        return -1; /* back at LMDB's offsets: every partition end comes again */
+    }
+    if (p->hold_delay_s && applied > 0) {
+        inv_log_info("policies: writer schemas answer again");
+        p->hold_delay_s = 0;
     }
     return applied;
 }
@@ -198,6 +240,12 @@ static int read_to_end(policies_t *p, const volatile sig_atomic_t *run, char *er
     while (eofs < p->partitions && *run && !p->stall->fatal && inv_time_mono_s() - t0 < START_SECONDS) {
         if (stall_waiting(p->stall)) {
             stall_nap(p->stall);
+            t0 = inv_time_mono_s();
+            continue;
+        }
+        if (policies_holding(p)) { /* a registry outage is not the broker's START_SECONDS */
+            struct timespec nap = {0, 100 * 1000000L};
+            nanosleep(&nap, NULL);
             t0 = inv_time_mono_s();
             continue;
         }

@@ -49,6 +49,8 @@ typedef struct {
     inv_decoder_t *decoder;
     inv_keeper_metrics_t *metrics;
     stall_t *stall;
+    double hold_until; /* monotonic s: no poll before (a writer schema unavailable) */
+    int hold_delay_s;  /* the current hold; 0 outside a registry outage */
 } policies_t;
 
 /* Creates the consumer ("<group_id>.policies", Kafka settings ks),
@@ -61,9 +63,14 @@ int policies_start(policies_t *p, const inv_kafka_settings_t *ks, const char *gr
 
 /* Applies what the consumer has, waiting up to wait_ms for the first
  * message; counts partition ends in *eof_count (may be NULL). Returns the
- * messages applied, or -1 when LMDB did not take them (reported; the
- * consumer is back at LMDB's offsets). */
+ * messages applied, or -1 when LMDB did not take them (reported) or a
+ * record's writer schema cannot be had now (INV_DECODE_RETRY: never a dead
+ * letter; the table holds, polls return 0 for 1 s, then 2, up to 10 s); in
+ * both cases the consumer is back at LMDB's offsets. */
 int policies_poll(policies_t *p, int wait_ms, int *eof_count);
+
+/* Whether the table is held for a writer schema (see policies_poll). */
+int policies_holding(const policies_t *p);
 
 /* The open transaction ended: committed, its in-flight dead letters are
  * done and forgotten; aborted, they wait again. */

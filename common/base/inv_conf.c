@@ -61,6 +61,10 @@ const inv_conf_key_t inv_conf_keys[] = {
      "unavailable (the input is held and retried)"},
     {"schema.registry.cache.capacity", INV_CONF_INT, "1000", 1, 1000000, NULL,
      "Most writer schemas kept in memory by id; the least recently used one is dropped past it"},
+    {"schema.registry.recovery.ms", INV_CONF_INT, "60000", 0, 3600000, NULL,
+     "For this long after the schema registry answers again (and after start-up), an id it reports not found is "
+     "held and asked again instead of dead-lettered: a registry replaying its storage (Apicurio's kafkasql) answers "
+     "not found for ids it has not loaded yet. 0: not found is final at once"},
     {"auto.register.schemas", INV_CONF_ENUM, "true", 0, 0, "true,false",
      "true: outputs register their schema under <topic>-value; false: only look it up (a schema not registered "
      "there is an error)"},

@@ -474,8 +474,10 @@ void inv_schema_resolver_static_init(inv_schema_resolver_t *r, const int32_t ids
 
 /* Every type needs its own id, and each id must lead back to its type. */
 static int check_resolver(const inv_schema_resolver_t *r, char *errstr, size_t n) {
-    if (!r || !r->lookup_id || !r->id_for)
+    if (!r || !r->id_for)
         return inv_errstr(errstr, n, "no schema resolver");
+    if (!r->lookup_id)
+        return 0; /* no static map (a registry): its ids are the registry's to keep apart */
     for (int t = 0; t < INV_MSG_COUNT; t++) {
         int32_t id = r->id_for(r, (inv_msg_type_t)t);
         inv_msg_type_t back;

@@ -151,7 +151,8 @@ typedef struct inv_schema_resolver_s inv_schema_resolver_t;
 struct inv_schema_resolver_s {
     /* Returns 0 and sets *type for an id `id_for` hands out; -1 otherwise.
      * Used when a decoder or encoder is created, to check that no two
-     * types share an id; decoding asks writer_schema() instead. */
+     * types share an id; decoding asks writer_schema() instead. NULL for a
+     * resolver without a static map (a schema registry): no check then. */
     int (*lookup_id)(const inv_schema_resolver_t *r, int32_t id, inv_msg_type_t *type);
     /* Returns the id under which `type` is written (encoders). */
     int32_t (*id_for)(const inv_schema_resolver_t *r, inv_msg_type_t type);

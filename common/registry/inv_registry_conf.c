@@ -116,6 +116,7 @@ int inv_registry_conf_read(const inv_conf_t *conf, inv_registry_conf_t *out, cha
     out->ssl_key_location = inv_conf_get(conf, "schema.registry.ssl.key.location");
     out->request_timeout_ms = inv_conf_get_int(conf, "schema.registry.request.timeout.ms");
     out->cache_capacity = inv_conf_get_int(conf, "schema.registry.cache.capacity");
+    out->recovery_ms = inv_conf_get_int(conf, "schema.registry.recovery.ms");
     out->auto_register = strcmp(inv_conf_get(conf, "auto.register.schemas"), "true") == 0;
     return inv_registry_conf_check(out, errstr, errstr_size);
 }

@@ -19,6 +19,7 @@ typedef struct {
     const char *ssl_key_location;         /* schema.registry.ssl.key.location: "" = none */
     int64_t request_timeout_ms;           /* schema.registry.request.timeout.ms */
     int64_t cache_capacity;               /* schema.registry.cache.capacity: schemas kept by id */
+    int64_t recovery_ms;                  /* schema.registry.recovery.ms: "not found" held this long after an outage */
     int auto_register;                    /* auto.register.schemas: 1 register, 0 look up only */
 } inv_registry_conf_t;
 

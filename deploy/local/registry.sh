@@ -9,7 +9,8 @@
 # kept forever), so they survive a restart of the registry; start the broker
 # first (deploy/local/broker.sh start).
 #
-#   registry.sh start     start and wait until GET /apis/ccompat/v7/subjects answers (no-op if running)
+#   registry.sh start     start and wait until /health/ready is UP (the kafkasql journal
+#                         replayed) and GET /apis/ccompat/v7/subjects answers (no-op if running)
 #   registry.sh stop      SIGTERM, wait up to 30 s, then SIGKILL
 #   registry.sh restart
 #   registry.sh status    prints running/stopped; exit 0 / 3
@@ -108,9 +109,13 @@ our_pid() {   # prints the pid when the pid file names a live registry of ours
   echo "$pid"
 }
 
-answers() {   # does a registry answer GET /subjects on our port?
+answers() {   # is a registry ready on our port: /health/ready UP, and GET /subjects answered?
   port_open "$PORT" || return 1
-  curl -sf -m "${1:-2}" -o /dev/null "$URL/subjects"
+  # /subjects answers while the kafkasql journal is still being replayed, and
+  # ids not replayed yet are then 404 (not found: a consumer would take it
+  # for the record's fault); /health/ready is 503 until the replay is done
+  curl -sf -m "${1:-2}" -o /dev/null "http://127.0.0.1:$PORT/health/ready" &&
+    curl -sf -m "${1:-2}" -o /dev/null "$URL/subjects"
 }
 
 tail_log() {
@@ -128,7 +133,7 @@ wait_ready() {   # pid
     sleep 0.25
   done
   tail_log
-  die "registry (pid $pid) did not answer $URL/subjects within ${START_TIMEOUT}s (left running; 'registry.sh stop' to stop it)"
+  die "registry (pid $pid) was not ready (/health/ready, $URL/subjects) within ${START_TIMEOUT}s (left running; 'registry.sh stop' to stop it)"
 }
 
 lock() {

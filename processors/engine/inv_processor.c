@@ -7,6 +7,7 @@
 #include "inv_log.h"
 #include "inv_main.h"
 #include "inv_model.h"
+#include "inv_schema_source.h"
 #include "inv_txloop.h"
 
 typedef struct {
@@ -64,10 +65,14 @@ int inv_processor_run(const inv_conf_t *conf, inv_event_kind_t kind, const char 
     inv_buf_init(&p.buf);
     int rc = -1;
     inv_txloop_t *loop = NULL;
-    p.decoder = inv_decoder_new(&codec.resolver, errstr, errstr_size);
+    inv_schema_source_t *schemas = NULL;
+    const inv_schema_output_t outputs[] = {{INV_MSG_STOCK_MOVEMENT, p.movements_topic}};
+    if (inv_schema_source_open(conf, &codec, outputs, 1, run, &schemas, errstr, errstr_size) != 0)
+        goto out;
+    p.decoder = inv_decoder_new(inv_schema_source_resolver(schemas), errstr, errstr_size);
     if (!p.decoder)
         goto out;
-    p.encoder = inv_encoder_new(codec.output_format, &codec.resolver, errstr, errstr_size);
+    p.encoder = inv_encoder_new(codec.output_format, inv_schema_source_resolver(schemas), errstr, errstr_size);
     if (!p.encoder)
         goto out;
     inv_txloop_handler_t h = {.opaque = &p, .process = process, .run = run};
@@ -86,6 +91,7 @@ out:
     inv_txloop_destroy(loop);
     inv_encoder_destroy(p.encoder);
     inv_decoder_destroy(p.decoder);
+    inv_schema_source_close(schemas);
     inv_buf_free(&p.buf);
     inv_kafka_settings_free(&ks);
     return rc;

@@ -13,5 +13,9 @@ target_link_libraries(registry_tool PRIVATE inv_registry inv_base)
 # inv_registry against the real registry; stops and restarts it (a restart
 # keeps the schemas).
 inv_python_test(registry test_registry.py TIMEOUT 300)
-set_tests_properties(registry PROPERTIES FIXTURES_REQUIRED "broker;registry")
+set_tests_properties(registry PROPERTIES FIXTURES_REQUIRED "broker;registry" RESOURCE_LOCK registry)
+# inv-sale and inv-stock with the registry, against Confluent's AvroSerializer
+# and AvroDeserializer; stops and restarts the registry.
+inv_python_test(registry_avro test_registry_avro.py TIMEOUT 600)
+set_tests_properties(registry_avro PROPERTIES FIXTURES_REQUIRED "broker;registry" RESOURCE_LOCK registry)
 set_property(TEST registry APPEND PROPERTY ENVIRONMENT "INV_REGISTRY_TOOL=$<TARGET_FILE:registry_tool>")

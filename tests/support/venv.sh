@@ -8,8 +8,12 @@ VENV="$ROOT/.venv"
 # Versions checked with `pip index versions`: both ship cp311 manylinux wheels.
 # kubernetes-validate and cloudcoil-models-keda validate deploy/k8s offline
 # (Kubernetes OpenAPI schemas and KEDA's ScaledObject schema ship inside them).
-PKGS=(confluent-kafka==2.16.1 fastavro==1.13.1 kubernetes-validate==1.37.0 cloudcoil-models-keda==2.16.1.0)
+# confluent-kafka's avro and schemaregistry extras: Confluent's own AvroSerializer and
+# schema registry client, against which the registry tests check the programs.
+PKGS=("confluent-kafka[avro,schemaregistry]==2.16.1" fastavro==1.13.1 kubernetes-validate==1.37.0
+  cloudcoil-models-keda==2.16.1.0)
 CHECK='import confluent_kafka, fastavro, kubernetes_validate
+import confluent_kafka.schema_registry.avro
 from importlib.metadata import version as v
 assert v("confluent-kafka") == "2.16.1" and v("fastavro") == "1.13.1"
 assert v("kubernetes-validate") == "1.37.0" and v("cloudcoil-models-keda") == "2.16.1.0"'

@@ -1,0 +1,75 @@
+/*
+ * inv_schema_source: where a program's Avro schemas come from. Without
+ * schema.registry.url, the static map of schema.id.<Name> (inv_codec_conf).
+ * With it, a schema registry (inv_registry): decoders ask it for the writer
+ * schema of each id they meet, and, when outputs are written in Avro, each
+ * output's schema is registered (auto.register.schemas=true) or looked up
+ * under "<topic>-value" (Confluent's TopicNameStrategy) at start-up and
+ * encoders write that id.
+ *
+ * A registry that cannot be reached is never the record's fault: decoders
+ * get INV_SCHEMA_RETRY from the resolver (the caller holds the input and
+ * retries), and the start-up registration retries with a back-off. Nor is
+ * an id it reports not found within schema.registry.recovery.ms (60 s) of
+ * answering again after an outage, or of start-up: a registry replaying its
+ * storage answers "not found" for ids it has not loaded yet. Past that, not
+ * found is final (INV_SCHEMA_UNKNOWN: the record is dead-lettered). A
+ * registry that refuses our schema (incompatible with the subject's
+ * versions) is a start-up error naming the subject and quoting the registry.
+ *
+ * Threads: the resolver and the registry client are used by one thread (the
+ * program's loop); inv_schema_source_health() may be called from any thread.
+ */
+#ifndef INV_SCHEMA_SOURCE_H
+#define INV_SCHEMA_SOURCE_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "inv_codec.h"
+#include "inv_codec_conf.h"
+#include "inv_conf.h"
+#include "inv_registry.h"
+
+typedef struct inv_schema_source_s inv_schema_source_t;
+
+/* An output of the program: its message type and the topic it goes to. */
+typedef struct {
+    inv_msg_type_t type;
+    const char *topic;
+} inv_schema_output_t;
+
+/*
+ * Opens the source for a program whose codec settings are *codec (borrowed:
+ * keep it where it is while the source lives) and whose outputs are
+ * outputs[0..n_outputs) (borrowed for the call). With a registry and
+ * codec->output_format avro, registers or looks up each output's schema,
+ * retrying an unavailable registry every 1 to 10 s while *run is non-zero
+ * (run NULL: until it answers), with one warning per outage.
+ * Returns 0 and *out, or -1 with errstr: a bad schema.registry.* setting,
+ * the registry refusing a schema ("schema registry refused subject
+ * inventory.movements-value: <its message>"), or *run cleared while waiting.
+ */
+int inv_schema_source_open(const inv_conf_t *conf, const inv_codec_conf_t *codec, const inv_schema_output_t *outputs,
+                           size_t n_outputs, const volatile sig_atomic_t *run, inv_schema_source_t **out, char *errstr,
+                           size_t errstr_size);
+
+/* The resolver for inv_decoder_new / inv_encoder_new; valid while the
+ * source lives. Without a registry, &codec->resolver. */
+const inv_schema_resolver_t *inv_schema_source_resolver(const inv_schema_source_t *s);
+
+/* What /healthz and /metrics show of the registry. */
+typedef struct {
+    int enabled;                /* a registry is configured */
+    int unavailable;            /* the last request to it failed to get an answer */
+    char last_error[256];       /* that failure ("" when none) */
+    inv_registry_stats_t stats; /* requests, failures, cache hits and misses */
+} inv_schema_source_health_t;
+
+/* Fills *out. Safe from any thread. */
+void inv_schema_source_health(inv_schema_source_t *s, inv_schema_source_health_t *out);
+
+/* Frees the source and its registry client. NULL is a no-op. */
+void inv_schema_source_close(inv_schema_source_t *s);
+
+#endif
