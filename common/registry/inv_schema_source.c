@@ -96,6 +96,10 @@ static int register_output(inv_schema_source_t *s, const inv_schema_output_t *o,
             return -1;
         }
         set_failure(s, 1, err);
+        if (!run) {
+            snprintf(errstr, errstr_size, "schema registry unavailable to register %s: %s", subject, err);
+            return -1;
+        }
         if (!warned++)
             inv_log_warn("schema registry unavailable while registering %s: %s; retrying", subject, err);
         for (long waited = 0; waited < delay_ms; waited += 100) {

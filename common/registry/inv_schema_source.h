@@ -44,8 +44,8 @@ typedef struct {
  * keep it where it is while the source lives) and whose outputs are
  * outputs[0..n_outputs) (borrowed for the call). With a registry and
  * codec->output_format avro, registers or looks up each output's schema,
- * retrying an unavailable registry every 1 to 10 s while *run is non-zero
- * (run NULL: until it answers), with one warning per outage.
+ * retrying an unavailable registry every 1 to 10 s while *run is non-zero,
+ * with one warning per outage (run NULL: one try, for one-shot tools).
  * Returns 0 and *out, or -1 with errstr: a bad schema.registry.* setting,
  * the registry refusing a schema ("schema registry refused subject
  * inventory.movements-value: <its message>"), or *run cleared while waiting.

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inv_schema_source.h"
 #include "inv_admin.h"
 #include "inv_codec.h"
 #include "inv_kafka.h"
@@ -158,6 +159,7 @@ typedef struct {
     rd_kafka_t *rk;
     inv_encoder_t *enc;
     inv_codec_conf_t codec;
+    inv_schema_source_t *schemas; /* the registry's id for ReorderPolicy under <topic>-value, if any */
     int destroy_timeout_ms;
     inv_buf_t buf;
     const char *topic;
@@ -171,7 +173,10 @@ static int policy_out_open(policy_out_t *po, inv_conf_t *conf) {
     inv_codec_conf_read(conf, &po->codec);
     po->destroy_timeout_ms = (int)inv_conf_get_int(conf, "shutdown.timeout.ms");
     inv_buf_init(&po->buf);
-    if (!(po->enc = inv_encoder_new(po->codec.output_format, &po->codec.resolver, errstr, sizeof(errstr))) ||
+    const inv_schema_output_t out = {INV_MSG_REORDER_POLICY, po->topic};
+    if (inv_schema_source_open(conf, &po->codec, &out, 1, NULL, &po->schemas, errstr, sizeof(errstr)) != 0 ||
+        !(po->enc = inv_encoder_new(po->codec.output_format, inv_schema_source_resolver(po->schemas), errstr,
+                                    sizeof(errstr))) ||
         !(po->rk = inv_kafka_producer_new(invctl_kafka, NULL, NULL, NULL, errstr, sizeof(errstr)))) {
         fprintf(stderr, "invctl: %s\n", errstr);
         return -1;
@@ -192,6 +197,7 @@ static int policy_out_close(policy_out_t *po) {
         inv_kafka_close_destroy(po->rk, "the policies producer", po->destroy_timeout_ms);
     }
     inv_encoder_destroy(po->enc);
+    inv_schema_source_close(po->schemas);
     inv_buf_free(&po->buf);
     return rc;
 }
