@@ -5,13 +5,18 @@
  * time and prints messages/s and MB/s of encoded bytes. A second table
  * compares the JSON StockMovement decode paths (the tree-free fast path,
  * the default, jansson only) on a compact, a pretty-printed and an
- * escaped movement; the fast path declines the last.
+ * escaped movement; the fast path declines the last. A third table decodes
+ * Avro through a resolver standing for a schema registry with a warm cache:
+ * our own schema under a registry id, and an evolved writer schema (ours
+ * with one optional field appended) read through schema resolution, each
+ * against the static path.
  *
  *   build/bin/bench_codec            # see docs/BENCHMARKS.md, "Codecs"
  */
 #include "inv_codec.h"
 #include "test_codec_util.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +92,124 @@ static const bench_msg_t msgs[] = {
      "{\"sku\":\"SKU-000001\",\"location_id\":\"store-12\",\"on_hand\":22,\"unsellable\":0,\"on_order\":24,"
      "\"available\":22,\"updated_at\":\"2026-11-22T10:00:00.000Z\",\"version\":3}"},
 };
+
+/* A registry with every schema cached: id 200 + t is our schema of type t
+ * as a registry spells it (its own id, the same text), id 100 + t ours with
+ * an optional field appended (a producer's newer version). */
+#define REGISTRY_SAME 200
+#define REGISTRY_EVOLVED 100
+static char *evolved[INV_MSG_COUNT];
+
+static int registry_writer_schema(const inv_schema_resolver_t *r, int32_t id, const char **json, size_t *len,
+                                  char *errstr, size_t errstr_size) {
+    (void)r;
+    (void)errstr;
+    (void)errstr_size;
+    if (id >= REGISTRY_SAME && id < REGISTRY_SAME + INV_MSG_COUNT)
+        *json = inv_schema_json((inv_msg_type_t)(id - REGISTRY_SAME));
+    else if (id >= REGISTRY_EVOLVED && id < REGISTRY_EVOLVED + INV_MSG_COUNT && evolved[id - REGISTRY_EVOLVED])
+        *json = evolved[id - REGISTRY_EVOLVED];
+    else
+        return INV_SCHEMA_UNKNOWN;
+    *len = strlen(*json);
+    return 0;
+}
+
+static int32_t registry_id_for(const inv_schema_resolver_t *r, inv_msg_type_t t) {
+    (void)r;
+    return REGISTRY_SAME + (int32_t)t;
+}
+
+/* Our schema of t with {"name":"bench_note","type":["null","string"],"default":null} appended. */
+static char *evolve(inv_msg_type_t t) {
+    json_t *doc = json_loads(inv_schema_json(t), 0, NULL);
+    json_array_append_new(json_object_get(doc, "fields"),
+                          json_pack("{s:s, s:[s,s], s:n}", "name", "bench_note", "type", "null", "string", "default"));
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    return text;
+}
+
+/* Decodes wire in a loop for `budget` s of CPU time: msgs/s, or -1. */
+static double decode_rate(inv_decoder_t *d, inv_msg_type_t t, const inv_buf_t *wire, double budget) {
+    any_msg_t m;
+    char err[512];
+    long n = 0;
+    double start = now(), elapsed;
+    do {
+        for (int k = 0; k < 1000; k++)
+            if (any_decode(d, t, wire->data, wire->len, &m, err, sizeof(err))) {
+                fprintf(stderr, "bench_codec: %s\n", err);
+                return -1;
+            }
+        n += 1000;
+        elapsed = now() - start;
+    } while (elapsed < budget);
+    return (double)n / elapsed;
+}
+
+/* The third table: Avro decode by the static map against a registry. */
+static int registry_table(const inv_schema_resolver_t *r, inv_decoder_t *d, inv_encoder_t *avro, double budget) {
+    char err[512];
+    inv_schema_resolver_t reg = {
+        .lookup_id = NULL, .id_for = registry_id_for, .writer_schema = registry_writer_schema, .opaque = NULL};
+    inv_decoder_t *rd = inv_decoder_new(&reg, err, sizeof(err));
+    if (!rd) {
+        fprintf(stderr, "bench_codec: %s\n", err);
+        return -1;
+    }
+    printf("\n%-20s %-30s %6s %14s %10s\n", "Avro decode", "writer schema", "bytes", "msgs/s", "vs static");
+    int rc = 0;
+    for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]) && !rc; i++) {
+        const bench_msg_t *b = &msgs[i];
+        any_msg_t m;
+        inv_buf_t wire[3];
+        for (int k = 0; k < 3; k++)
+            inv_buf_init(&wire[k]);
+        if (!evolved[b->type])
+            evolved[b->type] = evolve(b->type);
+        rc = any_decode(d, b->type, b->json, strlen(b->json), &m, err, sizeof(err)) ||
+             any_encode(avro, b->type, &m, &wire[0], err, sizeof(err));
+        (void)r;
+        for (int k = 1; !rc && k < 3; k++) {
+            /* the same bytes under the registry's id; the evolved one also
+             * carries the appended field's null (union branch 0) */
+            rc = inv_buf_append(&wire[k], wire[0].data, wire[0].len) || (k == 2 && inv_buf_append(&wire[k], "\0", 1));
+            if (!rc) {
+                int32_t id = (k == 1 ? REGISTRY_SAME : REGISTRY_EVOLVED) + (int32_t)b->type;
+                unsigned char be[4] = {(unsigned char)(id >> 24), (unsigned char)(id >> 16), (unsigned char)(id >> 8),
+                                       (unsigned char)id};
+                memcpy(wire[k].data + 1, be, 4);
+            }
+        }
+        if (rc) {
+            fprintf(stderr, "bench_codec: %s: %s\n", b->label, err);
+        } else {
+            static const char *labels[] = {"ours, static schema.id", "ours, registry id (cached)",
+                                           "evolved: resolved (cached)"};
+            double base = 0;
+            for (int k = 0; k < 3 && !rc; k++) {
+                double rate = decode_rate(k ? rd : d, b->type, &wire[k], budget);
+                if (rate < 0) {
+                    rc = -1;
+                    break;
+                }
+                if (k == 0)
+                    base = rate;
+                printf("%-20s %-30s %6zu %14.0f %9.2fx\n", b->label, labels[k], wire[k].len, rate, rate / base);
+                fflush(stdout);
+            }
+        }
+        for (int k = 0; k < 3; k++)
+            inv_buf_free(&wire[k]);
+    }
+    inv_decoder_destroy(rd);
+    for (int t = 0; t < INV_MSG_COUNT; t++) {
+        free(evolved[t]);
+        evolved[t] = NULL;
+    }
+    return rc;
+}
 
 int main(void) {
     double budget = getenv("INV_BENCH_SECONDS") ? atof(getenv("INV_BENCH_SECONDS")) : 1.0;
@@ -169,6 +292,8 @@ int main(void) {
         fflush(stdout);
     }
     inv_decoder_set_json_path(d, INV_JSON_PATH_FAST);
+    if (registry_table(&r, d, enc[1], budget) != 0)
+        return 1;
 
     inv_buf_free(&wire[0]);
     inv_buf_free(&wire[1]);
