@@ -25,7 +25,7 @@ struct inv_schema_source_s {
 static void set_failure(inv_schema_source_t *s, int unavailable, const char *why) {
     atomic_store(&s->unavailable, unavailable);
     pthread_mutex_lock(&s->lock);
-    snprintf(s->last_error, sizeof(s->last_error), "%s", unavailable ? why : "");
+    snprintf(s->last_error, sizeof(s->last_error), "%.*s", (int)sizeof(s->last_error) - 1, unavailable ? why : "");
     pthread_mutex_unlock(&s->lock);
 }
 

@@ -426,7 +426,7 @@ static void test_negative_id_is_invalid(void) {
 }
 
 static void test_next_url_is_tried_when_one_is_down(void) {
-    char urls[160];
+    char urls[320];
     snprintf(urls, sizeof(urls), "http://127.0.0.1:%d,%s", closed_port(), fake_url());
     inv_registry_t *reg = client(conf_for(urls));
     INV_ASSERT(reg);
