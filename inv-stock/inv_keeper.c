@@ -739,8 +739,11 @@ int inv_keeper_run(inv_conf_t *conf, const volatile sig_atomic_t *run, char *err
     keeper_conf_read(conf, &k.kc);
     batch_init(&k.batch, ARENA_BYTES);
     int rc = -1;
-    if (keeper_open(&k, conf, errstr, errstr_size) != 0)
+    if (keeper_open(&k, conf, errstr, errstr_size) != 0) {
+        if (!*run)
+            rc = 0; /* stopped during start-up (e.g. while the registry was away): a clean stop */
         goto out;
+    }
     inv_txloop_handler_t h = {
         .opaque = &k,
         .process = process,

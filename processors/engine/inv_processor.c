@@ -67,8 +67,11 @@ int inv_processor_run(const inv_conf_t *conf, inv_event_kind_t kind, const char 
     inv_txloop_t *loop = NULL;
     inv_schema_source_t *schemas = NULL;
     const inv_schema_output_t outputs[] = {{INV_MSG_STOCK_MOVEMENT, p.movements_topic}};
-    if (inv_schema_source_open(conf, &codec, outputs, 1, run, &schemas, errstr, errstr_size) != 0)
+    if (inv_schema_source_open(conf, &codec, outputs, 1, run, &schemas, errstr, errstr_size) != 0) {
+        if (!*run)
+            rc = 0; /* stopped while waiting for the registry: a clean stop */
         goto out;
+    }
     p.decoder = inv_decoder_new(inv_schema_source_resolver(schemas), errstr, errstr_size);
     if (!p.decoder)
         goto out;
