@@ -40,8 +40,8 @@ def main():
         wait_until(lambda: http_get(port, "/healthz")[0] == 200, timeout=60, what="restored, idle instance B ready")
         status, body = http_get(port, "/healthz")
         doc = json.loads(body)
-    assert doc["ready"] is True and doc["assigned_partitions"] == 3 and "reason" not in doc, body
-    assert doc["kafka"]["stalled_seconds"] == 0 and doc["kafka"]["last_error"] == "", body
+        assert doc["ready"] is True and doc["assigned_partitions"] == 3 and "reason" not in doc, body
+        assert doc["kafka"]["stalled_seconds"] == 0 and doc["kafka"]["last_error"] == "", body
         status, body = http_get(port, "/stock/SKU-7")
         assert status == 200 and json.loads(body)["network"]["on_hand"] == 5, body
         assert "restored from" in b.stderr_text(), b.stderr_text()
