@@ -272,8 +272,10 @@ static void test_enum_names_round_trip(void) {
 }
 
 static void test_message_type_names_and_formats(void) {
-    static const char *names[INV_MSG_COUNT] = {"SaleEvent",     "ReturnEvent", "RestockEvent", "StockMovement",
-                                               "ReorderPolicy", "StockLevel",  "ReorderEvent", "ShortageEvent"};
+    static const char *names[INV_MSG_COUNT] = {
+        "SaleEvent",       "ReturnEvent",       "RestockEvent",     "StockMovement",    "ReorderPolicy",
+        "StockLevel",      "ReorderEvent",      "ShortageEvent",    "ReservationEvent", "TransferEvent",
+        "ChannelLocation", "AvailabilityLevel", "ReservationStatus"};
     for (int t = 0; t < INV_MSG_COUNT; t++) {
         inv_msg_type_t back;
         INV_ASSERT_EQ_STR(names[t], inv_msg_type_name((inv_msg_type_t)t));
@@ -290,7 +292,7 @@ static void test_message_type_names_and_formats(void) {
 }
 
 static void test_static_resolver_maps_ids_both_ways(void) {
-    static const int32_t ids[INV_MSG_COUNT] = {101, 102, 103, 104, 105, 106, 107, 1 << 30};
+    static const int32_t ids[INV_MSG_COUNT] = {101, 102, 103, 104, 105, 106, 107, 1 << 30, 109, 110, 111, 112, 113};
     inv_schema_resolver_t r;
     inv_msg_type_t t;
     inv_schema_resolver_static_init(&r, ids);
@@ -301,7 +303,7 @@ static void test_static_resolver_maps_ids_both_ways(void) {
 }
 
 static void test_avro_header_carries_the_configured_schema_id(void) {
-    static const int32_t ids[INV_MSG_COUNT] = {11, 12, 13, 0x01020304, 15, 16, 17, 18};
+    static const int32_t ids[INV_MSG_COUNT] = {11, 12, 13, 0x01020304, 15, 16, 17, 18, 19, 20, 21, 22, 23};
     inv_schema_resolver_t r;
     inv_schema_resolver_static_init(&r, ids);
     inv_encoder_t *e = inv_encoder_new(INV_FORMAT_AVRO, &r, err, sizeof(err));
@@ -331,7 +333,7 @@ static void test_avro_header_carries_the_configured_schema_id(void) {
 }
 
 static void test_decoder_refuses_ids_shared_by_two_types(void) {
-    static const int32_t ids[INV_MSG_COUNT] = {1, 2, 3, 3, 5, 6, 7, 8};
+    static const int32_t ids[INV_MSG_COUNT] = {1, 2, 3, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13};
     static const int32_t neg[INV_MSG_COUNT] = {1, 2, 3, 4, 5, -6, 7, 8};
     inv_schema_resolver_t r;
     inv_schema_resolver_static_init(&r, ids);
@@ -373,7 +375,9 @@ static void test_restock_movements_write_a_null_channel(void) {
     INV_ASSERT(inv_encoder_encode_movement(enc_json, &m, &out, err, sizeof(err)) == 0, "%s", err);
     const char *want =
         "{\"movement_id\":\"count:C:0\",\"sku\":\"S\",\"location_id\":\"L\",\"channel\":null,"
-        "\"type\":\"count\",\"quantity\":0,\"occurred_at\":\"1970-01-01T00:00:00.000Z\",\"source\":\"x\"}";
+        "\"type\":\"count\",\"quantity\":0,\"occurred_at\":\"1970-01-01T00:00:00.000Z\",\"source\":\"x\","
+        "\"reservation_id\":null,\"expires_at\":null,\"transfer_id\":null,\"other_location_id\":null,\"rejected\":0,"
+        "\"allow_partial\":false}";
     int same = out.len == strlen(want) && memcmp(out.data, want, out.len) == 0;
     inv_buf_free(&out);
     INV_ASSERT(same, "want %s", want);
@@ -524,7 +528,7 @@ static void test_largest_event_round_trips(void) {
 static void test_avro_arrays_in_several_blocks_decode(void) {
     unsigned char buf[256];
     size_t len =
-        avro_spec(buf, sizeof(buf), "@1 s:T-1 s:pos s:store-1 e:1 l:0 a:1 s:A l:1 a:-2 l:6 s:B l:2 s:C l:3 a:0");
+        avro_spec(buf, sizeof(buf), "@1 s:T-1 s:pos s:store-1 e:1 l:0 a:1 s:A l:1 a:-2 l:6 s:B l:2 s:C l:3 a:0 u:0");
     inv_event_t ev;
     INV_ASSERT(len > 0);
     INV_ASSERT(inv_decoder_decode_event(dec, INV_EVENT_SALE, buf, len, &ev, err, sizeof(err)) == 0, "%s", err);

@@ -268,9 +268,11 @@ static void test_declines_strings_the_scratch_buffer_cannot_hold(void) {
 static inv_schema_resolver_t resolver;
 static inv_decoder_t *dec, *dec_jansson, *dec_fast_only;
 
-#define MOVE_SALE                                                                                              \
-    "{\"movement_id\":\"sale:T-1001:0\",\"sku\":\"SKU-1\",\"location_id\":\"store-12\",\"channel\":\"store\"," \
-    "\"type\":\"sale\",\"quantity\":2,\"occurred_at\":\"2026-11-22T10:00:00.000Z\",\"source\":\"pos-store-12\"}"
+#define MOVE_SALE                                                                                                 \
+    "{\"movement_id\":\"sale:T-1001:0\",\"sku\":\"SKU-1\",\"location_id\":\"store-12\",\"channel\":\"store\","    \
+    "\"type\":\"sale\",\"quantity\":2,\"occurred_at\":\"2026-11-22T10:00:00.000Z\",\"source\":\"pos-store-12\","  \
+    "\"reservation_id\":null,\"expires_at\":null,\"transfer_id\":null,\"other_location_id\":null,\"rejected\":0," \
+    "\"allow_partial\":false}"
 
 /* Decodes in through the default and the jansson-only decoder; the two
  * must agree in return code, fields and error text. Returns 0 when they
