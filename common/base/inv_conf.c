@@ -45,6 +45,11 @@ const inv_conf_key_t inv_conf_keys[] = {
     {"schema.id.StockLevel", INV_CONF_INT, "6", 0, INT32_MAX, NULL, "Confluent schema id of StockLevel"},
     {"schema.id.ReorderEvent", INV_CONF_INT, "7", 0, INT32_MAX, NULL, "Confluent schema id of ReorderEvent"},
     {"schema.id.ShortageEvent", INV_CONF_INT, "8", 0, INT32_MAX, NULL, "Confluent schema id of ShortageEvent"},
+    {"schema.id.ReservationEvent", INV_CONF_INT, "9", 0, INT32_MAX, NULL, "Confluent schema id of ReservationEvent"},
+    {"schema.id.TransferEvent", INV_CONF_INT, "10", 0, INT32_MAX, NULL, "Confluent schema id of TransferEvent"},
+    {"schema.id.ChannelLocation", INV_CONF_INT, "11", 0, INT32_MAX, NULL, "Confluent schema id of ChannelLocation"},
+    {"schema.id.AvailabilityLevel", INV_CONF_INT, "12", 0, INT32_MAX, NULL, "Confluent schema id of AvailabilityLevel"},
+    {"schema.id.ReservationStatus", INV_CONF_INT, "13", 0, INT32_MAX, NULL, "Confluent schema id of ReservationStatus"},
     {"schema.registry.url", INV_CONF_STRING, "", 0, 0, NULL,
      "Confluent-compatible schema registry, http(s)://host:port[/path][,...] (tried in order until one answers); "
      "empty = no registry"},

@@ -33,6 +33,9 @@ _Static_assert(sizeof(inv_disposition_t) == sizeof(int), "enum size");
 _Static_assert(sizeof(inv_restock_kind_t) == sizeof(int), "enum size");
 _Static_assert(sizeof(inv_movement_type_t) == sizeof(int), "enum size");
 _Static_assert(sizeof(inv_shortage_state_t) == sizeof(int), "enum size");
+_Static_assert(sizeof(inv_reservation_action_t) == sizeof(int), "enum size");
+_Static_assert(sizeof(inv_transfer_status_t) == sizeof(int), "enum size");
+_Static_assert(sizeof(inv_reservation_state_t) == sizeof(int), "enum size");
 
 /* ------------------------------------------------------------------ errors */
 
@@ -136,6 +139,11 @@ typedef enum {
     FK_ENUM,       /* enum */
     FK_OPT_ENUM,   /* ["null", enum]; 0 (the C enum's NONE) when absent */
     FK_LINES,      /* array of records; pointer at off, count at off2 */
+    /* Fields added to a schema after its first version carry a default,
+     * so that records written without them still read (BACKWARD). */
+    FK_OPT_TIME, /* ["null", timestamp-millis]; the bool at off2 says present */
+    FK_LONG_DEF, /* "long", "default": 0; 0 when absent in JSON */
+    FK_BOOL_DEF, /* "boolean", "default": false; false when absent in JSON */
 } field_kind_t;
 
 typedef struct record_desc_s record_desc_t;
@@ -173,6 +181,9 @@ struct record_desc_s {
     { #f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_DERIVED_ID_LEN, NULL, NULL, RULE_ID }
 #define TEXT(s, f) \
     { #f, FK_STRING, offsetof(s, f), 0, 0, INV_CODEC_MAX_ID_LEN, NULL, NULL, 0 }
+#define SEP_ID(s, f) LOCATION_ID(s, f)
+#define OPT_SEP_ID(s, f) \
+    { #f, FK_OPT_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID | RULE_NO_SEP }
 #define OPT_ID(s, f) \
     { #f, FK_OPT_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID }
 #define LONG(s, f) \
@@ -183,8 +194,15 @@ struct record_desc_s {
     { name, FK_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL, 0 }
 #define OPT_ENUM(s, name, f, e) \
     { name, FK_OPT_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL, 0 }
-#define LINES(items) \
-    { "lines", FK_LINES, offsetof(inv_event_t, lines), offsetof(inv_event_t, line_count), 0, 0, NULL, &items, 0 }
+#define OPT_TIME(s, name, f, has) \
+    { name, FK_OPT_TIME, offsetof(s, f), offsetof(s, has), 0, 0, NULL, NULL, 0 }
+#define LONG_DEF(s, f) \
+    { #f, FK_LONG_DEF, offsetof(s, f), 0, 0, 0, NULL, NULL, 0 }
+#define BOOL_DEF(s, f) \
+    { #f, FK_BOOL_DEF, offsetof(s, f), 0, 0, 0, NULL, NULL, 0 }
+#define LINES_OF(s, items) \
+    { "lines", FK_LINES, offsetof(s, lines), offsetof(s, line_count), 0, 0, NULL, &items, 0 }
+#define LINES(items) LINES_OF(inv_event_t, items)
 #define RECORD(name, fields, type) \
     { name, fields, sizeof(fields) / sizeof(fields[0]), sizeof(type) }
 
@@ -194,13 +212,18 @@ static const field_desc_t return_line_fields[] = {ID(inv_line_t, sku), LONG(inv_
 static const record_desc_t sale_line = RECORD("SaleLine", sale_line_fields, inv_line_t);
 static const record_desc_t return_line = RECORD("ReturnLine", return_line_fields, inv_line_t);
 static const record_desc_t restock_line = RECORD("RestockLine", sale_line_fields, inv_line_t);
+static const record_desc_t reservation_line = RECORD("ReservationLine", sale_line_fields, inv_line_t);
+static const field_desc_t transfer_line_fields[] = {ID(inv_line_t, sku), LONG(inv_line_t, quantity),
+                                                    LONG_DEF(inv_line_t, rejected)};
+static const record_desc_t transfer_line = RECORD("TransferLine", transfer_line_fields, inv_line_t);
 
 static const field_desc_t sale_fields[] = {ID(inv_event_t, event_id),
                                            TEXT(inv_event_t, source),
                                            LOCATION_ID(inv_event_t, location_id),
                                            ENUM(inv_event_t, "channel", channel, inv_channel_enum),
                                            TIME(inv_event_t, "occurred_at", occurred_at_ms),
-                                           LINES(sale_line)};
+                                           LINES(sale_line),
+                                           OPT_ID(inv_event_t, reservation_id)};
 static const field_desc_t return_fields[] = {ID(inv_event_t, event_id),
                                              TEXT(inv_event_t, source),
                                              LOCATION_ID(inv_event_t, location_id),
@@ -222,7 +245,13 @@ static const field_desc_t movement_fields[] = {DERIVED_ID(inv_movement_t, moveme
                                                ENUM(inv_movement_t, "type", type, inv_movement_type_enum),
                                                LONG(inv_movement_t, quantity),
                                                TIME(inv_movement_t, "occurred_at", occurred_at_ms),
-                                               TEXT(inv_movement_t, source)};
+                                               TEXT(inv_movement_t, source),
+                                               OPT_ID(inv_movement_t, reservation_id),
+                                               OPT_TIME(inv_movement_t, "expires_at", expires_at_ms, has_expires_at),
+                                               OPT_ID(inv_movement_t, transfer_id),
+                                               OPT_SEP_ID(inv_movement_t, other_location_id),
+                                               LONG_DEF(inv_movement_t, rejected),
+                                               BOOL_DEF(inv_movement_t, allow_partial)};
 static const field_desc_t policy_fields[] = {ID(inv_policy_t, sku), LOCATION_ID(inv_policy_t, location_id),
                                              LONG(inv_policy_t, reorder_point), LONG(inv_policy_t, reorder_quantity),
                                              LONG(inv_policy_t, safety_stock)};
@@ -233,7 +262,10 @@ static const field_desc_t stock_level_fields[] = {ID(inv_stock_level_t, sku),
                                                   LONG(inv_stock_level_t, on_order),
                                                   LONG(inv_stock_level_t, available),
                                                   TIME(inv_stock_level_t, "updated_at", updated_at_ms),
-                                                  LONG(inv_stock_level_t, version)};
+                                                  LONG(inv_stock_level_t, version),
+                                                  LONG_DEF(inv_stock_level_t, committed),
+                                                  LONG_DEF(inv_stock_level_t, incoming),
+                                                  LONG_DEF(inv_stock_level_t, in_transit_out)};
 static const field_desc_t reorder_fields[] = {DERIVED_ID(inv_reorder_t, event_id),
                                               ID(inv_reorder_t, sku),
                                               LOCATION_ID(inv_reorder_t, location_id),
@@ -251,6 +283,46 @@ static const field_desc_t shortage_fields[] = {DERIVED_ID(inv_shortage_t, event_
                                                LONG(inv_shortage_t, threshold),
                                                TIME(inv_shortage_t, "occurred_at", occurred_at_ms)};
 
+static const field_desc_t reservation_fields[] = {
+    ID(inv_reservation_t, event_id),
+    TEXT(inv_reservation_t, source),
+    ID(inv_reservation_t, reservation_id),
+    ENUM(inv_reservation_t, "action", action, inv_reservation_action_enum),
+    LOCATION_ID(inv_reservation_t, location_id),
+    ENUM(inv_reservation_t, "channel", channel, inv_channel_enum),
+    TIME(inv_reservation_t, "occurred_at", occurred_at_ms),
+    OPT_TIME(inv_reservation_t, "expires_at", expires_at_ms, has_expires_at),
+    BOOL_DEF(inv_reservation_t, allow_partial),
+    LINES_OF(inv_reservation_t, reservation_line)};
+static const field_desc_t transfer_fields[] = {ID(inv_transfer_t, event_id),
+                                               TEXT(inv_transfer_t, source),
+                                               ID(inv_transfer_t, transfer_id),
+                                               ENUM(inv_transfer_t, "status", status, inv_transfer_status_enum),
+                                               LOCATION_ID(inv_transfer_t, from_location_id),
+                                               LOCATION_ID(inv_transfer_t, to_location_id),
+                                               TIME(inv_transfer_t, "occurred_at", occurred_at_ms),
+                                               LINES_OF(inv_transfer_t, transfer_line)};
+static const field_desc_t channel_location_fields[] = {SEP_ID(inv_channel_location_t, channel),
+                                                       LOCATION_ID(inv_channel_location_t, location_id),
+                                                       LONG_DEF(inv_channel_location_t, buffer)};
+static const field_desc_t availability_fields[] = {ID(inv_availability_t, sku),
+                                                   SEP_ID(inv_availability_t, channel),
+                                                   LONG(inv_availability_t, available_to_sell),
+                                                   LONG(inv_availability_t, locations),
+                                                   TIME(inv_availability_t, "updated_at", updated_at_ms),
+                                                   LONG(inv_availability_t, version)};
+static const field_desc_t reservation_status_fields[] = {
+    DERIVED_ID(inv_reservation_status_t, event_id),
+    ID(inv_reservation_status_t, reservation_id),
+    ID(inv_reservation_status_t, sku),
+    LOCATION_ID(inv_reservation_status_t, location_id),
+    ENUM(inv_reservation_status_t, "state", state, inv_reservation_state_enum),
+    LONG(inv_reservation_status_t, requested),
+    LONG(inv_reservation_status_t, held),
+    LONG(inv_reservation_status_t, remaining),
+    OPT_TIME(inv_reservation_status_t, "expires_at", expires_at_ms, has_expires_at),
+    TIME(inv_reservation_status_t, "occurred_at", occurred_at_ms)};
+
 static const record_desc_t messages[INV_MSG_COUNT] = {
     [INV_MSG_SALE_EVENT] = RECORD("SaleEvent", sale_fields, inv_event_t),
     [INV_MSG_RETURN_EVENT] = RECORD("ReturnEvent", return_fields, inv_event_t),
@@ -260,9 +332,14 @@ static const record_desc_t messages[INV_MSG_COUNT] = {
     [INV_MSG_STOCK_LEVEL] = RECORD("StockLevel", stock_level_fields, inv_stock_level_t),
     [INV_MSG_REORDER_EVENT] = RECORD("ReorderEvent", reorder_fields, inv_reorder_t),
     [INV_MSG_SHORTAGE_EVENT] = RECORD("ShortageEvent", shortage_fields, inv_shortage_t),
+    [INV_MSG_RESERVATION_EVENT] = RECORD("ReservationEvent", reservation_fields, inv_reservation_t),
+    [INV_MSG_TRANSFER_EVENT] = RECORD("TransferEvent", transfer_fields, inv_transfer_t),
+    [INV_MSG_CHANNEL_LOCATION] = RECORD("ChannelLocation", channel_location_fields, inv_channel_location_t),
+    [INV_MSG_AVAILABILITY_LEVEL] = RECORD("AvailabilityLevel", availability_fields, inv_availability_t),
+    [INV_MSG_RESERVATION_STATUS] = RECORD("ReservationStatus", reservation_status_fields, inv_reservation_status_t),
 };
 
-const int32_t inv_schema_default_ids[INV_MSG_COUNT] = {1, 2, 3, 4, 5, 6, 7, 8};
+const int32_t inv_schema_default_ids[INV_MSG_COUNT] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
 
 const char *inv_msg_type_name(inv_msg_type_t t) { return (unsigned)t < INV_MSG_COUNT ? messages[t].name : NULL; }
 
@@ -382,6 +459,27 @@ static int check_record(const char *msg, avro_schema_t rs, json_t *jrec, const r
             if (!is_avro_string(branch))
                 return inv_errstr(errstr, n, "%s: is [\"null\", %s], the codec expects [\"null\", \"string\"]", where,
                                   avro_type_str(branch));
+            break;
+        case FK_OPT_TIME:
+            if (check_optional(where, fs, jf, &branch, errstr, n))
+                return -1;
+            if (!is_avro_int64(branch) || !json_is_string(json_object_get(json_array_get(jtype, 1), "logicalType")) ||
+                strcmp(json_string_value(json_object_get(json_array_get(jtype, 1), "logicalType")),
+                       "timestamp-millis") != 0)
+                return inv_errstr(errstr, n, "%s: the codec expects [\"null\", long timestamp-millis]", where);
+            break;
+        case FK_LONG_DEF:
+            if (!is_avro_int64(fs) || json_is_object(jtype))
+                return inv_errstr(errstr, n, "%s: is %s, the codec expects a plain long", where, avro_type_str(fs));
+            if (!json_is_integer(json_object_get(jf, "default")) ||
+                json_integer_value(json_object_get(jf, "default")) != 0)
+                return inv_errstr(errstr, n, "%s: the codec expects \"default\": 0", where);
+            break;
+        case FK_BOOL_DEF:
+            if (!is_avro_boolean(fs))
+                return inv_errstr(errstr, n, "%s: is %s, the codec expects boolean", where, avro_type_str(fs));
+            if (!json_is_false(json_object_get(jf, "default")))
+                return inv_errstr(errstr, n, "%s: the codec expects \"default\": false", where);
             break;
         case FK_LONG:
         case FK_TIME:
@@ -612,11 +710,12 @@ static void ws_entry_clear(ws_entry_t *e) {
 /* ---------------------------------------------------------------- decoder */
 
 /* Longest enum symbol or RFC 3339 time the fast path takes, and room for
- * the strings of any StockMovement within the bounds (a movement_id, three
- * ids and three short strings, each with its NUL); jansson takes the rest. */
+ * the strings of any StockMovement within the bounds (a movement_id, six
+ * ids or texts and four short strings, each with its NUL); jansson takes
+ * the rest. */
 #define FLAT_SHORT_MAX 64
-#define FLAT_SCRATCH 2048
-_Static_assert(INV_CODEC_MAX_DERIVED_ID_LEN + 1 + 3 * (INV_CODEC_MAX_ID_LEN + 1) + 3 * (FLAT_SHORT_MAX + 1) <=
+#define FLAT_SCRATCH 4096
+_Static_assert(INV_CODEC_MAX_DERIVED_ID_LEN + 1 + 6 * (INV_CODEC_MAX_ID_LEN + 1) + 4 * (FLAT_SHORT_MAX + 1) <=
                    FLAT_SCRATCH,
                "the fast path's scratch holds a StockMovement at its bounds");
 
@@ -821,14 +920,38 @@ static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj
             }
             *FIELD(out, f->off, int64_t) = (int64_t)json_integer_value(v);
             break;
+        case FK_LONG_DEF:
+            if (!v) {
+                *FIELD(out, f->off, int64_t) = 0;
+                break;
+            }
+            if (!json_is_integer(v))
+                return inv_errstr(errstr, n, "%s: expected an integer, got %s", field_path(pb, sizeof(pb), p, f->name),
+                                  json_got(gb, sizeof(gb), v));
+            *FIELD(out, f->off, int64_t) = (int64_t)json_integer_value(v);
+            break;
+        case FK_BOOL_DEF:
+            if (v && !json_is_boolean(v))
+                return inv_errstr(errstr, n, "%s: expected true or false, got %s",
+                                  field_path(pb, sizeof(pb), p, f->name), json_got(gb, sizeof(gb), v));
+            *FIELD(out, f->off, bool) = v && json_is_true(v);
+            break;
         case FK_TIME:
+        case FK_OPT_TIME:
+            if (f->kind == FK_OPT_TIME && (!v || json_is_null(v))) {
+                *FIELD(out, f->off, int64_t) = 0;
+                *FIELD(out, f->off2, bool) = false;
+                break;
+            }
             if (!v || !json_is_string(v)) {
                 fp = field_path(pb, sizeof(pb), p, f->name);
                 if (!v)
                     return inv_errstr(errstr, n, "%s: missing, expected an RFC 3339 time", fp);
-                return inv_errstr(errstr, n, "%s: expected an RFC 3339 time string, got %s", fp,
-                                  json_got(gb, sizeof(gb), v));
+                return inv_errstr(errstr, n, "%s: expected an RFC 3339 time string%s, got %s", fp,
+                                  f->kind == FK_OPT_TIME ? " or null" : "", json_got(gb, sizeof(gb), v));
             }
+            if (f->kind == FK_OPT_TIME)
+                *FIELD(out, f->off2, bool) = true;
             if (memchr(json_string_value(v), '\0', json_string_length(v)) ||
                 inv_time_parse_rfc3339(json_string_value(v), FIELD(out, f->off, int64_t)))
                 return inv_errstr(errstr, n, "%s: %s is not an RFC 3339 time", field_path(pb, sizeof(pb), p, f->name),
@@ -888,6 +1011,9 @@ static inv_json_flat_member_t flat_member(const field_desc_t *f) {
         /* fall through */
     case FK_STRING: m.max_len = f->max_len; break;
     case FK_LONG: m.accept = INV_JSON_FLAT_INT; break;
+    case FK_LONG_DEF: m.accept = INV_JSON_FLAT_INT | INV_JSON_FLAT_ABSENT; break;
+    case FK_BOOL_DEF: m.accept = INV_JSON_FLAT_BOOL | INV_JSON_FLAT_ABSENT; break;
+    case FK_OPT_TIME:
     case FK_OPT_ENUM: m.accept |= INV_JSON_FLAT_NULL | INV_JSON_FLAT_ABSENT; break;
     case FK_TIME:
     case FK_ENUM: break;
@@ -921,7 +1047,16 @@ static int flat_to_record(inv_decoder_t *d, const record_desc_t *rd, const char 
                 return -1;
             *FIELD(out, f->off, cstr_t) = null ? NULL : v[i].str;
             break;
-        case FK_LONG: *FIELD(out, f->off, int64_t) = v[i].num; break;
+        case FK_LONG:
+        case FK_LONG_DEF: *FIELD(out, f->off, int64_t) = v[i].type == INV_JSON_FLAT_INT ? v[i].num : 0; break;
+        case FK_BOOL_DEF: *FIELD(out, f->off, bool) = v[i].type == INV_JSON_FLAT_BOOL && v[i].num; break;
+        case FK_OPT_TIME:
+            *FIELD(out, f->off2, bool) = !null;
+            if (null) {
+                *FIELD(out, f->off, int64_t) = 0;
+                break;
+            }
+            /* fall through */
         case FK_TIME:
             if (inv_time_parse_rfc3339(v[i].str, FIELD(out, f->off, int64_t)))
                 return -1;
@@ -1230,10 +1365,28 @@ static int avro_to_record(inv_decoder_t *d, const record_desc_t *rd, avro_value_
             if (avro_str(f, p, &v, FIELD(out, f->off, cstr_t), errstr, n))
                 return -1;
             break;
+        case FK_BOOL_DEF: {
+            int b = 0;
+            avro_value_get_boolean(&v, &b);
+            *FIELD(out, f->off, bool) = b != 0;
+            break;
+        }
+        case FK_OPT_TIME:
+            if (avro_value_get_discriminant(&v, &disc) || avro_value_get_current_branch(&v, &branch))
+                return inv_errstr(errstr, n, "Avro: %s", avro_strerror());
+            *FIELD(out, f->off2, bool) = disc != 0;
+            if (disc == 0) {
+                *FIELD(out, f->off, int64_t) = 0;
+                break;
+            }
+            v = branch;
+            /* fall through */
         case FK_LONG:
+        case FK_LONG_DEF:
         case FK_TIME:
             avro_value_get_long(&v, FIELD(out, f->off, int64_t));
-            if (f->kind == FK_TIME && avro_time_check(f, p, *FIELD(out, f->off, int64_t), errstr, n))
+            if ((f->kind == FK_TIME || f->kind == FK_OPT_TIME) &&
+                avro_time_check(f, p, *FIELD(out, f->off, int64_t), errstr, n))
                 return -1;
             break;
         case FK_OPT_ENUM:
@@ -1920,15 +2073,136 @@ static int validate_event(const inv_event_t *ev, char *errstr, size_t n) {
     return 0;
 }
 
+/* Which optional fields of a StockMovement each type needs (MV_NEED) and
+ * may have (MV_MAY, a superset); the rest must be absent. */
+#define MV_CHANNEL 1u
+#define MV_RESERVATION 2u /* reservation_id */
+#define MV_EXPIRES 4u     /* expires_at */
+#define MV_TRANSFER 8u    /* transfer_id and other_location_id */
+#define MV_REJECTED 16u
+#define MV_PARTIAL 32u /* allow_partial */
+
+static void movement_fields_of(inv_movement_type_t t, unsigned *need, unsigned *may) {
+    switch (t) {
+    case INV_MOVE_SALE: *need = MV_CHANNEL, *may = MV_CHANNEL | MV_RESERVATION; return;
+    case INV_MOVE_RETURN_RESELLABLE:
+    case INV_MOVE_RETURN_DAMAGED: *need = *may = MV_CHANNEL; return;
+    case INV_MOVE_RECEIPT:
+    case INV_MOVE_ADJUSTMENT:
+    case INV_MOVE_COUNT: *need = *may = 0; return;
+    case INV_MOVE_RESERVE: *need = MV_CHANNEL | MV_RESERVATION | MV_EXPIRES, *may = *need | MV_PARTIAL; return;
+    case INV_MOVE_RELEASE:
+    case INV_MOVE_EXPIRE: *need = *may = MV_CHANNEL | MV_RESERVATION; return;
+    case INV_MOVE_TRANSFER_IN: *need = MV_TRANSFER, *may = MV_TRANSFER | MV_REJECTED; return;
+    case INV_MOVE_TRANSFER_OUT:
+    case INV_MOVE_TRANSFER_CANCEL: *need = *may = MV_TRANSFER; return;
+    }
+    *need = *may = 0;
+}
+
+/* "<field>: null, a <type> movement needs one" or "<field>: <value>, a
+ * <type> movement has none (null)", for an optional field against its
+ * type's rule. */
+static int movement_field_rule(const char *field, bool present, const char *shown, unsigned bit, unsigned need,
+                               unsigned may, const char *type, char *errstr, size_t n) {
+    if (!present && (need & bit))
+        return inv_errstr(errstr, n, "%s: null, a %s movement needs one", field, type);
+    if (present && !(may & bit))
+        return inv_errstr(errstr, n, "%s: %s, a %s movement has none (null)", field, shown, type);
+    return 0;
+}
+
 static int validate_movement(const inv_movement_t *m, char *errstr, size_t n) {
-    bool restock = m->type == INV_MOVE_RECEIPT || m->type == INV_MOVE_ADJUSTMENT || m->type == INV_MOVE_COUNT;
     const char *type = inv_movement_type_to_string(m->type);
-    if (!restock && m->channel == INV_CHANNEL_NONE)
+    unsigned need, may;
+    char qb[128], tb[32];
+    movement_fields_of(m->type, &need, &may);
+    if ((need & MV_CHANNEL) && m->channel == INV_CHANNEL_NONE)
         return inv_errstr(errstr, n, "channel: null, a %s movement needs one of %s", type, inv_channel_enum.list);
-    if (restock && m->channel != INV_CHANNEL_NONE)
+    if (!(may & MV_CHANNEL) && m->channel != INV_CHANNEL_NONE)
         return inv_errstr(errstr, n, "channel: \"%s\", a %s movement has none (null)",
                           inv_channel_to_string(m->channel), type);
-    return check_quantity("quantity", NULL, m->quantity, (int)m->type, errstr, n);
+    if (check_quantity("quantity", NULL, m->quantity, (int)m->type, errstr, n))
+        return -1;
+#define QUOTED(s) ((s) ? quote(qb, sizeof(qb), (s), strlen(s)) : "")
+    if (movement_field_rule("reservation_id", m->reservation_id != NULL, QUOTED(m->reservation_id), MV_RESERVATION,
+                            need, may, type, errstr, n))
+        return -1;
+    if (m->has_expires_at)
+        inv_time_format_rfc3339(m->expires_at_ms, tb);
+    if (movement_field_rule("expires_at", m->has_expires_at, tb, MV_EXPIRES, need, may, type, errstr, n) ||
+        movement_field_rule("transfer_id", m->transfer_id != NULL, QUOTED(m->transfer_id), MV_TRANSFER, need, may, type,
+                            errstr, n) ||
+        movement_field_rule("other_location_id", m->other_location_id != NULL, QUOTED(m->other_location_id),
+                            MV_TRANSFER, need, may, type, errstr, n))
+        return -1;
+#undef QUOTED
+    if (m->other_location_id && strcmp(m->other_location_id, m->location_id) == 0)
+        return inv_errstr(errstr, n, "other_location_id: %s is location_id, expected the other end of the transfer",
+                          quote(qb, sizeof(qb), m->other_location_id, strlen(m->other_location_id)));
+    if (m->rejected != 0 && !(may & MV_REJECTED))
+        return inv_errstr(errstr, n, "rejected: %" PRId64 ", a %s movement has none (0)", m->rejected, type);
+    if (m->rejected < 0)
+        return inv_errstr(errstr, n, "rejected: %" PRId64 " is negative", m->rejected);
+    if (m->rejected > 0 && m->rejected > m->quantity)
+        return inv_errstr(errstr, n, "rejected: %" PRId64 " is more than quantity %" PRId64, m->rejected, m->quantity);
+    if (m->allow_partial && !(may & MV_PARTIAL))
+        return inv_errstr(errstr, n, "allow_partial: true, a %s movement has none (false)", type);
+    return 0;
+}
+
+static int validate_lines_positive(const inv_line_t *lines, size_t count, char *errstr, size_t n) {
+    for (size_t i = 0; i < count; i++) {
+        path_t p = {"lines", i};
+        if (check_quantity("quantity", &p, lines[i].quantity, INV_MOVE_SALE, errstr, n))
+            return -1;
+    }
+    return 0;
+}
+
+static int validate_reservation(const inv_reservation_t *r, char *errstr, size_t n) {
+    if (r->action == INV_RESERVATION_HOLD) {
+        char a[32], b[32];
+        if (!r->has_expires_at)
+            return inv_errstr(errstr, n, "expires_at: required for a hold");
+        if (r->expires_at_ms <= r->occurred_at_ms) {
+            inv_time_format_rfc3339(r->expires_at_ms, a);
+            inv_time_format_rfc3339(r->occurred_at_ms, b);
+            return inv_errstr(errstr, n, "expires_at: %s is not after occurred_at %s", a, b);
+        }
+    }
+    return validate_lines_positive(r->lines, r->line_count, errstr, n);
+}
+
+static int validate_transfer(const inv_transfer_t *tr, char *errstr, size_t n) {
+    char qb[128];
+    if (strcmp(tr->from_location_id, tr->to_location_id) == 0)
+        return inv_errstr(errstr, n, "to_location_id: %s is from_location_id, expected another location",
+                          quote(qb, sizeof(qb), tr->to_location_id, strlen(tr->to_location_id)));
+    for (size_t i = 0; i < tr->line_count; i++) {
+        const inv_line_t *l = &tr->lines[i];
+        path_t p = {"lines", i};
+        if (check_quantity("quantity", &p, l->quantity, INV_MOVE_SALE, errstr, n))
+            return -1;
+        if (l->rejected != 0 && tr->status != INV_TRANSFER_RECEIVED)
+            return inv_errstr(errstr, n, "lines[%zu].rejected: %" PRId64 ", a %s transfer has none (0)", i, l->rejected,
+                              inv_transfer_status_to_string(tr->status));
+        if (l->rejected < 0)
+            return inv_errstr(errstr, n, "lines[%zu].rejected: %" PRId64 " is negative", i, l->rejected);
+        if (l->rejected > l->quantity)
+            return inv_errstr(errstr, n, "lines[%zu].rejected: %" PRId64 " is more than quantity %" PRId64, i,
+                              l->rejected, l->quantity);
+    }
+    return 0;
+}
+
+static int validate_channel_location(const inv_channel_location_t *c, char *errstr, size_t n) {
+    if (c->buffer < 0)
+        return inv_errstr(errstr, n, "buffer: %" PRId64 " is negative", c->buffer);
+    if (c->buffer > INV_CODEC_MAX_POLICY_QUANTITY)
+        return inv_errstr(errstr, n, "buffer: %" PRId64 ", expected at most %" PRId64, c->buffer,
+                          (int64_t)INV_CODEC_MAX_POLICY_QUANTITY);
+    return 0;
 }
 
 static int validate_policy(const inv_policy_t *p, char *errstr, size_t n) {
@@ -2027,6 +2301,40 @@ int inv_decoder_decode_reorder(inv_decoder_t *d, const void *buf, size_t len, in
 int inv_decoder_decode_shortage(inv_decoder_t *d, const void *buf, size_t len, inv_shortage_t *out, char *errstr,
                                 size_t errstr_size) {
     return decoded(decode(d, INV_MSG_SHORTAGE_EVENT, buf, len, out, errstr, errstr_size), out, sizeof(*out));
+}
+
+int inv_decoder_decode_reservation(inv_decoder_t *d, const void *buf, size_t len, inv_reservation_t *out, char *errstr,
+                                   size_t errstr_size) {
+    int rc = decode(d, INV_MSG_RESERVATION_EVENT, buf, len, out, errstr, errstr_size);
+    if (rc == 0)
+        rc = validate_reservation(out, errstr, errstr_size);
+    return decoded(rc, out, sizeof(*out));
+}
+
+int inv_decoder_decode_transfer(inv_decoder_t *d, const void *buf, size_t len, inv_transfer_t *out, char *errstr,
+                                size_t errstr_size) {
+    int rc = decode(d, INV_MSG_TRANSFER_EVENT, buf, len, out, errstr, errstr_size);
+    if (rc == 0)
+        rc = validate_transfer(out, errstr, errstr_size);
+    return decoded(rc, out, sizeof(*out));
+}
+
+int inv_decoder_decode_channel_location(inv_decoder_t *d, const void *buf, size_t len, inv_channel_location_t *out,
+                                        char *errstr, size_t errstr_size) {
+    int rc = decode(d, INV_MSG_CHANNEL_LOCATION, buf, len, out, errstr, errstr_size);
+    if (rc == 0)
+        rc = validate_channel_location(out, errstr, errstr_size);
+    return decoded(rc, out, sizeof(*out));
+}
+
+int inv_decoder_decode_availability(inv_decoder_t *d, const void *buf, size_t len, inv_availability_t *out,
+                                    char *errstr, size_t errstr_size) {
+    return decoded(decode(d, INV_MSG_AVAILABILITY_LEVEL, buf, len, out, errstr, errstr_size), out, sizeof(*out));
+}
+
+int inv_decoder_decode_reservation_status(inv_decoder_t *d, const void *buf, size_t len, inv_reservation_status_t *out,
+                                          char *errstr, size_t errstr_size) {
+    return decoded(decode(d, INV_MSG_RESERVATION_STATUS, buf, len, out, errstr, errstr_size), out, sizeof(*out));
 }
 
 void inv_decode_backoff_wait(inv_decode_backoff_t *b, const char *why) {
@@ -2199,9 +2507,21 @@ static int json_from_record(const record_desc_t *rd, const void *in, inv_buf_t *
                 return inv_errstr(errstr, n, "out of memory");
             break;
         }
-        case FK_LONG: put_int64(b, *CFIELD(in, f->off, int64_t)); break;
+        case FK_LONG:
+        case FK_LONG_DEF: put_int64(b, *CFIELD(in, f->off, int64_t)); break;
+        case FK_BOOL_DEF:
+            if (*CFIELD(in, f->off, bool))
+                PUT_LIT(b, "true");
+            else
+                PUT_LIT(b, "false");
+            break;
+        case FK_OPT_TIME:
         case FK_TIME: {
             int64_t ms = *CFIELD(in, f->off, int64_t);
+            if (f->kind == FK_OPT_TIME && !*CFIELD(in, f->off2, bool)) {
+                PUT_LIT(b, "null");
+                break;
+            }
             if (ms < TIME_MIN_MS || ms > TIME_MAX_MS)
                 return inv_errstr(errstr, n, "%s: %" PRId64 " ms is outside the years 0000 to 9999",
                                   field_path(pb, sizeof(pb), p, f->name), ms);
@@ -2286,11 +2606,22 @@ static int avro_from_record(const record_desc_t *rd, const void *in, avro_value_
             rc = avro_wrapped_buffer_new(&wb, s, len + 1) || avro_value_give_string_len(&v, &wb);
             break;
         }
+        case FK_BOOL_DEF: rc = avro_value_set_boolean(&v, *CFIELD(in, f->off, bool) ? 1 : 0); break;
+        case FK_OPT_TIME:
+            if (!*CFIELD(in, f->off2, bool)) {
+                rc = avro_value_set_branch(&v, 0, &branch) || avro_value_set_null(&branch);
+                break;
+            }
+            if (avro_value_set_branch(&v, 1, &branch))
+                return inv_errstr(errstr, n, "Avro: %s", avro_strerror());
+            v = branch;
+            /* fall through */
         case FK_LONG:
+        case FK_LONG_DEF:
         case FK_TIME: {
             int64_t x = *CFIELD(in, f->off, int64_t);
             char pb[300];
-            if (f->kind == FK_TIME && (x < TIME_MIN_MS || x > TIME_MAX_MS))
+            if (f->kind != FK_LONG && f->kind != FK_LONG_DEF && (x < TIME_MIN_MS || x > TIME_MAX_MS))
                 return inv_errstr(errstr, n, "%s: %" PRId64 " ms is outside the years 0000 to 9999",
                                   field_path(pb, sizeof(pb), p, f->name), x);
             rc = avro_value_set_long(&v, x);
@@ -2405,4 +2736,29 @@ int inv_encoder_encode_reorder(inv_encoder_t *e, const inv_reorder_t *r, inv_buf
 int inv_encoder_encode_shortage(inv_encoder_t *e, const inv_shortage_t *s, inv_buf_t *out, char *errstr,
                                 size_t errstr_size) {
     return encode(e, INV_MSG_SHORTAGE_EVENT, s, out, errstr, errstr_size);
+}
+
+int inv_encoder_encode_reservation(inv_encoder_t *e, const inv_reservation_t *r, inv_buf_t *out, char *errstr,
+                                   size_t errstr_size) {
+    return encode(e, INV_MSG_RESERVATION_EVENT, r, out, errstr, errstr_size);
+}
+
+int inv_encoder_encode_transfer(inv_encoder_t *e, const inv_transfer_t *tr, inv_buf_t *out, char *errstr,
+                                size_t errstr_size) {
+    return encode(e, INV_MSG_TRANSFER_EVENT, tr, out, errstr, errstr_size);
+}
+
+int inv_encoder_encode_channel_location(inv_encoder_t *e, const inv_channel_location_t *c, inv_buf_t *out, char *errstr,
+                                        size_t errstr_size) {
+    return encode(e, INV_MSG_CHANNEL_LOCATION, c, out, errstr, errstr_size);
+}
+
+int inv_encoder_encode_availability(inv_encoder_t *e, const inv_availability_t *a, inv_buf_t *out, char *errstr,
+                                    size_t errstr_size) {
+    return encode(e, INV_MSG_AVAILABILITY_LEVEL, a, out, errstr, errstr_size);
+}
+
+int inv_encoder_encode_reservation_status(inv_encoder_t *e, const inv_reservation_status_t *s, inv_buf_t *out,
+                                          char *errstr, size_t errstr_size) {
+    return encode(e, INV_MSG_RESERVATION_STATUS, s, out, errstr, errstr_size);
 }

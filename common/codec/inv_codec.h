@@ -26,15 +26,18 @@
  *    else is JSON (one object, after an optional UTF-8 BOM; duplicate keys
  *    are errors, unknown keys are ignored for forward compatibility);
  *  - every field of the schema present with its type (optional fields may
- *    be absent or null); JSON integers only (no 2.0, no 1e3), in int64;
+ *    be absent or null; a long or boolean with a default may be absent and
+ *    takes it: 0 or false); JSON integers only (no 2.0, no 1e3), in int64;
  *    times are RFC 3339 in JSON (fractions and offsets accepted) and lie in
  *    the years 0000 to 9999; enums are the schema's symbols exactly;
  *    strings are UTF-8 without NUL bytes, within the INV_CODEC_MAX_* bounds;
  *  - identifiers, in every message (event_id, sku, location_id,
- *    original_event_id, purchase_order_id, and the derived movement_id,
+ *    original_event_id, purchase_order_id, reservation_id, transfer_id,
+ *    from_ and to_location_id, other_location_id, the channel names of
+ *    ChannelLocation and AvailabilityLevel, and the derived movement_id,
  *    cause_movement_id and output event_id): not empty, UTF-8 without
- *    control characters (U+0000-U+001F, U+007F); location_id holds no '|'
- *    (INV_ROW_KEY_SEP). "*" is a legal location_id to the codec (a policy's
+ *    control characters (U+0000-U+001F, U+007F); location ids and channel
+ *    names hold no '|' (INV_ROW_KEY_SEP). "*" is a legal location_id to the codec (a policy's
  *    SKU default; inv-stock refuses movements at it). The first offending
  *    byte is named by its 0-based offset in the field's decoded bytes, the
  *    same in JSON and Avro:
@@ -51,9 +54,20 @@
  *    returns, null for receipts, adjustments and counts;
  *  - policies: reorder_point, reorder_quantity, safety_stock from 0 to
  *    INV_CODEC_MAX_POLICY_QUANTITY ("reorder_point: 1000000000001, expected
- *    at most 1000000000000").
- * StockLevel, ReorderEvent and ShortageEvent are checked for form and
- * identifiers only.
+ *    at most 1000000000000"); a channel location's buffer the same;
+ *  - reservations: quantity > 0; a hold has expires_at ("expires_at:
+ *    required for a hold") after occurred_at;
+ *  - transfers: quantity > 0; to_location_id is not from_location_id;
+ *    a line's rejected is 0 to quantity, and 0 unless the status is
+ *    received;
+ *  - movements of the new types: which of reservation_id, expires_at,
+ *    transfer_id, other_location_id, rejected and allow_partial a type
+ *    needs or may have (docs/CONTRACT.md "StockMovement"), e.g.
+ *    "expires_at: null, a reserve movement needs one",
+ *    "transfer_id: \"TR-9\", a sale movement has none (null)".
+ * Rules that need configuration (a hold's longest time to live) are the
+ * consumer's. StockLevel, ReorderEvent, ShortageEvent, AvailabilityLevel
+ * and ReservationStatus are checked for form and identifiers only.
  *
  * Encoders check only what the wire needs (required strings non-NULL and
  * UTF-8, enums in range, times in the years 0000 to 9999), not the rules
@@ -106,6 +120,11 @@ typedef enum {
     INV_MSG_STOCK_LEVEL,
     INV_MSG_REORDER_EVENT,
     INV_MSG_SHORTAGE_EVENT,
+    INV_MSG_RESERVATION_EVENT,
+    INV_MSG_TRANSFER_EVENT,
+    INV_MSG_CHANNEL_LOCATION,
+    INV_MSG_AVAILABILITY_LEVEL,
+    INV_MSG_RESERVATION_STATUS,
     INV_MSG_COUNT
 } inv_msg_type_t;
 
@@ -115,7 +134,9 @@ int inv_msg_type_from_name(const char *name, inv_msg_type_t *out);
 
 /* Default Confluent schema ids (config schema.id.<Name>): SaleEvent=1,
  * ReturnEvent=2, RestockEvent=3, StockMovement=4, ReorderPolicy=5,
- * StockLevel=6, ReorderEvent=7, ShortageEvent=8. */
+ * StockLevel=6, ReorderEvent=7, ShortageEvent=8, ReservationEvent=9,
+ * TransferEvent=10, ChannelLocation=11, AvailabilityLevel=12,
+ * ReservationStatus=13. */
 extern const int32_t inv_schema_default_ids[INV_MSG_COUNT];
 
 /* The .avsc text of schemas/<Name>.avsc, embedded at build time (static,
@@ -250,6 +271,16 @@ int inv_decoder_decode_reorder(inv_decoder_t *d, const void *buf, size_t len, in
                                size_t errstr_size);
 int inv_decoder_decode_shortage(inv_decoder_t *d, const void *buf, size_t len, inv_shortage_t *out, char *errstr,
                                 size_t errstr_size);
+int inv_decoder_decode_reservation(inv_decoder_t *d, const void *buf, size_t len, inv_reservation_t *out, char *errstr,
+                                   size_t errstr_size);
+int inv_decoder_decode_transfer(inv_decoder_t *d, const void *buf, size_t len, inv_transfer_t *out, char *errstr,
+                                size_t errstr_size);
+int inv_decoder_decode_channel_location(inv_decoder_t *d, const void *buf, size_t len, inv_channel_location_t *out,
+                                        char *errstr, size_t errstr_size);
+int inv_decoder_decode_availability(inv_decoder_t *d, const void *buf, size_t len, inv_availability_t *out,
+                                    char *errstr, size_t errstr_size);
+int inv_decoder_decode_reservation_status(inv_decoder_t *d, const void *buf, size_t len, inv_reservation_status_t *out,
+                                          char *errstr, size_t errstr_size);
 
 /* A consumer's back-off while decodes return INV_DECODE_RETRY (the schema
  * registry unreachable): the caller aborts its batch so that the input is
@@ -300,5 +331,15 @@ int inv_encoder_encode_reorder(inv_encoder_t *e, const inv_reorder_t *r, inv_buf
                                size_t errstr_size);
 int inv_encoder_encode_shortage(inv_encoder_t *e, const inv_shortage_t *s, inv_buf_t *out, char *errstr,
                                 size_t errstr_size);
+int inv_encoder_encode_reservation(inv_encoder_t *e, const inv_reservation_t *r, inv_buf_t *out, char *errstr,
+                                   size_t errstr_size);
+int inv_encoder_encode_transfer(inv_encoder_t *e, const inv_transfer_t *tr, inv_buf_t *out, char *errstr,
+                                size_t errstr_size);
+int inv_encoder_encode_channel_location(inv_encoder_t *e, const inv_channel_location_t *c, inv_buf_t *out, char *errstr,
+                                        size_t errstr_size);
+int inv_encoder_encode_availability(inv_encoder_t *e, const inv_availability_t *a, inv_buf_t *out, char *errstr,
+                                    size_t errstr_size);
+int inv_encoder_encode_reservation_status(inv_encoder_t *e, const inv_reservation_status_t *s, inv_buf_t *out,
+                                          char *errstr, size_t errstr_size);
 
 #endif

@@ -100,6 +100,16 @@ static int scan_value(const unsigned char *s, size_t len, size_t *i, const inv_j
         v->type = INV_JSON_FLAT_NULL;
         return 0;
     }
+    if (s[*i] == 't' || s[*i] == 'f') {
+        size_t n = s[*i] == 't' ? 4 : 5;
+        if (!(m->accept & INV_JSON_FLAT_BOOL) || len - *i < n ||
+            memcmp(s + *i, s[*i] == 't' ? "true" : "false", n) != 0)
+            return -1;
+        *i += n;
+        v->type = INV_JSON_FLAT_BOOL;
+        v->num = n == 4;
+        return 0;
+    }
     if (!(m->accept & INV_JSON_FLAT_INT) || scan_int(s, len, i, &v->num))
         return -1;
     v->type = INV_JSON_FLAT_INT;

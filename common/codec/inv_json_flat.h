@@ -10,7 +10,8 @@
  *    (valid means jansson's rules: no overlong forms, no surrogates,
  *    nothing above U+10FFFF);
  *  - numbers with a fraction or an exponent, leading zeros, "-0", numbers
- *    outside int64; true and false; arrays and objects as values;
+ *    outside int64; true and false unless the member takes
+ *    INV_JSON_FLAT_BOOL; arrays and objects as values;
  *  - unknown or repeated members, a missing member not marked absent-ok,
  *    a value of a type its member does not accept, a string longer than
  *    its member's max_len or than the scratch buffer has room for;
@@ -27,7 +28,8 @@
 #define INV_JSON_FLAT_ABSENT (1u << 0) /* not in the object */
 #define INV_JSON_FLAT_NULL (1u << 1)
 #define INV_JSON_FLAT_STRING (1u << 2)
-#define INV_JSON_FLAT_INT (1u << 3) /* an integer in int64 */
+#define INV_JSON_FLAT_INT (1u << 3)  /* an integer in int64 */
+#define INV_JSON_FLAT_BOOL (1u << 4) /* true or false: num 1 or 0 */
 
 #define INV_JSON_FLAT_MAX_MEMBERS 32
 
@@ -41,7 +43,7 @@ typedef struct {
     unsigned type;   /* one INV_JSON_FLAT_* bit */
     const char *str; /* STRING: NUL-terminated, in the scratch buffer */
     size_t len;      /* STRING: bytes, without the NUL */
-    int64_t num;     /* INT */
+    int64_t num;     /* INT; BOOL: 1 for true, 0 for false */
 } inv_json_flat_value_t;
 
 /* Scans buf[0..len) as one object whose members are among members[0..count)

@@ -26,11 +26,32 @@ static const inv_enum_sym_t movement_type_syms[] = {
     {"receipt", INV_MOVE_RECEIPT},
     {"adjustment", INV_MOVE_ADJUSTMENT},
     {"count", INV_MOVE_COUNT},
+    {"reserve", INV_MOVE_RESERVE},
+    {"release", INV_MOVE_RELEASE},
+    {"expire", INV_MOVE_EXPIRE},
+    {"transfer_out", INV_MOVE_TRANSFER_OUT},
+    {"transfer_in", INV_MOVE_TRANSFER_IN},
+    {"transfer_cancel", INV_MOVE_TRANSFER_CANCEL},
 };
 static const inv_enum_sym_t shortage_state_syms[] = {
     {"low", INV_SHORTAGE_LOW},
     {"out_of_stock", INV_SHORTAGE_OUT_OF_STOCK},
     {"restored", INV_SHORTAGE_RESTORED},
+};
+static const inv_enum_sym_t reservation_action_syms[] = {
+    {"hold", INV_RESERVATION_HOLD},
+    {"release", INV_RESERVATION_RELEASE},
+};
+static const inv_enum_sym_t transfer_status_syms[] = {
+    {"shipped", INV_TRANSFER_SHIPPED},
+    {"received", INV_TRANSFER_RECEIVED},
+    {"canceled", INV_TRANSFER_CANCELED},
+};
+static const inv_enum_sym_t reservation_state_syms[] = {
+    {"held", INV_RESERVATION_HELD},           {"partial", INV_RESERVATION_PARTIAL},
+    {"rejected", INV_RESERVATION_REJECTED},   {"released", INV_RESERVATION_RELEASED},
+    {"expired", INV_RESERVATION_EXPIRED},     {"fulfilled", INV_RESERVATION_FULFILLED},
+    {"not_found", INV_RESERVATION_NOT_FOUND},
 };
 
 #define ENUM_DESC(aname, what, syms, list) \
@@ -42,9 +63,17 @@ const inv_enum_t inv_restock_kind_enum =
     ENUM_DESC("RestockKind", "restock kind", restock_kind_syms, "receipt, adjustment, count");
 const inv_enum_t inv_movement_type_enum =
     ENUM_DESC("MovementType", "movement type", movement_type_syms,
-              "sale, return_resellable, return_damaged, receipt, adjustment, count");
+              "sale, return_resellable, return_damaged, receipt, adjustment, count, reserve, release, expire, "
+              "transfer_out, transfer_in, transfer_cancel");
 const inv_enum_t inv_shortage_state_enum =
     ENUM_DESC("ShortageState", "shortage state", shortage_state_syms, "low, out_of_stock, restored");
+const inv_enum_t inv_reservation_action_enum =
+    ENUM_DESC("ReservationAction", "reservation action", reservation_action_syms, "hold, release");
+const inv_enum_t inv_transfer_status_enum =
+    ENUM_DESC("TransferStatus", "transfer status", transfer_status_syms, "shipped, received, canceled");
+const inv_enum_t inv_reservation_state_enum =
+    ENUM_DESC("ReservationState", "reservation state", reservation_state_syms,
+              "held, partial, rejected, released, expired, fulfilled, not_found");
 
 const char *inv_enum_name(const inv_enum_t *e, int v) {
     for (int i = 0; i < e->count; i++)
@@ -78,6 +107,15 @@ const char *inv_shortage_state_to_string(inv_shortage_state_t s) {
 }
 const char *inv_restock_kind_to_string(inv_restock_kind_t k) { return inv_enum_name(&inv_restock_kind_enum, (int)k); }
 const char *inv_disposition_to_string(inv_disposition_t d) { return inv_enum_name(&inv_disposition_enum, (int)d); }
+const char *inv_reservation_action_to_string(inv_reservation_action_t a) {
+    return inv_enum_name(&inv_reservation_action_enum, (int)a);
+}
+const char *inv_transfer_status_to_string(inv_transfer_status_t s) {
+    return inv_enum_name(&inv_transfer_status_enum, (int)s);
+}
+const char *inv_reservation_state_to_string(inv_reservation_state_t s) {
+    return inv_enum_name(&inv_reservation_state_enum, (int)s);
+}
 
 #define ENUM_FROM_STRING(fn, type, desc)                   \
     int fn(const char *s, type *out) {                     \
@@ -92,6 +130,9 @@ ENUM_FROM_STRING(inv_movement_type_from_string, inv_movement_type_t, inv_movemen
 ENUM_FROM_STRING(inv_shortage_state_from_string, inv_shortage_state_t, inv_shortage_state_enum)
 ENUM_FROM_STRING(inv_restock_kind_from_string, inv_restock_kind_t, inv_restock_kind_enum)
 ENUM_FROM_STRING(inv_disposition_from_string, inv_disposition_t, inv_disposition_enum)
+ENUM_FROM_STRING(inv_reservation_action_from_string, inv_reservation_action_t, inv_reservation_action_enum)
+ENUM_FROM_STRING(inv_transfer_status_from_string, inv_transfer_status_t, inv_transfer_status_enum)
+ENUM_FROM_STRING(inv_reservation_state_from_string, inv_reservation_state_t, inv_reservation_state_enum)
 
 const char *inv_shortage_state_name(inv_shortage_state_t s) {
     const char *name = inv_shortage_state_to_string(s);
@@ -125,14 +166,17 @@ int inv_movement_from_line(const inv_event_t *ev, size_t line, char *id_buf, siz
     int n = snprintf(id_buf, id_buf_size, "%s:%s:%zu", inv_movement_type_to_string(type), ev->event_id, line);
     if (n < 0 || (size_t)n >= id_buf_size)
         return -1;
-    out->movement_id = id_buf;
-    out->sku = ev->lines[line].sku;
-    out->location_id = ev->location_id;
-    out->channel = ev->kind == INV_EVENT_RESTOCK ? INV_CHANNEL_NONE : ev->channel;
-    out->type = type;
-    out->quantity = ev->lines[line].quantity;
-    out->occurred_at_ms = ev->occurred_at_ms;
-    out->source = ev->source;
+    *out = (inv_movement_t){
+        .movement_id = id_buf,
+        .sku = ev->lines[line].sku,
+        .location_id = ev->location_id,
+        .channel = ev->kind == INV_EVENT_RESTOCK ? INV_CHANNEL_NONE : ev->channel,
+        .type = type,
+        .quantity = ev->lines[line].quantity,
+        .occurred_at_ms = ev->occurred_at_ms,
+        .source = ev->source,
+        .reservation_id = ev->kind == INV_EVENT_SALE ? ev->reservation_id : NULL,
+    };
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #ifndef INV_MODEL_H
 #define INV_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,13 @@ typedef enum {
     INV_MOVE_RECEIPT,
     INV_MOVE_ADJUSTMENT,
     INV_MOVE_COUNT,
+    /* Appended: stored and wire values of the types above never change. */
+    INV_MOVE_RESERVE,
+    INV_MOVE_RELEASE,
+    INV_MOVE_EXPIRE,
+    INV_MOVE_TRANSFER_OUT,
+    INV_MOVE_TRANSFER_IN,
+    INV_MOVE_TRANSFER_CANCEL,
 } inv_movement_type_t;
 
 typedef enum {
@@ -49,6 +57,27 @@ typedef enum {
     INV_SHORTAGE_OUT_OF_STOCK,
     INV_SHORTAGE_RESTORED,
 } inv_shortage_state_t;
+
+typedef enum {
+    INV_RESERVATION_HOLD = 0,
+    INV_RESERVATION_RELEASE,
+} inv_reservation_action_t;
+
+typedef enum {
+    INV_TRANSFER_SHIPPED = 0,
+    INV_TRANSFER_RECEIVED,
+    INV_TRANSFER_CANCELED,
+} inv_transfer_status_t;
+
+typedef enum {
+    INV_RESERVATION_HELD = 0,
+    INV_RESERVATION_PARTIAL,
+    INV_RESERVATION_REJECTED,
+    INV_RESERVATION_RELEASED,
+    INV_RESERVATION_EXPIRED,
+    INV_RESERVATION_FULFILLED,
+    INV_RESERVATION_NOT_FOUND,
+} inv_reservation_state_t;
 
 typedef enum {
     INV_EVENT_SALE = 0,
@@ -69,11 +98,18 @@ const char *inv_disposition_to_string(inv_disposition_t d);
 int inv_shortage_state_from_string(const char *s, inv_shortage_state_t *out);
 int inv_restock_kind_from_string(const char *s, inv_restock_kind_t *out);
 int inv_disposition_from_string(const char *s, inv_disposition_t *out);
+const char *inv_reservation_action_to_string(inv_reservation_action_t a);
+int inv_reservation_action_from_string(const char *s, inv_reservation_action_t *out);
+const char *inv_transfer_status_to_string(inv_transfer_status_t s);
+int inv_transfer_status_from_string(const char *s, inv_transfer_status_t *out);
+const char *inv_reservation_state_to_string(inv_reservation_state_t s);
+int inv_reservation_state_from_string(const char *s, inv_reservation_state_t *out);
 
 typedef struct {
     const char *sku;
     int64_t quantity;
     inv_disposition_t disposition; /* returns only */
+    int64_t rejected;              /* transfers only: units received damaged */
 } inv_line_t;
 
 /* SaleEvent, ReturnEvent or RestockEvent, by kind. */
@@ -87,6 +123,7 @@ typedef struct {
     const char *original_event_id;   /* return; NULL when absent */
     inv_restock_kind_t restock_kind; /* restock */
     const char *purchase_order_id;   /* restock; NULL when absent */
+    const char *reservation_id;      /* sale; NULL when absent */
     const inv_line_t *lines;
     size_t line_count;
 } inv_event_t;
@@ -100,7 +137,77 @@ typedef struct {
     int64_t quantity; /* as on the input line: positive, except adjustments (signed) */
     int64_t occurred_at_ms;
     const char *source;
+    /* Optional, absent when NULL, 0 or false (which type needs which:
+     * docs/CONTRACT.md "StockMovement"). */
+    const char *reservation_id;    /* reserve, release, expire; a sale's */
+    bool has_expires_at;           /* reserve */
+    int64_t expires_at_ms;         /* when has_expires_at */
+    const char *transfer_id;       /* transfer_* */
+    const char *other_location_id; /* transfer_*: the other end */
+    int64_t rejected;              /* transfer_in: units received damaged */
+    bool allow_partial;            /* reserve */
 } inv_movement_t;
+
+/* ReservationEvent. */
+typedef struct {
+    const char *event_id;
+    const char *source;
+    const char *reservation_id;
+    inv_reservation_action_t action;
+    const char *location_id;
+    inv_channel_t channel;
+    int64_t occurred_at_ms;
+    bool has_expires_at; /* required for a hold */
+    int64_t expires_at_ms;
+    bool allow_partial;
+    const inv_line_t *lines; /* sku, quantity */
+    size_t line_count;
+} inv_reservation_t;
+
+/* TransferEvent. */
+typedef struct {
+    const char *event_id;
+    const char *source;
+    const char *transfer_id;
+    inv_transfer_status_t status;
+    const char *from_location_id;
+    const char *to_location_id;
+    int64_t occurred_at_ms;
+    const inv_line_t *lines; /* sku, quantity, rejected */
+    size_t line_count;
+} inv_transfer_t;
+
+/* ChannelLocation: a location serving a channel (a free name, no '|'). */
+typedef struct {
+    const char *channel;
+    const char *location_id;
+    int64_t buffer;
+} inv_channel_location_t;
+
+/* AvailabilityLevel. */
+typedef struct {
+    const char *sku;
+    const char *channel;
+    int64_t available_to_sell;
+    int64_t locations;
+    int64_t updated_at_ms;
+    int64_t version;
+} inv_availability_t;
+
+/* ReservationStatus. */
+typedef struct {
+    const char *event_id;
+    const char *reservation_id;
+    const char *sku;
+    const char *location_id;
+    inv_reservation_state_t state;
+    int64_t requested;
+    int64_t held;
+    int64_t remaining;
+    bool has_expires_at;
+    int64_t expires_at_ms;
+    int64_t occurred_at_ms;
+} inv_reservation_status_t;
 
 typedef struct {
     const char *sku;
@@ -119,6 +226,9 @@ typedef struct {
     int64_t available;
     int64_t updated_at_ms;
     int64_t version;
+    int64_t committed;      /* units held by open reservations */
+    int64_t incoming;       /* shipped to the location, not yet received */
+    int64_t in_transit_out; /* shipped from it, not yet received */
 } inv_stock_level_t;
 
 typedef struct {
@@ -160,7 +270,7 @@ typedef struct {
 } inv_enum_t;
 
 extern const inv_enum_t inv_channel_enum, inv_disposition_enum, inv_restock_kind_enum, inv_movement_type_enum,
-    inv_shortage_state_enum;
+    inv_shortage_state_enum, inv_reservation_action_enum, inv_transfer_status_enum, inv_reservation_state_enum;
 
 /* The symbol of value v (static), or NULL when v is not one of e's. */
 const char *inv_enum_name(const inv_enum_t *e, int v);
@@ -183,7 +293,9 @@ inv_movement_type_t inv_movement_type_of(const inv_event_t *ev, size_t line);
 
 /* Fills *out with the movement of line `line` of ev. The movement id
  * "<type>:<event_id>:<line index>" is written to id_buf (so a re-sent event
- * yields the same ids); out borrows id_buf and ev's strings. Returns 0, or -1
+ * yields the same ids); a sale's reservation_id goes with its movements,
+ * the other optional movement fields are absent. out borrows id_buf and
+ * ev's strings. Returns 0, or -1
  * when id_buf is too small. */
 int inv_movement_from_line(const inv_event_t *ev, size_t line, char *id_buf, size_t id_buf_size, inv_movement_t *out);
 

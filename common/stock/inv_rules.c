@@ -47,6 +47,12 @@ static int quantity_valid(const inv_movement_t *m) {
     case INV_MOVE_RECEIPT: return m->quantity > 0;
     case INV_MOVE_COUNT: return m->quantity >= 0;
     case INV_MOVE_ADJUSTMENT: return 1;
+    case INV_MOVE_RESERVE:
+    case INV_MOVE_RELEASE:
+    case INV_MOVE_EXPIRE:
+    case INV_MOVE_TRANSFER_OUT:
+    case INV_MOVE_TRANSFER_IN:
+    case INV_MOVE_TRANSFER_CANCEL: return 0; /* not applied by these rules: refused as invalid */
     }
     return 0; /* unknown type */
 }
@@ -110,6 +116,12 @@ int inv_rules_apply(const inv_movement_t *m, const inv_rules_policy_t *policy, i
         break;
     }
     case INV_MOVE_COUNT: l.on_hand = q; break;
+    case INV_MOVE_RESERVE:
+    case INV_MOVE_RELEASE:
+    case INV_MOVE_EXPIRE:
+    case INV_MOVE_TRANSFER_OUT:
+    case INV_MOVE_TRANSFER_IN:
+    case INV_MOVE_TRANSFER_CANCEL: return INV_RULES_EINVAL; /* quantity_valid() refused them already */
     }
     l.available = l.on_hand > 0 ? l.on_hand : 0;
 

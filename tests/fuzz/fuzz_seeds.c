@@ -26,6 +26,11 @@ static const char *target_of(inv_msg_type_t t) {
     case INV_MSG_REORDER_POLICY: return "policy";
     case INV_MSG_STOCK_LEVEL: return "stock_level";
     case INV_MSG_REORDER_EVENT: return "reorder";
+    case INV_MSG_RESERVATION_EVENT: return "reservation";
+    case INV_MSG_TRANSFER_EVENT: return "transfer";
+    case INV_MSG_CHANNEL_LOCATION: return "channel_location";
+    case INV_MSG_AVAILABILITY_LEVEL: return "availability";
+    case INV_MSG_RESERVATION_STATUS: return "reservation_status";
     default: return "shortage";
     }
 }

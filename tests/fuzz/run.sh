@@ -18,7 +18,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${INV_FUZZ_BUILD:-$ROOT/build-fuzz}"
 SECONDS_PER="${INV_FUZZ_SECONDS:-9}"
 JOBS="${INV_FUZZ_JOBS:-$(nproc)}"
-ALL=(event movement movement_fast policy stock_level reorder shortage dedup_log)
+ALL=(event movement movement_fast policy stock_level reorder shortage reservation transfer channel_location availability
+     reservation_status dedup_log)
 if [[ $# -gt 0 ]]; then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
 
 command -v clang >/dev/null || { echo "run.sh: clang not found (apt-get install clang)" >&2; exit 2; }

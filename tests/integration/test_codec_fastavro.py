@@ -30,13 +30,18 @@ TOOL = os.environ.get("INV_CODEC_TOOL") or os.path.join(
 
 # Default schema ids (inv_codec.h, inv_schema_default_ids)
 TYPES = ["SaleEvent", "ReturnEvent", "RestockEvent", "StockMovement", "ReorderPolicy",
-         "StockLevel", "ReorderEvent", "ShortageEvent"]
+         "StockLevel", "ReorderEvent", "ShortageEvent", "ReservationEvent", "TransferEvent",
+         "ChannelLocation", "AvailabilityLevel", "ReservationStatus"]
 IDS = {name: i + 1 for i, name in enumerate(TYPES)}
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 POLICY_MAX = 10 ** 12  # INV_CODEC_MAX_POLICY_QUANTITY
 TIME_MIN, TIME_MAX = -62167219200000, 253402300799999  # years 0000 to 9999
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 RESTOCK_TYPES = ("receipt", "adjustment", "count")
+RESERVATION_TYPES = ("reserve", "release", "expire")
+TRANSFER_TYPES = ("transfer_out", "transfer_in", "transfer_cancel")
+# Strings that hold no '|' (location ids and channel names)
+NO_SEP = ("location_id", "other_location_id", "from_location_id", "to_location_id", "channel")
 
 def load_schema(name):
     with open(os.path.join(ROOT, "schemas", name + ".avsc"), encoding="utf-8") as f:
@@ -54,11 +59,15 @@ def strip_logical(node):
     return node
 
 
+def is_time(t):
+    return isinstance(t, dict) and t.get("logicalType") == "timestamp-millis"
+
+
 def time_fields(schema):
-    """Names of the timestamp-millis fields of a record (top level only: the
-    line records have none)."""
+    """Names of the timestamp-millis fields of a record, optional ones
+    included (top level only: the line records have none)."""
     return {f["name"] for f in schema["fields"]
-            if isinstance(f["type"], dict) and f["type"].get("logicalType") == "timestamp-millis"}
+            if is_time(f["type"]) or (isinstance(f["type"], list) and any(is_time(b) for b in f["type"]))}
 
 
 def civil_from_days(z):
@@ -104,14 +113,15 @@ def to_json(record, schema):
     out = {}
     for f in schema["fields"]:
         v = record[f["name"]]
-        out[f["name"]] = rfc3339(v) if f["name"] in times else v
+        out[f["name"]] = rfc3339(v) if f["name"] in times and v is not None else v
     return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
 
 
 def from_json(text, schema):
     obj = json.loads(text)
     for name in time_fields(schema):
-        obj[name] = parse_rfc3339_ms(obj[name])
+        if obj[name] is not None:
+            obj[name] = parse_rfc3339_ms(obj[name])
     return obj
 
 
@@ -173,10 +183,12 @@ def rand_value(rng, t, name):
             return ""
         s = rand_string(rng)
         if name != "source":  # identifiers: no control characters; no '|' in a location_id
-            s = "".join(c for c in s if " " <= c != "\x7f" and not (c == "|" and name == "location_id")) or "x"
+            s = "".join(c for c in s if " " <= c != "\x7f" and not (c == "|" and name in NO_SEP)) or "x"
         return s
     if t == "long":
         return rand_long(rng)
+    if t == "boolean":
+        return rng.random() < 0.5
     raise ValueError("unexpected type %r" % (t,))
 
 
@@ -200,11 +212,42 @@ def random_record(rng, schema):
         for line in r["lines"]:
             line["quantity"] = fix_quantity(line["quantity"], r.get("kind", "sale"))
     elif name == "StockMovement":
-        r["quantity"] = fix_quantity(r["quantity"], r["type"])
-        if r["type"] in RESTOCK_TYPES:
+        typ = r["type"]
+        r["quantity"] = fix_quantity(r["quantity"], typ)
+        if typ in RESTOCK_TYPES or typ in TRANSFER_TYPES:
             r["channel"] = None
         elif r["channel"] is None:
             r["channel"] = "store"
+        if typ in RESERVATION_TYPES:
+            r["reservation_id"] = r["reservation_id"] or "ORD-1"
+        elif typ != "sale":
+            r["reservation_id"] = None
+        if typ == "reserve":
+            r["expires_at"] = r["expires_at"] if r["expires_at"] is not None else 0
+        else:
+            r["expires_at"] = None
+            r["allow_partial"] = False
+        if typ in TRANSFER_TYPES:
+            r["transfer_id"] = r["transfer_id"] or "TR-1"
+            if r["other_location_id"] in (None, r["location_id"]):
+                r["other_location_id"] = r["location_id"] + "-other"
+        else:
+            r["transfer_id"] = r["other_location_id"] = None
+        r["rejected"] = abs(r["rejected"]) % (r["quantity"] + 1) if typ == "transfer_in" and r["rejected"] > 0 else 0
+    elif name in ("ReservationEvent", "TransferEvent"):
+        for line in r["lines"]:
+            line["quantity"] = positive(line["quantity"])
+            if "rejected" in line:
+                ok = r["status"] == "received" and line["rejected"] > 0
+                line["rejected"] = line["rejected"] % (line["quantity"] + 1) if ok else 0
+        if name == "ReservationEvent" and r["action"] == "hold":
+            r["occurred_at"] = min(r["occurred_at"], TIME_MAX - 1000)
+            if r["expires_at"] is None or r["expires_at"] <= r["occurred_at"]:
+                r["expires_at"] = r["occurred_at"] + 1000
+        if name == "TransferEvent" and r["to_location_id"] == r["from_location_id"]:
+            r["to_location_id"] += "-to"
+    elif name == "ChannelLocation":
+        r["buffer"] = min(fix_quantity(r["buffer"], "count"), POLICY_MAX)
     elif name == "ReorderPolicy":
         for k in ("reorder_point", "reorder_quantity", "safety_stock"):
             r[k] = min(fix_quantity(r[k], "count"), POLICY_MAX)
@@ -278,10 +321,16 @@ def is_optional(field):
     return isinstance(t, list) and t[0] == "null" and "default" in field
 
 
-def droppable(field):
+# Optional strings that some movement types require.
+REQUIRED_BY_SOME = ("reservation_id", "transfer_id", "other_location_id")
+
+
+def droppable(field, record_name=""):
     """An optional field whose absence the contract allows everywhere (a
-    movement's channel is required by most movement types)."""
-    return is_optional(field) and field["type"][1] == "string"
+    movement's channel, reservation_id, transfer_id and other_location_id are
+    required by some movement types)."""
+    return (is_optional(field) and field["type"][1] == "string"
+            and not (record_name == "StockMovement" and field["name"] in REQUIRED_BY_SOME))
 
 
 def evolve(node, drop_optional):
@@ -298,7 +347,7 @@ def evolve(node, drop_optional):
     if node.get("type") == "enum":
         out["symbols"] = list(reversed(node["symbols"])) + ["legacy_symbol"]
     if node.get("type") == "record":
-        fields = [f for f in out["fields"] if not (drop_optional and droppable(f))]
+        fields = [f for f in out["fields"] if not (drop_optional and droppable(f, node["name"]))]
         if node["name"].endswith("Line"):
             for f in fields:
                 if f["type"] == "long":
@@ -317,6 +366,8 @@ def narrow(record, raw):
         for k, v in line.items():
             if isinstance(v, int) and not isinstance(v, bool) and not -(1 << 31) <= v < (1 << 31):
                 line[k] = (1 if v > 0 else -1) * (1 + abs(v) % ((1 << 31) - 2))
+        if "rejected" in line and line["rejected"] > line["quantity"]:
+            line["rejected"] = line["quantity"]
     return rec
 
 
@@ -342,7 +393,7 @@ def test_evolved_writer_schemas_resolve_here(rng, tmpdir):
                 lines.append((b"\x00" + struct.pack(">i", 100) + buf.getvalue()).hex())
                 read = dict(rec)
                 for f in raw["fields"]:
-                    if drop and droppable(f):
+                    if drop and droppable(f, type_name):
                         read[f["name"]] = None  # the writer lacks it: our default
                 expected.append(to_json(read, raw))
             got = run_tool("avro2json", type_name, lines, ["100=" + path])

@@ -189,7 +189,8 @@ def stop_ok(proc):
 
 # ------------------------------------------------ expected movements / dead letters
 
-MOVEMENT_FIELDS = ("movement_id", "sku", "location_id", "channel", "type", "quantity", "occurred_at", "source")
+MOVEMENT_FIELDS = ("movement_id", "sku", "location_id", "channel", "type", "quantity", "occurred_at", "source",
+                   "reservation_id", "expires_at", "transfer_id", "other_location_id", "rejected", "allow_partial")
 
 
 def movements_of(kind, ev):
@@ -211,6 +212,12 @@ def movements_of(kind, ev):
             "quantity": line["quantity"],
             "occurred_at": rfc3339_of(ms_of(ev["occurred_at"])),
             "source": ev["source"],
+            "reservation_id": ev.get("reservation_id") if kind == "sale" else None,
+            "expires_at": None,
+            "transfer_id": None,
+            "other_location_id": None,
+            "rejected": 0,
+            "allow_partial": False,
         })
     return out
 

@@ -242,7 +242,7 @@ static void test_enum_names_round_trip(void) {
         INV_ASSERT(inv_channel_from_string(inv_channel_to_string((inv_channel_t)c), &back) == 0 &&
                    back == (inv_channel_t)c);
     }
-    for (int t = INV_MOVE_SALE; t <= INV_MOVE_COUNT; t++) {
+    for (int t = INV_MOVE_SALE; t <= INV_MOVE_TRANSFER_CANCEL; t++) {
         inv_movement_type_t back;
         INV_ASSERT(inv_movement_type_from_string(inv_movement_type_to_string((inv_movement_type_t)t), &back) == 0 &&
                    back == (inv_movement_type_t)t);
@@ -271,9 +271,94 @@ static void test_enum_names_round_trip(void) {
     INV_ASSERT(inv_channel_from_string(NULL, &c) == -1);
 }
 
+static void test_new_enums_have_the_schema_names_and_movement_types_are_appended(void) {
+    /* stored and written values of the first six types never change */
+    INV_ASSERT_EQ_INT(5, INV_MOVE_COUNT);
+    INV_ASSERT_EQ_INT(6, INV_MOVE_RESERVE);
+    INV_ASSERT_EQ_INT(11, INV_MOVE_TRANSFER_CANCEL);
+    INV_ASSERT_EQ_STR("transfer_cancel", inv_movement_type_to_string(INV_MOVE_TRANSFER_CANCEL));
+    INV_ASSERT_EQ_STR("release", inv_reservation_action_to_string(INV_RESERVATION_RELEASE));
+    INV_ASSERT_EQ_STR("canceled", inv_transfer_status_to_string(INV_TRANSFER_CANCELED));
+    INV_ASSERT_EQ_STR("not_found", inv_reservation_state_to_string(INV_RESERVATION_NOT_FOUND));
+    for (int a = INV_RESERVATION_HOLD; a <= INV_RESERVATION_RELEASE; a++) {
+        inv_reservation_action_t back;
+        INV_ASSERT(inv_reservation_action_from_string(inv_reservation_action_to_string((inv_reservation_action_t)a),
+                                                      &back) == 0 &&
+                   back == (inv_reservation_action_t)a);
+    }
+    for (int s = INV_TRANSFER_SHIPPED; s <= INV_TRANSFER_CANCELED; s++) {
+        inv_transfer_status_t back;
+        INV_ASSERT(inv_transfer_status_from_string(inv_transfer_status_to_string((inv_transfer_status_t)s), &back) ==
+                       0 &&
+                   back == (inv_transfer_status_t)s);
+    }
+    for (int s = INV_RESERVATION_HELD; s <= INV_RESERVATION_NOT_FOUND; s++) {
+        inv_reservation_state_t back;
+        INV_ASSERT(inv_reservation_state_from_string(inv_reservation_state_to_string((inv_reservation_state_t)s),
+                                                     &back) == 0 &&
+                   back == (inv_reservation_state_t)s);
+    }
+    inv_transfer_status_t ts;
+    INV_ASSERT(inv_transfer_status_from_string("cancelled", &ts) == -1, "names are exact");
+    INV_ASSERT(inv_reservation_state_to_string((inv_reservation_state_t)7) == NULL);
+}
+
+static void test_decoded_reservation_and_transfer_carry_their_fields(void) {
+    inv_reservation_t rv;
+    inv_transfer_t tr;
+    const char *hold = "{\"event_id\":\"RV-1\",\"source\":\"web\",\"reservation_id\":\"ORD-123\",\"action\":\"hold\","
+                       "\"location_id\":\"dc-1\",\"channel\":\"online\",\"occurred_at\":\"2026-11-22T10:00:00Z\","
+                       "\"expires_at\":\"2026-11-22T10:30:00Z\",\"lines\":[{\"sku\":\"SKU-1\",\"quantity\":2}]}";
+    INV_ASSERT(inv_decoder_decode_reservation(dec, hold, strlen(hold), &rv, err, sizeof(err)) == 0, "%s", err);
+    INV_ASSERT_EQ_STR("ORD-123", rv.reservation_id);
+    INV_ASSERT_EQ_INT(INV_RESERVATION_HOLD, rv.action);
+    INV_ASSERT_EQ_INT(INV_CHANNEL_ONLINE, rv.channel);
+    INV_ASSERT(rv.has_expires_at && rv.expires_at_ms == 1795341600000LL + 30 * 60 * 1000, "expires_at");
+    INV_ASSERT(!rv.allow_partial, "allow_partial defaults to false");
+    INV_ASSERT_EQ_INT(1, rv.line_count);
+    INV_ASSERT_EQ_INT(2, rv.lines[0].quantity);
+    const char *recv =
+        "{\"event_id\":\"TR-9-recv\",\"source\":\"wms\",\"transfer_id\":\"TR-9\",\"status\":\"received\","
+        "\"from_location_id\":\"dc-1\",\"to_location_id\":\"store-12\","
+        "\"occurred_at\":\"2026-11-23T09:00:00Z\",\"lines\":[{\"sku\":\"SKU-1\",\"quantity\":24,"
+        "\"rejected\":2},{\"sku\":\"SKU-2\",\"quantity\":1}]}";
+    INV_ASSERT(inv_decoder_decode_transfer(dec, recv, strlen(recv), &tr, err, sizeof(err)) == 0, "%s", err);
+    INV_ASSERT_EQ_STR("TR-9", tr.transfer_id);
+    INV_ASSERT_EQ_INT(INV_TRANSFER_RECEIVED, tr.status);
+    INV_ASSERT_EQ_STR("dc-1", tr.from_location_id);
+    INV_ASSERT_EQ_STR("store-12", tr.to_location_id);
+    INV_ASSERT_EQ_INT(2, tr.line_count);
+    INV_ASSERT_EQ_INT(2, tr.lines[0].rejected);
+    INV_ASSERT_EQ_INT(0, tr.lines[1].rejected); /* absent: its default */
+}
+
+static void test_a_sale_movement_carries_the_sales_reservation_id(void) {
+    inv_line_t line = {.sku = "SKU-1", .quantity = 2};
+    inv_event_t sale = {.kind = INV_EVENT_SALE,
+                        .event_id = "T-1",
+                        .source = "web",
+                        .location_id = "dc-1",
+                        .channel = INV_CHANNEL_ONLINE,
+                        .reservation_id = "ORD-123",
+                        .lines = &line,
+                        .line_count = 1},
+                restock = sale;
+    restock.kind = INV_EVENT_RESTOCK;
+    char id[64];
+    inv_movement_t m;
+    memset(&m, 0xAB, sizeof(m)); /* every field is set, whatever was there */
+    INV_ASSERT(inv_movement_from_line(&sale, 0, id, sizeof(id), &m) == 0);
+    INV_ASSERT_EQ_STR("ORD-123", m.reservation_id);
+    INV_ASSERT(!m.has_expires_at && !m.transfer_id && !m.other_location_id && m.rejected == 0 && !m.allow_partial);
+    INV_ASSERT(inv_movement_from_line(&restock, 0, id, sizeof(id), &m) == 0);
+    INV_ASSERT(m.reservation_id == NULL, "only sales carry it");
+}
+
 static void test_message_type_names_and_formats(void) {
-    static const char *names[INV_MSG_COUNT] = {"SaleEvent",     "ReturnEvent", "RestockEvent", "StockMovement",
-                                               "ReorderPolicy", "StockLevel",  "ReorderEvent", "ShortageEvent"};
+    static const char *names[INV_MSG_COUNT] = {
+        "SaleEvent",       "ReturnEvent",       "RestockEvent",     "StockMovement",    "ReorderPolicy",
+        "StockLevel",      "ReorderEvent",      "ShortageEvent",    "ReservationEvent", "TransferEvent",
+        "ChannelLocation", "AvailabilityLevel", "ReservationStatus"};
     for (int t = 0; t < INV_MSG_COUNT; t++) {
         inv_msg_type_t back;
         INV_ASSERT_EQ_STR(names[t], inv_msg_type_name((inv_msg_type_t)t));
@@ -290,7 +375,7 @@ static void test_message_type_names_and_formats(void) {
 }
 
 static void test_static_resolver_maps_ids_both_ways(void) {
-    static const int32_t ids[INV_MSG_COUNT] = {101, 102, 103, 104, 105, 106, 107, 1 << 30};
+    static const int32_t ids[INV_MSG_COUNT] = {101, 102, 103, 104, 105, 106, 107, 1 << 30, 109, 110, 111, 112, 113};
     inv_schema_resolver_t r;
     inv_msg_type_t t;
     inv_schema_resolver_static_init(&r, ids);
@@ -301,7 +386,7 @@ static void test_static_resolver_maps_ids_both_ways(void) {
 }
 
 static void test_avro_header_carries_the_configured_schema_id(void) {
-    static const int32_t ids[INV_MSG_COUNT] = {11, 12, 13, 0x01020304, 15, 16, 17, 18};
+    static const int32_t ids[INV_MSG_COUNT] = {11, 12, 13, 0x01020304, 15, 16, 17, 18, 19, 20, 21, 22, 23};
     inv_schema_resolver_t r;
     inv_schema_resolver_static_init(&r, ids);
     inv_encoder_t *e = inv_encoder_new(INV_FORMAT_AVRO, &r, err, sizeof(err));
@@ -331,7 +416,7 @@ static void test_avro_header_carries_the_configured_schema_id(void) {
 }
 
 static void test_decoder_refuses_ids_shared_by_two_types(void) {
-    static const int32_t ids[INV_MSG_COUNT] = {1, 2, 3, 3, 5, 6, 7, 8};
+    static const int32_t ids[INV_MSG_COUNT] = {1, 2, 3, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13};
     static const int32_t neg[INV_MSG_COUNT] = {1, 2, 3, 4, 5, -6, 7, 8};
     inv_schema_resolver_t r;
     inv_schema_resolver_static_init(&r, ids);
@@ -373,7 +458,9 @@ static void test_restock_movements_write_a_null_channel(void) {
     INV_ASSERT(inv_encoder_encode_movement(enc_json, &m, &out, err, sizeof(err)) == 0, "%s", err);
     const char *want =
         "{\"movement_id\":\"count:C:0\",\"sku\":\"S\",\"location_id\":\"L\",\"channel\":null,"
-        "\"type\":\"count\",\"quantity\":0,\"occurred_at\":\"1970-01-01T00:00:00.000Z\",\"source\":\"x\"}";
+        "\"type\":\"count\",\"quantity\":0,\"occurred_at\":\"1970-01-01T00:00:00.000Z\",\"source\":\"x\","
+        "\"reservation_id\":null,\"expires_at\":null,\"transfer_id\":null,\"other_location_id\":null,\"rejected\":0,"
+        "\"allow_partial\":false}";
     int same = out.len == strlen(want) && memcmp(out.data, want, out.len) == 0;
     inv_buf_free(&out);
     INV_ASSERT(same, "want %s", want);
@@ -524,7 +611,7 @@ static void test_largest_event_round_trips(void) {
 static void test_avro_arrays_in_several_blocks_decode(void) {
     unsigned char buf[256];
     size_t len =
-        avro_spec(buf, sizeof(buf), "@1 s:T-1 s:pos s:store-1 e:1 l:0 a:1 s:A l:1 a:-2 l:6 s:B l:2 s:C l:3 a:0");
+        avro_spec(buf, sizeof(buf), "@1 s:T-1 s:pos s:store-1 e:1 l:0 a:1 s:A l:1 a:-2 l:6 s:B l:2 s:C l:3 a:0 u:0");
     inv_event_t ev;
     INV_ASSERT(len > 0);
     INV_ASSERT(inv_decoder_decode_event(dec, INV_EVENT_SALE, buf, len, &ev, err, sizeof(err)) == 0, "%s", err);
@@ -580,6 +667,9 @@ int main(void) {
     INV_RUN(test_json_times_reject_what_is_not_rfc3339);
     INV_RUN(test_time_format_round_trips_over_the_whole_range);
     INV_RUN(test_enum_names_round_trip);
+    INV_RUN(test_new_enums_have_the_schema_names_and_movement_types_are_appended);
+    INV_RUN(test_decoded_reservation_and_transfer_carry_their_fields);
+    INV_RUN(test_a_sale_movement_carries_the_sales_reservation_id);
     INV_RUN(test_message_type_names_and_formats);
     INV_RUN(test_static_resolver_maps_ids_both_ways);
     INV_RUN(test_avro_header_carries_the_configured_schema_id);

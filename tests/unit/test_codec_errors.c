@@ -48,6 +48,18 @@ typedef struct {
     "{\"movement_id\":\"m\",\"sku\":\"S\",\"location_id\":\"L\",\"channel\":" channel ",\"type\":\"" type "\"," \
     "\"quantity\":" q ",\"occurred_at\":\"2026-11-22T10:00:00Z\",\"source\":\"s\"}"
 #define AVRO_SALE_HEAD "@1 s:T-1 s:pos s:store-1 e:0 l:1795341600000"
+#define RESV(action, rest)                                                                              \
+    "{\"event_id\":\"RV-1\",\"source\":\"web\",\"reservation_id\":\"ORD-1\",\"action\":\"" action "\"," \
+    "\"location_id\":\"dc-1\",\"channel\":\"online\",\"occurred_at\":\"2026-11-22T10:00:00Z\"," rest "}"
+#define RESV_LINES "\"lines\":[{\"sku\":\"SKU-1\",\"quantity\":2}]"
+#define XFER(status, to, lines)                                                                             \
+    "{\"event_id\":\"TR-1\",\"source\":\"wms\",\"transfer_id\":\"TR-9\",\"status\":\"" status "\","         \
+    "\"from_location_id\":\"dc-1\",\"to_location_id\":\"" to "\",\"occurred_at\":\"2026-11-22T10:00:00Z\"," \
+    "\"lines\":[" lines "]}"
+/* A movement with the new optional fields: rest is ",\"field\":value..." */
+#define MOVEX(channel, type, q, rest)                                                                           \
+    "{\"movement_id\":\"m\",\"sku\":\"S\",\"location_id\":\"L\",\"channel\":" channel ",\"type\":\"" type "\"," \
+    "\"quantity\":" q ",\"occurred_at\":\"2026-11-22T10:00:00Z\",\"source\":\"s\"" rest "}"
 
 static const error_case_t cases[] = {
     /* framing */
@@ -179,7 +191,8 @@ static const error_case_t cases[] = {
     {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVE("null", "sale", "5"),
      "channel: null, a sale movement needs one of store, online, marketplace, b2b"},
     {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVE("null", "transfer", "5"),
-     "type: \"transfer\" is not one of sale, return_resellable, return_damaged, receipt, adjustment, count"},
+     "type: \"transfer\" is not one of sale, return_resellable, return_damaged, receipt, adjustment, count, reserve, "
+     "release, expire, transfer_out, transfer_in, transfer_cancel"},
     {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVE("\"online\"", "return_damaged", "0"), "quantity: 0 is not positive"},
     {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVE("null", "count", "-2"),
      "quantity: -2 is negative, a count must be 0 or more"},
@@ -199,7 +212,7 @@ static const error_case_t cases[] = {
     {INV_MSG_SALE_EVENT, IN_AVRO, "@17 s:T-1", "unknown schema id 17"},
     {INV_MSG_SALE_EVENT, IN_AVRO, "x:00ffffffff s:T-1", "unknown schema id -1"},
     {INV_MSG_SALE_EVENT, IN_AVRO, "@4 s:m", "schema id 4 is StockMovement, expected SaleEvent"},
-    {INV_MSG_RETURN_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:0", "schema id 1 is SaleEvent, expected ReturnEvent"},
+    {INV_MSG_RETURN_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:0 u:0", "schema id 1 is SaleEvent, expected ReturnEvent"},
     /* Avro bodies */
     {INV_MSG_SALE_EVENT, IN_AVRO, "@1", "event_id: truncated Avro body at byte 5"},
     {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos S:20 x:41424344",
@@ -207,30 +220,31 @@ static const error_case_t cases[] = {
     {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 S:-3", "source: Avro string length -3 at byte 9 is negative"},
     {INV_MSG_SALE_EVENT, IN_AVRO, "@1 S:2147483647",
      "event_id: truncated Avro body at byte 10 (string of 2147483647 bytes, 0 left)"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:7 l:0 a:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:7 l:0 a:0 u:0",
      "channel: Avro enum index 7 at byte 21 is not one of store, online, marketplace, b2b"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:-1 l:0 a:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:-1 l:0 a:0 u:0",
      "channel: Avro enum index -1 at byte 21 is not one of store, online, marketplace, b2b"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:0 x:ffffffffffffffffffff01 a:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:0 x:ffffffffffffffffffff01 a:0 u:0",
      "occurred_at: malformed Avro varint at byte 22"},
     {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:0 x:8080", "occurred_at: truncated Avro body at byte 22"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1000000 s:SKU-1 l:1 a:0",
-     "lines: Avro block of 1000000 items at byte 28 is longer than the 8 bytes left"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1000000 s:SKU-1 l:1 a:0 u:0",
+     "lines: Avro block of 1000000 items at byte 28 is longer than the 9 bytes left"},
     {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " x:ffffffffffffffffff01",
      "lines: Avro block count -9223372036854775808 at byte 28 is out of range"},
     {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:2 s:SKU-1 l:1 s:SKU-2",
      "lines[1].quantity: truncated Avro body at byte 42"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 s:SKU-1 l:1 a:0 x:0000",
-     "2 trailing bytes after the Avro record at byte 37"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:0", "lines: empty, expected 1 to 1000 lines"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:3 s:SKU-1 l:1 s:SKU-2 l:1 s:SKU-3 l:-3 a:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 s:SKU-1 l:1 a:0 u:0 x:0000",
+     "2 trailing bytes after the Avro record at byte 38"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:0 u:0", "lines: empty, expected 1 to 1000 lines"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:3 s:SKU-1 l:1 s:SKU-2 l:1 s:SKU-3 l:-3 a:0 u:0",
      "lines[2].quantity: -3 is not positive"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:3 x:41ff42 l:1 a:0", "lines[0].sku: invalid UTF-8 at byte 1"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:3 x:410042 l:1 a:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:3 x:41ff42 l:1 a:0 u:0",
+     "lines[0].sku: invalid UTF-8 at byte 1"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:3 x:410042 l:1 a:0 u:0",
      "lines[0].sku: control character U+0000 at byte 1"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 S:3 x:700071 s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 S:3 x:700071 s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0 u:0",
      "source: contains a NUL byte"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 S:3 x:70ff71 s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 S:3 x:70ff71 s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0 u:0",
      "source: invalid UTF-8 at byte 1"},
     /* identifiers */
     {INV_MSG_SALE_EVENT, IN_JSON, "{\"event_id\":\"T-1\\n\"}", "event_id: control character U+000A at byte 3"},
@@ -238,11 +252,11 @@ static const error_case_t cases[] = {
      "location_id: '|' at byte 5 is not allowed"},
     {INV_MSG_SALE_EVENT, IN_JSON, SALE_LINES(LINE "," LINE ",{\"sku\":\"SKU\\t3\",\"quantity\":1}"),
      "lines[2].sku: control character U+0009 at byte 3"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:3 s:SKU-1 l:1 s:SKU-2 l:1 S:5 x:534b550933 l:1 a:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:3 s:SKU-1 l:1 s:SKU-2 l:1 S:5 x:534b550933 l:1 a:0 u:0",
      "lines[2].sku: control character U+0009 at byte 3"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store|1 e:0 l:0 a:1 s:SKU-1 l:1 a:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store|1 e:0 l:0 a:1 s:SKU-1 l:1 a:0 u:0",
      "location_id: '|' at byte 5 is not allowed"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:9 x:534b552dc3bc2dc0af l:1 a:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:9 x:534b552dc3bc2dc0af l:1 a:0 u:0",
      "lines[0].sku: invalid UTF-8 at byte 7"},
     {INV_MSG_RETURN_EVENT, IN_JSON,
      "{\"event_id\":\"R-1\",\"source\":\"web\",\"location_id\":\"dc-1\",\"channel\":\"online\","
@@ -262,15 +276,145 @@ static const error_case_t cases[] = {
      "reorder_point: 1000000000001, expected at most 1000000000000"},
     /* lines bounded on the Avro block header, before any line is read */
     {INV_MSG_SALE_EVENT, IN_GEN, "avro_1001_lines", "lines: 1001 lines, expected at most 1000"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:0 l:253402300800000 a:1 s:SKU-1 l:1 a:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:0 l:253402300800000 a:1 s:SKU-1 l:1 a:0 u:0",
      "occurred_at: 253402300800000 ms is outside the years 0000 to 9999"},
     {INV_MSG_RETURN_EVENT, IN_AVRO, "@2 s:R-1 s:web s:dc-1 e:1 l:0 u:2 s:T-1 a:0",
      "original_event_id: Avro union branch 2 at byte 20 is out of range 0 to 1"},
     {INV_MSG_RETURN_EVENT, IN_AVRO, "@2 s:R-1 s:web s:dc-1 e:1 l:0 u:0 a:1 s:SKU-1 l:1 e:2 a:0",
      "lines[0].disposition: Avro enum index 2 at byte 29 is not one of resellable, damaged"},
-    {INV_MSG_STOCK_MOVEMENT, IN_AVRO, "@4 s:m s:S s:L u:1 e:0 e:3 l:1 l:0 s:s",
+    {INV_MSG_STOCK_MOVEMENT, IN_AVRO, "@4 s:m s:S s:L u:1 e:0 e:3 l:1 l:0 s:s u:0 u:0 u:0 u:0 l:0 x:00",
      "channel: \"store\", a receipt movement has none (null)"},
     {INV_MSG_SALE_EVENT, IN_GEN, "avro_garbage", "event_id: Avro string length -1 at byte 5 is negative"},
+    /* a sale's reservation_id follows the identifier rules */
+    {INV_MSG_SALE_EVENT, IN_JSON, SALE("\"lines\":[" LINE "],\"reservation_id\":\"\""),
+     "reservation_id: empty string, expected 1 to 256 bytes"},
+    {INV_MSG_SALE_EVENT, IN_JSON, SALE("\"lines\":[" LINE "],\"reservation_id\":\"O\\u0007\""),
+     "reservation_id: control character U+0007 at byte 1"},
+    {INV_MSG_SALE_EVENT, IN_JSON, SALE("\"lines\":[" LINE "],\"reservation_id\":5"),
+     "reservation_id: expected a string or null, got integer"},
+    /* reservations */
+    {INV_MSG_RESERVATION_EVENT, IN_JSON, RESV("hold", RESV_LINES), "expires_at: required for a hold"},
+    {INV_MSG_RESERVATION_EVENT, IN_JSON, RESV("hold", "\"expires_at\":null," RESV_LINES),
+     "expires_at: required for a hold"},
+    {INV_MSG_RESERVATION_EVENT, IN_JSON, RESV("hold", "\"expires_at\":\"2026-11-22T10:00:00Z\"," RESV_LINES),
+     "expires_at: 2026-11-22T10:00:00.000Z is not after occurred_at 2026-11-22T10:00:00.000Z"},
+    {INV_MSG_RESERVATION_EVENT, IN_JSON, RESV("hold", "\"expires_at\":\"soon\"," RESV_LINES),
+     "expires_at: \"soon\" is not an RFC 3339 time"},
+    {INV_MSG_RESERVATION_EVENT, IN_JSON, RESV("hold", "\"expires_at\":1," RESV_LINES),
+     "expires_at: expected an RFC 3339 time string or null, got integer"},
+    {INV_MSG_RESERVATION_EVENT, IN_JSON,
+     RESV("hold", "\"expires_at\":\"2026-11-22T11:00:00Z\",\"allow_partial\":\"yes\"," RESV_LINES),
+     "allow_partial: expected true or false, got string"},
+    {INV_MSG_RESERVATION_EVENT, IN_JSON,
+     RESV("hold", "\"expires_at\":\"2026-11-22T11:00:00Z\",\"lines\":[{\"sku\":\"SKU-1\",\"quantity\":0}]"),
+     "lines[0].quantity: 0 is not positive"},
+    {INV_MSG_RESERVATION_EVENT, IN_JSON, RESV("release", "\"lines\":[{\"sku\":\"SKU-1\",\"quantity\":-1}]"),
+     "lines[0].quantity: -1 is not positive"},
+    {INV_MSG_RESERVATION_EVENT, IN_JSON, RESV("cancel", RESV_LINES), "action: \"cancel\" is not one of hold, release"},
+    {INV_MSG_RESERVATION_EVENT, IN_JSON,
+     "{\"event_id\":\"RV-1\",\"source\":\"web\",\"reservation_id\":\"ORD\\n1\",\"action\":\"release\","
+     "\"location_id\":\"dc-1\",\"channel\":\"online\",\"occurred_at\":\"2026-11-22T10:00:00Z\"," RESV_LINES "}",
+     "reservation_id: control character U+000A at byte 3"},
+    {INV_MSG_RESERVATION_EVENT, IN_JSON,
+     "{\"event_id\":\"RV-1\",\"source\":\"web\",\"action\":\"release\",\"location_id\":\"dc-1\","
+     "\"channel\":\"online\",\"occurred_at\":\"2026-11-22T10:00:00Z\"," RESV_LINES "}",
+     "reservation_id: missing, expected a string"},
+    /* hold, expires_at absent (union branch 0), in Avro */
+    {INV_MSG_RESERVATION_EVENT, IN_AVRO, "@9 s:RV-1 s:web s:ORD-1 e:0 s:dc-1 e:1 l:0 u:0 x:00 a:1 s:SKU-1 l:2 a:0",
+     "expires_at: required for a hold"},
+    {INV_MSG_RESERVATION_EVENT, IN_AVRO, "@9 s:RV-1 s:web s:ORD-1 e:2 s:dc-1 e:1 l:0 u:0 x:00 a:1 s:SKU-1 l:2 a:0",
+     "action: Avro enum index 2 at byte 20 is not one of hold, release"},
+    /* transfers */
+    {INV_MSG_TRANSFER_EVENT, IN_JSON, XFER("shipped", "dc-1", "{\"sku\":\"SKU-1\",\"quantity\":1}"),
+     "to_location_id: \"dc-1\" is from_location_id, expected another location"},
+    {INV_MSG_TRANSFER_EVENT, IN_JSON, XFER("shipped", "store|1", "{\"sku\":\"SKU-1\",\"quantity\":1}"),
+     "to_location_id: '|' at byte 5 is not allowed"},
+    {INV_MSG_TRANSFER_EVENT, IN_JSON, XFER("shipped", "store-1", "{\"sku\":\"SKU-1\",\"quantity\":0}"),
+     "lines[0].quantity: 0 is not positive"},
+    {INV_MSG_TRANSFER_EVENT, IN_JSON, XFER("shipped", "store-1", "{\"sku\":\"SKU-1\",\"quantity\":3,\"rejected\":1}"),
+     "lines[0].rejected: 1, a shipped transfer has none (0)"},
+    {INV_MSG_TRANSFER_EVENT, IN_JSON,
+     XFER("canceled", "store-1",
+          "{\"sku\":\"SKU-1\",\"quantity\":3},{\"sku\":\"SKU-2\",\"quantity\":3,\"rejected\":3}"),
+     "lines[1].rejected: 3, a canceled transfer has none (0)"},
+    {INV_MSG_TRANSFER_EVENT, IN_JSON, XFER("received", "store-1", "{\"sku\":\"SKU-1\",\"quantity\":3,\"rejected\":4}"),
+     "lines[0].rejected: 4 is more than quantity 3"},
+    {INV_MSG_TRANSFER_EVENT, IN_JSON, XFER("received", "store-1", "{\"sku\":\"SKU-1\",\"quantity\":3,\"rejected\":-1}"),
+     "lines[0].rejected: -1 is negative"},
+    {INV_MSG_TRANSFER_EVENT, IN_JSON,
+     XFER("received", "store-1", "{\"sku\":\"SKU-1\",\"quantity\":3,\"rejected\":null}"),
+     "lines[0].rejected: expected an integer, got null"},
+    {INV_MSG_TRANSFER_EVENT, IN_JSON, XFER("lost", "store-1", "{\"sku\":\"SKU-1\",\"quantity\":3}"),
+     "status: \"lost\" is not one of shipped, received, canceled"},
+    {INV_MSG_TRANSFER_EVENT, IN_JSON, XFER("shipped", "store-1", ""), "lines: empty, expected 1 to 1000 lines"},
+    {INV_MSG_TRANSFER_EVENT, IN_AVRO, "@10 s:TR-1 s:wms s:TR-9 e:1 s:dc-1 s:dc-1 l:0 a:1 s:SKU-1 l:1 l:0 a:0",
+     "to_location_id: \"dc-1\" is from_location_id, expected another location"},
+    /* channel locations */
+    {INV_MSG_CHANNEL_LOCATION, IN_JSON, "{\"channel\":\"online|eu\",\"location_id\":\"dc-1\",\"buffer\":2}",
+     "channel: '|' at byte 6 is not allowed"},
+    {INV_MSG_CHANNEL_LOCATION, IN_JSON, "{\"channel\":\"\",\"location_id\":\"dc-1\"}",
+     "channel: empty string, expected 1 to 256 bytes"},
+    {INV_MSG_CHANNEL_LOCATION, IN_JSON, "{\"channel\":\"online\",\"location_id\":\"dc-1\",\"buffer\":-1}",
+     "buffer: -1 is negative"},
+    {INV_MSG_CHANNEL_LOCATION, IN_JSON, "{\"channel\":\"online\",\"location_id\":\"dc-1\",\"buffer\":1000000000001}",
+     "buffer: 1000000000001, expected at most 1000000000000"},
+    /* availability and reservation status: form and identifiers */
+    {INV_MSG_AVAILABILITY_LEVEL, IN_JSON,
+     "{\"sku\":\"S\",\"channel\":\"a|b\",\"available_to_sell\":1,\"locations\":1,"
+     "\"updated_at\":\"2026-11-22T10:00:00Z\",\"version\":1}",
+     "channel: '|' at byte 1 is not allowed"},
+    {INV_MSG_RESERVATION_STATUS, IN_JSON,
+     "{\"event_id\":\"e\",\"reservation_id\":\"r\",\"sku\":\"S\",\"location_id\":\"L\",\"state\":\"open\","
+     "\"requested\":1,\"held\":1,\"remaining\":1,\"expires_at\":null,\"occurred_at\":\"2026-11-22T10:00:00Z\"}",
+     "state: \"open\" is not one of held, partial, rejected, released, expired, fulfilled, not_found"},
+    /* movements: which type needs or may have which new field */
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVEX("\"online\"", "reserve", "2", ",\"expires_at\":\"2026-11-23T10:00:00Z\""),
+     "reservation_id: null, a reserve movement needs one"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVEX("\"online\"", "reserve", "2", ",\"reservation_id\":\"ORD-1\""),
+     "expires_at: null, a reserve movement needs one"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVEX("null", "release", "2", ",\"reservation_id\":\"ORD-1\""),
+     "channel: null, a release movement needs one of store, online, marketplace, b2b"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVEX("\"online\"", "expire", "0", ",\"reservation_id\":\"ORD-1\""),
+     "quantity: 0 is not positive"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON,
+     MOVEX("\"online\"", "release", "2", ",\"reservation_id\":\"ORD-1\",\"expires_at\":\"2026-11-23T10:00:00Z\""),
+     "expires_at: 2026-11-23T10:00:00.000Z, a release movement has none (null)"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON,
+     MOVEX("\"online\"", "release", "2", ",\"reservation_id\":\"ORD-1\",\"allow_partial\":true"),
+     "allow_partial: true, a release movement has none (false)"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVEX("null", "receipt", "2", ",\"reservation_id\":\"ORD-1\""),
+     "reservation_id: \"ORD-1\", a receipt movement has none (null)"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVEX("\"store\"", "sale", "2", ",\"transfer_id\":\"TR-9\""),
+     "transfer_id: \"TR-9\", a sale movement has none (null)"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVEX("null", "transfer_out", "2", ",\"other_location_id\":\"store-1\""),
+     "transfer_id: null, a transfer_out movement needs one"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVEX("null", "transfer_in", "2", ",\"transfer_id\":\"TR-9\""),
+     "other_location_id: null, a transfer_in movement needs one"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON,
+     MOVEX("\"store\"", "transfer_in", "2", ",\"transfer_id\":\"TR-9\",\"other_location_id\":\"dc-1\""),
+     "channel: \"store\", a transfer_in movement has none (null)"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON,
+     MOVEX("null", "transfer_out", "2", ",\"transfer_id\":\"TR-9\",\"other_location_id\":\"L\""),
+     "other_location_id: \"L\" is location_id, expected the other end of the transfer"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON,
+     MOVEX("null", "transfer_out", "2", ",\"transfer_id\":\"TR-9\",\"other_location_id\":\"a|b\""),
+     "other_location_id: '|' at byte 1 is not allowed"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON,
+     MOVEX("null", "transfer_out", "2", ",\"transfer_id\":\"TR-9\",\"other_location_id\":\"dc-1\",\"rejected\":1"),
+     "rejected: 1, a transfer_out movement has none (0)"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON,
+     MOVEX("null", "transfer_in", "2", ",\"transfer_id\":\"TR-9\",\"other_location_id\":\"dc-1\",\"rejected\":3"),
+     "rejected: 3 is more than quantity 2"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON,
+     MOVEX("null", "transfer_in", "2", ",\"transfer_id\":\"TR-9\",\"other_location_id\":\"dc-1\",\"rejected\":-1"),
+     "rejected: -1 is negative"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVEX("\"store\"", "sale", "2", ",\"allow_partial\":null"),
+     "allow_partial: expected true or false, got null"},
+    {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVEX("\"store\"", "sale", "2", ",\"rejected\":1.5"),
+     "rejected: expected an integer, got 1.5"},
+    /* a reserve movement without expires_at, in Avro */
+    {INV_MSG_STOCK_MOVEMENT, IN_AVRO, "@4 s:m s:S s:L u:1 e:1 e:6 l:1 l:0 s:s u:1 s:ORD-1 u:0 u:0 u:0 l:0 x:01",
+     "expires_at: null, a reserve movement needs one"},
 };
 
 /* Inputs too big or too repetitive to write out. */
@@ -480,7 +624,7 @@ static void test_a_nul_byte_in_an_avro_id_is_a_control_character(void) {
     unsigned char buf[256];
     char err[256];
     inv_event_t ev;
-    size_t len = avro_spec(buf, sizeof(buf), "@1 S:4 x:542d0031 s:pos s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0");
+    size_t len = avro_spec(buf, sizeof(buf), "@1 S:4 x:542d0031 s:pos s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0 u:0");
     int rc = inv_decoder_decode_event(dec, INV_EVENT_SALE, buf, len, &ev, err, sizeof(err));
     INV_ASSERT_EQ_INT(-1, rc);
     INV_ASSERT_EQ_STR("event_id: control character U+0000 at byte 2", err);
@@ -565,7 +709,7 @@ static void test_invalid_utf8_in_an_avro_id_is_rejected_naming_the_byte(void) {
         char spec[256], err[256], want[128];
         unsigned char buf[256];
         inv_event_t ev;
-        snprintf(spec, sizeof(spec), AVRO_SALE_HEAD " a:1 S:%zu x:%s l:1 a:0", strlen(bad[i].hex) / 2, bad[i].hex);
+        snprintf(spec, sizeof(spec), AVRO_SALE_HEAD " a:1 S:%zu x:%s l:1 a:0 u:0", strlen(bad[i].hex) / 2, bad[i].hex);
         size_t len = avro_spec(buf, sizeof(buf), spec);
         snprintf(want, sizeof(want), "lines[0].sku: invalid UTF-8 at byte %zu", bad[i].at);
         int rc = inv_decoder_decode_event(dec, INV_EVENT_SALE, buf, len, &ev, err, sizeof(err));

@@ -20,6 +20,11 @@ typedef union {
     inv_stock_level_t sl;
     inv_reorder_t ro;
     inv_shortage_t sh;
+    inv_reservation_t rv;
+    inv_transfer_t tr;
+    inv_channel_location_t cl;
+    inv_availability_t av;
+    inv_reservation_status_t rs;
 } any_msg_t;
 
 static inline int any_decode(inv_decoder_t *d, inv_msg_type_t t, const void *buf, size_t len, any_msg_t *m, char *err,
@@ -33,6 +38,11 @@ static inline int any_decode(inv_decoder_t *d, inv_msg_type_t t, const void *buf
     case INV_MSG_STOCK_LEVEL: return inv_decoder_decode_stock_level(d, buf, len, &m->sl, err, n);
     case INV_MSG_REORDER_EVENT: return inv_decoder_decode_reorder(d, buf, len, &m->ro, err, n);
     case INV_MSG_SHORTAGE_EVENT: return inv_decoder_decode_shortage(d, buf, len, &m->sh, err, n);
+    case INV_MSG_RESERVATION_EVENT: return inv_decoder_decode_reservation(d, buf, len, &m->rv, err, n);
+    case INV_MSG_TRANSFER_EVENT: return inv_decoder_decode_transfer(d, buf, len, &m->tr, err, n);
+    case INV_MSG_CHANNEL_LOCATION: return inv_decoder_decode_channel_location(d, buf, len, &m->cl, err, n);
+    case INV_MSG_AVAILABILITY_LEVEL: return inv_decoder_decode_availability(d, buf, len, &m->av, err, n);
+    case INV_MSG_RESERVATION_STATUS: return inv_decoder_decode_reservation_status(d, buf, len, &m->rs, err, n);
     default: snprintf(err, n, "bad type"); return -1;
     }
 }
@@ -48,6 +58,11 @@ static inline int any_encode(inv_encoder_t *e, inv_msg_type_t t, const any_msg_t
     case INV_MSG_STOCK_LEVEL: return inv_encoder_encode_stock_level(e, &m->sl, out, err, n);
     case INV_MSG_REORDER_EVENT: return inv_encoder_encode_reorder(e, &m->ro, out, err, n);
     case INV_MSG_SHORTAGE_EVENT: return inv_encoder_encode_shortage(e, &m->sh, out, err, n);
+    case INV_MSG_RESERVATION_EVENT: return inv_encoder_encode_reservation(e, &m->rv, out, err, n);
+    case INV_MSG_TRANSFER_EVENT: return inv_encoder_encode_transfer(e, &m->tr, out, err, n);
+    case INV_MSG_CHANNEL_LOCATION: return inv_encoder_encode_channel_location(e, &m->cl, out, err, n);
+    case INV_MSG_AVAILABILITY_LEVEL: return inv_encoder_encode_availability(e, &m->av, out, err, n);
+    case INV_MSG_RESERVATION_STATUS: return inv_encoder_encode_reservation_status(e, &m->rs, out, err, n);
     default: snprintf(err, n, "bad type"); return -1;
     }
 }
@@ -60,7 +75,10 @@ static inline int movement_diff(const inv_movement_t *a, const inv_movement_t *b
     } s[] = {{"movement_id", a->movement_id, b->movement_id},
              {"sku", a->sku, b->sku},
              {"location_id", a->location_id, b->location_id},
-             {"source", a->source, b->source}};
+             {"source", a->source, b->source},
+             {"reservation_id", a->reservation_id, b->reservation_id},
+             {"transfer_id", a->transfer_id, b->transfer_id},
+             {"other_location_id", a->other_location_id, b->other_location_id}};
     for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
         if ((!s[i].x) != (!s[i].y) || (s[i].x && strcmp(s[i].x, s[i].y) != 0)) {
             snprintf(what, n, "%s: \"%s\" != \"%s\"", s[i].name, s[i].x ? s[i].x : "(null)",
@@ -73,7 +91,11 @@ static inline int movement_diff(const inv_movement_t *a, const inv_movement_t *b
     } v[] = {{"channel", a->channel, b->channel},
              {"type", a->type, b->type},
              {"quantity", a->quantity, b->quantity},
-             {"occurred_at_ms", a->occurred_at_ms, b->occurred_at_ms}};
+             {"occurred_at_ms", a->occurred_at_ms, b->occurred_at_ms},
+             {"has_expires_at", a->has_expires_at, b->has_expires_at},
+             {"expires_at_ms", a->expires_at_ms, b->expires_at_ms},
+             {"rejected", a->rejected, b->rejected},
+             {"allow_partial", a->allow_partial, b->allow_partial}};
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
         if (v[i].x != v[i].y) {
             snprintf(what, n, "%s: %" PRId64 " != %" PRId64, v[i].name, v[i].x, v[i].y);

@@ -268,9 +268,11 @@ static void test_declines_strings_the_scratch_buffer_cannot_hold(void) {
 static inv_schema_resolver_t resolver;
 static inv_decoder_t *dec, *dec_jansson, *dec_fast_only;
 
-#define MOVE_SALE                                                                                              \
-    "{\"movement_id\":\"sale:T-1001:0\",\"sku\":\"SKU-1\",\"location_id\":\"store-12\",\"channel\":\"store\"," \
-    "\"type\":\"sale\",\"quantity\":2,\"occurred_at\":\"2026-11-22T10:00:00.000Z\",\"source\":\"pos-store-12\"}"
+#define MOVE_SALE                                                                                                 \
+    "{\"movement_id\":\"sale:T-1001:0\",\"sku\":\"SKU-1\",\"location_id\":\"store-12\",\"channel\":\"store\","    \
+    "\"type\":\"sale\",\"quantity\":2,\"occurred_at\":\"2026-11-22T10:00:00.000Z\",\"source\":\"pos-store-12\","  \
+    "\"reservation_id\":null,\"expires_at\":null,\"transfer_id\":null,\"other_location_id\":null,\"rejected\":0," \
+    "\"allow_partial\":false}"
 
 /* Decodes in through the default and the jansson-only decoder; the two
  * must agree in return code, fields and error text. Returns 0 when they
@@ -510,7 +512,9 @@ static void string_body(out_t *o, size_t bound) {
 
 static void gen_value(out_t *o, int field, int type) {
     static const char *channels[] = {"store", "online", "marketplace", "b2b"};
-    static const char *types[] = {"sale", "return_resellable", "return_damaged", "receipt", "adjustment", "count"};
+    static const char *types[] = {"sale",        "return_resellable", "return_damaged", "receipt", "adjustment",
+                                  "count",       "reserve",           "release",        "expire",  "transfer_out",
+                                  "transfer_in", "transfer_cancel"};
     static const char *odd_numbers[] = {
         "1.0", "1e3", "-0", "01", "9223372036854775808", "-9223372036854775809", "\"5\"", "null", "true", "2.5",
         "-",   "1E2", "00", "[1]"};
@@ -532,7 +536,7 @@ static void gen_value(out_t *o, int field, int type) {
     }
     case 3: { /* channel, mostly what the type needs */
         unsigned r = pick(40);
-        int restock = type >= INV_MOVE_RECEIPT;
+        int restock = (type >= INV_MOVE_RECEIPT && type <= INV_MOVE_COUNT) || type >= INV_MOVE_TRANSFER_OUT;
         if (r == 0)
             put(o, pick(2) ? "\"shop\"" : pick(2) ? "3" : "\"Store\"");
         else if (r == 1)
@@ -595,6 +599,43 @@ static void gen_value(out_t *o, int field, int type) {
         put(o, buf);
         return;
     }
+    case 8:    /* reservation_id */
+    case 10:   /* transfer_id */
+    case 11: { /* other_location_id */
+        int wanted = field == 8 ? type == INV_MOVE_SALE || (type >= INV_MOVE_RESERVE && type <= INV_MOVE_EXPIRE)
+                                : type >= INV_MOVE_TRANSFER_OUT;
+        unsigned r = pick(40);
+        if (r == 0)
+            put(o, pick(2) ? "17" : pick(2) ? "\"\"" : "\"a|b\"");
+        else if (r == 1 || !wanted || (type == INV_MOVE_SALE && pick(2)))
+            put(o, "null");
+        else {
+            put(o, "\"");
+            string_body(o, INV_CODEC_MAX_ID_LEN);
+            put(o, "\"");
+        }
+        return;
+    }
+    case 9: /* expires_at */
+        if (pick(40) == 0)
+            put(o, pick(2) ? "\"soon\"" : "5");
+        else if (type != INV_MOVE_RESERVE)
+            put(o, "null");
+        else
+            gen_value(o, 6, type);
+        return;
+    case 12: /* rejected */
+        if (pick(40) == 0)
+            put(o, odd_numbers[pick(sizeof(odd_numbers) / sizeof(odd_numbers[0]))]);
+        else
+            put(o, type == INV_MOVE_TRANSFER_IN && pick(2) ? "1" : "0");
+        return;
+    case 13: /* allow_partial */
+        if (pick(40) == 0)
+            put(o, pick(2) ? "null" : pick(2) ? "1" : "\"true\"");
+        else
+            put(o, type == INV_MOVE_RESERVE && pick(2) ? "true" : "false");
+        return;
     }
 }
 
@@ -602,27 +643,32 @@ static void gen_value(out_t *o, int field, int type) {
  * sometimes dropped, repeated or joined by an unknown one, whitespace
  * between the tokens, values mostly valid. */
 static size_t gen_movement(char *buf, size_t cap) {
-    static const char *names[8] = {"movement_id", "sku",      "location_id", "channel",
-                                   "type",        "quantity", "occurred_at", "source"};
-    int order[10], n = 8;
+    static const char *names[14] = {"movement_id",    "sku",          "location_id", "channel",
+                                    "type",           "quantity",     "occurred_at", "source",
+                                    "reservation_id", "expires_at",   "transfer_id", "other_location_id",
+                                    "rejected",       "allow_partial"};
+    enum { REQUIRED = 8, KNOWN = 14 };
+    int order[KNOWN + 2], n = 0;
     out_t o = {buf, 0, cap};
-    for (int i = 0; i < 8; i++)
-        order[i] = i;
+    int type = (int)pick(12);
+    /* the optional members are left out now and then: they have defaults */
+    for (int i = 0; i < KNOWN; i++)
+        if (i < REQUIRED || pick(4))
+            order[n++] = i;
     if (pick(2))
-        for (int i = 7; i > 0; i--) {
+        for (int i = n - 1; i > 0; i--) {
             int j = (int)pick((unsigned)i + 1), t = order[i];
             order[i] = order[j];
             order[j] = t;
         }
     if (pick(30) == 0) /* drop one */
-        order[pick(8)] = order[--n];
+        order[pick((unsigned)n)] = order[n - 1], n--;
     if (pick(30) == 0) { /* repeat one */
         order[n] = order[pick((unsigned)n)];
         n++;
     }
     if (pick(30) == 0) /* an unknown member */
-        order[n++] = 8;
-    int type = (int)pick(6);
+        order[n++] = KNOWN;
     if (pick(40) == 0)
         put(&o, "\xEF\xBB\xBF");
     ws(&o);
@@ -634,12 +680,12 @@ static size_t gen_movement(char *buf, size_t cap) {
         }
         ws(&o);
         put(&o, "\"");
-        put(&o, order[i] < 8 ? names[order[i]] : "comment");
+        put(&o, order[i] < KNOWN ? names[order[i]] : "comment");
         put(&o, "\"");
         ws(&o);
         put(&o, ":");
         ws(&o);
-        if (order[i] < 8)
+        if (order[i] < KNOWN)
             gen_value(&o, order[i], type);
         else
             put(&o, pick(2) ? "{\"a\":[1,null]}" : "\"x\"");
