@@ -339,7 +339,7 @@ static const record_desc_t messages[INV_MSG_COUNT] = {
     [INV_MSG_RESERVATION_STATUS] = RECORD("ReservationStatus", reservation_status_fields, inv_reservation_status_t),
 };
 
-const int32_t inv_schema_default_ids[INV_MSG_COUNT] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
+const int32_t inv_schema_default_ids[INV_MSG_COUNT] = {14, 2, 3, 15, 5, 16, 7, 8, 9, 10, 11, 12, 13};
 
 const char *inv_msg_type_name(inv_msg_type_t t) { return (unsigned)t < INV_MSG_COUNT ? messages[t].name : NULL; }
 
@@ -545,6 +545,15 @@ static int static_lookup_id(const inv_schema_resolver_t *r, int32_t id, inv_msg_
     return -1;
 }
 
+/* An id of the static map: one of ours (current schemas), or the id an
+ * earlier version of a schema had (inv_schema_json_legacy) when no current
+ * type was given that id. */
+static const char *static_schema_of(const inv_schema_resolver_t *r, int32_t id, inv_msg_type_t *type) {
+    if (static_lookup_id(r, id, type) == 0)
+        return inv_schema_json(*type);
+    return inv_schema_json_legacy(id, type);
+}
+
 static int32_t static_id_for(const inv_schema_resolver_t *r, inv_msg_type_t type) {
     const int32_t *ids = r->opaque;
     return (unsigned)type < INV_MSG_COUNT ? ids[type] : -1;
@@ -556,9 +565,8 @@ static int static_writer_schema(const inv_schema_resolver_t *r, int32_t id, cons
     inv_msg_type_t t;
     if (errstr_size)
         errstr[0] = '\0';
-    if (static_lookup_id(r, id, &t))
+    if (!(*json = static_schema_of(r, id, &t)))
         return INV_SCHEMA_UNKNOWN;
-    *json = inv_schema_json(t);
     *len = strlen(*json);
     return 0;
 }

@@ -132,17 +132,26 @@ const char *inv_msg_type_name(inv_msg_type_t t); /* "SaleEvent", ... */
 /* "SaleEvent" -> INV_MSG_SALE_EVENT (for schema.id.<Name> keys); 0 or -1. */
 int inv_msg_type_from_name(const char *name, inv_msg_type_t *out);
 
-/* Default Confluent schema ids (config schema.id.<Name>): SaleEvent=1,
- * ReturnEvent=2, RestockEvent=3, StockMovement=4, ReorderPolicy=5,
- * StockLevel=6, ReorderEvent=7, ShortageEvent=8, ReservationEvent=9,
+/* Default Confluent schema ids (config schema.id.<Name>): SaleEvent=14,
+ * ReturnEvent=2, RestockEvent=3, StockMovement=15, ReorderPolicy=5,
+ * StockLevel=16, ReorderEvent=7, ShortageEvent=8, ReservationEvent=9,
  * TransferEvent=10, ChannelLocation=11, AvailabilityLevel=12,
- * ReservationStatus=13. */
+ * ReservationStatus=13. A schema that changes gets a new id; its earlier
+ * version keeps the old one (inv_schema_json_legacy). */
 extern const int32_t inv_schema_default_ids[INV_MSG_COUNT];
 
 /* The .avsc text of schemas/<Name>.avsc, embedded at build time (static,
  * NUL-terminated; NULL for an unknown type). No schema file is read at run
  * time. */
 const char *inv_schema_json(inv_msg_type_t t);
+
+/* The earlier version of a changed schema under the static id it had
+ * (schemas/v1/: SaleEvent 1, StockMovement 4, StockLevel 6), and its type in
+ * *type; NULL for any other id. Without a registry, a record written under
+ * such an id by an earlier build (or a producer that kept the old schema) is
+ * read with that version as its writer schema, unless schema.id.<Name> gives
+ * the id to a current schema. Static, NUL-terminated. */
+const char *inv_schema_json_legacy(int32_t id, inv_msg_type_t *type);
 
 /* Checks that an Avro schema (JSON text) is exactly what the codec reads and
  * writes for `t`: same fields in the same order, same types, same enum

@@ -407,3 +407,102 @@ const char *inv_schema_json(inv_msg_type_t t)
 {
     return (unsigned)t < INV_MSG_COUNT ? schema_text[t] : 0;
 }
+
+static const char schema_v1_SaleEvent[] =
+    "{\n"
+    "  \"type\": \"record\",\n"
+    "  \"name\": \"SaleEvent\",\n"
+    "  \"namespace\": \"com.inventory.events\",\n"
+    "  \"doc\": \"Goods sold at a location through a channel, as published by a POS integration on pos.sales. Each line becomes one 'sale' StockMovement.\",\n"
+    "  \"fields\": [\n"
+    "    {\"name\": \"event_id\", \"type\": \"string\",\n"
+    "     \"doc\": \"Identifier of the sale, unique per source system (1-256 bytes of UTF-8 without control characters). A re-sent event with the same id changes nothing.\"},\n"
+    "    {\"name\": \"source\", \"type\": \"string\",\n"
+    "     \"doc\": \"The publishing system, e.g. pos-store-12 (at most 256 bytes).\"},\n"
+    "    {\"name\": \"location_id\", \"type\": \"string\",\n"
+    "     \"doc\": \"Store, warehouse or fulfilment location whose stock the sale takes (1-256 bytes of UTF-8 without control characters or '|').\"},\n"
+    "    {\"name\": \"channel\",\n"
+    "     \"type\": {\"type\": \"enum\", \"name\": \"Channel\",\n"
+    "              \"doc\": \"Sales channel.\",\n"
+    "              \"symbols\": [\"store\", \"online\", \"marketplace\", \"b2b\"]},\n"
+    "     \"doc\": \"Channel the sale came through.\"},\n"
+    "    {\"name\": \"occurred_at\", \"type\": {\"type\": \"long\", \"logicalType\": \"timestamp-millis\"},\n"
+    "     \"doc\": \"When the sale happened (RFC 3339 in JSON).\"},\n"
+    "    {\"name\": \"lines\",\n"
+    "     \"type\": {\"type\": \"array\", \"items\": {\n"
+    "       \"type\": \"record\", \"name\": \"SaleLine\",\n"
+    "       \"doc\": \"One SKU of a sale.\",\n"
+    "       \"fields\": [\n"
+    "         {\"name\": \"sku\", \"type\": \"string\", \"doc\": \"Stock keeping unit (1-256 bytes of UTF-8 without control characters).\"},\n"
+    "         {\"name\": \"quantity\", \"type\": \"long\", \"doc\": \"Units sold in the SKU's base unit; positive.\"}\n"
+    "       ]}},\n"
+    "     \"doc\": \"The sold SKUs: 1 to 1000 lines.\"}\n"
+    "  ]\n"
+    "}\n";
+
+static const char schema_v1_StockMovement[] =
+    "{\n"
+    "  \"type\": \"record\",\n"
+    "  \"name\": \"StockMovement\",\n"
+    "  \"namespace\": \"com.inventory.events\",\n"
+    "  \"doc\": \"One line of a sale, return or restock, keyed by SKU on inventory.movements. Written by inv-sale, inv-return and inv-restock; read by inv-stock.\",\n"
+    "  \"fields\": [\n"
+    "    {\"name\": \"movement_id\", \"type\": \"string\",\n"
+    "     \"doc\": \"<type>:<event_id>:<line index>, so a re-sent event yields the same ids (at most 1024 bytes of UTF-8 without control characters).\"},\n"
+    "    {\"name\": \"sku\", \"type\": \"string\", \"doc\": \"Stock keeping unit (1-256 bytes of UTF-8 without control characters).\"},\n"
+    "    {\"name\": \"location_id\", \"type\": \"string\", \"doc\": \"Location whose stock moves (1-256 bytes of UTF-8 without control characters or '|').\"},\n"
+    "    {\"name\": \"channel\",\n"
+    "     \"type\": [\"null\", {\"type\": \"enum\", \"name\": \"Channel\",\n"
+    "                       \"doc\": \"Sales channel.\",\n"
+    "                       \"symbols\": [\"store\", \"online\", \"marketplace\", \"b2b\"]}],\n"
+    "     \"default\": null,\n"
+    "     \"doc\": \"Channel of a sale or return; null for receipts, adjustments and counts.\"},\n"
+    "    {\"name\": \"type\",\n"
+    "     \"type\": {\"type\": \"enum\", \"name\": \"MovementType\",\n"
+    "              \"doc\": \"What the movement does to stock.\",\n"
+    "              \"symbols\": [\"sale\", \"return_resellable\", \"return_damaged\", \"receipt\", \"adjustment\", \"count\"]},\n"
+    "     \"doc\": \"Kind of movement.\"},\n"
+    "    {\"name\": \"quantity\", \"type\": \"long\",\n"
+    "     \"doc\": \"Quantity of the input line: positive, except adjustments (signed, non-zero) and counts (>= 0, the absolute on-hand).\"},\n"
+    "    {\"name\": \"occurred_at\", \"type\": {\"type\": \"long\", \"logicalType\": \"timestamp-millis\"},\n"
+    "     \"doc\": \"When the input event happened.\"},\n"
+    "    {\"name\": \"source\", \"type\": \"string\", \"doc\": \"The system that published the input event.\"}\n"
+    "  ]\n"
+    "}\n";
+
+static const char schema_v1_StockLevel[] =
+    "{\n"
+    "  \"type\": \"record\",\n"
+    "  \"name\": \"StockLevel\",\n"
+    "  \"namespace\": \"com.inventory.events\",\n"
+    "  \"doc\": \"Current stock of a SKU at a location, or across the network (location_id \\\"*\\\"), keyed sku|location_id on the compacted inventory.stock.\",\n"
+    "  \"fields\": [\n"
+    "    {\"name\": \"sku\", \"type\": \"string\", \"doc\": \"Stock keeping unit (1-256 bytes of UTF-8 without control characters).\"},\n"
+    "    {\"name\": \"location_id\", \"type\": \"string\", \"doc\": \"Location (1-256 bytes of UTF-8 without control characters or '|'); \\\"*\\\" for the network row.\"},\n"
+    "    {\"name\": \"on_hand\", \"type\": \"long\",\n"
+    "     \"doc\": \"receipts + adjustments + resellable returns - sales, reset by counts; negative after an oversell.\"},\n"
+    "    {\"name\": \"unsellable\", \"type\": \"long\", \"doc\": \"Damaged returns held.\"},\n"
+    "    {\"name\": \"on_order\", \"type\": \"long\", \"doc\": \"Reordered and not yet received.\"},\n"
+    "    {\"name\": \"available\", \"type\": \"long\", \"doc\": \"max(on_hand, 0) (summed over locations for the network row).\"},\n"
+    "    {\"name\": \"updated_at\", \"type\": {\"type\": \"long\", \"logicalType\": \"timestamp-millis\"},\n"
+    "     \"doc\": \"occurred_at of the last movement applied.\"},\n"
+    "    {\"name\": \"version\", \"type\": \"long\", \"doc\": \"Number of movements applied to this row, increasing by one per change.\"}\n"
+    "  ]\n"
+    "}\n";
+
+const char *inv_schema_json_legacy(int32_t id, inv_msg_type_t *type)
+{
+    switch (id) {
+    case 1:
+        *type = (inv_msg_type_t)0;
+        return schema_v1_SaleEvent;
+    case 4:
+        *type = (inv_msg_type_t)3;
+        return schema_v1_StockMovement;
+    case 6:
+        *type = (inv_msg_type_t)5;
+        return schema_v1_StockLevel;
+    default:
+        return 0;
+    }
+}

@@ -33,6 +33,8 @@ TYPES = ["SaleEvent", "ReturnEvent", "RestockEvent", "StockMovement", "ReorderPo
          "StockLevel", "ReorderEvent", "ShortageEvent", "ReservationEvent", "TransferEvent",
          "ChannelLocation", "AvailabilityLevel", "ReservationStatus"]
 IDS = {name: i + 1 for i, name in enumerate(TYPES)}
+# schemas that changed got new ids; their earlier version keeps the old one
+IDS.update({"SaleEvent": 14, "StockMovement": 15, "StockLevel": 16})
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 POLICY_MAX = 10 ** 12  # INV_CODEC_MAX_POLICY_QUANTITY
 TIME_MIN, TIME_MAX = -62167219200000, 253402300799999  # years 0000 to 9999

@@ -11,7 +11,7 @@ here, independently of the C code:
 
   * every movement exactly: value bytes (JSON in schema field order, times as
     YYYY-MM-DDTHH:MM:SS.mmmZ in UTC, channel null for restocks; or Avro in the
-    Confluent framing with schema id 4), movement_id "<type>:<event_id>:<line>",
+    Confluent framing with schema id 15), movement_id "<type>:<event_id>:<line>",
     key = SKU, partition = Java murmur2 partition of the SKU, timestamp = the
     input's timestamp, order per SKU = input order;
   * a re-sent event yields movements with the same ids (and same bytes);
@@ -19,7 +19,7 @@ here, independently of the C code:
     untouched, with the decoder's exact inv.error and the inv.source.topic /
     partition / offset headers; its valid neighbours in the same batch are
     neither lost nor duplicated;
-  * Avro input (fastavro, schemas/SaleEvent.avsc, schema id 1) and
+  * Avro input (fastavro, schemas/SaleEvent.avsc, schema id 14) and
     output.format=avro (decoded with fastavro and schemas/StockMovement.avsc);
   * SIGTERM stops each processor with exit 0.
 """
@@ -41,7 +41,7 @@ from invtest import (ROOT, bin, bootstrap, delete_topics, murmur2_partition, run
 PARTITIONS = 3
 BASE_TS = 1795300000000  # input record timestamps (ms), distinct per record
 
-SALE_SCHEMA_ID, RETURN_SCHEMA_ID, RESTOCK_SCHEMA_ID, MOVEMENT_SCHEMA_ID = 1, 2, 3, 4
+SALE_SCHEMA_ID, RETURN_SCHEMA_ID, RESTOCK_SCHEMA_ID, MOVEMENT_SCHEMA_ID = 14, 2, 3, 15
 
 
 # ----------------------------------------------------------------- helpers
@@ -397,7 +397,7 @@ def scenario_sales_json(env):
           'occurred_at: "yesterday" is not an RFC 3339 time', 1)
     f.bad(enc(sale("T-1011", [])), "lines: empty, expected 1 to 1000 lines", 1)
     f.bad(b"[1,2,3]", "expected a JSON object, got array", 1)
-    # Avro (Confluent framing, schema id 1), valid and invalid
+    # Avro (Confluent framing, schema id 14), valid and invalid
     avro_ev = sale("T-2001", [("SKU-1", 4), ("SKU-9", 1)], channel="online", source="shop-app",
                    location="dc-2", at="2026-11-22T08:30:00.123Z")
     avro_rec = dict(avro_ev, occurred_at=datetime(2026, 11, 22, 8, 30, 0, 123000, tzinfo=timezone.utc))
@@ -528,7 +528,7 @@ def scenario_returns_restocks(env):
     s.bad(avro_frame(RESTOCK_SCHEMA_ID, restock_schema, bad),
           "lines[0].quantity: 0 is not allowed, an adjustment must be non-zero", 2)
     s.bad(avro_frame(SALE_SCHEMA_ID, load_schema("SaleEvent"), avro_time(sale("T-5", [("SKU-1", 1)]))),
-          "schema id 1 is SaleEvent, expected RestockEvent", 2)
+          "schema id 14 is SaleEvent, expected RestockEvent", 2)
     return r, s, expect
 
 

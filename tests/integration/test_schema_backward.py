@@ -1,7 +1,7 @@
 """Every schema changed since the previous release is BACKWARD compatible
 with it, by Avro's own resolution rules as fastavro implements them.
 
-tests/unit/schemas_previous/ holds the previous version of each changed schema
+schemas/v1/ holds the previous version of each changed schema
 (copied from the main branch when the schemas changed). For each: fastavro
 parses both versions; every field the new version adds has a default; records
 written with the previous version are read by fastavro with the new one as
@@ -28,7 +28,7 @@ from invtest import ROOT, check, failures
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_codec_fastavro as tcf  # noqa: E402  (the random records and our JSON form)
 
-PREVIOUS = os.path.join(ROOT, "tests", "unit", "schemas_previous")
+PREVIOUS = os.path.join(ROOT, "schemas", "v1")
 WRITER_ID = 100
 
 
@@ -69,7 +69,7 @@ def check_pair(name, rng, tmpdir):
     new_raw = tcf.load_schema(name)
     old = fastavro.parse_schema(copy.deepcopy(old_raw))
     fastavro.parse_schema(copy.deepcopy(new_raw))
-    check(old_raw != new_raw, "%s: schemas_previous holds the current schema" % name)
+    check(old_raw != new_raw, "%s: schemas/v1 holds the current schema" % name)
     added = added_fields(old_raw, new_raw)
     check(added, "%s: no field added" % name)
     for f in added:
@@ -144,7 +144,7 @@ def main():
         print("codec_tool not built: %s" % tcf.TOOL, file=sys.stderr)
         return 1
     names = sorted(n[:-5] for n in os.listdir(PREVIOUS) if n.endswith(".avsc"))
-    check(names == ["SaleEvent", "StockLevel", "StockMovement"], "schemas_previous holds %r" % names)
+    check(names == ["SaleEvent", "StockLevel", "StockMovement"], "schemas/v1 holds %r" % names)
     rng = random.Random(int(os.environ.get("INV_SEED", "20261207")))
     with tempfile.TemporaryDirectory() as tmpdir:
         for name in names:

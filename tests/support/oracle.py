@@ -53,7 +53,7 @@ QUIET.addHandler(logging.NullHandler())
 QUIET.propagate = False
 CHANNELS = ("store", "online", "marketplace", "b2b")
 MOVEMENT_TYPES = ("sale", "return_resellable", "return_damaged", "receipt", "adjustment", "count")
-SCHEMA_IDS = {"sales": 1, "returns": 2, "restocks": 3}
+SCHEMA_IDS = {"sales": 14, "returns": 2, "restocks": 3}  # SaleEvent changed: id 1 is its earlier version
 
 
 # =============================================================== times

@@ -364,7 +364,10 @@ static void test_message_type_names_and_formats(void) {
         INV_ASSERT_EQ_STR(names[t], inv_msg_type_name((inv_msg_type_t)t));
         INV_ASSERT(inv_msg_type_from_name(inv_msg_type_name((inv_msg_type_t)t), &back) == 0 &&
                    back == (inv_msg_type_t)t);
-        INV_ASSERT_EQ_INT(t + 1, inv_schema_default_ids[t]);
+        /* a schema that changed got a new id: SaleEvent, StockMovement and
+         * StockLevel left 1, 4 and 6 to their earlier version */
+        static const int32_t ids[] = {14, 2, 3, 15, 5, 16, 7, 8, 9, 10, 11, 12, 13};
+        INV_ASSERT_EQ_INT(ids[t], inv_schema_default_ids[t]);
     }
     INV_ASSERT(inv_msg_type_name(INV_MSG_COUNT) == NULL);
     inv_format_t f;
@@ -611,7 +614,7 @@ static void test_largest_event_round_trips(void) {
 static void test_avro_arrays_in_several_blocks_decode(void) {
     unsigned char buf[256];
     size_t len =
-        avro_spec(buf, sizeof(buf), "@1 s:T-1 s:pos s:store-1 e:1 l:0 a:1 s:A l:1 a:-2 l:6 s:B l:2 s:C l:3 a:0 u:0");
+        avro_spec(buf, sizeof(buf), "@14 s:T-1 s:pos s:store-1 e:1 l:0 a:1 s:A l:1 a:-2 l:6 s:B l:2 s:C l:3 a:0 u:0");
     inv_event_t ev;
     INV_ASSERT(len > 0);
     INV_ASSERT(inv_decoder_decode_event(dec, INV_EVENT_SALE, buf, len, &ev, err, sizeof(err)) == 0, "%s", err);

@@ -47,7 +47,7 @@ typedef struct {
 #define MOVE(channel, type, q)                                                                                  \
     "{\"movement_id\":\"m\",\"sku\":\"S\",\"location_id\":\"L\",\"channel\":" channel ",\"type\":\"" type "\"," \
     "\"quantity\":" q ",\"occurred_at\":\"2026-11-22T10:00:00Z\",\"source\":\"s\"}"
-#define AVRO_SALE_HEAD "@1 s:T-1 s:pos s:store-1 e:0 l:1795341600000"
+#define AVRO_SALE_HEAD "@14 s:T-1 s:pos s:store-1 e:0 l:1795341600000"
 #define RESV(action, rest)                                                                              \
     "{\"event_id\":\"RV-1\",\"source\":\"web\",\"reservation_id\":\"ORD-1\",\"action\":\"" action "\"," \
     "\"location_id\":\"dc-1\",\"channel\":\"online\",\"occurred_at\":\"2026-11-22T10:00:00Z\"," rest "}"
@@ -211,22 +211,23 @@ static const error_case_t cases[] = {
     {INV_MSG_SALE_EVENT, IN_AVRO, "x:000000", "truncated Avro header: 3 bytes, expected at least 5"},
     {INV_MSG_SALE_EVENT, IN_AVRO, "@17 s:T-1", "unknown schema id 17"},
     {INV_MSG_SALE_EVENT, IN_AVRO, "x:00ffffffff s:T-1", "unknown schema id -1"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@4 s:m", "schema id 4 is StockMovement, expected SaleEvent"},
-    {INV_MSG_RETURN_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:0 u:0", "schema id 1 is SaleEvent, expected ReturnEvent"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@15 s:m", "schema id 15 is StockMovement, expected SaleEvent"},
+    {INV_MSG_RETURN_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:0 u:0", "schema id 14 is SaleEvent, expected ReturnEvent"},
     /* Avro bodies */
     {INV_MSG_SALE_EVENT, IN_AVRO, "@1", "event_id: truncated Avro body at byte 5"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos S:20 x:41424344",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@14 s:T-1 s:pos S:20 x:41424344",
      "location_id: truncated Avro body at byte 14 (string of 20 bytes, 4 left)"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 S:-3", "source: Avro string length -3 at byte 9 is negative"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 S:2147483647",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@14 s:T-1 S:-3", "source: Avro string length -3 at byte 9 is negative"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@14 S:2147483647",
      "event_id: truncated Avro body at byte 10 (string of 2147483647 bytes, 0 left)"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:7 l:0 a:0 u:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@14 s:T-1 s:pos s:store-1 e:7 l:0 a:0 u:0",
      "channel: Avro enum index 7 at byte 21 is not one of store, online, marketplace, b2b"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:-1 l:0 a:0 u:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@14 s:T-1 s:pos s:store-1 e:-1 l:0 a:0 u:0",
      "channel: Avro enum index -1 at byte 21 is not one of store, online, marketplace, b2b"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:0 x:ffffffffffffffffffff01 a:0 u:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@14 s:T-1 s:pos s:store-1 e:0 x:ffffffffffffffffffff01 a:0 u:0",
      "occurred_at: malformed Avro varint at byte 22"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:0 x:8080", "occurred_at: truncated Avro body at byte 22"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@14 s:T-1 s:pos s:store-1 e:0 x:8080",
+     "occurred_at: truncated Avro body at byte 22"},
     {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1000000 s:SKU-1 l:1 a:0 u:0",
      "lines: Avro block of 1000000 items at byte 28 is longer than the 9 bytes left"},
     {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " x:ffffffffffffffffff01",
@@ -242,9 +243,9 @@ static const error_case_t cases[] = {
      "lines[0].sku: invalid UTF-8 at byte 1"},
     {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:3 x:410042 l:1 a:0 u:0",
      "lines[0].sku: control character U+0000 at byte 1"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 S:3 x:700071 s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0 u:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@14 s:T-1 S:3 x:700071 s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0 u:0",
      "source: contains a NUL byte"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 S:3 x:70ff71 s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0 u:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@14 s:T-1 S:3 x:70ff71 s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0 u:0",
      "source: invalid UTF-8 at byte 1"},
     /* identifiers */
     {INV_MSG_SALE_EVENT, IN_JSON, "{\"event_id\":\"T-1\\n\"}", "event_id: control character U+000A at byte 3"},
@@ -254,7 +255,7 @@ static const error_case_t cases[] = {
      "lines[2].sku: control character U+0009 at byte 3"},
     {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:3 s:SKU-1 l:1 s:SKU-2 l:1 S:5 x:534b550933 l:1 a:0 u:0",
      "lines[2].sku: control character U+0009 at byte 3"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store|1 e:0 l:0 a:1 s:SKU-1 l:1 a:0 u:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@14 s:T-1 s:pos s:store|1 e:0 l:0 a:1 s:SKU-1 l:1 a:0 u:0",
      "location_id: '|' at byte 5 is not allowed"},
     {INV_MSG_SALE_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:1 S:9 x:534b552dc3bc2dc0af l:1 a:0 u:0",
      "lines[0].sku: invalid UTF-8 at byte 7"},
@@ -276,13 +277,13 @@ static const error_case_t cases[] = {
      "reorder_point: 1000000000001, expected at most 1000000000000"},
     /* lines bounded on the Avro block header, before any line is read */
     {INV_MSG_SALE_EVENT, IN_GEN, "avro_1001_lines", "lines: 1001 lines, expected at most 1000"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@1 s:T-1 s:pos s:store-1 e:0 l:253402300800000 a:1 s:SKU-1 l:1 a:0 u:0",
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@14 s:T-1 s:pos s:store-1 e:0 l:253402300800000 a:1 s:SKU-1 l:1 a:0 u:0",
      "occurred_at: 253402300800000 ms is outside the years 0000 to 9999"},
     {INV_MSG_RETURN_EVENT, IN_AVRO, "@2 s:R-1 s:web s:dc-1 e:1 l:0 u:2 s:T-1 a:0",
      "original_event_id: Avro union branch 2 at byte 20 is out of range 0 to 1"},
     {INV_MSG_RETURN_EVENT, IN_AVRO, "@2 s:R-1 s:web s:dc-1 e:1 l:0 u:0 a:1 s:SKU-1 l:1 e:2 a:0",
      "lines[0].disposition: Avro enum index 2 at byte 29 is not one of resellable, damaged"},
-    {INV_MSG_STOCK_MOVEMENT, IN_AVRO, "@4 s:m s:S s:L u:1 e:0 e:3 l:1 l:0 s:s u:0 u:0 u:0 u:0 l:0 x:00",
+    {INV_MSG_STOCK_MOVEMENT, IN_AVRO, "@15 s:m s:S s:L u:1 e:0 e:3 l:1 l:0 s:s u:0 u:0 u:0 u:0 l:0 x:00",
      "channel: \"store\", a receipt movement has none (null)"},
     {INV_MSG_SALE_EVENT, IN_GEN, "avro_garbage", "event_id: Avro string length -1 at byte 5 is negative"},
     /* a sale's reservation_id follows the identifier rules */
@@ -413,7 +414,7 @@ static const error_case_t cases[] = {
     {INV_MSG_STOCK_MOVEMENT, IN_JSON, MOVEX("\"store\"", "sale", "2", ",\"rejected\":1.5"),
      "rejected: expected an integer, got 1.5"},
     /* a reserve movement without expires_at, in Avro */
-    {INV_MSG_STOCK_MOVEMENT, IN_AVRO, "@4 s:m s:S s:L u:1 e:1 e:6 l:1 l:0 s:s u:1 s:ORD-1 u:0 u:0 u:0 l:0 x:01",
+    {INV_MSG_STOCK_MOVEMENT, IN_AVRO, "@15 s:m s:S s:L u:1 e:1 e:6 l:1 l:0 s:s u:1 s:ORD-1 u:0 u:0 u:0 l:0 x:01",
      "expires_at: null, a reserve movement needs one"},
 };
 
@@ -624,7 +625,7 @@ static void test_a_nul_byte_in_an_avro_id_is_a_control_character(void) {
     unsigned char buf[256];
     char err[256];
     inv_event_t ev;
-    size_t len = avro_spec(buf, sizeof(buf), "@1 S:4 x:542d0031 s:pos s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0 u:0");
+    size_t len = avro_spec(buf, sizeof(buf), "@14 S:4 x:542d0031 s:pos s:store-1 e:0 l:0 a:1 s:SKU-1 l:1 a:0 u:0");
     int rc = inv_decoder_decode_event(dec, INV_EVENT_SALE, buf, len, &ev, err, sizeof(err));
     INV_ASSERT_EQ_INT(-1, rc);
     INV_ASSERT_EQ_STR("event_id: control character U+0000 at byte 2", err);
