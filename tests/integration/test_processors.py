@@ -1,7 +1,7 @@
 """inv-sale, inv-return and inv-restock against the real broker (issue 4 "Must
 show"; DESIGN.md "Message formats", "Topics", "Semantics").
 
-Each scenario gets its own ten topics (created by `invctl topics create`) and
+Each scenario gets its own set of topics (created by `invctl topics create`) and
 its own consumer groups, produces its inputs (with explicit partitions and
 timestamps) before or while the processors run, waits until each group's
 committed input offsets reach the end of its input (the transaction that
