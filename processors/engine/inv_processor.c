@@ -86,8 +86,12 @@ static const kind_t kinds[] = {
     [INV_PROCESSOR_SALE] = {"topic.sales", INV_EVENT_SALE, decode_event, movement_of_event},
     [INV_PROCESSOR_RETURN] = {"topic.returns", INV_EVENT_RETURN, decode_event, movement_of_event},
     [INV_PROCESSOR_RESTOCK] = {"topic.restocks", INV_EVENT_RESTOCK, decode_event, movement_of_event},
-    [INV_PROCESSOR_RESERVATION] = {"topic.reservations", 0, decode_reservation, movement_of_reservation},
-    [INV_PROCESSOR_TRANSFER] = {"topic.transfers", 0, decode_transfer, movement_of_transfer},
+    [INV_PROCESSOR_RESERVATION] = {.topic_key = "topic.reservations",
+                                   .decode = decode_reservation,
+                                   .movement = movement_of_reservation},
+    [INV_PROCESSOR_TRANSFER] = {.topic_key = "topic.transfers",
+                                .decode = decode_transfer,
+                                .movement = movement_of_transfer},
 };
 
 static const kind_t *kind_of(inv_processor_kind_t kind) {
