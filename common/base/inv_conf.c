@@ -17,7 +17,8 @@
 const inv_conf_key_t inv_conf_keys[] = {
     {"brokers", INV_CONF_STRING, "127.0.0.1:9092", 0, 0, NULL, "Kafka bootstrap servers, host:port[,host:port...]"},
     {"group.id", INV_CONF_STRING, "", 0, 0, NULL,
-     "Consumer group; defaults to the program name (inv-sale, inv-return, inv-restock, inv-stock)"},
+     "Consumer group; defaults to the program name (inv-sale, inv-return, inv-restock, inv-reserve, inv-transfer, "
+     "inv-stock)"},
     {"instance.id", INV_CONF_STRING, "", 0, 0, NULL,
      "Stable name of this instance, part of its transactional id; default: host name and a per-host slot (inv-stock: "
      "kept in its state dir)"},
@@ -27,11 +28,21 @@ const inv_conf_key_t inv_conf_keys[] = {
     {"topic.sales", INV_CONF_STRING, "pos.sales", 0, 0, NULL, "Input topic of SaleEvents"},
     {"topic.returns", INV_CONF_STRING, "pos.returns", 0, 0, NULL, "Input topic of ReturnEvents"},
     {"topic.restocks", INV_CONF_STRING, "pos.restocks", 0, 0, NULL, "Input topic of RestockEvents"},
+    {"topic.reservations", INV_CONF_STRING, "pos.reservations", 0, 0, NULL,
+     "Input topic of ReservationEvents (recommended key: reservation_id)"},
+    {"topic.transfers", INV_CONF_STRING, "pos.transfers", 0, 0, NULL,
+     "Input topic of TransferEvents (recommended key: transfer_id)"},
     {"topic.movements", INV_CONF_STRING, "inventory.movements", 0, 0, NULL, "StockMovements, keyed by SKU"},
     {"topic.policies", INV_CONF_STRING, "inventory.policies", 0, 0, NULL,
      "Compacted ReorderPolicies, keyed sku|location_id"},
+    {"topic.channels", INV_CONF_STRING, "inventory.channels", 0, 0, NULL,
+     "Compacted ChannelLocations, keyed channel|location_id"},
     {"topic.stock", INV_CONF_STRING, "inventory.stock", 0, 0, NULL,
      "Compacted StockLevels: current stock and inv-stock's changelog"},
+    {"topic.availability", INV_CONF_STRING, "inventory.availability", 0, 0, NULL,
+     "Compacted AvailabilityLevels, keyed sku|channel"},
+    {"topic.reservation_status", INV_CONF_STRING, "inventory.reservation-status", 0, 0, NULL,
+     "ReservationStatuses, keyed by reservation_id"},
     {"topic.reorders", INV_CONF_STRING, "inventory.reorders", 0, 0, NULL, "ReorderEvents"},
     {"topic.shortages", INV_CONF_STRING, "inventory.shortages", 0, 0, NULL, "ShortageEvents"},
     {"topic.dlq", INV_CONF_STRING, "inventory.dlq", 0, 0, NULL, "Dead letters: invalid inputs with their reason"},
@@ -135,6 +146,9 @@ const inv_conf_key_t inv_conf_keys[] = {
     {"dedup.window.ms", INV_CONF_INT, "604800000", 60000, INT64_C(31536000000), NULL,
      "inv-stock: how long an applied movement id is kept to drop re-sent events, from when inv-stock first applied it, "
      "on its own clock (default 7 days)"},
+    {"reservation.max.ttl.ms", INV_CONF_INT, "604800000", 1000, INT64_C(31536000000), NULL,
+     "inv-reserve: longest time a hold may last, from its occurred_at to its expires_at; a hold expiring later goes "
+     "to the DLQ (default 7 days)"},
     {"policy.default.reorder_point", INV_CONF_INT, "0", -I64_BIG, I64_BIG, NULL,
      "Reorder point where no policy is set for a SKU"},
     {"policy.default.reorder_quantity", INV_CONF_INT, "0", 0, I64_BIG, NULL,

@@ -8,10 +8,11 @@ static const struct {
     const char *key;
     const char *cleanup_policy;
 } contract_topics[INV_ADMIN_TOPIC_COUNT] = {
-    {"topic.sales", "delete"},     {"topic.returns", "delete"},   {"topic.restocks", "delete"},
-    {"topic.movements", "delete"}, {"topic.policies", "compact"}, {"topic.stock", "compact"},
-    {"topic.reorders", "delete"},  {"topic.shortages", "delete"}, {"topic.dlq", "delete"},
-    {"topic.dedup", "delete"},
+    {"topic.sales", "delete"},     {"topic.returns", "delete"},       {"topic.restocks", "delete"},
+    {"topic.movements", "delete"}, {"topic.policies", "compact"},     {"topic.stock", "compact"},
+    {"topic.reorders", "delete"},  {"topic.shortages", "delete"},     {"topic.dlq", "delete"},
+    {"topic.dedup", "delete"},     {"topic.reservations", "delete"},  {"topic.transfers", "delete"},
+    {"topic.channels", "compact"}, {"topic.availability", "compact"}, {"topic.reservation_status", "delete"},
 };
 
 int inv_admin_replication(rd_kafka_t *rk, int replication, int timeout_ms, int *out, rd_kafka_resp_err_t *err) {

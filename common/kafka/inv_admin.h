@@ -19,7 +19,7 @@ typedef struct {
     char error[256]; /* INV_TOPIC_FAILED: why */
 } inv_topic_result_t;
 
-#define INV_ADMIN_TOPIC_COUNT 10
+#define INV_ADMIN_TOPIC_COUNT 15
 
 /* The replication factor topics get, in *out: `replication` when it is not
  * -1; otherwise 3 on a cluster of at least three brokers, else -1 (the
@@ -31,8 +31,9 @@ int inv_admin_replication(rd_kafka_t *rk, int replication, int timeout_ms, int *
  * Creates every topic of the contract (names from conf's topic.* keys) with
  * `partitions` partitions each and the replication factor
  * inv_admin_replication() picks; with three or more copies each topic gets
- * min.insync.replicas=2. inventory.policies and inventory.stock are
- * compacted; the dedup log is deleted after dedup.window.ms. A topic that
+ * min.insync.replicas=2. inventory.policies, inventory.stock,
+ * inventory.channels and inventory.availability are compacted; the dedup
+ * log is deleted after dedup.window.ms. A topic that
  * exists is left as it is (INV_TOPIC_EXISTED). Fills results[] (one per
  * topic) and returns 0 when none failed, -1 otherwise (errstr: the first
  * failure, or an unreachable broker within timeout_ms).

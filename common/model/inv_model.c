@@ -161,10 +161,16 @@ inv_movement_type_t inv_movement_type_of(const inv_event_t *ev, size_t line) {
     }
 }
 
+/* The one builder of "<type>:<event_id>:<line index>". 0, or -1 when it
+ * does not fit. */
+static int movement_id(char *id_buf, size_t id_buf_size, inv_movement_type_t type, const char *event_id, size_t line) {
+    int n = snprintf(id_buf, id_buf_size, "%s:%s:%zu", inv_movement_type_to_string(type), event_id, line);
+    return n < 0 || (size_t)n >= id_buf_size ? -1 : 0;
+}
+
 int inv_movement_from_line(const inv_event_t *ev, size_t line, char *id_buf, size_t id_buf_size, inv_movement_t *out) {
     inv_movement_type_t type = inv_movement_type_of(ev, line);
-    int n = snprintf(id_buf, id_buf_size, "%s:%s:%zu", inv_movement_type_to_string(type), ev->event_id, line);
-    if (n < 0 || (size_t)n >= id_buf_size)
+    if (movement_id(id_buf, id_buf_size, type, ev->event_id, line) != 0)
         return -1;
     *out = (inv_movement_t){
         .movement_id = id_buf,
@@ -176,6 +182,55 @@ int inv_movement_from_line(const inv_event_t *ev, size_t line, char *id_buf, siz
         .occurred_at_ms = ev->occurred_at_ms,
         .source = ev->source,
         .reservation_id = ev->kind == INV_EVENT_SALE ? ev->reservation_id : NULL,
+    };
+    return 0;
+}
+
+int inv_movement_from_reservation_line(const inv_reservation_t *r, size_t line, char *id_buf, size_t id_buf_size,
+                                       inv_movement_t *out) {
+    bool hold = r->action == INV_RESERVATION_HOLD;
+    inv_movement_type_t type = hold ? INV_MOVE_RESERVE : INV_MOVE_RELEASE;
+    if (movement_id(id_buf, id_buf_size, type, r->event_id, line) != 0)
+        return -1;
+    *out = (inv_movement_t){
+        .movement_id = id_buf,
+        .sku = r->lines[line].sku,
+        .location_id = r->location_id,
+        .channel = r->channel,
+        .type = type,
+        .quantity = r->lines[line].quantity,
+        .occurred_at_ms = r->occurred_at_ms,
+        .source = r->source,
+        .reservation_id = r->reservation_id,
+        /* a release movement has neither: it gives back what remains */
+        .has_expires_at = hold && r->has_expires_at,
+        .expires_at_ms = hold && r->has_expires_at ? r->expires_at_ms : 0,
+        .allow_partial = hold && r->allow_partial,
+    };
+    return 0;
+}
+
+int inv_movement_from_transfer_line(const inv_transfer_t *tr, size_t line, char *id_buf, size_t id_buf_size,
+                                    inv_movement_t *out) {
+    inv_movement_type_t type = tr->status == INV_TRANSFER_RECEIVED   ? INV_MOVE_TRANSFER_IN
+                               : tr->status == INV_TRANSFER_CANCELED ? INV_MOVE_TRANSFER_CANCEL
+                                                                     : INV_MOVE_TRANSFER_OUT;
+    if (movement_id(id_buf, id_buf_size, type, tr->event_id, line) != 0)
+        return -1;
+    /* a transfer_in happens at the destination; shipping and canceling at the source */
+    bool in = type == INV_MOVE_TRANSFER_IN;
+    *out = (inv_movement_t){
+        .movement_id = id_buf,
+        .sku = tr->lines[line].sku,
+        .location_id = in ? tr->to_location_id : tr->from_location_id,
+        .channel = INV_CHANNEL_NONE,
+        .type = type,
+        .quantity = tr->lines[line].quantity,
+        .occurred_at_ms = tr->occurred_at_ms,
+        .source = tr->source,
+        .transfer_id = tr->transfer_id,
+        .other_location_id = in ? tr->from_location_id : tr->to_location_id,
+        .rejected = in ? tr->lines[line].rejected : 0,
     };
     return 0;
 }

@@ -299,6 +299,25 @@ inv_movement_type_t inv_movement_type_of(const inv_event_t *ev, size_t line);
  * when id_buf is too small. */
 int inv_movement_from_line(const inv_event_t *ev, size_t line, char *id_buf, size_t id_buf_size, inv_movement_t *out);
 
+/* Fills *out with the movement of line `line` of a ReservationEvent, as
+ * inv_movement_from_line() does: a hold becomes a `reserve` movement with
+ * the reservation's channel, reservation_id, expires_at and allow_partial;
+ * a release a `release` movement with its channel and reservation_id only
+ * (a release movement has no expires_at and no allow_partial). The time
+ * to live of a hold is not checked here (it needs configuration). 0, or -1
+ * when id_buf is too small. */
+int inv_movement_from_reservation_line(const inv_reservation_t *r, size_t line, char *id_buf, size_t id_buf_size,
+                                       inv_movement_t *out);
+
+/* Fills *out with the movement of line `line` of a TransferEvent, as
+ * inv_movement_from_line() does, with transfer_id and no channel: shipped
+ * becomes `transfer_out` at from_location_id, canceled `transfer_cancel` at
+ * from_location_id (other_location_id: to_location_id, both), received
+ * `transfer_in` at to_location_id with other_location_id from_location_id
+ * and the line's rejected units. 0, or -1 when id_buf is too small. */
+int inv_movement_from_transfer_line(const inv_transfer_t *tr, size_t line, char *id_buf, size_t id_buf_size,
+                                    inv_movement_t *out);
+
 /* ---------------------------------------------------------------- row keys */
 
 /* The key of a stock row, policy or output record: "<sku>|<location_id>"

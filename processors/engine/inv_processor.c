@@ -1,5 +1,6 @@
 #include "inv_processor.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,10 +9,130 @@
 #include "inv_main.h"
 #include "inv_model.h"
 #include "inv_schema_source.h"
+#include "inv_time.h"
 #include "inv_txloop.h"
 
+/* ------------------------------------------------------- the kinds of input */
+
+typedef struct kind_s kind_t;
+struct kind_s {
+    const char *topic_key;
+    inv_event_kind_t event_kind; /* sale, return, restock: the codec's kind */
+    int (*decode)(const kind_t *k, inv_decoder_t *d, const inv_processor_limits_t *limits, const void *buf, size_t len,
+                  inv_processor_input_t *in, char *errstr, size_t errstr_size);
+    int (*movement)(const inv_processor_input_t *in, size_t line, char *id_buf, size_t id_buf_size, inv_movement_t *m);
+};
+
+static int decode_event(const kind_t *k, inv_decoder_t *d, const inv_processor_limits_t *limits, const void *buf,
+                        size_t len, inv_processor_input_t *in, char *errstr, size_t errstr_size) {
+    (void)limits;
+    int rc = inv_decoder_decode_event(d, k->event_kind, buf, len, &in->u.event, errstr, errstr_size);
+    in->line_count = in->u.event.line_count;
+    return rc;
+}
+
+static int movement_of_event(const inv_processor_input_t *in, size_t line, char *id_buf, size_t id_buf_size,
+                             inv_movement_t *m) {
+    return inv_movement_from_line(&in->u.event, line, id_buf, id_buf_size, m);
+}
+
+/* The time to live of a hold is bounded by configuration, so it is checked
+ * here rather than by the codec. */
+static int check_hold_ttl(const inv_reservation_t *r, int64_t max_ttl_ms, char *errstr, size_t errstr_size) {
+    if (r->action != INV_RESERVATION_HOLD || !r->has_expires_at)
+        return 0;
+    /* both times lie in the years 0000 to 9999 (the codec checks): no overflow */
+    if (r->expires_at_ms - r->occurred_at_ms <= max_ttl_ms)
+        return 0;
+    char a[32], b[32];
+    inv_time_format_rfc3339(r->expires_at_ms, a);
+    inv_time_format_rfc3339(r->occurred_at_ms, b);
+    return inv_errstr(errstr, errstr_size,
+                      "expires_at: %s is more than reservation.max.ttl.ms (%" PRId64 " ms) after occurred_at %s", a,
+                      max_ttl_ms, b);
+}
+
+static int decode_reservation(const kind_t *k, inv_decoder_t *d, const inv_processor_limits_t *limits, const void *buf,
+                              size_t len, inv_processor_input_t *in, char *errstr, size_t errstr_size) {
+    (void)k;
+    int rc = inv_decoder_decode_reservation(d, buf, len, &in->u.reservation, errstr, errstr_size);
+    in->line_count = in->u.reservation.line_count;
+    if (rc != 0)
+        return rc;
+    return check_hold_ttl(&in->u.reservation, limits->reservation_max_ttl_ms, errstr, errstr_size);
+}
+
+static int movement_of_reservation(const inv_processor_input_t *in, size_t line, char *id_buf, size_t id_buf_size,
+                                   inv_movement_t *m) {
+    return inv_movement_from_reservation_line(&in->u.reservation, line, id_buf, id_buf_size, m);
+}
+
+static int decode_transfer(const kind_t *k, inv_decoder_t *d, const inv_processor_limits_t *limits, const void *buf,
+                           size_t len, inv_processor_input_t *in, char *errstr, size_t errstr_size) {
+    (void)k;
+    (void)limits;
+    int rc = inv_decoder_decode_transfer(d, buf, len, &in->u.transfer, errstr, errstr_size);
+    in->line_count = in->u.transfer.line_count;
+    return rc;
+}
+
+static int movement_of_transfer(const inv_processor_input_t *in, size_t line, char *id_buf, size_t id_buf_size,
+                                inv_movement_t *m) {
+    return inv_movement_from_transfer_line(&in->u.transfer, line, id_buf, id_buf_size, m);
+}
+
+/* One entry per kind: adding a processor is adding a line here. */
+static const kind_t kinds[] = {
+    [INV_PROCESSOR_SALE] = {"topic.sales", INV_EVENT_SALE, decode_event, movement_of_event},
+    [INV_PROCESSOR_RETURN] = {"topic.returns", INV_EVENT_RETURN, decode_event, movement_of_event},
+    [INV_PROCESSOR_RESTOCK] = {"topic.restocks", INV_EVENT_RESTOCK, decode_event, movement_of_event},
+    [INV_PROCESSOR_RESERVATION] = {.topic_key = "topic.reservations",
+                                   .decode = decode_reservation,
+                                   .movement = movement_of_reservation},
+    [INV_PROCESSOR_TRANSFER] = {.topic_key = "topic.transfers",
+                                .decode = decode_transfer,
+                                .movement = movement_of_transfer},
+};
+
+static const kind_t *kind_of(inv_processor_kind_t kind) {
+    return (unsigned)kind < sizeof(kinds) / sizeof(kinds[0]) ? &kinds[kind] : NULL;
+}
+
+const char *inv_processor_topic_key(inv_processor_kind_t kind) {
+    const kind_t *k = kind_of(kind);
+    return k ? k->topic_key : NULL;
+}
+
+void inv_processor_limits_read(const inv_conf_t *conf, inv_processor_limits_t *out) {
+    *out = (inv_processor_limits_t){.reservation_max_ttl_ms = inv_conf_get_int(conf, "reservation.max.ttl.ms")};
+}
+
+int inv_processor_decode(inv_decoder_t *d, inv_processor_kind_t kind, const inv_processor_limits_t *limits,
+                         const void *buf, size_t len, inv_processor_input_t *in, char *errstr, size_t errstr_size) {
+    memset(in, 0, sizeof(*in));
+    in->kind = kind;
+    const kind_t *k = kind_of(kind);
+    if (!k)
+        return inv_errstr(errstr, errstr_size, "unknown processor kind %d", (int)kind);
+    int rc = k->decode(k, d, limits, buf, len, in, errstr, errstr_size);
+    if (rc != 0)
+        in->line_count = 0;
+    return rc;
+}
+
+int inv_processor_movement(const inv_processor_input_t *in, size_t line, char *id_buf, size_t id_buf_size,
+                           inv_movement_t *m) {
+    const kind_t *k = kind_of(in->kind);
+    if (!k || line >= in->line_count)
+        return -1;
+    return k->movement(in, line, id_buf, id_buf_size, m);
+}
+
+/* ------------------------------------------------------------ the processor */
+
 typedef struct {
-    inv_event_kind_t kind;
+    inv_processor_kind_t kind;
+    inv_processor_limits_t limits;
     const char *movements_topic;
     inv_decoder_t *decoder;
     inv_encoder_t *encoder;
@@ -21,8 +142,8 @@ typedef struct {
 
 static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg, char *errstr, size_t errstr_size) {
     processor_t *p = opaque;
-    inv_event_t ev;
-    int rc = inv_decoder_decode_event(p->decoder, p->kind, msg->payload, msg->len, &ev, errstr, errstr_size);
+    inv_processor_input_t in;
+    int rc = inv_processor_decode(p->decoder, p->kind, &p->limits, msg->payload, msg->len, &in, errstr, errstr_size);
     if (rc == INV_DECODE_RETRY) {
         /* The writer schema is unavailable (registry unreachable), not the
          * input's fault: wait, then abort the batch so that the input is
@@ -37,10 +158,10 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
     int64_t ts = rd_kafka_message_timestamp(msg, &tstype);
     if (ts < 0)
         ts = 0;
-    for (size_t i = 0; i < ev.line_count; i++) {
+    for (size_t i = 0; i < in.line_count; i++) {
         char id[1024];
         inv_movement_t m;
-        if (inv_movement_from_line(&ev, i, id, sizeof(id), &m) != 0) {
+        if (inv_processor_movement(&in, i, id, sizeof(id), &m) != 0) {
             snprintf(errstr, errstr_size, "event_id: too long for a movement id");
             return INV_TXLOOP_DEAD_LETTER;
         }
@@ -55,13 +176,16 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
     return 0;
 }
 
-int inv_processor_run(const inv_conf_t *conf, inv_event_kind_t kind, const char *input_topic,
+int inv_processor_run(const inv_conf_t *conf, inv_processor_kind_t kind, const char *input_topic,
                       const volatile sig_atomic_t *run, char *errstr, size_t errstr_size) {
+    if (!kind_of(kind))
+        return inv_errstr(errstr, errstr_size, "unknown processor kind %d", (int)kind);
     inv_codec_conf_t codec;
     inv_codec_conf_read(conf, &codec);
     inv_kafka_settings_t ks;
     inv_kafka_settings_read(conf, &ks);
     processor_t p = {.kind = kind, .movements_topic = inv_conf_get(conf, "topic.movements")};
+    inv_processor_limits_read(conf, &p.limits);
     inv_buf_init(&p.buf);
     int rc = -1;
     inv_txloop_t *loop = NULL;
@@ -100,18 +224,14 @@ out:
     return rc;
 }
 
-typedef struct {
-    inv_event_kind_t kind;
-    const char *topic_key;
-} processor_args_t;
-
 static int run_processor(inv_conf_t *conf, void *arg, const volatile sig_atomic_t *run, char *errstr,
                          size_t errstr_size) {
-    const processor_args_t *a = arg;
-    return inv_processor_run(conf, a->kind, inv_conf_get(conf, a->topic_key), run, errstr, errstr_size);
+    inv_processor_kind_t kind = *(const inv_processor_kind_t *)arg;
+    return inv_processor_run(conf, kind, inv_conf_get(conf, inv_processor_topic_key(kind)), run, errstr, errstr_size);
 }
 
-int inv_processor_main(int argc, char **argv, const inv_program_t *prog, inv_event_kind_t kind, const char *topic_key) {
-    processor_args_t a = {.kind = kind, .topic_key = topic_key};
-    return inv_main_run(argc, argv, prog, run_processor, &a);
+int inv_processor_main(int argc, char **argv, const inv_program_t *prog, inv_processor_kind_t kind) {
+    if (!kind_of(kind))
+        return 1;
+    return inv_main_run(argc, argv, prog, run_processor, &kind);
 }

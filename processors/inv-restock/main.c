@@ -7,6 +7,4 @@ static const inv_program_t program = {
     .default_group_id = "inv-restock",
 };
 
-int main(int argc, char **argv) {
-    return inv_processor_main(argc, argv, &program, INV_EVENT_RESTOCK, "topic.restocks");
-}
+int main(int argc, char **argv) { return inv_processor_main(argc, argv, &program, INV_PROCESSOR_RESTOCK); }

@@ -7,4 +7,4 @@ static const inv_program_t program = {
     .default_group_id = "inv-return",
 };
 
-int main(int argc, char **argv) { return inv_processor_main(argc, argv, &program, INV_EVENT_RETURN, "topic.returns"); }
+int main(int argc, char **argv) { return inv_processor_main(argc, argv, &program, INV_PROCESSOR_RETURN); }

@@ -1,7 +1,8 @@
 """Unit check (no broker): the command line of every program, as DESIGN.md's
 "Programs and flags" states it.
 
-For inv-sale, inv-return, inv-restock, invctl, inv-stock and inv-loadgen:
+For inv-sale, inv-return, inv-restock, inv-reserve, inv-transfer, invctl, inv-stock and
+inv-loadgen:
   * --help exits 0 and prints the usage to stdout (nothing on stderr);
   * --version exits 0 and prints "<program> <x.y.z>";
   * a bad flag or value (unknown flag, out-of-range integer, bad enum, unknown
@@ -22,7 +23,8 @@ import time
 
 from invtest import ROOT, check, failures, run
 
-PROGRAMS = ["inv-sale", "inv-return", "inv-restock", "invctl", "inv-stock", "inv-loadgen"]
+PROGRAMS = ["inv-sale", "inv-return", "inv-restock", "inv-reserve", "inv-transfer", "invctl", "inv-stock",
+            "inv-loadgen"]
 FAST = 1.0  # seconds: "well under a second" for a program that must not do any I/O
 
 def bin_dir():
@@ -111,6 +113,8 @@ def bad_cases(name, bad_file):
          p + r"-X commit\.interval\.ms: expected key=value"),
         ("integer out of range", ["-X", "commit.interval.ms=0"], None,
          p + re.escape("-X: commit.interval.ms: 0 is out of range [1, 60000]")),
+        ("hold time to live out of range", ["-X", "reservation.max.ttl.ms=999"], None,
+         p + re.escape("-X: reservation.max.ttl.ms: 999 is out of range [1000, 31536000000]")),
         ("integer not a number", ["-X", "batch.max.messages=12abc"], None,
          p + re.escape('-X: batch.max.messages: "12abc" is not an integer')),
         ("enum value", ["-X", "output.format=xml"], None,

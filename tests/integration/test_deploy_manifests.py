@@ -10,7 +10,7 @@ installed; the static part never skips.
 
 systemd (deploy/systemd/):
   * static checks, always: a unit per program (inv-sale, inv-return, inv-restock,
-    inv-stock) plus the inventory-events-topics oneshot; each ExecStart names
+    inv-reserve, inv-transfer, inv-stock) plus the inventory-events-topics oneshot; each ExecStart names
     /usr/local/bin/<program>; Restart=on-failure; EnvironmentFile=
     /etc/inventory-events/<program>.env with an example in deploy/systemd/env/;
     KillSignal=SIGTERM with a TimeoutStopSec longer than the default
@@ -65,8 +65,9 @@ import tempfile
 
 from invtest import ROOT, bin, check, conf_reference, failures, skip
 
-PROGRAMS = ("inv-sale", "inv-return", "inv-restock", "inv-stock")
-PROCESSORS = {"inv-sale": "topic.sales", "inv-return": "topic.returns", "inv-restock": "topic.restocks"}
+PROGRAMS = ("inv-sale", "inv-return", "inv-restock", "inv-reserve", "inv-transfer", "inv-stock")
+PROCESSORS = {"inv-sale": "topic.sales", "inv-return": "topic.returns", "inv-restock": "topic.restocks",
+              "inv-reserve": "topic.reservations", "inv-transfer": "topic.transfers"}
 K8S_VERSIONS = ("1.27.0", None)  # None: the newest schemas kubernetes-validate ships
 
 
@@ -209,7 +210,8 @@ def env_file_settings(path):
 def check_env_files(keys):
     d = os.path.join(ROOT, "deploy", "systemd", "env")
     files = sorted(glob.glob(os.path.join(d, "*.env")))
-    check(len(files) == 5, "deploy/systemd/env: want 5 example files, found %s" % files)
+    want = len(PROGRAMS) + 1  # one per program, and invctl's
+    check(len(files) == want, "deploy/systemd/env: want %d example files, found %s" % (want, files))
     for path in files:
         extra = ("INV_PARTITIONS", "INV_REPLICATION_FACTOR") if path.endswith("invctl.env") else ()
         settings = env_file_settings(path)

@@ -1,7 +1,7 @@
 """inv-sale, inv-return and inv-restock against the real broker (issue 4 "Must
 show"; DESIGN.md "Message formats", "Topics", "Semantics").
 
-Each scenario gets its own ten topics (created by `invctl topics create`) and
+Each scenario gets its own set of topics (created by `invctl topics create`) and
 its own consumer groups, produces its inputs (with explicit partitions and
 timestamps) before or while the processors run, waits until each group's
 committed input offsets reach the end of its input (the transaction that
@@ -230,9 +230,14 @@ def json_bytes(m):
 MOVEMENT_SCHEMA = None
 
 
+MOVEMENT_TIME_FIELDS = ("occurred_at", "expires_at")  # timestamp-millis in Avro; expires_at may be null
+
+
 def avro_movement_bytes(m):
     rec = dict(m)
-    rec["occurred_at"] = datetime.fromtimestamp(ms_of(m["occurred_at"]) / 1000.0, tz=timezone.utc)
+    for f in MOVEMENT_TIME_FIELDS:
+        if rec[f] is not None:
+            rec[f] = datetime.fromtimestamp(ms_of(m[f]) / 1000.0, tz=timezone.utc)
     return avro_frame(MOVEMENT_SCHEMA_ID, MOVEMENT_SCHEMA, rec)
 
 
@@ -275,7 +280,9 @@ def check_movements(env, expect, fmt="json"):
         if fmt == "avro":
             assert value[:5] == b"\x00" + struct.pack(">i", MOVEMENT_SCHEMA_ID), value[:5]
             dec = fastavro.schemaless_reader(io.BytesIO(value[5:]), MOVEMENT_SCHEMA)
-            dec["occurred_at"] = rfc3339_of(int(dec["occurred_at"].timestamp() * 1000 + 0.5))
+            for f in MOVEMENT_TIME_FIELDS:
+                if dec[f] is not None:
+                    dec[f] = rfc3339_of(int(dec[f].timestamp() * 1000 + 0.5))
             assert dec == m, "Avro movement decoded with fastavro:\n %r\nwant %r" % (dec, m)
         order[(part, sku)].append((rec.topic, rec.partition, rec.offset, line))
     # per SKU, movements from one input partition keep the input's order

@@ -1,13 +1,14 @@
 """`invctl topics create` against the real broker (DESIGN.md "Local broker, build
 and topics"; issue 2 "Must show").
 
-  * With unique names for all ten topic keys (INV_TOPIC_*), `invctl topics
+  * With unique names for every topic key (INV_TOPIC_*), `invctl topics
     create --partitions 3` creates every topic and says so; run again it is a
     no-op that says "exists" for each, exit 0; a third run asking for another
     partition count changes nothing either.
   * The settings are checked by describing the topics with confluent-kafka's
     AdminClient, not by trusting invctl: 3 partitions each, cleanup.policy
-    compact for policies and stock, delete for the other eight, and the
+    compact for policies, stock, channels and availability, delete for the
+    others, and the
     retention invctl documents for the dedup log and the compacted topics.
   * When some topics already exist, only the missing ones are created.
   * Against an unreachable broker (-b 127.0.0.1:1) invctl exits non-zero with
@@ -18,11 +19,12 @@ import time
 
 from confluent_kafka.admin import AdminClient, ConfigResource
 
-from invtest import (TOPIC_KEYS, bin, bootstrap, create_topics, delete_topics, run, topic_env,
+from invtest import (COMPACTED_KEYS, TOPIC_KEYS, bin, bootstrap, create_topics, delete_topics, run, topic_env,
                      wait_until)
 
 ALL_KEYS = tuple(TOPIC_KEYS) + ("dedup",)  # topic.dedup: inv-stock's applied-id log
-COMPACTED = {"policies", "stock"}
+COMPACTED = set(COMPACTED_KEYS)
+assert COMPACTED == {"policies", "stock", "channels", "availability"}
 PARTITIONS = 3
 DEDUP_RETENTION_MS = "604800000"     # dedup.window.ms default
 TOMBSTONE_RETENTION_MS = "86400000"  # delete.retention.ms invctl sets on compacted topics
@@ -96,7 +98,7 @@ def test_create_twice_is_idempotent(env):
     r = invctl_create(env, PARTITIONS)
     expect_outcomes(r, env, lambda k: "created")
     # created topics may take a moment to show every leader in metadata
-    wait_until(lambda: ready(env), 30, "all ten topics with leaders in metadata")
+    wait_until(lambda: ready(env), 30, "every topic with leaders in metadata")
     before = expect_settings(env)
 
     r = invctl_create(env, PARTITIONS)
@@ -115,7 +117,7 @@ def test_only_missing_topics_are_created(env):
                   compacted={names(env)["stock"]})
     r = invctl_create(env, PARTITIONS)
     expect_outcomes(r, env, lambda k: "exists" if k in pre else "created")
-    wait_until(lambda: ready(env), 30, "all ten topics with leaders in metadata")
+    wait_until(lambda: ready(env), 30, "every topic with leaders in metadata")
     d = describe(env)
     for k in ALL_KEYS:
         assert d[k][1]["cleanup.policy"] == ("compact" if k in COMPACTED else "delete"), (k, d[k])

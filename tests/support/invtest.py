@@ -5,7 +5,7 @@ independent confluent-kafka client and run our programs from INV_BIN_DIR.
 Import with PYTHONPATH=tests/support (ctest sets it, see tests/CMakeLists.txt).
 
     from invtest import *
-    env = topic_env("sale")                     # nine unique topic names
+    env = topic_env("sale")                     # unique names for every topic key
     create_topic_set(env, partitions=3)         # compaction where DESIGN.md says
     produce(env["INV_TOPIC_SALES"], [("k", {"event_id": "T-1"})])
     p = start([bin("inv-sale"), "-b", bootstrap()], env)
@@ -36,8 +36,9 @@ ROOT = os.environ.get("INV_SOURCE_DIR") or os.path.dirname(
 
 # config key topic.<k> <-> environment INV_TOPIC_<K> (DESIGN.md, "Topics")
 TOPIC_KEYS = ("sales", "returns", "restocks", "movements", "policies",
-              "stock", "reorders", "shortages", "dlq")
-COMPACTED_KEYS = ("policies", "stock")
+              "stock", "reorders", "shortages", "dlq",
+              "reservations", "transfers", "channels", "availability", "reservation_status")
+COMPACTED_KEYS = ("policies", "stock", "channels", "availability")
 
 
 # --- names and places ----------------------------------------------------------
@@ -64,7 +65,7 @@ def bin(name):
 
 
 def topic_env(prefix="t"):
-    """{"INV_TOPIC_SALES": "<prefix>-<id>.sales", ...} for all nine topic keys,
+    """{"INV_TOPIC_SALES": "<prefix>-<id>.sales", ...} for every topic key of TOPIC_KEYS,
     plus INV_TOPIC_DEDUP (inv-stock's internal applied-id log): without it every
     test's inv-stock would share the default one."""
     base = unique(prefix)
@@ -205,7 +206,7 @@ def create_topics(names, partitions=1, compacted=frozenset(), config=None, timeo
 
 
 def topic_names(env):
-    """Every topic named in a topic_env() dict: the nine contract topics, then
+    """Every topic named in a topic_env() dict: the contract topics of TOPIC_KEYS, then
     the dedup log when the dict has one."""
     names = [env["INV_TOPIC_" + k.upper()] for k in TOPIC_KEYS]
     if "INV_TOPIC_DEDUP" in env:
@@ -214,7 +215,7 @@ def topic_names(env):
 
 
 def create_topic_set(env, partitions=1):
-    """Create the topics named in a topic_env() dict, compacting policies and stock."""
+    """Create the topics named in a topic_env() dict, compacting those of COMPACTED_KEYS."""
     names = topic_names(env)
     compacted = {env["INV_TOPIC_" + k.upper()] for k in COMPACTED_KEYS}
     return create_topics(names, partitions, compacted)

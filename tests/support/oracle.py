@@ -986,7 +986,7 @@ PROCESSORS = {"sales": "inv-sale", "returns": "inv-return", "restocks": "inv-res
 
 
 class KeeperRig:
-    """One isolated pipeline: unique topics (the nine of DESIGN.md plus the
+    """One isolated pipeline: unique topics (every key of TOPIC_KEYS plus the
     keeper's dedup log, created by `invctl topics create`), unique group ids,
     state dirs under a temp dir; starts the three processors and inv-stock
     instances, produces a Stream, waits for conditions (never a blind
