@@ -175,45 +175,9 @@ cmd_start() {
   say "started (pid $pid) on 127.0.0.1:$PORT (controller $CPORT) in $((SECONDS - t0))s; logs: $SERVER_LOG"
 }
 
-cmd_stop() {
-  lock
-  local pid
-  if ! pid="$(our_pid)"; then
-    rm -f "$PIDFILE"
-    if answers 1; then
-      die "a broker answers on 127.0.0.1:$PORT but was not started by this script ($PIDFILE); not stopping it"
-    fi
-    say "stopped (was not running)"
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.5; done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "pid $pid still alive after ${STOP_TIMEOUT}s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-  fi
-  rm -f "$PIDFILE"
-  say "stopped"
-}
-
-cmd_status() {
-  local pid
-  if pid="$(our_pid)"; then
-    if answers 2; then echo "running (pid $pid, 127.0.0.1:$PORT)"; return 0; fi
-    echo "starting or unresponsive (pid $pid, 127.0.0.1:$PORT)"; return 3
-  fi
-  if answers 2; then echo "running (not started by this script, 127.0.0.1:$PORT)"; return 0; fi
-  echo "stopped"
-  return 3
-}
-
-cmd_logs() {
-  [[ -f "$SERVER_LOG" ]] || die "no log yet: $SERVER_LOG"
-  if [[ "${1:-}" == -f ]]; then exec tail -n 50 -F "$SERVER_LOG"; fi
-  tail -n "${1:-100}" "$SERVER_LOG"
-}
+cmd_stop() { service_stop broker "127.0.0.1:$PORT"; }
+cmd_status() { service_status "127.0.0.1:$PORT"; }
+cmd_logs() { service_logs "$SERVER_LOG" "$@"; }
 
 case "${1:-}" in
   start)   cmd_start ;;

@@ -124,3 +124,49 @@ kafka_java_cmd() {   # heap gc log4j logdir
     "-Dlog4j.configuration=file:$3" "-Dkafka.logs.dir=$4"
     -cp "$LIB/*")
 }
+
+# --- a service of ours: stop, status, logs --------------------------------
+# For broker.sh and registry.sh, which define our_pid (the pid of the
+# process this script started, if it runs), answers [TIMEOUT] (whether
+# something serves the port), lock, say, die, PIDFILE and STOP_TIMEOUT.
+
+service_stop() {   # what where: SIGTERM ours, SIGKILL after STOP_TIMEOUT; never another's
+  local what="$1" where="$2" pid
+  lock
+  if ! pid="$(our_pid)"; then
+    rm -f "$PIDFILE"
+    if answers 1; then
+      die "a $what answers at $where but was not started by this script ($PIDFILE); not stopping it"
+    fi
+    say "stopped (was not running)"
+    return 0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + STOP_TIMEOUT))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    say "pid $pid still alive after ${STOP_TIMEOUT}s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+  fi
+  rm -f "$PIDFILE"
+  say "stopped"
+}
+
+service_status() {   # where: one line; 0 when it answers, 3 otherwise
+  local where="$1" pid
+  if pid="$(our_pid)"; then
+    if answers 2; then echo "running (pid $pid, $where)"; return 0; fi
+    echo "starting or unresponsive (pid $pid, $where)"; return 3
+  fi
+  if answers 2; then echo "running (not started by this script, $where)"; return 0; fi
+  echo "stopped"
+  return 3
+}
+
+service_logs() {   # file [LINES|-f]
+  local f="$1"; shift
+  [[ -f "$f" ]] || die "no log yet: $f"
+  if [[ "${1:-}" == -f ]]; then exec tail -n 50 -F "$f"; fi
+  tail -n "${1:-100}" "$f"
+}

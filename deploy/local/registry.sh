@@ -177,45 +177,9 @@ cmd_start() {
   say "started (pid $pid, $STORAGE storage) at $URL in $((SECONDS - t0))s; logs: $LOG"
 }
 
-cmd_stop() {
-  lock
-  local pid
-  if ! pid="$(our_pid)"; then
-    rm -f "$PIDFILE"
-    if answers 1; then
-      die "a registry answers at $URL but was not started by this script ($PIDFILE); not stopping it"
-    fi
-    say "stopped (was not running)"
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "pid $pid still alive after ${STOP_TIMEOUT}s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-  fi
-  rm -f "$PIDFILE"
-  say "stopped"
-}
-
-cmd_status() {
-  local pid
-  if pid="$(our_pid)"; then
-    if answers 2; then echo "running (pid $pid, $URL)"; return 0; fi
-    echo "starting or unresponsive (pid $pid, $URL)"; return 3
-  fi
-  if answers 2; then echo "running (not started by this script, $URL)"; return 0; fi
-  echo "stopped"
-  return 3
-}
-
-cmd_logs() {
-  [[ -f "$LOG" ]] || die "no log yet: $LOG"
-  if [[ "${1:-}" == -f ]]; then exec tail -n 50 -F "$LOG"; fi
-  tail -n "${1:-100}" "$LOG"
-}
+cmd_stop() { service_stop registry "$URL"; }
+cmd_status() { service_status "$URL"; }
+cmd_logs() { service_logs "$LOG" "$@"; }
 
 case "${1:-}" in
   start)   cmd_start ;;
