@@ -171,6 +171,11 @@ node_pid() {   # node: prints the pid when the pid file names a live node of our
   echo "$pid"
 }
 
+launched_alive() {   # node: the process launch() started for it is alive (it may not have exec'd java yet)
+  local pidfile; pidfile="$(run_of "$1")/node.pid"
+  [[ -s "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
 metadata() {   # node [timeout s]: kcat's metadata listing as seen from node N
   kcat -L -b "127.0.0.1:$(port_of "$1")" -m "${2:-2}" -t __no_such_topic__ 2>/dev/null || true
 }
@@ -227,7 +232,7 @@ node_ready() {   # node: answers metadata naming itself and follows a running qu
 wait_node_ready() {   # node: waits for node_ready, failing early when it dies
   local n="$1" deadline=$((SECONDS + START_TIMEOUT))
   while ((SECONDS < deadline)); do
-    node_pid "$n" >/dev/null || { tail_logs; die "node $n exited during start-up"; }
+    launched_alive "$n" || { tail_logs; die "node $n exited during start-up"; }
     node_ready "$n" && return 0
     sleep 0.5
   done
@@ -239,7 +244,7 @@ wait_ready() {   # waits for cluster_ready, failing early when a node we started
   local deadline=$((SECONDS + START_TIMEOUT)) n
   while ((SECONDS < deadline)); do
     for n in "$@"; do
-      node_pid "$n" >/dev/null || { tail_logs; die "node $n exited during start-up"; }
+      launched_alive "$n" || { tail_logs; die "node $n exited during start-up"; }
     done
     cluster_ready && return 0
     sleep 0.5

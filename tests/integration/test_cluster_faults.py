@@ -97,6 +97,8 @@ class phase:
 def cluster(*args, timeout=300):
     r = subprocess.run([CLUSTER_SH] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=timeout)
+    if r.returncode != 0:
+        sys.stdout.write(r.stderr)  # every node's log tail, for the reader
     assert r.returncode == 0, "cluster.sh %s: exit %d\n%s" % (" ".join(args), r.returncode, r.stderr[-3000:])
     return r
 

@@ -152,10 +152,22 @@ def read_committed(topic, timeout=60):
 
 
 def end_offsets(topic):
+    """{partition: end offset}. A topic created a moment ago may answer NOT_LEADER
+    until every broker thread knows its leaders: asked again, up to 30 s."""
+    from confluent_kafka import KafkaError, KafkaException
     c = Consumer({"bootstrap.servers": bootstrap(), "group.id": unique("wm")})
     try:
-        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1]
-                for p in range(PARTITIONS)}
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1]
+                        for p in range(PARTITIONS)}
+            except KafkaException as e:
+                transient = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+                             KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._TIMED_OUT)
+                if e.args[0].code() not in transient or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)  # the leaders' metadata is on its way
     finally:
         c.close()
 
