@@ -439,18 +439,25 @@ static void after_abort(void *opaque, inv_txloop_t *loop) {
         batch_reset(&k->batch);
 }
 
+/* The offsets LMDB records for partition p, read in a read txn of their
+ * own: 0, or an inv_store error (INV_STORE_NOTFOUND: none recorded). */
+static int stored_meta(keeper_t *k, int32_t p, inv_store_meta_t *meta) {
+    inv_store_txn_t *rt = NULL;
+    int rc = inv_store_txn_begin(k->store, 1, &rt);
+    if (!rc)
+        rc = inv_store_meta_get(rt, p, meta);
+    inv_store_txn_abort(rt);
+    return rc;
+}
+
 /* Takes up partition p, whose group offset is *offset (RD_KAFKA_OFFSET_INVALID:
  * none yet; rewritten to where the consumer starts): restored when LMDB
  * does not reflect that offset. */
 static void assign_one(keeper_t *k, int32_t p, int64_t *offset) {
     batch_partition(&k->batch, p)->need_restore = 0;
     int64_t committed = *offset;
-    inv_store_txn_t *rt = NULL;
     inv_store_meta_t meta;
-    int rc = inv_store_txn_begin(k->store, 1, &rt);
-    if (!rc)
-        rc = inv_store_meta_get(rt, p, &meta);
-    inv_store_txn_abort(rt);
+    int rc = stored_meta(k, p, &meta);
     int64_t want = committed < 0 ? 0 : committed;
     if (rc == 0 && meta.input_offset == want) {
         inv_log_info("partition %d: local state is current at offset %lld", p, (long long)want);
@@ -501,12 +508,8 @@ static void on_rewind(void *opaque, inv_txloop_t *loop, const rd_kafka_topic_par
         if (!pt->assigned || pt->need_restore)
             continue; /* held: rebuilt at its turn */
         int64_t want = committed->elems[i].offset < 0 ? 0 : committed->elems[i].offset;
-        inv_store_txn_t *rt = NULL;
         inv_store_meta_t meta;
-        int rc = inv_store_txn_begin(k->store, 1, &rt);
-        if (!rc)
-            rc = inv_store_meta_get(rt, p, &meta);
-        inv_store_txn_abort(rt);
+        int rc = stored_meta(k, p, &meta);
         if (rc == 0 && meta.input_offset == want)
             continue;
         inv_log_warn("partition %d: local state is at offset %lld but the group committed %lld (a transaction "
