@@ -76,7 +76,7 @@ struct inv_txloop_s {
     char last_error[256];   /* the last transactional or delivery error since the last commit */
     int64_t retry_since_us; /* the open transaction's commit (or abort) has been retried since then */
     int64_t stuck_us;       /* ... and after this long the producer is recreated (INV_RDK_TXN_COORD_STUCK) */
-    int txn_call_ms;        /* the timeout of one commit_transaction or abort_transaction call */
+    int txn_call_ms;        /* the timeout of one send_offsets, commit or abort call */
 };
 
 static int64_t now_us(void) { return inv_time_mono_us(); }
@@ -371,8 +371,11 @@ static void commit_batch(inv_txloop_t *l) {
     int64_t t_prepared = now_us();
     if (l->offsets->cnt > 0) {
         for (;;) {
+            /* in slices too: one call with -1 can wait out a whole
+             * coordinator outage before the loop may judge it stuck */
             rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(l->consumer);
-            rd_kafka_error_t *error = rd_kafka_send_offsets_to_transaction(producer(l), l->offsets, cgmd, -1);
+            rd_kafka_error_t *error =
+                rd_kafka_send_offsets_to_transaction(producer(l), l->offsets, cgmd, l->txn_call_ms);
             rd_kafka_consumer_group_metadata_destroy(cgmd);
             if (!error)
                 break;
