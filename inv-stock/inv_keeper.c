@@ -255,7 +255,7 @@ static int read_rows(keeper_t *k, int32_t p, move_t *mv, char *errstr, size_t er
  * must reach the DLQ, not the set of applied ids), then records its id.
  * *seen: it was applied before. */
 static int apply_rules(keeper_t *k, int32_t p, move_t *mv, int *seen, char *errstr, size_t errstr_size) {
-    int rc = inv_rules_apply(&mv->m, &mv->policy, mv->net_threshold, &mv->loc, &mv->net, mv->scratch,
+    int rc = inv_rules_apply(&mv->m, &mv->policy, mv->net_threshold, &mv->loc, &mv->net, NULL, mv->scratch,
                              sizeof(mv->scratch), &mv->out);
     if (rc) {
         snprintf(errstr, errstr_size, "%s: %s", mv->m.movement_id, inv_rules_strerror(rc));

@@ -22,12 +22,15 @@
  *        receipt            on_hand += q; on_order -= min(on_order, q)
  *        adjustment         on_hand += q   (q signed)
  *        count              on_hand  = q   (network moves by the difference)
- *      then available = max(on_hand, 0).
- *   2. Reorder (location row only): if on_hand + on_order <= reorder_point,
- *      order max(reorder_quantity, reorder_point + 1 - (on_hand + on_order))
- *      and add it to on_order (location and network). The position is then
- *      above the point, so no second reorder comes until movements bring it
- *      down to the point again.
+ *        reserve, release,  committed only, through the reservation line
+ *        expire             (below)
+ *      then available = max(on_hand - committed, 0).
+ *   2. Reorder (location row only): the position is on_hand + on_order +
+ *      incoming - committed; if it is <= reorder_point, order
+ *      max(reorder_quantity, reorder_point + 1 - position) and add it to
+ *      on_order (location and network). The position is then above the
+ *      point, so no second reorder comes until movements bring it down to
+ *      the point again.
  *   3. Shortage (location row with the policy's safety_stock, network row
  *      with the network threshold), re-derived after every movement:
  *        available == 0                 -> OUT_OF_STOCK
@@ -39,12 +42,40 @@
  *      is emitted once and two consecutive events of a row always differ.
  *      A fresh row whose first movement leaves it at 0 (e.g. a damaged
  *      return) is OUT_OF_STOCK at once: it is out of stock.
- *   4. A row "changes" when on_hand, unsellable, on_order, available or its
- *      shortage state changes; then version += 1 and updated_at_ms = the
+ *   4. A row "changes" when on_hand, unsellable, on_order, available, committed,
+ *      incoming, in_transit_out or its shortage state changes; then version += 1 and updated_at_ms = the
  *      movement's occurred_at (not a max: the last applied movement wins).
  *      A movement that changes nothing (adjustment of 0, count equal to
  *      on_hand, with no reorder and no shortage transition) leaves the row
  *      untouched and reports it unchanged: no StockLevel to produce.
+ *
+ * Reservation lines. One inv_rules_hold_t per (reservation_id, sku,
+ * location), kept by the caller (a fresh one is all zero). Movements that
+ * take one (inv_rules_needs_hold): reserve, release, expire, and a sale
+ * with a reservation_id. Step 0, before the quantities:
+ *   reserve q    available = max(on_hand - committed, 0) before it; granted
+ *                q when available >= q, else available when allow_partial,
+ *                else 0. committed += granted; the line's requested += q,
+ *                held += granted, remaining += granted, and its expiry and
+ *                channel become the movement's (a later hold of an open
+ *                line renews it). State held | partial | rejected; a
+ *                rejected hold of a closed line leaves the line alone.
+ *   release q    open line (remaining > 0): min(q, remaining) goes back
+ *                (committed and remaining fall), state released; no open
+ *                line: nothing changes, state not_found.
+ *   expire       open line whose expires_at is the movement's occurred_at
+ *                (the expiry the movement was written for): every
+ *                remaining unit goes back, state expired. Otherwise (the
+ *                line was settled or renewed since) nothing at all, no
+ *                status.
+ *   sale with    open line: min(q, remaining) of the sale comes out of the
+ *   reservation  line (committed falls with on_hand), state fulfilled when
+ *                none remain, else held; no open line: a plain sale, state
+ *                not_found.
+ * Each step fills out->status (a ReservationStatus: requested is the
+ * movement's quantity, or for expire the units expired; held the line's
+ * granted total, or this hold's grant for reserve; remaining the line's;
+ * expires_at while the line is open).
  *
  * Policy changes. A new policy emits nothing and touches no row by itself.
  * It applies from the next movement of that row: the next movement at the
@@ -63,6 +94,7 @@
  *
  * Output ids are deterministic functions of the movement:
  *   reorder   "reorder:<movement_id>"
+ *   status    "status:<movement_id>"
  *   shortage  "shortage:<location_id>:<state>:<movement_id>", location "*"
  *             for the network row, state "low" | "out_of_stock" | "restored".
  *
@@ -80,7 +112,9 @@
 
 /* A movement the rules refuse: NULL argument, unknown type, location "*",
  * or a quantity out of range (sale, returns and receipt need q > 0, count
- * needs q >= 0; adjustments may be any value). inv-stock sends it to the DLQ. */
+ * needs q >= 0; adjustments may be any value; reserve, release and expire
+ * need q > 0 and a reservation_id; transfers are not applied yet).
+ * inv-stock sends it to the DLQ. */
 #define INV_RULES_EINVAL (-30650)
 /* The result would not fit in int64 (absurd quantities): nothing applied. */
 #define INV_RULES_EOVERFLOW (-30651)
@@ -98,14 +132,26 @@ typedef struct {
     int64_t on_hand;
     int64_t unsellable;
     int64_t on_order;
-    int64_t available; /* max(on_hand, 0); network row: sum of locations' */
+    int64_t available; /* max(on_hand - committed, 0); network row: sum of locations' */
     int64_t version;   /* +1 per change; 0 = never written */
     int64_t updated_at_ms;
     inv_shortage_state_t shortage;
+    int64_t committed;      /* units held by open reservations */
+    int64_t incoming;       /* shipped to the location, not yet received */
+    int64_t in_transit_out; /* shipped from it, not yet received */
 } inv_stock_row_t;
 
 #define INV_STOCK_ROW_INIT \
-    { 0, 0, 0, 0, 0, 0, INV_SHORTAGE_NONE }
+    { 0, 0, 0, 0, 0, 0, INV_SHORTAGE_NONE, 0, 0, 0 }
+
+/* One reservation line: (reservation_id, sku, location). All zero = none. */
+typedef struct {
+    int64_t requested;     /* units its holds asked for */
+    int64_t held;          /* units its holds were granted */
+    int64_t remaining;     /* granted, not yet released, expired or sold: > 0 = open */
+    int64_t expires_at_ms; /* when the remaining units go back (inv-stock's clock) */
+    inv_channel_t channel; /* of its latest hold */
+} inv_rules_hold_t;
 
 /* The numbers of a reorder policy, without its key. */
 typedef struct {
@@ -127,6 +173,9 @@ typedef struct {
                               on_order includes `quantity` */
     size_t shortage_count;       /* 0..2 */
     inv_shortage_t shortages[2]; /* location row's first, then network's */
+    int has_status;              /* a reservation step: produce status */
+    inv_reservation_status_t status;
+    int hold_changed; /* the reservation line changed: store it (a tombstone once closed) */
 } inv_rules_out_t;
 
 /*
@@ -149,15 +198,21 @@ size_t inv_rules_scratch_size(const inv_movement_t *m);
  * `policy` is the location's effective policy and `network_threshold` the
  * network row's safety stock (inv_rules_policy_resolve() or
  * inv_store_policy_lookup() give both). `location` and `network` must be
- * distinct rows of the same SKU. Event ids are written to `scratch`.
+ * distinct rows of the same SKU. `hold` is the movement's reservation line
+ * (changed in place); it may be NULL unless inv_rules_needs_hold(m). Event
+ * ids are written to `scratch`.
  *
  * Errors: INV_RULES_EINVAL, INV_RULES_EOVERFLOW, INV_RULES_ESCRATCH; the
  * rows and `out` are then untouched.
  * Ownership: see inv_rules_out_t. Nothing is allocated.
  */
 int inv_rules_apply(const inv_movement_t *m, const inv_rules_policy_t *policy, int64_t network_threshold,
-                    inv_stock_row_t *location, inv_stock_row_t *network, char *scratch, size_t scratch_size,
-                    inv_rules_out_t *out);
+                    inv_stock_row_t *location, inv_stock_row_t *network, inv_rules_hold_t *hold, char *scratch,
+                    size_t scratch_size, inv_rules_out_t *out);
+
+/* 1 when m takes a reservation line (reserve, release, expire, a sale with
+ * a reservation_id), else 0. */
+int inv_rules_needs_hold(const inv_movement_t *m);
 
 /* Fills a StockLevel view of `row` for encoding. `out` borrows `sku` and
  * `location_id` ("*" for the network row). Cannot fail. */

@@ -21,12 +21,20 @@ _Static_assert(INV_STORE_NOTFOUND == MDB_NOTFOUND, "INV_STORE_NOTFOUND must be M
 _Static_assert(INV_STORE_PANIC == MDB_PANIC, "INV_STORE_PANIC must be MDB_PANIC");
 _Static_assert(INV_STORE_ERR_FIRST > MDB_LAST_ERRCODE, "own codes must not overlap LMDB's");
 
-enum { DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA, DB_POLICY, DB_GLOBAL, DB_COUNT };
+enum { DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA, DB_POLICY, DB_GLOBAL, DB_STATE, DB_COUNT };
 static const char *const DB_NAMES[DB_COUNT] = {
-    "stock", "dedup", "dedup_time", "pmeta", "policy", "global",
+    "stock", "dedup", "dedup_time", "pmeta", "policy", "global", "state",
 };
 
-#define FORMAT_VERSION 1
+/* The environment's format. 1: rows without committed, incoming and
+ * in_transit_out, no state table; opened for writing, such an environment
+ * loses its per-partition state (rebuilt from Kafka) and becomes 2. */
+#define FORMAT_VERSION 2
+#define FORMAT_PREVIOUS 1
+/* The format byte of policy and meta records (unchanged since 1) and of
+ * stock rows. */
+#define REC_FORMAT 1
+#define ROW_FORMAT 2
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define MIN_MAP_PAGES 16
 #define READER_CHECK_INTERVAL_NS 1000000000LL
@@ -40,7 +48,7 @@ static const char *const DB_NAMES[DB_COUNT] = {
 #define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 
 /* Record sizes: a format byte, 7 reserved bytes, then little-endian int64s. */
-#define ROW_SIZE (8 + 6 * 8)
+#define ROW_SIZE (8 + 9 * 8)
 #define POLICY_SIZE (8 + 3 * 8)
 #define META_SIZE (8 + 3 * 8)
 
@@ -226,16 +234,17 @@ static int pair_split(const MDB_val *k, size_t off, const MDB_val *v, size_t fix
 
 static void row_encode(unsigned char v[ROW_SIZE], const inv_stock_row_t *r) {
     memset(v, 0, ROW_SIZE);
-    v[0] = FORMAT_VERSION;
+    v[0] = ROW_FORMAT;
     v[1] = (unsigned char)r->shortage;
-    int64_t f[6] = {r->on_hand, r->unsellable, r->on_order, r->available, r->version, r->updated_at_ms};
-    for (int i = 0; i < 6; i++)
+    int64_t f[9] = {r->on_hand,       r->unsellable, r->on_order, r->available,     r->version,
+                    r->updated_at_ms, r->committed,  r->incoming, r->in_transit_out};
+    for (int i = 0; i < 9; i++)
         put_i64(v + 8 + 8 * i, f[i]);
 }
 
 static int row_decode(const MDB_val *val, inv_stock_row_t *r) {
     const unsigned char *v = val->mv_data;
-    if (val->mv_size < ROW_SIZE || v[0] != FORMAT_VERSION || v[1] > INV_SHORTAGE_RESTORED)
+    if (val->mv_size < ROW_SIZE || v[0] != ROW_FORMAT || v[1] > INV_SHORTAGE_RESTORED)
         return INV_STORE_FORMAT;
     *r = (inv_stock_row_t){
         .on_hand = get_i64(v + 8),
@@ -245,6 +254,9 @@ static int row_decode(const MDB_val *val, inv_stock_row_t *r) {
         .version = get_i64(v + 40),
         .updated_at_ms = get_i64(v + 48),
         .shortage = (inv_shortage_state_t)v[1],
+        .committed = get_i64(v + 56),
+        .incoming = get_i64(v + 64),
+        .in_transit_out = get_i64(v + 72),
     };
     return 0;
 }
@@ -252,7 +264,7 @@ static int row_decode(const MDB_val *val, inv_stock_row_t *r) {
 /* Policy and meta records: three int64s behind the format byte. */
 static void triple_encode(unsigned char v[POLICY_SIZE], int64_t a, int64_t b, int64_t c) {
     memset(v, 0, POLICY_SIZE);
-    v[0] = FORMAT_VERSION;
+    v[0] = REC_FORMAT;
     put_i64(v + 8, a);
     put_i64(v + 16, b);
     put_i64(v + 24, c);
@@ -260,7 +272,7 @@ static void triple_encode(unsigned char v[POLICY_SIZE], int64_t a, int64_t b, in
 
 static int triple_decode(const MDB_val *val, int64_t *a, int64_t *b, int64_t *c) {
     const unsigned char *v = val->mv_data;
-    if (val->mv_size < POLICY_SIZE || v[0] != FORMAT_VERSION)
+    if (val->mv_size < POLICY_SIZE || v[0] != REC_FORMAT)
         return INV_STORE_FORMAT;
     *a = get_i64(v + 8);
     *b = get_i64(v + 16);
@@ -703,7 +715,17 @@ static int store_init_dbs(inv_store_t *s) {
     MDB_val k = {sizeof KEY_FORMAT - 1, (void *)KEY_FORMAT}, v;
     if (!rc) {
         rc = mdb_get(txn, g, &k, &v);
-        if (rc == 0 && (v.mv_size != 1 || *(unsigned char *)v.mv_data != FORMAT_VERSION)) {
+        if (rc == 0 && v.mv_size == 1 && *(unsigned char *)v.mv_data == FORMAT_PREVIOUS && !s->readonly) {
+            /* rows of the previous format: the partitions are rebuilt */
+            static const int per_partition[] = {DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA};
+            for (size_t i = 0; i < sizeof per_partition / sizeof per_partition[0] && !rc; i++)
+                rc = mdb_drop(txn, s->dbi[per_partition[i]], 0);
+            unsigned char f = FORMAT_VERSION;
+            v = (MDB_val){1, &f};
+            if (!rc)
+                rc = mdb_put(txn, g, &k, &v, 0);
+            s->was_reset = rc == 0;
+        } else if (rc == 0 && (v.mv_size != 1 || *(unsigned char *)v.mv_data != FORMAT_VERSION)) {
             rc = INV_STORE_FORMAT;
         } else if (rc == MDB_NOTFOUND && !s->readonly) {
             unsigned char f = FORMAT_VERSION;
@@ -1342,7 +1364,7 @@ int inv_store_meta_foreach(inv_store_txn_t *t, inv_store_meta_cb cb, void *opaqu
 }
 
 int inv_store_partition_drop(inv_store_txn_t *t, int32_t p) {
-    static const int dbs[] = {DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA};
+    static const int dbs[] = {DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA, DB_STATE};
     int rc = check_write(t);
     if (rc || p < 0)
         return rc ? rc : EINVAL;
@@ -1366,6 +1388,91 @@ int inv_store_partition_drop(inv_store_txn_t *t, int32_t p) {
             rc = 0;
     }
     return rc;
+}
+
+/* ---- per-partition state table ------------------------------------------------ */
+
+static int state_key(const inv_store_txn_t *t, skey_t *k, int32_t p, unsigned char kind, const void *key, size_t len) {
+    if (p < 0 || (!key && len))
+        return EINVAL;
+    key_init(k, t->store->maxkey);
+    key_add_be(k, (uint32_t)p, 4);
+    key_add(k, &kind, 1);
+    return key_add(k, key, len);
+}
+
+int inv_store_state_get(inv_store_txn_t *t, int32_t p, unsigned char kind, const void *key, size_t len, void *buf,
+                        size_t cap, size_t *val_len) {
+    skey_t k;
+    MDB_val v;
+    int rc = check_read(t);
+    if (rc || (!buf && cap) || !val_len || (rc = state_key(t, &k, p, kind, key, len)))
+        return rc ? rc : EINVAL;
+    if ((rc = txn_get(t, DB_STATE, &k, &v)))
+        return rc;
+    *val_len = v.mv_size;
+    if (v.mv_size > cap)
+        return INV_STORE_FORMAT;
+    memcpy(buf, v.mv_data, v.mv_size);
+    return 0;
+}
+
+int inv_store_state_put(inv_store_txn_t *t, int32_t p, unsigned char kind, const void *key, size_t len, const void *val,
+                        size_t val_len) {
+    skey_t k;
+    int rc = check_write(t);
+    if (rc || (!val && val_len) || (rc = state_key(t, &k, p, kind, key, len)))
+        return rc ? rc : EINVAL;
+    return txn_put(t, DB_STATE, &k, (void *)val, val_len, 0);
+}
+
+int inv_store_state_delete(inv_store_txn_t *t, int32_t p, unsigned char kind, const void *key, size_t len) {
+    skey_t k;
+    int rc = check_write(t);
+    if (rc || (rc = state_key(t, &k, p, kind, key, len)))
+        return rc;
+    return txn_del(t, DB_STATE, &k);
+}
+
+int inv_store_state_scan(inv_store_txn_t *t, int32_t p, unsigned char kind, const void *prefix, size_t len,
+                         inv_store_state_cb cb, void *opaque) {
+    skey_t k;
+    int rc = check_read(t);
+    if (rc || !cb || (rc = state_key(t, &k, p, kind, prefix, len)))
+        return rc ? rc : EINVAL;
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_STATE], &c)))
+        return rc;
+    MDB_val key = key_val(&k), val;
+    rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+    while (rc == 0 && has_prefix(&key, &k)) {
+        /* copies: the callback may write to the txn, which may move pages */
+        unsigned char kb[INV_STORE_MAX_KEY];
+        size_t kn = key.mv_size - 5;
+        memcpy(kb, (const unsigned char *)key.mv_data + 5, kn);
+        void *vb = malloc(val.mv_size ? val.mv_size : 1);
+        if (!vb) {
+            rc = ENOMEM;
+            break;
+        }
+        memcpy(vb, val.mv_data, val.mv_size);
+        size_t vn = val.mv_size;
+        rc = cb(opaque, kb, kn, vb, vn);
+        free(vb);
+        if (rc)
+            break;
+        /* the callback may have changed the table: seek past this key again */
+        key = (MDB_val){kn + 5, NULL};
+        unsigned char again[INV_STORE_MAX_KEY];
+        memcpy(again, k.b, 5);
+        memcpy(again + 5, kb, kn);
+        key.mv_data = again;
+        rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+        if (rc == 0 && key.mv_size == kn + 5 && memcmp(key.mv_data, again, kn + 5) == 0)
+            rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* ---- policies ---------------------------------------------------------------- */

@@ -12,6 +12,8 @@
  *   dedup       P movement_id      -> first-seen time (ms)
  *   dedup_time  P time movement_id -> (empty): the pruning index, by time
  *   pmeta       P                  -> inv_store_meta_t (offsets)
+ *   state       P kind key         -> bytes: a partition's other state (the
+ *               caller's records by kind, e.g. reservation lines)
  *   policy      sku \0 location    -> inv_rules_policy_t (global, no P)
  *   global      "instance_id", "format", "poff" P (policies topic offsets)
  * Values are fixed-size binary records that start with a format byte
@@ -199,8 +201,11 @@ const char *inv_store_instance_id(const inv_store_t *store);
  * Errors: errno values; INV_STORE_READONLY on a read-only store. */
 int inv_store_sync(inv_store_t *store);
 
-/* 1 when inv_store_open() deleted the environment it found because an OS
- * crash may have torn it (see INV_STORE_SYNC_NONE), else 0. */
+/* 1 when inv_store_open() dropped the state it found: the environment
+ * because an OS crash may have torn it (see INV_STORE_SYNC_NONE), or the
+ * per-partition state of an environment of the previous format (policies,
+ * policy offsets and the instance id are kept); else 0. Either way every
+ * partition is rebuilt from Kafka. */
 int inv_store_was_reset(const inv_store_t *store);
 
 /* Clears reader slots left by dead processes (they pin old pages, so the
@@ -358,6 +363,38 @@ int inv_store_dedup_id_next(const char **cur, const char *end, char id[INV_STORE
  */
 int inv_store_dedup_prune(inv_store_txn_t *txn, int32_t partition, int64_t older_than_ms, size_t max, size_t *pruned);
 
+/* ---- per-partition state table ------------------------------------------ */
+
+/*
+ * Records of a partition's state besides stock rows and applied ids, for
+ * callers that encode their own (inv_holds: reservation lines and their
+ * expiry index). A record is (partition, kind, key bytes) -> value bytes;
+ * `kind` separates the callers' tables. Keys are at most
+ * INV_STORE_MAX_KEY - 5 bytes (INV_STORE_KEY_TOO_LONG beyond), values any
+ * size. inv_store_partition_drop() removes them with the partition.
+ */
+
+/* Copies the value into buf (cap bytes); *val_len = its size.
+ * Errors: INV_STORE_NOTFOUND, INV_STORE_FORMAT (larger than cap: *val_len
+ * says how large), INV_STORE_KEY_TOO_LONG, EINVAL, LMDB codes. */
+int inv_store_state_get(inv_store_txn_t *txn, int32_t partition, unsigned char kind, const void *key, size_t len,
+                        void *buf, size_t cap, size_t *val_len);
+/* Errors: as inv_store_stock_put(). */
+int inv_store_state_put(inv_store_txn_t *txn, int32_t partition, unsigned char kind, const void *key, size_t len,
+                        const void *val, size_t val_len);
+/* Deleting a missing record is not an error. Errors: as inv_store_stock_put(). */
+int inv_store_state_delete(inv_store_txn_t *txn, int32_t partition, unsigned char kind, const void *key, size_t len);
+
+/* Called per record with copies of its key (without partition and kind)
+ * and value, valid during the call; it may write to the txn (even delete
+ * the record). Nonzero stops the scan with that value. */
+typedef int (*inv_store_state_cb)(void *opaque, const unsigned char *key, size_t len, const void *val, size_t val_len);
+/* Calls cb for the records of (partition, kind) whose key starts with
+ * prefix (len bytes; 0: all), in key order. Returns 0, cb's value, or an
+ * error: ENOMEM, INV_STORE_KEY_TOO_LONG, EINVAL, LMDB codes. */
+int inv_store_state_scan(inv_store_txn_t *txn, int32_t partition, unsigned char kind, const void *prefix, size_t len,
+                         inv_store_state_cb cb, void *opaque);
+
 /* ---- per-partition meta ------------------------------------------------- */
 
 /* Where a partition's state stands. -1 in a field = not known. */
@@ -383,7 +420,7 @@ int inv_store_meta_foreach(inv_store_txn_t *txn, inv_store_meta_cb cb, void *opa
 
 /*
  * Removes everything of `partition`: stock rows, applied ids, their time
- * index and its meta. Policies and policy offsets are global and stay.
+ * index, its state records and its meta. Policies and policy offsets are global and stay.
  * Cost: one delete per key in one txn, so a partition of millions of keys
  * makes a large txn (LMDB may then return MDB_TXN_FULL).
  * Errors: INV_STORE_MAP_FULL, INV_STORE_READONLY, INV_STORE_TXN_FAILED,

@@ -27,7 +27,7 @@ static inv_movement_t mv(inv_movement_type_t type, const char *location, int64_t
 static int apply_at(inv_stock_row_t *loc, inv_stock_row_t *net, const char *location, inv_movement_type_t type,
                     int64_t q, const inv_rules_policy_t *pol, int64_t net_threshold, inv_rules_out_t *out) {
     inv_movement_t m = mv(type, location, q, "sale:T-1:0");
-    return inv_rules_apply(&m, pol, net_threshold, loc, net, scratch, sizeof scratch, out);
+    return inv_rules_apply(&m, pol, net_threshold, loc, net, NULL, scratch, sizeof scratch, out);
 }
 
 static int apply(inv_stock_row_t *loc, inv_stock_row_t *net, inv_movement_type_t type, int64_t q,
@@ -142,11 +142,11 @@ static void test_each_change_bumps_version_and_sets_updated_at(void) {
     inv_rules_out_t out;
     inv_movement_t m = mv(INV_MOVE_RECEIPT, "store-1", 5, "restock:GR-1:0");
     m.occurred_at_ms = 1000;
-    INV_ASSERT_EQ_INT(0, inv_rules_apply(&m, &QUIET, 0, &loc, &net, scratch, sizeof scratch, &out));
+    INV_ASSERT_EQ_INT(0, inv_rules_apply(&m, &QUIET, 0, &loc, &net, NULL, scratch, sizeof scratch, &out));
     INV_ASSERT_EQ_INT(1, loc.version);
     INV_ASSERT_EQ_INT(1, net.version);
     m.occurred_at_ms = 500; /* late: still the last applied */
-    INV_ASSERT_EQ_INT(0, inv_rules_apply(&m, &QUIET, 0, &loc, &net, scratch, sizeof scratch, &out));
+    INV_ASSERT_EQ_INT(0, inv_rules_apply(&m, &QUIET, 0, &loc, &net, NULL, scratch, sizeof scratch, &out));
     INV_ASSERT_EQ_INT(2, loc.version);
     INV_ASSERT_EQ_INT(500, loc.updated_at_ms);
     INV_ASSERT_EQ_INT(500, net.updated_at_ms);
@@ -370,7 +370,7 @@ static void test_event_ids_are_deterministic_from_the_movement(void) {
     for (int round = 0; round < 2; round++) {
         inv_stock_row_t loc = {.on_hand = 1, .available = 1}, net = loc;
         inv_rules_out_t out;
-        INV_ASSERT_EQ_INT(0, inv_rules_apply(&m, &pol, 4, &loc, &net, scratch, sizeof scratch, &out));
+        INV_ASSERT_EQ_INT(0, inv_rules_apply(&m, &pol, 4, &loc, &net, NULL, scratch, sizeof scratch, &out));
         INV_ASSERT_EQ_STR("reorder:sale:T-1001:0", out.reorder.event_id);
         INV_ASSERT_EQ_INT(2, out.shortage_count);
         INV_ASSERT_EQ_STR("shortage:store-12:out_of_stock:sale:T-1001:0", out.shortages[0].event_id);
@@ -387,9 +387,9 @@ static void test_ids_fit_exactly_in_scratch_size(void) {
     size_t need = inv_rules_scratch_size(&m);
     char small[256];
     INV_ASSERT(need <= sizeof small);
-    INV_ASSERT_EQ_INT(INV_RULES_ESCRATCH, inv_rules_apply(&m, &pol, 4, &loc, &net, small, need - 1, &out));
+    INV_ASSERT_EQ_INT(INV_RULES_ESCRATCH, inv_rules_apply(&m, &pol, 4, &loc, &net, NULL, small, need - 1, &out));
     INV_ASSERT_EQ_INT(1, loc.on_hand); /* untouched */
-    INV_ASSERT_EQ_INT(0, inv_rules_apply(&m, &pol, 4, &loc, &net, small, need, &out));
+    INV_ASSERT_EQ_INT(0, inv_rules_apply(&m, &pol, 4, &loc, &net, NULL, small, need, &out));
     INV_ASSERT_EQ_STR("shortage:*:out_of_stock:sale:T-1001:0", out.shortages[1].event_id);
 }
 
@@ -397,7 +397,7 @@ static void test_outputs_borrow_the_movement_strings(void) {
     inv_movement_t m = mv(INV_MOVE_SALE, "store-1", 20, "sale:T-9:3");
     inv_stock_row_t loc = INV_STOCK_ROW_INIT, net = INV_STOCK_ROW_INIT;
     inv_rules_out_t out;
-    INV_ASSERT_EQ_INT(0, inv_rules_apply(&m, &REORDER, 0, &loc, &net, scratch, sizeof scratch, &out));
+    INV_ASSERT_EQ_INT(0, inv_rules_apply(&m, &REORDER, 0, &loc, &net, NULL, scratch, sizeof scratch, &out));
     INV_ASSERT(out.reorder.sku == m.sku && out.reorder.location_id == m.location_id &&
                out.reorder.cause_movement_id == m.movement_id);
     INV_ASSERT(out.shortages[0].sku == m.sku && out.shortages[0].location_id == m.location_id);
@@ -505,6 +505,173 @@ static void test_shortage_names_cover_none_and_round_trip(void) {
     INV_ASSERT_EQ_INT(INV_SHORTAGE_NONE, inv_shortage_state_from_name("bogus"));
 }
 
+/* ---- reservations ---------------------------------------------------------- */
+
+/* Applies a reservation step q of type at store-1 with the line *h. */
+static int step(inv_stock_row_t *loc, inv_stock_row_t *net, inv_rules_hold_t *h, inv_movement_type_t type, int64_t q,
+                int allow_partial, const char *rid, inv_rules_out_t *out) {
+    inv_movement_t m = mv(type, "store-1", q, "reserve:RV-1:0");
+    m.reservation_id = rid;
+    m.allow_partial = allow_partial;
+    if (type == INV_MOVE_RESERVE) {
+        m.has_expires_at = 1;
+        m.expires_at_ms = 1700000600000;
+    }
+    if (type == INV_MOVE_EXPIRE)
+        m.occurred_at_ms = 1700000600000; /* the expiry it was written for */
+    return inv_rules_apply(&m, &QUIET, 0, loc, net, h, scratch, sizeof scratch, out);
+}
+
+static void test_hold_within_available_is_held_in_full(void) {
+    inv_stock_row_t loc = {.on_hand = 10, .available = 10}, net = loc;
+    inv_rules_hold_t h = {0};
+    inv_rules_out_t out;
+    INV_ASSERT_EQ_INT(0, step(&loc, &net, &h, INV_MOVE_RESERVE, 4, 0, "ORD-1", &out));
+    INV_ASSERT_EQ_INT(10, loc.on_hand);
+    INV_ASSERT_EQ_INT(4, loc.committed);
+    INV_ASSERT_EQ_INT(6, loc.available);
+    INV_ASSERT_EQ_INT(4, net.committed);
+    INV_ASSERT_EQ_INT(6, net.available);
+    INV_ASSERT_EQ_INT(1, out.has_status);
+    INV_ASSERT_EQ_INT(INV_RESERVATION_HELD, out.status.state);
+    INV_ASSERT_EQ_INT(4, out.status.held);
+    INV_ASSERT_EQ_INT(4, out.status.remaining);
+    INV_ASSERT_EQ_INT(1, out.status.has_expires_at);
+    INV_ASSERT_EQ_STR("status:reserve:RV-1:0", out.status.event_id);
+    INV_ASSERT_EQ_INT(1, out.hold_changed);
+    INV_ASSERT_EQ_INT(4, h.remaining);
+    INV_ASSERT_EQ_INT(1, out.location_changed);
+}
+
+static void test_hold_beyond_available_is_partial_or_rejected(void) {
+    inv_stock_row_t loc = {.on_hand = 3, .available = 3}, net = loc;
+    inv_rules_hold_t h = {0};
+    inv_rules_out_t out;
+    INV_ASSERT_EQ_INT(0, step(&loc, &net, &h, INV_MOVE_RESERVE, 5, 0, "ORD-1", &out));
+    INV_ASSERT_EQ_INT(INV_RESERVATION_REJECTED, out.status.state);
+    INV_ASSERT_EQ_INT(0, loc.committed);
+    INV_ASSERT_EQ_INT(0, out.hold_changed);
+    INV_ASSERT_EQ_INT(0, out.location_changed);
+    INV_ASSERT_EQ_INT(0, step(&loc, &net, &h, INV_MOVE_RESERVE, 5, 1, "ORD-1", &out));
+    INV_ASSERT_EQ_INT(INV_RESERVATION_PARTIAL, out.status.state);
+    INV_ASSERT_EQ_INT(3, out.status.held);
+    INV_ASSERT_EQ_INT(5, out.status.requested);
+    INV_ASSERT_EQ_INT(3, loc.committed);
+    INV_ASSERT_EQ_INT(0, loc.available);
+    /* nothing left: a partial hold now gets nothing */
+    inv_rules_hold_t h2 = {0};
+    INV_ASSERT_EQ_INT(0, step(&loc, &net, &h2, INV_MOVE_RESERVE, 1, 1, "ORD-2", &out));
+    INV_ASSERT_EQ_INT(INV_RESERVATION_REJECTED, out.status.state);
+    INV_ASSERT_EQ_INT(3, loc.committed);
+}
+
+static void test_release_without_a_hold_is_not_found_and_changes_nothing(void) {
+    inv_stock_row_t loc = {.on_hand = 3, .available = 3}, net = loc;
+    inv_rules_hold_t h = {0};
+    inv_rules_out_t out;
+    INV_ASSERT_EQ_INT(0, step(&loc, &net, &h, INV_MOVE_RELEASE, 2, 0, "ORD-9", &out));
+    INV_ASSERT_EQ_INT(INV_RESERVATION_NOT_FOUND, out.status.state);
+    INV_ASSERT_EQ_INT(0, out.hold_changed);
+    INV_ASSERT_EQ_INT(0, out.location_changed);
+    INV_ASSERT_EQ_INT(0, loc.committed);
+}
+
+static void test_release_returns_the_remaining_units(void) {
+    inv_stock_row_t loc = {.on_hand = 10, .available = 10}, net = loc;
+    inv_rules_hold_t h = {0};
+    inv_rules_out_t out;
+    step(&loc, &net, &h, INV_MOVE_RESERVE, 4, 0, "ORD-1", &out);
+    INV_ASSERT_EQ_INT(0, step(&loc, &net, &h, INV_MOVE_RELEASE, 1, 0, "ORD-1", &out));
+    INV_ASSERT_EQ_INT(INV_RESERVATION_RELEASED, out.status.state);
+    INV_ASSERT_EQ_INT(3, out.status.remaining);
+    INV_ASSERT_EQ_INT(3, loc.committed);
+    INV_ASSERT_EQ_INT(0, step(&loc, &net, &h, INV_MOVE_RELEASE, 99, 0, "ORD-1", &out));
+    INV_ASSERT_EQ_INT(0, out.status.remaining);
+    INV_ASSERT_EQ_INT(0, out.status.has_expires_at);
+    INV_ASSERT_EQ_INT(0, loc.committed);
+    INV_ASSERT_EQ_INT(10, loc.available);
+}
+
+static void test_sale_fulfils_part_of_a_hold_then_the_rest(void) {
+    inv_stock_row_t loc = {.on_hand = 10, .available = 10}, net = loc;
+    inv_rules_hold_t h = {0};
+    inv_rules_out_t out;
+    step(&loc, &net, &h, INV_MOVE_RESERVE, 4, 0, "ORD-1", &out);
+    INV_ASSERT_EQ_INT(0, step(&loc, &net, &h, INV_MOVE_SALE, 1, 0, "ORD-1", &out));
+    INV_ASSERT_EQ_INT(INV_RESERVATION_HELD, out.status.state);
+    INV_ASSERT_EQ_INT(3, out.status.remaining);
+    INV_ASSERT_EQ_INT(9, loc.on_hand);
+    INV_ASSERT_EQ_INT(3, loc.committed);
+    INV_ASSERT_EQ_INT(6, loc.available); /* unchanged by a sale of reserved units */
+    INV_ASSERT_EQ_INT(0, step(&loc, &net, &h, INV_MOVE_SALE, 5, 0, "ORD-1", &out));
+    INV_ASSERT_EQ_INT(INV_RESERVATION_FULFILLED, out.status.state);
+    INV_ASSERT_EQ_INT(4, loc.on_hand);
+    INV_ASSERT_EQ_INT(0, loc.committed);
+    INV_ASSERT_EQ_INT(4, loc.available);
+    /* a sale of a settled reservation is a plain sale */
+    INV_ASSERT_EQ_INT(0, step(&loc, &net, &h, INV_MOVE_SALE, 1, 0, "ORD-1", &out));
+    INV_ASSERT_EQ_INT(INV_RESERVATION_NOT_FOUND, out.status.state);
+    INV_ASSERT_EQ_INT(3, loc.on_hand);
+}
+
+static void test_expiry_releases_what_remains_once(void) {
+    inv_stock_row_t loc = {.on_hand = 10, .available = 10}, net = loc;
+    inv_rules_hold_t h = {0};
+    inv_rules_out_t out;
+    step(&loc, &net, &h, INV_MOVE_RESERVE, 4, 0, "ORD-1", &out);
+    step(&loc, &net, &h, INV_MOVE_SALE, 1, 0, "ORD-1", &out);
+    INV_ASSERT_EQ_INT(0, step(&loc, &net, &h, INV_MOVE_EXPIRE, 3, 0, "ORD-1", &out));
+    INV_ASSERT_EQ_INT(INV_RESERVATION_EXPIRED, out.status.state);
+    INV_ASSERT_EQ_INT(3, out.status.requested);
+    INV_ASSERT_EQ_INT(0, loc.committed);
+    INV_ASSERT_EQ_INT(9, loc.available);
+    /* a second expiry finds nothing to do and reports nothing */
+    INV_ASSERT_EQ_INT(0, step(&loc, &net, &h, INV_MOVE_EXPIRE, 3, 0, "ORD-1", &out));
+    INV_ASSERT_EQ_INT(0, out.has_status);
+    INV_ASSERT_EQ_INT(0, out.location_changed);
+}
+
+static void test_expiry_of_a_renewed_hold_changes_nothing(void) {
+    inv_stock_row_t loc = {.on_hand = 10, .available = 10}, net = loc;
+    inv_rules_hold_t h = {0};
+    inv_rules_out_t out;
+    step(&loc, &net, &h, INV_MOVE_RESERVE, 4, 0, "ORD-1", &out);
+    h.expires_at_ms += 60000; /* renewed by a later hold */
+    INV_ASSERT_EQ_INT(0, step(&loc, &net, &h, INV_MOVE_EXPIRE, 4, 0, "ORD-1", &out));
+    INV_ASSERT_EQ_INT(0, out.has_status);
+    INV_ASSERT_EQ_INT(4, loc.committed);
+}
+
+static void test_reservation_steps_need_a_line_and_an_id(void) {
+    inv_stock_row_t loc = {.on_hand = 10, .available = 10}, net = loc;
+    inv_rules_hold_t h = {0};
+    inv_rules_out_t out;
+    inv_movement_t m = mv(INV_MOVE_RESERVE, "store-1", 1, "reserve:RV-1:0");
+    m.reservation_id = "ORD-1";
+    INV_ASSERT_EQ_INT(INV_RULES_EINVAL,
+                      inv_rules_apply(&m, &QUIET, 0, &loc, &net, NULL, scratch, sizeof scratch, &out));
+    m.reservation_id = NULL;
+    INV_ASSERT_EQ_INT(INV_RULES_EINVAL, inv_rules_apply(&m, &QUIET, 0, &loc, &net, &h, scratch, sizeof scratch, &out));
+    m.reservation_id = "ORD-1";
+    m.quantity = 0;
+    INV_ASSERT_EQ_INT(INV_RULES_EINVAL, inv_rules_apply(&m, &QUIET, 0, &loc, &net, &h, scratch, sizeof scratch, &out));
+}
+
+static void test_reorder_position_subtracts_committed(void) {
+    inv_rules_policy_t pol = {5, 10, 0};
+    inv_stock_row_t loc = {.on_hand = 8, .available = 8}, net = loc;
+    inv_rules_hold_t h = {0};
+    inv_rules_out_t out;
+    inv_movement_t m = mv(INV_MOVE_RESERVE, "store-1", 3, "reserve:RV-1:0");
+    m.reservation_id = "ORD-1";
+    m.has_expires_at = 1;
+    m.expires_at_ms = 1700000600000;
+    INV_ASSERT_EQ_INT(0, inv_rules_apply(&m, &pol, 0, &loc, &net, &h, scratch, sizeof scratch, &out));
+    INV_ASSERT_EQ_INT(1, out.has_reorder); /* 8 - 3 = 5 <= 5 */
+    INV_ASSERT_EQ_INT(10, out.reorder.quantity);
+    INV_ASSERT_EQ_INT(10, loc.on_order);
+}
+
 int main(void) {
     INV_RUN(test_shortage_names_cover_none_and_round_trip);
     INV_RUN(test_sale_decrements_on_hand_and_available);
@@ -545,6 +712,15 @@ int main(void) {
     INV_RUN(test_overflow_is_refused_and_rows_stay_unchanged);
     INV_RUN(test_level_round_trips_through_a_row);
     INV_RUN(test_derived_shortage_state_follows_available);
+    INV_RUN(test_hold_within_available_is_held_in_full);
+    INV_RUN(test_hold_beyond_available_is_partial_or_rejected);
+    INV_RUN(test_release_without_a_hold_is_not_found_and_changes_nothing);
+    INV_RUN(test_release_returns_the_remaining_units);
+    INV_RUN(test_sale_fulfils_part_of_a_hold_then_the_rest);
+    INV_RUN(test_expiry_releases_what_remains_once);
+    INV_RUN(test_expiry_of_a_renewed_hold_changes_nothing);
+    INV_RUN(test_reservation_steps_need_a_line_and_an_id);
+    INV_RUN(test_reorder_position_subtracts_committed);
     INV_RUN(test_strerror_names_every_code);
     return INV_TEST_DONE();
 }
