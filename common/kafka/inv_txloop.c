@@ -743,6 +743,16 @@ void inv_txloop_destroy(inv_txloop_t *l) {
 
 void inv_txloop_stop(inv_txloop_t *l) { l->stop_requested = 1; }
 
+int inv_txloop_begin(inv_txloop_t *l) {
+    if (l->in_txn)
+        return 0;
+    if (l->in_rebalance || l->closing || !producer(l))
+        return -1;
+    return begin_batch(l);
+}
+
+int inv_txloop_in_transaction(const inv_txloop_t *l) { return l->in_txn; }
+
 const char *inv_txloop_abort_cause_name(inv_txloop_abort_cause_t cause) {
     static const char *const names[INV_TXLOOP_ABORT_CAUSES] = {"handler",   "output", "transaction", "fatal",
                                                                "rebalance", "stop",   "stuck"};

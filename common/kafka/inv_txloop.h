@@ -122,6 +122,17 @@ void inv_txloop_destroy(inv_txloop_t *loop);
  * from a handler callback and from a signal handler. */
 void inv_txloop_stop(inv_txloop_t *loop);
 
+/* Opens a transaction without an input, for a handler that must produce
+ * on its own (from tick: expiries, recomputed outputs); a no-op while one
+ * is open. The batch then ends as any batch does (commit.interval.ms,
+ * before_commit first), committing no offsets if no input joined it, and
+ * on an abort after_abort runs as usual. 0, or -1 when none can be opened
+ * now (a rebalance or the stop under way, the producer being recreated, a
+ * failed begin): try again later. */
+int inv_txloop_begin(inv_txloop_t *loop);
+/* 1 while a transaction is open. */
+int inv_txloop_in_transaction(const inv_txloop_t *loop);
+
 /* Produces one message inside the open transaction. partition may be
  * RD_KAFKA_PARTITION_UA (murmur2 of the key, as the Java client). Bytes are
  * copied. timestamp_ms 0 means now; processors pass the input's timestamp
