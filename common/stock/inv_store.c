@@ -158,13 +158,13 @@ static int key_add_be(skey_t *k, uint64_t v, int bytes) {
 /* The hash of a long key's second string; a unit test swaps in a weak one
  * to make collisions (tests/unit/test_store_collision.c). */
 #ifndef INV_STORE_KEY_HASH
-#define INV_STORE_KEY_HASH fnv1a64
+#define INV_STORE_KEY_HASH inv_store_hash64
 #endif
 
-static uint64_t fnv1a64(const char *s, size_t n) {
-    uint64_t h = 14695981039346656037ULL;
+uint64_t inv_store_hash64(const void *s, size_t n) {
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
     for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+        h = (h ^ ((const unsigned char *)s)[i]) * 1099511628211ULL;
     return h;
 }
 

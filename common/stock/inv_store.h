@@ -467,6 +467,10 @@ int inv_store_policy_foreach(inv_store_txn_t *txn, inv_store_policy_cb cb, void 
 int inv_store_policy_offset_get(inv_store_txn_t *txn, int32_t partition, int64_t *next_offset);
 int inv_store_policy_offset_put(inv_store_txn_t *txn, int32_t partition, int64_t next_offset);
 
+/* The 64-bit hash (FNV-1a) of n bytes that long keys use; for callers of
+ * the state table that must shorten their keys the same way. */
+uint64_t inv_store_hash64(const void *s, size_t n);
+
 /* ---- errors -------------------------------------------------------------- */
 
 /* A static sentence for any code an inv_store function returns: own codes,
