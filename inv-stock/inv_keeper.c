@@ -8,10 +8,12 @@
 #include "inv_keeper.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "inv_codec.h"
 #include "inv_codec_conf.h"
+#include "inv_holds.h"
 #include "inv_kafka.h"
 #include "inv_keeper_batch.h"
 #include "inv_keeper_conf.h"
@@ -48,6 +50,13 @@
 #define HOLD_SECONDS 5.0
 /* The changed rows' keys are copied into an arena of this size. */
 #define ARENA_BYTES (1 << 20)
+/* Expiries: looked for every EXPIRY_SCAN_SECONDS, at most EXPIRY_PER_SCAN
+ * lines per partition each time; a line whose expire movement has not been
+ * applied EXPIRY_RESEND_SECONDS later (a lost or aborted write) gets it
+ * again, under the same id. */
+#define EXPIRY_SCAN_SECONDS 1.0
+#define EXPIRY_PER_SCAN 512
+#define EXPIRY_RESEND_SECONDS 30.0
 
 typedef struct {
     keeper_conf_t kc;
@@ -69,6 +78,7 @@ typedef struct {
     stall_t stall;           /* LMDB writes that failed, the kept batch */
     emit_t emit;             /* outputs */
     policies_t policies;     /* the policy table */
+    double next_expiry_scan; /* monotonic s */
 } keeper_t;
 
 /* What one movement reads and changes. */
@@ -79,6 +89,8 @@ typedef struct {
     int64_t net_threshold;
     dirty_key_t loc_key, net_key;
     inv_stock_row_t loc, net;
+    int has_hold;                       /* the movement takes a reservation line */
+    inv_rules_hold_t hold, hold_before; /* the line, as the rules leave it and as it was */
     inv_rules_out_t out;
     char scratch[INV_RULES_SCRATCH_DEFAULT];
 } move_t;
@@ -114,9 +126,9 @@ static int restore_one(keeper_t *k, int32_t p, int64_t input_offset) {
     for (int attempt = 1; attempt <= 3 && keeper_running(k); attempt++) {
         inv_restore_stats_t st;
         inv_keeper_metrics_restore_begin(k->metrics, p);
-        if (inv_restore_partition(k->restore_consumer, k->store, k->decoder, k->kc.t_stock, k->kc.t_dedup, p,
-                                  input_offset, k->kc.dedup_window_ms, k->kc.restore_confirm_timeout_ms, &st, errstr,
-                                  sizeof(errstr)) == 0) {
+        if (inv_restore_partition(k->restore_consumer, k->store, k->decoder, k->kc.t_stock, k->kc.t_dedup,
+                                  k->kc.t_state, p, input_offset, k->kc.dedup_window_ms,
+                                  k->kc.restore_confirm_timeout_ms, &st, errstr, sizeof(errstr)) == 0) {
             restored(k, p, &st);
             return 0;
         }
@@ -248,6 +260,18 @@ static int read_rows(keeper_t *k, int32_t p, move_t *mv, char *errstr, size_t er
         return store_error(k, rc, "read", errstr, errstr_size);
     if ((rc = row_get(k, &mv->net_key, &mv->net)) != 0 && rc != INV_STORE_NOTFOUND)
         return store_error(k, rc, "read", errstr, errstr_size);
+    mv->hold = (inv_rules_hold_t){0};
+    mv->has_hold = inv_rules_needs_hold(m) && m->reservation_id;
+    if (mv->has_hold) {
+        rc = inv_holds_get(k->txn, p, m->sku, m->location_id, m->reservation_id, &mv->hold);
+        if (rc == INV_STORE_KEY_TOO_LONG || rc == INV_STORE_KEY_COLLISION) {
+            snprintf(errstr, errstr_size, "reservation_id: %s", inv_store_strerror(rc));
+            return INV_TXLOOP_DEAD_LETTER;
+        }
+        if (rc)
+            return store_error(k, rc, "read of a reservation", errstr, errstr_size);
+    }
+    mv->hold_before = mv->hold;
     return 0;
 }
 
@@ -255,8 +279,8 @@ static int read_rows(keeper_t *k, int32_t p, move_t *mv, char *errstr, size_t er
  * must reach the DLQ, not the set of applied ids), then records its id.
  * *seen: it was applied before. */
 static int apply_rules(keeper_t *k, int32_t p, move_t *mv, int *seen, char *errstr, size_t errstr_size) {
-    int rc = inv_rules_apply(&mv->m, &mv->policy, mv->net_threshold, &mv->loc, &mv->net, NULL, mv->scratch,
-                             sizeof(mv->scratch), &mv->out);
+    int rc = inv_rules_apply(&mv->m, &mv->policy, mv->net_threshold, &mv->loc, &mv->net,
+                             mv->has_hold ? &mv->hold : NULL, mv->scratch, sizeof(mv->scratch), &mv->out);
     if (rc) {
         snprintf(errstr, errstr_size, "%s: %s", mv->m.movement_id, inv_rules_strerror(rc));
         return INV_TXLOOP_DEAD_LETTER;
@@ -284,6 +308,17 @@ static int record(keeper_t *k, int32_t p, partition_t *pt, move_t *mv, char *err
     if (k->batch.dirty.unemitted >= EMIT_EVERY_ROWS &&
         emit_stock_levels(&k->emit, &k->batch.dirty, errstr, errstr_size) != 0)
         return INV_TXLOOP_ABORT;
+    if (mv->out.hold_changed) {
+        const inv_movement_t *m = &mv->m;
+        int rc = inv_holds_put(k->txn, p, m->sku, m->location_id, m->reservation_id, &mv->hold_before, &mv->hold);
+        if (rc)
+            return store_error(k, rc, "write of a reservation", errstr, errstr_size);
+        if (emit_hold(&k->emit, p, m->sku, m->location_id, m->reservation_id, &mv->hold) != 0) {
+            snprintf(errstr, errstr_size, "produce to %s failed", k->kc.t_state);
+            return INV_TXLOOP_ABORT;
+        }
+        pt->state_changed = 1;
+    }
     if (emit_outputs(&k->emit, &mv->out, mv->ts, errstr, errstr_size) != 0)
         return INV_TXLOOP_ABORT;
     batch_ids_add(&k->batch, pt, mv->m.movement_id, strlen(mv->m.movement_id));
@@ -435,6 +470,8 @@ static void after_abort(void *opaque, inv_txloop_t *loop) {
     policies_poison_settle(&k->policies, 0);
     inv_store_txn_abort(k->txn);
     k->txn = NULL;
+    for (int p = 0; p < k->batch.part_count; p++) /* the expire movements of the batch are gone too */
+        k->batch.parts[p].expire_sent_upto = INT64_MIN;
     if (!k->stall.redo) /* a batch held back by the kept one never touched the batch state */
         batch_reset(&k->batch);
 }
@@ -471,6 +508,7 @@ static void assign_one(keeper_t *k, int32_t p, int64_t *offset) {
     partition_t *pt = &k->batch.parts[p];
     pt->next_offset = want;
     pt->assigned = 1;
+    pt->expire_sent_upto = INT64_MIN;
     pt->ready = !pt->need_restore;
     inv_keeper_metrics_partition_assigned(k->metrics, p);
     inv_keeper_metrics_partition_serving(k->metrics, p, pt->ready);
@@ -598,6 +636,92 @@ static int dead_letter_policies(keeper_t *k, inv_txloop_t *loop) {
     return 0;
 }
 
+/* ---- expiries ------------------------------------------------------------------ */
+
+typedef struct {
+    char sku[257], location[257], reservation_id[257];
+    inv_rules_hold_t h;
+} due_line_t;
+
+typedef struct {
+    due_line_t *lines;
+    size_t len;
+    int64_t after_ms; /* only lines that expire after this */
+} due_list_t;
+
+static int due_collect(void *opaque, const char *sku, const char *location, const char *rid,
+                       const inv_rules_hold_t *h) {
+    due_list_t *d = opaque;
+    if (h->expires_at_ms <= d->after_ms)
+        return 0;
+    due_line_t *l = &d->lines[d->len++];
+    snprintf(l->sku, sizeof(l->sku), "%s", sku);
+    snprintf(l->location, sizeof(l->location), "%s", location);
+    snprintf(l->reservation_id, sizeof(l->reservation_id), "%s", rid);
+    l->h = *h;
+    return d->len == EXPIRY_PER_SCAN ? 1 : 0;
+}
+
+/* The lines of partition p due now and not written yet, into *d: read in
+ * the batch's txn when one is open, else in a read txn of their own. */
+static int due_lines(keeper_t *k, int32_t p, int64_t now_ms, due_list_t *d) {
+    inv_store_txn_t *t = k->txn;
+    int rc = t ? 0 : inv_store_txn_begin(k->store, 1, &t);
+    if (!rc)
+        rc = inv_holds_due(t, p, now_ms, 0, due_collect, d);
+    if (!k->txn)
+        inv_store_txn_abort(t);
+    return rc < 0 || rc > 1 ? rc : 0;
+}
+
+/* Writes the expire movement of every open reservation line whose expiry
+ * has come, in a transaction (opened here when no input is flowing), to
+ * the line's own movements partition: applied when read back, after
+ * whatever came before it there, exactly once (its id is deterministic),
+ * and by whichever instance owns the partition then. */
+static void expire_due(keeper_t *k, inv_txloop_t *loop) {
+    double now = inv_time_mono_s();
+    if (now < k->next_expiry_scan || k->stall.stalled || catch_up_pending(k))
+        return;
+    k->next_expiry_scan = now + EXPIRY_SCAN_SECONDS;
+    int64_t wall = inv_time_wall_ms();
+    due_list_t d = {.lines = NULL};
+    for (int p = 0; p < k->batch.part_count; p++) {
+        partition_t *pt = &k->batch.parts[p];
+        if (!pt->assigned || !pt->ready || pt->need_restore)
+            continue;
+        if (now >= pt->expire_resend_at) {
+            pt->expire_sent_upto = INT64_MIN;
+            pt->expire_resend_at = now + EXPIRY_RESEND_SECONDS;
+        }
+        if (!d.lines)
+            d.lines = inv_xrealloc(NULL, EXPIRY_PER_SCAN * sizeof(*d.lines));
+        d.len = 0;
+        d.after_ms = pt->expire_sent_upto;
+        int rc = due_lines(k, p, wall, &d);
+        if (rc) {
+            inv_log_warn("partition %d: reading the reservations due: %s", p, inv_store_strerror(rc));
+            continue;
+        }
+        if (!d.len)
+            continue;
+        if (inv_txloop_begin(loop) != 0)
+            break; /* no transaction now: the next scan */
+        char errstr[INV_ERRSTR_SIZE];
+        for (size_t i = 0; i < d.len; i++) {
+            due_line_t *l = &d.lines[i];
+            if (emit_expire(&k->emit, p, l->sku, l->location, l->reservation_id, &l->h, errstr, sizeof(errstr)) != 0) {
+                inv_log_warn("partition %d: expire movement of reservation %s: %s", p, l->reservation_id, errstr);
+                break;
+            }
+            inv_keeper_metrics_expiry_due(k->metrics);
+            if (l->h.expires_at_ms > pt->expire_sent_upto)
+                pt->expire_sent_upto = l->h.expires_at_ms;
+        }
+    }
+    free(d.lines);
+}
+
 static void tick(void *opaque, inv_txloop_t *loop) {
     keeper_t *k = opaque;
     if (k->stall.fatal) {
@@ -612,6 +736,7 @@ static void tick(void *opaque, inv_txloop_t *loop) {
         catch_up(k);
     if (!k->txn && (!k->stall.stalled || now >= k->stall.retry_at))
         policies_poll(&k->policies, 0, NULL);
+    expire_due(k, loop);
     if (now - k->last_lag_check >= 1.0) {
         k->last_lag_check = now;
         inv_keeper_metrics_update_lag(k->metrics, inv_txloop_consumer(loop), k->kc.t_movements, k->batch.parts,
@@ -633,17 +758,23 @@ static int check_partitions(keeper_t *k, char *errstr, size_t errstr_size) {
     int nd = inv_kafka_partition_count(rk, kc->t_dedup, 15000, errstr, errstr_size);
     if (nd < 0)
         return -1;
-    if (ns != nm || nd != nm) {
+    int nt = inv_kafka_partition_count(rk, kc->t_state, 15000, errstr, errstr_size);
+    if (nt < 0)
+        return -1;
+    if (ns != nm || nd != nm || nt != nm) {
         snprintf(errstr, errstr_size,
-                 "%s has %d partitions but %s has %d and %s %d: they must match (partition p of the "
-                 "changelog belongs to movements partition p)",
-                 kc->t_movements, nm, kc->t_stock, ns, kc->t_dedup, nd);
+                 "%s has %d partitions but %s has %d, %s %d and %s %d: they must match (partition p of the "
+                 "changelogs belongs to movements partition p)",
+                 kc->t_movements, nm, kc->t_stock, ns, kc->t_dedup, nd, kc->t_state, nt);
         return -1;
     }
     batch_partition(&k->batch, nm - 1);
     k->movement_partitions = nm;
     if ((k->emit.reorders_partitions = inv_kafka_partition_count(rk, kc->t_reorders, 15000, errstr, errstr_size)) < 0 ||
-        (k->emit.shortages_partitions = inv_kafka_partition_count(rk, kc->t_shortages, 15000, errstr, errstr_size)) < 0)
+        (k->emit.shortages_partitions = inv_kafka_partition_count(rk, kc->t_shortages, 15000, errstr, errstr_size)) <
+            0 ||
+        (k->emit.status_partitions =
+             inv_kafka_partition_count(rk, kc->t_reservation_status, 15000, errstr, errstr_size)) < 0)
         return -1;
     return 0;
 }
@@ -702,6 +833,9 @@ static int keeper_open(keeper_t *k, inv_conf_t *conf, char *errstr, size_t errst
     k->emit.t_reorders = kc->t_reorders;
     k->emit.t_shortages = kc->t_shortages;
     k->emit.t_dedup = kc->t_dedup;
+    k->emit.t_state = kc->t_state;
+    k->emit.t_reservation_status = kc->t_reservation_status;
+    k->emit.t_movements = kc->t_movements;
     inv_buf_init(&k->emit.buf);
     k->policies = (policies_t){
         .topic = kc->t_policies, .store = k->store, .decoder = k->decoder, .metrics = k->metrics, .stall = &k->stall};

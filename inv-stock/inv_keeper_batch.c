@@ -26,6 +26,7 @@ static void part_batch_reset(partition_t *pt) {
     pt->touched = 0;
     pt->ids.len = pt->ids_sent = 0;
     pt->changelog_next = pt->dedup_next = -1;
+    pt->state_changed = 0;
 }
 
 partition_t *batch_partition(batch_t *b, int32_t p) {
@@ -34,6 +35,7 @@ partition_t *batch_partition(batch_t *b, int32_t p) {
         b->parts = inv_xrealloc(b->parts, (size_t)n * sizeof(*b->parts));
         for (int i = b->part_count; i < n; i++) {
             memset(&b->parts[i], 0, sizeof(b->parts[i]));
+            b->parts[i].expire_sent_upto = INT64_MIN;
             part_batch_reset(&b->parts[i]);
         }
         b->part_count = n;

@@ -18,11 +18,13 @@
 
 typedef struct {
     /* the partition, across batches */
-    int assigned;        /* assigned to this instance */
-    int ready;           /* restored or resumed: its lag counts for /healthz */
-    int64_t next_offset; /* next input offset to apply */
-    int need_restore;    /* rebuild from the changelog before applying it */
-    int64_t restore_to;  /* ... to this input offset (the group's committed one) */
+    int assigned;             /* assigned to this instance */
+    int ready;                /* restored or resumed: its lag counts for /healthz */
+    int64_t next_offset;      /* next input offset to apply */
+    int need_restore;         /* rebuild from the changelog before applying it */
+    int64_t restore_to;       /* ... to this input offset (the group's committed one) */
+    int64_t expire_sent_upto; /* expire movements are written for expiries up to this (ms), INT64_MIN: none */
+    double expire_resend_at;  /* ... until then (monotonic s); after it, lines still open are written again */
     /* what the current batch did to it */
     int touched;            /* consumed in this batch */
     int64_t batch_next;     /* input offset after the batch */
@@ -30,6 +32,7 @@ typedef struct {
     size_t ids_sent;        /* ... of which the first ids_sent bytes are produced */
     int64_t changelog_next; /* from delivery reports: next changelog offset, -1 none */
     int64_t dedup_next;     /* ... and dedup log offset */
+    int state_changed;      /* reservation lines changed (not kept for a redo: rebuilt instead) */
 } partition_t;
 
 typedef struct {

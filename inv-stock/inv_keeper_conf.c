@@ -25,6 +25,8 @@ void keeper_conf_read(const inv_conf_t *conf, keeper_conf_t *kc) {
         .t_reorders = inv_conf_get(conf, "topic.reorders"),
         .t_shortages = inv_conf_get(conf, "topic.shortages"),
         .t_dedup = inv_conf_get(conf, "topic.dedup"),
+        .t_state = inv_conf_get(conf, "topic.state"),
+        .t_reservation_status = inv_conf_get(conf, "topic.reservation_status"),
         .t_policies = inv_conf_get(conf, "topic.policies"),
         .default_policy =
             {

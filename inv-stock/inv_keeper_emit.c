@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "inv_holds.h"
 #include "inv_model.h"
 #include "inv_restore.h"
 
@@ -44,6 +45,14 @@ int emit_outputs(emit_t *e, const inv_rules_out_t *out, int64_t ts, char *errstr
             return -1;
         inv_keeper_metrics_shortage(e->metrics, s->state);
     }
+    if (out->has_status) {
+        const inv_reservation_status_t *s = &out->status;
+        if (inv_encoder_encode_reservation_status(e->encoder, s, &e->buf, errstr, errstr_size) != 0 ||
+            inv_txloop_produce(e->loop, e->t_reservation_status, sku_partition(s->sku, e->status_partitions),
+                               s->reservation_id, strlen(s->reservation_id), e->buf.data, e->buf.len, ts, NULL) != 0)
+            return -1;
+        inv_keeper_metrics_reservation(e->metrics, s->state);
+    }
     return 0;
 }
 
@@ -81,4 +90,41 @@ int emit_ids(emit_t *e, int32_t p, partition_t *pt, int last) {
     int rc = inv_txloop_produce(e->loop, e->t_dedup, p, NULL, 0, pt->ids.data + from, pt->ids.len - from, 0, hdrs);
     pt->ids_sent = pt->ids.len;
     return rc;
+}
+
+int emit_hold(emit_t *e, int32_t p, const char *sku, const char *location, const char *reservation_id,
+              const inv_rules_hold_t *h) {
+    char key[INV_HOLDS_LOG_KEY_MAX];
+    size_t klen = inv_holds_log_key(key, sizeof(key), sku, location, reservation_id);
+    if (!klen)
+        return -1;
+    unsigned char val[INV_HOLDS_LOG_VALUE_SIZE];
+    inv_holds_log_value(val, h);
+    int open = h->remaining > 0;
+    return inv_txloop_produce(e->loop, e->t_state, p, key, klen, open ? val : NULL, open ? sizeof(val) : 0, 0, NULL);
+}
+
+int emit_expire(emit_t *e, int32_t p, const char *sku, const char *location, const char *reservation_id,
+                const inv_rules_hold_t *h, char *errstr, size_t errstr_size) {
+    /* the hash tells apart the lines (sku, location) of one reservation
+     * and the expiries of a line renewed since */
+    char what[2 * 256 + 2 + 24];
+    int n = snprintf(what, sizeof(what), "%s%c%s%c%lld", sku, 0, location, 0, (long long)h->expires_at_ms);
+    char id[300];
+    snprintf(id, sizeof(id), "expire:%s:%016llx", reservation_id,
+             (unsigned long long)inv_store_hash64(what, n > 0 && (size_t)n < sizeof(what) ? (size_t)n : 0));
+    inv_movement_t m = {
+        .movement_id = id,
+        .sku = sku,
+        .location_id = location,
+        .channel = h->channel,
+        .type = INV_MOVE_EXPIRE,
+        .quantity = h->remaining,
+        .occurred_at_ms = h->expires_at_ms, /* the expiry it is written for */
+        .source = "inv-stock",
+        .reservation_id = reservation_id,
+    };
+    if (inv_encoder_encode_movement(e->encoder, &m, &e->buf, errstr, errstr_size) != 0)
+        return -1;
+    return inv_txloop_produce(e->loop, e->t_movements, p, sku, strlen(sku), e->buf.data, e->buf.len, 0, NULL);
 }

@@ -1,10 +1,12 @@
 /*
  * inv_keeper_emit: the keeper's outputs, produced inside the batch's Kafka
  * transaction (inv_txloop_produce): ReorderEvents and ShortageEvents (to
- * partition murmur2(sku) of their topics, as everything written for a SKU), the
+ * partition murmur2(sku) of their topics, as everything written for a SKU),
+ * ReservationStatuses (keyed by reservation_id, same partitioning), the
  * StockLevels of changed rows (to the changelog partition of their input
- * partition, with the row's shortage state in a header), and the applied
- * movement ids (to the dedup log).
+ * partition, with the row's shortage state in a header), the applied
+ * movement ids (to the dedup log), reservation lines (to the state log,
+ * inv_holds) and expire movements (to the SKU's own movements partition).
  *
  * Errors: -1 when a record could not be encoded or queued (the batch must
  * abort), with errstr where the signature has one.
@@ -22,13 +24,14 @@ typedef struct {
     inv_txloop_t *loop;            /* borrowed */
     inv_encoder_t *encoder;        /* borrowed */
     inv_keeper_metrics_t *metrics; /* borrowed */
-    const char *t_stock, *t_reorders, *t_shortages, *t_dedup;
-    int reorders_partitions, shortages_partitions; /* of their topics */
-    inv_buf_t buf;                                 /* one encoded record at a time, owned */
+    const char *t_stock, *t_reorders, *t_shortages, *t_dedup, *t_state, *t_reservation_status, *t_movements;
+    int reorders_partitions, shortages_partitions, status_partitions; /* of their topics */
+    inv_buf_t buf;                                                    /* one encoded record at a time, owned */
 } emit_t;
 
-/* Produces the reorder and the shortages one movement caused, keyed by
- * their row, to partition murmur2(sku), with the input's timestamp ts. */
+/* Produces the reorder, the shortages and the reservation status one
+ * movement caused, keyed by their row (the status by its reservation_id),
+ * to partition murmur2(sku), with the input's timestamp ts. */
 int emit_outputs(emit_t *e, const inv_rules_out_t *out, int64_t ts, char *errstr, size_t errstr_size);
 /* Produces the StockLevel of every row of the set changed since it was
  * last produced, as last written (no LMDB read), and marks it produced. */
@@ -38,5 +41,16 @@ int emit_stock_levels(emit_t *e, dirty_set_t *dirty, char *errstr, size_t errstr
  * names the input offset the batch brings p to
  * (INV_RESTORE_INPUT_OFFSET_HEADER). */
 int emit_ids(emit_t *e, int32_t p, partition_t *pt, int last);
+/* Produces the state log record of a reservation line of partition p: its
+ * value while open, a tombstone once closed. */
+int emit_hold(emit_t *e, int32_t p, const char *sku, const char *location, const char *reservation_id,
+              const inv_rules_hold_t *h);
+/* Produces the `expire` movement of an open line whose expiry is due, to
+ * partition p of the movements topic (the SKU's own), where inv-stock
+ * applies it when it reads it. Its id, expire:<reservation_id>:<hash of
+ * sku, location and expiry>, is the same whoever writes it and however
+ * often, so the dedup log applies it once. */
+int emit_expire(emit_t *e, int32_t p, const char *sku, const char *location, const char *reservation_id,
+                const inv_rules_hold_t *h, char *errstr, size_t errstr_size);
 
 #endif

@@ -33,6 +33,8 @@ struct inv_keeper_metrics_s {
     inv_metrics_counter_t *movements[INV_MOVE_COUNT + 1];
     inv_metrics_counter_t *duplicates, *reorders, *invalid_policies, *dead_letters;
     inv_metrics_counter_t *shortages[INV_SHORTAGE_RESTORED + 1];
+    inv_metrics_counter_t *reservations[INV_RESERVATION_NOT_FOUND + 1];
+    inv_metrics_counter_t *expiries_due;
     inv_metrics_counter_t *txn_commits, *txn_aborts, *restore_keys;
     inv_metrics_counter_t *aborts_by_cause[INV_TXLOOP_ABORT_CAUSES];
     inv_metrics_counter_t *restore_seconds;
@@ -323,6 +325,16 @@ int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const keeper_conf_t *kc
         REG(inv_metrics_counter_new(m->reg, "inv_stock_shortages_total", "ShortageEvents emitted, by state", labels,
                                     &m->shortages[s], err, sizeof(err)));
     }
+    for (int s = INV_RESERVATION_HELD; s <= INV_RESERVATION_NOT_FOUND; s++) {
+        const char *labels[] = {"state", inv_reservation_state_to_string((inv_reservation_state_t)s), NULL};
+        REG(inv_metrics_counter_new(m->reg, "inv_stock_reservation_statuses_total",
+                                    "ReservationStatuses emitted, by state", labels, &m->reservations[s], err,
+                                    sizeof(err)));
+    }
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_expiries_due_total",
+                                "expire movements written for reservation lines whose expiry came (a line's is "
+                                "written again after 30 s until applied; applied once)",
+                                NULL, &m->expiries_due, err, sizeof(err)));
     REG(inv_metrics_counter_new(m->reg, "inv_stock_invalid_policies_total", "Undecodable ReorderPolicies ignored", NULL,
                                 &m->invalid_policies, err, sizeof(err)));
     const char *commit_l[] = {"outcome", "commit", NULL}, *abort_l[] = {"outcome", "abort", NULL};
@@ -420,6 +432,11 @@ void inv_keeper_metrics_shortage(inv_keeper_metrics_t *m, inv_shortage_state_t s
     if (state >= INV_SHORTAGE_LOW && state <= INV_SHORTAGE_RESTORED)
         inv_metrics_counter_inc(m->shortages[state]);
 }
+void inv_keeper_metrics_reservation(inv_keeper_metrics_t *m, inv_reservation_state_t state) {
+    if ((int)state >= INV_RESERVATION_HELD && state <= INV_RESERVATION_NOT_FOUND)
+        inv_metrics_counter_inc(m->reservations[state]);
+}
+void inv_keeper_metrics_expiry_due(inv_keeper_metrics_t *m) { inv_metrics_counter_inc(m->expiries_due); }
 void inv_keeper_metrics_invalid_policy(inv_keeper_metrics_t *m) { inv_metrics_counter_inc(m->invalid_policies); }
 void inv_keeper_metrics_commit(inv_keeper_metrics_t *m, const inv_txloop_stats_t *st, double lmdb_commit_seconds) {
     inv_metrics_histogram_observe(m->open_seconds, st->last_open_seconds);

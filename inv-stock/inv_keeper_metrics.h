@@ -43,6 +43,8 @@ void inv_keeper_metrics_movement(inv_keeper_metrics_t *m, inv_movement_type_t ty
 void inv_keeper_metrics_duplicate(inv_keeper_metrics_t *m);
 void inv_keeper_metrics_reorder(inv_keeper_metrics_t *m);
 void inv_keeper_metrics_shortage(inv_keeper_metrics_t *m, inv_shortage_state_t state);
+void inv_keeper_metrics_reservation(inv_keeper_metrics_t *m, inv_reservation_state_t state);
+void inv_keeper_metrics_expiry_due(inv_keeper_metrics_t *m);
 void inv_keeper_metrics_invalid_policy(inv_keeper_metrics_t *m);
 /* One batch committed: how long its transaction was open, its Kafka and
  * LMDB commit times and its message count (the txloop's stats of it). */

@@ -111,7 +111,7 @@ static int redo_write(stall_t *s) {
     if (!rc)
         rc = dirty_put_all(&s->batch->dirty, t);
     for (int p = 0; p < s->batch->part_count && !rc; p++)
-        if (s->batch->parts[p].touched)
+        if (s->batch->parts[p].touched && !s->batch->parts[p].state_changed)
             rc = redo_partition(t, p, &s->batch->parts[p]);
     if (rc) {
         inv_store_txn_abort(t);
@@ -127,6 +127,16 @@ int stall_redo_flush(stall_t *s) {
     if (rc)
         return rc;
     inv_log_info("state dir %s: the last batch is in LMDB too now", s->state_dir);
+    /* the reservation lines a batch changed are not kept for a redo: their
+     * partitions are rebuilt from Kafka, which has the batch */
+    for (int p = 0; p < s->batch->part_count; p++) {
+        partition_t *pt = &s->batch->parts[p];
+        if (pt->touched && pt->state_changed && pt->assigned) {
+            pt->need_restore = 1;
+            pt->restore_to = pt->batch_next;
+            pt->ready = 0;
+        }
+    }
     s->redo = 0;
     batch_reset(s->batch);
     stall_ok(s);

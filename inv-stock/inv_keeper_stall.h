@@ -73,8 +73,10 @@ void stall_nap(const stall_t *s);
 int stall_commit_batch(stall_t *s, inv_store_txn_t *txn);
 /* Writes the kept batch in one txn: its changed rows at their final
  * values, its applied movement ids (with the batch's newest timestamp, as
- * the dedup log carries them) and its partitions' offsets; then forgets it
- * (batch_reset) and ends the stall. 0 (also when nothing is kept), or the
+ * the dedup log carries them) and its partitions' offsets, except for the
+ * partitions whose reservation lines the batch changed (not kept: those
+ * are marked need_restore and rebuilt from Kafka, which has the batch);
+ * then forgets it (batch_reset) and ends the stall. 0 (also when nothing is kept), or the
  * inv_store code of the failed write (the batch stays kept; not reported:
  * the caller decides). */
 int stall_redo_flush(stall_t *s);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "inv_holds.h"
 #include "inv_kafka.h"
 #include "inv_log.h"
 #include "inv_model.h"
@@ -206,6 +207,32 @@ static int restore_row(void *opaque, const rd_kafka_message_t *msg) {
     return chunk(r);
 }
 
+/* One record of the state log (open reservation lines) back into LMDB; a
+ * record that is not one skipped with a warning, never a stall. */
+static int restore_state(void *opaque, const rd_kafka_message_t *msg) {
+    restore_ctx_t *r = opaque;
+    if (!msg->key || msg->key_len == 0)
+        return 0;
+    int rc = INV_STORE_FORMAT;
+    if (((const char *)msg->key)[0] == INV_HOLDS_KIND) {
+        rc = inv_holds_log_apply(r->txn, r->partition, msg->key, msg->key_len, msg->payload,
+                                 msg->payload ? msg->len : 0);
+        if (rc == 0 && msg->payload)
+            r->stats->holds++;
+    }
+    if (rc == INV_STORE_FORMAT || rc == INV_STORE_KEY_COLLISION || rc == INV_STORE_KEY_TOO_LONG) {
+        inv_log_warn("restore: %s [%d] @%lld: skipping a state record that is not an open reservation line: %s",
+                     rd_kafka_topic_name(msg->rkt), msg->partition, (long long)msg->offset, inv_store_strerror(rc));
+        return 0;
+    }
+    if (rc) {
+        r->store_err = rc;
+        snprintf(r->errstr, r->errstr_size, "restore: LMDB: %s", inv_store_strerror(rc));
+        return -1;
+    }
+    return chunk(r);
+}
+
 /* One applied id back into LMDB, with the time it was first applied. */
 static int restore_id(restore_ctx_t *r, const void *id, size_t len, int64_t applied_at) {
     int seen, rc = inv_store_dedup_seen_or_add(r->txn, r->partition, id, len, applied_at, &seen);
@@ -295,8 +322,9 @@ static int read_settled(rd_kafka_t *consumer, const char *topic, restore_ctx_t *
 }
 
 int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder, const char *stock_topic,
-                          const char *dedup_topic, int32_t partition, int64_t input_offset, int64_t dedup_window_ms,
-                          int64_t confirm_timeout_ms, inv_restore_stats_t *stats, char *errstr, size_t errstr_size) {
+                          const char *dedup_topic, const char *state_topic, int32_t partition, int64_t input_offset,
+                          int64_t dedup_window_ms, int64_t confirm_timeout_ms, inv_restore_stats_t *stats, char *errstr,
+                          size_t errstr_size) {
     memset(stats, 0, sizeof(*stats));
     double t0 = inv_time_mono_s();
     restore_ctx_t r = {.store = store,
@@ -333,6 +361,9 @@ int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_
     }
     if (!rc)
         rc = read_settled(consumer, stock_topic, &r, restore_row, &stats->changelog_end, input_offset, 0,
+                          inv_time_mono_s() + SETTLE_SECONDS, &t_wait, &timed_out, errstr, errstr_size);
+    if (!rc && state_topic)
+        rc = read_settled(consumer, state_topic, &r, restore_state, &stats->state_end, input_offset, 0,
                           inv_time_mono_s() + SETTLE_SECONDS, &t_wait, &timed_out, errstr, errstr_size);
     if (t_wait > 0)
         stats->confirm_seconds = inv_time_mono_s() - t_wait;

@@ -5,9 +5,10 @@
  * Partition p of topic.stock is the changelog of movements partition p (the
  * keeper writes every changed StockLevel there, with its shortage state in
  * the `inv.shortage` header, in the same transaction as the consumed
- * offsets), and partition p of topic.dedup holds the movement ids each batch
- * applied (newline-separated, record timestamp = when they arrived), so
- * duplicate detection moves with the partition. Both are read with
+ * offsets), partition p of topic.dedup holds the movement ids each batch
+ * applied (with the time each was first applied), so duplicate detection
+ * moves with the partition, and partition p of topic.state (compacted) the
+ * partition's open reservation lines (inv_holds). All are read with
  * read_committed to their end.
  */
 #ifndef INV_RESTORE_H
@@ -30,9 +31,11 @@
 typedef struct {
     uint64_t rows;          /* stock rows restored */
     uint64_t ids;           /* applied movement ids restored */
+    uint64_t holds;         /* open reservation lines restored */
     double seconds;         /* wall time */
     int64_t changelog_end;  /* next offset of the changelog partition */
     int64_t dedup_end;      /* next offset of the dedup log partition */
+    int64_t state_end;      /* next offset of the state log partition */
     double confirm_seconds; /* waited for the last committed batch's markers */
     int unconfirmed;        /* failed: the last committed batch did not show (retry later) */
 } inv_restore_stats_t;
@@ -44,8 +47,8 @@ rd_kafka_t *inv_restore_consumer_new(const inv_kafka_settings_t *ks, const char 
                                      size_t errstr_size);
 
 /*
- * Drops partition p from the store, reloads it from the changelog and the
- * dedup log, and records meta.input_offset = input_offset last, so a crash
+ * Drops partition p from the store, reloads it from the changelog, the
+ * dedup log and the state log (state_topic; NULL: none), and records meta.input_offset = input_offset last, so a crash
  * midway leaves no meta and the next assignment restores again.
  *
  * A transaction's commit returns before the broker has written its commit
@@ -65,8 +68,9 @@ rd_kafka_t *inv_restore_consumer_new(const inv_kafka_settings_t *ks, const char 
  * The store must have no write txn open. 0, or -1 with errstr.
  */
 int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder, const char *stock_topic,
-                          const char *dedup_topic, int32_t partition, int64_t input_offset, int64_t dedup_window_ms,
-                          int64_t confirm_timeout_ms, inv_restore_stats_t *stats, char *errstr, size_t errstr_size);
+                          const char *dedup_topic, const char *state_topic, int32_t partition, int64_t input_offset,
+                          int64_t dedup_window_ms, int64_t confirm_timeout_ms, inv_restore_stats_t *stats, char *errstr,
+                          size_t errstr_size);
 
 /* Reads partition p of topic from `from_offset` (or RD_KAFKA_OFFSET_BEGINNING)
  * to its read_committed end, calling cb for each message (borrowed for the

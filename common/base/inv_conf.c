@@ -48,6 +48,9 @@ const inv_conf_key_t inv_conf_keys[] = {
     {"topic.dlq", INV_CONF_STRING, "inventory.dlq", 0, 0, NULL, "Dead letters: invalid inputs with their reason"},
     {"topic.dedup", INV_CONF_STRING, "inventory.stock-dedup", 0, 0, NULL,
      "inv-stock's internal log of applied movement ids, so duplicate detection moves with a partition"},
+    {"topic.state", INV_CONF_STRING, "inventory.stock-state", 0, 0, NULL,
+     "inv-stock's internal compacted log of a partition's other state (open reservation lines), so it moves with "
+     "the partition"},
     {"schema.id.SaleEvent", INV_CONF_INT, "14", 0, INT32_MAX, NULL, "Confluent schema id of SaleEvent"},
     {"schema.id.ReturnEvent", INV_CONF_INT, "2", 0, INT32_MAX, NULL, "Confluent schema id of ReturnEvent"},
     {"schema.id.RestockEvent", INV_CONF_INT, "3", 0, INT32_MAX, NULL, "Confluent schema id of RestockEvent"},

@@ -13,6 +13,7 @@ static const struct {
     {"topic.reorders", "delete"},  {"topic.shortages", "delete"},     {"topic.dlq", "delete"},
     {"topic.dedup", "delete"},     {"topic.reservations", "delete"},  {"topic.transfers", "delete"},
     {"topic.channels", "compact"}, {"topic.availability", "compact"}, {"topic.reservation_status", "delete"},
+    {"topic.state", "compact"},
 };
 
 int inv_admin_replication(rd_kafka_t *rk, int replication, int timeout_ms, int *out, rd_kafka_resp_err_t *err) {

@@ -19,7 +19,7 @@ typedef struct {
     char error[256]; /* INV_TOPIC_FAILED: why */
 } inv_topic_result_t;
 
-#define INV_ADMIN_TOPIC_COUNT 15
+#define INV_ADMIN_TOPIC_COUNT 16
 
 /* The replication factor topics get, in *out: `replication` when it is not
  * -1; otherwise 3 on a cluster of at least three brokers, else -1 (the

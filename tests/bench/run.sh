@@ -119,13 +119,13 @@ create_topics() {   # partitions topic[:compact]...
 # its output topics are created here. Outputs: $2.stock/.reorders/.shortages.
 inv_stock_cmd() {   # input name
   local in="$1" n="$2"
-  create_topics "$PARTITIONS" "$n.stock:compact" "$n.dedup" "$n.reorders" "$n.shortages" "$n.dlq"
+  create_topics "$PARTITIONS" "$n.stock:compact" "$n.dedup" "$n.state:compact" "$n.resv" "$n.reorders" "$n.shortages" "$n.dlq"
   create_topics 1 "$n.policies:compact"
   rm -rf "$WORK/state-$n"
   CMD=("$BIN/inv-stock" -b "$BROKERS" --state-dir "$WORK/state-$n"
        -X "group.id=$n" -X "topic.movements=$in" -X "topic.stock=$n.stock" -X "topic.dedup=$n.dedup"
        -X "topic.reorders=$n.reorders" -X "topic.shortages=$n.shortages" -X "topic.dlq=$n.dlq"
-       -X "topic.policies=$n.policies")
+       -X "topic.policies=$n.policies" -X "topic.state=$n.state" -X "topic.reservation_status=$n.resv")
   local p; for p in "${POLICY[@]}"; do CMD+=(-X "policy.default.$p"); done
 }
 

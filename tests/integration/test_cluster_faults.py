@@ -191,7 +191,7 @@ def metric_values(port, name):
 
 
 GROUP_TOPICS = (("sales", "inv-sale"), ("returns", "inv-return"), ("restocks", "inv-restock"),
-                ("movements", "inv-stock"))
+                ("reservations", "inv-reserve"), ("movements", "inv-stock"))
 
 
 def records_between(topic, starts, ends, timeout=3.0):

@@ -22,9 +22,9 @@ from confluent_kafka.admin import AdminClient, ConfigResource
 from invtest import (COMPACTED_KEYS, TOPIC_KEYS, bin, bootstrap, create_topics, delete_topics, run, topic_env,
                      wait_until)
 
-ALL_KEYS = tuple(TOPIC_KEYS) + ("dedup",)  # topic.dedup: inv-stock's applied-id log
-COMPACTED = set(COMPACTED_KEYS)
-assert COMPACTED == {"policies", "stock", "channels", "availability"}
+ALL_KEYS = tuple(TOPIC_KEYS) + ("dedup", "state")  # inv-stock's internal logs: applied ids, open reservations
+COMPACTED = set(COMPACTED_KEYS) | {"state"}
+assert COMPACTED == {"policies", "stock", "channels", "availability", "state"}
 PARTITIONS = 3
 DEDUP_RETENTION_MS = "604800000"     # dedup.window.ms default
 TOMBSTONE_RETENTION_MS = "86400000"  # delete.retention.ms invctl sets on compacted topics
@@ -33,6 +33,7 @@ TOMBSTONE_RETENTION_MS = "86400000"  # delete.retention.ms invctl sets on compac
 def env_for(prefix):
     env = topic_env(prefix)
     env["INV_TOPIC_DEDUP"] = env["INV_TOPIC_SALES"][:-len(".sales")] + ".dedup"
+    env["INV_TOPIC_STATE"] = env["INV_TOPIC_SALES"][:-len(".sales")] + ".state"
     assert sorted(env) == sorted("INV_TOPIC_" + k.upper() for k in ALL_KEYS)
     return env
 

@@ -66,11 +66,13 @@ def bin(name):
 
 def topic_env(prefix="t"):
     """{"INV_TOPIC_SALES": "<prefix>-<id>.sales", ...} for every topic key of TOPIC_KEYS,
-    plus INV_TOPIC_DEDUP (inv-stock's internal applied-id log): without it every
-    test's inv-stock would share the default one."""
+    plus INV_TOPIC_DEDUP and INV_TOPIC_STATE (inv-stock's internal logs of applied
+    ids and of open reservations): without them every test's inv-stock would share
+    the default ones."""
     base = unique(prefix)
     env = {"INV_TOPIC_" + k.upper(): "%s.%s" % (base, k) for k in TOPIC_KEYS}
     env["INV_TOPIC_DEDUP"] = "%s.dedup" % base
+    env["INV_TOPIC_STATE"] = "%s.state" % base
     return env
 
 
@@ -209,8 +211,9 @@ def topic_names(env):
     """Every topic named in a topic_env() dict: the contract topics of TOPIC_KEYS, then
     the dedup log when the dict has one."""
     names = [env["INV_TOPIC_" + k.upper()] for k in TOPIC_KEYS]
-    if "INV_TOPIC_DEDUP" in env:
-        names.append(env["INV_TOPIC_DEDUP"])
+    for k in ("INV_TOPIC_DEDUP", "INV_TOPIC_STATE"):
+        if k in env:
+            names.append(env[k])
     return names
 
 
@@ -218,6 +221,8 @@ def create_topic_set(env, partitions=1):
     """Create the topics named in a topic_env() dict, compacting those of COMPACTED_KEYS."""
     names = topic_names(env)
     compacted = {env["INV_TOPIC_" + k.upper()] for k in COMPACTED_KEYS}
+    if "INV_TOPIC_STATE" in env:
+        compacted.add(env["INV_TOPIC_STATE"])
     return create_topics(names, partitions, compacted)
 
 

@@ -53,6 +53,7 @@ QUIET.addHandler(logging.NullHandler())
 QUIET.propagate = False
 CHANNELS = ("store", "online", "marketplace", "b2b")
 MOVEMENT_TYPES = ("sale", "return_resellable", "return_damaged", "receipt", "adjustment", "count")
+RESERVATION_TYPES = ("reserve", "release", "expire")
 SCHEMA_IDS = {"sales": 14, "returns": 2, "restocks": 3}  # SaleEvent changed: id 1 is its earlier version
 
 
@@ -165,10 +166,12 @@ class PolicyTable:
 # =============================================================== the oracle
 
 class Row:
-    __slots__ = ("on_hand", "unsellable", "on_order", "available", "version", "updated_at", "shortage")
+    __slots__ = ("on_hand", "unsellable", "on_order", "available", "version", "updated_at", "shortage",
+                 "committed", "incoming", "in_transit_out")
 
     def __init__(self):
         self.on_hand = self.unsellable = self.on_order = self.available = 0
+        self.committed = self.incoming = self.in_transit_out = 0
         self.version = 0
         self.updated_at = 0
         self.shortage = "none"
@@ -180,13 +183,15 @@ class Row:
         return r
 
     def quantities(self):
-        return (self.on_hand, self.unsellable, self.on_order, self.available)
+        return (self.on_hand, self.unsellable, self.on_order, self.available, self.committed, self.incoming,
+                self.in_transit_out)
 
     def level(self, sku, loc):
         """As a StockLevel dict (times in ms) plus the shortage state."""
         return {"sku": sku, "location_id": loc, "on_hand": self.on_hand, "unsellable": self.unsellable,
                 "on_order": self.on_order, "available": self.available, "updated_at": self.updated_at,
-                "version": self.version, "shortage": self.shortage}
+                "version": self.version, "shortage": self.shortage, "committed": self.committed,
+                "incoming": self.incoming, "in_transit_out": self.in_transit_out}
 
 
 class Refused(Exception):
@@ -223,6 +228,8 @@ class StockOracle:
 
     def __init__(self, policies):
         self.policies = policies
+        self.holds = {}                # (reservation_id, sku, location) -> open line dict
+        self.statuses = []             # ReservationStatus dicts, in emission order
         self.locs = defaultdict(dict)  # sku -> {location: Row}
         self.network = {}              # sku -> Row
         self.seen = set()
@@ -239,17 +246,32 @@ class StockOracle:
         except Refused as e:
             self.refused.append((m, str(e)))
 
+    def expired_lines(self):
+        """Counter of (reservation_id, sku, location) -> `expired` statuses."""
+        return Counter((s["reservation_id"], s["sku"], s["location_id"]) for s in self.statuses
+                       if s["state"] == "expired")
+
     def _apply(self, m, sku, loc, typ, q, mid):
         if loc == "*":
             raise Refused("location * is the network row")
-        if typ not in MOVEMENT_TYPES:
+        if typ not in MOVEMENT_TYPES + RESERVATION_TYPES:
             raise Refused("unknown type")
         if (typ == "count" and q < 0) or (typ not in ("count", "adjustment") and q <= 0):
             raise Refused("quantity out of range")
+        rid = m.get("reservation_id")
+        if typ in RESERVATION_TYPES and not rid:
+            raise Refused("no reservation_id")
         rows = self.locs[sku]
         old = rows.get(loc) or Row()
         new = old.copy()
-        if typ == "sale":
+        hkey = (rid, sku, loc)
+        line = status = None
+        if rid and (typ in RESERVATION_TYPES or typ == "sale"):
+            line, status, taken = self._hold_step(m, typ, q, old, self.holds.get(hkey))
+            new.committed += taken
+        if typ in RESERVATION_TYPES:
+            pass
+        elif typ == "sale":
             new.on_hand -= q
         elif typ in ("return_resellable", "adjustment"):
             new.on_hand += q
@@ -260,9 +282,9 @@ class StockOracle:
             new.on_order -= min(max(new.on_order, 0), q)
         else:  # count
             new.on_hand = q
-        new.available = max(new.on_hand, 0)
+        new.available = max(new.on_hand - new.committed, 0)
         pol = self.policies.effective(sku, loc)
-        position = new.on_hand + new.on_order
+        position = new.on_hand + new.on_order + new.incoming - new.committed
         reorder_qty = 0
         if position <= pol.rp:
             reorder_qty = max(pol.rq, pol.rp + 1 - position)
@@ -281,7 +303,8 @@ class StockOracle:
         new.shortage = _shortage_next(old.shortage, new.available, pol.ss)
         oldnet = self.network.get(sku) or Row()
         net = oldnet.copy()
-        net.on_hand, net.unsellable, net.on_order, net.available = sums
+        (net.on_hand, net.unsellable, net.on_order, net.available, net.committed, net.incoming,
+         net.in_transit_out) = sums
         thr = self.policies.network_threshold(sku)
         net.shortage = _shortage_next(oldnet.shortage, net.available, thr)
         for before, after in ((old, new), (oldnet, net)):
@@ -290,6 +313,15 @@ class StockOracle:
                 after.updated_at = at
         rows[loc] = new
         self.network[sku] = net
+        if status is not None:
+            if line is None or line["remaining"] <= 0:
+                self.holds.pop(hkey, None)
+            else:
+                self.holds[hkey] = line
+            status.update({"event_id": "status:" + mid, "reservation_id": rid, "sku": sku, "location_id": loc,
+                           "occurred_at": at,
+                           "expires_at": line["expires_at"] if line and line["remaining"] > 0 else None})
+            self.statuses.append(status)
         if reorder_qty:
             self.reorders.append({
                 "event_id": "reorder:" + mid, "sku": sku, "location_id": loc, "quantity": reorder_qty,
@@ -301,6 +333,37 @@ class StockOracle:
                     "event_id": "shortage:%s:%s:%s" % (where, after.shortage, mid), "sku": sku,
                     "location_id": where, "state": after.shortage, "available": after.available,
                     "threshold": threshold, "occurred_at": at})
+
+    @staticmethod
+    def _hold_step(m, typ, q, row, line):
+        """The reservation step of a movement (inv_rules.h): (the line after it,
+        the status fields, the change of committed)."""
+        is_open = line is not None and line["remaining"] > 0
+        if typ == "reserve":
+            avail = max(row.on_hand - row.committed, 0)
+            grant = q if avail >= q else (avail if m.get("allow_partial") else 0)
+            state = "held" if grant == q else "partial" if grant > 0 else "rejected"
+            if grant > 0 or is_open:
+                line = dict(line) if is_open else {"requested": 0, "held": 0, "remaining": 0}
+                line["requested"] += q
+                line["held"] += grant
+                line["remaining"] += grant
+                line["expires_at"] = m["expires_at"]
+            else:
+                line = None
+            return line, {"state": state, "requested": q, "held": grant,
+                          "remaining": line["remaining"] if line else 0}, grant
+        if typ == "expire" and (not is_open or line["expires_at"] != m["occurred_at"]):
+            return (line if is_open else None), None, 0
+        if not is_open:
+            return None, {"state": "not_found", "requested": q, "held": 0, "remaining": 0}, 0
+        line = dict(line)
+        take = line["remaining"] if typ == "expire" else min(q, line["remaining"])
+        line["remaining"] -= take
+        state = {"release": "released", "expire": "expired"}.get(typ) or (
+            "fulfilled" if line["remaining"] == 0 else "held")
+        return line, {"state": state, "requested": take if typ == "expire" else q, "held": line["held"],
+                      "remaining": line["remaining"]}, -take
 
     def stock(self):
         """{(sku, location): level dict} of every row ever written (version > 0),
@@ -414,9 +477,20 @@ MALFORMED_KINDS = (
 
 
 def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, dup_rate=0.03,
-             avro_rate=0.05, n_policies=None, star_sales=None, overflow=True, base_ms=1795300000000):
-    """The stream: n_events inputs in all (malformed and re-sent included)."""
+             avro_rate=0.05, n_policies=None, star_sales=None, overflow=True, base_ms=1795300000000,
+             reservation_rate=0.06, now_ms=None):
+    """The stream: n_events inputs in all (malformed and re-sent included).
+
+    With reservation_rate, that share of the inputs are holds on
+    pos.reservations (online and marketplace; some allow_partial), each
+    followed a little later in the stream by a sale carrying its
+    reservation_id (part of it, or all), a release, or nothing. Holds are
+    dated on the wall clock (now_ms, default now: inv-stock expires them on
+    its own clock) and most expire in 2 h; a fifth expire 3-25 s after now_ms,
+    so some expire during the run, some after a sale took part of them, some
+    while their partition moves in the crash and scale tests."""
     rnd = random.Random(seed)
+    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     st = Stream()
     st.default = (4, 12, 2)
     skus = ["SKU-%05d" % i for i in range(n_skus)]
@@ -510,7 +584,9 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
     def movements(topic, ev):
         out = []
         for i, line in enumerate(ev["lines"]):
-            if topic == "sales":
+            if topic == "reservations":
+                typ = "reserve" if ev["action"] == "hold" else "release"
+            elif topic == "sales":
                 typ = "sale"
             elif topic == "returns":
                 typ = "return_" + line["disposition"]
@@ -526,7 +602,8 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
     def make_event(topic, event_id=None, loc=None):
         t_ms[0] += rnd.randint(1, 60)
         loc = loc or anchor()
-        ev = {"event_id": event_id or next_id({"sales": "T", "returns": "R", "restocks": "GR"}[topic]),
+        ev = {"event_id": event_id or next_id({"sales": "T", "returns": "R", "restocks": "GR",
+                                               "reservations": "RV"}[topic]),
               "source": "pos-" + loc if rnd.random() < 0.7 else rnd.choice(("web", "amazon", "wms", "erp")),
               "location_id": loc}
         if topic != "restocks":
@@ -534,7 +611,19 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
         ev["occurred_at"] = _time_text(t_ms[0], rnd)
         ev["_ms"] = t_ms[0]
         lines = pick_lines(loc, nlines())
-        if topic == "sales":
+        if topic == "reservations":
+            ev["channel"] = rnd.choice(("online", "online", "marketplace"))
+            # on the wall clock, the stream's time compressed 50 times: inv-stock
+            # expires holds on its own clock, and the short ones expire during the run
+            ev["_ms"] = now_ms + (t_ms[0] - base_ms) // 50
+            ev["occurred_at"] = rfc3339_ms(ev["_ms"])
+            ev["reservation_id"] = next_id("ORD")
+            ev["action"] = "hold"
+            life = rnd.randint(3000, 25000) if rnd.random() < 0.2 else 2 * 3600 * 1000
+            ev["expires_at"] = rfc3339_ms(ev["_ms"] + life)
+            ev["allow_partial"] = rnd.random() < 0.3
+            ev["lines"] = [{"sku": s, "quantity": rnd.choice((1, 1, 2, 3))} for s in dict.fromkeys(lines)]
+        elif topic == "sales":
             ev["lines"] = [{"sku": s, "quantity": rnd.choices((1, 2, 3, 5), (60, 25, 10, 5))[0]} for s in lines]
         elif topic == "returns":
             if rnd.random() < 0.5:
@@ -556,7 +645,32 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
         return ev
 
     def encode(topic, ev):
+        if topic == "reservations":
+            return _json_bytes(ev)
         return _avro_bytes(topic, ev) if rnd.random() < avro_rate else _json_bytes(ev)
+
+    follow = []  # (input index, hold event): what happens to a hold later in the stream
+
+    def follow_up(hold):
+        r = rnd.random()
+        if r < 0.55:  # a sale of the reservation: all of it or part (then maybe the rest)
+            ev = make_event("sales", loc=hold["location_id"])
+            ev["channel"] = hold["channel"]
+            ev["reservation_id"] = hold["reservation_id"]
+            ev["lines"] = [{"sku": l["sku"], "quantity": l["quantity"] if rnd.random() < 0.7 else 1}
+                           for l in hold["lines"]]
+            add_valid("sales", ev, note="sale-of-reservation")
+            if rnd.random() < 0.3:
+                follow.append((len(st.inputs) + rnd.randint(3, 60), hold))
+        elif r < 0.75:
+            ev = make_event("reservations", loc=hold["location_id"])
+            for k in ("reservation_id", "channel"):
+                ev[k] = hold[k]
+            ev["action"] = "release"
+            for k in ("expires_at", "allow_partial"):
+                ev.pop(k, None)
+            ev["lines"] = [dict(l) for l in hold["lines"]]
+            add_valid("reservations", ev, note="release")
 
     def add_valid(topic, ev, note=None, key=None):
         inp = Input(topic, key or ev["event_id"].encode("utf-8"), encode(topic, ev), movements(topic, ev),
@@ -648,8 +762,17 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
                 ev["lines"] = [{"sku": "SKU-OVERFLOW", "quantity": 5 * 10 ** 18}]
                 add_valid("restocks", ev, note="overflow")
             continue
+        due = [f for f in follow if f[0] <= i]
+        if due:
+            follow.remove(due[0])
+            follow_up(due[0][1])
+            continue
         r = rnd.random()
-        if r < malformed_rate:
+        if rnd.random() < reservation_rate:
+            ev = make_event("reservations")
+            add_valid("reservations", ev, note="hold")
+            follow.append((i + rnd.randint(5, 300), ev))
+        elif r < malformed_rate:
             add_malformed(rnd.choices([t for t, _ in topic_weights], [w for _, w in topic_weights])[0])
         elif r < malformed_rate + dup_rate and sent:
             orig, topic, ev = rnd.choice(sent) if rnd.random() < 0.7 else rnd.choice(sent[: max(1, len(sent) // 10)])
@@ -704,11 +827,11 @@ def check_network_sums(stock):
 
 
 def check_levels(stock):
-    """available = max(on_hand, 0) on each location row; unsellable and
-    on_order never negative; version positive."""
+    """available = max(on_hand - committed, 0) on each location row; unsellable,
+    on_order and committed never negative; version positive."""
     bad = [(k, r) for k, r in stock.items()
-           if (k[1] != "*" and r["available"] != max(r["on_hand"], 0)) or r["unsellable"] < 0 or
-           r["on_order"] < 0 or r["version"] < 1]
+           if (k[1] != "*" and r["available"] != max(r["on_hand"] - r.get("committed", 0), 0)) or
+           r["unsellable"] < 0 or r["on_order"] < 0 or r.get("committed", 0) < 0 or r["version"] < 1]
     assert not bad, "impossible StockLevels: %s" % bad[:10]
 
 
@@ -733,6 +856,11 @@ def check_reorder_rules(reorders, movements_by_partition, policies):
         never earlier (a missed reorder) nor not at all (a second reorder
         without the position falling again)."""
     check_unique_ids(reorders, "reorder")
+    # a row with reservations has a position the events alone do not give
+    # (committed): the exact replay checks those
+    held = {(m["sku"], m["location_id"]) for ms in movements_by_partition.values() for m in ms
+            if m["type"] in RESERVATION_TYPES or m.get("reservation_id")}
+    reorders = [e for e in reorders if (e["sku"], e["location_id"]) not in held]
     by_row = defaultdict(list)
     for e in reorders:
         assert e["event_id"] == "reorder:" + e["cause_movement_id"], e
@@ -836,6 +964,8 @@ def _event_of(value):
 def movement_of(value):
     d = json.loads(value)
     d["occurred_at"] = parse_rfc3339_ms(d["occurred_at"])
+    if d.get("expires_at") is not None:
+        d["expires_at"] = parse_rfc3339_ms(d["expires_at"])
     return d
 
 
@@ -865,7 +995,8 @@ def final_stock_from(records, partitions):
 
 def compare_stock(got, want, with_shortage=True):
     """Exact comparison, every field; a readable diff on failure."""
-    fields = ("on_hand", "unsellable", "on_order", "available", "version", "updated_at")
+    fields = ("on_hand", "unsellable", "on_order", "available", "version", "updated_at", "committed", "incoming",
+              "in_transit_out")
     diffs = []
     for k in sorted(set(got) | set(want), key=repr):
         g, w = got.get(k), want.get(k)
@@ -982,7 +1113,8 @@ def fetch_metrics(port):
     return parse_metrics(body.decode()) if status == 200 else {}
 
 
-PROCESSORS = {"sales": "inv-sale", "returns": "inv-return", "restocks": "inv-restock"}
+PROCESSORS = {"sales": "inv-sale", "returns": "inv-return", "restocks": "inv-restock",
+              "reservations": "inv-reserve"}
 
 
 class KeeperRig:
@@ -996,8 +1128,9 @@ class KeeperRig:
         self.partitions = partitions
         self.env = topic_env(name)
         self.env["INV_TOPIC_DEDUP"] = self.env["INV_TOPIC_SALES"][:-len(".sales")] + ".dedup"
-        self.topic = {k: self.env["INV_TOPIC_" + k.upper()] for k in tuple(TOPIC_KEYS) + ("dedup",)}
-        self.groups = {prog: unique("g-" + prog) for prog in ("inv-sale", "inv-return", "inv-restock", "inv-stock")}
+        self.topic = {k: self.env["INV_TOPIC_" + k.upper()] for k in tuple(TOPIC_KEYS) + ("dedup", "state")}
+        self.groups = {prog: unique("g-" + prog) for prog in ("inv-sale", "inv-return", "inv-restock", "inv-reserve",
+                                                              "inv-stock")}
         self.workdir = tempfile.mkdtemp(prefix="keeper-%s-" % name)
         self.procs = []
         # fast failure detection: a killed member leaves the group in seconds
@@ -1181,7 +1314,8 @@ class KeeperRig:
 def check_movements_exact(stream, movements_by_partition):
     """The processors wrote exactly the movements of the valid inputs (re-sends
     included), nothing more, nothing less."""
-    got = Counter(movement_tuple(m) for ms in movements_by_partition.values() for m in ms)
+    got = Counter(movement_tuple(m) for ms in movements_by_partition.values() for m in ms
+                  if m["type"] != "expire")  # inv-stock's own, checked by check_expiries
     want = stream.expected_movements()
     missing, extra = want - got, got - want
     assert not missing and not extra, "movements differ from the stream: %d missing (e.g. %s), %d extra (e.g. %s)" % (
@@ -1232,6 +1366,43 @@ def check_dlq(stream, oracle, dlq_records, movements_topic):
     return sum(want_inputs.values()), sum(want_refused.values())
 
 
+def read_statuses(rig, timeout=300):
+    """inventory.reservation-status, checking key = reservation_id and partition =
+    murmur2(sku)."""
+    out, bad = [], []
+    for key, value, headers, part, off, ts in consume_bulk(rig.topic["reservation_status"], timeout=timeout):
+        d = json.loads(value)
+        if key != d["reservation_id"].encode("utf-8") or part != murmur2_partition(d["sku"].encode("utf-8"),
+                                                                                      rig.partitions):
+            bad.append((key, part, d))
+        d["occurred_at"] = parse_rfc3339_ms(d["occurred_at"])
+        if d.get("expires_at") is not None:
+            d["expires_at"] = parse_rfc3339_ms(d["expires_at"])
+        out.append(d)
+    assert not bad, "statuses with a wrong key or partition: %s" % bad[:5]
+    return out
+
+
+def check_expiries(movements_by_partition, o):
+    """inv-stock's expire movements: each names a line and an expiry; a line
+    expires at most once (`expired` once per line and expiry); every
+    expire movement id is deterministic, so re-writes are duplicates."""
+    exp = [m for ms in movements_by_partition.values() for m in ms if m["type"] == "expire"]
+    bad = [m for m in exp if not m["movement_id"].startswith("expire:%s:" % m["reservation_id"]) or
+           m["source"] != "inv-stock"]
+    assert not bad, "expire movements of another form: %s" % bad[:5]
+    by_line = Counter()
+    for s in o.statuses:
+        if s["state"] == "expired":
+            by_line[(s["reservation_id"], s["sku"], s["location_id"])] += 1
+    # a line re-held after it expired may expire again, at another expiry
+    per_expiry = Counter((s["reservation_id"], s["sku"], s["location_id"], s["occurred_at"]) for s in o.statuses
+                         if s["state"] == "expired")
+    twice = [k for k, n in per_expiry.items() if n > 1]
+    assert not twice, "lines expired twice at one expiry: %s" % twice[:5]
+    return sum(by_line.values())
+
+
 def verify_outputs(rig, stream, movements, log=print):
     """Everything the keeper wrote, once the pipeline has settled: exact stock,
     reorders, shortages and DLQ against the oracle's replay of `movements`,
@@ -1257,6 +1428,12 @@ def verify_outputs(rig, stream, movements, log=print):
     rows = check_shortage_rules(shortages, stock, pol)
     log("reorders (%d, %d consecutive pairs walked) and shortages (%d events, %d rows) == oracle, "
         "ids unique, rules hold" % (len(reorders), pairs, len(shortages), rows))
+    statuses = read_statuses(rig)
+    check_unique_ids(statuses, "reservation status")
+    compare_events(statuses, o.statuses, "reservation statuses")
+    n_exp = check_expiries(movements, o)
+    log("reservation statuses == oracle (%d: %s); %d lines expired, each once" % (
+        len(statuses), dict(Counter(s["state"] for s in statuses)), n_exp))
     dlq = rig.read_dlq()
     n_bad, n_refused = check_dlq(stream, o, dlq, rig.topic["movements"])
     assert len(dlq) == n_bad + n_refused, (len(dlq), n_bad, n_refused)

@@ -10,6 +10,7 @@
 #include "inv_schema_source.h"
 #include "inv_admin.h"
 #include "inv_codec.h"
+#include "inv_holds.h"
 #include "inv_kafka.h"
 #include "inv_log.h"
 #include "inv_main.h"
@@ -23,7 +24,7 @@
 #include "watch.h"
 
 static const inv_conf_flag_t invctl_flags[] = {
-    {"state-dir", "state.dir", "DIR", "inv-stock's LMDB environment, for `stock`"},
+    {"state-dir", "state.dir", "DIR", "inv-stock's LMDB environment, for `stock`, `reservations`, `watch`"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -39,6 +40,8 @@ static const inv_program_t program = {
                      "  config reference       print the configuration reference (Markdown)\n"
                      "  stock SKU [LOCATION] [--json]\n"
                      "                         read stock from inv-stock's LMDB (--state-dir) while it runs\n"
+                     "  reservations [SKU] [--json]\n"
+                     "                         open reservation holds (of SKU) in inv-stock's LMDB (--state-dir)\n"
                      "  policy set SKU LOCATION --reorder-point N --reorder-quantity N --safety-stock N\n"
                      "                         publish a ReorderPolicy (LOCATION * = default of the SKU)\n"
                      "  policy delete SKU LOCATION\n"
@@ -114,9 +117,11 @@ static int print_stock_row(void *opaque, int32_t partition, const char *sku, con
         free(text);
         json_decref(obj);
     } else
-        printf("%-20s %-14s %9lld %10lld %8lld %9lld %7lld  %-12s %s  p%d\n", sku, location, (long long)row->on_hand,
-               (long long)row->unsellable, (long long)row->on_order, (long long)row->available, (long long)row->version,
-               inv_shortage_state_name(row->shortage), ts, partition);
+        printf("%-20s %-14s %9lld %9lld %9lld %10lld %8lld %8lld %8lld %7lld  %-12s %s  p%d\n", sku, location,
+               (long long)row->on_hand, (long long)row->committed, (long long)row->available,
+               (long long)row->unsellable, (long long)row->on_order, (long long)row->incoming,
+               (long long)row->in_transit_out, (long long)row->version, inv_shortage_state_name(row->shortage), ts,
+               partition);
     sp->rows++;
     return 0;
 }
@@ -136,8 +141,8 @@ static int cmd_stock(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **
         return 1;
     }
     if (!sp.json)
-        printf("%-20s %-14s %9s %10s %8s %9s %7s  %-12s %s\n", "SKU", "LOCATION", "ON_HAND", "UNSELLABLE", "ON_ORDER",
-               "AVAILABLE", "VERSION", "SHORTAGE", "UPDATED_AT");
+        printf("%-20s %-14s %9s %9s %9s %10s %8s %8s %8s %7s  %-12s %s\n", "SKU", "LOCATION", "ON_HAND", "COMMITTED",
+               "AVAILABLE", "UNSELLABLE", "ON_ORDER", "INCOMING", "IN_TRANS", "VERSION", "SHORTAGE", "UPDATED_AT");
     rc = inv_store_stock_foreach(txn, pos[0], pos[1], print_stock_row, &sp);
     inv_store_txn_abort(txn);
     inv_store_close(store);
@@ -148,6 +153,80 @@ static int cmd_stock(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **
     if (!sp.rows) {
         fprintf(stderr, "invctl: no stock known for %s%s%s in %s\n", pos[0], pos[1] ? " at " : "", pos[1] ? pos[1] : "",
                 dir);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- reservations ------------------------------------------------------------- */
+
+typedef struct {
+    int json;
+    int lines;
+    int32_t partition;
+} holds_print_t;
+
+static int print_hold(void *opaque, const char *sku, const char *location, const char *rid, const inv_rules_hold_t *h) {
+    holds_print_t *hp = opaque;
+    char ts[32];
+    inv_time_format_rfc3339(h->expires_at_ms, ts);
+    const char *channel = inv_enum_name(&inv_channel_enum, (int)h->channel);
+    if (hp->json) {
+        json_t *obj = json_pack("{s:s, s:s, s:s, s:s?, s:I, s:I, s:I, s:s}", "reservation_id", rid, "sku", sku,
+                                "location_id", location, "channel", channel, "requested", (json_int_t)h->requested,
+                                "held", (json_int_t)h->held, "remaining", (json_int_t)h->remaining, "expires_at", ts);
+        char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+        printf("%s\n", text ? text : "{\"error\":\"an id is not valid UTF-8\"}");
+        free(text);
+        json_decref(obj);
+    } else
+        printf("%-20s %-20s %-14s %-12s %9lld %6lld %9lld  %s  p%d\n", rid, sku, location, channel ? channel : "-",
+               (long long)h->requested, (long long)h->held, (long long)h->remaining, ts, hp->partition);
+    hp->lines++;
+    return 0;
+}
+
+typedef struct {
+    inv_store_txn_t *txn;
+    const char *sku;
+    holds_print_t *hp;
+} holds_scan_t;
+
+static int holds_of_partition(void *opaque, int32_t partition, const inv_store_meta_t *meta) {
+    (void)meta;
+    holds_scan_t *hs = opaque;
+    hs->hp->partition = partition;
+    return inv_holds_foreach(hs->txn, partition, hs->sku, print_hold, hs->hp);
+}
+
+/* The open reservation lines of a SKU (or of every SKU) in an instance's
+ * LMDB, partition by partition. */
+static int cmd_reservations(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
+    holds_print_t hp = {.json = o->json};
+    const char *dir = inv_conf_get(conf, "state.dir");
+    inv_store_t *store = NULL;
+    inv_store_txn_t *txn = NULL;
+    int rc = inv_store_open_readonly(dir, &store);
+    if (!rc)
+        rc = inv_store_txn_begin(store, 1, &txn);
+    if (rc) {
+        fprintf(stderr, "invctl: state dir %s: %s\n", dir, inv_store_strerror(rc));
+        inv_store_close(store);
+        return 1;
+    }
+    if (!hp.json)
+        printf("%-20s %-20s %-14s %-12s %9s %6s %9s  %s\n", "RESERVATION", "SKU", "LOCATION", "CHANNEL", "REQUESTED",
+               "HELD", "REMAINING", "EXPIRES_AT");
+    holds_scan_t hs = {txn, argc > 0 ? argv[0] : NULL, &hp};
+    rc = inv_store_meta_foreach(txn, holds_of_partition, &hs);
+    inv_store_txn_abort(txn);
+    inv_store_close(store);
+    if (rc) {
+        fprintf(stderr, "invctl: reading %s: %s\n", dir, inv_store_strerror(rc));
+        return 1;
+    }
+    if (!hp.lines && argc > 0) {
+        fprintf(stderr, "invctl: no open reservation of %s in %s\n", argv[0], dir);
         return 1;
     }
     return 0;
@@ -419,6 +498,7 @@ static const command_t commands[] = {
     {"topics", "create", cmd_topics_create, OPT(PARTITIONS) | OPT(REPLICATION), 0, 0, NULL},
     {"config", "reference", cmd_config_reference, 0, 0, 0, NULL},
     {"stock", NULL, cmd_stock, OPT(JSON), 1, 2, "missing SKU"},
+    {"reservations", NULL, cmd_reservations, OPT(JSON), 0, 1, "expected at most a SKU"},
     {"policy", "set", cmd_policy_set, OPT(REORDER_POINT) | OPT(REORDER_QUANTITY) | OPT(SAFETY_STOCK), 2, 2,
      "expected SKU LOCATION"},
     {"policy", "delete", cmd_policy_delete, 0, 2, 2, "expected SKU LOCATION"},
