@@ -58,7 +58,8 @@ typedef struct {
      * unknown. librdkafka's own consumer_lag is the end minus
      * committed_offset, which a consumer whose offsets are committed by a
      * transactional producer (send_offsets_to_transaction) never updates:
-     * it would keep the lag of the assignment. */
+     * 2.0.2 reports -1 for a group that had no committed offset at the
+     * assignment, and the assignment's lag otherwise. */
     int64_t lag;
 } inv_kafka_partition_view_t;
 
