@@ -98,6 +98,8 @@ static void partitions_from(inv_kafka_client_view_t *v, json_t *topics) {
             int64_t at = int_field(p, "app_offset");
             if (at < 0)
                 at = int_field(p, "committed_offset");
+            if (at < 0 && int_field(p, "fetchq_cnt") == 0)
+                at = int_field(p, "next_offset"); /* nothing fetched waits: the fetcher is at the position */
             inv_kafka_partition_view_t *pv = &v->partitions[v->partition_count++];
             copy_str(pv->topic, sizeof(pv->topic), tname);
             pv->partition = (int32_t)id;

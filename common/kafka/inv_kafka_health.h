@@ -53,8 +53,10 @@ typedef struct {
     int32_t partition;
     /* Messages after the consumer's position: the end (ls_offset, the last
      * stable offset of a read_committed consumer, else hi_offset) minus
-     * the position (app_offset, else committed_offset when nothing was
-     * consumed since the assignment), at least 0. -1 while either is
+     * the position (app_offset; else, when nothing was consumed since
+     * the assignment, committed_offset; else, while no fetched message
+     * waits, the fetcher's next_offset: a group's new, empty partition),
+     * at least 0. -1 while either is
      * unknown. librdkafka's own consumer_lag is the end minus
      * committed_offset, which a consumer whose offsets are committed by a
      * transactional producer (send_offsets_to_transaction) never updates:
