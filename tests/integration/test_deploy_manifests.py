@@ -48,10 +48,12 @@ Kubernetes (deploy/k8s/):
   Missing validator packages fail the test, naming the pip package.
 
 Grafana (deploy/grafana/inventory-events.json): every metric in an expression is
-one inv-stock serves on /metrics (histogram suffixes only on histograms), every
-series it serves is on the dashboard, every `by (...)` label is one it attaches
-(or Prometheus' instance). The exposition comes from keeper_metrics_tool
-(tests/unit): inv-stock's metrics and HTTP code, no broker.
+one inv-stock or a processor serves on /metrics (histogram suffixes only on
+histograms), every series they serve is on the dashboard, every `by (...)` label
+is one they attach (or Prometheus' instance). The expositions come from
+keeper_metrics_tool and processor_metrics_tool (tests/unit): the programs'
+metrics and HTTP code, no broker (the processor's with its loop's Kafka series
+rendered from a canned statistics document).
 """
 import copy
 import glob
@@ -510,15 +512,25 @@ def check_kustomize():
 
 # --- Grafana -----------------------------------------------------------------------------------
 
+def metrics_tools():
+    """The tools that print the programs' /metrics without a broker: inv-stock's
+    and a processor's (every processor serves the same families)."""
+    return [os.environ.get("INV_KEEPER_METRICS_TOOL") or bin("keeper_metrics_tool"),
+            os.environ.get("INV_PROCESSOR_METRICS_TOOL") or bin("processor_metrics_tool")]
+
+
 def registered_metrics():
-    """{name: kind} of every series family inv-stock serves on /metrics, and the
-    label names it attaches (le aside), from keeper_metrics_tool's exposition."""
-    tool = os.environ.get("INV_KEEPER_METRICS_TOOL") or bin("keeper_metrics_tool")
-    r = subprocess.run([tool], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s" % (tool, r.returncode, r.stderr.strip()))
+    """{name: kind} of every series family inv-stock and the processors serve on
+    /metrics, and the label names they attach (le aside), from the expositions of
+    keeper_metrics_tool and processor_metrics_tool."""
+    out = ""
+    for tool in metrics_tools():
+        r = subprocess.run([tool], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("%s: exit %d: %s" % (tool, r.returncode, r.stderr.strip()))
+        out += r.stdout
     series, labels = {}, set()
-    for line in r.stdout.splitlines():
+    for line in out.splitlines():
         m = re.match(r"# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$", line)
         if m:
             series[m.group(1)] = m.group(2)
@@ -536,6 +548,8 @@ def check_grafana():
         dash = json.load(f)
     series, labels = registered_metrics()
     check(len(series) >= 15, "only %d series in inv-stock's /metrics (keeper_metrics_tool)" % len(series))
+    check(any(n.startswith("inv_processor_") for n in series) and "inv_kafka_consumer_lag" in series,
+          "no inv_processor_* or inv_kafka_consumer_lag series (processor_metrics_tool)")
     used = set()
     ids = []
     exprs = []
@@ -565,7 +579,7 @@ def check_grafana():
             for s in ("_bucket", "_sum", "_count"):
                 if m.endswith(s) and m[:-len(s)] in series:
                     base, suffix = m[:-len(s)], s
-            if check(base in series, "panel %r: metric %s is not one inv-stock serves on /metrics"
+            if check(base in series, "panel %r: metric %s is not one the programs serve on /metrics"
                      % (title, m)):
                 used.add(base)
                 check(suffix is None or series[base] == "histogram",
@@ -575,7 +589,7 @@ def check_grafana():
         for group in re.findall(r"\bby\s*\(([^)]*)\)", expr):
             for lbl in (x.strip() for x in group.split(",")):
                 check(lbl in labels | {"le", "instance", "job"},
-                      "panel %r: label %r is not one inv-stock attaches on /metrics" % (title, lbl))
+                      "panel %r: label %r is not one the programs attach on /metrics" % (title, lbl))
     missing = sorted(set(series) - used)
     check(not missing, "series not on the dashboard: %s" % missing)
     print("grafana: %d queries, %d/%d registered series used, labels %s"
