@@ -394,6 +394,7 @@ class Input:
 
 class Stream:
     def __init__(self):
+        self.settle_ms = 0  # the latest expiry of a short hold (wall clock ms)
         self.policies = []   # (key bytes, value bytes or None), to produce in order
         self.inputs = []     # Input, in production order
         self.default = None  # (reorder_point, reorder_quantity, safety_stock)
@@ -619,8 +620,11 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
             ev["occurred_at"] = rfc3339_ms(ev["_ms"])
             ev["reservation_id"] = next_id("ORD")
             ev["action"] = "hold"
-            life = rnd.randint(3000, 25000) if rnd.random() < 0.2 else 2 * 3600 * 1000
+            short = rnd.random() < 0.2
+            life = rnd.randint(3000, 25000) if short else 2 * 3600 * 1000
             ev["expires_at"] = rfc3339_ms(ev["_ms"] + life)
+            if short:
+                st.settle_ms = max(st.settle_ms, ev["_ms"] + life)
             ev["allow_partial"] = rnd.random() < 0.3
             ev["lines"] = [{"sku": s, "quantity": rnd.choice((1, 1, 2, 3))} for s in dict.fromkeys(lines)]
         elif topic == "sales":
@@ -1287,9 +1291,16 @@ class KeeperRig:
         wait_until(done, timeout, "inv-stock to commit movements up to %s" % last_offsets, interval=0.5)
 
     # ---- outputs
-    def read_movements(self, timeout=300):
+    def read_movements(self, timeout=300, settle=None):
         """{partition: [movement dict + '_offset']} in partition order, checking
-        key = sku and partition = murmur2(sku)."""
+        key = sku and partition = murmur2(sku). With settle (the Stream), first
+        waits until the stream's short holds have expired on the wall clock and
+        inv-stock has had time to write their expire movements (scanned every
+        second, committed within commit.interval.ms), so the log read is final."""
+        if settle is not None and settle.settle_ms:
+            left = (settle.settle_ms + 6000 - time.time() * 1000) / 1000.0
+            if left > 0:
+                time.sleep(left)
         out = defaultdict(list)
         bad = []
         for key, value, headers, part, off, ts in consume_bulk(self.topic["movements"], timeout=timeout):
@@ -1299,6 +1310,8 @@ class KeeperRig:
                 bad.append((key, part, m["movement_id"]))
             out[part].append(m)
         assert not bad, "movements with a wrong key or partition: %s" % bad[:10]
+        if settle is not None and settle.settle_ms:  # and inv-stock has applied the expire movements
+            self.wait_keeper_done({p: ms[-1]["_offset"] for p, ms in out.items() if ms}, timeout)
         return out
 
     def read_events(self, what, timeout=300):
