@@ -12,6 +12,7 @@
 #include "inv_log.h"
 #include "inv_metrics.h"
 #include "inv_rules.h"
+#include "inv_avail.h"
 #include "inv_stock_json.h"
 #include "inv_txloop_health.h"
 
@@ -32,7 +33,8 @@ struct inv_keeper_metrics_s {
     inv_txloop_stats_t last; /* loop counters already published */
 
     inv_metrics_counter_t *movements[INV_MOVE_COUNT + 1];
-    inv_metrics_counter_t *duplicates, *reorders, *invalid_policies, *dead_letters;
+    inv_metrics_counter_t *duplicates, *reorders, *invalid_policies, *invalid_channels, *dead_letters;
+    inv_metrics_counter_t *availability;
     inv_metrics_counter_t *shortages[INV_SHORTAGE_RESTORED + 1];
     inv_metrics_counter_t *reservations[INV_RESERVATION_NOT_FOUND + 1];
     inv_metrics_counter_t *expiries_due;
@@ -151,7 +153,15 @@ static int h_metrics(const inv_http_request_t *req, inv_http_response_t *resp, v
 typedef struct {
     inv_keeper_metrics_t *m;
     json_t *doc;
+    inv_store_txn_t *txn;
 } stock_doc_t;
+
+static int collect_availability(void *opaque, const char *channel, const inv_avail_state_t *st) {
+    json_array_append_new(opaque, json_pack("{s:s, s:I, s:I, s:I}", "channel", channel, "available_to_sell",
+                                            (json_int_t)st->available_to_sell, "locations", (json_int_t)st->locations,
+                                            "version", (json_int_t)st->version));
+    return 0;
+}
 
 /* A row of a partition this instance serves; rows a revoked partition left
  * in LMDB are stale, and another instance answers for them. */
@@ -162,9 +172,12 @@ static int collect_row(void *opaque, int32_t partition, const char *sku, const c
         return 0;
     json_t *doc = sd->doc;
     json_t *level = inv_stock_json_row(sku, location, row);
-    if (strcmp(location, "*") == 0)
+    if (strcmp(location, "*") == 0) {
         json_object_set_new(doc, "network", level);
-    else
+        /* the SKU's channel availability, as last emitted */
+        return inv_avail_foreach_sku(sd->txn, partition, sku, collect_availability,
+                                     json_object_get(doc, "availability"));
+    } else
         json_array_append_new(json_object_get(doc, "locations"), level);
     return 0;
 }
@@ -174,7 +187,7 @@ static int h_stock(const inv_http_request_t *req, inv_http_response_t *resp, voi
     char location[512];
     int has_loc = inv_http_request_arg(req, "location", location, sizeof(location)) == 0;
     resp->content_type = "application/json";
-    json_t *doc = json_pack("{s:s, s:n, s:[]}", "sku", req->rest, "network", "locations");
+    json_t *doc = json_pack("{s:s, s:n, s:[], s:[]}", "sku", req->rest, "network", "locations", "availability");
     if (!doc) {
         resp->status = 400;
         return inv_http_response_printf(resp, "{\"error\":\"sku is not valid UTF-8\"}\n");
@@ -183,7 +196,7 @@ static int h_stock(const inv_http_request_t *req, inv_http_response_t *resp, voi
     int rc = inv_store_txn_begin(m->store, 1, &txn);
     if (!rc)
         rc = inv_store_stock_foreach(txn, req->rest, has_loc ? location : NULL, collect_row,
-                                     &(stock_doc_t){.m = m, .doc = doc});
+                                     &(stock_doc_t){.m = m, .doc = doc, .txn = txn});
     inv_store_txn_abort(txn);
     if (rc) {
         json_decref(doc);
@@ -265,6 +278,12 @@ int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const keeper_conf_t *kc
                                 NULL, &m->expiries_due, err, sizeof(err)));
     REG(inv_metrics_counter_new(m->reg, "inv_stock_invalid_policies_total", "Undecodable ReorderPolicies ignored", NULL,
                                 &m->invalid_policies, err, sizeof(err)));
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_invalid_channels_total",
+                                "ChannelLocation records that cannot be applied (dead-lettered)", NULL,
+                                &m->invalid_channels, err, sizeof(err)));
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_availability_total",
+                                "AvailabilityLevels and their tombstones produced", NULL, &m->availability, err,
+                                sizeof(err)));
     const char *commit_l[] = {"outcome", "commit", NULL}, *abort_l[] = {"outcome", "abort", NULL};
     REG(inv_metrics_counter_new(m->reg, "inv_stock_transactions_total", "Kafka transactions, by outcome", commit_l,
                                 &m->txn_commits, err, sizeof(err)));
@@ -366,6 +385,8 @@ void inv_keeper_metrics_reservation(inv_keeper_metrics_t *m, inv_reservation_sta
 }
 void inv_keeper_metrics_expiry_due(inv_keeper_metrics_t *m) { inv_metrics_counter_inc(m->expiries_due); }
 void inv_keeper_metrics_invalid_policy(inv_keeper_metrics_t *m) { inv_metrics_counter_inc(m->invalid_policies); }
+void inv_keeper_metrics_invalid_channel(inv_keeper_metrics_t *m) { inv_metrics_counter_inc(m->invalid_channels); }
+void inv_keeper_metrics_availability(inv_keeper_metrics_t *m) { inv_metrics_counter_inc(m->availability); }
 void inv_keeper_metrics_commit(inv_keeper_metrics_t *m, const inv_txloop_stats_t *st, double lmdb_commit_seconds) {
     inv_metrics_histogram_observe(m->open_seconds, st->last_open_seconds);
     inv_metrics_histogram_observe(m->kafka_commit_seconds, st->last_commit_seconds);
