@@ -134,6 +134,7 @@ def pipeline():
         rig.wait_keeper_done(last, 600, procs)
         log("pipeline done: %d inputs", len(stream.inputs))
 
+        wait_until(lambda: http_get(b_port, "/metrics")[0] == 200, 60, "the restarted replica B to answer")
         m = metrics(b_port)
         starts = [m.get(("inv_view_start_offset", (("partition", str(p)), ("topic", "stock"))), 0) for p in range(3)]
         check(sum(starts) > 0, "restarted replica B started at stock offsets %s: it rebuilt from 0" % starts)
@@ -184,13 +185,28 @@ def pipeline():
                   "%s: the tombstone of %s|online did not delete it: %s %s" % (who, skus[0], status, got))
             status, got = get_json(port, "/api/availability/%s?channel=online" % q(skus[0]))
             check(status == 404, "%s: deleted channel row answered %s" % (who, status))
-            # history: the topics' events, newest first
+            # history (bounded by view.history.max, 10000 here: all of it): every
+            # event of the topic once, paged oldest first with since=<seq>
             for what in ("shortages", "reorders"):
                 events = rig.read_events(what)
-                status, got = get_json(port, "/api/%s?limit=1000" % what)
-                want = [e["event_id"] for e in events][::-1][:1000]
-                check(status == 200 and [e["event_id"] for e in got[what]] == want,
-                      "%s /api/%s: %d events, topic %d" % (who, what, len(got[what]) if got else -1, len(events)))
+                got, since = [], 0
+                while True:
+                    status, page = get_json(port, "/api/%s?since=%d&limit=1000" % (what, since))
+                    if not check(status == 200, "%s /api/%s?since=%d: %s" % (who, what, since, status)) or \
+                            not page[what]:
+                        break
+                    got += page[what]
+                    since = page[what][-1]["seq"]
+                check(sorted(e["event_id"] for e in got) == sorted(e["event_id"] for e in events),
+                      "%s /api/%s: %d events, the topic %d" % (who, what, len(got), len(events)))
+                # per SKU in the topic's order
+                order = {}
+                for e in events:
+                    order.setdefault(e["sku"], []).append(e["event_id"])
+                mine = {}
+                for e in got:
+                    mine.setdefault(e["sku"], []).append(e["event_id"])
+                check(mine == order, "%s /api/%s: per-SKU order differs from the topic's" % (who, what))
         va = get_json(a_port, "/api/skus?limit=1")[1]["version"]
         vb = get_json(b_port, "/api/skus?limit=1")[1]["version"]
         check(va == vb, "replicas at the same offsets report versions %s and %s" % (va, vb))
