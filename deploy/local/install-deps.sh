@@ -14,6 +14,7 @@ PKGS=(
   clang libclang-rt-14-dev clang-format
   tmux python3-venv
   openssl systemd
+  chromium chromium-driver wrk
 )
 
 missing=()

@@ -72,9 +72,9 @@ function drawChart() {
   pts.forEach((p, i) => { if (i) d += x(p[0]).toFixed(1) + "," + y(pts[i - 1][1]).toFixed(1) + " "; d += x(p[0]).toFixed(1) + "," + y(p[1]).toFixed(1) + " "; });
   const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
   line.setAttribute("points", d.trim());
-  const label = document.createElementNS("http://www.w3.org/2000/svg", "text");
-  label.setAttribute("x", 4); label.setAttribute("y", 12); label.textContent = "max " + hi + " · min " + lo + " · now " + vs[vs.length - 1];
-  svg.append(line, label);
+  svg.append(line);
+  $("chart-label").textContent = "now " + vs[vs.length - 1] + " · min " + Math.min(...vs) + " · max " + Math.max(...vs) +
+    " · since " + new Date(t0).toLocaleTimeString();
 }
 function renderSku(doc) {
   const body = $("locations").tBodies[0]; body.replaceChildren();
