@@ -366,6 +366,45 @@ def api():
     status, body = http_get(port, "/")
     check(status == 200 and b"<html" in body.lower(), "the dashboard: %s" % status)
     check(v.stop() == 0, "inv-view exit code on SIGTERM with two streams open")
+    tls_and_auth(env, state + "-tls")
+
+
+def tls_and_auth(env, state):
+    """HTTPS (http.tls.*) and basic authentication on every route but /healthz."""
+    import base64
+    import ssl
+    import subprocess
+    import urllib.error
+    import urllib.request
+    d = state + "-pki"
+    os.makedirs(d, exist_ok=True)
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = free_port()
+    v = start_view(env, state, port, "-X", "http.tls.cert.location=" + cert, "-X", "http.tls.key.location=" + key,
+                   "-X", "http.basic.auth.user.info=viewer:s3cret")
+    ctx = ssl.create_default_context(cafile=cert)
+
+    def get(path, auth=None):
+        req = urllib.request.Request("https://127.0.0.1:%d%s" % (port, path))
+        if auth:
+            req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+        except OSError:
+            return None
+    wait_until(lambda: get("/healthz") == 200, 60, "inv-view over HTTPS")
+    check(get("/api/skus") == 401, "no credentials: HTTP %s, want 401" % get("/api/skus"))
+    check(get("/api/skus", "viewer:wrong") == 401, "wrong password accepted")
+    check(get("/api/skus", "viewer:s3cret") == 200, "right credentials: HTTP %s" % get("/api/skus", "viewer:s3cret"))
+    check(http_get(port, "/healthz")[0] is None, "plain HTTP answered on the HTTPS port")
+    log("HTTPS with basic authentication: /healthz open, the API guarded")
+    check(v.stop() == 0, "inv-view (TLS) exit code")
 
 
 def main():
