@@ -340,10 +340,10 @@ int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const keeper_conf_t *kc
                               &m->state_dir_full, err, sizeof(err)));
     if (listen && *listen) {
         static const inv_http_route_t routes[] = {
-            {"/healthz", INV_HTTP_EXACT, h_healthz},
-            {"/metrics", INV_HTTP_EXACT, h_metrics},
-            {"/stock/", INV_HTTP_PREFIX, h_stock},
-            {NULL, 0, NULL},
+            {"/healthz", INV_HTTP_EXACT, h_healthz, 1},
+            {"/metrics", INV_HTTP_EXACT, h_metrics, 0},
+            {"/stock/", INV_HTTP_PREFIX, h_stock, 0},
+            {NULL, 0, NULL, 0},
         };
         m->http = inv_http_start_conf(listen, routes, m, &kc->http, errstr, errstr_size);
         if (!m->http) {

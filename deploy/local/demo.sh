@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job, from a fresh clone: installs what is missing, builds, starts
 # the local Kafka broker, creates the topics, sets reorder policies, starts
-# inv-sale, inv-return, inv-restock and inv-stock (with --http), runs the
-# load generator with reorder feedback, and shows a live view (invctl watch).
+# inv-sale, inv-return, inv-restock and inv-stock (with --http), the read side
+# inv-view (the web dashboard), runs the load generator with reorder feedback,
+# and shows a live view (invctl watch).
 # Ctrl-C stops everything this script started.
 #
 #   deploy/local/demo.sh                 # defaults: 2000 events/s, 200 SKUs, 12 locations
@@ -16,6 +17,7 @@ BIN="$BUILD/bin"
 STATE="${INV_DEMO_STATE:-$ROOT/demo-state}"
 LOGS="${INV_DEMO_LOGS:-$ROOT/demo-logs}"
 HTTP="${INV_DEMO_HTTP:-127.0.0.1:9464}"
+VIEW_HTTP="${INV_DEMO_VIEW_HTTP:-127.0.0.1:8080}"
 RATE="${INV_DEMO_RATE:-2000}"
 SKUS="${INV_DEMO_SKUS:-200}"
 LOCATIONS="${INV_DEMO_LOCATIONS:-12}"
@@ -71,6 +73,9 @@ start inv-restock
 start inv-stock --state-dir "$STATE" --http "$HTTP" \
   -X policy.default.reorder_point=12 -X policy.default.reorder_quantity=40 -X policy.default.safety_stock=5
 
+say "read side: inv-view, the API and the web dashboard on http://$VIEW_HTTP/"
+start inv-view --state-dir "$STATE-view" --http "$VIEW_HTTP"
+
 say "POS traffic: $RATE events/s over $SKUS SKUs and $LOCATIONS locations, receipts answering reorders"
 start inv-loadgen --rate "$RATE" --skus "$SKUS" --locations "$LOCATIONS" --reorder-feedback \
   --lead-time-ms 5000 --opening-stock 30 --duplicates 0.01 --malformed 0.002 --seed "$RANDOM" --start-time now
@@ -79,5 +84,5 @@ sleep 1
 for pid in "${pids[@]}"; do
   kill -0 "$pid" 2>/dev/null || { say "a program exited early; see $LOGS"; tail -n 5 "$LOGS"/*.log >&2; exit 1; }
 done
-say "live view: /metrics, /healthz and /stock/<sku> on http://$HTTP  (Ctrl-C stops)"
+say "dashboard: http://$VIEW_HTTP/   inv-stock: /metrics, /healthz and /stock/<sku> on http://$HTTP  (Ctrl-C stops)"
 "$BIN/invctl" -b "$BROKERS" watch --state-dir "$STATE" || true

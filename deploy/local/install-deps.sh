@@ -15,6 +15,7 @@ PKGS=(
   tmux python3-venv
   openssl systemd
   prometheus
+  chromium chromium-driver wrk
 )
 
 missing=()

@@ -181,9 +181,9 @@ int inv_processor_metrics_start(inv_processor_metrics_t **out, const inv_conf_t 
     const char *listen = inv_conf_get(conf, "http.listen");
     if (*listen) {
         static const inv_http_route_t routes[] = {
-            {"/healthz", INV_HTTP_EXACT, h_healthz},
-            {"/metrics", INV_HTTP_EXACT, h_metrics},
-            {NULL, 0, NULL},
+            {"/healthz", INV_HTTP_EXACT, h_healthz, 1},
+            {"/metrics", INV_HTTP_EXACT, h_metrics, 0},
+            {NULL, 0, NULL, 0},
         };
         inv_http_conf_t hc;
         inv_http_conf_read(conf, &hc);

@@ -48,8 +48,8 @@ def main():
         sys.exit("tmux is not installed: deploy/local/install-deps.sh installs it")
     work = tempfile.mkdtemp(prefix="invdemo-")
     logs = os.path.join(work, "logs")
-    env = ("INV_DEMO_STATE=%s INV_DEMO_LOGS=%s INV_DEMO_RATE=400 INV_DEMO_HTTP=127.0.0.1:%d"
-           % (os.path.join(work, "state"), logs, free_port()))
+    env = ("INV_DEMO_STATE=%s INV_DEMO_LOGS=%s INV_DEMO_RATE=400 INV_DEMO_HTTP=127.0.0.1:%d "
+           "INV_DEMO_VIEW_HTTP=127.0.0.1:%d" % (os.path.join(work, "state"), logs, free_port(), free_port()))
     tmux("new-session", "-d", "-s", SESSION, "-x", "170", "-y", "60",
          "cd %s && %s deploy/local/demo.sh; echo DEMO-EXITED $?; sleep 600" % (ROOT, env))
     try:
@@ -80,7 +80,7 @@ def main():
         with open(os.path.join(logs, "pids")) as f:
             pids = [(int(line.split()[0]), line.split()[1]) for line in f if line.strip()]
         assert {name for _, name in pids} >= {"inv-sale", "inv-return", "inv-restock", "inv-stock",
-                                               "inv-loadgen"}, pids
+                                               "inv-view", "inv-loadgen"}, pids
         tmux("send-keys", "-t", SESSION, "C-c")
         deadline = time.time() + 60
         while time.time() < deadline and "DEMO-EXITED" not in screen():

@@ -10,13 +10,14 @@ installed; the static part never skips.
 
 systemd (deploy/systemd/):
   * static checks, always: a unit per program (inv-sale, inv-return, inv-restock,
-    inv-reserve, inv-transfer, inv-stock) plus the inventory-events-topics oneshot; each ExecStart names
+    inv-reserve, inv-transfer, inv-stock, inv-view) plus the inventory-events-topics oneshot; each ExecStart names
     /usr/local/bin/<program>; Restart=on-failure; EnvironmentFile=
     /etc/inventory-events/<program>.env with an example in deploy/systemd/env/;
     KillSignal=SIGTERM with a TimeoutStopSec longer than the default
     transaction.timeout.ms; sandboxing (DynamicUser, NoNewPrivileges,
     ProtectSystem=strict); inv-stock with StateDirectory=inv-stock, mode 0700,
-    ReadWritePaths and `--state-dir /var/lib/inv-stock --http 127.0.0.1:9464`;
+    ReadWritePaths and `--state-dir /var/lib/inv-stock --http 127.0.0.1:9464`; inv-view
+    the same with /var/lib/inv-view and `--http 127.0.0.1:8080`;
     each processor with `--http 127.0.0.1:PORT` only, every program on its own port;
   * every INV_* name in the example env files (commented-out ones too) is a key
     that `invctl config reference` lists or INV_KAFKA_*, and the programs accept the files: each
@@ -42,6 +43,8 @@ Kubernetes (deploy/k8s/):
     --http on the pod IP and its containerPort, readiness on /healthz, a
     liveness probe that cannot kill a restoring or stalled pod (no /healthz),
     Prometheus annotations matching --http; a headless Service, the topics Job,
+    a Deployment of inv-view replicas (--state-dir on a mounted volume, --http on the pod
+    IP, readiness on /healthz, TCP liveness, a Service selecting it),
     non-root / read-only root / no privilege escalation everywhere, and ConfigMap
     keys that are real INV_* names;
   * kustomization.yaml lists every manifest except the example Secret;
@@ -69,7 +72,7 @@ import tempfile
 
 from invtest import ROOT, bin, check, conf_reference, failures, skip
 
-PROGRAMS = ("inv-sale", "inv-return", "inv-restock", "inv-reserve", "inv-transfer", "inv-stock")
+PROGRAMS = ("inv-sale", "inv-return", "inv-restock", "inv-reserve", "inv-transfer", "inv-stock", "inv-view")
 PROCESSORS = {"inv-sale": "topic.sales", "inv-return": "topic.returns", "inv-restock": "topic.restocks",
               "inv-reserve": "topic.reservations", "inv-transfer": "topic.transfers"}
 K8S_VERSIONS = ("1.27.0", None)  # None: the newest schemas kubernetes-validate ships
@@ -167,16 +170,18 @@ def check_systemd_static(keys):
         check(one(u, svc, "RestartPreventExitStatus") == "2",
               "%s: exit 2 (bad configuration) should not be restarted" % prog)
         check(values(u, "Install", "WantedBy"), "%s: no [Install] WantedBy=" % prog)
-    st = units.get("inv-stock")
-    if st:
+    for prog, port in (("inv-stock", 9464), ("inv-view", 8080)):
+        st = units.get(prog)
+        if not st:
+            continue
         argv = (one(st, "Service", "ExecStart") or "").split()
-        check(argv[1:] == ["--state-dir", "/var/lib/inv-stock", "--http", "127.0.0.1:9464"],
-              "inv-stock: ExecStart arguments %s" % argv[1:])
-        check(one(st, "Service", "StateDirectory") == "inv-stock", "inv-stock: StateDirectory=inv-stock missing")
-        check(one(st, "Service", "StateDirectoryMode") == "0700", "inv-stock: StateDirectoryMode=0700 missing")
-        check("/var/lib/inv-stock" in " ".join(values(st, "Service", "ReadWritePaths")),
-              "inv-stock: ReadWritePaths=/var/lib/inv-stock missing")
-    http_ports = {"inv-stock": "9464"} if st else {}
+        check(argv[1:] == ["--state-dir", "/var/lib/" + prog, "--http", "127.0.0.1:%d" % port],
+              "%s: ExecStart arguments %s" % (prog, argv[1:]))
+        check(one(st, "Service", "StateDirectory") == prog, "%s: StateDirectory=%s missing" % (prog, prog))
+        check(one(st, "Service", "StateDirectoryMode") == "0700", "%s: StateDirectoryMode=0700 missing" % prog)
+        check("/var/lib/" + prog in " ".join(values(st, "Service", "ReadWritePaths")),
+              "%s: ReadWritePaths=/var/lib/%s missing" % (prog, prog))
+    http_ports = {p: str(port) for p, port in (("inv-stock", 9464), ("inv-view", 8080)) if p in units}
     for prog in PROCESSORS:
         if prog in units:
             argv = (one(units[prog], "Service", "ExecStart") or "").split()
@@ -498,6 +503,8 @@ def check_k8s(keys):
             check(svc[0]["spec"].get("selector", {}).items() <= s["template"]["metadata"]["labels"].items(),
                   "Service %s does not select the inv-stock pods" % s.get("serviceName"))
 
+    check_view_k8s(deployments.get("inv-view"), by_kind)
+
     # kustomization.yaml: every manifest but the example Secret
     kpath = os.path.join(ROOT, "deploy", "k8s", "kustomization.yaml")
     if check(os.path.isfile(kpath), "no deploy/k8s/kustomization.yaml"):
@@ -507,6 +514,37 @@ def check_k8s(keys):
                       if not p.endswith(("kustomization.yaml", ".example.yaml")))
         check(sorted(kust.get("resources", [])) == want, "kustomization.yaml resources %s != %s"
               % (sorted(kust.get("resources", [])), want))
+
+
+def check_view_k8s(dep, by_kind):
+    """inv-view: replicas of the read side behind a Service."""
+    if not check(dep is not None, "no Deployment inv-view"):
+        return
+    pod = dep["spec"]["template"]["spec"]
+    check_pod_security("Deployment inv-view", pod)
+    c = pod["containers"][0]
+    cmd = c.get("command", []) + c.get("args", [])
+    check(cmd[:1] == ["inv-view"], "Deployment inv-view runs %s" % cmd)
+    http = cmd[cmd.index("--http") + 1] if "--http" in cmd else ""
+    check(re.fullmatch(r"0\.0\.0\.0:\d+|:\d+", http), "inv-view: --http %r must listen on the pod IP" % http)
+    port = int(http.rsplit(":", 1)[1]) if http else None
+    state_dir = cmd[cmd.index("--state-dir") + 1] if "--state-dir" in cmd else ""
+    mounts = [m["mountPath"] for m in c.get("volumeMounts", []) if m["name"] == "state"]
+    check(any(state_dir.startswith(m.rstrip("/") + "/") or state_dir == m for m in mounts),
+          "inv-view: --state-dir %s is not on the state volume (%s)" % (state_dir, mounts))
+    ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
+    check(port in ports.values(), "inv-view: containerPort %s of --http not declared" % port)
+    rp = c.get("readinessProbe", {}).get("httpGet", {})
+    check(rp.get("path") == "/healthz" and (rp.get("port") == port or ports.get(rp.get("port")) == port),
+          "inv-view: readinessProbe is not GET /healthz on port %s" % port)
+    lp = c.get("livenessProbe", {})
+    check("httpGet" not in lp or lp["httpGet"].get("path") != "/healthz",
+          "inv-view: liveness on /healthz would kill a rebuilding pod")
+    svc = [d for _, d in by_kind.get("Service", []) if d["metadata"]["name"] == "inv-view"]
+    if check(len(svc) == 1, "no Service inv-view"):
+        sel = svc[0]["spec"].get("selector", {})
+        labels = dep["spec"]["template"]["metadata"]["labels"]
+        check(sel and all(labels.get(k) == v for k, v in sel.items()), "Service inv-view does not select its pods")
 
 
 def check_kustomize():
