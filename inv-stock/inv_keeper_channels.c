@@ -332,17 +332,22 @@ static int tombstone_gone(void *opaque, const char *channel, const inv_avail_sta
 /* ---- the batch ------------------------------------------------------------------- */
 
 /* The channels a changed row feeds, for its SKU; every channel for a SKU
- * without a record yet (its network row stands for it). */
+ * without a record of each yet (its network row stands for it: a new SKU's
+ * location rows come first in the batch, and may have given it the records
+ * of their own channels already). */
 static int batch_row(run_t *r, const dirty_row_t *d) {
     channels_t *c = r->c;
     if (strcmp(d->location, "*") == 0) {
-        inv_avail_state_t st;
-        int rc = inv_avail_get(r->txn, d->partition, d->sku, c->channels[0].name, &st);
-        if (rc == 0 || unkeyable(rc, d->sku, c->channels[0].name))
-            return 0;
-        if (rc != INV_STORE_NOTFOUND)
-            return store_failed(r, rc, "read of the last emitted state");
-        return recompute_all(r, d->sku, 0);
+        for (size_t i = 0; i < c->channel_count; i++) {
+            inv_avail_state_t st;
+            int rc = inv_avail_get(r->txn, d->partition, d->sku, c->channels[i].name, &st);
+            if (rc == 0 || unkeyable(rc, d->sku, c->channels[i].name))
+                continue;
+            if (rc != INV_STORE_NOTFOUND)
+                return store_failed(r, rc, "read of the last emitted state");
+            return recompute_all(r, d->sku, 0);
+        }
+        return 0;
     }
     for (size_t i = first_of_location(c, d->location);
          i < c->entry_count && strcmp(c->by_location[i].location, d->location) == 0; i++)

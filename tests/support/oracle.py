@@ -1337,26 +1337,37 @@ class KeeperRig:
     def read_movements(self, timeout=300, settle=None):
         """{partition: [movement dict + '_offset']} in partition order, checking
         key = sku and partition = murmur2(sku). With settle (the Stream), the log
-        is read once it is final: after the stream's short holds have expired on
-        the wall clock, inv-stock has applied everything read, and no expire
-        movement has come since (a hold applied late expires a second after it
-        is applied, in a transaction of its own)."""
+        is read once it is final: every reservation line whose expiry has passed
+        is closed (its expire movement applied: a hold applied late expires a
+        second after it is applied), inv-stock has applied everything read, and
+        the log has not grown since."""
+        if settle is None or not settle.settle_ms:
+            return self._read_movements(timeout)
         deadline = time.monotonic() + timeout
+        left = (settle.settle_ms + 2000 - time.time() * 1000) / 1000.0
+        if left > 0:
+            time.sleep(left)
         while True:
-            if settle is not None and settle.settle_ms:
-                left = (settle.settle_ms + 3000 - time.time() * 1000) / 1000.0
-                if left > 0:
-                    time.sleep(left)
-            before = end_offsets(self.topic["movements"])
-            out = self._read_movements(timeout)
-            if settle is None or not settle.settle_ms:
-                return out
-            self.wait_keeper_done({p: ms[-1]["_offset"] for p, ms in out.items() if ms}, timeout)
-            time.sleep(3.0)  # an expiry is looked for every second and committed within commit.interval.ms
-            if end_offsets(self.topic["movements"]) == before:
-                return out
+            if not self._lines_due_open():
+                before = end_offsets(self.topic["movements"])
+                out = self._read_movements(timeout)
+                self.wait_keeper_done({p: ms[-1]["_offset"] for p, ms in out.items() if ms}, timeout)
+                if not self._lines_due_open() and end_offsets(self.topic["movements"]) == before:
+                    return out
             if time.monotonic() > deadline:
-                raise TimeoutError("the movements log kept growing for %.0fs" % timeout)
+                raise TimeoutError("reservation lines past their expiry still open after %.0fs" % timeout)
+            time.sleep(1.0)
+
+    def _lines_due_open(self, grace_ms=500):
+        """The reservation lines whose last status leaves them open with an
+        expires_at more than grace_ms ago."""
+        last = {}
+        for key, value, headers, part, off, ts in consume_bulk(self.topic["reservation_status"]):
+            d = json.loads(value)
+            last[(d["reservation_id"], d["sku"], d["location_id"])] = d
+        now = time.time() * 1000 - grace_ms
+        return [k for k, d in last.items()
+                if d["remaining"] > 0 and d.get("expires_at") and parse_rfc3339_ms(d["expires_at"]) <= now]
 
     def _read_movements(self, timeout):
         out = defaultdict(list)
