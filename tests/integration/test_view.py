@@ -121,8 +121,10 @@ def pipeline():
         half = len(stream.inputs) // 2
         rig.produce(stream.inputs[:half])
         # mid-stream: B has applied some stock, not all of it
-        wait_until(lambda: metrics(b_port).get(("inv_view_records_applied_total", (("topic", "stock"),)), 0) > 50,
-                   300, "replica B to apply stock rows")
+        def b_committed():  # the offsets B's LMDB holds (inv_view_offset moves at its commits)
+            m = metrics(b_port)
+            return sum(m.get(("inv_view_offset", (("partition", str(p)), ("topic", "stock"))), 0) for p in range(3))
+        wait_until(lambda: b_committed() > 50, 300, "replica B to commit stock rows")
         log("kill -9 of replica B after %s stock rows",
             metrics(b_port).get(("inv_view_records_applied_total", (("topic", "stock"),))))
         b.kill()
@@ -142,18 +144,19 @@ def pipeline():
               "restarted replica B did not log that it resumed")
         log("replica B resumed from stock offsets %s", starts)
 
-        # availability rows of our own, until inv-stock emits them: JSON, Avro, then a tombstone
+        # availability rows of our own, beside inv-stock's (channels its map does not
+        # have): JSON, Avro, then a tombstone
         avail = {}
         items = []
         skus = sorted({s for s, _ in rig.read_stock()})
         for i, sku in enumerate(skus[:40]):
-            for ch in ("online", "marketplace-eu"):
+            for ch in ("t-online", "t-marketplace-eu"):
                 doc = {"sku": sku, "channel": ch, "available_to_sell": i * 3 + len(ch), "locations": 2,
                        "updated_at": "2026-12-07T10:00:%02d.000Z" % (i % 60), "version": i + 1}
                 avail[(sku, ch)] = doc
                 items.append(("%s|%s" % (sku, ch), availability_avro(doc) if i % 2 else doc))
-        items.append(("%s|online" % skus[0], None))
-        del avail[(skus[0], "online")]
+        items.append(("%s|t-online" % skus[0], None))
+        del avail[(skus[0], "t-online")]
         produce(rig.topic["availability"], items)
 
         stock_recs = oracle.consume_bulk(rig.topic["stock"])
@@ -161,7 +164,19 @@ def pipeline():
         ends = {}
         for r in stock_recs:
             ends[r[3]] = max(ends.get(r[3], 0), r[4] + 1)
-        av_ends = {p: o for p, o in oracle.end_offsets(rig.topic["availability"]).items() if o > 0}
+        av_recs = oracle.consume_bulk(rig.topic["availability"])
+        av_ends = {}
+        for r in av_recs:  # the records' offsets: inv-stock's transactions end with a marker
+            av_ends[r[3]] = max(av_ends.get(r[3], 0), r[4] + 1)
+        av_last = {}
+        for r in av_recs:
+            sku, _, ch = r[0].decode("utf-8").rpartition("|")
+            if r[1] is None:
+                av_last.pop((sku, ch), None)
+            elif not r[1].startswith(b"\x00"):
+                d = json.loads(r[1])
+                if not ch.startswith("t-"):
+                    av_last[(sku, ch)] = d
         for port in (a_port, b_port):
             wait_until(lambda: caught_up(port, "stock", ends) and caught_up(port, "availability", av_ends), 300,
                        "replica on %d to reach the ends of inventory.stock %s" % (port, ends), interval=0.5)
@@ -181,10 +196,21 @@ def pipeline():
                         check(g[f] == doc[f], "%s availability %s %s %s: %r, produced %r" % (who, sku, ch, f, g[f],
                                                                                           doc[f]))
             status, got = get_json(port, "/api/availability/%s" % q(skus[0]))
-            check(status == 200 and [r["channel"] for r in got["availability"]] == ["marketplace-eu"],
-                  "%s: the tombstone of %s|online did not delete it: %s %s" % (who, skus[0], status, got))
-            status, got = get_json(port, "/api/availability/%s?channel=online" % q(skus[0]))
+            check(status == 200 and "t-marketplace-eu" in [r["channel"] for r in got["availability"]] and
+                  "t-online" not in [r["channel"] for r in got["availability"]],
+                  "%s: the tombstone of %s|t-online did not delete it: %s %s" % (who, skus[0], status, got))
+            status, got = get_json(port, "/api/availability/%s?channel=t-online" % q(skus[0]))
             check(status == 404, "%s: deleted channel row answered %s" % (who, status))
+            # inv-stock's own AvailabilityLevels (the stream has a channel map)
+            check(av_last, "inv-stock wrote no AvailabilityLevel")
+            for (sku, ch), d in sorted(av_last.items()):
+                status, got = get_json(port, "/api/availability/%s?channel=%s" % (q(sku), q(ch)))
+                if check(status == 200 and len(got["availability"]) == 1,
+                         "%s /api/availability/%s?channel=%s: %s" % (who, sku, ch, status)):
+                    g = got["availability"][0]
+                    for f in ("available_to_sell", "locations", "version"):
+                        check(g[f] == d[f], "%s availability %s %s %s: %r, inventory.availability %r"
+                              % (who, sku, ch, f, g[f], d[f]))
             # history (bounded by view.history.max, 10000 here: all of it): every
             # event of the topic once, paged oldest first with since=<seq>
             for what in ("shortages", "reorders"):
