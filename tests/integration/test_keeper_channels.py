@@ -159,6 +159,10 @@ def main():
         got = stock_availability(port, A) or {}
         check({c: v[:2] for c, v in got.items()} == {"online": (10, 2), "b2b": (8, 1)},
               "(a) /stock/%s availability %s" % (A, got))
+        r = run([bin("invctl"), "stock", A, "--state-dir", state], env=env, timeout=60)
+        lines = [l.split() for l in r.stdout.splitlines()]
+        check(r.returncode == 0 and [A, "online", "10", "2", "1"] in lines and [A, "b2b", "8", "1", "1"] in lines,
+              "(a) invctl stock %s shows no availability per channel:\n%s%s" % (A, r.stdout, r.stderr))
 
         # (b) the map changes; no movement comes
         invctl(env, "channel", "set", "online", "store-1", "--buffer", "1")  # store-1 gives 2 now

@@ -10,6 +10,7 @@
 #include "inv_schema_source.h"
 #include "inv_admin.h"
 #include "inv_codec.h"
+#include "inv_avail.h"
 #include "inv_holds.h"
 #include "inv_kafka.h"
 #include "inv_log.h"
@@ -40,7 +41,8 @@ static const inv_program_t program = {
                      "                         create every contract topic (no-op for existing ones)\n"
                      "  config reference       print the configuration reference (Markdown)\n"
                      "  stock SKU [LOCATION] [--json]\n"
-                     "                         read stock from inv-stock's LMDB (--state-dir) while it runs\n"
+                     "                         read stock from inv-stock's LMDB (--state-dir) while it runs,\n"
+                     "                         and (without LOCATION or --json) what each channel may sell\n"
                      "  reservations [SKU] [--json]\n"
                      "                         open reservation holds (of SKU) in inv-stock's LMDB (--state-dir)\n"
                      "  policy set SKU LOCATION --reorder-point N --reorder-quantity N --safety-stock N\n"
@@ -135,6 +137,27 @@ static int print_stock_row(void *opaque, int32_t partition, const char *sku, con
     return 0;
 }
 
+typedef struct {
+    inv_store_txn_t *txn;
+    const char *sku;
+    int lines;
+} avail_print_t;
+
+static int print_avail(void *opaque, const char *channel, const inv_avail_state_t *st) {
+    avail_print_t *ap = opaque;
+    if (!ap->lines++)
+        printf("\n%-20s %-22s %17s %9s %7s\n", "SKU", "CHANNEL", "AVAILABLE_TO_SELL", "LOCATIONS", "VERSION");
+    printf("%-20s %-22s %17lld %9lld %7lld\n", ap->sku, channel, (long long)st->available_to_sell,
+           (long long)st->locations, (long long)st->version);
+    return 0;
+}
+
+static int avail_of_partition(void *opaque, int32_t partition, const inv_store_meta_t *meta) {
+    (void)meta;
+    avail_print_t *ap = opaque;
+    return inv_avail_foreach_sku(ap->txn, partition, ap->sku, print_avail, ap);
+}
+
 static int cmd_stock(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
     stock_print_t sp = {.json = o->json};
     const char *pos[2] = {argv[0], argc > 1 ? argv[1] : NULL};
@@ -153,6 +176,10 @@ static int cmd_stock(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **
         printf("%-20s %-14s %9s %9s %9s %10s %8s %8s %8s %7s  %-12s %s\n", "SKU", "LOCATION", "ON_HAND", "COMMITTED",
                "AVAILABLE", "UNSELLABLE", "ON_ORDER", "INCOMING", "IN_TRANS", "VERSION", "SHORTAGE", "UPDATED_AT");
     rc = inv_store_stock_foreach(txn, pos[0], pos[1], print_stock_row, &sp);
+    if (!rc && !sp.json && !pos[1] && sp.rows) { /* what each channel may sell of it */
+        avail_print_t ap = {.txn = txn, .sku = pos[0]};
+        rc = inv_store_meta_foreach(txn, avail_of_partition, &ap);
+    }
     inv_store_txn_abort(txn);
     inv_store_close(store);
     if (rc) {
