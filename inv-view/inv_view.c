@@ -669,3 +669,32 @@ out:
         rc = 0; /* stopped during start-up */
     return rc;
 }
+
+int inv_view_metrics_sample(inv_metrics_buf_t *out, char *errstr, size_t errstr_size) {
+    view_t v = {0};
+    int rc = -1;
+    if (metrics_setup(&v, errstr, errstr_size) == 0) {
+        rc = 0;
+        /* the per-partition series, as topic_setup registers them (one partition) */
+        for (int i = 0; i < VIEW_T_COUNT && !rc; i++) {
+            const char *labels[] = {"topic", topic_labels[i], "partition", "0", NULL};
+            inv_metrics_gauge_t *g;
+            rc = inv_metrics_gauge_new(v.metrics, "inv_view_start_offset",
+                                       "Offset each partition resumed from at start (0: rebuilt from the beginning)",
+                                       labels, &g, errstr, errstr_size) ||
+                         inv_metrics_gauge_new(v.metrics, "inv_view_offset", "Next offset to apply, per partition",
+                                               labels, &g, errstr, errstr_size) ||
+                         inv_metrics_gauge_new(v.metrics, "inv_view_end_offset",
+                                               "End offset of the partition (high watermark)", labels, &g, errstr,
+                                               errstr_size) ||
+                         inv_metrics_gauge_new(v.metrics, "inv_view_lag", "Records not applied yet, per partition",
+                                               labels, &g, errstr, errstr_size)
+                     ? -1
+                     : 0;
+        }
+        if (!rc && inv_metrics_render(v.metrics, out) != 0)
+            rc = inv_errstr(errstr, errstr_size, "out of memory");
+    }
+    inv_metrics_destroy(v.metrics);
+    return rc;
+}

@@ -58,6 +58,12 @@ typedef struct view_s {
 /* Runs inv-view until *run clears. 0, or -1 with errstr. */
 int inv_view_run(inv_conf_t *conf, const volatile sig_atomic_t *run, char *errstr, size_t errstr_size);
 
+/* inv-view's /metrics exposition as it serves it (one partition per topic),
+ * without a broker or a state dir, into *out (the caller frees it with
+ * inv_metrics_buf_free): for the Grafana dashboard's check. 0, or -1 with
+ * errstr. */
+int inv_view_metrics_sample(inv_metrics_buf_t *out, char *errstr, size_t errstr_size);
+
 /* The routes (inv_view_api.c) and the metrics observer. */
 extern const inv_http_route_t view_routes[];
 void view_api_observe(void *opaque, const char *route, int status);

@@ -569,10 +569,11 @@ def check_kustomize():
 # --- Grafana -----------------------------------------------------------------------------------
 
 def metrics_tools():
-    """The tools that print the programs' /metrics without a broker: inv-stock's
-    and a processor's (every processor serves the same families)."""
+    """The tools that print the programs' /metrics without a broker: inv-stock's,
+    a processor's (every processor serves the same families) and inv-view's."""
     return [os.environ.get("INV_KEEPER_METRICS_TOOL") or bin("keeper_metrics_tool"),
-            os.environ.get("INV_PROCESSOR_METRICS_TOOL") or bin("processor_metrics_tool")]
+            os.environ.get("INV_PROCESSOR_METRICS_TOOL") or bin("processor_metrics_tool"),
+            os.environ.get("INV_VIEW_METRICS_TOOL") or bin("view_metrics_tool")]
 
 
 def registered_metrics():
