@@ -803,6 +803,110 @@ static void test_oracle_settles_after_the_last_hold_expires(void) {
     INV_ASSERT(with && without);
 }
 
+/* ------------------------------------------------------------- planning */
+
+/* The planner sizes every pair's policy to its demand: a best seller's
+ * order point is far above a tail SKU's, safety stock is below the order
+ * point, quantities come in case packs, the DC keeps a pallet of safety;
+ * the opening receipts bring each pair to reorder point + quantity. */
+static void test_planned_policies_follow_each_pairs_demand(void) {
+    char err[512];
+    lg_model_conf_t c = small_conf(31);
+    lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+    INV_ASSERT(m != NULL, "%s", err);
+    int rc = lg_model_plan_policies(m, 200, 2000, err, sizeof(err));
+    INV_ASSERT(rc == 0, "%s", err);
+    inv_schema_resolver_t r;
+    inv_schema_resolver_static_init(&r, inv_schema_default_ids);
+    inv_decoder_t *d = inv_decoder_new(&r, err, sizeof(err));
+    enum { SKUS = 60, LOCS = 5 }; /* store-1..3, dc-1, web-1 */
+    static long long rp[SKUS][LOCS], rq[SKUS][LOCS], ss[SKUS][LOCS], opened[SKUS][LOCS];
+    memset(opened, 0, sizeof(opened));
+    char names[LOCS][32];
+    for (int l = 0; l < LOCS; l++)
+        lg_model_location_name(LOCS, (size_t)l, names[l], sizeof(names[l]));
+    size_t n = 0, bad = 0;
+    lg_msg_t msg;
+    while (lg_model_next_policy(m, &msg, err, sizeof(err)) > 0) {
+        inv_policy_t pol;
+        if (msg.topic != LG_TOPIC_POLICIES || msg.kind != LG_KIND_POLICY ||
+            inv_decoder_decode_policy(d, msg.value, msg.value_len, &pol, err, sizeof(err)) != 0) {
+            bad++;
+            continue;
+        }
+        int s = atoi(pol.sku + 4) - 1, l = 0;
+        while (l < LOCS && strcmp(names[l], pol.location_id) != 0)
+            l++;
+        char key[64];
+        snprintf(key, sizeof(key), "%s|%s", pol.sku, pol.location_id);
+        if (s < 0 || s >= SKUS || l == LOCS || msg.key_len != strlen(key) || memcmp(msg.key, key, msg.key_len) != 0) {
+            bad++;
+            continue;
+        }
+        rp[s][l] = pol.reorder_point, rq[s][l] = pol.reorder_quantity, ss[s][l] = pol.safety_stock;
+        n++;
+    }
+    while (lg_model_next_opening(m, &msg, err, sizeof(err)) > 0) {
+        inv_event_t ev;
+        if (inv_decoder_decode_event(d, INV_EVENT_RESTOCK, msg.value, msg.value_len, &ev, err, sizeof(err)) != 0) {
+            bad++;
+            continue;
+        }
+        int l = 0;
+        while (l < LOCS && strcmp(names[l], ev.location_id) != 0)
+            l++;
+        for (size_t k = 0; k < ev.line_count && l < LOCS; k++)
+            opened[atoi(ev.lines[k].sku + 4) - 1][l] += ev.lines[k].quantity;
+    }
+    int late = lg_model_plan_policies(m, 200, 2000, err, sizeof(err));
+    inv_decoder_destroy(d);
+    lg_model_destroy(m);
+    INV_ASSERT(bad == 0 && n == SKUS * LOCS, "%zu policies, %zu bad (%s)", n, bad, err);
+    INV_ASSERT(late == -1, "planning after the first message");
+    for (int s = 0; s < SKUS; s++)
+        for (int l = 0; l < LOCS; l++) {
+            int64_t pack = l < 3 ? 6 : l == 3 ? 24 : 12;
+            INV_ASSERT(ss[s][l] >= (l == 3 ? 48 : 5) && rp[s][l] >= ss[s][l] && rq[s][l] >= pack &&
+                           rq[s][l] % pack == 0,
+                       "SKU-%d|%s: %lld/%lld/%lld", s + 1, names[l], rp[s][l], rq[s][l], ss[s][l]);
+            INV_ASSERT(opened[s][l] == rp[s][l] + rq[s][l], "SKU-%d|%s opened at %lld, policy %lld + %lld", s + 1,
+                       names[l], opened[s][l], rp[s][l], rq[s][l]);
+        }
+    /* the best seller needs far more cover than the tail */
+    INV_ASSERT(rp[0][0] > 2 * rp[SKUS - 1][0] && rq[0][0] > rq[SKUS - 1][0], "SKU-1 %lld/%lld, SKU-60 %lld/%lld",
+               rp[0][0], rq[0][0], rp[SKUS - 1][0], rq[SKUS - 1][0]);
+}
+
+/* The plan scales with the rate: twice the events per second, about twice
+ * the demand over the lead time. */
+static void test_planned_order_points_scale_with_the_rate(void) {
+    char err[512];
+    long long point[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        lg_model_conf_t c = small_conf(33);
+        lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+        INV_ASSERT(m != NULL, "%s", err);
+        int rc = lg_model_plan_policies(m, i ? 2000 : 1000, 5000, err, sizeof(err));
+        inv_schema_resolver_t r;
+        inv_schema_resolver_static_init(&r, inv_schema_default_ids);
+        inv_decoder_t *d = inv_decoder_new(&r, err, sizeof(err));
+        lg_msg_t msg;
+        inv_policy_t pol;
+        if (rc == 0 && lg_model_next_policy(m, &msg, err, sizeof(err)) == 1 &&
+            inv_decoder_decode_policy(d, msg.value, msg.value_len, &pol, err, sizeof(err)) == 0)
+            point[i] = pol.reorder_point - pol.safety_stock; /* SKU-1|store-1: the lead time's demand */
+        inv_decoder_destroy(d);
+        lg_model_destroy(m);
+    }
+    INV_ASSERT(point[0] > 20 && fabs((double)point[1] / (double)point[0] - 2) < 0.2, "%lld at 1000/s, %lld at 2000/s",
+               point[0], point[1]);
+    lg_model_conf_t c = small_conf(33);
+    lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+    int rc = lg_model_plan_policies(m, 0, 5000, err, sizeof(err));
+    lg_model_destroy(m);
+    INV_ASSERT(rc == -1 && strncmp(err, "--plan-policies: needs --rate > 0", 33) == 0, "%s", err);
+}
+
 /* ---------------------------------------------------------------- flags */
 
 static void test_own_flags_are_taken_out_and_the_rest_left(void) {
@@ -872,6 +976,7 @@ static void test_bad_flag_values_name_the_flag(void) {
     expect_flag_error("--hold-ttl-ms", "999", "--hold-ttl-ms: \"999\" is not");
     expect_flag_error("--hold-ttl-ms", "604800001", "--hold-ttl-ms: \"604800001\" is not");
     expect_flag_error("--no-channel-map=1", NULL, "--no-channel-map: takes no value");
+    expect_flag_error("--plan-policies=yes", NULL, "--plan-policies: takes no value");
 }
 
 /* --reservations-ratio, --hold-ttl-ms and --no-channel-map land in the
@@ -892,12 +997,19 @@ static void test_reservation_flags_configure_the_model(void) {
     lg_args_init(&b);
     b.model.reservations_ratio = 0.95;
     int rc3 = lg_args_finish(&b, conf, err, sizeof(err));
+    char err3[256];
+    snprintf(err3, sizeof(err3), "%s", err);
+    lg_args_init(&b);
+    b.plan_policies = 1;
+    b.rate = 0;
+    int rc4 = lg_args_finish(&b, conf, err, sizeof(err));
     inv_conf_destroy(conf);
     INV_ASSERT(rc1 == 0 && rc2 == 0, "%s", err);
     INV_ASSERT_EQ_INT(1, argc);
     INV_ASSERT(a.model.reservations_ratio == 0.25 && a.model.hold_ttl_ms == 20000 && a.no_channel_map);
     INV_ASSERT_EQ_INT(4000, a.model.followup_max); /* 400/s x 20 s / 2 */
-    INV_ASSERT(rc3 == -1 && strstr(err, "--reservations-ratio add up to") != NULL, "%s", err);
+    INV_ASSERT(rc3 == -1 && strstr(err3, "--reservations-ratio add up to") != NULL, "%s", err3);
+    INV_ASSERT(rc4 == -1 && strncmp(err, "--plan-policies: needs --rate > 0", 33) == 0, "%s", err);
 }
 
 static void test_oracle_excludes_feedback_and_turns_counts_off(void) {
@@ -959,6 +1071,8 @@ int main(void) {
     INV_RUN(test_reservations_ratio_zero_sends_no_reservation);
     INV_RUN(test_channel_map_serves_online_and_marketplace_from_the_dc);
     INV_RUN(test_oracle_settles_after_the_last_hold_expires);
+    INV_RUN(test_planned_policies_follow_each_pairs_demand);
+    INV_RUN(test_planned_order_points_scale_with_the_rate);
     INV_RUN(test_model_rejects_impossible_shares);
     INV_RUN(test_locations_are_stores_a_dc_and_a_web_shop);
     INV_RUN(test_own_flags_are_taken_out_and_the_rest_left);

@@ -41,6 +41,9 @@ const char lg_args_help[] =
     "      --reorder-feedback  read topic.reorders (read_committed, from its end) and deliver a receipt\n"
     "                          for each reorder after --lead-time-ms\n"
     "      --lead-time-ms N    supplier lead time (default 5000)\n"
+    "      --plan-policies     size a reorder policy per sku|location to this traffic's demand at --rate\n"
+    "                          and --lead-time-ms, write them to topic.policies at start, and open each\n"
+    "                          pair at its reorder point + quantity instead of --opening-stock\n"
     "      --oracle FILE       write the expected final on_hand, unsellable, available, committed per\n"
     "                          sku|location and sku|* (JSON lines; not with --reorder-feedback or counts);\n"
     "                          committed and available hold after the header's settled_at (every hold closed)\n"
@@ -67,6 +70,7 @@ typedef enum {
     F_START,
     F_FEEDBACK,
     F_LEAD,
+    F_PLAN,
     F_ORACLE,
     F_STATS,
 } flag_id_t;
@@ -92,6 +96,7 @@ static const inv_opt_t flags[] = {
     {"start-time", 1, F_START},
     {"reorder-feedback", 0, F_FEEDBACK},
     {"lead-time-ms", 1, F_LEAD},
+    {"plan-policies", 0, F_PLAN},
     {"oracle", 1, F_ORACLE},
     {"stats-json", 1, F_STATS},
 };
@@ -216,6 +221,7 @@ static int apply(void *opaque, int id, const char *v, char *errstr, size_t n) {
         break;
     case F_NO_CHANNEL_MAP: a->no_channel_map = 1; break;
     case F_FEEDBACK: a->reorder_feedback = 1; break;
+    case F_PLAN: a->plan_policies = 1; break;
     case F_LEAD:
         if (inv_parse_int64(v, 0, INT64_C(86400000), &a->lead_time_ms))
             BAD("milliseconds in [0, 86400000]");
@@ -257,6 +263,10 @@ int lg_args_finish(lg_args_t *a, const inv_conf_t *conf, char *errstr, size_t er
             return -1;
         }
         a->model.counts_ratio = 0;
+    }
+    if (a->plan_policies && !(a->rate > 0)) {
+        snprintf(errstr, errstr_size, "--plan-policies: needs --rate > 0 (demand is planned per second)");
+        return -1;
     }
     if (a->reorder_feedback && !a->receipts_given)
         a->model.receipts_ratio = 0; /* the reorders' receipts replenish */

@@ -24,6 +24,7 @@ typedef struct {
     int seed_given;
     int reorder_feedback; /* --reorder-feedback */
     int no_channel_map;   /* --no-channel-map */
+    int plan_policies;    /* --plan-policies */
     int64_t lead_time_ms;
     const char *oracle_path; /* borrowed from argv */
     const char *stats_path;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +145,14 @@ struct lg_model_s {
     size_t ecom[2];        /* the locations that take holds: dc-1, web-1 */
     size_t necom;
     size_t channel_next; /* next entry of the channel map */
-    char channel_key[300];
+    char key_buf[300];   /* of a channel map entry or a policy */
+    /* lg_model_plan_policies(): units sold per pair (the planner's private
+     * model only), then the planned policy of each pair (NULL unplanned) */
+    int64_t *demand;
+    struct planned_s {
+        int64_t reorder_point, reorder_quantity, safety_stock;
+    } * planned;
+    size_t policy_next;
     sent_t *sent;
     size_t nsent, sent_next;
 
@@ -367,6 +375,8 @@ void lg_model_destroy(lg_model_t *m) {
     free(m->pairs);
     free(m->sales);
     free(m->follow);
+    free(m->demand);
+    free(m->planned);
     free(m->rank);
     if (m->sent)
         for (size_t i = 0; i < SENT_KEEP; i++) {
@@ -525,6 +535,7 @@ static void plan_receipt(lg_model_t *m, plan_t *p) {
      * whole case packs, the biggest gaps first when the list is longer than
      * one receipt. SKUs already at par leave the list without a line. */
     int64_t par = m->conf.opening_stock > 0 ? m->conf.opening_stock : 4 * l->case_pack;
+    const size_t nl = m->conf.locations;
     if (m->rank_cap < l->sold_len) {
         rank_t *r = realloc(m->rank, l->sold_len * sizeof(*r));
         if (!r)
@@ -533,8 +544,11 @@ static void plan_receipt(lg_model_t *m, plan_t *p) {
         m->rank_cap = l->sold_len;
     }
     size_t n = 0;
-    for (size_t i = 0; i < l->sold_len; i++)
-        m->rank[n++] = (rank_t){par - pair_of(m, l->sold[i], p->loc)->on_hand, l->sold[i]};
+    for (size_t i = 0; i < l->sold_len; i++) {
+        size_t k = l->sold[i] * nl + p->loc;
+        int64_t want = m->planned ? m->planned[k].reorder_point + m->planned[k].reorder_quantity : par;
+        m->rank[n++] = (rank_t){want - m->pairs[k].on_hand, l->sold[i]};
+    }
     if (n > EVENT_MAX)
         qsort(m->rank, n, sizeof(*m->rank), rank_cmp);
     size_t take = n < EVENT_MAX ? n : EVENT_MAX, lines = 0;
@@ -887,6 +901,8 @@ static void commit(lg_model_t *m, const plan_t *p) {
         case LG_KIND_SALE:
         case LG_KIND_FULFILMENT:
             q->on_hand -= p->qty[i];
+            if (m->demand)
+                m->demand[p->sku[i] * m->conf.locations + p->loc] += p->qty[i];
             if (!q->queued) {
                 q->queued = 1;
                 sold_push(l, p->sku[i]);
@@ -1244,7 +1260,7 @@ int lg_model_next(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size
 }
 
 int lg_model_next_opening(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size) {
-    if (m->conf.opening_stock <= 0 || m->opening_loc >= m->conf.locations)
+    if ((m->conf.opening_stock <= 0 && !m->planned) || m->opening_loc >= m->conf.locations)
         return 0;
     plan_t *p = &m->plan;
     memset(p, 0, sizeof(*p));
@@ -1253,8 +1269,9 @@ int lg_model_next_opening(lg_model_t *m, lg_msg_t *out, char *errstr, size_t err
     p->source = "wms";
     p->occurred_at_ms = now_ms(m);
     while (p->nlines < EVENT_MAX && m->opening_sku < m->conf.skus) {
+        const struct planned_s *pl = m->planned ? &m->planned[m->opening_sku * m->conf.locations + p->loc] : NULL;
         p->sku[p->nlines] = (uint32_t)m->opening_sku++;
-        p->qty[p->nlines++] = m->conf.opening_stock;
+        p->qty[p->nlines++] = pl ? pl->reorder_point + pl->reorder_quantity : m->conf.opening_stock;
     }
     if (m->opening_sku >= m->conf.skus) {
         m->opening_sku = 0;
@@ -1282,12 +1299,12 @@ int lg_model_next_channel(lg_model_t *m, lg_msg_t *out, char *errstr, size_t err
     if (inv_encoder_encode_channel_location(m->encoder, &c, &m->out, err, sizeof(err)))
         return inv_errstr(errstr, errstr_size, "encoding the channel map: %s", err);
     m->channel_next++;
-    snprintf(m->channel_key, sizeof(m->channel_key), "%s|%s", c.channel, c.location_id);
+    snprintf(m->key_buf, sizeof(m->key_buf), "%s|%s", c.channel, c.location_id);
     memset(out, 0, sizeof(*out));
     out->topic = LG_TOPIC_CHANNELS;
     out->kind = LG_KIND_CHANNEL;
-    out->key = m->channel_key;
-    out->key_len = strlen(m->channel_key);
+    out->key = m->key_buf;
+    out->key_len = strlen(m->key_buf);
     out->value = m->out.data;
     out->value_len = m->out.len;
     out->bad_field = "";
@@ -1296,6 +1313,91 @@ int lg_model_next_channel(lg_model_t *m, lg_msg_t *out, char *errstr, size_t err
 }
 
 int64_t lg_model_settled_at(const lg_model_t *m) { return m->settled_at_ms; }
+
+static int64_t ceil_pos(double v) { return v <= 0 ? 0 : (int64_t)ceil(v); }
+
+int lg_model_plan_policies(lg_model_t *m, double events_per_second, int64_t lead_time_ms, char *errstr,
+                           size_t errstr_size) {
+    if (!(events_per_second > 0))
+        return inv_errstr(errstr, errstr_size, "--plan-policies: needs --rate > 0 (demand is planned per second)");
+    if (m->seq || m->opening_seq || m->stats.messages)
+        return inv_errstr(errstr, errstr_size, "--plan-policies: the plan comes before the first message");
+    const size_t nl = m->conf.locations, pairs = m->conf.skus * nl;
+    /* the same traffic without what does not sell: a private model whose
+     * sales and fulfilments count per pair */
+    lg_model_conf_t c = m->conf;
+    c.duplicates_ratio = c.malformed_ratio = 0;
+    c.opening_stock = 0;
+    lg_model_t *sim = lg_model_new(&c, errstr, errstr_size);
+    if (!sim)
+        return -1;
+    free(m->planned);
+    sim->demand = calloc(pairs, sizeof(*sim->demand));
+    m->planned = calloc(pairs, sizeof(*m->planned));
+    if (!sim->demand || !m->planned) {
+        lg_model_destroy(sim);
+        free(m->planned);
+        m->planned = NULL;
+        return inv_errstr(errstr, errstr_size, "out of memory planning %zu policies", pairs);
+    }
+    uint64_t events = (uint64_t)pairs * 40;
+    events = events < 200000 ? 200000 : events > 4000000 ? 4000000 : events;
+    lg_msg_t msg;
+    for (uint64_t i = 0; i < events; i++)
+        if (lg_model_next(sim, &msg, errstr, errstr_size) != 0) {
+            lg_model_destroy(sim);
+            free(m->planned);
+            m->planned = NULL;
+            return -1;
+        }
+    /* Order point: the demand over the lead time plus a second of the
+     * pipeline's own delay, plus safety stock of half that and the largest
+     * single line (a b2b pallet at the DC); order quantity: the demand of
+     * two lead times (at least 10 s), in case packs. */
+    double secs = (double)events / events_per_second, lead = (double)lead_time_ms / 1000.0 + 1;
+    for (size_t k = 0; k < pairs; k++) {
+        const location_t *l = &m->locs[k % nl];
+        double d = (double)sim->demand[k] / secs, dl = d * lead;
+        struct planned_s *pl = &m->planned[k];
+        pl->safety_stock = ceil_pos(dl / 2) + (l->type == LOC_DC ? 48 : 5);
+        pl->reorder_point = ceil_pos(dl) + pl->safety_stock;
+        int64_t q = ceil_pos(d * (2 * lead < 10 ? 10 : 2 * lead));
+        pl->reorder_quantity = q < l->case_pack ? l->case_pack : (q + l->case_pack - 1) / l->case_pack * l->case_pack;
+    }
+    lg_model_destroy(sim);
+    m->policy_next = 0;
+    return 0;
+}
+
+int lg_model_next_policy(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size) {
+    const size_t nl = m->conf.locations;
+    if (!m->planned || m->policy_next >= m->conf.skus * nl)
+        return 0;
+    size_t k = m->policy_next;
+    const struct planned_s *pl = &m->planned[k];
+    inv_policy_t pol = {
+        .sku = m->sku_names[k / nl],
+        .location_id = m->locs[k % nl].name,
+        .reorder_point = pl->reorder_point,
+        .reorder_quantity = pl->reorder_quantity,
+        .safety_stock = pl->safety_stock,
+    };
+    char err[INV_ERRSTR_SIZE];
+    if (inv_encoder_encode_policy(m->encoder, &pol, &m->out, err, sizeof(err)))
+        return inv_errstr(errstr, errstr_size, "encoding the policy of %s|%s: %s", pol.sku, pol.location_id, err);
+    m->policy_next++;
+    snprintf(m->key_buf, sizeof(m->key_buf), "%s|%s", pol.sku, pol.location_id);
+    memset(out, 0, sizeof(*out));
+    out->topic = LG_TOPIC_POLICIES;
+    out->kind = LG_KIND_POLICY;
+    out->key = m->key_buf;
+    out->key_len = strlen(m->key_buf);
+    out->value = m->out.data;
+    out->value_len = m->out.len;
+    out->bad_field = "";
+    count_msg(m, out);
+    return 1;
+}
 
 /* FNV-1a, for ids too long to embed. */
 static uint64_t fnv1a(const char *s) {
@@ -1406,8 +1508,8 @@ int lg_model_write_oracle(const lg_model_t *m, FILE *f, char *errstr, size_t err
 }
 
 const char *lg_kind_name(lg_kind_t k) {
-    static const char *names[LG_KIND_MAX] = {"sale",     "return", "receipt", "adjustment", "count",      "opening",
-                                             "feedback", "hold",   "release", "fulfilment", "channel_map"};
+    static const char *names[LG_KIND_MAX] = {"sale",     "return", "receipt", "adjustment", "count",       "opening",
+                                             "feedback", "hold",   "release", "fulfilment", "channel_map", "policy"};
     return (unsigned)k < LG_KIND_MAX ? names[k] : "?";
 }
 

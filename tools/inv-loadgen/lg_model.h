@@ -38,6 +38,7 @@ typedef enum {
     LG_TOPIC_RESTOCKS,
     LG_TOPIC_RESERVATIONS,
     LG_TOPIC_CHANNELS, /* the channel map, written once at start */
+    LG_TOPIC_POLICIES, /* planned reorder policies, written once at start */
     LG_TOPIC_MAX
 } lg_topic_t;
 
@@ -54,6 +55,7 @@ typedef enum {
     LG_KIND_RELEASE,    /* ReservationEvent release of a hold, same lines */
     LG_KIND_FULFILMENT, /* SaleEvent with the hold's reservation_id */
     LG_KIND_CHANNEL,    /* ChannelLocation of the channel map */
+    LG_KIND_POLICY,     /* ReorderPolicy planned by lg_model_plan_policies */
     LG_KIND_MAX
 } lg_kind_t;
 
@@ -165,6 +167,27 @@ int lg_model_next(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size
  * channel is not mapped. 1 and *out filled, 0 after the last. Counted in
  * the totals as LG_KIND_CHANNEL; draws nothing from the generator. */
 int lg_model_next_channel(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size);
+
+/* Plays the planner: sizes a reorder policy for every (sku, location) to
+ * this traffic's demand, measured on a private copy of the model (the same
+ * flags; no duplicates, malformed messages or opening stock) over enough
+ * events to see every pair's rate, at `events_per_second` fresh events per
+ * second and a supplier lead time of lead_time_ms (one more second for the
+ * pipeline). With D the pair's units sold per second and DL = D x (lead + 1 s):
+ * safety_stock = ceil(DL / 2) + the largest line (48 at the DC, b2b; 5
+ * elsewhere), reorder_point = ceil(DL) + safety_stock, reorder_quantity =
+ * D x max(2 (lead + 1 s), 10 s) rounded up to case packs (6 stores, 12 web,
+ * 24 DC). The opening receipts then bring each pair to reorder_point +
+ * reorder_quantity (instead of opening_stock) and periodic receipts order up
+ * to it. Call before the first message. Draws nothing from the model's own
+ * generator. 0, or -1 with errstr (rate 0, out of memory). */
+int lg_model_plan_policies(lg_model_t *m, double events_per_second, int64_t lead_time_ms, char *errstr,
+                           size_t errstr_size);
+
+/* The planned policies, one ReorderPolicy per call (key `sku|location_id`,
+ * topic LG_TOPIC_POLICIES, counted as LG_KIND_POLICY): 1 and *out filled, 0
+ * after the last or without a plan. */
+int lg_model_next_policy(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size);
 
 /* A receipt delivering `quantity` of sku at location_id against purchase
  * order `po_id` (the ReorderEvent's event_id). Its event_id is derived from

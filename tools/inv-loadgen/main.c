@@ -270,11 +270,11 @@ static int producer_open(loadgen_t *g, char *errstr, size_t n) {
     inv_kafka_settings_free(&ks);
     if (!g->producer)
         return -1;
-    static const char *keys[LG_TOPIC_MAX] = {"topic.sales", "topic.returns", "topic.restocks", "topic.reservations",
-                                             "topic.channels"};
+    static const char *keys[LG_TOPIC_MAX] = {"topic.sales",        "topic.returns",  "topic.restocks",
+                                             "topic.reservations", "topic.channels", "topic.policies"};
     for (int t = 0; t < LG_TOPIC_MAX; t++) {
         if ((t == LG_TOPIC_RESERVATIONS && g->args.model.reservations_ratio <= 0) ||
-            (t == LG_TOPIC_CHANNELS && g->args.no_channel_map))
+            (t == LG_TOPIC_CHANNELS && g->args.no_channel_map) || (t == LG_TOPIC_POLICIES && !g->args.plan_policies))
             continue; /* not needed: a deployment without it still runs */
         const char *name = inv_conf_get(g->conf, keys[t]);
         /* fail now, not after message.timeout.ms, when a topic is missing */
@@ -318,7 +318,17 @@ static int run(loadgen_t *g) {
     lg_msg_t msg;
     int rc = 0;
     g->start_ms = g->last_progress_ms = inv_time_mono_ms();
-    /* the channel map, then the opening stock, as fast as the producer takes them */
+    /* the planned policies, the channel map, then the opening stock, as fast
+     * as the producer takes them */
+    while (*run_flag && (rc = lg_model_next_policy(g->model, &msg, err, sizeof(err))) > 0) {
+        if (produce(g, &msg))
+            return -1;
+        rd_kafka_poll(g->producer, 0);
+    }
+    if (rc < 0) {
+        inv_log_error("%s", err);
+        return -1;
+    }
     while (!g->args.no_channel_map && *run_flag && (rc = lg_model_next_channel(g->model, &msg, err, sizeof(err))) > 0)
         if (produce(g, &msg))
             return -1;
@@ -404,9 +414,9 @@ static int write_stats(loadgen_t *g, FILE *f, double secs, int undelivered) {
             g->args.model.seed, secs, s->messages, secs > 0 ? (double)s->messages / secs : 0.0, s->bytes);
     fprintf(f,
             ",\"by_topic\":{\"sales\":%" PRIu64 ",\"returns\":%" PRIu64 ",\"restocks\":%" PRIu64
-            ",\"reservations\":%" PRIu64 ",\"channels\":%" PRIu64 "}",
+            ",\"reservations\":%" PRIu64 ",\"channels\":%" PRIu64 ",\"policies\":%" PRIu64 "}",
             s->by_topic[LG_TOPIC_SALES], s->by_topic[LG_TOPIC_RETURNS], s->by_topic[LG_TOPIC_RESTOCKS],
-            s->by_topic[LG_TOPIC_RESERVATIONS], s->by_topic[LG_TOPIC_CHANNELS]);
+            s->by_topic[LG_TOPIC_RESERVATIONS], s->by_topic[LG_TOPIC_CHANNELS], s->by_topic[LG_TOPIC_POLICIES]);
     fprintf(f, ",\"events\":{");
     for (int k = 0; k < LG_KIND_MAX; k++)
         fprintf(f, "%s\"%s\":%" PRIu64, k ? "," : "", lg_kind_name((lg_kind_t)k), s->events[k]);
@@ -474,6 +484,18 @@ int main(int argc, char **argv) {
         fprintf(stderr, "inv-loadgen: %s\n", err);
         rc = 2;
         goto done;
+    }
+    if (g.args.plan_policies) {
+        const lg_model_conf_t *c = &g.args.model;
+        double fresh = g.args.rate * (1 - c->duplicates_ratio - c->malformed_ratio);
+        int64_t t0 = inv_time_mono_ms();
+        if (lg_model_plan_policies(g.model, fresh, g.args.lead_time_ms, err, sizeof(err)) != 0) {
+            fprintf(stderr, "inv-loadgen: %s\n", err);
+            rc = 2;
+            goto done;
+        }
+        inv_log_info("planned %zu reorder policies for %.0f events/s and a %" PRId64 " ms lead time in %" PRId64 " ms",
+                     c->skus * c->locations, fresh, g.args.lead_time_ms, inv_time_mono_ms() - t0);
     }
     inv_log_info("seed %" PRIu64 "%s; %zu locations, %zu SKUs (zipf %.2f), %s, rate %s", g.args.model.seed,
                  g.args.seed_given ? "" : " (pass --seed to repeat this run)", g.args.model.locations,
