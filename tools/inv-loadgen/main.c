@@ -1,7 +1,8 @@
 /*
  * inv-loadgen: realistic POS traffic onto the input topics (topic.sales,
- * topic.returns, topic.restocks, topic.reservations) and a channel map onto
- * topic.channels, for demos, tests and benchmarks. What is
+ * topic.returns, topic.restocks, topic.reservations), a channel map onto
+ * topic.channels and planned reorder policies onto topic.policies, for demos,
+ * tests and benchmarks. What is
  * sent is decided by lg_model (seeded, reproducible); this file is the Kafka
  * side: pacing, the producer, reorder feedback, progress and totals.
  *
@@ -38,8 +39,9 @@ static const inv_program_t program = {
     .name = "inv-loadgen",
     .summary = "Realistic POS traffic (sales, returns, receipts, adjustments, counts, reservation holds with\n"
                "their fulfilments, releases and expiries, duplicates, malformed messages) onto topic.sales,\n"
-               "topic.returns, topic.restocks and topic.reservations, and a channel map onto topic.channels;\n"
-               "seeded and reproducible.",
+               "topic.returns, topic.restocks and topic.reservations, a channel map onto topic.channels and,\n"
+               "with --plan-policies, reorder policies sized to that demand onto topic.policies; seeded and\n"
+               "reproducible.",
     .flags = conf_flags,
     .commands_help = lg_args_help,
 };
