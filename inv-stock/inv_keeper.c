@@ -2,7 +2,8 @@
  * The keeper's txloop handlers, wiring its modules together: the batch and
  * per-partition state (inv_keeper_batch, inv_keeper_dirty), held LMDB work
  * (inv_keeper_stall), outputs (inv_keeper_emit), the policy table
- * (inv_keeper_policies), restores (inv_restore) and what operators see
+ * (inv_keeper_policies), channel availability (inv_keeper_channels),
+ * restores (inv_restore) and what operators see
  * (inv_keeper_metrics). Settings come from inv_keeper_conf, read once.
  */
 #include "inv_keeper.h"
@@ -16,6 +17,7 @@
 #include "inv_holds.h"
 #include "inv_kafka.h"
 #include "inv_keeper_batch.h"
+#include "inv_keeper_channels.h"
 #include "inv_keeper_conf.h"
 #include "inv_keeper_emit.h"
 #include "inv_keeper_metrics.h"
@@ -79,6 +81,7 @@ typedef struct {
     emit_t emit;             /* outputs */
     policies_t policies;     /* the policy table */
     double next_expiry_scan; /* monotonic s */
+    channels_t channels;     /* the channel table and availability */
 } keeper_t;
 
 /* What one movement reads and changes. */
@@ -115,6 +118,7 @@ static void restored(keeper_t *k, int32_t p, const inv_restore_stats_t *st) {
     pt->need_restore = 0;
     pt->ready = pt->assigned;
     inv_keeper_metrics_partition_serving(k->metrics, p, pt->ready);
+    channels_partition_changed(&k->channels);
     stall_ok(&k->stall);
 }
 
@@ -125,10 +129,11 @@ static int restore_one(keeper_t *k, int32_t p, int64_t input_offset) {
     char errstr[INV_ERRSTR_SIZE];
     for (int attempt = 1; attempt <= 3 && keeper_running(k); attempt++) {
         inv_restore_stats_t st;
+        inv_restore_log_t availability = channels_restore_log(&k->channels, k->kc.t_availability);
         inv_keeper_metrics_restore_begin(k->metrics, p);
         if (inv_restore_partition(k->restore_consumer, k->store, k->decoder, k->kc.t_stock, k->kc.t_dedup,
                                   k->kc.t_state, p, input_offset, k->kc.dedup_window_ms,
-                                  k->kc.restore_confirm_timeout_ms, &st, errstr, sizeof(errstr)) == 0) {
+                                  k->kc.restore_confirm_timeout_ms, &availability, &st, errstr, sizeof(errstr)) == 0) {
             restored(k, p, &st);
             return 0;
         }
@@ -392,18 +397,27 @@ static int partition_commit(keeper_t *k, int32_t p, partition_t *pt) {
     return 0;
 }
 
-static int dead_letter_policies(keeper_t *k, inv_txloop_t *loop);
+static int dead_letter_policies(keeper_t *k, inv_txloop_t *loop, policies_t *pol, const char *topic);
 
 static int before_commit(void *opaque, inv_txloop_t *loop) {
     keeper_t *k = opaque;
     char errstr[INV_ERRSTR_SIZE];
     if (!k->txn)
         return 0;
-    if (k->policies.poison_len && dead_letter_policies(k, loop) != 0)
+    if (k->policies.poison_len && dead_letter_policies(k, loop, &k->policies, k->kc.t_policies) != 0)
+        return -1;
+    if (k->channels.table.poison_len && dead_letter_policies(k, loop, &k->channels.table, k->kc.t_channels) != 0)
         return -1;
     int rc = dirty_put_all(&k->batch.dirty, k->txn);
     if (rc) {
         stall_failed(&k->stall, rc, "write of the batch's rows");
+        return -1;
+    }
+    if (channels_batch(&k->channels, k->txn, k->batch.now_ms, &rc, errstr, sizeof(errstr)) != 0) {
+        if (rc)
+            stall_failed(&k->stall, rc, "write of channel availability");
+        else
+            inv_log_warn("batch: %s", errstr);
         return -1;
     }
     if (emit_stock_levels(&k->emit, &k->batch.dirty, errstr, sizeof(errstr)) != 0) {
@@ -449,6 +463,7 @@ static void after_commit(void *opaque, inv_txloop_t *loop) {
     (void)loop;
     keeper_t *k = opaque;
     policies_poison_settle(&k->policies, 1);
+    channels_settle(&k->channels, 1);
     if (!k->txn)
         return;
     record_log_offsets(k);
@@ -468,6 +483,7 @@ static void after_abort(void *opaque, inv_txloop_t *loop) {
     (void)loop;
     keeper_t *k = opaque;
     policies_poison_settle(&k->policies, 0);
+    channels_settle(&k->channels, 0);
     inv_store_txn_abort(k->txn);
     k->txn = NULL;
     for (int p = 0; p < k->batch.part_count; p++) /* the expire movements of the batch are gone too */
@@ -525,6 +541,7 @@ static int on_assign(void *opaque, inv_txloop_t *loop, rd_kafka_topic_partition_
         stall_redo_drop(&k->stall, 0); /* the offset check below rebuilds what it touched */
     for (int i = 0; i < parts->cnt; i++)
         assign_one(k, parts->elems[i].partition, &parts->elems[i].offset);
+    channels_partition_changed(&k->channels);
     return 0;
 }
 
@@ -596,13 +613,16 @@ static int poison_ours(const keeper_t *k, const policy_poison_t *x) {
     return !x->in_flight && p < k->batch.part_count && k->batch.parts[p].ready && k->batch.parts[p].touched;
 }
 
-/* Dead-letters x into the open transaction, once: its id ("policies:<partition>:<offset>")
- * joins the owner partition's applied ids in the same transaction, and moves
- * with that partition (dedup log, restore) as a movement's does. 0 or -1. */
-static int dead_letter_policy(keeper_t *k, inv_txloop_t *loop, policy_poison_t *x) {
+/* Dead-letters x, a record of `topic` (the policy or the channel table),
+ * into the open transaction, once: its id ("policies:<partition>:<offset>",
+ * "channels:...") joins the owner partition's applied ids in the same
+ * transaction, and moves with that partition (dedup log, restore) as a
+ * movement's does. 0 or -1. */
+static int dead_letter_policy(keeper_t *k, inv_txloop_t *loop, policy_poison_t *x, const char *topic,
+                              const char *table) {
     int32_t p = poison_owner(k, x);
     char id[64];
-    int n = snprintf(id, sizeof(id), "policies:%d:%lld", x->partition, (long long)x->offset);
+    int n = snprintf(id, sizeof(id), "%s:%d:%lld", table, x->partition, (long long)x->offset);
     int seen, rc = inv_store_dedup_seen_or_add(k->txn, p, id, (size_t)n, k->batch.now_ms, &seen);
     if (rc) {
         stall_failed(&k->stall, rc, "write of a policy dead letter's id");
@@ -611,7 +631,7 @@ static int dead_letter_policy(keeper_t *k, inv_txloop_t *loop, policy_poison_t *
     x->in_flight = 1;
     if (seen)
         return 0;
-    inv_txloop_source_t src = {.topic = k->kc.t_policies,
+    inv_txloop_source_t src = {.topic = topic,
                                .partition = x->partition,
                                .offset = x->offset,
                                .key = x->key,
@@ -625,13 +645,13 @@ static int dead_letter_policy(keeper_t *k, inv_txloop_t *loop, policy_poison_t *
     return 0;
 }
 
-/* The policy records waiting to be dead-lettered whose owner partition
- * this batch consumed (poison_ours), into the batch's transaction. 0, or -1
- * (the batch must abort). */
-static int dead_letter_policies(keeper_t *k, inv_txloop_t *loop) {
-    policies_t *pol = &k->policies;
+/* The records of pol's table (of `topic`) waiting to be dead-lettered
+ * whose owner partition this batch consumed (poison_ours), into the batch's
+ * transaction. 0, or -1 (the batch must abort). */
+static int dead_letter_policies(keeper_t *k, inv_txloop_t *loop, policies_t *pol, const char *topic) {
+    const char *table = pol->ops ? pol->ops->name : "policies";
     for (size_t i = 0; i < pol->poison_len; i++)
-        if (poison_ours(k, &pol->poison[i]) && dead_letter_policy(k, loop, &pol->poison[i]) != 0)
+        if (poison_ours(k, &pol->poison[i]) && dead_letter_policy(k, loop, &pol->poison[i], topic, table) != 0)
             return -1;
     return 0;
 }
@@ -734,8 +754,18 @@ static void tick(void *opaque, inv_txloop_t *loop) {
      * for the retry time too while LMDB writes fail. */
     if (!k->txn && now >= k->stall.retry_at && catch_up_pending(k))
         catch_up(k);
-    if (!k->txn && (!k->stall.stalled || now >= k->stall.retry_at))
+    if (!k->txn && (!k->stall.stalled || now >= k->stall.retry_at)) {
         policies_poll(&k->policies, 0, NULL);
+        channels_poll(&k->channels);
+    }
+    /* A sweep of the channel table without input to carry it: a
+     * transaction of its own (channels_batch runs in before_commit). */
+    if (!k->txn && !k->stall.stalled && !catch_up_pending(k) && channels_want_txn(&k->channels) &&
+        inv_txloop_begin(loop) == 0) {
+        char errstr[INV_ERRSTR_SIZE];
+        if (batch_begin(k, errstr, sizeof(errstr)) != 0)
+            inv_log_warn("channel availability: %s", errstr);
+    }
     expire_due(k, loop);
     if (now - k->last_lag_check >= 1.0) {
         k->last_lag_check = now;
@@ -761,13 +791,17 @@ static int check_partitions(keeper_t *k, char *errstr, size_t errstr_size) {
     int nt = inv_kafka_partition_count(rk, kc->t_state, 15000, errstr, errstr_size);
     if (nt < 0)
         return -1;
-    if (ns != nm || nd != nm || nt != nm) {
+    int na = inv_kafka_partition_count(rk, kc->t_availability, 15000, errstr, errstr_size);
+    if (na < 0)
+        return -1;
+    if (ns != nm || nd != nm || nt != nm || na != nm) {
         snprintf(errstr, errstr_size,
-                 "%s has %d partitions but %s has %d, %s %d and %s %d: they must match (partition p of the "
-                 "changelogs belongs to movements partition p)",
-                 kc->t_movements, nm, kc->t_stock, ns, kc->t_dedup, nd, kc->t_state, nt);
+                 "%s has %d partitions but %s has %d, %s %d, %s %d and %s %d: they must match (partition p of the "
+                 "changelogs and of the availability belongs to movements partition p)",
+                 kc->t_movements, nm, kc->t_stock, ns, kc->t_dedup, nd, kc->t_state, nt, kc->t_availability, na);
         return -1;
     }
+    k->emit.availability_partitions = na;
     batch_partition(&k->batch, nm - 1);
     k->movement_partitions = nm;
     if ((k->emit.reorders_partitions = inv_kafka_partition_count(rk, kc->t_reorders, 15000, errstr, errstr_size)) < 0 ||
@@ -836,10 +870,20 @@ static int keeper_open(keeper_t *k, inv_conf_t *conf, char *errstr, size_t errst
     k->emit.t_state = kc->t_state;
     k->emit.t_reservation_status = kc->t_reservation_status;
     k->emit.t_movements = kc->t_movements;
+    k->emit.t_availability = kc->t_availability;
     inv_buf_init(&k->emit.buf);
     k->policies = (policies_t){
         .topic = kc->t_policies, .store = k->store, .decoder = k->decoder, .metrics = k->metrics, .stall = &k->stall};
-    return policies_start(&k->policies, &k->kafka, kc->group_id, k->run, errstr, errstr_size);
+    if (policies_start(&k->policies, &k->kafka, kc->group_id, k->run, errstr, errstr_size) != 0)
+        return -1;
+    k->channels = (channels_t){.table = {.topic = kc->t_channels,
+                                         .store = k->store,
+                                         .decoder = k->decoder,
+                                         .metrics = k->metrics,
+                                         .stall = &k->stall},
+                               .batch = &k->batch,
+                               .emit = &k->emit};
+    return channels_start(&k->channels, &k->kafka, kc->group_id, k->run, errstr, errstr_size);
 }
 
 /* After the loop: the kept batch's last chance, and what stays behind. */
@@ -861,6 +905,7 @@ static void keeper_close(keeper_t *k) {
     /* What was to be committed (Kafka, LMDB) is by now: a destroy that hangs
      * (librdkafka 2.0.x) must not keep the process from exiting */
     policies_close(&k->policies, k->kc.shutdown_timeout_ms);
+    channels_close(&k->channels, k->kc.shutdown_timeout_ms);
     inv_kafka_close_destroy(k->restore_consumer, "the restore consumer", k->kc.shutdown_timeout_ms);
     inv_encoder_destroy(k->encoder);
     inv_decoder_destroy(k->decoder);

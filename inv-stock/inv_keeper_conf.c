@@ -28,6 +28,8 @@ void keeper_conf_read(const inv_conf_t *conf, keeper_conf_t *kc) {
         .t_state = inv_conf_get(conf, "topic.state"),
         .t_reservation_status = inv_conf_get(conf, "topic.reservation_status"),
         .t_policies = inv_conf_get(conf, "topic.policies"),
+        .t_channels = inv_conf_get(conf, "topic.channels"),
+        .t_availability = inv_conf_get(conf, "topic.availability"),
         .default_policy =
             {
                 .reorder_point = inv_conf_get_int(conf, "policy.default.reorder_point"),

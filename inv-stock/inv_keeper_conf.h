@@ -21,6 +21,7 @@ typedef struct {
     inv_store_options_t store; /* lmdb.map.size.mb, lmdb.sync */
     const char *t_movements, *t_stock, *t_reorders, *t_shortages, *t_dedup, *t_policies;
     const char *t_state, *t_reservation_status;
+    const char *t_channels, *t_availability;
     inv_rules_policy_t default_policy; /* policy.default.* */
     int64_t dedup_window_ms;
     int64_t restore_confirm_timeout_ms;

@@ -56,6 +56,25 @@ int emit_outputs(emit_t *e, const inv_rules_out_t *out, int64_t ts, char *errstr
     return 0;
 }
 
+int emit_availability(emit_t *e, const char *sku, const char *channel, const inv_availability_t *a, char *errstr,
+                      size_t errstr_size) {
+    char key[KEY_BYTES];
+    int n = inv_row_key(key, sizeof(key), sku, channel);
+    if (n < 0) {
+        snprintf(errstr, errstr_size, "%s: key of sku %.40s and channel %.40s too long", e->t_availability, sku,
+                 channel);
+        return -1;
+    }
+    if (a && inv_encoder_encode_availability(e->encoder, a, &e->buf, errstr, errstr_size) != 0)
+        return -1;
+    if (inv_txloop_produce(e->loop, e->t_availability, sku_partition(sku, e->availability_partitions), key, (size_t)n,
+                           a ? e->buf.data : NULL, a ? e->buf.len : 0, 0, NULL) != 0) {
+        snprintf(errstr, errstr_size, "produce to %s failed", e->t_availability);
+        return -1;
+    }
+    return 0;
+}
+
 int emit_stock_levels(emit_t *e, dirty_set_t *dirty, char *errstr, size_t errstr_size) {
     for (size_t j = 0; j < dirty->len && dirty->unemitted; j++) {
         dirty_row_t *d = &dirty->rows[j];

@@ -24,9 +24,10 @@ typedef struct {
     inv_txloop_t *loop;            /* borrowed */
     inv_encoder_t *encoder;        /* borrowed */
     inv_keeper_metrics_t *metrics; /* borrowed */
-    const char *t_stock, *t_reorders, *t_shortages, *t_dedup, *t_state, *t_reservation_status, *t_movements;
-    int reorders_partitions, shortages_partitions, status_partitions; /* of their topics */
-    inv_buf_t buf;                                                    /* one encoded record at a time, owned */
+    const char *t_stock, *t_reorders, *t_shortages, *t_dedup, *t_state, *t_reservation_status, *t_movements,
+        *t_availability;
+    int reorders_partitions, shortages_partitions, status_partitions, availability_partitions; /* of their topics */
+    inv_buf_t buf; /* one encoded record at a time, owned */
 } emit_t;
 
 /* Produces the reorder, the shortages and the reservation status one
@@ -36,6 +37,10 @@ int emit_outputs(emit_t *e, const inv_rules_out_t *out, int64_t ts, char *errstr
 /* Produces the StockLevel of every row of the set changed since it was
  * last produced, as last written (no LMDB read), and marks it produced. */
 int emit_stock_levels(emit_t *e, dirty_set_t *dirty, char *errstr, size_t errstr_size);
+/* Produces the AvailabilityLevel a (stamped when produced) keyed sku|channel to partition murmur2(sku) of
+ * topic.availability; a NULL a is the tombstone of (sku, channel). */
+int emit_availability(emit_t *e, const char *sku, const char *channel, const inv_availability_t *a, char *errstr,
+                      size_t errstr_size);
 /* Produces partition p's applied ids not produced yet (pt->ids past
  * pt->ids_sent) to the dedup log as one record; with last, the record also
  * names the input offset the batch brings p to

@@ -12,7 +12,9 @@
 #include "inv_log.h"
 #include "inv_metrics.h"
 #include "inv_rules.h"
+#include "inv_avail.h"
 #include "inv_stock_json.h"
+#include "inv_txloop_health.h"
 
 #define MAX_PARTITIONS 4096
 
@@ -31,7 +33,8 @@ struct inv_keeper_metrics_s {
     inv_txloop_stats_t last; /* loop counters already published */
 
     inv_metrics_counter_t *movements[INV_MOVE_COUNT + 1];
-    inv_metrics_counter_t *duplicates, *reorders, *invalid_policies, *dead_letters;
+    inv_metrics_counter_t *duplicates, *reorders, *invalid_policies, *invalid_channels, *dead_letters;
+    inv_metrics_counter_t *availability;
     inv_metrics_counter_t *shortages[INV_SHORTAGE_RESTORED + 1];
     inv_metrics_counter_t *reservations[INV_RESERVATION_NOT_FOUND + 1];
     inv_metrics_counter_t *expiries_due;
@@ -72,43 +75,6 @@ static int partition_series(inv_keeper_metrics_t *m, int32_t p) {
 
 /* ---- HTTP ---------------------------------------------------------------- */
 
-/* Statistics older than this are not believed (three statistics.interval.ms). */
-#define KAFKA_VIEW_MAX_AGE_MS 15000
-
-/* The "kafka" object of /healthz, and the first Kafka reason not to be
- * ready into reason (unchanged when there is none). */
-static json_t *kafka_health(inv_keeper_metrics_t *m, const inv_txloop_health_t *h, char *reason, size_t reason_size) {
-    json_t *coords = json_object(), *brokers = json_object();
-    for (int c = 0; c < h->kafka.client_count; c++) {
-        const inv_kafka_client_view_t *v = &h->kafka.clients[c];
-        if (v->coordinator_kind == INV_COORD_NONE || v->age_ms > KAFKA_VIEW_MAX_AGE_MS)
-            continue;
-        const char *kind = v->coordinator_kind == INV_COORD_GROUP ? "group" : "transaction";
-        json_object_set_new(coords, v->client,
-                            json_pack("{s:s, s:s, s:b, s:s}", "kind", kind, "coordinator", v->coordinator, "up",
-                                      v->coordinator_up, "state", v->coordinator_state));
-        if (!v->coordinator_up && !*reason)
-            snprintf(reason, reason_size, "the %s coordinator of the %s (%s) is unreachable: %s", kind, v->client,
-                     v->coordinator, v->coordinator_state);
-    }
-    /* brokers as the clients saw them lately: a client blocked in a
-     * commit is not polled, and its statistics grow old */
-    inv_kafka_health_view_t fresh = {0};
-    for (int c = 0; c < h->kafka.client_count; c++)
-        if (h->kafka.clients[c].age_ms <= KAFKA_VIEW_MAX_AGE_MS)
-            fresh.clients[fresh.client_count++] = h->kafka.clients[c];
-    inv_kafka_broker_view_t b[INV_KAFKA_HEALTH_MAX_BROKERS];
-    int n = inv_kafka_health_brokers(&fresh, b, INV_KAFKA_HEALTH_MAX_BROKERS);
-    for (int i = 0; i < n; i++)
-        json_object_set_new(brokers, b[i].name, json_string(inv_broker_state_name(b[i].state)));
-    if (h->stalled_seconds > m->max_stall_seconds)
-        snprintf(reason, reason_size, "no Kafka transaction committed for %.0f s%s%s", h->stalled_seconds,
-                 h->last_error[0] ? ": " : "", h->last_error);
-    return json_pack("{s:f, s:s, s:I, s:o, s:o}", "stalled_seconds", h->stalled_seconds, "last_error", h->last_error,
-                     "producer_recreations", (json_int_t)h->producer_recreations, "coordinators", coords, "brokers",
-                     brokers);
-}
-
 static int h_healthz(const inv_http_request_t *req, inv_http_response_t *resp, void *opaque) {
     (void)req;
     inv_keeper_metrics_t *m = opaque;
@@ -123,22 +89,11 @@ static int h_healthz(const inv_http_request_t *req, inv_http_response_t *resp, v
     if (loop) {
         inv_txloop_health_t h;
         inv_txloop_health(loop, &h);
-        json_object_set_new(doc, "kafka", kafka_health(m, &h, reason, sizeof(reason)));
+        json_object_set_new(doc, "kafka", inv_txloop_health_json(&h, m->max_stall_seconds, reason, sizeof(reason)));
     }
-    inv_schema_source_t *schemas = atomic_load(&m->schemas);
-    if (schemas) {
-        inv_schema_source_health_t sh;
-        inv_schema_source_health(schemas, &sh);
-        if (sh.enabled) {
-            json_object_set_new(doc, "schema_registry",
-                                json_pack("{s:b, s:s, s:I, s:I}", "available", !sh.unavailable, "last_error",
-                                          sh.last_error, "requests", (json_int_t)sh.stats.requests, "failures",
-                                          (json_int_t)sh.stats.failures));
-            if (sh.unavailable && !*reason)
-                snprintf(reason, sizeof(reason), "schema registry unavailable (input held, retried): %s",
-                         sh.last_error);
-        }
-    }
+    json_t *registry = inv_schema_source_health_json(atomic_load(&m->schemas), reason, sizeof(reason));
+    if (registry)
+        json_object_set_new(doc, "schema_registry", registry);
     if (*reason)
         ready = 0;
     else if (!ready)
@@ -172,34 +127,9 @@ static int h_metrics(const inv_http_request_t *req, inv_http_response_t *resp, v
         inv_txloop_health(loop, &h);
         inv_buf_t kafka;
         inv_buf_init(&kafka);
-        char stalled[256];
-        int n = snprintf(stalled, sizeof(stalled),
-                         "# HELP inv_stock_commit_stalled_seconds How long input has waited for a Kafka transaction "
-                         "to commit (0: nothing waits)\n# TYPE inv_stock_commit_stalled_seconds gauge\n"
-                         "inv_stock_commit_stalled_seconds %.3f\n",
-                         h.stalled_seconds);
         char *joined = NULL;
-        int rc = inv_kafka_health_prometheus(&h.kafka, &kafka) || inv_buf_append(&kafka, stalled, (size_t)n);
-        inv_schema_source_t *schemas = atomic_load(&m->schemas);
-        inv_schema_source_health_t sh;
-        if (schemas && (inv_schema_source_health(schemas, &sh), sh.enabled)) {
-            char reg[1024];
-            int rn = snprintf(
-                reg, sizeof(reg),
-                "# HELP inv_schema_registry_requests_total HTTP requests to the schema registry, by outcome "
-                "(failed: no usable answer)\n# TYPE inv_schema_registry_requests_total counter\n"
-                "inv_schema_registry_requests_total{outcome=\"answered\"} %llu\n"
-                "inv_schema_registry_requests_total{outcome=\"failed\"} %llu\n"
-                "# HELP inv_schema_registry_lookups_total Writer schemas looked up by id, by where the answer came "
-                "from\n# TYPE inv_schema_registry_lookups_total counter\n"
-                "inv_schema_registry_lookups_total{from=\"cache\"} %llu\n"
-                "inv_schema_registry_lookups_total{from=\"registry\"} %llu\n"
-                "# HELP inv_schema_registry_unavailable 1 while the schema registry gives no usable answer (input "
-                "held)\n# TYPE inv_schema_registry_unavailable gauge\ninv_schema_registry_unavailable %d\n",
-                (unsigned long long)(sh.stats.requests - sh.stats.failures), (unsigned long long)sh.stats.failures,
-                (unsigned long long)sh.stats.cache_hits, (unsigned long long)sh.stats.cache_misses, sh.unavailable);
-            rc = rc || inv_buf_append(&kafka, reg, (size_t)rn < sizeof(reg) ? (size_t)rn : sizeof(reg) - 1);
-        }
+        int rc = inv_txloop_health_prometheus(&h, "inv_stock", &kafka) ||
+                 inv_schema_source_prometheus(atomic_load(&m->schemas), &kafka);
         if (!rc && (joined = malloc(buf.len + kafka.len + 1))) {
             memcpy(joined, buf.data, buf.len);
             memcpy(joined + buf.len, kafka.data, kafka.len);
@@ -223,7 +153,15 @@ static int h_metrics(const inv_http_request_t *req, inv_http_response_t *resp, v
 typedef struct {
     inv_keeper_metrics_t *m;
     json_t *doc;
+    inv_store_txn_t *txn;
 } stock_doc_t;
+
+static int collect_availability(void *opaque, const char *channel, const inv_avail_state_t *st) {
+    json_array_append_new(opaque, json_pack("{s:s, s:I, s:I, s:I}", "channel", channel, "available_to_sell",
+                                            (json_int_t)st->available_to_sell, "locations", (json_int_t)st->locations,
+                                            "version", (json_int_t)st->version));
+    return 0;
+}
 
 /* A row of a partition this instance serves; rows a revoked partition left
  * in LMDB are stale, and another instance answers for them. */
@@ -234,9 +172,12 @@ static int collect_row(void *opaque, int32_t partition, const char *sku, const c
         return 0;
     json_t *doc = sd->doc;
     json_t *level = inv_stock_json_row(sku, location, row);
-    if (strcmp(location, "*") == 0)
+    if (strcmp(location, "*") == 0) {
         json_object_set_new(doc, "network", level);
-    else
+        /* the SKU's channel availability, as last emitted */
+        return inv_avail_foreach_sku(sd->txn, partition, sku, collect_availability,
+                                     json_object_get(doc, "availability"));
+    } else
         json_array_append_new(json_object_get(doc, "locations"), level);
     return 0;
 }
@@ -246,7 +187,7 @@ static int h_stock(const inv_http_request_t *req, inv_http_response_t *resp, voi
     char location[512];
     int has_loc = inv_http_request_arg(req, "location", location, sizeof(location)) == 0;
     resp->content_type = "application/json";
-    json_t *doc = json_pack("{s:s, s:n, s:[]}", "sku", req->rest, "network", "locations");
+    json_t *doc = json_pack("{s:s, s:n, s:[], s:[]}", "sku", req->rest, "network", "locations", "availability");
     if (!doc) {
         resp->status = 400;
         return inv_http_response_printf(resp, "{\"error\":\"sku is not valid UTF-8\"}\n");
@@ -255,7 +196,7 @@ static int h_stock(const inv_http_request_t *req, inv_http_response_t *resp, voi
     int rc = inv_store_txn_begin(m->store, 1, &txn);
     if (!rc)
         rc = inv_store_stock_foreach(txn, req->rest, has_loc ? location : NULL, collect_row,
-                                     &(stock_doc_t){.m = m, .doc = doc});
+                                     &(stock_doc_t){.m = m, .doc = doc, .txn = txn});
     inv_store_txn_abort(txn);
     if (rc) {
         json_decref(doc);
@@ -337,6 +278,12 @@ int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const keeper_conf_t *kc
                                 NULL, &m->expiries_due, err, sizeof(err)));
     REG(inv_metrics_counter_new(m->reg, "inv_stock_invalid_policies_total", "Undecodable ReorderPolicies ignored", NULL,
                                 &m->invalid_policies, err, sizeof(err)));
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_invalid_channels_total",
+                                "ChannelLocation records that cannot be applied (dead-lettered)", NULL,
+                                &m->invalid_channels, err, sizeof(err)));
+    REG(inv_metrics_counter_new(m->reg, "inv_stock_availability_total",
+                                "AvailabilityLevels and their tombstones produced", NULL, &m->availability, err,
+                                sizeof(err)));
     const char *commit_l[] = {"outcome", "commit", NULL}, *abort_l[] = {"outcome", "abort", NULL};
     REG(inv_metrics_counter_new(m->reg, "inv_stock_transactions_total", "Kafka transactions, by outcome", commit_l,
                                 &m->txn_commits, err, sizeof(err)));
@@ -393,10 +340,10 @@ int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const keeper_conf_t *kc
                               &m->state_dir_full, err, sizeof(err)));
     if (listen && *listen) {
         static const inv_http_route_t routes[] = {
-            {"/healthz", INV_HTTP_EXACT, h_healthz},
-            {"/metrics", INV_HTTP_EXACT, h_metrics},
-            {"/stock/", INV_HTTP_PREFIX, h_stock},
-            {NULL, 0, NULL},
+            {"/healthz", INV_HTTP_EXACT, h_healthz, 1},
+            {"/metrics", INV_HTTP_EXACT, h_metrics, 0},
+            {"/stock/", INV_HTTP_PREFIX, h_stock, 0},
+            {NULL, 0, NULL, 0},
         };
         m->http = inv_http_start_conf(listen, routes, m, &kc->http, errstr, errstr_size);
         if (!m->http) {
@@ -438,6 +385,8 @@ void inv_keeper_metrics_reservation(inv_keeper_metrics_t *m, inv_reservation_sta
 }
 void inv_keeper_metrics_expiry_due(inv_keeper_metrics_t *m) { inv_metrics_counter_inc(m->expiries_due); }
 void inv_keeper_metrics_invalid_policy(inv_keeper_metrics_t *m) { inv_metrics_counter_inc(m->invalid_policies); }
+void inv_keeper_metrics_invalid_channel(inv_keeper_metrics_t *m) { inv_metrics_counter_inc(m->invalid_channels); }
+void inv_keeper_metrics_availability(inv_keeper_metrics_t *m) { inv_metrics_counter_inc(m->availability); }
 void inv_keeper_metrics_commit(inv_keeper_metrics_t *m, const inv_txloop_stats_t *st, double lmdb_commit_seconds) {
     inv_metrics_histogram_observe(m->open_seconds, st->last_open_seconds);
     inv_metrics_histogram_observe(m->kafka_commit_seconds, st->last_commit_seconds);

@@ -46,6 +46,10 @@ void inv_keeper_metrics_shortage(inv_keeper_metrics_t *m, inv_shortage_state_t s
 void inv_keeper_metrics_reservation(inv_keeper_metrics_t *m, inv_reservation_state_t state);
 void inv_keeper_metrics_expiry_due(inv_keeper_metrics_t *m);
 void inv_keeper_metrics_invalid_policy(inv_keeper_metrics_t *m);
+/* A ChannelLocation record that cannot be applied (to be dead-lettered). */
+void inv_keeper_metrics_invalid_channel(inv_keeper_metrics_t *m);
+/* One AvailabilityLevel (or its tombstone) produced. */
+void inv_keeper_metrics_availability(inv_keeper_metrics_t *m);
 /* One batch committed: how long its transaction was open, its Kafka and
  * LMDB commit times and its message count (the txloop's stats of it). */
 void inv_keeper_metrics_commit(inv_keeper_metrics_t *m, const inv_txloop_stats_t *st, double lmdb_commit_seconds);

@@ -17,18 +17,28 @@
 /* Messages applied in one LMDB txn per poll. */
 #define POLL_MAX 10000
 
+static int apply_policy(policies_t *p, inv_store_txn_t *txn, const rd_kafka_message_t *msg, char *err, size_t err_size);
+
+static const policies_ops_t POLICY_OPS = {.name = "policies",
+                                          .apply = apply_policy,
+                                          .offset_get = inv_store_policy_offset_get,
+                                          .offset_put = inv_store_policy_offset_put,
+                                          .invalid = inv_keeper_metrics_invalid_policy};
+
+static const policies_ops_t *ops(const policies_t *p) { return p->ops ? p->ops : &POLICY_OPS; }
+
 /* Keeps msg to be dead-lettered with `reason`, once per (partition, offset):
  * a rewind to LMDB's offsets brings it again. */
 static void poison(policies_t *p, const rd_kafka_message_t *msg, const char *reason) {
-    inv_keeper_metrics_invalid_policy(p->metrics);
+    ops(p)->invalid(p->metrics);
     for (size_t i = 0; i < p->poison_len; i++)
         if (p->poison[i].partition == msg->partition && p->poison[i].offset == msg->offset)
             return;
-    inv_log_warn("%s [%d] @%lld: a policy record that cannot be applied, to be dead-lettered: %s", p->topic,
-                 msg->partition, (long long)msg->offset, reason);
+    inv_log_warn("%s [%d] @%lld: a %s record that cannot be applied, to be dead-lettered: %s", p->topic, msg->partition,
+                 (long long)msg->offset, ops(p)->name, reason);
     if (p->poison_len == POLICIES_POISON_MAX) {
-        inv_log_error("%s [%d] @%lld: %d policy records already wait to be dead-lettered: this one is left out",
-                      p->topic, msg->partition, (long long)msg->offset, POLICIES_POISON_MAX);
+        inv_log_error("%s [%d] @%lld: %d %s records already wait to be dead-lettered: this one is left out", p->topic,
+                      msg->partition, (long long)msg->offset, POLICIES_POISON_MAX, ops(p)->name);
         return;
     }
     if (p->poison_len == p->poison_cap) {
@@ -78,8 +88,8 @@ static int split_key(const rd_kafka_message_t *msg, char *key, size_t key_size, 
 }
 
 /* What put and delete return when the record itself is at fault. */
-#define POISON 1
-#define HOLD 2 /* the record's writer schema is unavailable now: read it again later */
+#define POISON POLICIES_POISON
+#define HOLD POLICIES_HOLD /* the record's writer schema is unavailable now: read it again later */
 
 /* LMDB cannot key the record: its content is at fault, not the state dir. */
 static int content_error(int rc, const char *what, char *err, size_t err_size) {
@@ -116,12 +126,17 @@ static int put_policy(policies_t *p, inv_store_txn_t *txn, const rd_kafka_messag
     return content_error(inv_store_policy_put(txn, pol.sku, pol.location_id, &v), "sku and location_id", err, err_size);
 }
 
+static int apply_policy(policies_t *p, inv_store_txn_t *txn, const rd_kafka_message_t *msg, char *err,
+                        size_t err_size) {
+    return msg->payload ? put_policy(p, txn, msg, err, err_size) : delete_policy(txn, msg, err, err_size);
+}
+
 /* Applies one record in txn, or keeps it to be dead-lettered. 0 (the
  * offset moves on either way), HOLD (err: why; nothing done), or an LMDB
  * error (read the record again). */
 static int apply_message(policies_t *p, inv_store_txn_t *txn, const rd_kafka_message_t *msg, char *err,
                          size_t err_size) {
-    int rc = msg->payload ? put_policy(p, txn, msg, err, err_size) : delete_policy(txn, msg, err, err_size);
+    int rc = ops(p)->apply(p, txn, msg, err, err_size);
     if (rc == HOLD)
         return HOLD;
     if (rc == POISON) {
@@ -129,7 +144,7 @@ static int apply_message(policies_t *p, inv_store_txn_t *txn, const rd_kafka_mes
         rc = 0;
     }
     if (!rc)
-        rc = inv_store_policy_offset_put(txn, msg->partition, msg->offset + 1);
+        rc = ops(p)->offset_put(txn, msg->partition, msg->offset + 1);
     return rc;
 }
 
@@ -141,13 +156,13 @@ static int assign(policies_t *p, char *errstr, size_t errstr_size) {
     for (int i = 0; i < p->partitions; i++) {
         int64_t next;
         rd_kafka_topic_partition_list_add(parts, p->topic, i)->offset =
-            rt && inv_store_policy_offset_get(rt, i, &next) == 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+            rt && ops(p)->offset_get(rt, i, &next) == 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
     }
     inv_store_txn_abort(rt);
     rd_kafka_resp_err_t e = rd_kafka_assign(p->consumer, parts);
     rd_kafka_topic_partition_list_destroy(parts);
     if (e) {
-        snprintf(errstr, errstr_size, "policies: assign: %s", rd_kafka_err2str(e));
+        snprintf(errstr, errstr_size, "%s: assign: %s", ops(p)->name, rd_kafka_err2str(e));
         return -1;
     }
     return 0;
@@ -156,7 +171,7 @@ static int assign(policies_t *p, char *errstr, size_t errstr_size) {
 /* Policy updates that could not be stored are read again. */
 static void failed(policies_t *p, int rc) {
     char err[INV_ERRSTR_SIZE];
-    stall_failed(p->stall, rc, "write of policy updates");
+    stall_failed(p->stall, rc, p->ops ? "write of channel table updates" : "write of policy updates");
     if (assign(p, err, sizeof(err)) != 0)
         inv_log_warn("%s", err);
 }
@@ -167,7 +182,7 @@ static void failed(policies_t *p, int rc) {
 static void hold(policies_t *p, const char *why) {
     char err[INV_ERRSTR_SIZE];
     if (!p->hold_delay_s) {
-        inv_log_warn("policies: held until the writer schema can be had: %s", why);
+        inv_log_warn("%s: held until the writer schema can be had: %s", ops(p)->name, why);
         p->hold_delay_s = 1;
     } else if (p->hold_delay_s < 10) {
         p->hold_delay_s = p->hold_delay_s * 2 > 10 ? 10 : p->hold_delay_s * 2;
@@ -193,7 +208,7 @@ int policies_poll(policies_t *p, int wait_ms, int *eof_count) {
             if (eof_count)
                 (*eof_count)++;
         } else if (msg->err) {
-            inv_log_warn("policies: %s", rd_kafka_message_errstr(msg));
+            inv_log_warn("%s: %s", ops(p)->name, rd_kafka_message_errstr(msg));
         } else {
             int rc = txn ? 0 : inv_store_txn_begin(p->store, 0, &txn);
             if (!rc)
@@ -226,7 +241,7 @@ int policies_poll(policies_t *p, int wait_ms, int *eof_count) {
         return -1; /* back at LMDB's offsets: every partition end comes again */
     }
     if (p->hold_delay_s && applied > 0) {
-        inv_log_info("policies: writer schemas answer again");
+        inv_log_info("%s: writer schemas answer again", ops(p)->name);
         p->hold_delay_s = 0;
     }
     return applied;
@@ -257,17 +272,17 @@ static int read_to_end(policies_t *p, const volatile sig_atomic_t *run, char *er
         total += got;
     }
     if (eofs < p->partitions) {
-        snprintf(errstr, errstr_size, "policies: %s not read to its end within %d s", p->topic, START_SECONDS);
+        snprintf(errstr, errstr_size, "%s: %s not read to its end within %d s", ops(p)->name, p->topic, START_SECONDS);
         return -1;
     }
-    inv_log_info("policies: %d update(s) applied from %s (%d partitions)", total, p->topic, p->partitions);
+    inv_log_info("%s: %d update(s) applied from %s (%d partitions)", ops(p)->name, total, p->topic, p->partitions);
     return 0;
 }
 
 int policies_start(policies_t *p, const inv_kafka_settings_t *ks, const char *group_id,
                    const volatile sig_atomic_t *run, char *errstr, size_t errstr_size) {
     char name[300];
-    snprintf(name, sizeof(name), "%s.policies", group_id);
+    snprintf(name, sizeof(name), "%s.%s", group_id, ops(p)->name);
     if (!(p->consumer = inv_kafka_reader_new(ks, name, 1, NULL, errstr, errstr_size)))
         return -1;
     int n = inv_kafka_partition_count(p->consumer, p->topic, 15000, errstr, errstr_size);
@@ -295,7 +310,7 @@ void policies_poison_settle(policies_t *p, int committed) {
 }
 
 void policies_close(policies_t *p, int timeout_ms) {
-    inv_kafka_close_destroy(p->consumer, "the policies consumer", timeout_ms);
+    inv_kafka_close_destroy(p->consumer, p->ops ? "the channels consumer" : "the policies consumer", timeout_ms);
     p->consumer = NULL;
     for (size_t i = 0; i < p->poison_len; i++) {
         free(p->poison[i].key);

@@ -11,6 +11,10 @@
  *
  * Policy updates that LMDB does not take are reported through the stall
  * (inv_keeper_stall) and read again from LMDB's offsets.
+ *
+ * The same reader keeps any such global table: a policies_t with `ops`
+ * set reads another compacted topic (the channel table: inv_keeper_channels)
+ * through the ops' apply and offsets; ops NULL is the policy table.
  */
 #ifndef INV_KEEPER_POLICIES_H
 #define INV_KEEPER_POLICIES_H
@@ -39,9 +43,31 @@ typedef struct {
 /* Records waiting at most: past it one is logged and left out. */
 #define POLICIES_POISON_MAX 10000
 
+typedef struct policies_s policies_t;
+
+/* What apply returns for a record at fault (dead-lettered, never retried)
+ * and for one whose writer schema cannot be had now (read again later). */
+#define POLICIES_POISON 1
+#define POLICIES_HOLD 2
+
+/* A global table other than the policies. */
 typedef struct {
-    rd_kafka_t *consumer;    /* owned */
-    policy_poison_t *poison; /* owned, poison_len waiting */
+    const char *name; /* "channels": the consumer's name suffix and log lines */
+    /* Applies one record (msg->payload NULL: a tombstone) in txn: 0,
+     * POLICIES_POISON (err: why), POLICIES_HOLD (err: why), or an
+     * inv_store code of a write that failed (read the record again). */
+    int (*apply)(policies_t *p, inv_store_txn_t *txn, const rd_kafka_message_t *msg, char *err, size_t err_size);
+    /* The table's topic offsets in LMDB (as inv_store_policy_offset_*). */
+    int (*offset_get)(inv_store_txn_t *txn, int32_t partition, int64_t *next_offset);
+    int (*offset_put)(inv_store_txn_t *txn, int32_t partition, int64_t next_offset);
+    /* Counts a record that cannot be applied. */
+    void (*invalid)(inv_keeper_metrics_t *m);
+} policies_ops_t;
+
+struct policies_s {
+    const policies_ops_t *ops; /* NULL: the policy table */
+    rd_kafka_t *consumer;      /* owned */
+    policy_poison_t *poison;   /* owned, poison_len waiting */
     size_t poison_len, poison_cap;
     int partitions; /* of topic */
     const char *topic;
@@ -51,7 +77,7 @@ typedef struct {
     stall_t *stall;
     double hold_until; /* monotonic s: no poll before (a writer schema unavailable) */
     int hold_delay_s;  /* the current hold; 0 outside a registry outage */
-} policies_t;
+};
 
 /* Creates the consumer ("<group_id>.policies", Kafka settings ks),
  * assigns every partition of p->topic at LMDB's offsets and applies the

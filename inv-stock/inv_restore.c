@@ -145,6 +145,7 @@ typedef struct {
     int64_t min_ts;
     int64_t confirmed; /* highest input offset named by a dedup record, -1 if none */
     inv_restore_stats_t *stats;
+    const inv_restore_log_t *extra;
     int store_err;
     char *errstr;
     size_t errstr_size;
@@ -230,6 +231,19 @@ static int restore_state(void *opaque, const rd_kafka_message_t *msg) {
         snprintf(r->errstr, r->errstr_size, "restore: LMDB: %s", inv_store_strerror(rc));
         return -1;
     }
+    return chunk(r);
+}
+
+/* One record of the extra log, through its callback. */
+static int restore_extra(void *opaque, const rd_kafka_message_t *msg) {
+    restore_ctx_t *r = opaque;
+    int rc = r->extra->record(r->extra->opaque, r->txn, r->partition, msg);
+    if (rc) {
+        r->store_err = rc;
+        snprintf(r->errstr, r->errstr_size, "restore: %s: LMDB: %s", r->extra->topic, inv_store_strerror(rc));
+        return -1;
+    }
+    r->stats->extra_records++;
     return chunk(r);
 }
 
@@ -323,14 +337,15 @@ static int read_settled(rd_kafka_t *consumer, const char *topic, restore_ctx_t *
 
 int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder, const char *stock_topic,
                           const char *dedup_topic, const char *state_topic, int32_t partition, int64_t input_offset,
-                          int64_t dedup_window_ms, int64_t confirm_timeout_ms, inv_restore_stats_t *stats, char *errstr,
-                          size_t errstr_size) {
+                          int64_t dedup_window_ms, int64_t confirm_timeout_ms, const inv_restore_log_t *extra,
+                          inv_restore_stats_t *stats, char *errstr, size_t errstr_size) {
     memset(stats, 0, sizeof(*stats));
     double t0 = inv_time_mono_s();
     restore_ctx_t r = {.store = store,
                        .decoder = decoder,
                        .partition = partition,
                        .stats = stats,
+                       .extra = extra,
                        .errstr = errstr,
                        .errstr_size = errstr_size};
     r.min_ts = inv_time_wall_ms() / 1000 * 1000 - dedup_window_ms; /* whole seconds, as always */
@@ -365,6 +380,16 @@ int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_
     if (!rc && state_topic)
         rc = read_settled(consumer, state_topic, &r, restore_state, &stats->state_end, input_offset, 0,
                           inv_time_mono_s() + SETTLE_SECONDS, &t_wait, &timed_out, errstr, errstr_size);
+    if (!rc && extra) {
+        int64_t extra_end;
+        rc = read_settled(consumer, extra->topic, &r, restore_extra, &extra_end, input_offset, 0,
+                          inv_time_mono_s() + SETTLE_SECONDS, &t_wait, &timed_out, errstr, errstr_size);
+        int drc = rc ? 0 : extra->done(extra->opaque, r.txn, partition, stats->extra_records);
+        if (drc) {
+            snprintf(errstr, errstr_size, "restore: %s: LMDB: %s", extra->topic, inv_store_strerror(drc));
+            rc = -1;
+        }
+    }
     if (t_wait > 0)
         stats->confirm_seconds = inv_time_mono_s() - t_wait;
     if (!rc) {

@@ -32,6 +32,7 @@ typedef struct {
     uint64_t rows;          /* stock rows restored */
     uint64_t ids;           /* applied movement ids restored */
     uint64_t holds;         /* open reservation lines restored */
+    uint64_t extra_records; /* records of the extra log read back */
     double seconds;         /* wall time */
     int64_t changelog_end;  /* next offset of the changelog partition */
     int64_t dedup_end;      /* next offset of the dedup log partition */
@@ -47,8 +48,26 @@ rd_kafka_t *inv_restore_consumer_new(const inv_kafka_settings_t *ks, const char 
                                      size_t errstr_size);
 
 /*
+ * Another output of the keeper that a restore reads back into partition p's
+ * state: partition p of `topic` (same partition count as the movements),
+ * read_committed from the beginning after the changelog, re-read for a
+ * moment while records are pending, in the restore's LMDB txns. record()
+ * takes one message (borrowed for the call): 0, or an inv_store code that
+ * fails the restore. done() runs once after the last record, before the
+ * partition's offsets are written: 0 or an inv_store code. Both get the
+ * restore's current write txn.
+ */
+typedef struct {
+    const char *topic;
+    int (*record)(void *opaque, inv_store_txn_t *txn, int32_t partition, const rd_kafka_message_t *msg);
+    int (*done)(void *opaque, inv_store_txn_t *txn, int32_t partition, uint64_t records);
+    void *opaque;
+} inv_restore_log_t;
+
+/*
  * Drops partition p from the store, reloads it from the changelog, the
- * dedup log and the state log (state_topic; NULL: none), and records meta.input_offset = input_offset last, so a crash
+ * dedup log, the state log (state_topic; NULL: none) and the extra log
+ * (extra; NULL: none), and records meta.input_offset = input_offset last, so a crash
  * midway leaves no meta and the next assignment restores again.
  *
  * A transaction's commit returns before the broker has written its commit
@@ -64,13 +83,14 @@ rd_kafka_t *inv_restore_consumer_new(const inv_kafka_settings_t *ks, const char 
  * show for confirm_timeout_ms, the restore fails with stats->unconfirmed set
  * and nothing recorded: the partition must stay held and be restored again
  * later, never recorded at an offset it has not applied.
- * dedup_window_ms: ids first applied longer ago are skipped.
+ * dedup_window_ms: ids first applied longer ago are skipped. extra (may
+ * be NULL): another log read back after the changelog (inv_restore_log_t).
  * The store must have no write txn open. 0, or -1 with errstr.
  */
 int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder, const char *stock_topic,
                           const char *dedup_topic, const char *state_topic, int32_t partition, int64_t input_offset,
-                          int64_t dedup_window_ms, int64_t confirm_timeout_ms, inv_restore_stats_t *stats, char *errstr,
-                          size_t errstr_size);
+                          int64_t dedup_window_ms, int64_t confirm_timeout_ms, const inv_restore_log_t *extra,
+                          inv_restore_stats_t *stats, char *errstr, size_t errstr_size);
 
 /* Reads partition p of topic from `from_offset` (or RD_KAFKA_OFFSET_BEGINNING)
  * to its read_committed end, calling cb for each message (borrowed for the

@@ -18,7 +18,7 @@ const inv_conf_key_t inv_conf_keys[] = {
     {"brokers", INV_CONF_STRING, "127.0.0.1:9092", 0, 0, NULL, "Kafka bootstrap servers, host:port[,host:port...]"},
     {"group.id", INV_CONF_STRING, "", 0, 0, NULL,
      "Consumer group; defaults to the program name (inv-sale, inv-return, inv-restock, inv-reserve, inv-transfer, "
-     "inv-stock)"},
+     "inv-stock; inv-view names its readers after it)"},
     {"instance.id", INV_CONF_STRING, "", 0, 0, NULL,
      "Stable name of this instance, part of its transactional id; default: host name and a per-host slot (inv-stock: "
      "kept in its state dir)"},
@@ -103,39 +103,57 @@ const inv_conf_key_t inv_conf_keys[] = {
     {"shutdown.timeout.ms", INV_CONF_INT, "5000", 1, 3600000, NULL,
      "At exit, longest wait for each Kafka client to be destroyed; after it the program exits without it (librdkafka "
      "2.0.x can hang there forever, librdkafka#4362; the work is committed by then)"},
-    {"state.dir", INV_CONF_STRING, "./state", 0, 0, NULL, "inv-stock: LMDB environment directory"},
+    {"state.dir", INV_CONF_STRING, "./state", 0, 0, NULL, "inv-stock, inv-view: LMDB environment directory"},
     {"http.listen", INV_CONF_STRING, "", 0, 0, NULL,
-     "inv-stock: ADDR:PORT for /healthz, /metrics, /stock/<sku>; empty = off"},
+     "inv-stock and the processors: ADDR:PORT for /healthz and /metrics (inv-stock: also /stock/<sku>); empty = "
+     "off. inv-view: ADDR:PORT of its API and dashboard; empty = 127.0.0.1:8080"},
     {"http.threads", INV_CONF_INT, "2", 1, 64, NULL,
-     "inv-stock: HTTP worker threads, each an epoll loop over its share of the connections; handlers (/stock lookups) "
-     "run up to this many at once. A slow or idle client never holds a thread"},
+     "HTTP worker threads (http.listen), each an epoll loop over its share of the connections; handlers (inv-stock's "
+     "/stock lookups) run up to this many at once. A slow or idle client never holds a thread"},
     {"http.connection.limit", INV_CONF_INT, "2048", 16, 1000000, NULL,
-     "inv-stock: most HTTP connections open at once, idle and slow ones included (each costs a file descriptor and up "
+     "Most HTTP connections open at once, idle and slow ones included (each costs a file descriptor and up "
      "to http.connection.memory.kb); above it a new connection, /healthz too, waits in the listen backlog until one "
      "closes. Capped at start to the RLIMIT_NOFILE soft limit minus http.fd.reserve, with a warning"},
     {"http.connection.timeout.ms", INV_CONF_INT, "10000", 1000, 3600000, NULL,
-     "inv-stock: an HTTP connection that sends and receives nothing for this long is closed (keep-alive ones too). "
+     "An HTTP connection that sends and receives nothing for this long is closed (keep-alive ones too). "
      "libmicrohttpd counts whole seconds: rounded up to the next second. It measures inactivity, not the request's "
      "age: a client trickling a byte sooner keeps its connection, so http.connection.limit must exceed the connections "
      "expected"},
     {"http.per.ip.connection.limit", INV_CONF_INT, "0", 0, 1000000, NULL,
-     "inv-stock: most HTTP connections from one address; 0 = unlimited. Unlimited by default because the kubelet's "
+     "Most HTTP connections from one address; 0 = unlimited. Unlimited by default because the kubelet's "
      "probes come from the same address (the node, a NAT, a sidecar, localhost) as other clients: once slow clients "
      "there reached the limit, /healthz would be turned away too. http.connection.limit and http.connection.timeout.ms "
      "protect the server instead"},
     {"http.connection.memory.kb", INV_CONF_INT, "16", 4, 1024, NULL,
-     "inv-stock: memory per HTTP connection for its request and response headers (libmicrohttpd's pool; a longer "
+     "Memory per HTTP connection for its request and response headers (libmicrohttpd's pool; a longer "
      "request line or headers are refused); HTTP takes at most about http.connection.limit times this"},
     {"http.listen.backlog", INV_CONF_INT, "1024", 16, 65535, NULL,
-     "inv-stock: connections the kernel queues before the HTTP server accepts them (the kernel caps it at "
+     "Connections the kernel queues before the HTTP server accepts them (the kernel caps it at "
      "net.core.somaxconn)"},
     {"http.fd.reserve", INV_CONF_INT, "256", 0, 1000000, NULL,
-     "inv-stock: file descriptors kept from HTTP connections for Kafka sockets, LMDB and the rest of the process: "
+     "File descriptors kept from HTTP connections for Kafka sockets, LMDB and the rest of the process: "
      "http.connection.limit is capped to the RLIMIT_NOFILE soft limit minus this"},
+    {"http.tls.cert.location", INV_CONF_STRING, "", 0, 0, NULL,
+     "PEM certificate (chain) of the HTTP server; with http.tls.key.location it serves HTTPS only; empty = plain HTTP"},
+    {"http.tls.key.location", INV_CONF_STRING, "", 0, 0, NULL, "PEM private key of http.tls.cert.location"},
+    {"http.basic.auth.user.info", INV_CONF_STRING, "", 0, 0, NULL,
+     "user:password that every HTTP request but /healthz must carry (HTTP basic authentication; use TLS with it); "
+     "empty = none"},
+    {"view.history.per.sku", INV_CONF_INT, "50", 1, 100000, NULL,
+     "inv-view: most recent ShortageEvents, and as many ReorderEvents, kept per SKU"},
+    {"view.history.max", INV_CONF_INT, "10000", 1, 10000000, NULL,
+     "inv-view: most recent ShortageEvents, and as many ReorderEvents, kept over every SKU (/api/shortages, "
+     "/api/reorders)"},
+    {"view.map.size.mb", INV_CONF_INT, "4096", 16, 1048576, NULL,
+     "inv-view: LMDB map size (address space, not memory or disk); a full map stops inv-view with an error: raise it"},
+    {"view.sse.buffer", INV_CONF_INT, "16384", 64, 10000000, NULL,
+     "inv-view: changes kept for /api/events subscribers; one that falls further behind gets an `event: gap` and "
+     "goes on from the oldest kept"},
     {"health.max.lag", INV_CONF_INT, "10000", 0, INT64_C(1000000000), NULL,
      "inv-stock: /healthz is ready only while every assigned partition lags by at most this many messages"},
     {"health.max.stall.ms", INV_CONF_INT, "15000", 1000, INT64_C(86400000), NULL,
-     "inv-stock: /healthz is not ready while input has waited this long for a Kafka transaction to commit (brokers "
+     "inv-stock and the processors: /healthz is not ready while input has waited this long for a Kafka transaction to "
+     "commit (brokers "
      "below min.insync.replicas, a lost coordinator); the body says why"},
     {"lmdb.map.size.mb", INV_CONF_INT, "64", 1, 1048576, NULL,
      "inv-stock: initial LMDB map size; it grows by itself when full"},

@@ -744,6 +744,7 @@ struct inv_decoder_s {
     inv_buf_t rs_scratch; /* a resolved string on its way into Avro-C */
     const char *rs_msg;   /* the message and writer id being resolved */
     int32_t rs_id;
+    inv_decode_error_t error; /* the class of the last failure (inv_decoder_last_error) */
 };
 
 /* A decoder's or encoder's Avro state: its slots (every schema, checked
@@ -1087,6 +1088,7 @@ static int decode_json(inv_decoder_t *d, inv_msg_type_t type, const char *buf, s
     json_error_t jerr;
     /* \u0000 is let through to be named with its field and byte, as an
      * identifier's control character or another string's NUL byte. */
+    d->error = INV_DECODE_ERROR_JSON;
     d->json_root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!d->json_root) {
         sanitize(jerr.text);
@@ -1094,6 +1096,7 @@ static int decode_json(inv_decoder_t *d, inv_msg_type_t type, const char *buf, s
     }
     if (!json_is_object(d->json_root))
         return inv_errstr(errstr, n, "expected a JSON object, got %s", json_type_str(d->json_root));
+    d->error = INV_DECODE_ERROR_FIELD;
     return json_to_record(d, &messages[type], d->json_root, out, NULL, errstr, n);
 }
 
@@ -2008,8 +2011,10 @@ static int ws_load(inv_decoder_t *d, int32_t id, ws_entry_t **out, char *errstr,
 
 static int decode_avro(inv_decoder_t *d, inv_msg_type_t type, const unsigned char *buf, size_t len, void *out,
                        char *errstr, size_t n) {
+    d->error = INV_DECODE_ERROR_AVRO;
     if (len < 5)
         return inv_errstr(errstr, n, "truncated Avro header: %zu bytes, expected at least 5", len);
+    d->error = INV_DECODE_ERROR_SCHEMA;
     int32_t id = (int32_t)((uint32_t)buf[1] << 24 | (uint32_t)buf[2] << 16 | (uint32_t)buf[3] << 8 | buf[4]);
     ws_entry_t *e = ws_find(d, id);
     int rc;
@@ -2024,6 +2029,7 @@ static int decode_avro(inv_decoder_t *d, inv_msg_type_t type, const unsigned cha
     }
     if (e->kind == WS_BAD)
         return inv_errstr(errstr, n, "%s", e->reason ? e->reason : "out of memory");
+    d->error = INV_DECODE_ERROR_AVRO;
     avro_slot_t *slot = &d->slots[type];
     walk_t w = {
         .p = buf + 5, .len = len - 5, .base = 5, .max_items = INV_CODEC_MAX_LINES, .errstr = errstr, .errstr_size = n};
@@ -2043,6 +2049,7 @@ static int decode_avro(inv_decoder_t *d, inv_msg_type_t type, const unsigned cha
         if (rs_read(d, &r, e->plan, &slot->value))
             return -1;
     }
+    d->error = INV_DECODE_ERROR_FIELD;
     return avro_to_record(d, &messages[type], &slot->value, out, NULL, errstr, n);
 }
 
@@ -2235,8 +2242,10 @@ static int decode(inv_decoder_t *d, inv_msg_type_t type, const void *buf, size_t
     json_decref(d->json_root);
     d->json_root = NULL;
     memset(out, 0, messages[type].size);
+    d->error = INV_DECODE_ERROR_EMPTY;
     if (!buf || len == 0)
         return inv_errstr(errstr, n, "empty message");
+    d->error = INV_DECODE_ERROR_OVERSIZE;
     if (len > INV_CODEC_MAX_MESSAGE)
         return inv_errstr(errstr, n, "message of %zu bytes exceeds the limit of %d bytes", len, INV_CODEC_MAX_MESSAGE);
     const unsigned char *p = buf;
@@ -2247,9 +2256,11 @@ static int decode(inv_decoder_t *d, inv_msg_type_t type, const void *buf, size_t
         len -= 3;
     }
     if (type == INV_MSG_STOCK_MOVEMENT && d->json_path != INV_JSON_PATH_JANSSON) {
+        d->error = INV_DECODE_ERROR_FIELD; /* what validation after a decode finds */
         if (flat_to_record(d, &messages[type], (const char *)p, len, out) == 0)
             return 0;
         memset(out, 0, messages[type].size); /* jansson starts from the same zeroed struct */
+        d->error = INV_DECODE_ERROR_JSON;
         if (d->json_path == INV_JSON_PATH_FAST_ONLY)
             return inv_errstr(errstr, n, "not taken by the JSON fast path");
     }
@@ -2257,19 +2268,32 @@ static int decode(inv_decoder_t *d, inv_msg_type_t type, const void *buf, size_t
 }
 
 /* On any failure the output is zeroed: no half-decoded message escapes.
- * -1, or INV_DECODE_RETRY as decode() said. */
-static int decoded(int rc, void *out, size_t size) {
+ * -1, or INV_DECODE_RETRY as decode() said. The failure's class stays in
+ * d->error (a validation after a decode fails as INV_DECODE_ERROR_FIELD,
+ * the class a successful decode() leaves). */
+static int decoded(inv_decoder_t *d, int rc, void *out, size_t size) {
     if (rc)
         memset(out, 0, size);
+    if (rc == 0 || rc == INV_DECODE_RETRY)
+        d->error = INV_DECODE_ERROR_NONE;
     return rc == INV_DECODE_RETRY ? INV_DECODE_RETRY : rc ? -1 : 0;
 }
 
 void inv_decoder_set_json_path(inv_decoder_t *d, inv_json_path_t path) { d->json_path = path; }
 
+inv_decode_error_t inv_decoder_last_error(const inv_decoder_t *d) { return d->error; }
+
+const char *inv_decode_error_name(inv_decode_error_t e) {
+    static const char *const names[INV_DECODE_ERROR_COUNT] = {"none", "empty",  "oversize", "json",
+                                                              "avro", "schema", "field"};
+    return (unsigned)e < INV_DECODE_ERROR_COUNT ? names[e] : "unknown";
+}
+
 int inv_decoder_decode_event(inv_decoder_t *d, inv_event_kind_t kind, const void *buf, size_t len, inv_event_t *out,
                              char *errstr, size_t errstr_size) {
+    d->error = INV_DECODE_ERROR_FIELD;
     if ((unsigned)kind > INV_EVENT_RESTOCK)
-        return decoded(inv_errstr(errstr, errstr_size, "unknown event kind %d", (int)kind), out, sizeof(*out));
+        return decoded(d, inv_errstr(errstr, errstr_size, "unknown event kind %d", (int)kind), out, sizeof(*out));
     inv_msg_type_t type = kind == INV_EVENT_SALE     ? INV_MSG_SALE_EVENT
                           : kind == INV_EVENT_RETURN ? INV_MSG_RETURN_EVENT
                                                      : INV_MSG_RESTOCK_EVENT;
@@ -2277,7 +2301,7 @@ int inv_decoder_decode_event(inv_decoder_t *d, inv_event_kind_t kind, const void
     out->kind = kind;
     if (rc == 0)
         rc = validate_event(out, errstr, errstr_size);
-    return decoded(rc, out, sizeof(*out));
+    return decoded(d, rc, out, sizeof(*out));
 }
 
 int inv_decoder_decode_movement(inv_decoder_t *d, const void *buf, size_t len, inv_movement_t *out, char *errstr,
@@ -2285,7 +2309,7 @@ int inv_decoder_decode_movement(inv_decoder_t *d, const void *buf, size_t len, i
     int rc = decode(d, INV_MSG_STOCK_MOVEMENT, buf, len, out, errstr, errstr_size);
     if (rc == 0)
         rc = validate_movement(out, errstr, errstr_size);
-    return decoded(rc, out, sizeof(*out));
+    return decoded(d, rc, out, sizeof(*out));
 }
 
 int inv_decoder_decode_policy(inv_decoder_t *d, const void *buf, size_t len, inv_policy_t *out, char *errstr,
@@ -2293,22 +2317,22 @@ int inv_decoder_decode_policy(inv_decoder_t *d, const void *buf, size_t len, inv
     int rc = decode(d, INV_MSG_REORDER_POLICY, buf, len, out, errstr, errstr_size);
     if (rc == 0)
         rc = validate_policy(out, errstr, errstr_size);
-    return decoded(rc, out, sizeof(*out));
+    return decoded(d, rc, out, sizeof(*out));
 }
 
 int inv_decoder_decode_stock_level(inv_decoder_t *d, const void *buf, size_t len, inv_stock_level_t *out, char *errstr,
                                    size_t errstr_size) {
-    return decoded(decode(d, INV_MSG_STOCK_LEVEL, buf, len, out, errstr, errstr_size), out, sizeof(*out));
+    return decoded(d, decode(d, INV_MSG_STOCK_LEVEL, buf, len, out, errstr, errstr_size), out, sizeof(*out));
 }
 
 int inv_decoder_decode_reorder(inv_decoder_t *d, const void *buf, size_t len, inv_reorder_t *out, char *errstr,
                                size_t errstr_size) {
-    return decoded(decode(d, INV_MSG_REORDER_EVENT, buf, len, out, errstr, errstr_size), out, sizeof(*out));
+    return decoded(d, decode(d, INV_MSG_REORDER_EVENT, buf, len, out, errstr, errstr_size), out, sizeof(*out));
 }
 
 int inv_decoder_decode_shortage(inv_decoder_t *d, const void *buf, size_t len, inv_shortage_t *out, char *errstr,
                                 size_t errstr_size) {
-    return decoded(decode(d, INV_MSG_SHORTAGE_EVENT, buf, len, out, errstr, errstr_size), out, sizeof(*out));
+    return decoded(d, decode(d, INV_MSG_SHORTAGE_EVENT, buf, len, out, errstr, errstr_size), out, sizeof(*out));
 }
 
 int inv_decoder_decode_reservation(inv_decoder_t *d, const void *buf, size_t len, inv_reservation_t *out, char *errstr,
@@ -2316,7 +2340,7 @@ int inv_decoder_decode_reservation(inv_decoder_t *d, const void *buf, size_t len
     int rc = decode(d, INV_MSG_RESERVATION_EVENT, buf, len, out, errstr, errstr_size);
     if (rc == 0)
         rc = validate_reservation(out, errstr, errstr_size);
-    return decoded(rc, out, sizeof(*out));
+    return decoded(d, rc, out, sizeof(*out));
 }
 
 int inv_decoder_decode_transfer(inv_decoder_t *d, const void *buf, size_t len, inv_transfer_t *out, char *errstr,
@@ -2324,7 +2348,7 @@ int inv_decoder_decode_transfer(inv_decoder_t *d, const void *buf, size_t len, i
     int rc = decode(d, INV_MSG_TRANSFER_EVENT, buf, len, out, errstr, errstr_size);
     if (rc == 0)
         rc = validate_transfer(out, errstr, errstr_size);
-    return decoded(rc, out, sizeof(*out));
+    return decoded(d, rc, out, sizeof(*out));
 }
 
 int inv_decoder_decode_channel_location(inv_decoder_t *d, const void *buf, size_t len, inv_channel_location_t *out,
@@ -2332,17 +2356,17 @@ int inv_decoder_decode_channel_location(inv_decoder_t *d, const void *buf, size_
     int rc = decode(d, INV_MSG_CHANNEL_LOCATION, buf, len, out, errstr, errstr_size);
     if (rc == 0)
         rc = validate_channel_location(out, errstr, errstr_size);
-    return decoded(rc, out, sizeof(*out));
+    return decoded(d, rc, out, sizeof(*out));
 }
 
 int inv_decoder_decode_availability(inv_decoder_t *d, const void *buf, size_t len, inv_availability_t *out,
                                     char *errstr, size_t errstr_size) {
-    return decoded(decode(d, INV_MSG_AVAILABILITY_LEVEL, buf, len, out, errstr, errstr_size), out, sizeof(*out));
+    return decoded(d, decode(d, INV_MSG_AVAILABILITY_LEVEL, buf, len, out, errstr, errstr_size), out, sizeof(*out));
 }
 
 int inv_decoder_decode_reservation_status(inv_decoder_t *d, const void *buf, size_t len, inv_reservation_status_t *out,
                                           char *errstr, size_t errstr_size) {
-    return decoded(decode(d, INV_MSG_RESERVATION_STATUS, buf, len, out, errstr, errstr_size), out, sizeof(*out));
+    return decoded(d, decode(d, INV_MSG_RESERVATION_STATUS, buf, len, out, errstr, errstr_size), out, sizeof(*out));
 }
 
 void inv_decode_backoff_wait(inv_decode_backoff_t *b, const char *why) {

@@ -242,6 +242,37 @@ typedef enum {
 
 void inv_decoder_set_json_path(inv_decoder_t *d, inv_json_path_t path);
 
+/* What the last failed decode of a decoder found, as one of a small fixed
+ * set of classes: for counting dead letters by class (their reasons are
+ * free text). Each class is one stage of the decode, whatever the message
+ * type:
+ *   empty     no bytes
+ *   oversize  more than INV_CODEC_MAX_MESSAGE bytes
+ *   json      not JSON, or not a JSON object
+ *   avro      Avro framing or body: a truncated header, a body that does
+ *             not match its writer schema, trailing bytes
+ *   schema    the Avro schema id: unknown, of another message type, not a
+ *             valid schema, or not resolvable into ours
+ *   field     a field breaks the contract: missing, of the wrong type, a
+ *             value out of range, a bad identifier, a rule across fields
+ * The classes and their names are stable: dashboards and alerts use them. */
+typedef enum {
+    INV_DECODE_ERROR_NONE = 0, /* the last decode succeeded, or asked for a retry */
+    INV_DECODE_ERROR_EMPTY,
+    INV_DECODE_ERROR_OVERSIZE,
+    INV_DECODE_ERROR_JSON,
+    INV_DECODE_ERROR_AVRO,
+    INV_DECODE_ERROR_SCHEMA,
+    INV_DECODE_ERROR_FIELD,
+    INV_DECODE_ERROR_COUNT
+} inv_decode_error_t;
+
+/* The class of the last decode's failure (NONE after a success). */
+inv_decode_error_t inv_decoder_last_error(const inv_decoder_t *d);
+
+/* "none", "empty", "oversize", "json", "avro", "schema", "field" (static). */
+const char *inv_decode_error_name(inv_decode_error_t e);
+
 /* Decodes a SaleEvent, ReturnEvent or RestockEvent (as `kind` expects) from
  * JSON or Confluent-framed Avro, and validates it against the contract.
  * An Avro message whose schema id names another type is an error. The

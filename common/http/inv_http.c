@@ -27,6 +27,21 @@ struct route {
     size_t len;
     int match;
     inv_http_handler_t handler;
+    int no_auth;
+};
+
+/* A streaming response in flight: on the server's list until
+ * libmicrohttpd frees it. */
+struct inv_http_stream_s {
+    inv_http_t *srv;
+    struct MHD_Connection *conn;
+    inv_http_stream_fn fn;
+    void (*free_fn)(void *cls);
+    void *cls;
+    pthread_mutex_t lock; /* suspended, woken */
+    int suspended;        /* the connection sleeps in libmicrohttpd */
+    int woken;            /* a wake came while the source ran */
+    struct inv_http_stream_s *prev, *next;
 };
 
 struct inv_http_s {
@@ -41,6 +56,14 @@ struct inv_http_s {
     pthread_mutex_t log_lock;
     int starting;
     char start_msg[256];
+    /* Streaming responses, so that a stop wakes the sleeping ones first
+     * (libmicrohttpd must not stop with a connection suspended). */
+    pthread_mutex_t streams_lock;
+    struct inv_http_stream_s *streams;
+    int stopping;
+    void (*observe)(void *opaque, const char *route, int status);
+    char *auth_user, *auth_pass; /* basic authentication; NULL = none */
+    char *tls_cert, *tls_key;    /* PEM contents; NULL = plain HTTP */
 };
 
 /* ---- responses ---- */
@@ -193,6 +216,131 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, c
     return send_response(conn, status, APPLICATION_JSON, (char *)json, strlen(json), 0, allow);
 }
 
+/* ---- streaming ---- */
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    struct inv_http_stream_s *st = cls;
+    pthread_mutex_lock(&st->srv->streams_lock);
+    int stopping = st->srv->stopping;
+    pthread_mutex_unlock(&st->srv->streams_lock);
+    if (stopping)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    pthread_mutex_lock(&st->lock);
+    st->woken = 0;
+    pthread_mutex_unlock(&st->lock);
+    long n = st->fn(st->cls, st, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n > 0)
+        return (ssize_t)n;
+    /* Nothing now: sleep until a wake, unless one came meanwhile (then
+     * libmicrohttpd simply asks again). */
+    pthread_mutex_lock(&st->lock);
+    if (!st->woken) {
+        st->suspended = 1;
+        MHD_suspend_connection(st->conn);
+    }
+    pthread_mutex_unlock(&st->lock);
+    return 0;
+}
+
+void inv_http_stream_wake(inv_http_stream_t *st) {
+    pthread_mutex_lock(&st->lock);
+    if (st->suspended) {
+        st->suspended = 0;
+        MHD_resume_connection(st->conn);
+    } else {
+        st->woken = 1;
+    }
+    pthread_mutex_unlock(&st->lock);
+}
+
+static void stream_free(void *cls) {
+    struct inv_http_stream_s *st = cls;
+    inv_http_t *srv = st->srv;
+    pthread_mutex_lock(&srv->streams_lock);
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        srv->streams = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    pthread_mutex_unlock(&srv->streams_lock);
+    if (st->free_fn)
+        st->free_fn(st->cls);
+    pthread_mutex_destroy(&st->lock);
+    free(st);
+}
+
+static enum MHD_Result send_stream(inv_http_t *srv, struct MHD_Connection *conn, const inv_http_response_t *resp) {
+    struct inv_http_stream_s *st = calloc(1, sizeof(*st));
+    if (!st) {
+        if (resp->stream_free)
+            resp->stream_free(resp->stream_cls);
+        return MHD_NO;
+    }
+    *st = (struct inv_http_stream_s){
+        .srv = srv, .conn = conn, .fn = resp->stream, .free_fn = resp->stream_free, .cls = resp->stream_cls};
+    pthread_mutex_init(&st->lock, NULL);
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, st, stream_free);
+    if (!r) {
+        st->srv = NULL;
+        if (st->free_fn)
+            st->free_fn(st->cls);
+        pthread_mutex_destroy(&st->lock);
+        free(st);
+        return MHD_NO;
+    }
+    pthread_mutex_lock(&srv->streams_lock);
+    st->next = srv->streams;
+    if (srv->streams)
+        srv->streams->prev = st;
+    srv->streams = st;
+    pthread_mutex_unlock(&srv->streams_lock);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)resp->status, r);
+    MHD_destroy_response(r); /* frees st (stream_free) once the connection is done */
+    return ret;
+}
+
+/* ---- authentication ---- */
+
+/* Constant-time equality of a and the NUL-terminated secret b. */
+static int same_secret(const char *a, const char *b) {
+    size_t la = a ? strlen(a) : 0, lb = strlen(b);
+    unsigned char diff = la != lb;
+    for (size_t i = 0; i < lb; i++)
+        diff |= (unsigned char)((i < la ? (unsigned char)a[i] : 0) ^ (unsigned char)b[i]);
+    return a && diff == 0;
+}
+
+static int authorized(const inv_http_t *srv, struct MHD_Connection *conn) {
+    char *pass = NULL;
+    char *user = MHD_basic_auth_get_username_password(conn, &pass);
+    int ok = same_secret(user, srv->auth_user) & same_secret(pass, srv->auth_pass);
+    MHD_free(user);
+    MHD_free(pass);
+    return ok;
+}
+
+static enum MHD_Result send_auth_required(struct MHD_Connection *conn) {
+    static const char body[] = "{\"error\":\"authentication required\"}\n";
+    struct MHD_Response *r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, APPLICATION_JSON);
+    enum MHD_Result ret = MHD_queue_basic_auth_fail_response(conn, "inventory-events", r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static void observe(const inv_http_t *srv, const struct route *route, int status) {
+    if (srv->observe)
+        srv->observe(srv->opaque, route ? route->path : NULL, status);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
@@ -207,10 +355,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (r->match == INV_HTTP_EXACT ? strcmp(url, r->path) == 0 : strncmp(url, r->path, r->len) == 0)
             route = r;
     }
-    if (!route)
+    if (srv->auth_user && !(route && route->no_auth) && !authorized(srv, conn)) {
+        observe(srv, route, MHD_HTTP_UNAUTHORIZED);
+        return send_auth_required(conn);
+    }
+    if (!route) {
+        observe(srv, NULL, MHD_HTTP_NOT_FOUND);
         return send_json(conn, MHD_HTTP_NOT_FOUND, "{\"error\":\"not found\"}\n", NULL);
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+    }
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        observe(srv, route, MHD_HTTP_METHOD_NOT_ALLOWED);
         return send_json(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "{\"error\":\"method not allowed\"}\n", "GET, HEAD");
+    }
 
     inv_http_request_t req = {.method = method, .path = url, .rest = "", .rest_len = 0, .internal_ = conn};
     char *rest = NULL;
@@ -220,6 +376,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return send_json(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "{\"error\":\"internal error\"}\n", NULL);
         if (inv_http_percent_decode(url + route->len, raw_len, 0, rest, &req.rest_len) != 0) {
             free(rest);
+            observe(srv, route, MHD_HTTP_BAD_REQUEST);
             return send_json(conn, MHD_HTTP_BAD_REQUEST, "{\"error\":\"bad percent-encoding\"}\n", NULL);
         }
         req.rest = rest;
@@ -232,7 +389,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             inv_log_warn("http: handler for %s set status %d (content type %s): sending 500", url, resp.status,
                          resp.content_type ? resp.content_type : "NULL");
         free(resp.body);
+        if (resp.stream && resp.stream_free)
+            resp.stream_free(resp.stream_cls);
+        observe(srv, route, MHD_HTTP_INTERNAL_SERVER_ERROR);
         return send_json(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "{\"error\":\"internal error\"}\n", NULL);
+    }
+    observe(srv, route, resp.status);
+    if (resp.stream) {
+        free(resp.body);
+        return send_stream(srv, conn, &resp);
     }
     return send_response(conn, (unsigned)resp.status, resp.content_type, resp.body, resp.body_len, 1, NULL);
 }
@@ -345,6 +510,10 @@ static void server_free(inv_http_t *srv) {
         free(srv->routes[i].path);
     free(srv->routes);
     pthread_mutex_destroy(&srv->log_lock);
+    pthread_mutex_destroy(&srv->streams_lock);
+    free(srv->auth_user); /* auth_pass points into it */
+    free(srv->tls_cert);
+    free(srv->tls_key);
     free(srv);
 }
 
@@ -361,6 +530,9 @@ void inv_http_conf_read(const inv_conf_t *conf, inv_http_conf_t *out) {
         .listen_backlog = (int)inv_conf_get_int(c, "http.listen.backlog"),
         .fd_reserve = (unsigned)inv_conf_get_int(c, "http.fd.reserve"),
     };
+    snprintf(out->tls_cert_file, sizeof(out->tls_cert_file), "%s", inv_conf_get(c, "http.tls.cert.location"));
+    snprintf(out->tls_key_file, sizeof(out->tls_key_file), "%s", inv_conf_get(c, "http.tls.key.location"));
+    snprintf(out->basic_auth, sizeof(out->basic_auth), "%s", inv_conf_get(c, "http.basic.auth.user.info"));
     inv_conf_destroy(defaults);
 }
 
@@ -383,6 +555,65 @@ static unsigned fd_capped_limit(const inv_http_conf_t *conf, const char *addr_po
                  "more connections",
                  addr_port, limit, capped, (unsigned long long)rl.rlim_cur, conf->fd_reserve);
     return capped;
+}
+
+/* The whole of a small file (a PEM), NUL-terminated, or NULL with errstr. */
+static char *read_small_file(const char *key, const char *path, char *errstr, size_t errstr_size) {
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    size_t len = 0, cap = 0;
+    if (!f) {
+        inv_errstr(errstr, errstr_size, "%s: cannot read \"%s\": %s", key, path, strerror(errno));
+        return NULL;
+    }
+    for (;;) {
+        if (inv_buf_grow(&data, &cap, len, 4096, 4096) != 0) {
+            inv_errstr(errstr, errstr_size, "%s: out of memory", key);
+            break;
+        }
+        size_t n = fread(data + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0 || len > 1024 * 1024)
+            break;
+    }
+    int bad = ferror(f) || len > 1024 * 1024;
+    fclose(f);
+    if (data && bad)
+        inv_errstr(errstr, errstr_size, "%s: \"%s\" is not a readable PEM file of at most 1 MiB", key, path);
+    if (!data || bad) {
+        free(data);
+        return NULL;
+    }
+    data[len] = '\0';
+    return data;
+}
+
+/* TLS files and basic authentication from conf into srv. 0 or -1. */
+static int security_setup(inv_http_t *srv, const inv_http_conf_t *conf, char *errstr, size_t errstr_size) {
+    const char *cert = conf->tls_cert_file, *key = conf->tls_key_file;
+    if (!*cert != !*key) {
+        inv_errstr(errstr, errstr_size, "%s: set http.tls.cert.location and http.tls.key.location together",
+                   *cert ? "http.tls.key.location" : "http.tls.cert.location");
+        return -1;
+    }
+    if (*cert && (!(srv->tls_cert = read_small_file("http.tls.cert.location", cert, errstr, errstr_size)) ||
+                  !(srv->tls_key = read_small_file("http.tls.key.location", key, errstr, errstr_size))))
+        return -1;
+    const char *auth = conf->basic_auth;
+    if (*auth) {
+        char *colon = strchr(auth, ':');
+        if (!colon || colon == auth) {
+            inv_errstr(errstr, errstr_size, "http.basic.auth.user.info: expected user:password");
+            return -1;
+        }
+        if (!(srv->auth_user = strdup(auth))) {
+            inv_errstr(errstr, errstr_size, "http: out of memory");
+            return -1;
+        }
+        srv->auth_pass = srv->auth_user + (colon - auth) + 1;
+        srv->auth_user[colon - auth] = '\0';
+    }
+    return 0;
 }
 
 inv_http_t *inv_http_start(const char *addr_port, const inv_http_route_t *routes, void *opaque, char *errstr,
@@ -417,7 +648,13 @@ inv_http_t *inv_http_start_conf(const char *addr_port, const inv_http_route_t *r
         return NULL;
     }
     pthread_mutex_init(&srv->log_lock, NULL);
+    pthread_mutex_init(&srv->streams_lock, NULL);
     srv->opaque = opaque;
+    srv->observe = conf->observe;
+    if (security_setup(srv, conf, errstr, errstr_size) != 0) {
+        server_free(srv);
+        return NULL;
+    }
     for (; srv->n_routes < n; srv->n_routes++) {
         struct route *r = &srv->routes[srv->n_routes];
         if (!(r->path = strdup(routes[srv->n_routes].path))) {
@@ -428,6 +665,7 @@ inv_http_t *inv_http_start_conf(const char *addr_port, const inv_http_route_t *r
         r->len = strlen(r->path);
         r->match = routes[srv->n_routes].match;
         r->handler = routes[srv->n_routes].handler;
+        r->no_auth = routes[srv->n_routes].no_auth;
     }
 
     int family = AF_INET;
@@ -442,7 +680,14 @@ inv_http_t *inv_http_start_conf(const char *addr_port, const inv_http_route_t *r
 
     /* epoll: select() cannot watch a descriptor past FD_SETSIZE (1024), and
      * poll() walks every connection on each wake-up. */
-    unsigned flags = MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    if (srv->tls_cert)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem tls[] = {
+        {srv->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, srv->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
     if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
         flags |= MHD_USE_EPOLL_INTERNAL_THREAD;
     else if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
@@ -464,12 +709,12 @@ inv_http_t *inv_http_start_conf(const char *addr_port, const inv_http_route_t *r
                   addr_port, threads, srv->conn_limit, conf->per_ip_connection_limit, conf->connection_memory,
                   timeout_s);
     srv->starting = 1;
-    srv->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-                                   MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
-                                   MHD_OPTION_CONNECTION_LIMIT, srv->conn_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                                   conf->per_ip_connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
-                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf->connection_memory,
-                                   MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
+    srv->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET,
+        (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, srv->conn_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf->per_ip_connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf->connection_memory, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+        MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     pthread_mutex_lock(&srv->log_lock);
     srv->starting = 0;
     pthread_mutex_unlock(&srv->log_lock);
@@ -494,6 +739,12 @@ unsigned inv_http_connection_limit(const inv_http_t *server) { return server->co
 void inv_http_stop(inv_http_t *server) {
     if (!server)
         return;
+    /* Sleeping streams wake to end (their source is not asked again). */
+    pthread_mutex_lock(&server->streams_lock);
+    server->stopping = 1;
+    for (struct inv_http_stream_s *st = server->streams; st; st = st->next)
+        inv_http_stream_wake(st);
+    pthread_mutex_unlock(&server->streams_lock);
     MHD_stop_daemon(server->daemon); /* closes the listening socket too */
     server_free(server);
 }

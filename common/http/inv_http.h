@@ -14,7 +14,24 @@
  *                                              bad %-escape or %00
  *   500 {"error":"internal error"}             the handler returned non-zero
  *                                              or its body could not be built
+ *   401 {"error":"authentication required"}   http.basic.auth.user.info is set and
+ *                                              the request lacks those credentials
+ *                                              (routes with no_auth excepted)
  * HEAD runs the GET handler; libmicrohttpd drops the body.
+ *
+ * TLS: with http.tls.cert.location and http.tls.key.location (PEM files,
+ * read once at start) the server speaks HTTPS only (libmicrohttpd with
+ * GnuTLS). Basic authentication (http.basic.auth.user.info, "user:password")
+ * guards every route but those marked no_auth (probes: /healthz); the
+ * credentials are compared in constant time. Without TLS they cross the
+ * network in clear.
+ *
+ * Streaming responses (server-sent events): a handler may set resp->stream
+ * instead of a body. libmicrohttpd then asks stream() for bytes as the
+ * client takes them (chunked encoding); stream() answering 0 puts the
+ * connection to sleep (suspended: no thread, no timeout, no poll) until
+ * inv_http_stream_wake() is called with the handle stream() was given. So
+ * any number of subscribers wait without holding a worker thread.
  *
  * Threads: handlers run on libmicrohttpd's threads (a pool of http.threads,
  * default two, so a slow /stock lookup does not hold up /healthz), possibly
@@ -56,11 +73,26 @@ typedef struct {
  * "text/plain; charset=utf-8", the body empty. content_type is borrowed and
  * must outlive the call (a string literal). The body is owned by the
  * response: build it with the calls below. */
+typedef struct inv_http_stream_s inv_http_stream_t;
+
+/* A streaming body's source: copies up to max bytes into buf and returns
+ * how many; 0 when nothing is ready (the connection sleeps until
+ * inv_http_stream_wake(stream)); -1 to end the response. Runs on a worker
+ * thread; must not block. */
+typedef long (*inv_http_stream_fn)(void *cls, inv_http_stream_t *stream, char *buf, size_t max);
+
 typedef struct {
     int status;
     const char *content_type;
     char *body;
     size_t body_len, body_cap;
+    /* A streaming response: stream non-NULL (the body is then ignored).
+     * stream_free(stream_cls) runs once when the connection is done with it
+     * (closed by either side, or the server stopping); after it returns,
+     * the stream handle is gone: no wake may follow. */
+    inv_http_stream_fn stream;
+    void (*stream_free)(void *cls);
+    void *stream_cls;
 } inv_http_response_t;
 
 /* Returns 0 to send resp, anything else to send a 500 instead. req and the
@@ -74,6 +106,7 @@ typedef struct {
     const char *path; /* starts with '/': "/metrics", "/stock/" */
     int match;        /* INV_HTTP_EXACT or INV_HTTP_PREFIX */
     inv_http_handler_t handler;
+    int no_auth; /* served without basic authentication (probes) */
 } inv_http_route_t;
 
 /* Listens on addr_port and serves routes (an array ending with a route whose
@@ -101,13 +134,23 @@ typedef struct {
     size_t connection_memory;         /* http.connection.memory.kb, in bytes */
     int listen_backlog;               /* http.listen.backlog */
     unsigned fd_reserve;              /* http.fd.reserve */
+    char tls_cert_file[1024];         /* http.tls.cert.location; "" = plain HTTP */
+    char tls_key_file[1024];          /* http.tls.key.location */
+    char basic_auth[512];             /* http.basic.auth.user.info, "user:password"; "" = none */
+    /* Not from the configuration: when set, called with the server's opaque
+     * after every answer, with the path of the route that matched (NULL:
+     * none) and the status sent (streams: when they start). For metrics. */
+    void (*observe)(void *opaque, const char *route, int status);
 } inv_http_conf_t;
 
-/* Fills out from conf's http.* keys; NULL conf: their defaults. */
+/* Fills out from conf's http.* keys (copied: conf may go); NULL conf: their
+ * defaults. A path or user:password too long for out is cut (and then
+ * fails to open or to match). */
 void inv_http_conf_read(const inv_conf_t *conf, inv_http_conf_t *out);
 
 /* inv_http_start with those limits (NULL: the defaults, which is what
- * inv_http_start uses). At start the connection limit is capped to the
+ * inv_http_start uses). A TLS file that cannot be read, or an
+ * http.basic.auth.user.info without ':', fails the start naming the key. At start the connection limit is capped to the
  * process's RLIMIT_NOFILE soft limit minus fd_reserve, with one warning
  * through inv_log when that lowers it (see inv_http_connection_limit). The
  * timeout is rounded up to whole seconds, libmicrohttpd's unit. */
@@ -124,6 +167,12 @@ unsigned inv_http_connection_limit(const inv_http_t *server);
 /* Stops accepting, waits for running handlers, closes the socket and frees
  * the server. NULL is a no-op. */
 void inv_http_stop(inv_http_t *server);
+
+/* Wakes a streaming response whose source answered 0: the source is asked
+ * again soon. Safe from any thread, at any time until the stream's
+ * stream_free has returned (the caller keeps those two apart, e.g. under
+ * one lock). */
+void inv_http_stream_wake(inv_http_stream_t *stream);
 
 /* Appends len bytes (or a printf result) to the body. 0 or ENOMEM. */
 int inv_http_response_append(inv_http_response_t *resp, const void *data, size_t len);

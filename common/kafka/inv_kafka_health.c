@@ -74,6 +74,40 @@ static void coordinator_from(inv_kafka_client_view_t *v, json_t *brokers, const 
         copy_str(v->coordinator, sizeof(v->coordinator), node && *node ? node : "unknown");
 }
 
+static int64_t int_field(json_t *obj, const char *name) {
+    json_t *j = json_object_get(obj, name);
+    return json_is_integer(j) ? (int64_t)json_integer_value(j) : -1;
+}
+
+/* The partitions assigned to a consumer, with their lag (see
+ * inv_kafka_partition_view_t). */
+static void partitions_from(inv_kafka_client_view_t *v, json_t *topics) {
+    const char *tname, *pname;
+    json_t *t, *p;
+    v->partition_count = 0;
+    json_object_foreach(topics, tname, t) {
+        json_object_foreach(json_object_get(t, "partitions"), pname, p) {
+            int64_t id = int_field(p, "partition");
+            /* -1 is the topic's unassigned queue; desired: assigned to us */
+            if (id < 0 || !json_is_true(json_object_get(p, "desired")) ||
+                v->partition_count >= INV_KAFKA_HEALTH_MAX_PARTITIONS)
+                continue;
+            int64_t end = int_field(p, "ls_offset");
+            if (end < 0)
+                end = int_field(p, "hi_offset");
+            int64_t at = int_field(p, "app_offset");
+            if (at < 0)
+                at = int_field(p, "committed_offset");
+            if (at < 0 && int_field(p, "fetchq_cnt") == 0)
+                at = int_field(p, "next_offset"); /* nothing fetched waits: the fetcher is at the position */
+            inv_kafka_partition_view_t *pv = &v->partitions[v->partition_count++];
+            copy_str(pv->topic, sizeof(pv->topic), tname);
+            pv->partition = (int32_t)id;
+            pv->lag = end < 0 || at < 0 ? -1 : end > at ? end - at : 0;
+        }
+    }
+}
+
 static int parse(inv_kafka_client_view_t *v, const char *json, size_t len) {
     json_t *doc = json_loadb(json, len, 0, NULL);
     json_t *brokers = json_object_get(doc, "brokers");
@@ -96,6 +130,8 @@ static int parse(inv_kafka_client_view_t *v, const char *json, size_t len) {
         bv->id = (int32_t)json_integer_value(id);
         bv->state = broker_state(json_string_value(json_object_get(b, "state")));
     }
+    if (is_str(json_object_get(doc, "type"), "consumer"))
+        partitions_from(v, json_object_get(doc, "topics"));
     json_t *cgrp = json_object_get(doc, "cgrp");
     if (json_is_object(cgrp)) {
         v->coordinator_kind = INV_COORD_GROUP;
@@ -210,5 +246,15 @@ int inv_kafka_health_prometheus(const inv_kafka_health_view_t *v, inv_buf_t *out
     for (int c = 0; !rc && c < v->client_count; c++)
         rc = appendf(out, "inv_kafka_statistics_age_seconds{client=\"%s\"} %.3f\n", v->clients[c].client,
                      (double)v->clients[c].age_ms / 1000.0);
+    if (!rc)
+        rc = appendf(out, "# HELP inv_kafka_consumer_lag Messages of an assigned input partition after the consumer's "
+                          "position (to the last stable offset), from the statistics\n"
+                          "# TYPE inv_kafka_consumer_lag gauge\n");
+    for (int c = 0; !rc && c < v->client_count; c++)
+        for (int i = 0; !rc && i < v->clients[c].partition_count; i++)
+            if (v->clients[c].partitions[i].lag >= 0)
+                rc = appendf(out, "inv_kafka_consumer_lag{client=\"%s\",topic=\"%s\",partition=\"%d\"} %lld\n",
+                             v->clients[c].client, v->clients[c].partitions[i].topic,
+                             (int)v->clients[c].partitions[i].partition, (long long)v->clients[c].partitions[i].lag);
     return rc ? -1 : 0;
 }

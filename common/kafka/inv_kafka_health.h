@@ -2,7 +2,8 @@
  * inv_kafka_health: what a program's Kafka clients know of the cluster, from
  * librdkafka's statistics (statistics.interval.ms): the state of each broker
  * connection, and whether the client's coordinator (the consumer group's,
- * or the transactional producer's) is reachable. For /healthz and /metrics.
+ * or the transactional producer's) is reachable, and a consumer's lag on each
+ * partition assigned to it. For /healthz and /metrics.
  *
  * librdkafka connects only to the brokers a client needs (sparse
  * connections): a broker it has no business with stays "idle", which is
@@ -23,6 +24,7 @@
 
 #define INV_KAFKA_HEALTH_MAX_CLIENTS 4
 #define INV_KAFKA_HEALTH_MAX_BROKERS 16
+#define INV_KAFKA_HEALTH_MAX_PARTITIONS 64
 
 typedef enum {
     INV_BROKER_IDLE = 0, /* never connected: the client needs nothing of it */
@@ -45,6 +47,24 @@ typedef struct {
     inv_broker_state_t state;
 } inv_kafka_broker_view_t;
 
+/* One partition assigned to a consumer ("desired" in the statistics). */
+typedef struct {
+    char topic[256];
+    int32_t partition;
+    /* Messages after the consumer's position: the end (ls_offset, the last
+     * stable offset of a read_committed consumer, else hi_offset) minus
+     * the position (app_offset; else, when nothing was consumed since
+     * the assignment, committed_offset; else, while no fetched message
+     * waits, the fetcher's next_offset: a group's new, empty partition),
+     * at least 0. -1 while either is
+     * unknown. librdkafka's own consumer_lag is the end minus
+     * committed_offset, which a consumer whose offsets are committed by a
+     * transactional producer (send_offsets_to_transaction) never updates:
+     * 2.0.2 reports -1 for a group that had no committed offset at the
+     * assignment, and the assignment's lag otherwise. */
+    int64_t lag;
+} inv_kafka_partition_view_t;
+
 typedef struct {
     char client[32]; /* the label given to inv_kafka_health_update */
     int64_t age_ms;  /* since the statistics were taken */
@@ -54,6 +74,8 @@ typedef struct {
     char coordinator_state[32]; /* librdkafka's word: "up", "wait-coord", "UP", "DOWN", ... */
     int broker_count;
     inv_kafka_broker_view_t brokers[INV_KAFKA_HEALTH_MAX_BROKERS];
+    int partition_count; /* consumers only; the first INV_KAFKA_HEALTH_MAX_PARTITIONS */
+    inv_kafka_partition_view_t partitions[INV_KAFKA_HEALTH_MAX_PARTITIONS];
 } inv_kafka_client_view_t;
 
 typedef struct {
@@ -87,7 +109,9 @@ int inv_kafka_health_brokers(const inv_kafka_health_view_t *v, inv_kafka_broker_
  *     broker's current state, 0 for the other two;
  *   inv_kafka_coordinator_up{client,kind="group|transaction"}: 1 while the
  *     client's coordinator is known and connected.
- *   inv_kafka_statistics_age_seconds{client}: how old the client's view is.
+ *   inv_kafka_statistics_age_seconds{client}: how old the client's view is;
+ *   inv_kafka_consumer_lag{client,topic,partition}: each assigned
+ *     partition's lag, where it is known.
  * 0, or -1 when out of memory (out then holds part of it). */
 int inv_kafka_health_prometheus(const inv_kafka_health_view_t *v, inv_buf_t *out);
 

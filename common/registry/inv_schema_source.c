@@ -167,6 +167,40 @@ void inv_schema_source_health(inv_schema_source_t *s, inv_schema_source_health_t
     inv_registry_stats(s->reg, &out->stats);
 }
 
+json_t *inv_schema_source_health_json(inv_schema_source_t *s, char *reason, size_t reason_size) {
+    inv_schema_source_health_t sh;
+    if (!s || (inv_schema_source_health(s, &sh), !sh.enabled))
+        return NULL;
+    if (sh.unavailable && !*reason)
+        snprintf(reason, reason_size, "schema registry unavailable (input held, retried): %s", sh.last_error);
+    return json_pack("{s:b, s:s, s:I, s:I}", "available", !sh.unavailable, "last_error", sh.last_error, "requests",
+                     (json_int_t)sh.stats.requests, "failures", (json_int_t)sh.stats.failures);
+}
+
+int inv_schema_source_prometheus(inv_schema_source_t *s, inv_buf_t *out) {
+    inv_schema_source_health_t sh;
+    if (!s || (inv_schema_source_health(s, &sh), !sh.enabled))
+        return 0;
+    char text[1024];
+    int n =
+        snprintf(text, sizeof(text),
+                 "# HELP inv_schema_registry_requests_total HTTP requests to the schema registry, by outcome "
+                 "(failed: no usable answer)\n# TYPE inv_schema_registry_requests_total counter\n"
+                 "inv_schema_registry_requests_total{outcome=\"answered\"} %llu\n"
+                 "inv_schema_registry_requests_total{outcome=\"failed\"} %llu\n"
+                 "# HELP inv_schema_registry_lookups_total Writer schemas looked up by id, by where the answer "
+                 "came from\n# TYPE inv_schema_registry_lookups_total counter\n"
+                 "inv_schema_registry_lookups_total{from=\"cache\"} %llu\n"
+                 "inv_schema_registry_lookups_total{from=\"registry\"} %llu\n"
+                 "# HELP inv_schema_registry_unavailable 1 while the schema registry gives no usable answer "
+                 "(input held)\n# TYPE inv_schema_registry_unavailable gauge\ninv_schema_registry_unavailable %d\n",
+                 (unsigned long long)(sh.stats.requests - sh.stats.failures), (unsigned long long)sh.stats.failures,
+                 (unsigned long long)sh.stats.cache_hits, (unsigned long long)sh.stats.cache_misses, sh.unavailable);
+    if (n < 0 || (size_t)n >= sizeof(text))
+        return -1;
+    return inv_buf_append(out, text, (size_t)n) ? -1 : 0;
+}
+
 void inv_schema_source_close(inv_schema_source_t *s) {
     if (!s)
         return;

@@ -23,9 +23,11 @@
 #ifndef INV_SCHEMA_SOURCE_H
 #define INV_SCHEMA_SOURCE_H
 
+#include <jansson.h>
 #include <signal.h>
 #include <stdint.h>
 
+#include "inv_buf.h"
 #include "inv_codec.h"
 #include "inv_codec_conf.h"
 #include "inv_conf.h"
@@ -68,6 +70,20 @@ typedef struct {
 
 /* Fills *out. Safe from any thread. */
 void inv_schema_source_health(inv_schema_source_t *s, inv_schema_source_health_t *out);
+
+/* The "schema_registry" object of /healthz,
+ * {"available":B,"last_error":"...","requests":N,"failures":N}, and while the
+ * registry is unavailable "schema registry unavailable (input held,
+ * retried): <the error>" into reason when reason is empty. NULL without a
+ * registry (or out of memory); the caller owns the object. Safe from any
+ * thread; s may be NULL. */
+json_t *inv_schema_source_health_json(inv_schema_source_t *s, char *reason, size_t reason_size);
+
+/* Appends the registry's series (inv_schema_registry_requests_total{outcome},
+ * inv_schema_registry_lookups_total{from}, inv_schema_registry_unavailable)
+ * to out as Prometheus text; nothing without a registry (s may be NULL). 0,
+ * or -1 when out of memory. Safe from any thread. */
+int inv_schema_source_prometheus(inv_schema_source_t *s, inv_buf_t *out);
 
 /* Frees the source and its registry client. NULL is a no-op. */
 void inv_schema_source_close(inv_schema_source_t *s);

@@ -55,6 +55,11 @@ static const char *const DB_NAMES[DB_COUNT] = {
 static const char KEY_FORMAT[] = "format";
 static const char KEY_INSTANCE_ID[] = "instance_id";
 static const char KEY_POLICY_OFFSET[] = "poff"; /* + be32 partition */
+/* The channel table in `global`: "chl\0" channel \0 location -> buffer
+ * (a record of CHANNEL_SIZE), and its topic's offsets "coff" + be32. */
+static const char KEY_CHANNEL[] = "chl";         /* with its NUL: 4 bytes */
+static const char KEY_CHANNEL_OFFSET[] = "coff"; /* + be32 partition */
+#define CHANNEL_SIZE (8 + 8)
 
 /* Environments open in this process, by directory: LMDB forbids opening one
  * twice in a process (closing the second drops the first's locks). Entries
@@ -1191,6 +1196,35 @@ int inv_store_stock_scan(inv_store_txn_t *t, int32_t partition, inv_store_stock_
     return rc;
 }
 
+int inv_store_stock_scan_after(inv_store_txn_t *t, int32_t partition, const char *after_sku, inv_store_stock_cb cb,
+                               void *opaque) {
+    int rc = check_read(t);
+    if (rc || partition < 0 || !cb)
+        return rc ? rc : EINVAL;
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_STOCK], &c)))
+        return rc;
+    skey_t prefix, from;
+    key_init(&prefix, t->store->maxkey);
+    key_add_be(&prefix, (uint32_t)partition, 4);
+    from = prefix;
+    /* every key of after_sku's rows is P after_sku \0 ...: P after_sku \1
+     * sorts after them all and before the next SKU's (no control bytes) */
+    if (after_sku && *after_sku && (key_add(&from, after_sku, strlen(after_sku)) || key_add(&from, "\1", 1))) {
+        mdb_cursor_close(c);
+        return INV_STORE_KEY_TOO_LONG;
+    }
+    MDB_val key = key_val(&from), val;
+    rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+    while (rc == 0 && has_prefix(&key, &prefix)) {
+        if ((rc = stock_visit(&key, &val, cb, opaque)) != 0)
+            break;
+        rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* ---- dedup ----------------------------------------------------------------- */
 
 int inv_store_dedup_seen_or_add(inv_store_txn_t *t, int32_t p, const void *movement_id, size_t n, int64_t ts_ms,
@@ -1574,6 +1608,89 @@ int inv_store_policy_offset_put(inv_store_txn_t *t, int32_t p, int64_t next_offs
     skey_t k;
     unsigned char v[8];
     policy_offset_key(t, &k, p);
+    put_i64(v, next_offset);
+    return txn_put(t, DB_GLOBAL, &k, v, sizeof v, 0);
+}
+
+/* ---- channel table (global) ----------------------------------------------------- */
+
+static int channel_key(const inv_store_txn_t *t, skey_t *k, const char *channel, const char *location, int *long_form) {
+    if (!channel || !location)
+        return EINVAL;
+    key_init(k, t->store->maxkey);
+    key_add(k, KEY_CHANNEL, sizeof KEY_CHANNEL);
+    return key_pair(k, channel, location, long_form);
+}
+
+int inv_store_channel_put(inv_store_txn_t *t, const char *channel, const char *location, int64_t buffer) {
+    skey_t k;
+    unsigned char v[CHANNEL_SIZE] = {REC_FORMAT};
+    int lf, rc = check_write(t);
+    if (rc || (rc = channel_key(t, &k, channel, location, &lf)))
+        return rc;
+    put_i64(v + 8, buffer);
+    return rec_put(t, DB_GLOBAL, &k, lf, location, v, sizeof v);
+}
+
+int inv_store_channel_delete(inv_store_txn_t *t, const char *channel, const char *location) {
+    skey_t k;
+    int lf, rc = check_write(t);
+    if (rc || (rc = channel_key(t, &k, channel, location, &lf)))
+        return rc;
+    return rec_del(t, DB_GLOBAL, &k, lf, location, CHANNEL_SIZE);
+}
+
+int inv_store_channel_foreach(inv_store_txn_t *t, inv_store_channel_cb cb, void *opaque) {
+    int rc = check_read(t);
+    if (rc || !cb)
+        return rc ? rc : EINVAL;
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_GLOBAL], &c)))
+        return rc;
+    skey_t prefix;
+    key_init(&prefix, t->store->maxkey);
+    key_add(&prefix, KEY_CHANNEL, sizeof KEY_CHANNEL);
+    MDB_val key = key_val(&prefix), val;
+    rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+    while (rc == 0 && has_prefix(&key, &prefix)) {
+        pair_buf_t buf;
+        const char *channel, *loc;
+        if ((rc = pair_split(&key, prefix.len, &val, CHANNEL_SIZE, &buf, &channel, &loc)))
+            break;
+        if (((const unsigned char *)val.mv_data)[0] != REC_FORMAT) {
+            rc = INV_STORE_FORMAT;
+            break;
+        }
+        if ((rc = cb(opaque, channel, loc, get_i64((const unsigned char *)val.mv_data + 8))))
+            break;
+        rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static void channel_offset_key(const inv_store_txn_t *t, skey_t *k, int32_t p) {
+    key_init(k, t->store->maxkey);
+    key_add(k, KEY_CHANNEL_OFFSET, sizeof KEY_CHANNEL_OFFSET - 1);
+    key_add_be(k, (uint32_t)p, 4);
+}
+
+int inv_store_channel_offset_get(inv_store_txn_t *t, int32_t p, int64_t *next_offset) {
+    MDB_val v;
+    int rc = txn_get_sized(t, DB_GLOBAL, channel_offset_key, p, next_offset, 8, &v);
+    if (rc)
+        return rc;
+    *next_offset = get_i64(v.mv_data);
+    return 0;
+}
+
+int inv_store_channel_offset_put(inv_store_txn_t *t, int32_t p, int64_t next_offset) {
+    int rc = check_write(t);
+    if (rc || p < 0)
+        return rc ? rc : EINVAL;
+    skey_t k;
+    unsigned char v[8];
+    channel_offset_key(t, &k, p);
     put_i64(v, next_offset);
     return txn_put(t, DB_GLOBAL, &k, v, sizeof v, 0);
 }

@@ -15,7 +15,9 @@
  *   state       P kind key         -> bytes: a partition's other state (the
  *               caller's records by kind, e.g. reservation lines)
  *   policy      sku \0 location    -> inv_rules_policy_t (global, no P)
- *   global      "instance_id", "format", "poff" P (policies topic offsets)
+ *   global      "instance_id", "format", "poff" P (policies topic offsets),
+ *               "chl\0" channel \0 location -> buffer (the channel table,
+ *               global, no P), "coff" P (channels topic offsets)
  * Values are fixed-size binary records that start with a format byte
  * (long-form stock and policy records append the full location).
  * The ordering of stock keys makes a SKU's rows of one partition adjacent;
@@ -303,6 +305,16 @@ int inv_store_stock_foreach(inv_store_txn_t *txn, const char *sku, const char *l
  */
 int inv_store_stock_scan(inv_store_txn_t *txn, int32_t partition, inv_store_stock_cb cb, void *opaque);
 
+/*
+ * Calls cb for every row of `partition` (>= 0) whose sku sorts after
+ * `after_sku` (NULL or "": from the first), in key order: a walk over a
+ * partition's SKUs in bounded steps, each resuming after the last SKU the
+ * previous step finished. Returns as inv_store_stock_foreach(), and
+ * INV_STORE_KEY_TOO_LONG when after_sku cannot be a stored SKU.
+ */
+int inv_store_stock_scan_after(inv_store_txn_t *txn, int32_t partition, const char *after_sku, inv_store_stock_cb cb,
+                               void *opaque);
+
 /* ---- applied movement ids (duplicate detection) ------------------------- */
 
 /*
@@ -470,6 +482,31 @@ int inv_store_policy_offset_put(inv_store_txn_t *txn, int32_t partition, int64_t
 /* The 64-bit hash (FNV-1a) of n bytes that long keys use; for callers of
  * the state table that must shorten their keys the same way. */
 uint64_t inv_store_hash64(const void *s, size_t n);
+/* ---- channel table (global) ---------------------------------------------- */
+
+/* The ChannelLocations of topic.channels: (channel, location) -> buffer.
+ * Global like the policies (every instance keeps the whole table), keyed
+ * as policies are (long pairs in the long form, collisions detected). */
+
+/* Errors: INV_STORE_KEY_TOO_LONG, INV_STORE_KEY_COLLISION,
+ * INV_STORE_MAP_FULL, INV_STORE_READONLY, INV_STORE_TXN_FAILED, EINVAL,
+ * LMDB codes. */
+int inv_store_channel_put(inv_store_txn_t *txn, const char *channel, const char *location, int64_t buffer);
+/* A tombstone: deleting a missing entry is not an error.
+ * Errors: as inv_store_channel_put(). */
+int inv_store_channel_delete(inv_store_txn_t *txn, const char *channel, const char *location);
+
+/* Called per entry, in (channel, location) order, with NUL-terminated
+ * copies valid during the call; stop and return values as
+ * inv_store_stock_cb. */
+typedef int (*inv_store_channel_cb)(void *opaque, const char *channel, const char *location, int64_t buffer);
+/* Errors: INV_STORE_FORMAT, EINVAL, LMDB codes. */
+int inv_store_channel_foreach(inv_store_txn_t *txn, inv_store_channel_cb cb, void *opaque);
+
+/* The next offset of topic.channels partition `partition` the table
+ * reflects; as inv_store_policy_offset_get() / _put(). */
+int inv_store_channel_offset_get(inv_store_txn_t *txn, int32_t partition, int64_t *next_offset);
+int inv_store_channel_offset_put(inv_store_txn_t *txn, int32_t partition, int64_t next_offset);
 
 /* ---- errors -------------------------------------------------------------- */
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The main job, from a fresh clone: installs what is missing, builds, starts
 # the local Kafka broker, creates the topics, starts inv-sale, inv-return,
-# inv-restock, inv-reserve, inv-transfer and inv-stock (with --http), runs the
-# load generator (reorder policies planned for its own demand, reservation
-# holds, a channel map, receipts answering reorders after a lead time), and
-# shows a live view (invctl watch). Ctrl-C stops everything this script started.
+# inv-restock, inv-reserve, inv-transfer (each with --http) and inv-stock (with
+# --http), the read side inv-view (the web dashboard), runs the load generator
+# (reorder policies planned for its own demand, reservation holds, a channel
+# map, receipts answering reorders after a lead time), and shows a live view
+# (invctl watch). Ctrl-C stops everything this script started.
 #
 #   deploy/local/demo.sh                 # defaults: 2000 events/s, 200 SKUs, 12 locations
 #   INV_DEMO_RATE=500 deploy/local/demo.sh
@@ -18,11 +19,14 @@ BIN="$BUILD/bin"
 STATE="${INV_DEMO_STATE:-$ROOT/demo-state}"
 LOGS="${INV_DEMO_LOGS:-$ROOT/demo-logs}"
 HTTP="${INV_DEMO_HTTP:-127.0.0.1:9464}"
+VIEW_HTTP="${INV_DEMO_VIEW_HTTP:-127.0.0.1:8080}"
 RATE="${INV_DEMO_RATE:-2000}"
 SKUS="${INV_DEMO_SKUS:-200}"
 LOCATIONS="${INV_DEMO_LOCATIONS:-12}"
 PARTITIONS="${INV_DEMO_PARTITIONS:-6}"
 LEAD_MS="${INV_DEMO_LEAD_MS:-5000}"
+# /healthz and /metrics of inv-sale, inv-return, inv-restock, inv-reserve, inv-transfer
+PROC_PORTS="${INV_DEMO_PROCESSOR_PORTS:-9465 9466 9467 9468 9469}"
 # A second run on the same topics carries on from the first one's stock (its
 # open purchase orders included); a prefix gives a run topics of its own.
 PREFIX="${INV_DEMO_TOPIC_PREFIX:-}"
@@ -77,15 +81,19 @@ start() { # name args...
 }
 
 say "processors (logs in $LOGS)"
-start inv-sale
-start inv-return
-start inv-restock
-start inv-reserve
-start inv-transfer
+read -r -a ports <<<"$PROC_PORTS"
+i=0
+for prog in inv-sale inv-return inv-restock inv-reserve inv-transfer; do
+  start "$prog" --http "127.0.0.1:${ports[$i]}"
+  i=$((i + 1))
+done
 # Defaults for rows without a policy of their own (inv-loadgen plans one for
 # every sku|location it sells).
 start inv-stock --state-dir "$STATE" --http "$HTTP" \
   -X policy.default.reorder_point=12 -X policy.default.reorder_quantity=40 -X policy.default.safety_stock=5
+
+say "read side: inv-view, the API and the web dashboard on http://$VIEW_HTTP/"
+start inv-view --state-dir "$STATE-view" --http "$VIEW_HTTP"
 
 # --plan-policies: inv-loadgen writes a reorder policy for every sku|location
 # sized to its own demand at this rate and lead time (a best seller at the DC
@@ -100,5 +108,5 @@ sleep 1
 for pid in "${pids[@]}"; do
   kill -0 "$pid" 2>/dev/null || { say "a program exited early; see $LOGS"; tail -n 5 "$LOGS"/*.log >&2; exit 1; }
 done
-say "live view: /metrics, /healthz and /stock/<sku> on http://$HTTP  (Ctrl-C stops)"
+say "dashboard: http://$VIEW_HTTP/   inv-stock: /metrics, /healthz and /stock/<sku> on http://$HTTP  (Ctrl-C stops)"
 "$BIN/invctl" -b "$BROKERS" watch --state-dir "$STATE" || true

@@ -14,6 +14,8 @@ PKGS=(
   clang libclang-rt-14-dev clang-format
   tmux python3-venv
   openssl systemd
+  prometheus
+  chromium chromium-driver wrk
 )
 
 missing=()

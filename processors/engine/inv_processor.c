@@ -8,6 +8,7 @@
 #include "inv_log.h"
 #include "inv_main.h"
 #include "inv_model.h"
+#include "inv_processor_metrics.h"
 #include "inv_schema_source.h"
 #include "inv_time.h"
 #include "inv_txloop.h"
@@ -17,6 +18,7 @@
 typedef struct kind_s kind_t;
 struct kind_s {
     const char *topic_key;
+    const char *name;            /* the kind label of the metrics */
     inv_event_kind_t event_kind; /* sale, return, restock: the codec's kind */
     int (*decode)(const kind_t *k, inv_decoder_t *d, const inv_processor_limits_t *limits, const void *buf, size_t len,
                   inv_processor_input_t *in, char *errstr, size_t errstr_size);
@@ -83,13 +85,15 @@ static int movement_of_transfer(const inv_processor_input_t *in, size_t line, ch
 
 /* One entry per kind: adding a processor is adding a line here. */
 static const kind_t kinds[] = {
-    [INV_PROCESSOR_SALE] = {"topic.sales", INV_EVENT_SALE, decode_event, movement_of_event},
-    [INV_PROCESSOR_RETURN] = {"topic.returns", INV_EVENT_RETURN, decode_event, movement_of_event},
-    [INV_PROCESSOR_RESTOCK] = {"topic.restocks", INV_EVENT_RESTOCK, decode_event, movement_of_event},
+    [INV_PROCESSOR_SALE] = {"topic.sales", "sale", INV_EVENT_SALE, decode_event, movement_of_event},
+    [INV_PROCESSOR_RETURN] = {"topic.returns", "return", INV_EVENT_RETURN, decode_event, movement_of_event},
+    [INV_PROCESSOR_RESTOCK] = {"topic.restocks", "restock", INV_EVENT_RESTOCK, decode_event, movement_of_event},
     [INV_PROCESSOR_RESERVATION] = {.topic_key = "topic.reservations",
+                                   .name = "reservation",
                                    .decode = decode_reservation,
                                    .movement = movement_of_reservation},
     [INV_PROCESSOR_TRANSFER] = {.topic_key = "topic.transfers",
+                                .name = "transfer",
                                 .decode = decode_transfer,
                                 .movement = movement_of_transfer},
 };
@@ -101,6 +105,17 @@ static const kind_t *kind_of(inv_processor_kind_t kind) {
 const char *inv_processor_topic_key(inv_processor_kind_t kind) {
     const kind_t *k = kind_of(kind);
     return k ? k->topic_key : NULL;
+}
+
+const char *inv_processor_kind_name(inv_processor_kind_t kind) {
+    const kind_t *k = kind_of(kind);
+    return k ? k->name : NULL;
+}
+
+const char *inv_processor_error_class_name(int error_class) {
+    if (error_class == INV_PROCESSOR_ERROR_RULE)
+        return "rule";
+    return inv_decode_error_name((inv_decode_error_t)error_class);
 }
 
 void inv_processor_limits_read(const inv_conf_t *conf, inv_processor_limits_t *out) {
@@ -117,6 +132,9 @@ int inv_processor_decode(inv_decoder_t *d, inv_processor_kind_t kind, const inv_
     int rc = k->decode(k, d, limits, buf, len, in, errstr, errstr_size);
     if (rc != 0)
         in->line_count = 0;
+    if (rc == -1) /* the decoder found nothing wrong: a rule of ours did */
+        in->error_class = inv_decoder_last_error(d) != INV_DECODE_ERROR_NONE ? (int)inv_decoder_last_error(d)
+                                                                             : INV_PROCESSOR_ERROR_RULE;
     return rc;
 }
 
@@ -138,6 +156,7 @@ typedef struct {
     inv_encoder_t *encoder;
     inv_buf_t buf;
     inv_decode_backoff_t backoff;
+    inv_processor_metrics_t *metrics;
 } processor_t;
 
 static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *msg, char *errstr, size_t errstr_size) {
@@ -148,12 +167,15 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
         /* The writer schema is unavailable (registry unreachable), not the
          * input's fault: wait, then abort the batch so that the input is
          * delivered again instead of dead-lettered. */
+        inv_processor_metrics_retry(p->metrics);
         inv_decode_backoff_wait(&p->backoff, errstr);
         return INV_TXLOOP_ABORT;
     }
     inv_decode_backoff_done(&p->backoff);
-    if (rc != 0)
+    if (rc != 0) {
+        inv_processor_metrics_dead_letter(p->metrics, in.error_class);
         return INV_TXLOOP_DEAD_LETTER;
+    }
     rd_kafka_timestamp_type_t tstype;
     int64_t ts = rd_kafka_message_timestamp(msg, &tstype);
     if (ts < 0)
@@ -163,6 +185,7 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
         inv_movement_t m;
         if (inv_processor_movement(&in, i, id, sizeof(id), &m) != 0) {
             snprintf(errstr, errstr_size, "event_id: too long for a movement id");
+            inv_processor_metrics_dead_letter(p->metrics, INV_DECODE_ERROR_FIELD);
             return INV_TXLOOP_DEAD_LETTER;
         }
         if (inv_encoder_encode_movement(p->encoder, &m, &p->buf, errstr, errstr_size) != 0)
@@ -173,7 +196,32 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
             return INV_TXLOOP_ABORT;
         }
     }
+    inv_processor_metrics_ok(p->metrics, in.line_count);
     return 0;
+}
+
+static void after_commit(void *opaque, inv_txloop_t *loop) {
+    processor_t *p = opaque;
+    inv_processor_metrics_committed(p->metrics, inv_txloop_stats(loop));
+}
+
+static void after_abort(void *opaque, inv_txloop_t *loop) {
+    processor_t *p = opaque;
+    inv_processor_metrics_aborted(p->metrics, inv_txloop_stats(loop));
+}
+
+static int on_assign(void *opaque, inv_txloop_t *loop, rd_kafka_topic_partition_list_t *parts) {
+    (void)loop;
+    processor_t *p = opaque;
+    inv_processor_metrics_assigned(p->metrics, parts->cnt);
+    return 0;
+}
+
+static void on_revoke(void *opaque, inv_txloop_t *loop, const rd_kafka_topic_partition_list_t *parts) {
+    (void)loop;
+    (void)parts;
+    processor_t *p = opaque;
+    inv_processor_metrics_assigned(p->metrics, 0); /* eager rebalancing: every partition goes */
 }
 
 int inv_processor_run(const inv_conf_t *conf, inv_processor_kind_t kind, const char *input_topic,
@@ -191,21 +239,32 @@ int inv_processor_run(const inv_conf_t *conf, inv_processor_kind_t kind, const c
     inv_txloop_t *loop = NULL;
     inv_schema_source_t *schemas = NULL;
     const inv_schema_output_t outputs[] = {{INV_MSG_STOCK_MOVEMENT, p.movements_topic}};
+    /* first, so that a probe gets its answer while the registry is awaited */
+    if (inv_processor_metrics_start(&p.metrics, conf, kind_of(kind)->name, errstr, errstr_size) != 0)
+        goto out;
     if (inv_schema_source_open(conf, &codec, outputs, 1, run, &schemas, errstr, errstr_size) != 0) {
         if (!*run)
             rc = 0; /* stopped while waiting for the registry: a clean stop */
         goto out;
     }
+    inv_processor_metrics_attach_schemas(p.metrics, schemas);
     p.decoder = inv_decoder_new(inv_schema_source_resolver(schemas), errstr, errstr_size);
     if (!p.decoder)
         goto out;
     p.encoder = inv_encoder_new(codec.output_format, inv_schema_source_resolver(schemas), errstr, errstr_size);
     if (!p.encoder)
         goto out;
-    inv_txloop_handler_t h = {.opaque = &p, .process = process, .run = run};
+    inv_txloop_handler_t h = {.opaque = &p,
+                              .process = process,
+                              .after_commit = after_commit,
+                              .after_abort = after_abort,
+                              .on_assign = on_assign,
+                              .on_revoke = on_revoke,
+                              .run = run};
     loop = inv_txloop_new(&ks, input_topic, &h, errstr, errstr_size);
     if (!loop)
         goto out;
+    inv_processor_metrics_attach(p.metrics, loop);
     rc = inv_txloop_run(loop);
     if (rc != 0)
         snprintf(errstr, errstr_size, "stopped after an unrecoverable Kafka error (see log)");
@@ -215,6 +274,7 @@ int inv_processor_run(const inv_conf_t *conf, inv_processor_kind_t kind, const c
         (unsigned long long)st->messages_in, (unsigned long long)st->messages_out, (unsigned long long)st->dead_letters,
         (unsigned long long)st->txn_commits, (unsigned long long)st->txn_aborts);
 out:
+    inv_processor_metrics_destroy(p.metrics); /* the HTTP server first: it reads the loop and the schemas */
     inv_txloop_destroy(loop);
     inv_encoder_destroy(p.encoder);
     inv_decoder_destroy(p.decoder);
@@ -230,8 +290,16 @@ static int run_processor(inv_conf_t *conf, void *arg, const volatile sig_atomic_
     return inv_processor_run(conf, kind, inv_conf_get(conf, inv_processor_topic_key(kind)), run, errstr, errstr_size);
 }
 
+static const inv_conf_flag_t processor_flags[] = {
+    {"http", "http.listen", "ADDR:PORT", "serve /healthz and /metrics"},
+    {NULL, NULL, NULL, NULL},
+};
+
 int inv_processor_main(int argc, char **argv, const inv_program_t *prog, inv_processor_kind_t kind) {
     if (!kind_of(kind))
         return 1;
-    return inv_main_run(argc, argv, prog, run_processor, &kind);
+    inv_program_t with_flags = *prog;
+    if (!with_flags.flags)
+        with_flags.flags = processor_flags;
+    return inv_main_run(argc, argv, &with_flags, run_processor, &kind);
 }

@@ -40,9 +40,26 @@ typedef struct {
 
 void inv_processor_limits_read(const inv_conf_t *conf, inv_processor_limits_t *out);
 
+/* The classes of a processor's dead letters, a small fixed set for the
+ * metrics (the reasons themselves are free text): the decoder's
+ * (inv_decode_error_t: empty, oversize, json, avro, schema, field), and
+ * "rule" for a rule of the program's configuration that the decoded event
+ * breaks (a hold's reservation.max.ttl.ms). */
+#define INV_PROCESSOR_ERROR_RULE ((int)INV_DECODE_ERROR_COUNT)
+#define INV_PROCESSOR_ERROR_CLASSES (INV_PROCESSOR_ERROR_RULE + 1)
+
+/* "empty", "oversize", "json", "avro", "schema", "field", "rule" (static);
+ * "none" for INV_DECODE_ERROR_NONE, "unknown" out of range. */
+const char *inv_processor_error_class_name(int error_class);
+
+/* The short name of `kind` ("sale", "return", "restock", "reservation",
+ * "transfer"), the kind label of its metrics; NULL when unknown. */
+const char *inv_processor_kind_name(inv_processor_kind_t kind);
+
 /* One decoded input: the model value of its kind and its number of lines.
  * Its strings are borrowed from the decoder (valid until its next decode). */
 typedef struct {
+    int error_class; /* after a failed decode: its class (INV_DECODE_ERROR_*, INV_PROCESSOR_ERROR_RULE) */
     inv_processor_kind_t kind;
     union {
         inv_event_t event; /* sale, return, restock */
@@ -57,8 +74,9 @@ typedef struct {
  * reservation_max_ttl_ms after its occurred_at, "expires_at:
  * 2026-11-29T10:00:00.001Z is more than reservation.max.ttl.ms (604800000
  * ms) after occurred_at 2026-11-22T10:00:00.000Z"). Returns 0, -1 with
- * errstr (the dead letter's reason), or INV_DECODE_RETRY (errstr: why the
- * writer schema is not available now; hold the input). */
+ * errstr (the dead letter's reason) and in->error_class, or
+ * INV_DECODE_RETRY (errstr: why the writer schema is not available now;
+ * hold the input). */
 int inv_processor_decode(inv_decoder_t *d, inv_processor_kind_t kind, const inv_processor_limits_t *limits,
                          const void *buf, size_t len, inv_processor_input_t *in, char *errstr, size_t errstr_size);
 
@@ -69,14 +87,16 @@ int inv_processor_movement(const inv_processor_input_t *in, size_t line, char *i
                            inv_movement_t *m);
 
 /* Runs the processor for inputs of `kind` read from input_topic until *run
- * is 0 (the process's run flag, borrowed). Returns 0 on a clean stop, -1
- * with errstr on failure. */
+ * is 0 (the process's run flag, borrowed). With http.listen set, serves
+ * /healthz and /metrics there (inv_processor_metrics) from before the
+ * first connection to Kafka. Returns 0 on a clean stop, -1 with errstr on
+ * failure (e.g. the HTTP address is in use). */
 int inv_processor_run(const inv_conf_t *conf, inv_processor_kind_t kind, const char *input_topic,
                       const volatile sig_atomic_t *run, char *errstr, size_t errstr_size);
 
-/* The whole main of a processor: start-up (inv_main_run), then the
- * processor for `kind` on the topic named by its config key. Returns the
- * exit code. */
+/* The whole main of a processor: start-up (inv_main_run, with the flag
+ * --http ADDR:PORT for http.listen besides prog's), then the processor for
+ * `kind` on the topic named by its config key. Returns the exit code. */
 int inv_processor_main(int argc, char **argv, const inv_program_t *prog, inv_processor_kind_t kind);
 
 #endif

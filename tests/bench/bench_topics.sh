@@ -3,7 +3,8 @@
 #                             key and INV_GROUP_ID=PREFIX, and creates the topics
 #                             (6 partitions) with "$BIN/invctl" on $BROKERS
 #   bench_topics_delete PREFIX...  deletes the topics of those prefixes
-BENCH_TOPIC_KEYS="sales returns restocks movements policies stock reorders shortages dlq dedup"
+BENCH_TOPIC_KEYS="sales returns restocks movements policies stock reorders shortages dlq dedup reservations transfers
+channels availability reservation_status state"
 
 bench_topics_use() {
   local k

@@ -1,8 +1,8 @@
 """Unit check (no broker): the command line of every program, as DESIGN.md's
 "Programs and flags" states it.
 
-For inv-sale, inv-return, inv-restock, inv-reserve, inv-transfer, invctl, inv-stock and
-inv-loadgen:
+For inv-sale, inv-return, inv-restock, inv-reserve, inv-transfer, invctl, inv-stock,
+inv-view and inv-loadgen:
   * --help exits 0 and prints the usage to stdout (nothing on stderr);
   * --version exits 0 and prints "<program> <x.y.z>";
   * a bad flag or value (unknown flag, out-of-range integer, bad enum, unknown
@@ -24,7 +24,7 @@ import time
 from invtest import ROOT, check, failures, run
 
 PROGRAMS = ["inv-sale", "inv-return", "inv-restock", "inv-reserve", "inv-transfer", "invctl", "inv-stock",
-            "inv-loadgen"]
+            "inv-view", "inv-loadgen"]
 FAST = 1.0  # seconds: "well under a second" for a program that must not do any I/O
 
 def bin_dir():
@@ -87,9 +87,9 @@ def test_help_and_version(name, path, version):
     check(dt < FAST, "%s --help took %.2fs" % (name, dt))
     if name == "invctl":
         check("topics create [--partitions N]" in out, "invctl --help does not list `topics create`")
-    if name == "inv-stock":
+    if name in ("inv-stock", "inv-view"):
         for word in ("--state-dir", "--http"):
-            check(word in out, "inv-stock --help lacks %s" % word)
+            check(word in out, "%s --help lacks %s" % (name, word))
 
     r = run([path, "--version"], env=clean_env(), timeout=20)
     check(r.returncode == 0, "%s --version: exit %s, want 0" % (name, r.returncode))

@@ -475,7 +475,7 @@ def main():
             assert took <= LAG_BOUND
 
         with phase("verify"):
-            movements = rig.read_movements()
+            movements = rig.read_movements(settle=stream)
             oracle.check_movements_exact(stream, movements)
             log("movements exact: %d, no duplicate ids", sum(len(v) for v in movements.values()))
             o = oracle.verify_outputs(rig, stream, movements, log)

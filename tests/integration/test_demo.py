@@ -73,8 +73,10 @@ def main():
     logs = os.path.join(work, "logs")
     port = free_port()
     prefix = unique("demo") + "."
-    env = ("INV_DEMO_STATE=%s INV_DEMO_LOGS=%s INV_DEMO_RATE=400 INV_DEMO_HTTP=127.0.0.1:%d INV_DEMO_TOPIC_PREFIX=%s"
-           % (os.path.join(work, "state"), logs, port, prefix))
+    proc_ports = " ".join(str(free_port()) for _ in range(5))
+    env = ("INV_DEMO_STATE=%s INV_DEMO_LOGS=%s INV_DEMO_RATE=400 INV_DEMO_HTTP=127.0.0.1:%d "
+           "INV_DEMO_VIEW_HTTP=127.0.0.1:%d INV_DEMO_TOPIC_PREFIX=%s INV_DEMO_PROCESSOR_PORTS='%s'"
+           % (os.path.join(work, "state"), logs, port, free_port(), prefix, proc_ports))
     if os.environ.get("INV_DEMO_BUILD"):  # an existing Release build to reuse
         env += " INV_DEMO_BUILD=%s" % os.environ["INV_DEMO_BUILD"]
     tmux("new-session", "-d", "-s", SESSION, "-x", "170", "-y", "60",
@@ -119,7 +121,7 @@ def main():
         with open(os.path.join(logs, "pids")) as f:
             pids = [(int(line.split()[0]), line.split()[1]) for line in f if line.strip()]
         assert {name for _, name in pids} >= {"inv-sale", "inv-return", "inv-restock", "inv-reserve",
-                                               "inv-transfer", "inv-stock", "inv-loadgen"}, pids
+                                               "inv-transfer", "inv-stock", "inv-view", "inv-loadgen"}, pids
         tmux("send-keys", "-t", SESSION, "C-c")
         deadline = time.time() + 60
         while time.time() < deadline and "DEMO-EXITED" not in screen():

@@ -10,13 +10,15 @@ installed; the static part never skips.
 
 systemd (deploy/systemd/):
   * static checks, always: a unit per program (inv-sale, inv-return, inv-restock,
-    inv-reserve, inv-transfer, inv-stock) plus the inventory-events-topics oneshot; each ExecStart names
+    inv-reserve, inv-transfer, inv-stock, inv-view) plus the inventory-events-topics oneshot; each ExecStart names
     /usr/local/bin/<program>; Restart=on-failure; EnvironmentFile=
     /etc/inventory-events/<program>.env with an example in deploy/systemd/env/;
     KillSignal=SIGTERM with a TimeoutStopSec longer than the default
     transaction.timeout.ms; sandboxing (DynamicUser, NoNewPrivileges,
     ProtectSystem=strict); inv-stock with StateDirectory=inv-stock, mode 0700,
-    ReadWritePaths and `--state-dir /var/lib/inv-stock --http 127.0.0.1:9464`;
+    ReadWritePaths and `--state-dir /var/lib/inv-stock --http 127.0.0.1:9464`; inv-view
+    the same with /var/lib/inv-view and `--http 127.0.0.1:8080`;
+    each processor with `--http 127.0.0.1:PORT` only, every program on its own port;
   * every INV_* name in the example env files (commented-out ones too) is a key
     that `invctl config reference` lists or INV_KAFKA_*, and the programs accept the files: each
     is loaded (comments included, uncommented) into `invctl config reference`,
@@ -37,9 +39,12 @@ Kubernetes (deploy/k8s/):
   * semantics: a Deployment + ScaledObject per processor (kafka trigger on the
     program's consumer group and input topic, maxReplicaCount = the partition
     count the topics Job creates), a StatefulSet for inv-stock with a
-    volumeClaimTemplate mounted above --state-dir, readiness on /healthz, a
-    liveness probe that cannot kill a restoring pod (no /healthz), Prometheus
-    annotations matching --http, a headless Service, the topics Job,
+    volumeClaimTemplate mounted above --state-dir; every program's pod with
+    --http on the pod IP and its containerPort, readiness on /healthz, a
+    liveness probe that cannot kill a restoring or stalled pod (no /healthz),
+    Prometheus annotations matching --http; a headless Service, the topics Job,
+    a Deployment of inv-view replicas (--state-dir on a mounted volume, --http on the pod
+    IP, readiness on /healthz, TCP liveness, a Service selecting it),
     non-root / read-only root / no privilege escalation everywhere, and ConfigMap
     keys that are real INV_* names;
   * kustomization.yaml lists every manifest except the example Secret;
@@ -48,10 +53,12 @@ Kubernetes (deploy/k8s/):
   Missing validator packages fail the test, naming the pip package.
 
 Grafana (deploy/grafana/inventory-events.json): every metric in an expression is
-one inv-stock serves on /metrics (histogram suffixes only on histograms), every
-series it serves is on the dashboard, every `by (...)` label is one it attaches
-(or Prometheus' instance). The exposition comes from keeper_metrics_tool
-(tests/unit): inv-stock's metrics and HTTP code, no broker.
+one inv-stock or a processor serves on /metrics (histogram suffixes only on
+histograms), every series they serve is on the dashboard, every `by (...)` label
+is one they attach (or Prometheus' instance). The expositions come from
+keeper_metrics_tool and processor_metrics_tool (tests/unit): the programs'
+metrics and HTTP code, no broker (the processor's with its loop's Kafka series
+rendered from a canned statistics document).
 """
 import copy
 import glob
@@ -65,7 +72,7 @@ import tempfile
 
 from invtest import ROOT, bin, check, conf_reference, failures, skip
 
-PROGRAMS = ("inv-sale", "inv-return", "inv-restock", "inv-reserve", "inv-transfer", "inv-stock")
+PROGRAMS = ("inv-sale", "inv-return", "inv-restock", "inv-reserve", "inv-transfer", "inv-stock", "inv-view")
 PROCESSORS = {"inv-sale": "topic.sales", "inv-return": "topic.returns", "inv-restock": "topic.restocks",
               "inv-reserve": "topic.reservations", "inv-transfer": "topic.transfers"}
 K8S_VERSIONS = ("1.27.0", None)  # None: the newest schemas kubernetes-validate ships
@@ -163,19 +170,27 @@ def check_systemd_static(keys):
         check(one(u, svc, "RestartPreventExitStatus") == "2",
               "%s: exit 2 (bad configuration) should not be restarted" % prog)
         check(values(u, "Install", "WantedBy"), "%s: no [Install] WantedBy=" % prog)
-    st = units.get("inv-stock")
-    if st:
+    for prog, port in (("inv-stock", 9464), ("inv-view", 8080)):
+        st = units.get(prog)
+        if not st:
+            continue
         argv = (one(st, "Service", "ExecStart") or "").split()
-        check(argv[1:] == ["--state-dir", "/var/lib/inv-stock", "--http", "127.0.0.1:9464"],
-              "inv-stock: ExecStart arguments %s" % argv[1:])
-        check(one(st, "Service", "StateDirectory") == "inv-stock", "inv-stock: StateDirectory=inv-stock missing")
-        check(one(st, "Service", "StateDirectoryMode") == "0700", "inv-stock: StateDirectoryMode=0700 missing")
-        check("/var/lib/inv-stock" in " ".join(values(st, "Service", "ReadWritePaths")),
-              "inv-stock: ReadWritePaths=/var/lib/inv-stock missing")
+        check(argv[1:] == ["--state-dir", "/var/lib/" + prog, "--http", "127.0.0.1:%d" % port],
+              "%s: ExecStart arguments %s" % (prog, argv[1:]))
+        check(one(st, "Service", "StateDirectory") == prog, "%s: StateDirectory=%s missing" % (prog, prog))
+        check(one(st, "Service", "StateDirectoryMode") == "0700", "%s: StateDirectoryMode=0700 missing" % prog)
+        check("/var/lib/" + prog in " ".join(values(st, "Service", "ReadWritePaths")),
+              "%s: ReadWritePaths=/var/lib/%s missing" % (prog, prog))
+    http_ports = {p: str(port) for p, port in (("inv-stock", 9464), ("inv-view", 8080)) if p in units}
     for prog in PROCESSORS:
         if prog in units:
             argv = (one(units[prog], "Service", "ExecStart") or "").split()
-            check(len(argv) == 1, "%s: ExecStart takes no arguments (config is the env file): %s" % (prog, argv))
+            m = re.fullmatch(r"127\.0\.0\.1:(\d+)", argv[2]) if len(argv) == 3 and argv[1] == "--http" else None
+            if check(m, "%s: ExecStart arguments %s are not `--http 127.0.0.1:PORT` (the rest of the "
+                     "configuration is the env file)" % (prog, argv[1:])):
+                check(m.group(1) not in http_ports.values(), "%s: --http port %s is %s's too"
+                      % (prog, m.group(1), [p for p, v in http_ports.items() if v == m.group(1)]))
+                http_ports[prog] = m.group(1)
 
     path = os.path.join(d, "inventory-events-topics.service")
     if check(os.path.isfile(path), "missing %s" % path):
@@ -369,6 +384,38 @@ def check_pod_security(where, pod_spec):
                       % (where, c["name"]))
 
 
+def check_http_pod(where, template, c):
+    """--http on the pod IP with its containerPort, readiness on GET /healthz,
+    a liveness probe that does not restart a pod for a 503 (restoring, stalled),
+    and Prometheus scrape annotations on the same port. Returns the port."""
+    cmd = c.get("command", []) + c.get("args", [])
+    http = cmd[cmd.index("--http") + 1] if "--http" in cmd and cmd.index("--http") + 1 < len(cmd) else ""
+    check(re.fullmatch(r"0\.0\.0\.0:\d+|:\d+", http), "%s: --http %r must listen on the pod IP" % (where, http))
+    port = int(http.rsplit(":", 1)[1]) if ":" in http else None
+    ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
+    check(port in ports.values(), "%s: containerPort %s of --http not declared" % (where, port))
+
+    def probe_port(p):
+        v = (p.get("httpGet") or p.get("tcpSocket") or {}).get("port")
+        return ports.get(v, v)
+    rp = c.get("readinessProbe", {})
+    check(rp.get("httpGet", {}).get("path") == "/healthz" and probe_port(rp) == port,
+          "%s: readinessProbe is not GET /healthz on port %s" % (where, port))
+    lp = c.get("livenessProbe")
+    if check(lp, "%s: no livenessProbe" % where):
+        if lp.get("httpGet", {}).get("path") == "/healthz":
+            # /healthz is 503 while restoring or stalled: only a very generous threshold is safe
+            check(lp.get("failureThreshold", 3) * lp.get("periodSeconds", 10) >= 1800,
+                  "%s: liveness on /healthz would kill a restoring or stalled pod" % where)
+        else:
+            check(probe_port(lp) == port, "%s: livenessProbe not on the http port" % where)
+    ann = template["metadata"].get("annotations", {})
+    check(ann.get("prometheus.io/scrape") == "true" and ann.get("prometheus.io/port") == str(port)
+          and ann.get("prometheus.io/path", "/metrics") == "/metrics",
+          "%s: Prometheus scrape annotations %s do not match port %s" % (where, ann, port))
+    return port
+
+
 def check_k8s(keys):
     validators = K8sValidators()
     docs = load_k8s()
@@ -413,6 +460,7 @@ def check_k8s(keys):
         pod = dep["spec"]["template"]["spec"]
         check(pod["containers"][0].get("command", [None])[0] == prog, "Deployment %s does not run %s" % (prog, prog))
         check_pod_security("Deployment " + prog, pod)
+        check_http_pod("Deployment " + prog, dep["spec"]["template"], pod["containers"][0])
         so = [s for s in scaled.values() if s["spec"]["scaleTargetRef"]["name"] == prog]
         if not check(len(so) == 1, "want one ScaledObject targeting Deployment %s, found %d" % (prog, len(so))):
             continue
@@ -442,41 +490,20 @@ def check_k8s(keys):
         cmd = c.get("command", []) + c.get("args", [])
         check(cmd[:1] == ["inv-stock"], "inv-stock StatefulSet runs %s" % cmd)
         state_dir = cmd[cmd.index("--state-dir") + 1] if "--state-dir" in cmd else None
-        http = cmd[cmd.index("--http") + 1] if "--http" in cmd else ""
-        check(re.fullmatch(r"0\.0\.0\.0:\d+|:\d+", http), "inv-stock: --http %r must listen on the pod IP" % http)
-        port = int(http.rsplit(":", 1)[1]) if ":" in http else None
+        check_http_pod("inv-stock", s["template"], c)
         vcts = {v["metadata"]["name"] for v in s.get("volumeClaimTemplates", [])}
         check(vcts, "inv-stock: no volumeClaimTemplates")
         mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
         check(state_dir and any(mounts.get(v) and (state_dir + "/").startswith(mounts[v].rstrip("/") + "/")
                                 for v in vcts),
               "inv-stock: --state-dir %s is not on a volumeClaimTemplate volume (%s)" % (state_dir, mounts))
-        ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
-        check(port in ports.values(), "inv-stock: containerPort %s of --http not declared" % port)
-
-        def probe_port(p):
-            v = (p.get("httpGet") or p.get("tcpSocket") or {}).get("port")
-            return ports.get(v, v)
-        rp = c.get("readinessProbe", {})
-        check(rp.get("httpGet", {}).get("path") == "/healthz" and probe_port(rp) == port,
-              "inv-stock: readinessProbe is not GET /healthz on port %s" % port)
-        lp = c.get("livenessProbe")
-        if check(lp, "inv-stock: no livenessProbe"):
-            if lp.get("httpGet", {}).get("path") == "/healthz":
-                # /healthz is 503 while restoring: only a very generous threshold is safe
-                check(lp.get("failureThreshold", 3) * lp.get("periodSeconds", 10) >= 1800,
-                      "inv-stock: liveness on /healthz would kill a restoring pod")
-            else:
-                check(probe_port(lp) == port, "inv-stock: livenessProbe not on the http port")
-        ann = s["template"]["metadata"].get("annotations", {})
-        check(ann.get("prometheus.io/scrape") == "true" and ann.get("prometheus.io/port") == str(port)
-              and ann.get("prometheus.io/path", "/metrics") == "/metrics",
-              "inv-stock: Prometheus scrape annotations %s do not match port %s" % (ann, port))
         svc = [d for _, d in by_kind.get("Service", []) if d["metadata"]["name"] == s.get("serviceName")]
         if check(len(svc) == 1, "inv-stock: serviceName %s is no Service here" % s.get("serviceName")):
             check(svc[0]["spec"].get("clusterIP") == "None", "Service %s is not headless" % s.get("serviceName"))
             check(svc[0]["spec"].get("selector", {}).items() <= s["template"]["metadata"]["labels"].items(),
                   "Service %s does not select the inv-stock pods" % s.get("serviceName"))
+
+    check_view_k8s(deployments.get("inv-view"), by_kind)
 
     # kustomization.yaml: every manifest but the example Secret
     kpath = os.path.join(ROOT, "deploy", "k8s", "kustomization.yaml")
@@ -487,6 +514,37 @@ def check_k8s(keys):
                       if not p.endswith(("kustomization.yaml", ".example.yaml")))
         check(sorted(kust.get("resources", [])) == want, "kustomization.yaml resources %s != %s"
               % (sorted(kust.get("resources", [])), want))
+
+
+def check_view_k8s(dep, by_kind):
+    """inv-view: replicas of the read side behind a Service."""
+    if not check(dep is not None, "no Deployment inv-view"):
+        return
+    pod = dep["spec"]["template"]["spec"]
+    check_pod_security("Deployment inv-view", pod)
+    c = pod["containers"][0]
+    cmd = c.get("command", []) + c.get("args", [])
+    check(cmd[:1] == ["inv-view"], "Deployment inv-view runs %s" % cmd)
+    http = cmd[cmd.index("--http") + 1] if "--http" in cmd else ""
+    check(re.fullmatch(r"0\.0\.0\.0:\d+|:\d+", http), "inv-view: --http %r must listen on the pod IP" % http)
+    port = int(http.rsplit(":", 1)[1]) if http else None
+    state_dir = cmd[cmd.index("--state-dir") + 1] if "--state-dir" in cmd else ""
+    mounts = [m["mountPath"] for m in c.get("volumeMounts", []) if m["name"] == "state"]
+    check(any(state_dir.startswith(m.rstrip("/") + "/") or state_dir == m for m in mounts),
+          "inv-view: --state-dir %s is not on the state volume (%s)" % (state_dir, mounts))
+    ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
+    check(port in ports.values(), "inv-view: containerPort %s of --http not declared" % port)
+    rp = c.get("readinessProbe", {}).get("httpGet", {})
+    check(rp.get("path") == "/healthz" and (rp.get("port") == port or ports.get(rp.get("port")) == port),
+          "inv-view: readinessProbe is not GET /healthz on port %s" % port)
+    lp = c.get("livenessProbe", {})
+    check("httpGet" not in lp or lp["httpGet"].get("path") != "/healthz",
+          "inv-view: liveness on /healthz would kill a rebuilding pod")
+    svc = [d for _, d in by_kind.get("Service", []) if d["metadata"]["name"] == "inv-view"]
+    if check(len(svc) == 1, "no Service inv-view"):
+        sel = svc[0]["spec"].get("selector", {})
+        labels = dep["spec"]["template"]["metadata"]["labels"]
+        check(sel and all(labels.get(k) == v for k, v in sel.items()), "Service inv-view does not select its pods")
 
 
 def check_kustomize():
@@ -510,15 +568,25 @@ def check_kustomize():
 
 # --- Grafana -----------------------------------------------------------------------------------
 
+def metrics_tools():
+    """The tools that print the programs' /metrics without a broker: inv-stock's
+    and a processor's (every processor serves the same families)."""
+    return [os.environ.get("INV_KEEPER_METRICS_TOOL") or bin("keeper_metrics_tool"),
+            os.environ.get("INV_PROCESSOR_METRICS_TOOL") or bin("processor_metrics_tool")]
+
+
 def registered_metrics():
-    """{name: kind} of every series family inv-stock serves on /metrics, and the
-    label names it attaches (le aside), from keeper_metrics_tool's exposition."""
-    tool = os.environ.get("INV_KEEPER_METRICS_TOOL") or bin("keeper_metrics_tool")
-    r = subprocess.run([tool], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s" % (tool, r.returncode, r.stderr.strip()))
+    """{name: kind} of every series family inv-stock and the processors serve on
+    /metrics, and the label names they attach (le aside), from the expositions of
+    keeper_metrics_tool and processor_metrics_tool."""
+    out = ""
+    for tool in metrics_tools():
+        r = subprocess.run([tool], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("%s: exit %d: %s" % (tool, r.returncode, r.stderr.strip()))
+        out += r.stdout
     series, labels = {}, set()
-    for line in r.stdout.splitlines():
+    for line in out.splitlines():
         m = re.match(r"# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$", line)
         if m:
             series[m.group(1)] = m.group(2)
@@ -536,6 +604,8 @@ def check_grafana():
         dash = json.load(f)
     series, labels = registered_metrics()
     check(len(series) >= 15, "only %d series in inv-stock's /metrics (keeper_metrics_tool)" % len(series))
+    check(any(n.startswith("inv_processor_") for n in series) and "inv_kafka_consumer_lag" in series,
+          "no inv_processor_* or inv_kafka_consumer_lag series (processor_metrics_tool)")
     used = set()
     ids = []
     exprs = []
@@ -565,7 +635,7 @@ def check_grafana():
             for s in ("_bucket", "_sum", "_count"):
                 if m.endswith(s) and m[:-len(s)] in series:
                     base, suffix = m[:-len(s)], s
-            if check(base in series, "panel %r: metric %s is not one inv-stock serves on /metrics"
+            if check(base in series, "panel %r: metric %s is not one the programs serve on /metrics"
                      % (title, m)):
                 used.add(base)
                 check(suffix is None or series[base] == "histogram",
@@ -575,7 +645,7 @@ def check_grafana():
         for group in re.findall(r"\bby\s*\(([^)]*)\)", expr):
             for lbl in (x.strip() for x in group.split(",")):
                 check(lbl in labels | {"le", "instance", "job"},
-                      "panel %r: label %r is not one inv-stock attaches on /metrics" % (title, lbl))
+                      "panel %r: label %r is not one the programs attach on /metrics" % (title, lbl))
     missing = sorted(set(series) - used)
     check(not missing, "series not on the dashboard: %s" % missing)
     print("grafana: %d queries, %d/%d registered series used, labels %s"

@@ -173,7 +173,7 @@ def main():
             {r: sum(1 for k, _ in chaos.kills if k == r) for r in set(KILLS)})
 
         rig.wait_processors_done(900, check=chaos.check)
-        movements = rig.read_movements()
+        movements = rig.read_movements(settle=stream)
         oracle.check_movements_exact(stream, movements)
         log("movements exact: %d", sum(len(v) for v in movements.values()))
         last = {p: ms[-1]["_offset"] for p, ms in movements.items()}

@@ -125,7 +125,7 @@ def main():
         log("inputs produced")
         rig.wait_processors_done(900, procs)
         log("processors done (%.1fs after start)", time.monotonic() - t_start)
-        movements = rig.read_movements()
+        movements = rig.read_movements(settle=stream)
         n_moves = sum(len(v) for v in movements.values())
         log("%d movements read back", n_moves)
         oracle.check_movements_exact(stream, movements)

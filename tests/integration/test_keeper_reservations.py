@@ -65,8 +65,14 @@ def produce(rig, moves):
 
 
 def statuses(rig):
+    from confluent_kafka import KafkaException
     out = []
-    for key, value, headers, part, off, ts in oracle.consume_bulk(rig.topic["reservation_status"]):
+    try:
+        records = oracle.consume_bulk(rig.topic["reservation_status"])
+    except KafkaException as e:  # a partition without a leader yet, right after its creation
+        log("reading statuses: %s; again", e)
+        return []
+    for key, value, headers, part, off, ts in records:
         d = json.loads(value)
         assert key == d["reservation_id"].encode(), (key, d)
         assert part == murmur2_partition(d["sku"].encode(), PARTITIONS), (part, d)

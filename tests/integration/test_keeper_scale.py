@@ -153,7 +153,7 @@ def main():
         assert not th.is_alive() and not producer_error, producer_error
         log("all inputs produced")
         rig.wait_processors_done(600, processors)
-        movements = rig.read_movements()
+        movements = rig.read_movements(settle=stream)
         oracle.check_movements_exact(stream, movements)
         last = {p: ms[-1]["_offset"] for p, ms in movements.items()}
         rig.wait_keeper_done(last, 600, processors + list(keepers_left.values()))

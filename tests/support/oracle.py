@@ -394,6 +394,8 @@ class Input:
 
 class Stream:
     def __init__(self):
+        self.settle_ms = 0  # the latest expiry of a short hold (wall clock ms)
+        self.channels = []  # the initial channel map: (key bytes, ChannelLocation bytes)
         self.policies = []   # (key bytes, value bytes or None), to produce in order
         self.inputs = []     # Input, in production order
         self.default = None  # (reorder_point, reorder_quantity, safety_stock)
@@ -432,6 +434,20 @@ class Stream:
         for k, v in self.policies:
             t.apply(k, v)
         return t
+
+    def channel_map(self):
+        """{channel: {location: buffer}} once the initial map and every change
+        among the inputs are applied (each key changes at most once among the
+        inputs, so the order the tests produce them in does not matter)."""
+        recs = list(self.channels) + [(i.key, i.value) for i in self.inputs if i.topic == "channels"]
+        m = defaultdict(dict)
+        for k, v in recs:
+            ch, _, loc = k.decode("utf-8").rpartition("|")
+            if v is None:
+                m[ch].pop(loc, None)
+            else:
+                m[ch][loc] = json.loads(v)["buffer"]
+        return {c: locs for c, locs in m.items() if locs}
 
 
 def movement_tuple(m):
@@ -478,7 +494,7 @@ MALFORMED_KINDS = (
 
 def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, dup_rate=0.03,
              avro_rate=0.05, n_policies=None, star_sales=None, overflow=True, base_ms=1795300000000,
-             reservation_rate=0.06, now_ms=None):
+             reservation_rate=0.06, now_ms=None, channel_map=True):
     """The stream: n_events inputs in all (malformed and re-sent included).
 
     With reservation_rate, that share of the inputs are holds on
@@ -619,8 +635,11 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
             ev["occurred_at"] = rfc3339_ms(ev["_ms"])
             ev["reservation_id"] = next_id("ORD")
             ev["action"] = "hold"
-            life = rnd.randint(3000, 25000) if rnd.random() < 0.2 else 2 * 3600 * 1000
+            short = rnd.random() < 0.2
+            life = rnd.randint(3000, 25000) if short else 2 * 3600 * 1000
             ev["expires_at"] = rfc3339_ms(ev["_ms"] + life)
+            if short:
+                st.settle_ms = max(st.settle_ms, ev["_ms"] + life)
             ev["allow_partial"] = rnd.random() < 0.3
             ev["lines"] = [{"sku": s, "quantity": rnd.choice((1, 1, 2, 3))} for s in dict.fromkeys(lines)]
         elif topic == "sales":
@@ -648,6 +667,25 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
         if topic == "reservations":
             return _json_bytes(ev)
         return _avro_bytes(topic, ev) if rnd.random() < avro_rate else _json_bytes(ev)
+
+    # ---- the channel map: an initial one, produced with the policies, then a
+    # few changes among the inputs, each key changed once at most
+    def chan(ch, loc, buf):
+        return ("%s|%s" % (ch, loc)).encode("utf-8"), None if buf is None else json.dumps(
+            {"channel": ch, "location_id": loc, "buffer": buf}, ensure_ascii=False).encode("utf-8")
+    changes = []
+    if channel_map:
+        web = [l for l in locations if not l.startswith("store-")] or locations[:2]
+        initial = {("online", l): rnd.choice((0, 0, 1)) for l in web[:3]}
+        initial.update({("marketplace", l): 2 for l in web[:2]})
+        initial.update({("b2b", web[-1]): 5, ("click-and-collect", locations[0]): 1})
+        st.channels = [chan(c, l, b) for (c, l), b in sorted(initial.items())]
+        spare = [l for l in locations if ("online", l) not in initial][:2]
+        changes = [chan("online", spare[0], 3) if spare else chan("online", web[0], 4),  # a location joins
+                   chan("marketplace", web[0], 7),                                        # a buffer changes
+                   chan("online", web[1], None) if len(web) > 1 else chan("b2b", web[-1], 6),  # one leaves
+                   chan("click-and-collect", locations[0], None)]                         # a channel ends
+    change_at = sorted(rnd.sample(range(n_events // 5, n_events), len(changes))) if changes else []
 
     follow = []  # (input index, hold event): what happens to a hold later in the stream
 
@@ -761,6 +799,11 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
                 ev["kind"] = "receipt"
                 ev["lines"] = [{"sku": "SKU-OVERFLOW", "quantity": 5 * 10 ** 18}]
                 add_valid("restocks", ev, note="overflow")
+            continue
+        if change_at and i >= change_at[0]:
+            change_at.pop(0)
+            k, v = changes.pop(0)
+            st.inputs.append(Input("channels", k, v, note="channel-map-change"))
             continue
         due = [f for f in follow if f[0] <= i]
         if due:
@@ -1197,7 +1240,11 @@ class KeeperRig:
         return p
 
     def produce_policies(self, stream):
+        """The stream's policies, then its initial channel map (changes to the map
+        come later, among the inputs)."""
         self.produce([("policies", k, v) for k, v in stream.policies])
+        if stream.channels:
+            self.produce([("channels", k, v) for k, v in stream.channels])
 
     # ---- programs
     def start_processor(self, topic_key, *extra):
@@ -1287,9 +1334,31 @@ class KeeperRig:
         wait_until(done, timeout, "inv-stock to commit movements up to %s" % last_offsets, interval=0.5)
 
     # ---- outputs
-    def read_movements(self, timeout=300):
+    def read_movements(self, timeout=300, settle=None):
         """{partition: [movement dict + '_offset']} in partition order, checking
-        key = sku and partition = murmur2(sku)."""
+        key = sku and partition = murmur2(sku). With settle (the Stream), the log
+        is read once it is final: after the stream's short holds have expired on
+        the wall clock, inv-stock has applied everything read, and no expire
+        movement has come since (a hold applied late expires a second after it
+        is applied, in a transaction of its own)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if settle is not None and settle.settle_ms:
+                left = (settle.settle_ms + 3000 - time.time() * 1000) / 1000.0
+                if left > 0:
+                    time.sleep(left)
+            before = end_offsets(self.topic["movements"])
+            out = self._read_movements(timeout)
+            if settle is None or not settle.settle_ms:
+                return out
+            self.wait_keeper_done({p: ms[-1]["_offset"] for p, ms in out.items() if ms}, timeout)
+            time.sleep(3.0)  # an expiry is looked for every second and committed within commit.interval.ms
+            if end_offsets(self.topic["movements"]) == before:
+                return out
+            if time.monotonic() > deadline:
+                raise TimeoutError("the movements log kept growing for %.0fs" % timeout)
+
+    def _read_movements(self, timeout):
         out = defaultdict(list)
         bad = []
         for key, value, headers, part, off, ts in consume_bulk(self.topic["movements"], timeout=timeout):
@@ -1403,6 +1472,48 @@ def check_expiries(movements_by_partition, o):
     return sum(by_line.values())
 
 
+def expected_availability(stock, channel_map):
+    """{(sku, channel): (available_to_sell, locations)} the contract gives for
+    the final rows: every SKU with a location row, every channel of the map,
+    sum over the channel's locations of max(on_hand - committed - buffer, 0)."""
+    skus = {sku for (sku, loc) in stock if loc != "*"}
+    out = {}
+    for sku in skus:
+        for ch, locs in channel_map.items():
+            ats = 0
+            for loc, buf in locs.items():
+                r = stock.get((sku, loc))
+                if r is not None:
+                    ats += max(r["on_hand"] - r.get("committed", 0) - buf, 0)
+            out[(sku, ch)] = (ats, len(locs))
+    return out
+
+
+def check_availability(rig, stream, stock, timeout=300):
+    """inventory.availability, last record per key (tombstones delete), equals
+    expected_availability() of the final stock and map; key sku|channel,
+    partition murmur2(sku)."""
+    got, bad = {}, []
+    for key, value, headers, part, off, ts in consume_bulk(rig.topic["availability"], timeout=timeout):
+        sku, _, ch = key.decode("utf-8").rpartition("|")
+        if part != murmur2_partition(sku.encode("utf-8"), rig.partitions):
+            bad.append((key, part))
+        if value is None:
+            got.pop((sku, ch), None)
+            continue
+        d = json.loads(value)
+        if (d["sku"], d["channel"]) != (sku, ch):
+            bad.append((key, d))
+        got[(sku, ch)] = (d["available_to_sell"], d["locations"])
+    assert not bad, "availability records with a wrong key or partition: %s" % bad[:5]
+    want = expected_availability(stock, stream.channel_map())
+    diffs = ["%s|%s: %s != %s" % (k[0], k[1], got.get(k), want.get(k)) for k in sorted(set(got) | set(want))
+             if got.get(k) != want.get(k)]
+    assert not diffs, "inventory.availability differs from the model in %d keys (got != want):\n  %s" % (
+        len(diffs), "\n  ".join(diffs[:30]))
+    return len(got)
+
+
 def verify_outputs(rig, stream, movements, log=print):
     """Everything the keeper wrote, once the pipeline has settled: exact stock,
     reorders, shortages and DLQ against the oracle's replay of `movements`,
@@ -1434,6 +1545,8 @@ def verify_outputs(rig, stream, movements, log=print):
     n_exp = check_expiries(movements, o)
     log("reservation statuses == oracle (%d: %s); %d lines expired, each once" % (
         len(statuses), dict(Counter(s["state"] for s in statuses)), n_exp))
+    n_av = check_availability(rig, stream, stock)
+    log("inventory.availability == the model of the final stock and channel map (%d keys)" % n_av)
     dlq = rig.read_dlq()
     n_bad, n_refused = check_dlq(stream, o, dlq, rig.topic["movements"])
     assert len(dlq) == n_bad + n_refused, (len(dlq), n_bad, n_refused)

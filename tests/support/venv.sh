@@ -10,13 +10,16 @@ VENV="$ROOT/.venv"
 # (Kubernetes OpenAPI schemas and KEDA's ScaledObject schema ship inside them).
 # confluent-kafka's avro and schemaregistry extras: Confluent's own AvroSerializer and
 # schema registry client, against which the registry tests check the programs.
+# selenium drives Debian's chromium (chromium-driver) in the dashboard's browser test; 4.50.0
+# because pip finds no certifi that satisfies both confluent-kafka 2.16.1 and selenium 4.51+.
 PKGS=("confluent-kafka[avro,schemaregistry]==2.16.1" fastavro==1.13.1 kubernetes-validate==1.37.0
-  cloudcoil-models-keda==2.16.1.0)
-CHECK='import confluent_kafka, fastavro, kubernetes_validate
+  cloudcoil-models-keda==2.16.1.0 selenium==4.50.0)
+CHECK='import confluent_kafka, fastavro, kubernetes_validate, selenium
 import confluent_kafka.schema_registry.avro
 from importlib.metadata import version as v
 assert v("confluent-kafka") == "2.16.1" and v("fastavro") == "1.13.1"
-assert v("kubernetes-validate") == "1.37.0" and v("cloudcoil-models-keda") == "2.16.1.0"'
+assert v("kubernetes-validate") == "1.37.0" and v("cloudcoil-models-keda") == "2.16.1.0"
+assert v("selenium") == "4.50.0"'
 
 if [[ -x "$VENV/bin/python3" ]] && "$VENV/bin/python3" -c "$CHECK" 2>/dev/null; then
   exit 0

@@ -511,6 +511,61 @@ static void test_malformed_inputs_are_rejected_with_exact_messages(void) {
     fprintf(stderr, "     %zu malformed inputs\n", n);
 }
 
+/* Each failure falls in one class of a small fixed set, by the stage of the
+ * decode that found it (the processors count dead letters by class). */
+static void test_each_failure_has_the_class_of_its_stage(void) {
+    inv_schema_resolver_t r;
+    inv_schema_resolver_static_init(&r, inv_schema_default_ids);
+    char err[512];
+    inv_decoder_t *d = inv_decoder_new(&r, err, sizeof(err));
+    INV_ASSERT(d != NULL, "%s", err);
+    static const struct {
+        input_kind_t kind;
+        const char *input;
+        inv_decode_error_t want;
+    } cases[] = {
+        {IN_JSON, SALE_LINES(LINE), INV_DECODE_ERROR_NONE},
+        {IN_JSON, "", INV_DECODE_ERROR_EMPTY},
+        {IN_GEN, "oversize", INV_DECODE_ERROR_OVERSIZE},
+        {IN_JSON, "{\"event_id\":", INV_DECODE_ERROR_JSON},
+        {IN_JSON, "[1]", INV_DECODE_ERROR_JSON},
+        {IN_JSON, SALE("\"lines\":7"), INV_DECODE_ERROR_FIELD},
+        {IN_JSON, SALE_LINES("{\"sku\":\"SKU-1\",\"quantity\":0}"), INV_DECODE_ERROR_FIELD},
+        {IN_JSON, SALE_LINES("{\"sku\":\"SKU\\u0001\",\"quantity\":1}"), INV_DECODE_ERROR_FIELD},
+        {IN_AVRO, "x:000000", INV_DECODE_ERROR_AVRO},
+        {IN_AVRO, AVRO_SALE_HEAD " a:2 s:SKU-1 l:1 s:SKU-2", INV_DECODE_ERROR_AVRO},
+        {IN_AVRO, "@9999 s:T-1", INV_DECODE_ERROR_SCHEMA},
+        {IN_AVRO, "@2 s:R-1", INV_DECODE_ERROR_SCHEMA},
+        {IN_AVRO, AVRO_SALE_HEAD " a:1 s:SKU-1 l:0 a:0 u:0", INV_DECODE_ERROR_FIELD},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned char *buf = NULL;
+        size_t len = 0;
+        if (cases[i].kind == IN_JSON) {
+            len = strlen(cases[i].input);
+            buf = (unsigned char *)strdup(cases[i].input);
+        } else if (cases[i].kind == IN_AVRO) {
+            buf = malloc(4096);
+            len = avro_spec(buf, 4096, cases[i].input);
+        } else {
+            len = INV_CODEC_MAX_MESSAGE + 1;
+            buf = malloc(len);
+            memset(buf, ' ', len);
+        }
+        inv_event_t ev;
+        strcpy(err, "");
+        int rc = inv_decoder_decode_event(d, INV_EVENT_SALE, buf, len, &ev, err, sizeof(err));
+        inv_decode_error_t got = inv_decoder_last_error(d);
+        INV_EXPECT(got == cases[i].want, "case %zu (%.50s): class %s, expected %s (rc %d: %s)", i, cases[i].input,
+                   inv_decode_error_name(got), inv_decode_error_name(cases[i].want), rc, err);
+        INV_EXPECT((rc == 0) == (cases[i].want == INV_DECODE_ERROR_NONE), "case %zu: rc %d", i, rc);
+        free(buf);
+    }
+    inv_decoder_destroy(d);
+    INV_ASSERT_EQ_STR("oversize", inv_decode_error_name(INV_DECODE_ERROR_OVERSIZE));
+    INV_ASSERT_EQ_STR("unknown", inv_decode_error_name(INV_DECODE_ERROR_COUNT));
+}
+
 /* A failed decode leaves a zeroed struct, never half a message. */
 static void test_a_failed_decode_leaves_no_stale_values(void) {
     inv_schema_resolver_t r;
@@ -938,6 +993,7 @@ int main(void) {
     INV_RUN(test_policy_values_above_the_bound_are_rejected_naming_field_and_bound);
     INV_RUN(test_a_line_count_above_1000_is_rejected_before_any_line_in_both_formats);
     INV_RUN(test_an_avro_sale_of_500000_lines_is_rejected_before_allocating_them);
+    INV_RUN(test_each_failure_has_the_class_of_its_stage);
     inv_encoder_destroy(enc[1]);
     inv_encoder_destroy(enc[0]);
     inv_decoder_destroy(dec);

@@ -146,10 +146,10 @@ static int on_metrics(const inv_http_request_t *req, inv_http_response_t *resp, 
 }
 
 static const inv_http_route_t routes[] = {
-    {"/healthz", INV_HTTP_EXACT, on_healthz},
-    {"/metrics", INV_HTTP_EXACT, on_metrics},
-    {"/stock/", INV_HTTP_PREFIX, on_stock},
-    {NULL, 0, NULL},
+    {"/healthz", INV_HTTP_EXACT, on_healthz, 0},
+    {"/metrics", INV_HTTP_EXACT, on_metrics, 0},
+    {"/stock/", INV_HTTP_PREFIX, on_stock, 0},
+    {NULL, 0, NULL, 0},
 };
 
 static inv_http_t *start(const char *addr, void *opaque) {
@@ -411,9 +411,9 @@ static void test_ipv6_loopback_in_brackets(void) {
 
 static void test_bad_route_is_named(void) {
     static const inv_http_route_t bad[] = {
-        {"/healthz", INV_HTTP_EXACT, on_healthz},
-        {"stock/", INV_HTTP_PREFIX, on_stock},
-        {NULL, 0, NULL},
+        {"/healthz", INV_HTTP_EXACT, on_healthz, 0},
+        {"stock/", INV_HTTP_PREFIX, on_stock, 0},
+        {NULL, 0, NULL, 0},
     };
     inv_http_t *s = inv_http_start("127.0.0.1:0", bad, NULL, errstr, sizeof(errstr));
     INV_ASSERT(s == NULL, "accepted a relative route");
@@ -686,8 +686,127 @@ static void test_per_ip_limit_when_set_turns_away_the_next_connection(void) {
     INV_ASSERT_EQ_INT(200, r2.status);
 }
 
+static void test_basic_auth_guards_every_route_but_probes(void) {
+    inv_conf_t *conf = inv_conf_new();
+    INV_ASSERT_EQ_INT(0, inv_conf_set(conf, "http.basic.auth.user.info", "u:p", errstr, sizeof(errstr)));
+    inv_http_conf_t hc;
+    inv_http_conf_read(conf, &hc);
+    inv_conf_destroy(conf);
+    static const inv_http_route_t guarded[] = {
+        {"/healthz", INV_HTTP_EXACT, on_healthz, 1},
+        {"/stock/", INV_HTTP_PREFIX, on_stock, 0},
+        {NULL, 0, NULL, 0},
+    };
+    inv_http_t *s = inv_http_start_conf("127.0.0.1:0", guarded, NULL, &hc, errstr, sizeof(errstr));
+    INV_ASSERT(s != NULL, "%s", errstr);
+    int port = inv_http_port(s);
+    reply_t r;
+    INV_ASSERT_EQ_INT(0, request(port, "GET", "/stock/A", &r));
+    INV_ASSERT_EQ_INT(401, r.status);
+    INV_ASSERT(strstr(header(&r, "WWW-Authenticate"), "Basic") != NULL, "%s", r.head);
+    INV_ASSERT_EQ_INT(0, request(port, "GET", "/healthz", &r));
+    INV_ASSERT_EQ_INT(200, r.status);
+    /* base64("u:p") = dTpw, base64("u:x") = dTp4 */
+    INV_ASSERT_EQ_INT(0, exchange(port, 0,
+                                  "GET /stock/A HTTP/1.1\r\nHost: l\r\nAuthorization: Basic dTpw\r\nConnection: "
+                                  "close\r\n\r\n",
+                                  &r));
+    INV_ASSERT_EQ_INT(200, r.status);
+    INV_ASSERT_EQ_INT(0, exchange(port, 0,
+                                  "GET /stock/A HTTP/1.1\r\nHost: l\r\nAuthorization: Basic dTp4\r\nConnection: "
+                                  "close\r\n\r\n",
+                                  &r));
+    INV_ASSERT_EQ_INT(401, r.status);
+    inv_http_stop(s);
+    conf = inv_conf_new();
+    INV_ASSERT_EQ_INT(0, inv_conf_set(conf, "http.basic.auth.user.info", "nocolon", errstr, sizeof(errstr)));
+    inv_http_conf_read(conf, &hc);
+    inv_conf_destroy(conf);
+    INV_ASSERT(inv_http_start_conf("127.0.0.1:0", guarded, NULL, &hc, errstr, sizeof(errstr)) == NULL, "started");
+    INV_ASSERT(strstr(errstr, "http.basic.auth.user.info") != NULL, "%s", errstr);
+}
+
+/* A stream that sends "first", sleeps until woken, sends "second", ends. */
+typedef struct {
+    pthread_mutex_t lock;
+    int step;
+    inv_http_stream_t *stream;
+    int freed;
+} stream_state_t;
+
+static long stream_src(void *cls, inv_http_stream_t *stream, char *buf, size_t max) {
+    stream_state_t *st = cls;
+    pthread_mutex_lock(&st->lock);
+    st->stream = stream;
+    long n = 0;
+    if (st->step == 0) {
+        n = snprintf(buf, max, "first;");
+        st->step = 1;
+    } else if (st->step == 2) {
+        n = snprintf(buf, max, "second;");
+        st->step = 3;
+    } else if (st->step == 3) {
+        n = -1;
+    }
+    pthread_mutex_unlock(&st->lock);
+    return n;
+}
+
+static void stream_done(void *cls) {
+    stream_state_t *st = cls;
+    pthread_mutex_lock(&st->lock);
+    st->freed = 1;
+    st->stream = NULL;
+    pthread_mutex_unlock(&st->lock);
+}
+
+static stream_state_t the_stream = {PTHREAD_MUTEX_INITIALIZER, 0, NULL, 0};
+
+static int on_stream(const inv_http_request_t *req, inv_http_response_t *resp, void *opaque) {
+    (void)req;
+    (void)opaque;
+    resp->content_type = "text/event-stream";
+    resp->stream = stream_src;
+    resp->stream_free = stream_done;
+    resp->stream_cls = &the_stream;
+    return 0;
+}
+
+static void *wake_later(void *arg) {
+    (void)arg;
+    usleep(300 * 1000);
+    pthread_mutex_lock(&the_stream.lock);
+    the_stream.step = 2;
+    if (the_stream.stream)
+        inv_http_stream_wake(the_stream.stream);
+    pthread_mutex_unlock(&the_stream.lock);
+    return NULL;
+}
+
+static void test_stream_sleeps_until_woken_then_ends(void) {
+    static const inv_http_route_t sr[] = {{"/events", INV_HTTP_EXACT, on_stream, 0}, {NULL, 0, NULL, 0}};
+    inv_http_t *s = inv_http_start("127.0.0.1:0", sr, NULL, errstr, sizeof(errstr));
+    INV_ASSERT(s != NULL, "%s", errstr);
+    pthread_t th;
+    pthread_create(&th, NULL, wake_later, NULL);
+    double t0 = now_ms();
+    reply_t r;
+    INV_ASSERT_EQ_INT(0, request(inv_http_port(s), "GET", "/events", &r));
+    double took = now_ms() - t0;
+    pthread_join(th, NULL);
+    INV_ASSERT_EQ_INT(200, r.status);
+    INV_ASSERT(strstr(header(&r, "Content-Type"), "text/event-stream") != NULL, "%s", r.head);
+    const char *a = strstr(r.body, "first;"), *b = strstr(r.body, "second;");
+    INV_ASSERT(a && b && a < b, "body %s", r.body);
+    INV_ASSERT(took >= 250, "the stream ended after %.0f ms, before the wake", took);
+    inv_http_stop(s);
+    INV_ASSERT_EQ_INT(1, the_stream.freed);
+}
+
 int main(void) {
     INV_RUN(test_exact_route_serves_the_handler_response);
+    INV_RUN(test_basic_auth_guards_every_route_but_probes);
+    INV_RUN(test_stream_sleeps_until_woken_then_ends);
     INV_RUN(test_exact_route_matches_only_its_path);
     INV_RUN(test_unknown_path_is_404_json);
     INV_RUN(test_methods_other_than_get_are_405);

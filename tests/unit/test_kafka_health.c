@@ -36,6 +36,28 @@ static const char producer_lost[] =
     "\"TxnCoordinator\":{\"nodeid\":2,\"nodename\":\"127.0.0.1:19093\",\"source\":\"logical\",\"state\":\"CONNECT\"}},"
     "\"eos\":{\"txn_state\":\"BeginCommit\"}}";
 
+/* A read_committed consumer on pos.sales: partition 0 consumed up to 90 of
+ * a last stable offset of 100 (librdkafka's consumer_lag, from the
+ * committed offset of the assignment, says 60); partition 1 assigned and
+ * idle since (no app_offset: its committed offset stands); partition 2
+ * assigned with nothing known yet; partition 3 not ours; -1 the topic's
+ * unassigned queue; partition 4 new to the group and empty (the fetcher at
+ * 0); partition 5 new, its 3 messages fetched and not consumed yet. */
+static const char consumer_lag[] =
+    "{\"type\":\"consumer\",\"brokers\":{},\"topics\":{\"pos.sales\":{\"topic\":\"pos.sales\",\"partitions\":{"
+    "\"0\":{\"partition\":0,\"desired\":true,\"app_offset\":90,\"committed_offset\":40,\"hi_offset\":101,"
+    "\"ls_offset\":100,\"consumer_lag\":60},"
+    "\"1\":{\"partition\":1,\"desired\":true,\"app_offset\":-1001,\"committed_offset\":7,\"hi_offset\":7,"
+    "\"ls_offset\":7,\"consumer_lag\":0},"
+    "\"2\":{\"partition\":2,\"desired\":true,\"app_offset\":-1001,\"committed_offset\":-1001,\"hi_offset\":-1,"
+    "\"ls_offset\":-1,\"consumer_lag\":-1},"
+    "\"4\":{\"partition\":4,\"desired\":true,\"app_offset\":-1001,\"committed_offset\":-1001,\"fetchq_cnt\":0,"
+    "\"next_offset\":0,\"hi_offset\":0,\"ls_offset\":0,\"consumer_lag\":-1},"
+    "\"5\":{\"partition\":5,\"desired\":true,\"app_offset\":-1001,\"committed_offset\":-1001,\"fetchq_cnt\":3,"
+    "\"next_offset\":3,\"hi_offset\":3,\"ls_offset\":3,\"consumer_lag\":-1},"
+    "\"3\":{\"partition\":3,\"desired\":false,\"app_offset\":5,\"hi_offset\":9,\"ls_offset\":9},"
+    "\"-1\":{\"partition\":-1,\"desired\":false}}}}}";
+
 static const inv_kafka_broker_view_t *broker(const inv_kafka_client_view_t *v, int id) {
     for (int i = 0; i < v->broker_count; i++)
         if (v->brokers[i].id == id)
@@ -164,6 +186,44 @@ static void test_clients_beyond_the_bound_are_ignored(void) {
     inv_kafka_health_destroy(h);
 }
 
+static void test_consumer_lag_per_assigned_partition_from_its_position(void) {
+    inv_kafka_health_t *h = inv_kafka_health_new();
+    inv_kafka_health_view_t v;
+    INV_ASSERT_EQ_INT(0, inv_kafka_health_update(h, "consumer", consumer_lag, strlen(consumer_lag)));
+    /* a producer's partitions are its outputs: no lag */
+    static const char producer[] = "{\"type\":\"producer\",\"brokers\":{},\"topics\":{\"out\":{\"partitions\":{"
+                                   "\"0\":{\"partition\":0,\"desired\":true,\"app_offset\":1,\"hi_offset\":9}}}}}";
+    INV_ASSERT_EQ_INT(0, inv_kafka_health_update(h, "producer-0", producer, strlen(producer)));
+    inv_kafka_health_view(h, &v);
+    INV_ASSERT_EQ_INT(5, v.clients[0].partition_count);
+    INV_ASSERT_EQ_INT(0, v.clients[1].partition_count);
+    const inv_kafka_partition_view_t *p = v.clients[0].partitions;
+    int64_t lag[6] = {-2, -2, -2, -2, -2, -2};
+    for (int i = 0; i < 5; i++) {
+        INV_EXPECT(strcmp(p[i].topic, "pos.sales") == 0, "topic %s", p[i].topic);
+        if (p[i].partition >= 0 && p[i].partition < 6)
+            lag[p[i].partition] = p[i].lag;
+    }
+    INV_EXPECT(lag[3] == -2, "partition 3 is not assigned");
+    INV_EXPECT(lag[4] == 0, "partition 4: lag %lld", (long long)lag[4]);
+    INV_EXPECT(lag[5] == -1, "partition 5: lag %lld", (long long)lag[5]);
+    INV_EXPECT(lag[0] == 10, "partition 0: lag %lld, expected 100 - 90", (long long)lag[0]);
+    INV_EXPECT(lag[1] == 0, "partition 1: lag %lld", (long long)lag[1]);
+    INV_EXPECT(lag[2] == -1, "partition 2: lag %lld", (long long)lag[2]);
+
+    inv_buf_t out;
+    inv_buf_init(&out);
+    INV_ASSERT_EQ_INT(0, inv_kafka_health_prometheus(&v, &out));
+    INV_ASSERT_EQ_INT(0, inv_buf_append(&out, "", 1));
+    INV_EXPECT(strstr(out.data, "# TYPE inv_kafka_consumer_lag gauge\n") != NULL);
+    INV_EXPECT(
+        strstr(out.data, "inv_kafka_consumer_lag{client=\"consumer\",topic=\"pos.sales\",partition=\"0\"} 10\n"));
+    INV_EXPECT(strstr(out.data, "inv_kafka_consumer_lag{client=\"consumer\",topic=\"pos.sales\",partition=\"1\"} 0\n"));
+    INV_EXPECT(!strstr(out.data, "partition=\"2\""), "an unknown lag is left out");
+    inv_buf_free(&out);
+    inv_kafka_health_destroy(h);
+}
+
 int main(void) {
     INV_RUN(test_real_brokers_only_with_their_connection_state);
     INV_RUN(test_group_coordinator_is_up_only_when_the_group_says_so);
@@ -172,5 +232,6 @@ int main(void) {
     INV_RUN(test_merged_brokers_up_wins_then_down);
     INV_RUN(test_prometheus_text_has_one_series_per_state);
     INV_RUN(test_clients_beyond_the_bound_are_ignored);
+    INV_RUN(test_consumer_lag_per_assigned_partition_from_its_position);
     return INV_TEST_DONE();
 }

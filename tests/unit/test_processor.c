@@ -152,6 +152,25 @@ static void test_hold_expiring_after_the_ttl_goes_to_the_dlq(void) {
                       err);
 }
 
+/* Dead letters are counted by class: the decoder's stage, or "rule" for a
+ * rule of the program's configuration. */
+static void test_each_dead_letter_has_a_class(void) {
+    inv_processor_input_t in;
+    INV_ASSERT_EQ_INT(
+        -1, decode(INV_PROCESSOR_RESERVATION, HOLD(",\"expires_at\":\"2026-11-29T10:00:00.001Z\"", ""), &WEEK, &in));
+    INV_ASSERT_EQ_STR("rule", inv_processor_error_class_name(in.error_class));
+    INV_ASSERT_EQ_INT(-1, decode(INV_PROCESSOR_RESERVATION, HOLD("", ""), &WEEK, &in));
+    INV_ASSERT_EQ_STR("field", inv_processor_error_class_name(in.error_class));
+    INV_ASSERT_EQ_INT(-1, decode(INV_PROCESSOR_SALE, "{\"event_id\"", &WEEK, &in));
+    INV_ASSERT_EQ_STR("json", inv_processor_error_class_name(in.error_class));
+    INV_ASSERT_EQ_INT(-1, decode(INV_PROCESSOR_TRANSFER, "", &WEEK, &in));
+    INV_ASSERT_EQ_STR("empty", inv_processor_error_class_name(in.error_class));
+    INV_ASSERT_EQ_INT(0, decode(INV_PROCESSOR_TRANSFER, TRANSFER("shipped", "0"), &WEEK, &in));
+    INV_ASSERT_EQ_INT(0, in.error_class);
+    INV_ASSERT_EQ_STR("transfer", inv_processor_kind_name(INV_PROCESSOR_TRANSFER));
+    INV_ASSERT(inv_processor_kind_name((inv_processor_kind_t)99) == NULL, "an unknown kind has a name");
+}
+
 static void test_hold_without_expires_at_goes_to_the_dlq(void) {
     inv_processor_input_t in;
     INV_ASSERT_EQ_INT(-1, decode(INV_PROCESSOR_RESERVATION, HOLD("", ""), &WEEK, &in));
@@ -245,6 +264,7 @@ int main(void) {
     INV_RUN(test_hold_expiring_exactly_at_the_ttl_is_accepted);
     INV_RUN(test_hold_expiring_after_the_ttl_goes_to_the_dlq);
     INV_RUN(test_hold_without_expires_at_goes_to_the_dlq);
+    INV_RUN(test_each_dead_letter_has_a_class);
     INV_RUN(test_shipped_becomes_transfer_out_at_the_source);
     INV_RUN(test_received_becomes_transfer_in_at_the_destination_with_rejected);
     INV_RUN(test_canceled_becomes_transfer_cancel_at_the_source);

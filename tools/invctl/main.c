@@ -16,6 +16,7 @@
 #include "inv_main.h"
 #include "inv_opts.h"
 #include "inv_parse.h"
+#include "inv_channel_csv.h"
 #include "inv_policy_csv.h"
 #include "inv_codec_conf.h"
 #include "inv_rules.h"
@@ -30,7 +31,7 @@ static const inv_conf_flag_t invctl_flags[] = {
 
 static const inv_program_t program = {
     .name = "invctl",
-    .summary = "Operator tool: create topics, query stock, set reorder policies, inspect the DLQ.",
+    .summary = "Operator tool: create topics, query stock, set reorder policies and channels, inspect the DLQ.",
     .flags = invctl_flags,
     .usage_tail = "COMMAND [ARGS]",
     .args_anywhere = 1,
@@ -48,6 +49,14 @@ static const inv_program_t program = {
                      "                         publish a tombstone for that policy\n"
                      "  policy import FILE.csv publish every policy of a CSV file (header: sku,location_id,\n"
                      "                         reorder_point,reorder_quantity,safety_stock)\n"
+                     "  channel set CHANNEL LOCATION [--buffer N]\n"
+                     "                         publish a ChannelLocation: LOCATION serves CHANNEL, N units\n"
+                     "                         held back from it (default 0)\n"
+                     "  channel delete CHANNEL LOCATION\n"
+                     "                         publish a tombstone: LOCATION no longer serves CHANNEL\n"
+                     "  channel import FILE.csv\n"
+                     "                         publish every entry of a CSV file (header: channel,location_id,\n"
+                     "                         buffer)\n"
                      "  dlq [--max N]          print the newest N (default 20) dead letters per partition\n"
                      "  watch [--interval-ms N] [--top N] [--once]\n"
                      "                         live view of a running inv-stock (--state-dir): throughput, lag,\n"
@@ -238,21 +247,27 @@ typedef struct {
     rd_kafka_t *rk;
     inv_encoder_t *enc;
     inv_codec_conf_t codec;
-    inv_schema_source_t *schemas; /* the registry's id for ReorderPolicy under <topic>-value, if any */
+    inv_schema_source_t *schemas; /* the registry's id for the message under <topic>-value, if any */
     int destroy_timeout_ms;
     inv_buf_t buf;
     const char *topic;
+    const char *one, *many; /* what is sent: "policy", "policies" */
     int sent;
 } policy_out_t;
 
-static int policy_out_open(policy_out_t *po, inv_conf_t *conf) {
+/* A producer of a compacted table's records (ReorderPolicy to
+ * topic.policies, ChannelLocation to topic.channels). */
+static int table_out_open(policy_out_t *po, inv_conf_t *conf, const char *topic_key, inv_msg_type_t msg,
+                          const char *one, const char *many) {
     char errstr[INV_ERRSTR_SIZE];
     memset(po, 0, sizeof(*po));
-    po->topic = inv_conf_get(conf, "topic.policies");
+    po->topic = inv_conf_get(conf, topic_key);
+    po->one = one;
+    po->many = many;
     inv_codec_conf_read(conf, &po->codec);
     po->destroy_timeout_ms = (int)inv_conf_get_int(conf, "shutdown.timeout.ms");
     inv_buf_init(&po->buf);
-    const inv_schema_output_t out = {INV_MSG_REORDER_POLICY, po->topic};
+    const inv_schema_output_t out = {msg, po->topic};
     if (inv_schema_source_open(conf, &po->codec, &out, 1, NULL, &po->schemas, errstr, sizeof(errstr)) != 0 ||
         !(po->enc = inv_encoder_new(po->codec.output_format, inv_schema_source_resolver(po->schemas), errstr,
                                     sizeof(errstr))) ||
@@ -263,22 +278,41 @@ static int policy_out_open(policy_out_t *po, inv_conf_t *conf) {
     return 0;
 }
 
-/* Flushes and reports: every policy must be acknowledged by the broker. */
+static int policy_out_open(policy_out_t *po, inv_conf_t *conf) {
+    return table_out_open(po, conf, "topic.policies", INV_MSG_REORDER_POLICY, "policy", "policies");
+}
+
+/* Flushes and reports: every record must be acknowledged by the broker. */
 static int policy_out_close(policy_out_t *po) {
     int rc = 0;
     if (po->rk) {
         rd_kafka_flush(po->rk, 30000);
         if (rd_kafka_outq_len(po->rk) > 0) {
-            fprintf(stderr, "invctl: %d polic%s not acknowledged by %s within 30 s\n", rd_kafka_outq_len(po->rk),
-                    rd_kafka_outq_len(po->rk) == 1 ? "y" : "ies", po->topic);
+            fprintf(stderr, "invctl: %d %s not acknowledged by %s within 30 s\n", rd_kafka_outq_len(po->rk),
+                    rd_kafka_outq_len(po->rk) == 1 ? po->one : po->many, po->topic);
             rc = 1;
         }
-        inv_kafka_close_destroy(po->rk, "the policies producer", po->destroy_timeout_ms);
+        inv_kafka_close_destroy(po->rk, "the producer", po->destroy_timeout_ms);
     }
     inv_encoder_destroy(po->enc);
     inv_schema_source_close(po->schemas);
     inv_buf_free(&po->buf);
     return rc;
+}
+
+/* Queues one record (value NULL: a tombstone) of key; 0 or 1. */
+static int table_produce(policy_out_t *po, const char *key, const void *value, size_t len) {
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_producev(po->rk, RD_KAFKA_V_TOPIC(po->topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                                    RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                    RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(po->rk, 100);
+    if (err) {
+        fprintf(stderr, "invctl: %s %s: %s\n", po->one, key, rd_kafka_err2str(err));
+        return 1;
+    }
+    po->sent++;
+    return 0;
 }
 
 static int policy_send(void *opaque, const inv_policy_t *p) {
@@ -299,17 +333,7 @@ static int policy_send(void *opaque, const inv_policy_t *p) {
         value = po->buf.data;
         len = po->buf.len;
     }
-    rd_kafka_resp_err_t err;
-    while ((err = rd_kafka_producev(po->rk, RD_KAFKA_V_TOPIC(po->topic), RD_KAFKA_V_KEY(key, strlen(key)),
-                                    RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                    RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        rd_kafka_poll(po->rk, 100);
-    if (err) {
-        fprintf(stderr, "invctl: policy %s: %s\n", key, rd_kafka_err2str(err));
-        return 1;
-    }
-    po->sent++;
-    return 0;
+    return table_produce(po, key, value, len);
 }
 
 static int cmd_policy_set(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
@@ -365,6 +389,77 @@ static int cmd_policy_import(inv_conf_t *conf, const invctl_opts_t *o, int argc,
         fclose(f);
     if (!rc)
         printf("%d polic%s published to %s\n", po.sent, po.sent == 1 ? "y" : "ies", po.topic);
+    return rc ? 1 : 0;
+}
+
+/* ---- channels ------------------------------------------------------------------ */
+
+static int channel_out_open(policy_out_t *po, inv_conf_t *conf) {
+    return table_out_open(po, conf, "topic.channels", INV_MSG_CHANNEL_LOCATION, "channel entry", "channel entries");
+}
+
+/* Publishes c, or its tombstone when c->buffer is INT64_MIN. 0 or 1. */
+static int channel_send(void *opaque, const inv_channel_location_t *c) {
+    policy_out_t *po = opaque;
+    char key[INV_ROW_KEY_MAX + 1], errstr[INV_ERRSTR_SIZE];
+    if (inv_codec_check_id("channel", c->channel, strlen(c->channel), 1, errstr, sizeof(errstr)) != 0 ||
+        inv_codec_check_id("location_id", c->location_id, strlen(c->location_id), 1, errstr, sizeof(errstr)) != 0 ||
+        inv_row_key(key, sizeof(key), c->channel, c->location_id) < 0) {
+        fprintf(stderr, "invctl: channel %s|%s: %s\n", c->channel, c->location_id, errstr);
+        return 1;
+    }
+    if (c->buffer == INT64_MIN)
+        return table_produce(po, key, NULL, 0);
+    if (inv_encoder_encode_channel_location(po->enc, c, &po->buf, errstr, sizeof(errstr)) != 0) {
+        fprintf(stderr, "invctl: channel %s: %s\n", key, errstr);
+        return 1;
+    }
+    return table_produce(po, key, po->buf.data, po->buf.len);
+}
+
+static int channel_one(inv_conf_t *conf, const inv_channel_location_t *c, const char *done) {
+    policy_out_t po;
+    int rc = channel_out_open(&po, conf) != 0 || channel_send(&po, c) != 0;
+    rc |= policy_out_close(&po);
+    if (!rc)
+        printf("channel %s|%s %s %s\n", c->channel, c->location_id, done, po.topic);
+    return rc ? 1 : 0;
+}
+
+static int cmd_channel_set(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
+    (void)argc;
+    inv_channel_location_t c = {argv[0], argv[1], o->buffer};
+    return channel_one(conf, &c, "published to");
+}
+
+static int cmd_channel_delete(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
+    (void)o;
+    (void)argc;
+    inv_channel_location_t c = {argv[0], argv[1], INT64_MIN};
+    return channel_one(conf, &c, "deleted (tombstone) on");
+}
+
+static int cmd_channel_import(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
+    (void)o;
+    (void)argc;
+    FILE *f = strcmp(argv[0], "-") == 0 ? stdin : fopen(argv[0], "r");
+    if (!f) {
+        fprintf(stderr, "invctl: %s: cannot open\n", argv[0]);
+        return 1;
+    }
+    policy_out_t po;
+    char errstr[INV_ERRSTR_SIZE];
+    int rc = channel_out_open(&po, conf);
+    if (!rc) {
+        rc = inv_channel_csv_read(f, argv[0], channel_send, &po, errstr, sizeof(errstr));
+        if (rc < 0)
+            fprintf(stderr, "invctl: %s\n", errstr);
+    }
+    rc = (rc != 0) | policy_out_close(&po);
+    if (f != stdin)
+        fclose(f);
+    if (!rc)
+        printf("%d channel entr%s published to %s\n", po.sent, po.sent == 1 ? "y" : "ies", po.topic);
     return rc ? 1 : 0;
 }
 
@@ -439,6 +534,7 @@ static const inv_opt_t invctl_opts[] = {
     {"interval-ms", 1, INVCTL_OPT_INTERVAL_MS},
     {"top", 1, INVCTL_OPT_TOP},
     {"once", 0, INVCTL_OPT_ONCE},
+    {"buffer", 1, INVCTL_OPT_BUFFER},
 };
 
 /* Bounds of each integer flag, and where its value goes. */
@@ -454,6 +550,7 @@ static int64_t *int_target(invctl_opts_t *o, int id, int64_t *min, int64_t *max)
     case INVCTL_OPT_MAX: *min = 1, *max = 1000000; return &o->max;
     case INVCTL_OPT_INTERVAL_MS: *min = 1, *max = 60000; return &o->interval_ms;
     case INVCTL_OPT_TOP: *min = 1, *max = INVCTL_WATCH_MAX_ROWS; return &o->top;
+    case INVCTL_OPT_BUFFER: *max = INV_CODEC_MAX_POLICY_QUANTITY; return &o->buffer;
     }
     return NULL;
 }
@@ -503,6 +600,9 @@ static const command_t commands[] = {
      "expected SKU LOCATION"},
     {"policy", "delete", cmd_policy_delete, 0, 2, 2, "expected SKU LOCATION"},
     {"policy", "import", cmd_policy_import, 0, 1, 1, "expected FILE.csv"},
+    {"channel", "set", cmd_channel_set, OPT(BUFFER), 2, 2, "expected CHANNEL LOCATION"},
+    {"channel", "delete", cmd_channel_delete, 0, 2, 2, "expected CHANNEL LOCATION"},
+    {"channel", "import", cmd_channel_import, 0, 1, 1, "expected FILE.csv"},
     {"dlq", NULL, cmd_dlq, OPT(MAX), 0, 0, NULL},
     {"watch", NULL, invctl_watch, OPT(INTERVAL_MS) | OPT(TOP) | OPT(ONCE), 0, 0, NULL},
 };

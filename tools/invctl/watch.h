@@ -26,6 +26,7 @@ enum {
     INVCTL_OPT_INTERVAL_MS,
     INVCTL_OPT_TOP,
     INVCTL_OPT_ONCE,
+    INVCTL_OPT_BUFFER,
     INVCTL_OPT_COUNT
 };
 
@@ -33,6 +34,7 @@ typedef struct {
     int64_t partitions, replication;                       /* topics create */
     int json;                                              /* stock */
     int64_t reorder_point, reorder_quantity, safety_stock; /* policy set */
+    int64_t buffer;                                        /* channel set */
     int64_t max;                                           /* dlq */
     int64_t interval_ms, top;                              /* watch */
     int once;                                              /* watch */
