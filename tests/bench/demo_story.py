@@ -8,7 +8,7 @@ on_hand quantiles; one JSON line on stdout.
 
   tests/support/venv.sh  # once
   .venv/bin/python3 tests/bench/demo_story.py --build build --seconds 60 \\
-      [--policies deploy/local/demo-policies.csv] -- --rate 2000 --skus 200 ...
+      [--policies FILE.csv] -- --rate 2000 --skus 200 ...
 
 The topics are deleted at the end; the broker keeps running.
 """
