@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The main job, from a fresh clone: installs what is missing, builds, starts
-# the local Kafka broker, creates the topics, sets reorder policies, starts
-# inv-sale, inv-return, inv-restock and inv-stock (with --http), the read side
-# inv-view (the web dashboard), runs the load generator with reorder feedback,
-# and shows a live view (invctl watch).
-# Ctrl-C stops everything this script started.
+# the local Kafka broker, creates the topics, starts inv-sale, inv-return,
+# inv-restock, inv-reserve, inv-transfer (each with --http) and inv-stock (with
+# --http), the read side inv-view (the web dashboard), runs the load generator
+# (reorder policies planned for its own demand, reservation holds, a channel
+# map, receipts answering reorders after a lead time), and shows a live view
+# (invctl watch). Ctrl-C stops everything this script started.
 #
 #   deploy/local/demo.sh                 # defaults: 2000 events/s, 200 SKUs, 12 locations
 #   INV_DEMO_RATE=500 deploy/local/demo.sh
+#   INV_DEMO_TOPIC_PREFIX=run2. deploy/local/demo.sh   # fresh topics: run2.pos.sales, ...
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -22,6 +24,22 @@ RATE="${INV_DEMO_RATE:-2000}"
 SKUS="${INV_DEMO_SKUS:-200}"
 LOCATIONS="${INV_DEMO_LOCATIONS:-12}"
 PARTITIONS="${INV_DEMO_PARTITIONS:-6}"
+LEAD_MS="${INV_DEMO_LEAD_MS:-5000}"
+# /healthz and /metrics of inv-sale, inv-return, inv-restock, inv-reserve, inv-transfer
+PROC_PORTS="${INV_DEMO_PROCESSOR_PORTS:-9465 9466 9467 9468 9469}"
+# A second run on the same topics carries on from the first one's stock (its
+# open purchase orders included); a prefix gives a run topics of its own.
+PREFIX="${INV_DEMO_TOPIC_PREFIX:-}"
+if [[ -n "$PREFIX" ]]; then
+  for kv in sales=pos.sales returns=pos.returns restocks=pos.restocks reservations=pos.reservations \
+    transfers=pos.transfers movements=inventory.movements policies=inventory.policies \
+    channels=inventory.channels stock=inventory.stock availability=inventory.availability \
+    reservation_status=inventory.reservation-status reorders=inventory.reorders \
+    shortages=inventory.shortages dlq=inventory.dlq dedup=inventory.stock-dedup state=inventory.stock-state; do
+    key=${kv%%=*}
+    export "INV_TOPIC_${key^^}=$PREFIX${kv#*=}"
+  done
+fi
 BROKERS="127.0.0.1:${INV_BROKER_PORT:-9092}"
 
 say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
@@ -38,9 +56,6 @@ deploy/local/broker.sh start
 
 say "topics"
 "$BIN/invctl" -b "$BROKERS" topics create --partitions "$PARTITIONS"
-
-say "reorder policies (deploy/local/demo-policies.csv)"
-"$BIN/invctl" -b "$BROKERS" policy import deploy/local/demo-policies.csv
 
 mkdir -p "$LOGS"
 : >"$LOGS/pids"
@@ -66,19 +81,28 @@ start() { # name args...
 }
 
 say "processors (logs in $LOGS)"
-start inv-sale
-start inv-return
-start inv-restock
-# Defaults for SKUs without a policy of their own.
+read -r -a ports <<<"$PROC_PORTS"
+i=0
+for prog in inv-sale inv-return inv-restock inv-reserve inv-transfer; do
+  start "$prog" --http "127.0.0.1:${ports[$i]}"
+  i=$((i + 1))
+done
+# Defaults for rows without a policy of their own (inv-loadgen plans one for
+# every sku|location it sells).
 start inv-stock --state-dir "$STATE" --http "$HTTP" \
   -X policy.default.reorder_point=12 -X policy.default.reorder_quantity=40 -X policy.default.safety_stock=5
 
 say "read side: inv-view, the API and the web dashboard on http://$VIEW_HTTP/"
 start inv-view --state-dir "$STATE-view" --http "$VIEW_HTTP"
 
-say "POS traffic: $RATE events/s over $SKUS SKUs and $LOCATIONS locations, receipts answering reorders"
+# --plan-policies: inv-loadgen writes a reorder policy for every sku|location
+# sized to its own demand at this rate and lead time (a best seller at the DC
+# needs a far higher reorder point than a tail SKU at a store), and opens each
+# at its reorder point + quantity: stock then swings between the safety stock
+# and the order-up-to level as reorders and their receipts come and go.
+say "POS traffic: $RATE events/s over $SKUS SKUs and $LOCATIONS locations, policies planned for it, receipts answering reorders"
 start inv-loadgen --rate "$RATE" --skus "$SKUS" --locations "$LOCATIONS" --reorder-feedback \
-  --lead-time-ms 5000 --opening-stock 30 --duplicates 0.01 --malformed 0.002 --seed "$RANDOM" --start-time now
+  --lead-time-ms "$LEAD_MS" --plan-policies --duplicates 0.01 --malformed 0.002 --seed "$RANDOM" --start-time now
 
 sleep 1
 for pid in "${pids[@]}"; do

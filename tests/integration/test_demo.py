@@ -1,7 +1,12 @@
 """The README's first command, used as a person would: deploy/local/demo.sh in
 a real terminal (tmux), read the screen until stock moves and alerts arrive,
-press Ctrl-C, and check that nothing it started is left running."""
+check that the story is believable (after STORY_S seconds of traffic, few
+location rows oversold or out of stock: the planned policies and the receipts
+answering reorders keep stock around the reorder points), press Ctrl-C, and
+check that nothing it started is left running. The run has topics of its own
+(INV_DEMO_TOPIC_PREFIX), deleted at the end."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -9,7 +14,12 @@ import sys
 import tempfile
 import time
 
-from invtest import ROOT, free_port
+from invtest import ROOT, bootstrap, delete_topics, free_port, http_get, unique
+
+STORY_S = 45           # seconds of traffic before the story is judged
+MAX_NEGATIVE = 0.05    # share of location rows with on_hand < 0 (the old demo: 13%)
+MAX_OUT_OF_STOCK = 0.10
+SKUS = 200             # demo.sh's default INV_DEMO_SKUS
 
 SESSION = "invdemo%d" % os.getpid()
 
@@ -43,13 +53,32 @@ def alive(pid):
         return False
 
 
+def story(port):
+    """(rows, share with on_hand < 0, share out_of_stock) over the location rows
+    inv-stock serves on /stock/<sku>."""
+    rows = []
+    for k in range(1, SKUS + 1):
+        status, body = http_get(port, "/stock/SKU-%d" % k)
+        if status == 200:
+            rows += json.loads(body)["locations"]
+    n = len(rows) or 1
+    return (len(rows), sum(r["on_hand"] < 0 for r in rows) / n,
+            sum(r.get("shortage_state") == "out_of_stock" for r in rows) / n)
+
+
 def main():
     if not shutil.which("tmux"):
         sys.exit("tmux is not installed: deploy/local/install-deps.sh installs it")
     work = tempfile.mkdtemp(prefix="invdemo-")
     logs = os.path.join(work, "logs")
+    port = free_port()
+    prefix = unique("demo") + "."
+    proc_ports = " ".join(str(free_port()) for _ in range(5))
     env = ("INV_DEMO_STATE=%s INV_DEMO_LOGS=%s INV_DEMO_RATE=400 INV_DEMO_HTTP=127.0.0.1:%d "
-           "INV_DEMO_VIEW_HTTP=127.0.0.1:%d" % (os.path.join(work, "state"), logs, free_port(), free_port()))
+           "INV_DEMO_VIEW_HTTP=127.0.0.1:%d INV_DEMO_TOPIC_PREFIX=%s INV_DEMO_PROCESSOR_PORTS='%s'"
+           % (os.path.join(work, "state"), logs, port, free_port(), prefix, proc_ports))
+    if os.environ.get("INV_DEMO_BUILD"):  # an existing Release build to reuse
+        env += " INV_DEMO_BUILD=%s" % os.environ["INV_DEMO_BUILD"]
     tmux("new-session", "-d", "-s", SESSION, "-x", "170", "-y", "60",
          "cd %s && %s deploy/local/demo.sh; echo DEMO-EXITED $?; sleep 600" % (ROOT, env))
     try:
@@ -77,10 +106,22 @@ def main():
         assert seen_moving and seen_reorder and seen_shortage, "demo view never got going:\n" + text
         print(text)
 
+        # the story: judged once, after STORY_S seconds of traffic (loosely:
+        # shares, not a timed absolute)
+        while time.time() < view_since + STORY_S:
+            assert "DEMO-EXITED" not in screen(), "demo exited early:\n" + screen()
+            time.sleep(1)
+        rows, negative, out = story(port)
+        print("story after %ds: %d location rows, %.1f%% with on_hand < 0, %.1f%% out_of_stock"
+              % (STORY_S, rows, 100 * negative, 100 * out))
+        assert rows >= SKUS, "inv-stock serves %d location rows" % rows
+        assert negative < MAX_NEGATIVE, "%.1f%% of rows oversold after %ds" % (100 * negative, STORY_S)
+        assert out < MAX_OUT_OF_STOCK, "%.1f%% of rows out of stock after %ds" % (100 * out, STORY_S)
+
         with open(os.path.join(logs, "pids")) as f:
             pids = [(int(line.split()[0]), line.split()[1]) for line in f if line.strip()]
-        assert {name for _, name in pids} >= {"inv-sale", "inv-return", "inv-restock", "inv-stock",
-                                               "inv-view", "inv-loadgen"}, pids
+        assert {name for _, name in pids} >= {"inv-sale", "inv-return", "inv-restock", "inv-reserve",
+                                               "inv-transfer", "inv-stock", "inv-view", "inv-loadgen"}, pids
         tmux("send-keys", "-t", SESSION, "C-c")
         deadline = time.time() + 60
         while time.time() < deadline and "DEMO-EXITED" not in screen():
@@ -93,6 +134,14 @@ def main():
     finally:
         tmux("kill-session", "-t", SESSION, check=False)
         shutil.rmtree(work, ignore_errors=True)
+        try:  # best effort: leave the shared broker as it was
+            from confluent_kafka.admin import AdminClient
+            names = [t for t in AdminClient({"bootstrap.servers": bootstrap()}).list_topics(timeout=10).topics
+                     if t.startswith(prefix)]
+            if names:
+                delete_topics(names)
+        except Exception as e:  # noqa: BLE001 - cleanup must not hide the test's own failure
+            print("deleting the demo's topics: %s" % e)
 
 
 if __name__ == "__main__":

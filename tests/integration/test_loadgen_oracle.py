@@ -3,18 +3,26 @@ generator's oracle file matches the final inventory.stock after a seeded run).
 
 Scenario "oracle" (JSON) and "oracle-avro" (Avro inputs in the Confluent
 framing): on unique 3-partition topics created by `invctl topics create`
-(all ten topic keys, INV_TOPIC_DEDUP included), inv-sale, inv-return,
-inv-restock and inv-stock run with their own group ids and a temp state dir;
-inv-loadgen sends a seeded run (opening stock, sales over every channel,
-returns of both dispositions, replenishment receipts, signed adjustments,
-re-sent duplicates and malformed messages) with --oracle and --stats-json.
-Then, waiting on committed offsets (never a blind sleep): every processor
-group has committed its whole input topic, inv-stock has committed past the
-last movement of every partition. Read back with read_committed:
+(every topic key, INV_TOPIC_DEDUP included), inv-sale, inv-return,
+inv-restock, inv-reserve and inv-stock run with their own group ids and a
+temp state dir; inv-loadgen sends a seeded run (the channel map, opening
+stock, sales over every channel, returns of both dispositions, replenishment
+receipts, signed adjustments, reservation holds with short expiries, their
+fulfilling sales and releases, re-sent duplicates and malformed messages)
+with --oracle and --stats-json. Then, waiting on committed offsets (never a
+blind sleep): every processor group has committed its whole input topic,
+inv-stock has committed past the last movement of every partition; once the
+wall clock has passed the oracle's settled_at (the latest expires_at of the
+holds sent), the same again for the expire movements inv-stock wrote. Read
+back with read_committed:
 
   * inventory.stock, last value per key: exactly the oracle's keys (every
-    sku|location and sku|* row), with on_hand, unsellable and available
-    equal to the oracle's;
+    sku|location and sku|* row), with on_hand, unsellable, available and
+    committed equal to the oracle's (committed 0: every hold fulfilled,
+    released or expired, whatever order holds and sales were applied in);
+  * inventory.availability: available-to-sell per (sku, channel) of the
+    oracle's stock through the documented channel map (online: dc-1 and
+    web-1; marketplace: dc-1, buffer 2);
   * inventory.dlq: exactly as many dead letters as malformed messages
     (stats-json expected_dlq), each from an input topic with an inv.error;
   * inv-loadgen's totals agree with what reached the input topics.
@@ -44,6 +52,9 @@ PARTITIONS = 3
 SEED = int(os.environ.get("INV_TEST_SEED", "20261122"))
 COUNT = int(os.environ.get("INV_LOADGEN_COUNT", "30000"))
 
+FIELDS = ["on_hand", "unsellable", "available", "committed"]
+HOLD_TTL_MS = 4000  # short: the run waits for the last hold to expire
+
 T0 = time.monotonic()
 
 
@@ -52,32 +63,41 @@ def log(msg, *args):
     sys.stdout.flush()
 
 
+class DocumentedMap:
+    """The channel map docs/LOADGEN.md promises for a chain with a DC."""
+
+    @staticmethod
+    def channel_map():
+        return {"online": {"dc-1": 0, "web-1": 0}, "marketplace": {"dc-1": 2}}
+
+
 def read_oracle(path):
     with open(path) as f:
         lines = [json.loads(line) for line in f if line.strip()]
     header, rows = lines[0], lines[1:]
     assert header.get("inv_loadgen_oracle") == 1, header
-    assert header["fields"] == ["on_hand", "unsellable", "available"], header
-    assert "on_order" in header["note"], header
+    assert header["fields"] == FIELDS, header
+    assert "on_order" in header["note"] and "settled_at" in header, header
     out = {}
     for r in rows:
         sku, _, loc = r["key"].rpartition("|")
         assert (sku, loc) not in out, "oracle key twice: %s" % r["key"]
         out[(sku, loc)] = r
-    return out
+    return header, out
 
 
 def run_loadgen(rig, workdir, count, *extra):
     o, s = os.path.join(workdir, "oracle.jsonl"), os.path.join(workdir, "stats.json")
     args = [bin("inv-loadgen"), "-b", bootstrap(), "--seed", str(SEED), "--count", str(count), "--rate", "0",
             "--skus", "400", "--locations", "8", "--duplicates", "0.02", "--malformed", "0.01",
-            "--oracle", o, "--stats-json", s] + list(extra)
+            "--hold-ttl-ms", str(HOLD_TTL_MS), "--oracle", o, "--stats-json", s] + list(extra)
     r = run(args, env=rig.env, timeout=300)
     assert r.returncode == 0, "inv-loadgen: exit %s\n%s" % (r.returncode, r.stderr[-3000:])
     assert "totals" in r.stderr, r.stderr[-2000:]
     with open(s) as f:
         stats = json.load(f)
-    return read_oracle(o), stats, r
+    header, want = read_oracle(o)
+    return header, want, stats, r
 
 
 def drop_topics(rig):
@@ -94,14 +114,15 @@ def scenario_oracle(name, count, *loadgen_flags):
     try:
         rig.create_topics()
         procs = rig.start_processors() + [rig.start_keeper("stock-0")]
-        want, stats, _ = run_loadgen(rig, workdir, count, *loadgen_flags)
+        header, want, stats, _ = run_loadgen(rig, workdir, count, *loadgen_flags)
         ev = stats["events"]
         log("%s: %d messages (%s), %d duplicates, %d malformed, %d oracle rows", name, stats["messages"],
             ", ".join("%s %d" % kv for kv in ev.items() if kv[1]), stats["duplicates"], stats["malformed"], len(want))
         # the run exercised what the oracle must get right
         assert stats["undelivered"] == 0 and stats["failed"] == 0 and stats["delivered"] == stats["messages"], stats
-        assert stats["messages"] == count + ev["opening"], stats
-        for k in ("sale", "return", "receipt", "adjustment", "opening"):
+        assert stats["messages"] == count + ev["opening"] + ev["channel_map"], stats
+        assert ev["channel_map"] == 3 and stats["by_topic"]["channels"] == 3, stats
+        for k in ("sale", "return", "receipt", "adjustment", "opening", "hold", "release", "fulfilment"):
             assert ev[k] > 0, "no %s events: %s" % (k, stats)
         assert ev["count"] == 0 and ev["feedback"] == 0, stats
         assert stats["duplicates"] > 0 and stats["malformed"] > 0, stats
@@ -111,7 +132,7 @@ def scenario_oracle(name, count, *loadgen_flags):
         # watermark read right after the run may lag the acknowledged writes:
         # asked again for up to 15 s, never more than what was sent)
         def input_ends():
-            return {k: sum(oracle.end_offsets(rig.topic[k]).values()) for k in ("sales", "returns", "restocks")}
+            return {k: sum(oracle.end_offsets(rig.topic[k]).values()) for k in stats["by_topic"]}
         ends = input_ends()
         t_end = time.monotonic() + 15
         while ends != stats["by_topic"] and time.monotonic() < t_end:
@@ -126,20 +147,55 @@ def scenario_oracle(name, count, *loadgen_flags):
         rig.wait_keeper_done(last, 300, procs)
         log("%s: inv-stock done", name)
 
-        got = rig.read_stock()
-        missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
-        assert not missing and not extra, "inventory.stock rows %d missing (e.g. %s), %d unexpected (e.g. %s)" % (
-            len(missing), missing[:5], len(extra), extra[:5])
-        diffs = []
-        for k in sorted(want):
-            for f in ("on_hand", "unsellable", "available"):
-                if got[k][f] != want[k][f]:
-                    diffs.append((k, f, "stock %r" % got[k][f], "oracle %r" % want[k][f]))
+        assert stats["settled_at"] == header["settled_at"] and header["settled_at"], (stats, header)
+
+        def diff_stock():
+            got = rig.read_stock()
+            missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+            assert not missing and not extra, "inventory.stock rows %d missing (e.g. %s), %d unexpected (e.g. %s)" % (
+                len(missing), missing[:5], len(extra), extra[:5])
+            return [(k, f, "stock %r" % got[k][f], "oracle %r" % want[k][f])
+                    for k in sorted(want) for f in FIELDS if got[k][f] != want[k][f]]
+
+        # Holds left open (left to expire, or fulfilled by a sale that inv-stock
+        # applied before the hold: two processors, no order between them) close
+        # at their expires_at on inv-stock's clock, once it has written and
+        # applied their expire movements (looked for every second).
+        settled_ms = oracle.parse_rfc3339_ms(header["settled_at"])
+        wait_s = settled_ms / 1000.0 + 1.5 - time.time()
+        if wait_s > 0:
+            time.sleep(wait_s)
+        deadline = time.monotonic() + 90
+        while True:
+            movements = rig.read_movements()
+            last = {p: ms[-1]["_offset"] for p, ms in movements.items() if ms}
+            rig.wait_keeper_done(last, 300, procs)
+            diffs = diff_stock()
+            expired = sum(1 for ms in movements.values() for m in ms if m["type"] == "expire")
+            if not diffs or time.monotonic() > deadline:
+                break
+            log("%s: %d fields differ after %d expire movements, waiting for more expiries", name, len(diffs), expired)
+            time.sleep(2)
         assert not diffs, "%d fields differ from the oracle, e.g. %s" % (len(diffs), diffs[:10])
+        assert expired > 0, "no hold expired"
+        log("%s: %d expire movements; every row has committed 0", name, expired)
+
+        # the channel map inv-loadgen wrote, as documented, turned by inv-stock
+        # into available-to-sell per (sku, channel) of the oracle's stock
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                n_av = oracle.check_availability(rig, DocumentedMap(), want)
+                break
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(2)
+        log("%s: inventory.availability == the oracle's stock through the channel map (%d keys)", name, n_av)
         assert any(r["unsellable"] > 0 for k, r in want.items() if k[1] != "*"), "no damaged return in the run"
 
         dlq = rig.read_dlq()
-        inputs = {rig.topic[k] for k in ("sales", "returns", "restocks")}
+        inputs = {rig.topic[k] for k in ("sales", "returns", "restocks", "reservations")}
         bad = []
         for key, value, headers, part, off, ts in dlq:
             h = dict(headers)

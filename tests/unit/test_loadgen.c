@@ -1,8 +1,9 @@
 /*
  * inv-loadgen's deterministic parts, no broker: the Zipf sampler, the
- * traffic model (reproducible bytes, contract-valid events, duplicates,
- * malformed messages the decoder rejects for the stated reason, the oracle
- * against an independent sum of the decoded events) and the flags.
+ * traffic model (reproducible bytes, contract-valid events, reservation
+ * holds and what becomes of them, the channel map, duplicates, malformed
+ * messages the decoder rejects for the stated reason, the oracle against an
+ * independent sum of the decoded events) and the flags.
  */
 #include <math.h>
 #include <stdio.h>
@@ -59,6 +60,29 @@ static inv_event_kind_t kind_of_topic(lg_topic_t t) {
     return t == LG_TOPIC_SALES ? INV_EVENT_SALE : t == LG_TOPIC_RETURNS ? INV_EVENT_RETURN : INV_EVENT_RESTOCK;
 }
 
+/* A message as its topic's decoder reads it: an event, or a
+ * ReservationEvent (*is_res set) whose event_id and lines are copied into
+ * ev. */
+static int decode_msg(inv_decoder_t *d, const lg_msg_t *msg, inv_event_t *ev, inv_reservation_t *res, int *is_res,
+                      char *err, size_t n) {
+    *is_res = msg->topic == LG_TOPIC_RESERVATIONS;
+    if (!*is_res)
+        return inv_decoder_decode_event(d, kind_of_topic(msg->topic), msg->value, msg->value_len, ev, err, n);
+    if (inv_decoder_decode_reservation(d, msg->value, msg->value_len, res, err, n))
+        return -1;
+    memset(ev, 0, sizeof(*ev));
+    ev->event_id = res->event_id;
+    ev->location_id = res->location_id;
+    ev->channel = res->channel;
+    ev->lines = res->lines;
+    ev->line_count = res->line_count;
+    return 0;
+}
+
+/* The reservation clock of the tests: fixed, so bytes reproduce. */
+#define FAKE_WALL_MS INT64_C(1796000000000)
+static int64_t fake_wall(void) { return FAKE_WALL_MS; }
+
 static lg_model_conf_t small_conf(uint64_t seed) {
     lg_model_conf_t c;
     lg_model_conf_defaults(&c);
@@ -69,6 +93,7 @@ static lg_model_conf_t small_conf(uint64_t seed) {
     c.duplicates_ratio = 0.05;
     c.malformed_ratio = 0.05;
     c.counts_ratio = 0;
+    c.wall_ms = fake_wall;
     return c;
 }
 
@@ -215,7 +240,9 @@ static void test_valid_events_decode_and_duplicates_repeat_earlier_bytes(void) {
         seen[nseen++] = h;
         valid++;
         inv_event_t ev;
-        if (inv_decoder_decode_event(d, kind_of_topic(msg.topic), msg.value, msg.value_len, &ev, err, sizeof(err))) {
+        inv_reservation_t res;
+        int is_res;
+        if (decode_msg(d, &msg, &ev, &res, &is_res, err, sizeof(err))) {
             fprintf(stderr, "valid %s %.*s does not decode: %s\n", lg_kind_name(msg.kind), (int)msg.key_len, msg.key,
                     err);
             failed = 1;
@@ -225,7 +252,9 @@ static void test_valid_events_decode_and_duplicates_repeat_earlier_bytes(void) {
             fprintf(stderr, "key %.*s is not the event_id %s\n", (int)msg.key_len, msg.key, ev.event_id);
             failed = 1;
         }
-        if (ev.kind == INV_EVENT_SALE) {
+        if (is_res)
+            continue;
+        if (ev.kind == INV_EVENT_SALE && msg.kind == LG_KIND_SALE) {
             int t = strncmp(ev.location_id, "store-", 6) == 0 ? 0 : strcmp(ev.location_id, "dc-1") == 0 ? 1 : 2;
             channel_at[t][ev.channel]++;
             basket[ev.line_count <= 10 ? ev.line_count : 0]++;
@@ -276,7 +305,7 @@ static void check_malformed(inv_format_t format) {
     lg_msg_t msg;
     while (lg_model_next_opening(m, &msg, err, sizeof(err)) > 0)
         ;
-    size_t by_bad[LG_BAD_MAX] = {0};
+    size_t by_bad[LG_BAD_MAX] = {0}, by_hold_field[2] = {0};
     int failed = 0;
     for (int i = 0; i < 5000 && !failed; i++) {
         if (lg_model_next(m, &msg, err, sizeof(err)) != 0 || !msg.bad) {
@@ -286,8 +315,11 @@ static void check_malformed(inv_format_t format) {
         }
         by_bad[msg.bad]++;
         inv_event_t ev;
-        if (inv_decoder_decode_event(d, kind_of_topic(msg.topic), msg.value, msg.value_len, &ev, err, sizeof(err)) ==
-            0) {
+        inv_reservation_t res;
+        int is_res;
+        by_hold_field[0] += msg.kind == LG_KIND_HOLD;
+        by_hold_field[1] += msg.kind == LG_KIND_HOLD && strcmp(msg.bad_field, "expires_at") == 0;
+        if (decode_msg(d, &msg, &ev, &res, &is_res, err, sizeof(err)) == 0) {
             fprintf(stderr, "%s message accepted: %.*s\n", lg_bad_name(msg.bad), (int)msg.value_len,
                     (const char *)msg.value);
             failed = 1;
@@ -312,6 +344,8 @@ static void check_malformed(inv_format_t format) {
     lg_model_destroy(m);
     INV_ASSERT(!failed);
     INV_ASSERT(counted);
+    INV_ASSERT(by_hold_field[0] > 100 && by_hold_field[1] > 0, "%zu malformed holds, %zu without expires_at",
+               by_hold_field[0], by_hold_field[1]);
     for (int b = 1; b < LG_BAD_MAX; b++) {
         if (b == LG_BAD_SCHEMA_ID && format == INV_FORMAT_JSON)
             INV_ASSERT(by_bad[b] == 0, "schema id defects in JSON mode");
@@ -387,7 +421,9 @@ static void test_oracle_is_the_sum_of_the_valid_events(void) {
         if (msg.duplicate || msg.bad)
             continue;
         inv_event_t ev;
-        if (inv_decoder_decode_event(d, kind_of_topic(msg.topic), msg.value, msg.value_len, &ev, err, sizeof(err))) {
+        inv_reservation_t res;
+        int is_res;
+        if (decode_msg(d, &msg, &ev, &res, &is_res, err, sizeof(err))) {
             failed = 1;
             break;
         }
@@ -397,7 +433,9 @@ static void test_oracle_is_the_sum_of_the_valid_events(void) {
         for (size_t k = 0; k < ev.line_count && l < LOCS; k++) {
             int s = atoi(ev.lines[k].sku + 4) - 1;
             long long q = ev.lines[k].quantity;
-            if (ev.kind == INV_EVENT_SALE)
+            if (is_res)
+                ; /* committed only: 0 once every hold is closed */
+            else if (ev.kind == INV_EVENT_SALE)
                 on_hand[s][l] -= q;
             else if (ev.kind == INV_EVENT_RETURN && ev.lines[k].disposition == INV_DISPOSITION_DAMAGED)
                 unsellable[s][l] += q;
@@ -424,9 +462,10 @@ static void test_oracle_is_the_sum_of_the_valid_events(void) {
             if (!touched[s][l])
                 continue;
             long long av = on_hand[s][l] > 0 ? on_hand[s][l] : 0;
-            snprintf(want, sizeof(want),
-                     "{\"key\":\"SKU-%d|%s\",\"on_hand\":%lld,\"unsellable\":%lld,\"available\":%lld}\n", s + 1,
-                     names[l], on_hand[s][l], unsellable[s][l], av);
+            snprintf(
+                want, sizeof(want),
+                "{\"key\":\"SKU-%d|%s\",\"on_hand\":%lld,\"unsellable\":%lld,\"available\":%lld,\"committed\":0}\n",
+                s + 1, names[l], on_hand[s][l], unsellable[s][l], av);
             if (!strstr(text, want)) {
                 fprintf(stderr, "oracle lacks %s", want);
                 failed = 1;
@@ -435,8 +474,8 @@ static void test_oracle_is_the_sum_of_the_valid_events(void) {
         }
         if (any) {
             snprintf(want, sizeof(want),
-                     "{\"key\":\"SKU-%d|*\",\"on_hand\":%lld,\"unsellable\":%lld,\"available\":%lld}\n", s + 1, noh,
-                     nun, nav);
+                     "{\"key\":\"SKU-%d|*\",\"on_hand\":%lld,\"unsellable\":%lld,\"available\":%lld,\"committed\":0}\n",
+                     s + 1, noh, nun, nav);
             if (!strstr(text, want)) {
                 fprintf(stderr, "oracle lacks %s", want);
                 failed = 1;
@@ -510,6 +549,364 @@ static void test_locations_are_stores_a_dc_and_a_web_shop(void) {
     INV_ASSERT_EQ_STR("web-1", lg_model_location_name(10, 9, b, sizeof(b)));
 }
 
+/* ---------------------------------------------------------- reservations */
+
+/* One hold as the tests follow it: what it asked for and what came after. */
+typedef struct {
+    char id[64];
+    char loc[32];
+    inv_channel_t channel;
+    size_t seq; /* message number of the hold */
+    size_t nlines;
+    int sku[3];
+    long long qty[3], sold[3], released[3];
+    int sales, releases;
+    size_t last_seq;
+} hold_t;
+
+static int line_index(const hold_t *h, const char *sku) {
+    for (size_t i = 0; i < h->nlines; i++)
+        if (h->sku[i] == atoi(sku + 4))
+            return (int)i;
+    return -1;
+}
+
+/* Holds are online or marketplace orders at dc-1 and web-1 on the wall
+ * clock, expiring hold_ttl_ms after they are placed; marketplace orders ship
+ * from the DC. */
+static void test_holds_are_online_orders_at_the_dc_and_the_web_shop(void) {
+    char err[512];
+    lg_model_conf_t c = small_conf(21);
+    c.hold_ttl_ms = 45000;
+    c.duplicates_ratio = c.malformed_ratio = 0;
+    lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+    INV_ASSERT(m != NULL, "%s", err);
+    inv_schema_resolver_t r;
+    inv_schema_resolver_static_init(&r, inv_schema_default_ids);
+    inv_decoder_t *d = inv_decoder_new(&r, err, sizeof(err));
+    lg_msg_t msg;
+    size_t holds = 0, bad = 0, at[2][3] = {{0}}; /* [dc|web][online|marketplace|other] */
+    for (int i = 0; i < 20000; i++) {
+        if (lg_model_next_opening(m, &msg, err, sizeof(err)) == 0 && lg_model_next(m, &msg, err, sizeof(err)) != 0)
+            break;
+        if (msg.kind != LG_KIND_HOLD)
+            continue;
+        inv_reservation_t res;
+        if (msg.topic != LG_TOPIC_RESERVATIONS ||
+            inv_decoder_decode_reservation(d, msg.value, msg.value_len, &res, err, sizeof(err)) != 0) {
+            bad++;
+            continue;
+        }
+        holds++;
+        int where = strcmp(res.location_id, "dc-1") == 0 ? 0 : strcmp(res.location_id, "web-1") == 0 ? 1 : -1;
+        int ch = res.channel == INV_CHANNEL_ONLINE ? 0 : res.channel == INV_CHANNEL_MARKETPLACE ? 1 : 2;
+        if (where < 0 || res.action != INV_RESERVATION_HOLD || !res.has_expires_at ||
+            res.occurred_at_ms != FAKE_WALL_MS || res.expires_at_ms != FAKE_WALL_MS + 45000 || res.line_count < 1 ||
+            res.line_count > 3 || strncmp(res.reservation_id, "lg21-ORD-", 9) != 0 ||
+            strcmp(res.event_id, msg.key) != 0)
+            bad++;
+        else
+            at[where][ch]++;
+    }
+    inv_decoder_destroy(d);
+    lg_model_destroy(m);
+    INV_ASSERT(bad == 0, "%zu holds off the contract or the model (%s)", bad, err);
+    /* about 10% of fresh events */
+    INV_ASSERT(holds > 1400 && holds < 2600, "%zu holds in 20000 messages", holds);
+    INV_ASSERT(at[0][0] > 0 && at[0][1] > 0 && at[1][0] > 0, "dc %zu/%zu web %zu", at[0][0], at[0][1], at[1][0]);
+    INV_ASSERT(at[1][1] == 0 && at[0][2] == 0 && at[1][2] == 0, "marketplace at web-1 or another channel");
+}
+
+/* Every hold is fulfilled by sales carrying its reservation_id (same
+ * location, channel and lines, in one sale or two), released with the same
+ * lines, or left to expire, in about the documented shares, and its
+ * follow-ups come within followup_max fresh events. */
+static void test_every_hold_is_fulfilled_released_or_left_to_expire(void) {
+    char err[512];
+    lg_model_conf_t c = small_conf(23);
+    c.duplicates_ratio = c.malformed_ratio = 0;
+    c.reservations_ratio = 0.2;
+    c.followup_max = 300;
+    lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+    INV_ASSERT(m != NULL, "%s", err);
+    inv_schema_resolver_t r;
+    inv_schema_resolver_static_init(&r, inv_schema_default_ids);
+    inv_decoder_t *d = inv_decoder_new(&r, err, sizeof(err));
+    enum { N = 40000, MAXH = 12000 };
+    hold_t *h = calloc(MAXH, sizeof(*h));
+    size_t nh = 0, fresh = 0, strays = 0;
+    int failed = 0;
+    lg_msg_t msg;
+    while (lg_model_next_opening(m, &msg, err, sizeof(err)) > 0)
+        ;
+    for (size_t i = 0; i < N && !failed; i++) {
+        if (lg_model_next(m, &msg, err, sizeof(err)) != 0)
+            break;
+        fresh++;
+        inv_event_t ev;
+        inv_reservation_t res;
+        int is_res;
+        if (decode_msg(d, &msg, &ev, &res, &is_res, err, sizeof(err)) != 0) {
+            fprintf(stderr, "%s: %s\n", lg_kind_name(msg.kind), err);
+            failed = 1;
+            break;
+        }
+        const char *rid = is_res ? res.reservation_id : ev.reservation_id;
+        if (msg.kind == LG_KIND_HOLD && nh < MAXH) {
+            hold_t *x = &h[nh++];
+            snprintf(x->id, sizeof(x->id), "%s", rid);
+            snprintf(x->loc, sizeof(x->loc), "%s", res.location_id);
+            x->channel = res.channel;
+            x->seq = x->last_seq = fresh;
+            x->nlines = res.line_count;
+            for (size_t k = 0; k < res.line_count; k++)
+                x->sku[k] = atoi(res.lines[k].sku + 4), x->qty[k] = res.lines[k].quantity;
+            continue;
+        }
+        if ((msg.kind == LG_KIND_FULFILMENT) != (!is_res && rid != NULL) ||
+            (msg.kind == LG_KIND_RELEASE) != (is_res && res.action == INV_RESERVATION_RELEASE)) {
+            fprintf(stderr, "%s %s: kind and reservation_id disagree\n", lg_kind_name(msg.kind), msg.key);
+            failed = 1;
+        }
+        if (!rid)
+            continue;
+        hold_t *x = NULL;
+        for (size_t j = nh; j-- > 0 && !x;)
+            if (strcmp(h[j].id, rid) == 0)
+                x = &h[j];
+        if (!x || strcmp(x->loc, ev.location_id) != 0 || x->channel != ev.channel) {
+            strays++;
+            continue;
+        }
+        x->last_seq = fresh;
+        *(is_res ? &x->releases : &x->sales) += 1;
+        for (size_t k = 0; k < ev.line_count; k++) {
+            int li = line_index(x, ev.lines[k].sku);
+            if (li < 0)
+                strays++;
+            else
+                (is_res ? x->released : x->sold)[li] += ev.lines[k].quantity;
+        }
+    }
+    inv_decoder_destroy(d);
+    lg_model_destroy(m);
+    size_t fulfilled = 0, split = 0, released = 0, open = 0, late = 0, wrong = 0, counted = 0;
+    for (size_t j = 0; j < nh; j++) {
+        hold_t *x = &h[j];
+        if (x->seq + 300 + 1 > fresh)
+            continue; /* its follow-ups may still be due */
+        counted++;
+        late += x->last_seq > x->seq + 300;
+        int all_sold = 1, all_released = 1;
+        for (size_t k = 0; k < x->nlines; k++) {
+            all_sold &= x->sold[k] == x->qty[k];
+            all_released &= x->released[k] == x->qty[k];
+        }
+        if (x->sales && !x->releases && all_sold)
+            fulfilled++, split += x->sales == 2;
+        else if (x->releases == 1 && !x->sales && all_released)
+            released++;
+        else if (!x->sales && !x->releases)
+            open++;
+        else
+            wrong++;
+    }
+    free(h);
+    INV_ASSERT(!failed);
+    INV_ASSERT(strays == 0 && wrong == 0 && late == 0, "%zu strays, %zu holds with other lines, %zu late", strays,
+               wrong, late);
+    double n = (double)counted;
+    INV_ASSERT(counted > 3000, "%zu holds", counted);
+    INV_ASSERT(fabs(fulfilled / n - 0.75) < 0.03 && fabs(released / n - 0.15) < 0.03 && fabs(open / n - 0.10) < 0.03,
+               "fulfilled %zu, released %zu, left to expire %zu of %zu", fulfilled, released, open, counted);
+    INV_ASSERT(split > fulfilled / 10 && split < fulfilled / 3, "%zu of %zu fulfilled in two sales", split, fulfilled);
+}
+
+/* Without reservations no hold, release or fulfilment is sent, and the
+ * rest of the traffic is what it was before holds existed. */
+static void test_reservations_ratio_zero_sends_no_reservation(void) {
+    char err[512];
+    lg_model_conf_t c = small_conf(9);
+    c.reservations_ratio = 0;
+    lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+    INV_ASSERT(m != NULL, "%s", err);
+    lg_msg_t msg;
+    for (int i = 0; i < 5000; i++)
+        if (lg_model_next(m, &msg, err, sizeof(err)) != 0)
+            break;
+    const lg_stats_t *s = lg_model_stats(m);
+    int none = s->by_topic[LG_TOPIC_RESERVATIONS] == 0 && s->events[LG_KIND_FULFILMENT] == 0 &&
+               s->events[LG_KIND_HOLD] == 0 && s->events[LG_KIND_SALE] > 0;
+    lg_model_destroy(m);
+    INV_ASSERT(none);
+}
+
+/* The channel map: online -> dc-1 and web-1, marketplace -> dc-1 with a
+ * buffer of 2, keyed channel|location_id; no store; then nothing more. */
+static void test_channel_map_serves_online_and_marketplace_from_the_dc(void) {
+    char err[512];
+    lg_model_conf_t c = small_conf(1);
+    lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+    INV_ASSERT(m != NULL, "%s", err);
+    inv_schema_resolver_t r;
+    inv_schema_resolver_static_init(&r, inv_schema_default_ids);
+    inv_decoder_t *d = inv_decoder_new(&r, err, sizeof(err));
+    char got[8][96];
+    int n = 0, rc;
+    lg_msg_t msg;
+    while (n < 8 && (rc = lg_model_next_channel(m, &msg, err, sizeof(err))) > 0) {
+        inv_channel_location_t cl;
+        if (inv_decoder_decode_channel_location(d, msg.value, msg.value_len, &cl, err, sizeof(err)) != 0) {
+            rc = -1;
+            break;
+        }
+        snprintf(got[n++], sizeof(got[0]), "%.*s %s %s %lld %d", (int)msg.key_len, msg.key, cl.channel, cl.location_id,
+                 (long long)cl.buffer, msg.topic == LG_TOPIC_CHANNELS && msg.kind == LG_KIND_CHANNEL);
+    }
+    int again = lg_model_next_channel(m, &msg, err, sizeof(err));
+    inv_decoder_destroy(d);
+    lg_model_destroy(m);
+    INV_ASSERT(rc == 0 && again == 0, "%s", err);
+    INV_ASSERT_EQ_INT(3, n);
+    INV_ASSERT_EQ_STR("online|dc-1 online dc-1 0 1", got[0]);
+    INV_ASSERT_EQ_STR("online|web-1 online web-1 0 1", got[1]);
+    INV_ASSERT_EQ_STR("marketplace|dc-1 marketplace dc-1 2 1", got[2]);
+}
+
+/* The oracle says when it holds for committed: after the latest expires_at
+ * of the holds sent; null without holds. */
+static void test_oracle_settles_after_the_last_hold_expires(void) {
+    char err[512];
+    lg_model_conf_t c = small_conf(4);
+    c.hold_ttl_ms = 60000;
+    char *text = NULL, *text0 = NULL;
+    size_t len = 0;
+    int rc = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+        INV_ASSERT(m != NULL, "%s", err);
+        lg_msg_t msg;
+        for (int i = 0; i < 2000; i++)
+            rc |= lg_model_next(m, &msg, err, sizeof(err));
+        FILE *f = open_memstream(pass ? &text0 : &text, &len);
+        rc |= lg_model_write_oracle(m, f, err, sizeof(err));
+        fclose(f);
+        lg_model_destroy(m);
+        c.reservations_ratio = 0;
+    }
+    int with = strstr(text, "\"fields\":[\"on_hand\",\"unsellable\",\"available\",\"committed\"],"
+                            "\"settled_at\":\"2026-11-30T00:54:20.000Z\"") != NULL;
+    int without = strstr(text0, "\"settled_at\":null") != NULL;
+    free(text);
+    free(text0);
+    INV_ASSERT(rc == 0, "%s", err);
+    INV_ASSERT(with && without);
+}
+
+/* ------------------------------------------------------------- planning */
+
+/* The planner sizes every pair's policy to its demand: a best seller's
+ * order point is far above a tail SKU's, safety stock is below the order
+ * point, quantities come in case packs, the DC keeps a pallet of safety;
+ * the opening receipts bring each pair to reorder point + quantity. */
+static void test_planned_policies_follow_each_pairs_demand(void) {
+    char err[512];
+    lg_model_conf_t c = small_conf(31);
+    lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+    INV_ASSERT(m != NULL, "%s", err);
+    int rc = lg_model_plan_policies(m, 200, 2000, err, sizeof(err));
+    INV_ASSERT(rc == 0, "%s", err);
+    inv_schema_resolver_t r;
+    inv_schema_resolver_static_init(&r, inv_schema_default_ids);
+    inv_decoder_t *d = inv_decoder_new(&r, err, sizeof(err));
+    enum { SKUS = 60, LOCS = 5 }; /* store-1..3, dc-1, web-1 */
+    static long long rp[SKUS][LOCS], rq[SKUS][LOCS], ss[SKUS][LOCS], opened[SKUS][LOCS];
+    memset(opened, 0, sizeof(opened));
+    char names[LOCS][32];
+    for (int l = 0; l < LOCS; l++)
+        lg_model_location_name(LOCS, (size_t)l, names[l], sizeof(names[l]));
+    size_t n = 0, bad = 0;
+    lg_msg_t msg;
+    while (lg_model_next_policy(m, &msg, err, sizeof(err)) > 0) {
+        inv_policy_t pol;
+        if (msg.topic != LG_TOPIC_POLICIES || msg.kind != LG_KIND_POLICY ||
+            inv_decoder_decode_policy(d, msg.value, msg.value_len, &pol, err, sizeof(err)) != 0) {
+            bad++;
+            continue;
+        }
+        int s = atoi(pol.sku + 4) - 1, l = 0;
+        while (l < LOCS && strcmp(names[l], pol.location_id) != 0)
+            l++;
+        char key[64];
+        snprintf(key, sizeof(key), "%s|%s", pol.sku, pol.location_id);
+        if (s < 0 || s >= SKUS || l == LOCS || msg.key_len != strlen(key) || memcmp(msg.key, key, msg.key_len) != 0) {
+            bad++;
+            continue;
+        }
+        rp[s][l] = pol.reorder_point, rq[s][l] = pol.reorder_quantity, ss[s][l] = pol.safety_stock;
+        n++;
+    }
+    while (lg_model_next_opening(m, &msg, err, sizeof(err)) > 0) {
+        inv_event_t ev;
+        if (inv_decoder_decode_event(d, INV_EVENT_RESTOCK, msg.value, msg.value_len, &ev, err, sizeof(err)) != 0) {
+            bad++;
+            continue;
+        }
+        int l = 0;
+        while (l < LOCS && strcmp(names[l], ev.location_id) != 0)
+            l++;
+        for (size_t k = 0; k < ev.line_count && l < LOCS; k++)
+            opened[atoi(ev.lines[k].sku + 4) - 1][l] += ev.lines[k].quantity;
+    }
+    int late = lg_model_plan_policies(m, 200, 2000, err, sizeof(err));
+    inv_decoder_destroy(d);
+    lg_model_destroy(m);
+    INV_ASSERT(bad == 0 && n == SKUS * LOCS, "%zu policies, %zu bad (%s)", n, bad, err);
+    INV_ASSERT(late == -1, "planning after the first message");
+    for (int s = 0; s < SKUS; s++)
+        for (int l = 0; l < LOCS; l++) {
+            int64_t pack = l < 3 ? 6 : l == 3 ? 24 : 12;
+            INV_ASSERT(ss[s][l] >= (l == 3 ? 48 : 5) && rp[s][l] >= ss[s][l] && rq[s][l] >= pack &&
+                           rq[s][l] % pack == 0,
+                       "SKU-%d|%s: %lld/%lld/%lld", s + 1, names[l], rp[s][l], rq[s][l], ss[s][l]);
+            INV_ASSERT(opened[s][l] == rp[s][l] + rq[s][l], "SKU-%d|%s opened at %lld, policy %lld + %lld", s + 1,
+                       names[l], opened[s][l], rp[s][l], rq[s][l]);
+        }
+    /* the best seller needs far more cover than the tail */
+    INV_ASSERT(rp[0][0] > 2 * rp[SKUS - 1][0] && rq[0][0] > rq[SKUS - 1][0], "SKU-1 %lld/%lld, SKU-60 %lld/%lld",
+               rp[0][0], rq[0][0], rp[SKUS - 1][0], rq[SKUS - 1][0]);
+}
+
+/* The plan scales with the rate: twice the events per second, about twice
+ * the demand over the lead time. */
+static void test_planned_order_points_scale_with_the_rate(void) {
+    char err[512];
+    long long point[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        lg_model_conf_t c = small_conf(33);
+        lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+        INV_ASSERT(m != NULL, "%s", err);
+        int rc = lg_model_plan_policies(m, i ? 2000 : 1000, 5000, err, sizeof(err));
+        inv_schema_resolver_t r;
+        inv_schema_resolver_static_init(&r, inv_schema_default_ids);
+        inv_decoder_t *d = inv_decoder_new(&r, err, sizeof(err));
+        lg_msg_t msg;
+        inv_policy_t pol;
+        if (rc == 0 && lg_model_next_policy(m, &msg, err, sizeof(err)) == 1 &&
+            inv_decoder_decode_policy(d, msg.value, msg.value_len, &pol, err, sizeof(err)) == 0)
+            point[i] = pol.reorder_point - pol.safety_stock; /* SKU-1|store-1: the lead time's demand */
+        inv_decoder_destroy(d);
+        lg_model_destroy(m);
+    }
+    INV_ASSERT(point[0] > 20 && fabs((double)point[1] / (double)point[0] - 2) < 0.2, "%lld at 1000/s, %lld at 2000/s",
+               point[0], point[1]);
+    lg_model_conf_t c = small_conf(33);
+    lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+    int rc = lg_model_plan_policies(m, 0, 5000, err, sizeof(err));
+    lg_model_destroy(m);
+    INV_ASSERT(rc == -1 && strncmp(err, "--plan-policies: needs --rate > 0", 33) == 0, "%s", err);
+}
+
 /* ---------------------------------------------------------------- flags */
 
 static void test_own_flags_are_taken_out_and_the_rest_left(void) {
@@ -575,6 +972,44 @@ static void test_bad_flag_values_name_the_flag(void) {
     expect_flag_error("--lead-time-ms", "soon", "--lead-time-ms: \"soon\" is not");
     expect_flag_error("--oracle", NULL, "--oracle: missing argument");
     expect_flag_error("--reorder-feedback=yes", NULL, "--reorder-feedback: takes no value");
+    expect_flag_error("--reservations-ratio", "2", "--reservations-ratio: \"2\" is not a ratio");
+    expect_flag_error("--hold-ttl-ms", "999", "--hold-ttl-ms: \"999\" is not");
+    expect_flag_error("--hold-ttl-ms", "604800001", "--hold-ttl-ms: \"604800001\" is not");
+    expect_flag_error("--no-channel-map=1", NULL, "--no-channel-map: takes no value");
+    expect_flag_error("--plan-policies=yes", NULL, "--plan-policies: takes no value");
+}
+
+/* --reservations-ratio, --hold-ttl-ms and --no-channel-map land in the
+ * configuration; follow-ups come within about half the TTL at the rate; the
+ * shares still add up to at most 1. */
+static void test_reservation_flags_configure_the_model(void) {
+    char *argv[] = {
+        "inv-loadgen", "--reservations-ratio", "0.25", "--hold-ttl-ms=20000", "--no-channel-map", "--rate", "400",
+        NULL};
+    int argc = 7;
+    lg_args_t a;
+    lg_args_init(&a);
+    char err[256] = "";
+    inv_conf_t *conf = inv_conf_new();
+    int rc1 = lg_args_extract(&a, &argc, argv, NULL, err, sizeof(err));
+    int rc2 = rc1 ? -1 : lg_args_finish(&a, conf, err, sizeof(err));
+    lg_args_t b;
+    lg_args_init(&b);
+    b.model.reservations_ratio = 0.95;
+    int rc3 = lg_args_finish(&b, conf, err, sizeof(err));
+    char err3[256];
+    snprintf(err3, sizeof(err3), "%s", err);
+    lg_args_init(&b);
+    b.plan_policies = 1;
+    b.rate = 0;
+    int rc4 = lg_args_finish(&b, conf, err, sizeof(err));
+    inv_conf_destroy(conf);
+    INV_ASSERT(rc1 == 0 && rc2 == 0, "%s", err);
+    INV_ASSERT_EQ_INT(1, argc);
+    INV_ASSERT(a.model.reservations_ratio == 0.25 && a.model.hold_ttl_ms == 20000 && a.no_channel_map);
+    INV_ASSERT_EQ_INT(4000, a.model.followup_max); /* 400/s x 20 s / 2 */
+    INV_ASSERT(rc3 == -1 && strstr(err3, "--reservations-ratio add up to") != NULL, "%s", err3);
+    INV_ASSERT(rc4 == -1 && strncmp(err, "--plan-policies: needs --rate > 0", 33) == 0, "%s", err);
 }
 
 static void test_oracle_excludes_feedback_and_turns_counts_off(void) {
@@ -631,11 +1066,19 @@ int main(void) {
     INV_RUN(test_malformed_errors_read_like_the_dlq);
     INV_RUN(test_oracle_is_the_sum_of_the_valid_events);
     INV_RUN(test_feedback_receipt_answers_the_reorder);
+    INV_RUN(test_holds_are_online_orders_at_the_dc_and_the_web_shop);
+    INV_RUN(test_every_hold_is_fulfilled_released_or_left_to_expire);
+    INV_RUN(test_reservations_ratio_zero_sends_no_reservation);
+    INV_RUN(test_channel_map_serves_online_and_marketplace_from_the_dc);
+    INV_RUN(test_oracle_settles_after_the_last_hold_expires);
+    INV_RUN(test_planned_policies_follow_each_pairs_demand);
+    INV_RUN(test_planned_order_points_scale_with_the_rate);
     INV_RUN(test_model_rejects_impossible_shares);
     INV_RUN(test_locations_are_stores_a_dc_and_a_web_shop);
     INV_RUN(test_own_flags_are_taken_out_and_the_rest_left);
     INV_RUN(test_bad_flag_values_name_the_flag);
     INV_RUN(test_oracle_excludes_feedback_and_turns_counts_off);
     INV_RUN(test_durations_take_units);
+    INV_RUN(test_reservation_flags_configure_the_model);
     return INV_TEST_DONE();
 }

@@ -24,6 +24,13 @@ const char lg_args_help[] =
     "      --receipts-ratio R  share that are replenishment receipts (default 0.02, 0 with --reorder-feedback)\n"
     "      --adjustments-ratio R  share that are signed adjustments (default 0.01)\n"
     "      --counts-ratio R    share that are physical counts (default 0.002, 0 with --oracle)\n"
+    "      --reservations-ratio R  share that are online and marketplace holds at dc-1 and web-1 on\n"
+    "                          pos.reservations (default 0.1); 75% are then fulfilled by a sale with the\n"
+    "                          reservation_id (a quarter of them in two), 15% released, 10% left to expire\n"
+    "      --hold-ttl-ms N     a hold's expires_at - occurred_at, both on the wall clock whatever\n"
+    "                          --start-time says (default 30000, 1000..604800000)\n"
+    "      --no-channel-map    do not write the channel map to topic.channels at start (online -> dc-1 and\n"
+    "                          web-1, marketplace -> dc-1 with a buffer of 2)\n"
     "      --duplicates R      share of messages re-sent byte-identical (default 0.01)\n"
     "      --malformed R       share of messages broken as POS integrations break them (default 0.001)\n"
     "      --opening-stock N   opening receipt of N per (sku, location) at start, 0 = none (default 100)\n"
@@ -34,8 +41,12 @@ const char lg_args_help[] =
     "      --reorder-feedback  read topic.reorders (read_committed, from its end) and deliver a receipt\n"
     "                          for each reorder after --lead-time-ms\n"
     "      --lead-time-ms N    supplier lead time (default 5000)\n"
-    "      --oracle FILE       write the expected final on_hand, unsellable, available per sku|location\n"
-    "                          and sku|* (JSON lines; not with --reorder-feedback or counts)\n"
+    "      --plan-policies     size a reorder policy per sku|location to this traffic's demand at --rate\n"
+    "                          and --lead-time-ms, write them to topic.policies at start, and open each\n"
+    "                          pair at its reorder point + quantity instead of --opening-stock\n"
+    "      --oracle FILE       write the expected final on_hand, unsellable, available, committed per\n"
+    "                          sku|location and sku|* (JSON lines; not with --reorder-feedback or counts);\n"
+    "                          committed and available hold after the header's settled_at (every hold closed)\n"
     "      --stats-json FILE   write the totals (expected_dlq = malformed) as JSON at exit\n";
 
 typedef enum {
@@ -49,6 +60,9 @@ typedef enum {
     F_RECEIPTS,
     F_ADJUSTMENTS,
     F_COUNTS,
+    F_RESERVATIONS,
+    F_HOLD_TTL,
+    F_NO_CHANNEL_MAP,
     F_DUPLICATES,
     F_MALFORMED,
     F_OPENING,
@@ -56,6 +70,7 @@ typedef enum {
     F_START,
     F_FEEDBACK,
     F_LEAD,
+    F_PLAN,
     F_ORACLE,
     F_STATS,
 } flag_id_t;
@@ -71,6 +86,9 @@ static const inv_opt_t flags[] = {
     {"receipts-ratio", 1, F_RECEIPTS},
     {"adjustments-ratio", 1, F_ADJUSTMENTS},
     {"counts-ratio", 1, F_COUNTS},
+    {"reservations-ratio", 1, F_RESERVATIONS},
+    {"hold-ttl-ms", 1, F_HOLD_TTL},
+    {"no-channel-map", 0, F_NO_CHANNEL_MAP},
     {"duplicates", 1, F_DUPLICATES},
     {"malformed", 1, F_MALFORMED},
     {"opening-stock", 1, F_OPENING},
@@ -78,6 +96,7 @@ static const inv_opt_t flags[] = {
     {"start-time", 1, F_START},
     {"reorder-feedback", 0, F_FEEDBACK},
     {"lead-time-ms", 1, F_LEAD},
+    {"plan-policies", 0, F_PLAN},
     {"oracle", 1, F_ORACLE},
     {"stats-json", 1, F_STATS},
 };
@@ -158,6 +177,7 @@ static int apply(void *opaque, int id, const char *v, char *errstr, size_t n) {
     case F_RECEIPTS:
     case F_ADJUSTMENTS:
     case F_COUNTS:
+    case F_RESERVATIONS:
     case F_DUPLICATES:
     case F_MALFORMED:
         if (inv_parse_double(v, 0, 1, &d))
@@ -170,6 +190,8 @@ static int apply(void *opaque, int id, const char *v, char *errstr, size_t n) {
             a->model.adjustments_ratio = d;
         else if (f == F_COUNTS)
             a->model.counts_ratio = d, a->counts_given = 1;
+        else if (f == F_RESERVATIONS)
+            a->model.reservations_ratio = d;
         else if (f == F_DUPLICATES)
             a->model.duplicates_ratio = d;
         else
@@ -193,7 +215,13 @@ static int apply(void *opaque, int id, const char *v, char *errstr, size_t n) {
         else if (inv_time_parse_rfc3339(v, &a->model.start_ms) != 0)
             BAD("an RFC 3339 time (2026-11-02T08:00:00Z) or now");
         break;
+    case F_HOLD_TTL:
+        if (inv_parse_int64(v, 1000, LG_MAX_HOLD_TTL_MS, &a->model.hold_ttl_ms))
+            BAD("milliseconds in [1000, 604800000]");
+        break;
+    case F_NO_CHANNEL_MAP: a->no_channel_map = 1; break;
     case F_FEEDBACK: a->reorder_feedback = 1; break;
+    case F_PLAN: a->plan_policies = 1; break;
     case F_LEAD:
         if (inv_parse_int64(v, 0, INT64_C(86400000), &a->lead_time_ms))
             BAD("milliseconds in [0, 86400000]");
@@ -236,7 +264,15 @@ int lg_args_finish(lg_args_t *a, const inv_conf_t *conf, char *errstr, size_t er
         }
         a->model.counts_ratio = 0;
     }
+    if (a->plan_policies && !(a->rate > 0)) {
+        snprintf(errstr, errstr_size, "--plan-policies: needs --rate > 0 (demand is planned per second)");
+        return -1;
+    }
     if (a->reorder_feedback && !a->receipts_given)
         a->model.receipts_ratio = 0; /* the reorders' receipts replenish */
+    /* A hold's fulfilment or release within about half its TTL at the
+     * rate, so that it comes before the expiry while the pipeline keeps up. */
+    double window = a->rate > 0 ? a->rate * (double)a->model.hold_ttl_ms / 1000.0 / 2 : 2000;
+    a->model.followup_max = window < 10 ? 10 : window > 100000 ? 100000 : (uint32_t)window;
     return lg_model_conf_check(&a->model, errstr, errstr_size);
 }

@@ -23,6 +23,8 @@ typedef struct {
     int64_t duration_ms; /* 0 = no limit */
     int seed_given;
     int reorder_feedback; /* --reorder-feedback */
+    int no_channel_map;   /* --no-channel-map */
+    int plan_policies;    /* --plan-policies */
     int64_t lead_time_ms;
     const char *oracle_path; /* borrowed from argv */
     const char *stats_path;
@@ -46,8 +48,9 @@ int lg_args_extract(lg_args_t *a, int *argc, char **argv, const inv_conf_flag_t 
                     size_t errstr_size);
 
 /* Completes the model configuration from conf (output.format, the schema
- * ids) and checks the combination: --oracle excludes --reorder-feedback and
- * counts; the ratios add up. 0, or -1 with errstr. */
+ * ids, how soon holds are followed up at --rate) and checks the
+ * combination: --oracle excludes --reorder-feedback and counts; the ratios
+ * add up. 0, or -1 with errstr. */
 int lg_args_finish(lg_args_t *a, const inv_conf_t *conf, char *errstr, size_t errstr_size);
 
 /* "30", "30s", "1500ms", "5m", "2h" -> milliseconds; 0 or -1. */

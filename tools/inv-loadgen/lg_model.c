@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +18,13 @@
  * simulated clock (fixed, so a seed alone reproduces the bytes). */
 #define DEFAULT_START_MS INT64_C(1793606400000)
 
-#define BASKET_MAX 10      /* lines of a sale */
-#define EVENT_MAX 100      /* lines of a receipt or an opening receipt */
-#define SALES_KEEP 4096    /* recent sales a return can refer to */
-#define SENT_KEEP 1024     /* recent messages a duplicate can repeat */
-#define CLOCK_STEP_MAX 200 /* ms the simulated clock moves per event, 0..max */
+#define BASKET_MAX 10            /* lines of a sale */
+#define EVENT_MAX 100            /* lines of a receipt or an opening receipt */
+#define SALES_KEEP 4096          /* recent sales a return can refer to */
+#define SENT_KEEP 1024           /* recent messages a duplicate can repeat */
+#define CLOCK_STEP_MAX 200       /* ms the simulated clock moves per event, 0..max */
+#define HOLD_LINES_MAX 3         /* lines of a hold: an online order */
+#define FOLLOWUPS_MAX (1u << 20) /* open follow-ups; a hold beyond them is left to expire */
 
 typedef enum { LOC_STORE = 0, LOC_DC, LOC_WEB } loc_type_t;
 
@@ -66,6 +69,20 @@ typedef struct {
     inv_buf_t key, value;
 } sent_t;
 
+/* What a hold still has coming: a fulfilling sale (one of two, when split)
+ * or its release, due once the model's sequence reaches `due`. */
+typedef struct {
+    uint64_t due;
+    uint64_t order; /* ties go in the order they were planned */
+    uint64_t hold;  /* the reservation's number */
+    uint32_t loc;
+    uint8_t kind; /* LG_KIND_FULFILMENT or LG_KIND_RELEASE */
+    uint8_t channel;
+    uint8_t nlines;
+    uint32_t sku[HOLD_LINES_MAX];
+    int64_t qty[HOLD_LINES_MAX];
+} followup_t;
+
 /* A fresh event being built. Building draws from the generator and moves the
  * clock and the sequence, but touches no books: a malformed message is a
  * plan that is never committed. */
@@ -79,6 +96,13 @@ typedef struct {
     int64_t occurred_at_ms;
     const char *source;
     int has_po, has_original;
+    /* holds, releases, fulfilments */
+    int has_reservation, allow_partial;
+    int64_t expires_at_ms;
+    uint64_t hold;  /* the reservation's number */
+    size_t nfollow; /* hold: the follow-ups it schedules (follow[]) */
+    followup_t follow[2];
+    char reservation_id[80];
     char event_id[80];
     char po_id[80];
     char original_id[80];
@@ -113,6 +137,22 @@ struct lg_model_s {
 
     sale_rec_t *sales;
     size_t nsales;
+    followup_t *follow; /* a binary min-heap on (due, order) */
+    size_t nfollow, follow_cap;
+    uint64_t follow_order;
+    uint64_t hold_seq;
+    int64_t settled_at_ms; /* latest expires_at sent, INT64_MIN for none */
+    size_t ecom[2];        /* the locations that take holds: dc-1, web-1 */
+    size_t necom;
+    size_t channel_next; /* next entry of the channel map */
+    char key_buf[300];   /* of a channel map entry or a policy */
+    /* lg_model_plan_policies(): units sold per pair (the planner's private
+     * model only), then the planned policy of each pair (NULL unplanned) */
+    int64_t *demand;
+    struct planned_s {
+        int64_t reorder_point, reorder_quantity, safety_stock;
+    } * planned;
+    size_t policy_next;
     sent_t *sent;
     size_t nsent, sent_next;
 
@@ -183,6 +223,9 @@ void lg_model_conf_defaults(lg_model_conf_t *c) {
     c->receipts_ratio = 0.02;
     c->adjustments_ratio = 0.01;
     c->counts_ratio = 0.002;
+    c->reservations_ratio = 0.1;
+    c->hold_ttl_ms = 30000;
+    c->followup_max = 1000;
     c->duplicates_ratio = 0.01;
     c->malformed_ratio = 0.001;
     c->opening_stock = 100;
@@ -220,14 +263,20 @@ int lg_model_conf_check(const lg_model_conf_t *c, char *errstr, size_t n) {
         ratio_ok("--receipts-ratio", c->receipts_ratio, errstr, n) ||
         ratio_ok("--adjustments-ratio", c->adjustments_ratio, errstr, n) ||
         ratio_ok("--counts-ratio", c->counts_ratio, errstr, n) ||
+        ratio_ok("--reservations-ratio", c->reservations_ratio, errstr, n) ||
         ratio_ok("--duplicates", c->duplicates_ratio, errstr, n) ||
         ratio_ok("--malformed", c->malformed_ratio, errstr, n))
         return -1;
-    if (c->returns_ratio + c->receipts_ratio + c->adjustments_ratio + c->counts_ratio > 1 + 1e-9)
-        return inv_errstr(
-            errstr, n,
-            "--returns-ratio, --receipts-ratio, --adjustments-ratio and --counts-ratio add up to %g, more than 1",
-            c->returns_ratio + c->receipts_ratio + c->adjustments_ratio + c->counts_ratio);
+    double shares =
+        c->returns_ratio + c->receipts_ratio + c->adjustments_ratio + c->counts_ratio + c->reservations_ratio;
+    if (shares > 1 + 1e-9)
+        return inv_errstr(errstr, n,
+                          "--returns-ratio, --receipts-ratio, --adjustments-ratio, --counts-ratio and "
+                          "--reservations-ratio add up to %g, more than 1",
+                          shares);
+    if (c->hold_ttl_ms < 1000 || c->hold_ttl_ms > LG_MAX_HOLD_TTL_MS)
+        return inv_errstr(errstr, n, "--hold-ttl-ms: %" PRId64 " is out of range [1000, %" PRId64 "]", c->hold_ttl_ms,
+                          LG_MAX_HOLD_TTL_MS);
     if (c->duplicates_ratio + c->malformed_ratio > 1 + 1e-9)
         return inv_errstr(errstr, n, "--duplicates and --malformed add up to %g, more than 1",
                           c->duplicates_ratio + c->malformed_ratio);
@@ -295,6 +344,14 @@ lg_model_t *lg_model_new(const lg_model_conf_t *conf, char *errstr, size_t errst
     for (size_t i = 0; i < nl; i++)
         m->loc_cdf[i] /= total;
     m->loc_cdf[nl - 1] = 1.0;
+    /* Holds are online orders: the DC and the web shop take them (a lone
+     * store ships from store). */
+    for (size_t i = 0; i < nl; i++)
+        if (m->locs[i].type != LOC_STORE)
+            m->ecom[m->necom++] = i;
+    if (m->necom == 0)
+        m->ecom[m->necom++] = 0;
+    m->settled_at_ms = INT64_MIN;
     m->clock_ms = conf->start_ms;
     inv_buf_init(&m->out);
     return m;
@@ -317,6 +374,9 @@ void lg_model_destroy(lg_model_t *m) {
     free(m->loc_cdf);
     free(m->pairs);
     free(m->sales);
+    free(m->follow);
+    free(m->demand);
+    free(m->planned);
     free(m->rank);
     if (m->sent)
         for (size_t i = 0; i < SENT_KEEP; i++) {
@@ -333,6 +393,9 @@ void lg_model_destroy(lg_model_t *m) {
 static pair_t *pair_of(lg_model_t *m, size_t sku, size_t loc) { return &m->pairs[sku * m->conf.locations + loc]; }
 
 static int64_t now_ms(lg_model_t *m) { return m->conf.start_ms == LG_CLOCK_WALL ? inv_time_wall_ms() : m->clock_ms; }
+
+/* The clock of reservation events: inv-stock expires holds on its own. */
+static int64_t hold_now_ms(lg_model_t *m) { return m->conf.wall_ms ? m->conf.wall_ms() : inv_time_wall_ms(); }
 
 static size_t pick_location(lg_model_t *m) { return lg_cdf_index(m->loc_cdf, m->conf.locations, lg_rng_unit(&m->rng)); }
 
@@ -472,6 +535,7 @@ static void plan_receipt(lg_model_t *m, plan_t *p) {
      * whole case packs, the biggest gaps first when the list is longer than
      * one receipt. SKUs already at par leave the list without a line. */
     int64_t par = m->conf.opening_stock > 0 ? m->conf.opening_stock : 4 * l->case_pack;
+    const size_t nl = m->conf.locations;
     if (m->rank_cap < l->sold_len) {
         rank_t *r = realloc(m->rank, l->sold_len * sizeof(*r));
         if (!r)
@@ -480,8 +544,11 @@ static void plan_receipt(lg_model_t *m, plan_t *p) {
         m->rank_cap = l->sold_len;
     }
     size_t n = 0;
-    for (size_t i = 0; i < l->sold_len; i++)
-        m->rank[n++] = (rank_t){par - pair_of(m, l->sold[i], p->loc)->on_hand, l->sold[i]};
+    for (size_t i = 0; i < l->sold_len; i++) {
+        size_t k = l->sold[i] * nl + p->loc;
+        int64_t want = m->planned ? m->planned[k].reorder_point + m->planned[k].reorder_quantity : par;
+        m->rank[n++] = (rank_t){want - m->pairs[k].on_hand, l->sold[i]};
+    }
     if (n > EVENT_MAX)
         qsort(m->rank, n, sizeof(*m->rank), rank_cmp);
     size_t take = n < EVENT_MAX ? n : EVENT_MAX, lines = 0;
@@ -536,6 +603,154 @@ static void plan_count(lg_model_t *m, plan_t *p) {
     plan_ids(m, p, "CNT");
 }
 
+/* ------------------------------------------------------- reservations */
+
+static int followup_before(const followup_t *a, const followup_t *b) {
+    return a->due != b->due ? a->due < b->due : a->order < b->order;
+}
+
+/* 0, or -1 when FOLLOWUPS_MAX are open (the hold is then left to expire). */
+static int followup_push(lg_model_t *m, const followup_t *f) {
+    if (m->nfollow == m->follow_cap) {
+        if (m->follow_cap >= FOLLOWUPS_MAX)
+            return -1;
+        size_t cap = m->follow_cap ? m->follow_cap * 2 : 256;
+        followup_t *n = realloc(m->follow, cap * sizeof(*n));
+        if (!n)
+            abort();
+        m->follow = n;
+        m->follow_cap = cap;
+    }
+    size_t i = m->nfollow++;
+    m->follow[i] = *f;
+    m->follow[i].order = m->follow_order++;
+    while (i > 0 && followup_before(&m->follow[i], &m->follow[(i - 1) / 2])) {
+        followup_t t = m->follow[i];
+        m->follow[i] = m->follow[(i - 1) / 2];
+        m->follow[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+    return 0;
+}
+
+static void followup_pop(lg_model_t *m, followup_t *out) {
+    *out = m->follow[0];
+    m->follow[0] = m->follow[--m->nfollow];
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, min = i;
+        if (l < m->nfollow && followup_before(&m->follow[l], &m->follow[min]))
+            min = l;
+        if (r < m->nfollow && followup_before(&m->follow[r], &m->follow[min]))
+            min = r;
+        if (min == i)
+            break;
+        followup_t t = m->follow[i];
+        m->follow[i] = m->follow[min];
+        m->follow[min] = t;
+        i = min;
+    }
+}
+
+static void plan_reservation_id(lg_model_t *m, plan_t *p, uint64_t hold) {
+    p->hold = hold;
+    p->has_reservation = 1;
+    snprintf(p->reservation_id, sizeof(p->reservation_id), "%s-ORD-%" PRIu64, m->run_id, hold);
+}
+
+/* A follow-up of the hold in p, `delay` fresh events from now, for lines
+ * [from, to) of it (quantities from qty[]). */
+static followup_t *plan_follow(lg_model_t *m, plan_t *p, lg_kind_t kind, uint64_t delay, size_t from, size_t to,
+                               const int64_t *qty) {
+    followup_t *f = &p->follow[p->nfollow++];
+    memset(f, 0, sizeof(*f));
+    f->due = m->seq + delay;
+    f->hold = p->hold;
+    f->loc = (uint32_t)p->loc;
+    f->kind = (uint8_t)kind;
+    f->channel = (uint8_t)p->channel;
+    for (size_t i = from; i < to; i++) {
+        f->sku[f->nlines] = p->sku[i];
+        f->qty[f->nlines++] = qty[i];
+    }
+    return f;
+}
+
+/* An online or marketplace order holding stock at the DC or the web shop,
+ * on the wall clock (expires_at = occurred_at + hold_ttl_ms). What becomes
+ * of it is decided now: fulfilled by one sale or two, released, or left to
+ * expire. */
+static void plan_hold(lg_model_t *m, plan_t *p) {
+    p->loc = m->ecom[m->necom == 1 ? 0 : lg_rng_chance(&m->rng, 0.6) ? m->necom - 1 : 0];
+    const location_t *l = &m->locs[p->loc];
+    /* marketplace orders ship from the DC, or the web shop without one */
+    int has_dc = m->locs[m->ecom[0]].type == LOC_DC;
+    int marketplace = l->type == LOC_DC               ? lg_rng_chance(&m->rng, 0.6)
+                      : l->type == LOC_WEB && !has_dc ? lg_rng_chance(&m->rng, 0.25)
+                                                      : 0;
+    p->channel = marketplace ? INV_CHANNEL_MARKETPLACE : INV_CHANNEL_ONLINE;
+    p->source = marketplace ? "marketplace-hub" : "web-shop";
+    p->nlines = 1 + (size_t)lg_rng_below(&m->rng, HOLD_LINES_MAX);
+    if (p->nlines > m->conf.skus)
+        p->nlines = m->conf.skus;
+    pick_skus(m, p->sku, p->nlines);
+    for (size_t i = 0; i < p->nlines; i++)
+        p->qty[i] = unit_quantity(m, p->channel);
+    p->allow_partial = lg_rng_chance(&m->rng, 0.3);
+    p->occurred_at_ms = hold_now_ms(m);
+    p->expires_at_ms = p->occurred_at_ms + m->conf.hold_ttl_ms;
+    plan_reservation_id(m, p, ++m->hold_seq);
+    plan_ids(m, p, "RV");
+
+    uint64_t fm = m->conf.followup_max ? m->conf.followup_max : 1, half = fm / 2 ? fm / 2 : 1;
+    double fate = lg_rng_unit(&m->rng);
+    if (fate < LG_HOLD_FULFIL_SHARE) {
+        int64_t first[HOLD_LINES_MAX], second[HOLD_LINES_MAX];
+        int split = lg_rng_chance(&m->rng, LG_HOLD_SPLIT_SHARE) && (p->nlines > 1 || p->qty[0] > 1);
+        if (!split) {
+            plan_follow(m, p, LG_KIND_FULFILMENT, (uint64_t)lg_rng_range(&m->rng, 1, (int64_t)fm), 0, p->nlines,
+                        p->qty);
+        } else {
+            /* two parcels: the lines split between them, or one line's units */
+            uint64_t d1 = (uint64_t)lg_rng_range(&m->rng, 1, (int64_t)half);
+            uint64_t d2 = d1 + (uint64_t)lg_rng_range(&m->rng, 1, (int64_t)half);
+            if (p->nlines > 1) {
+                size_t k = 1 + (size_t)lg_rng_below(&m->rng, p->nlines - 1);
+                plan_follow(m, p, LG_KIND_FULFILMENT, d1, 0, k, p->qty);
+                plan_follow(m, p, LG_KIND_FULFILMENT, d2, k, p->nlines, p->qty);
+            } else {
+                first[0] = lg_rng_range(&m->rng, 1, p->qty[0] - 1);
+                second[0] = p->qty[0] - first[0];
+                plan_follow(m, p, LG_KIND_FULFILMENT, d1, 0, 1, first);
+                plan_follow(m, p, LG_KIND_FULFILMENT, d2, 0, 1, second);
+            }
+        }
+    } else if (fate < LG_HOLD_FULFIL_SHARE + LG_HOLD_RELEASE_SHARE) {
+        plan_follow(m, p, LG_KIND_RELEASE, (uint64_t)lg_rng_range(&m->rng, 1, (int64_t)fm), 0, p->nlines, p->qty);
+    }
+}
+
+/* The follow-up f of a hold: a sale carrying its reservation_id (the
+ * simulated clock, like every sale) or its release (the wall clock). */
+static void plan_followup(lg_model_t *m, plan_t *p, const followup_t *f) {
+    p->kind = (lg_kind_t)f->kind;
+    p->loc = f->loc;
+    p->channel = (inv_channel_t)f->channel;
+    p->nlines = f->nlines;
+    for (size_t i = 0; i < f->nlines; i++) {
+        p->sku[i] = f->sku[i];
+        p->qty[i] = f->qty[i];
+    }
+    plan_reservation_id(m, p, f->hold);
+    if (p->kind == LG_KIND_FULFILMENT) {
+        p->source = sale_source(&m->locs[p->loc], p->channel);
+        plan_ids(m, p, "T");
+    } else {
+        p->occurred_at_ms = hold_now_ms(m);
+        p->source = p->channel == INV_CHANNEL_MARKETPLACE ? "marketplace-hub" : "web-shop";
+        plan_ids(m, p, "RL");
+    }
+}
+
 /* Builds the next fresh event into m->plan: moves the clock and the
  * sequence, draws, and touches no books. */
 static void plan_fresh(lg_model_t *m) {
@@ -545,6 +760,12 @@ static void plan_fresh(lg_model_t *m) {
     m->clock_ms += lg_rng_range(&m->rng, 0, CLOCK_STEP_MAX);
     p->occurred_at_ms = now_ms(m);
     const lg_model_conf_t *c = &m->conf;
+    if (m->nfollow > 0 && m->follow[0].due <= m->seq) {
+        followup_t f;
+        followup_pop(m, &f);
+        plan_followup(m, p, &f);
+        return;
+    }
     double u = lg_rng_unit(&m->rng);
     if (u < c->returns_ratio) {
         p->kind = LG_KIND_RETURN;
@@ -558,6 +779,9 @@ static void plan_fresh(lg_model_t *m) {
     } else if ((u -= c->adjustments_ratio) < c->counts_ratio) {
         p->kind = LG_KIND_COUNT;
         plan_count(m, p);
+    } else if ((u -= c->counts_ratio) < c->reservations_ratio) {
+        p->kind = LG_KIND_HOLD;
+        plan_hold(m, p);
     } else {
         p->kind = LG_KIND_SALE;
         plan_sale(m, p);
@@ -565,8 +789,18 @@ static void plan_fresh(lg_model_t *m) {
 }
 
 static lg_topic_t topic_of(lg_kind_t k) {
-    return k == LG_KIND_SALE ? LG_TOPIC_SALES : k == LG_KIND_RETURN ? LG_TOPIC_RETURNS : LG_TOPIC_RESTOCKS;
+    switch (k) {
+    case LG_KIND_SALE:
+    case LG_KIND_FULFILMENT: return LG_TOPIC_SALES;
+    case LG_KIND_RETURN: return LG_TOPIC_RETURNS;
+    case LG_KIND_HOLD:
+    case LG_KIND_RELEASE: return LG_TOPIC_RESERVATIONS;
+    case LG_KIND_CHANNEL: return LG_TOPIC_CHANNELS;
+    default: return LG_TOPIC_RESTOCKS;
+    }
 }
+
+static int is_reservation(lg_kind_t k) { return k == LG_KIND_HOLD || k == LG_KIND_RELEASE; }
 
 /* The contract event of a plan; borrows the plan and the model's lines. */
 static void event_of(lg_model_t *m, const plan_t *p, inv_event_t *ev) {
@@ -577,8 +811,10 @@ static void event_of(lg_model_t *m, const plan_t *p, inv_event_t *ev) {
     ev->occurred_at_ms = p->occurred_at_ms;
     switch (p->kind) {
     case LG_KIND_SALE:
+    case LG_KIND_FULFILMENT:
         ev->kind = INV_EVENT_SALE;
         ev->channel = p->channel;
+        ev->reservation_id = p->has_reservation ? p->reservation_id : NULL;
         break;
     case LG_KIND_RETURN:
         ev->kind = INV_EVENT_RETURN;
@@ -602,6 +838,43 @@ static void event_of(lg_model_t *m, const plan_t *p, inv_event_t *ev) {
     ev->line_count = p->nlines;
 }
 
+/* The ReservationEvent of a hold or release plan; borrows like event_of. */
+static void reservation_of(lg_model_t *m, const plan_t *p, inv_reservation_t *r) {
+    inv_event_t ev;
+    event_of(m, p, &ev); /* the lines */
+    memset(r, 0, sizeof(*r));
+    r->event_id = p->event_id;
+    r->source = p->source;
+    r->reservation_id = p->reservation_id;
+    r->action = p->kind == LG_KIND_HOLD ? INV_RESERVATION_HOLD : INV_RESERVATION_RELEASE;
+    r->location_id = m->locs[p->loc].name;
+    r->channel = p->channel;
+    r->occurred_at_ms = p->occurred_at_ms;
+    r->has_expires_at = p->kind == LG_KIND_HOLD;
+    r->expires_at_ms = r->has_expires_at ? p->expires_at_ms : 0;
+    r->allow_partial = p->kind == LG_KIND_HOLD && p->allow_partial;
+    r->lines = ev.lines;
+    r->line_count = ev.line_count;
+}
+
+/* Encodes the plan as its valid message into m->out. */
+static int encode_plan(lg_model_t *m, const plan_t *p, char *errstr, size_t n) {
+    char err[INV_ERRSTR_SIZE];
+    int rc;
+    if (is_reservation(p->kind)) {
+        inv_reservation_t r;
+        reservation_of(m, p, &r);
+        rc = inv_encoder_encode_reservation(m->encoder, &r, &m->out, err, sizeof(err));
+    } else {
+        inv_event_t ev;
+        event_of(m, p, &ev);
+        rc = inv_encoder_encode_event(m->encoder, &ev, &m->out, err, sizeof(err));
+    }
+    if (rc)
+        return inv_errstr(errstr, n, "encoding %s %s: %s", lg_kind_name(p->kind), p->event_id, err);
+    return 0;
+}
+
 /* ------------------------------------------------------------- the books */
 
 static void touch(pair_t *q) { q->touched = 1; }
@@ -623,8 +896,13 @@ static void commit(lg_model_t *m, const plan_t *p) {
     for (size_t i = 0; i < p->nlines; i++) {
         pair_t *q = pair_of(m, p->sku[i], p->loc);
         switch (p->kind) {
+        case LG_KIND_HOLD:
+        case LG_KIND_RELEASE: /* committed only, 0 once every hold is closed */ touch(q); break;
         case LG_KIND_SALE:
+        case LG_KIND_FULFILMENT:
             q->on_hand -= p->qty[i];
+            if (m->demand)
+                m->demand[p->sku[i] * m->conf.locations + p->loc] += p->qty[i];
             if (!q->queued) {
                 q->queued = 1;
                 sold_push(l, p->sku[i]);
@@ -660,7 +938,14 @@ static void commit(lg_model_t *m, const plan_t *p) {
                 l->sold[keep++] = l->sold[i];
         l->sold_len = keep;
     }
-    if (p->kind == LG_KIND_SALE) {
+    if (p->kind == LG_KIND_HOLD) {
+        if (p->expires_at_ms > m->settled_at_ms)
+            m->settled_at_ms = p->expires_at_ms;
+        for (size_t i = 0; i < p->nfollow; i++)
+            if (followup_push(m, &p->follow[i]) != 0)
+                break;
+    }
+    if (p->kind == LG_KIND_SALE || p->kind == LG_KIND_FULFILMENT) {
         size_t slot = m->nsales < SALES_KEEP ? m->nsales++ : (size_t)(m->seq % SALES_KEEP);
         sale_rec_t *s = &m->sales[slot];
         s->seq = m->seq;
@@ -710,11 +995,8 @@ static void count_msg(lg_model_t *m, const lg_msg_t *msg) {
  * for later duplicates. */
 static int emit_valid(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) {
     const plan_t *p = &m->plan;
-    inv_event_t ev;
-    event_of(m, p, &ev);
-    char err[INV_ERRSTR_SIZE];
-    if (inv_encoder_encode_event(m->encoder, &ev, &m->out, err, sizeof(err)))
-        return inv_errstr(errstr, n, "encoding %s %s: %s", lg_kind_name(p->kind), p->event_id, err);
+    if (encode_plan(m, p, errstr, n))
+        return -1;
     memset(out, 0, sizeof(*out));
     out->topic = topic_of(p->kind);
     out->kind = p->kind;
@@ -804,6 +1086,46 @@ static void write_bad_json(inv_buf_t *b, const inv_event_t *ev, lg_bad_t bad, si
     buf_str(b, "}");
 }
 
+/* JSON of a ReservationEvent with one defect, as write_bad_json() writes an
+ * event's; `ev` carries its lines as a sale's. LG_BAD_MISSING of the event's
+ * own field (line SIZE_MAX) leaves out a hold's expires_at, a release's
+ * location_id. */
+static void write_bad_reservation_json(inv_buf_t *b, const inv_reservation_t *r, const inv_event_t *ev, lg_bad_t bad,
+                                       size_t line, const char *bad_value) {
+    char t[32];
+    int hold = r->action == INV_RESERVATION_HOLD;
+    int missing = bad == LG_BAD_MISSING && line == SIZE_MAX;
+    b->len = 0;
+    buf_str(b, "{\"event_id\":");
+    buf_json_str(b, r->event_id);
+    buf_str(b, ",\"source\":");
+    buf_json_str(b, r->source);
+    buf_str(b, ",\"reservation_id\":");
+    buf_json_str(b, r->reservation_id);
+    buf_str(b, hold ? ",\"action\":\"hold\"" : ",\"action\":\"release\"");
+    if (!(missing && !hold)) {
+        buf_str(b, ",\"location_id\":");
+        buf_json_str(b, r->location_id);
+    }
+    buf_str(b, ",\"channel\":");
+    buf_json_str(b, bad == LG_BAD_ENUM && line == SIZE_MAX ? bad_value : inv_channel_to_string(r->channel));
+    buf_str(b, ",\"occurred_at\":");
+    inv_time_format_rfc3339(r->occurred_at_ms, t);
+    if (bad == LG_BAD_LOCAL_TIME) {
+        t[10] = ' ';
+        t[19] = '\0';
+    }
+    buf_json_str(b, t);
+    if (hold && !missing) {
+        buf_str(b, ",\"expires_at\":");
+        inv_time_format_rfc3339(r->expires_at_ms, t);
+        buf_json_str(b, t);
+    }
+    buf_str(b, r->allow_partial ? ",\"allow_partial\":true" : ",\"allow_partial\":false");
+    write_bad_lines(b, ev, bad, line, bad_value);
+    buf_str(b, "}");
+}
+
 /* A symbol no schema has, in the enum of the event's kind; *line names the
  * line it goes in (SIZE_MAX: the event's own field). */
 static const char *bad_enum_value(lg_model_t *m, const inv_event_t *ev, size_t *line) {
@@ -824,10 +1146,9 @@ static const char *bad_enum_value(lg_model_t *m, const inv_event_t *ev, size_t *
 }
 
 /* A valid Avro body under a schema id nobody registered. */
-static int write_unregistered_id(lg_model_t *m, const inv_event_t *ev, char *errstr, size_t n) {
-    char err[INV_ERRSTR_SIZE];
-    if (inv_encoder_encode_event(m->encoder, ev, &m->out, err, sizeof(err)))
-        return inv_errstr(errstr, n, "encoding %s %s: %s", lg_kind_name(m->plan.kind), m->plan.event_id, err);
+static int write_unregistered_id(lg_model_t *m, char *errstr, size_t n) {
+    if (encode_plan(m, &m->plan, errstr, n))
+        return -1;
     int32_t id = 1000;
     for (int again = 1; again;) {
         again = 0;
@@ -848,6 +1169,17 @@ static int emit_malformed(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) 
     const plan_t *p = &m->plan;
     inv_event_t ev;
     event_of(m, p, &ev);
+    /* a hold or release is written by hand too, its lines as a sale's */
+    inv_reservation_t r;
+    int res = is_reservation(p->kind);
+    if (res) {
+        reservation_of(m, p, &r);
+        ev.kind = INV_EVENT_SALE;
+        ev.channel = p->channel;
+    }
+#define WRITE_BAD(bad_, line_, value_)                                       \
+    (res ? write_bad_reservation_json(&m->out, &r, &ev, bad_, line_, value_) \
+         : write_bad_json(&m->out, &ev, bad_, line_, value_))
     int kinds = m->conf.format == INV_FORMAT_AVRO ? LG_BAD_SCHEMA_ID : LG_BAD_SCHEMA_ID - 1;
     lg_bad_t bad = (lg_bad_t)(1 + lg_rng_below(&m->rng, (uint64_t)kinds));
     size_t line = (size_t)lg_rng_below(&m->rng, p->nlines);
@@ -855,37 +1187,38 @@ static int emit_malformed(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) 
     m->bad_field[0] = '\0';
     switch (bad) {
     case LG_BAD_TRUNCATED: {
-        write_bad_json(&m->out, &ev, LG_BAD_NONE, SIZE_MAX, NULL);
+        WRITE_BAD(LG_BAD_NONE, SIZE_MAX, NULL);
         m->out.len = 1 + (size_t)lg_rng_below(&m->rng, m->out.len - 1);
         break;
     }
     case LG_BAD_MISSING:
         if (lg_rng_chance(&m->rng, 0.5)) {
-            line = SIZE_MAX; /* the event's location_id */
-            snprintf(m->bad_field, sizeof(m->bad_field), "location_id");
+            line = SIZE_MAX; /* the event's location_id (a hold's expires_at) */
+            snprintf(m->bad_field, sizeof(m->bad_field), "%s", p->kind == LG_KIND_HOLD ? "expires_at" : "location_id");
         } else {
             snprintf(m->bad_field, sizeof(m->bad_field), "lines[%zu].sku", line);
         }
-        write_bad_json(&m->out, &ev, bad, line, NULL);
+        WRITE_BAD(bad, line, NULL);
         break;
     case LG_BAD_QUANTITY:
     case LG_BAD_TYPE:
         snprintf(m->bad_field, sizeof(m->bad_field), "lines[%zu].quantity", line);
-        write_bad_json(&m->out, &ev, bad, line, NULL);
+        WRITE_BAD(bad, line, NULL);
         break;
     case LG_BAD_ENUM:
         value = bad_enum_value(m, &ev, &line);
-        write_bad_json(&m->out, &ev, bad, line, value);
+        WRITE_BAD(bad, line, value);
         break;
     case LG_BAD_LOCAL_TIME:
         snprintf(m->bad_field, sizeof(m->bad_field), "occurred_at");
-        write_bad_json(&m->out, &ev, bad, SIZE_MAX, NULL);
+        WRITE_BAD(bad, SIZE_MAX, NULL);
         break;
     default: /* LG_BAD_SCHEMA_ID */
-        if (write_unregistered_id(m, &ev, errstr, n) != 0)
+        if (write_unregistered_id(m, errstr, n) != 0)
             return -1;
         break;
     }
+#undef WRITE_BAD
     memset(out, 0, sizeof(*out));
     out->topic = topic_of(p->kind);
     out->kind = p->kind;
@@ -927,7 +1260,7 @@ int lg_model_next(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size
 }
 
 int lg_model_next_opening(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size) {
-    if (m->conf.opening_stock <= 0 || m->opening_loc >= m->conf.locations)
+    if ((m->conf.opening_stock <= 0 && !m->planned) || m->opening_loc >= m->conf.locations)
         return 0;
     plan_t *p = &m->plan;
     memset(p, 0, sizeof(*p));
@@ -936,8 +1269,9 @@ int lg_model_next_opening(lg_model_t *m, lg_msg_t *out, char *errstr, size_t err
     p->source = "wms";
     p->occurred_at_ms = now_ms(m);
     while (p->nlines < EVENT_MAX && m->opening_sku < m->conf.skus) {
+        const struct planned_s *pl = m->planned ? &m->planned[m->opening_sku * m->conf.locations + p->loc] : NULL;
         p->sku[p->nlines] = (uint32_t)m->opening_sku++;
-        p->qty[p->nlines++] = m->conf.opening_stock;
+        p->qty[p->nlines++] = pl ? pl->reorder_point + pl->reorder_quantity : m->conf.opening_stock;
     }
     if (m->opening_sku >= m->conf.skus) {
         m->opening_sku = 0;
@@ -946,6 +1280,122 @@ int lg_model_next_opening(lg_model_t *m, lg_msg_t *out, char *errstr, size_t err
     snprintf(p->event_id, sizeof(p->event_id), "%s-OPEN-%" PRIu64, m->run_id, ++m->opening_seq);
     if (emit_valid(m, out, errstr, errstr_size))
         return -1;
+    return 1;
+}
+
+int lg_model_next_channel(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size) {
+    /* online: every e-commerce location; marketplace: the DC, else the web
+     * shop, 2 units held back; a lone store sells online only */
+    size_t online = m->necom, i = m->channel_next;
+    int has_marketplace = m->locs[m->ecom[0]].type != LOC_STORE;
+    if (i >= online + (size_t)has_marketplace)
+        return 0;
+    inv_channel_location_t c = {
+        .channel = i < online ? "online" : "marketplace",
+        .location_id = m->locs[m->ecom[i < online ? i : 0]].name,
+        .buffer = i < online ? 0 : 2,
+    };
+    char err[INV_ERRSTR_SIZE];
+    if (inv_encoder_encode_channel_location(m->encoder, &c, &m->out, err, sizeof(err)))
+        return inv_errstr(errstr, errstr_size, "encoding the channel map: %s", err);
+    m->channel_next++;
+    snprintf(m->key_buf, sizeof(m->key_buf), "%s|%s", c.channel, c.location_id);
+    memset(out, 0, sizeof(*out));
+    out->topic = LG_TOPIC_CHANNELS;
+    out->kind = LG_KIND_CHANNEL;
+    out->key = m->key_buf;
+    out->key_len = strlen(m->key_buf);
+    out->value = m->out.data;
+    out->value_len = m->out.len;
+    out->bad_field = "";
+    count_msg(m, out);
+    return 1;
+}
+
+int64_t lg_model_settled_at(const lg_model_t *m) { return m->settled_at_ms; }
+
+static int64_t ceil_pos(double v) { return v <= 0 ? 0 : (int64_t)ceil(v); }
+
+int lg_model_plan_policies(lg_model_t *m, double events_per_second, int64_t lead_time_ms, char *errstr,
+                           size_t errstr_size) {
+    if (!(events_per_second > 0))
+        return inv_errstr(errstr, errstr_size, "--plan-policies: needs --rate > 0 (demand is planned per second)");
+    if (m->seq || m->opening_seq || m->stats.messages)
+        return inv_errstr(errstr, errstr_size, "--plan-policies: the plan comes before the first message");
+    const size_t nl = m->conf.locations, pairs = m->conf.skus * nl;
+    /* the same traffic without what does not sell: a private model whose
+     * sales and fulfilments count per pair */
+    lg_model_conf_t c = m->conf;
+    c.duplicates_ratio = c.malformed_ratio = 0;
+    c.opening_stock = 0;
+    lg_model_t *sim = lg_model_new(&c, errstr, errstr_size);
+    if (!sim)
+        return -1;
+    free(m->planned);
+    sim->demand = calloc(pairs, sizeof(*sim->demand));
+    m->planned = calloc(pairs, sizeof(*m->planned));
+    if (!sim->demand || !m->planned) {
+        lg_model_destroy(sim);
+        free(m->planned);
+        m->planned = NULL;
+        return inv_errstr(errstr, errstr_size, "out of memory planning %zu policies", pairs);
+    }
+    uint64_t events = (uint64_t)pairs * 40;
+    events = events < 200000 ? 200000 : events > 4000000 ? 4000000 : events;
+    lg_msg_t msg;
+    for (uint64_t i = 0; i < events; i++)
+        if (lg_model_next(sim, &msg, errstr, errstr_size) != 0) {
+            lg_model_destroy(sim);
+            free(m->planned);
+            m->planned = NULL;
+            return -1;
+        }
+    /* Order point: the demand over the lead time plus a second of the
+     * pipeline's own delay, plus safety stock of half that and the largest
+     * single line (a b2b pallet at the DC); order quantity: the demand of
+     * two lead times (at least 10 s), in case packs. */
+    double secs = (double)events / events_per_second, lead = (double)lead_time_ms / 1000.0 + 1;
+    for (size_t k = 0; k < pairs; k++) {
+        const location_t *l = &m->locs[k % nl];
+        double d = (double)sim->demand[k] / secs, dl = d * lead;
+        struct planned_s *pl = &m->planned[k];
+        pl->safety_stock = ceil_pos(dl / 2) + (l->type == LOC_DC ? 48 : 5);
+        pl->reorder_point = ceil_pos(dl) + pl->safety_stock;
+        int64_t q = ceil_pos(d * (2 * lead < 10 ? 10 : 2 * lead));
+        pl->reorder_quantity = q < l->case_pack ? l->case_pack : (q + l->case_pack - 1) / l->case_pack * l->case_pack;
+    }
+    lg_model_destroy(sim);
+    m->policy_next = 0;
+    return 0;
+}
+
+int lg_model_next_policy(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size) {
+    const size_t nl = m->conf.locations;
+    if (!m->planned || m->policy_next >= m->conf.skus * nl)
+        return 0;
+    size_t k = m->policy_next;
+    const struct planned_s *pl = &m->planned[k];
+    inv_policy_t pol = {
+        .sku = m->sku_names[k / nl],
+        .location_id = m->locs[k % nl].name,
+        .reorder_point = pl->reorder_point,
+        .reorder_quantity = pl->reorder_quantity,
+        .safety_stock = pl->safety_stock,
+    };
+    char err[INV_ERRSTR_SIZE];
+    if (inv_encoder_encode_policy(m->encoder, &pol, &m->out, err, sizeof(err)))
+        return inv_errstr(errstr, errstr_size, "encoding the policy of %s|%s: %s", pol.sku, pol.location_id, err);
+    m->policy_next++;
+    snprintf(m->key_buf, sizeof(m->key_buf), "%s|%s", pol.sku, pol.location_id);
+    memset(out, 0, sizeof(*out));
+    out->topic = LG_TOPIC_POLICIES;
+    out->kind = LG_KIND_POLICY;
+    out->key = m->key_buf;
+    out->key_len = strlen(m->key_buf);
+    out->value = m->out.data;
+    out->value_len = m->out.len;
+    out->bad_field = "";
+    count_msg(m, out);
     return 1;
 }
 
@@ -1014,12 +1464,20 @@ int lg_model_feedback(lg_model_t *m, const char *sku, const char *location_id, i
 const lg_stats_t *lg_model_stats(const lg_model_t *m) { return &m->stats; }
 
 int lg_model_write_oracle(const lg_model_t *m, FILE *f, char *errstr, size_t errstr_size) {
+    char settled[40] = "null";
+    if (m->settled_at_ms != INT64_MIN) {
+        settled[0] = '"';
+        inv_time_format_rfc3339(m->settled_at_ms, settled + 1);
+        strcat(settled, "\"");
+    }
     fprintf(f,
-            "{\"inv_loadgen_oracle\":1,\"seed\":%" PRIu64 ",\"fields\":[\"on_hand\",\"unsellable\",\"available\"],"
+            "{\"inv_loadgen_oracle\":1,\"seed\":%" PRIu64
+            ",\"fields\":[\"on_hand\",\"unsellable\",\"available\",\"committed\"],\"settled_at\":%s,"
             "\"note\":\"expected final inventory.stock for the events inv-loadgen produced (duplicates and malformed "
             "excluded): one line per sku|location and per sku|* (network); on_order is not included because it "
-            "depends on when inv-stock reorders\"}\n",
-            m->conf.seed);
+            "depends on when inv-stock reorders; committed and available hold once inv-stock's clock has passed "
+            "settled_at, the latest expires_at of the holds sent, and it has applied the expiries\"}\n",
+            m->conf.seed, settled);
     size_t nl = m->conf.locations;
     for (size_t s = 0; s < m->conf.skus; s++) {
         int64_t on_hand = 0, unsellable = 0, available = 0;
@@ -1029,9 +1487,10 @@ int lg_model_write_oracle(const lg_model_t *m, FILE *f, char *errstr, size_t err
             if (!q->touched)
                 continue;
             int64_t avail = q->on_hand > 0 ? q->on_hand : 0;
-            fprintf(
-                f, "{\"key\":\"%s|%s\",\"on_hand\":%" PRId64 ",\"unsellable\":%" PRId64 ",\"available\":%" PRId64 "}\n",
-                m->sku_names[s], m->locs[l].name, q->on_hand, q->unsellable, avail);
+            fprintf(f,
+                    "{\"key\":\"%s|%s\",\"on_hand\":%" PRId64 ",\"unsellable\":%" PRId64 ",\"available\":%" PRId64
+                    ",\"committed\":0}\n",
+                    m->sku_names[s], m->locs[l].name, q->on_hand, q->unsellable, avail);
             on_hand += q->on_hand;
             unsellable += q->unsellable;
             available += avail;
@@ -1039,7 +1498,8 @@ int lg_model_write_oracle(const lg_model_t *m, FILE *f, char *errstr, size_t err
         }
         if (any)
             fprintf(f,
-                    "{\"key\":\"%s|*\",\"on_hand\":%" PRId64 ",\"unsellable\":%" PRId64 ",\"available\":%" PRId64 "}\n",
+                    "{\"key\":\"%s|*\",\"on_hand\":%" PRId64 ",\"unsellable\":%" PRId64 ",\"available\":%" PRId64
+                    ",\"committed\":0}\n",
                     m->sku_names[s], on_hand, unsellable, available);
     }
     if (fflush(f) != 0 || ferror(f))
@@ -1048,7 +1508,8 @@ int lg_model_write_oracle(const lg_model_t *m, FILE *f, char *errstr, size_t err
 }
 
 const char *lg_kind_name(lg_kind_t k) {
-    static const char *names[LG_KIND_MAX] = {"sale", "return", "receipt", "adjustment", "count", "opening", "feedback"};
+    static const char *names[LG_KIND_MAX] = {"sale",     "return", "receipt", "adjustment", "count",       "opening",
+                                             "feedback", "hold",   "release", "fulfilment", "channel_map", "policy"};
     return (unsigned)k < LG_KIND_MAX ? names[k] : "?";
 }
 

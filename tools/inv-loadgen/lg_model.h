@@ -1,16 +1,20 @@
 /*
  * lg_model: the load generator's traffic model. It decides what a retail
  * chain's POS integrations send next (sales, returns, receipts, adjustments,
- * counts, re-sent duplicates, malformed messages), encodes it, and keeps the
- * books: the stock each (sku, location) must end with once inv-stock has
- * applied every valid message it produced (the oracle).
+ * counts, reservation holds and what becomes of them, re-sent duplicates,
+ * malformed messages), encodes it, and keeps the books: the stock each
+ * (sku, location) must end with once inv-stock has applied every valid
+ * message it produced (the oracle).
  *
  * Deterministic: the messages are a function of lg_model_conf_t alone (the
  * seed included) as long as the clock is simulated (start_ms set), so the
  * same seed and flags give the same bytes in the same order. Kafka, timing
  * and the rate play no part; reorder-feedback receipts, which depend on what
  * inv-stock emits, are made by lg_model_feedback() and draw nothing from the
- * seeded generator, so they leave the rest of the sequence unchanged.
+ * seeded generator, so they leave the rest of the sequence unchanged. The one
+ * exception is the times of reservation events: a hold's occurred_at and
+ * expires_at, and a release's occurred_at, come from conf.wall_ms (the wall
+ * clock by default), because inv-stock expires holds on its own clock.
  *
  * Memory: a message returned in lg_msg_t borrows the model's buffers; it is
  * valid until the next call on the model. Copy (or produce with
@@ -28,7 +32,15 @@
 #include "inv_codec.h"
 
 /* The input topic a message goes to. */
-typedef enum { LG_TOPIC_SALES = 0, LG_TOPIC_RETURNS, LG_TOPIC_RESTOCKS, LG_TOPIC_MAX } lg_topic_t;
+typedef enum {
+    LG_TOPIC_SALES = 0,
+    LG_TOPIC_RETURNS,
+    LG_TOPIC_RESTOCKS,
+    LG_TOPIC_RESERVATIONS,
+    LG_TOPIC_CHANNELS, /* the channel map, written once at start */
+    LG_TOPIC_POLICIES, /* planned reorder policies, written once at start */
+    LG_TOPIC_MAX
+} lg_topic_t;
 
 /* What a message is, for totals. */
 typedef enum {
@@ -39,6 +51,11 @@ typedef enum {
     LG_KIND_COUNT,      /* physical count: sets on_hand */
     LG_KIND_OPENING,    /* opening receipt at start */
     LG_KIND_FEEDBACK,   /* receipt answering a ReorderEvent */
+    LG_KIND_HOLD,       /* ReservationEvent hold at an e-commerce location */
+    LG_KIND_RELEASE,    /* ReservationEvent release of a hold, same lines */
+    LG_KIND_FULFILMENT, /* SaleEvent with the hold's reservation_id */
+    LG_KIND_CHANNEL,    /* ChannelLocation of the channel map */
+    LG_KIND_POLICY,     /* ReorderPolicy planned by lg_model_plan_policies */
     LG_KIND_MAX
 } lg_kind_t;
 
@@ -61,15 +78,31 @@ typedef enum {
 /* Upper bounds of the model, checked by lg_model_new. */
 #define LG_MAX_LOCATIONS 1000
 #define LG_MAX_SKUS 1000000
-#define LG_MAX_PAIRS 5000000 /* skus x locations: the books are dense */
+#define LG_MAX_PAIRS 5000000                  /* skus x locations: the books are dense */
+#define LG_MAX_HOLD_TTL_MS INT64_C(604800000) /* reservation.max.ttl.ms's default */
+
+/* What becomes of a hold, in these shares: fulfilled by one sale or two,
+ * released, or left to expire. */
+#define LG_HOLD_FULFIL_SHARE 0.75
+#define LG_HOLD_RELEASE_SHARE 0.15
+#define LG_HOLD_SPLIT_SHARE 0.25 /* of the fulfilled holds: two sales */
 
 typedef struct {
     uint64_t seed;
     size_t locations; /* store-1..k, dc-1, web-1 (see lg_model_location_name) */
     size_t skus;      /* SKU-1 (best seller) .. SKU-n */
     double zipf;      /* popularity exponent, >= 0 */
-    /* Shares of fresh events by kind; sales get the rest. Sum <= 1. */
-    double returns_ratio, receipts_ratio, adjustments_ratio, counts_ratio;
+    /* Shares of fresh events by kind; sales get the rest. Sum <= 1. The
+     * follow-ups of holds (fulfilments, releases) come on top. */
+    double returns_ratio, receipts_ratio, adjustments_ratio, counts_ratio, reservations_ratio;
+    /* expires_at - occurred_at of every hold (wall clock) */
+    int64_t hold_ttl_ms;
+    /* A hold's fulfilment or release comes 1..followup_max fresh events
+     * after it (lg_args sets it to about half the TTL at --rate). */
+    uint32_t followup_max;
+    /* The clock of reservation events (epoch ms); NULL = the wall clock.
+     * Tests set a fixed one for reproducible bytes. */
+    int64_t (*wall_ms)(void);
     /* Shares of all traffic messages; sum <= 1. */
     double duplicates_ratio, malformed_ratio;
     int64_t opening_stock; /* per (sku, location); 0 = no opening receipts */
@@ -128,6 +161,34 @@ int lg_model_next_opening(lg_model_t *m, lg_msg_t *out, char *errstr, size_t err
  * a bug). */
 int lg_model_next(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size);
 
+/* The channel map, one ChannelLocation per call (key `channel|location_id`,
+ * topic LG_TOPIC_CHANNELS): `online` -> the DC and the web shop, buffer 0;
+ * `marketplace` -> the DC (the web shop without a DC), buffer 2; the store
+ * channel is not mapped. 1 and *out filled, 0 after the last. Counted in
+ * the totals as LG_KIND_CHANNEL; draws nothing from the generator. */
+int lg_model_next_channel(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size);
+
+/* Plays the planner: sizes a reorder policy for every (sku, location) to
+ * this traffic's demand, measured on a private copy of the model (the same
+ * flags; no duplicates, malformed messages or opening stock) over enough
+ * events to see every pair's rate, at `events_per_second` fresh events per
+ * second and a supplier lead time of lead_time_ms (one more second for the
+ * pipeline). With D the pair's units sold per second and DL = D x (lead + 1 s):
+ * safety_stock = ceil(DL / 2) + the largest line (48 at the DC, b2b; 5
+ * elsewhere), reorder_point = ceil(DL) + safety_stock, reorder_quantity =
+ * D x max(2 (lead + 1 s), 10 s) rounded up to case packs (6 stores, 12 web,
+ * 24 DC). The opening receipts then bring each pair to reorder_point +
+ * reorder_quantity (instead of opening_stock) and periodic receipts order up
+ * to it. Call before the first message. Draws nothing from the model's own
+ * generator. 0, or -1 with errstr (rate 0, out of memory). */
+int lg_model_plan_policies(lg_model_t *m, double events_per_second, int64_t lead_time_ms, char *errstr,
+                           size_t errstr_size);
+
+/* The planned policies, one ReorderPolicy per call (key `sku|location_id`,
+ * topic LG_TOPIC_POLICIES, counted as LG_KIND_POLICY): 1 and *out filled, 0
+ * after the last or without a plan. */
+int lg_model_next_policy(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size);
+
 /* A receipt delivering `quantity` of sku at location_id against purchase
  * order `po_id` (the ReorderEvent's event_id). Its event_id is derived from
  * po_id, so a re-read reorder yields the same receipt, which inv-stock drops.
@@ -140,16 +201,23 @@ const lg_stats_t *lg_model_stats(const lg_model_t *m);
 
 /* Writes the oracle: a header line, then one JSON line per (sku, location)
  * the produced events touched and one per SKU for the network row "sku|*":
- *   {"key":"SKU-1|store-1","on_hand":7,"unsellable":1,"available":7}
- * on_order is left out: it depends on when inv-stock reorders. The values are
- * independent of the order inv-stock applies the movements in only when no
- * count was produced (counts_ratio 0) and no feedback receipt was made.
+ *   {"key":"SKU-1|store-1","on_hand":7,"unsellable":1,"available":7,"committed":0}
+ * on_order is left out: it depends on when inv-stock reorders. committed is
+ * 0 and available max(on_hand, 0) once every hold is closed: fulfilled,
+ * released or expired. The header's "settled_at" is the latest expires_at of
+ * any hold sent (null without holds): after it, on inv-stock's clock, no
+ * line can be open whatever the order holds and their sales were applied
+ * in. The values are independent of that order only when no count was
+ * produced (counts_ratio 0) and no feedback receipt was made.
  * 0, or -1 with errstr on a write error. */
 int lg_model_write_oracle(const lg_model_t *m, FILE *f, char *errstr, size_t errstr_size);
 
 /* The names used in totals and --stats-json: "sale", "truncated", ... */
 const char *lg_kind_name(lg_kind_t k);
 const char *lg_bad_name(lg_bad_t b);
+
+/* The latest expires_at of the holds sent (epoch ms), INT64_MIN for none. */
+int64_t lg_model_settled_at(const lg_model_t *m);
 
 /* Location i (0-based) of a model with n locations: "store-<i+1>", "dc-1" or
  * "web-1" (n = 1: store-1; n = 2: store-1, web-1; n >= 3: n-2 stores, dc-1,

@@ -1,6 +1,8 @@
 /*
  * inv-loadgen: realistic POS traffic onto the input topics (topic.sales,
- * topic.returns, topic.restocks) for demos, tests and benchmarks. What is
+ * topic.returns, topic.restocks, topic.reservations), a channel map onto
+ * topic.channels and planned reorder policies onto topic.policies, for demos,
+ * tests and benchmarks. What is
  * sent is decided by lg_model (seeded, reproducible); this file is the Kafka
  * side: pacing, the producer, reorder feedback, progress and totals.
  *
@@ -35,8 +37,11 @@ static const inv_conf_flag_t conf_flags[] = {
 
 static const inv_program_t program = {
     .name = "inv-loadgen",
-    .summary = "Realistic POS traffic (sales, returns, receipts, adjustments, counts, duplicates, malformed\n"
-               "messages) onto topic.sales, topic.returns and topic.restocks; seeded and reproducible.",
+    .summary = "Realistic POS traffic (sales, returns, receipts, adjustments, counts, reservation holds with\n"
+               "their fulfilments, releases and expiries, duplicates, malformed messages) onto topic.sales,\n"
+               "topic.returns, topic.restocks and topic.reservations, a channel map onto topic.channels and,\n"
+               "with --plan-policies, reorder policies sized to that demand onto topic.policies; seeded and\n"
+               "reproducible.",
     .flags = conf_flags,
     .commands_help = lg_args_help,
 };
@@ -93,12 +98,13 @@ static void progress(loadgen_t *g, int64_t now) {
     if (g->reorders)
         snprintf(fb, sizeof(fb), ", reorders %" PRIu64 " (%zu pending)", g->reorders_seen, g->pending_len);
     inv_log_info("%.0fs: %" PRIu64 " sent (%.0f/s), %" PRIu64 " delivered, queue %d; %" PRIu64 " sales, %" PRIu64
-                 " returns, %" PRIu64 " restocks, %" PRIu64 " duplicates, %" PRIu64 " malformed%s",
+                 " returns, %" PRIu64 " restocks, %" PRIu64 " reservations, %" PRIu64 " duplicates, %" PRIu64
+                 " malformed%s",
                  (double)(now - g->start_ms) / 1000.0, s->messages, rate, g->delivered, rd_kafka_outq_len(g->producer),
                  s->events[LG_KIND_SALE], s->events[LG_KIND_RETURN],
                  s->events[LG_KIND_RECEIPT] + s->events[LG_KIND_ADJUSTMENT] + s->events[LG_KIND_COUNT] +
                      s->events[LG_KIND_OPENING] + s->events[LG_KIND_FEEDBACK],
-                 s->duplicates, s->malformed, fb);
+                 s->events[LG_KIND_HOLD] + s->events[LG_KIND_RELEASE], s->duplicates, s->malformed, fb);
     g->last_progress_ms = now;
     g->last_progress_msgs = s->messages;
 }
@@ -266,8 +272,12 @@ static int producer_open(loadgen_t *g, char *errstr, size_t n) {
     inv_kafka_settings_free(&ks);
     if (!g->producer)
         return -1;
-    static const char *keys[LG_TOPIC_MAX] = {"topic.sales", "topic.returns", "topic.restocks"};
+    static const char *keys[LG_TOPIC_MAX] = {"topic.sales",        "topic.returns",  "topic.restocks",
+                                             "topic.reservations", "topic.channels", "topic.policies"};
     for (int t = 0; t < LG_TOPIC_MAX; t++) {
+        if ((t == LG_TOPIC_RESERVATIONS && g->args.model.reservations_ratio <= 0) ||
+            (t == LG_TOPIC_CHANNELS && g->args.no_channel_map) || (t == LG_TOPIC_POLICIES && !g->args.plan_policies))
+            continue; /* not needed: a deployment without it still runs */
         const char *name = inv_conf_get(g->conf, keys[t]);
         /* fail now, not after message.timeout.ms, when a topic is missing */
         if (inv_kafka_partition_count(g->producer, name, 10000, errstr, n) < 0)
@@ -310,7 +320,24 @@ static int run(loadgen_t *g) {
     lg_msg_t msg;
     int rc = 0;
     g->start_ms = g->last_progress_ms = inv_time_mono_ms();
-    /* opening stock first, as fast as the producer takes it */
+    /* the planned policies, the channel map, then the opening stock, as fast
+     * as the producer takes them */
+    while (*run_flag && (rc = lg_model_next_policy(g->model, &msg, err, sizeof(err))) > 0) {
+        if (produce(g, &msg))
+            return -1;
+        rd_kafka_poll(g->producer, 0);
+    }
+    if (rc < 0) {
+        inv_log_error("%s", err);
+        return -1;
+    }
+    while (!g->args.no_channel_map && *run_flag && (rc = lg_model_next_channel(g->model, &msg, err, sizeof(err))) > 0)
+        if (produce(g, &msg))
+            return -1;
+    if (rc < 0) {
+        inv_log_error("%s", err);
+        return -1;
+    }
     while (*run_flag && (rc = lg_model_next_opening(g->model, &msg, err, sizeof(err))) > 0) {
         if (produce(g, &msg))
             return -1;
@@ -387,8 +414,11 @@ static int write_stats(loadgen_t *g, FILE *f, double secs, int undelivered) {
     const lg_stats_t *s = lg_model_stats(g->model);
     fprintf(f, "{\"seed\":%" PRIu64 ",\"elapsed_s\":%.3f,\"messages\":%" PRIu64 ",\"rate\":%.1f,\"bytes\":%" PRIu64,
             g->args.model.seed, secs, s->messages, secs > 0 ? (double)s->messages / secs : 0.0, s->bytes);
-    fprintf(f, ",\"by_topic\":{\"sales\":%" PRIu64 ",\"returns\":%" PRIu64 ",\"restocks\":%" PRIu64 "}",
-            s->by_topic[LG_TOPIC_SALES], s->by_topic[LG_TOPIC_RETURNS], s->by_topic[LG_TOPIC_RESTOCKS]);
+    fprintf(f,
+            ",\"by_topic\":{\"sales\":%" PRIu64 ",\"returns\":%" PRIu64 ",\"restocks\":%" PRIu64
+            ",\"reservations\":%" PRIu64 ",\"channels\":%" PRIu64 ",\"policies\":%" PRIu64 "}",
+            s->by_topic[LG_TOPIC_SALES], s->by_topic[LG_TOPIC_RETURNS], s->by_topic[LG_TOPIC_RESTOCKS],
+            s->by_topic[LG_TOPIC_RESERVATIONS], s->by_topic[LG_TOPIC_CHANNELS], s->by_topic[LG_TOPIC_POLICIES]);
     fprintf(f, ",\"events\":{");
     for (int k = 0; k < LG_KIND_MAX; k++)
         fprintf(f, "%s\"%s\":%" PRIu64, k ? "," : "", lg_kind_name((lg_kind_t)k), s->events[k]);
@@ -398,7 +428,13 @@ static int write_stats(loadgen_t *g, FILE *f, double secs, int undelivered) {
         fprintf(f, "%s\"%s\":%" PRIu64, b > 1 ? "," : "", lg_bad_name((lg_bad_t)b), s->by_bad[b]);
     fprintf(f, "},\"expected_dlq\":%" PRIu64 ",\"delivered\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"undelivered\":%d",
             s->malformed, g->delivered, g->failed, undelivered);
-    fprintf(f, ",\"reorders_read\":%" PRIu64 ",\"receipts_pending\":%zu}\n", g->reorders_seen, g->pending_len);
+    fprintf(f, ",\"reorders_read\":%" PRIu64 ",\"receipts_pending\":%zu", g->reorders_seen, g->pending_len);
+    char settled[32];
+    int64_t at = lg_model_settled_at(g->model);
+    if (at != INT64_MIN)
+        inv_time_format_rfc3339(at, settled);
+    fprintf(f, ",\"settled_at\":%s%s%s}\n", at != INT64_MIN ? "\"" : "", at != INT64_MIN ? settled : "null",
+            at != INT64_MIN ? "\"" : "");
     return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }
 
@@ -450,6 +486,18 @@ int main(int argc, char **argv) {
         fprintf(stderr, "inv-loadgen: %s\n", err);
         rc = 2;
         goto done;
+    }
+    if (g.args.plan_policies) {
+        const lg_model_conf_t *c = &g.args.model;
+        double fresh = g.args.rate * (1 - c->duplicates_ratio - c->malformed_ratio);
+        int64_t t0 = inv_time_mono_ms();
+        if (lg_model_plan_policies(g.model, fresh, g.args.lead_time_ms, err, sizeof(err)) != 0) {
+            fprintf(stderr, "inv-loadgen: %s\n", err);
+            rc = 2;
+            goto done;
+        }
+        inv_log_info("planned %zu reorder policies for %.0f events/s and a %" PRId64 " ms lead time in %" PRId64 " ms",
+                     c->skus * c->locations, fresh, g.args.lead_time_ms, inv_time_mono_ms() - t0);
     }
     inv_log_info("seed %" PRIu64 "%s; %zu locations, %zu SKUs (zipf %.2f), %s, rate %s", g.args.model.seed,
                  g.args.seed_given ? "" : " (pass --seed to repeat this run)", g.args.model.locations,
