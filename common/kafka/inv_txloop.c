@@ -372,7 +372,8 @@ static void commit_batch(inv_txloop_t *l) {
     if (l->offsets->cnt > 0) {
         for (;;) {
             /* in slices too: one call with -1 can wait out a whole
-             * coordinator outage before the loop may judge it stuck */
+             * coordinator outage before the loop may judge it stuck (2.0.2
+             * may still hold one call for its request timeout, ~9 s) */
             rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(l->consumer);
             rd_kafka_error_t *error =
                 rd_kafka_send_offsets_to_transaction(producer(l), l->offsets, cgmd, l->txn_call_ms);

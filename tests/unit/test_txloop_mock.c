@@ -39,7 +39,8 @@
 #define IN_PARTS 2
 #define MAX_BATCHES 8192
 #define DEADLINE_S 25.0
-#define OUTAGE_S 9.0 /* well past the loop retrying a commit for 2 x transaction.timeout.ms (2 s) */
+#define OUTAGE_S \
+    16.0 /* past one call librdkafka may block for ~9 s plus the loop retrying for 2 x transaction.timeout.ms (2 s) */
 
 /* librdkafka protocol ApiKeys (RD_KAFKAP_* are not in the public headers) */
 #define API_ADD_PARTITIONS_TO_TXN 24
