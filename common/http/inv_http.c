@@ -748,3 +748,15 @@ void inv_http_stop(inv_http_t *server) {
     MHD_stop_daemon(server->daemon); /* closes the listening socket too */
     server_free(server);
 }
+
+int inv_http_response_json(inv_http_response_t *resp, int status, json_t *doc) {
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!text)
+        return ENOMEM;
+    resp->status = status;
+    resp->content_type = "application/json";
+    int rc = inv_http_response_printf(resp, "%s\n", text);
+    free(text);
+    return rc;
+}

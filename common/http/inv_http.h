@@ -55,6 +55,7 @@
 #ifndef INV_HTTP_H
 #define INV_HTTP_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "inv_conf.h"
@@ -177,6 +178,9 @@ void inv_http_stream_wake(inv_http_stream_t *stream);
 /* Appends len bytes (or a printf result) to the body. 0 or ENOMEM. */
 int inv_http_response_append(inv_http_response_t *resp, const void *data, size_t len);
 int inv_http_response_printf(inv_http_response_t *resp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sets status and an application/json body: doc, compact, then a newline.
+ * Takes doc (decref'd whatever the result). 0, or ENOMEM. */
+int inv_http_response_json(inv_http_response_t *resp, int status, json_t *doc);
 
 /* Replaces the body with data, a malloc'd buffer of len bytes that the
  * response now owns (frees) - e.g. an inv_metrics_buf_t's data, without a

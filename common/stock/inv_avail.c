@@ -1,6 +1,8 @@
 /* inv_avail: channel availability; see inv_avail.h. */
 #include "inv_avail.h"
 
+#include "inv_bytes.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -70,25 +72,13 @@ static int make_key(const char *sku, const char *channel, unsigned char *key, si
     return 0;
 }
 
-static void put_i64(unsigned char *p, int64_t v) {
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)((uint64_t)v >> (8 * i));
-}
-
-static int64_t get_i64(const unsigned char *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return (int64_t)v;
-}
-
 static int decode(const unsigned char *v, size_t n, inv_avail_state_t *st) {
     if (n < RECORD_SIZE || v[0] != RECORD_FORMAT)
         return INV_STORE_FORMAT;
-    st->available_to_sell = get_i64(v + 8);
-    st->locations = get_i64(v + 16);
-    st->version = get_i64(v + 24);
-    st->updated_at_ms = get_i64(v + 32);
+    st->available_to_sell = inv_get_le64(v + 8);
+    st->locations = inv_get_le64(v + 16);
+    st->version = inv_get_le64(v + 24);
+    st->updated_at_ms = inv_get_le64(v + 32);
     return 0;
 }
 
@@ -128,10 +118,10 @@ int inv_avail_put(inv_store_txn_t *txn, int32_t p, const char *sku, const char *
             return INV_STORE_KEY_TOO_LONG;
         memcpy(val + RECORD_SIZE, channel, lc);
     }
-    put_i64(val + 8, st->available_to_sell);
-    put_i64(val + 16, st->locations);
-    put_i64(val + 24, st->version);
-    put_i64(val + 32, st->updated_at_ms);
+    inv_put_le64(val + 8, st->available_to_sell);
+    inv_put_le64(val + 16, st->locations);
+    inv_put_le64(val + 24, st->version);
+    inv_put_le64(val + 32, st->updated_at_ms);
     return inv_store_state_put(txn, p, INV_AVAIL_KIND, key, len, val, RECORD_SIZE + (lf ? lc : 0));
 }
 
@@ -206,8 +196,8 @@ int inv_avail_sweep_get(inv_store_txn_t *txn, int32_t p, inv_avail_sweep_t *sw) 
         return rc;
     if (n < SWEEP_FIXED)
         return INV_STORE_FORMAT;
-    sw->done_hash = (uint64_t)get_i64(val);
-    sw->target_hash = (uint64_t)get_i64(val + 8);
+    sw->done_hash = (uint64_t)inv_get_le64(val);
+    sw->target_hash = (uint64_t)inv_get_le64(val + 8);
     memcpy(sw->cursor, val + SWEEP_FIXED, n - SWEEP_FIXED);
     sw->cursor[n - SWEEP_FIXED] = '\0';
     return 0;
@@ -218,8 +208,8 @@ int inv_avail_sweep_put(inv_store_txn_t *txn, int32_t p, const inv_avail_sweep_t
     size_t n = sw ? strnlen(sw->cursor, sizeof sw->cursor) : 0;
     if (!sw || n > INV_AVAIL_CURSOR_MAX)
         return EINVAL;
-    put_i64(val, (int64_t)sw->done_hash);
-    put_i64(val + 8, (int64_t)sw->target_hash);
+    inv_put_le64(val, (int64_t)sw->done_hash);
+    inv_put_le64(val + 8, (int64_t)sw->target_hash);
     memcpy(val + SWEEP_FIXED, sw->cursor, n);
     return inv_store_state_put(txn, p, INV_AVAIL_KIND, SWEEP_KEY, 1, val, SWEEP_FIXED + n);
 }

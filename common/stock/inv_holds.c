@@ -1,6 +1,8 @@
 /* inv_holds: see inv_holds.h. */
 #include "inv_holds.h"
 
+#include "inv_bytes.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,24 +11,6 @@
 #define ID_MAX 256
 /* sku \0 be64 hash */
 #define KEY_MAX (ID_MAX + 1 + 8)
-
-static void put_i64(unsigned char *p, int64_t v) {
-    uint64_t u = (uint64_t)v;
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(u >> (8 * i));
-}
-
-static int64_t get_i64(const unsigned char *p) {
-    uint64_t u = 0;
-    for (int i = 0; i < 8; i++)
-        u |= (uint64_t)p[i] << (8 * i);
-    return (int64_t)u;
-}
-
-static void put_be64(unsigned char *p, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * (7 - i)));
-}
 
 /* location \0 reservation_id, as the record's tail and the hash's input. */
 typedef struct {
@@ -50,7 +34,7 @@ static int line_key(unsigned char *k, size_t *len, const char *sku, const tail_t
     if (!ls || ls > ID_MAX)
         return INV_STORE_KEY_TOO_LONG;
     memcpy(k, sku, ls + 1);
-    put_be64(k + ls + 1, inv_store_hash64(t->b, t->len));
+    inv_put_be(k + ls + 1, inv_store_hash64(t->b, t->len), 8);
     *len = ls + 1 + 8;
     return 0;
 }
@@ -59,10 +43,10 @@ static void encode_fixed(unsigned char *v, const inv_rules_hold_t *h) {
     memset(v, 0, INV_HOLDS_LOG_VALUE_SIZE);
     v[0] = REC_FORMAT;
     v[1] = (unsigned char)h->channel;
-    put_i64(v + 8, h->requested);
-    put_i64(v + 16, h->held);
-    put_i64(v + 24, h->remaining);
-    put_i64(v + 32, h->expires_at_ms);
+    inv_put_le64(v + 8, h->requested);
+    inv_put_le64(v + 16, h->held);
+    inv_put_le64(v + 24, h->remaining);
+    inv_put_le64(v + 32, h->expires_at_ms);
 }
 
 static int decode_fixed(const unsigned char *v, size_t n, inv_rules_hold_t *h) {
@@ -70,16 +54,16 @@ static int decode_fixed(const unsigned char *v, size_t n, inv_rules_hold_t *h) {
         return INV_STORE_FORMAT;
     *h = (inv_rules_hold_t){
         .channel = (inv_channel_t)v[1],
-        .requested = get_i64(v + 8),
-        .held = get_i64(v + 16),
-        .remaining = get_i64(v + 24),
-        .expires_at_ms = get_i64(v + 32),
+        .requested = inv_get_le64(v + 8),
+        .held = inv_get_le64(v + 16),
+        .remaining = inv_get_le64(v + 24),
+        .expires_at_ms = inv_get_le64(v + 32),
     };
     return 0;
 }
 
 static void expiry_key(unsigned char *k, size_t *len, int64_t expires_at_ms, const unsigned char *lk, size_t lk_len) {
-    put_be64(k, (uint64_t)expires_at_ms ^ ((uint64_t)1 << 63)); /* signed times sort as unsigned */
+    inv_put_be(k, (uint64_t)expires_at_ms ^ ((uint64_t)1 << 63), 8); /* signed times sort as unsigned */
     memcpy(k + 8, lk, lk_len);
     *len = 8 + lk_len;
 }

@@ -1,5 +1,7 @@
 /* inv_store: LMDB state of inv-stock; see inv_store.h for the layout. */
 #include "inv_store.h"
+
+#include "inv_bytes.h"
 #include "inv_time.h"
 
 #include <errno.h>
@@ -107,31 +109,6 @@ struct inv_store_txn_s {
 
 /* ---- encoding ------------------------------------------------------------ */
 
-static void put_i64(unsigned char *p, int64_t v) {
-    uint64_t u = (uint64_t)v;
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(u >> (8 * i));
-}
-
-static int64_t get_i64(const unsigned char *p) {
-    uint64_t u = 0;
-    for (int i = 0; i < 8; i++)
-        u |= (uint64_t)p[i] << (8 * i);
-    return (int64_t)u;
-}
-
-static void put_be(unsigned char *p, uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; i++)
-        p[i] = (unsigned char)(v >> (8 * (bytes - 1 - i)));
-}
-
-static uint64_t get_be(const unsigned char *p, int bytes) {
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /* Signed times sort as unsigned big-endian once the sign bit is flipped. */
 static uint64_t time_bias(int64_t ms) { return (uint64_t)ms ^ ((uint64_t)1 << 63); }
 static int64_t time_unbias(uint64_t u) { return (int64_t)(u ^ ((uint64_t)1 << 63)); }
@@ -156,7 +133,7 @@ static int key_add(skey_t *k, const void *d, size_t n) {
 
 static int key_add_be(skey_t *k, uint64_t v, int bytes) {
     unsigned char b[8];
-    put_be(b, v, bytes);
+    inv_put_be(b, v, bytes);
     return key_add(k, b, (size_t)bytes);
 }
 
@@ -203,7 +180,7 @@ static int has_prefix(const MDB_val *k, const skey_t *prefix) {
     return k->mv_size >= prefix->len && memcmp(k->mv_data, prefix->b, prefix->len) == 0;
 }
 
-static int32_t key_partition(const MDB_val *k) { return (int32_t)get_be(k->mv_data, 4); }
+static int32_t key_partition(const MDB_val *k) { return (int32_t)inv_get_be(k->mv_data, 4); }
 
 /* Buffers for the NUL-terminated copies of a pair key's strings. */
 typedef struct {
@@ -244,7 +221,7 @@ static void row_encode(unsigned char v[ROW_SIZE], const inv_stock_row_t *r) {
     int64_t f[9] = {r->on_hand,       r->unsellable, r->on_order, r->available,     r->version,
                     r->updated_at_ms, r->committed,  r->incoming, r->in_transit_out};
     for (int i = 0; i < 9; i++)
-        put_i64(v + 8 + 8 * i, f[i]);
+        inv_put_le64(v + 8 + 8 * i, f[i]);
 }
 
 static int row_decode(const MDB_val *val, inv_stock_row_t *r) {
@@ -252,16 +229,16 @@ static int row_decode(const MDB_val *val, inv_stock_row_t *r) {
     if (val->mv_size < ROW_SIZE || v[0] != ROW_FORMAT || v[1] > INV_SHORTAGE_RESTORED)
         return INV_STORE_FORMAT;
     *r = (inv_stock_row_t){
-        .on_hand = get_i64(v + 8),
-        .unsellable = get_i64(v + 16),
-        .on_order = get_i64(v + 24),
-        .available = get_i64(v + 32),
-        .version = get_i64(v + 40),
-        .updated_at_ms = get_i64(v + 48),
+        .on_hand = inv_get_le64(v + 8),
+        .unsellable = inv_get_le64(v + 16),
+        .on_order = inv_get_le64(v + 24),
+        .available = inv_get_le64(v + 32),
+        .version = inv_get_le64(v + 40),
+        .updated_at_ms = inv_get_le64(v + 48),
         .shortage = (inv_shortage_state_t)v[1],
-        .committed = get_i64(v + 56),
-        .incoming = get_i64(v + 64),
-        .in_transit_out = get_i64(v + 72),
+        .committed = inv_get_le64(v + 56),
+        .incoming = inv_get_le64(v + 64),
+        .in_transit_out = inv_get_le64(v + 72),
     };
     return 0;
 }
@@ -270,18 +247,18 @@ static int row_decode(const MDB_val *val, inv_stock_row_t *r) {
 static void triple_encode(unsigned char v[POLICY_SIZE], int64_t a, int64_t b, int64_t c) {
     memset(v, 0, POLICY_SIZE);
     v[0] = REC_FORMAT;
-    put_i64(v + 8, a);
-    put_i64(v + 16, b);
-    put_i64(v + 24, c);
+    inv_put_le64(v + 8, a);
+    inv_put_le64(v + 16, b);
+    inv_put_le64(v + 24, c);
 }
 
 static int triple_decode(const MDB_val *val, int64_t *a, int64_t *b, int64_t *c) {
     const unsigned char *v = val->mv_data;
     if (val->mv_size < POLICY_SIZE || v[0] != REC_FORMAT)
         return INV_STORE_FORMAT;
-    *a = get_i64(v + 8);
-    *b = get_i64(v + 16);
-    *c = get_i64(v + 24);
+    *a = inv_get_le64(v + 8);
+    *b = inv_get_le64(v + 16);
+    *c = inv_get_le64(v + 24);
     return 0;
 }
 
@@ -1240,7 +1217,7 @@ int inv_store_dedup_seen_or_add(inv_store_txn_t *t, int32_t p, const void *movem
         (rc = key_add(&tk, movement_id, n)))
         return rc;
     unsigned char v[8];
-    put_i64(v, ts_ms);
+    inv_put_le64(v, ts_ms);
     rc = txn_put(t, DB_DEDUP, &k, v, sizeof v, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) {
         *seen = 1;
@@ -1255,9 +1232,9 @@ int inv_store_dedup_seen_or_add(inv_store_txn_t *t, int32_t p, const void *movem
 size_t inv_store_dedup_entry_put(unsigned char *dst, const void *id, size_t id_len, int64_t applied_at_ms) {
     if (id_len > 0xFFFF)
         return 0;
-    put_be(dst, id_len, 2);
+    inv_put_be(dst, id_len, 2);
     memcpy(dst + 2, id, id_len);
-    put_be(dst + 2 + id_len, (uint64_t)applied_at_ms, 8);
+    inv_put_be(dst + 2 + id_len, (uint64_t)applied_at_ms, 8);
     return id_len + INV_STORE_DEDUP_ENTRY_OVERHEAD;
 }
 
@@ -1268,12 +1245,12 @@ int inv_store_dedup_entry_next(const unsigned char **cur, const unsigned char *e
         return 0;
     if (left < 2)
         return INV_STORE_FORMAT;
-    size_t n = (size_t)get_be(*cur, 2);
+    size_t n = (size_t)inv_get_be(*cur, 2);
     if (left - 2 < n + 8)
         return INV_STORE_FORMAT;
     *id = *cur + 2;
     *id_len = n;
-    *applied_at_ms = (int64_t)get_be(*cur + 2 + n, 8);
+    *applied_at_ms = (int64_t)inv_get_be(*cur + 2 + n, 8);
     *cur += n + INV_STORE_DEDUP_ENTRY_OVERHEAD;
     return 1;
 }
@@ -1312,7 +1289,7 @@ int inv_store_dedup_prune(inv_store_txn_t *t, int32_t p, int64_t older_than_ms, 
             rc = INV_STORE_FORMAT;
             break;
         }
-        if (time_unbias(get_be((const unsigned char *)key.mv_data + 4, 8)) >= older_than_ms)
+        if (time_unbias(inv_get_be((const unsigned char *)key.mv_data + 4, 8)) >= older_than_ms)
             break;
         skey_t id;
         key_init(&id, t->store->maxkey);
@@ -1597,7 +1574,7 @@ int inv_store_policy_offset_get(inv_store_txn_t *t, int32_t p, int64_t *next_off
     int rc = txn_get_sized(t, DB_GLOBAL, policy_offset_key, p, next_offset, 8, &v);
     if (rc)
         return rc;
-    *next_offset = get_i64(v.mv_data);
+    *next_offset = inv_get_le64(v.mv_data);
     return 0;
 }
 
@@ -1608,7 +1585,7 @@ int inv_store_policy_offset_put(inv_store_txn_t *t, int32_t p, int64_t next_offs
     skey_t k;
     unsigned char v[8];
     policy_offset_key(t, &k, p);
-    put_i64(v, next_offset);
+    inv_put_le64(v, next_offset);
     return txn_put(t, DB_GLOBAL, &k, v, sizeof v, 0);
 }
 
@@ -1628,7 +1605,7 @@ int inv_store_channel_put(inv_store_txn_t *t, const char *channel, const char *l
     int lf, rc = check_write(t);
     if (rc || (rc = channel_key(t, &k, channel, location, &lf)))
         return rc;
-    put_i64(v + 8, buffer);
+    inv_put_le64(v + 8, buffer);
     return rec_put(t, DB_GLOBAL, &k, lf, location, v, sizeof v);
 }
 
@@ -1661,7 +1638,7 @@ int inv_store_channel_foreach(inv_store_txn_t *t, inv_store_channel_cb cb, void 
             rc = INV_STORE_FORMAT;
             break;
         }
-        if ((rc = cb(opaque, channel, loc, get_i64((const unsigned char *)val.mv_data + 8))))
+        if ((rc = cb(opaque, channel, loc, inv_get_le64((const unsigned char *)val.mv_data + 8))))
             break;
         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
     }
@@ -1680,7 +1657,7 @@ int inv_store_channel_offset_get(inv_store_txn_t *t, int32_t p, int64_t *next_of
     int rc = txn_get_sized(t, DB_GLOBAL, channel_offset_key, p, next_offset, 8, &v);
     if (rc)
         return rc;
-    *next_offset = get_i64(v.mv_data);
+    *next_offset = inv_get_le64(v.mv_data);
     return 0;
 }
 
@@ -1691,7 +1668,7 @@ int inv_store_channel_offset_put(inv_store_txn_t *t, int32_t p, int64_t next_off
     skey_t k;
     unsigned char v[8];
     channel_offset_key(t, &k, p);
-    put_i64(v, next_offset);
+    inv_put_le64(v, next_offset);
     return txn_put(t, DB_GLOBAL, &k, v, sizeof v, 0);
 }
 

@@ -57,15 +57,7 @@ static int h_healthz(const inv_http_request_t *req, inv_http_response_t *resp, v
     json_object_set_new(doc, "ready", json_boolean(ready));
     if (!ready)
         json_object_set_new(doc, "reason", json_string(reason));
-    resp->status = ready ? 200 : 503;
-    resp->content_type = "application/json";
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    if (!text)
-        return -1;
-    int rc = inv_http_response_printf(resp, "%s\n", text);
-    free(text);
-    return rc;
+    return inv_http_response_json(resp, ready ? 200 : 503, doc) ? -1 : 0;
 }
 
 static int h_metrics(const inv_http_request_t *req, inv_http_response_t *resp, void *opaque) {
