@@ -39,13 +39,6 @@ int inv_avail_next(const inv_avail_state_t *prev, int64_t available_to_sell, int
     return 1;
 }
 
-static uint64_t fnv1a64(const char *s, size_t n) {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
-}
-
 /* The key of (sku, channel); *long_form when the channel is cut and hashed. */
 static int make_key(const char *sku, const char *channel, unsigned char *key, size_t *len, int *long_form) {
     size_t ls = strlen(sku), lc = strlen(channel);
@@ -64,7 +57,7 @@ static int make_key(const char *sku, const char *channel, unsigned char *key, si
     memcpy(key, sku, ls + 1);
     memcpy(key + ls + 1, channel, keep);
     key[ls + 1 + keep] = '\0';
-    uint64_t h = fnv1a64(channel, lc);
+    uint64_t h = inv_store_hash64(channel, lc);
     for (int i = 0; i < 8; i++)
         key[ls + 2 + keep + i] = (unsigned char)(h >> (56 - 8 * i));
     *len = KEY_BUDGET;
@@ -212,4 +205,36 @@ int inv_avail_sweep_put(inv_store_txn_t *txn, int32_t p, const inv_avail_sweep_t
     inv_put_le64(val + 8, (int64_t)sw->target_hash);
     memcpy(val + SWEEP_FIXED, sw->cursor, n);
     return inv_store_state_put(txn, p, INV_AVAIL_KIND, SWEEP_KEY, 1, val, SWEEP_FIXED + n);
+}
+
+typedef struct {
+    inv_avail_all_cb cb;
+    void *opaque;
+    const char *sku; /* of the record being visited */
+} all_t;
+
+static int all_one(void *opaque, const char *channel, const inv_avail_state_t *st) {
+    all_t *a = opaque;
+    return a->cb(a->opaque, a->sku, channel, st);
+}
+
+static int all_each(void *opaque, const unsigned char *key, size_t len, const void *val, size_t val_len) {
+    all_t *a = opaque;
+    const unsigned char *z = memchr(key, '\0', len);
+    if (!z || z == key)
+        return 0; /* the sweep's progress (key "\0"), not a state */
+    char sku[KEY_BUDGET + 1];
+    size_t ls = (size_t)(z - key);
+    memcpy(sku, key, ls);
+    sku[ls] = '\0';
+    a->sku = sku;
+    each_t e = {.sku_len = ls, .cb = all_one, .opaque = a};
+    return each(&e, key, len, val, val_len);
+}
+
+int inv_avail_foreach(inv_store_txn_t *txn, int32_t p, inv_avail_all_cb cb, void *opaque) {
+    if (!cb)
+        return EINVAL;
+    all_t a = {.cb = cb, .opaque = opaque};
+    return inv_store_state_scan(txn, p, INV_AVAIL_KIND, NULL, 0, all_each, &a);
 }

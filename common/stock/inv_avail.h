@@ -76,6 +76,12 @@ typedef int (*inv_avail_cb)(void *opaque, const char *channel, const inv_avail_s
 /* Errors: as inv_store_state_scan(), INV_STORE_FORMAT. */
 int inv_avail_foreach_sku(inv_store_txn_t *txn, int32_t p, const char *sku, inv_avail_cb cb, void *opaque);
 
+/* Called per (sku, channel) state of a partition, in key order; both
+ * strings are copies valid during the call. Nonzero stops with that value.
+ * Errors: as inv_avail_foreach_sku(). */
+typedef int (*inv_avail_all_cb)(void *opaque, const char *sku, const char *channel, const inv_avail_state_t *st);
+int inv_avail_foreach(inv_store_txn_t *txn, int32_t p, inv_avail_all_cb cb, void *opaque);
+
 /*
  * A partition's progress towards a channel table: done_hash is the table
  * (inv-stock's hash of it) whose every (sku, channel) the partition's

@@ -163,6 +163,11 @@ def main():
         lines = [l.split() for l in r.stdout.splitlines()]
         check(r.returncode == 0 and [A, "online", "10", "2", "1"] in lines and [A, "b2b", "8", "1", "1"] in lines,
               "(a) invctl stock %s shows no availability per channel:\n%s%s" % (A, r.stdout, r.stderr))
+        r = run([bin("invctl"), "-b", bootstrap(), "watch", "--once", "--state-dir", state], env=env, timeout=60)
+        lines = [l.split() for l in r.stdout.splitlines()]
+        check(r.returncode == 0 and ["online", "14", "2", "0"] in lines and ["b2b", "10", "2", "0"] in lines and
+              any(l[-2:] == ["committed", "0"] for l in lines if len(l) > 2),
+              "(a) invctl watch shows no channel totals or committed:\n%s%s" % (r.stdout, r.stderr))
 
         # (b) the map changes; no movement comes
         invctl(env, "channel", "set", "online", "store-1", "--buffer", "1")  # store-1 gives 2 now

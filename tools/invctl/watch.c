@@ -2,8 +2,10 @@
  * invctl watch: what a person wants to see of a running inv-stock, once a
  * second: throughput and lag per movements partition (LMDB's applied offsets
  * against the topic's end), the lowest-stock rows per location and for the
- * network (an LMDB read-only snapshot, which never blocks the writer), and
- * the latest reorder and shortage events (tailing their topics).
+ * network (an LMDB read-only snapshot, which never blocks the writer), the
+ * units committed to open reservations and what each sales channel may
+ * sell (the instance's AvailabilityLevels, summed over its SKUs), and the
+ * latest reorder and shortage events (tailing their topics).
  */
 #include "watch.h"
 
@@ -14,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inv_avail.h"
 #include "inv_codec_conf.h"
 #include "inv_kafka.h"
 #include "inv_log.h"
@@ -24,6 +27,7 @@
 #define MAX_ROWS INVCTL_WATCH_MAX_ROWS
 #define MAX_EVENTS 8
 #define MAX_PARTS 256
+#define MAX_CHANNELS 16
 
 typedef struct {
     char key[INV_ROW_KEY_MAX + 1];
@@ -37,6 +41,14 @@ typedef struct {
     uint64_t rows;
     int64_t applied[MAX_PARTS];
     int parts_seen;
+    int64_t committed; /* units held by open reservations, every location */
+    struct {
+        char name[64];
+        int64_t sellable; /* available_to_sell summed over SKUs */
+        int64_t skus, sold_out;
+    } ch[MAX_CHANNELS];
+    int nch;
+    inv_store_txn_t *txn;
 } snapshot_t;
 
 /* Keeps the `top` lowest-available rows, ascending. */
@@ -66,6 +78,8 @@ static int scan_row(void *opaque, int32_t partition, const char *sku, const char
                    .shortage = inv_shortage_state_name(row->shortage)};
     inv_row_key(r.key, sizeof(r.key), sku, location);
     s->rows++;
+    if (strcmp(location, "*") != 0)
+        s->committed += row->committed;
     if (strcmp(location, "*") == 0)
         keep_lowest(s->net, &s->nnet, s->top, &r);
     else
@@ -73,8 +87,27 @@ static int scan_row(void *opaque, int32_t partition, const char *sku, const char
     return 0;
 }
 
+static int scan_avail(void *opaque, const char *sku, const char *channel, const inv_avail_state_t *st) {
+    (void)sku;
+    snapshot_t *s = opaque;
+    int i = 0;
+    while (i < s->nch && strcmp(s->ch[i].name, channel) != 0)
+        i++;
+    if (i == s->nch) {
+        if (s->nch == MAX_CHANNELS)
+            return 0;
+        snprintf(s->ch[s->nch++].name, sizeof(s->ch[0].name), "%s", channel);
+    }
+    s->ch[i].sellable += st->available_to_sell;
+    s->ch[i].skus++;
+    s->ch[i].sold_out += st->available_to_sell == 0;
+    return 0;
+}
+
 static int scan_meta(void *opaque, int32_t partition, const inv_store_meta_t *meta) {
     snapshot_t *s = opaque;
+    if (s->txn) /* a view, not a check: an unreadable partition shows without its channels */
+        (void)inv_avail_foreach(s->txn, partition, scan_avail, s);
     if (partition >= 0 && partition < MAX_PARTS) {
         s->applied[partition] = meta->input_offset;
         if (partition + 1 > s->parts_seen)
@@ -194,6 +227,7 @@ int invctl_watch(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv
             src = inv_store_txn_begin(store, 1, &txn);
         if (!src)
             src = inv_store_stock_scan(txn, -1, scan_row, &snap);
+        snap.txn = txn;
         if (!src)
             src = inv_store_meta_foreach(txn, scan_meta, &snap);
         inv_store_txn_abort(txn);
@@ -219,8 +253,15 @@ int invctl_watch(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv
             }
             double dt = now - prev_t;
             double rate = prev_total >= 0 && dt > 0 ? (double)(total - prev_total) / dt : 0;
-            printf("\nthroughput %.0f movements/s   total applied %lld   lag %lld   rows %llu\n\n", rate,
-                   (long long)total, (long long)lag, (unsigned long long)snap.rows);
+            printf("\nthroughput %.0f movements/s   total applied %lld   lag %lld   rows %llu   committed %lld\n\n",
+                   rate, (long long)total, (long long)lag, (unsigned long long)snap.rows, (long long)snap.committed);
+            if (snap.nch) {
+                printf("CHANNEL                AVAILABLE_TO_SELL   SKUS   SOLD_OUT\n");
+                for (int i = 0; i < snap.nch; i++)
+                    printf("%-22.22s %17lld %6lld %10lld\n", snap.ch[i].name, (long long)snap.ch[i].sellable,
+                           (long long)snap.ch[i].skus, (long long)snap.ch[i].sold_out);
+                printf("\n");
+            }
             printf("LOWEST STOCK BY LOCATION                        LOWEST STOCK, NETWORK (all locations)\n");
             for (int i = 0; i < snap.top; i++) {
                 char a[64] = "", b[64] = "";
