@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from invtest import ROOT, bootstrap, delete_topics, free_port, http_get, unique
+from invtest import ROOT, bootstrap, delete_topics, free_port, http_get, log_dir, unique, wait_until
 
 STORY_S = 45           # seconds of traffic before the story is judged
 MAX_NEGATIVE = 0.05    # share of location rows with on_hand < 0 (the old demo: 13%)
@@ -66,17 +66,41 @@ def story(port):
             sum(r.get("shortage_state") == "out_of_stock" for r in rows) / n)
 
 
+def dashboard(view_port):
+    """The dashboard the demo prints, in headless Chromium (as test_view_browser):
+    the overview goes live and shows the location x state grid and every
+    channel the demo's map has; nothing is fetched outside 127.0.0.1; a
+    screenshot is kept beside the test's logs."""
+    from test_view_browser import browser, requested_urls
+    from selenium.webdriver.common.by import By
+    drv = browser()
+    try:
+        drv.get("http://127.0.0.1:%d/" % view_port)
+        wait_until(lambda: "live" in drv.find_element(By.ID, "status").text, 60, "the dashboard to go live")
+        wait_until(lambda: drv.find_elements(By.CSS_SELECTOR, "#grid td"), 60, "the location x state grid")
+        wait_until(lambda: all(c in drv.find_element(By.ID, "channels").text for c in ("online", "marketplace")),
+                   60, "the channels the demo's map has")
+        shot = os.path.join(log_dir(), "demo-dashboard.png")
+        drv.save_screenshot(shot)
+        outside = [u for u in requested_urls(drv) if not u.startswith(("http://127.0.0.1:", "data:", "blob:"))]
+        assert not outside, "the dashboard fetched from outside 127.0.0.1: %s" % outside
+        print("dashboard live on 127.0.0.1:%d; screenshot %s" % (view_port, shot))
+    finally:
+        drv.quit()
+
+
 def main():
     if not shutil.which("tmux"):
         sys.exit("tmux is not installed: deploy/local/install-deps.sh installs it")
     work = tempfile.mkdtemp(prefix="invdemo-")
     logs = os.path.join(work, "logs")
     port = free_port()
+    view_port = free_port()
     prefix = unique("demo") + "."
     proc_ports = " ".join(str(free_port()) for _ in range(5))
     env = ("INV_DEMO_STATE=%s INV_DEMO_LOGS=%s INV_DEMO_RATE=400 INV_DEMO_HTTP=127.0.0.1:%d "
            "INV_DEMO_VIEW_HTTP=127.0.0.1:%d INV_DEMO_TOPIC_PREFIX=%s INV_DEMO_PROCESSOR_PORTS='%s'"
-           % (os.path.join(work, "state"), logs, port, free_port(), prefix, proc_ports))
+           % (os.path.join(work, "state"), logs, port, view_port, prefix, proc_ports))
     if os.environ.get("INV_DEMO_BUILD"):  # an existing Release build to reuse
         env += " INV_DEMO_BUILD=%s" % os.environ["INV_DEMO_BUILD"]
     tmux("new-session", "-d", "-s", SESSION, "-x", "170", "-y", "60",
@@ -117,6 +141,8 @@ def main():
         assert rows >= SKUS, "inv-stock serves %d location rows" % rows
         assert negative < MAX_NEGATIVE, "%.1f%% of rows oversold after %ds" % (100 * negative, STORY_S)
         assert out < MAX_OUT_OF_STOCK, "%.1f%% of rows out of stock after %ds" % (100 * out, STORY_S)
+
+        dashboard(view_port)
 
         with open(os.path.join(logs, "pids")) as f:
             pids = [(int(line.split()[0]), line.split()[1]) for line in f if line.strip()]
