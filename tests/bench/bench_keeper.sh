@@ -21,7 +21,8 @@
 # INV_BENCH_MIX=reservations (every phase's movements: 30% reservation traffic,
 # bench_preload --reservations 300, and a channel map of 4 channels over the 20
 # locations on the channels topic before inv-stock starts; default: today's mix,
-# no reservations, no channels).
+# no reservations, no channels), INV_BENCH_CHANNELS=0|4 (without or with that
+# channel map, whatever the mix; default 4 with reservations, 0 without).
 # Phase "holds" (on request): inv-stock and inv-reserve on fresh topics, the
 # mix at RATE movements/s less INV_BENCH_HOLD_RATE (default 1000) ReservationEvent
 # holds/s from tests/bench/hold_probe.py (INV_PYTHON, default .venv/bin/python3,
@@ -71,8 +72,10 @@ case "${INV_BENCH_MIX:-today}" in
   reservations) MIX=(--reservations 300) ;;
   *) echo "INV_BENCH_MIX=$INV_BENCH_MIX: expected today or reservations" >&2; exit 2 ;;
 esac
-write_channels() { # with INV_BENCH_MIX=reservations: 4 channels over loc-000..loc-019 on the channels topic
-  ((${#MIX[@]})) || return 0
+CHANNELS="${INV_BENCH_CHANNELS:-$((${#MIX[@]} ? 4 : 0))}"
+[[ "$CHANNELS" == 0 || "$CHANNELS" == 4 ]] || { echo "INV_BENCH_CHANNELS=$CHANNELS: expected 0 or 4" >&2; exit 2; }
+write_channels() { # with CHANNELS=4: 4 channels over loc-000..loc-019 on the channels topic
+  ((CHANNELS)) || return 0
   local l
   {
     echo channel,location_id,buffer
@@ -168,7 +171,7 @@ applied() { # movements applied + duplicates dropped + dead letters
 PORT=19464
 RATE="${INV_BENCH_RATE:-}"
 if has_phase throughput; then
-  echo "preloading $N movements into $INV_TOPIC_MOVEMENTS (6 partitions, mix: ${INV_BENCH_MIX:-today})" >&2
+  echo "preloading $N movements into $INV_TOPIC_MOVEMENTS (6 partitions, mix: ${INV_BENCH_MIX:-today}, $CHANNELS channels)" >&2
   "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n "$N" --seed 42 --stock-take "${MIX[@]}" >/dev/null
   write_channels
   [[ -z "${BENCH_BROKERS:-}" ]] || { kafka_pids "$BENCH_BROKERS"; bcpu0=$(pids_cpu "${KPIDS[@]}"); }
@@ -178,9 +181,14 @@ if has_phase throughput; then
   sleep 1
   # the input also opens with a stock-take count per (sku, location): wait
   # until it is all consumed, i.e. the count stops moving
-  last=-1
+  # and the rate between two samples of the count, the first once something
+  # was applied and the last before all was: without the start-up (reading
+  # the tables, restoring the partitions), which differs between builds
+  last=-1 t_first='' a_first=0 t_last='' a_last=0
   while :; do
-    now=$(applied $PORT)
+    now=$(applied $PORT) t=$EPOCHREALTIME
+    ((now > 0)) && [[ -z "$t_first" ]] && t_first=$t a_first=$now
+    ((now < N)) && t_last=$t a_last=$now
     [[ "$now" -ge "$N" && "$now" == "$last" ]] && break
     last=$now; kill -0 $pid || { tail "$WORK/a.log"; exit 1; }
     for _ in 1 2 3 4 5 6 7 8 9 10; do sample_anon $pid; sleep 0.05; done
@@ -197,6 +205,9 @@ if has_phase throughput; then
   awk -v n="$N" -v s="$start" -v e="$end" -v cpu="$cpu" -v rss="$rss" -v b="$batches" -v m="$msgs" -v cs="$csum" -v cc="$ccount" 'BEGIN {
     printf "keeper: %d movements in %.2f s = %.0f movements/s, CPU %.1f s (%.0f movements per CPU-s), %s\n", n, e - s, n / (e - s), cpu, n / cpu, rss
     printf "keeper: %d transactions, %.0f movements per LMDB txn / Kafka transaction, LMDB commit %.2f ms on average\n", b, m / b, 1000 * cs / cc }'
+  awk -v t1="$t_first" -v a1="$a_first" -v t2="$t_last" -v a2="$a_last" 'BEGIN {
+    if (t1 != "" && t2 != "" && t2 > t1 && a2 > a1) printf "keeper: after start-up: %d movements in %.2f s = %.0f movements/s (between two samples of the count)\n", a2 - a1, t2 - t1, (a2 - a1) / (t2 - t1)
+    else print "keeper: after start-up: n/a (fewer than two samples while applying)" }'
   if [[ -n "${BENCH_BROKERS:-}" ]]; then
     if ((${#KPIDS[@]})); then
       awk -v s="$start" -v e="$end" -v b0="$bcpu0" -v b1="$bcpu1" -v n="${#KPIDS[@]}" -v br="$BENCH_BROKERS" 'BEGIN {
