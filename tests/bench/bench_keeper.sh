@@ -17,7 +17,17 @@
 # INV_BENCH_BIN=DIR (programs from DIR, e.g. another build, instead of building build/),
 # BENCH_BROKERS=host:port[,host:port...] (those brokers instead of the local one,
 # e.g. `deploy/local/cluster.sh bootstrap`; they must be running; the broker CPU
-# is then summed over the local Kafka JVMs listening on those ports, or n/a).
+# is then summed over the local Kafka JVMs listening on those ports, or n/a),
+# INV_BENCH_MIX=reservations (every phase's movements: 30% reservation traffic,
+# bench_preload --reservations 300, and a channel map of 4 channels over the 20
+# locations on the channels topic before inv-stock starts; default: today's mix,
+# no reservations, no channels), INV_BENCH_CHANNELS=0|4 (without or with that
+# channel map, whatever the mix; default 4 with reservations, 0 without).
+# Phase "holds" (on request): inv-stock and inv-reserve on fresh topics, the
+# mix at RATE movements/s less INV_BENCH_HOLD_RATE (default 1000) ReservationEvent
+# holds/s from tests/bench/hold_probe.py (INV_PYTHON, default .venv/bin/python3,
+# with confluent_kafka), which times each hold from its produce call to its
+# ReservationStatus read back read_committed.
 #
 # Not a test: it prints figures (docs/BENCHMARKS.md, "Stock keeper").
 set -euo pipefail
@@ -56,6 +66,26 @@ POLICY=(-X policy.default.reorder_point=10 -X policy.default.reorder_quantity=50
 # shellcheck disable=SC2206
 EXTRA=(${INV_BENCH_KEEPER_ARGS:-})
 PHASES="${INV_BENCH_PHASES:-throughput restore latency}"
+MIX=()
+case "${INV_BENCH_MIX:-today}" in
+  today) ;;
+  reservations) MIX=(--reservations 300) ;;
+  *) echo "INV_BENCH_MIX=$INV_BENCH_MIX: expected today or reservations" >&2; exit 2 ;;
+esac
+CHANNELS="${INV_BENCH_CHANNELS:-$((${#MIX[@]} ? 4 : 0))}"
+[[ "$CHANNELS" == 0 || "$CHANNELS" == 4 ]] || { echo "INV_BENCH_CHANNELS=$CHANNELS: expected 0 or 4" >&2; exit 2; }
+write_channels() { # with CHANNELS=4: 4 channels over loc-000..loc-019 on the channels topic
+  ((CHANNELS)) || return 0
+  local l
+  {
+    echo channel,location_id,buffer
+    for ((l = 0; l < 20; l++)); do printf 'online,loc-%03d,2\n' $l; done
+    for ((l = 0; l < 12; l++)); do printf 'store,loc-%03d,0\n' $l; done
+    for ((l = 8; l < 20; l++)); do printf 'marketplace,loc-%03d,1\n' $l; done
+    for ((l = 0; l < 20; l += 4)); do printf 'b2b,loc-%03d,5\n' $l; done
+  } >"$WORK/channels.csv"
+  "$BIN/invctl" -b "$BROKERS" channel import "$WORK/channels.csv" >/dev/null
+}
 machine_busy() { # busy CPU seconds of the machine so far (all but idle and iowait)
   awk '/^cpu /{printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / 100; exit}' /proc/stat
 }
@@ -114,7 +144,7 @@ proc_cpu() { # pid -> CPU seconds so far (utime + stime), 0 when it is gone
   ticks_seconds "$TICKS"
 }
 rss_line() { # pid -> "peak RSS a MiB (peak anonymous b MiB; now: ...)"
-  awk -v ap="$ANON_PEAK" '/VmHWM/ {h = $2} /RssAnon/ {a = $2} /RssFile/ {f = $2} END {printf "peak RSS %.0f MiB (peak anonymous %.0f MiB, sampled; now: anonymous %.0f MiB, file-backed %.0f MiB)", h / 1024, ap / 1024, a / 1024, f / 1024}' "/proc/$1/status"
+  awk -v ap="$ANON_PEAK" '/VmHWM/ {h = $2} /RssAnon/ {a = $2} /RssFile/ {f = $2} END {printf "peak RSS %.0f MiB (peak anonymous %.1f MiB, sampled; now: anonymous %.0f MiB, file-backed %.0f MiB)", h / 1024, ap / 1024, a / 1024, f / 1024}' "/proc/$1/status"
 }
 
 metric() { # name -> sum of the series
@@ -126,7 +156,14 @@ quantile() { # port histogram q -> the bucket bound at quantile q (Prometheus bu
     END { tot = c["+Inf"]; for (i = 0; i < k; i++) if (c[order[i]] >= q * tot) { printf "%s", order[i] == "+Inf" ? "inf" : order[i] * 1000; exit } }'
 }
 applied() { # movements applied + duplicates dropped + dead letters
-  local a b c; a=$(metric "$1" inv_stock_movements_total); b=$(metric "$1" inv_stock_duplicates_total)
+  local a b c
+  if ((${#MIX[@]})); then # inv_stock_movements_total has no reserve, release and expire series:
+    # the input messages of the committed transactions instead
+    a=$(metric "$1" inv_stock_batch_size_sum)
+    awk -v a="$a" 'BEGIN {printf "%d", a}'
+    return
+  fi
+  a=$(metric "$1" inv_stock_movements_total); b=$(metric "$1" inv_stock_duplicates_total)
   c=$(metric "$1" inv_stock_dead_letters_total)
   awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN {printf "%d", a + b + c}'
 }
@@ -134,8 +171,9 @@ applied() { # movements applied + duplicates dropped + dead letters
 PORT=19464
 RATE="${INV_BENCH_RATE:-}"
 if has_phase throughput; then
-  echo "preloading $N movements into $INV_TOPIC_MOVEMENTS (6 partitions)" >&2
-  "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n "$N" --seed 42 --stock-take >/dev/null
+  echo "preloading $N movements into $INV_TOPIC_MOVEMENTS (6 partitions, mix: ${INV_BENCH_MIX:-today}, $CHANNELS channels)" >&2
+  "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n "$N" --seed 42 --stock-take "${MIX[@]}" >/dev/null
+  write_channels
   [[ -z "${BENCH_BROKERS:-}" ]] || { kafka_pids "$BENCH_BROKERS"; bcpu0=$(pids_cpu "${KPIDS[@]}"); }
   start=$(date +%s.%N)
   "$BIN/inv-stock" -b "$BROKERS" --state-dir "$WORK/a" --http "127.0.0.1:$PORT" "${POLICY[@]}" "${EXTRA[@]}" 2>"$WORK/a.log" &
@@ -143,9 +181,14 @@ if has_phase throughput; then
   sleep 1
   # the input also opens with a stock-take count per (sku, location): wait
   # until it is all consumed, i.e. the count stops moving
-  last=-1
+  # and the rate between two samples of the count, the first once something
+  # was applied and the last before all was: without the start-up (reading
+  # the tables, restoring the partitions), which differs between builds
+  last=-1 t_first='' a_first=0 t_last='' a_last=0
   while :; do
-    now=$(applied $PORT)
+    now=$(applied $PORT) t=$EPOCHREALTIME
+    ((now > 0)) && [[ -z "$t_first" ]] && t_first=$t a_first=$now
+    ((now < N)) && t_last=$t a_last=$now
     [[ "$now" -ge "$N" && "$now" == "$last" ]] && break
     last=$now; kill -0 $pid || { tail "$WORK/a.log"; exit 1; }
     for _ in 1 2 3 4 5 6 7 8 9 10; do sample_anon $pid; sleep 0.05; done
@@ -162,6 +205,9 @@ if has_phase throughput; then
   awk -v n="$N" -v s="$start" -v e="$end" -v cpu="$cpu" -v rss="$rss" -v b="$batches" -v m="$msgs" -v cs="$csum" -v cc="$ccount" 'BEGIN {
     printf "keeper: %d movements in %.2f s = %.0f movements/s, CPU %.1f s (%.0f movements per CPU-s), %s\n", n, e - s, n / (e - s), cpu, n / cpu, rss
     printf "keeper: %d transactions, %.0f movements per LMDB txn / Kafka transaction, LMDB commit %.2f ms on average\n", b, m / b, 1000 * cs / cc }'
+  awk -v t1="$t_first" -v a1="$a_first" -v t2="$t_last" -v a2="$a_last" 'BEGIN {
+    if (t1 != "" && t2 != "" && t2 > t1 && a2 > a1) printf "keeper: after start-up: %d movements in %.2f s = %.0f movements/s (between two samples of the count)\n", a2 - a1, t2 - t1, (a2 - a1) / (t2 - t1)
+    else print "keeper: after start-up: n/a (fewer than two samples while applying)" }'
   if [[ -n "${BENCH_BROKERS:-}" ]]; then
     if ((${#KPIDS[@]})); then
       awk -v s="$start" -v e="$end" -v b0="$bcpu0" -v b1="$bcpu1" -v n="${#KPIDS[@]}" -v br="$BENCH_BROKERS" 'BEGIN {
@@ -197,16 +243,18 @@ probe_latency() { # topic field out [bench_ceiling flags]
   exec "$BIN/bench_ceiling" latency -b "$BROKERS" -t "$1" -f "$2" --partition 0 -w "$WARM" -m "$MEAS" -D 5 "${@:4}" \
     >"$3" 2>>"$WORK/probe.log"
 }
-load_at_rate() {
-  exec "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n $((RATE * (WARM + MEAS + 1))) \
-    --seed 43 --dup-permille 0 --rate "$RATE" >/dev/null 2>>"$WORK/probe.log"
+load_at_rate() { # [rate, default RATE]
+  local r="${1:-$RATE}"
+  exec "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n $((r * (WARM + MEAS + 1))) \
+    --seed 43 --dup-permille 0 --rate "$r" "${MIX[@]}" >/dev/null 2>>"$WORK/probe.log"
 }
 warm_up() { # log: a 200 000-movement burst, then wait until the group under test has applied it (else its log's tail, exit)
-  "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n 200000 --seed 7 --stock-take --dup-permille 0 >/dev/null 2>&1
+  "$BIN/bench_preload" produce -b "$BROKERS" -t "$INV_TOPIC_MOVEMENTS" -n 200000 --seed 7 --stock-take --dup-permille 0 "${MIX[@]}" >/dev/null 2>&1
   "$BIN/bench_ceiling" wait -b "$BROKERS" -g "$INV_GROUP_ID" -t "$INV_TOPIC_MOVEMENTS" -T 300 || { tail "$1"; exit 1; }
 }
-p50_p99() { # histogram of inv-stock's /metrics -> "p50 <= a ms, p99 <= b ms" (bucket bounds)
-  echo "p50 <= $(quantile $((PORT + 2)) "$1" 0.5) ms, p99 <= $(quantile $((PORT + 2)) "$1" 0.99) ms"
+p50_p99() { # histogram of inv-stock's /metrics [port, default PORT + 2] -> "p50 <= a ms, p99 <= b ms" (bucket bounds)
+  local port="${2:-$((PORT + 2))}"
+  echo "p50 <= $(quantile "$port" "$1" 0.5) ms, p99 <= $(quantile "$port" "$1" 0.99) ms"
 }
 
 if has_phase latency; then
@@ -214,6 +262,7 @@ if has_phase latency; then
   # stock topic: updated_at of each location row is its last movement's
   # occurred_at.
   use_topics "$RUN.lat"
+  write_channels
   "$BIN/inv-stock" -b "$BROKERS" --state-dir "$WORK/c" --http "127.0.0.1:$((PORT + 2))" "${POLICY[@]}" "${EXTRA[@]}" 2>"$WORK/c.log" &
   pid=$!
   warm_up "$WORK/c.log"
@@ -287,5 +336,41 @@ if has_phase eos-floor; then
     printf "eos-floor: the relay used %.2f cores, the rest of the machine %.2f\n", (c1 - c0) / (t1 - t0), (b1 - b0 - (c1 - c0)) / (t1 - t0) }'
   grep -o 'relayed .*' "$WORK/relay.log" | sed 's/^/eos-floor: /'
 fi
-bench_topics_delete "$RUN" "$RUN.lat" "$RUN.floor" "$RUN.eos"
+if has_phase holds; then
+  # Holds through inv-reserve and inv-stock, timed by hold_probe.py from its
+  # produce call to the status read back; the rest of the load is the mix
+  # straight onto the movements topic.
+  use_topics "$RUN.holds"
+  write_channels
+  HOLDS="${INV_BENCH_HOLD_RATE:-1000}"
+  ((RATE > HOLDS)) || { echo "holds: RATE $RATE must exceed INV_BENCH_HOLD_RATE $HOLDS" >&2; exit 2; }
+  "$BIN/inv-stock" -b "$BROKERS" --state-dir "$WORK/h" --http "127.0.0.1:$((PORT + 3))" "${POLICY[@]}" "${EXTRA[@]}" 2>"$WORK/h.log" &
+  pid=$!
+  "$BIN/inv-reserve" -b "$BROKERS" -X "group.id=$RUN.holds.reserve" --http "127.0.0.1:$((PORT + 4))" 2>"$WORK/r.log" &
+  rpid=$!
+  warm_up "$WORK/h.log"
+  until [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$((PORT + 4))/healthz")" == 200 ]]; do
+    sleep 0.2; kill -0 $rpid || { tail "$WORK/r.log"; exit 1; }
+  done
+  echo "holds: $HOLDS holds/s through inv-reserve + $((RATE - HOLDS)) movements/s of the mix for $((WARM + MEAS)) s, measured over $MEAS s after $WARM s" >&2
+  "${INV_PYTHON:-$ROOT/.venv/bin/python3}" "$ROOT/tests/bench/hold_probe.py" -b "$BROKERS" \
+    --reservations "$INV_TOPIC_RESERVATIONS" --statuses "$INV_TOPIC_RESERVATION_STATUS" \
+    --rate "$HOLDS" --warmup "$WARM" --measure "$MEAS" --tag "$RUN" >"$WORK/holds" 2>>"$WORK/probe.log" &
+  probe=$!
+  sleep 1
+  cpu0=$(proc_cpu $pid); rcpu0=$(proc_cpu $rpid); t0=$(date +%s.%N); busy0=$(machine_busy)
+  (load_at_rate $((RATE - HOLDS)))
+  cpu1=$(proc_cpu $pid); rcpu1=$(proc_cpu $rpid); t1=$(date +%s.%N); busy1=$(machine_busy)
+  wait $probe || true
+  own="input record timestamp to LMDB commit $(p50_p99 inv_stock_end_to_end_latency_seconds $((PORT + 3)))"
+  own="$own; Kafka commit $(p50_p99 inv_stock_kafka_commit_seconds $((PORT + 3)))"
+  own="$own; transaction open $(p50_p99 inv_stock_transaction_open_seconds $((PORT + 3)))"
+  kill -TERM $rpid; wait $rpid || true
+  kill -TERM $pid; wait $pid || true
+  echo "holds: at $RATE events/s ($HOLDS holds/s through inv-reserve), hold to its status read_committed: $(cat "$WORK/holds")"
+  echo "holds: inv-stock's own histograms (whole run, every movement; a hold's record timestamp is the probe's produce time): $own"
+  awk -v c0="$cpu0" -v c1="$cpu1" -v r0="$rcpu0" -v r1="$rcpu1" -v t0="$t0" -v t1="$t1" -v b0="$busy0" -v b1="$busy1" 'BEGIN {
+    printf "holds: inv-stock used %.2f cores, inv-reserve %.2f, the rest of the machine %.2f\n", (c1 - c0) / (t1 - t0), (r1 - r0) / (t1 - t0), (b1 - b0 - (c1 - c0) - (r1 - r0)) / (t1 - t0) }'
+fi
+bench_topics_delete "$RUN" "$RUN.lat" "$RUN.floor" "$RUN.eos" "$RUN.holds"
 if [[ "${INV_BENCH_KEEP:-0}" == 1 ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi

@@ -3,6 +3,7 @@
  *
  *   bench_preload produce -b BROKERS -t TOPIC -n COUNT [--seed S] [--skus N]
  *                 [--locations N] [--dup-permille P] [--rate R] [--stock-take]
+ *                 [--reservations P]
  *   bench_preload create -b BROKERS -p PARTITIONS TOPIC[:compact] ...
  *   bench_preload delete -b BROKERS TOPIC ...
  *
@@ -19,6 +20,15 @@
  * occurred_at = 2026-11-22T00:00:00Z + i ms (deterministic output); with
  * --rate R, R movements per second with occurred_at = the wall clock at
  * produce time, for latency runs.
+ *
+ * With --reservations P, P per mille of the movements are reservation
+ * traffic instead (the rest keeps the mix above): half of it holds
+ * (`reserve` of 1-3 units, reservation_id, expires_at a year after
+ * occurred_at, allow_partial on one in four), and the rest closes an open
+ * hold picked at random, three times in five by a sale of its units carrying
+ * its reservation_id (fulfilled), else by a `release` of them; channels
+ * store, online, marketplace, b2b. Ids then carry the seed (`s43-T-5`), so
+ * runs with other seeds on the same topics are not duplicates of each other.
  *
  * Exit 0 when every message was acknowledged, 1 otherwise, 2 on bad usage.
  */
@@ -67,22 +77,24 @@ static void fmt_time(int64_t ms, char out[32]) {
 typedef struct {
     char key[32];
     size_t key_len;
-    char value[400];
+    char value[512];
     size_t value_len;
 } msg_t;
 
 static long skus = 5000, locations = 20;
+static char id_tag[24]; /* "s<seed>-" with --reservations, else "" */
 
+/* extra: more members (",\"reservation_id\":...") or "". */
 static void put_movement(msg_t *m, const char *type, const char *event_id, long sku, long loc, const char *channel,
-                         long q, int64_t occurred_ms, const char *source_prefix) {
+                         long q, int64_t occurred_ms, const char *source_prefix, const char *extra) {
     char when[32];
     fmt_time(occurred_ms, when);
     m->key_len = (size_t)snprintf(m->key, sizeof(m->key), "SKU-%06ld", sku);
     m->value_len = (size_t)snprintf(
         m->value, sizeof(m->value),
         "{\"movement_id\":\"%s:%s:0\",\"sku\":\"SKU-%06ld\",\"location_id\":\"loc-%03ld\","
-        "\"channel\":%s,\"type\":\"%s\",\"quantity\":%ld,\"occurred_at\":\"%s\",\"source\":\"%s%03ld\"}",
-        type, event_id, sku, loc, channel, type, q, when, source_prefix, loc);
+        "\"channel\":%s,\"type\":\"%s\",\"quantity\":%ld,\"occurred_at\":\"%s\",\"source\":\"%s%03ld\"%s}",
+        type, event_id, sku, loc, channel, type, q, when, source_prefix, loc, extra);
 }
 
 /* The stock take's i-th count: one per (sku, location). */
@@ -90,7 +102,7 @@ static void gen_stock_take(uint64_t i, int64_t occurred_ms, msg_t *m) {
     char id[64];
     snprintf(id, sizeof(id), "ST-%" PRIu64, i);
     put_movement(m, "count", id, (long)(i / (uint64_t)locations), (long)(i % (uint64_t)locations), "null",
-                 20 + (long)(rnd() % 61), occurred_ms, "wms-");
+                 20 + (long)(rnd() % 61), occurred_ms, "wms-", "");
 }
 
 /* The i-th movement of the seeded sequence. */
@@ -126,8 +138,53 @@ static void gen(uint64_t i, int64_t occurred_ms, msg_t *m) {
         snprintf(channel, sizeof(channel), "null");
     else
         snprintf(channel, sizeof(channel), "\"%s\"", channels[rnd() % 6]);
-    snprintf(id, sizeof(id), "%s-%" PRIu64, mix[t].prefix, i);
-    put_movement(m, mix[t].type, id, sku, loc, channel, q, occurred_ms, mix[t].restock ? "wms-" : "pos-");
+    snprintf(id, sizeof(id), "%s%s-%" PRIu64, id_tag, mix[t].prefix, i);
+    put_movement(m, mix[t].type, id, sku, loc, channel, q, occurred_ms, mix[t].restock ? "wms-" : "pos-", "");
+}
+
+/* The open holds of --reservations, closed in random order. */
+#define POOL 4096
+static struct {
+    uint64_t id;
+    long sku, loc, q;
+    int channel;
+} pool[POOL];
+static size_t pool_len;
+
+/* The i-th movement when it is reservation traffic: a hold, or a sale or a
+ * release closing an open one. */
+static void gen_reservation(uint64_t i, int64_t occurred_ms, msg_t *m) {
+    static const char *channels[] = {"store", "online", "marketplace", "b2b"};
+    char id[64], channel[32], extra[160], when[32];
+    int hold = pool_len == 0 || (pool_len < POOL && rnd() % 2 == 0);
+    if (hold) {
+        uint64_t r = rnd();
+        long sku =
+            (r & 1) ? (long)((r >> 1) % (uint64_t)(skus / 10 > 0 ? skus / 10 : 1)) : (long)((r >> 1) % (uint64_t)skus);
+        long loc = (long)(rnd() % (uint64_t)locations), q = 1 + (long)(rnd() % 3);
+        int ch = (int)(rnd() % 4), partial = rnd() % 4 == 0;
+        fmt_time(occurred_ms + INT64_C(365) * 86400000, when);
+        snprintf(extra, sizeof(extra), ",\"reservation_id\":\"R%s%" PRIu64 "\",\"expires_at\":\"%s\"%s", id_tag, i,
+                 when, partial ? ",\"allow_partial\":true" : "");
+        snprintf(id, sizeof(id), "%sRV-%" PRIu64, id_tag, i);
+        snprintf(channel, sizeof(channel), "\"%s\"", channels[ch]);
+        put_movement(m, "reserve", id, sku, loc, channel, q, occurred_ms, "web-", extra);
+        pool[pool_len].id = i;
+        pool[pool_len].sku = sku;
+        pool[pool_len].loc = loc;
+        pool[pool_len].q = q;
+        pool[pool_len].channel = ch;
+        pool_len++;
+        return;
+    }
+    size_t k = (size_t)(rnd() % pool_len);
+    int sale = rnd() % 5 < 3;
+    snprintf(extra, sizeof(extra), ",\"reservation_id\":\"R%s%" PRIu64 "\"", id_tag, pool[k].id);
+    snprintf(id, sizeof(id), "%s%s-%" PRIu64, id_tag, sale ? "T" : "RL", i);
+    snprintf(channel, sizeof(channel), "\"%s\"", channels[pool[k].channel]);
+    put_movement(m, sale ? "sale" : "release", id, pool[k].sku, pool[k].loc, channel, pool[k].q, occurred_ms,
+                 sale ? "pos-" : "web-", extra);
+    pool[k] = pool[--pool_len];
 }
 
 static long delivered, failed;
@@ -152,18 +209,17 @@ static void set(rd_kafka_conf_t *c, const char *k, const char *v) {
 
 static int cmd_produce(int argc, char **argv) {
     const char *brokers = "127.0.0.1:9092", *topic = NULL;
-    long long count = 0, seed = 1, dup_permille = 3;
+    long long count = 0, seed = 1, dup_permille = 3, reservations = 0;
     int stock_take = 0;
     double rate = 0;
     static const struct option opts[] = {
-        {"brokers", 1, 0, 'b'},      {"topic", 1, 0, 't'},
-        {"count", 1, 0, 'n'},        {"seed", 1, 0, 's'},
-        {"skus", 1, 0, 'k'},         {"locations", 1, 0, 'l'},
-        {"dup-permille", 1, 0, 'd'}, {"rate", 1, 0, 'r'},
-        {"stock-take", 0, 0, 'S'},   {0, 0, 0, 0},
+        {"brokers", 1, 0, 'b'},      {"topic", 1, 0, 't'}, {"count", 1, 0, 'n'},
+        {"seed", 1, 0, 's'},         {"skus", 1, 0, 'k'},  {"locations", 1, 0, 'l'},
+        {"dup-permille", 1, 0, 'd'}, {"rate", 1, 0, 'r'},  {"stock-take", 0, 0, 'S'},
+        {"reservations", 1, 0, 'R'}, {0, 0, 0, 0},
     };
     int o;
-    while ((o = getopt_long(argc, argv, "b:t:n:s:k:l:d:r:S", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "b:t:n:s:k:l:d:r:SR:", opts, NULL)) != -1) {
         switch (o) {
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
@@ -174,6 +230,7 @@ static int cmd_produce(int argc, char **argv) {
         case 'd': dup_permille = atoll(optarg); break;
         case 'r': rate = atof(optarg); break;
         case 'S': stock_take = 1; break;
+        case 'R': reservations = atoll(optarg); break;
         default: return 2;
         }
     }
@@ -181,6 +238,12 @@ static int cmd_produce(int argc, char **argv) {
         fprintf(stderr, "bench_preload produce: -t TOPIC and -n COUNT > 0 are required\n");
         return 2;
     }
+    if (reservations < 0 || reservations > 1000) {
+        fprintf(stderr, "bench_preload produce: --reservations %lld: expected 0 to 1000 (per mille)\n", reservations);
+        return 2;
+    }
+    if (reservations > 0)
+        snprintf(id_tag, sizeof(id_tag), "s%lld-", seed);
     rng_state = (uint64_t)seed * UINT64_C(0x2545f4914f6cdd1d) + 1;
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     char err[512];
@@ -222,7 +285,10 @@ static int cmd_produce(int argc, char **argv) {
         } else if (i >= RING && (long long)(rnd() % 1000) < dup_permille) {
             m = ring[rnd() % RING]; /* a re-sent movement: same id, same bytes */
         } else {
-            gen((uint64_t)i, when, &m);
+            if (reservations > 0 && (long long)(rnd() % 1000) < reservations)
+                gen_reservation((uint64_t)i, when, &m);
+            else
+                gen((uint64_t)i, when, &m);
             ring[i % RING] = m;
         }
         for (;;) {
