@@ -874,8 +874,6 @@ static int keeper_open(keeper_t *k, inv_conf_t *conf, char *errstr, size_t errst
     inv_buf_init(&k->emit.buf);
     k->policies = (policies_t){
         .topic = kc->t_policies, .store = k->store, .decoder = k->decoder, .metrics = k->metrics, .stall = &k->stall};
-    if (policies_start(&k->policies, &k->kafka, kc->group_id, k->run, errstr, errstr_size) != 0)
-        return -1;
     k->channels = (channels_t){.table = {.topic = kc->t_channels,
                                          .store = k->store,
                                          .decoder = k->decoder,
@@ -883,7 +881,12 @@ static int keeper_open(keeper_t *k, inv_conf_t *conf, char *errstr, size_t errst
                                          .stall = &k->stall},
                                .batch = &k->batch,
                                .emit = &k->emit};
-    return channels_start(&k->channels, &k->kafka, kc->group_id, k->run, errstr, errstr_size);
+    /* both global tables fetch at once, then each is read to its end */
+    if (policies_open(&k->policies, &k->kafka, kc->group_id, errstr, errstr_size) != 0 ||
+        channels_open(&k->channels, &k->kafka, kc->group_id, errstr, errstr_size) != 0 ||
+        policies_read(&k->policies, k->run, errstr, errstr_size) != 0)
+        return -1;
+    return channels_read(&k->channels, k->run, errstr, errstr_size);
 }
 
 /* After the loop: the kept batch's last chance, and what stays behind. */

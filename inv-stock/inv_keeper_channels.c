@@ -1,5 +1,6 @@
 #include "inv_keeper_channels.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,23 +332,102 @@ static int tombstone_gone(void *opaque, const char *channel, const inv_avail_sta
 
 /* ---- the batch ------------------------------------------------------------------- */
 
-/* The channels a changed row feeds, for its SKU; every channel for a SKU
- * without a record of each yet (its network row stands for it: a new SKU's
- * location rows come first in the batch, and may have given it the records
- * of their own channels already). */
+/* What the batch's changed rows ask of one SKU: the channels fed by its
+ * changed locations (a bit per channel), or all of them (a SKU whose
+ * network row changed and that lacks a record of some channel: new SKUs). */
+typedef struct {
+    const char *sku; /* the dirty set's copy */
+    int32_t partition;
+    uint32_t hash;
+    uint64_t mask;
+    int all;
+} sku_work_t;
+
+/* Whether (partition, sku) lacks a record of some channel. 1, 0, or -1. */
+static int lacks_a_channel(run_t *r, const char *sku) {
+    channels_t *c = r->c;
+    for (size_t i = 0; i < c->channel_count; i++) {
+        inv_avail_state_t st;
+        int rc = inv_avail_get(r->txn, r->partition, sku, c->channels[i].name, &st);
+        if (rc == 0 || unkeyable(rc, sku, c->channels[i].name))
+            continue;
+        if (rc != INV_STORE_NOTFOUND)
+            return store_failed(r, rc, "read of the last emitted state");
+        return 1;
+    }
+    return 0;
+}
+
+static uint32_t sku_hash(int32_t partition, const char *sku) {
+    uint32_t h = 2166136261u ^ (uint32_t)partition;
+    for (const unsigned char *p = (const unsigned char *)sku; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+/* Each SKU the batch changed once, each channel of it at most once: a hot
+ * SKU changed at many locations in one batch is not recomputed per row. */
+static int batch_rows(run_t *r, const dirty_set_t *dirty) {
+    channels_t *c = r->c;
+    size_t cap = 16;
+    while (cap < 2 * dirty->len)
+        cap *= 2;
+    sku_work_t *w = calloc(cap, sizeof(*w));
+    size_t *order = malloc(dirty->len * sizeof(*order));
+    size_t n = 0;
+    int rc = 0;
+    if (!w || !order) {
+        free(w);
+        free(order);
+        return store_failed(r, ENOMEM, "the batch's SKUs");
+    }
+    for (size_t j = 0; j < dirty->len; j++) {
+        const dirty_row_t *d = &dirty->rows[j];
+        uint32_t h = sku_hash(d->partition, d->sku);
+        size_t slot = h & (cap - 1);
+        while (w[slot].sku && (w[slot].hash != h || w[slot].partition != d->partition || strcmp(w[slot].sku, d->sku)))
+            slot = (slot + 1) & (cap - 1);
+        sku_work_t *x = &w[slot];
+        if (!x->sku) {
+            *x = (sku_work_t){.sku = d->sku, .partition = d->partition, .hash = h};
+            order[n++] = slot;
+        }
+        if (x->all)
+            continue;
+        if (strcmp(d->location, "*") == 0) {
+            r->partition = d->partition;
+            int lacks = lacks_a_channel(r, d->sku);
+            if (lacks < 0) {
+                rc = -1;
+                break;
+            }
+            x->all = lacks;
+            continue;
+        }
+        for (size_t i = first_of_location(c, d->location);
+             i < c->entry_count && strcmp(c->by_location[i].location, d->location) == 0; i++)
+            x->mask |= (uint64_t)1 << c->by_location[i].channel;
+    }
+    for (size_t k = 0; k < n && !rc; k++) {
+        const sku_work_t *x = &w[order[k]];
+        r->partition = x->partition;
+        for (size_t ch = 0; ch < c->channel_count && !rc; ch++)
+            if ((x->all || (x->mask >> ch & 1)) && recompute(r, x->sku, ch, 0) != 0)
+                rc = -1;
+    }
+    free(w);
+    free(order);
+    return rc;
+}
+
+/* The same, row by row, for a table of more channels than a mask has bits:
+ * the channels a changed row feeds, for its SKU; every channel for a SKU
+ * without a record of each yet (its network row stands for it). */
 static int batch_row(run_t *r, const dirty_row_t *d) {
     channels_t *c = r->c;
     if (strcmp(d->location, "*") == 0) {
-        for (size_t i = 0; i < c->channel_count; i++) {
-            inv_avail_state_t st;
-            int rc = inv_avail_get(r->txn, d->partition, d->sku, c->channels[i].name, &st);
-            if (rc == 0 || unkeyable(rc, d->sku, c->channels[i].name))
-                continue;
-            if (rc != INV_STORE_NOTFOUND)
-                return store_failed(r, rc, "read of the last emitted state");
-            return recompute_all(r, d->sku, 0);
-        }
-        return 0;
+        int lacks = lacks_a_channel(r, d->sku);
+        return lacks < 0 ? -1 : lacks ? recompute_all(r, d->sku, 0) : 0;
     }
     for (size_t i = first_of_location(c, d->location);
          i < c->entry_count && strcmp(c->by_location[i].location, d->location) == 0; i++)
@@ -445,11 +525,18 @@ int channels_batch(channels_t *c, inv_store_txn_t *txn, int64_t now_ms, int *sto
         return 0; /* no table, nothing to sweep: the batch pays nothing */
     run_t r = {.c = c, .txn = txn, .now_ms = now_ms, .errstr = errstr, .errstr_size = errstr_size};
     const dirty_set_t *dirty = &c->batch->dirty;
-    for (size_t j = 0; j < dirty->len && c->entry_count; j++) {
-        r.partition = dirty->rows[j].partition;
-        if (batch_row(&r, &dirty->rows[j]) != 0) {
+    if (c->entry_count && c->channel_count <= 64) {
+        if (batch_rows(&r, dirty) != 0) {
             *store_err = r.store_err;
             return -1;
+        }
+    } else {
+        for (size_t j = 0; j < dirty->len && c->entry_count; j++) {
+            r.partition = dirty->rows[j].partition;
+            if (batch_row(&r, &dirty->rows[j]) != 0) {
+                *store_err = r.store_err;
+                return -1;
+            }
         }
     }
     if ((c->pending || c->check) && sweep(&r) != 0) {
@@ -461,10 +548,14 @@ int channels_batch(channels_t *c, inv_store_txn_t *txn, int64_t now_ms, int *sto
 
 /* ---- between batches ------------------------------------------------------------- */
 
-int channels_start(channels_t *c, const inv_kafka_settings_t *ks, const char *group_id,
-                   const volatile sig_atomic_t *run, char *errstr, size_t errstr_size) {
+int channels_open(channels_t *c, const inv_kafka_settings_t *ks, const char *group_id, char *errstr,
+                  size_t errstr_size) {
     c->table.ops = &CHANNEL_OPS;
-    if (policies_start(&c->table, ks, group_id, run, errstr, errstr_size) != 0)
+    return policies_open(&c->table, ks, group_id, errstr, errstr_size);
+}
+
+int channels_read(channels_t *c, const volatile sig_atomic_t *run, char *errstr, size_t errstr_size) {
+    if (policies_read(&c->table, run, errstr, errstr_size) != 0)
         return -1;
     int rc = reload(c);
     if (rc) {

@@ -81,11 +81,13 @@ typedef struct {
     emit_t *emit;
 } channels_t;
 
-/* Reads topic.channels to its end (as policies_start) and loads the table.
+/* Reads topic.channels to its end (as policies_open, then policies_read:
+ * the policy table may be fetched meanwhile) and loads the table.
  * c->table's borrowed fields (topic, store, decoder, metrics, stall) and
- * c->batch, c->emit must be set. */
-int channels_start(channels_t *c, const inv_kafka_settings_t *ks, const char *group_id,
-                   const volatile sig_atomic_t *run, char *errstr, size_t errstr_size);
+ * c->batch, c->emit must be set. 0, or -1 with errstr. */
+int channels_open(channels_t *c, const inv_kafka_settings_t *ks, const char *group_id, char *errstr,
+                  size_t errstr_size);
+int channels_read(channels_t *c, const volatile sig_atomic_t *run, char *errstr, size_t errstr_size);
 
 /* Between batches: applies what the channels consumer has; a changed table
  * is reloaded and the partitions checked against it. */

@@ -32,7 +32,7 @@ struct inv_keeper_metrics_s {
     atomic_int ever_assigned;
     inv_txloop_stats_t last; /* loop counters already published */
 
-    inv_metrics_counter_t *movements[INV_MOVE_COUNT + 1];
+    inv_metrics_counter_t *movements[INV_MOVE_TRANSFER_CANCEL + 1]; /* by type, every type */
     inv_metrics_counter_t *duplicates, *reorders, *invalid_policies, *invalid_channels, *dead_letters;
     inv_metrics_counter_t *availability;
     inv_metrics_counter_t *shortages[INV_SHORTAGE_RESTORED + 1];
@@ -236,7 +236,7 @@ int inv_keeper_metrics_start(inv_keeper_metrics_t **out, const keeper_conf_t *kc
     m->max_stall_seconds = (double)kc->health_max_stall_ms / 1000.0;
     atomic_store(&m->state_writable, 1);
     char err[INV_ERRSTR_SIZE];
-    for (int t = 0; t <= INV_MOVE_COUNT; t++) {
+    for (int t = 0; t <= INV_MOVE_TRANSFER_CANCEL; t++) {
         const char *labels[] = {"type", inv_movement_type_to_string((inv_movement_type_t)t), NULL};
         REG(inv_metrics_counter_new(m->reg, "inv_stock_movements_total", "Movements applied, by type", labels,
                                     &m->movements[t], err, sizeof(err)));
@@ -357,7 +357,7 @@ void inv_keeper_metrics_attach_schemas(inv_keeper_metrics_t *m, inv_schema_sourc
 }
 
 void inv_keeper_metrics_movement(inv_keeper_metrics_t *m, inv_movement_type_t type) {
-    if ((int)type >= 0 && type <= INV_MOVE_COUNT)
+    if ((int)type >= 0 && type <= INV_MOVE_TRANSFER_CANCEL)
         inv_metrics_counter_inc(m->movements[type]);
 }
 void inv_keeper_metrics_duplicate(inv_keeper_metrics_t *m) { inv_metrics_counter_inc(m->duplicates); }

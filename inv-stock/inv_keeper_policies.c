@@ -279,8 +279,8 @@ static int read_to_end(policies_t *p, const volatile sig_atomic_t *run, char *er
     return 0;
 }
 
-int policies_start(policies_t *p, const inv_kafka_settings_t *ks, const char *group_id,
-                   const volatile sig_atomic_t *run, char *errstr, size_t errstr_size) {
+int policies_open(policies_t *p, const inv_kafka_settings_t *ks, const char *group_id, char *errstr,
+                  size_t errstr_size) {
     char name[300];
     snprintf(name, sizeof(name), "%s.%s", group_id, ops(p)->name);
     if (!(p->consumer = inv_kafka_reader_new(ks, name, 1, NULL, errstr, errstr_size)))
@@ -289,8 +289,10 @@ int policies_start(policies_t *p, const inv_kafka_settings_t *ks, const char *gr
     if (n < 0)
         return -1;
     p->partitions = n;
-    if (assign(p, errstr, errstr_size) != 0)
-        return -1;
+    return assign(p, errstr, errstr_size);
+}
+
+int policies_read(policies_t *p, const volatile sig_atomic_t *run, char *errstr, size_t errstr_size) {
     return read_to_end(p, run, errstr, errstr_size);
 }
 

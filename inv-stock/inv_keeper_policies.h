@@ -79,14 +79,15 @@ struct policies_s {
     int hold_delay_s;  /* the current hold; 0 outside a registry outage */
 };
 
-/* Creates the consumer ("<group_id>.policies", Kafka settings ks),
- * assigns every partition of p->topic at LMDB's offsets and applies the
- * table to its end before returning, waiting while LMDB does not take it,
- * up to 60 s for the broker, while *run and no fatal LMDB error. p's
- * borrowed fields must be set. 0, or -1 with errstr. */
-int policies_start(policies_t *p, const inv_kafka_settings_t *ks, const char *group_id,
-                   const volatile sig_atomic_t *run, char *errstr, size_t errstr_size);
-
+/* Creates the consumer ("<group_id>.policies", Kafka settings ks) and
+ * assigns every partition of p->topic at LMDB's offsets, without waiting;
+ * p's borrowed fields must be set. Then policies_read applies the table to
+ * its end, waiting while LMDB does not take it, up to 60 s for the broker,
+ * while *run and no fatal LMDB error. Opening two tables before reading
+ * either lets them fetch at once. 0, or -1 with errstr. */
+int policies_open(policies_t *p, const inv_kafka_settings_t *ks, const char *group_id, char *errstr,
+                  size_t errstr_size);
+int policies_read(policies_t *p, const volatile sig_atomic_t *run, char *errstr, size_t errstr_size);
 /* Applies what the consumer has, waiting up to wait_ms for the first
  * message; counts partition ends in *eof_count (may be NULL). Returns the
  * messages applied, or -1 when LMDB did not take them (reported) or a
