@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# inv-view: rebuild rate, GET /api/availability/<sku> throughput per core and
-# latency at half that rate, and memory. Run by hand (docs/BENCHMARKS.md):
+# inv-view: rebuild rate, GET /api/availability/<sku> throughput per core (and
+# the floor: the same on /healthz) and latency at half that rate, and memory. Run by hand (docs/BENCHMARKS.md):
 #   tests/bench/view/bench_view.sh [BUILD_DIR]       (SKUS=100000 DURATION=15)
 # Needs the local broker, wrk and the test venv's confluent-kafka.
 set -euo pipefail
@@ -68,6 +68,10 @@ echo "== saturation: wrk on CPU 0, 1 thread, 32 connections, ${DURATION}s; inv-v
 SKUS=$SKUS taskset -c 0 wrk -t1 -c32 -d${DURATION}s --latency -s "$ROOT/tests/bench/view/random_sku.lua" \
   "http://127.0.0.1:$PORT" | tee "$WORK/sat.txt"
 rps=$(awk '/^Requests\/sec/ {print $2}' "$WORK/sat.txt")
+echo "== floor: the same wrk and inv-view on GET /healthz, the smallest answer inv-view gives"
+taskset -c 0 wrk -t1 -c32 -d${DURATION}s --latency "http://127.0.0.1:$PORT/healthz" | tee "$WORK/floor.txt"
+floor=$(awk '/^Requests\/sec/ {print $2}' "$WORK/floor.txt")
+printf 'availability/healthz: %.2f of the floor\n' "$(echo "$rps / $floor" | bc -l)"
 half=$(echo "$rps / 2" | bc -l)
 # 16 connections, each waiting DELAY_MS between requests: 16 * 1000 / DELAY_MS = half the rate
 delay=$(echo "16 * 1000 / $half" | bc -l | xargs printf '%.0f')
