@@ -395,19 +395,22 @@ static int cmd_policy_delete(inv_conf_t *conf, const invctl_opts_t *o, int argc,
     return rc ? 1 : 0;
 }
 
-static int cmd_policy_import(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
-    (void)o;
-    (void)argc;
-    FILE *f = strcmp(argv[0], "-") == 0 ? stdin : fopen(argv[0], "r");
+/* A table's records from a CSV file (or - for stdin): every line checked
+ * before the first is sent (the reader's rule), then the count published. */
+typedef int (*table_read_fn)(FILE *f, const char *name, policy_out_t *po, char *errstr, size_t errstr_size);
+
+static int table_import(inv_conf_t *conf, const char *path, int (*out_open)(policy_out_t *, inv_conf_t *),
+                        table_read_fn read, const char *one, const char *many) {
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (!f) {
-        fprintf(stderr, "invctl: %s: cannot open\n", argv[0]);
+        fprintf(stderr, "invctl: %s: cannot open\n", path);
         return 1;
     }
     policy_out_t po;
     char errstr[INV_ERRSTR_SIZE];
-    int rc = policy_out_open(&po, conf);
+    int rc = out_open(&po, conf);
     if (!rc) {
-        rc = inv_policy_csv_read(f, argv[0], policy_send, &po, errstr, sizeof(errstr));
+        rc = read(f, path, &po, errstr, sizeof(errstr));
         if (rc < 0)
             fprintf(stderr, "invctl: %s\n", errstr);
     }
@@ -415,8 +418,18 @@ static int cmd_policy_import(inv_conf_t *conf, const invctl_opts_t *o, int argc,
     if (f != stdin)
         fclose(f);
     if (!rc)
-        printf("%d polic%s published to %s\n", po.sent, po.sent == 1 ? "y" : "ies", po.topic);
+        printf("%d %s published to %s\n", po.sent, po.sent == 1 ? one : many, po.topic);
     return rc ? 1 : 0;
+}
+
+static int read_policies(FILE *f, const char *name, policy_out_t *po, char *errstr, size_t errstr_size) {
+    return inv_policy_csv_read(f, name, policy_send, po, errstr, errstr_size);
+}
+
+static int cmd_policy_import(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
+    (void)o;
+    (void)argc;
+    return table_import(conf, argv[0], policy_out_open, read_policies, "policy", "policies");
 }
 
 /* ---- channels ------------------------------------------------------------------ */
@@ -466,28 +479,14 @@ static int cmd_channel_delete(inv_conf_t *conf, const invctl_opts_t *o, int argc
     return channel_one(conf, &c, "deleted (tombstone) on");
 }
 
+static int read_channels(FILE *f, const char *name, policy_out_t *po, char *errstr, size_t errstr_size) {
+    return inv_channel_csv_read(f, name, channel_send, po, errstr, errstr_size);
+}
+
 static int cmd_channel_import(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
     (void)o;
     (void)argc;
-    FILE *f = strcmp(argv[0], "-") == 0 ? stdin : fopen(argv[0], "r");
-    if (!f) {
-        fprintf(stderr, "invctl: %s: cannot open\n", argv[0]);
-        return 1;
-    }
-    policy_out_t po;
-    char errstr[INV_ERRSTR_SIZE];
-    int rc = channel_out_open(&po, conf);
-    if (!rc) {
-        rc = inv_channel_csv_read(f, argv[0], channel_send, &po, errstr, sizeof(errstr));
-        if (rc < 0)
-            fprintf(stderr, "invctl: %s\n", errstr);
-    }
-    rc = (rc != 0) | policy_out_close(&po);
-    if (f != stdin)
-        fclose(f);
-    if (!rc)
-        printf("%d channel entr%s published to %s\n", po.sent, po.sent == 1 ? "y" : "ies", po.topic);
-    return rc ? 1 : 0;
+    return table_import(conf, argv[0], channel_out_open, read_channels, "channel entry", "channel entries");
 }
 
 /* ---- dlq ---------------------------------------------------------------------- */
