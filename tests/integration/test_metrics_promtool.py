@@ -54,14 +54,16 @@ def main():
     procs = {}
     try:
         for name, extra in (("inv-stock", ["--state-dir", os.path.join(work, "state")]), ("inv-sale", []),
-                            ("inv-reserve", [])):
+                            ("inv-reserve", []), ("inv-view", ["--state-dir", os.path.join(work, "view")])):
             e = dict(env, INV_GROUP_ID=unique("g-" + name))
             port = free_port()
             procs[name] = (start([bin(name), "-b", bootstrap(), "--http", "127.0.0.1:%d" % port] + extra, e), port)
 
         for name, (p, port) in procs.items():
-            def scraped():
+            def scraped(name=name, port=port):
                 status, body = http_get(port, "/metrics")
+                if name == "inv-view":  # caught up with the topics
+                    return status == 200 and b"\ninv_view_ready 1\n" in body and body
                 # a commit seen, and the clients' statistics (every 5 s) with the lag series
                 done = status == 200 and b'outcome="commit"} 0\n' not in body and \
                     b"\ninv_kafka_statistics_age_seconds{" in body and b"\ninv_kafka_consumer_lag{" in body
@@ -80,7 +82,7 @@ def main():
             if p.alive():
                 p.kill()
         shutil.rmtree(work, ignore_errors=True)
-    print("promtool refuses a broken exposition and accepts inv-stock's, inv-sale's and inv-reserve's")
+    print("promtool refuses a broken exposition and accepts inv-stock's, inv-sale's, inv-reserve's and inv-view's")
 
 
 if __name__ == "__main__":
