@@ -126,7 +126,8 @@ static void key_init(skey_t *k, size_t max) {
 static int key_add(skey_t *k, const void *d, size_t n) {
     if (n > k->max - k->len)
         return INV_STORE_KEY_TOO_LONG;
-    memcpy(k->b + k->len, d, n);
+    if (n) /* d may be NULL for an empty part (memcpy wants a pointer even for 0 bytes) */
+        memcpy(k->b + k->len, d, n);
     k->len += n;
     return 0;
 }
