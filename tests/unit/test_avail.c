@@ -32,7 +32,8 @@ static inv_stock_row_t row(int64_t on_hand, int64_t committed) {
     inv_stock_row_t r = INV_STOCK_ROW_INIT;
     r.on_hand = on_hand;
     r.committed = committed;
-    r.available = on_hand - committed > 0 ? on_hand - committed : 0;
+    int64_t d;
+    r.available = __builtin_sub_overflow(on_hand, committed, &d) ? INT64_MAX : d > 0 ? d : 0;
     r.version = 1;
     return r;
 }
