@@ -131,7 +131,7 @@ def pipeline():
         rig.produce(stream.inputs[half:])
         b = start_view(rig.env, rig.state_dir("view-b"), b_port)
         rig.wait_processors_done(600, procs)
-        movements = rig.read_movements()
+        movements = rig.read_movements(settle=stream)  # the stream's short holds expired and applied
         last = {p: ms[-1]["_offset"] for p, ms in movements.items() if ms}
         rig.wait_keeper_done(last, 600, procs)
         log("pipeline done: %d inputs", len(stream.inputs))
