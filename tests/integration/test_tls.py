@@ -47,7 +47,7 @@ import uuid
 from invtest import ROOT, TOPIC_KEYS, bin, check, consume_all, failures, produce, run, start, wait_until
 
 RUN_ID = uuid.uuid4().hex[:10]
-CONTRACT_TOPICS = len(TOPIC_KEYS) + 1  # `invctl topics create`: every topic key and inv-stock's dedup log
+CONTRACT_TOPICS = len(TOPIC_KEYS) + 2  # `invctl topics create`: every topic key, inv-stock's dedup and state logs
 KEY_PASSWORD = "SECRET123-key-" + RUN_ID           # the client key's pass phrase
 SASL_PASSWORD = "SECRET456-sasl-" + RUN_ID         # alice's SASL/PLAIN password
 WRONG_SASL_PASSWORD = "SECRET789-wrong-" + RUN_ID
