@@ -43,8 +43,8 @@ from invtest import ROOT, run, wait_until  # noqa: E402
 N_EVENTS = max(5000, int(50000 * SCALE))
 PARTITIONS = 6
 PRODUCE_SECONDS = 100 * min(1.0, max(SCALE, 0.3))  # the window the kills fall in
-# 22 kills: inv-stock 8 times, each processor 4-5 times, shuffled by the seed
-KILLS = ["inv-stock"] * 8 + ["sales"] * 5 + ["returns"] * 4 + ["restocks"] * 5
+# 26 kills: inv-stock 8 times, each processor 4-5 times, shuffled by the seed
+KILLS = ["inv-stock"] * 8 + ["sales"] * 5 + ["returns"] * 4 + ["restocks"] * 5 + ["reservations"] * 4
 BROKER_SH = os.path.join(ROOT, "deploy", "local", "broker.sh")
 
 T0 = time.monotonic()
@@ -122,7 +122,7 @@ def main():
     try:
         rig.create_topics()
         rig.produce_policies(stream)
-        for role in ("inv-stock", "sales", "returns", "restocks"):
+        for role in ("inv-stock", "sales", "returns", "restocks", "reservations"):
             chaos.start(role)
 
         # the inputs, paced over PRODUCE_SECONDS in 100 slices
