@@ -209,7 +209,7 @@ def assert_recovered(keeper, what):
 
 
 def main():
-    stream = oracle.generate(SEED, N_EVENTS, malformed_rate=0.0, reservation_rate=0.0)
+    stream = oracle.generate(SEED, N_EVENTS, malformed_rate=0.0, reservation_rate=0.0, channel_map=False)
     moves = [m for i in stream.inputs for m in i.movements]
     cuts = [0]
     for f in SLICES:
