@@ -991,6 +991,22 @@ static void count_msg(lg_model_t *m, const lg_msg_t *msg) {
     }
 }
 
+/* A record of a global table (channels, policies) already encoded in
+ * m->out, keyed "<a>|<b>", into *out. Returns 1 (a message). */
+static int table_record(lg_model_t *m, lg_topic_t topic, lg_kind_t kind, const char *a, const char *b, lg_msg_t *out) {
+    snprintf(m->key_buf, sizeof(m->key_buf), "%s|%s", a, b);
+    memset(out, 0, sizeof(*out));
+    out->topic = topic;
+    out->kind = kind;
+    out->key = m->key_buf;
+    out->key_len = strlen(m->key_buf);
+    out->value = m->out.data;
+    out->value_len = m->out.len;
+    out->bad_field = "";
+    count_msg(m, out);
+    return 1;
+}
+
 /* Encodes the plan as a valid message, commits it to the books and keeps it
  * for later duplicates. */
 static int emit_valid(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) {
@@ -1299,17 +1315,7 @@ int lg_model_next_channel(lg_model_t *m, lg_msg_t *out, char *errstr, size_t err
     if (inv_encoder_encode_channel_location(m->encoder, &c, &m->out, err, sizeof(err)))
         return inv_errstr(errstr, errstr_size, "encoding the channel map: %s", err);
     m->channel_next++;
-    snprintf(m->key_buf, sizeof(m->key_buf), "%s|%s", c.channel, c.location_id);
-    memset(out, 0, sizeof(*out));
-    out->topic = LG_TOPIC_CHANNELS;
-    out->kind = LG_KIND_CHANNEL;
-    out->key = m->key_buf;
-    out->key_len = strlen(m->key_buf);
-    out->value = m->out.data;
-    out->value_len = m->out.len;
-    out->bad_field = "";
-    count_msg(m, out);
-    return 1;
+    return table_record(m, LG_TOPIC_CHANNELS, LG_KIND_CHANNEL, c.channel, c.location_id, out);
 }
 
 int64_t lg_model_settled_at(const lg_model_t *m) { return m->settled_at_ms; }
@@ -1386,17 +1392,7 @@ int lg_model_next_policy(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errs
     if (inv_encoder_encode_policy(m->encoder, &pol, &m->out, err, sizeof(err)))
         return inv_errstr(errstr, errstr_size, "encoding the policy of %s|%s: %s", pol.sku, pol.location_id, err);
     m->policy_next++;
-    snprintf(m->key_buf, sizeof(m->key_buf), "%s|%s", pol.sku, pol.location_id);
-    memset(out, 0, sizeof(*out));
-    out->topic = LG_TOPIC_POLICIES;
-    out->kind = LG_KIND_POLICY;
-    out->key = m->key_buf;
-    out->key_len = strlen(m->key_buf);
-    out->value = m->out.data;
-    out->value_len = m->out.len;
-    out->bad_field = "";
-    count_msg(m, out);
-    return 1;
+    return table_record(m, LG_TOPIC_POLICIES, LG_KIND_POLICY, pol.sku, pol.location_id, out);
 }
 
 /* FNV-1a, for ids too long to embed. */
