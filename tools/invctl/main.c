@@ -119,8 +119,12 @@ typedef struct {
 static int print_stock_row(void *opaque, int32_t partition, const char *sku, const char *location,
                            const inv_stock_row_t *row) {
     stock_print_t *sp = opaque;
-    char ts[32];
-    inv_time_format_rfc3339(row->updated_at_ms, ts);
+    inv_stock_level_t lv;
+    inv_rules_stock_level(sku, location, row, &lv);
+    char ts[32], counted[32] = "-";
+    inv_time_format_rfc3339(lv.updated_at_ms, ts);
+    if (lv.has_last_count_at)
+        inv_time_format_rfc3339(lv.last_count_at_ms, counted);
     if (sp->json) {
         json_t *obj = inv_stock_json_row(sku, location, row);
         char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
@@ -128,10 +132,10 @@ static int print_stock_row(void *opaque, int32_t partition, const char *sku, con
         free(text);
         json_decref(obj);
     } else
-        printf("%-20s %-14s %9lld %9lld %9lld %10lld %8lld %8lld %8lld %7lld  %-12s %s  p%d\n", sku, location,
-               (long long)row->on_hand, (long long)row->committed, (long long)row->available,
-               (long long)row->unsellable, (long long)row->on_order, (long long)row->incoming,
-               (long long)row->in_transit_out, (long long)row->version, inv_shortage_state_name(row->shortage), ts,
+        printf("%-20s %-14s %9lld %9lld %9lld %10lld %8lld %8lld %8lld %8lld %7lld  %-12s %-24s %-24s  p%d\n", sku,
+               location, (long long)lv.on_hand, (long long)lv.committed, (long long)lv.available,
+               (long long)lv.unsellable, (long long)lv.on_order, (long long)lv.incoming, (long long)lv.in_transit_out,
+               (long long)lv.count_variance, (long long)lv.version, inv_shortage_state_name(row->shortage), ts, counted,
                partition);
     sp->rows++;
     return 0;
@@ -173,8 +177,9 @@ static int cmd_stock(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **
         return 1;
     }
     if (!sp.json)
-        printf("%-20s %-14s %9s %9s %9s %10s %8s %8s %8s %7s  %-12s %s\n", "SKU", "LOCATION", "ON_HAND", "COMMITTED",
-               "AVAILABLE", "UNSELLABLE", "ON_ORDER", "INCOMING", "IN_TRANS", "VERSION", "SHORTAGE", "UPDATED_AT");
+        printf("%-20s %-14s %9s %9s %9s %10s %8s %8s %8s %8s %7s  %-12s %-24s %-24s\n", "SKU", "LOCATION", "ON_HAND",
+               "COMMITTED", "AVAILABLE", "UNSELLABLE", "ON_ORDER", "INCOMING", "IN_TRANS", "VARIANCE", "VERSION",
+               "SHORTAGE", "UPDATED_AT", "LAST_COUNT_AT");
     rc = inv_store_stock_foreach(txn, pos[0], pos[1], print_stock_row, &sp);
     if (!rc && !sp.json && !pos[1] && sp.rows) { /* what each channel may sell of it */
         avail_print_t ap = {.txn = txn, .sku = pos[0]};
