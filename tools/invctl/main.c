@@ -41,7 +41,8 @@ static const inv_program_t program = {
                      "                         create every contract topic (no-op for existing ones)\n"
                      "  config reference       print the configuration reference (Markdown)\n"
                      "  stock SKU [LOCATION] [--json]\n"
-                     "                         read stock from inv-stock's LMDB (--state-dir) while it runs,\n"
+                     "                         read stock from inv-stock's LMDB (--state-dir) while it runs\n"
+                     "                         (each row with its count variance and last count),\n"
                      "                         and (without LOCATION or --json) what each channel may sell\n"
                      "  reservations [SKU] [--json]\n"
                      "                         open reservation holds (of SKU) in inv-stock's LMDB (--state-dir)\n"
@@ -62,7 +63,8 @@ static const inv_program_t program = {
                      "  dlq [--max N]          print the newest N (default 20) dead letters per partition\n"
                      "  watch [--interval-ms N] [--top N] [--once]\n"
                      "                         live view of a running inv-stock (--state-dir): throughput, lag,\n"
-                     "                         lowest stock per location and network, latest reorders/shortages\n",
+                     "                         units committed, incoming and in transit, lowest stock per\n"
+                     "                         location and network, latest reorders/shortages\n",
 };
 
 /* A bad command-line word: one line naming it, exit 2. */
