@@ -41,7 +41,8 @@ static const inv_program_t program = {
                      "                         create every contract topic (no-op for existing ones)\n"
                      "  config reference       print the configuration reference (Markdown)\n"
                      "  stock SKU [LOCATION] [--json]\n"
-                     "                         read stock from inv-stock's LMDB (--state-dir) while it runs,\n"
+                     "                         read stock from inv-stock's LMDB (--state-dir) while it runs\n"
+                     "                         (each row with its count variance and last count),\n"
                      "                         and (without LOCATION or --json) what each channel may sell\n"
                      "  reservations [SKU] [--json]\n"
                      "                         open reservation holds (of SKU) in inv-stock's LMDB (--state-dir)\n"
@@ -62,7 +63,8 @@ static const inv_program_t program = {
                      "  dlq [--max N]          print the newest N (default 20) dead letters per partition\n"
                      "  watch [--interval-ms N] [--top N] [--once]\n"
                      "                         live view of a running inv-stock (--state-dir): throughput, lag,\n"
-                     "                         lowest stock per location and network, latest reorders/shortages\n",
+                     "                         units committed, incoming and in transit, lowest stock per\n"
+                     "                         location and network, latest reorders/shortages\n",
 };
 
 /* A bad command-line word: one line naming it, exit 2. */
@@ -119,8 +121,12 @@ typedef struct {
 static int print_stock_row(void *opaque, int32_t partition, const char *sku, const char *location,
                            const inv_stock_row_t *row) {
     stock_print_t *sp = opaque;
-    char ts[32];
-    inv_time_format_rfc3339(row->updated_at_ms, ts);
+    inv_stock_level_t lv;
+    inv_rules_stock_level(sku, location, row, &lv);
+    char ts[32], counted[32] = "-";
+    inv_time_format_rfc3339(lv.updated_at_ms, ts);
+    if (lv.has_last_count_at)
+        inv_time_format_rfc3339(lv.last_count_at_ms, counted);
     if (sp->json) {
         json_t *obj = inv_stock_json_row(sku, location, row);
         char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
@@ -128,10 +134,10 @@ static int print_stock_row(void *opaque, int32_t partition, const char *sku, con
         free(text);
         json_decref(obj);
     } else
-        printf("%-20s %-14s %9lld %9lld %9lld %10lld %8lld %8lld %8lld %7lld  %-12s %s  p%d\n", sku, location,
-               (long long)row->on_hand, (long long)row->committed, (long long)row->available,
-               (long long)row->unsellable, (long long)row->on_order, (long long)row->incoming,
-               (long long)row->in_transit_out, (long long)row->version, inv_shortage_state_name(row->shortage), ts,
+        printf("%-20s %-14s %9lld %9lld %9lld %10lld %8lld %8lld %8lld %8lld %7lld  %-12s %-24s %-24s  p%d\n", sku,
+               location, (long long)lv.on_hand, (long long)lv.committed, (long long)lv.available,
+               (long long)lv.unsellable, (long long)lv.on_order, (long long)lv.incoming, (long long)lv.in_transit_out,
+               (long long)lv.count_variance, (long long)lv.version, inv_shortage_state_name(row->shortage), ts, counted,
                partition);
     sp->rows++;
     return 0;
@@ -173,8 +179,9 @@ static int cmd_stock(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **
         return 1;
     }
     if (!sp.json)
-        printf("%-20s %-14s %9s %9s %9s %10s %8s %8s %8s %7s  %-12s %s\n", "SKU", "LOCATION", "ON_HAND", "COMMITTED",
-               "AVAILABLE", "UNSELLABLE", "ON_ORDER", "INCOMING", "IN_TRANS", "VERSION", "SHORTAGE", "UPDATED_AT");
+        printf("%-20s %-14s %9s %9s %9s %10s %8s %8s %8s %8s %7s  %-12s %-24s %-24s\n", "SKU", "LOCATION", "ON_HAND",
+               "COMMITTED", "AVAILABLE", "UNSELLABLE", "ON_ORDER", "INCOMING", "IN_TRANS", "VARIANCE", "VERSION",
+               "SHORTAGE", "UPDATED_AT", "LAST_COUNT_AT");
     rc = inv_store_stock_foreach(txn, pos[0], pos[1], print_stock_row, &sp);
     if (!rc && !sp.json && !pos[1] && sp.rows) { /* what each channel may sell of it */
         avail_print_t ap = {.txn = txn, .sku = pos[0]};
