@@ -12,6 +12,7 @@
 #include "inv_codec.h"
 #include "inv_avail.h"
 #include "inv_holds.h"
+#include "inv_transfers.h"
 #include "inv_kafka.h"
 #include "inv_log.h"
 #include "inv_main.h"
@@ -26,7 +27,8 @@
 #include "watch.h"
 
 static const inv_conf_flag_t invctl_flags[] = {
-    {"state-dir", "state.dir", "DIR", "inv-stock's LMDB environment, for `stock`, `reservations`, `watch`"},
+    {"state-dir", "state.dir", "DIR",
+     "inv-stock's LMDB environment, for `stock`, `reservations`, `transfers`, `watch`"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -46,6 +48,8 @@ static const inv_program_t program = {
                      "                         and (without LOCATION or --json) what each channel may sell\n"
                      "  reservations [SKU] [--json]\n"
                      "                         open reservation holds (of SKU) in inv-stock's LMDB (--state-dir)\n"
+                     "  transfers [SKU] [--json]\n"
+                     "                         open transfer lines (of SKU): shipped, received, canceled, in transit\n"
                      "  policy set SKU LOCATION --reorder-point N --reorder-quantity N --safety-stock N\n"
                      "                         publish a ReorderPolicy (LOCATION * = default of the SKU)\n"
                      "  policy delete SKU LOCATION\n"
@@ -242,10 +246,9 @@ static int holds_of_partition(void *opaque, int32_t partition, const inv_store_m
     return inv_holds_foreach(hs->txn, partition, hs->sku, print_hold, hs->hp);
 }
 
-/* The open reservation lines of a SKU (or of every SKU) in an instance's
- * LMDB, partition by partition. */
-static int cmd_reservations(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
-    holds_print_t hp = {.json = o->json};
+/* Calls per_partition for every partition of the instance's LMDB
+ * (--state-dir), in one read txn. 0, or 1 (reported). */
+static int scan_state(inv_conf_t *conf, inv_store_meta_cb per_partition, void *opaque, inv_store_txn_t **txn_out) {
     const char *dir = inv_conf_get(conf, "state.dir");
     inv_store_t *store = NULL;
     inv_store_txn_t *txn = NULL;
@@ -257,19 +260,72 @@ static int cmd_reservations(inv_conf_t *conf, const invctl_opts_t *o, int argc, 
         inv_store_close(store);
         return 1;
     }
-    if (!hp.json)
-        printf("%-20s %-20s %-14s %-12s %9s %6s %9s  %s\n", "RESERVATION", "SKU", "LOCATION", "CHANNEL", "REQUESTED",
-               "HELD", "REMAINING", "EXPIRES_AT");
-    holds_scan_t hs = {txn, argc > 0 ? argv[0] : NULL, &hp};
-    rc = inv_store_meta_foreach(txn, holds_of_partition, &hs);
+    *txn_out = txn;
+    rc = inv_store_meta_foreach(txn, per_partition, opaque);
     inv_store_txn_abort(txn);
     inv_store_close(store);
     if (rc) {
         fprintf(stderr, "invctl: reading %s: %s\n", dir, inv_store_strerror(rc));
         return 1;
     }
+    return 0;
+}
+
+/* The open reservation lines of a SKU (or of every SKU) in an instance's
+ * LMDB, partition by partition. */
+static int cmd_reservations(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
+    holds_print_t hp = {.json = o->json};
+    if (!hp.json)
+        printf("%-20s %-20s %-14s %-12s %9s %6s %9s  %s\n", "RESERVATION", "SKU", "LOCATION", "CHANNEL", "REQUESTED",
+               "HELD", "REMAINING", "EXPIRES_AT");
+    holds_scan_t hs = {NULL, argc > 0 ? argv[0] : NULL, &hp};
+    if (scan_state(conf, holds_of_partition, &hs, &hs.txn))
+        return 1;
     if (!hp.lines && argc > 0) {
-        fprintf(stderr, "invctl: no open reservation of %s in %s\n", argv[0], dir);
+        fprintf(stderr, "invctl: no open reservation of %s in %s\n", argv[0], inv_conf_get(conf, "state.dir"));
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- transfers ------------------------------------------------------------------ */
+
+static int print_transfer(void *opaque, const char *sku, const char *tid, const inv_rules_transfer_t *t) {
+    holds_print_t *hp = opaque;
+    int64_t in_transit = inv_rules_in_transit(t);
+    if (hp->json) {
+        json_t *obj = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "transfer_id", tid, "sku", sku, "shipped",
+                                (json_int_t)t->shipped, "received", (json_int_t)t->received, "canceled",
+                                (json_int_t)t->canceled, "in_transit", (json_int_t)in_transit);
+        char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+        printf("%s\n", text ? text : "{\"error\":\"an id is not valid UTF-8\"}");
+        free(text);
+        json_decref(obj);
+    } else
+        printf("%-20s %-20s %8lld %8lld %8lld %10lld  p%d\n", tid, sku, (long long)t->shipped, (long long)t->received,
+               (long long)t->canceled, (long long)in_transit, hp->partition);
+    hp->lines++;
+    return 0;
+}
+
+static int transfers_of_partition(void *opaque, int32_t partition, const inv_store_meta_t *meta) {
+    (void)meta;
+    holds_scan_t *hs = opaque;
+    hs->hp->partition = partition;
+    return inv_transfers_foreach(hs->txn, partition, hs->sku, print_transfer, hs->hp);
+}
+
+/* The open transfer lines (units in transit, or received before shipped)
+ * of a SKU or of every SKU. */
+static int cmd_transfers(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
+    holds_print_t hp = {.json = o->json};
+    if (!hp.json)
+        printf("%-20s %-20s %8s %8s %8s %10s\n", "TRANSFER", "SKU", "SHIPPED", "RECEIVED", "CANCELED", "IN_TRANSIT");
+    holds_scan_t hs = {NULL, argc > 0 ? argv[0] : NULL, &hp};
+    if (scan_state(conf, transfers_of_partition, &hs, &hs.txn))
+        return 1;
+    if (!hp.lines && argc > 0) {
+        fprintf(stderr, "invctl: no open transfer of %s in %s\n", argv[0], inv_conf_get(conf, "state.dir"));
         return 1;
     }
     return 0;
@@ -629,6 +685,7 @@ static const command_t commands[] = {
     {"config", "reference", cmd_config_reference, 0, 0, 0, NULL},
     {"stock", NULL, cmd_stock, OPT(JSON), 1, 2, "missing SKU"},
     {"reservations", NULL, cmd_reservations, OPT(JSON), 0, 1, "expected at most a SKU"},
+    {"transfers", NULL, cmd_transfers, OPT(JSON), 0, 1, "expected at most a SKU"},
     {"policy", "set", cmd_policy_set, OPT(REORDER_POINT) | OPT(REORDER_QUANTITY) | OPT(SAFETY_STOCK), 2, 2,
      "expected SKU LOCATION"},
     {"policy", "delete", cmd_policy_delete, 0, 2, 2, "expected SKU LOCATION"},
