@@ -206,7 +206,7 @@ if has_phase throughput; then
   csum=$(metric $PORT inv_stock_lmdb_commit_seconds_sum); ccount=$(metric $PORT inv_stock_lmdb_commit_seconds_count)
   kill -TERM $pid; wait $pid || true
   # what the state dir holds per row (builds with bench_state_size): the count history
-  [[ -x "$BIN/bench_state_size" ]] && "$BIN/bench_state_size" "$WORK/a" | sed 's/^/keeper: /'
+  if [[ -x "$BIN/bench_state_size" ]]; then "$BIN/bench_state_size" "$WORK/a" | sed 's/^/keeper: /' || true; fi
   awk -v n="$N" -v s="$start" -v e="$end" -v cpu="$cpu" -v rss="$rss" -v b="$batches" -v m="$msgs" -v cs="$csum" -v cc="$ccount" 'BEGIN {
     printf "keeper: %d movements in %.2f s = %.0f movements/s, CPU %.1f s (%.0f movements per CPU-s), %s\n", n, e - s, n / (e - s), cpu, n / cpu, rss
     printf "keeper: %d transactions, %.0f movements per LMDB txn / Kafka transaction, LMDB commit %.2f ms on average\n", b, m / b, 1000 * cs / cc }'

@@ -42,10 +42,9 @@ int main(int argc, char **argv) {
         return 1;
     }
     unsigned long long rows = 0, records = 0, bytes = 0;
-    rc = inv_store_stock_foreach(t, NULL, NULL, count_row, &rows);
     for (int p = 0; p < parts && !rc; p++) {
         uint64_t r, b;
-        if ((rc = inv_counts_size(t, p, &r, &b)) == 0) {
+        if ((rc = inv_store_stock_scan(t, p, count_row, &rows)) == 0 && (rc = inv_counts_size(t, p, &r, &b)) == 0) {
             records += r;
             bytes += b;
         }
