@@ -14,7 +14,9 @@
 
 #include "inv_codec.h"
 #include "inv_codec_conf.h"
+#include "inv_counts.h"
 #include "inv_holds.h"
+#include "inv_transfers.h"
 #include "inv_kafka.h"
 #include "inv_keeper_batch.h"
 #include "inv_keeper_channels.h"
@@ -88,12 +90,14 @@ typedef struct {
 typedef struct {
     inv_movement_t m;
     int64_t ts;
-    inv_rules_policy_t policy;
-    int64_t net_threshold;
-    dirty_key_t loc_key, net_key;
-    inv_stock_row_t loc, net;
+    inv_rules_in_t in; /* policies, placement, the count's history figures */
+    dirty_key_t loc_key, net_key, other_key;
+    inv_stock_row_t loc, net, other;
     int has_hold;                       /* the movement takes a reservation line */
     inv_rules_hold_t hold, hold_before; /* the line, as the rules leave it and as it was */
+    int is_transfer;
+    inv_rules_transfer_t transfer; /* the transfer line, as the rules leave it */
+    uint64_t history_row;          /* inv_counts_row(sku, location) */
     inv_rules_out_t out;
     char scratch[INV_RULES_SCRATCH_DEFAULT];
 } move_t;
@@ -132,7 +136,7 @@ static int restore_one(keeper_t *k, int32_t p, int64_t input_offset) {
         inv_restore_log_t availability = channels_restore_log(&k->channels, k->kc.t_availability);
         inv_keeper_metrics_restore_begin(k->metrics, p);
         if (inv_restore_partition(k->restore_consumer, k->store, k->decoder, k->kc.t_stock, k->kc.t_dedup,
-                                  k->kc.t_state, p, input_offset, k->kc.dedup_window_ms,
+                                  k->kc.t_state, p, input_offset, k->kc.dedup_window_ms, k->kc.count_window_ms,
                                   k->kc.restore_confirm_timeout_ms, &availability, &st, errstr, sizeof(errstr)) == 0) {
             restored(k, p, &st);
             return 0;
@@ -242,41 +246,77 @@ static int64_t take_message(partition_t *pt, const rd_kafka_message_t *msg) {
     return ts;
 }
 
-/* The movement's policy and its two rows (location, network). */
-static int read_rows(keeper_t *k, int32_t p, move_t *mv, char *errstr, size_t errstr_size) {
-    const inv_movement_t *m = &mv->m;
-    int rc =
-        inv_store_policy_lookup(k->txn, m->sku, m->location_id, &k->kc.default_policy, &mv->policy, &mv->net_threshold);
-    if (rc)
-        return store_error(k, rc, "policy lookup", errstr, errstr_size);
-    mv->loc_key = dirty_key(p, m->sku, m->location_id);
-    mv->net_key = dirty_key(p, m->sku, "*");
-    mv->loc = mv->net = (inv_stock_row_t)INV_STOCK_ROW_INIT;
-    rc = row_get(k, &mv->loc_key, &mv->loc);
+/* Maps a read error of a row or line to a dead letter (the ids cannot be
+ * stored) or a store error. */
+static int read_error(keeper_t *k, int rc, const char *what, char *errstr, size_t errstr_size) {
+    if (rc == INV_STORE_KEY_TOO_LONG || rc == INV_STORE_KEY_COLLISION) {
+        snprintf(errstr, errstr_size, "%s: %s", what, inv_store_strerror(rc));
+        return INV_TXLOOP_DEAD_LETTER;
+    }
+    return store_error(k, rc, "read", errstr, errstr_size);
+}
+
+/* A row into *row (INV_STOCK_ROW_INIT when it does not exist yet). */
+static int read_row(keeper_t *k, const dirty_key_t *key, inv_stock_row_t *row, char *errstr, size_t errstr_size) {
+    *row = (inv_stock_row_t)INV_STOCK_ROW_INIT;
+    int rc = row_get(k, key, row);
     if (rc == INV_STORE_KEY_TOO_LONG) {
         snprintf(errstr, errstr_size, "sku and location_id: together longer than %d bytes", INV_STORE_MAX_KEY - 5);
         return INV_TXLOOP_DEAD_LETTER;
     }
-    if (rc == INV_STORE_KEY_COLLISION) {
-        snprintf(errstr, errstr_size, "sku and location_id: %s", inv_store_strerror(rc));
-        return INV_TXLOOP_DEAD_LETTER;
-    }
+    if (rc == INV_STORE_KEY_COLLISION)
+        return read_error(k, rc, "sku and location_id", errstr, errstr_size);
     if (rc && rc != INV_STORE_NOTFOUND)
         return store_error(k, rc, "read", errstr, errstr_size);
-    if ((rc = row_get(k, &mv->net_key, &mv->net)) != 0 && rc != INV_STORE_NOTFOUND)
-        return store_error(k, rc, "read", errstr, errstr_size);
+    return 0;
+}
+
+/* The movement's policies, its rows (location, network, and the other end
+ * of a transfer), its reservation or transfer line, and where it lies on
+ * its row's timeline (and for a count, the history after it). */
+static int read_rows(keeper_t *k, int32_t p, move_t *mv, char *errstr, size_t errstr_size) {
+    const inv_movement_t *m = &mv->m;
+    inv_rules_in_t *in = &mv->in;
+    *in = (inv_rules_in_t){.m = m, .count_window_ms = k->kc.count_window_ms};
+    int rc = inv_store_policy_lookup(k->txn, m->sku, m->location_id, &k->kc.default_policy, &in->policy,
+                                     &in->network_threshold);
+    if (rc)
+        return store_error(k, rc, "policy lookup", errstr, errstr_size);
+    mv->loc_key = dirty_key(p, m->sku, m->location_id);
+    mv->net_key = dirty_key(p, m->sku, "*");
+    if ((rc = read_row(k, &mv->loc_key, &mv->loc, errstr, errstr_size)) ||
+        (rc = read_row(k, &mv->net_key, &mv->net, errstr, errstr_size)))
+        return rc;
+    mv->is_transfer = inv_rules_is_transfer(m) && m->other_location_id && m->transfer_id;
+    mv->transfer = (inv_rules_transfer_t){0};
+    mv->other = (inv_stock_row_t)INV_STOCK_ROW_INIT;
+    in->other_policy = in->policy;
+    if (mv->is_transfer) {
+        int64_t unused;
+        if ((rc = inv_store_policy_lookup(k->txn, m->sku, m->other_location_id, &k->kc.default_policy,
+                                          &in->other_policy, &unused)))
+            return store_error(k, rc, "policy lookup", errstr, errstr_size);
+        mv->other_key = dirty_key(p, m->sku, m->other_location_id);
+        if ((rc = read_row(k, &mv->other_key, &mv->other, errstr, errstr_size)))
+            return rc;
+        if ((rc = inv_transfers_get(k->txn, p, m->sku, m->transfer_id, &mv->transfer)))
+            return read_error(k, rc, "transfer_id", errstr, errstr_size);
+    }
     mv->hold = (inv_rules_hold_t){0};
     mv->has_hold = inv_rules_needs_hold(m) && m->reservation_id;
-    if (mv->has_hold) {
-        rc = inv_holds_get(k->txn, p, m->sku, m->location_id, m->reservation_id, &mv->hold);
-        if (rc == INV_STORE_KEY_TOO_LONG || rc == INV_STORE_KEY_COLLISION) {
-            snprintf(errstr, errstr_size, "reservation_id: %s", inv_store_strerror(rc));
-            return INV_TXLOOP_DEAD_LETTER;
-        }
-        if (rc)
-            return store_error(k, rc, "read of a reservation", errstr, errstr_size);
-    }
+    if (mv->has_hold && (rc = inv_holds_get(k->txn, p, m->sku, m->location_id, m->reservation_id, &mv->hold)))
+        return read_error(k, rc, "reservation_id", errstr, errstr_size);
     mv->hold_before = mv->hold;
+    /* The row's timeline: occurred_at, or now for a movement dated too far
+     * ahead (clock.skew.max.ms). */
+    int64_t now = k->batch.now_ms, ahead;
+    in->placed_at_ms = __builtin_add_overflow(now, k->kc.clock_skew_max_ms, &ahead) || m->occurred_at_ms <= ahead
+                           ? m->occurred_at_ms
+                           : now;
+    mv->history_row = inv_counts_row(m->sku, m->location_id);
+    if (m->type == INV_MOVE_COUNT && (rc = inv_counts_later(k->txn, p, mv->history_row, in->placed_at_ms,
+                                                            &in->later_net, &in->has_newest, &in->newest_at_ms)))
+        return store_error(k, rc, "read of the count history", errstr, errstr_size);
     return 0;
 }
 
@@ -284,8 +324,24 @@ static int read_rows(keeper_t *k, int32_t p, move_t *mv, char *errstr, size_t er
  * must reach the DLQ, not the set of applied ids), then records its id.
  * *seen: it was applied before. */
 static int apply_rules(keeper_t *k, int32_t p, move_t *mv, int *seen, char *errstr, size_t errstr_size) {
-    int rc = inv_rules_apply(&mv->m, &mv->policy, mv->net_threshold, &mv->loc, &mv->net,
-                             mv->has_hold ? &mv->hold : NULL, mv->scratch, sizeof(mv->scratch), &mv->out);
+    inv_rules_rows_t rows = {.location = &mv->loc,
+                             .other = mv->is_transfer ? &mv->other : NULL,
+                             .network = &mv->net,
+                             .hold = mv->has_hold ? &mv->hold : NULL,
+                             .transfer = mv->is_transfer ? &mv->transfer : NULL};
+    int rc = inv_rules_apply_in(&mv->in, &rows, mv->scratch, sizeof(mv->scratch), &mv->out);
+    if (rc == INV_RULES_ESTALE_COUNT) {
+        char at[40], newest[40];
+        int64_t n = mv->in.has_newest ? mv->in.newest_at_ms : mv->loc.last_count_at_ms;
+        if (mv->loc.has_last_count && mv->loc.last_count_at_ms > n)
+            n = mv->loc.last_count_at_ms;
+        inv_time_format_rfc3339(mv->in.placed_at_ms, at);
+        inv_time_format_rfc3339(n, newest);
+        snprintf(errstr, errstr_size,
+                 "%s: count at %s is more than count.window.ms (%lld ms) before the newest change of %s at %s (%s)",
+                 mv->m.movement_id, at, (long long)k->kc.count_window_ms, mv->m.sku, mv->m.location_id, newest);
+        return INV_TXLOOP_DEAD_LETTER;
+    }
     if (rc) {
         snprintf(errstr, errstr_size, "%s: %s", mv->m.movement_id, inv_rules_strerror(rc));
         return INV_TXLOOP_DEAD_LETTER;
@@ -301,9 +357,12 @@ static int apply_rules(keeper_t *k, int32_t p, move_t *mv, int *seen, char *errs
 }
 
 /* Keeps the applied movement's changes and produces its outputs. */
-static int record(keeper_t *k, int32_t p, partition_t *pt, move_t *mv, char *errstr, size_t errstr_size) {
+static int record(keeper_t *k, int32_t p, partition_t *pt, move_t *mv, const rd_kafka_message_t *msg, char *errstr,
+                  size_t errstr_size) {
     if (mv->out.location_changed)
         dirty_add(&k->batch.dirty, &mv->loc_key, &mv->loc);
+    if (mv->out.other_changed)
+        dirty_add(&k->batch.dirty, &mv->other_key, &mv->other);
     if (mv->out.network_changed)
         dirty_add(&k->batch.dirty, &mv->net_key, &mv->net);
     /* A batch larger than the default (batch.max.messages) would otherwise
@@ -324,9 +383,47 @@ static int record(keeper_t *k, int32_t p, partition_t *pt, move_t *mv, char *err
         }
         pt->state_changed = 1;
     }
+    if (mv->out.transfer_changed) {
+        const inv_movement_t *m = &mv->m;
+        int rc = inv_transfers_put(k->txn, p, m->sku, m->transfer_id, &mv->transfer);
+        if (rc)
+            return store_error(k, rc, "write of a transfer line", errstr, errstr_size);
+        if (emit_transfer(&k->emit, p, m->sku, m->transfer_id, &mv->transfer) != 0) {
+            snprintf(errstr, errstr_size, "produce to %s failed", k->kc.t_state);
+            return INV_TXLOOP_ABORT;
+        }
+        pt->state_changed = 1;
+    }
+    /* The count history, and what the dedup log carries of it. */
+    size_t id_len = strlen(mv->m.movement_id);
+    inv_store_dedup_history_t h = {.kind = 0};
+    if (mv->out.history_add)
+        h = (inv_store_dedup_history_t){1, mv->history_row, mv->in.placed_at_ms, mv->out.history_delta};
+    else if (mv->out.count_applied)
+        h = (inv_store_dedup_history_t){2, mv->history_row, mv->in.placed_at_ms, 0};
+    int rc = inv_counts_replay(k->txn, p, mv->m.movement_id, id_len, &h, k->kc.count_window_ms);
+    if (rc)
+        return store_error(k, rc, "write of the count history", errstr, errstr_size);
     if (emit_outputs(&k->emit, &mv->out, mv->ts, errstr, errstr_size) != 0)
         return INV_TXLOOP_ABORT;
-    batch_ids_add(&k->batch, pt, mv->m.movement_id, strlen(mv->m.movement_id));
+    if (mv->out.report) { /* applied, and reported: once, as the id is applied once */
+        char reason[INV_RULES_SCRATCH_DEFAULT];
+        snprintf(reason, sizeof reason, "%s: %s", mv->m.movement_id, mv->out.report);
+        if (inv_txloop_dead_letter(k->loop,
+                                   &(inv_txloop_source_t){.topic = rd_kafka_topic_name(msg->rkt),
+                                                          .partition = msg->partition,
+                                                          .offset = msg->offset,
+                                                          .key = msg->key,
+                                                          .key_len = msg->key_len,
+                                                          .value = msg->payload,
+                                                          .value_len = msg->len,
+                                                          .timestamp_ms = mv->ts},
+                                   reason) != 0) {
+            snprintf(errstr, errstr_size, "produce of a report to the DLQ failed");
+            return INV_TXLOOP_ABORT;
+        }
+    }
+    batch_ids_add(&k->batch, pt, mv->m.movement_id, id_len, &h);
     if (pt->ids.len - pt->ids_sent >= DEDUP_RECORD_BYTES && emit_ids(&k->emit, p, pt, 0) != 0) {
         snprintf(errstr, errstr_size, "produce to %s failed", k->kc.t_dedup);
         return INV_TXLOOP_ABORT;
@@ -368,7 +465,7 @@ static int process(void *opaque, inv_txloop_t *loop, const rd_kafka_message_t *m
         inv_keeper_metrics_duplicate(k->metrics);
         return 0;
     }
-    return record(k, p, pt, &mv, errstr, errstr_size);
+    return record(k, p, pt, &mv, msg, errstr, errstr_size);
 }
 
 /* Partition p's end of the batch: its last dedup record, its offset in
@@ -641,7 +738,7 @@ static int dead_letter_policy(keeper_t *k, inv_txloop_t *loop, policy_poison_t *
                                .timestamp_ms = x->timestamp_ms};
     if (inv_txloop_dead_letter(loop, &src, x->reason) != 0)
         return -1;
-    batch_ids_add(&k->batch, &k->batch.parts[p], id, (size_t)n);
+    batch_ids_add(&k->batch, &k->batch.parts[p], id, (size_t)n, NULL);
     return 0;
 }
 
@@ -861,6 +958,7 @@ static int keeper_open(keeper_t *k, inv_conf_t *conf, char *errstr, size_t errst
         return -1;
     inv_keeper_metrics_attach_schemas(k->metrics, k->schemas);
     stall_init(&k->stall, kc->state_dir, kc->t_stock, k->store, &k->batch, k->metrics);
+    k->stall.count_window_ms = kc->count_window_ms;
     k->emit.encoder = k->encoder;
     k->emit.metrics = k->metrics;
     k->emit.t_stock = kc->t_stock;

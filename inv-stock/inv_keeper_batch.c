@@ -50,10 +50,10 @@ void batch_reset(batch_t *b) {
     b->latency_len = 0;
 }
 
-void batch_ids_add(const batch_t *b, partition_t *pt, const char *id, size_t len) {
-    if (inv_buf_reserve(&pt->ids, len + INV_STORE_DEDUP_ENTRY_OVERHEAD) != 0)
+void batch_ids_add(const batch_t *b, partition_t *pt, const char *id, size_t len, const inv_store_dedup_history_t *h) {
+    if (inv_buf_reserve(&pt->ids, len + INV_STORE_DEDUP_ENTRY3_OVERHEAD_MAX) != 0)
         abort();
-    pt->ids.len += inv_store_dedup_entry_put((unsigned char *)pt->ids.data + pt->ids.len, id, len, b->now_ms);
+    pt->ids.len += inv_store_dedup_entry3_put((unsigned char *)pt->ids.data + pt->ids.len, id, len, b->now_ms, h);
 }
 
 void batch_latency_add(batch_t *b, int64_t ts) {

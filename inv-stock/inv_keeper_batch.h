@@ -32,7 +32,8 @@ typedef struct {
     size_t ids_sent;        /* ... of which the first ids_sent bytes are produced */
     int64_t changelog_next; /* from delivery reports: next changelog offset, -1 none */
     int64_t dedup_next;     /* ... and dedup log offset */
-    int state_changed;      /* reservation lines changed (not kept for a redo: rebuilt instead) */
+    int state_changed;      /* reservation or transfer lines or count history changed (not kept for a
+                               redo: rebuilt instead) */
 } partition_t;
 
 typedef struct {
@@ -58,7 +59,7 @@ partition_t *batch_partition(batch_t *b, int32_t p);
 void batch_reset(batch_t *b);
 
 /* Appends id (len bytes), applied at b->now_ms, to pt's ids. */
-void batch_ids_add(const batch_t *b, partition_t *pt, const char *id, size_t len);
+void batch_ids_add(const batch_t *b, partition_t *pt, const char *id, size_t len, const inv_store_dedup_history_t *h);
 
 /* Records one applied movement's input timestamp (ms). */
 void batch_latency_add(batch_t *b, int64_t ts);

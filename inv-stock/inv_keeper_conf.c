@@ -37,6 +37,8 @@ void keeper_conf_read(const inv_conf_t *conf, keeper_conf_t *kc) {
                 .safety_stock = inv_conf_get_int(conf, "policy.default.safety_stock"),
             },
         .dedup_window_ms = inv_conf_get_int(conf, "dedup.window.ms"),
+        .count_window_ms = inv_conf_get_int(conf, "count.window.ms"),
+        .clock_skew_max_ms = inv_conf_get_int(conf, "clock.skew.max.ms"),
         .restore_confirm_timeout_ms = inv_conf_get_int(conf, "restore.confirm.timeout.ms"),
         .shutdown_timeout_ms = (int)inv_conf_get_int(conf, "shutdown.timeout.ms"),
         .http_listen = inv_conf_get(conf, "http.listen"),

@@ -24,6 +24,8 @@ typedef struct {
     const char *t_channels, *t_availability;
     inv_rules_policy_t default_policy; /* policy.default.* */
     int64_t dedup_window_ms;
+    int64_t count_window_ms;   /* count.window.ms */
+    int64_t clock_skew_max_ms; /* clock.skew.max.ms */
     int64_t restore_confirm_timeout_ms;
     int shutdown_timeout_ms;
     const char *http_listen; /* "" = no HTTP server */

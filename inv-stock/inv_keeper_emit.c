@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "inv_holds.h"
+#include "inv_transfers.h"
 #include "inv_model.h"
 #include "inv_restore.h"
 
@@ -29,8 +30,12 @@ static int32_t sku_partition(const char *sku, int n) {
 }
 
 int emit_outputs(emit_t *e, const inv_rules_out_t *out, int64_t ts, char *errstr, size_t errstr_size) {
-    if (out->has_reorder) {
-        const inv_reorder_t *r = &out->reorder;
+    const inv_reorder_t *reorders[2] = {out->has_reorder ? &out->reorder : NULL,
+                                        out->has_other_reorder ? &out->other_reorder : NULL};
+    for (int i = 0; i < 2; i++) {
+        const inv_reorder_t *r = reorders[i];
+        if (!r)
+            continue;
         if (inv_encoder_encode_reorder(e->encoder, r, &e->buf, errstr, errstr_size) != 0 ||
             produce_keyed(e, e->t_reorders, sku_partition(r->sku, e->reorders_partitions), r->sku, r->location_id, ts,
                           NULL) != 0)
@@ -120,6 +125,17 @@ int emit_hold(emit_t *e, int32_t p, const char *sku, const char *location, const
     unsigned char val[INV_HOLDS_LOG_VALUE_SIZE];
     inv_holds_log_value(val, h);
     int open = h->remaining > 0;
+    return inv_txloop_produce(e->loop, e->t_state, p, key, klen, open ? val : NULL, open ? sizeof(val) : 0, 0, NULL);
+}
+
+int emit_transfer(emit_t *e, int32_t p, const char *sku, const char *transfer_id, const inv_rules_transfer_t *t) {
+    char key[INV_TRANSFERS_LOG_KEY_MAX];
+    size_t klen = inv_transfers_log_key(key, sizeof(key), sku, transfer_id);
+    if (!klen)
+        return -1;
+    unsigned char val[INV_TRANSFERS_LOG_VALUE_SIZE];
+    inv_transfers_log_value(val, t);
+    int open = inv_transfers_open(t);
     return inv_txloop_produce(e->loop, e->t_state, p, key, klen, open ? val : NULL, open ? sizeof(val) : 0, 0, NULL);
 }
 

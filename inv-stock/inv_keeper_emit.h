@@ -48,6 +48,10 @@ int emit_availability(emit_t *e, const char *sku, const char *channel, const inv
 int emit_ids(emit_t *e, int32_t p, partition_t *pt, int last);
 /* Produces the state log record of a reservation line of partition p: its
  * value while open, a tombstone once closed. */
+/* Transfer line t of (sku, transfer_id) to the state log (a tombstone once
+ * settled). 0 or -1. */
+int emit_transfer(emit_t *e, int32_t p, const char *sku, const char *transfer_id, const inv_rules_transfer_t *t);
+
 int emit_hold(emit_t *e, int32_t p, const char *sku, const char *location, const char *reservation_id,
               const inv_rules_hold_t *h);
 /* Produces the `expire` movement of an open line whose expiry is due, to

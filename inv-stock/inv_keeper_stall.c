@@ -1,5 +1,7 @@
 #include "inv_keeper_stall.h"
 
+#include "inv_counts.h"
+
 #include <stdio.h>
 #include <time.h>
 
@@ -83,13 +85,17 @@ int stall_commit_batch(stall_t *s, inv_store_txn_t *txn) {
 }
 
 /* Partition p's part of the redo in t: its ids, then its offsets. */
-static int redo_partition(inv_store_txn_t *t, int32_t p, const partition_t *pt) {
+static int redo_partition(inv_store_txn_t *t, int32_t p, const partition_t *pt, int64_t count_window_ms) {
     const unsigned char *cur = (const unsigned char *)pt->ids.data, *end = cur + pt->ids.len, *id;
     size_t len;
     int64_t applied_at;
+    inv_store_dedup_history_t h;
     int seen, rc = 0, more;
-    while (!rc && (more = inv_store_dedup_entry_next(&cur, end, &id, &len, &applied_at)) != 0)
+    while (!rc && (more = inv_store_dedup_entry3_next(&cur, end, &id, &len, &applied_at, &h)) != 0) {
         rc = more < 0 ? more : inv_store_dedup_seen_or_add(t, p, id, len, applied_at, &seen);
+        if (!rc && !seen) /* the count history, as the batch changed it */
+            rc = inv_counts_replay(t, p, id, len, &h, count_window_ms);
+    }
     if (rc)
         return rc;
     inv_store_meta_t meta = {.input_offset = -1, .changelog_offset = -1, .dedup_log_offset = -1};
@@ -112,7 +118,7 @@ static int redo_write(stall_t *s) {
         rc = dirty_put_all(&s->batch->dirty, t);
     for (int p = 0; p < s->batch->part_count && !rc; p++)
         if (s->batch->parts[p].touched && !s->batch->parts[p].state_changed)
-            rc = redo_partition(t, p, &s->batch->parts[p]);
+            rc = redo_partition(t, p, &s->batch->parts[p], s->count_window_ms);
     if (rc) {
         inv_store_txn_abort(t);
         return rc;

@@ -5,7 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "inv_counts.h"
 #include "inv_holds.h"
+#include "inv_transfers.h"
 #include "inv_kafka.h"
 #include "inv_log.h"
 #include "inv_model.h"
@@ -143,6 +145,7 @@ typedef struct {
     int32_t partition;
     uint64_t in_txn;
     int64_t min_ts;
+    int64_t count_window_ms;
     int64_t confirmed; /* highest input offset named by a dedup record, -1 if none */
     inv_restore_stats_t *stats;
     const inv_restore_log_t *extra;
@@ -220,9 +223,15 @@ static int restore_state(void *opaque, const rd_kafka_message_t *msg) {
                                  msg->payload ? msg->len : 0);
         if (rc == 0 && msg->payload)
             r->stats->holds++;
+    } else if (((const char *)msg->key)[0] == INV_TRANSFERS_KIND) {
+        rc = inv_transfers_log_apply(r->txn, r->partition, msg->key, msg->key_len, msg->payload,
+                                     msg->payload ? msg->len : 0);
+        if (rc == 0 && msg->payload)
+            r->stats->transfers++;
     }
     if (rc == INV_STORE_FORMAT || rc == INV_STORE_KEY_COLLISION || rc == INV_STORE_KEY_TOO_LONG) {
-        inv_log_warn("restore: %s [%d] @%lld: skipping a state record that is not an open reservation line: %s",
+        inv_log_warn("restore: %s [%d] @%lld: skipping a state record that is not an open reservation or transfer "
+                     "line: %s",
                      rd_kafka_topic_name(msg->rkt), msg->partition, (long long)msg->offset, inv_store_strerror(rc));
         return 0;
     }
@@ -247,9 +256,15 @@ static int restore_extra(void *opaque, const rd_kafka_message_t *msg) {
     return chunk(r);
 }
 
-/* One applied id back into LMDB, with the time it was first applied. */
-static int restore_id(restore_ctx_t *r, const void *id, size_t len, int64_t applied_at) {
+/* One applied id back into LMDB, with the time it was first applied, and
+ * what it did to its row's count history (h NULL: nothing). */
+static int restore_id(restore_ctx_t *r, const void *id, size_t len, int64_t applied_at,
+                      const inv_store_dedup_history_t *h) {
     int seen, rc = inv_store_dedup_seen_or_add(r->txn, r->partition, id, len, applied_at, &seen);
+    if (!rc && !seen && h && h->kind) {
+        rc = inv_counts_replay(r->txn, r->partition, id, len, h, r->count_window_ms);
+        r->stats->history += rc == 0;
+    }
     if (rc) {
         r->store_err = rc;
         snprintf(r->errstr, r->errstr_size, "restore: LMDB: %s", inv_store_strerror(rc));
@@ -268,7 +283,7 @@ static int restore_ids_first_format(restore_ctx_t *r, const rd_kafka_message_t *
     const char *cur = msg->payload, *end = cur + msg->len;
     char id[INV_STORE_MAX_KEY + 1];
     while (inv_store_dedup_id_next(&cur, end, id))
-        if (restore_id(r, id, strlen(id), ts) != 0)
+        if (restore_id(r, id, strlen(id), ts, NULL) != 0)
             return -1;
     return 0;
 }
@@ -286,7 +301,8 @@ static int restore_ids(void *opaque, const rd_kafka_message_t *msg) {
     const char *f = inv_kafka_header_string(msg, INV_STORE_DEDUP_LOG_HEADER, format, sizeof(format));
     if (!f)
         return restore_ids_first_format(r, msg);
-    if (strcmp(f, INV_STORE_DEDUP_LOG_VERSION) != 0) {
+    int v3 = strcmp(f, INV_STORE_DEDUP_LOG_VERSION) == 0;
+    if (!v3 && strcmp(f, INV_STORE_DEDUP_LOG_VERSION_2) != 0) {
         snprintf(r->errstr, r->errstr_size, "restore: %s [%d] @%lld: dedup log format \"%s\" is not known",
                  rd_kafka_topic_name(msg->rkt), msg->partition, (long long)msg->offset, f);
         return -1;
@@ -294,9 +310,11 @@ static int restore_ids(void *opaque, const rd_kafka_message_t *msg) {
     const unsigned char *cur = msg->payload, *end = cur + msg->len, *id;
     size_t len;
     int64_t applied_at;
+    inv_store_dedup_history_t h = {.kind = 0};
     int more;
-    while ((more = inv_store_dedup_entry_next(&cur, end, &id, &len, &applied_at)) > 0)
-        if (applied_at >= r->min_ts && restore_id(r, id, len, applied_at) != 0)
+    while ((more = v3 ? inv_store_dedup_entry3_next(&cur, end, &id, &len, &applied_at, &h)
+                      : inv_store_dedup_entry_next(&cur, end, &id, &len, &applied_at)) > 0)
+        if (applied_at >= r->min_ts && restore_id(r, id, len, applied_at, &h) != 0)
             return -1;
     if (more < 0) {
         snprintf(r->errstr, r->errstr_size, "restore: %s [%d] @%lld: a dedup log entry is cut short",
@@ -337,8 +355,9 @@ static int read_settled(rd_kafka_t *consumer, const char *topic, restore_ctx_t *
 
 int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder, const char *stock_topic,
                           const char *dedup_topic, const char *state_topic, int32_t partition, int64_t input_offset,
-                          int64_t dedup_window_ms, int64_t confirm_timeout_ms, const inv_restore_log_t *extra,
-                          inv_restore_stats_t *stats, char *errstr, size_t errstr_size) {
+                          int64_t dedup_window_ms, int64_t count_window_ms, int64_t confirm_timeout_ms,
+                          const inv_restore_log_t *extra, inv_restore_stats_t *stats, char *errstr,
+                          size_t errstr_size) {
     memset(stats, 0, sizeof(*stats));
     double t0 = inv_time_mono_s();
     restore_ctx_t r = {.store = store,
@@ -349,6 +368,7 @@ int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_
                        .errstr = errstr,
                        .errstr_size = errstr_size};
     r.min_ts = inv_time_wall_ms() / 1000 * 1000 - dedup_window_ms; /* whole seconds, as always */
+    r.count_window_ms = count_window_ms;
     int rc = inv_store_txn_begin(store, 0, &r.txn);
     if (!rc)
         rc = inv_store_partition_drop(r.txn, partition);

@@ -167,6 +167,13 @@ const inv_conf_key_t inv_conf_keys[] = {
     {"dedup.window.ms", INV_CONF_INT, "604800000", 60000, INT64_C(31536000000), NULL,
      "inv-stock: how long an applied movement id is kept to drop re-sent events, from when inv-stock first applied it, "
      "on its own clock (default 7 days)"},
+    {"count.window.ms", INV_CONF_INT, "172800000", 60000, INT64_C(31536000000), NULL,
+     "inv-stock: how far before a row's newest change a physical count may be dated and still be applied as of its "
+     "time (older counts go to the DLQ); each row keeps its on_hand changes of this window; at most dedup.window.ms "
+     "(default 48 h)"},
+    {"clock.skew.max.ms", INV_CONF_INT, "300000", 0, INT64_C(31536000000), NULL,
+     "inv-stock: a movement dated more than this after the moment inv-stock applies it is placed at that moment "
+     "on its row's timeline, for counts applied as of their time (default 5 min)"},
     {"reservation.max.ttl.ms", INV_CONF_INT, "604800000", 1000, INT64_C(31536000000), NULL,
      "inv-reserve: longest time a hold may last, from its occurred_at to its expires_at; a hold expiring later goes "
      "to the DLQ (default 7 days)"},

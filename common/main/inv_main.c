@@ -57,6 +57,13 @@ int inv_main_start(inv_conf_t *conf, const inv_program_t *prog, int argc, char *
         if (inv_registry_conf_read(conf, &rs, errstr, sizeof(errstr)) != 0)
             rc = -1;
     }
+    if (rc == 0 && inv_conf_get_int(conf, "count.window.ms") > inv_conf_get_int(conf, "dedup.window.ms")) {
+        snprintf(
+            errstr, sizeof(errstr),
+            "count.window.ms: %lld is more than dedup.window.ms (%lld): the count history moves with the dedup log",
+            (long long)inv_conf_get_int(conf, "count.window.ms"), (long long)inv_conf_get_int(conf, "dedup.window.ms"));
+        rc = -1;
+    }
     if (rc != 0) {
         fprintf(stderr, "%s: %s\n", prog->name, errstr);
         return 2;

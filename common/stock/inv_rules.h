@@ -120,6 +120,9 @@
 #define INV_RULES_EOVERFLOW (-30651)
 /* The scratch buffer is smaller than inv_rules_scratch_size(movement). */
 #define INV_RULES_ESCRATCH (-30652)
+/* A count placed more than count_window_ms before the row's newest change:
+ * refused (DLQ), nothing applied. */
+#define INV_RULES_ESTALE_COUNT (-30653)
 #define INV_RULES_ERR_FIRST (-30699)
 #define INV_RULES_ERR_LAST (-30650)
 
@@ -139,10 +142,13 @@ typedef struct {
     int64_t committed;      /* units held by open reservations */
     int64_t incoming;       /* shipped to the location, not yet received */
     int64_t in_transit_out; /* shipped from it, not yet received */
+    int has_last_count;     /* a count was applied: last_count_at_ms is its time */
+    int64_t last_count_at_ms;
+    int64_t count_variance; /* that count's counted - expected (network row: the sum) */
 } inv_stock_row_t;
 
 #define INV_STOCK_ROW_INIT \
-    { 0, 0, 0, 0, 0, 0, INV_SHORTAGE_NONE, 0, 0, 0 }
+    { 0, 0, 0, 0, 0, 0, INV_SHORTAGE_NONE, 0, 0, 0, 0, 0, 0 }
 
 /* One reservation line: (reservation_id, sku, location). All zero = none. */
 typedef struct {
@@ -152,6 +158,14 @@ typedef struct {
     int64_t expires_at_ms; /* when the remaining units go back (inv-stock's clock) */
     inv_channel_t channel; /* of its latest hold */
 } inv_rules_hold_t;
+
+/* One transfer line: (transfer_id, sku). All zero = none. Units in transit:
+ * max(shipped - received - canceled, 0). */
+typedef struct {
+    int64_t shipped;  /* transfer_out units */
+    int64_t received; /* transfer_in units, rejected ones included */
+    int64_t canceled; /* units a cancel returned to the source */
+} inv_rules_transfer_t;
 
 /* The numbers of a reorder policy, without its key. */
 typedef struct {
@@ -167,16 +181,46 @@ typedef struct {
  * inv_rules_apply() with the same scratch. Encode/produce before that. */
 typedef struct {
     int location_changed; /* 1: produce the location row's StockLevel */
+    int other_changed;    /* 1: produce the other row's (transfers) */
     int network_changed;  /* 1: produce the network row's StockLevel */
     int has_reorder;
     inv_reorder_t reorder;       /* on_hand, on_order: after the reorder, i.e.
                               on_order includes `quantity` */
-    size_t shortage_count;       /* 0..2 */
-    inv_shortage_t shortages[2]; /* location row's first, then network's */
+    int has_other_reorder;       /* transfers: the other location's reorder */
+    inv_reorder_t other_reorder; /* event_id reorder:<movement_id>:<other location> */
+    size_t shortage_count;       /* 0..3 */
+    inv_shortage_t shortages[3]; /* location row's, the other row's, then network's */
     int has_status;              /* a reservation step: produce status */
     inv_reservation_status_t status;
-    int hold_changed; /* the reservation line changed: store it (a tombstone once closed) */
+    int hold_changed;     /* the reservation line changed: store it (a tombstone once closed) */
+    int transfer_changed; /* the transfer line changed: store it */
+    int history_add;      /* remember (placed_at, history_delta) in the row's count history */
+    int64_t history_delta;
+    int count_applied;  /* a count set the row: history placed at or before it can go */
+    const char *report; /* applied, and to be reported to the DLQ with this reason */
 } inv_rules_out_t;
+
+/* What the rules need besides the rows (inv_rules_apply_in). */
+typedef struct {
+    const inv_movement_t *m;
+    inv_rules_policy_t policy;       /* the location's effective policy */
+    int64_t network_threshold;       /* the network row's safety stock */
+    inv_rules_policy_t other_policy; /* transfers: the other location's effective policy */
+    int64_t placed_at_ms;            /* the movement's time on the row's timeline (see "Counts") */
+    int64_t count_window_ms;         /* a count placed more than this before newest_at_ms is refused */
+    int64_t later_net;               /* count: the net on_hand change of the row's history placed after it */
+    int has_newest;                  /* count: the row's history has a change ... */
+    int64_t newest_at_ms;            /* ... and this is the newest one's time */
+} inv_rules_in_t;
+
+/* The state one movement changes, in place. */
+typedef struct {
+    inv_stock_row_t *location;      /* the row of m->location_id */
+    inv_stock_row_t *other;         /* transfers: the row of m->other_location_id; else NULL */
+    inv_stock_row_t *network;       /* the SKU's network row */
+    inv_rules_hold_t *hold;         /* when inv_rules_needs_hold(m); else may be NULL */
+    inv_rules_transfer_t *transfer; /* transfers: the (transfer_id, sku) line; else NULL */
+} inv_rules_rows_t;
 
 /*
  * The effective policy of a location and the network threshold, with the
@@ -209,6 +253,23 @@ size_t inv_rules_scratch_size(const inv_movement_t *m);
 int inv_rules_apply(const inv_movement_t *m, const inv_rules_policy_t *policy, int64_t network_threshold,
                     inv_stock_row_t *location, inv_stock_row_t *network, inv_rules_hold_t *hold, char *scratch,
                     size_t scratch_size, inv_rules_out_t *out);
+
+/*
+ * The general form: every movement type, transfers included, with the
+ * movement placed at in->placed_at_ms on the row's timeline. inv_rules_apply()
+ * is this with placed_at = occurred_at, an empty count history and no
+ * transfers. `rows->other` and `rows->transfer` are required for transfer
+ * movements (other distinct from location and network).
+ * Errors: as inv_rules_apply(), and INV_RULES_ESTALE_COUNT.
+ */
+int inv_rules_apply_in(const inv_rules_in_t *in, inv_rules_rows_t *rows, char *scratch, size_t scratch_size,
+                       inv_rules_out_t *out);
+
+/* 1 for transfer_out, transfer_in and transfer_cancel. */
+int inv_rules_is_transfer(const inv_movement_t *m);
+
+/* Units in transit on a transfer line. */
+int64_t inv_rules_in_transit(const inv_rules_transfer_t *t);
 
 /* 1 when m takes a reservation line (reserve, release, expire, a sale with
  * a reservation_id), else 0. */

@@ -29,14 +29,15 @@ static const char *const DB_NAMES[DB_COUNT] = {
 };
 
 /* The environment's format. 1: rows without committed, incoming and
- * in_transit_out, no state table; opened for writing, such an environment
- * loses its per-partition state (rebuilt from Kafka) and becomes 2. */
-#define FORMAT_VERSION 2
-#define FORMAT_PREVIOUS 1
+ * in_transit_out, no state table; 2: rows without last_count_at and
+ * count_variance, no count history. Opened for writing, an environment of
+ * an earlier format loses its per-partition state (rebuilt from Kafka) and
+ * becomes 3. */
+#define FORMAT_VERSION 3
 /* The format byte of policy and meta records (unchanged since 1) and of
  * stock rows. */
 #define REC_FORMAT 1
-#define ROW_FORMAT 2
+#define ROW_FORMAT 3
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define MIN_MAP_PAGES 16
 #define READER_CHECK_INTERVAL_NS 1000000000LL
@@ -50,7 +51,7 @@ static const char *const DB_NAMES[DB_COUNT] = {
 #define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 
 /* Record sizes: a format byte, 7 reserved bytes, then little-endian int64s. */
-#define ROW_SIZE (8 + 9 * 8)
+#define ROW_SIZE (8 + 11 * 8)
 #define POLICY_SIZE (8 + 3 * 8)
 #define META_SIZE (8 + 3 * 8)
 
@@ -219,15 +220,17 @@ static void row_encode(unsigned char v[ROW_SIZE], const inv_stock_row_t *r) {
     memset(v, 0, ROW_SIZE);
     v[0] = ROW_FORMAT;
     v[1] = (unsigned char)r->shortage;
-    int64_t f[9] = {r->on_hand,       r->unsellable, r->on_order, r->available,     r->version,
-                    r->updated_at_ms, r->committed,  r->incoming, r->in_transit_out};
-    for (int i = 0; i < 9; i++)
+    v[2] = r->has_last_count ? 1 : 0;
+    int64_t f[11] = {r->on_hand,        r->unsellable,       r->on_order,      r->available,
+                     r->version,        r->updated_at_ms,    r->committed,     r->incoming,
+                     r->in_transit_out, r->last_count_at_ms, r->count_variance};
+    for (int i = 0; i < 11; i++)
         inv_put_le64(v + 8 + 8 * i, f[i]);
 }
 
 static int row_decode(const MDB_val *val, inv_stock_row_t *r) {
     const unsigned char *v = val->mv_data;
-    if (val->mv_size < ROW_SIZE || v[0] != ROW_FORMAT || v[1] > INV_SHORTAGE_RESTORED)
+    if (val->mv_size < ROW_SIZE || v[0] != ROW_FORMAT || v[1] > INV_SHORTAGE_RESTORED || v[2] > 1)
         return INV_STORE_FORMAT;
     *r = (inv_stock_row_t){
         .on_hand = inv_get_le64(v + 8),
@@ -240,6 +243,9 @@ static int row_decode(const MDB_val *val, inv_stock_row_t *r) {
         .committed = inv_get_le64(v + 56),
         .incoming = inv_get_le64(v + 64),
         .in_transit_out = inv_get_le64(v + 72),
+        .has_last_count = v[2] == 1,
+        .last_count_at_ms = inv_get_le64(v + 80),
+        .count_variance = inv_get_le64(v + 88),
     };
     return 0;
 }
@@ -698,9 +704,10 @@ static int store_init_dbs(inv_store_t *s) {
     MDB_val k = {sizeof KEY_FORMAT - 1, (void *)KEY_FORMAT}, v;
     if (!rc) {
         rc = mdb_get(txn, g, &k, &v);
-        if (rc == 0 && v.mv_size == 1 && *(unsigned char *)v.mv_data == FORMAT_PREVIOUS && !s->readonly) {
-            /* rows of the previous format: the partitions are rebuilt */
-            static const int per_partition[] = {DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA};
+        if (rc == 0 && v.mv_size == 1 && *(unsigned char *)v.mv_data >= 1 &&
+            *(unsigned char *)v.mv_data < FORMAT_VERSION && !s->readonly) {
+            /* rows of an earlier format: the partitions are rebuilt */
+            static const int per_partition[] = {DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA, DB_STATE};
             for (size_t i = 0; i < sizeof per_partition / sizeof per_partition[0] && !rc; i++)
                 rc = mdb_drop(txn, s->dbi[per_partition[i]], 0);
             unsigned char f = FORMAT_VERSION;
@@ -1253,6 +1260,46 @@ int inv_store_dedup_entry_next(const unsigned char **cur, const unsigned char *e
     *id_len = n;
     *applied_at_ms = (int64_t)inv_get_be(*cur + 2 + n, 8);
     *cur += n + INV_STORE_DEDUP_ENTRY_OVERHEAD;
+    return 1;
+}
+
+static size_t history_size(int kind) { return kind == 1 ? 25 : kind == 2 ? 17 : 1; }
+
+size_t inv_store_dedup_entry3_put(unsigned char *dst, const void *id, size_t id_len, int64_t applied_at_ms,
+                                  const inv_store_dedup_history_t *h) {
+    int kind = h ? h->kind : 0;
+    if (kind < 0 || kind > 2)
+        return 0;
+    size_t n = inv_store_dedup_entry_put(dst, id, id_len, applied_at_ms);
+    if (!n)
+        return 0;
+    unsigned char *p = dst + n;
+    p[0] = (unsigned char)kind;
+    if (kind >= 1) {
+        inv_put_be(p + 1, h->row, 8);
+        inv_put_be(p + 9, (uint64_t)h->at_ms, 8);
+    }
+    if (kind == 1)
+        inv_put_be(p + 17, (uint64_t)h->delta, 8);
+    return n + history_size(kind);
+}
+
+int inv_store_dedup_entry3_next(const unsigned char **cur, const unsigned char *end, const unsigned char **id,
+                                size_t *id_len, int64_t *applied_at_ms, inv_store_dedup_history_t *h) {
+    const unsigned char *p = *cur;
+    int rc = inv_store_dedup_entry_next(&p, end, id, id_len, applied_at_ms);
+    if (rc != 1)
+        return rc;
+    if (p >= end || *p > 2 || (size_t)(end - p) < history_size(*p))
+        return INV_STORE_FORMAT;
+    *h = (inv_store_dedup_history_t){.kind = *p};
+    if (h->kind >= 1) {
+        h->row = inv_get_be(p + 1, 8);
+        h->at_ms = (int64_t)inv_get_be(p + 9, 8);
+    }
+    if (h->kind == 1)
+        h->delta = (int64_t)inv_get_be(p + 17, 8);
+    *cur = p + history_size(h->kind);
     return 1;
 }
 

@@ -342,8 +342,23 @@ int inv_store_dedup_seen_or_add(inv_store_txn_t *txn, int32_t partition, const v
  * times), read with inv_store_dedup_id_next().
  */
 #define INV_STORE_DEDUP_LOG_HEADER "inv.dedup.format"
-#define INV_STORE_DEDUP_LOG_VERSION "2"
-#define INV_STORE_DEDUP_ENTRY_OVERHEAD 10 /* bytes of an entry besides the id */
+#define INV_STORE_DEDUP_LOG_VERSION "3"
+#define INV_STORE_DEDUP_LOG_VERSION_2 "2" /* entries without a count history part */
+#define INV_STORE_DEDUP_ENTRY_OVERHEAD 10 /* bytes of a format-2 entry besides the id */
+/* The most bytes of a format-3 entry besides the id. */
+#define INV_STORE_DEDUP_ENTRY3_OVERHEAD_MAX (INV_STORE_DEDUP_ENTRY_OVERHEAD + 1 + 24)
+
+/* What an applied id did to its row's count history (inv_counts), carried
+ * by its dedup log entry in format 3 so that a restore rebuilds the history:
+ *   kind 0  nothing                       (1 byte: 0)
+ *   kind 1  a change: row, at, delta      (1 + 8 + 8 + 8 bytes, big-endian)
+ *   kind 2  a count at `at`: row, at      (1 + 8 + 8 bytes) */
+typedef struct {
+    int kind;
+    uint64_t row;
+    int64_t at_ms;
+    int64_t delta;
+} inv_store_dedup_history_t;
 
 /* Writes the entry of id (id_len bytes) first applied at applied_at_ms to
  * dst, which has room for id_len + INV_STORE_DEDUP_ENTRY_OVERHEAD bytes.
@@ -356,6 +371,18 @@ size_t inv_store_dedup_entry_put(unsigned char *dst, const void *id, size_t id_l
  * INV_STORE_FORMAT (*cur unchanged) when the entry is cut short. */
 int inv_store_dedup_entry_next(const unsigned char **cur, const unsigned char *end, const unsigned char **id,
                                size_t *id_len, int64_t *applied_at_ms);
+
+/* Format 3: a format-2 entry followed by its history part (h NULL: kind
+ * 0). dst has room for id_len + INV_STORE_DEDUP_ENTRY3_OVERHEAD_MAX bytes.
+ * Returns the bytes written, or 0 when id_len > 65535 or h->kind is not
+ * 0..2. */
+size_t inv_store_dedup_entry3_put(unsigned char *dst, const void *id, size_t id_len, int64_t applied_at_ms,
+                                  const inv_store_dedup_history_t *h);
+/* Reads a format-3 entry as inv_store_dedup_entry_next() does a format-2
+ * one, its history part into *h. INV_STORE_FORMAT also for an unknown
+ * history kind. */
+int inv_store_dedup_entry3_next(const unsigned char **cur, const unsigned char *end, const unsigned char **id,
+                                size_t *id_len, int64_t *applied_at_ms, inv_store_dedup_history_t *h);
 
 /*
  * The dedup log's first format, for records written before the current

@@ -62,8 +62,8 @@ static void batch_of_partition(int32_t p) {
     pt->batch_next = pt->next_offset = 42;
     pt->changelog_next = 7;
     batch.now_ms = inv_time_wall_ms();
-    batch_ids_add(&batch, pt, "m1", 2);
-    batch_ids_add(&batch, pt, "m2", 2);
+    batch_ids_add(&batch, pt, "m1", 2, NULL);
+    batch_ids_add(&batch, pt, "m2", 2, NULL);
     inv_stock_row_t r = INV_STOCK_ROW_INIT;
     r.on_hand = 5;
     r.version = 1;

@@ -153,10 +153,18 @@ static void test_each_change_bumps_version_and_sets_updated_at(void) {
 }
 
 static void test_movement_changing_nothing_leaves_rows_untouched(void) {
-    inv_stock_row_t loc = {.on_hand = 4, .available = 4, .version = 3, .updated_at_ms = 9}, net = loc;
+    inv_stock_row_t loc = {.on_hand = 4, .available = 4, .version = 2, .updated_at_ms = 9}, net = loc;
     inv_rules_out_t out;
+    /* a count that finds what was expected still records when it was taken */
     INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_COUNT, 4, &QUIET, &out));
+    INV_ASSERT(out.location_changed && out.network_changed);
+    INV_ASSERT_EQ_INT(0, loc.count_variance);
+    INV_ASSERT_EQ_INT(1, loc.has_last_count);
+    loc.updated_at_ms = net.updated_at_ms = 9;
+    /* the same count again (same time): covered by the latest count */
+    INV_ASSERT_EQ_INT(0, apply(&loc, &net, INV_MOVE_COUNT, 7, &QUIET, &out));
     INV_ASSERT(!out.location_changed && !out.network_changed);
+    INV_ASSERT_EQ_INT(4, loc.on_hand);
     INV_ASSERT_EQ_INT(3, loc.version);
     INV_ASSERT_EQ_INT(9, loc.updated_at_ms);
     INV_ASSERT_EQ_INT(3, net.version);
@@ -672,6 +680,194 @@ static void test_reorder_position_subtracts_committed(void) {
     INV_ASSERT_EQ_INT(10, loc.on_order);
 }
 
+/* ---- transfers ------------------------------------------------------------- */
+
+typedef struct {
+    inv_stock_row_t src, dst, net;
+    inv_rules_transfer_t line;
+} transfer_rig_t;
+
+/* One transfer movement of TR-9 between dc-1 (source) and store-12. */
+static int transfer(transfer_rig_t *r, inv_movement_type_t type, int64_t q, int64_t rejected,
+                    const inv_rules_policy_t *dst_policy, inv_rules_out_t *out) {
+    int in = type == INV_MOVE_TRANSFER_IN;
+    inv_movement_t m = mv(type, in ? "store-12" : "dc-1", q, in ? "transfer_in:TR-9-r:0" : "transfer_out:TR-9:0");
+    m.transfer_id = "TR-9";
+    m.other_location_id = in ? "dc-1" : "store-12";
+    m.rejected = rejected;
+    inv_rules_in_t ri = {.m = &m,
+                         .policy = in ? *dst_policy : QUIET,
+                         .other_policy = in ? QUIET : *dst_policy,
+                         .placed_at_ms = m.occurred_at_ms,
+                         .count_window_ms = INT64_MAX};
+    inv_rules_rows_t rows = {
+        .location = in ? &r->dst : &r->src, .other = in ? &r->src : &r->dst, .network = &r->net, .transfer = &r->line};
+    return inv_rules_apply_in(&ri, &rows, scratch, sizeof scratch, out);
+}
+
+static void test_transfer_shipped_received_in_part_with_rejects_then_canceled(void) {
+    transfer_rig_t r = {.src = {.on_hand = 100, .available = 100}, .dst = INV_STOCK_ROW_INIT};
+    r.net = r.src;
+    inv_rules_out_t out;
+    INV_ASSERT_EQ_INT(0, transfer(&r, INV_MOVE_TRANSFER_OUT, 24, 0, &QUIET, &out));
+    INV_ASSERT_EQ_INT(76, r.src.on_hand);
+    INV_ASSERT_EQ_INT(24, r.src.in_transit_out);
+    INV_ASSERT_EQ_INT(24, r.dst.incoming);
+    INV_ASSERT_EQ_INT(76, r.net.on_hand);
+    INV_ASSERT_EQ_INT(24, r.net.in_transit_out);
+    INV_ASSERT(out.location_changed && out.other_changed && out.network_changed && out.transfer_changed);
+    INV_ASSERT(!out.report);
+    INV_ASSERT_EQ_INT(0, transfer(&r, INV_MOVE_TRANSFER_IN, 10, 2, &QUIET, &out));
+    INV_ASSERT_EQ_INT(8, r.dst.on_hand);
+    INV_ASSERT_EQ_INT(2, r.dst.unsellable);
+    INV_ASSERT_EQ_INT(14, r.dst.incoming);
+    INV_ASSERT_EQ_INT(14, r.src.in_transit_out);
+    INV_ASSERT_EQ_INT(84, r.net.on_hand);
+    INV_ASSERT_EQ_INT(2, r.net.unsellable);
+    INV_ASSERT_EQ_INT(14, r.net.in_transit_out);
+    INV_ASSERT_EQ_INT(14, r.net.incoming);
+    INV_ASSERT(!out.report);
+    INV_ASSERT_EQ_INT(0, transfer(&r, INV_MOVE_TRANSFER_CANCEL, 24, 0, &QUIET, &out));
+    INV_ASSERT_EQ_INT(90, r.src.on_hand);
+    INV_ASSERT_EQ_INT(0, r.src.in_transit_out);
+    INV_ASSERT_EQ_INT(0, r.dst.incoming);
+    INV_ASSERT_EQ_INT(98, r.net.on_hand); /* 100 shipped from, 2 of them rejected */
+    INV_ASSERT_EQ_INT(0, r.net.in_transit_out);
+    INV_ASSERT_EQ_INT(0, inv_rules_in_transit(&r.line));
+    /* a second cancel finds nothing in transit: applied as nothing, reported */
+    INV_ASSERT_EQ_INT(0, transfer(&r, INV_MOVE_TRANSFER_CANCEL, 24, 0, &QUIET, &out));
+    INV_ASSERT_EQ_INT(90, r.src.on_hand);
+    INV_ASSERT(out.report != NULL);
+    INV_ASSERT_EQ_STR("transfer TR-9 SKU-1: canceled with no units in transit: nothing returned", out.report);
+}
+
+static void test_receipt_of_an_unknown_transfer_is_applied_and_reported(void) {
+    transfer_rig_t r = {.src = INV_STOCK_ROW_INIT, .dst = INV_STOCK_ROW_INIT, .net = INV_STOCK_ROW_INIT};
+    inv_rules_out_t out;
+    INV_ASSERT_EQ_INT(0, transfer(&r, INV_MOVE_TRANSFER_IN, 5, 1, &QUIET, &out));
+    INV_ASSERT_EQ_INT(4, r.dst.on_hand);
+    INV_ASSERT_EQ_INT(1, r.dst.unsellable);
+    INV_ASSERT_EQ_INT(0, r.dst.incoming);
+    INV_ASSERT_EQ_INT(0, r.src.in_transit_out);
+    INV_ASSERT_EQ_STR("transfer TR-9 SKU-1: received 5 units, 0 were in transit (never shipped, or received or "
+                      "canceled already): applied at store-12",
+                      out.report);
+    /* its shipment, arriving after it, puts nothing in transit */
+    INV_ASSERT_EQ_INT(0, transfer(&r, INV_MOVE_TRANSFER_OUT, 5, 0, &QUIET, &out));
+    INV_ASSERT_EQ_INT(-5, r.src.on_hand);
+    INV_ASSERT_EQ_INT(0, r.src.in_transit_out);
+    INV_ASSERT_EQ_INT(0, r.dst.incoming);
+}
+
+static void test_transfer_reorders_at_the_other_end_under_its_own_id(void) {
+    transfer_rig_t r = {.src = {.on_hand = 50, .available = 50}, .dst = INV_STOCK_ROW_INIT};
+    r.net = r.src;
+    inv_rules_policy_t store = {.reorder_point = 30, .reorder_quantity = 12, .safety_stock = 0};
+    inv_rules_out_t out;
+    /* the destination's position counts the units coming: 0 + 24 <= 30 */
+    INV_ASSERT_EQ_INT(0, transfer(&r, INV_MOVE_TRANSFER_OUT, 24, 0, &store, &out));
+    INV_ASSERT(!out.has_reorder && out.has_other_reorder);
+    INV_ASSERT_EQ_STR("reorder:transfer_out:TR-9:0:store-12", out.other_reorder.event_id);
+    INV_ASSERT_EQ_STR("store-12", out.other_reorder.location_id);
+    INV_ASSERT_EQ_INT(12, out.other_reorder.quantity);
+    INV_ASSERT_EQ_INT(12, r.dst.on_order);
+    INV_ASSERT_EQ_INT(12, r.net.on_order);
+}
+
+static void test_transfer_needs_its_other_end_and_line(void) {
+    inv_movement_t m = mv(INV_MOVE_TRANSFER_OUT, "dc-1", 3, "transfer_out:TR-1:0");
+    inv_stock_row_t loc = INV_STOCK_ROW_INIT, net = INV_STOCK_ROW_INIT;
+    inv_rules_out_t out;
+    /* the simple form refuses transfers */
+    INV_ASSERT_EQ_INT(INV_RULES_EINVAL,
+                      inv_rules_apply(&m, &QUIET, 0, &loc, &net, NULL, scratch, sizeof scratch, &out));
+    m.transfer_id = "TR-1";
+    m.other_location_id = "dc-1"; /* to itself */
+    inv_stock_row_t other = INV_STOCK_ROW_INIT;
+    inv_rules_transfer_t line = {0};
+    inv_rules_in_t in = {.m = &m, .policy = QUIET, .other_policy = QUIET, .count_window_ms = INT64_MAX};
+    inv_rules_rows_t rows = {.location = &loc, .other = &other, .network = &net, .transfer = &line};
+    INV_ASSERT_EQ_INT(INV_RULES_EINVAL, inv_rules_apply_in(&in, &rows, scratch, sizeof scratch, &out));
+    m.other_location_id = "store-2";
+    rows.transfer = NULL;
+    INV_ASSERT_EQ_INT(INV_RULES_EINVAL, inv_rules_apply_in(&in, &rows, scratch, sizeof scratch, &out));
+    rows.transfer = &line;
+    INV_ASSERT_EQ_INT(0, inv_rules_apply_in(&in, &rows, scratch, sizeof scratch, &out));
+    INV_ASSERT_EQ_INT(3, other.incoming);
+}
+
+/* ---- counts as of their time ----------------------------------------------- */
+
+/* Applies a movement at store-1 placed at `at`, with the history figures a
+ * count needs (later: the net of changes placed after it). */
+static int apply_placed(inv_stock_row_t *loc, inv_stock_row_t *net, inv_movement_type_t type, int64_t q, int64_t at,
+                        int64_t later, int64_t newest, inv_rules_out_t *out) {
+    inv_movement_t m = mv(type, "store-1", q, "count:C-1:0");
+    m.occurred_at_ms = at;
+    inv_rules_in_t in = {.m = &m,
+                         .policy = QUIET,
+                         .other_policy = QUIET,
+                         .placed_at_ms = at,
+                         .count_window_ms = 1000,
+                         .later_net = later,
+                         .has_newest = newest != INT64_MIN,
+                         .newest_at_ms = newest};
+    inv_rules_rows_t rows = {.location = loc, .network = net};
+    return inv_rules_apply_in(&in, &rows, scratch, sizeof scratch, out);
+}
+
+static void test_count_is_applied_as_of_its_time(void) {
+    /* 50 on hand; a sale of 2 placed at 605 was applied; a count of 40 at
+     * 600 arrives: on_hand = 40 - 2, and the row had 52 as of 600 */
+    inv_stock_row_t loc = {.on_hand = 50, .available = 50}, net = loc;
+    inv_rules_out_t out;
+    INV_ASSERT_EQ_INT(0, apply_placed(&loc, &net, INV_MOVE_COUNT, 40, 600, -2, 605, &out));
+    INV_ASSERT_EQ_INT(38, loc.on_hand);
+    INV_ASSERT_EQ_INT(-12, loc.count_variance);
+    INV_ASSERT_EQ_INT(600, loc.last_count_at_ms);
+    INV_ASSERT(out.count_applied && !out.history_add);
+    INV_ASSERT_EQ_INT(38, net.on_hand);
+    INV_ASSERT_EQ_INT(-12, net.count_variance);
+    INV_ASSERT_EQ_INT(600, net.last_count_at_ms);
+    /* a sale placed at 595 arrives late: the count covered it */
+    INV_ASSERT_EQ_INT(0, apply_placed(&loc, &net, INV_MOVE_SALE, 3, 595, 0, INT64_MIN, &out));
+    INV_ASSERT_EQ_INT(38, loc.on_hand);
+    INV_ASSERT(!out.history_add);
+    /* one placed after it counts, and is remembered */
+    INV_ASSERT_EQ_INT(0, apply_placed(&loc, &net, INV_MOVE_SALE, 3, 601, 0, INT64_MIN, &out));
+    INV_ASSERT_EQ_INT(35, loc.on_hand);
+    INV_ASSERT(out.history_add);
+    INV_ASSERT_EQ_INT(-3, out.history_delta);
+    /* an earlier count, arriving after the later one, changes nothing */
+    INV_ASSERT_EQ_INT(0, apply_placed(&loc, &net, INV_MOVE_COUNT, 99, 590, 0, 601, &out));
+    INV_ASSERT_EQ_INT(35, loc.on_hand);
+    INV_ASSERT(!out.location_changed && !out.count_applied);
+}
+
+static void test_late_change_before_a_count_keeps_its_other_effects(void) {
+    inv_stock_row_t loc = {.on_hand = 10, .available = 10, .on_order = 6, .has_last_count = 1, .last_count_at_ms = 600},
+                    net = loc;
+    inv_rules_out_t out;
+    /* a receipt dated before the count: on_hand stays, on_order falls */
+    INV_ASSERT_EQ_INT(0, apply_placed(&loc, &net, INV_MOVE_RECEIPT, 4, 500, 0, INT64_MIN, &out));
+    INV_ASSERT_EQ_INT(10, loc.on_hand);
+    INV_ASSERT_EQ_INT(2, loc.on_order);
+    /* a damaged return: unsellable is not counted */
+    INV_ASSERT_EQ_INT(0, apply_placed(&loc, &net, INV_MOVE_RETURN_DAMAGED, 1, 500, 0, INT64_MIN, &out));
+    INV_ASSERT_EQ_INT(1, loc.unsellable);
+}
+
+static void test_count_older_than_the_window_is_refused(void) {
+    inv_stock_row_t loc = {.on_hand = 10, .available = 10}, net = loc;
+    inv_rules_out_t out;
+    INV_ASSERT_EQ_INT(INV_RULES_ESTALE_COUNT, apply_placed(&loc, &net, INV_MOVE_COUNT, 4, 1000, 0, 2001, &out));
+    INV_ASSERT_EQ_INT(10, loc.on_hand);
+    INV_ASSERT_EQ_INT(0, loc.has_last_count);
+    /* exactly the window: applied */
+    INV_ASSERT_EQ_INT(0, apply_placed(&loc, &net, INV_MOVE_COUNT, 4, 1001, 0, 2001, &out));
+    INV_ASSERT_EQ_INT(4, loc.on_hand);
+}
+
 int main(void) {
     INV_RUN(test_shortage_names_cover_none_and_round_trip);
     INV_RUN(test_sale_decrements_on_hand_and_available);
@@ -722,5 +918,12 @@ int main(void) {
     INV_RUN(test_reservation_steps_need_a_line_and_an_id);
     INV_RUN(test_reorder_position_subtracts_committed);
     INV_RUN(test_strerror_names_every_code);
+    INV_RUN(test_transfer_shipped_received_in_part_with_rejects_then_canceled);
+    INV_RUN(test_receipt_of_an_unknown_transfer_is_applied_and_reported);
+    INV_RUN(test_transfer_reorders_at_the_other_end_under_its_own_id);
+    INV_RUN(test_transfer_needs_its_other_end_and_line);
+    INV_RUN(test_count_is_applied_as_of_its_time);
+    INV_RUN(test_late_change_before_a_count_keeps_its_other_effects);
+    INV_RUN(test_count_older_than_the_window_is_refused);
     return INV_TEST_DONE();
 }
