@@ -113,9 +113,11 @@ static int store_error(keeper_t *k, int rc, const char *what, char *errstr, size
 /* ---- restores ---------------------------------------------------------------- */
 
 static void restored(keeper_t *k, int32_t p, const inv_restore_stats_t *st) {
-    inv_log_info("partition %d restored from %s: %llu rows, %llu movement ids in %.3f s (%.0f keys/s)%s", p,
-                 k->kc.t_stock, (unsigned long long)st->rows, (unsigned long long)st->ids, st->seconds,
-                 st->seconds > 0 ? (double)(st->rows + st->ids) / st->seconds : 0.0,
+    inv_log_info("partition %d restored from %s: %llu rows, %llu movement ids in %.3f s (%.0f keys/s); open lines: "
+                 "%llu reservation, %llu transfer; %llu count history changes%s",
+                 p, k->kc.t_stock, (unsigned long long)st->rows, (unsigned long long)st->ids, st->seconds,
+                 st->seconds > 0 ? (double)(st->rows + st->ids) / st->seconds : 0.0, (unsigned long long)st->holds,
+                 (unsigned long long)st->transfers, (unsigned long long)st->history,
                  st->confirm_seconds > 0 ? "; waited for the last commit's markers" : "");
     inv_keeper_metrics_restore_end(k->metrics, p, st->rows + st->ids, st->seconds);
     partition_t *pt = &k->batch.parts[p];

@@ -155,6 +155,11 @@ static int apply_stock(loop_t *l, MDB_txn *t, const rd_kafka_message_t *msg, cha
     json_object_set_new(o, "in_transit_out", json_integer(lv.in_transit_out));
     set_time(o, "updated_at", lv.updated_at_ms);
     json_object_set_new(o, "version", json_integer(lv.version));
+    if (lv.has_last_count_at)
+        set_time(o, "last_count_at", lv.last_count_at_ms);
+    else
+        json_object_set_new(o, "last_count_at", json_null());
+    json_object_set_new(o, "count_variance", json_integer(lv.count_variance));
     json_object_set_new(o, "shortage_state", json_string(shortage));
     size_t len;
     char *row = dumps(o, &len);

@@ -56,7 +56,7 @@ const inv_conf_key_t inv_conf_keys[] = {
     {"schema.id.RestockEvent", INV_CONF_INT, "3", 0, INT32_MAX, NULL, "Confluent schema id of RestockEvent"},
     {"schema.id.StockMovement", INV_CONF_INT, "15", 0, INT32_MAX, NULL, "Confluent schema id of StockMovement"},
     {"schema.id.ReorderPolicy", INV_CONF_INT, "5", 0, INT32_MAX, NULL, "Confluent schema id of ReorderPolicy"},
-    {"schema.id.StockLevel", INV_CONF_INT, "16", 0, INT32_MAX, NULL, "Confluent schema id of StockLevel"},
+    {"schema.id.StockLevel", INV_CONF_INT, "17", 0, INT32_MAX, NULL, "Confluent schema id of StockLevel"},
     {"schema.id.ReorderEvent", INV_CONF_INT, "7", 0, INT32_MAX, NULL, "Confluent schema id of ReorderEvent"},
     {"schema.id.ShortageEvent", INV_CONF_INT, "8", 0, INT32_MAX, NULL, "Confluent schema id of ShortageEvent"},
     {"schema.id.ReservationEvent", INV_CONF_INT, "9", 0, INT32_MAX, NULL, "Confluent schema id of ReservationEvent"},

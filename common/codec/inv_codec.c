@@ -141,7 +141,7 @@ typedef enum {
     FK_LINES,      /* array of records; pointer at off, count at off2 */
     /* Fields added to a schema after its first version carry a default,
      * so that records written without them still read (BACKWARD). */
-    FK_OPT_TIME, /* ["null", timestamp-millis]; the bool at off2 says present */
+    FK_OPT_TIME, /* ["null", timestamp-millis]; the bool or int at off2 says present */
     FK_LONG_DEF, /* "long", "default": 0; 0 when absent in JSON */
     FK_BOOL_DEF, /* "boolean", "default": false; false when absent in JSON */
 } field_kind_t;
@@ -158,6 +158,7 @@ typedef struct {
     const inv_enum_t *en;       /* FK_ENUM, FK_OPT_ENUM */
     const record_desc_t *items; /* FK_LINES */
     unsigned rules;             /* strings: RULE_* */
+    size_t flag_size;           /* FK_OPT_TIME: sizeof the presence flag at off2 (bool or int) */
 } field_desc_t;
 
 /* What an identifier's bytes may be (the contract's identifier rules):
@@ -174,34 +175,34 @@ struct record_desc_s {
 };
 
 #define ID(s, f) \
-    { #f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID }
+    { #f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID, 0 }
 #define LOCATION_ID(s, f) \
-    { #f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID | RULE_NO_SEP }
+    { #f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID | RULE_NO_SEP, 0 }
 #define DERIVED_ID(s, f) \
-    { #f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_DERIVED_ID_LEN, NULL, NULL, RULE_ID }
+    { #f, FK_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_DERIVED_ID_LEN, NULL, NULL, RULE_ID, 0 }
 #define TEXT(s, f) \
-    { #f, FK_STRING, offsetof(s, f), 0, 0, INV_CODEC_MAX_ID_LEN, NULL, NULL, 0 }
+    { #f, FK_STRING, offsetof(s, f), 0, 0, INV_CODEC_MAX_ID_LEN, NULL, NULL, 0, 0 }
 #define SEP_ID(s, f) LOCATION_ID(s, f)
 #define OPT_SEP_ID(s, f) \
-    { #f, FK_OPT_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID | RULE_NO_SEP }
+    { #f, FK_OPT_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID | RULE_NO_SEP, 0 }
 #define OPT_ID(s, f) \
-    { #f, FK_OPT_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID }
+    { #f, FK_OPT_STRING, offsetof(s, f), 0, 1, INV_CODEC_MAX_ID_LEN, NULL, NULL, RULE_ID, 0 }
 #define LONG(s, f) \
-    { #f, FK_LONG, offsetof(s, f), 0, 0, 0, NULL, NULL, 0 }
+    { #f, FK_LONG, offsetof(s, f), 0, 0, 0, NULL, NULL, 0, 0 }
 #define TIME(s, name, f) \
-    { name, FK_TIME, offsetof(s, f), 0, 0, 0, NULL, NULL, 0 }
+    { name, FK_TIME, offsetof(s, f), 0, 0, 0, NULL, NULL, 0, 0 }
 #define ENUM(s, name, f, e) \
-    { name, FK_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL, 0 }
+    { name, FK_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL, 0, 0 }
 #define OPT_ENUM(s, name, f, e) \
-    { name, FK_OPT_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL, 0 }
+    { name, FK_OPT_ENUM, offsetof(s, f), 0, 0, 0, &e, NULL, 0, 0 }
 #define OPT_TIME(s, name, f, has) \
-    { name, FK_OPT_TIME, offsetof(s, f), offsetof(s, has), 0, 0, NULL, NULL, 0 }
+    { name, FK_OPT_TIME, offsetof(s, f), offsetof(s, has), 0, 0, NULL, NULL, 0, sizeof(((s *)0)->has) }
 #define LONG_DEF(s, f) \
-    { #f, FK_LONG_DEF, offsetof(s, f), 0, 0, 0, NULL, NULL, 0 }
+    { #f, FK_LONG_DEF, offsetof(s, f), 0, 0, 0, NULL, NULL, 0, 0 }
 #define BOOL_DEF(s, f) \
-    { #f, FK_BOOL_DEF, offsetof(s, f), 0, 0, 0, NULL, NULL, 0 }
+    { #f, FK_BOOL_DEF, offsetof(s, f), 0, 0, 0, NULL, NULL, 0, 0 }
 #define LINES_OF(s, items) \
-    { "lines", FK_LINES, offsetof(s, lines), offsetof(s, line_count), 0, 0, NULL, &items, 0 }
+    { "lines", FK_LINES, offsetof(s, lines), offsetof(s, line_count), 0, 0, NULL, &items, 0, 0 }
 #define LINES(items) LINES_OF(inv_event_t, items)
 #define RECORD(name, fields, type) \
     { name, fields, sizeof(fields) / sizeof(fields[0]), sizeof(type) }
@@ -255,17 +256,20 @@ static const field_desc_t movement_fields[] = {DERIVED_ID(inv_movement_t, moveme
 static const field_desc_t policy_fields[] = {ID(inv_policy_t, sku), LOCATION_ID(inv_policy_t, location_id),
                                              LONG(inv_policy_t, reorder_point), LONG(inv_policy_t, reorder_quantity),
                                              LONG(inv_policy_t, safety_stock)};
-static const field_desc_t stock_level_fields[] = {ID(inv_stock_level_t, sku),
-                                                  LOCATION_ID(inv_stock_level_t, location_id),
-                                                  LONG(inv_stock_level_t, on_hand),
-                                                  LONG(inv_stock_level_t, unsellable),
-                                                  LONG(inv_stock_level_t, on_order),
-                                                  LONG(inv_stock_level_t, available),
-                                                  TIME(inv_stock_level_t, "updated_at", updated_at_ms),
-                                                  LONG(inv_stock_level_t, version),
-                                                  LONG_DEF(inv_stock_level_t, committed),
-                                                  LONG_DEF(inv_stock_level_t, incoming),
-                                                  LONG_DEF(inv_stock_level_t, in_transit_out)};
+static const field_desc_t stock_level_fields[] = {
+    ID(inv_stock_level_t, sku),
+    LOCATION_ID(inv_stock_level_t, location_id),
+    LONG(inv_stock_level_t, on_hand),
+    LONG(inv_stock_level_t, unsellable),
+    LONG(inv_stock_level_t, on_order),
+    LONG(inv_stock_level_t, available),
+    TIME(inv_stock_level_t, "updated_at", updated_at_ms),
+    LONG(inv_stock_level_t, version),
+    LONG_DEF(inv_stock_level_t, committed),
+    LONG_DEF(inv_stock_level_t, incoming),
+    LONG_DEF(inv_stock_level_t, in_transit_out),
+    OPT_TIME(inv_stock_level_t, "last_count_at", last_count_at_ms, has_last_count_at),
+    LONG_DEF(inv_stock_level_t, count_variance)};
 static const field_desc_t reorder_fields[] = {DERIVED_ID(inv_reorder_t, event_id),
                                               ID(inv_reorder_t, sku),
                                               LOCATION_ID(inv_reorder_t, location_id),
@@ -339,7 +343,7 @@ static const record_desc_t messages[INV_MSG_COUNT] = {
     [INV_MSG_RESERVATION_STATUS] = RECORD("ReservationStatus", reservation_status_fields, inv_reservation_status_t),
 };
 
-const int32_t inv_schema_default_ids[INV_MSG_COUNT] = {14, 2, 3, 15, 5, 16, 7, 8, 9, 10, 11, 12, 13};
+const int32_t inv_schema_default_ids[INV_MSG_COUNT] = {14, 2, 3, 15, 5, 17, 7, 8, 9, 10, 11, 12, 13};
 
 const char *inv_msg_type_name(inv_msg_type_t t) { return (unsigned)t < INV_MSG_COUNT ? messages[t].name : NULL; }
 
@@ -356,6 +360,20 @@ typedef const char *cstr_t;
 typedef const inv_line_t *lines_ptr_t;
 #define FIELD(base, off, type) ((type *)((char *)(base) + (off)))
 #define CFIELD(base, off, type) ((const type *)((const char *)(base) + (off)))
+
+/* The presence flag of an FK_OPT_TIME field: a bool, or an int where the
+ * model has one (inv_stock_level_t.has_last_count_at). */
+_Static_assert(sizeof(bool) != sizeof(int), "flag_size tells bool from int");
+static void set_present(void *base, const field_desc_t *f, bool present) {
+    if (f->flag_size == sizeof(int))
+        *FIELD(base, f->off2, int) = present;
+    else
+        *FIELD(base, f->off2, bool) = present;
+}
+
+static bool is_present(const void *base, const field_desc_t *f) {
+    return f->flag_size == sizeof(int) ? *CFIELD(base, f->off2, int) != 0 : *CFIELD(base, f->off2, bool);
+}
 
 /* Where a field sits, for messages: "quantity" or "lines[2].quantity". */
 typedef struct {
@@ -949,7 +967,7 @@ static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj
         case FK_OPT_TIME:
             if (f->kind == FK_OPT_TIME && (!v || json_is_null(v))) {
                 *FIELD(out, f->off, int64_t) = 0;
-                *FIELD(out, f->off2, bool) = false;
+                set_present(out, f, false);
                 break;
             }
             if (!v || !json_is_string(v)) {
@@ -960,7 +978,7 @@ static int json_to_record(inv_decoder_t *d, const record_desc_t *rd, json_t *obj
                                   f->kind == FK_OPT_TIME ? " or null" : "", json_got(gb, sizeof(gb), v));
             }
             if (f->kind == FK_OPT_TIME)
-                *FIELD(out, f->off2, bool) = true;
+                set_present(out, f, true);
             if (memchr(json_string_value(v), '\0', json_string_length(v)) ||
                 inv_time_parse_rfc3339(json_string_value(v), FIELD(out, f->off, int64_t)))
                 return inv_errstr(errstr, n, "%s: %s is not an RFC 3339 time", field_path(pb, sizeof(pb), p, f->name),
@@ -1060,7 +1078,7 @@ static int flat_to_record(inv_decoder_t *d, const record_desc_t *rd, const char 
         case FK_LONG_DEF: *FIELD(out, f->off, int64_t) = v[i].type == INV_JSON_FLAT_INT ? v[i].num : 0; break;
         case FK_BOOL_DEF: *FIELD(out, f->off, bool) = v[i].type == INV_JSON_FLAT_BOOL && v[i].num; break;
         case FK_OPT_TIME:
-            *FIELD(out, f->off2, bool) = !null;
+            set_present(out, f, !null);
             if (null) {
                 *FIELD(out, f->off, int64_t) = 0;
                 break;
@@ -1385,7 +1403,7 @@ static int avro_to_record(inv_decoder_t *d, const record_desc_t *rd, avro_value_
         case FK_OPT_TIME:
             if (avro_value_get_discriminant(&v, &disc) || avro_value_get_current_branch(&v, &branch))
                 return inv_errstr(errstr, n, "Avro: %s", avro_strerror());
-            *FIELD(out, f->off2, bool) = disc != 0;
+            set_present(out, f, disc != 0);
             if (disc == 0) {
                 *FIELD(out, f->off, int64_t) = 0;
                 break;
@@ -2550,7 +2568,7 @@ static int json_from_record(const record_desc_t *rd, const void *in, inv_buf_t *
         case FK_OPT_TIME:
         case FK_TIME: {
             int64_t ms = *CFIELD(in, f->off, int64_t);
-            if (f->kind == FK_OPT_TIME && !*CFIELD(in, f->off2, bool)) {
+            if (f->kind == FK_OPT_TIME && !is_present(in, f)) {
                 PUT_LIT(b, "null");
                 break;
             }
@@ -2640,7 +2658,7 @@ static int avro_from_record(const record_desc_t *rd, const void *in, avro_value_
         }
         case FK_BOOL_DEF: rc = avro_value_set_boolean(&v, *CFIELD(in, f->off, bool) ? 1 : 0); break;
         case FK_OPT_TIME:
-            if (!*CFIELD(in, f->off2, bool)) {
+            if (!is_present(in, f)) {
                 rc = avro_value_set_branch(&v, 0, &branch) || avro_value_set_null(&branch);
                 break;
             }

@@ -134,7 +134,7 @@ int inv_msg_type_from_name(const char *name, inv_msg_type_t *out);
 
 /* Default Confluent schema ids (config schema.id.<Name>): SaleEvent=14,
  * ReturnEvent=2, RestockEvent=3, StockMovement=15, ReorderPolicy=5,
- * StockLevel=16, ReorderEvent=7, ShortageEvent=8, ReservationEvent=9,
+ * StockLevel=17, ReorderEvent=7, ShortageEvent=8, ReservationEvent=9,
  * TransferEvent=10, ChannelLocation=11, AvailabilityLevel=12,
  * ReservationStatus=13. A schema that changes gets a new id; its earlier
  * version keeps the old one (inv_schema_json_legacy). */
@@ -146,8 +146,8 @@ extern const int32_t inv_schema_default_ids[INV_MSG_COUNT];
 const char *inv_schema_json(inv_msg_type_t t);
 
 /* The earlier version of a changed schema under the static id it had
- * (schemas/v1/: SaleEvent 1, StockMovement 4, StockLevel 6), and its type in
- * *type; NULL for any other id. Without a registry, a record written under
+ * (schemas/v1/: SaleEvent 1, StockMovement 4, StockLevel 6; schemas/v2/:
+ * StockLevel 16), and its type in *type; NULL for any other id. Without a registry, a record written under
  * such an id by an earlier build (or a producer that kept the old schema) is
  * read with that version as its writer schema, unless schema.id.<Name> gives
  * the id to a current schema. Static, NUL-terminated. */
@@ -191,7 +191,7 @@ struct inv_schema_resolver_s {
      * the resolver and stays valid until the resolver is destroyed (the
      * decoder parses it before returning and keeps no pointer into it).
      * INV_SCHEMA_UNKNOWN: no such id; the record goes to the dead letters
-     * ("unknown schema id 17", followed by ": <errstr>" when errstr is not
+     * ("unknown schema id 99", followed by ": <errstr>" when errstr is not
      * empty). INV_SCHEMA_RETRY: the answer is not available now (e.g. the
      * registry is unreachable or answered 5xx); not the record's fault: the
      * decode returns INV_DECODE_RETRY and the caller holds the input and

@@ -192,7 +192,11 @@ static const char schema_StockLevel[] =
     "    {\"name\": \"committed\", \"type\": \"long\", \"default\": 0, \"doc\": \"Units held by open reservations.\"},\n"
     "    {\"name\": \"incoming\", \"type\": \"long\", \"default\": 0, \"doc\": \"Units shipped to this location and not yet received.\"},\n"
     "    {\"name\": \"in_transit_out\", \"type\": \"long\", \"default\": 0,\n"
-    "     \"doc\": \"Units shipped from this location and not yet received at the other end.\"}\n"
+    "     \"doc\": \"Units shipped from this location and not yet received at the other end.\"},\n"
+    "    {\"name\": \"last_count_at\", \"type\": [\"null\", {\"type\": \"long\", \"logicalType\": \"timestamp-millis\"}], \"default\": null,\n"
+    "     \"doc\": \"Time of the latest count applied to the row; null before the first (the network row: the latest at any location).\"},\n"
+    "    {\"name\": \"count_variance\", \"type\": \"long\", \"default\": 0,\n"
+    "     \"doc\": \"That count minus the on_hand the row had as of its time (negative: shrinkage); 0 before the first count (the network row: the sum over locations).\"}\n"
     "  ]\n"
     "}\n";
 
@@ -490,6 +494,30 @@ static const char schema_v1_StockLevel[] =
     "  ]\n"
     "}\n";
 
+static const char schema_v2_StockLevel[] =
+    "{\n"
+    "  \"type\": \"record\",\n"
+    "  \"name\": \"StockLevel\",\n"
+    "  \"namespace\": \"com.inventory.events\",\n"
+    "  \"doc\": \"Current stock of a SKU at a location, or across the network (location_id \\\"*\\\"), keyed sku|location_id on the compacted inventory.stock.\",\n"
+    "  \"fields\": [\n"
+    "    {\"name\": \"sku\", \"type\": \"string\", \"doc\": \"Stock keeping unit (1-256 bytes of UTF-8 without control characters).\"},\n"
+    "    {\"name\": \"location_id\", \"type\": \"string\", \"doc\": \"Location (1-256 bytes of UTF-8 without control characters or '|'); \\\"*\\\" for the network row.\"},\n"
+    "    {\"name\": \"on_hand\", \"type\": \"long\",\n"
+    "     \"doc\": \"receipts + adjustments + resellable returns - sales, reset by counts; negative after an oversell.\"},\n"
+    "    {\"name\": \"unsellable\", \"type\": \"long\", \"doc\": \"Damaged returns held.\"},\n"
+    "    {\"name\": \"on_order\", \"type\": \"long\", \"doc\": \"Reordered and not yet received.\"},\n"
+    "    {\"name\": \"available\", \"type\": \"long\", \"doc\": \"max(on_hand - committed, 0) (summed over locations for the network row).\"},\n"
+    "    {\"name\": \"updated_at\", \"type\": {\"type\": \"long\", \"logicalType\": \"timestamp-millis\"},\n"
+    "     \"doc\": \"occurred_at of the last movement applied.\"},\n"
+    "    {\"name\": \"version\", \"type\": \"long\", \"doc\": \"Number of movements applied to this row, increasing by one per change.\"},\n"
+    "    {\"name\": \"committed\", \"type\": \"long\", \"default\": 0, \"doc\": \"Units held by open reservations.\"},\n"
+    "    {\"name\": \"incoming\", \"type\": \"long\", \"default\": 0, \"doc\": \"Units shipped to this location and not yet received.\"},\n"
+    "    {\"name\": \"in_transit_out\", \"type\": \"long\", \"default\": 0,\n"
+    "     \"doc\": \"Units shipped from this location and not yet received at the other end.\"}\n"
+    "  ]\n"
+    "}\n";
+
 const char *inv_schema_json_legacy(int32_t id, inv_msg_type_t *type)
 {
     switch (id) {
@@ -502,6 +530,9 @@ const char *inv_schema_json_legacy(int32_t id, inv_msg_type_t *type)
     case 6:
         *type = (inv_msg_type_t)5;
         return schema_v1_StockLevel;
+    case 16:
+        *type = (inv_msg_type_t)5;
+        return schema_v2_StockLevel;
     default:
         return 0;
     }

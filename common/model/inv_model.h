@@ -226,12 +226,12 @@ typedef struct {
     int64_t available;
     int64_t updated_at_ms;
     int64_t version;
-    int64_t committed;      /* units held by open reservations */
-    int64_t incoming;       /* shipped to the location, not yet received */
-    int64_t in_transit_out; /* shipped from it, not yet received */
-    int has_last_count_at;  /* 0: no count yet (last_count_at null) */
-    int64_t last_count_at_ms;
-    int64_t count_variance; /* the last count's counted - expected */
+    int64_t committed;        /* units held by open reservations */
+    int64_t incoming;         /* shipped to the location, not yet received */
+    int64_t in_transit_out;   /* shipped from it, not yet received */
+    int has_last_count_at;    /* 0 before the row's first count (last_count_at null) */
+    int64_t last_count_at_ms; /* time of the latest applied count */
+    int64_t count_variance;   /* counted - on_hand as of the count (< 0: shrinkage), 0 before it */
 } inv_stock_level_t;
 
 typedef struct {

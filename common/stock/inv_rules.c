@@ -323,13 +323,13 @@ int inv_rules_apply_in(const inv_rules_in_t *in, inv_rules_rows_t *rows, char *s
         on_hand_delta = q;
         break;
     case INV_MOVE_COUNT: {
-        if (l.has_last_count && t_at <= l.last_count_at_ms)
-            break; /* a later count covers this one: nothing */
         int64_t newest = in->has_newest ? in->newest_at_ms : INT64_MIN, expected, counted;
         if (l.has_last_count && l.last_count_at_ms > newest)
             newest = l.last_count_at_ms;
         if (newest != INT64_MIN && newest > t_at && (uint64_t)newest - (uint64_t)t_at > (uint64_t)in->count_window_ms)
-            return INV_RULES_ESTALE_COUNT;
+            return INV_RULES_ESTALE_COUNT; /* too old to place: refused, even behind a later count */
+        if (l.has_last_count && t_at <= l.last_count_at_ms)
+            break; /* a later count covers this one: nothing */
         if (SUB(l.on_hand, in->later_net, &expected) || ADD(q, in->later_net, &counted) ||
             SUB(q, expected, &l.count_variance))
             return INV_RULES_EOVERFLOW;

@@ -5,7 +5,10 @@
 # --http), the read side inv-view (the web dashboard), runs the load generator
 # (reorder policies planned for its own demand, reservation holds, a channel
 # map, receipts answering reorders after a lead time), and shows a live view
-# (invctl watch). Ctrl-C stops everything this script started.
+# (invctl watch). Transfers between locations (3% of events: shipments from the DC
+# and between stores, received in one or two receipts or canceled) and late till
+# uploads (1% of store sales sent two minutes late, some dated before a count of
+# their row) are on. Ctrl-C stops everything this script started.
 #
 #   deploy/local/demo.sh                 # defaults: 2000 events/s, 200 SKUs, 12 locations
 #   INV_DEMO_RATE=500 deploy/local/demo.sh
@@ -25,6 +28,8 @@ SKUS="${INV_DEMO_SKUS:-200}"
 LOCATIONS="${INV_DEMO_LOCATIONS:-12}"
 PARTITIONS="${INV_DEMO_PARTITIONS:-6}"
 LEAD_MS="${INV_DEMO_LEAD_MS:-5000}"
+TRANSFERS="${INV_DEMO_TRANSFERS_RATIO:-0.03}"  # share of events that are shipments (0: none)
+LATE_SALES="${INV_DEMO_LATE_SALES_RATIO:-0.01}" # share of store sales uploaded late (0: none)
 # /healthz and /metrics of inv-sale, inv-return, inv-restock, inv-reserve, inv-transfer
 PROC_PORTS="${INV_DEMO_PROCESSOR_PORTS:-9465 9466 9467 9468 9469}"
 # A second run on the same topics carries on from the first one's stock (its
@@ -100,9 +105,10 @@ start inv-view --state-dir "$STATE-view" --http "$VIEW_HTTP"
 # needs a far higher reorder point than a tail SKU at a store), and opens each
 # at its reorder point + quantity: stock then swings between the safety stock
 # and the order-up-to level as reorders and their receipts come and go.
-say "POS traffic: $RATE events/s over $SKUS SKUs and $LOCATIONS locations, policies planned for it, receipts answering reorders"
+say "POS traffic: $RATE events/s over $SKUS SKUs and $LOCATIONS locations, policies planned for it, receipts answering reorders, transfers, late till uploads"
 start inv-loadgen --rate "$RATE" --skus "$SKUS" --locations "$LOCATIONS" --reorder-feedback \
-  --lead-time-ms "$LEAD_MS" --plan-policies --duplicates 0.01 --malformed 0.002 --seed "$RANDOM" --start-time now
+  --lead-time-ms "$LEAD_MS" --plan-policies --duplicates 0.01 --malformed 0.002 --seed "$RANDOM" --start-time now \
+  --transfers-ratio "$TRANSFERS" --late-sales-ratio "$LATE_SALES"
 
 sleep 1
 for pid in "${pids[@]}"; do

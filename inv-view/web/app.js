@@ -83,7 +83,9 @@ function renderSku(doc) {
   for (const r of rows)
     body.append(el("tr", {"data-location": r.location_id}, el("td", {}, r.location_id === "*" ? "network (*)" : r.location_id), el("td", {}, r.on_hand),
                    el("td", {}, r.committed), el("td", {}, r.available), el("td", {}, r.on_order), el("td", {}, r.incoming),
-                   el("td", {}, r.in_transit_out), stateCell(r.shortage_state)));
+                   el("td", {}, r.in_transit_out), stateCell(r.shortage_state),
+                   el("td", {}, r.last_count_at ? when(r.last_count_at) : "never"),  // never counted, or an older row
+                   el("td", {}, r.last_count_at ? r.count_variance : "")));
   const av = $("availability").tBodies[0]; av.replaceChildren();
   for (const a of doc.availability) av.append(el("tr", {}, el("td", {}, a.channel), el("td", {}, a.available_to_sell), el("td", {}, a.locations)));
   if (!doc.availability.length) av.append(el("tr", {}, el("td", {colspan: 3}, "no channel availability")));

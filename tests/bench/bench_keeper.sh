@@ -20,8 +20,10 @@
 # is then summed over the local Kafka JVMs listening on those ports, or n/a),
 # INV_BENCH_MIX=reservations (every phase's movements: 30% reservation traffic,
 # bench_preload --reservations 300, and a channel map of 4 channels over the 20
-# locations on the channels topic before inv-stock starts; default: today's mix,
-# no reservations, no channels), INV_BENCH_CHANNELS=0|4 (without or with that
+# locations on the channels topic before inv-stock starts), INV_BENCH_MIX=stores
+# (5% transfer traffic and 20% of the sales dated 5 minutes late, bench_preload
+# --transfers 50 --late 200; default: today's mix, no reservations, no transfers,
+# no late sales, no channels), INV_BENCH_CHANNELS=0|4 (without or with that
 # channel map, whatever the mix; default 4 with reservations, 0 without).
 # Phase "holds" (on request): inv-stock and inv-reserve on fresh topics, the
 # mix at RATE movements/s less INV_BENCH_HOLD_RATE (default 1000) ReservationEvent
@@ -70,9 +72,10 @@ MIX=()
 case "${INV_BENCH_MIX:-today}" in
   today) ;;
   reservations) MIX=(--reservations 300) ;;
-  *) echo "INV_BENCH_MIX=$INV_BENCH_MIX: expected today or reservations" >&2; exit 2 ;;
+  stores) MIX=(--transfers 50 --late 200) ;;
+  *) echo "INV_BENCH_MIX=$INV_BENCH_MIX: expected today, reservations or stores" >&2; exit 2 ;;
 esac
-CHANNELS="${INV_BENCH_CHANNELS:-$((${#MIX[@]} ? 4 : 0))}"
+CHANNELS="${INV_BENCH_CHANNELS:-$([[ "${INV_BENCH_MIX:-today}" == reservations ]] && echo 4 || echo 0)}"
 [[ "$CHANNELS" == 0 || "$CHANNELS" == 4 ]] || { echo "INV_BENCH_CHANNELS=$CHANNELS: expected 0 or 4" >&2; exit 2; }
 write_channels() { # with CHANNELS=4: 4 channels over loc-000..loc-019 on the channels topic
   ((CHANNELS)) || return 0
@@ -202,6 +205,8 @@ if has_phase throughput; then
   batches=$(metric $PORT inv_stock_batch_size_count); msgs=$(metric $PORT inv_stock_batch_size_sum)
   csum=$(metric $PORT inv_stock_lmdb_commit_seconds_sum); ccount=$(metric $PORT inv_stock_lmdb_commit_seconds_count)
   kill -TERM $pid; wait $pid || true
+  # what the state dir holds per row (builds with bench_state_size): the count history
+  [[ -x "$BIN/bench_state_size" ]] && "$BIN/bench_state_size" "$WORK/a" | sed 's/^/keeper: /'
   awk -v n="$N" -v s="$start" -v e="$end" -v cpu="$cpu" -v rss="$rss" -v b="$batches" -v m="$msgs" -v cs="$csum" -v cc="$ccount" 'BEGIN {
     printf "keeper: %d movements in %.2f s = %.0f movements/s, CPU %.1f s (%.0f movements per CPU-s), %s\n", n, e - s, n / (e - s), cpu, n / cpu, rss
     printf "keeper: %d transactions, %.0f movements per LMDB txn / Kafka transaction, LMDB commit %.2f ms on average\n", b, m / b, 1000 * cs / cc }'

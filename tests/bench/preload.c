@@ -3,7 +3,7 @@
  *
  *   bench_preload produce -b BROKERS -t TOPIC -n COUNT [--seed S] [--skus N]
  *                 [--locations N] [--dup-permille P] [--rate R] [--stock-take]
- *                 [--reservations P]
+ *                 [--reservations P] [--transfers P] [--late P]
  *   bench_preload create -b BROKERS -p PARTITIONS TOPIC[:compact] ...
  *   bench_preload delete -b BROKERS TOPIC ...
  *
@@ -30,6 +30,15 @@
  * store, online, marketplace, b2b. Ids then carry the seed (`s43-T-5`), so
  * runs with other seeds on the same topics are not duplicates of each other.
  *
+ * With --transfers P, P per mille of the movements are transfer traffic: a
+ * shipment (`transfer_out` of 4-24 units from one location to another),
+ * or for an open transfer picked at random, a receipt of all or part of
+ * what is in transit (one in five with 1 rejected unit) or, one time in
+ * six, a cancel of the rest.
+ * With --late P, P per mille of the sales are dated 5 minutes before their
+ * place in the sequence (a till uploading late): with the stock take and
+ * the counts of the mix, some fall before a count of their row.
+ *
  * Exit 0 when every message was acknowledged, 1 otherwise, 2 on bad usage.
  */
 #include <errno.h>
@@ -44,6 +53,8 @@
 
 #define RING 1024
 #define BASE_MS INT64_C(1795305600000) /* 2026-11-22T00:00:00Z */
+#define LATE_MS INT64_C(300000)        /* how late --late sales are dated */
+static long long late_permille;        /* --late */
 
 static uint64_t rng_state;
 static uint64_t rnd(void) { /* splitmix64 */
@@ -119,6 +130,8 @@ static void gen(uint64_t i, int64_t occurred_ms, msg_t *m) {
     int pick = (int)(rnd() % 1000), t = 0;
     for (int acc = mix[0].permille; pick >= acc; acc += mix[++t].permille)
         ;
+    if (t == 0 && late_permille > 0 && (long long)(rnd() % 1000) < late_permille)
+        occurred_ms -= LATE_MS; /* a till uploading late */
     uint64_t r = rnd();
     long sku =
         (r & 1) ? (long)((r >> 1) % (uint64_t)(skus / 10 > 0 ? skus / 10 : 1)) : (long)((r >> 1) % (uint64_t)skus);
@@ -187,6 +200,46 @@ static void gen_reservation(uint64_t i, int64_t occurred_ms, msg_t *m) {
     pool[k] = pool[--pool_len];
 }
 
+/* The open transfers of --transfers. */
+typedef struct {
+    uint64_t id;
+    long sku, from, to, in_transit;
+} open_transfer_t;
+static open_transfer_t tpool[POOL];
+static size_t tpool_len;
+
+/* The i-th movement when it is transfer traffic. */
+static void gen_transfer(uint64_t i, int64_t occurred_ms, msg_t *m) {
+    char id[64], extra[200];
+    if (tpool_len == 0 || (tpool_len < POOL && rnd() % 3 == 0)) {
+        uint64_t r = rnd();
+        long sku =
+            (r & 1) ? (long)((r >> 1) % (uint64_t)(skus / 10 > 0 ? skus / 10 : 1)) : (long)((r >> 1) % (uint64_t)skus);
+        long from = (long)(rnd() % (uint64_t)locations),
+             to = (from + 1 + (long)(rnd() % (uint64_t)(locations - 1))) % locations;
+        long q = 4 + (long)(rnd() % 21);
+        snprintf(id, sizeof(id), "%sTR-%" PRIu64 "-s", id_tag, i);
+        snprintf(extra, sizeof(extra), ",\"transfer_id\":\"%sTR-%" PRIu64 "\",\"other_location_id\":\"loc-%03ld\"",
+                 id_tag, i, to);
+        put_movement(m, "transfer_out", id, sku, from, "null", q, occurred_ms, "wms-", extra);
+        tpool[tpool_len++] = (open_transfer_t){i, sku, from, to, q};
+        return;
+    }
+    size_t k = (size_t)(rnd() % tpool_len);
+    int cancel = rnd() % 6 == 0;
+    long q = cancel ? tpool[k].in_transit : 1 + (long)(rnd() % (uint64_t)tpool[k].in_transit);
+    long rejected = !cancel && rnd() % 5 == 0 ? 1 : 0;
+    snprintf(id, sizeof(id), "%sTR-%" PRIu64 "-%s%" PRIu64, id_tag, tpool[k].id, cancel ? "c" : "r", i);
+    snprintf(extra, sizeof(extra),
+             ",\"transfer_id\":\"%sTR-%" PRIu64 "\",\"other_location_id\":\"loc-%03ld\",\"rejected\":%ld", id_tag,
+             tpool[k].id, cancel ? tpool[k].to : tpool[k].from, rejected);
+    put_movement(m, cancel ? "transfer_cancel" : "transfer_in", id, tpool[k].sku, cancel ? tpool[k].from : tpool[k].to,
+                 "null", q, occurred_ms, "wms-", extra);
+    tpool[k].in_transit -= q;
+    if (cancel || tpool[k].in_transit == 0)
+        tpool[k] = tpool[--tpool_len];
+}
+
 static long delivered, failed;
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
@@ -209,17 +262,26 @@ static void set(rd_kafka_conf_t *c, const char *k, const char *v) {
 
 static int cmd_produce(int argc, char **argv) {
     const char *brokers = "127.0.0.1:9092", *topic = NULL;
-    long long count = 0, seed = 1, dup_permille = 3, reservations = 0;
+    long long count = 0, seed = 1, dup_permille = 3, reservations = 0, transfers = 0, late = 0;
     int stock_take = 0;
     double rate = 0;
     static const struct option opts[] = {
-        {"brokers", 1, 0, 'b'},      {"topic", 1, 0, 't'}, {"count", 1, 0, 'n'},
-        {"seed", 1, 0, 's'},         {"skus", 1, 0, 'k'},  {"locations", 1, 0, 'l'},
-        {"dup-permille", 1, 0, 'd'}, {"rate", 1, 0, 'r'},  {"stock-take", 0, 0, 'S'},
-        {"reservations", 1, 0, 'R'}, {0, 0, 0, 0},
+        {"brokers", 1, 0, 'b'},
+        {"topic", 1, 0, 't'},
+        {"count", 1, 0, 'n'},
+        {"seed", 1, 0, 's'},
+        {"skus", 1, 0, 'k'},
+        {"locations", 1, 0, 'l'},
+        {"dup-permille", 1, 0, 'd'},
+        {"rate", 1, 0, 'r'},
+        {"stock-take", 0, 0, 'S'},
+        {"reservations", 1, 0, 'R'},
+        {"transfers", 1, 0, 'T'},
+        {"late", 1, 0, 'L'},
+        {0, 0, 0, 0},
     };
     int o;
-    while ((o = getopt_long(argc, argv, "b:t:n:s:k:l:d:r:SR:", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "b:t:n:s:k:l:d:r:SR:T:L:", opts, NULL)) != -1) {
         switch (o) {
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
@@ -231,6 +293,8 @@ static int cmd_produce(int argc, char **argv) {
         case 'r': rate = atof(optarg); break;
         case 'S': stock_take = 1; break;
         case 'R': reservations = atoll(optarg); break;
+        case 'T': transfers = atoll(optarg); break;
+        case 'L': late = late_permille = atoll(optarg); break;
         default: return 2;
         }
     }
@@ -242,7 +306,13 @@ static int cmd_produce(int argc, char **argv) {
         fprintf(stderr, "bench_preload produce: --reservations %lld: expected 0 to 1000 (per mille)\n", reservations);
         return 2;
     }
-    if (reservations > 0)
+    if (transfers < 0 || late < 0 || transfers > 1000 || late > 1000 || reservations + transfers > 1000 ||
+        (transfers > 0 && locations < 2)) {
+        fprintf(stderr, "bench_preload produce: --transfers and --late: expected 0 to 1000 (per mille), with "
+                        "--reservations at most 1000 in all, and 2 locations or more for transfers\n");
+        return 2;
+    }
+    if (reservations > 0 || transfers > 0)
         snprintf(id_tag, sizeof(id_tag), "s%lld-", seed);
     rng_state = (uint64_t)seed * UINT64_C(0x2545f4914f6cdd1d) + 1;
     rd_kafka_conf_t *c = rd_kafka_conf_new();
@@ -285,8 +355,11 @@ static int cmd_produce(int argc, char **argv) {
         } else if (i >= RING && (long long)(rnd() % 1000) < dup_permille) {
             m = ring[rnd() % RING]; /* a re-sent movement: same id, same bytes */
         } else {
-            if (reservations > 0 && (long long)(rnd() % 1000) < reservations)
+            long long pick = reservations > 0 || transfers > 0 ? (long long)(rnd() % 1000) : 1000;
+            if (pick < reservations)
                 gen_reservation((uint64_t)i, when, &m);
+            else if (pick < reservations + transfers)
+                gen_transfer((uint64_t)i, when, &m);
             else
                 gen((uint64_t)i, when, &m);
             ring[i % RING] = m;

@@ -1,8 +1,8 @@
 /*
  * libFuzzer target for the dedup log's readers (inv_store.h): any record
- * bytes, in either format, are read without a crash, a read past the end
- * or a sanitizer report. Every entry read in the current format writes
- * back (inv_store_dedup_entry_put) to exactly the bytes it was read from:
+ * bytes, in any format, are read without a crash, a read past the end or a
+ * sanitizer report. Every entry read in formats 2 and 3 writes back
+ * (inv_store_dedup_entry_put, _entry3_put) to exactly the bytes it was read from:
  * a violation aborts, which libFuzzer reports. The first format's reader
  * never returns an id longer than INV_STORE_MAX_KEY (that format is not
  * binary-safe: a NUL inside cuts an id short, which is why it was
@@ -29,6 +29,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             abort();
         size_t n = inv_store_dedup_entry_put(out + written, id, len, at);
         if (n != len + INV_STORE_DEDUP_ENTRY_OVERHEAD)
+            abort();
+        written += n;
+    }
+    if (rc != 0 && rc != INV_STORE_FORMAT)
+        abort();
+    if (written != (size_t)(cur - data) || memcmp(out, data, written) != 0)
+        abort();
+    /* format 3: entries with their count history part, back to their bytes */
+    inv_store_dedup_history_t h;
+    cur = data;
+    written = 0;
+    while ((rc = inv_store_dedup_entry3_next(&cur, end, &id, &len, &at, &h)) == 1) {
+        if (id < data || id + len > end || len + INV_STORE_DEDUP_ENTRY3_OVERHEAD_MAX > sizeof(out) - written)
+            abort();
+        size_t n = inv_store_dedup_entry3_put(out + written, id, len, at, &h);
+        if (n == 0 || n > len + INV_STORE_DEDUP_ENTRY3_OVERHEAD_MAX)
             abort();
         written += n;
     }

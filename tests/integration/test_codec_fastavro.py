@@ -34,7 +34,7 @@ TYPES = ["SaleEvent", "ReturnEvent", "RestockEvent", "StockMovement", "ReorderPo
          "ChannelLocation", "AvailabilityLevel", "ReservationStatus"]
 IDS = {name: i + 1 for i, name in enumerate(TYPES)}
 # schemas that changed got new ids; their earlier version keeps the old one
-IDS.update({"SaleEvent": 14, "StockMovement": 15, "StockLevel": 16})
+IDS.update({"SaleEvent": 14, "StockMovement": 15, "StockLevel": 17})
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 POLICY_MAX = 10 ** 12  # INV_CODEC_MAX_POLICY_QUANTITY
 TIME_MIN, TIME_MAX = -62167219200000, 253402300799999  # years 0000 to 9999
@@ -305,6 +305,38 @@ def test_logical_times_agree():
         print("ok   timestamp-millis as datetime")
 
 
+def test_stock_level_last_count_reads_in_fastavro():
+    """A StockLevel's last_count_at (a datetime or None) and count_variance as
+    fastavro reads our Avro, and as we read fastavro's; a JSON StockLevel
+    without them is written with their defaults."""
+    before = len(failures)
+    raw = load_schema("StockLevel")
+    schema = fastavro.parse_schema(copy.deepcopy(raw))
+    counted = datetime.datetime(2026, 11, 22, 9, 30, 0, 250000, tzinfo=datetime.timezone.utc)
+    base = {"sku": "SKU-1", "location_id": "store-12", "on_hand": 20, "unsellable": 0, "on_order": 0,
+            "available": 20, "updated_at": "2026-11-22T10:00:00.000Z", "version": 5, "committed": 0,
+            "incoming": 3, "in_transit_out": 4}
+    cases = [(dict(base, last_count_at="2026-11-22T09:30:00.250Z", count_variance=-3), counted, -3),
+             (dict(base, last_count_at=None, count_variance=0), None, 0),
+             (dict(base), None, 0)]  # an earlier producer's JSON: the defaults
+    ours = run_tool("json2avro", "StockLevel", [json.dumps(c, separators=(",", ":")) for c, _, _ in cases])
+    for (c, when, variance), mine in zip(cases, ours):
+        if mine.startswith("ERROR"):
+            check(False, "StockLevel: %s for %s" % (mine, c))
+            continue
+        back = fastavro.schemaless_reader(io.BytesIO(bytes.fromhex(mine)[5:]), schema)
+        check(back["last_count_at"] == when and back["count_variance"] == variance,
+              "fastavro reads our last count as %r, %r, not %r, %r"
+              % (back["last_count_at"], back["count_variance"], when, variance))
+        check(back["incoming"] == 3 and back["in_transit_out"] == 4, "fastavro reads %r" % back)
+    rec = dict(base, updated_at=counted, last_count_at=counted, count_variance=7)
+    got = json.loads(run_tool("avro2json", "StockLevel", [fastavro_write(schema, rec, "StockLevel").hex()])[0])
+    check(got["last_count_at"] == "2026-11-22T09:30:00.250Z" and got["count_variance"] == 7,
+          "fastavro's last count decodes here as %r" % got)
+    if len(failures) == before:
+        print("ok   StockLevel last_count_at and count_variance both ways")
+
+
 def test_invalid_fastavro_records_are_rejected_here():
     """Bytes that are valid Avro but break the contract get our precise error."""
     raw = load_schema("SaleEvent")
@@ -414,6 +446,7 @@ def main():
     for type_name in TYPES:
         check_schema(type_name, rng)
     test_logical_times_agree()
+    test_stock_level_last_count_reads_in_fastavro()
     test_invalid_fastavro_records_are_rejected_here()
     with tempfile.TemporaryDirectory() as tmpdir:
         test_evolved_writer_schemas_resolve_here(rng, tmpdir)

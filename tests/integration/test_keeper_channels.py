@@ -18,7 +18,10 @@ One inv-stock on 2 partitions, Avro output, the map set with invctl:
   (d) every record is Confluent-framed Avro that fastavro reads with
       schemas/AvailabilityLevel.avsc, keyed sku|channel, at murmur2(sku) mod N;
   and a ChannelLocation whose key is not its channel|location_id goes to the
-  DLQ once, with its reason, stalling nothing.
+  DLQ once, with its reason, stalling nothing;
+  (e) invctl stock and /stock show each row's in transit, incoming, count
+      variance and last count (invctl watch the units committed, incoming and
+      in transit in (a)).
 Without the feature nothing reaches inventory.availability: every check fails."""
 
 import io
@@ -112,6 +115,23 @@ def stock_availability(port, sku):
             for a in json.loads(body)["availability"]}
 
 
+def stock_rows(port, sku):
+    """inv-stock's /stock/<sku> rows by location ({} when it has none)."""
+    status, body = http_get(port, "/stock/" + sku, timeout=5)
+    if status != 200:
+        return {}
+    return {r["location_id"]: r for r in json.loads(body)["locations"]}
+
+
+def watch_units(text):
+    """(committed, incoming, in transit) of an `invctl watch` frame, or None."""
+    for line in text.splitlines():
+        w = line.split()
+        if w[:2] == ["units", "committed"] and len(w) == 8 and w[3] == "incoming" and w[5:7] == ["in", "transit"]:
+            return w[2], w[4], w[7]
+    return None
+
+
 def check_records(avail):
     """(d) and the change-only rule over every record written so far."""
     last = {}
@@ -166,8 +186,9 @@ def main():
         r = run([bin("invctl"), "-b", bootstrap(), "watch", "--once", "--state-dir", state], env=env, timeout=60)
         lines = [l.split() for l in r.stdout.splitlines()]
         check(r.returncode == 0 and ["online", "14", "2", "0"] in lines and ["b2b", "10", "2", "0"] in lines and
-              any(l[-2:] == ["committed", "0"] for l in lines if len(l) > 2),
-              "(a) invctl watch shows no channel totals or committed:\n%s%s" % (r.stdout, r.stderr))
+              watch_units(r.stdout) == ("0", "0", "0"),
+              "(a) invctl watch shows no channel totals or units committed, incoming, in transit:\n%s%s"
+              % (r.stdout, r.stderr))
 
         # (b) the map changes; no movement comes
         invctl(env, "channel", "set", "online", "store-1", "--buffer", "1")  # store-1 gives 2 now
@@ -217,6 +238,27 @@ def main():
 
         # (d) and change-only over everything written
         check_records(avail.read())
+
+        # (e) every row shows its in transit, incoming, count variance and last count
+        # (receipts only here: never counted, nothing shipped)
+        r = run([bin("invctl"), "stock", A, "--state-dir", state], env=env, timeout=60)
+        head = r.stdout.splitlines()[0].split() if r.stdout else []
+        rows = {l.split()[1]: dict(zip(head, l.split())) for l in r.stdout.splitlines()[1:]
+                if l.startswith(A + " ") and len(l.split()) == len(head) + 1}
+        check(r.returncode == 0 and "VARIANCE" in head and "LAST_COUNT_AT" in head and
+              sorted(rows) == ["*", "dc-1", "store-1"] and
+              all((w["IN_TRANS"], w["INCOMING"], w["VARIANCE"], w["LAST_COUNT_AT"]) == ("0", "0", "0", "-")
+                  for w in rows.values()),
+              "(e) invctl stock %s shows no in transit, incoming, variance or last count per row:\n%s%s"
+              % (A, r.stdout, r.stderr))
+        j = run([bin("invctl"), "stock", A, "dc-1", "--json", "--state-dir", state], env=env, timeout=60)
+        doc = json.loads(j.stdout) if j.returncode == 0 else {}
+        check("last_count_at" in doc and doc["last_count_at"] is None and doc.get("count_variance") == 0 and
+              doc.get("in_transit_out") == 0, "(e) invctl stock --json: %s%s" % (j.stdout, j.stderr))
+        got = stock_rows(port, A).get("dc-1", {})
+        check("last_count_at" in got and got["last_count_at"] is None and got.get("count_variance") == 0,
+              "(e) /stock/%s row: %s" % (A, got))
+
         check(k.stop() == 0, "inv-stock: exit on SIGTERM")
         dlq = [(key, dict(h)) for key, v, h, _, _ in consume_all(env["INV_TOPIC_DLQ"], timeout=30)]
         hits = [h for key, h in dlq if key == b"online|dc-8"]

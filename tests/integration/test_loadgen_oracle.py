@@ -27,6 +27,17 @@ back with read_committed:
     (stats-json expected_dlq), each from an input topic with an inv.error;
   * inv-loadgen's totals agree with what reached the input topics.
 
+Scenario "transfers" (its own ctest, loadgen_oracle_transfers: `test_loadgen_oracle.py
+transfers`): the same with inv-transfer started too and inv-loadgen sending transfers
+(--transfers-ratio: shipments, one or two receipts, some damaged units, cancels),
+physical counts (--counts-ratio) and late store sales (--late-sales-ratio) on a clock
+that starts two hours ago (every occurred_at in the past and within count.window.ms of
+the others). On top of the checks above: the oracle's header counts the transfers by
+status and the late sales, and what reached pos.transfers and pos.sales agrees with it
+(transfers by status; late sales dated before a count of their row that reached
+pos.restocks before them, by record timestamp). The final stock is that of counts as of
+their time with every transfer received or canceled (incoming and in_transit_out 0).
+
 Scenario "bad flags": a bad value of any of inv-loadgen's own flags exits 2
 with one stderr line naming it, before touching Kafka.
 
@@ -42,17 +53,22 @@ import signal
 import sys
 import tempfile
 import time
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
 
 import oracle
 from confluent_kafka import KafkaException
-from invtest import bin, bootstrap, delete_topics, run, start, wait_until
+from invtest import bin, bootstrap, delete_topics, run, start, unique, wait_until
 from oracle import KeeperRig, consume_bulk
 
 PARTITIONS = 3
 SEED = int(os.environ.get("INV_TEST_SEED", "20261122"))
 COUNT = int(os.environ.get("INV_LOADGEN_COUNT", "30000"))
 
-FIELDS = ["on_hand", "unsellable", "available", "committed"]
+FIELDS = ["on_hand", "unsellable", "available", "committed", "incoming", "in_transit_out"]
+# the "transfers" scenario's traffic on top of the seeded run
+TRANSFER_FLAGS = ["--transfers-ratio", "0.03", "--transit-ms", "3000", "--late-sales-ratio", "0.05",
+                  "--late-sales-delay-ms", "60000", "--counts-ratio", "0.02"]
 HOLD_TTL_MS = 4000  # short: the run waits for the last hold to expire
 
 T0 = time.monotonic()
@@ -100,6 +116,98 @@ def run_loadgen(rig, workdir, count, *extra):
     return header, want, stats, r
 
 
+def start_transfer(rig):
+    """inv-transfer on the rig's topics with a group of its own (KeeperRig
+    starts the other four processors)."""
+    group = unique("g-inv-transfer")
+    p = start([bin("inv-transfer"), "-b", bootstrap(), "-X", "group.id=" + group] + rig.common, rig.env)
+    p.role = "inv-transfer"
+    p.group = group
+    rig.procs.append(p)
+    return p
+
+
+def wait_transfer_done(rig, proc, timeout):
+    want = oracle.end_offsets(rig.topic["transfers"])
+
+    def done():
+        rig.assert_running([proc])
+        got = oracle.committed_offsets(proc.group, rig.topic["transfers"], rig.partitions)
+        return all(got[p] >= want[p] for p in want if want[p] > 0)
+    wait_until(done, timeout, "inv-transfer to commit its input up to %s" % want, interval=0.5)
+
+
+def check_transfers_and_late_sales(rig, header, stats):
+    """What reached pos.transfers and pos.sales agrees with the oracle's
+    header: transfers by status (first sends of valid events), late sales
+    dated before a count of their row that reached pos.restocks first."""
+    ev = stats["events"]
+    want = header["transfers"]
+    assert want == {"shipped": ev["transfer_shipped"], "received": ev["transfer_received"],
+                    "canceled": ev["transfer_canceled"]}, (header, ev)
+    assert want["shipped"] > 0 and want["received"] > 0 and want["canceled"] > 0, header
+    assert header["late_sales"] == stats["late_sales"] > 0, (header, stats)
+    assert 0 < header["late_sales_before_count"] == stats["late_sales_before_count"], (header, stats)
+    assert header["counts"] == ev["count"] > 0, (header, ev)
+
+    def valid(d):  # what inv-transfer accepts, as far as inv-loadgen breaks messages
+        try:
+            oracle.parse_rfc3339_ms(d["occurred_at"])
+            return d["to_location_id"] and d["occurred_at"].endswith("Z") and all(
+                "sku" in line and isinstance(line["quantity"], int) and line["quantity"] > 0 for line in d["lines"])
+        except (ValueError, KeyError, TypeError):
+            return False
+
+    seen, rejected = {}, 0
+    for key, value, headers, part, off, ts in oracle.consume_bulk(rig.topic["transfers"]):
+        try:
+            d = json.loads(value)
+            status, tid = d["status"], d["transfer_id"]
+        except (ValueError, KeyError, TypeError):
+            continue  # a malformed one
+        if not valid(d):
+            continue
+        assert key.decode() == tid, (key, tid)
+        if status in want and d["event_id"] not in seen:
+            seen[d["event_id"]] = status
+            rejected += sum(line.get("rejected", 0) for line in d["lines"] if isinstance(line, dict))
+    got = {s: sum(1 for v in seen.values() if v == s) for s in want}
+    # a malformed message is never a first send; with the valid ones counted once, the topic holds the header's
+    assert got == want, "pos.transfers holds %s, the oracle says %s" % (got, want)
+    assert rejected > 0, "no receipt with damaged units"
+
+    counts = defaultdict(list)  # (sku, location) -> [(occurred_at, timestamp)]
+    first_ts = {}
+    for key, value, headers, part, off, ts in oracle.consume_bulk(rig.topic["restocks"]):
+        try:
+            d = json.loads(value)
+            if d["kind"] != "count" or d["event_id"] in first_ts:
+                continue
+            first_ts[d["event_id"]] = ts
+            at = oracle.parse_rfc3339_ms(d["occurred_at"])
+            for line in d["lines"]:
+                counts[(line["sku"], d["location_id"])].append((at, ts))
+        except (ValueError, KeyError, TypeError):
+            continue
+    sales = {}  # event_id -> (occurred_at, rows, timestamp of its first send: a duplicate re-sends it later)
+    for key, value, headers, part, off, ts in oracle.consume_bulk(rig.topic["sales"]):
+        try:
+            d = json.loads(value)
+            at = oracle.parse_rfc3339_ms(d["occurred_at"])
+            rows = [(line["sku"], d["location_id"]) for line in d["lines"]]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if d["event_id"] not in sales or ts < sales[d["event_id"]][2]:
+            sales[d["event_id"]] = (at, rows, ts)
+    late = {eid for eid, (at, rows, ts) in sales.items()
+            if any(cat > at and cts < ts for row in rows for cat, cts in counts.get(row, ()))}
+    # record timestamps are milliseconds: a count and a late sale sent in the
+    # same one are not told apart here, so at most the header's number
+    assert 0 < len(late) <= header["late_sales_before_count"], (len(late), header)
+    log("transfers: %s (%d damaged units), %d late sales, %d of them dated before a count sent before them "
+        "(%d seen on the topics)", want, rejected, header["late_sales"], header["late_sales_before_count"], len(late))
+
+
 def drop_topics(rig):
     """Best effort: leave the shared broker as it was."""
     try:
@@ -108,23 +216,34 @@ def drop_topics(rig):
         log("deleting topics: %s", e)
 
 
-def scenario_oracle(name, count, *loadgen_flags):
+def scenario_oracle(name, count, *loadgen_flags, transfers=False):
     rig = KeeperRig(name, PARTITIONS)
     workdir = tempfile.mkdtemp(prefix="loadgen-")
     try:
         rig.create_topics()
         procs = rig.start_processors() + [rig.start_keeper("stock-0")]
+        if transfers:
+            tproc = start_transfer(rig)
+            procs.append(tproc)
+            t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
+            loadgen_flags = tuple(TRANSFER_FLAGS) + ("--start-time", t0.strftime("%Y-%m-%dT%H:%M:%SZ")) + \
+                loadgen_flags
         header, want, stats, _ = run_loadgen(rig, workdir, count, *loadgen_flags)
         ev = stats["events"]
         log("%s: %d messages (%s), %d duplicates, %d malformed, %d oracle rows", name, stats["messages"],
             ", ".join("%s %d" % kv for kv in ev.items() if kv[1]), stats["duplicates"], stats["malformed"], len(want))
         # the run exercised what the oracle must get right
         assert stats["undelivered"] == 0 and stats["failed"] == 0 and stats["delivered"] == stats["messages"], stats
-        assert stats["messages"] == count + ev["opening"] + ev["channel_map"], stats
+        if transfers:  # the late sales and transfer steps held back at the end come on top
+            assert stats["messages"] >= count + ev["opening"] + ev["channel_map"], stats
+            check_transfers_and_late_sales(rig, header, stats)
+        else:
+            assert stats["messages"] == count + ev["opening"] + ev["channel_map"], stats
+            assert ev["count"] == 0 and ev["transfer_shipped"] == 0 and stats["late_sales"] == 0, stats
         assert ev["channel_map"] == 3 and stats["by_topic"]["channels"] == 3, stats
         for k in ("sale", "return", "receipt", "adjustment", "opening", "hold", "release", "fulfilment"):
             assert ev[k] > 0, "no %s events: %s" % (k, stats)
-        assert ev["count"] == 0 and ev["feedback"] == 0, stats
+        assert ev["feedback"] == 0, stats
         assert stats["duplicates"] > 0 and stats["malformed"] > 0, stats
         assert stats["expected_dlq"] == stats["malformed"], stats
 
@@ -141,6 +260,8 @@ def scenario_oracle(name, count, *loadgen_flags):
         assert ends == stats["by_topic"], "input topics hold %s, inv-loadgen sent %s" % (ends, stats["by_topic"])
 
         rig.wait_processors_done(300, procs)
+        if transfers:
+            wait_transfer_done(rig, tproc, 300)
         movements = rig.read_movements()
         last = {p: ms[-1]["_offset"] for p, ms in movements.items() if ms}
         log("%s: processors done, %d movements", name, sum(len(v) for v in movements.values()))
@@ -195,7 +316,7 @@ def scenario_oracle(name, count, *loadgen_flags):
         assert any(r["unsellable"] > 0 for k, r in want.items() if k[1] != "*"), "no damaged return in the run"
 
         dlq = rig.read_dlq()
-        inputs = {rig.topic[k] for k in ("sales", "returns", "restocks", "reservations")}
+        inputs = {rig.topic[k] for k in ("sales", "returns", "restocks", "reservations", "transfers")}
         bad = []
         for key, value, headers, part, off, ts in dlq:
             h = dict(headers)
@@ -291,7 +412,11 @@ def scenario_bad_flags():
         (["--format", "xml"], "--format"),
         (["--start-time", "tomorrow"], "--start-time"),
         (["--oracle", os.path.join(workdir, "o"), "--reorder-feedback"], "--oracle"),
-        (["--oracle", os.path.join(workdir, "o"), "--counts-ratio", "0.1"], "--counts-ratio"),
+        (["--transfers-ratio", "2"], "--transfers-ratio"),
+        (["--transit-ms", "soon"], "--transit-ms"),
+        (["--late-sales-ratio", "-0.1"], "--late-sales-ratio"),
+        (["--late-sales-delay-ms", "10"], "--late-sales-delay-ms"),
+        (["--transfers-ratio", "0.5", "--returns-ratio", "0.6"], "--transfers-ratio"),
         (["--oracle", os.path.join(workdir, "no", "such", "dir")], "--oracle"),
         (["--reorder-feedback=1"], "--reorder-feedback"),
         (["--no-such-flag"], "--no-such-flag"),
@@ -314,6 +439,10 @@ def scenario_bad_flags():
 
 
 def main():
+    if sys.argv[1:] == ["transfers"]:
+        scenario_oracle("loadgen-oracle-transfers", COUNT, transfers=True)
+        log("ok")
+        return
     scenario_bad_flags()
     scenario_oracle("loadgen-oracle", COUNT)
     scenario_oracle("loadgen-oracle-avro", COUNT // 3, "--format", "avro")

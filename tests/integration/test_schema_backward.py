@@ -1,8 +1,9 @@
-"""Every schema changed since the previous release is BACKWARD compatible
-with it, by Avro's own resolution rules as fastavro implements them.
+"""Every schema changed since an earlier release is BACKWARD compatible
+with each earlier version, by Avro's own resolution rules as fastavro
+implements them.
 
-schemas/v1/ holds the previous version of each changed schema
-(copied from the main branch when the schemas changed). For each: fastavro
+schemas/v1/, schemas/v2/, ... hold the earlier versions of each changed
+schema (copied from the main branch when the schemas changed). For each: fastavro
 parses both versions; every field the new version adds has a default; records
 written with the previous version are read by fastavro with the new one as
 reader schema (schemaless_reader(reader_schema=...)) into the same values plus
@@ -28,7 +29,10 @@ from invtest import ROOT, check, failures
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_codec_fastavro as tcf  # noqa: E402  (the random records and our JSON form)
 
-PREVIOUS = os.path.join(ROOT, "schemas", "v1")
+SCHEMAS = os.path.join(ROOT, "schemas")
+PREVIOUS = os.path.join(SCHEMAS, "v1")
+# What each schemas/v<N>/ holds.
+VERSIONS = {"v1": ["SaleEvent", "StockLevel", "StockMovement"], "v2": ["StockLevel"]}
 WRITER_ID = 100
 
 
@@ -63,13 +67,13 @@ def enum_symbols(raw, name):
     return None
 
 
-def check_pair(name, rng, tmpdir):
+def check_pair(version, name, rng, tmpdir):
     before = len(failures)
-    old_raw = load(os.path.join(PREVIOUS, name + ".avsc"))
+    old_raw = load(os.path.join(SCHEMAS, version, name + ".avsc"))
     new_raw = tcf.load_schema(name)
     old = fastavro.parse_schema(copy.deepcopy(old_raw))
     fastavro.parse_schema(copy.deepcopy(new_raw))
-    check(old_raw != new_raw, "%s: schemas/v1 holds the current schema" % name)
+    check(old_raw != new_raw, "%s: schemas/%s holds the current schema" % (name, version))
     added = added_fields(old_raw, new_raw)
     check(added, "%s: no field added" % name)
     for f in added:
@@ -100,7 +104,7 @@ def check_pair(name, rng, tmpdir):
         check(got == want, "%s: fastavro reads a previous record as %r, not %r" % (name, got, want))
 
     # our codec: the same bytes under a writer schema id of their own.
-    path = os.path.join(tmpdir, name + ".avsc")
+    path = os.path.join(tmpdir, version + name + ".avsc")
     with open(path, "w", encoding="utf-8") as f:
         json.dump(old_raw, f)
     lines = [(b"\x00" + struct.pack(">i", WRITER_ID) + d).hex() for d in written]
@@ -109,8 +113,8 @@ def check_pair(name, rng, tmpdir):
         check(have == tcf.to_json(want, new_raw), "%s: a previous record decodes here as\n  %s\nnot\n  %s"
               % (name, have, tcf.to_json(want, new_raw)))
     if len(failures) == before:
-        print("ok   %s: %d records of the previous version read with the new one (fastavro and ours); added %s"
-              % (name, len(records), ", ".join(f["name"] for f in added)))
+        print("ok   %s: %d records of %s read with the new one (fastavro and ours); added %s"
+              % (name, len(records), version, ", ".join(f["name"] for f in added)))
 
 
 def test_movement_types_are_appended_without_an_enum_default():
@@ -143,17 +147,23 @@ def main():
     if not os.access(tcf.TOOL, os.X_OK):
         print("codec_tool not built: %s" % tcf.TOOL, file=sys.stderr)
         return 1
-    names = sorted(n[:-5] for n in os.listdir(PREVIOUS) if n.endswith(".avsc"))
-    check(names == ["SaleEvent", "StockLevel", "StockMovement"], "schemas/v1 holds %r" % names)
+    versions = sorted(d for d in os.listdir(SCHEMAS) if os.path.isdir(os.path.join(SCHEMAS, d)))
+    check(versions == sorted(VERSIONS), "schemas/ holds the versions %r" % versions)
+    pairs = []
+    for version in versions:
+        names = sorted(n[:-5] for n in os.listdir(os.path.join(SCHEMAS, version)) if n.endswith(".avsc"))
+        check(names == VERSIONS.get(version), "schemas/%s holds %r" % (version, names))
+        pairs += [(version, name) for name in names]
     rng = random.Random(int(os.environ.get("INV_SEED", "20261207")))
     with tempfile.TemporaryDirectory() as tmpdir:
-        for name in names:
-            check_pair(name, rng, tmpdir)
+        for version, name in pairs:
+            check_pair(version, name, rng, tmpdir)
     test_movement_types_are_appended_without_an_enum_default()
     if failures:
         print("%d failures" % len(failures), file=sys.stderr)
         return 1
-    print("all %d changed schemas are BACKWARD compatible (fastavro %s)" % (len(names), fastavro.__version__))
+    print("all %d earlier schema versions are read BACKWARD compatibly (fastavro %s)"
+          % (len(pairs), fastavro.__version__))
     return 0
 
 

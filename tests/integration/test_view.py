@@ -16,7 +16,10 @@
             every change, in order per SKU, to a subscriber (and only that
             SKU's to a filtered one); the HTTP errors (400 with reasons, 404),
             limits and percent-encoded SKUs with reserved characters; a
-            rebuild from an empty state dir reports its progress.
+            rebuild from an empty state dir reports its progress; a row's
+            last_count_at and count_variance as StockLevel carries them (JSON,
+            Avro under today's id 17, and Avro under id 16 of the StockLevel
+            before them: null and 0).
 """
 import io
 import json
@@ -35,7 +38,8 @@ from invtest import (bin, bootstrap, check, create_topic_set, failures, free_por
 
 T0 = time.monotonic()
 SEED = int(os.environ.get("INV_TEST_SEED", "20261207"))
-FIELDS = ("on_hand", "unsellable", "on_order", "available", "committed", "incoming", "in_transit_out", "version")
+FIELDS = ("on_hand", "unsellable", "on_order", "available", "committed", "incoming", "in_transit_out", "version",
+          "count_variance")
 
 
 def log(msg, *args):
@@ -100,6 +104,10 @@ def compare_sku(port, sku, want_rows, who):
             check(g.get(f) == w.get(f, 0), "%s %s|%s %s: %r, inventory.stock %r" % (who, sku, loc, f, g.get(f),
                                                                                    w.get(f, 0)))
         check(oracle.parse_rfc3339_ms(g["updated_at"]) == w["updated_at"], "%s %s|%s updated_at" % (who, sku, loc))
+        counted = [None if t is None else oracle.parse_rfc3339_ms(t) for t in (g["last_count_at"],
+                                                                              w.get("last_count_at"))]
+        check(counted[0] == counted[1], "%s %s|%s last_count_at %r, inventory.stock %r"
+              % (who, sku, loc, g["last_count_at"], w.get("last_count_at")))
         check(g["shortage_state"] == (w.get("shortage") or "none"),
               "%s %s|%s shortage_state %s, header %s" % (who, sku, loc, g["shortage_state"], w.get("shortage")))
 
@@ -278,6 +286,46 @@ def stock_doc(sku, loc, on_hand, version):
             "committed": 0, "incoming": 0, "in_transit_out": 0}
 
 
+def stock_avro(schema_id, schema_name, doc):
+    """doc as Confluent-framed Avro under schema_id, written by fastavro with
+    schemas/<schema_name>.avsc (times as ms)."""
+    import fastavro
+    schema = oracle._avro_schema(schema_name)
+    rec = {k: v for k, v in doc.items() if k in {f["name"] for f in schema["fields"]}}
+    for k in ("updated_at", "last_count_at"):
+        if rec.get(k) is not None:
+            rec[k] = oracle.parse_rfc3339_ms(rec[k])
+    buf = io.BytesIO()
+    buf.write(b"\x00" + struct.pack(">i", schema_id))
+    fastavro.schemaless_writer(buf, schema, rec)
+    return buf.getvalue()
+
+
+def check_last_counts(port, topic):
+    """last_count_at and count_variance of a row, from JSON and from Avro under
+    today's id and the previous StockLevel's."""
+    sku = "counted"
+    counted = dict(stock_doc(sku, "store-1", 7, 3), last_count_at="2026-12-07T09:30:00.000Z", count_variance=-2)
+    avro_new = dict(stock_doc(sku, "store-2", 5, 2), last_count_at="2026-12-07T08:00:00.000Z", count_variance=4)
+    avro_old = stock_doc(sku, "store-3", 9, 1)
+    produce(topic, [(sku + "|store-1", counted),
+                    (sku + "|store-2", stock_avro(17, "StockLevel", avro_new)),
+                    (sku + "|store-3", stock_avro(16, "v2/StockLevel", avro_old))])
+    want = {"store-1": ("2026-12-07T09:30:00.000Z", -2), "store-2": ("2026-12-07T08:00:00.000Z", 4),
+            "store-3": (None, 0)}
+
+    def rows():
+        status, doc = get_json(port, "/api/stock/" + sku)
+        if status != 200:
+            return {}
+        return {r["location_id"]: (r.get("last_count_at"), r.get("count_variance")) for r in doc["locations"]}
+    try:
+        wait_until(lambda: rows() == want, 30, "the counted rows")
+    except TimeoutError:
+        check(False, "/api/stock/%s last counts %s, want %s" % (sku, rows(), want))
+    log("last_count_at and count_variance: JSON, Avro 17 and the previous Avro 16 read")
+
+
 def api():
     env = topic_env("view-api")
     create_topic_set(env, partitions=2)
@@ -389,8 +437,10 @@ def api():
     check(m.get(("inv_view_http_requests_total", (("route", "/api/skus"), ("status", "400")))) == 4,
           "requests by route and status: %s" % m.get(("inv_view_http_requests_total",
                                                       (("route", "/api/skus"), ("status", "400")))))
+    check_last_counts(port, t["stock"])
     status, body = http_get(port, "/")
     check(status == 200 and b"<html" in body.lower(), "the dashboard: %s" % status)
+    check(b"<th>last count</th>" in body, "the dashboard's SKU page has no last count column")
     check(v.stop() == 0, "inv-view exit code on SIGTERM with two streams open")
     tls_and_auth(env, state + "-tls")
 

@@ -130,6 +130,8 @@ def main():
         wait_until(lambda: drv.find_elements(By.CSS_SELECTOR, "#sku-shortages li"), 30, "the recent shortage")
         check(drv.execute_script("return window.__marker") == 42, "the page reloaded instead of updating live")
         check(cell(LOC, 1) == "3", "on_hand after the sale: %s" % cell(LOC, 1))
+        check((cell(LOC, 8), cell(LOC, 9)) == ("never", ""), "last count and variance of a row never counted: %s, %r"
+              % (cell(LOC, 8), cell(LOC, 9)))
         log("shortage shown live: %s, on_hand %s", cell(LOC, 7), cell(LOC, 1))
         drv.save_screenshot(os.path.join(shots, "view-sku.png"))
 

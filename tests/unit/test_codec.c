@@ -354,6 +354,61 @@ static void test_a_sale_movement_carries_the_sales_reservation_id(void) {
     INV_ASSERT(m.reservation_id == NULL, "only sales carry it");
 }
 
+/* Writes sl with enc, reads it back into *back; the bytes stay in out. */
+static int stock_level_round_trip(inv_encoder_t *enc, const inv_stock_level_t *sl, inv_buf_t *out,
+                                  inv_stock_level_t *back) {
+    if (inv_encoder_encode_stock_level(enc, sl, out, err, sizeof(err)))
+        return -1;
+    memset(back, 0xAB, sizeof(*back)); /* every field is set, whatever was there */
+    return inv_decoder_decode_stock_level(dec, out->data, out->len, back, err, sizeof(err));
+}
+
+static void test_a_stock_level_carries_its_last_count_and_variance_in_json_and_avro(void) {
+    inv_stock_level_t sl = {.sku = "SKU-1",
+                            .location_id = "store-12",
+                            .on_hand = 20,
+                            .available = 20,
+                            .updated_at_ms = 1795341600000LL,
+                            .version = 5,
+                            .has_last_count_at = 1,
+                            .last_count_at_ms = 1795339800000LL,
+                            .count_variance = -3},
+                      back;
+    inv_buf_t out;
+    inv_buf_init(&out);
+    INV_ASSERT(stock_level_round_trip(enc_json, &sl, &out, &back) == 0, "%s", err);
+    INV_ASSERT(strstr(out.data, ",\"last_count_at\":\"2026-11-22T09:30:00.000Z\",\"count_variance\":-3}") != NULL, "%s",
+               out.data);
+    INV_ASSERT(back.has_last_count_at == 1 && back.last_count_at_ms == 1795339800000LL && back.count_variance == -3,
+               "JSON: has %d at %lld variance %lld", back.has_last_count_at, (long long)back.last_count_at_ms,
+               (long long)back.count_variance);
+    INV_ASSERT(stock_level_round_trip(enc_avro, &sl, &out, &back) == 0, "%s", err);
+    INV_ASSERT_EQ_INT(17, out.data[4]);
+    INV_ASSERT(back.has_last_count_at == 1 && back.last_count_at_ms == 1795339800000LL && back.count_variance == -3,
+               "Avro: has %d at %lld variance %lld", back.has_last_count_at, (long long)back.last_count_at_ms,
+               (long long)back.count_variance);
+    inv_buf_free(&out);
+}
+
+static void test_a_stock_level_before_any_count_has_a_null_last_count_and_no_variance(void) {
+    inv_stock_level_t sl = {.sku = "SKU-1", .location_id = "*", .on_hand = 4, .version = 1}, back;
+    sl.last_count_at_ms = 1795339800000LL; /* not present: not written */
+    inv_buf_t out;
+    inv_buf_init(&out);
+    INV_ASSERT(stock_level_round_trip(enc_json, &sl, &out, &back) == 0, "%s", err);
+    INV_ASSERT(strstr(out.data, ",\"last_count_at\":null,\"count_variance\":0}") != NULL, "%s", out.data);
+    INV_ASSERT(back.has_last_count_at == 0 && back.last_count_at_ms == 0 && back.count_variance == 0, "JSON");
+    INV_ASSERT(stock_level_round_trip(enc_avro, &sl, &out, &back) == 0, "%s", err);
+    INV_ASSERT(back.has_last_count_at == 0 && back.last_count_at_ms == 0 && back.count_variance == 0, "Avro");
+    inv_buf_free(&out);
+    /* a JSON StockLevel of an earlier producer, without either field */
+    const char *old = "{\"sku\":\"SKU-1\",\"location_id\":\"dc-1\",\"on_hand\":3,\"unsellable\":0,\"on_order\":0,"
+                      "\"available\":3,\"updated_at\":\"2026-11-22T10:00:00Z\",\"version\":2}";
+    memset(&back, 0xAB, sizeof(back));
+    INV_ASSERT(inv_decoder_decode_stock_level(dec, old, strlen(old), &back, err, sizeof(err)) == 0, "%s", err);
+    INV_ASSERT(back.has_last_count_at == 0 && back.last_count_at_ms == 0 && back.count_variance == 0, "old JSON");
+}
+
 static void test_message_type_names_and_formats(void) {
     static const char *names[INV_MSG_COUNT] = {
         "SaleEvent",       "ReturnEvent",       "RestockEvent",     "StockMovement",    "ReorderPolicy",
@@ -365,8 +420,9 @@ static void test_message_type_names_and_formats(void) {
         INV_ASSERT(inv_msg_type_from_name(inv_msg_type_name((inv_msg_type_t)t), &back) == 0 &&
                    back == (inv_msg_type_t)t);
         /* a schema that changed got a new id: SaleEvent, StockMovement and
-         * StockLevel left 1, 4 and 6 to their earlier version */
-        static const int32_t ids[] = {14, 2, 3, 15, 5, 16, 7, 8, 9, 10, 11, 12, 13};
+         * StockLevel left 1, 4 and 6 to their earlier version, and StockLevel
+         * left 16 to its second */
+        static const int32_t ids[] = {14, 2, 3, 15, 5, 17, 7, 8, 9, 10, 11, 12, 13};
         INV_ASSERT_EQ_INT(ids[t], inv_schema_default_ids[t]);
     }
     INV_ASSERT(inv_msg_type_name(INV_MSG_COUNT) == NULL);
@@ -559,6 +615,19 @@ static void test_encoders_refuse_what_cannot_be_written(void) {
     }
 }
 
+static void test_encoders_refuse_a_last_count_outside_the_years_0000_to_9999(void) {
+    inv_stock_level_t sl = {.sku = "S", .location_id = "L", .has_last_count_at = 1, .last_count_at_ms = INT64_MIN};
+    for (int f = 0; f < 2; f++) {
+        inv_buf_t out;
+        inv_buf_init(&out);
+        int rc = inv_encoder_encode_stock_level(f ? enc_avro : enc_json, &sl, &out, err, sizeof(err));
+        INV_EXPECT(rc == -1 && out.len == 0, "rc %d len %zu", rc, out.len);
+        INV_EXPECT(strcmp(err, "last_count_at: -9223372036854775808 ms is outside the years 0000 to 9999") == 0, "%s",
+                   err);
+        inv_buf_free(&out);
+    }
+}
+
 static void test_decoder_reuses_its_line_arena(void) {
     const char *a = "{\"event_id\":\"A\",\"source\":\"s\",\"location_id\":\"l\",\"channel\":\"store\","
                     "\"occurred_at\":\"2026-01-01T00:00:00Z\",\"lines\":[{\"sku\":\"X\",\"quantity\":1},"
@@ -673,6 +742,8 @@ int main(void) {
     INV_RUN(test_new_enums_have_the_schema_names_and_movement_types_are_appended);
     INV_RUN(test_decoded_reservation_and_transfer_carry_their_fields);
     INV_RUN(test_a_sale_movement_carries_the_sales_reservation_id);
+    INV_RUN(test_a_stock_level_carries_its_last_count_and_variance_in_json_and_avro);
+    INV_RUN(test_a_stock_level_before_any_count_has_a_null_last_count_and_no_variance);
     INV_RUN(test_message_type_names_and_formats);
     INV_RUN(test_static_resolver_maps_ids_both_ways);
     INV_RUN(test_avro_header_carries_the_configured_schema_id);
@@ -682,6 +753,7 @@ int main(void) {
     INV_RUN(test_json_strings_are_escaped);
     INV_RUN(test_encoders_write_contract_violations_the_decoder_rejects);
     INV_RUN(test_encoders_refuse_what_cannot_be_written);
+    INV_RUN(test_encoders_refuse_a_last_count_outside_the_years_0000_to_9999);
     INV_RUN(test_decoder_reuses_its_line_arena);
     INV_RUN(test_largest_event_round_trips);
     INV_RUN(test_avro_arrays_in_several_blocks_decode);

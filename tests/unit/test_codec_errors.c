@@ -207,9 +207,22 @@ static const error_case_t cases[] = {
      "{\"sku\":\"S\",\"location_id\":\"*\",\"on_hand\":1,\"unsellable\":0,\"on_order\":0,\"available\":1,"
      "\"updated_at\":\"2026-11-22T10:00:00Z\"}",
      "version: missing, expected an integer"},
+    {INV_MSG_STOCK_LEVEL, IN_JSON,
+     "{\"sku\":\"S\",\"location_id\":\"*\",\"on_hand\":1,\"unsellable\":0,\"on_order\":0,\"available\":1,"
+     "\"updated_at\":\"2026-11-22T10:00:00Z\",\"version\":1,\"last_count_at\":1795341600000}",
+     "last_count_at: expected an RFC 3339 time string or null, got integer"},
+    {INV_MSG_STOCK_LEVEL, IN_JSON,
+     "{\"sku\":\"S\",\"location_id\":\"*\",\"on_hand\":1,\"unsellable\":0,\"on_order\":0,\"available\":1,"
+     "\"updated_at\":\"2026-11-22T10:00:00Z\",\"version\":1,\"last_count_at\":\"yesterday\"}",
+     "last_count_at: \"yesterday\" is not an RFC 3339 time"},
+    {INV_MSG_STOCK_LEVEL, IN_JSON,
+     "{\"sku\":\"S\",\"location_id\":\"*\",\"on_hand\":1,\"unsellable\":0,\"on_order\":0,\"available\":1,"
+     "\"updated_at\":\"2026-11-22T10:00:00Z\",\"version\":1,\"count_variance\":null}",
+     "count_variance: expected an integer, got null"},
     /* Avro framing */
     {INV_MSG_SALE_EVENT, IN_AVRO, "x:000000", "truncated Avro header: 3 bytes, expected at least 5"},
-    {INV_MSG_SALE_EVENT, IN_AVRO, "@17 s:T-1", "unknown schema id 17"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@18 s:T-1", "unknown schema id 18"},
+    {INV_MSG_SALE_EVENT, IN_AVRO, "@17 s:T-1", "schema id 17 is StockLevel, expected SaleEvent"},
     {INV_MSG_SALE_EVENT, IN_AVRO, "x:00ffffffff s:T-1", "unknown schema id -1"},
     {INV_MSG_SALE_EVENT, IN_AVRO, "@15 s:m", "schema id 15 is StockMovement, expected SaleEvent"},
     {INV_MSG_RETURN_EVENT, IN_AVRO, AVRO_SALE_HEAD " a:0 u:0", "schema id 14 is SaleEvent, expected ReturnEvent"},

@@ -1,9 +1,10 @@
 /*
  * inv-loadgen's deterministic parts, no broker: the Zipf sampler, the
  * traffic model (reproducible bytes, contract-valid events, reservation
- * holds and what becomes of them, the channel map, duplicates, malformed
- * messages the decoder rejects for the stated reason, the oracle against an
- * independent sum of the decoded events) and the flags.
+ * holds and what becomes of them, transfers and late sales, the channel
+ * map, duplicates, malformed messages the decoder rejects for the stated
+ * reason, the oracle against an independent model of the decoded events,
+ * counts as of their time included) and the flags.
  */
 #include <math.h>
 #include <stdio.h>
@@ -65,6 +66,19 @@ static inv_event_kind_t kind_of_topic(lg_topic_t t) {
  * ev. */
 static int decode_msg(inv_decoder_t *d, const lg_msg_t *msg, inv_event_t *ev, inv_reservation_t *res, int *is_res,
                       char *err, size_t n) {
+    if (msg->topic == LG_TOPIC_TRANSFERS) { /* lines and times only: what a shipment is made of */
+        inv_transfer_t tr;
+        *is_res = 0;
+        if (inv_decoder_decode_transfer(d, msg->value, msg->value_len, &tr, err, n))
+            return -1;
+        memset(ev, 0, sizeof(*ev));
+        ev->event_id = tr.event_id;
+        ev->location_id = tr.from_location_id;
+        ev->occurred_at_ms = tr.occurred_at_ms;
+        ev->lines = tr.lines;
+        ev->line_count = tr.line_count;
+        return 0;
+    }
     *is_res = msg->topic == LG_TOPIC_RESERVATIONS;
     if (!*is_res)
         return inv_decoder_decode_event(d, kind_of_topic(msg->topic), msg->value, msg->value_len, ev, err, n);
@@ -296,6 +310,7 @@ static void check_malformed(inv_format_t format) {
     c.malformed_ratio = 1;
     c.duplicates_ratio = 0;
     c.counts_ratio = 0.05; /* counts refuse -1, not 0 */
+    c.transfers_ratio = 0.1;
     lg_model_t *m = lg_model_new(&c, err, sizeof(err));
     INV_ASSERT(m != NULL, "%s", err);
     inv_schema_resolver_t res;
@@ -305,7 +320,7 @@ static void check_malformed(inv_format_t format) {
     lg_msg_t msg;
     while (lg_model_next_opening(m, &msg, err, sizeof(err)) > 0)
         ;
-    size_t by_bad[LG_BAD_MAX] = {0}, by_hold_field[2] = {0};
+    size_t by_bad[LG_BAD_MAX] = {0}, by_hold_field[2] = {0}, transfers = 0;
     int failed = 0;
     for (int i = 0; i < 5000 && !failed; i++) {
         if (lg_model_next(m, &msg, err, sizeof(err)) != 0 || !msg.bad) {
@@ -319,6 +334,7 @@ static void check_malformed(inv_format_t format) {
         int is_res;
         by_hold_field[0] += msg.kind == LG_KIND_HOLD;
         by_hold_field[1] += msg.kind == LG_KIND_HOLD && strcmp(msg.bad_field, "expires_at") == 0;
+        transfers += msg.kind == LG_KIND_SHIPPED;
         if (decode_msg(d, &msg, &ev, &res, &is_res, err, sizeof(err)) == 0) {
             fprintf(stderr, "%s message accepted: %.*s\n", lg_bad_name(msg.bad), (int)msg.value_len,
                     (const char *)msg.value);
@@ -346,6 +362,7 @@ static void check_malformed(inv_format_t format) {
     INV_ASSERT(counted);
     INV_ASSERT(by_hold_field[0] > 100 && by_hold_field[1] > 0, "%zu malformed holds, %zu without expires_at",
                by_hold_field[0], by_hold_field[1]);
+    INV_ASSERT(transfers > 100, "%zu malformed shipments", transfers);
     for (int b = 1; b < LG_BAD_MAX; b++) {
         if (b == LG_BAD_SCHEMA_ID && format == INV_FORMAT_JSON)
             INV_ASSERT(by_bad[b] == 0, "schema id defects in JSON mode");
@@ -394,57 +411,151 @@ static void test_malformed_errors_read_like_the_dlq(void) {
 
 /* The oracle equals the stock computed here from the decoded valid events
  * alone (duplicates and malformed messages excluded), per location and for
- * the network row. */
-static void test_oracle_is_the_sum_of_the_valid_events(void) {
+ * the network row, under the contract's rules rather than the model's
+ * books: a count sets on_hand as of its occurred_at (the latest count of a
+ * row wins; a change dated at or before it is covered, one dated after it
+ * adds up, whatever the order they come in), a shipment takes on_hand off
+ * its source, a receipt adds the good units at the destination and the
+ * damaged ones to unsellable, a cancel returns what is still in transit. */
+enum { OR_SKUS = 60, OR_LOCS = 5, OR_CHANGES = 4096, OR_LINES = 8192 };
+typedef struct {
+    long long unsellable, count, count_at, nchanges;
+    long long at[OR_CHANGES], delta[OR_CHANGES];
+    int counted, touched;
+} or_row_t;
+typedef struct {
+    long long transfer;
+    int sku;
+    long long in_transit;
+} or_line_t;
+
+static void or_change(or_row_t *r, long long at, long long delta) {
+    if (r->nchanges < OR_CHANGES) {
+        r->at[r->nchanges] = at;
+        r->delta[r->nchanges++] = delta;
+    }
+    r->touched = 1;
+}
+
+static long long or_on_hand(const or_row_t *r) {
+    long long v = r->counted ? r->count : 0;
+    for (long long i = 0; i < r->nchanges; i++)
+        if (!r->counted || r->at[i] > r->count_at)
+            v += r->delta[i];
+    return v;
+}
+
+static long long *or_transit(or_line_t *lines, size_t *n, long long transfer, int sku) {
+    for (size_t i = 0; i < *n; i++)
+        if (lines[i].transfer == transfer && lines[i].sku == sku)
+            return &lines[i].in_transit;
+    lines[*n] = (or_line_t){transfer, sku, 0};
+    return &lines[(*n)++].in_transit;
+}
+
+static void check_oracle(lg_model_conf_t c, int messages) {
     char err[512];
-    lg_model_conf_t c = small_conf(99);
     lg_model_t *m = lg_model_new(&c, err, sizeof(err));
     INV_ASSERT(m != NULL, "%s", err);
     inv_schema_resolver_t res;
     inv_schema_resolver_static_init(&res, inv_schema_default_ids);
     inv_decoder_t *d = inv_decoder_new(&res, err, sizeof(err));
-    enum { SKUS = 60, LOCS = 5 };
-    static long long on_hand[SKUS][LOCS], unsellable[SKUS][LOCS];
-    static int touched[SKUS][LOCS];
-    memset(on_hand, 0, sizeof(on_hand));
-    memset(unsellable, 0, sizeof(unsellable));
-    memset(touched, 0, sizeof(touched));
-    char names[LOCS][32];
-    for (int l = 0; l < LOCS; l++)
-        lg_model_location_name(LOCS, (size_t)l, names[l], sizeof(names[l]));
+    static or_row_t rows[OR_SKUS][OR_LOCS];
+    static or_line_t tlines[OR_LINES];
+    size_t ntlines = 0;
+    memset(rows, 0, sizeof(rows));
+    char names[OR_LOCS][32];
+    for (int l = 0; l < OR_LOCS; l++)
+        lg_model_location_name(OR_LOCS, (size_t)l, names[l], sizeof(names[l]));
     lg_msg_t msg;
     int failed = 0;
-    for (int i = 0; i < 20000 && !failed; i++) {
-        int opening = lg_model_next_opening(m, &msg, err, sizeof(err));
-        if (!opening && lg_model_next(m, &msg, err, sizeof(err)) != 0)
+    for (int i = 0; !failed; i++) {
+        int rc = 1;
+        if (i >= messages) { /* the end of the run: what is held back */
+            rc = lg_model_next_held(m, &msg, err, sizeof(err));
+            if (rc <= 0) {
+                failed = rc < 0;
+                break;
+            }
+        } else if (!lg_model_next_opening(m, &msg, err, sizeof(err)) && lg_model_next(m, &msg, err, sizeof(err))) {
             failed = 1;
-        if (msg.duplicate || msg.bad)
+        }
+        if (failed || msg.duplicate || msg.bad)
             continue;
         inv_event_t ev;
-        inv_reservation_t res;
+        inv_reservation_t rv;
+        inv_transfer_t tr;
         int is_res;
-        if (decode_msg(d, &msg, &ev, &res, &is_res, err, sizeof(err))) {
+        if (msg.topic == LG_TOPIC_TRANSFERS) {
+            if (inv_decoder_decode_transfer(d, msg.value, msg.value_len, &tr, err, sizeof(err))) {
+                failed = 1;
+                break;
+            }
+            long long n = atoll(strrchr(tr.transfer_id, '-') + 1);
+            int from = 0, to = 0;
+            while (from < OR_LOCS && strcmp(names[from], tr.from_location_id) != 0)
+                from++;
+            while (to < OR_LOCS && strcmp(names[to], tr.to_location_id) != 0)
+                to++;
+            INV_ASSERT(from < OR_LOCS && to < OR_LOCS && from != to, "%s -> %s", tr.from_location_id,
+                       tr.to_location_id);
+            INV_ASSERT(strncmp(msg.key, tr.transfer_id, msg.key_len) == 0 && strlen(tr.transfer_id) == msg.key_len);
+            for (size_t k = 0; k < tr.line_count; k++) {
+                int s = atoi(tr.lines[k].sku + 4) - 1;
+                long long q = tr.lines[k].quantity, r = tr.lines[k].rejected, *t = or_transit(tlines, &ntlines, n, s);
+                INV_ASSERT(ntlines < OR_LINES && q > 0 && r >= 0 && r <= q);
+                if (tr.status == INV_TRANSFER_SHIPPED) {
+                    INV_ASSERT(r == 0);
+                    *t += q;
+                    or_change(&rows[s][from], tr.occurred_at_ms, -q);
+                    rows[s][to].touched = 1;
+                } else if (tr.status == INV_TRANSFER_RECEIVED) {
+                    INV_ASSERT(q <= *t, "transfer %lld SKU-%d: received %lld, %lld in transit", n, s + 1, q, *t);
+                    *t -= q;
+                    or_change(&rows[s][to], tr.occurred_at_ms, q - r);
+                    rows[s][to].unsellable += r;
+                } else {
+                    INV_ASSERT(r == 0 && q == *t, "transfer %lld SKU-%d: cancel of %lld, %lld in transit", n, s + 1, q,
+                               *t);
+                    or_change(&rows[s][from], tr.occurred_at_ms, *t);
+                    *t = 0;
+                }
+            }
+            continue;
+        }
+        if (decode_msg(d, &msg, &ev, &rv, &is_res, err, sizeof(err))) {
             failed = 1;
             break;
         }
         int l = 0;
-        while (l < LOCS && strcmp(names[l], ev.location_id) != 0)
+        while (l < OR_LOCS && strcmp(names[l], ev.location_id) != 0)
             l++;
-        for (size_t k = 0; k < ev.line_count && l < LOCS; k++) {
+        for (size_t k = 0; k < ev.line_count && l < OR_LOCS; k++) {
             int s = atoi(ev.lines[k].sku + 4) - 1;
-            long long q = ev.lines[k].quantity;
+            long long q = ev.lines[k].quantity, at = ev.occurred_at_ms;
+            or_row_t *r = &rows[s][l];
             if (is_res)
-                ; /* committed only: 0 once every hold is closed */
+                r->touched = 1; /* committed only: 0 once every hold is closed */
             else if (ev.kind == INV_EVENT_SALE)
-                on_hand[s][l] -= q;
+                or_change(r, at, -q);
             else if (ev.kind == INV_EVENT_RETURN && ev.lines[k].disposition == INV_DISPOSITION_DAMAGED)
-                unsellable[s][l] += q;
-            else
-                on_hand[s][l] += q; /* resellable returns, receipts, adjustments (signed) */
-            touched[s][l] = 1;
+                r->unsellable += q, r->touched = 1;
+            else if (ev.kind == INV_EVENT_RESTOCK && ev.restock_kind == INV_RESTOCK_COUNT) {
+                if (!r->counted || at > r->count_at)
+                    r->count = q, r->count_at = at, r->counted = 1;
+                r->touched = 1;
+            } else {
+                or_change(r, at, q); /* resellable returns, receipts, adjustments (signed) */
+            }
         }
     }
     inv_decoder_destroy(d);
+    for (size_t i = 0; i < ntlines; i++)
+        INV_EXPECT(tlines[i].in_transit == 0, "transfer %lld SKU-%d: %lld still in transit", tlines[i].transfer,
+                   tlines[i].sku + 1, tlines[i].in_transit);
+    for (int s = 0; s < OR_SKUS; s++)
+        for (int l = 0; l < OR_LOCS; l++)
+            INV_ASSERT(rows[s][l].nchanges < OR_CHANGES);
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -454,33 +565,35 @@ static void test_oracle_is_the_sum_of_the_valid_events(void) {
     INV_ASSERT(!failed && wrc == 0, "%s", err);
 
     char want[256];
-    size_t rows = 0;
-    for (int s = 0; s < SKUS && !failed; s++) {
+    size_t nrows = 0;
+    for (int s = 0; s < OR_SKUS && !failed; s++) {
         long long noh = 0, nun = 0, nav = 0;
         int any = 0;
-        for (int l = 0; l < LOCS; l++) {
-            if (!touched[s][l])
+        for (int l = 0; l < OR_LOCS; l++) {
+            const or_row_t *r = &rows[s][l];
+            if (!r->touched)
                 continue;
-            long long av = on_hand[s][l] > 0 ? on_hand[s][l] : 0;
-            snprintf(
-                want, sizeof(want),
-                "{\"key\":\"SKU-%d|%s\",\"on_hand\":%lld,\"unsellable\":%lld,\"available\":%lld,\"committed\":0}\n",
-                s + 1, names[l], on_hand[s][l], unsellable[s][l], av);
+            long long oh = or_on_hand(r), av = oh > 0 ? oh : 0;
+            snprintf(want, sizeof(want),
+                     "{\"key\":\"SKU-%d|%s\",\"on_hand\":%lld,\"unsellable\":%lld,\"available\":%lld,\"committed\":0,"
+                     "\"incoming\":0,\"in_transit_out\":0}\n",
+                     s + 1, names[l], oh, r->unsellable, av);
             if (!strstr(text, want)) {
                 fprintf(stderr, "oracle lacks %s", want);
                 failed = 1;
             }
-            noh += on_hand[s][l], nun += unsellable[s][l], nav += av, any = 1, rows++;
+            noh += oh, nun += r->unsellable, nav += av, any = 1, nrows++;
         }
         if (any) {
             snprintf(want, sizeof(want),
-                     "{\"key\":\"SKU-%d|*\",\"on_hand\":%lld,\"unsellable\":%lld,\"available\":%lld,\"committed\":0}\n",
+                     "{\"key\":\"SKU-%d|*\",\"on_hand\":%lld,\"unsellable\":%lld,\"available\":%lld,\"committed\":0,"
+                     "\"incoming\":0,\"in_transit_out\":0}\n",
                      s + 1, noh, nun, nav);
             if (!strstr(text, want)) {
                 fprintf(stderr, "oracle lacks %s", want);
                 failed = 1;
             }
-            rows++;
+            nrows++;
         }
     }
     size_t lines = 0;
@@ -490,7 +603,107 @@ static void test_oracle_is_the_sum_of_the_valid_events(void) {
     free(text);
     INV_ASSERT(!failed);
     INV_ASSERT(header);
-    INV_ASSERT(lines == rows + 1, "%zu lines, %zu rows", lines, rows);
+    INV_ASSERT(lines == nrows + 1, "%zu lines, %zu rows", lines, nrows);
+}
+
+static void test_oracle_is_the_sum_of_the_valid_events(void) { check_oracle(small_conf(99), 20000); }
+
+/* With counts, transfers and late sales: the late sales dated before a
+ * count of their row sent earlier are covered by it, and the oracle says so. */
+static void test_oracle_holds_counts_as_of_their_time_with_transfers_and_late_sales(void) {
+    lg_model_conf_t c = small_conf(77);
+    c.counts_ratio = 0.05;
+    c.transfers_ratio = 0.05;
+    c.late_sales_ratio = 0.2;
+    c.late_delay_ms = 60000;
+    c.transit_ms = 5000;
+    check_oracle(c, 20000);
+}
+
+/* A shipment leaves dc-1 or a store for another location that is not the
+ * DC, keyed by its transfer_id; its receipts and cancel come transit_ms / 2
+ * or more after it, every fate occurs (one receipt, two, a cancel after a
+ * partial receipt, a cancel before any), some lines arrive damaged. A late
+ * sale comes late_delay_ms after its occurred_at, and some are dated before
+ * a count of their row sent before them. */
+static void test_transfers_settle_and_late_sales_come_late(void) {
+    char err[512];
+    lg_model_conf_t c = small_conf(5);
+    c.duplicates_ratio = c.malformed_ratio = 0;
+    c.counts_ratio = 0.05;
+    c.transfers_ratio = 0.05;
+    c.late_sales_ratio = 0.1;
+    c.late_delay_ms = 30000;
+    c.transit_ms = 4000;
+    lg_model_t *m = lg_model_new(&c, err, sizeof(err));
+    INV_ASSERT(m != NULL, "%s", err);
+    inv_schema_resolver_t res;
+    inv_schema_resolver_static_init(&res, inv_schema_default_ids);
+    inv_decoder_t *d = inv_decoder_new(&res, err, sizeof(err));
+    enum { MAX_TR = 4096 };
+    static long long shipped_at[MAX_TR];
+    static int steps[MAX_TR];
+    memset(shipped_at, 0, sizeof(shipped_at));
+    memset(steps, 0, sizeof(steps));
+    size_t status[3] = {0}, second = 0, cancel_after = 0, cancel_before = 0, rejected = 0, late = 0, bad = 0;
+    long long clock = 0;
+    lg_msg_t msg;
+    for (int i = 0; i < 30000; i++) {
+        int rc = lg_model_next_opening(m, &msg, err, sizeof(err));
+        if (!rc && lg_model_next(m, &msg, err, sizeof(err)) != 0)
+            break;
+        if (msg.topic == LG_TOPIC_TRANSFERS) {
+            inv_transfer_t tr;
+            INV_ASSERT(inv_decoder_decode_transfer(d, msg.value, msg.value_len, &tr, err, sizeof(err)) == 0, "%s", err);
+            long long n = atoll(strrchr(tr.transfer_id, '-') + 1);
+            INV_ASSERT(n > 0 && n < MAX_TR && msg.key_len == strlen(tr.transfer_id));
+            INV_ASSERT(strcmp(tr.to_location_id, "dc-1") != 0 && strcmp(tr.to_location_id, tr.from_location_id) != 0);
+            status[tr.status]++;
+            if (tr.status == INV_TRANSFER_SHIPPED) {
+                shipped_at[n] = tr.occurred_at_ms;
+            } else {
+                bad += tr.occurred_at_ms < shipped_at[n] + c.transit_ms / 2;
+                second += tr.status == INV_TRANSFER_RECEIVED && strstr(tr.event_id, "-recv-2") != NULL;
+                cancel_after += tr.status == INV_TRANSFER_CANCELED && steps[n] > 0;
+                cancel_before += tr.status == INV_TRANSFER_CANCELED && steps[n] == 0;
+                steps[n]++;
+            }
+            for (size_t k = 0; k < tr.line_count; k++)
+                rejected += tr.lines[k].rejected > 0;
+            clock = tr.occurred_at_ms > clock ? tr.occurred_at_ms : clock;
+            continue;
+        }
+        if (msg.topic == LG_TOPIC_RESERVATIONS) /* on the wall clock */
+            continue;
+        inv_event_t ev;
+        INV_ASSERT(
+            inv_decoder_decode_event(d, kind_of_topic(msg.topic), msg.value, msg.value_len, &ev, err, sizeof(err)) == 0,
+            "%s", err);
+        if (ev.occurred_at_ms < clock) {
+            /* a late sale: sent once the clock passed its time + the delay
+             * (the clock seen here may lag the model's by the event the
+             * model planned last, itself a sale held back) */
+            late++;
+            INV_ASSERT(ev.kind == INV_EVENT_SALE && ev.channel == INV_CHANNEL_STORE);
+            INV_ASSERT(clock + 1000 >= ev.occurred_at_ms + c.late_delay_ms, "%s: %lld ms late", ev.event_id,
+                       clock - ev.occurred_at_ms);
+        }
+        clock = ev.occurred_at_ms > clock ? ev.occurred_at_ms : clock;
+    }
+    const lg_stats_t *st = lg_model_stats(m);
+    uint64_t late_sales = st->late_sales, before_count = st->late_before_count;
+    inv_decoder_destroy(d);
+    lg_model_destroy(m);
+    INV_ASSERT(status[0] > 100 && status[1] > 100 && status[2] > 10, "shipped %zu received %zu canceled %zu", status[0],
+               status[1], status[2]);
+    INV_ASSERT(second > 0 && cancel_after > 0 && cancel_before > 0 && rejected > 0,
+               "second receipts %zu, cancels after %zu and before %zu a receipt, damaged lines %zu", second,
+               cancel_after, cancel_before, rejected);
+    INV_ASSERT(bad == 0, "%zu receipts or cancels sooner than transit_ms / 2", bad);
+    INV_ASSERT(late > 50 && late == late_sales, "%zu late sales seen, %llu counted", late,
+               (unsigned long long)late_sales);
+    INV_ASSERT(before_count > 0 && before_count < late_sales, "%llu of %llu before a count",
+               (unsigned long long)before_count, (unsigned long long)late_sales);
 }
 
 static void test_feedback_receipt_answers_the_reorder(void) {
@@ -794,8 +1007,8 @@ static void test_oracle_settles_after_the_last_hold_expires(void) {
         lg_model_destroy(m);
         c.reservations_ratio = 0;
     }
-    int with = strstr(text, "\"fields\":[\"on_hand\",\"unsellable\",\"available\",\"committed\"],"
-                            "\"settled_at\":\"2026-11-30T00:54:20.000Z\"") != NULL;
+    int with = strstr(text, "\"fields\":[\"on_hand\",\"unsellable\",\"available\",\"committed\",\"incoming\","
+                            "\"in_transit_out\"],\"settled_at\":\"2026-11-30T00:54:20.000Z\"") != NULL;
     int without = strstr(text0, "\"settled_at\":null") != NULL;
     free(text);
     free(text0);
@@ -977,6 +1190,10 @@ static void test_bad_flag_values_name_the_flag(void) {
     expect_flag_error("--hold-ttl-ms", "604800001", "--hold-ttl-ms: \"604800001\" is not");
     expect_flag_error("--no-channel-map=1", NULL, "--no-channel-map: takes no value");
     expect_flag_error("--plan-policies=yes", NULL, "--plan-policies: takes no value");
+    expect_flag_error("--transfers-ratio", "1.5", "--transfers-ratio: \"1.5\" is not a ratio");
+    expect_flag_error("--transit-ms", "999", "--transit-ms: \"999\" is not");
+    expect_flag_error("--late-sales-ratio", "often", "--late-sales-ratio: \"often\" is not a ratio");
+    expect_flag_error("--late-sales-delay-ms", "86400001", "--late-sales-delay-ms: \"86400001\" is not");
 }
 
 /* --reservations-ratio, --hold-ttl-ms and --no-channel-map land in the
@@ -1008,11 +1225,15 @@ static void test_reservation_flags_configure_the_model(void) {
     INV_ASSERT_EQ_INT(1, argc);
     INV_ASSERT(a.model.reservations_ratio == 0.25 && a.model.hold_ttl_ms == 20000 && a.no_channel_map);
     INV_ASSERT_EQ_INT(4000, a.model.followup_max); /* 400/s x 20 s / 2 */
-    INV_ASSERT(rc3 == -1 && strstr(err3, "--reservations-ratio add up to") != NULL, "%s", err3);
+    INV_ASSERT(rc3 == -1 && strstr(err3, "--transfers-ratio add up to") != NULL, "%s", err3);
     INV_ASSERT(rc4 == -1 && strncmp(err, "--plan-policies: needs --rate > 0", 33) == 0, "%s", err);
 }
 
-static void test_oracle_excludes_feedback_and_turns_counts_off(void) {
+/* --oracle excludes --reorder-feedback; it turns counts off unless
+ * --counts-ratio is given (counts as of their time do not depend on the
+ * order inv-stock applies movements in). The transfer and late-sale flags
+ * land in the model and count in the shares. */
+static void test_oracle_excludes_feedback_and_takes_counts_when_asked(void) {
     inv_conf_t *conf = inv_conf_new();
     char err[256] = "";
     lg_args_t a;
@@ -1024,19 +1245,40 @@ static void test_oracle_excludes_feedback_and_turns_counts_off(void) {
     int rc2 = lg_args_finish(&a, conf, err, sizeof(err));
     char err2[256];
     snprintf(err2, sizeof(err2), "%s", err);
+    char *argv[] = {"inv-loadgen",
+                    "--oracle",
+                    "o.jsonl",
+                    "--counts-ratio",
+                    "0.1",
+                    "--transfers-ratio",
+                    "0.03",
+                    "--transit-ms=8000",
+                    "--late-sales-ratio",
+                    "0.02",
+                    "--late-sales-delay-ms",
+                    "90000",
+                    NULL};
+    int argc = 12;
     lg_args_init(&a);
-    a.oracle_path = "o.jsonl";
-    a.counts_given = 1;
-    a.model.counts_ratio = 0.1;
-    int rc3 = lg_args_finish(&a, conf, err, sizeof(err));
-    lg_args_init(&a);
-    a.reorder_feedback = 1;
-    int rc4 = lg_args_finish(&a, conf, err, sizeof(err));
-    double receipts = a.model.receipts_ratio;
+    int rc3 = lg_args_extract(&a, &argc, argv, NULL, err, sizeof(err));
+    rc3 = rc3 ? rc3 : lg_args_finish(&a, conf, err, sizeof(err));
+    lg_args_t b;
+    lg_args_init(&b);
+    b.model.returns_ratio = 0.5;
+    b.model.transfers_ratio = 0.6;
+    char err5[256];
+    int rc5 = lg_args_finish(&b, conf, err5, sizeof(err5));
+    lg_args_init(&b);
+    b.reorder_feedback = 1;
+    int rc4 = lg_args_finish(&b, conf, err, sizeof(err));
+    double receipts = b.model.receipts_ratio;
     inv_conf_destroy(conf);
     INV_ASSERT(rc1 == 0 && counts == 0);
     INV_ASSERT(rc2 == -1 && strncmp(err2, "--oracle: cannot be used with --reorder-feedback", 48) == 0, "%s", err2);
-    INV_ASSERT(rc3 == -1 && strncmp(err, "--counts-ratio: must be 0 with --oracle", 39) == 0, "%s", err);
+    INV_ASSERT(rc3 == 0 && a.model.counts_ratio == 0.1, "%s", err);
+    INV_ASSERT(a.model.transfers_ratio == 0.03 && a.model.transit_ms == 8000);
+    INV_ASSERT(a.model.late_sales_ratio == 0.02 && a.model.late_delay_ms == 90000);
+    INV_ASSERT(rc5 == -1 && strstr(err5, "--transfers-ratio add up to") != NULL, "%s", err5);
     INV_ASSERT(rc4 == 0 && receipts == 0, "receipts %g with feedback", receipts);
 }
 
@@ -1065,6 +1307,8 @@ int main(void) {
     INV_RUN(test_malformed_in_avro_mode_is_rejected_for_the_stated_reason);
     INV_RUN(test_malformed_errors_read_like_the_dlq);
     INV_RUN(test_oracle_is_the_sum_of_the_valid_events);
+    INV_RUN(test_oracle_holds_counts_as_of_their_time_with_transfers_and_late_sales);
+    INV_RUN(test_transfers_settle_and_late_sales_come_late);
     INV_RUN(test_feedback_receipt_answers_the_reorder);
     INV_RUN(test_holds_are_online_orders_at_the_dc_and_the_web_shop);
     INV_RUN(test_every_hold_is_fulfilled_released_or_left_to_expire);
@@ -1077,7 +1321,7 @@ int main(void) {
     INV_RUN(test_locations_are_stores_a_dc_and_a_web_shop);
     INV_RUN(test_own_flags_are_taken_out_and_the_rest_left);
     INV_RUN(test_bad_flag_values_name_the_flag);
-    INV_RUN(test_oracle_excludes_feedback_and_turns_counts_off);
+    INV_RUN(test_oracle_excludes_feedback_and_takes_counts_when_asked);
     INV_RUN(test_durations_take_units);
     INV_RUN(test_reservation_flags_configure_the_model);
     return INV_TEST_DONE();

@@ -23,12 +23,21 @@ const char lg_args_help[] =
     "      --returns-ratio R   share of fresh events that are returns (default 0.05)\n"
     "      --receipts-ratio R  share that are replenishment receipts (default 0.02, 0 with --reorder-feedback)\n"
     "      --adjustments-ratio R  share that are signed adjustments (default 0.01)\n"
-    "      --counts-ratio R    share that are physical counts (default 0.002, 0 with --oracle)\n"
+    "      --counts-ratio R    share that are physical counts (default 0.002; with --oracle 0 unless given)\n"
     "      --reservations-ratio R  share that are online and marketplace holds at dc-1 and web-1 on\n"
     "                          pos.reservations (default 0.1); 75% are then fulfilled by a sale with the\n"
     "                          reservation_id (a quarter of them in two), 15% released, 10% left to expire\n"
     "      --hold-ttl-ms N     a hold's expires_at - occurred_at, both on the wall clock whatever\n"
     "                          --start-time says (default 30000, 1000..604800000)\n"
+    "      --transfers-ratio R share that are shipments between locations on pos.transfers, from dc-1 or a\n"
+    "                          store to a store or web-1 (default 0); each is received in one or two\n"
+    "                          receipts, some with damaged units, or canceled after a partial receipt or before\n"
+    "                          any\n"
+    "      --transit-ms N      a shipment's first receipt or cancel comes N/2..N ms after it, a second one up\n"
+    "                          to N/2 later, on the occurred_at clock (default 20000, 1000..86400000)\n"
+    "      --late-sales-ratio R  share of the sales over the store channel held back, as by a till offline, and\n"
+    "                          sent late with their own occurred_at (default 0)\n"
+    "      --late-sales-delay-ms N  how late, on the occurred_at clock (default 120000, 1000..86400000)\n"
     "      --no-channel-map    do not write the channel map to topic.channels at start (online -> dc-1 and\n"
     "                          web-1, marketplace -> dc-1 with a buffer of 2)\n"
     "      --duplicates R      share of messages re-sent byte-identical (default 0.01)\n"
@@ -45,7 +54,7 @@ const char lg_args_help[] =
     "                          and --lead-time-ms, write them to topic.policies at start, and open each\n"
     "                          pair at its reorder point + quantity instead of --opening-stock\n"
     "      --oracle FILE       write the expected final on_hand, unsellable, available, committed per\n"
-    "                          sku|location and sku|* (JSON lines; not with --reorder-feedback or counts);\n"
+    "                          sku|location and sku|* (JSON lines; not with --reorder-feedback);\n"
     "                          committed and available hold after the header's settled_at (every hold closed)\n"
     "      --stats-json FILE   write the totals (expected_dlq = malformed) as JSON at exit\n";
 
@@ -62,6 +71,10 @@ typedef enum {
     F_COUNTS,
     F_RESERVATIONS,
     F_HOLD_TTL,
+    F_TRANSFERS,
+    F_TRANSIT,
+    F_LATE_SALES,
+    F_LATE_DELAY,
     F_NO_CHANNEL_MAP,
     F_DUPLICATES,
     F_MALFORMED,
@@ -88,6 +101,10 @@ static const inv_opt_t flags[] = {
     {"counts-ratio", 1, F_COUNTS},
     {"reservations-ratio", 1, F_RESERVATIONS},
     {"hold-ttl-ms", 1, F_HOLD_TTL},
+    {"transfers-ratio", 1, F_TRANSFERS},
+    {"transit-ms", 1, F_TRANSIT},
+    {"late-sales-ratio", 1, F_LATE_SALES},
+    {"late-sales-delay-ms", 1, F_LATE_DELAY},
     {"no-channel-map", 0, F_NO_CHANNEL_MAP},
     {"duplicates", 1, F_DUPLICATES},
     {"malformed", 1, F_MALFORMED},
@@ -178,6 +195,8 @@ static int apply(void *opaque, int id, const char *v, char *errstr, size_t n) {
     case F_ADJUSTMENTS:
     case F_COUNTS:
     case F_RESERVATIONS:
+    case F_TRANSFERS:
+    case F_LATE_SALES:
     case F_DUPLICATES:
     case F_MALFORMED:
         if (inv_parse_double(v, 0, 1, &d))
@@ -192,6 +211,10 @@ static int apply(void *opaque, int id, const char *v, char *errstr, size_t n) {
             a->model.counts_ratio = d, a->counts_given = 1;
         else if (f == F_RESERVATIONS)
             a->model.reservations_ratio = d;
+        else if (f == F_TRANSFERS)
+            a->model.transfers_ratio = d;
+        else if (f == F_LATE_SALES)
+            a->model.late_sales_ratio = d;
         else if (f == F_DUPLICATES)
             a->model.duplicates_ratio = d;
         else
@@ -218,6 +241,15 @@ static int apply(void *opaque, int id, const char *v, char *errstr, size_t n) {
     case F_HOLD_TTL:
         if (inv_parse_int64(v, 1000, LG_MAX_HOLD_TTL_MS, &a->model.hold_ttl_ms))
             BAD("milliseconds in [1000, 604800000]");
+        break;
+    case F_TRANSIT:
+    case F_LATE_DELAY:
+        if (inv_parse_int64(v, 1000, LG_MAX_DELAY_MS, &i))
+            BAD("milliseconds in [1000, 86400000]");
+        if (f == F_TRANSIT)
+            a->model.transit_ms = i;
+        else
+            a->model.late_delay_ms = i;
         break;
     case F_NO_CHANNEL_MAP: a->no_channel_map = 1; break;
     case F_FEEDBACK: a->reorder_feedback = 1; break;
@@ -255,15 +287,10 @@ int lg_args_finish(lg_args_t *a, const inv_conf_t *conf, char *errstr, size_t er
                  "depend on when inv-stock reorders)");
         return -1;
     }
-    if (a->oracle_path) {
-        if (a->counts_given && a->model.counts_ratio > 0) {
-            snprintf(errstr, errstr_size,
-                     "--counts-ratio: must be 0 with --oracle (a count's effect depends on "
-                     "the order inv-stock applies movements in)");
-            return -1;
-        }
+    /* Counts as of their time do not depend on the order inv-stock applies
+     * movements in, but an oracle run keeps them off unless asked for. */
+    if (a->oracle_path && !a->counts_given)
         a->model.counts_ratio = 0;
-    }
     if (a->plan_policies && !(a->rate > 0)) {
         snprintf(errstr, errstr_size, "--plan-policies: needs --rate > 0 (demand is planned per second)");
         return -1;

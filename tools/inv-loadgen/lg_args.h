@@ -49,8 +49,8 @@ int lg_args_extract(lg_args_t *a, int *argc, char **argv, const inv_conf_flag_t 
 
 /* Completes the model configuration from conf (output.format, the schema
  * ids, how soon holds are followed up at --rate) and checks the
- * combination: --oracle excludes --reorder-feedback and counts; the ratios
- * add up. 0, or -1 with errstr. */
+ * combination: --oracle excludes --reorder-feedback and turns counts off
+ * unless --counts-ratio is given; the ratios add up. 0, or -1 with errstr. */
 int lg_args_finish(lg_args_t *a, const inv_conf_t *conf, char *errstr, size_t errstr_size);
 
 /* "30", "30s", "1500ms", "5m", "2h" -> milliseconds; 0 or -1. */

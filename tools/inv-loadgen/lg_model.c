@@ -25,6 +25,8 @@
 #define CLOCK_STEP_MAX 200       /* ms the simulated clock moves per event, 0..max */
 #define HOLD_LINES_MAX 3         /* lines of a hold: an online order */
 #define FOLLOWUPS_MAX (1u << 20) /* open follow-ups; a hold beyond them is left to expire */
+#define HELD_MAX (1u << 20)      /* held back; beyond them sales go on time and no transfer ships */
+#define TRANSFER_LINES_MAX 4     /* lines of a shipment */
 
 typedef enum { LOC_STORE = 0, LOC_DC, LOC_WEB } loc_type_t;
 
@@ -44,8 +46,9 @@ typedef struct {
 typedef struct {
     int64_t on_hand;
     int64_t unsellable;
-    uint8_t touched; /* inv-stock holds a row for it */
-    uint8_t queued;  /* in the location's sold queue */
+    int64_t count_at; /* occurred_at of its latest count, 0 before one */
+    uint8_t touched;  /* inv-stock holds a row for it */
+    uint8_t queued;   /* in the location's sold queue */
 } pair_t;
 
 typedef struct {
@@ -69,12 +72,26 @@ typedef struct {
     inv_buf_t key, value;
 } sent_t;
 
+/* The first members of an item of a heap_t. */
+typedef struct {
+    int64_t due;
+    uint64_t order; /* ties go in the order they were pushed */
+} heap_key_t;
+
+/* A binary min-heap on (due, order) of items of `size` bytes that begin
+ * with a heap_key_t; at most `max` of them. */
+typedef struct {
+    char *items;
+    size_t n, cap, size, max;
+    uint64_t next_order;
+} heap_t;
+
 /* What a hold still has coming: a fulfilling sale (one of two, when split)
  * or its release, due once the model's sequence reaches `due`. */
 typedef struct {
-    uint64_t due;
-    uint64_t order; /* ties go in the order they were planned */
-    uint64_t hold;  /* the reservation's number */
+    int64_t due;
+    uint64_t order;
+    uint64_t hold; /* the reservation's number */
     uint32_t loc;
     uint8_t kind; /* LG_KIND_FULFILMENT or LG_KIND_RELEASE */
     uint8_t channel;
@@ -82,6 +99,24 @@ typedef struct {
     uint32_t sku[HOLD_LINES_MAX];
     int64_t qty[HOLD_LINES_MAX];
 } followup_t;
+
+/* A message held back until the occurred_at clock reaches `due`: a late
+ * sale (sent with its own occurred_at), or a receipt or cancel of a
+ * shipment (dated when sent). */
+typedef struct {
+    int64_t due;
+    uint64_t order;
+    uint8_t kind; /* LG_KIND_SALE, LG_KIND_RECEIVED or LG_KIND_CANCELED */
+    uint8_t channel;
+    uint8_t nlines;
+    uint8_t step;           /* a receipt: the first (1) or the second (2) */
+    uint32_t loc, to;       /* a sale's location; a transfer's source and destination */
+    uint64_t id;            /* a sale's sequence number, a transfer's number */
+    int64_t occurred_at_ms; /* a sale's */
+    uint32_t sku[BASKET_MAX];
+    int64_t qty[BASKET_MAX];
+    int64_t rejected[BASKET_MAX];
+} held_t;
 
 /* A fresh event being built. Building draws from the generator and moves the
  * clock and the sequence, but touches no books: a malformed message is a
@@ -102,6 +137,14 @@ typedef struct {
     uint64_t hold;  /* the reservation's number */
     size_t nfollow; /* hold: the follow-ups it schedules (follow[]) */
     followup_t follow[2];
+    int late; /* a sale held back (LG_KIND_SALE) */
+    /* transfers: loc is the source, `to` the destination; a shipment's
+     * receipts and cancel (held[]) */
+    size_t to;
+    uint64_t transfer;
+    size_t nheld;
+    held_t held[2];
+    char transfer_id[80];
     char reservation_id[80];
     char event_id[80];
     char po_id[80];
@@ -110,6 +153,7 @@ typedef struct {
     uint32_t sku[EVENT_MAX];
     int64_t qty[EVENT_MAX];
     inv_disposition_t disp[EVENT_MAX];
+    int64_t rejected[EVENT_MAX]; /* a receipt of a transfer */
     uint32_t taken[EVENT_MAX];
 } plan_t;
 
@@ -137,10 +181,10 @@ struct lg_model_s {
 
     sale_rec_t *sales;
     size_t nsales;
-    followup_t *follow; /* a binary min-heap on (due, order) */
-    size_t nfollow, follow_cap;
-    uint64_t follow_order;
-    uint64_t hold_seq;
+    heap_t follow; /* followup_t, due on the sequence */
+    heap_t held;   /* held_t, due on the occurred_at clock */
+    uint64_t hold_seq, transfer_seq;
+    int64_t floor_ms;      /* the clock never goes below it: just after the latest count */
     int64_t settled_at_ms; /* latest expires_at sent, INT64_MIN for none */
     size_t ecom[2];        /* the locations that take holds: dc-1, web-1 */
     size_t necom;
@@ -225,6 +269,8 @@ void lg_model_conf_defaults(lg_model_conf_t *c) {
     c->counts_ratio = 0.002;
     c->reservations_ratio = 0.1;
     c->hold_ttl_ms = 30000;
+    c->transit_ms = 20000;
+    c->late_delay_ms = 120000;
     c->followup_max = 1000;
     c->duplicates_ratio = 0.01;
     c->malformed_ratio = 0.001;
@@ -264,16 +310,24 @@ int lg_model_conf_check(const lg_model_conf_t *c, char *errstr, size_t n) {
         ratio_ok("--adjustments-ratio", c->adjustments_ratio, errstr, n) ||
         ratio_ok("--counts-ratio", c->counts_ratio, errstr, n) ||
         ratio_ok("--reservations-ratio", c->reservations_ratio, errstr, n) ||
+        ratio_ok("--transfers-ratio", c->transfers_ratio, errstr, n) ||
+        ratio_ok("--late-sales-ratio", c->late_sales_ratio, errstr, n) ||
         ratio_ok("--duplicates", c->duplicates_ratio, errstr, n) ||
         ratio_ok("--malformed", c->malformed_ratio, errstr, n))
         return -1;
-    double shares =
-        c->returns_ratio + c->receipts_ratio + c->adjustments_ratio + c->counts_ratio + c->reservations_ratio;
+    double shares = c->returns_ratio + c->receipts_ratio + c->adjustments_ratio + c->counts_ratio +
+                    c->reservations_ratio + c->transfers_ratio;
     if (shares > 1 + 1e-9)
         return inv_errstr(errstr, n,
-                          "--returns-ratio, --receipts-ratio, --adjustments-ratio, --counts-ratio and "
-                          "--reservations-ratio add up to %g, more than 1",
+                          "--returns-ratio, --receipts-ratio, --adjustments-ratio, --counts-ratio, "
+                          "--reservations-ratio and --transfers-ratio add up to %g, more than 1",
                           shares);
+    if (c->transit_ms < 1000 || c->transit_ms > LG_MAX_DELAY_MS)
+        return inv_errstr(errstr, n, "--transit-ms: %" PRId64 " is out of range [1000, %" PRId64 "]", c->transit_ms,
+                          LG_MAX_DELAY_MS);
+    if (c->late_delay_ms < 1000 || c->late_delay_ms > LG_MAX_DELAY_MS)
+        return inv_errstr(errstr, n, "--late-sales-delay-ms: %" PRId64 " is out of range [1000, %" PRId64 "]",
+                          c->late_delay_ms, LG_MAX_DELAY_MS);
     if (c->hold_ttl_ms < 1000 || c->hold_ttl_ms > LG_MAX_HOLD_TTL_MS)
         return inv_errstr(errstr, n, "--hold-ttl-ms: %" PRId64 " is out of range [1000, %" PRId64 "]", c->hold_ttl_ms,
                           LG_MAX_HOLD_TTL_MS);
@@ -352,6 +406,11 @@ lg_model_t *lg_model_new(const lg_model_conf_t *conf, char *errstr, size_t errst
     if (m->necom == 0)
         m->ecom[m->necom++] = 0;
     m->settled_at_ms = INT64_MIN;
+    m->floor_ms = INT64_MIN;
+    m->follow.size = sizeof(followup_t);
+    m->follow.max = FOLLOWUPS_MAX;
+    m->held.size = sizeof(held_t);
+    m->held.max = HELD_MAX;
     m->clock_ms = conf->start_ms;
     inv_buf_init(&m->out);
     return m;
@@ -374,7 +433,8 @@ void lg_model_destroy(lg_model_t *m) {
     free(m->loc_cdf);
     free(m->pairs);
     free(m->sales);
-    free(m->follow);
+    free(m->follow.items);
+    free(m->held.items);
     free(m->demand);
     free(m->planned);
     free(m->rank);
@@ -388,11 +448,77 @@ void lg_model_destroy(lg_model_t *m) {
     free(m);
 }
 
+/* ------------------------------------------------------------- heaps */
+
+static int heap_before(const heap_t *h, size_t a, size_t b) {
+    const heap_key_t *x = (const heap_key_t *)(h->items + a * h->size),
+                     *y = (const heap_key_t *)(h->items + b * h->size);
+    return x->due != y->due ? x->due < y->due : x->order < y->order;
+}
+
+static void heap_swap(heap_t *h, size_t a, size_t b) {
+    char t[sizeof(held_t) > sizeof(followup_t) ? sizeof(held_t) : sizeof(followup_t)];
+    memcpy(t, h->items + a * h->size, h->size);
+    memcpy(h->items + a * h->size, h->items + b * h->size, h->size);
+    memcpy(h->items + b * h->size, t, h->size);
+}
+
+static int heap_full(const heap_t *h, size_t more) { return h->n + more > h->max; }
+
+static const heap_key_t *heap_top(const heap_t *h) { return h->n ? (const heap_key_t *)h->items : NULL; }
+
+/* Copies item in, its order the next one. 0, or -1 when max are held. */
+static int heap_push(heap_t *h, const void *item) {
+    if (h->n == h->cap) {
+        if (h->cap >= h->max)
+            return -1;
+        size_t cap = h->cap ? h->cap * 2 : 256;
+        char *n = realloc(h->items, cap * h->size);
+        if (!n)
+            abort();
+        h->items = n;
+        h->cap = cap;
+    }
+    size_t i = h->n++;
+    memcpy(h->items + i * h->size, item, h->size);
+    ((heap_key_t *)(h->items + i * h->size))->order = h->next_order++;
+    while (i > 0 && heap_before(h, i, (i - 1) / 2)) {
+        heap_swap(h, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+    return 0;
+}
+
+/* Moves the first item to out; h->n > 0. */
+static void heap_pop(heap_t *h, void *out) {
+    memcpy(out, h->items, h->size);
+    if (--h->n)
+        memcpy(h->items, h->items + h->n * h->size, h->size);
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, min = i;
+        if (l < h->n && heap_before(h, l, min))
+            min = l;
+        if (r < h->n && heap_before(h, r, min))
+            min = r;
+        if (min == i)
+            break;
+        heap_swap(h, i, min);
+        i = min;
+    }
+}
+
 /* ----------------------------------------------------------- helpers */
 
 static pair_t *pair_of(lg_model_t *m, size_t sku, size_t loc) { return &m->pairs[sku * m->conf.locations + loc]; }
 
-static int64_t now_ms(lg_model_t *m) { return m->conf.start_ms == LG_CLOCK_WALL ? inv_time_wall_ms() : m->clock_ms; }
+/* The occurred_at clock. It never goes back to a count's time: a change
+ * made after a count is dated after it, as inv-stock's counts as of their
+ * time need for the books to hold (a change at the count's millisecond
+ * counts as covered by it). */
+static int64_t now_ms(lg_model_t *m) {
+    int64_t t = m->conf.start_ms == LG_CLOCK_WALL ? inv_time_wall_ms() : m->clock_ms;
+    return t < m->floor_ms ? m->floor_ms : t;
+}
 
 /* The clock of reservation events: inv-stock expires holds on its own. */
 static int64_t hold_now_ms(lg_model_t *m) { return m->conf.wall_ms ? m->conf.wall_ms() : inv_time_wall_ms(); }
@@ -482,6 +608,11 @@ static void plan_sale(lg_model_t *m, plan_t *p) {
     for (size_t i = 0; i < p->nlines; i++)
         p->qty[i] = unit_quantity(m, p->channel);
     plan_ids(m, p, "T");
+    /* a till that lost its connection uploads its sales later (no draw
+     * without late sales: the bytes stay those of a run without them) */
+    if (m->conf.late_sales_ratio > 0 && p->channel == INV_CHANNEL_STORE &&
+        lg_rng_chance(&m->rng, m->conf.late_sales_ratio) && !heap_full(&m->held, 1))
+        p->late = 1;
 }
 
 static void plan_return(lg_model_t *m, plan_t *p) {
@@ -605,52 +736,6 @@ static void plan_count(lg_model_t *m, plan_t *p) {
 
 /* ------------------------------------------------------- reservations */
 
-static int followup_before(const followup_t *a, const followup_t *b) {
-    return a->due != b->due ? a->due < b->due : a->order < b->order;
-}
-
-/* 0, or -1 when FOLLOWUPS_MAX are open (the hold is then left to expire). */
-static int followup_push(lg_model_t *m, const followup_t *f) {
-    if (m->nfollow == m->follow_cap) {
-        if (m->follow_cap >= FOLLOWUPS_MAX)
-            return -1;
-        size_t cap = m->follow_cap ? m->follow_cap * 2 : 256;
-        followup_t *n = realloc(m->follow, cap * sizeof(*n));
-        if (!n)
-            abort();
-        m->follow = n;
-        m->follow_cap = cap;
-    }
-    size_t i = m->nfollow++;
-    m->follow[i] = *f;
-    m->follow[i].order = m->follow_order++;
-    while (i > 0 && followup_before(&m->follow[i], &m->follow[(i - 1) / 2])) {
-        followup_t t = m->follow[i];
-        m->follow[i] = m->follow[(i - 1) / 2];
-        m->follow[(i - 1) / 2] = t;
-        i = (i - 1) / 2;
-    }
-    return 0;
-}
-
-static void followup_pop(lg_model_t *m, followup_t *out) {
-    *out = m->follow[0];
-    m->follow[0] = m->follow[--m->nfollow];
-    for (size_t i = 0;;) {
-        size_t l = 2 * i + 1, r = l + 1, min = i;
-        if (l < m->nfollow && followup_before(&m->follow[l], &m->follow[min]))
-            min = l;
-        if (r < m->nfollow && followup_before(&m->follow[r], &m->follow[min]))
-            min = r;
-        if (min == i)
-            break;
-        followup_t t = m->follow[i];
-        m->follow[i] = m->follow[min];
-        m->follow[min] = t;
-        i = min;
-    }
-}
-
 static void plan_reservation_id(lg_model_t *m, plan_t *p, uint64_t hold) {
     p->hold = hold;
     p->has_reservation = 1;
@@ -663,7 +748,7 @@ static followup_t *plan_follow(lg_model_t *m, plan_t *p, lg_kind_t kind, uint64_
                                const int64_t *qty) {
     followup_t *f = &p->follow[p->nfollow++];
     memset(f, 0, sizeof(*f));
-    f->due = m->seq + delay;
+    f->due = (int64_t)(m->seq + delay);
     f->hold = p->hold;
     f->loc = (uint32_t)p->loc;
     f->kind = (uint8_t)kind;
@@ -751,6 +836,126 @@ static void plan_followup(lg_model_t *m, plan_t *p, const followup_t *f) {
     }
 }
 
+/* ------------------------------------------------------------ transfers */
+
+static const char *location_source(const location_t *l) { return l->type == LOC_DC ? "wms" : l->pos_source; }
+
+/* The k-th location (0-based) that is neither `a` nor `b`. */
+static size_t other_location(const lg_model_t *m, size_t a, size_t b, size_t k) {
+    for (size_t i = 0; i < m->conf.locations; i++)
+        if (i != a && i != b && k-- == 0)
+            return i;
+    return a;
+}
+
+/* The lines of a receipt: of each line in `left`, all of it, or a part of
+ * it (at least 1 unit, at most all but 1) when `part`; some arrive with
+ * damaged units. What is received comes off `left`. */
+static void plan_receipt_lines(lg_model_t *m, held_t *h, const plan_t *p, int64_t *left, int part) {
+    h->nlines = 0;
+    for (size_t i = 0; i < p->nlines; i++) {
+        if (left[i] <= 0 || (part && left[i] < 2))
+            continue;
+        int64_t q = part ? lg_rng_range(&m->rng, 1, left[i] - 1) : left[i];
+        left[i] -= q;
+        h->sku[h->nlines] = p->sku[i];
+        h->qty[h->nlines] = q;
+        h->rejected[h->nlines++] =
+            lg_rng_chance(&m->rng, LG_TRANSFER_REJECTED_SHARE) ? lg_rng_range(&m->rng, 1, q < 2 ? q : 2) : 0;
+    }
+}
+
+/* A shipment from the DC (70%, with a DC) or a store to another location
+ * that is not the DC: replenishment and rebalancing of the SKUs the source
+ * has (at most half its on_hand of each, in the destination's case packs
+ * from the DC). What becomes of it is decided now, as for a hold: its
+ * receipts and cancel wait in m->held until the clock reaches them. 0, or
+ * -1 when there is nothing to ship (the plan is then a sale). */
+static int plan_transfer(lg_model_t *m, plan_t *p) {
+    const size_t nl = m->conf.locations;
+    if (nl < 2 || heap_full(&m->held, 2))
+        return -1;
+    size_t dc = m->locs[m->ecom[0]].type == LOC_DC ? m->ecom[0] : SIZE_MAX;
+    size_t stores = nl <= 2 ? 1 : nl - 2;
+    p->loc = dc != SIZE_MAX && lg_rng_chance(&m->rng, 0.7) ? dc : (size_t)lg_rng_below(&m->rng, stores);
+    size_t others = nl - 1 - (dc != SIZE_MAX && p->loc != dc ? 1 : 0);
+    if (others == 0)
+        return -1;
+    p->to = other_location(m, p->loc, dc, (size_t)lg_rng_below(&m->rng, others));
+    const location_t *from = &m->locs[p->loc], *to = &m->locs[p->to];
+    size_t want = 1 + (size_t)lg_rng_below(&m->rng, TRANSFER_LINES_MAX);
+    uint32_t sku[TRANSFER_LINES_MAX];
+    if (want > m->conf.skus)
+        want = m->conf.skus;
+    pick_skus(m, sku, want);
+    p->nlines = 0;
+    for (size_t i = 0; i < want; i++) {
+        int64_t q = from->type == LOC_DC ? to->case_pack * lg_rng_range(&m->rng, 1, 2) : lg_rng_range(&m->rng, 1, 3);
+        int64_t spare = pair_of(m, sku[i], p->loc)->on_hand / 2;
+        if (q > spare)
+            q = spare;
+        if (q >= 1) {
+            p->sku[p->nlines] = sku[i];
+            p->qty[p->nlines++] = q;
+        }
+    }
+    if (p->nlines == 0)
+        return -1;
+    p->transfer = ++m->transfer_seq;
+    snprintf(p->transfer_id, sizeof(p->transfer_id), "%s-TR-%" PRIu64, m->run_id, p->transfer);
+    snprintf(p->event_id, sizeof(p->event_id), "%s-TR-%" PRIu64 "-ship", m->run_id, p->transfer);
+    p->source = location_source(from);
+
+    int64_t transit = m->conf.transit_ms, left[EVENT_MAX];
+    for (size_t i = 0; i < p->nlines; i++)
+        left[i] = p->qty[i];
+    held_t *first = &p->held[0], *second = &p->held[1];
+    memset(p->held, 0, sizeof(p->held));
+    first->due = p->occurred_at_ms + lg_rng_range(&m->rng, transit / 2, transit);
+    second->due = first->due + lg_rng_range(&m->rng, 1, transit / 2);
+    for (int k = 0; k < 2; k++) {
+        p->held[k].kind = LG_KIND_RECEIVED;
+        p->held[k].step = (uint8_t)(k + 1);
+        p->held[k].loc = (uint32_t)p->loc;
+        p->held[k].to = (uint32_t)p->to;
+        p->held[k].id = p->transfer;
+    }
+    double fate = lg_rng_unit(&m->rng);
+    if (fate < LG_TRANSFER_ONE_RECEIPT_SHARE) {
+        plan_receipt_lines(m, first, p, left, 0);
+    } else if (fate <
+               LG_TRANSFER_ONE_RECEIPT_SHARE + LG_TRANSFER_TWO_RECEIPTS_SHARE + LG_TRANSFER_PARTIAL_CANCEL_SHARE) {
+        int cancel = fate >= LG_TRANSFER_ONE_RECEIPT_SHARE + LG_TRANSFER_TWO_RECEIPTS_SHARE;
+        plan_receipt_lines(m, first, p, left, 1);
+        if (!cancel) {
+            plan_receipt_lines(m, second, p, left, 0);
+        } else {
+            second->kind = LG_KIND_CANCELED;
+            for (size_t i = 0; i < p->nlines; i++)
+                if (left[i] > 0) { /* a cancel returns what is in transit */
+                    second->sku[second->nlines] = p->sku[i];
+                    second->qty[second->nlines++] = left[i];
+                }
+        }
+        if (first->nlines == 0) { /* single units: nothing to split */
+            int64_t due = first->due;
+            *first = *second;
+            first->due = due;
+            first->step = 1;
+            second->nlines = 0;
+        }
+    } else {
+        first->kind = LG_KIND_CANCELED; /* before it arrives anywhere */
+        for (size_t i = 0; i < p->nlines; i++) {
+            first->sku[i] = p->sku[i];
+            first->qty[i] = p->qty[i];
+        }
+        first->nlines = (uint8_t)p->nlines;
+    }
+    p->nheld = second->nlines ? 2 : 1;
+    return 0;
+}
+
 /* Builds the next fresh event into m->plan: moves the clock and the
  * sequence, draws, and touches no books. */
 static void plan_fresh(lg_model_t *m) {
@@ -760,9 +965,9 @@ static void plan_fresh(lg_model_t *m) {
     m->clock_ms += lg_rng_range(&m->rng, 0, CLOCK_STEP_MAX);
     p->occurred_at_ms = now_ms(m);
     const lg_model_conf_t *c = &m->conf;
-    if (m->nfollow > 0 && m->follow[0].due <= m->seq) {
+    if (m->follow.n > 0 && heap_top(&m->follow)->due <= (int64_t)m->seq) {
         followup_t f;
-        followup_pop(m, &f);
+        heap_pop(&m->follow, &f);
         plan_followup(m, p, &f);
         return;
     }
@@ -782,6 +987,14 @@ static void plan_fresh(lg_model_t *m) {
     } else if ((u -= c->counts_ratio) < c->reservations_ratio) {
         p->kind = LG_KIND_HOLD;
         plan_hold(m, p);
+    } else if ((u -= c->reservations_ratio) < c->transfers_ratio) {
+        p->kind = LG_KIND_SHIPPED;
+        if (plan_transfer(m, p) != 0) {
+            memset(p, 0, offsetof(plan_t, sku));
+            p->occurred_at_ms = now_ms(m);
+            p->kind = LG_KIND_SALE;
+            plan_sale(m, p);
+        }
     } else {
         p->kind = LG_KIND_SALE;
         plan_sale(m, p);
@@ -796,11 +1009,16 @@ static lg_topic_t topic_of(lg_kind_t k) {
     case LG_KIND_HOLD:
     case LG_KIND_RELEASE: return LG_TOPIC_RESERVATIONS;
     case LG_KIND_CHANNEL: return LG_TOPIC_CHANNELS;
+    case LG_KIND_SHIPPED:
+    case LG_KIND_RECEIVED:
+    case LG_KIND_CANCELED: return LG_TOPIC_TRANSFERS;
     default: return LG_TOPIC_RESTOCKS;
     }
 }
 
 static int is_reservation(lg_kind_t k) { return k == LG_KIND_HOLD || k == LG_KIND_RELEASE; }
+
+static int is_transfer(lg_kind_t k) { return k == LG_KIND_SHIPPED || k == LG_KIND_RECEIVED || k == LG_KIND_CANCELED; }
 
 /* The contract event of a plan; borrows the plan and the model's lines. */
 static void event_of(lg_model_t *m, const plan_t *p, inv_event_t *ev) {
@@ -833,6 +1051,7 @@ static void event_of(lg_model_t *m, const plan_t *p, inv_event_t *ev) {
         m->lines[i].sku = m->sku_names[p->sku[i]];
         m->lines[i].quantity = p->qty[i];
         m->lines[i].disposition = p->kind == LG_KIND_RETURN ? p->disp[i] : INV_DISPOSITION_NONE;
+        m->lines[i].rejected = p->kind == LG_KIND_RECEIVED ? p->rejected[i] : 0;
     }
     ev->lines = m->lines;
     ev->line_count = p->nlines;
@@ -857,6 +1076,24 @@ static void reservation_of(lg_model_t *m, const plan_t *p, inv_reservation_t *r)
     r->line_count = ev.line_count;
 }
 
+/* The TransferEvent of a transfer plan; borrows like event_of. */
+static void transfer_of(lg_model_t *m, const plan_t *p, inv_transfer_t *tr) {
+    inv_event_t ev;
+    event_of(m, p, &ev); /* the lines */
+    memset(tr, 0, sizeof(*tr));
+    tr->event_id = p->event_id;
+    tr->source = p->source;
+    tr->transfer_id = p->transfer_id;
+    tr->status = p->kind == LG_KIND_SHIPPED    ? INV_TRANSFER_SHIPPED
+                 : p->kind == LG_KIND_RECEIVED ? INV_TRANSFER_RECEIVED
+                                               : INV_TRANSFER_CANCELED;
+    tr->from_location_id = m->locs[p->loc].name;
+    tr->to_location_id = m->locs[p->to].name;
+    tr->occurred_at_ms = p->occurred_at_ms;
+    tr->lines = ev.lines;
+    tr->line_count = ev.line_count;
+}
+
 /* Encodes the plan as its valid message into m->out. */
 static int encode_plan(lg_model_t *m, const plan_t *p, char *errstr, size_t n) {
     char err[INV_ERRSTR_SIZE];
@@ -865,6 +1102,10 @@ static int encode_plan(lg_model_t *m, const plan_t *p, char *errstr, size_t n) {
         inv_reservation_t r;
         reservation_of(m, p, &r);
         rc = inv_encoder_encode_reservation(m->encoder, &r, &m->out, err, sizeof(err));
+    } else if (is_transfer(p->kind)) {
+        inv_transfer_t tr;
+        transfer_of(m, p, &tr);
+        rc = inv_encoder_encode_transfer(m->encoder, &tr, &m->out, err, sizeof(err));
     } else {
         inv_event_t ev;
         event_of(m, p, &ev);
@@ -917,10 +1158,32 @@ static void commit(lg_model_t *m, const plan_t *p) {
             touch(q);
             break;
         case LG_KIND_COUNT:
-            /* a count equal to a row that does not exist creates none */
-            if (q->touched || p->qty[i] != q->on_hand)
-                touch(q);
+            /* the row as of the count's time, which it carries from now
+             * on (last_count_at: a row is published even when counted as
+             * it was) */
             q->on_hand = p->qty[i];
+            q->count_at = p->occurred_at_ms;
+            touch(q);
+            break;
+        case LG_KIND_SHIPPED: /* in transit: in neither on_hand, on both rows */
+            q->on_hand -= p->qty[i];
+            touch(q);
+            touch(pair_of(m, p->sku[i], p->to));
+            if (!q->queued) { /* the source's next receipts replenish it */
+                q->queued = 1;
+                sold_push(l, p->sku[i]);
+            }
+            break;
+        case LG_KIND_RECEIVED: {
+            pair_t *d = pair_of(m, p->sku[i], p->to);
+            d->on_hand += p->qty[i] - p->rejected[i];
+            d->unsellable += p->rejected[i];
+            touch(d);
+            break;
+        }
+        case LG_KIND_CANCELED: /* what was in transit, back at the source */
+            q->on_hand += p->qty[i];
+            touch(q);
             break;
         default: /* receipts, opening, feedback, adjustments */
             q->on_hand += p->qty[i];
@@ -938,11 +1201,16 @@ static void commit(lg_model_t *m, const plan_t *p) {
                 l->sold[keep++] = l->sold[i];
         l->sold_len = keep;
     }
+    if (p->kind == LG_KIND_COUNT)
+        m->floor_ms = p->occurred_at_ms + 1;
+    for (size_t i = 0; i < p->nheld; i++)
+        if (heap_push(&m->held, &p->held[i]) != 0)
+            abort(); /* room was checked when planned */
     if (p->kind == LG_KIND_HOLD) {
         if (p->expires_at_ms > m->settled_at_ms)
             m->settled_at_ms = p->expires_at_ms;
         for (size_t i = 0; i < p->nfollow; i++)
-            if (followup_push(m, &p->follow[i]) != 0)
+            if (heap_push(&m->follow, &p->follow[i]) != 0)
                 break;
     }
     if (p->kind == LG_KIND_SALE || p->kind == LG_KIND_FULFILMENT) {
@@ -1016,8 +1284,8 @@ static int emit_valid(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) {
     memset(out, 0, sizeof(*out));
     out->topic = topic_of(p->kind);
     out->kind = p->kind;
-    out->key = p->event_id;
-    out->key_len = strlen(p->event_id);
+    out->key = is_transfer(p->kind) ? p->transfer_id : p->event_id;
+    out->key_len = strlen(out->key);
     out->value = m->out.data;
     out->value_len = m->out.len;
     out->lines = p->nlines;
@@ -1142,6 +1410,55 @@ static void write_bad_reservation_json(inv_buf_t *b, const inv_reservation_t *r,
     buf_str(b, "}");
 }
 
+/* JSON of a TransferEvent with one defect, as write_bad_json() writes an
+ * event's: a line without sku or the event without to_location_id
+ * (LG_BAD_MISSING), a line's quantity 0 or "2", a status no schema has,
+ * occurred_at without a zone. */
+static void write_bad_transfer_json(inv_buf_t *b, const inv_transfer_t *tr, lg_bad_t bad, size_t line,
+                                    const char *bad_value) {
+    char t[32];
+    b->len = 0;
+    buf_str(b, "{\"event_id\":");
+    buf_json_str(b, tr->event_id);
+    buf_str(b, ",\"source\":");
+    buf_json_str(b, tr->source);
+    buf_str(b, ",\"transfer_id\":");
+    buf_json_str(b, tr->transfer_id);
+    buf_str(b, ",\"status\":");
+    buf_json_str(b, bad == LG_BAD_ENUM ? bad_value : inv_transfer_status_to_string(tr->status));
+    buf_str(b, ",\"from_location_id\":");
+    buf_json_str(b, tr->from_location_id);
+    if (!(bad == LG_BAD_MISSING && line == SIZE_MAX)) {
+        buf_str(b, ",\"to_location_id\":");
+        buf_json_str(b, tr->to_location_id);
+    }
+    buf_str(b, ",\"occurred_at\":");
+    inv_time_format_rfc3339(tr->occurred_at_ms, t);
+    if (bad == LG_BAD_LOCAL_TIME) {
+        t[10] = ' ';
+        t[19] = '\0';
+    }
+    buf_json_str(b, t);
+    buf_str(b, ",\"lines\":[");
+    for (size_t i = 0; i < tr->line_count; i++) {
+        const inv_line_t *l = &tr->lines[i];
+        buf_str(b, i ? ",{" : "{");
+        if (!(bad == LG_BAD_MISSING && line == i)) {
+            buf_str(b, "\"sku\":");
+            buf_json_str(b, l->sku);
+            buf_str(b, ",");
+        }
+        if (bad == LG_BAD_QUANTITY && line == i)
+            buf_str(b, "\"quantity\":0");
+        else if (bad == LG_BAD_TYPE && line == i)
+            buf_printf(b, "\"quantity\":\"%" PRId64 "\"", l->quantity);
+        else
+            buf_printf(b, "\"quantity\":%" PRId64, l->quantity);
+        buf_printf(b, ",\"rejected\":%" PRId64 "}", l->rejected);
+    }
+    buf_str(b, "]}");
+}
+
 /* A symbol no schema has, in the enum of the event's kind; *line names the
  * line it goes in (SIZE_MAX: the event's own field). */
 static const char *bad_enum_value(lg_model_t *m, const inv_event_t *ev, size_t *line) {
@@ -1187,15 +1504,19 @@ static int emit_malformed(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) 
     event_of(m, p, &ev);
     /* a hold or release is written by hand too, its lines as a sale's */
     inv_reservation_t r;
-    int res = is_reservation(p->kind);
+    inv_transfer_t tr;
+    int res = is_reservation(p->kind), trf = is_transfer(p->kind);
     if (res) {
         reservation_of(m, p, &r);
         ev.kind = INV_EVENT_SALE;
         ev.channel = p->channel;
     }
-#define WRITE_BAD(bad_, line_, value_)                                       \
-    (res ? write_bad_reservation_json(&m->out, &r, &ev, bad_, line_, value_) \
-         : write_bad_json(&m->out, &ev, bad_, line_, value_))
+    if (trf)
+        transfer_of(m, p, &tr);
+#define WRITE_BAD(bad_, line_, value_)                                         \
+    (trf   ? write_bad_transfer_json(&m->out, &tr, bad_, line_, value_)        \
+     : res ? write_bad_reservation_json(&m->out, &r, &ev, bad_, line_, value_) \
+           : write_bad_json(&m->out, &ev, bad_, line_, value_))
     int kinds = m->conf.format == INV_FORMAT_AVRO ? LG_BAD_SCHEMA_ID : LG_BAD_SCHEMA_ID - 1;
     lg_bad_t bad = (lg_bad_t)(1 + lg_rng_below(&m->rng, (uint64_t)kinds));
     size_t line = (size_t)lg_rng_below(&m->rng, p->nlines);
@@ -1210,7 +1531,10 @@ static int emit_malformed(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) 
     case LG_BAD_MISSING:
         if (lg_rng_chance(&m->rng, 0.5)) {
             line = SIZE_MAX; /* the event's location_id (a hold's expires_at) */
-            snprintf(m->bad_field, sizeof(m->bad_field), "%s", p->kind == LG_KIND_HOLD ? "expires_at" : "location_id");
+            snprintf(m->bad_field, sizeof(m->bad_field), "%s",
+                     p->kind == LG_KIND_HOLD ? "expires_at"
+                     : trf                   ? "to_location_id"
+                                             : "location_id");
         } else {
             snprintf(m->bad_field, sizeof(m->bad_field), "lines[%zu].sku", line);
         }
@@ -1222,7 +1546,14 @@ static int emit_malformed(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) 
         WRITE_BAD(bad, line, NULL);
         break;
     case LG_BAD_ENUM:
-        value = bad_enum_value(m, &ev, &line);
+        if (trf) { /* a WMS status nobody mapped */
+            static const char *statuses[] = {"in_transit", "Shipped", "delivered"};
+            value = statuses[lg_rng_below(&m->rng, 3)];
+            line = SIZE_MAX;
+            snprintf(m->bad_field, sizeof(m->bad_field), "status");
+        } else {
+            value = bad_enum_value(m, &ev, &line);
+        }
         WRITE_BAD(bad, line, value);
         break;
     case LG_BAD_LOCAL_TIME:
@@ -1239,8 +1570,8 @@ static int emit_malformed(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) 
     out->topic = topic_of(p->kind);
     out->kind = p->kind;
     out->bad = bad;
-    out->key = p->event_id;
-    out->key_len = strlen(p->event_id);
+    out->key = trf ? p->transfer_id : p->event_id;
+    out->key_len = strlen(out->key);
     out->value = m->out.data;
     out->value_len = m->out.len;
     out->lines = p->nlines;
@@ -1249,7 +1580,90 @@ static int emit_malformed(lg_model_t *m, lg_msg_t *out, char *errstr, size_t n) 
     return 0;
 }
 
+/* Keeps the late sale planned in m->plan (its books are those of when it
+ * was made) for later. */
+static void hold_back(lg_model_t *m) {
+    const plan_t *p = &m->plan;
+    held_t h;
+    memset(&h, 0, sizeof(h));
+    h.due = p->occurred_at_ms + m->conf.late_delay_ms;
+    h.kind = LG_KIND_SALE;
+    h.channel = (uint8_t)p->channel;
+    h.nlines = (uint8_t)p->nlines;
+    h.loc = (uint32_t)p->loc;
+    h.id = m->seq;
+    h.occurred_at_ms = p->occurred_at_ms;
+    for (size_t i = 0; i < p->nlines; i++) {
+        h.sku[i] = p->sku[i];
+        h.qty[i] = p->qty[i];
+    }
+    commit(m, p);
+    if (heap_push(&m->held, &h) != 0)
+        abort(); /* room was checked when planned */
+}
+
+/* Sends the held-back message h: a late sale as it would have been sent
+ * on time (its books were kept then), or a receipt or cancel of a
+ * shipment, dated now. */
+static int emit_held(lg_model_t *m, const held_t *h, lg_msg_t *out, char *errstr, size_t n) {
+    plan_t *p = &m->plan;
+    memset(p, 0, offsetof(plan_t, sku));
+    p->kind = (lg_kind_t)h->kind;
+    p->loc = h->loc;
+    p->to = h->to;
+    p->nlines = h->nlines;
+    for (size_t i = 0; i < h->nlines; i++) {
+        p->sku[i] = h->sku[i];
+        p->qty[i] = h->qty[i];
+        p->rejected[i] = h->rejected[i];
+    }
+    if (p->kind == LG_KIND_SALE) {
+        p->channel = (inv_channel_t)h->channel;
+        p->source = sale_source(&m->locs[p->loc], p->channel);
+        p->occurred_at_ms = h->occurred_at_ms;
+        snprintf(p->event_id, sizeof(p->event_id), "%s-T-%" PRIu64, m->run_id, h->id);
+        if (encode_plan(m, p, errstr, n))
+            return -1;
+        int before_count = 0;
+        for (size_t i = 0; i < p->nlines; i++)
+            before_count |= pair_of(m, p->sku[i], p->loc)->count_at > p->occurred_at_ms;
+        m->stats.late_sales++;
+        m->stats.late_before_count += (uint64_t)before_count;
+        memset(out, 0, sizeof(*out));
+        out->topic = LG_TOPIC_SALES;
+        out->kind = LG_KIND_SALE;
+        out->key = p->event_id;
+        out->key_len = strlen(p->event_id);
+        out->value = m->out.data;
+        out->value_len = m->out.len;
+        out->lines = p->nlines;
+        out->bad_field = "";
+        remember(m, out);
+        count_msg(m, out);
+        return 0;
+    }
+    p->transfer = h->id;
+    snprintf(p->transfer_id, sizeof(p->transfer_id), "%s-TR-%" PRIu64, m->run_id, h->id);
+    if (p->kind == LG_KIND_RECEIVED)
+        snprintf(p->event_id, sizeof(p->event_id), "%s-TR-%" PRIu64 "-recv-%u", m->run_id, h->id, (unsigned)h->step);
+    else
+        snprintf(p->event_id, sizeof(p->event_id), "%s-TR-%" PRIu64 "-cancel", m->run_id, h->id);
+    p->source = location_source(&m->locs[p->kind == LG_KIND_RECEIVED ? p->to : p->loc]);
+    p->occurred_at_ms = now_ms(m);
+    return emit_valid(m, out, errstr, n);
+}
+
+int lg_model_next_held(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size) {
+    if (m->held.n == 0)
+        return 0;
+    held_t h;
+    heap_pop(&m->held, &h);
+    return emit_held(m, &h, out, errstr, errstr_size) ? -1 : 1;
+}
+
 int lg_model_next(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size) {
+    if (m->held.n > 0 && heap_top(&m->held)->due <= now_ms(m))
+        return lg_model_next_held(m, out, errstr, errstr_size) == 1 ? 0 : -1;
     double u = lg_rng_unit(&m->rng);
     /* a duplicate wanted before anything was sent becomes a fresh event */
     if (u < m->conf.duplicates_ratio && m->nsent > 0) {
@@ -1272,6 +1686,10 @@ int lg_model_next(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size
     plan_fresh(m);
     if (u >= m->conf.duplicates_ratio && u < m->conf.duplicates_ratio + m->conf.malformed_ratio)
         return emit_malformed(m, out, errstr, errstr_size);
+    while (m->plan.late) { /* what goes now is the next fresh event */
+        hold_back(m);
+        plan_fresh(m);
+    }
     return emit_valid(m, out, errstr, errstr_size);
 }
 
@@ -1460,20 +1878,29 @@ int lg_model_feedback(lg_model_t *m, const char *sku, const char *location_id, i
 const lg_stats_t *lg_model_stats(const lg_model_t *m) { return &m->stats; }
 
 int lg_model_write_oracle(const lg_model_t *m, FILE *f, char *errstr, size_t errstr_size) {
+    if (m->held.n > 0)
+        return inv_errstr(errstr, errstr_size,
+                          "writing the oracle: %zu late sales or transfer receipts still held back", m->held.n);
     char settled[40] = "null";
     if (m->settled_at_ms != INT64_MIN) {
         settled[0] = '"';
         inv_time_format_rfc3339(m->settled_at_ms, settled + 1);
         strcat(settled, "\"");
     }
+    const lg_stats_t *st = &m->stats;
     fprintf(f,
             "{\"inv_loadgen_oracle\":1,\"seed\":%" PRIu64
-            ",\"fields\":[\"on_hand\",\"unsellable\",\"available\",\"committed\"],\"settled_at\":%s,"
+            ",\"fields\":[\"on_hand\",\"unsellable\",\"available\",\"committed\",\"incoming\",\"in_transit_out\"],"
+            "\"settled_at\":%s,\"counts\":%" PRIu64 ",\"transfers\":{\"shipped\":%" PRIu64 ",\"received\":%" PRIu64
+            ",\"canceled\":%" PRIu64 "},\"late_sales\":%" PRIu64 ",\"late_sales_before_count\":%" PRIu64 ","
             "\"note\":\"expected final inventory.stock for the events inv-loadgen produced (duplicates and malformed "
             "excluded): one line per sku|location and per sku|* (network); on_order is not included because it "
             "depends on when inv-stock reorders; committed and available hold once inv-stock's clock has passed "
-            "settled_at, the latest expires_at of the holds sent, and it has applied the expiries\"}\n",
-            m->conf.seed, settled);
+            "settled_at, the latest expires_at of the holds sent, and it has applied the expiries; on_hand is that "
+            "of counts as of their time (late_sales_before_count late sales are dated before a count of their row "
+            "sent before them); every transfer is received or canceled (nothing in transit)\"}\n",
+            m->conf.seed, settled, st->events[LG_KIND_COUNT], st->events[LG_KIND_SHIPPED], st->events[LG_KIND_RECEIVED],
+            st->events[LG_KIND_CANCELED], st->late_sales, st->late_before_count);
     size_t nl = m->conf.locations;
     for (size_t s = 0; s < m->conf.skus; s++) {
         int64_t on_hand = 0, unsellable = 0, available = 0;
@@ -1485,7 +1912,7 @@ int lg_model_write_oracle(const lg_model_t *m, FILE *f, char *errstr, size_t err
             int64_t avail = q->on_hand > 0 ? q->on_hand : 0;
             fprintf(f,
                     "{\"key\":\"%s|%s\",\"on_hand\":%" PRId64 ",\"unsellable\":%" PRId64 ",\"available\":%" PRId64
-                    ",\"committed\":0}\n",
+                    ",\"committed\":0,\"incoming\":0,\"in_transit_out\":0}\n",
                     m->sku_names[s], m->locs[l].name, q->on_hand, q->unsellable, avail);
             on_hand += q->on_hand;
             unsellable += q->unsellable;
@@ -1495,7 +1922,7 @@ int lg_model_write_oracle(const lg_model_t *m, FILE *f, char *errstr, size_t err
         if (any)
             fprintf(f,
                     "{\"key\":\"%s|*\",\"on_hand\":%" PRId64 ",\"unsellable\":%" PRId64 ",\"available\":%" PRId64
-                    ",\"committed\":0}\n",
+                    ",\"committed\":0,\"incoming\":0,\"in_transit_out\":0}\n",
                     m->sku_names[s], on_hand, unsellable, available);
     }
     if (fflush(f) != 0 || ferror(f))
@@ -1504,8 +1931,21 @@ int lg_model_write_oracle(const lg_model_t *m, FILE *f, char *errstr, size_t err
 }
 
 const char *lg_kind_name(lg_kind_t k) {
-    static const char *names[LG_KIND_MAX] = {"sale",     "return", "receipt", "adjustment", "count",       "opening",
-                                             "feedback", "hold",   "release", "fulfilment", "channel_map", "policy"};
+    static const char *names[LG_KIND_MAX] = {"sale",
+                                             "return",
+                                             "receipt",
+                                             "adjustment",
+                                             "count",
+                                             "opening",
+                                             "feedback",
+                                             "hold",
+                                             "release",
+                                             "fulfilment",
+                                             "channel_map",
+                                             "policy",
+                                             "transfer_shipped",
+                                             "transfer_received",
+                                             "transfer_canceled"};
     return (unsigned)k < LG_KIND_MAX ? names[k] : "?";
 }
 

@@ -1,8 +1,9 @@
 /*
  * lg_model: the load generator's traffic model. It decides what a retail
  * chain's POS integrations send next (sales, returns, receipts, adjustments,
- * counts, reservation holds and what becomes of them, re-sent duplicates,
- * malformed messages), encodes it, and keeps the books: the stock each
+ * counts, reservation holds and what becomes of them, transfers between
+ * locations, sales uploaded late, re-sent duplicates, malformed messages),
+ * encodes it, and keeps the books: the stock each
  * (sku, location) must end with once inv-stock has applied every valid
  * message it produced (the oracle).
  *
@@ -37,8 +38,9 @@ typedef enum {
     LG_TOPIC_RETURNS,
     LG_TOPIC_RESTOCKS,
     LG_TOPIC_RESERVATIONS,
-    LG_TOPIC_CHANNELS, /* the channel map, written once at start */
-    LG_TOPIC_POLICIES, /* planned reorder policies, written once at start */
+    LG_TOPIC_TRANSFERS, /* keyed by transfer_id */
+    LG_TOPIC_CHANNELS,  /* the channel map, written once at start */
+    LG_TOPIC_POLICIES,  /* planned reorder policies, written once at start */
     LG_TOPIC_MAX
 } lg_topic_t;
 
@@ -56,6 +58,9 @@ typedef enum {
     LG_KIND_FULFILMENT, /* SaleEvent with the hold's reservation_id */
     LG_KIND_CHANNEL,    /* ChannelLocation of the channel map */
     LG_KIND_POLICY,     /* ReorderPolicy planned by lg_model_plan_policies */
+    LG_KIND_SHIPPED,    /* TransferEvent shipped: units leave a location */
+    LG_KIND_RECEIVED,   /* TransferEvent received, part or all of a shipment */
+    LG_KIND_CANCELED,   /* TransferEvent canceled: what is in transit goes back */
     LG_KIND_MAX
 } lg_kind_t;
 
@@ -87,6 +92,15 @@ typedef enum {
 #define LG_HOLD_RELEASE_SHARE 0.15
 #define LG_HOLD_SPLIT_SHARE 0.25 /* of the fulfilled holds: two sales */
 
+/* What becomes of a shipment, in these shares: received in one receipt, in
+ * two partial receipts, canceled after a partial receipt, or canceled
+ * before any; a receipt line arrives with damaged units in the last share. */
+#define LG_TRANSFER_ONE_RECEIPT_SHARE 0.65
+#define LG_TRANSFER_TWO_RECEIPTS_SHARE 0.15
+#define LG_TRANSFER_PARTIAL_CANCEL_SHARE 0.12
+#define LG_TRANSFER_REJECTED_SHARE 0.15
+#define LG_MAX_DELAY_MS INT64_C(86400000) /* --transit-ms, --late-sales-delay-ms */
+
 typedef struct {
     uint64_t seed;
     size_t locations; /* store-1..k, dc-1, web-1 (see lg_model_location_name) */
@@ -103,6 +117,18 @@ typedef struct {
     /* The clock of reservation events (epoch ms); NULL = the wall clock.
      * Tests set a fixed one for reproducible bytes. */
     int64_t (*wall_ms)(void);
+    /* Share of fresh events that are transfers (a shipment; its receipts
+     * or cancel come on top), added to the shares above. */
+    double transfers_ratio;
+    /* A shipment's first receipt or cancel comes transit_ms / 2 ..
+     * transit_ms after it, a second one up to transit_ms / 2 later, on the
+     * occurred_at clock. */
+    int64_t transit_ms;
+    /* Share of the sales over the store channel held back (a till offline)
+     * and sent late_delay_ms later on the occurred_at clock, with their own
+     * occurred_at. */
+    double late_sales_ratio;
+    int64_t late_delay_ms;
     /* Shares of all traffic messages; sum <= 1. */
     double duplicates_ratio, malformed_ratio;
     int64_t opening_stock; /* per (sku, location); 0 = no opening receipts */
@@ -143,6 +169,9 @@ typedef struct {
     uint64_t duplicates;
     uint64_t malformed;
     uint64_t by_bad[LG_BAD_MAX];
+    /* late sales sent (also in events[LG_KIND_SALE]), and those of them
+     * with a line dated before a count of its row sent earlier */
+    uint64_t late_sales, late_before_count;
 } lg_stats_t;
 
 typedef struct lg_model_s lg_model_t;
@@ -160,6 +189,13 @@ int lg_model_next_opening(lg_model_t *m, lg_msg_t *out, char *errstr, size_t err
  * event, in the configured shares. 0, or -1 with errstr (encoder failure:
  * a bug). */
 int lg_model_next(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size);
+
+/* What is held back: the late sales and the transfers' receipts and
+ * cancels not yet due, one message per call, in the order they were due,
+ * whatever the clock says (at the end of a run, so that every sale of the
+ * books is sent and nothing stays in transit). Counted as traffic. 1 and
+ * *out filled, 0 when nothing is held back, -1 with errstr. */
+int lg_model_next_held(lg_model_t *m, lg_msg_t *out, char *errstr, size_t errstr_size);
 
 /* The channel map, one ChannelLocation per call (key `channel|location_id`,
  * topic LG_TOPIC_CHANNELS): `online` -> the DC and the web shop, buffer 0;
@@ -201,14 +237,20 @@ const lg_stats_t *lg_model_stats(const lg_model_t *m);
 
 /* Writes the oracle: a header line, then one JSON line per (sku, location)
  * the produced events touched and one per SKU for the network row "sku|*":
- *   {"key":"SKU-1|store-1","on_hand":7,"unsellable":1,"available":7,"committed":0}
+ *   {"key":"SKU-1|store-1","on_hand":7,"unsellable":1,"available":7,
+ *    "committed":0,"incoming":0,"in_transit_out":0}
  * on_order is left out: it depends on when inv-stock reorders. committed is
  * 0 and available max(on_hand, 0) once every hold is closed: fulfilled,
  * released or expired. The header's "settled_at" is the latest expires_at of
  * any hold sent (null without holds): after it, on inv-stock's clock, no
  * line can be open whatever the order holds and their sales were applied
- * in. The values are independent of that order only when no count was
- * produced (counts_ratio 0) and no feedback receipt was made.
+ * in. The header also counts the transfers by status and the late sales
+ * (call after lg_model_next_held() has returned 0: nothing in transit).
+ * on_hand is that of counts as of their time: a count sets the row as of
+ * its occurred_at, the changes dated after it add up; the books apply every
+ * change in the order of occurred_at (a late sale when it was made), and
+ * the clock moves past each count. The values do not depend on the order
+ * inv-stock applies things in, except with feedback receipts.
  * 0, or -1 with errstr on a write error. */
 int lg_model_write_oracle(const lg_model_t *m, FILE *f, char *errstr, size_t errstr_size);
 

@@ -1,6 +1,6 @@
 /*
  * inv-loadgen: realistic POS traffic onto the input topics (topic.sales,
- * topic.returns, topic.restocks, topic.reservations), a channel map onto
+ * topic.returns, topic.restocks, topic.reservations, topic.transfers), a channel map onto
  * topic.channels and planned reorder policies onto topic.policies, for demos,
  * tests and benchmarks. What is
  * sent is decided by lg_model (seeded, reproducible); this file is the Kafka
@@ -10,8 +10,10 @@
  * number of locations (keying by location_id would pile a 3-store demo onto
  * one or two partitions and cap the processors' parallelism), a re-sent
  * duplicate lands on its original's partition as a retrying POS's would,
- * and nothing is lost in ordering: the three input topics are never ordered
+ * and nothing is lost in ordering: the input topics are never ordered
  * with each other anyway, and the processors re-key every movement by SKU.
+ * Transfers are keyed by transfer_id, as the contract recommends: a
+ * shipment, its receipts and its cancel stay in order.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -37,9 +39,10 @@ static const inv_conf_flag_t conf_flags[] = {
 
 static const inv_program_t program = {
     .name = "inv-loadgen",
-    .summary = "Realistic POS traffic (sales, returns, receipts, adjustments, counts, reservation holds with\n"
-               "their fulfilments, releases and expiries, duplicates, malformed messages) onto topic.sales,\n"
-               "topic.returns, topic.restocks and topic.reservations, a channel map onto topic.channels and,\n"
+    .summary = "Realistic POS traffic (sales, some uploaded late, returns, receipts, adjustments, counts,\n"
+               "reservation holds with their fulfilments, releases and expiries, transfers between locations,\n"
+               "duplicates, malformed messages) onto topic.sales, topic.returns, topic.restocks,\n"
+               "topic.reservations and topic.transfers, a channel map onto topic.channels and,\n"
                "with --plan-policies, reorder policies sized to that demand onto topic.policies; seeded and\n"
                "reproducible.",
     .flags = conf_flags,
@@ -98,13 +101,15 @@ static void progress(loadgen_t *g, int64_t now) {
     if (g->reorders)
         snprintf(fb, sizeof(fb), ", reorders %" PRIu64 " (%zu pending)", g->reorders_seen, g->pending_len);
     inv_log_info("%.0fs: %" PRIu64 " sent (%.0f/s), %" PRIu64 " delivered, queue %d; %" PRIu64 " sales, %" PRIu64
-                 " returns, %" PRIu64 " restocks, %" PRIu64 " reservations, %" PRIu64 " duplicates, %" PRIu64
-                 " malformed%s",
+                 " returns, %" PRIu64 " restocks, %" PRIu64 " reservations, %" PRIu64 " transfers, %" PRIu64
+                 " duplicates, %" PRIu64 " malformed%s",
                  (double)(now - g->start_ms) / 1000.0, s->messages, rate, g->delivered, rd_kafka_outq_len(g->producer),
                  s->events[LG_KIND_SALE], s->events[LG_KIND_RETURN],
                  s->events[LG_KIND_RECEIPT] + s->events[LG_KIND_ADJUSTMENT] + s->events[LG_KIND_COUNT] +
                      s->events[LG_KIND_OPENING] + s->events[LG_KIND_FEEDBACK],
-                 s->events[LG_KIND_HOLD] + s->events[LG_KIND_RELEASE], s->duplicates, s->malformed, fb);
+                 s->events[LG_KIND_HOLD] + s->events[LG_KIND_RELEASE],
+                 s->events[LG_KIND_SHIPPED] + s->events[LG_KIND_RECEIVED] + s->events[LG_KIND_CANCELED], s->duplicates,
+                 s->malformed, fb);
     g->last_progress_ms = now;
     g->last_progress_msgs = s->messages;
 }
@@ -272,10 +277,12 @@ static int producer_open(loadgen_t *g, char *errstr, size_t n) {
     inv_kafka_settings_free(&ks);
     if (!g->producer)
         return -1;
-    static const char *keys[LG_TOPIC_MAX] = {"topic.sales",        "topic.returns",  "topic.restocks",
-                                             "topic.reservations", "topic.channels", "topic.policies"};
+    static const char *keys[LG_TOPIC_MAX] = {"topic.sales",        "topic.returns",   "topic.restocks",
+                                             "topic.reservations", "topic.transfers", "topic.channels",
+                                             "topic.policies"};
     for (int t = 0; t < LG_TOPIC_MAX; t++) {
         if ((t == LG_TOPIC_RESERVATIONS && g->args.model.reservations_ratio <= 0) ||
+            (t == LG_TOPIC_TRANSFERS && g->args.model.transfers_ratio <= 0) ||
             (t == LG_TOPIC_CHANNELS && g->args.no_channel_map) || (t == LG_TOPIC_POLICIES && !g->args.plan_policies))
             continue; /* not needed: a deployment without it still runs */
         const char *name = inv_conf_get(g->conf, keys[t]);
@@ -376,6 +383,17 @@ static int run(loadgen_t *g) {
         }
         progress(g, inv_time_mono_ms());
     }
+    /* what is held back goes now, on top of --count: every late sale of the
+     * books is sent and every transfer is received or canceled */
+    while ((rc = lg_model_next_held(g->model, &msg, err, sizeof(err))) > 0) {
+        if (produce(g, &msg))
+            return -1;
+        rd_kafka_poll(g->producer, 0);
+    }
+    if (rc < 0) {
+        inv_log_error("%s", err);
+        return -1;
+    }
     return 0;
 }
 
@@ -398,8 +416,10 @@ static void print_totals(loadgen_t *g, double secs, int undelivered) {
     for (int k = 0; k < LG_KIND_MAX; k++)
         fprintf(stderr, " %s %" PRIu64 "%s", lg_kind_name((lg_kind_t)k), s->events[k],
                 k + 1 < LG_KIND_MAX ? "," : "\n");
-    fprintf(stderr, "  lines %" PRIu64 ", duplicates %" PRIu64 ", malformed %" PRIu64 " (", s->lines, s->duplicates,
-            s->malformed);
+    fprintf(stderr,
+            "  lines %" PRIu64 ", late sales %" PRIu64 " (%" PRIu64
+            " dated before a count sent earlier), duplicates %" PRIu64 ", malformed %" PRIu64 " (",
+            s->lines, s->late_sales, s->late_before_count, s->duplicates, s->malformed);
     for (int b = 1; b < LG_BAD_MAX; b++)
         fprintf(stderr, "%s %" PRIu64 "%s", lg_bad_name((lg_bad_t)b), s->by_bad[b], b + 1 < LG_BAD_MAX ? ", " : ")\n");
     fprintf(stderr, "  delivered %" PRIu64 ", failed %" PRIu64 ", undelivered %d", g->delivered, g->failed,
@@ -416,14 +436,18 @@ static int write_stats(loadgen_t *g, FILE *f, double secs, int undelivered) {
             g->args.model.seed, secs, s->messages, secs > 0 ? (double)s->messages / secs : 0.0, s->bytes);
     fprintf(f,
             ",\"by_topic\":{\"sales\":%" PRIu64 ",\"returns\":%" PRIu64 ",\"restocks\":%" PRIu64
-            ",\"reservations\":%" PRIu64 ",\"channels\":%" PRIu64 ",\"policies\":%" PRIu64 "}",
+            ",\"reservations\":%" PRIu64 ",\"transfers\":%" PRIu64 ",\"channels\":%" PRIu64 ",\"policies\":%" PRIu64
+            "}",
             s->by_topic[LG_TOPIC_SALES], s->by_topic[LG_TOPIC_RETURNS], s->by_topic[LG_TOPIC_RESTOCKS],
-            s->by_topic[LG_TOPIC_RESERVATIONS], s->by_topic[LG_TOPIC_CHANNELS], s->by_topic[LG_TOPIC_POLICIES]);
+            s->by_topic[LG_TOPIC_RESERVATIONS], s->by_topic[LG_TOPIC_TRANSFERS], s->by_topic[LG_TOPIC_CHANNELS],
+            s->by_topic[LG_TOPIC_POLICIES]);
     fprintf(f, ",\"events\":{");
     for (int k = 0; k < LG_KIND_MAX; k++)
         fprintf(f, "%s\"%s\":%" PRIu64, k ? "," : "", lg_kind_name((lg_kind_t)k), s->events[k]);
-    fprintf(f, "},\"lines\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"malformed\":%" PRIu64 ",\"malformed_by_kind\":{",
-            s->lines, s->duplicates, s->malformed);
+    fprintf(f,
+            "},\"lines\":%" PRIu64 ",\"late_sales\":%" PRIu64 ",\"late_sales_before_count\":%" PRIu64
+            ",\"duplicates\":%" PRIu64 ",\"malformed\":%" PRIu64 ",\"malformed_by_kind\":{",
+            s->lines, s->late_sales, s->late_before_count, s->duplicates, s->malformed);
     for (int b = 1; b < LG_BAD_MAX; b++)
         fprintf(f, "%s\"%s\":%" PRIu64, b > 1 ? "," : "", lg_bad_name((lg_bad_t)b), s->by_bad[b]);
     fprintf(f, "},\"expected_dlq\":%" PRIu64 ",\"delivered\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"undelivered\":%d",

@@ -12,6 +12,7 @@
 #include "inv_codec.h"
 #include "inv_avail.h"
 #include "inv_holds.h"
+#include "inv_transfers.h"
 #include "inv_kafka.h"
 #include "inv_log.h"
 #include "inv_main.h"
@@ -26,7 +27,8 @@
 #include "watch.h"
 
 static const inv_conf_flag_t invctl_flags[] = {
-    {"state-dir", "state.dir", "DIR", "inv-stock's LMDB environment, for `stock`, `reservations`, `watch`"},
+    {"state-dir", "state.dir", "DIR",
+     "inv-stock's LMDB environment, for `stock`, `reservations`, `transfers`, `watch`"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -41,10 +43,13 @@ static const inv_program_t program = {
                      "                         create every contract topic (no-op for existing ones)\n"
                      "  config reference       print the configuration reference (Markdown)\n"
                      "  stock SKU [LOCATION] [--json]\n"
-                     "                         read stock from inv-stock's LMDB (--state-dir) while it runs,\n"
+                     "                         read stock from inv-stock's LMDB (--state-dir) while it runs\n"
+                     "                         (each row with its count variance and last count),\n"
                      "                         and (without LOCATION or --json) what each channel may sell\n"
                      "  reservations [SKU] [--json]\n"
                      "                         open reservation holds (of SKU) in inv-stock's LMDB (--state-dir)\n"
+                     "  transfers [SKU] [--json]\n"
+                     "                         open transfer lines (of SKU): shipped, received, canceled, in transit\n"
                      "  policy set SKU LOCATION --reorder-point N --reorder-quantity N --safety-stock N\n"
                      "                         publish a ReorderPolicy (LOCATION * = default of the SKU)\n"
                      "  policy delete SKU LOCATION\n"
@@ -62,7 +67,8 @@ static const inv_program_t program = {
                      "  dlq [--max N]          print the newest N (default 20) dead letters per partition\n"
                      "  watch [--interval-ms N] [--top N] [--once]\n"
                      "                         live view of a running inv-stock (--state-dir): throughput, lag,\n"
-                     "                         lowest stock per location and network, latest reorders/shortages\n",
+                     "                         units committed, incoming and in transit, lowest stock per\n"
+                     "                         location and network, latest reorders/shortages\n",
 };
 
 /* A bad command-line word: one line naming it, exit 2. */
@@ -119,8 +125,12 @@ typedef struct {
 static int print_stock_row(void *opaque, int32_t partition, const char *sku, const char *location,
                            const inv_stock_row_t *row) {
     stock_print_t *sp = opaque;
-    char ts[32];
-    inv_time_format_rfc3339(row->updated_at_ms, ts);
+    inv_stock_level_t lv;
+    inv_rules_stock_level(sku, location, row, &lv);
+    char ts[32], counted[32] = "-";
+    inv_time_format_rfc3339(lv.updated_at_ms, ts);
+    if (lv.has_last_count_at)
+        inv_time_format_rfc3339(lv.last_count_at_ms, counted);
     if (sp->json) {
         json_t *obj = inv_stock_json_row(sku, location, row);
         char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
@@ -128,10 +138,10 @@ static int print_stock_row(void *opaque, int32_t partition, const char *sku, con
         free(text);
         json_decref(obj);
     } else
-        printf("%-20s %-14s %9lld %9lld %9lld %10lld %8lld %8lld %8lld %7lld  %-12s %s  p%d\n", sku, location,
-               (long long)row->on_hand, (long long)row->committed, (long long)row->available,
-               (long long)row->unsellable, (long long)row->on_order, (long long)row->incoming,
-               (long long)row->in_transit_out, (long long)row->version, inv_shortage_state_name(row->shortage), ts,
+        printf("%-20s %-14s %9lld %9lld %9lld %10lld %8lld %8lld %8lld %8lld %7lld  %-12s %-24s %-24s  p%d\n", sku,
+               location, (long long)lv.on_hand, (long long)lv.committed, (long long)lv.available,
+               (long long)lv.unsellable, (long long)lv.on_order, (long long)lv.incoming, (long long)lv.in_transit_out,
+               (long long)lv.count_variance, (long long)lv.version, inv_shortage_state_name(row->shortage), ts, counted,
                partition);
     sp->rows++;
     return 0;
@@ -173,8 +183,9 @@ static int cmd_stock(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **
         return 1;
     }
     if (!sp.json)
-        printf("%-20s %-14s %9s %9s %9s %10s %8s %8s %8s %7s  %-12s %s\n", "SKU", "LOCATION", "ON_HAND", "COMMITTED",
-               "AVAILABLE", "UNSELLABLE", "ON_ORDER", "INCOMING", "IN_TRANS", "VERSION", "SHORTAGE", "UPDATED_AT");
+        printf("%-20s %-14s %9s %9s %9s %10s %8s %8s %8s %8s %7s  %-12s %-24s %-24s\n", "SKU", "LOCATION", "ON_HAND",
+               "COMMITTED", "AVAILABLE", "UNSELLABLE", "ON_ORDER", "INCOMING", "IN_TRANS", "VARIANCE", "VERSION",
+               "SHORTAGE", "UPDATED_AT", "LAST_COUNT_AT");
     rc = inv_store_stock_foreach(txn, pos[0], pos[1], print_stock_row, &sp);
     if (!rc && !sp.json && !pos[1] && sp.rows) { /* what each channel may sell of it */
         avail_print_t ap = {.txn = txn, .sku = pos[0]};
@@ -235,10 +246,9 @@ static int holds_of_partition(void *opaque, int32_t partition, const inv_store_m
     return inv_holds_foreach(hs->txn, partition, hs->sku, print_hold, hs->hp);
 }
 
-/* The open reservation lines of a SKU (or of every SKU) in an instance's
- * LMDB, partition by partition. */
-static int cmd_reservations(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
-    holds_print_t hp = {.json = o->json};
+/* Calls per_partition for every partition of the instance's LMDB
+ * (--state-dir), in one read txn. 0, or 1 (reported). */
+static int scan_state(inv_conf_t *conf, inv_store_meta_cb per_partition, void *opaque, inv_store_txn_t **txn_out) {
     const char *dir = inv_conf_get(conf, "state.dir");
     inv_store_t *store = NULL;
     inv_store_txn_t *txn = NULL;
@@ -250,19 +260,72 @@ static int cmd_reservations(inv_conf_t *conf, const invctl_opts_t *o, int argc, 
         inv_store_close(store);
         return 1;
     }
-    if (!hp.json)
-        printf("%-20s %-20s %-14s %-12s %9s %6s %9s  %s\n", "RESERVATION", "SKU", "LOCATION", "CHANNEL", "REQUESTED",
-               "HELD", "REMAINING", "EXPIRES_AT");
-    holds_scan_t hs = {txn, argc > 0 ? argv[0] : NULL, &hp};
-    rc = inv_store_meta_foreach(txn, holds_of_partition, &hs);
+    *txn_out = txn;
+    rc = inv_store_meta_foreach(txn, per_partition, opaque);
     inv_store_txn_abort(txn);
     inv_store_close(store);
     if (rc) {
         fprintf(stderr, "invctl: reading %s: %s\n", dir, inv_store_strerror(rc));
         return 1;
     }
+    return 0;
+}
+
+/* The open reservation lines of a SKU (or of every SKU) in an instance's
+ * LMDB, partition by partition. */
+static int cmd_reservations(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
+    holds_print_t hp = {.json = o->json};
+    if (!hp.json)
+        printf("%-20s %-20s %-14s %-12s %9s %6s %9s  %s\n", "RESERVATION", "SKU", "LOCATION", "CHANNEL", "REQUESTED",
+               "HELD", "REMAINING", "EXPIRES_AT");
+    holds_scan_t hs = {NULL, argc > 0 ? argv[0] : NULL, &hp};
+    if (scan_state(conf, holds_of_partition, &hs, &hs.txn))
+        return 1;
     if (!hp.lines && argc > 0) {
-        fprintf(stderr, "invctl: no open reservation of %s in %s\n", argv[0], dir);
+        fprintf(stderr, "invctl: no open reservation of %s in %s\n", argv[0], inv_conf_get(conf, "state.dir"));
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- transfers ------------------------------------------------------------------ */
+
+static int print_transfer(void *opaque, const char *sku, const char *tid, const inv_rules_transfer_t *t) {
+    holds_print_t *hp = opaque;
+    int64_t in_transit = inv_rules_in_transit(t);
+    if (hp->json) {
+        json_t *obj = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "transfer_id", tid, "sku", sku, "shipped",
+                                (json_int_t)t->shipped, "received", (json_int_t)t->received, "canceled",
+                                (json_int_t)t->canceled, "in_transit", (json_int_t)in_transit);
+        char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+        printf("%s\n", text ? text : "{\"error\":\"an id is not valid UTF-8\"}");
+        free(text);
+        json_decref(obj);
+    } else
+        printf("%-20s %-20s %8lld %8lld %8lld %10lld  p%d\n", tid, sku, (long long)t->shipped, (long long)t->received,
+               (long long)t->canceled, (long long)in_transit, hp->partition);
+    hp->lines++;
+    return 0;
+}
+
+static int transfers_of_partition(void *opaque, int32_t partition, const inv_store_meta_t *meta) {
+    (void)meta;
+    holds_scan_t *hs = opaque;
+    hs->hp->partition = partition;
+    return inv_transfers_foreach(hs->txn, partition, hs->sku, print_transfer, hs->hp);
+}
+
+/* The open transfer lines (units in transit, or received before shipped)
+ * of a SKU or of every SKU. */
+static int cmd_transfers(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
+    holds_print_t hp = {.json = o->json};
+    if (!hp.json)
+        printf("%-20s %-20s %8s %8s %8s %10s\n", "TRANSFER", "SKU", "SHIPPED", "RECEIVED", "CANCELED", "IN_TRANSIT");
+    holds_scan_t hs = {NULL, argc > 0 ? argv[0] : NULL, &hp};
+    if (scan_state(conf, transfers_of_partition, &hs, &hs.txn))
+        return 1;
+    if (!hp.lines && argc > 0) {
+        fprintf(stderr, "invctl: no open transfer of %s in %s\n", argv[0], inv_conf_get(conf, "state.dir"));
         return 1;
     }
     return 0;
@@ -622,6 +685,7 @@ static const command_t commands[] = {
     {"config", "reference", cmd_config_reference, 0, 0, 0, NULL},
     {"stock", NULL, cmd_stock, OPT(JSON), 1, 2, "missing SKU"},
     {"reservations", NULL, cmd_reservations, OPT(JSON), 0, 1, "expected at most a SKU"},
+    {"transfers", NULL, cmd_transfers, OPT(JSON), 0, 1, "expected at most a SKU"},
     {"policy", "set", cmd_policy_set, OPT(REORDER_POINT) | OPT(REORDER_QUANTITY) | OPT(SAFETY_STOCK), 2, 2,
      "expected SKU LOCATION"},
     {"policy", "delete", cmd_policy_delete, 0, 2, 2, "expected SKU LOCATION"},

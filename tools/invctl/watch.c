@@ -3,9 +3,10 @@
  * second: throughput and lag per movements partition (LMDB's applied offsets
  * against the topic's end), the lowest-stock rows per location and for the
  * network (an LMDB read-only snapshot, which never blocks the writer), the
- * units committed to open reservations and what each sales channel may
- * sell (the instance's AvailabilityLevels, summed over its SKUs), and the
- * latest reorder and shortage events (tailing their topics).
+ * units committed to open reservations, incoming and in transit (transfers
+ * shipped, not yet received), what each sales channel may sell (the
+ * instance's AvailabilityLevels, summed over its SKUs), and the latest
+ * reorder and shortage events (tailing their topics).
  */
 #include "watch.h"
 
@@ -41,7 +42,9 @@ typedef struct {
     uint64_t rows;
     int64_t applied[MAX_PARTS];
     int parts_seen;
-    int64_t committed; /* units held by open reservations, every location */
+    int64_t committed;  /* units held by open reservations, every location */
+    int64_t incoming;   /* units shipped to the locations, not yet received */
+    int64_t in_transit; /* units shipped from them, not yet received */
     struct {
         char name[64];
         int64_t sellable; /* available_to_sell summed over SKUs */
@@ -78,8 +81,11 @@ static int scan_row(void *opaque, int32_t partition, const char *sku, const char
                    .shortage = inv_shortage_state_name(row->shortage)};
     inv_row_key(r.key, sizeof(r.key), sku, location);
     s->rows++;
-    if (strcmp(location, "*") != 0)
+    if (strcmp(location, "*") != 0) { /* the network row is their sum */
         s->committed += row->committed;
+        s->incoming += row->incoming;
+        s->in_transit += row->in_transit_out;
+    }
     if (strcmp(location, "*") == 0)
         keep_lowest(s->net, &s->nnet, s->top, &r);
     else
@@ -253,8 +259,10 @@ int invctl_watch(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv
             }
             double dt = now - prev_t;
             double rate = prev_total >= 0 && dt > 0 ? (double)(total - prev_total) / dt : 0;
-            printf("\nthroughput %.0f movements/s   total applied %lld   lag %lld   rows %llu   committed %lld\n\n",
-                   rate, (long long)total, (long long)lag, (unsigned long long)snap.rows, (long long)snap.committed);
+            printf("\nthroughput %.0f movements/s   total applied %lld   lag %lld   rows %llu\n"
+                   "units committed %lld   incoming %lld   in transit %lld\n\n",
+                   rate, (long long)total, (long long)lag, (unsigned long long)snap.rows, (long long)snap.committed,
+                   (long long)snap.incoming, (long long)snap.in_transit);
             if (snap.nch) {
                 printf("CHANNEL                AVAILABLE_TO_SELL   SKUS   SOLD_OUT\n");
                 for (int i = 0; i < snap.nch; i++)

@@ -1,0 +1,212 @@
+/* inv_counts (each row's count history) and inv_transfers (transfer lines)
+ * in the state table, and the dedup log entries that carry the history. */
+#include "inv_counts.h"
+#include "inv_test.h"
+#include "inv_transfers.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK_OK(call)                                                \
+    do {                                                              \
+        int rc_ = (call);                                             \
+        INV_ASSERT(rc_ == 0, "%d: %s", rc_, inv_store_strerror(rc_)); \
+    } while (0)
+
+static char dir[64];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static inv_store_t *open_store(void) {
+    if (dir[0])
+        nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    strcpy(dir, "/tmp/inv_counts_test.XXXXXX");
+    if (!mkdtemp(dir))
+        abort();
+    inv_store_t *s = NULL;
+    if (inv_store_open(dir, NULL, &s))
+        abort();
+    return s;
+}
+
+static void later(inv_store_txn_t *t, uint64_t row, int64_t at, int64_t want_net, int want_has, int64_t want_newest) {
+    int64_t net = -999, newest = -999;
+    int has = -1;
+    CHECK_OK(inv_counts_later(t, 0, row, at, &net, &has, &newest));
+    INV_ASSERT_EQ_INT(want_net, net);
+    INV_ASSERT_EQ_INT(want_has, has);
+    if (want_has)
+        INV_ASSERT_EQ_INT(want_newest, newest);
+}
+
+static void test_history_sums_the_changes_after_a_time(void) {
+    inv_store_t *s = open_store();
+    inv_store_txn_t *t;
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    uint64_t r = inv_counts_row("SKU-1", "store-1"), other = inv_counts_row("SKU-1", "store-2");
+    INV_ASSERT(r != other);
+    later(t, r, 0, 0, 0, 0);
+    CHECK_OK(inv_counts_add(t, 0, r, 600, 1, -2, 1000));
+    CHECK_OK(inv_counts_add(t, 0, r, 605, 2, -3, 1000));
+    CHECK_OK(inv_counts_add(t, 0, r, 605, 3, 10, 1000)); /* same ms, another change */
+    CHECK_OK(inv_counts_add(t, 0, r, -50, 4, 7, 1000));  /* before 1970 still sorts first */
+    CHECK_OK(inv_counts_add(t, 0, other, 700, 5, 100, 1000));
+    later(t, r, 599, 5, 1, 605);
+    later(t, r, 600, 7, 1, 605); /* at or before the count: not after it */
+    later(t, r, 605, 0, 1, 605);
+    later(t, r, -100, 12, 1, 605);
+    CHECK_OK(inv_counts_prune_through(t, 0, r, 600));
+    later(t, r, -100, 7, 1, 605);
+    later(t, other, 0, 100, 1, 700);
+    uint64_t recs, bytes;
+    CHECK_OK(inv_counts_size(t, 0, &recs, &bytes));
+    INV_ASSERT_EQ_INT(3, recs);
+    INV_ASSERT_EQ_INT(3 * (5 + 24 + 8), bytes);
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
+static void test_history_drops_what_lies_beyond_the_window(void) {
+    inv_store_t *s = open_store();
+    inv_store_txn_t *t;
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    uint64_t r = inv_counts_row("SKU-1", "store-1");
+    for (int i = 0; i < 10; i++)
+        CHECK_OK(inv_counts_add(t, 0, r, i * 100, (uint64_t)i, 1, 1000));
+    later(t, r, -1, 10, 1, 900);
+    /* 2000: everything before 1000 is more than the window before it */
+    CHECK_OK(inv_counts_add(t, 0, r, 2000, 99, 1, 1000));
+    later(t, r, -1, 7, 1, 2000); /* a few at a time: 4 gone */
+    CHECK_OK(inv_counts_add(t, 0, r, 2001, 98, 1, 1000));
+    CHECK_OK(inv_counts_add(t, 0, r, 2002, 97, 1, 1000));
+    later(t, r, -1, 3, 1, 2002); /* the rest gone; the three new ones stay */
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
+static void test_dedup_entries_carry_the_history_and_replay_it(void) {
+    unsigned char rec[512];
+    size_t len = 0;
+    inv_store_dedup_history_t hs[3] = {{.kind = 0},
+                                       {.kind = 1, .row = 0x0123456789abcdefULL, .at_ms = -5, .delta = -3},
+                                       {.kind = 2, .row = 42, .at_ms = 1795300000000}};
+    const char *ids[3] = {"sale:A:0", "receipt:B:1", "count:C:0"};
+    for (int i = 0; i < 3; i++)
+        len += inv_store_dedup_entry3_put(rec + len, ids[i], strlen(ids[i]), 1000 + i, &hs[i]);
+    INV_ASSERT_EQ_INT(3 * 10 + 8 + 11 + 9 + 1 + 25 + 17, len);
+    const unsigned char *cur = rec, *end = rec + len, *id;
+    size_t id_len;
+    int64_t at;
+    inv_store_dedup_history_t h;
+    for (int i = 0; i < 3; i++) {
+        INV_ASSERT_EQ_INT(1, inv_store_dedup_entry3_next(&cur, end, &id, &id_len, &at, &h));
+        INV_ASSERT(id_len == strlen(ids[i]) && memcmp(id, ids[i], id_len) == 0);
+        INV_ASSERT_EQ_INT(1000 + i, at);
+        INV_ASSERT_EQ_INT(hs[i].kind, h.kind);
+        INV_ASSERT(h.row == hs[i].row && h.at_ms == hs[i].at_ms && h.delta == hs[i].delta);
+    }
+    INV_ASSERT_EQ_INT(0, inv_store_dedup_entry3_next(&cur, end, &id, &id_len, &at, &h));
+    /* cut anywhere inside an entry: refused, never misread */
+    for (size_t cut = 1; cut < 10 + 11 + 25; cut++) {
+        const unsigned char *c = rec + 10 + 8 + 1;
+        int rc = inv_store_dedup_entry3_next(&c, rec + 10 + 8 + 1 + cut, &id, &id_len, &at, &h);
+        INV_ASSERT_EQ_INT(INV_STORE_FORMAT, rc);
+    }
+    rec[10 + 8] = 7; /* an unknown history kind */
+    cur = rec;
+    INV_ASSERT_EQ_INT(INV_STORE_FORMAT, inv_store_dedup_entry3_next(&cur, end, &id, &id_len, &at, &h));
+    INV_ASSERT_EQ_INT(0,
+                      (long long)inv_store_dedup_entry3_put(rec, "x", 1, 0, &(inv_store_dedup_history_t){.kind = 3}));
+
+    /* replaying the calls rebuilds the same history */
+    inv_store_t *s = open_store();
+    inv_store_txn_t *t;
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    inv_store_dedup_history_t add = {.kind = 1, .row = 7, .at_ms = 500, .delta = 4};
+    CHECK_OK(inv_counts_replay(t, 0, "a", 1, &add, 1000));
+    add.at_ms = 700;
+    CHECK_OK(inv_counts_replay(t, 0, "b", 1, &add, 1000));
+    CHECK_OK(inv_counts_replay(t, 0, "b2", 2, &add, 1000)); /* same time, another id: both kept */
+    later(t, 7, 0, 12, 1, 700);
+    inv_store_dedup_history_t count = {.kind = 2, .row = 7, .at_ms = 600};
+    CHECK_OK(inv_counts_replay(t, 0, "c", 1, &count, 1000));
+    later(t, 7, 0, 8, 1, 700);
+    CHECK_OK(inv_counts_replay(t, 0, "d", 1, &(inv_store_dedup_history_t){.kind = 0}, 1000));
+    INV_ASSERT_EQ_INT(INV_STORE_FORMAT, inv_counts_replay(t, 0, "e", 1, &(inv_store_dedup_history_t){.kind = 5}, 1));
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
+typedef struct {
+    int n;
+    char sku[300], tid[300];
+    inv_rules_transfer_t t;
+} seen_t;
+
+static int collect(void *opaque, const char *sku, const char *tid, const inv_rules_transfer_t *t) {
+    seen_t *s = opaque;
+    s->n++;
+    snprintf(s->sku, sizeof s->sku, "%s", sku);
+    snprintf(s->tid, sizeof s->tid, "%s", tid);
+    s->t = *t;
+    return 0;
+}
+
+static void test_transfer_lines_are_kept_until_settled(void) {
+    inv_store_t *s = open_store();
+    inv_store_txn_t *t;
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    inv_rules_transfer_t got, shipped = {.shipped = 24}, part = {.shipped = 24, .received = 10},
+                              done = {.shipped = 24, .received = 10, .canceled = 14}, early = {.received = 5};
+    CHECK_OK(inv_transfers_get(t, 0, "SKU-1", "TR-9", &got));
+    INV_ASSERT_EQ_INT(0, got.shipped + got.received + got.canceled);
+    INV_ASSERT(inv_transfers_open(&shipped) && inv_transfers_open(&part) && !inv_transfers_open(&done));
+    INV_ASSERT(inv_transfers_open(&early)); /* received before its shipment: kept for it */
+    CHECK_OK(inv_transfers_put(t, 0, "SKU-1", "TR-9", &part));
+    CHECK_OK(inv_transfers_put(t, 0, "SKU-1", "TR-\xc3\xbc", &early));
+    CHECK_OK(inv_transfers_get(t, 0, "SKU-1", "TR-9", &got));
+    INV_ASSERT(got.shipped == 24 && got.received == 10 && got.canceled == 0);
+    seen_t seen = {0};
+    CHECK_OK(inv_transfers_foreach(t, 0, "SKU-1", collect, &seen));
+    INV_ASSERT_EQ_INT(2, seen.n);
+    CHECK_OK(inv_transfers_put(t, 0, "SKU-1", "TR-9", &done));
+    CHECK_OK(inv_transfers_get(t, 0, "SKU-1", "TR-9", &got));
+    INV_ASSERT_EQ_INT(0, got.shipped);
+    seen = (seen_t){0};
+    CHECK_OK(inv_transfers_foreach(t, 0, NULL, collect, &seen));
+    INV_ASSERT_EQ_INT(1, seen.n);
+    INV_ASSERT_EQ_STR("TR-\xc3\xbc", seen.tid);
+    INV_ASSERT_EQ_INT(5, seen.t.received);
+
+    /* the state log: a record restores the line, a tombstone removes it */
+    char key[INV_TRANSFERS_LOG_KEY_MAX];
+    unsigned char val[INV_TRANSFERS_LOG_VALUE_SIZE];
+    size_t klen = inv_transfers_log_key(key, sizeof key, "SKU-2", "TR-1");
+    INV_ASSERT_EQ_INT(1 + 5 + 1 + 4, klen);
+    inv_transfers_log_value(val, &shipped);
+    CHECK_OK(inv_transfers_log_apply(t, 1, key, klen, val, sizeof val));
+    CHECK_OK(inv_transfers_get(t, 1, "SKU-2", "TR-1", &got));
+    INV_ASSERT_EQ_INT(24, got.shipped);
+    CHECK_OK(inv_transfers_log_apply(t, 1, key, klen, NULL, 0));
+    CHECK_OK(inv_transfers_get(t, 1, "SKU-2", "TR-1", &got));
+    INV_ASSERT_EQ_INT(0, got.shipped);
+    INV_ASSERT_EQ_INT(INV_STORE_FORMAT, inv_transfers_log_apply(t, 1, "hSKU\0x", 6, val, sizeof val));
+    INV_ASSERT_EQ_INT(INV_STORE_FORMAT, inv_transfers_log_apply(t, 1, key, klen, val, 3));
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
+int main(void) {
+    INV_RUN(test_history_sums_the_changes_after_a_time);
+    INV_RUN(test_history_drops_what_lies_beyond_the_window);
+    INV_RUN(test_dedup_entries_carry_the_history_and_replay_it);
+    INV_RUN(test_transfer_lines_are_kept_until_settled);
+    if (dir[0])
+        nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    return INV_TEST_DONE();
+}
