@@ -407,7 +407,7 @@ def main():
             rig.produce_policies(stream)
             keepers = [rig.start_keeper("stock-0", invtest.free_port()),
                        rig.start_keeper("stock-1", invtest.free_port())]
-            procs = rig.start_processors() + keepers
+            procs = rig.start_processors(transfers=True) + keepers
             for k in keepers:
                 wait_until(lambda: invtest.http_get(k.http_port, "/healthz", timeout=2)[0] is not None, 60,
                            "inv-stock's HTTP server")

@@ -136,7 +136,7 @@ def main():
         rig.create_topics()
         rig.produce_policies(stream)
         keeper = rig.start_keeper("stock-0", port)
-        procs = rig.start_processors() + [keeper]
+        procs = rig.start_processors(transfers=True) + [keeper]
         t_start = time.monotonic()
         rig.produce(stream.inputs)
         log("inputs produced")
