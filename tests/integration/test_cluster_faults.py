@@ -22,21 +22,23 @@ starts it; started here too if it is not running), with bootstrap
   * `invctl topics create` makes the contract topics with replication
     factor 3 and min.insync.replicas=2, checked with the AdminClient;
   * a seeded oracle stream (tests/support/oracle.py: a few thousand inputs,
-    malformed ones and re-sends included) is produced at a steady pace while
-    inv-sale, inv-return, inv-restock and two inv-stock instances (one group,
-    own state dirs) run;
+    malformed ones, re-sends, reservations, transfers and late sales
+    included) is produced at a steady pace while inv-sale, inv-return,
+    inv-restock, inv-reserve, inv-transfer and two inv-stock instances (one
+    group, own state dirs) run;
   * FAULT_AT into the stream the fault happens (cluster.sh kill N, stop N,
     start N, restart N), and the cluster is whole again once it is over;
   * then everything drains, and:
       - the lag of every group (committed offsets against the end offsets of
-        the three input topics and the movements topic, counted in records a
+        the five input topics and the movements topic, counted in records a
         read_committed reader would still get, so a trailing commit marker is
         no lag) reaches zero within LAG_BOUND seconds of the last input being
         acknowledged;
       - inventory.movements holds exactly the movements of the valid inputs;
       - the final read_committed inventory.stock equals the oracle's replay,
         reorders and shortages equal its events with unique ids, and the DLQ
-        holds each malformed input exactly once (oracle.verify_outputs);
+        holds each malformed input exactly once, and each movement the
+        keeper refuses or reports (oracle.verify_outputs);
       - no program exited on its own, and each stops with exit 0 on SIGTERM.
 
 Each phase's duration is printed, and so are the transaction aborts by
@@ -191,7 +193,7 @@ def metric_values(port, name):
 
 
 GROUP_TOPICS = (("sales", "inv-sale"), ("returns", "inv-return"), ("restocks", "inv-restock"),
-                ("reservations", "inv-reserve"), ("movements", "inv-stock"))
+                ("reservations", "inv-reserve"), ("transfers", "inv-transfer"), ("movements", "inv-stock"))
 
 
 def records_between(topic, starts, ends, timeout=3.0):
@@ -405,7 +407,7 @@ def main():
             rig.produce_policies(stream)
             keepers = [rig.start_keeper("stock-0", invtest.free_port()),
                        rig.start_keeper("stock-1", invtest.free_port())]
-            procs = rig.start_processors() + keepers
+            procs = rig.start_processors(transfers=True) + keepers
             for k in keepers:
                 wait_until(lambda: invtest.http_get(k.http_port, "/healthz", timeout=2)[0] is not None, 60,
                            "inv-stock's HTTP server")

@@ -14,7 +14,8 @@ mid-restore, right after a restart) and the broker is restarted twice with
     (what an uninterrupted keeper computes from them), every row, every
     field; inventory.reorders and inventory.shortages equal the oracle's
     events with no duplicate ids and obey the rules; the DLQ holds each
-    malformed input and each refused movement exactly once;
+    malformed input and each refused or reported movement (transfers beyond
+    what is in transit, stale counts) exactly once;
   * no program exited on its own (only our SIGKILLs), and each stops with
     exit 0 on SIGTERM at the end.
 
@@ -43,8 +44,9 @@ from invtest import ROOT, run, wait_until  # noqa: E402
 N_EVENTS = max(5000, int(50000 * SCALE))
 PARTITIONS = 6
 PRODUCE_SECONDS = 100 * min(1.0, max(SCALE, 0.3))  # the window the kills fall in
-# 26 kills: inv-stock 8 times, each processor 4-5 times, shuffled by the seed
-KILLS = ["inv-stock"] * 8 + ["sales"] * 5 + ["returns"] * 4 + ["restocks"] * 5 + ["reservations"] * 4
+# 30 kills: inv-stock 8 times, each processor 4-5 times, shuffled by the seed
+KILLS = ["inv-stock"] * 8 + ["sales"] * 5 + ["returns"] * 4 + ["restocks"] * 5 + ["reservations"] * 4 + \
+    ["transfers"] * 4
 BROKER_SH = os.path.join(ROOT, "deploy", "local", "broker.sh")
 
 T0 = time.monotonic()
@@ -122,7 +124,7 @@ def main():
     try:
         rig.create_topics()
         rig.produce_policies(stream)
-        for role in ("inv-stock", "sales", "returns", "restocks", "reservations"):
+        for role in ("inv-stock", "sales", "returns", "restocks", "reservations", "transfers"):
             chaos.start(role)
 
         # the inputs, paced over PRODUCE_SECONDS in 100 slices

@@ -209,7 +209,8 @@ def assert_recovered(keeper, what):
 
 
 def main():
-    stream = oracle.generate(SEED, N_EVENTS, malformed_rate=0.0, reservation_rate=0.0, channel_map=False)
+    stream = oracle.generate(SEED, N_EVENTS, malformed_rate=0.0, reservation_rate=0.0, channel_map=False,
+                             transfer_rate=0.0, late_rate=0.0)
     moves = [m for i in stream.inputs for m in i.movements]
     cuts = [0]
     for f in SLICES:

@@ -2,11 +2,15 @@
 
 A seeded random stream (tests/support/oracle.py: >= 200k inputs over 600
 SKUs and 24 locations, every channel, both return dispositions, receipts,
-signed adjustments, counts, byte-identical and changed re-sends, ~1.5%
-malformed inputs of 20 kinds, JSON and Avro, a few sales at location "*" and
-an int64 overflow that only the keeper can refuse) and reorder policies
-(per location, `sku|*`, updated, deleted, invalid ones) go through inv-sale,
-inv-return, inv-restock and inv-stock on unique 6-partition topics. Then:
+signed adjustments, counts (some dated late, a few stale), sales dated
+late (some before a count of their row that comes earlier), reservations,
+transfers (shipped, received in parts with rejected units, canceled,
+over-received), byte-identical and changed re-sends, ~1.5% malformed inputs
+of 32 kinds, JSON and Avro, a few sales at location "*" and an int64
+overflow that only the keeper can refuse) and reorder policies (per
+location, `sku|*`, updated, deleted, invalid ones) go through inv-sale,
+inv-return, inv-restock, inv-reserve, inv-transfer and inv-stock on unique
+6-partition topics. Then:
 
   * inventory.movements holds exactly the movements of the valid inputs,
     re-sends included, keyed and partitioned by murmur2(sku);
@@ -14,7 +18,8 @@ inv-return, inv-restock and inv-stock on unique 6-partition topics. Then:
     order the keeper applies them) and the final inventory.stock (read
     committed, last value per key) equals it for every (sku, location) and
     `sku|*` row: on_hand, unsellable, on_order, available, version,
-    updated_at, and the inv.shortage changelog header;
+    updated_at, committed, incoming, in_transit_out, last_count_at,
+    count_variance, and the inv.shortage changelog header;
   * inventory.reorders and inventory.shortages equal the oracle's events
     exactly, and also obey the rules on their own (oracle.check_*_rules:
     trigger and quantity, no second reorder before the position falls to the
@@ -22,13 +27,17 @@ inv-return, inv-restock and inv-stock on unique 6-partition topics. Then:
     network rows are the sums of their locations;
   * the DLQ holds every malformed input once (with reason and source
     headers) plus exactly the movements the oracle refuses (location "*",
-    overflow), from the movements topic;
+    overflow, counts more than count.window.ms behind their row) or applies
+    and reports (receipts beyond what is in transit, cancels with nothing in
+    transit), from the movements topic;
   * /healthz is 200 once caught up, /metrics counts the applied movements by
     type, the duplicates, reorders, shortages and dead letters exactly,
     /stock/<sku> agrees with inventory.stock, and so does `invctl stock`;
   * every program stops with exit 0 on SIGTERM.
 
-INV_TEST_SCALE (default 1) scales the number of inputs, INV_TEST_SEED the seed.
+INV_TEST_SCALE (default 1) scales the number of inputs, INV_TEST_SEED the seed;
+INV_TEST_TRANSFER_RATE and INV_TEST_LATE_RATE (generate()'s transfer_rate and
+late_rate, 0 turns them off) narrow the stream down when looking for a fault.
 """
 import json
 import os
@@ -42,6 +51,8 @@ from invtest import bin, run, wait_until
 SCALE = float(os.environ.get("INV_TEST_SCALE", "1"))
 SEED = int(os.environ.get("INV_TEST_SEED", "20261122"))
 N_EVENTS = max(2000, int(200000 * SCALE))
+RATES = {k: float(os.environ[v]) for k, v in (("transfer_rate", "INV_TEST_TRANSFER_RATE"),
+                                               ("late_rate", "INV_TEST_LATE_RATE")) if v in os.environ}
 PARTITIONS = 6
 
 
@@ -67,9 +78,12 @@ def check_http_stock(port, skus, stock):
             sku, sorted(got), sorted(want))
         for loc, w in want.items():
             g = got[loc]
-            for f in ("on_hand", "unsellable", "on_order", "available", "version"):
-                assert g[f] == w[f], "/stock/%s %s: %s %r, inventory.stock %r" % (sku, loc, f, g[f], w[f])
+            for f in ("on_hand", "unsellable", "on_order", "available", "version", "incoming", "in_transit_out",
+                      "count_variance"):
+                assert g.get(f) == w[f], "/stock/%s %s: %s %r, inventory.stock %r" % (sku, loc, f, g.get(f), w[f])
             assert oracle.parse_rfc3339_ms(g["updated_at"]) == w["updated_at"], (sku, loc, g, w)
+            lc = g.get("last_count_at")
+            assert (lc if lc is None else oracle.parse_rfc3339_ms(lc)) == w["last_count_at"], (sku, loc, g, w)
             assert g.get("shortage_state", "none") in (w.get("shortage") or "none",), (sku, loc, g, w)
     status, _ = oracle.http_get(port, "/stock/" + urllib.parse.quote("no such sku", safe=""))
     assert status == 404, "/stock of an unknown SKU: HTTP %d" % status
@@ -102,7 +116,7 @@ def check_invctl_stock(rig, state, skus, stock):
 
 
 def main():
-    stream = oracle.generate(SEED, N_EVENTS)
+    stream = oracle.generate(SEED, N_EVENTS, **RATES)
     stats = stream.stats()
     log("stream: seed %d, %d inputs, %d movements, %d malformed, %d re-sent (%d changed), %d policies",
         SEED, stats["inputs"], stats["movements"], stats["malformed"], stats["resent"] + stats["resent-changed"],
@@ -110,6 +124,9 @@ def main():
     assert stats["malformed"] >= 0.01 * stats["inputs"]
     assert all(stats["channel." + c] for c in oracle.CHANNELS)
     assert all(stats["type." + t] for t in oracle.MOVEMENT_TYPES)
+    assert RATES.get("transfer_rate", 1) == 0 or all(stats["type." + t] for t in oracle.TRANSFER_TYPES), stats
+    assert RATES.get("late_rate", 1) == 0 or (
+        stats["late-sale-before-a-count"] and stats["late-count"] and stats["stale-count"]), stats
     assert len(stream.skus) >= 500 and len(stream.locations) >= 20
 
     rig = oracle.KeeperRig("keeper-oracle", PARTITIONS)
@@ -119,7 +136,7 @@ def main():
         rig.create_topics()
         rig.produce_policies(stream)
         keeper = rig.start_keeper("stock-0", port)
-        procs = rig.start_processors() + [keeper]
+        procs = rig.start_processors(transfers=True) + [keeper]
         t_start = time.monotonic()
         rig.produce(stream.inputs)
         log("inputs produced")
@@ -147,7 +164,8 @@ def main():
         def metrics_match():
             _, text = oracle.http_get(port, "/metrics")
             m = oracle.parse_metrics(text.decode())
-            by_type = {t: m.get(("inv_stock_movements_total", (("type", t),)), 0) for t in oracle.MOVEMENT_TYPES}
+            types = oracle.MOVEMENT_TYPES + oracle.TRANSFER_TYPES
+            by_type = {t: m.get(("inv_stock_movements_total", (("type", t),)), 0) for t in types}
             got = {"by_type": by_type,
                    "duplicates": m.get(("inv_stock_duplicates_total", ()), None),
                    "reorders": m.get(("inv_stock_reorders_total", ()), None),
@@ -155,9 +173,10 @@ def main():
                    "invalid_policies": m.get(("inv_stock_invalid_policies_total", ()), None),
                    "shortages": {s: m.get(("inv_stock_shortages_total", (("state", s),)), 0)
                                  for s in ("low", "out_of_stock", "restored")}}
-            want = {"by_type": {t: float(o.applied[t]) for t in oracle.MOVEMENT_TYPES},
+            want = {"by_type": {t: float(o.applied[t]) for t in types},
                     "duplicates": float(o.duplicates), "reorders": float(len(o.reorders)),
-                    "dead_letters": float(len(o.refused) + pol.invalid), "invalid_policies": float(pol.invalid),
+                    "dead_letters": float(len(o.refused) + len(o.reported) + pol.invalid),
+                    "invalid_policies": float(pol.invalid),
                     "shortages": {s: float(sum(1 for e in o.shortages if e["state"] == s))
                                   for s in ("low", "out_of_stock", "restored")}}
             metrics_match.last = (got, want, m.get(("inv_stock_transactions_total", (("outcome", "abort"),))))

@@ -81,7 +81,7 @@ def main():
     try:
         rig.create_topics()
         rig.produce_policies(stream)
-        processors = rig.start_processors()
+        processors = rig.start_processors(transfers=True)
         keepers["A"] = rig.start_keeper("stock-A", ports["A"])
 
         def running():

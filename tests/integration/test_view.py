@@ -121,7 +121,7 @@ def pipeline():
     try:
         rig.create_topics()
         rig.produce_policies(stream)
-        procs = rig.start_processors() + [rig.start_keeper("stock-0")]
+        procs = rig.start_processors(transfers=True) + [rig.start_keeper("stock-0")]
         a = start_view(rig.env, rig.state_dir("view-a"), a_port)
         b = start_view(rig.env, rig.state_dir("view-b"), b_port)
         for v in (a, b):

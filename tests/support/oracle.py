@@ -2,23 +2,27 @@
 
 Three parts, usable on their own:
 
-1. generate(seed, ...) -> Stream: sales (every channel), returns (both
-   dispositions), restocks (receipts, signed adjustments, counts), re-sent
-   duplicates (byte-identical, and re-sent with other quantities), malformed
-   inputs of many kinds, a few events our processors accept but the keeper
-   must refuse (location "*", an int64 overflow), and reorder policies (per
-   (sku, location), `sku|*`, updated, deleted by tombstone, one invalid) to
-   produce before the stream. Everything is a pure function of the seed.
+1. generate(seed, ...) -> Stream: sales (every channel, some dated late,
+   some before a count of their row), returns (both dispositions), restocks
+   (receipts, signed adjustments, counts, some late, a few stale),
+   reservations, transfers (shipped, received in parts with rejected units,
+   canceled, over-received), re-sent duplicates (byte-identical, and re-sent
+   with other quantities), malformed inputs of many kinds, a few events our
+   processors accept but the keeper must refuse (location "*", an int64
+   overflow), and reorder policies (per (sku, location), `sku|*`, updated,
+   deleted by tombstone, one invalid) to produce before the stream.
+   Everything is a pure function of the seed and now_ms.
 
-2. StockOracle: the contract's semantics (DESIGN.md "Semantics", with the
-   transition table and output ids documented in common/stock/inv_rules.h),
-   written here from the text, without calling or reading our C code. It is
-   fed StockMovements in the order the keeper applies them, which is the
-   order of the committed records of each inventory.movements partition (one
+2. StockOracle: the contract's semantics (docs/CONTRACT.md "Semantics":
+   stock, transfers, counts as of their time, reservations), written here
+   from the text, without calling or reading our C code. It is fed
+   StockMovements in the order the keeper applies them, which is the order
+   of the committed records of each inventory.movements partition (one
    writer per partition), so it can be exact: per (sku, location) and per
-   `sku|*` the final StockLevel (version and updated_at included), every
-   ReorderEvent and ShortageEvent, the duplicates dropped and the movements
-   refused.
+   `sku|*` the final StockLevel (version, updated_at, incoming,
+   in_transit_out, last_count_at and count_variance included), every
+   ReorderEvent and ShortageEvent, the duplicates dropped, the movements
+   refused and those applied and reported.
 
 3. Checks that need no replay at all (check_reorder_rules,
    check_shortage_rules, check_network_sums, ...) and the plumbing the keeper
@@ -54,7 +58,8 @@ QUIET.propagate = False
 CHANNELS = ("store", "online", "marketplace", "b2b")
 MOVEMENT_TYPES = ("sale", "return_resellable", "return_damaged", "receipt", "adjustment", "count")
 RESERVATION_TYPES = ("reserve", "release", "expire")
-SCHEMA_IDS = {"sales": 14, "returns": 2, "restocks": 3}  # SaleEvent changed: id 1 is its earlier version
+SCHEMA_IDS = {"sales": 14, "returns": 2, "restocks": 3,  # SaleEvent changed: id 1 is its earlier version
+              "transfers": 10}
 
 
 # =============================================================== times
@@ -167,11 +172,13 @@ class PolicyTable:
 
 class Row:
     __slots__ = ("on_hand", "unsellable", "on_order", "available", "version", "updated_at", "shortage",
-                 "committed", "incoming", "in_transit_out")
+                 "committed", "incoming", "in_transit_out", "last_count_at", "count_variance")
 
     def __init__(self):
         self.on_hand = self.unsellable = self.on_order = self.available = 0
         self.committed = self.incoming = self.in_transit_out = 0
+        self.last_count_at = None  # epoch ms of the row's latest count, None before the first
+        self.count_variance = 0
         self.version = 0
         self.updated_at = 0
         self.shortage = "none"
@@ -183,15 +190,21 @@ class Row:
         return r
 
     def quantities(self):
+        """The fields the network row sums."""
         return (self.on_hand, self.unsellable, self.on_order, self.available, self.committed, self.incoming,
                 self.in_transit_out)
+
+    def state(self):
+        """Everything whose change makes a new version (the shortage state aside)."""
+        return self.quantities() + (self.last_count_at, self.count_variance)
 
     def level(self, sku, loc):
         """As a StockLevel dict (times in ms) plus the shortage state."""
         return {"sku": sku, "location_id": loc, "on_hand": self.on_hand, "unsellable": self.unsellable,
                 "on_order": self.on_order, "available": self.available, "updated_at": self.updated_at,
                 "version": self.version, "shortage": self.shortage, "committed": self.committed,
-                "incoming": self.incoming, "in_transit_out": self.in_transit_out}
+                "incoming": self.incoming, "in_transit_out": self.in_transit_out,
+                "last_count_at": self.last_count_at, "count_variance": self.count_variance}
 
 
 class Refused(Exception):
@@ -214,30 +227,64 @@ def _fits(*vals):
     return all(INT64_MIN <= v <= INT64_MAX for v in vals)
 
 
+COUNT_WINDOW_MS = 48 * 3600 * 1000   # count.window.ms default
+CLOCK_SKEW_MAX_MS = 5 * 60 * 1000    # clock.skew.max.ms default
+TRANSFER_TYPES = ("transfer_out", "transfer_in", "transfer_cancel")
+# the movement types that change on_hand: each such change is placed at its time
+ON_HAND_TYPES = ("sale", "return_resellable", "receipt", "adjustment", "count") + TRANSFER_TYPES
+
+
 class StockOracle:
     """Applies StockMovements (dicts: movement_id, sku, location_id, type,
-    quantity, occurred_at as epoch ms) one at a time, in the keeper's order.
+    quantity, occurred_at as epoch ms, and for transfers transfer_id,
+    other_location_id, rejected) one at a time, in the keeper's order.
 
     Per movement: refused (-> DLQ) when its location is "*", its quantity is
-    out of range for its type or a result does not fit in int64; else dropped
-    when its movement_id was applied before; else applied to its location row
-    and the SKU's network row (the field-by-field sum of the SKU's location
-    rows, recomputed from them), then reorder (location row only), then
-    shortage (both rows). A row whose quantities or shortage state changed
-    gets version + 1 and updated_at = the movement's occurred_at."""
+    out of range for its type, a result does not fit in int64, or it is a
+    count more than count.window.ms before its row's newest change; else
+    dropped when its movement_id was applied before; else applied to its
+    location row, for a transfer also to the other end's row, and to the
+    SKU's network row (the field-by-field sum of the SKU's location rows,
+    the latest last_count_at of them), then reorders (each location row
+    touched) and shortages (those and the network row). A row whose
+    quantities, count fields or shortage state changed gets version + 1 and
+    updated_at = the movement's occurred_at.
 
-    def __init__(self, policies):
+    Counts as of their time (CONTRACT.md "Counts as of their time"): every
+    on_hand change is placed at its occurred_at, or at m["_applied_at"] when
+    a test gives one and occurred_at lies more than clock.skew.max.ms after
+    it (the keeper's clock is not the model's: the random streams hold no
+    future-dated records). A change placed at or before the row's
+    last_count_at keeps its other effects but not its on_hand one; a count
+    at T after last_count_at sets on_hand = counted + the net of the changes
+    placed after T already applied.
+
+    Transfers (CONTRACT.md "Transfers"): per (transfer_id, sku) line shipped,
+    received (rejected included) and canceled; the units in transit are
+    max(shipped - received - canceled, 0) and each movement moves their
+    change onto the source's in_transit_out and the destination's incoming.
+    A receipt beyond what is in transit and a cancel with nothing in transit
+    are applied and reported (self.reported, also to the DLQ)."""
+
+    def __init__(self, policies, count_window_ms=COUNT_WINDOW_MS, skew_ms=CLOCK_SKEW_MAX_MS):
         self.policies = policies
+        self.count_window_ms = count_window_ms
+        self.skew_ms = skew_ms
         self.holds = {}                # (reservation_id, sku, location) -> open line dict
         self.statuses = []             # ReservationStatus dicts, in emission order
         self.locs = defaultdict(dict)  # sku -> {location: Row}
         self.network = {}              # sku -> Row
+        self.history = {}              # (sku, location) -> [(placed ms, on_hand change)] after its last count
+        self.newest = {}               # (sku, location) -> time of the row's newest on_hand change
+        self.transfers = {}            # (transfer_id, sku) -> open line {"shipped", "received", "canceled"}
         self.seen = set()
         self.reorders = []             # ReorderEvent dicts, in emission order
         self.shortages = []            # ShortageEvent dicts
-        self.refused = []              # (movement, reason)
+        self.refused = []              # (movement, reason): not applied, to the DLQ
+        self.reported = []             # (movement, reason): applied and reported to the DLQ
         self.applied = Counter()       # by type
         self.duplicates = 0
+        self.notes = Counter()         # what the stream exercised (check_coverage)
 
     def apply(self, m):
         sku, loc, typ, q, mid = m["sku"], m["location_id"], m["type"], m["quantity"], m["movement_id"]
@@ -251,67 +298,175 @@ class StockOracle:
         return Counter((s["reservation_id"], s["sku"], s["location_id"]) for s in self.statuses
                        if s["state"] == "expired")
 
-    def _apply(self, m, sku, loc, typ, q, mid):
+    def placed_at(self, m):
+        """The time a movement's on_hand change is placed at."""
+        at, applied = m["occurred_at"], m.get("_applied_at")
+        if applied is not None and at > applied + self.skew_ms:
+            return applied
+        return at
+
+    def _validate(self, m, sku, loc, typ, q):
         if loc == "*":
             raise Refused("location * is the network row")
-        if typ not in MOVEMENT_TYPES + RESERVATION_TYPES:
+        if typ not in MOVEMENT_TYPES + RESERVATION_TYPES + TRANSFER_TYPES:
             raise Refused("unknown type")
         if (typ == "count" and q < 0) or (typ not in ("count", "adjustment") and q <= 0):
             raise Refused("quantity out of range")
-        rid = m.get("reservation_id")
-        if typ in RESERVATION_TYPES and not rid:
+        if typ in RESERVATION_TYPES and not m.get("reservation_id"):
             raise Refused("no reservation_id")
+        if typ in TRANSFER_TYPES:
+            other = m.get("other_location_id")
+            if not m.get("transfer_id") or not other or other in (loc, "*"):
+                raise Refused("transfer fields")
+            if not 0 <= (m.get("rejected") or 0) <= q or (m.get("rejected") and typ != "transfer_in"):
+                raise Refused("rejected out of range")
+
+    def _apply(self, m, sku, loc, typ, q, mid):
+        self._validate(m, sku, loc, typ, q)
+        rid = m.get("reservation_id")
+        at = m["occurred_at"]
+        t = self.placed_at(m)
         rows = self.locs[sku]
-        old = rows.get(loc) or Row()
-        new = old.copy()
+        other = m.get("other_location_id") if typ in TRANSFER_TYPES else None
+        touched = [loc] + ([other] if other else [])
+        old = {l: rows.get(l) or Row() for l in touched}
+        new = {l: r.copy() for l, r in old.items()}
+        key = (sku, loc)
+        hist = list(self.history.get(key, ()))
+        newest = self.newest.get(key)
+        me = new[loc]
+        notes = []
+
+        def on_hand(row, dq):
+            """An on_hand change at the movement's own row, placed at t."""
+            if row.last_count_at is not None and t <= row.last_count_at:
+                if dq:
+                    notes.append("covered by a count")
+                return
+            row.on_hand += dq
+            if dq:
+                hist.append((t, dq))
+
+        if typ == "count":
+            if newest is not None and t < newest - self.count_window_ms:
+                raise Refused("%s: count at %s is more than count.window.ms (%d ms) before the newest change of "
+                              "%s at %s (%s)" % (mid, rfc3339_ms(t), self.count_window_ms, sku, loc,
+                                                 rfc3339_ms(newest)))
+
         hkey = (rid, sku, loc)
         line = status = None
         if rid and (typ in RESERVATION_TYPES or typ == "sale"):
-            line, status, taken = self._hold_step(m, typ, q, old, self.holds.get(hkey))
-            new.committed += taken
+            line, status, taken = self._hold_step(m, typ, q, old[loc], self.holds.get(hkey))
+            me.committed += taken
+        tkey = tline = report = None
         if typ in RESERVATION_TYPES:
             pass
         elif typ == "sale":
-            new.on_hand -= q
-        elif typ in ("return_resellable", "adjustment"):
-            new.on_hand += q
+            on_hand(me, -q)
+        elif typ in ("return_resellable", "adjustment", "receipt"):
+            on_hand(me, q)
+            if typ == "receipt":
+                me.on_order -= min(max(me.on_order, 0), q)
         elif typ == "return_damaged":
-            new.unsellable += q
-        elif typ == "receipt":
-            new.on_hand += q
-            new.on_order -= min(max(new.on_order, 0), q)
-        else:  # count
-            new.on_hand = q
-        new.available = max(new.on_hand - new.committed, 0)
-        pol = self.policies.effective(sku, loc)
-        position = new.on_hand + new.on_order + new.incoming - new.committed
-        reorder_qty = 0
-        if position <= pol.rp:
-            reorder_qty = max(pol.rq, pol.rp + 1 - position)
-            new.on_order += reorder_qty
-        # the network row: sums over every location row, this one replaced
-        others = [r for l, r in rows.items() if l != loc]
-        sums = [sum(vals) for vals in zip(new.quantities(), *(r.quantities() for r in others))]
-        if not _fits(new.on_hand, new.unsellable, new.on_order, position, pol.rp + 1 - position, *sums):
+            me.unsellable += q
+        elif typ == "count":
+            if me.last_count_at is None or t > me.last_count_at:
+                later = sum(dq for (tt, dq) in hist if tt > t)
+                me.count_variance = q - (me.on_hand - later)
+                me.on_hand = q + later
+                me.last_count_at = t
+                hist = [(tt, dq) for (tt, dq) in hist if tt > t]
+                if later:
+                    notes.append("count net of later changes")
+            else:
+                notes.append("count at or before the last count")
+        else:  # a transfer movement
+            tkey = (m["transfer_id"], sku)
+            tline = dict(self.transfers.get(tkey) or {"shipped": 0, "received": 0, "canceled": 0})
+            before = max(tline["shipped"] - tline["received"] - tline["canceled"], 0)
+            if typ == "transfer_out":
+                src, dst = loc, other
+                tline["shipped"] += q
+                on_hand(me, -q)
+            elif typ == "transfer_in":
+                src, dst = other, loc
+                r = m.get("rejected") or 0
+                tline["received"] += q
+                on_hand(me, q - r)
+                me.unsellable += r
+                if q > before:
+                    report = ("%s: transfer %s %s: received %d units, %d were in transit (never shipped, or received "
+                              "or canceled already): applied at %s" % (mid, m["transfer_id"], sku, q, before, loc))
+            else:
+                src, dst = loc, other
+                tline["canceled"] += before
+                on_hand(me, before)
+                if before == 0:
+                    report = ("%s: transfer %s %s: canceled with no units in transit: nothing returned"
+                              % (mid, m["transfer_id"], sku))
+            after = max(tline["shipped"] - tline["received"] - tline["canceled"], 0)
+            new[src].in_transit_out += after - before
+            new[dst].incoming += after - before
+        if typ in ON_HAND_TYPES:
+            newest = t if newest is None else max(newest, t)
+
+        # reorders, per location row touched
+        reorder = {}
+        fits = []
+        for l in touched:
+            r = new[l]
+            r.available = max(r.on_hand - r.committed, 0)
+            pol = self.policies.effective(sku, l)
+            position = r.on_hand + r.on_order + r.incoming - r.committed
+            if position <= pol.rp:
+                reorder[l] = max(pol.rq, pol.rp + 1 - position)
+                r.on_order += reorder[l]
+            fits += [r.on_hand, r.unsellable, r.on_order, r.incoming, r.in_transit_out, position,
+                     pol.rp + 1 - position]
+        # the network row: sums over every location row, these replaced
+        everyone = [new[l] if l in new else r for l, r in rows.items()] + [new[l] for l in touched if l not in rows]
+        sums = [sum(vals) for vals in zip(*(r.quantities() for r in everyone))]
+        if not _fits(*(fits + sums)):
             raise Refused("int64 overflow")
         if mid in self.seen:
             self.duplicates += 1
             return
         self.seen.add(mid)
         self.applied[typ] += 1
-        at = m["occurred_at"]
-        new.shortage = _shortage_next(old.shortage, new.available, pol.ss)
+        self.notes.update(notes)
+        if typ in TRANSFER_TYPES:
+            self.notes[typ] += 1
+            if report:
+                self.reported.append((m, report))
+                self.notes["reported " + typ] += 1
+            if tline["shipped"] > 0 and max(tline["shipped"] - tline["received"] - tline["canceled"], 0) == 0:
+                self.transfers.pop(tkey, None)
+            else:
+                self.transfers[tkey] = tline
+        if typ == "count" and me.last_count_at == t and old[loc].last_count_at != t:
+            self.notes["count applied"] += 1
+        self.history[key] = hist
+        if newest is not None:
+            self.newest[key] = newest
+        ss = {}
+        for l in touched:
+            ss[l] = self.policies.effective(sku, l).ss
+            new[l].shortage = _shortage_next(old[l].shortage, new[l].available, ss[l])
         oldnet = self.network.get(sku) or Row()
         net = oldnet.copy()
         (net.on_hand, net.unsellable, net.on_order, net.available, net.committed, net.incoming,
          net.in_transit_out) = sums
+        counted = [r.last_count_at for r in everyone if r.last_count_at is not None]
+        net.last_count_at = max(counted) if counted else None
+        net.count_variance = sum(r.count_variance for r in everyone)
         thr = self.policies.network_threshold(sku)
         net.shortage = _shortage_next(oldnet.shortage, net.available, thr)
-        for before, after in ((old, new), (oldnet, net)):
-            if before.quantities() != after.quantities() or before.shortage != after.shortage:
+        for before, after in [(old[l], new[l]) for l in touched] + [(oldnet, net)]:
+            if before.state() != after.state() or before.shortage != after.shortage:
                 after.version += 1
                 after.updated_at = at
-        rows[loc] = new
+        for l in touched:
+            rows[l] = new[l]
         self.network[sku] = net
         if status is not None:
             if line is None or line["remaining"] <= 0:
@@ -322,12 +477,13 @@ class StockOracle:
                            "occurred_at": at,
                            "expires_at": line["expires_at"] if line and line["remaining"] > 0 else None})
             self.statuses.append(status)
-        if reorder_qty:
+        for l, qty in reorder.items():
             self.reorders.append({
-                "event_id": "reorder:" + mid, "sku": sku, "location_id": loc, "quantity": reorder_qty,
-                "on_hand": new.on_hand, "on_order": new.on_order, "reorder_point": pol.rp,
-                "occurred_at": at, "cause_movement_id": mid})
-        for where, before, after, threshold in ((loc, old, new, pol.ss), ("*", oldnet, net, thr)):
+                "event_id": "reorder:" + mid + ("" if l == loc else ":" + l), "sku": sku, "location_id": l,
+                "quantity": qty, "on_hand": new[l].on_hand, "on_order": new[l].on_order,
+                "reorder_point": self.policies.effective(sku, l).rp, "occurred_at": at, "cause_movement_id": mid})
+        for where, before, after, threshold in [(l, old[l], new[l], ss[l]) for l in touched] + [
+                ("*", oldnet, net, thr)]:
             if after.shortage != before.shortage:
                 self.shortages.append({
                     "event_id": "shortage:%s:%s:%s" % (where, after.shortage, mid), "sku": sku,
@@ -452,7 +608,7 @@ class Stream:
 
 def movement_tuple(m):
     return (m["movement_id"], m["sku"], m["location_id"], m["channel"], m["type"], m["quantity"],
-            m["occurred_at"], m["source"])
+            m["occurred_at"], m["source"], m.get("transfer_id"), m.get("other_location_id"), m.get("rejected") or 0)
 
 
 _avro = {}
@@ -468,8 +624,11 @@ def _avro_schema(name):
 
 def _avro_bytes(topic, ev):
     import fastavro
-    name = {"sales": "SaleEvent", "returns": "ReturnEvent", "restocks": "RestockEvent"}[topic]
+    name = {"sales": "SaleEvent", "returns": "ReturnEvent", "restocks": "RestockEvent",
+            "transfers": "TransferEvent"}[topic]
     rec = dict(ev)
+    if topic == "transfers":
+        rec["lines"] = [dict(l, rejected=l.get("rejected", 0)) for l in ev["lines"]]
     rec["occurred_at"] = datetime.fromtimestamp(ev["_ms"] / 1000.0, tz=timezone.utc)
     rec.pop("_ms")
     rec.setdefault("original_event_id", None)
@@ -493,9 +652,30 @@ MALFORMED_KINDS = (
 
 
 def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, dup_rate=0.03,
-             avro_rate=0.05, n_policies=None, star_sales=None, overflow=True, base_ms=1795300000000,
-             reservation_rate=0.06, now_ms=None, channel_map=True):
-    """The stream: n_events inputs in all (malformed and re-sent included).
+             avro_rate=0.05, n_policies=None, star_sales=None, overflow=True, base_ms=None,
+             reservation_rate=0.06, now_ms=None, channel_map=True, transfer_rate=0.05, late_rate=0.2):
+    """The stream: n_events inputs in all (malformed and re-sent included),
+    plus a few stale counts with late_rate. Dated from base_ms (default: so
+    that the whole stream lies more than an hour before now_ms: no record is
+    dated ahead of the clock that applies it) on, 1-60 ms apart.
+
+    With transfer_rate, that share of the inputs are shipments on
+    pos.transfers (keyed by transfer_id; 1-3 SKUs from a location where
+    they are stocked to another, preferably one stocking the first SKU too),
+    each followed later in the stream by its receipt in one or two parts
+    (some with rejected units), a partial receipt then a cancel, a cancel
+    before any receipt, a receipt of more than was shipped or a cancel after
+    a full receipt (both reported by the keeper), or nothing (left in
+    transit); a few receipts come before their shipment. Malformed transfers
+    (the processor's validation) join the malformed inputs.
+
+    With late_rate, that share of the sales, and of the counts, is dated 2-20
+    minutes before its neighbours; 40% of the late sales are dated 1-10
+    minutes before a count of the same row produced earlier in the stream
+    (count-straddling), and late counts fall after changes of their row
+    produced before them. A few counts dated 3 days before the stream, on
+    rows never counted otherwise, are more than count.window.ms before their
+    row's newest change (the keeper dead-letters them).
 
     With reservation_rate, that share of the inputs are holds on
     pos.reservations (online and marketplace; some allow_partial), each
@@ -507,6 +687,8 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
     while their partition moves in the crash and scale tests."""
     rnd = random.Random(seed)
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    if base_ms is None:
+        base_ms = now_ms - 61 * n_events - 3600 * 1000
     st = Stream()
     st.default = (4, 12, 2)
     skus = ["SKU-%05d" % i for i in range(n_skus)]
@@ -599,6 +781,17 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
 
     def movements(topic, ev):
         out = []
+        if topic == "transfers":
+            typ = {"shipped": "transfer_out", "received": "transfer_in", "canceled": "transfer_cancel"}[ev["status"]]
+            here, there = ev["from_location_id"], ev["to_location_id"]
+            if typ == "transfer_in":
+                here, there = there, here
+            for i, line in enumerate(ev["lines"]):
+                out.append({"movement_id": "%s:%s:%d" % (typ, ev["event_id"], i), "sku": line["sku"],
+                            "location_id": here, "channel": None, "type": typ, "quantity": line["quantity"],
+                            "occurred_at": ev["_ms"], "source": ev["source"], "transfer_id": ev["transfer_id"],
+                            "other_location_id": there, "rejected": line.get("rejected", 0)})
+            return out
         for i, line in enumerate(ev["lines"]):
             if topic == "reservations":
                 typ = "reserve" if ev["action"] == "hold" else "release"
@@ -663,6 +856,133 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
             ev["lines"] = [{"sku": s, "quantity": q} for s, q in zip(lines, qs)]
         return ev
 
+    counts = []  # (input index, sku, location, ms) of the valid counts so far
+
+    def late(ev, minutes):
+        """Dated `minutes` (a (lo, hi) range) before its time in the stream."""
+        ev["_ms"] -= rnd.randint(minutes[0] * 60000, minutes[1] * 60000)
+        ev["occurred_at"] = _time_text(ev["_ms"], rnd)
+        return ev
+
+    def make_transfer(status, ship=None):
+        """A TransferEvent: a new shipment, or the `status` of `ship`'s transfer."""
+        t_ms[0] += rnd.randint(1, 60)
+        if ship is None:
+            frm = anchor()
+            lines = list(dict.fromkeys(pick_lines(frm, nlines())))
+            to = [l for l in stocked.get(lines[0], ()) if l != frm] if rnd.random() < 0.8 else []
+            to = rnd.choice(to or [l for l in locations if l != frm])
+            tid = next_id("TR")
+            lines = [{"sku": s, "quantity": rnd.randint(2, 24)} for s in lines]
+        else:
+            frm, to, tid = ship["from_location_id"], ship["to_location_id"], ship["transfer_id"]
+            lines = [{"sku": l["sku"], "quantity": l["quantity"]} for l in ship["lines"]]
+        ev = {"event_id": "%s-%s-%d" % (tid, status, seq[0]), "source": rnd.choice(("wms", "pos-" + frm, "erp")),
+              "transfer_id": tid, "status": status, "from_location_id": frm, "to_location_id": to,
+              "occurred_at": _time_text(t_ms[0], rnd), "_ms": t_ms[0], "lines": lines}
+        seq[0] += 1
+        return ev
+
+    def add_transfer(ev, note):
+        if ev["status"] != "received":
+            for l in ev["lines"]:
+                l.pop("rejected", None)
+        elif rnd.random() < 0.5:  # "rejected" may be left out when 0
+            for l in ev["lines"]:
+                if not l.get("rejected"):
+                    l.pop("rejected", None)
+        inp = add_valid("transfers", ev, note=note, key=ev["transfer_id"].encode("utf-8"))
+        sent.append((inp, "transfers", ev))
+        return inp
+
+    def receipt(ship, parts, rejected_rate=0.2, extra=0):
+        """A receipt of `parts` (per line) of the shipment, some units rejected."""
+        ev = make_transfer("received", ship)
+        for l, q in zip(ev["lines"], parts):
+            l["quantity"] = q + extra
+            l["rejected"] = rnd.randint(1, min(3, l["quantity"])) if rnd.random() < rejected_rate else 0
+        return ev
+
+    def transfer_follow_up(ship, plan, first=None):
+        """The next step of a shipment's plan (see generate's doc); first: the
+        parts the first of two receipts took."""
+        qs = [l["quantity"] for l in ship["lines"]]
+        step = 0 if first is None else 1
+        first = first or [rnd.randint(1, q - 1) for q in qs]
+        if plan == "full":
+            add_transfer(receipt(ship, qs), "transfer-received")
+        elif plan == "two-parts":
+            if step == 0:
+                add_transfer(receipt(ship, first), "transfer-received-part")
+                follow.append((len(st.inputs) + rnd.randint(5, 200), lambda: transfer_follow_up(ship, plan, first)))
+            else:
+                add_transfer(receipt(ship, [q - f for q, f in zip(qs, first)]), "transfer-received-rest")
+        elif plan in ("part-then-cancel", "full-then-cancel"):
+            if step == 0:
+                add_transfer(receipt(ship, first if plan == "part-then-cancel" else qs), "transfer-received-part")
+                follow.append((len(st.inputs) + rnd.randint(5, 200), lambda: transfer_follow_up(ship, plan, first)))
+            else:
+                add_transfer(make_transfer("canceled", ship), "transfer-canceled" if plan == "part-then-cancel"
+                             else "transfer-canceled-nothing-in-transit")
+        elif plan == "cancel":
+            add_transfer(make_transfer("canceled", ship), "transfer-canceled")
+        elif plan == "over-receipt":
+            add_transfer(receipt(ship, qs, extra=rnd.randint(1, 3)), "transfer-received-more-than-shipped")
+
+    def transfer():
+        ship = make_transfer("shipped")
+        plan = rnd.choices(("full", "two-parts", "part-then-cancel", "cancel", "over-receipt", "full-then-cancel",
+                            "in-transit", "receipt-first"), (45, 25, 10, 8, 4, 4, 3, 1))[0]
+        if plan == "receipt-first":  # the WMS sent the receipt before the shipment
+            rec = receipt(ship, [l["quantity"] for l in ship["lines"]], rejected_rate=0)
+            rec["_ms"], ship["_ms"] = ship["_ms"], rec["_ms"]
+            rec["occurred_at"], ship["occurred_at"] = ship["occurred_at"], rec["occurred_at"]
+            add_transfer(rec, "transfer-received-before-shipped")
+            add_transfer(ship, "transfer-shipped")
+            return
+        add_transfer(ship, "transfer-shipped")
+        if plan != "in-transit":
+            follow.append((len(st.inputs) + rnd.randint(5, 400), lambda: transfer_follow_up(ship, plan)))
+
+    TRANSFER_MALFORMED = ("same-location", "rejected-on-shipped", "rejected-negative", "rejected-over-quantity",
+                          "rejected-null", "missing-transfer-id", "unknown-status", "quantity-0", "bad-json",
+                          "pipe-in-location", "missing-lines", "control-in-transfer-id")
+
+    def add_malformed_transfer():
+        kind = rnd.choice(TRANSFER_MALFORMED)
+        ev = make_transfer("received" if kind.startswith("rejected-") and kind != "rejected-on-shipped"
+                           else rnd.choice(("shipped", "received", "canceled")))
+        line = ev["lines"][-1]
+        value = None
+        if kind == "same-location":
+            ev["to_location_id"] = ev["from_location_id"]
+        elif kind == "rejected-on-shipped":
+            ev["status"] = rnd.choice(("shipped", "canceled"))
+            line["rejected"] = 1
+        elif kind == "rejected-negative":
+            line["rejected"] = -1
+        elif kind == "rejected-over-quantity":
+            line["rejected"] = line["quantity"] + 1
+        elif kind == "rejected-null":
+            line["rejected"] = None
+        elif kind == "missing-transfer-id":
+            del ev["transfer_id"]
+        elif kind == "unknown-status":
+            ev["status"] = rnd.choice(("lost", "SHIPPED", "in_transit"))
+        elif kind == "quantity-0":
+            line["quantity"] = 0
+        elif kind == "bad-json":
+            value = _json_bytes(ev)[:-rnd.randint(1, 12)]
+        elif kind == "pipe-in-location":
+            ev["to_location_id"] = "dc|1"
+        elif kind == "missing-lines":
+            del ev["lines"]
+        else:
+            ev["transfer_id"] += "\n"
+        if value is None:
+            value = _json_bytes(ev)
+        st.inputs.append(Input("transfers", ev.get("transfer_id", "TR-bad").encode("utf-8"), value, malformed=kind))
+
     def encode(topic, ev):
         if topic == "reservations":
             return _json_bytes(ev)
@@ -687,7 +1007,7 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
                    chan("click-and-collect", locations[0], None)]                         # a channel ends
     change_at = sorted(rnd.sample(range(n_events // 5, n_events), len(changes))) if changes else []
 
-    follow = []  # (input index, hold event): what happens to a hold later in the stream
+    follow = []  # (input index, what to do then): what happens to a hold or a transfer later in the stream
 
     def follow_up(hold):
         r = rnd.random()
@@ -699,7 +1019,7 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
                            for l in hold["lines"]]
             add_valid("sales", ev, note="sale-of-reservation")
             if rnd.random() < 0.3:
-                follow.append((len(st.inputs) + rnd.randint(3, 60), hold))
+                follow.append((len(st.inputs) + rnd.randint(3, 60), lambda: follow_up(hold)))
         elif r < 0.75:
             ev = make_event("reservations", loc=hold["location_id"])
             for k in ("reservation_id", "channel"):
@@ -808,15 +1128,20 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
         due = [f for f in follow if f[0] <= i]
         if due:
             follow.remove(due[0])
-            follow_up(due[0][1])
+            due[0][1]()
             continue
         r = rnd.random()
         if rnd.random() < reservation_rate:
             ev = make_event("reservations")
             add_valid("reservations", ev, note="hold")
-            follow.append((i + rnd.randint(5, 300), ev))
+            follow.append((i + rnd.randint(5, 300), lambda ev=ev: follow_up(ev)))
+        elif transfer_rate and rnd.random() < transfer_rate:
+            transfer()
         elif r < malformed_rate:
-            add_malformed(rnd.choices([t for t, _ in topic_weights], [w for _, w in topic_weights])[0])
+            if transfer_rate and rnd.random() < 0.15:
+                add_malformed_transfer()
+            else:
+                add_malformed(rnd.choices([t for t, _ in topic_weights], [w for _, w in topic_weights])[0])
         elif r < malformed_rate + dup_rate and sent:
             orig, topic, ev = rnd.choice(sent) if rnd.random() < 0.7 else rnd.choice(sent[: max(1, len(sent) // 10)])
             if rnd.random() < 0.2:  # same ids, other quantities: still a duplicate
@@ -843,26 +1168,68 @@ def generate(seed, n_events, n_skus=600, n_locations=24, malformed_rate=0.015, d
                     ev["event_id"] = src[2]["event_id"]
                     add_valid(topic, ev, note="id-of-another-type")
                     continue
-            inp = add_valid(topic, ev)
+            note = None
+            if topic == "sales" and late_rate and rnd.random() < late_rate:
+                if counts and rnd.random() < 0.4:
+                    # dated before a count of its row that comes earlier in the stream
+                    _, sku, loc, at = rnd.choice(counts[-50:])
+                    ev["location_id"], ev["lines"] = loc, [{"sku": sku, "quantity": rnd.choice((1, 1, 2, 3))}]
+                    ev["_ms"] = at + rnd.randint(0, 60000)  # late() takes it 1-10 minutes before the count
+                    late(ev, (1, 10))
+                    note = "late-sale-before-a-count"
+                else:
+                    late(ev, (2, 20))
+                    note = "late-sale"
+            elif topic == "restocks" and ev["kind"] == "count":
+                if late_rate and rnd.random() < late_rate:
+                    late(ev, (2, 20))
+                    note = "late-count"
+                counts.extend((i, l["sku"], ev["location_id"], ev["_ms"]) for l in ev["lines"])
+            inp = add_valid(topic, ev, note=note)
             sent.append((inp, topic, ev))
+    if late_rate:
+        # counts far older than their row's newest change: on rows a receipt
+        # changed early in the stream and no count ever touches
+        counted = {(m["sku"], m["location_id"]) for i in st.inputs for m in i.movements if m["type"] == "count"}
+        rows = sorted({(m["sku"], m["location_id"]) for i in st.inputs[: len(st.inputs) * 6 // 10] for m in i.movements
+                       if m["type"] == "receipt" and i.note is None} - counted)
+        for row in rnd.sample(rows, min(len(rows), 2 + n_events // 100000)):
+            ev = {"event_id": next_id("ST"), "source": "inventory-app", "location_id": row[1], "kind": "count",
+                  "_ms": base_ms - 3 * 86400000 - rnd.randint(0, 3600000),
+                  "lines": [{"sku": row[0], "quantity": rnd.randint(0, 10)}]}
+            ev["occurred_at"] = _time_text(ev["_ms"], rnd)
+            inp = Input("restocks", ev["event_id"].encode("utf-8"), encode("restocks", ev),
+                        movements("restocks", ev), note="stale-count")
+            st.inputs.insert(rnd.randrange(len(st.inputs) * 8 // 10, len(st.inputs)), inp)
     return st
 
 
 # =============================================================== checks without replay
 
+SUMMED = ("on_hand", "unsellable", "on_order", "available", "committed", "incoming", "in_transit_out",
+          "count_variance")
+
+
 def check_network_sums(stock):
-    """Every `sku|*` row is the field-by-field sum of the SKU's location rows."""
-    by_sku = defaultdict(lambda: [0, 0, 0, 0])
+    """Every `sku|*` row is the field-by-field sum of the SKU's location rows
+    (last_count_at: the latest of theirs). Units in transit are in the
+    network's in_transit_out and incoming alike."""
+    by_sku = defaultdict(lambda: [0] * len(SUMMED) + [None])
     for (sku, loc), r in stock.items():
         if loc != "*":
-            for i, f in enumerate(("on_hand", "unsellable", "on_order", "available")):
-                by_sku[sku][i] += r[f]
+            acc = by_sku[sku]
+            for i, f in enumerate(SUMMED):
+                acc[i] += r.get(f) or 0
+            if r.get("last_count_at") is not None:
+                acc[-1] = max(acc[-1] or r["last_count_at"], r["last_count_at"])
     bad = []
     for (sku, loc), r in stock.items():
         if loc == "*":
-            got = [r[f] for f in ("on_hand", "unsellable", "on_order", "available")]
+            got = [r.get(f) or 0 for f in SUMMED] + [r.get("last_count_at")]
             if got != by_sku[sku]:
                 bad.append((sku, got, by_sku[sku]))
+            elif r.get("incoming", 0) != r.get("in_transit_out", 0):
+                bad.append((sku, "incoming %r != in_transit_out %r" % (r.get("incoming"), r.get("in_transit_out"))))
     for sku in by_sku:
         if (sku, "*") not in stock:
             bad.append((sku, None, by_sku[sku]))
@@ -871,10 +1238,13 @@ def check_network_sums(stock):
 
 def check_levels(stock):
     """available = max(on_hand - committed, 0) on each location row; unsellable,
-    on_order and committed never negative; version positive."""
+    on_order, committed, incoming and in_transit_out never negative; version
+    positive; no count variance before the first count."""
     bad = [(k, r) for k, r in stock.items()
            if (k[1] != "*" and r["available"] != max(r["on_hand"] - r.get("committed", 0), 0)) or
-           r["unsellable"] < 0 or r["on_order"] < 0 or r.get("committed", 0) < 0 or r["version"] < 1]
+           r["unsellable"] < 0 or r["on_order"] < 0 or r.get("committed", 0) < 0 or r["version"] < 1 or
+           r.get("incoming", 0) < 0 or r.get("in_transit_out", 0) < 0 or
+           (r.get("last_count_at") is None and r.get("count_variance", 0) != 0)]
     assert not bad, "impossible StockLevels: %s" % bad[:10]
 
 
@@ -897,12 +1267,17 @@ def check_reorder_rules(reorders, movements_by_partition, policies):
         event's on_hand/on_order through the row's movements, duplicates
         skipped) first falls to the point exactly at the second one's cause,
         never earlier (a missed reorder) nor not at all (a second reorder
-        without the position falling again)."""
+        without the position falling again). A stretch with a count in it,
+        or with a change dated at or before an earlier count of the row, is
+        not walked: counts as of their time need the row's history (the
+        exact replay checks those)."""
     check_unique_ids(reorders, "reorder")
-    # a row with reservations has a position the events alone do not give
-    # (committed): the exact replay checks those
+    # a row with reservations or transfers has a position the events alone do
+    # not give (committed, incoming): the exact replay checks those
     held = {(m["sku"], m["location_id"]) for ms in movements_by_partition.values() for m in ms
             if m["type"] in RESERVATION_TYPES or m.get("reservation_id")}
+    held |= {(m["sku"], l) for ms in movements_by_partition.values() for m in ms if m["type"] in TRANSFER_TYPES
+             for l in (m["location_id"], m.get("other_location_id"))}
     reorders = [e for e in reorders if (e["sku"], e["location_id"]) not in held]
     by_row = defaultdict(list)
     for e in reorders:
@@ -917,6 +1292,8 @@ def check_reorder_rules(reorders, movements_by_partition, policies):
     # each row's movements in application order (one partition per SKU)
     index = {}
     row_moves = defaultdict(list)
+    unwalkable = defaultdict(set)  # row -> indexes of its counts and of changes an earlier count covers
+    last_count = {}
     seen = set()
     for part, moves in movements_by_partition.items():
         for m in moves:
@@ -925,8 +1302,12 @@ def check_reorder_rules(reorders, movements_by_partition, policies):
             seen.add(m["movement_id"])
             key = (m["sku"], m["location_id"])
             if key in by_row:
+                if m["type"] == "count" or (key in last_count and m["occurred_at"] <= last_count[key]):
+                    unwalkable[key].add(len(row_moves[key]))
                 index[m["movement_id"]] = len(row_moves[key])
                 row_moves[key].append(m)
+            if m["type"] == "count":
+                last_count[key] = max(last_count.get(key, m["occurred_at"]), m["occurred_at"])
     checked = 0
     for key, evs in by_row.items():
         rp = policies.effective(*key).rp
@@ -934,6 +1315,8 @@ def check_reorder_rules(reorders, movements_by_partition, policies):
         positions = [index[e["cause_movement_id"]] for e in evs]
         assert positions == sorted(positions), ("reorders out of movement order", key)
         for e1, e2, i1, i2 in zip(evs, evs[1:], positions, positions[1:]):
+            if any(i1 < j <= i2 for j in unwalkable[key]):
+                continue
             on_hand, on_order = e1["on_hand"], e1["on_order"]
             for j in range(i1 + 1, i2 + 1):
                 m = moves[j]
@@ -945,8 +1328,6 @@ def check_reorder_rules(reorders, movements_by_partition, policies):
                 elif t == "receipt":
                     on_hand += q
                     on_order -= min(on_order, q)
-                elif t == "count":
-                    on_hand = q
                 if on_hand + on_order <= rp:
                     assert j == i2, ("missed reorder: position %d <= %d after %s, next reorder at %s"
                                      % (on_hand + on_order, rp, m["movement_id"], e2["event_id"]))
@@ -995,6 +1376,8 @@ def check_shortage_rules(shortages, final_stock, policies):
 def _level_of(value):
     d = json.loads(value)
     d["updated_at"] = parse_rfc3339_ms(d["updated_at"])
+    if isinstance(d.get("last_count_at"), str):
+        d["last_count_at"] = parse_rfc3339_ms(d["last_count_at"])
     return d
 
 
@@ -1039,14 +1422,16 @@ def final_stock_from(records, partitions):
 def compare_stock(got, want, with_shortage=True):
     """Exact comparison, every field; a readable diff on failure."""
     fields = ("on_hand", "unsellable", "on_order", "available", "version", "updated_at", "committed", "incoming",
-              "in_transit_out")
+              "in_transit_out", "last_count_at", "count_variance")
+    missing = object()
     diffs = []
     for k in sorted(set(got) | set(want), key=repr):
         g, w = got.get(k), want.get(k)
         if g is None or w is None:
             diffs.append("%s|%s: %s" % (k[0], k[1], "missing" if g is None else "unexpected %r" % g))
             continue
-        d = ["%s %r != %r" % (f, g[f], w[f]) for f in fields if g[f] != w[f]]
+        d = ["%s %s != %r" % (f, "(absent)" if g.get(f, missing) is missing else repr(g[f]), w[f])
+             for f in fields if g.get(f, missing) != w[f]]
         if with_shortage:
             gs = g.get("shortage") or "none"
             if gs != w["shortage"]:
@@ -1157,13 +1542,13 @@ def fetch_metrics(port):
 
 
 PROCESSORS = {"sales": "inv-sale", "returns": "inv-return", "restocks": "inv-restock",
-              "reservations": "inv-reserve"}
+              "reservations": "inv-reserve", "transfers": "inv-transfer"}
 
 
 class KeeperRig:
     """One isolated pipeline: unique topics (every key of TOPIC_KEYS plus the
     keeper's dedup log, created by `invctl topics create`), unique group ids,
-    state dirs under a temp dir; starts the three processors and inv-stock
+    state dirs under a temp dir; starts the five processors and inv-stock
     instances, produces a Stream, waits for conditions (never a blind
     sleep), reads the outputs back. stop() kills whatever is still running."""
 
@@ -1172,10 +1557,10 @@ class KeeperRig:
         self.env = topic_env(name)
         self.env["INV_TOPIC_DEDUP"] = self.env["INV_TOPIC_SALES"][:-len(".sales")] + ".dedup"
         self.topic = {k: self.env["INV_TOPIC_" + k.upper()] for k in tuple(TOPIC_KEYS) + ("dedup", "state")}
-        self.groups = {prog: unique("g-" + prog) for prog in ("inv-sale", "inv-return", "inv-restock", "inv-reserve",
-                                                              "inv-stock")}
+        self.groups = {prog: unique("g-" + prog) for prog in tuple(PROCESSORS.values()) + ("inv-stock",)}
         self.workdir = tempfile.mkdtemp(prefix="keeper-%s-" % name)
         self.procs = []
+        self.started = set()  # the input topics whose processor the rig started
         # fast failure detection: a killed member leaves the group in seconds
         self.common = ["-X", "kafka.session.timeout.ms=6000", "-X", "kafka.heartbeat.interval.ms=1000"]
         for k, v in (common_conf or {}).items():
@@ -1253,10 +1638,14 @@ class KeeperRig:
                   list(extra), self.env)
         p.role = prog
         self.procs.append(p)
+        self.started.add(topic_key)
         return p
 
-    def start_processors(self):
-        return [self.start_processor(k) for k in PROCESSORS]
+    def start_processors(self, transfers=False):
+        """The processors of sales, returns, restocks and reservations, and
+        with transfers inv-transfer too (a test that runs an inv-transfer of
+        its own leaves it out)."""
+        return [self.start_processor(k) for k in PROCESSORS if transfers or k != "transfers"]
 
     def state_dir(self, name="stock-0"):
         return os.path.join(self.workdir, name)
@@ -1306,15 +1695,17 @@ class KeeperRig:
 
     # ---- waits
     def wait_processors_done(self, timeout, procs=None, check=None):
-        """Until every processor group has committed its whole input topic."""
-        want = {k: end_offsets(self.topic[k]) for k in PROCESSORS}
+        """Until every processor group the rig started has committed its whole
+        input topic."""
+        want = {k: end_offsets(self.topic[k]) for k in PROCESSORS if k in self.started}
 
         def done():
             if procs:
                 self.assert_running(procs)
             if check:
                 check()
-            for k, prog in PROCESSORS.items():
+            for k in want:
+                prog = PROCESSORS[k]
                 got = committed_offsets(self.groups[prog], self.topic[k], self.partitions)
                 if any(got[p] < want[k][p] and want[k][p] > 0 for p in want[k]):
                     return False
@@ -1413,8 +1804,11 @@ def replay(stream, movements_by_partition):
 
 def check_dlq(stream, oracle, dlq_records, movements_topic):
     """Every malformed input and invalid policy record once, from its input
-    topic, plus exactly the movements the oracle refused, from the movements
-    topic; every entry has a non-empty inv.error and source headers."""
+    topic, plus exactly the movements the oracle refused or applied and
+    reported (transfers beyond what is in transit), from the movements
+    topic, the reported ones and the stale counts with the contract's
+    inv.error; every entry has a non-empty inv.error and source headers.
+    Returns (inputs, movements) dead-lettered."""
     want_inputs = Counter((i.key, i.value) for i in stream.malformed())
     want_inputs.update(stream.invalid_policies())
     got_inputs, got_movements, bad = Counter(), Counter(), []
@@ -1437,11 +1831,13 @@ def check_dlq(stream, oracle, dlq_records, movements_topic):
         if (h.get("inv.source.topic") or b"").decode().endswith(".movements"):
             mid = json.loads(value)["movement_id"]
             err = h["inv.error"].decode()
-            reasons = {r for m, r in oracle.refused if m["movement_id"] == mid}
+            reasons = {r for m, r in oracle.refused + oracle.reported if m["movement_id"] == mid}
+            exact = {r for r in reasons if r.startswith(mid + ": ")}  # the contract spells these out
             assert mid in err and (("overflow" in err) == ("int64 overflow" in reasons)), (
                 "keeper's inv.error %r for %s, refused for %s" % (err, mid, reasons))
-    want_refused = Counter(m["movement_id"] for m, _ in oracle.refused)
-    assert got_movements == want_refused, "keeper's DLQ entries %s, the oracle refused %s" % (
+            assert not exact or err in exact, "keeper's inv.error %r for %s, the contract's %s" % (err, mid, exact)
+    want_refused = Counter(m["movement_id"] for m, _ in oracle.refused + oracle.reported)
+    assert got_movements == want_refused, "keeper's DLQ entries %s, the oracle refused or reported %s" % (
         dict(got_movements), dict(want_refused))
     return sum(want_inputs.values()), sum(want_refused.values())
 
@@ -1561,8 +1957,8 @@ def verify_outputs(rig, stream, movements, log=print):
     dlq = rig.read_dlq()
     n_bad, n_refused = check_dlq(stream, o, dlq, rig.topic["movements"])
     assert len(dlq) == n_bad + n_refused, (len(dlq), n_bad, n_refused)
-    log("DLQ: %d malformed inputs + %d movements the keeper refused (%s)" % (
-        n_bad, n_refused, sorted({r for _, r in o.refused})))
+    log("DLQ: %d malformed inputs + %d movements the keeper refused or reported (%d refused: %s; %d reported)" % (
+        n_bad, n_refused, len(o.refused), sorted({r.split(": ", 1)[-1][:40] for _, r in o.refused}), len(o.reported)))
     o.final_stock = stock
     return o
 
@@ -1584,6 +1980,21 @@ def check_coverage(o):
     seen["refused"] = len(o.refused)
     want = ["oversold", "unsellable", "on_order", "reorders", "duplicates", "refused"] + [
         "%s %s" % (w, s) for w in ("location", "network") for s in ("low", "out_of_stock", "restored")]
+    if any(o.applied[t] for t in TRANSFER_TYPES):  # a stream with transfers
+        for (sku, loc), r in stock.items():
+            seen["in transit" if loc != "*" else "network in transit"] += r["incoming"] > 0
+        seen["transfer reorders at the other end"] = sum(1 for e in o.reorders
+                                                        if e["event_id"] != "reorder:" + e["cause_movement_id"])
+        seen.update({k: n for k, n in o.notes.items() if k.startswith(("transfer", "reported"))})
+        want += ["in transit", "network in transit", "transfer_out", "transfer_in", "transfer_cancel",
+                 "reported transfer_in", "reported transfer_cancel", "transfer reorders at the other end"]
+    if o.notes["covered by a count"]:  # a stream with late changes
+        seen.update({k: o.notes[k] for k in ("covered by a count", "count net of later changes",
+                                              "count at or before the last count", "count applied")})
+        seen["count variance"] = sum(1 for r in stock.values() if r["count_variance"])
+        seen["stale counts"] = sum(1 for _, r in o.refused if "count.window.ms" in r)
+        want += ["covered by a count", "count net of later changes", "count applied", "count variance",
+                 "stale counts"]
     missing = [w for w in want if not seen[w]]
     assert not missing, "the stream never produced: %s (%s)" % (missing, dict(seen))
     return seen
