@@ -60,6 +60,9 @@
  * again, under the same id. */
 #define EXPIRY_SCAN_SECONDS 1.0
 #define EXPIRY_PER_SCAN 512
+/* Count history records a batch's sweep visits per touched partition: the
+ * whole history is walked once per (records / this) batches. */
+#define SWEEP_PER_BATCH 2000
 #define EXPIRY_RESEND_SECONDS 30.0
 
 typedef struct {
@@ -138,7 +141,7 @@ static int restore_one(keeper_t *k, int32_t p, int64_t input_offset) {
         inv_restore_log_t availability = channels_restore_log(&k->channels, k->kc.t_availability);
         inv_keeper_metrics_restore_begin(k->metrics, p);
         if (inv_restore_partition(k->restore_consumer, k->store, k->decoder, k->kc.t_stock, k->kc.t_dedup,
-                                  k->kc.t_state, p, input_offset, k->kc.dedup_window_ms, k->kc.count_window_ms,
+                                  k->kc.t_state, p, input_offset, k->kc.dedup_window_ms,
                                   k->kc.restore_confirm_timeout_ms, &availability, &st, errstr, sizeof(errstr)) == 0) {
             restored(k, p, &st);
             return 0;
@@ -403,7 +406,7 @@ static int record(keeper_t *k, int32_t p, partition_t *pt, move_t *mv, const rd_
         h = (inv_store_dedup_history_t){1, mv->history_row, mv->in.placed_at_ms, mv->out.history_delta};
     else if (mv->out.count_applied)
         h = (inv_store_dedup_history_t){2, mv->history_row, mv->in.placed_at_ms, 0};
-    int rc = inv_counts_replay(k->txn, p, mv->m.movement_id, id_len, &h, k->kc.count_window_ms);
+    int rc = inv_counts_replay(k->txn, p, mv->m.movement_id, id_len, &h);
     if (rc)
         return store_error(k, rc, "write of the count history", errstr, errstr_size);
     if (emit_outputs(&k->emit, &mv->out, mv->ts, errstr, errstr_size) != 0)
@@ -489,7 +492,8 @@ static int partition_commit(keeper_t *k, int32_t p, partition_t *pt) {
     size_t pruned = 0;
     if ((rc = inv_store_meta_put(k->txn, p, &meta)) != 0 ||
         (rc = inv_store_dedup_prune(k->txn, p, k->batch.now_ms - k->kc.dedup_window_ms, PRUNE_PER_BATCH, &pruned)) !=
-            0) {
+            0 ||
+        (rc = inv_counts_sweep(k->txn, p, k->kc.count_window_ms, &pt->sweep, SWEEP_PER_BATCH, NULL)) != 0) {
         stall_failed(&k->stall, rc, "write of a partition's offsets");
         return -1;
     }
@@ -960,7 +964,6 @@ static int keeper_open(keeper_t *k, inv_conf_t *conf, char *errstr, size_t errst
         return -1;
     inv_keeper_metrics_attach_schemas(k->metrics, k->schemas);
     stall_init(&k->stall, kc->state_dir, kc->t_stock, k->store, &k->batch, k->metrics);
-    k->stall.count_window_ms = kc->count_window_ms;
     k->emit.encoder = k->encoder;
     k->emit.metrics = k->metrics;
     k->emit.t_stock = kc->t_stock;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "inv_codec.h"
+#include "inv_counts.h"
 #include "inv_keeper_dirty.h"
 
 typedef struct {
@@ -25,6 +26,7 @@ typedef struct {
     int64_t restore_to;       /* ... to this input offset (the group's committed one) */
     int64_t expire_sent_upto; /* expire movements are written for expiries up to this (ms), INT64_MIN: none */
     double expire_resend_at;  /* ... until then (monotonic s); after it, lines still open are written again */
+    inv_counts_sweep_t sweep; /* where the count history's sweep stands */
     /* what the current batch did to it */
     int touched;            /* consumed in this batch */
     int64_t batch_next;     /* input offset after the batch */
@@ -32,8 +34,8 @@ typedef struct {
     size_t ids_sent;        /* ... of which the first ids_sent bytes are produced */
     int64_t changelog_next; /* from delivery reports: next changelog offset, -1 none */
     int64_t dedup_next;     /* ... and dedup log offset */
-    int state_changed;      /* reservation or transfer lines or count history changed (not kept for a
-                               redo: rebuilt instead) */
+    int state_changed;      /* reservation or transfer lines changed (not kept for a redo: rebuilt
+                               instead; the count history is in the ids) */
 } partition_t;
 
 typedef struct {

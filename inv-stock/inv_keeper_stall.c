@@ -85,7 +85,7 @@ int stall_commit_batch(stall_t *s, inv_store_txn_t *txn) {
 }
 
 /* Partition p's part of the redo in t: its ids, then its offsets. */
-static int redo_partition(inv_store_txn_t *t, int32_t p, const partition_t *pt, int64_t count_window_ms) {
+static int redo_partition(inv_store_txn_t *t, int32_t p, const partition_t *pt) {
     const unsigned char *cur = (const unsigned char *)pt->ids.data, *end = cur + pt->ids.len, *id;
     size_t len;
     int64_t applied_at;
@@ -94,7 +94,7 @@ static int redo_partition(inv_store_txn_t *t, int32_t p, const partition_t *pt, 
     while (!rc && (more = inv_store_dedup_entry3_next(&cur, end, &id, &len, &applied_at, &h)) != 0) {
         rc = more < 0 ? more : inv_store_dedup_seen_or_add(t, p, id, len, applied_at, &seen);
         if (!rc && !seen) /* the count history, as the batch changed it */
-            rc = inv_counts_replay(t, p, id, len, &h, count_window_ms);
+            rc = inv_counts_replay(t, p, id, len, &h);
     }
     if (rc)
         return rc;
@@ -118,7 +118,7 @@ static int redo_write(stall_t *s) {
         rc = dirty_put_all(&s->batch->dirty, t);
     for (int p = 0; p < s->batch->part_count && !rc; p++)
         if (s->batch->parts[p].touched && !s->batch->parts[p].state_changed)
-            rc = redo_partition(t, p, &s->batch->parts[p], s->count_window_ms);
+            rc = redo_partition(t, p, &s->batch->parts[p]);
     if (rc) {
         inv_store_txn_abort(t);
         return rc;

@@ -36,7 +36,6 @@ typedef struct {
     /* Commits an LMDB write txn, ending it either way: inv_store_txn_commit;
      * tests put a failing one here. */
     int (*commit)(inv_store_txn_t *txn);
-    int64_t count_window_ms; /* count.window.ms, for the count history a redo writes again */
 
     int stalled;             /* the last LMDB write failed; reported until one succeeds */
     int err;                 /* its inv_store code */

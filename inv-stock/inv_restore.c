@@ -145,7 +145,6 @@ typedef struct {
     int32_t partition;
     uint64_t in_txn;
     int64_t min_ts;
-    int64_t count_window_ms;
     int64_t confirmed; /* highest input offset named by a dedup record, -1 if none */
     inv_restore_stats_t *stats;
     const inv_restore_log_t *extra;
@@ -262,7 +261,7 @@ static int restore_id(restore_ctx_t *r, const void *id, size_t len, int64_t appl
                       const inv_store_dedup_history_t *h) {
     int seen, rc = inv_store_dedup_seen_or_add(r->txn, r->partition, id, len, applied_at, &seen);
     if (!rc && !seen && h && h->kind) {
-        rc = inv_counts_replay(r->txn, r->partition, id, len, h, r->count_window_ms);
+        rc = inv_counts_replay(r->txn, r->partition, id, len, h);
         r->stats->history += rc == 0;
     }
     if (rc) {
@@ -355,9 +354,8 @@ static int read_settled(rd_kafka_t *consumer, const char *topic, restore_ctx_t *
 
 int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder, const char *stock_topic,
                           const char *dedup_topic, const char *state_topic, int32_t partition, int64_t input_offset,
-                          int64_t dedup_window_ms, int64_t count_window_ms, int64_t confirm_timeout_ms,
-                          const inv_restore_log_t *extra, inv_restore_stats_t *stats, char *errstr,
-                          size_t errstr_size) {
+                          int64_t dedup_window_ms, int64_t confirm_timeout_ms, const inv_restore_log_t *extra,
+                          inv_restore_stats_t *stats, char *errstr, size_t errstr_size) {
     memset(stats, 0, sizeof(*stats));
     double t0 = inv_time_mono_s();
     restore_ctx_t r = {.store = store,
@@ -368,7 +366,6 @@ int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_
                        .errstr = errstr,
                        .errstr_size = errstr_size};
     r.min_ts = inv_time_wall_ms() / 1000 * 1000 - dedup_window_ms; /* whole seconds, as always */
-    r.count_window_ms = count_window_ms;
     int rc = inv_store_txn_begin(store, 0, &r.txn);
     if (!rc)
         rc = inv_store_partition_drop(r.txn, partition);

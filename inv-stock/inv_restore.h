@@ -86,15 +86,15 @@ typedef struct {
  * and nothing recorded: the partition must stay held and be restored again
  * later, never recorded at an offset it has not applied.
  * dedup_window_ms: ids first applied longer ago are skipped. The count
- * history is rebuilt from the dedup log's entries (format 3) with
- * count_window_ms, as the keeper built it. extra (may
+ * history is rebuilt from the dedup log's entries (format 3), as the keeper
+ * built it. extra (may
  * be NULL): another log read back after the changelog (inv_restore_log_t).
  * The store must have no write txn open. 0, or -1 with errstr.
  */
 int inv_restore_partition(rd_kafka_t *consumer, inv_store_t *store, inv_decoder_t *decoder, const char *stock_topic,
                           const char *dedup_topic, const char *state_topic, int32_t partition, int64_t input_offset,
-                          int64_t dedup_window_ms, int64_t count_window_ms, int64_t confirm_timeout_ms,
-                          const inv_restore_log_t *extra, inv_restore_stats_t *stats, char *errstr, size_t errstr_size);
+                          int64_t dedup_window_ms, int64_t confirm_timeout_ms, const inv_restore_log_t *extra,
+                          inv_restore_stats_t *stats, char *errstr, size_t errstr_size);
 
 /* Reads partition p of topic from `from_offset` (or RD_KAFKA_OFFSET_BEGINNING)
  * to its read_committed end, calling cb for each message (borrowed for the

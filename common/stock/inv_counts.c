@@ -6,9 +6,6 @@
 #include "inv_bytes.h"
 
 #define KEY_SIZE 24
-/* Old changes dropped per inv_counts_add(): more than one, so the history
- * shrinks back once a row quiets down. */
-#define PRUNE_PER_ADD 4
 
 uint64_t inv_counts_row(const char *sku, const char *location) {
     char buf[2 * 1024 + 2];
@@ -97,28 +94,72 @@ int inv_counts_prune_through(inv_store_txn_t *txn, int32_t p, uint64_t row, int6
     return prune(txn, p, row, at_ms, 0);
 }
 
-int inv_counts_add(inv_store_txn_t *txn, int32_t p, uint64_t row, int64_t at_ms, uint64_t uniq, int64_t delta,
-                   int64_t window_ms) {
+int inv_counts_add(inv_store_txn_t *txn, int32_t p, uint64_t row, int64_t at_ms, uint64_t uniq, int64_t delta) {
     unsigned char k[KEY_SIZE], v[8];
     make_key(k, row, at_ms, uniq);
     inv_put_le64(v, delta);
-    int rc = inv_store_state_put(txn, p, INV_COUNTS_KIND, k, sizeof k, v, sizeof v);
-    if (rc)
-        return rc;
-    /* at_ms is not always the newest (late changes), but the changes more
-     * than the window before it are older than the window before the
-     * newest too: dropping them is always right. */
-    int64_t bound;
-    if (__builtin_sub_overflow(at_ms, window_ms, &bound) || bound == INT64_MIN)
+    return inv_store_state_put(txn, p, INV_COUNTS_KIND, k, sizeof k, v, sizeof v);
+}
+
+typedef struct {
+    inv_store_txn_t *txn;
+    int32_t p;
+    int64_t window_ms;
+    inv_counts_sweep_t *sw;
+    size_t max, visited, dropped;
+} sweep_t;
+
+#define SWEEP_STOP 1
+
+static int sweep_cb(void *opaque, const unsigned char *key, size_t len, const void *val, size_t val_len) {
+    (void)val;
+    (void)val_len;
+    sweep_t *s = opaque;
+    inv_counts_sweep_t *sw = s->sw;
+    if (len != KEY_SIZE)
+        return INV_STORE_FORMAT;
+    if (s->visited++ >= s->max) { /* resume here next time */
+        memcpy(sw->key, key, KEY_SIZE);
+        sw->len = KEY_SIZE;
+        return SWEEP_STOP;
+    }
+    uint64_t row = inv_get_be(key, 8);
+    if (!sw->has_row || sw->row != row) { /* a new row: its newest change */
+        unsigned char last[KEY_SIZE];
+        size_t n;
+        int rc = inv_store_state_last(s->txn, s->p, INV_COUNTS_KIND, key, 8, last, sizeof last, &n);
+        if (rc)
+            return rc;
+        if (n != KEY_SIZE)
+            return INV_STORE_FORMAT;
+        int64_t newest = key_at(last);
+        sw->row = row;
+        sw->has_row = 1;
+        sw->bound = __builtin_sub_overflow(newest, s->window_ms, &sw->bound) ? INT64_MIN : sw->bound;
+    }
+    if (key_at(key) >= sw->bound)
         return 0;
-    return prune(txn, p, row, bound - 1, PRUNE_PER_ADD);
+    int rc = inv_store_state_delete(s->txn, s->p, INV_COUNTS_KIND, key, len);
+    s->dropped += rc == 0;
+    return rc;
+}
+
+int inv_counts_sweep(inv_store_txn_t *txn, int32_t p, int64_t window_ms, inv_counts_sweep_t *sw, size_t max,
+                     size_t *dropped) {
+    sweep_t s = {.txn = txn, .p = p, .window_ms = window_ms, .sw = sw, .max = max};
+    int rc = inv_store_state_scan_from(txn, p, INV_COUNTS_KIND, sw->key, sw->len, sweep_cb, &s);
+    if (rc == 0) /* the end: from the start next time */
+        *sw = (inv_counts_sweep_t){0};
+    if (dropped)
+        *dropped = s.dropped;
+    return rc == SWEEP_STOP ? 0 : rc;
 }
 
 int inv_counts_replay(inv_store_txn_t *txn, int32_t p, const void *id, size_t id_len,
-                      const inv_store_dedup_history_t *h, int64_t window_ms) {
+                      const inv_store_dedup_history_t *h) {
     switch (h->kind) {
     case 0: return 0;
-    case 1: return inv_counts_add(txn, p, h->row, h->at_ms, inv_store_hash64(id, id_len), h->delta, window_ms);
+    case 1: return inv_counts_add(txn, p, h->row, h->at_ms, inv_store_hash64(id, id_len), h->delta);
     case 2: return inv_counts_prune_through(txn, p, h->row, h->at_ms);
     }
     return INV_STORE_FORMAT;

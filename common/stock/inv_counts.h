@@ -16,8 +16,8 @@
  * changes placed after T (inv_counts_later), and the newest change's time,
  * which decides whether the count is too old. Changes at or before the
  * row's latest count and those more than the window before its newest
- * change are never needed again; inv_counts_add() and
- * inv_counts_prune_through() drop them.
+ * change are never needed again; inv_counts_prune_through() (at a count)
+ * and inv_counts_sweep() (a few records per batch) drop them.
  *
  * The history moves with its partition through the dedup log: each applied
  * id's entry carries the change it added (or the count that pruned), and a
@@ -38,11 +38,28 @@
 /* The history key of (sku, location). Cannot fail. */
 uint64_t inv_counts_row(const char *sku, const char *location);
 
-/* Adds the change `delta` of row placed at at_ms (uniq: see the top), then
- * drops up to a few of the row's oldest changes placed more than window_ms
- * before its newest. Errors: as inv_store_state_put(). */
-int inv_counts_add(inv_store_txn_t *txn, int32_t p, uint64_t row, int64_t at_ms, uint64_t uniq, int64_t delta,
-                   int64_t window_ms);
+/* Adds the change `delta` of row placed at at_ms (uniq: see the top): one
+ * put. Errors: as inv_store_state_put(). */
+int inv_counts_add(inv_store_txn_t *txn, int32_t p, uint64_t row, int64_t at_ms, uint64_t uniq, int64_t delta);
+
+/* Where the sweep of a partition stands: zero it to start from the first
+ * record. */
+typedef struct {
+    unsigned char key[24];
+    size_t len;    /* 0: from the start */
+    uint64_t row;  /* the row being swept ... */
+    int has_row;   /* ... when set */
+    int64_t bound; /* its changes placed before this go */
+} inv_counts_sweep_t;
+
+/* Walks partition p's history from where *sw stopped, at most max records,
+ * deleting the changes placed more than window_ms before their row's newest
+ * (never needed again); *sw moves on, and back to the start after the last
+ * record. A sweep of the whole partition in steps keeps the history bounded
+ * by the window. *dropped (may be NULL) = records deleted.
+ * Errors: as inv_store_state_scan(). */
+int inv_counts_sweep(inv_store_txn_t *txn, int32_t p, int64_t window_ms, inv_counts_sweep_t *sw, size_t max,
+                     size_t *dropped);
 
 /* *net = the sum of row's changes placed after at_ms; *has_newest = 1 and
  * *newest_ms = the newest change's time when the row has any. Errors: as
@@ -57,10 +74,11 @@ int inv_counts_prune_through(inv_store_txn_t *txn, int32_t p, uint64_t row, int6
 /* Replays what an applied id's dedup log entry says it did to its row's
  * history (restore, redo): a change is added (uniq: inv_store_hash64 of the
  * id), a count prunes through its time, kind 0 does nothing. The same calls
- * the keeper made when it applied the id, so the same history.
+ * the keeper made when it applied the id, so the same history (up to what
+ * sweeps dropped, which no count needs).
  * Errors: as inv_counts_add(), INV_STORE_FORMAT for an unknown kind. */
 int inv_counts_replay(inv_store_txn_t *txn, int32_t p, const void *id, size_t id_len,
-                      const inv_store_dedup_history_t *h, int64_t window_ms);
+                      const inv_store_dedup_history_t *h);
 
 /* Records of partition p's history and their bytes (keys and values, as
  * stored): for the benchmarks. */

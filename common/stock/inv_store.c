@@ -1493,23 +1493,29 @@ int inv_store_state_delete(inv_store_txn_t *t, int32_t p, unsigned char kind, co
     return txn_del(t, DB_STATE, &k);
 }
 
-int inv_store_state_scan(inv_store_txn_t *t, int32_t p, unsigned char kind, const void *prefix, size_t len,
-                         inv_store_state_cb cb, void *opaque) {
+/* Visits the records of (p, kind) from the first key >= start (start_len
+ * bytes after partition and kind) while their key starts with the first
+ * prefix_len bytes of start. */
+static int state_walk(inv_store_txn_t *t, int32_t p, unsigned char kind, const void *start, size_t start_len,
+                      size_t prefix_len, inv_store_state_cb cb, void *opaque) {
     skey_t k;
     int rc = check_read(t);
-    if (rc || !cb || (rc = state_key(t, &k, p, kind, prefix, len)))
+    if (rc || !cb || (rc = state_key(t, &k, p, kind, start, start_len)))
         return rc ? rc : EINVAL;
+    skey_t prefix = k;
+    prefix.len = 5 + prefix_len;
     MDB_cursor *c;
     if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_STATE], &c)))
         return rc;
     MDB_val key = key_val(&k), val;
     rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-    while (rc == 0 && has_prefix(&key, &k)) {
+    while (rc == 0 && has_prefix(&key, &prefix)) {
         /* copies: the callback may write to the txn, which may move pages */
         unsigned char kb[INV_STORE_MAX_KEY];
         size_t kn = key.mv_size - 5;
         memcpy(kb, (const unsigned char *)key.mv_data + 5, kn);
-        void *vb = malloc(val.mv_size ? val.mv_size : 1);
+        unsigned char small[64];
+        void *vb = val.mv_size <= sizeof small ? small : malloc(val.mv_size);
         if (!vb) {
             rc = ENOMEM;
             break;
@@ -1517,7 +1523,8 @@ int inv_store_state_scan(inv_store_txn_t *t, int32_t p, unsigned char kind, cons
         memcpy(vb, val.mv_data, val.mv_size);
         size_t vn = val.mv_size;
         rc = cb(opaque, kb, kn, vb, vn);
-        free(vb);
+        if (vb != small)
+            free(vb);
         if (rc)
             break;
         /* the callback may have changed the table: seek past this key again */
@@ -1532,6 +1539,54 @@ int inv_store_state_scan(inv_store_txn_t *t, int32_t p, unsigned char kind, cons
     }
     mdb_cursor_close(c);
     return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int inv_store_state_scan(inv_store_txn_t *t, int32_t p, unsigned char kind, const void *prefix, size_t len,
+                         inv_store_state_cb cb, void *opaque) {
+    return state_walk(t, p, kind, prefix, len, len, cb, opaque);
+}
+
+int inv_store_state_scan_from(inv_store_txn_t *t, int32_t p, unsigned char kind, const void *from, size_t len,
+                              inv_store_state_cb cb, void *opaque) {
+    return state_walk(t, p, kind, from, len, 0, cb, opaque);
+}
+
+int inv_store_state_last(inv_store_txn_t *t, int32_t p, unsigned char kind, const void *prefix, size_t len,
+                         void *key_out, size_t cap, size_t *key_len) {
+    skey_t k;
+    int rc = check_read(t);
+    if (rc || !key_len || (!key_out && cap) || (rc = state_key(t, &k, p, kind, prefix, len)))
+        return rc ? rc : EINVAL;
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_STATE], &c)))
+        return rc;
+    /* the first key past every key with the prefix: the prefix with its
+     * last byte below 0xff raised by one (and what follows dropped) */
+    skey_t past = k;
+    while (past.len > 0 && past.b[past.len - 1] == 0xff)
+        past.len--;
+    MDB_val key, val;
+    if (past.len == 0) {
+        rc = mdb_cursor_get(c, &key, &val, MDB_LAST);
+    } else {
+        past.b[past.len - 1]++;
+        key = key_val(&past);
+        rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+        rc = rc == 0              ? mdb_cursor_get(c, &key, &val, MDB_PREV)
+             : rc == MDB_NOTFOUND ? mdb_cursor_get(c, &key, &val, MDB_LAST)
+                                  : rc;
+    }
+    if (rc == 0 && !has_prefix(&key, &k))
+        rc = MDB_NOTFOUND;
+    if (rc == 0) {
+        *key_len = key.mv_size - 5;
+        if (*key_len > cap)
+            rc = INV_STORE_FORMAT;
+        else
+            memcpy(key_out, (const unsigned char *)key.mv_data + 5, *key_len);
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? INV_STORE_NOTFOUND : rc;
 }
 
 /* ---- policies ---------------------------------------------------------------- */

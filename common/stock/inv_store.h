@@ -433,6 +433,17 @@ typedef int (*inv_store_state_cb)(void *opaque, const unsigned char *key, size_t
  * error: ENOMEM, INV_STORE_KEY_TOO_LONG, EINVAL, LMDB codes. */
 int inv_store_state_scan(inv_store_txn_t *txn, int32_t partition, unsigned char kind, const void *prefix, size_t len,
                          inv_store_state_cb cb, void *opaque);
+/* Calls cb for the records of (partition, kind) from the first whose key is
+ * at or after `from` (len bytes) to the last, in key order. Returns as
+ * inv_store_state_scan(). */
+int inv_store_state_scan_from(inv_store_txn_t *txn, int32_t partition, unsigned char kind, const void *from, size_t len,
+                              inv_store_state_cb cb, void *opaque);
+/* The last key (in key order) of (partition, kind) starting with prefix:
+ * copied to key_out (cap bytes), *key_len its length. Errors:
+ * INV_STORE_NOTFOUND (none), INV_STORE_FORMAT (longer than cap), EINVAL,
+ * LMDB codes. */
+int inv_store_state_last(inv_store_txn_t *txn, int32_t partition, unsigned char kind, const void *prefix, size_t len,
+                         void *key_out, size_t cap, size_t *key_len);
 
 /* ---- per-partition meta ------------------------------------------------- */
 

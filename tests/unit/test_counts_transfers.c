@@ -51,11 +51,11 @@ static void test_history_sums_the_changes_after_a_time(void) {
     uint64_t r = inv_counts_row("SKU-1", "store-1"), other = inv_counts_row("SKU-1", "store-2");
     INV_ASSERT(r != other);
     later(t, r, 0, 0, 0, 0);
-    CHECK_OK(inv_counts_add(t, 0, r, 600, 1, -2, 1000));
-    CHECK_OK(inv_counts_add(t, 0, r, 605, 2, -3, 1000));
-    CHECK_OK(inv_counts_add(t, 0, r, 605, 3, 10, 1000)); /* same ms, another change */
-    CHECK_OK(inv_counts_add(t, 0, r, -50, 4, 7, 1000));  /* before 1970 still sorts first */
-    CHECK_OK(inv_counts_add(t, 0, other, 700, 5, 100, 1000));
+    CHECK_OK(inv_counts_add(t, 0, r, 600, 1, -2));
+    CHECK_OK(inv_counts_add(t, 0, r, 605, 2, -3));
+    CHECK_OK(inv_counts_add(t, 0, r, 605, 3, 10)); /* same ms, another change */
+    CHECK_OK(inv_counts_add(t, 0, r, -50, 4, 7));  /* before 1970 still sorts first */
+    CHECK_OK(inv_counts_add(t, 0, other, 700, 5, 100));
     later(t, r, 599, 5, 1, 605);
     later(t, r, 600, 7, 1, 605); /* at or before the count: not after it */
     later(t, r, 605, 0, 1, 605);
@@ -71,20 +71,31 @@ static void test_history_sums_the_changes_after_a_time(void) {
     inv_store_close(s);
 }
 
-static void test_history_drops_what_lies_beyond_the_window(void) {
+static void test_sweep_drops_what_lies_beyond_the_window(void) {
     inv_store_t *s = open_store();
     inv_store_txn_t *t;
     CHECK_OK(inv_store_txn_begin(s, 0, &t));
-    uint64_t r = inv_counts_row("SKU-1", "store-1");
+    uint64_t r = inv_counts_row("SKU-1", "store-1"), quiet = inv_counts_row("SKU-2", "store-1");
     for (int i = 0; i < 10; i++)
-        CHECK_OK(inv_counts_add(t, 0, r, i * 100, (uint64_t)i, 1, 1000));
-    later(t, r, -1, 10, 1, 900);
-    /* 2000: everything before 1000 is more than the window before it */
-    CHECK_OK(inv_counts_add(t, 0, r, 2000, 99, 1, 1000));
-    later(t, r, -1, 7, 1, 2000); /* a few at a time: 4 gone */
-    CHECK_OK(inv_counts_add(t, 0, r, 2001, 98, 1, 1000));
-    CHECK_OK(inv_counts_add(t, 0, r, 2002, 97, 1, 1000));
-    later(t, r, -1, 3, 1, 2002); /* the rest gone; the three new ones stay */
+        CHECK_OK(inv_counts_add(t, 0, r, i * 100, (uint64_t)i, 1));
+    CHECK_OK(inv_counts_add(t, 0, r, 2000, 99, 1));                 /* 0..900 are more than 1000 before it */
+    CHECK_OK(inv_counts_add(t, 0, quiet, 10, 1, 5));                /* alone: its newest, kept */
+    CHECK_OK(inv_counts_add(t, 0, r, 1000, 98, 1));                 /* exactly the window before: kept */
+    CHECK_OK(inv_counts_add(t, 0, 0xffffffffffffffffULL, 5, 1, 1)); /* the last row of the key space */
+    later(t, r, -1, 12, 1, 2000);
+    inv_counts_sweep_t sw = {0};
+    size_t dropped = 0, total = 0;
+    /* in steps of 3 records: it stops, resumes where it stopped, wraps */
+    for (int i = 0; i < 6; i++) {
+        CHECK_OK(inv_counts_sweep(t, 0, 1000, &sw, 3, &dropped));
+        total += dropped;
+    }
+    INV_ASSERT_EQ_INT(10, total);
+    later(t, r, -1, 2, 1, 2000);
+    later(t, quiet, -1, 5, 1, 10);
+    later(t, 0xffffffffffffffffULL, -1, 1, 1, 5);
+    CHECK_OK(inv_counts_sweep(t, 0, 1000, &sw, 100, &dropped));
+    INV_ASSERT_EQ_INT(0, dropped);
     CHECK_OK(inv_store_txn_commit(t));
     inv_store_close(s);
 }
@@ -128,16 +139,16 @@ static void test_dedup_entries_carry_the_history_and_replay_it(void) {
     inv_store_txn_t *t;
     CHECK_OK(inv_store_txn_begin(s, 0, &t));
     inv_store_dedup_history_t add = {.kind = 1, .row = 7, .at_ms = 500, .delta = 4};
-    CHECK_OK(inv_counts_replay(t, 0, "a", 1, &add, 1000));
+    CHECK_OK(inv_counts_replay(t, 0, "a", 1, &add));
     add.at_ms = 700;
-    CHECK_OK(inv_counts_replay(t, 0, "b", 1, &add, 1000));
-    CHECK_OK(inv_counts_replay(t, 0, "b2", 2, &add, 1000)); /* same time, another id: both kept */
+    CHECK_OK(inv_counts_replay(t, 0, "b", 1, &add));
+    CHECK_OK(inv_counts_replay(t, 0, "b2", 2, &add)); /* same time, another id: both kept */
     later(t, 7, 0, 12, 1, 700);
     inv_store_dedup_history_t count = {.kind = 2, .row = 7, .at_ms = 600};
-    CHECK_OK(inv_counts_replay(t, 0, "c", 1, &count, 1000));
+    CHECK_OK(inv_counts_replay(t, 0, "c", 1, &count));
     later(t, 7, 0, 8, 1, 700);
-    CHECK_OK(inv_counts_replay(t, 0, "d", 1, &(inv_store_dedup_history_t){.kind = 0}, 1000));
-    INV_ASSERT_EQ_INT(INV_STORE_FORMAT, inv_counts_replay(t, 0, "e", 1, &(inv_store_dedup_history_t){.kind = 5}, 1));
+    CHECK_OK(inv_counts_replay(t, 0, "d", 1, &(inv_store_dedup_history_t){.kind = 0}));
+    INV_ASSERT_EQ_INT(INV_STORE_FORMAT, inv_counts_replay(t, 0, "e", 1, &(inv_store_dedup_history_t){.kind = 5}));
     CHECK_OK(inv_store_txn_commit(t));
     inv_store_close(s);
 }
@@ -203,7 +214,7 @@ static void test_transfer_lines_are_kept_until_settled(void) {
 
 int main(void) {
     INV_RUN(test_history_sums_the_changes_after_a_time);
-    INV_RUN(test_history_drops_what_lies_beyond_the_window);
+    INV_RUN(test_sweep_drops_what_lies_beyond_the_window);
     INV_RUN(test_dedup_entries_carry_the_history_and_replay_it);
     INV_RUN(test_transfer_lines_are_kept_until_settled);
     if (dir[0])
