@@ -13,6 +13,7 @@
 #include "inv_log.h"
 #include "inv_registry.h"
 #include "inv_registry_cache.h"
+#include "inv_schema_source.h"
 #include "inv_test.h"
 
 static char errstr[INV_ERRSTR_SIZE];
@@ -625,6 +626,28 @@ static void test_check_without_subject_is_invalid(void) {
     INV_EXPECT(check_compat(fake_url(), "", &compatible, NULL, 0) == INV_REGISTRY_INVALID);
 }
 
+/* ---- subjects ---- */
+
+static void test_every_message_type_has_a_topic_key_of_the_configuration(void) {
+    inv_conf_t *conf = inv_conf_new();
+    for (int t = 0; t < INV_MSG_COUNT; t++) {
+        const char *key = inv_schema_topic_key((inv_msg_type_t)t);
+        INV_EXPECT(key && inv_conf_get(conf, key) && *inv_conf_get(conf, key), "%s: key %s",
+                   inv_msg_type_name((inv_msg_type_t)t), key ? key : "(none)");
+    }
+    INV_EXPECT(strcmp(inv_schema_topic_key(INV_MSG_STOCK_LEVEL), "topic.stock") == 0);
+    INV_EXPECT(strcmp(inv_schema_topic_key(INV_MSG_RESERVATION_STATUS), "topic.reservation_status") == 0);
+    INV_EXPECT(inv_schema_topic_key(INV_MSG_COUNT) == NULL);
+    inv_conf_destroy(conf);
+}
+
+static void test_subject_is_the_topic_with_value_suffix(void) {
+    char subject[32];
+    INV_ASSERT_EQ_INT(0, inv_schema_subject("inventory.stock", subject, sizeof(subject)));
+    INV_EXPECT(strcmp(subject, "inventory.stock-value") == 0, "%s", subject);
+    INV_EXPECT(inv_schema_subject("a-topic-name-far-too-long-for-it", subject, sizeof(subject)) == -1);
+}
+
 static void test_strerror_names_every_code(void) {
     INV_EXPECT(strcmp(inv_registry_strerror(0), "ok") == 0);
     INV_EXPECT(strcmp(inv_registry_strerror(INV_REGISTRY_NOT_FOUND), "not found") == 0);
@@ -677,6 +700,8 @@ int main(void) {
     INV_RUN(test_check_answer_without_verdict_is_unavailable);
     INV_RUN(test_check_against_a_closed_port_is_unavailable);
     INV_RUN(test_check_without_subject_is_invalid);
+    INV_RUN(test_every_message_type_has_a_topic_key_of_the_configuration);
+    INV_RUN(test_subject_is_the_topic_with_value_suffix);
     INV_RUN(test_strerror_names_every_code);
     MHD_stop_daemon(fake);
     fake_tls_stop();
