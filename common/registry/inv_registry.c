@@ -332,27 +332,45 @@ int inv_registry_schema_by_id(inv_registry_t *reg, int32_t id, const char **sche
     return 0;
 }
 
+/* path = prefix + the escaped subject + suffix. 0, or INV_REGISTRY_INVALID
+ * with errstr set when it does not fit. */
+static int subject_path(inv_registry_t *reg, const char *prefix, const char *subject, const char *suffix, char *path,
+                        size_t path_size, char *errstr, size_t errstr_size) {
+    char *escaped = curl_easy_escape(reg->curl, subject, 0);
+    if (!escaped)
+        abort();
+    int n = snprintf(path, path_size, "%s%s%s", prefix, escaped, suffix);
+    curl_free(escaped);
+    if (n < 0 || (size_t)n >= path_size)
+        return fail(INV_REGISTRY_INVALID, errstr, errstr_size, "schema registry: subject \"%.64s...\" is too long",
+                    subject);
+    return 0;
+}
+
+/* The request body {"schema": "...", "schemaType": "AVRO"}, to free(); NULL
+ * with errstr set when the schema is not UTF-8. */
+static char *schema_body(const char *subject, const char *schema_json, char *errstr, size_t errstr_size) {
+    json_t *req = json_pack("{s:s, s:s}", "schema", schema_json, "schemaType", "AVRO");
+    char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (!body)
+        fail(INV_REGISTRY_INVALID, errstr, errstr_size,
+             "schema registry: the schema for subject \"%s\" is not UTF-8 text", subject);
+    return body;
+}
+
 int inv_registry_register(inv_registry_t *reg, const char *subject, const char *schema_json, int32_t *id, char *errstr,
                           size_t errstr_size) {
     if (!subject || !*subject || !schema_json || !id)
         return fail(INV_REGISTRY_INVALID, errstr, errstr_size,
                     "schema registry: register needs a subject, a schema and an id");
-    char *escaped = curl_easy_escape(reg->curl, subject, 0);
-    if (!escaped)
-        abort();
     char path[1024];
-    int n = snprintf(path, sizeof(path), "/subjects/%s%s", escaped, reg->auto_register ? "/versions" : "");
-    curl_free(escaped);
-    if (n < 0 || (size_t)n >= sizeof(path))
-        return fail(INV_REGISTRY_INVALID, errstr, errstr_size, "schema registry: subject \"%.64s...\" is too long",
-                    subject);
-
-    json_t *req = json_pack("{s:s, s:s}", "schema", schema_json, "schemaType", "AVRO");
-    char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
-    json_decref(req);
+    if (subject_path(reg, "/subjects/", subject, reg->auto_register ? "/versions" : "", path, sizeof(path), errstr,
+                     errstr_size) != 0)
+        return INV_REGISTRY_INVALID;
+    char *body = schema_body(subject, schema_json, errstr, errstr_size);
     if (!body)
-        return fail(INV_REGISTRY_INVALID, errstr, errstr_size,
-                    "schema registry: the schema for subject \"%s\" is not UTF-8 text", subject);
+        return INV_REGISTRY_INVALID;
 
     char url[2048];
     answer_t a;
@@ -372,5 +390,66 @@ int inv_registry_register(inv_registry_t *reg, const char *subject, const char *
     if (v < 0 || v > INT32_MAX)
         return malformed(reg, "POST", url, "{\"id\": <0..2147483647>}", errstr, errstr_size);
     *id = (int32_t)v;
+    return 0;
+}
+
+/* The strings of a verbose answer's "messages", joined by "; " into out. */
+static void join_messages(const json_t *messages, char *out, size_t out_size) {
+    size_t used = 0, i;
+    json_t *m;
+    out[0] = '\0';
+    json_array_foreach(messages, i, m) {
+        if (!json_is_string(m) || used >= out_size)
+            continue;
+        int n = snprintf(out + used, out_size - used, "%s%s", used ? "; " : "", json_string_value(m));
+        if (n > 0)
+            used += (size_t)n;
+    }
+}
+
+int inv_registry_check_compatibility(inv_registry_t *reg, const char *subject, const char *schema_json, int *compatible,
+                                     char *reason, size_t reason_size, char *errstr, size_t errstr_size) {
+    if (!subject || !*subject || !schema_json || !compatible)
+        return fail(INV_REGISTRY_INVALID, errstr, errstr_size,
+                    "schema registry: a compatibility check needs a subject, a schema and a result");
+    char none[1];
+    if (!reason || !reason_size)
+        reason = none, reason_size = sizeof(none);
+    reason[0] = '\0';
+    char path[1024];
+    if (subject_path(reg, "/compatibility/subjects/", subject, "/versions/latest?verbose=true", path, sizeof(path),
+                     errstr, errstr_size) != 0)
+        return INV_REGISTRY_INVALID;
+    char *body = schema_body(subject, schema_json, errstr, errstr_size);
+    if (!body)
+        return INV_REGISTRY_INVALID;
+
+    char url[2048];
+    answer_t a;
+    int rc = request(reg, path, body, &a, url, sizeof(url), errstr, errstr_size);
+    free(body);
+    if (rc != 0)
+        return rc;
+    if (a.status == 404 && (a.error_code == 40401 || a.error_code == 40402)) {
+        *compatible = INV_REGISTRY_NO_VERSIONS;
+        snprintf(reason, reason_size, "%s", a.message);
+        return 0;
+    }
+    if (a.status >= 300)
+        return fail(INV_REGISTRY_REFUSED, errstr, errstr_size,
+                    "schema registry refused to check the schema of subject \"%s\" (POST %s: HTTP %ld, error_code "
+                    "%d): %s",
+                    subject, url, a.status, a.error_code, a.message);
+
+    json_t *root = json_loadb(reg->body.data ? reg->body.data : "", reg->body.len, 0, NULL);
+    json_t *verdict = json_object_get(root, "is_compatible");
+    if (!json_is_boolean(verdict)) {
+        json_decref(root);
+        return malformed(reg, "POST", url, "{\"is_compatible\": true|false}", errstr, errstr_size);
+    }
+    *compatible = json_is_true(verdict) ? INV_REGISTRY_COMPATIBLE : INV_REGISTRY_INCOMPATIBLE;
+    if (!*compatible)
+        join_messages(json_object_get(root, "messages"), reason, reason_size);
+    json_decref(root);
     return 0;
 }

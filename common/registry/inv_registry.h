@@ -103,6 +103,32 @@ int inv_registry_schema_by_id(inv_registry_t *reg, int32_t id, const char **sche
 int inv_registry_register(inv_registry_t *reg, const char *subject, const char *schema_json, int32_t *id, char *errstr,
                           size_t errstr_size);
 
+/* What inv_registry_check_compatibility found; non-zero means compatible. */
+#define INV_REGISTRY_INCOMPATIBLE 0
+#define INV_REGISTRY_COMPATIBLE 1
+#define INV_REGISTRY_NO_VERSIONS 2 /* the subject has no version yet: nothing to break */
+
+/* Whether schema_json (an Avro schema, as text) may be registered under
+ * subject: POST <url>/compatibility/subjects/<subject>/versions/latest
+ * ?verbose=true, judged by the subject's compatibility level (or the
+ * registry's global one) against its latest version. Registers nothing.
+ * Both strings are borrowed for the call.
+ * On 0, *compatible is INV_REGISTRY_COMPATIBLE, INV_REGISTRY_INCOMPATIBLE,
+ * or INV_REGISTRY_NO_VERSIONS when the registry answers 404 with error code
+ * 40401 (no such subject) or 40402 (no such version): a subject nobody has
+ * registered under is compatible with anything. Apicurio 3.0 answers
+ * {"is_compatible": true} for such a subject instead, so there it shows as
+ * COMPATIBLE. reason (reason_size bytes; may be NULL) gets the registry's
+ * explanation when it gives one: for INCOMPATIBLE the "messages" of the
+ * verbose answer joined by "; " (Confluent sends them; Apicurio 3.0 sends
+ * none, reason is then ""), for NO_VERSIONS its message; "" otherwise.
+ * Errors: INV_REGISTRY_REFUSED (a registry error other than 40401/40402,
+ * e.g. HTTP 422 error_code 42201 for a schema that is not valid Avro),
+ * errstr naming the subject and holding the registry's message verbatim;
+ * INV_REGISTRY_UNAVAILABLE; INV_REGISTRY_INVALID (empty subject, NULL). */
+int inv_registry_check_compatibility(inv_registry_t *reg, const char *subject, const char *schema_json, int *compatible,
+                                     char *reason, size_t reason_size, char *errstr, size_t errstr_size);
+
 /* Fills *out with the client's counters. Thread-safe (see above). */
 void inv_registry_stats(const inv_registry_t *reg, inv_registry_stats_t *out);
 

@@ -22,6 +22,29 @@ struct inv_schema_source_s {
     char last_error[256];
 };
 
+static const char *const topic_keys[INV_MSG_COUNT] = {
+    [INV_MSG_SALE_EVENT] = "topic.sales",
+    [INV_MSG_RETURN_EVENT] = "topic.returns",
+    [INV_MSG_RESTOCK_EVENT] = "topic.restocks",
+    [INV_MSG_STOCK_MOVEMENT] = "topic.movements",
+    [INV_MSG_REORDER_POLICY] = "topic.policies",
+    [INV_MSG_STOCK_LEVEL] = "topic.stock",
+    [INV_MSG_REORDER_EVENT] = "topic.reorders",
+    [INV_MSG_SHORTAGE_EVENT] = "topic.shortages",
+    [INV_MSG_RESERVATION_EVENT] = "topic.reservations",
+    [INV_MSG_TRANSFER_EVENT] = "topic.transfers",
+    [INV_MSG_CHANNEL_LOCATION] = "topic.channels",
+    [INV_MSG_AVAILABILITY_LEVEL] = "topic.availability",
+    [INV_MSG_RESERVATION_STATUS] = "topic.reservation_status",
+};
+
+const char *inv_schema_topic_key(inv_msg_type_t t) { return (unsigned)t < INV_MSG_COUNT ? topic_keys[t] : NULL; }
+
+int inv_schema_subject(const char *topic, char *out, size_t out_size) {
+    int n = snprintf(out, out_size, "%s-value", topic);
+    return n < 0 || (size_t)n >= out_size ? -1 : 0;
+}
+
 static void set_failure(inv_schema_source_t *s, int unavailable, const char *why) {
     atomic_store(&s->unavailable, unavailable);
     pthread_mutex_lock(&s->lock);
@@ -74,7 +97,10 @@ static void sleep_ms(long ms) {
 static int register_output(inv_schema_source_t *s, const inv_schema_output_t *o, const volatile sig_atomic_t *run,
                            char *errstr, size_t errstr_size) {
     char subject[512];
-    snprintf(subject, sizeof(subject), "%s-value", o->topic);
+    if (inv_schema_subject(o->topic, subject, sizeof(subject)) != 0) {
+        snprintf(errstr, errstr_size, "schema registry: topic \"%.64s...\" is too long for a subject", o->topic);
+        return -1;
+    }
     const char *schema = inv_schema_json(o->type);
     long delay_ms = 1000;
     int warned = 0;

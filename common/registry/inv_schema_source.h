@@ -41,6 +41,15 @@ typedef struct {
     const char *topic;
 } inv_schema_output_t;
 
+/* The configuration key of the topic that carries messages of type t
+ * ("topic.stock" for StockLevel, "topic.sales" for SaleEvent, ...), whose
+ * subject is "<topic>-value"; NULL for a type out of range. */
+const char *inv_schema_topic_key(inv_msg_type_t t);
+
+/* The subject of topic's values, "<topic>-value" (Confluent's
+ * TopicNameStrategy), into out. 0, or -1 when it does not fit. */
+int inv_schema_subject(const char *topic, char *out, size_t out_size);
+
 /*
  * Opens the source for a program whose codec settings are *codec (borrowed:
  * keep it where it is while the source lives) and whose outputs are

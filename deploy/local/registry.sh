@@ -18,7 +18,8 @@
 #
 # Environment:
 #   REGISTRY_PORT             HTTP port (default 8081)
-#   INV_REGISTRY_BROKERS      Kafka bootstrap servers of the storage (default 127.0.0.1:9092)
+#   INV_REGISTRY_BROKERS      Kafka bootstrap servers of the storage (default
+#                             127.0.0.1:$INV_BROKER_PORT, the local broker of broker.sh: 9092)
 #   INV_REGISTRY_STORAGE      kafkasql (default) or mem (Apicurio's in-memory H2:
 #                             no broker needed, every schema lost at stop)
 #   INV_REGISTRY_HEAP         JVM heap flags (default "-Xms32m -Xmx256m")
@@ -36,7 +37,7 @@ APP="$CACHE/apicurio-$APICURIO_VERSION"
 RUNNER="$APP/apicurio-registry-app-$APICURIO_VERSION-runner.jar"
 
 PORT="${REGISTRY_PORT:-8081}"
-BROKERS="${INV_REGISTRY_BROKERS:-127.0.0.1:9092}"
+BROKERS="${INV_REGISTRY_BROKERS:-127.0.0.1:${INV_BROKER_PORT:-9092}}"
 STORAGE="${INV_REGISTRY_STORAGE:-kafkasql}"
 RUN="$CACHE/registry-$PORT"            # per-port: pid, logs
 PIDFILE="$RUN/registry.pid"

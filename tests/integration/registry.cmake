@@ -19,3 +19,9 @@ set_tests_properties(registry PROPERTIES FIXTURES_REQUIRED "broker;registry" RES
 inv_python_test(registry_avro test_registry_avro.py TIMEOUT 600)
 set_tests_properties(registry_avro PROPERTIES FIXTURES_REQUIRED "broker;registry" RESOURCE_LOCK registry)
 set_property(TEST registry APPEND PROPERTY ENVIRONMENT "INV_REGISTRY_TOOL=$<TARGET_FILE:registry_tool>")
+# invctl schemas check|register against the real registry, under subjects of
+# its own at BACKWARD: the earlier versions (schemas/v1/, v2/, ...) registered
+# first, then today's schemas must be compatible with them, so a schema change
+# that breaks BACKWARD compatibility fails here.
+inv_python_test(registry_schemas test_registry_schemas.py TIMEOUT 300)
+set_tests_properties(registry_schemas PROPERTIES FIXTURES_REQUIRED "broker;registry" RESOURCE_LOCK registry)

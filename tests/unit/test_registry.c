@@ -13,6 +13,7 @@
 #include "inv_log.h"
 #include "inv_registry.h"
 #include "inv_registry_cache.h"
+#include "inv_schema_source.h"
 #include "inv_test.h"
 
 static char errstr[INV_ERRSTR_SIZE];
@@ -23,7 +24,7 @@ static struct MHD_Daemon *fake;
 static int fake_port;
 static atomic_int fake_requests;
 static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
-static char fake_last_method[16], fake_last_path[256], fake_last_body[1024], fake_last_auth[256];
+static char fake_last_method[16], fake_last_path[256], fake_last_body[1024], fake_last_auth[256], fake_last_verbose[16];
 
 typedef struct {
     char body[1024];
@@ -62,6 +63,21 @@ static void route(const char *method, const char *path, int *status, const char 
         *status = 409, *body = "{\"error_code\":409,\"message\":\"Incompatible: field x was removed\"}";
     } else if (strcmp(method, "POST") == 0 && strcmp(path, "/subjects/missing-value") == 0) {
         *status = 404, *body = "{\"error_code\":40401,\"message\":\"Subject 'missing-value' not found.\"}";
+    } else if (strcmp(method, "POST") == 0 && strcmp(path, "/compatibility/subjects/ok-value/versions/latest") == 0) {
+        *body = "{\"is_compatible\":true}";
+    } else if (strcmp(method, "POST") == 0 && strcmp(path, "/compatibility/subjects/bad-value/versions/latest") == 0) {
+        *body = "{\"is_compatible\":false,\"messages\":[\"READER_FIELD_MISSING_DEFAULT_VALUE: b\",\"old schema: 1\"]}";
+    } else if (strcmp(method, "POST") == 0 &&
+               strcmp(path, "/compatibility/subjects/terse-value/versions/latest") == 0) { /* Apicurio 3.0 */
+        *body = "{\"is_compatible\":false}";
+    } else if (strcmp(method, "POST") == 0 &&
+               strcmp(path, "/compatibility/subjects/missing-value/versions/latest") == 0) {
+        *status = 404, *body = "{\"error_code\":40401,\"message\":\"Subject 'missing-value' not found.\"}";
+    } else if (strcmp(method, "POST") == 0 &&
+               strcmp(path, "/compatibility/subjects/invalid-value/versions/latest") == 0) {
+        *status = 422, *body = "{\"error_code\":42201,\"message\":\"Invalid schema: no type\"}";
+    } else if (strcmp(method, "POST") == 0 && strcmp(path, "/compatibility/subjects/odd-value/versions/latest") == 0) {
+        *body = "{\"id\":3}";
     } else {
         *status = 404, *body = "{\"error_code\":404,\"message\":\"HTTP 404 Not Found\"}";
     }
@@ -87,11 +103,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     atomic_fetch_add(&fake_requests, 1);
     const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    const char *verbose = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "verbose");
     pthread_mutex_lock(&fake_lock);
     snprintf(fake_last_method, sizeof(fake_last_method), "%s", method);
     snprintf(fake_last_path, sizeof(fake_last_path), "%s", url);
     snprintf(fake_last_body, sizeof(fake_last_body), "%s", up->body);
     snprintf(fake_last_auth, sizeof(fake_last_auth), "%s", auth ? auth : "");
+    snprintf(fake_last_verbose, sizeof(fake_last_verbose), "%s", verbose ? verbose : "");
     pthread_mutex_unlock(&fake_lock);
     int status;
     const char *body;
@@ -531,6 +549,105 @@ static void test_register_to_a_closed_port_is_unavailable(void) {
     inv_registry_destroy(reg);
 }
 
+/* ---- compatibility ---- */
+
+static int check_compat(const char *url, const char *subject, int *compatible, char *reason, size_t reason_size) {
+    inv_registry_t *reg = client(conf_for(url));
+    if (!reg)
+        return 99;
+    int rc = inv_registry_check_compatibility(reg, subject, "\"string\"", compatible, reason, reason_size, errstr,
+                                              sizeof(errstr));
+    inv_registry_destroy(reg);
+    return rc;
+}
+
+static void test_compatible_schema_is_compatible_and_nothing_is_registered(void) {
+    int compatible = -1;
+    char reason[256] = "stale";
+    INV_ASSERT_EQ_INT(0, check_compat(fake_url(), "ok-value", &compatible, reason, sizeof(reason)));
+    INV_EXPECT(compatible == INV_REGISTRY_COMPATIBLE && reason[0] == '\0', "compatible %d, reason %s", compatible,
+               reason);
+    INV_EXPECT(strcmp(fake_last_method, "POST") == 0 &&
+                   strcmp(fake_last_path, "/compatibility/subjects/ok-value/versions/latest") == 0,
+               "%s %s", fake_last_method, fake_last_path);
+    INV_EXPECT(strcmp(fake_last_verbose, "true") == 0, "verbose=%s", fake_last_verbose);
+    INV_EXPECT(strstr(fake_last_body, "\"schema\":\"\\\"string\\\"\""), "body %s", fake_last_body);
+}
+
+static void test_incompatible_schema_comes_with_the_registrys_messages(void) {
+    int compatible = -1;
+    char reason[256];
+    INV_ASSERT_EQ_INT(0, check_compat(fake_url(), "bad-value", &compatible, reason, sizeof(reason)));
+    INV_EXPECT(compatible == INV_REGISTRY_INCOMPATIBLE);
+    INV_EXPECT(strcmp(reason, "READER_FIELD_MISSING_DEFAULT_VALUE: b; old schema: 1") == 0, "reason: %s", reason);
+}
+
+static void test_incompatible_without_messages_has_an_empty_reason(void) {
+    int compatible = -1;
+    char reason[256] = "stale";
+    INV_ASSERT_EQ_INT(0, check_compat(fake_url(), "terse-value", &compatible, reason, sizeof(reason)));
+    INV_EXPECT(compatible == INV_REGISTRY_INCOMPATIBLE && reason[0] == '\0', "reason: %s", reason);
+}
+
+static void test_subject_without_versions_is_compatible(void) {
+    int compatible = -1;
+    char reason[256];
+    INV_ASSERT_EQ_INT(0, check_compat(fake_url(), "missing-value", &compatible, reason, sizeof(reason)));
+    INV_EXPECT(compatible == INV_REGISTRY_NO_VERSIONS && compatible, "compatible %d", compatible);
+    INV_EXPECT(strstr(reason, "Subject 'missing-value' not found."), "reason: %s", reason);
+}
+
+static void test_invalid_schema_check_is_refused_naming_the_subject(void) {
+    int compatible = -1;
+    INV_EXPECT(check_compat(fake_url(), "invalid-value", &compatible, NULL, 0) == INV_REGISTRY_REFUSED);
+    INV_EXPECT(strstr(errstr, "\"invalid-value\"") && strstr(errstr, "HTTP 422") &&
+                   strstr(errstr, "Invalid schema: no type"),
+               "errstr: %s", errstr);
+    INV_EXPECT(compatible == -1);
+}
+
+static void test_check_answer_without_verdict_is_unavailable(void) {
+    int compatible = -1;
+    INV_EXPECT(check_compat(fake_url(), "odd-value", &compatible, NULL, 0) == INV_REGISTRY_UNAVAILABLE);
+    INV_EXPECT(strstr(errstr, "malformed") && strstr(errstr, "/compatibility/subjects/odd-value/versions/latest"),
+               "errstr: %s", errstr);
+}
+
+static void test_check_against_a_closed_port_is_unavailable(void) {
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", closed_port());
+    int compatible = -1;
+    INV_EXPECT(check_compat(url, "ok-value", &compatible, NULL, 0) == INV_REGISTRY_UNAVAILABLE);
+    INV_EXPECT(strstr(errstr, url), "errstr: %s", errstr);
+}
+
+static void test_check_without_subject_is_invalid(void) {
+    int compatible = -1;
+    INV_EXPECT(check_compat(fake_url(), "", &compatible, NULL, 0) == INV_REGISTRY_INVALID);
+}
+
+/* ---- subjects ---- */
+
+static void test_every_message_type_has_a_topic_key_of_the_configuration(void) {
+    inv_conf_t *conf = inv_conf_new();
+    for (int t = 0; t < INV_MSG_COUNT; t++) {
+        const char *key = inv_schema_topic_key((inv_msg_type_t)t);
+        INV_EXPECT(key && inv_conf_get(conf, key) && *inv_conf_get(conf, key), "%s: key %s",
+                   inv_msg_type_name((inv_msg_type_t)t), key ? key : "(none)");
+    }
+    INV_EXPECT(strcmp(inv_schema_topic_key(INV_MSG_STOCK_LEVEL), "topic.stock") == 0);
+    INV_EXPECT(strcmp(inv_schema_topic_key(INV_MSG_RESERVATION_STATUS), "topic.reservation_status") == 0);
+    INV_EXPECT(inv_schema_topic_key(INV_MSG_COUNT) == NULL);
+    inv_conf_destroy(conf);
+}
+
+static void test_subject_is_the_topic_with_value_suffix(void) {
+    char subject[32];
+    INV_ASSERT_EQ_INT(0, inv_schema_subject("inventory.stock", subject, sizeof(subject)));
+    INV_EXPECT(strcmp(subject, "inventory.stock-value") == 0, "%s", subject);
+    INV_EXPECT(inv_schema_subject("a-topic-name-far-too-long-for-it", subject, sizeof(subject)) == -1);
+}
+
 static void test_strerror_names_every_code(void) {
     INV_EXPECT(strcmp(inv_registry_strerror(0), "ok") == 0);
     INV_EXPECT(strcmp(inv_registry_strerror(INV_REGISTRY_NOT_FOUND), "not found") == 0);
@@ -575,6 +692,16 @@ int main(void) {
     INV_RUN(test_register_without_auto_register_only_looks_up);
     INV_RUN(test_incompatible_schema_is_refused_with_the_registrys_message);
     INV_RUN(test_register_to_a_closed_port_is_unavailable);
+    INV_RUN(test_compatible_schema_is_compatible_and_nothing_is_registered);
+    INV_RUN(test_incompatible_schema_comes_with_the_registrys_messages);
+    INV_RUN(test_incompatible_without_messages_has_an_empty_reason);
+    INV_RUN(test_subject_without_versions_is_compatible);
+    INV_RUN(test_invalid_schema_check_is_refused_naming_the_subject);
+    INV_RUN(test_check_answer_without_verdict_is_unavailable);
+    INV_RUN(test_check_against_a_closed_port_is_unavailable);
+    INV_RUN(test_check_without_subject_is_invalid);
+    INV_RUN(test_every_message_type_has_a_topic_key_of_the_configuration);
+    INV_RUN(test_subject_is_the_topic_with_value_suffix);
     INV_RUN(test_strerror_names_every_code);
     MHD_stop_daemon(fake);
     fake_tls_stop();

@@ -2,10 +2,13 @@
  * invctl: the operator's tool. Each command is one function below; the
  * table at the end maps command words to them.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "inv_schema_source.h"
 #include "inv_admin.h"
@@ -34,7 +37,8 @@ static const inv_conf_flag_t invctl_flags[] = {
 
 static const inv_program_t program = {
     .name = "invctl",
-    .summary = "Operator tool: create topics, query stock, set reorder policies and channels, inspect the DLQ.",
+    .summary = "Operator tool: create topics, query stock, set reorder policies and channels, inspect the DLQ, "
+               "check and register the schemas.",
     .flags = invctl_flags,
     .usage_tail = "COMMAND [ARGS]",
     .args_anywhere = 1,
@@ -68,7 +72,14 @@ static const inv_program_t program = {
                      "  watch [--interval-ms N] [--top N] [--once]\n"
                      "                         live view of a running inv-stock (--state-dir): throughput, lag,\n"
                      "                         units committed, incoming and in transit, lowest stock per\n"
-                     "                         location and network, latest reorders/shortages\n",
+                     "                         location and network, latest reorders/shortages\n"
+                     "  schemas check [DIR]    ask the registry (schema.registry.url) whether each DIR/<Name>.avsc\n"
+                     "                         (DIR: default ./schemas; its subdirectories are not read) is\n"
+                     "                         compatible with the latest version of its subject <topic>-value\n"
+                     "                         (the topic.* key of the topic that carries Name); exit 1 if one\n"
+                     "                         is not, or the registry is unavailable\n"
+                     "  schemas register [DIR] register each DIR/<Name>.avsc under its subject and print its id\n"
+                     "                         (whatever auto.register.schemas says); exit 1 on a refusal\n",
 };
 
 /* A bad command-line word: one line naming it, exit 2. */
@@ -610,6 +621,197 @@ static int cmd_dlq(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **ar
     return 0;
 }
 
+/* ---- schemas ------------------------------------------------------------------- */
+
+/* One <Name>.avsc of a schemas directory and the subject it belongs to. */
+typedef struct {
+    char file[256]; /* "StockLevel.avsc" */
+    char subject[512];
+    char *json; /* the file's text */
+} schema_file_t;
+
+typedef struct {
+    schema_file_t *files;
+    size_t n;
+    inv_registry_t *reg;
+} schema_set_t;
+
+static int is_avsc(const struct dirent *e) {
+    size_t n = strlen(e->d_name);
+    return n > 5 && strcmp(e->d_name + n - 5, ".avsc") == 0;
+}
+
+/* The whole of a file, NUL-terminated, to free(); NULL with errno. */
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    inv_buf_t b;
+    inv_buf_init(&b);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (inv_buf_append(&b, chunk, n) != 0)
+            abort();
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || inv_buf_append(&b, "", 1) != 0) {
+        inv_buf_free(&b);
+        errno = EIO;
+        return NULL;
+    }
+    return b.data;
+}
+
+static void schemas_close(schema_set_t *set) {
+    for (size_t i = 0; i < set->n; i++)
+        free(set->files[i].json);
+    free(set->files);
+    inv_registry_destroy(set->reg);
+    memset(set, 0, sizeof(*set));
+}
+
+/* Reads every <Name>.avsc directly in dir (not its subdirectories), maps
+ * each to the subject of the topic that carries it, and opens a registry
+ * client (registering: whatever auto.register.schemas says). 0, or the exit
+ * code (reported). */
+static int schemas_open(inv_conf_t *conf, const char *dir, int registering, schema_set_t *set) {
+    char errstr[INV_ERRSTR_SIZE];
+    memset(set, 0, sizeof(*set));
+    inv_registry_conf_t rc;
+    if (inv_registry_conf_read(conf, &rc, errstr, sizeof(errstr)) != 0) {
+        fprintf(stderr, "invctl: %s\n", errstr);
+        return 2;
+    }
+    if (!inv_registry_conf_enabled(&rc)) {
+        fprintf(stderr, "invctl: schema.registry.url: not set; `schemas` needs a registry "
+                        "(-X schema.registry.url=http://HOST:8081)\n");
+        return 2;
+    }
+    struct dirent **names = NULL;
+    int n = scandir(dir, &names, is_avsc, alphasort);
+    if (n < 0) {
+        fprintf(stderr, "invctl: schemas directory %s: %s\n", dir, strerror(errno));
+        return 2;
+    }
+    set->files = calloc((size_t)n + 1, sizeof(*set->files));
+    if (!set->files)
+        abort();
+    int code = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = names[i]->d_name;
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        if (code || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        char type_name[256];
+        snprintf(type_name, sizeof(type_name), "%.*s", (int)(strlen(name) - 5), name);
+        inv_msg_type_t type;
+        if (inv_msg_type_from_name(type_name, &type) != 0) {
+            fprintf(stderr, "invctl: %s: no message of the contract is named %s, so no topic carries it\n", path,
+                    type_name);
+            code = 1;
+            continue;
+        }
+        schema_file_t *f = &set->files[set->n];
+        snprintf(f->file, sizeof(f->file), "%s", name);
+        const char *topic = inv_conf_get(conf, inv_schema_topic_key(type));
+        if (inv_schema_subject(topic, f->subject, sizeof(f->subject)) != 0) {
+            fprintf(stderr, "invctl: %s: topic %s is too long for a subject\n", inv_schema_topic_key(type), topic);
+            code = 2;
+            continue;
+        }
+        if (!(f->json = read_text(path))) {
+            fprintf(stderr, "invctl: %s: cannot read: %s\n", path, strerror(errno));
+            code = 1;
+            continue;
+        }
+        set->n++;
+    }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    if (!code && !set->n) {
+        fprintf(stderr, "invctl: schemas directory %s holds no <Name>.avsc file\n", dir);
+        code = 2;
+    }
+    rc.auto_register = registering ? 1 : rc.auto_register;
+    if (!code && !(set->reg = inv_registry_new(&rc, errstr, sizeof(errstr)))) {
+        fprintf(stderr, "invctl: %s\n", errstr);
+        code = 2;
+    }
+    if (code)
+        schemas_close(set);
+    return code;
+}
+
+/* Whether each schema may be registered under its subject, by the
+ * subject's compatibility level against its latest version. */
+static int cmd_schemas_check(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
+    (void)o;
+    schema_set_t set;
+    int code = schemas_open(conf, argc > 0 ? argv[0] : "schemas", 0, &set);
+    if (code)
+        return code;
+    size_t bad = 0;
+    for (size_t i = 0; i < set.n && !code; i++) {
+        const schema_file_t *f = &set.files[i];
+        char reason[1024], errstr[INV_ERRSTR_SIZE];
+        int compatible = 0;
+        int rc = inv_registry_check_compatibility(set.reg, f->subject, f->json, &compatible, reason, sizeof(reason),
+                                                  errstr, sizeof(errstr));
+        if (rc == INV_REGISTRY_UNAVAILABLE) {
+            fprintf(stderr, "invctl: %s\n", errstr);
+            code = 1;
+        } else if (rc != 0) {
+            printf("%-26s %-40s REFUSED: %s\n", f->file, f->subject, errstr);
+            bad++;
+        } else if (compatible == INV_REGISTRY_NO_VERSIONS) {
+            printf("%-26s %-40s compatible (no versions yet)\n", f->file, f->subject);
+        } else if (compatible) {
+            printf("%-26s %-40s compatible\n", f->file, f->subject);
+        } else {
+            printf("%-26s %-40s INCOMPATIBLE: %s\n", f->file, f->subject,
+                   reason[0] ? reason : "the registry gave no reason (register would quote its refusal)");
+            bad++;
+        }
+    }
+    if (!code && bad)
+        fprintf(stderr, "invctl: %zu of %zu schemas may not be registered under their subjects\n", bad, set.n);
+    schemas_close(&set);
+    return code || bad ? 1 : 0;
+}
+
+/* Registers each schema under its subject (its id if it is there already). */
+static int cmd_schemas_register(inv_conf_t *conf, const invctl_opts_t *o, int argc, char **argv) {
+    (void)o;
+    schema_set_t set;
+    int code = schemas_open(conf, argc > 0 ? argv[0] : "schemas", 1, &set);
+    if (code)
+        return code;
+    size_t refused = 0;
+    for (size_t i = 0; i < set.n && !code; i++) {
+        const schema_file_t *f = &set.files[i];
+        char errstr[INV_ERRSTR_SIZE];
+        int32_t id = -1;
+        int rc = inv_registry_register(set.reg, f->subject, f->json, &id, errstr, sizeof(errstr));
+        if (rc == INV_REGISTRY_UNAVAILABLE) {
+            fprintf(stderr, "invctl: %s\n", errstr);
+            code = 1;
+        } else if (rc != 0) {
+            fprintf(stderr, "invctl: %s: %s\n", f->file, errstr);
+            refused++;
+        } else {
+            printf("%-26s %-40s id %d\n", f->file, f->subject, (int)id);
+        }
+    }
+    if (!code && refused)
+        fprintf(stderr, "invctl: %zu of %zu schemas refused by the registry\n", refused, set.n);
+    schemas_close(&set);
+    return code || refused ? 1 : 0;
+}
+
 /* ---- the command line ---------------------------------------------------------- */
 
 static const inv_opt_t invctl_opts[] = {
@@ -695,6 +897,8 @@ static const command_t commands[] = {
     {"channel", "import", cmd_channel_import, 0, 1, 1, "expected FILE.csv"},
     {"dlq", NULL, cmd_dlq, OPT(MAX), 0, 0, NULL},
     {"watch", NULL, invctl_watch, OPT(INTERVAL_MS) | OPT(TOP) | OPT(ONCE), 0, 0, NULL},
+    {"schemas", "check", cmd_schemas_check, 0, 0, 1, "expected at most a DIR"},
+    {"schemas", "register", cmd_schemas_register, 0, 0, 1, "expected at most a DIR"},
 };
 
 static const command_t *find_command(int argc, char **argv) {
