@@ -60,9 +60,9 @@
  * again, under the same id. */
 #define EXPIRY_SCAN_SECONDS 1.0
 #define EXPIRY_PER_SCAN 512
-/* Count history records a batch's sweep visits per touched partition: the
- * whole history is walked once per (records / this) batches. */
-#define SWEEP_PER_BATCH 2000
+/* Count history rows a batch's sweep visits per touched partition: the
+ * whole history is walked once per (rows / this) batches. */
+#define SWEEP_PER_BATCH 200
 #define EXPIRY_RESEND_SECONDS 30.0
 
 typedef struct {

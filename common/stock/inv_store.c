@@ -23,10 +23,13 @@ _Static_assert(INV_STORE_NOTFOUND == MDB_NOTFOUND, "INV_STORE_NOTFOUND must be M
 _Static_assert(INV_STORE_PANIC == MDB_PANIC, "INV_STORE_PANIC must be MDB_PANIC");
 _Static_assert(INV_STORE_ERR_FIRST > MDB_LAST_ERRCODE, "own codes must not overlap LMDB's");
 
-enum { DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA, DB_POLICY, DB_GLOBAL, DB_STATE, DB_COUNT };
+enum { DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA, DB_POLICY, DB_GLOBAL, DB_STATE, DB_HISTORY, DB_COUNT };
 static const char *const DB_NAMES[DB_COUNT] = {
-    "stock", "dedup", "dedup_time", "pmeta", "policy", "global", "state",
+    "stock", "dedup", "dedup_time", "pmeta", "policy", "global", "state", "history",
 };
+/* history: be32 partition | be64 row -> sorted duplicates of HIST_VALUE
+ * bytes: be64 placed_at (sign flipped) | be64 uniq | le64 delta */
+#define HIST_VALUE 24
 
 /* The environment's format. 1: rows without committed, incoming and
  * in_transit_out, no state table; 2: rows without last_count_at and
@@ -696,7 +699,9 @@ static int store_init_dbs(inv_store_t *s) {
     if (rc)
         return rc;
     for (int i = 0; i < DB_COUNT && !rc; i++)
-        rc = mdb_dbi_open(txn, DB_NAMES[i], s->readonly ? 0 : MDB_CREATE, &s->dbi[i]);
+        rc = mdb_dbi_open(txn, DB_NAMES[i],
+                          (s->readonly ? 0 : MDB_CREATE) | (i == DB_HISTORY ? MDB_DUPSORT | MDB_DUPFIXED : 0),
+                          &s->dbi[i]);
     if (rc == MDB_NOTFOUND)
         rc = INV_STORE_FORMAT; /* an LMDB env, but not ours */
 
@@ -707,7 +712,7 @@ static int store_init_dbs(inv_store_t *s) {
         if (rc == 0 && v.mv_size == 1 && *(unsigned char *)v.mv_data >= 1 &&
             *(unsigned char *)v.mv_data < FORMAT_VERSION && !s->readonly) {
             /* rows of an earlier format: the partitions are rebuilt */
-            static const int per_partition[] = {DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA, DB_STATE};
+            static const int per_partition[] = {DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA, DB_STATE, DB_HISTORY};
             for (size_t i = 0; i < sizeof per_partition / sizeof per_partition[0] && !rc; i++)
                 rc = mdb_drop(txn, s->dbi[per_partition[i]], 0);
             unsigned char f = FORMAT_VERSION;
@@ -1423,7 +1428,7 @@ int inv_store_meta_foreach(inv_store_txn_t *t, inv_store_meta_cb cb, void *opaqu
 }
 
 int inv_store_partition_drop(inv_store_txn_t *t, int32_t p) {
-    static const int dbs[] = {DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA, DB_STATE};
+    static const int dbs[] = {DB_STOCK, DB_DEDUP, DB_DEDUP_TIME, DB_PMETA, DB_STATE, DB_HISTORY};
     int rc = check_write(t);
     if (rc || p < 0)
         return rc ? rc : EINVAL;
@@ -1546,47 +1551,179 @@ int inv_store_state_scan(inv_store_txn_t *t, int32_t p, unsigned char kind, cons
     return state_walk(t, p, kind, prefix, len, len, cb, opaque);
 }
 
-int inv_store_state_scan_from(inv_store_txn_t *t, int32_t p, unsigned char kind, const void *from, size_t len,
-                              inv_store_state_cb cb, void *opaque) {
-    return state_walk(t, p, kind, from, len, 0, cb, opaque);
+/* ---- count history ------------------------------------------------------------ */
+
+static void hist_key(const inv_store_txn_t *t, skey_t *k, int32_t p, uint64_t row) {
+    key_init(k, t->store->maxkey);
+    key_add_be(k, (uint32_t)p, 4);
+    key_add_be(k, row, 8);
 }
 
-int inv_store_state_last(inv_store_txn_t *t, int32_t p, unsigned char kind, const void *prefix, size_t len,
-                         void *key_out, size_t cap, size_t *key_len) {
-    skey_t k;
-    int rc = check_read(t);
-    if (rc || !key_len || (!key_out && cap) || (rc = state_key(t, &k, p, kind, prefix, len)))
+static int64_t hist_at(const MDB_val *v) { return time_unbias(inv_get_be(v->mv_data, 8)); }
+static int64_t hist_delta(const MDB_val *v) { return inv_get_le64((const unsigned char *)v->mv_data + 16); }
+
+int inv_store_history_put(inv_store_txn_t *t, int32_t p, uint64_t row, int64_t at_ms, uint64_t uniq, int64_t delta) {
+    int rc = check_write(t);
+    if (rc || p < 0)
         return rc ? rc : EINVAL;
+    skey_t k;
+    hist_key(t, &k, p, row);
+    unsigned char v[HIST_VALUE];
+    inv_put_be(v, time_bias(at_ms), 8);
+    inv_put_be(v + 8, uniq, 8);
+    inv_put_le64(v + 16, delta);
+    rc = txn_put(t, DB_HISTORY, &k, v, sizeof v, MDB_NODUPDATA);
+    return rc == MDB_KEYEXIST ? 0 : rc; /* the same change again: kept once */
+}
+
+int inv_store_history_after(inv_store_txn_t *t, int32_t p, uint64_t row, int64_t after_ms, int64_t *net,
+                            int *has_newest, int64_t *newest_ms) {
+    int rc = check_read(t);
+    if (rc || p < 0 || !net || !has_newest || !newest_ms)
+        return rc ? rc : EINVAL;
+    *net = 0;
+    *has_newest = 0;
+    skey_t k;
+    hist_key(t, &k, p, row);
     MDB_cursor *c;
-    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_STATE], &c)))
+    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_HISTORY], &c)))
         return rc;
-    /* the first key past every key with the prefix: the prefix with its
-     * last byte below 0xff raised by one (and what follows dropped) */
-    skey_t past = k;
-    while (past.len > 0 && past.b[past.len - 1] == 0xff)
-        past.len--;
-    MDB_val key, val;
-    if (past.len == 0) {
-        rc = mdb_cursor_get(c, &key, &val, MDB_LAST);
-    } else {
-        past.b[past.len - 1]++;
-        key = key_val(&past);
-        rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-        rc = rc == 0              ? mdb_cursor_get(c, &key, &val, MDB_PREV)
-             : rc == MDB_NOTFOUND ? mdb_cursor_get(c, &key, &val, MDB_LAST)
-                                  : rc;
-    }
-    if (rc == 0 && !has_prefix(&key, &k))
-        rc = MDB_NOTFOUND;
-    if (rc == 0) {
-        *key_len = key.mv_size - 5;
-        if (*key_len > cap)
-            rc = INV_STORE_FORMAT;
-        else
-            memcpy(key_out, (const unsigned char *)key.mv_data + 5, *key_len);
+    MDB_val key = key_val(&k), val;
+    rc = mdb_cursor_get(c, &key, &val, MDB_SET);
+    if (rc == 0 && (rc = mdb_cursor_get(c, &key, &val, MDB_LAST_DUP)) == 0) {
+        *has_newest = 1;
+        *newest_ms = hist_at(&val);
+        /* from the first change after after_ms to the last */
+        unsigned char from[HIST_VALUE] = {0};
+        if (after_ms == INT64_MAX) {
+            rc = MDB_NOTFOUND;
+        } else {
+            inv_put_be(from, time_bias(after_ms + 1), 8);
+            MDB_val fv = {sizeof from, from};
+            key = key_val(&k);
+            rc = mdb_cursor_get(c, &key, &fv, MDB_GET_BOTH_RANGE);
+            val = fv;
+        }
+        while (rc == 0) {
+            if (val.mv_size != HIST_VALUE || __builtin_add_overflow(*net, hist_delta(&val), net)) {
+                rc = INV_STORE_FORMAT;
+                break;
+            }
+            rc = mdb_cursor_get(c, &key, &val, MDB_NEXT_DUP);
+        }
     }
     mdb_cursor_close(c);
-    return rc == MDB_NOTFOUND ? INV_STORE_NOTFOUND : rc;
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Deletes the duplicates of key k placed before `before` (at most max; 0:
+ * no limit), oldest first. Each step seeks the key's first duplicate
+ * afresh: no reliance on where a delete leaves a DUPSORT cursor. *dropped
+ * grows. */
+static int hist_drop_before(inv_store_txn_t *t, MDB_cursor *c, skey_t *k, int64_t before, size_t max, size_t *dropped) {
+    int rc = 0;
+    for (size_t n = 0; !max || n < max; n++) {
+        MDB_val key = key_val(k), val;
+        if ((rc = mdb_cursor_get(c, &key, &val, MDB_SET)) != 0 ||
+            (rc = mdb_cursor_get(c, &key, &val, MDB_FIRST_DUP)) != 0)
+            break;
+        if (hist_at(&val) >= before)
+            break;
+        if ((rc = mdb_cursor_del(c, 0)) != 0)
+            return write_failed(t, rc);
+        ++*dropped;
+    }
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int inv_store_history_drop_through(inv_store_txn_t *t, int32_t p, uint64_t row, int64_t upto_ms, size_t *dropped) {
+    int rc = check_write(t);
+    if (rc || p < 0)
+        return rc ? rc : EINVAL;
+    size_t n = 0;
+    skey_t k;
+    hist_key(t, &k, p, row);
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_HISTORY], &c)))
+        return rc;
+    rc = hist_drop_before(t, c, &k, upto_ms == INT64_MAX ? INT64_MAX : upto_ms + 1, 0, &n);
+    if (upto_ms == INT64_MAX && rc == 0) { /* everything: the last one too */
+        MDB_val key = key_val(&k), val;
+        if ((rc = mdb_cursor_get(c, &key, &val, MDB_SET)) == 0 && (rc = mdb_cursor_del(c, MDB_NODUPDATA)) != 0)
+            rc = write_failed(t, rc);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    mdb_cursor_close(c);
+    if (dropped)
+        *dropped = n;
+    return rc;
+}
+
+int inv_store_history_sweep(inv_store_txn_t *t, int32_t p, int64_t window_ms, uint64_t *resume_row, size_t max,
+                            size_t *dropped) {
+    int rc = check_write(t);
+    if (rc || p < 0 || !resume_row)
+        return rc ? rc : EINVAL;
+    size_t n = 0, rows = 0;
+    int at_end = 1;
+    skey_t k;
+    hist_key(t, &k, p, *resume_row);
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_HISTORY], &c)))
+        return rc;
+    MDB_val key = key_val(&k), val;
+    rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+    while (rc == 0 && key.mv_size == 12 && (int32_t)inv_get_be(key.mv_data, 4) == p) {
+        uint64_t row = inv_get_be((const unsigned char *)key.mv_data + 4, 8);
+        if (rows++ >= max) { /* resume at this row next time */
+            *resume_row = row;
+            at_end = 0;
+            break;
+        }
+        if ((rc = mdb_cursor_get(c, &key, &val, MDB_LAST_DUP)) != 0)
+            break;
+        int64_t bound;
+        if (__builtin_sub_overflow(hist_at(&val), window_ms, &bound))
+            bound = INT64_MIN;
+        hist_key(t, &k, p, row);
+        if ((rc = hist_drop_before(t, c, &k, bound, 0, &n)) != 0 || row == UINT64_MAX)
+            break;
+        hist_key(t, &k, p, row + 1); /* the next row */
+        key = key_val(&k);
+        rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (rc == 0 && at_end)
+        *resume_row = 0; /* the end: from the start next time */
+    mdb_cursor_close(c);
+    if (dropped)
+        *dropped = n;
+    return rc;
+}
+
+int inv_store_history_size(inv_store_txn_t *t, int32_t p, uint64_t *rows, uint64_t *records) {
+    int rc = check_read(t);
+    if (rc || p < 0 || !rows || !records)
+        return rc ? rc : EINVAL;
+    *rows = *records = 0;
+    skey_t k;
+    partition_key(t, &k, p);
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(t->txn, t->store->dbi[DB_HISTORY], &c)))
+        return rc;
+    MDB_val key = key_val(&k), val;
+    rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+    while (rc == 0 && has_prefix(&key, &k)) {
+        size_t count;
+        if ((rc = mdb_cursor_count(c, &count)) != 0)
+            break;
+        ++*rows;
+        *records += count;
+        rc = mdb_cursor_get(c, &key, &val, MDB_NEXT_NODUP);
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* ---- policies ---------------------------------------------------------------- */

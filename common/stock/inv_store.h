@@ -433,17 +433,37 @@ typedef int (*inv_store_state_cb)(void *opaque, const unsigned char *key, size_t
  * error: ENOMEM, INV_STORE_KEY_TOO_LONG, EINVAL, LMDB codes. */
 int inv_store_state_scan(inv_store_txn_t *txn, int32_t partition, unsigned char kind, const void *prefix, size_t len,
                          inv_store_state_cb cb, void *opaque);
-/* Calls cb for the records of (partition, kind) from the first whose key is
- * at or after `from` (len bytes) to the last, in key order. Returns as
- * inv_store_state_scan(). */
-int inv_store_state_scan_from(inv_store_txn_t *txn, int32_t partition, unsigned char kind, const void *from, size_t len,
-                              inv_store_state_cb cb, void *opaque);
-/* The last key (in key order) of (partition, kind) starting with prefix:
- * copied to key_out (cap bytes), *key_len its length. Errors:
- * INV_STORE_NOTFOUND (none), INV_STORE_FORMAT (longer than cap), EINVAL,
- * LMDB codes. */
-int inv_store_state_last(inv_store_txn_t *txn, int32_t partition, unsigned char kind, const void *prefix, size_t len,
-                         void *key_out, size_t cap, size_t *key_len);
+/* ---- count history ---------------------------------------------------- */
+
+/*
+ * Each stock row's on_hand changes by the time they are placed at (the
+ * semantics are inv_counts'): per (partition, row) a sorted set of
+ * (placed_at, uniq, delta), in a DUPSORT table so that a change is one
+ * insert into its row's small set, not into one big tree.
+ * `row` is the caller's 64-bit key of (sku, location); `uniq` tells apart
+ * changes of a row placed at the same millisecond (the same triple twice is
+ * kept once). inv_store_partition_drop() removes a partition's history.
+ */
+int inv_store_history_put(inv_store_txn_t *txn, int32_t partition, uint64_t row, int64_t at_ms, uint64_t uniq,
+                          int64_t delta);
+/* *net = the sum of row's deltas placed after after_ms; *has_newest = 1 and
+ * *newest_ms = its newest change's time when it has any. Errors: EINVAL,
+ * INV_STORE_FORMAT (a sum beyond int64), LMDB codes. */
+int inv_store_history_after(inv_store_txn_t *txn, int32_t partition, uint64_t row, int64_t after_ms, int64_t *net,
+                            int *has_newest, int64_t *newest_ms);
+/* Deletes row's changes placed at or before upto_ms; *dropped (may be NULL)
+ * = how many. Errors: as inv_store_stock_put(). */
+int inv_store_history_drop_through(inv_store_txn_t *txn, int32_t partition, uint64_t row, int64_t upto_ms,
+                                   size_t *dropped);
+/* From row *resume_row on (0: the first), at most max rows of the
+ * partition: deletes each row's changes placed more than window_ms before
+ * its newest. *resume_row = where to go on next time (0 after the last
+ * row). *dropped (may be NULL) = changes deleted. Errors: as
+ * inv_store_stock_put(). */
+int inv_store_history_sweep(inv_store_txn_t *txn, int32_t partition, int64_t window_ms, uint64_t *resume_row,
+                            size_t max, size_t *dropped);
+/* Rows with a history in the partition, and their changes. */
+int inv_store_history_size(inv_store_txn_t *txn, int32_t partition, uint64_t *rows, uint64_t *records);
 
 /* ---- per-partition meta ------------------------------------------------- */
 

@@ -41,10 +41,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_state_size: %s: %s\n", argv[1], inv_store_strerror(rc));
         return 1;
     }
-    unsigned long long rows = 0, records = 0, bytes = 0;
+    unsigned long long rows = 0, hrows = 0, records = 0, bytes = 0;
     for (int p = 0; p < parts && !rc; p++) {
-        uint64_t r, b;
-        if ((rc = inv_store_stock_scan(t, p, count_row, &rows)) == 0 && (rc = inv_counts_size(t, p, &r, &b)) == 0) {
+        uint64_t hr, r, b;
+        if ((rc = inv_store_stock_scan(t, p, count_row, &rows)) == 0 &&
+            (rc = inv_counts_size(t, p, &hr, &r, &b)) == 0) {
+            hrows += hr;
             records += r;
             bytes += b;
         }
@@ -55,7 +57,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_state_size: %s: %s\n", argv[1], inv_store_strerror(rc));
         return 1;
     }
-    printf("state: %llu location rows, count history %llu records, %llu bytes = %.1f bytes per row\n", rows, records,
-           bytes, rows ? (double)bytes / (double)rows : 0.0);
+    printf("state: %llu location rows, count history of %llu rows: %llu changes, %llu bytes = %.1f bytes per row\n",
+           rows, hrows, records, bytes, rows ? (double)bytes / (double)rows : 0.0);
     return 0;
 }

@@ -51,22 +51,39 @@ static void test_history_sums_the_changes_after_a_time(void) {
     uint64_t r = inv_counts_row("SKU-1", "store-1"), other = inv_counts_row("SKU-1", "store-2");
     INV_ASSERT(r != other);
     later(t, r, 0, 0, 0, 0);
-    CHECK_OK(inv_counts_add(t, 0, r, 600, 1, -2));
-    CHECK_OK(inv_counts_add(t, 0, r, 605, 2, -3));
-    CHECK_OK(inv_counts_add(t, 0, r, 605, 3, 10)); /* same ms, another change */
-    CHECK_OK(inv_counts_add(t, 0, r, -50, 4, 7));  /* before 1970 still sorts first */
-    CHECK_OK(inv_counts_add(t, 0, other, 700, 5, 100));
+    CHECK_OK(inv_store_history_put(t, 0, r, 600, 1, -2));
+    CHECK_OK(inv_store_history_put(t, 0, r, 605, 2, -3));
+    CHECK_OK(inv_store_history_put(t, 0, r, 605, 3, 10)); /* same ms, another change */
+    CHECK_OK(inv_store_history_put(t, 0, r, -50, 4, 7));  /* before 1970 still sorts first */
+    CHECK_OK(inv_store_history_put(t, 0, other, 700, 5, 100));
     later(t, r, 599, 5, 1, 605);
     later(t, r, 600, 7, 1, 605); /* at or before the count: not after it */
     later(t, r, 605, 0, 1, 605);
     later(t, r, -100, 12, 1, 605);
-    CHECK_OK(inv_counts_prune_through(t, 0, r, 600));
+    CHECK_OK(inv_store_history_drop_through(t, 0, r, 600, NULL));
     later(t, r, -100, 7, 1, 605);
     later(t, other, 0, 100, 1, 700);
-    uint64_t recs, bytes;
-    CHECK_OK(inv_counts_size(t, 0, &recs, &bytes));
+    uint64_t rows, recs, bytes;
+    CHECK_OK(inv_counts_size(t, 0, &rows, &recs, &bytes));
+    INV_ASSERT_EQ_INT(2, rows);
     INV_ASSERT_EQ_INT(3, recs);
-    INV_ASSERT_EQ_INT(3 * (5 + 24 + 8), bytes);
+    INV_ASSERT_EQ_INT(2 * 12 + 3 * 24, bytes);
+    /* a partition dropped takes its history along, and only its own */
+    for (int i = 0; i < 50; i++) {
+        CHECK_OK(inv_store_history_put(t, 1, r, i, (uint64_t)i, 1));
+        CHECK_OK(inv_store_history_put(t, 1, other, i, (uint64_t)i, 1));
+    }
+    CHECK_OK(inv_store_partition_drop(t, 1));
+    int64_t net1 = -1, newest1;
+    int has1 = -1;
+    CHECK_OK(inv_counts_later(t, 1, r, -100, &net1, &has1, &newest1));
+    INV_ASSERT(net1 == 0 && has1 == 0);
+    uint64_t r1, n1, b1;
+    CHECK_OK(inv_counts_size(t, 1, &r1, &n1, &b1));
+    INV_ASSERT_EQ_INT(0, n1);
+    /* the same change again is kept once */
+    CHECK_OK(inv_store_history_put(t, 0, other, 700, 5, 100));
+    later(t, other, 0, 100, 1, 700);
     CHECK_OK(inv_store_txn_commit(t));
     inv_store_close(s);
 }
@@ -77,17 +94,17 @@ static void test_sweep_drops_what_lies_beyond_the_window(void) {
     CHECK_OK(inv_store_txn_begin(s, 0, &t));
     uint64_t r = inv_counts_row("SKU-1", "store-1"), quiet = inv_counts_row("SKU-2", "store-1");
     for (int i = 0; i < 10; i++)
-        CHECK_OK(inv_counts_add(t, 0, r, i * 100, (uint64_t)i, 1));
-    CHECK_OK(inv_counts_add(t, 0, r, 2000, 99, 1));                 /* 0..900 are more than 1000 before it */
-    CHECK_OK(inv_counts_add(t, 0, quiet, 10, 1, 5));                /* alone: its newest, kept */
-    CHECK_OK(inv_counts_add(t, 0, r, 1000, 98, 1));                 /* exactly the window before: kept */
-    CHECK_OK(inv_counts_add(t, 0, 0xffffffffffffffffULL, 5, 1, 1)); /* the last row of the key space */
+        CHECK_OK(inv_store_history_put(t, 0, r, i * 100, (uint64_t)i, 1));
+    CHECK_OK(inv_store_history_put(t, 0, r, 2000, 99, 1));                 /* 0..900 are more than 1000 before it */
+    CHECK_OK(inv_store_history_put(t, 0, quiet, 10, 1, 5));                /* alone: its newest, kept */
+    CHECK_OK(inv_store_history_put(t, 0, r, 1000, 98, 1));                 /* exactly the window before: kept */
+    CHECK_OK(inv_store_history_put(t, 0, 0xffffffffffffffffULL, 5, 1, 1)); /* the last row of the key space */
     later(t, r, -1, 12, 1, 2000);
     inv_counts_sweep_t sw = {0};
     size_t dropped = 0, total = 0;
-    /* in steps of 3 records: it stops, resumes where it stopped, wraps */
-    for (int i = 0; i < 6; i++) {
-        CHECK_OK(inv_counts_sweep(t, 0, 1000, &sw, 3, &dropped));
+    /* in steps of one row: it stops, resumes where it stopped, wraps */
+    for (int i = 0; i < 3; i++) { /* a row at a time, then from the start again */
+        CHECK_OK(inv_counts_sweep(t, 0, 1000, &sw, 1, &dropped));
         total += dropped;
     }
     INV_ASSERT_EQ_INT(10, total);
