@@ -80,13 +80,14 @@ typedef struct {
     rd_kafka_t *restore_consumer;
     inv_keeper_metrics_t *metrics;
     double last_lag_check;
-    int movement_partitions; /* of topic.movements */
-    batch_t batch;           /* the partitions and what the batch did to them */
-    stall_t stall;           /* LMDB writes that failed, the kept batch */
-    emit_t emit;             /* outputs */
-    policies_t policies;     /* the policy table */
-    double next_expiry_scan; /* monotonic s */
-    channels_t channels;     /* the channel table and availability */
+    int movement_partitions;    /* of topic.movements */
+    batch_t batch;              /* the partitions and what the batch did to them */
+    stall_t stall;              /* LMDB writes that failed, the kept batch */
+    emit_t emit;                /* outputs */
+    policies_t policies;        /* the policy table */
+    double next_expiry_scan;    /* monotonic s */
+    channels_t channels;        /* the channel table and availability */
+    inv_counts_batch_t history; /* the batch's count history changes, put at its end */
 } keeper_t;
 
 /* What one movement reads and changes. */
@@ -319,9 +320,13 @@ static int read_rows(keeper_t *k, int32_t p, move_t *mv, char *errstr, size_t er
                            ? m->occurred_at_ms
                            : now;
     mv->history_row = inv_counts_row(m->sku, m->location_id);
-    if (m->type == INV_MOVE_COUNT && (rc = inv_counts_later(k->txn, p, mv->history_row, in->placed_at_ms,
-                                                            &in->later_net, &in->has_newest, &in->newest_at_ms)))
-        return store_error(k, rc, "read of the count history", errstr, errstr_size);
+    if (m->type == INV_MOVE_COUNT) {
+        if ((rc = inv_counts_later(k->txn, p, mv->history_row, in->placed_at_ms, &in->later_net, &in->has_newest,
+                                   &in->newest_at_ms)))
+            return store_error(k, rc, "read of the count history", errstr, errstr_size);
+        inv_counts_batch_later(&k->history, p, mv->history_row, in->placed_at_ms, &in->later_net, &in->has_newest,
+                               &in->newest_at_ms);
+    }
     return 0;
 }
 
@@ -406,9 +411,14 @@ static int record(keeper_t *k, int32_t p, partition_t *pt, move_t *mv, const rd_
         h = (inv_store_dedup_history_t){1, mv->history_row, mv->in.placed_at_ms, mv->out.history_delta};
     else if (mv->out.count_applied)
         h = (inv_store_dedup_history_t){2, mv->history_row, mv->in.placed_at_ms, 0};
-    int rc = inv_counts_replay(k->txn, p, mv->m.movement_id, id_len, &h);
-    if (rc)
-        return store_error(k, rc, "write of the count history", errstr, errstr_size);
+    if (h.kind == 1) {
+        inv_counts_batch_add(&k->history, p, mv->m.movement_id, id_len, &h);
+    } else if (h.kind == 2) {
+        inv_counts_batch_drop_through(&k->history, p, h.row, h.at_ms);
+        int rc = inv_counts_replay(k->txn, p, mv->m.movement_id, id_len, &h);
+        if (rc)
+            return store_error(k, rc, "write of the count history", errstr, errstr_size);
+    }
     if (emit_outputs(&k->emit, &mv->out, mv->ts, errstr, errstr_size) != 0)
         return INV_TXLOOP_ABORT;
     if (mv->out.report) { /* applied, and reported: once, as the id is applied once */
@@ -516,6 +526,10 @@ static int before_commit(void *opaque, inv_txloop_t *loop) {
         stall_failed(&k->stall, rc, "write of the batch's rows");
         return -1;
     }
+    if ((rc = inv_counts_batch_flush(&k->history, k->txn)) != 0) {
+        stall_failed(&k->stall, rc, "write of the count history");
+        return -1;
+    }
     if (channels_batch(&k->channels, k->txn, k->batch.now_ms, &rc, errstr, sizeof(errstr)) != 0) {
         if (rc)
             stall_failed(&k->stall, rc, "write of channel availability");
@@ -589,6 +603,7 @@ static void after_abort(void *opaque, inv_txloop_t *loop) {
     channels_settle(&k->channels, 0);
     inv_store_txn_abort(k->txn);
     k->txn = NULL;
+    inv_counts_batch_clear(&k->history);
     for (int p = 0; p < k->batch.part_count; p++) /* the expire movements of the batch are gone too */
         k->batch.parts[p].expire_sent_upto = INT64_MIN;
     if (!k->stall.redo) /* a batch held back by the kept one never touched the batch state */
@@ -1017,6 +1032,7 @@ static void keeper_close(keeper_t *k) {
     inv_decoder_destroy(k->decoder);
     inv_schema_source_close(k->schemas);
     inv_store_close(k->store);
+    inv_counts_batch_free(&k->history);
     inv_kafka_settings_free(&k->kafka);
     batch_free(&k->batch);
     inv_buf_free(&k->emit.buf);

@@ -1,6 +1,7 @@
 /* inv_counts: see inv_counts.h. */
 #include "inv_counts.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 uint64_t inv_counts_row(const char *sku, const char *location) {
@@ -40,4 +41,66 @@ int inv_counts_size(inv_store_txn_t *txn, int32_t p, uint64_t *rows, uint64_t *r
     int rc = inv_store_history_size(txn, p, rows, records);
     *bytes = rc ? 0 : *rows * 12 + *records * 24; /* a key per row, 24-byte changes */
     return rc;
+}
+
+void inv_counts_batch_add(inv_counts_batch_t *b, int32_t p, const void *id, size_t id_len,
+                          const inv_store_dedup_history_t *h) {
+    if (b->len == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 1024;
+        b->e = realloc(b->e, b->cap * sizeof *b->e);
+        if (!b->e)
+            abort();
+    }
+    b->e[b->len++] = (inv_store_history_entry_t){p, h->row, h->at_ms, inv_store_hash64(id, id_len), h->delta};
+}
+
+void inv_counts_batch_later(const inv_counts_batch_t *b, int32_t p, uint64_t row, int64_t at_ms, int64_t *net,
+                            int *has_newest, int64_t *newest_ms) {
+    for (size_t i = 0; i < b->len; i++) {
+        const inv_store_history_entry_t *e = &b->e[i];
+        if (e->row != row || e->partition != p)
+            continue;
+        if (e->at_ms > at_ms)
+            *net += e->delta;
+        if (!*has_newest || e->at_ms > *newest_ms) {
+            *has_newest = 1;
+            *newest_ms = e->at_ms;
+        }
+    }
+}
+
+void inv_counts_batch_drop_through(inv_counts_batch_t *b, int32_t p, uint64_t row, int64_t at_ms) {
+    size_t j = 0;
+    for (size_t i = 0; i < b->len; i++) {
+        const inv_store_history_entry_t *e = &b->e[i];
+        if (!(e->row == row && e->partition == p && e->at_ms <= at_ms))
+            b->e[j++] = *e;
+    }
+    b->len = j;
+}
+
+static int entry_cmp(const void *x, const void *y) {
+    const inv_store_history_entry_t *a = x, *b = y;
+    if (a->partition != b->partition)
+        return a->partition < b->partition ? -1 : 1;
+    if (a->row != b->row)
+        return a->row < b->row ? -1 : 1;
+    if (a->at_ms != b->at_ms)
+        return a->at_ms < b->at_ms ? -1 : 1;
+    return a->uniq < b->uniq ? -1 : a->uniq > b->uniq;
+}
+
+int inv_counts_batch_flush(inv_counts_batch_t *b, inv_store_txn_t *txn) {
+    if (b->len > 1)
+        qsort(b->e, b->len, sizeof *b->e, entry_cmp);
+    int rc = inv_store_history_put_many(txn, b->e, b->len);
+    b->len = 0;
+    return rc;
+}
+
+void inv_counts_batch_clear(inv_counts_batch_t *b) { b->len = 0; }
+
+void inv_counts_batch_free(inv_counts_batch_t *b) {
+    free(b->e);
+    *b = (inv_counts_batch_t){0};
 }

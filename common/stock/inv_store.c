@@ -1576,6 +1576,35 @@ int inv_store_history_put(inv_store_txn_t *t, int32_t p, uint64_t row, int64_t a
     return rc == MDB_KEYEXIST ? 0 : rc; /* the same change again: kept once */
 }
 
+int inv_store_history_put_many(inv_store_txn_t *t, const inv_store_history_entry_t *e, size_t n) {
+    int rc = check_write(t);
+    if (rc || (!e && n))
+        return rc ? rc : EINVAL;
+    MDB_cursor *c;
+    if (n == 0 || (rc = mdb_cursor_open(t->txn, t->store->dbi[DB_HISTORY], &c)))
+        return rc;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (e[i].partition < 0) {
+            rc = EINVAL;
+            break;
+        }
+        skey_t k;
+        hist_key(t, &k, e[i].partition, e[i].row);
+        unsigned char v[HIST_VALUE];
+        inv_put_be(v, time_bias(e[i].at_ms), 8);
+        inv_put_be(v + 8, e[i].uniq, 8);
+        inv_put_le64(v + 16, e[i].delta);
+        MDB_val key = key_val(&k), val = {sizeof v, v};
+        rc = mdb_cursor_put(c, &key, &val, MDB_NODUPDATA);
+        if (rc == MDB_KEYEXIST)
+            rc = 0;
+        else if (rc)
+            rc = write_failed(t, rc);
+    }
+    mdb_cursor_close(c);
+    return rc;
+}
+
 int inv_store_history_after(inv_store_txn_t *t, int32_t p, uint64_t row, int64_t after_ms, int64_t *net,
                             int *has_newest, int64_t *newest_ms) {
     int rc = check_read(t);

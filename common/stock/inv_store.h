@@ -446,6 +446,20 @@ int inv_store_state_scan(inv_store_txn_t *txn, int32_t partition, unsigned char 
  */
 int inv_store_history_put(inv_store_txn_t *txn, int32_t partition, uint64_t row, int64_t at_ms, uint64_t uniq,
                           int64_t delta);
+/* One change, for inv_store_history_put_many(). */
+typedef struct {
+    int32_t partition;
+    uint64_t row;
+    int64_t at_ms;
+    uint64_t uniq;
+    int64_t delta;
+} inv_store_history_entry_t;
+
+/* Puts n changes through one cursor: in (partition, row, at_ms, uniq)
+ * order, each insert lands next to the previous one and LMDB skips the
+ * descent from the root. Any order is correct. Errors: as
+ * inv_store_history_put(). */
+int inv_store_history_put_many(inv_store_txn_t *txn, const inv_store_history_entry_t *e, size_t n);
 /* *net = the sum of row's deltas placed after after_ms; *has_newest = 1 and
  * *newest_ms = its newest change's time when it has any. Errors: EINVAL,
  * INV_STORE_FORMAT (a sum beyond int64), LMDB codes. */

@@ -170,6 +170,37 @@ static void test_dedup_entries_carry_the_history_and_replay_it(void) {
     inv_store_close(s);
 }
 
+static void test_batch_keeps_changes_until_its_end(void) {
+    inv_store_t *s = open_store();
+    inv_store_txn_t *t;
+    CHECK_OK(inv_store_txn_begin(s, 0, &t));
+    uint64_t r = inv_counts_row("SKU-1", "store-1");
+    CHECK_OK(inv_store_history_put(t, 0, r, 100, 1, 5)); /* an earlier batch's */
+    inv_counts_batch_t b = {0};
+    for (int i = 0; i < 3000; i++) { /* out of order, other rows and partitions between */
+        char id[32];
+        int n = snprintf(id, sizeof id, "sale:%d:0", i);
+        inv_store_dedup_history_t h = {.kind = 1, .row = i % 3 ? r : (uint64_t)i, .at_ms = 3000 - i, .delta = -1};
+        inv_counts_batch_add(&b, i % 7 ? 0 : 1, id, (size_t)n, &h);
+    }
+    int64_t net = 0, newest = 0;
+    int has = 0;
+    CHECK_OK(inv_counts_later(t, 0, r, 0, &net, &has, &newest));
+    INV_ASSERT_EQ_INT(5, net); /* LMDB alone: the batch is not there yet */
+    inv_counts_batch_later(&b, 0, r, 0, &net, &has, &newest);
+    /* i % 3 != 0 and i % 7 != 0: 1714 of them */
+    INV_ASSERT_EQ_INT(5 - 1714, net);
+    INV_ASSERT_EQ_INT(2999, newest);
+    inv_counts_batch_drop_through(&b, 0, r, 1500); /* a count at 1500 */
+    CHECK_OK(inv_store_history_drop_through(t, 0, r, 1500, NULL));
+    CHECK_OK(inv_counts_batch_flush(&b, t));
+    INV_ASSERT_EQ_INT(0, b.len);
+    later(t, r, 0, -857, 1, 2999); /* placed 1501..2999: i 1..1499 with i % 3 and i % 7 nonzero */
+    inv_counts_batch_free(&b);
+    CHECK_OK(inv_store_txn_commit(t));
+    inv_store_close(s);
+}
+
 typedef struct {
     int n;
     char sku[300], tid[300];
@@ -233,6 +264,7 @@ int main(void) {
     INV_RUN(test_history_sums_the_changes_after_a_time);
     INV_RUN(test_sweep_drops_what_lies_beyond_the_window);
     INV_RUN(test_dedup_entries_carry_the_history_and_replay_it);
+    INV_RUN(test_batch_keeps_changes_until_its_end);
     INV_RUN(test_transfer_lines_are_kept_until_settled);
     if (dir[0])
         nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
