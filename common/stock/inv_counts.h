@@ -56,7 +56,11 @@ int inv_counts_replay(inv_store_txn_t *txn, int32_t p, const void *id, size_t id
  */
 typedef struct {
     inv_store_history_entry_t *e;
+    uint32_t *next; /* per change: the previous one of its row's chain, UINT32_MAX at the end */
     size_t len, cap;
+    uint32_t *head; /* per bucket of (partition, row): its newest change, UINT32_MAX none */
+    size_t buckets;
+    size_t dead; /* changes dropped by a count, skipped at the flush */
 } inv_counts_batch_t;
 
 /* Keeps a change (as inv_counts_replay() would put it). Cannot fail (aborts
