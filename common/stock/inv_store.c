@@ -1268,7 +1268,36 @@ int inv_store_dedup_entry_next(const unsigned char **cur, const unsigned char *e
     return 1;
 }
 
-static size_t history_size(int kind) { return kind == 1 ? 25 : kind == 2 ? 17 : 1; }
+/* Zigzag varints (see inv_store.h): at most 10 bytes. */
+static size_t varint_put(unsigned char *p, int64_t v) {
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63), n = 0;
+    while (z >= 0x80) {
+        p[n++] = (unsigned char)(z | 0x80);
+        z >>= 7;
+    }
+    p[n++] = (unsigned char)z;
+    return (size_t)n;
+}
+
+/* 0 with *v and *p moved past it; -1 for one cut short, longer than 10
+ * bytes, beyond 64 bits or not in its shortest form. */
+static int varint_get(const unsigned char **p, const unsigned char *end, int64_t *v) {
+    uint64_t z = 0;
+    for (int i = 0; i < 10 && *p + i < end; i++) {
+        unsigned char b = (*p)[i];
+        if (i == 9 && b > 1)
+            return -1;
+        z |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) {
+            if (i > 0 && b == 0)
+                return -1; /* not the shortest form */
+            *p += i + 1;
+            *v = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+            return 0;
+        }
+    }
+    return -1;
+}
 
 size_t inv_store_dedup_entry3_put(unsigned char *dst, const void *id, size_t id_len, int64_t applied_at_ms,
                                   const inv_store_dedup_history_t *h) {
@@ -1278,15 +1307,16 @@ size_t inv_store_dedup_entry3_put(unsigned char *dst, const void *id, size_t id_
     size_t n = inv_store_dedup_entry_put(dst, id, id_len, applied_at_ms);
     if (!n)
         return 0;
-    unsigned char *p = dst + n;
-    p[0] = (unsigned char)kind;
+    unsigned char *p = dst + n, *start = p;
+    *p++ = (unsigned char)kind;
     if (kind >= 1) {
-        inv_put_be(p + 1, h->row, 8);
-        inv_put_be(p + 9, (uint64_t)h->at_ms, 8);
+        inv_put_be(p, h->row, 8);
+        p += 8;
+        p += varint_put(p, (int64_t)((uint64_t)applied_at_ms - (uint64_t)h->at_ms)); /* wraps, and back */
     }
     if (kind == 1)
-        inv_put_be(p + 17, (uint64_t)h->delta, 8);
-    return n + history_size(kind);
+        p += varint_put(p, h->delta);
+    return n + (size_t)(p - start);
 }
 
 int inv_store_dedup_entry3_next(const unsigned char **cur, const unsigned char *end, const unsigned char **id,
@@ -1295,16 +1325,22 @@ int inv_store_dedup_entry3_next(const unsigned char **cur, const unsigned char *
     int rc = inv_store_dedup_entry_next(&p, end, id, id_len, applied_at_ms);
     if (rc != 1)
         return rc;
-    if (p >= end || *p > 2 || (size_t)(end - p) < history_size(*p))
+    if (p >= end || *p > 2)
         return INV_STORE_FORMAT;
-    *h = (inv_store_dedup_history_t){.kind = *p};
+    *h = (inv_store_dedup_history_t){.kind = *p++};
     if (h->kind >= 1) {
-        h->row = inv_get_be(p + 1, 8);
-        h->at_ms = (int64_t)inv_get_be(p + 9, 8);
+        int64_t back;
+        if (end - p < 8)
+            return INV_STORE_FORMAT;
+        h->row = inv_get_be(p, 8);
+        p += 8;
+        if (varint_get(&p, end, &back))
+            return INV_STORE_FORMAT;
+        h->at_ms = (int64_t)((uint64_t)*applied_at_ms - (uint64_t)back);
     }
-    if (h->kind == 1)
-        h->delta = (int64_t)inv_get_be(p + 17, 8);
-    *cur = p + history_size(h->kind);
+    if (h->kind == 1 && varint_get(&p, end, &h->delta))
+        return INV_STORE_FORMAT;
+    *cur = p;
     return 1;
 }
 

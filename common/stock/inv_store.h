@@ -346,13 +346,16 @@ int inv_store_dedup_seen_or_add(inv_store_txn_t *txn, int32_t partition, const v
 #define INV_STORE_DEDUP_LOG_VERSION_2 "2" /* entries without a count history part */
 #define INV_STORE_DEDUP_ENTRY_OVERHEAD 10 /* bytes of a format-2 entry besides the id */
 /* The most bytes of a format-3 entry besides the id. */
-#define INV_STORE_DEDUP_ENTRY3_OVERHEAD_MAX (INV_STORE_DEDUP_ENTRY_OVERHEAD + 1 + 24)
+#define INV_STORE_DEDUP_ENTRY3_OVERHEAD_MAX (INV_STORE_DEDUP_ENTRY_OVERHEAD + 1 + 8 + 10 + 10)
 
 /* What an applied id did to its row's count history (inv_counts), carried
  * by its dedup log entry in format 3 so that a restore rebuilds the history:
- *   kind 0  nothing                       (1 byte: 0)
- *   kind 1  a change: row, at, delta      (1 + 8 + 8 + 8 bytes, big-endian)
- *   kind 2  a count at `at`: row, at      (1 + 8 + 8 bytes) */
+ *   kind 0  nothing                  byte 0
+ *   kind 1  a change: row, at, delta byte 1, be64 row, varint(applied_at - at), varint(delta)
+ *   kind 2  a count at `at`: row, at byte 2, be64 row, varint(applied_at - at)
+ * varint: zigzag, then 7 bits a byte, low first (as protobuf's sint64), in
+ * its shortest form only (so every entry has one encoding); the time as a
+ * distance from the entry's applied_at, mostly a few bytes. */
 typedef struct {
     int kind;
     uint64_t row;

@@ -126,7 +126,10 @@ static void test_dedup_entries_carry_the_history_and_replay_it(void) {
     const char *ids[3] = {"sale:A:0", "receipt:B:1", "count:C:0"};
     for (int i = 0; i < 3; i++)
         len += inv_store_dedup_entry3_put(rec + len, ids[i], strlen(ids[i]), 1000 + i, &hs[i]);
-    INV_ASSERT_EQ_INT(3 * 10 + 8 + 11 + 9 + 1 + 25 + 17, len);
+    /* ids and their times, then the history parts: kind 0 is 1 byte; kind
+     * 1 is 1 + 8 + 2 (1006 ms back) + 1 (-3); kind 2 is 1 + 8 + 6 (a time
+     * decades from the entry's) */
+    INV_ASSERT_EQ_INT(3 * 10 + 8 + 11 + 9 + 1 + 12 + 15, len);
     const unsigned char *cur = rec, *end = rec + len, *id;
     size_t id_len;
     int64_t at;
@@ -140,11 +143,29 @@ static void test_dedup_entries_carry_the_history_and_replay_it(void) {
     }
     INV_ASSERT_EQ_INT(0, inv_store_dedup_entry3_next(&cur, end, &id, &id_len, &at, &h));
     /* cut anywhere inside an entry: refused, never misread */
-    for (size_t cut = 1; cut < 10 + 11 + 25; cut++) {
+    for (size_t cut = 1; cut < 10 + 11 + 12; cut++) {
         const unsigned char *c = rec + 10 + 8 + 1;
         int rc = inv_store_dedup_entry3_next(&c, rec + 10 + 8 + 1 + cut, &id, &id_len, &at, &h);
         INV_ASSERT_EQ_INT(INV_STORE_FORMAT, rc);
     }
+    /* a varint not in its shortest form (1006 back as 3 bytes) is refused */
+    unsigned char odd[64];
+    size_t on = inv_store_dedup_entry3_put(odd, "x", 1, 2000, &hs[1]);
+    INV_ASSERT_EQ_INT(10 + 1 + 1 + 8 + 2 + 1, on); /* 2005 back: zigzag 4010, two bytes */
+    unsigned char longer[64];
+    memcpy(longer, odd, 10 + 1 + 1 + 8);
+    longer[20] = odd[20] | 0x80;
+    longer[21] = odd[21] | 0x80;
+    longer[22] = 0x00;
+    longer[23] = odd[22];
+    cur = longer;
+    INV_ASSERT_EQ_INT(INV_STORE_FORMAT, inv_store_dedup_entry3_next(&cur, longer + 24, &id, &id_len, &at, &h));
+    /* extreme times and deltas round-trip (the distance wraps, and back) */
+    inv_store_dedup_history_t far = {.kind = 1, .row = 1, .at_ms = INT64_MIN, .delta = INT64_MAX};
+    on = inv_store_dedup_entry3_put(odd, "y", 1, INT64_MAX, &far);
+    cur = odd;
+    INV_ASSERT_EQ_INT(1, inv_store_dedup_entry3_next(&cur, odd + on, &id, &id_len, &at, &h));
+    INV_ASSERT(h.at_ms == INT64_MIN && h.delta == INT64_MAX && at == INT64_MAX);
     rec[10 + 8] = 7; /* an unknown history kind */
     cur = rec;
     INV_ASSERT_EQ_INT(INV_STORE_FORMAT, inv_store_dedup_entry3_next(&cur, end, &id, &id_len, &at, &h));
