@@ -359,23 +359,31 @@ static char *schema_body(const char *subject, const char *schema_json, char *err
     return body;
 }
 
+/* POSTs {"schema": schema_json} to <prefix><subject><suffix>: as request(),
+ * INV_REGISTRY_INVALID when the path or the body cannot be made. */
+static int post_schema(inv_registry_t *reg, const char *prefix, const char *subject, const char *suffix,
+                       const char *schema_json, answer_t *a, char *url, size_t url_size, char *errstr,
+                       size_t errstr_size) {
+    char path[1024];
+    if (subject_path(reg, prefix, subject, suffix, path, sizeof(path), errstr, errstr_size) != 0)
+        return INV_REGISTRY_INVALID;
+    char *body = schema_body(subject, schema_json, errstr, errstr_size);
+    if (!body)
+        return INV_REGISTRY_INVALID;
+    int rc = request(reg, path, body, a, url, url_size, errstr, errstr_size);
+    free(body);
+    return rc;
+}
+
 int inv_registry_register(inv_registry_t *reg, const char *subject, const char *schema_json, int32_t *id, char *errstr,
                           size_t errstr_size) {
     if (!subject || !*subject || !schema_json || !id)
         return fail(INV_REGISTRY_INVALID, errstr, errstr_size,
                     "schema registry: register needs a subject, a schema and an id");
-    char path[1024];
-    if (subject_path(reg, "/subjects/", subject, reg->auto_register ? "/versions" : "", path, sizeof(path), errstr,
-                     errstr_size) != 0)
-        return INV_REGISTRY_INVALID;
-    char *body = schema_body(subject, schema_json, errstr, errstr_size);
-    if (!body)
-        return INV_REGISTRY_INVALID;
-
     char url[2048];
     answer_t a;
-    int rc = request(reg, path, body, &a, url, sizeof(url), errstr, errstr_size);
-    free(body);
+    int rc = post_schema(reg, "/subjects/", subject, reg->auto_register ? "/versions" : "", schema_json, &a, url,
+                         sizeof(url), errstr, errstr_size);
     if (rc != 0)
         return rc;
     if (a.status >= 300)
@@ -416,18 +424,10 @@ int inv_registry_check_compatibility(inv_registry_t *reg, const char *subject, c
     if (!reason || !reason_size)
         reason = none, reason_size = sizeof(none);
     reason[0] = '\0';
-    char path[1024];
-    if (subject_path(reg, "/compatibility/subjects/", subject, "/versions/latest?verbose=true", path, sizeof(path),
-                     errstr, errstr_size) != 0)
-        return INV_REGISTRY_INVALID;
-    char *body = schema_body(subject, schema_json, errstr, errstr_size);
-    if (!body)
-        return INV_REGISTRY_INVALID;
-
     char url[2048];
     answer_t a;
-    int rc = request(reg, path, body, &a, url, sizeof(url), errstr, errstr_size);
-    free(body);
+    int rc = post_schema(reg, "/compatibility/subjects/", subject, "/versions/latest?verbose=true", schema_json, &a,
+                         url, sizeof(url), errstr, errstr_size);
     if (rc != 0)
         return rc;
     if (a.status == 404 && (a.error_code == 40401 || a.error_code == 40402)) {

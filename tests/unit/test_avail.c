@@ -2,31 +2,13 @@
  * the records kept per partition), and inv_store's channel table. */
 #include "inv_avail.h"
 #include "inv_test.h"
+#include "test_store_util.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static char dir[64];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static inv_store_t *open_store(void) {
-    if (dir[0])
-        nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    strcpy(dir, "/tmp/inv_avail_test.XXXXXX");
-    if (!mkdtemp(dir))
-        abort();
-    inv_store_options_t o = INV_STORE_OPTIONS_DEFAULT;
-    inv_store_t *s = NULL;
-    if (inv_store_open(dir, &o, &s) != 0)
-        abort();
-    return s;
-}
+static inv_store_t *open_store(void) { return open_store_named("inv_avail_test"); }
 
 static inv_stock_row_t row(int64_t on_hand, int64_t committed) {
     inv_stock_row_t r = INV_STOCK_ROW_INIT;
@@ -264,7 +246,6 @@ int main(void) {
     INV_RUN(test_the_sweep_progress_round_trips_and_is_absent_as_the_empty_table);
     INV_RUN(test_the_channel_table_keeps_entries_and_their_offsets);
     INV_RUN(test_a_partition_scan_resumes_after_a_sku);
-    if (dir[0])
-        nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    test_store_remove();
     return INV_TEST_DONE();
 }

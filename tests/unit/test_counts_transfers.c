@@ -2,37 +2,14 @@
  * in the state table, and the dedup log entries that carry the history. */
 #include "inv_counts.h"
 #include "inv_test.h"
+#include "test_store_util.h"
 #include "inv_transfers.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK_OK(call)                                                \
-    do {                                                              \
-        int rc_ = (call);                                             \
-        INV_ASSERT(rc_ == 0, "%d: %s", rc_, inv_store_strerror(rc_)); \
-    } while (0)
-
-static char dir[64];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static inv_store_t *open_store(void) {
-    if (dir[0])
-        nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    strcpy(dir, "/tmp/inv_counts_test.XXXXXX");
-    if (!mkdtemp(dir))
-        abort();
-    inv_store_t *s = NULL;
-    if (inv_store_open(dir, NULL, &s))
-        abort();
-    return s;
-}
+static inv_store_t *open_store(void) { return open_store_named("inv_counts_test"); }
 
 static void later(inv_store_txn_t *t, uint64_t row, int64_t at, int64_t want_net, int want_has, int64_t want_newest) {
     int64_t net = -999, newest = -999;
@@ -287,7 +264,6 @@ int main(void) {
     INV_RUN(test_dedup_entries_carry_the_history_and_replay_it);
     INV_RUN(test_batch_keeps_changes_until_its_end);
     INV_RUN(test_transfer_lines_are_kept_until_settled);
-    if (dir[0])
-        nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    test_store_remove();
     return INV_TEST_DONE();
 }

@@ -2,36 +2,13 @@
  * their state log records. */
 #include "inv_holds.h"
 #include "inv_test.h"
+#include "test_store_util.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK_OK(call)                                                \
-    do {                                                              \
-        int rc_ = (call);                                             \
-        INV_ASSERT(rc_ == 0, "%d: %s", rc_, inv_store_strerror(rc_)); \
-    } while (0)
-
-static char dir[64];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static inv_store_t *open_store(void) {
-    if (dir[0])
-        nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-    strcpy(dir, "/tmp/inv_holds_test.XXXXXX");
-    if (!mkdtemp(dir))
-        abort();
-    inv_store_t *s = NULL;
-    if (inv_store_open(dir, NULL, &s))
-        abort();
-    return s;
-}
+static inv_store_t *open_store(void) { return open_store_named("inv_holds_test"); }
 
 static inv_rules_hold_t line(int64_t remaining, int64_t expires) {
     return (inv_rules_hold_t){.requested = remaining,
@@ -155,7 +132,6 @@ int main(void) {
     INV_RUN(test_a_line_is_stored_found_and_deleted_once_closed);
     INV_RUN(test_due_lines_come_earliest_first_and_follow_renewals);
     INV_RUN(test_log_records_rebuild_the_lines_with_long_ids);
-    if (dir[0])
-        nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    test_store_remove();
     return INV_TEST_DONE();
 }
