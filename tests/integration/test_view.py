@@ -104,8 +104,9 @@ def compare_sku(port, sku, want_rows, who):
             check(g.get(f) == w.get(f, 0), "%s %s|%s %s: %r, inventory.stock %r" % (who, sku, loc, f, g.get(f),
                                                                                    w.get(f, 0)))
         check(oracle.parse_rfc3339_ms(g["updated_at"]) == w["updated_at"], "%s %s|%s updated_at" % (who, sku, loc))
-        counted = [None if t is None else oracle.parse_rfc3339_ms(t) for t in (g["last_count_at"],
-                                                                              w.get("last_count_at"))]
+        # inv-view answers RFC 3339; the levels read from inventory.stock carry ms already
+        counted = [oracle.parse_rfc3339_ms(t) if isinstance(t, str) else t for t in (g["last_count_at"],
+                                                                                     w.get("last_count_at"))]
         check(counted[0] == counted[1], "%s %s|%s last_count_at %r, inventory.stock %r"
               % (who, sku, loc, g["last_count_at"], w.get("last_count_at")))
         check(g["shortage_state"] == (w.get("shortage") or "none"),
