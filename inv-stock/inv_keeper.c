@@ -63,6 +63,9 @@
 /* Count history rows a batch's sweep visits per touched partition: the
  * whole history is walked once per (rows / this) batches. */
 #define SWEEP_PER_BATCH 200
+/* Count history changes kept in memory before they are put into the
+ * batch's LMDB txn (sorted, through one cursor). */
+#define HISTORY_RUN 4096
 #define EXPIRY_RESEND_SECONDS 30.0
 
 typedef struct {
@@ -406,6 +409,7 @@ static int record(keeper_t *k, int32_t p, partition_t *pt, move_t *mv, const rd_
     }
     /* The count history, and what the dedup log carries of it. */
     size_t id_len = strlen(mv->m.movement_id);
+    int rc;
     inv_store_dedup_history_t h = {.kind = 0};
     if (mv->out.history_add)
         h = (inv_store_dedup_history_t){1, mv->history_row, mv->in.placed_at_ms, mv->out.history_delta};
@@ -413,10 +417,12 @@ static int record(keeper_t *k, int32_t p, partition_t *pt, move_t *mv, const rd_
         h = (inv_store_dedup_history_t){2, mv->history_row, mv->in.placed_at_ms, 0};
     if (h.kind == 1) {
         inv_counts_batch_add(&k->history, p, mv->m.movement_id, id_len, &h);
+        /* a large batch puts its changes in runs, so the memory they take stays small */
+        if (k->history.len >= HISTORY_RUN && (rc = inv_counts_batch_flush(&k->history, k->txn)) != 0)
+            return store_error(k, rc, "write of the count history", errstr, errstr_size);
     } else if (h.kind == 2) {
         inv_counts_batch_drop_through(&k->history, p, h.row, h.at_ms);
-        int rc = inv_counts_replay(k->txn, p, mv->m.movement_id, id_len, &h);
-        if (rc)
+        if ((rc = inv_counts_replay(k->txn, p, mv->m.movement_id, id_len, &h)) != 0)
             return store_error(k, rc, "write of the count history", errstr, errstr_size);
     }
     if (emit_outputs(&k->emit, &mv->out, mv->ts, errstr, errstr_size) != 0)
