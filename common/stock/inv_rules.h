@@ -21,9 +21,12 @@
  *        return_damaged     unsellable += q
  *        receipt            on_hand += q; on_order -= min(on_order, q)
  *        adjustment         on_hand += q   (q signed)
- *        count              on_hand  = q   (network moves by the difference)
+ *        count              on_hand as of its time (below, "Counts")
  *        reserve, release,  committed only, through the reservation line
  *        expire             (below)
+ *        transfer_out,      through the transfer line, on this row and the
+ *        transfer_in,       other end's (below, "Transfers")
+ *        transfer_cancel
  *      then available = max(on_hand - committed, 0).
  *   2. Reorder (location row only): the position is on_hand + on_order +
  *      incoming - committed; if it is <= reorder_point, order
@@ -76,6 +79,32 @@
  * movement's quantity, or for expire the units expired; held the line's
  * granted total, or this hold's grant for reserve; remaining the line's;
  * expires_at while the line is open).
+ *
+ * Counts (inv_rules_apply_in). Each on_hand change is placed at
+ * in->placed_at_ms (the caller's: occurred_at, or its clock for a movement
+ * dated too far ahead). A change placed at or before the row's
+ * last_count_at leaves on_hand alone (its other effects stay); otherwise
+ * out->history_add asks the caller to remember (placed_at, history_delta).
+ * A count at T with counted C: refused (INV_RULES_ESTALE_COUNT) when T is
+ * more than in->count_window_ms before the row's newest change (the
+ * history's newest, in->newest_at_ms, or last_count_at); nothing when T is
+ * at or before last_count_at; else on_hand = C + in->later_net (the net of
+ * the history placed after T), count_variance = C - (on_hand before -
+ * later_net), last_count_at = T, and out->count_applied (the history
+ * through T can go). The network row takes the latest last_count_at and
+ * the sum of the variances.
+ *
+ * Transfers (inv_rules_apply_in, rows->other and rows->transfer). The line
+ * of (transfer_id, sku) counts shipped, received and canceled units; in
+ * transit = max(shipped - received - canceled, 0). transfer_out q at the
+ * source: on_hand -= q, shipped += q. transfer_in q (rejected r) at the
+ * destination: on_hand += q - r, unsellable += r, received += q.
+ * transfer_cancel at the source: on_hand += in transit, canceled += it. The
+ * change in transit then moves onto the source's in_transit_out and the
+ * destination's incoming. A receipt beyond what was in transit, or a cancel
+ * with nothing in transit, is applied and out->report says why (the caller
+ * dead-letters that text). Both location rows get the reorder and shortage
+ * steps; the other row's reorder id is "reorder:<movement_id>:<location>".
  *
  * Policy changes. A new policy emits nothing and touches no row by itself.
  * It applies from the next movement of that row: the next movement at the
