@@ -31,11 +31,12 @@ DLQ equal the independent model (tests/support/oracle.py) replaying the
 committed movements.
 """
 import json
+import subprocess
 import sys
 import time
 
 import oracle
-from invtest import murmur2_partition, wait_until
+from invtest import bin, murmur2_partition, wait_until
 
 PARTITIONS = 3
 H, M = 3600 * 1000, 60 * 1000
@@ -99,6 +100,19 @@ def pick(row, *fields):
 
 
 TRANSIT = ("on_hand", "unsellable", "incoming", "in_transit_out")
+
+
+def transfers_listed(rig, sku):
+    """(shipped, received, canceled, in_transit) of each open line of sku that
+    `invctl transfers SKU --json` lists from the running instance's LMDB."""
+    r = subprocess.run([bin("invctl"), "--state-dir", rig.state_dir("stock-0"), "transfers", sku, "--json"],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode == 1 and "no open transfer of" in r.stderr:
+        return []
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    lines = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    assert all(l["sku"] == sku and l["transfer_id"] == "TR-9" for l in lines), lines
+    return [(l["shipped"], l["received"], l["canceled"], l["in_transit"]) for l in lines]
 
 
 def main():
@@ -206,6 +220,11 @@ def main():
             assert got == want, "e, %s: (on_hand, unsellable, incoming, in_transit_out) %s, want %s" % (
                 what, got, want)
             log("e, %s: %s", what, got)
+            open_lines = transfers_listed(rig, "SKU-T")
+            want_lines = {"setup": [], "shipped 24": [(24, 0, 0, 24)], "18 sold at store-12": [(24, 0, 0, 24)],
+                          "received 10, 2 rejected": [(24, 10, 0, 14)], "canceled": []}[what]
+            assert open_lines == want_lines, "e, %s: invctl transfers SKU-T: %s, want %s" % (
+                what, open_lines, want_lines)
         reorders = [e for e in rig.read_events("reorders") if e["sku"] == "SKU-T"]
         assert [(e["event_id"], e["location_id"], e["quantity"]) for e in reorders] == [
             ("reorder:transfer_cancel:TR-9-cancel:0:store-12", "store-12", 24)], reorders
