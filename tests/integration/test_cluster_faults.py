@@ -119,6 +119,7 @@ def admin():
 
 def check_topic_settings(rig):
     """Every contract topic: 3 replicas per partition and min.insync.replicas=2."""
+    from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import ConfigResource
     a = admin()
     names = sorted(rig.topic.values())
@@ -126,8 +127,19 @@ def check_topic_settings(rig):
     # one KeeperRig asked (each broker follows the metadata log on its own)
     md = wait_until(lambda: (lambda m: m if all(n in m.topics for n in names) else None)(a.list_topics(timeout=10)),
                     30, "every topic in this client's metadata")
-    configs = {res.name: fut.result(timeout=30) for res, fut in a.describe_configs(
-        [ConfigResource(ConfigResource.Type.TOPIC, n) for n in names], request_timeout=30).items()}
+
+    def describe():
+        # describe_configs goes to any broker, which may not know a new topic yet
+        try:
+            return {res.name: fut.result(timeout=30) for res, fut in a.describe_configs(
+                [ConfigResource(ConfigResource.Type.TOPIC, n) for n in names], request_timeout=30).items()}
+        except KafkaException as e:
+            if e.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise
+            log("describing the topics' configs: %s; again", e)
+            return None
+
+    configs = wait_until(describe, 30, "every topic's configuration from the broker asked")
     bad = []
     for n in names:
         t = md.topics[n]
