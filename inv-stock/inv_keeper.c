@@ -430,16 +430,8 @@ static int record(keeper_t *k, int32_t p, partition_t *pt, move_t *mv, const rd_
     if (mv->out.report) { /* applied, and reported: once, as the id is applied once */
         char reason[INV_RULES_SCRATCH_DEFAULT];
         snprintf(reason, sizeof reason, "%s: %s", mv->m.movement_id, mv->out.report);
-        if (inv_txloop_dead_letter(k->loop,
-                                   &(inv_txloop_source_t){.topic = rd_kafka_topic_name(msg->rkt),
-                                                          .partition = msg->partition,
-                                                          .offset = msg->offset,
-                                                          .key = msg->key,
-                                                          .key_len = msg->key_len,
-                                                          .value = msg->payload,
-                                                          .value_len = msg->len,
-                                                          .timestamp_ms = mv->ts},
-                                   reason) != 0) {
+        inv_txloop_source_t src = inv_txloop_source_of(msg);
+        if (inv_txloop_dead_letter(k->loop, &src, reason) != 0) {
             snprintf(errstr, errstr_size, "produce of a report to the DLQ failed");
             return INV_TXLOOP_ABORT;
         }

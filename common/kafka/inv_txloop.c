@@ -583,15 +583,19 @@ int inv_txloop_dead_letter(inv_txloop_t *l, const inv_txloop_source_t *src, cons
     return 0;
 }
 
+inv_txloop_source_t inv_txloop_source_of(const rd_kafka_message_t *msg) {
+    return (inv_txloop_source_t){.topic = rd_kafka_topic_name(msg->rkt),
+                                 .partition = msg->partition,
+                                 .offset = msg->offset,
+                                 .key = msg->key,
+                                 .key_len = msg->key_len,
+                                 .value = msg->payload,
+                                 .value_len = msg->len,
+                                 .timestamp_ms = rd_kafka_message_timestamp(msg, NULL)};
+}
+
 static void dead_letter(inv_txloop_t *l, const rd_kafka_message_t *msg, const char *reason) {
-    inv_txloop_source_t src = {.topic = rd_kafka_topic_name(msg->rkt),
-                               .partition = msg->partition,
-                               .offset = msg->offset,
-                               .key = msg->key,
-                               .key_len = msg->key_len,
-                               .value = msg->payload,
-                               .value_len = msg->len,
-                               .timestamp_ms = rd_kafka_message_timestamp(msg, NULL)};
+    inv_txloop_source_t src = inv_txloop_source_of(msg);
     inv_txloop_dead_letter(l, &src, reason);
 }
 

@@ -163,6 +163,10 @@ typedef struct {
  * abort). */
 int inv_txloop_dead_letter(inv_txloop_t *loop, const inv_txloop_source_t *src, const char *reason);
 
+/* The source of a consumed message, borrowing its topic, key and bytes
+ * (valid while msg is). Cannot fail. */
+inv_txloop_source_t inv_txloop_source_of(const rd_kafka_message_t *msg);
+
 const inv_txloop_stats_t *inv_txloop_stats(const inv_txloop_t *loop);
 
 /* How the loop fares with the cluster, for /healthz and /metrics. */

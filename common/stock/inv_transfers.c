@@ -43,24 +43,35 @@ int inv_transfers_open(const inv_rules_transfer_t *t) {
     return t->shipped == 0 ? t->received != 0 || t->canceled != 0 : inv_rules_in_transit(t) > 0;
 }
 
+/* The record under key k into v (*n bytes): 0 when it is tid's line,
+ * INV_STORE_NOTFOUND when there is none, INV_STORE_KEY_COLLISION when
+ * another transfer's line holds the key. */
+static int read_line(inv_store_txn_t *txn, int32_t p, const unsigned char *k, size_t klen, const char *tid,
+                     unsigned char *v, size_t cap, size_t *n) {
+    size_t lt = strlen(tid);
+    int rc = inv_store_state_get(txn, p, INV_TRANSFERS_KIND, k, klen, v, cap, n);
+    if (rc == INV_STORE_FORMAT)
+        return INV_STORE_KEY_COLLISION; /* longer than any line of an id within bounds */
+    if (rc)
+        return rc;
+    if (*n != INV_TRANSFERS_LOG_VALUE_SIZE + lt || memcmp(v + INV_TRANSFERS_LOG_VALUE_SIZE, tid, lt) != 0)
+        return *n > INV_TRANSFERS_LOG_VALUE_SIZE ? INV_STORE_KEY_COLLISION : INV_STORE_FORMAT;
+    return 0;
+}
+
 int inv_transfers_get(inv_store_txn_t *txn, int32_t p, const char *sku, const char *transfer_id,
                       inv_rules_transfer_t *t) {
     if (!sku || !transfer_id || !t)
         return EINVAL;
     *t = (inv_rules_transfer_t){0};
     unsigned char k[KEY_MAX], v[INV_TRANSFERS_LOG_VALUE_SIZE + ID_MAX];
-    size_t klen, n, lt = strlen(transfer_id);
+    size_t klen, n;
     int rc = line_key(k, &klen, sku, transfer_id);
-    if (rc)
-        return rc;
-    rc = inv_store_state_get(txn, p, INV_TRANSFERS_KIND, k, klen, v, sizeof v, &n);
+    if (!rc)
+        rc = read_line(txn, p, k, klen, transfer_id, v, sizeof v, &n);
     if (rc == INV_STORE_NOTFOUND)
         return 0;
-    if (rc)
-        return rc;
-    if (n != INV_TRANSFERS_LOG_VALUE_SIZE + lt || memcmp(v + INV_TRANSFERS_LOG_VALUE_SIZE, transfer_id, lt) != 0)
-        return n > INV_TRANSFERS_LOG_VALUE_SIZE ? INV_STORE_KEY_COLLISION : INV_STORE_FORMAT;
-    return decode_fixed(v, n, t);
+    return rc ? rc : decode_fixed(v, n, t);
 }
 
 int inv_transfers_put(inv_store_txn_t *txn, int32_t p, const char *sku, const char *transfer_id,
@@ -75,12 +86,9 @@ int inv_transfers_put(inv_store_txn_t *txn, int32_t p, const char *sku, const ch
     if (!inv_transfers_open(t))
         return inv_store_state_delete(txn, p, INV_TRANSFERS_KIND, k, klen);
     /* refuse a line whose hash another transfer's line holds */
-    rc = inv_store_state_get(txn, p, INV_TRANSFERS_KIND, k, klen, v, sizeof v, &n);
-    if (rc == 0 &&
-        (n != INV_TRANSFERS_LOG_VALUE_SIZE + lt || memcmp(v + INV_TRANSFERS_LOG_VALUE_SIZE, transfer_id, lt) != 0))
-        return INV_STORE_KEY_COLLISION;
+    rc = read_line(txn, p, k, klen, transfer_id, v, sizeof v, &n);
     if (rc == INV_STORE_FORMAT)
-        return INV_STORE_KEY_COLLISION;
+        rc = INV_STORE_KEY_COLLISION;
     if (rc && rc != INV_STORE_NOTFOUND)
         return rc;
     inv_transfers_log_value(v, t);
