@@ -108,6 +108,12 @@ static void put_movement(msg_t *m, const char *type, const char *event_id, long 
         type, event_id, sku, loc, channel, type, q, when, source_prefix, loc, extra);
 }
 
+/* A SKU: half the time one of the hottest 10%, else any. */
+static long pick_sku(void) {
+    uint64_t r = rnd();
+    return (r & 1) ? (long)((r >> 1) % (uint64_t)(skus / 10 > 0 ? skus / 10 : 1)) : (long)((r >> 1) % (uint64_t)skus);
+}
+
 /* The stock take's i-th count: one per (sku, location). */
 static void gen_stock_take(uint64_t i, int64_t occurred_ms, msg_t *m) {
     char id[64];
@@ -132,9 +138,7 @@ static void gen(uint64_t i, int64_t occurred_ms, msg_t *m) {
         ;
     if (t == 0 && late_permille > 0 && (long long)(rnd() % 1000) < late_permille)
         occurred_ms -= LATE_MS; /* a till uploading late */
-    uint64_t r = rnd();
-    long sku =
-        (r & 1) ? (long)((r >> 1) % (uint64_t)(skus / 10 > 0 ? skus / 10 : 1)) : (long)((r >> 1) % (uint64_t)skus);
+    long sku = pick_sku();
     long loc = (long)(rnd() % (uint64_t)locations);
     long q;
     uint64_t qr = rnd();
@@ -171,9 +175,7 @@ static void gen_reservation(uint64_t i, int64_t occurred_ms, msg_t *m) {
     char id[64], channel[32], extra[160], when[32];
     int hold = pool_len == 0 || (pool_len < POOL && rnd() % 2 == 0);
     if (hold) {
-        uint64_t r = rnd();
-        long sku =
-            (r & 1) ? (long)((r >> 1) % (uint64_t)(skus / 10 > 0 ? skus / 10 : 1)) : (long)((r >> 1) % (uint64_t)skus);
+        long sku = pick_sku();
         long loc = (long)(rnd() % (uint64_t)locations), q = 1 + (long)(rnd() % 3);
         int ch = (int)(rnd() % 4), partial = rnd() % 4 == 0;
         fmt_time(occurred_ms + INT64_C(365) * 86400000, when);
@@ -212,9 +214,7 @@ static size_t tpool_len;
 static void gen_transfer(uint64_t i, int64_t occurred_ms, msg_t *m) {
     char id[64], extra[200];
     if (tpool_len == 0 || (tpool_len < POOL && rnd() % 3 == 0)) {
-        uint64_t r = rnd();
-        long sku =
-            (r & 1) ? (long)((r >> 1) % (uint64_t)(skus / 10 > 0 ? skus / 10 : 1)) : (long)((r >> 1) % (uint64_t)skus);
+        long sku = pick_sku();
         long from = (long)(rnd() % (uint64_t)locations),
              to = (from + 1 + (long)(rnd() % (uint64_t)(locations - 1))) % locations;
         long q = 4 + (long)(rnd() % 21);

@@ -322,39 +322,37 @@ static uint64_t paced(loadgen_t *g, int64_t now, int64_t *t0, int *wait_ms) {
     return allowed;
 }
 
-static int run(loadgen_t *g) {
+/* Produces every message next() gives, as fast as the producer takes them,
+ * until it has none (or, with stoppable, the run is stopped). 0, or -1
+ * (logged). */
+static int send_each(loadgen_t *g, int (*next)(lg_model_t *, lg_msg_t *, char *, size_t), int stoppable) {
     char err[INV_ERRSTR_SIZE];
     lg_msg_t msg;
     int rc = 0;
-    g->start_ms = g->last_progress_ms = inv_time_mono_ms();
-    /* the planned policies, the channel map, then the opening stock, as fast
-     * as the producer takes them */
-    while (*run_flag && (rc = lg_model_next_policy(g->model, &msg, err, sizeof(err))) > 0) {
-        if (produce(g, &msg))
-            return -1;
-        rd_kafka_poll(g->producer, 0);
-    }
-    if (rc < 0) {
-        inv_log_error("%s", err);
-        return -1;
-    }
-    while (!g->args.no_channel_map && *run_flag && (rc = lg_model_next_channel(g->model, &msg, err, sizeof(err))) > 0)
-        if (produce(g, &msg))
-            return -1;
-    if (rc < 0) {
-        inv_log_error("%s", err);
-        return -1;
-    }
-    while (*run_flag && (rc = lg_model_next_opening(g->model, &msg, err, sizeof(err))) > 0) {
+    while ((!stoppable || *run_flag) && (rc = next(g->model, &msg, err, sizeof(err))) > 0) {
         if (produce(g, &msg))
             return -1;
         rd_kafka_poll(g->producer, 0);
         progress(g, inv_time_mono_ms());
     }
+    if (stoppable && !*run_flag)
+        return 0;
     if (rc < 0) {
         inv_log_error("%s", err);
         return -1;
     }
+    return 0;
+}
+
+static int run(loadgen_t *g) {
+    char err[INV_ERRSTR_SIZE];
+    lg_msg_t msg;
+    g->start_ms = g->last_progress_ms = inv_time_mono_ms();
+    /* the planned policies, the channel map, then the opening stock, as fast
+     * as the producer takes them */
+    if (send_each(g, lg_model_next_policy, 1) || (!g->args.no_channel_map && send_each(g, lg_model_next_channel, 1)) ||
+        send_each(g, lg_model_next_opening, 1))
+        return -1;
     const lg_args_t *a = &g->args;
     int64_t t0 = inv_time_mono_ms(); /* pacing: message k is due at t0 + k / rate */
     while (*run_flag) {
@@ -385,16 +383,7 @@ static int run(loadgen_t *g) {
     }
     /* what is held back goes now, on top of --count: every late sale of the
      * books is sent and every transfer is received or canceled */
-    while ((rc = lg_model_next_held(g->model, &msg, err, sizeof(err))) > 0) {
-        if (produce(g, &msg))
-            return -1;
-        rd_kafka_poll(g->producer, 0);
-    }
-    if (rc < 0) {
-        inv_log_error("%s", err);
-        return -1;
-    }
-    return 0;
+    return send_each(g, lg_model_next_held, 0);
 }
 
 /* Waits for every queued message: each is delivered or fails within
